@@ -1,0 +1,65 @@
+// Strict Base64 codecs that run unchanged in Node and in a browser (atob/btoa),
+// because the requestor and the message codecs must run in both.
+//
+// MSL's wire values are standard Base64 *with* padding; the JWE parts inside
+// are base64url *without* padding. Each decoder accepts exactly its own flavour
+// and only the canonical encoding (no stray bits in the last character), so one
+// value has one spelling and a tampered spelling cannot slip through.
+
+const STANDARD = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const URL_SAFE = /^[A-Za-z0-9_-]*$/;
+
+/** Bytes backed by a plain ArrayBuffer, which is what Web Crypto takes. */
+export type Bytes = Uint8Array<ArrayBuffer>;
+
+function bytesFromBinary(binary: string): Bytes {
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
+
+function binaryFromBytes(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return s;
+}
+
+export function encodeBase64(bytes: Uint8Array): string {
+  return btoa(binaryFromBytes(bytes));
+}
+
+export function encodeBase64Url(bytes: Uint8Array): string {
+  return encodeBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** Decodes standard padded Base64; returns undefined for anything else. */
+export function decodeBase64(text: string): Bytes | undefined {
+  if (!STANDARD.test(text)) return undefined;
+  const bytes = bytesFromBinary(atob(text));
+  return encodeBase64(bytes) === text ? bytes : undefined;
+}
+
+/** Decodes unpadded base64url; returns undefined for anything else. */
+export function decodeBase64Url(text: string): Bytes | undefined {
+  if (!URL_SAFE.test(text) || text.length % 4 === 1) return undefined;
+  const standard = text.replace(/-/g, '+').replace(/_/g, '/');
+  const padded = standard + '='.repeat((4 - (standard.length % 4)) % 4);
+  const bytes = bytesFromBinary(atob(padded));
+  return encodeBase64Url(bytes) === text ? bytes : undefined;
+}
+
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+export const utf8 = (text: string): Bytes => utf8Encoder.encode(text);
+
+/** Decodes UTF-8, returning undefined for invalid sequences. */
+export function fromUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8Decoder.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}

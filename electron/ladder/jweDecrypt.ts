@@ -1,0 +1,119 @@
+// The requestor's side of both JWE profiles, on Web Crypto only, so that it
+// runs unchanged in Node and in a browser.
+//
+// It accepts what MSL's requestor accepts (JsonWebEncryptionCryptoContext):
+// the JSON serialization (MSL reads only the first recipient) or a five-part
+// compact form, alg A128KW and enc A128GCM only, a 24-byte wrapped CEK that
+// unwraps to 16 bytes, a 12-byte IV and a 16-byte tag. The profile decides the
+// additional authenticated data: MSL's header.encrypted_key.iv, or RFC 7516's
+// protected header alone.
+
+import { decodeBase64Url, fromUtf8, utf8, type Bytes } from './base64.js';
+import { LadderError, MslErrorCode, decryptionFailed } from './errors.js';
+import { IV_LENGTH, JWE_ALG, JWE_ENC, TAG_LENGTH, WRAPPED_CEK_LENGTH, type JweProfileName } from './keyKinds.js';
+
+interface JweParts {
+  readonly headerB64: string;
+  readonly encryptedKey: Bytes;
+  readonly encryptedKeyB64: string;
+  readonly iv: Bytes;
+  readonly ivB64: string;
+  readonly ciphertext: Bytes;
+  readonly tag: Bytes;
+}
+
+const malformed = (reason: string, message: string): LadderError => new LadderError(MslErrorCode.JWE_PARSE_ERROR, reason, message);
+
+function part(text: unknown, name: string): { bytes: Bytes; text: string } {
+  if (typeof text !== 'string') throw malformed('JWE_MISSING_PART', `The JWE has no ${name}.`);
+  const bytes = decodeBase64Url(text);
+  if (bytes === undefined) throw malformed('JWE_BAD_BASE64URL', `The JWE's ${name} is not base64url.`);
+  return { bytes, text };
+}
+
+function parseSerialization(serialization: string): JweParts {
+  let headerText: unknown, ekText: unknown, ivText: unknown, ctText: unknown, tagText: unknown;
+  if (serialization.startsWith('{')) {
+    let json: unknown;
+    try {
+      json = JSON.parse(serialization);
+    } catch {
+      throw malformed('JWE_MALFORMED_JSON', 'The JWE is not valid JSON.');
+    }
+    const obj = json as Record<string, unknown> | null;
+    const recipients = obj?.['recipients'];
+    if (!Array.isArray(recipients) || recipients.length === 0 || typeof recipients[0] !== 'object' || recipients[0] === null) {
+      throw malformed('JWE_MISSING_PART', 'The JWE has no recipient.');
+    }
+    const recipient = recipients[0] as Record<string, unknown>;
+    headerText = recipient['header'];
+    ekText = recipient['encrypted_key'];
+    tagText = recipient['integrity_value'];
+    ivText = obj?.['initialization_vector'];
+    ctText = obj?.['ciphertext'];
+  } else {
+    const parts = serialization.split('.');
+    if (parts.length !== 5) throw malformed('JWE_MISSING_PART', 'A compact JWE has five parts.');
+    [headerText, ekText, ivText, ctText, tagText] = parts;
+  }
+  const header = part(headerText, 'header');
+  const encryptedKey = part(ekText, 'encrypted key');
+  const iv = part(ivText, 'initialization vector');
+  const ciphertext = part(ctText, 'ciphertext');
+  const tag = part(tagText, 'integrity value');
+
+  const headerJson = fromUtf8(header.bytes);
+  let fields: unknown;
+  try {
+    fields = headerJson === undefined ? undefined : JSON.parse(headerJson);
+  } catch {
+    fields = undefined;
+  }
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw malformed('JWE_BAD_HEADER', 'The JWE header is not a JSON object.');
+  const { alg, enc } = fields as Record<string, unknown>;
+  if (alg !== JWE_ALG || enc !== JWE_ENC) {
+    throw new LadderError(MslErrorCode.UNSUPPORTED_JWE_ALGORITHM, 'JWE_ALGORITHM', `The JWE must use ${JWE_ALG} with ${JWE_ENC}.`);
+  }
+  if ('crit' in (fields as object)) throw new LadderError(MslErrorCode.UNSUPPORTED_JWE_ALGORITHM, 'JWE_CRITICAL_HEADER', 'The JWE has critical header parameters this requestor does not understand.');
+  if (encryptedKey.bytes.length !== WRAPPED_CEK_LENGTH) throw malformed('JWE_CEK_LENGTH', `The wrapped CEK must be ${WRAPPED_CEK_LENGTH} bytes (a 16-byte AES-128 key).`);
+  if (iv.bytes.length !== IV_LENGTH) throw malformed('JWE_IV_LENGTH', `The initialization vector must be ${IV_LENGTH} bytes.`);
+  if (tag.bytes.length !== TAG_LENGTH) throw malformed('JWE_TAG_LENGTH', `The integrity value must be ${TAG_LENGTH} bytes.`);
+  if (ciphertext.bytes.length === 0) throw malformed('JWE_MISSING_PART', 'The JWE has an empty ciphertext.');
+  return {
+    headerB64: header.text,
+    encryptedKey: encryptedKey.bytes,
+    encryptedKeyB64: encryptedKey.text,
+    iv: iv.bytes,
+    ivB64: iv.text,
+    ciphertext: ciphertext.bytes,
+    tag: tag.bytes,
+  };
+}
+
+/**
+ * Decrypts a JWE for `kek` (an AES-KW CryptoKey). The returned plaintext holds
+ * a key: the caller zeroes it as soon as it has imported it.
+ */
+export async function decryptJwe(serialization: Uint8Array, kek: CryptoKey, profile: JweProfileName): Promise<Bytes> {
+  const text = fromUtf8(serialization);
+  if (text === undefined) throw malformed('JWE_NOT_UTF8', 'The JWE is not UTF-8 text.');
+  const jwe = parseSerialization(text);
+  if (profile === 'rfc7516' && text.startsWith('{')) throw malformed('JWE_WRONG_SERIALIZATION', 'The rfc7516 profile uses the compact serialization.');
+  const aad = profile === 'msl' ? `${jwe.headerB64}.${jwe.encryptedKeyB64}.${jwe.ivB64}` : jwe.headerB64;
+  const subtle = globalThis.crypto.subtle;
+  let cek: CryptoKey;
+  try {
+    cek = await subtle.unwrapKey('raw', jwe.encryptedKey, kek, 'AES-KW', { name: 'AES-GCM', length: 128 }, false, ['decrypt']);
+  } catch {
+    throw decryptionFailed();
+  }
+  if ((cek.algorithm as AesKeyAlgorithm).length !== 128) throw malformed('JWE_CEK_LENGTH', 'The CEK must be a 16-byte AES-128 key.');
+  const sealed = new Uint8Array(jwe.ciphertext.length + TAG_LENGTH);
+  sealed.set(jwe.ciphertext);
+  sealed.set(jwe.tag, jwe.ciphertext.length);
+  try {
+    return new Uint8Array(await subtle.decrypt({ name: 'AES-GCM', iv: jwe.iv, additionalData: utf8(aad), tagLength: 128 }, cek, sealed));
+  } catch {
+    throw decryptionFailed();
+  }
+}

@@ -1,0 +1,165 @@
+// The device side of JWE_LADDER, on Web Crypto only: it runs unchanged in
+// Node and in a browser. KeyLadder uses it to simulate devices (test exchanges,
+// `keyladder simulate`, the HTTP ladder tests) and to check responses.
+//
+// It ends with non-extractable CryptoKeys (AES-KW, AES-CBC, HMAC-SHA256). The
+// raw key bytes exist only between decryption and import, and are zeroed then.
+// (The JWK's base64url text is a JS string and cannot be zeroed; it is left to
+// the garbage collector.)
+
+import { decodeBase64Url, encodeBase64, fromUtf8, type Bytes } from './base64.js';
+import { LadderError, MslErrorCode } from './errors.js';
+import { decryptJwe } from './jweDecrypt.js';
+import { KEY_KINDS, type JweProfileName, type KeyKind } from './keyKinds.js';
+import { keyRequestDataJson, parseKeyResponseEnvelope, type Mechanism } from './messages.js';
+
+export interface DeviceKeys {
+  readonly kwrap: CryptoKey;
+  readonly kenc: CryptoKey;
+  readonly khmac: CryptoKey;
+  readonly wrapdata: Uint8Array;
+  /** The kid MSL's responder puts on the Kwrap JWK (absent in rfc7516). */
+  readonly kid?: string;
+  readonly kcv: { readonly kwrap: string; readonly kenc: string; readonly khmac: string };
+}
+
+const subtle = () => globalThis.crypto.subtle;
+const invalidJwk = (reason: string, message: string): LadderError => new LadderError(MslErrorCode.INVALID_JWK, reason, message);
+
+const hex6 = (bytes: ArrayBuffer): string =>
+  Array.from(new Uint8Array(bytes).subarray(0, 3), (b) => b.toString(16).padStart(2, '0')).join('').toUpperCase();
+
+/** KCV on Web Crypto: AES-CBC with a zero IV over one zero block is AES-ECB of that block. */
+async function aesKcv(raw: Bytes): Promise<string> {
+  const probe = await subtle().importKey('raw', raw, 'AES-CBC', false, ['encrypt']);
+  return hex6(await subtle().encrypt({ name: 'AES-CBC', iv: new Uint8Array(16) }, probe, new Uint8Array(16)));
+}
+
+async function hmacKcv(key: CryptoKey): Promise<string> {
+  return hex6(await subtle().sign('HMAC', key, new Uint8Array(0)));
+}
+
+/** Imports a raw Kpw, Kdw or Kwrap as a non-extractable AES-KW key, and zeroes `raw`. */
+export async function importWrappingKey(raw: Bytes): Promise<CryptoKey> {
+  try {
+    return await subtle().importKey('raw', raw, 'AES-KW', false, ['wrapKey', 'unwrapKey']);
+  } finally {
+    raw.fill(0);
+  }
+}
+
+/** A KCV of a raw wrapping key, for devices that hold their Kpw as bytes. */
+export const wrappingKeyKcv = (raw: Bytes): Promise<string> => aesKcv(raw);
+
+interface ImportedKey {
+  readonly key: CryptoKey;
+  readonly kcv: string;
+  readonly kid?: string;
+}
+
+/** Checks a decrypted JWK against what its kind must be, imports it non-extractable, zeroes it. */
+async function importJwk(plaintext: Bytes, kind: KeyKind, profile: JweProfileName): Promise<ImportedKey> {
+  const spec = KEY_KINDS[kind];
+  let raw: Bytes | undefined;
+  try {
+    const text = fromUtf8(plaintext);
+    let jwk: Record<string, unknown>;
+    try {
+      jwk = JSON.parse(text ?? '');
+    } catch {
+      throw invalidJwk('JWK_MALFORMED', 'The decrypted key is not a JSON Web Key.');
+    }
+    if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) throw invalidJwk('JWK_MALFORMED', 'The decrypted key is not a JSON Web Key.');
+    if (jwk['kty'] !== 'oct') throw invalidJwk('JWK_KTY', 'The JWK must be a symmetric ("oct") key.');
+    if (jwk['alg'] !== spec.jwkAlg) throw invalidJwk('JWK_ALG', `The ${kind} JWK must have alg ${spec.jwkAlg}.`);
+    const keyOps = jwk['key_ops'];
+    const opsMatch = Array.isArray(keyOps) && keyOps.length === spec.keyOps.length && spec.keyOps.every((op) => keyOps.includes(op));
+    if (profile === 'msl') {
+      // MSL's requestor takes `use`, or `key_ops` instead of it.
+      if (jwk['use'] !== undefined ? jwk['use'] !== spec.mslUse : !opsMatch) throw invalidJwk('JWK_USAGE', `The ${kind} JWK has the wrong use.`);
+      if (jwk['extractable'] !== undefined && jwk['extractable'] !== false) throw invalidJwk('JWK_EXTRACTABLE', 'The JWK must be marked non-extractable.');
+    } else {
+      if (!opsMatch) throw invalidJwk('JWK_USAGE', `The ${kind} JWK has the wrong key_ops.`);
+      if (jwk['ext'] !== false) throw invalidJwk('JWK_EXTRACTABLE', 'The JWK must carry "ext": false.');
+    }
+    raw = typeof jwk['k'] === 'string' ? decodeBase64Url(jwk['k']) : undefined;
+    if (raw === undefined) throw invalidJwk('JWK_K', 'The JWK has no base64url "k".');
+    if (raw.length !== spec.length) throw invalidJwk('JWK_LENGTH', `The ${kind} key must be ${spec.length} bytes.`);
+    const key = await subtle().importKey('raw', raw, spec.webCrypto, false, [...spec.keyOps]);
+    const kcv = spec.kcv === 'hmac' ? await hmacKcv(key) : await aesKcv(raw);
+    const kid = typeof jwk['kid'] === 'string' ? jwk['kid'] : undefined;
+    return kid === undefined ? { key, kcv } : { key, kcv, kid };
+  } finally {
+    raw?.fill(0);
+    plaintext.fill(0);
+  }
+}
+
+/**
+ * Unwraps a key response (bare keyresponsedata or its envelope) with the key
+ * the request was made under: Kpw for PSK, Kdw for MGK, the last Kwrap for WRAP.
+ */
+export async function acceptKeyResponse(response: unknown, kprev: CryptoKey, profile: JweProfileName = 'msl'): Promise<DeviceKeys> {
+  const data = parseKeyResponseEnvelope(response);
+  const kwrap = await importJwk(await decryptJwe(data.wrapkey, kprev, profile), 'wrap', profile);
+  const kenc = await importJwk(await decryptJwe(data.encryptionkey, kwrap.key, profile), 'enc', profile);
+  const khmac = await importJwk(await decryptJwe(data.hmackey, kwrap.key, profile), 'hmac', profile);
+  return {
+    kwrap: kwrap.key,
+    kenc: kenc.key,
+    khmac: khmac.key,
+    wrapdata: data.wrapdata,
+    ...(kwrap.kid === undefined ? {} : { kid: kwrap.kid }),
+    kcv: { kwrap: kwrap.kcv, kenc: kenc.kcv, khmac: khmac.kcv },
+  };
+}
+
+/** The request JSON of `respond` and POST /v1/keyx. */
+export interface ExchangeRequestJson {
+  identity: string;
+  keyrequestdata: { scheme: string; keydata: Record<string, string> };
+}
+
+/**
+ * A simulated device that climbs the ladder: PSK (or MGK) first, then WRAP
+ * with the wrapdata of its last rung. It keeps only CryptoKeys and wrapdata.
+ */
+export class LadderRequestor {
+  private rung: DeviceKeys | undefined;
+  private pending: { mechanism: Mechanism; kprev: CryptoKey } | undefined;
+
+  constructor(
+    readonly identity: string,
+    private readonly longTermKey: CryptoKey,
+    private readonly longTermMechanism: 'PSK' | 'MGK' = 'PSK',
+    readonly profile: JweProfileName = 'msl',
+  ) {}
+
+  /** The keys of the last rung climbed, if any. */
+  get current(): DeviceKeys | undefined {
+    return this.rung;
+  }
+
+  /** Forget the last rung, so the next request starts again from PSK or MGK. */
+  fallBack(): void {
+    this.rung = undefined;
+  }
+
+  nextRequest(): ExchangeRequestJson {
+    const mechanism: Mechanism = this.rung ? 'WRAP' : this.longTermMechanism;
+    const kprev = this.rung ? this.rung.kwrap : this.longTermKey;
+    this.pending = { mechanism, kprev };
+    const keyrequestdata = keyRequestDataJson(this.rung ? { mechanism, wrapdata: this.rung.wrapdata } : { mechanism });
+    return { identity: this.identity, keyrequestdata };
+  }
+
+  async accept(response: unknown): Promise<DeviceKeys> {
+    const pending = this.pending;
+    if (!pending) throw new LadderError(MslErrorCode.KEYX_RESPONSE_REQUEST_MISMATCH, 'NO_PENDING_REQUEST', 'No request is waiting for this response.');
+    this.pending = undefined;
+    this.rung = await acceptKeyResponse(response, pending.kprev, this.profile);
+    return this.rung;
+  }
+}
+
+export const wrapdataBase64 = (keys: DeviceKeys): string => encodeBase64(keys.wrapdata);

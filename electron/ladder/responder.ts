@@ -1,0 +1,142 @@
+// The responder side of JWE_LADDER (MSL's JsonWebEncryptionLadderExchange.
+// generateResponse), for PSK, MGK and WRAP.
+//
+// It is synchronous and pure apart from node:crypto: keys come in through a
+// LadderKeySource (the store in production, a Map in tests) and bytes go out.
+// Every key buffer it touches, its own or one the source handed it, is zeroed
+// before it returns.
+
+import { kcv } from '../jwe/kcv.js';
+import { ENCODERS } from '../jwe/encrypt.js';
+import { systemRandom, type RandomSource } from '../jwe/random.js';
+import { LadderError, MslErrorCode } from './errors.js';
+import { CEK_LENGTH, IV_LENGTH, type JweProfileName } from './keyKinds.js';
+import { keyResponseKeydataJson, type KeyRequestData, type KeyResponseKeydata, type Mechanism } from './messages.js';
+import { openWrapdata, sealWrapdata, type IssuerKey, type IssuerLookup, type WrapdataFormat } from './wrapdata.js';
+
+/** The answer of a key lookup for an identity. */
+export type WrappingKeyLookup =
+  | { readonly status: 'active'; readonly key: Buffer }
+  | { readonly status: 'revoked' }
+  | { readonly status: 'unknown' }
+  /** MGK only: the device exists but belongs to no model group. */
+  | { readonly status: 'no-group' };
+
+/**
+ * Where the responder gets its keys. Every Buffer it returns belongs to the
+ * responder from then on, which zeroes it after use: return copies.
+ */
+export interface LadderKeySource extends IssuerLookup {
+  /** Kpw for PSK, the model group's Kdw for MGK. */
+  wrappingKey(identity: string, mechanism: 'PSK' | 'MGK'): WrappingKeyLookup;
+  /** The generation that issues new wrapdata, or undefined when none is active. */
+  activeIssuer(): IssuerKey | undefined;
+}
+
+export interface ExchangeKcvs {
+  readonly kwrap: string;
+  readonly kenc: string;
+  readonly khmac: string;
+}
+
+export interface ResponderResult {
+  readonly keydata: KeyResponseKeydata;
+  /** The keydata as MSL's JsonMslObject writes it (member order included). */
+  readonly keydataJson: string;
+  readonly mechanism: Mechanism;
+  /** The Kissuer generation that sealed the new wrapdata. */
+  readonly issuedGeneration: number;
+  readonly issuedFormat: WrapdataFormat;
+  /** For WRAP: the generation that opened the returning wrapdata. */
+  readonly openedGeneration?: number;
+  /** Only when asked for (test exchanges): KCVs of the keys just issued. */
+  readonly kcv?: ExchangeKcvs;
+}
+
+export interface RespondOptions {
+  readonly profile?: JweProfileName;
+  /** Compute KCVs of the issued keys (costs three extra cipher calls). */
+  readonly kcv?: boolean;
+}
+
+// One random draw per exchange, laid out as MSL draws it: the three keys, the
+// kid, then a CEK and an IV per JWE.
+const KWRAP = 0, KENC = 16, KHMAC = 32, KID = 64, CEKS = 72, IVS = CEKS + 3 * CEK_LENGTH;
+export const EXCHANGE_RANDOM_BYTES = IVS + 3 * IV_LENGTH;
+
+export class LadderResponder {
+  constructor(
+    private readonly keys: LadderKeySource,
+    private readonly random: RandomSource = systemRandom,
+    private readonly defaultProfile: JweProfileName = 'msl',
+  ) {}
+
+  respond(identity: string, request: KeyRequestData, options: RespondOptions = {}): ResponderResult {
+    const encoder = ENCODERS[options.profile ?? this.defaultProfile];
+    const issuer = this.keys.activeIssuer();
+    if (issuer === undefined) {
+      throw new LadderError(MslErrorCode.KEYX_RESPONDER_UNAVAILABLE, 'NO_ACTIVE_ISSUER', 'The responder has no active Kissuer generation; create or rotate one.');
+    }
+    let kprev: Buffer | undefined;
+    const r = this.random.take(EXCHANGE_RANDOM_BYTES);
+    try {
+      let openedGeneration: number | undefined;
+      if (request.mechanism === 'WRAP') {
+        const opened = openWrapdata(this.keys, identity, request.wrapdata ?? new Uint8Array());
+        kprev = opened.kwrap;
+        openedGeneration = opened.generation;
+      } else {
+        kprev = this.wrappingKey(identity, request.mechanism);
+      }
+      const kwrap = r.subarray(KWRAP, KENC);
+      const kenc = r.subarray(KENC, KHMAC);
+      const khmac = r.subarray(KHMAC, KID);
+      const cek = (i: number) => r.subarray(CEKS + i * CEK_LENGTH, CEKS + (i + 1) * CEK_LENGTH);
+      const iv = (i: number) => r.subarray(IVS + i * IV_LENGTH, IVS + (i + 1) * IV_LENGTH);
+
+      const seal = (kek: Buffer, jwk: Buffer, i: number): string => {
+        try {
+          return Buffer.from(encoder.encrypt(kek, jwk, cek(i), iv(i)), 'latin1').toString('base64');
+        } finally {
+          jwk.fill(0);
+        }
+      };
+      // MSL names the wrapping key with a random Java long; so do we.
+      const kid = r.readBigInt64BE(KID).toString();
+      const keydata: KeyResponseKeydata = {
+        wrapkey: seal(kprev, encoder.jwk('wrap', kwrap, kid), 0),
+        wrapdata: sealWrapdata(issuer, identity, kwrap).toString('base64'),
+        encryptionkey: seal(kwrap, encoder.jwk('enc', kenc), 1),
+        hmackey: seal(kwrap, encoder.jwk('hmac', khmac), 2),
+      };
+      const result: ResponderResult = {
+        keydata,
+        keydataJson: keyResponseKeydataJson(keydata),
+        mechanism: request.mechanism,
+        issuedGeneration: issuer.generation,
+        issuedFormat: issuer.format,
+        ...(openedGeneration === undefined ? {} : { openedGeneration }),
+        ...(options.kcv ? { kcv: { kwrap: kcv(kwrap, 'aes'), kenc: kcv(kenc, 'aes'), khmac: kcv(khmac, 'hmac') } } : {}),
+      };
+      return result;
+    } finally {
+      r.fill(0);
+      kprev?.fill(0);
+      issuer.key.fill(0);
+    }
+  }
+
+  private wrappingKey(identity: string, mechanism: 'PSK' | 'MGK'): Buffer {
+    const found = this.keys.wrappingKey(identity, mechanism);
+    switch (found.status) {
+      case 'active':
+        return found.key;
+      case 'revoked':
+        throw new LadderError(MslErrorCode.ENTITY_REVOKED, 'DEVICE_REVOKED', `Device "${identity}" is revoked.`);
+      case 'unknown':
+        throw new LadderError(MslErrorCode.ENTITY_NOT_FOUND, 'DEVICE_UNKNOWN', `Device "${identity}" is not provisioned.`);
+      case 'no-group':
+        throw new LadderError(MslErrorCode.UNSUPPORTED_KEYX_MECHANISM, 'NO_MODEL_GROUP', `Device "${identity}" belongs to no model group, so MGK cannot be used.`);
+    }
+  }
+}
