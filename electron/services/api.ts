@@ -1,0 +1,104 @@
+// The one API that the CLI, the Electron IPC handlers and the HTTP responder
+// call. The doors hold no logic of their own: they parse, call one of these,
+// and format. Every method that fails throws a ServiceError (or a LadderError
+// for exchanges) with a stable `code`.
+
+import type {
+  AuditEntry, AuditQuery, AuditVerification, BundleProtection, DevicePage, DeviceSummary, GroupSummary, ImportReport,
+  IssuerGeneration, JweProfileName, Mechanism, ProgressCallback, SimulationReport, StoreStatus, StoreVerification,
+} from './types.js';
+
+/** Key material as it arrives from an operator's JSON file: hex strings. */
+export type DeviceKeyInput =
+  | { readonly kind: 'generate' }
+  | { readonly kind: 'kpe-kph'; readonly kpe: string; readonly kph: string }
+  | { readonly kind: 'kpw'; readonly kpw: string };
+
+export type GroupKeyInput =
+  | { readonly kind: 'generate' }
+  | { readonly kind: 'kde-kdh'; readonly kde: string; readonly kdh: string }
+  | { readonly kind: 'kdw'; readonly kdw: string };
+
+export interface ProvisionRequest {
+  readonly identity: string;
+  readonly group?: string | null;
+  readonly keys: DeviceKeyInput;
+}
+
+export type ImportFormat = 'csv' | 'json';
+
+export interface ExchangeOutcome {
+  /** The response JSON to hand back to the device, or an error object. */
+  readonly ok: boolean;
+  readonly json: string;
+}
+
+export interface StoreApi {
+  status(): StoreStatus;
+  create(passphrase: string): Promise<void>;
+  unlock(passphrase: string): Promise<void>;
+  lock(): void;
+  changePassphrase(current: string, next: string): Promise<void>;
+  backup(file: string, onProgress?: ProgressCallback): Promise<void>;
+  restore(file: string, passphrase: string): Promise<void>;
+  verify(): StoreVerification;
+}
+
+export interface DeviceApi {
+  provision(request: ProvisionRequest): DeviceSummary;
+  import(text: string, format: ImportFormat, onProgress?: ProgressCallback): Promise<ImportReport>;
+  list(query?: { readonly prefix?: string; readonly offset?: number; readonly limit?: number }): DevicePage;
+  get(identity: string): DeviceSummary;
+  revoke(identity: string): DeviceSummary;
+  /** A compact JWE (through jose) of the devices' keys, for a factory. */
+  exportBundle(identities: readonly string[], protection: BundleProtection): Promise<string>;
+}
+
+export interface GroupApi {
+  add(name: string, keys: GroupKeyInput): GroupSummary;
+  list(): GroupSummary[];
+}
+
+export interface IssuerApi {
+  list(): IssuerGeneration[];
+  rotate(graceDays?: number): IssuerGeneration;
+  retire(generation: number): IssuerGeneration;
+  destroy(generation: number): IssuerGeneration;
+  /** Adds a bare-MSL generation from a hex Kissuer; it becomes active. */
+  importMsl(kissuerHex: string, graceDays?: number): IssuerGeneration;
+  exportToPeer(generations: readonly number[], protection: BundleProtection): Promise<string>;
+  importFromPeer(jwe: string, protection: { readonly kind: 'passphrase'; readonly passphrase: string } | { readonly kind: 'rsa'; readonly privateJwk: Readonly<Record<string, unknown>> }): Promise<IssuerGeneration[]>;
+}
+
+export interface ExchangeApi {
+  /** Answers request JSON text as `keyladder respond` and POST /v1/keyx do. */
+  respond(requestJson: string, profile?: JweProfileName): ExchangeOutcome;
+  /** Runs the device-side requestor against this store's responder. */
+  simulate(identity: string, options?: { readonly mechanism?: Exclude<Mechanism, 'WRAP'>; readonly rungs?: number; readonly profile?: JweProfileName }): Promise<SimulationReport>;
+  /**
+   * Checks a response against the request it answers: unwraps it with the key
+   * the request names (the device's Kpw or Kdw, or the Kwrap inside the
+   * request's wrapdata) and reports the KCVs of what it holds.
+   */
+  checkResponse(requestJson: string, responseJson: string, profile?: JweProfileName): Promise<ResponseCheck>;
+}
+
+export interface ResponseCheck {
+  readonly ok: boolean;
+  readonly kcv?: { readonly kwrap: string; readonly kenc: string; readonly khmac: string };
+  readonly error?: { readonly code: string; readonly reason?: string; readonly message: string };
+}
+
+export interface AuditApi {
+  list(query?: AuditQuery): AuditEntry[];
+  verify(): AuditVerification;
+}
+
+export interface KeyLadderServices {
+  readonly store: StoreApi;
+  readonly devices: DeviceApi;
+  readonly groups: GroupApi;
+  readonly issuers: IssuerApi;
+  readonly exchanges: ExchangeApi;
+  readonly audit: AuditApi;
+}

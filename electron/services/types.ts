@@ -1,0 +1,151 @@
+// The shapes the services hand to their three doors (CLI, IPC, HTTP). None of
+// them holds key material: keys travel only as KCVs. The renderer imports these
+// types (never the code) through the IPC contract.
+
+import type { JweProfileName } from '../ladder/keyKinds.js';
+import type { Mechanism } from '../ladder/messages.js';
+import type { WrapdataFormat } from '../ladder/wrapdata.js';
+
+export type { JweProfileName, Mechanism, WrapdataFormat };
+
+/** ISO 8601 UTC timestamps throughout. */
+export type Timestamp = string;
+
+export type DeviceStatus = 'active' | 'revoked';
+export type IssuerStatus = 'active' | 'grace' | 'retired' | 'destroyed';
+export type KeyOrigin = 'generated' | 'imported-kpe-kph' | 'imported-kpw';
+
+export interface StoreStatus {
+  readonly path: string;
+  readonly exists: boolean;
+  readonly unlocked: boolean;
+}
+
+export interface DeviceSummary {
+  readonly identity: string;
+  readonly group: string | null;
+  readonly status: DeviceStatus;
+  readonly origin: KeyOrigin;
+  /** KCVs of Kpw, and of Kpe/Kph when the store holds them. */
+  readonly kcv: { readonly kpw: string; readonly kpe?: string; readonly kph?: string };
+  readonly createdAt: Timestamp;
+  readonly revokedAt: Timestamp | null;
+  readonly lastExchangeAt: Timestamp | null;
+  readonly lastMechanism: Mechanism | null;
+  readonly lastGeneration: number | null;
+  readonly exchangeCount: number;
+}
+
+export interface DevicePage {
+  readonly total: number;
+  readonly offset: number;
+  readonly items: readonly DeviceSummary[];
+}
+
+export interface GroupSummary {
+  readonly name: string;
+  readonly origin: KeyOrigin;
+  readonly kcv: { readonly kdw: string; readonly kde?: string; readonly kdh?: string };
+  readonly createdAt: Timestamp;
+  readonly deviceCount: number;
+}
+
+export interface IssuerGeneration {
+  readonly generation: number;
+  readonly status: IssuerStatus;
+  readonly format: WrapdataFormat;
+  readonly origin: 'generated' | 'imported-msl' | 'imported-peer';
+  /** Null once destroyed. */
+  readonly kcv: string | null;
+  readonly createdAt: Timestamp;
+  readonly activatedAt: Timestamp | null;
+  /** While in grace: the end of the grace period. */
+  readonly graceUntil: Timestamp | null;
+  readonly retiredAt: Timestamp | null;
+  readonly destroyedAt: Timestamp | null;
+  readonly exchangeCount: number;
+}
+
+export type AuditAction =
+  | 'store.create' | 'store.unlock' | 'store.unlock-failed' | 'store.passphrase-change' | 'store.backup' | 'store.restore'
+  | 'device.provision' | 'device.import' | 'device.revoke' | 'device.export'
+  | 'group.add'
+  | 'issuer.create' | 'issuer.rotate' | 'issuer.retire' | 'issuer.destroy' | 'issuer.import-msl' | 'issuer.export' | 'issuer.import-peer'
+  | 'exchange';
+
+export interface AuditEntry {
+  readonly seq: number;
+  readonly at: Timestamp;
+  readonly action: AuditAction;
+  readonly outcome: 'ok' | 'refused';
+  /** The device identity, group name or generation the entry is about. */
+  readonly subject: string | null;
+  /** Never key material: codes, counts, KCVs, generations, mechanisms. */
+  readonly details: Readonly<Record<string, string | number | boolean | null>>;
+}
+
+export interface AuditQuery {
+  readonly action?: AuditAction;
+  readonly subject?: string;
+  readonly outcome?: 'ok' | 'refused';
+  /** Newest first; page with `beforeSeq`. */
+  readonly beforeSeq?: number;
+  readonly limit?: number;
+}
+
+export interface AuditVerification {
+  readonly ok: boolean;
+  readonly entries: number;
+  /** The first sequence number where the chain breaks. */
+  readonly brokenAt?: number;
+  readonly problem?: string;
+}
+
+export interface StoreVerification {
+  readonly ok: boolean;
+  readonly problems: readonly string[];
+  readonly audit: AuditVerification;
+}
+
+export interface ImportRowError {
+  /** 1-based data row (header excluded). */
+  readonly row: number;
+  readonly identity: string | null;
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface ImportReport {
+  readonly total: number;
+  readonly imported: number;
+  readonly failed: readonly ImportRowError[];
+}
+
+export interface Progress {
+  readonly done: number;
+  readonly total: number;
+}
+export type ProgressCallback = (p: Progress) => void;
+
+/** Where a provisioning bundle or a peer export is protected to. Never plain text. */
+export type BundleProtection =
+  | { readonly kind: 'passphrase'; readonly passphrase: string }
+  | { readonly kind: 'rsa'; readonly publicJwk: Readonly<Record<string, unknown>> };
+
+export interface RungReport {
+  readonly rung: number;
+  readonly mechanism: Mechanism;
+  readonly profile: JweProfileName;
+  readonly issuedGeneration: number;
+  readonly openedGeneration: number | null;
+  readonly responder: { readonly kwrap: string; readonly kenc: string; readonly khmac: string };
+  readonly device: { readonly kwrap: string; readonly kenc: string; readonly khmac: string };
+  readonly match: boolean;
+  readonly micros: number;
+}
+
+export interface SimulationReport {
+  readonly identity: string;
+  readonly rungs: readonly RungReport[];
+  readonly allMatch: boolean;
+}
