@@ -37,5 +37,5 @@ export const exchange1 = (): ExchangeVector => load('exchange-1-psk.json');
 export const exchange2 = (): ExchangeVector => load('exchange-2-wrap.json');
 export const deriveVector = (): DeriveVector => load('psk-derive-wrapping-key.json');
 
-export const hex = (text: string): Buffer => Buffer.from(text, 'hex');
-export const kissuerOf = (v: ExchangeVector): Buffer => hex(v.inputs['msl_wrapping_key_hex (Kissuer)']);
+export const hex = (text: string): Buffer<ArrayBuffer> => Buffer.from(text, 'hex');
+export const kissuerOf = (v: ExchangeVector): Buffer<ArrayBuffer> => hex(v.inputs['msl_wrapping_key_hex (Kissuer)']);
