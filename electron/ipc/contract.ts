@@ -1,0 +1,187 @@
+// The one IPC contract: every channel the renderer may call, with the zod
+// schema main validates its argument against and the type of what it returns.
+//
+// Main imports this module for the schemas. The renderer and the preload
+// import its TYPES only (`import type`), so zod never reaches the renderer
+// bundle. Channel names are "namespace.method"; the preload turns each into
+// window.keyladder.namespace.method(request).
+//
+// Nothing here returns key material. Key material travels inbound only, and
+// only where an operator types it: the Kpe/Kph/Kpw of one device and the
+// Kde/Kdh/Kdw of one model group. Files that hold keys (bulk imports, bundles,
+// peer exports) are read and written by main, never handed to the renderer.
+
+import { z } from 'zod';
+import { MAX_IDENTITY_LENGTH } from '../ladder/messages.js';
+import type {
+  AuditAction, AuditEntry, AuditVerification, DevicePage, DeviceSummary, GroupSummary, ImportReport, IssuerGeneration,
+  SimulationReport, StoreStatus, StoreVerification,
+} from '../services/types.js';
+import type { ExchangeOutcome, ResponseCheck } from '../services/api.js';
+import { CHANNELS, type Channel } from './channels.js';
+
+// ---------------------------------------------------------------- building blocks
+
+const hexKey = (bytes: number, name: string) =>
+  z.string().regex(new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`), { error: `${name} must be ${bytes * 2} hex digits (${bytes} bytes).` });
+
+const identity = z
+  .string()
+  .min(1, { error: 'The identity is empty.' })
+  .max(MAX_IDENTITY_LENGTH, { error: `The identity is longer than ${MAX_IDENTITY_LENGTH} characters.` })
+  .regex(/^[\x21-\x7e]+$/, { error: 'The identity must be printable ASCII without spaces.' });
+
+const groupName = z
+  .string()
+  .min(1, { error: 'The group name is empty.' })
+  .max(128, { error: 'The group name is longer than 128 characters.' })
+  .regex(/^[\x21-\x7e]+$/, { error: 'The group name must be printable ASCII without spaces.' });
+
+const passphrase = z.string().min(1, { error: 'The passphrase is empty.' }).max(1024, { error: 'The passphrase is longer than 1024 characters.' });
+const generation = z.number().int().min(1);
+const graceDays = z.number().int().min(0).max(3650);
+const profile = z.enum(['msl', 'rfc7516']);
+const jsonText = z.string().min(1, { error: 'The JSON text is empty.' }).max(1_000_000, { error: 'The JSON text is too long.' });
+const noArgs = z.strictObject({}).optional();
+
+/** Where a bundle or a peer export is encrypted to: a passphrase, or an RSA public JWK. */
+const protection = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('passphrase'), passphrase }),
+  z.strictObject({ kind: z.literal('rsa'), publicJwk: z.record(z.string(), z.unknown()) }),
+]);
+
+const peerProtection = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('passphrase'), passphrase }),
+  z.strictObject({ kind: z.literal('rsa'), privateJwk: z.record(z.string(), z.unknown()) }),
+]);
+
+const deviceKeys = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('generate') }),
+  z.strictObject({ kind: z.literal('kpe-kph'), kpe: hexKey(16, 'Kpe'), kph: hexKey(32, 'Kph') }),
+  z.strictObject({ kind: z.literal('kpw'), kpw: hexKey(16, 'Kpw') }),
+]);
+
+const groupKeys = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('generate') }),
+  z.strictObject({ kind: z.literal('kde-kdh'), kde: hexKey(16, 'Kde'), kdh: hexKey(32, 'Kdh') }),
+  z.strictObject({ kind: z.literal('kdw'), kdw: hexKey(16, 'Kdw') }),
+]);
+
+export const AUDIT_ACTIONS = [
+  'store.create', 'store.unlock', 'store.unlock-failed', 'store.passphrase-change', 'store.backup', 'store.restore',
+  'device.provision', 'device.import', 'device.revoke', 'device.export',
+  'group.add',
+  'issuer.create', 'issuer.rotate', 'issuer.retire', 'issuer.destroy', 'issuer.import-msl', 'issuer.export', 'issuer.import-peer',
+  'exchange',
+] as const satisfies readonly AuditAction[];
+// Fails to compile if the services grow an audit action this list lacks.
+const everyAuditAction: Exclude<AuditAction, (typeof AUDIT_ACTIONS)[number]> extends never ? true : never = true;
+void everyAuditAction;
+
+// ---------------------------------------------------------------- results that are the app's own
+
+export interface AppSettings {
+  /** Minutes without IPC activity after which main locks the store. */
+  readonly idleLockMinutes: number;
+}
+
+export interface AppInfo {
+  readonly version: string;
+  readonly settings: AppSettings;
+}
+
+export type FileOutcome<T> = { readonly canceled: true } | ({ readonly canceled: false; readonly file: string } & T);
+
+// ---------------------------------------------------------------- the contract
+
+interface ChannelSpec<S extends z.ZodType, R> {
+  readonly request: S;
+  /** Phantom: carries the result type; never read at run time. */
+  readonly result?: R;
+}
+const channel = <R>() => <S extends z.ZodType>(request: S): ChannelSpec<S, R> => ({ request });
+
+export const contract = {
+  'app.info': channel<AppInfo>()(noArgs),
+  'app.setIdleLockMinutes': channel<AppSettings>()(z.strictObject({ minutes: z.number().int().min(1).max(24 * 60) })),
+  /** The renderer reports operator activity (keys, clicks) so the idle timer does not lock a busy operator. */
+  'app.touch': channel<null>()(noArgs),
+
+  'store.status': channel<StoreStatus>()(noArgs),
+  'store.create': channel<StoreStatus>()(z.strictObject({ passphrase })),
+  'store.unlock': channel<StoreStatus>()(z.strictObject({ passphrase })),
+  'store.lock': channel<StoreStatus>()(noArgs),
+  'store.changePassphrase': channel<null>()(z.strictObject({ current: passphrase, next: passphrase })),
+  'store.verify': channel<StoreVerification>()(noArgs),
+
+  'devices.list': channel<DevicePage>()(
+    z.strictObject({
+      prefix: z.string().max(MAX_IDENTITY_LENGTH).optional(),
+      offset: z.number().int().min(0).optional(),
+      limit: z.number().int().min(1).max(500).optional(),
+    }),
+  ),
+  'devices.get': channel<DeviceSummary>()(z.strictObject({ identity })),
+  'devices.provision': channel<DeviceSummary>()(z.strictObject({ identity, group: groupName.nullable().optional(), keys: deviceKeys })),
+  /** Main asks for the file (CSV or JSON, by extension unless given), reads it and imports it, reporting progress. */
+  'devices.importFile': channel<FileOutcome<{ readonly report: ImportReport }>>()(
+    z.strictObject({ format: z.enum(['auto', 'csv', 'json']).optional() }),
+  ),
+  'devices.revoke': channel<DeviceSummary>()(z.strictObject({ identity })),
+  /** Main asks where to save, and writes the encrypted bundle there: the renderer never holds it. */
+  'devices.exportBundle': channel<FileOutcome<{ readonly count: number }>>()(
+    z.strictObject({ identities: z.array(identity).min(1).max(100_000), protection }),
+  ),
+
+  'groups.list': channel<GroupSummary[]>()(noArgs),
+  'groups.add': channel<GroupSummary>()(z.strictObject({ name: groupName, keys: groupKeys })),
+
+  'issuers.list': channel<IssuerGeneration[]>()(noArgs),
+  'issuers.rotate': channel<IssuerGeneration>()(z.strictObject({ graceDays: graceDays.optional() })),
+  'issuers.retire': channel<IssuerGeneration>()(z.strictObject({ generation })),
+  /** `confirm` is the generation number as the operator typed it; main refuses a mismatch too. */
+  'issuers.destroy': channel<IssuerGeneration>()(
+    z.strictObject({ generation, confirm: generation }).refine((r) => r.generation === r.confirm, {
+      error: 'The typed generation does not match the generation to destroy.',
+      path: ['confirm'],
+    }),
+  ),
+  'issuers.exportToPeer': channel<FileOutcome<{ readonly generations: number[] }>>()(
+    z.strictObject({ generations: z.array(generation).min(1).max(1000), protection }),
+  ),
+  'issuers.importFromPeer': channel<FileOutcome<{ readonly imported: IssuerGeneration[] }>>()(
+    z.strictObject({ protection: peerProtection }),
+  ),
+
+  'exchanges.simulate': channel<SimulationReport>()(
+    z.strictObject({ identity, mechanism: z.enum(['PSK', 'MGK']).optional(), rungs: z.number().int().min(1).max(20).optional(), profile: profile.optional() }),
+  ),
+  'exchanges.respond': channel<ExchangeOutcome>()(z.strictObject({ requestJson: jsonText, profile: profile.optional() })),
+  'exchanges.checkResponse': channel<ResponseCheck>()(z.strictObject({ requestJson: jsonText, responseJson: jsonText, profile: profile.optional() })),
+
+  'audit.list': channel<AuditEntry[]>()(
+    z.strictObject({
+      action: z.enum(AUDIT_ACTIONS).optional(),
+      subject: z.string().min(1).max(MAX_IDENTITY_LENGTH).optional(),
+      outcome: z.enum(['ok', 'refused']).optional(),
+      beforeSeq: z.number().int().min(1).optional(),
+      limit: z.number().int().min(1).max(1000).optional(),
+    }),
+  ),
+  'audit.verify': channel<AuditVerification>()(noArgs),
+} as const satisfies { readonly [C in Channel]: ChannelSpec<z.ZodType, unknown> };
+
+export type Contract = typeof contract;
+export { CHANNELS, type Channel };
+
+export type RequestOf<C extends Channel> = z.input<Contract[C]['request']>;
+export type ParsedRequestOf<C extends Channel> = z.output<Contract[C]['request']>;
+export type ResultOf<C extends Channel> = Exclude<Contract[C]['result'], undefined>;
+
+export interface ReplyError {
+  readonly code: string;
+  readonly message: string;
+}
+export type Reply<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ReplyError };
+
+export { EVENTS, type LockedEvent, type ProgressEvent } from './channels.js';

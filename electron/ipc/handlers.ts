@@ -1,0 +1,110 @@
+// The IPC handlers: each one calls the services and nothing else (plus, for
+// the channels that read or write a file, the file dialog main supplies). No
+// business logic lives here; validation happened in the wrapper.
+
+import { readFile, writeFile } from 'node:fs/promises';
+import type { KeyLadderServices } from '../services/api.js';
+import type { AppSettings } from './contract.js';
+import type { Handlers } from './register.js';
+
+export interface FileFilter {
+  readonly name: string;
+  readonly extensions: readonly string[];
+}
+
+/** What the handlers need from the app around them; main supplies Electron's, the e2e bridge its own. */
+export interface AppDeps {
+  readonly version: string;
+  readonly settings: {
+    get(): AppSettings;
+    setIdleLockMinutes(minutes: number): AppSettings;
+  };
+  /** Asks the operator for a file to read; null when they cancel. */
+  openFile(options: { readonly title: string; readonly filters: readonly FileFilter[] }): Promise<string | null>;
+  /** Asks the operator where to write a file; null when they cancel. */
+  saveFile(options: { readonly title: string; readonly defaultName: string; readonly filters: readonly FileFilter[] }): Promise<string | null>;
+}
+
+const JWE_FILTERS: readonly FileFilter[] = [{ name: 'JWE (compact)', extensions: ['jwe', 'txt'] }];
+
+/** Files that hold key material are written for the owner only. */
+const writePrivate = (file: string, text: string) => writeFile(file, text, { encoding: 'utf8', mode: 0o600 });
+
+export function createHandlers(services: KeyLadderServices, deps: AppDeps): Handlers {
+  const { store, devices, groups, issuers, exchanges, audit } = services;
+  return {
+    'app.info': () => ({ version: deps.version, settings: deps.settings.get() }),
+    'app.setIdleLockMinutes': ({ minutes }) => deps.settings.setIdleLockMinutes(minutes),
+    'app.touch': () => null,
+
+    'store.status': () => store.status(),
+    'store.create': async ({ passphrase }) => {
+      await store.create(passphrase);
+      return store.status();
+    },
+    'store.unlock': async ({ passphrase }) => {
+      await store.unlock(passphrase);
+      return store.status();
+    },
+    'store.lock': () => {
+      store.lock();
+      return store.status();
+    },
+    'store.changePassphrase': async ({ current, next }) => {
+      await store.changePassphrase(current, next);
+      return null;
+    },
+    'store.verify': () => store.verify(),
+
+    'devices.list': (query) => devices.list(query),
+    'devices.get': ({ identity }) => devices.get(identity),
+    'devices.provision': ({ identity, group, keys }) => devices.provision({ identity, group: group ?? null, keys }),
+    'devices.importFile': async ({ format }, ctx) => {
+      const file = await deps.openFile({
+        title: 'Import devices',
+        filters: [
+          { name: 'Device lists (CSV, JSON)', extensions: ['csv', 'json'] },
+          { name: 'All files', extensions: ['*'] },
+        ],
+      });
+      if (file === null) return { canceled: true };
+      const chosen = format === undefined || format === 'auto' ? (file.toLowerCase().endsWith('.json') ? 'json' : 'csv') : format;
+      const report = await devices.import(await readFile(file, 'utf8'), chosen, ctx.progress);
+      return { canceled: false, file, report };
+    },
+    'devices.revoke': ({ identity }) => devices.revoke(identity),
+    'devices.exportBundle': async ({ identities, protection }) => {
+      const file = await deps.saveFile({ title: 'Save the provisioning bundle', defaultName: 'keyladder-bundle.jwe', filters: JWE_FILTERS });
+      if (file === null) return { canceled: true };
+      await writePrivate(file, await devices.exportBundle(identities, protection));
+      return { canceled: false, file, count: identities.length };
+    },
+
+    'groups.list': () => groups.list(),
+    'groups.add': ({ name, keys }) => groups.add(name, keys),
+
+    'issuers.list': () => issuers.list(),
+    'issuers.rotate': ({ graceDays }) => issuers.rotate(graceDays),
+    'issuers.retire': ({ generation }) => issuers.retire(generation),
+    'issuers.destroy': ({ generation }) => issuers.destroy(generation),
+    'issuers.exportToPeer': async ({ generations, protection }) => {
+      const file = await deps.saveFile({ title: 'Save the Kissuer export for the peer', defaultName: 'keyladder-kissuer.jwe', filters: JWE_FILTERS });
+      if (file === null) return { canceled: true };
+      await writePrivate(file, await issuers.exportToPeer(generations, protection));
+      return { canceled: false, file, generations };
+    },
+    'issuers.importFromPeer': async ({ protection }) => {
+      const file = await deps.openFile({ title: 'Import Kissuer from a peer', filters: JWE_FILTERS });
+      if (file === null) return { canceled: true };
+      const imported = await issuers.importFromPeer((await readFile(file, 'utf8')).trim(), protection);
+      return { canceled: false, file, imported };
+    },
+
+    'exchanges.simulate': ({ identity, ...options }) => exchanges.simulate(identity, options),
+    'exchanges.respond': ({ requestJson, profile }) => exchanges.respond(requestJson, profile),
+    'exchanges.checkResponse': ({ requestJson, responseJson, profile }) => exchanges.checkResponse(requestJson, responseJson, profile),
+
+    'audit.list': (query) => audit.list(query),
+    'audit.verify': () => audit.verify(),
+  };
+}
