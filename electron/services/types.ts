@@ -71,7 +71,7 @@ export type AuditAction =
   | 'device.provision' | 'device.import' | 'device.revoke' | 'device.export'
   | 'group.add'
   | 'issuer.create' | 'issuer.rotate' | 'issuer.retire' | 'issuer.destroy' | 'issuer.import-msl' | 'issuer.export' | 'issuer.import-peer'
-  | 'exchange';
+  | 'exchange' | 'exchange.check';
 
 export interface AuditEntry {
   readonly seq: number;
@@ -124,6 +124,8 @@ export interface ImportReport {
 export interface Progress {
   readonly done: number;
   readonly total: number;
+  /** Long work in stages says which one it is in. */
+  readonly phase?: 'checking' | 'writing' | 'copying';
 }
 export type ProgressCallback = (p: Progress) => void;
 

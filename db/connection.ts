@@ -1,0 +1,57 @@
+// Opening the SQLCipher 4 database with a raw 256-bit key. Raw, not a
+// passphrase: the key file's scrypt already did the slow part, and any
+// SQLCipher 4 tool (DB Browser for SQLite among them) opens the file given the
+// same key: `PRAGMA cipher_compatibility = 4; PRAGMA key = "x'<64 hex>'";`.
+
+import Database from 'better-sqlite3-multiple-ciphers';
+import { fromSqliteError } from './errors.js';
+
+export type Db = Database.Database;
+
+function keyed(path: string, storeKey: Uint8Array, readonly: boolean, fileMustExist: boolean): Db {
+  const db = new Database(path, { readonly, fileMustExist });
+  try {
+    db.pragma(`cipher = 'sqlcipher'`);
+    db.pragma('legacy = 4');
+    // The key lives in this JS string only for the call; JS cannot zero strings.
+    db.pragma(`key = "x'${Buffer.from(storeKey).toString('hex')}'"`);
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+/**
+ * Opens read-only and reads the schema, which proves the key and the first
+ * page's HMAC without writing a byte. Returns the schema version.
+ */
+export function probe(path: string, storeKey: Uint8Array): number {
+  let db: Db | undefined;
+  try {
+    db = keyed(path, storeKey, true, true);
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return db.pragma('user_version', { simple: true }) as number;
+  } catch (e) {
+    throw fromSqliteError(e, 'The database file');
+  } finally {
+    db?.close();
+  }
+}
+
+/** Opens for writing, in WAL mode with full fsync: a crash loses no committed transaction. */
+export function openForWriting(path: string, storeKey: Uint8Array, create: boolean): Db {
+  const db = keyed(path, storeKey, false, !create);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('temp_store = MEMORY');
+    db.pragma('secure_delete = ON');
+    return db;
+  } catch (e) {
+    db.close();
+    throw fromSqliteError(e, 'The database file');
+  }
+}

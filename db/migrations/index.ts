@@ -1,0 +1,41 @@
+// Numbered migrations, each applied in its own transaction together with the
+// bump of PRAGMA user_version, so a crash leaves the store at one version or the
+// next. A store from a newer KeyLadder is refused before anything is written.
+
+import type Database from 'better-sqlite3-multiple-ciphers';
+import { StoreError, StoreErrorCode } from '../errors.js';
+import { migration001 } from './001_initial.js';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  up(db: Database.Database): void;
+}
+
+export const MIGRATIONS: readonly Migration[] = [migration001];
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+export function schemaVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+export function refuseNewer(version: number): void {
+  if (version > LATEST_VERSION) {
+    throw new StoreError(StoreErrorCode.STORE_TOO_NEW, `This store was written by a newer KeyLadder (schema ${version}; this one knows up to ${LATEST_VERSION}). Use that version or newer; nothing was changed.`);
+  }
+}
+
+export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  const current = schemaVersion(db);
+  refuseNewer(current);
+  const applied: number[] = [];
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      m.up(db);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+    applied.push(m.version);
+  }
+  return applied;
+}

@@ -1,0 +1,115 @@
+// The audit log: append-only and hash-chained. Each row carries
+// mac = HMAC-SHA256(audit key, previous mac || the row's canonical JSON), and
+// the head of the chain (last seq and mac) is kept in `meta` and moved in the
+// same transaction as every append. Editing, deleting (in the middle or at the
+// end) or reordering rows breaks the chain or disagrees with the head.
+// The audit key is derived from the store key, so the chain cannot be rebuilt
+// without it.
+
+import { createHmac } from 'node:crypto';
+import type { Db } from '../connection.js';
+
+export type AuditDetails = Record<string, string | number | boolean | null>;
+
+export interface AuditRecord {
+  readonly at: string;
+  readonly action: string;
+  readonly outcome: 'ok' | 'refused';
+  readonly subject: string | null;
+  readonly details: AuditDetails;
+}
+
+export interface AuditRow extends AuditRecord {
+  readonly seq: number;
+}
+
+export interface AuditFilter {
+  readonly action?: string;
+  readonly subject?: string;
+  readonly outcome?: 'ok' | 'refused';
+  readonly beforeSeq?: number;
+  readonly limit: number;
+}
+
+export interface ChainCheck {
+  readonly ok: boolean;
+  readonly entries: number;
+  readonly brokenAt?: number;
+  readonly problem?: string;
+}
+
+const GENESIS: Buffer = Buffer.alloc(32);
+const HEAD_KEY = 'audit_head';
+
+const canonical = (seq: number, r: AuditRecord, details: string): string => JSON.stringify([seq, r.at, r.action, r.outcome, r.subject, details]);
+
+export class AuditRepository {
+  private readonly insert;
+  private readonly readHead;
+  private readonly writeHead;
+
+  constructor(private readonly db: Db, private readonly key: Buffer) {
+    this.insert = db.prepare('INSERT INTO audit_log (seq, at, action, outcome, subject, details, mac) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.readHead = db.prepare(`SELECT value FROM meta WHERE key = '${HEAD_KEY}'`).pluck();
+    this.writeHead = db.prepare(`INSERT INTO meta (key, value) VALUES ('${HEAD_KEY}', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`);
+  }
+
+  private mac(prev: Buffer, text: string): Buffer {
+    return createHmac('sha256', this.key).update(prev).update(text, 'utf8').digest();
+  }
+
+  private head(): { seq: number; mac: Buffer } {
+    const value = this.readHead.get() as string | undefined;
+    if (value === undefined) return { seq: 0, mac: GENESIS };
+    const [seq, mac] = value.split(':');
+    return { seq: Number(seq), mac: Buffer.from(mac ?? '', 'hex') };
+  }
+
+  /** Appends records in order. Call inside the transaction of the change they describe. */
+  append(...records: AuditRecord[]): void {
+    if (records.length === 0) return;
+    const run = () => {
+      let { seq, mac } = this.head() as { seq: number; mac: Buffer };
+      for (const r of records) {
+        seq += 1;
+        const details = JSON.stringify(r.details);
+        mac = this.mac(mac, canonical(seq, r, details));
+        this.insert.run(seq, r.at, r.action, r.outcome, r.subject, details, mac);
+      }
+      this.writeHead.run(`${seq}:${mac.toString('hex')}`);
+    };
+    if (this.db.inTransaction) run();
+    else this.db.transaction(run)();
+  }
+
+  list(filter: AuditFilter): AuditRow[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.action) { where.push('action = ?'); args.push(filter.action); }
+    if (filter.subject) { where.push('subject = ?'); args.push(filter.subject); }
+    if (filter.outcome) { where.push('outcome = ?'); args.push(filter.outcome); }
+    if (filter.beforeSeq !== undefined) { where.push('seq < ?'); args.push(filter.beforeSeq); }
+    const sql = `SELECT seq, at, action, outcome, subject, details FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, filter.limit) as Array<Omit<AuditRow, 'details'> & { details: string }>).map((row) => ({ ...row, details: JSON.parse(row.details) as AuditDetails }));
+  }
+
+  verify(): ChainCheck {
+    let prev: Buffer = GENESIS;
+    let expected = 1;
+    let entries = 0;
+    const rows = this.db.prepare('SELECT seq, at, action, outcome, subject, details, mac FROM audit_log ORDER BY seq').iterate() as IterableIterator<AuditRow & { details: string; mac: Buffer }>;
+    for (const row of rows) {
+      if (row.seq !== expected) return { ok: false, entries, brokenAt: expected, problem: `Entry ${expected} is missing (the next one is ${row.seq}): rows were deleted.` };
+      const mac = this.mac(prev, canonical(row.seq, { ...row, details: {} }, row.details));
+      if (!mac.equals(row.mac)) return { ok: false, entries, brokenAt: row.seq, problem: `Entry ${row.seq} does not match the chain: it, or an entry before it, was edited or reordered.` };
+      prev = mac;
+      expected += 1;
+      entries += 1;
+    }
+    const head = this.head();
+    if (head.seq !== entries || !head.mac.equals(prev)) {
+      return { ok: false, entries, brokenAt: entries + 1, problem: `The log ends at entry ${entries}, but its head says ${head.seq}: entries at the end were deleted or the head was altered.` };
+    }
+    return { ok: true, entries };
+  }
+}

@@ -1,0 +1,133 @@
+// Devices and their pre-shared keys (sealed), plus each device's exchange
+// bookkeeping. Identity prefix search uses the identity index as a range.
+
+import type { Db } from '../connection.js';
+
+export type KeyOrigin = 'generated' | 'imported-kpe-kph' | 'imported-kpw';
+
+export interface NewDevice {
+  readonly identity: string;
+  readonly groupId: number | null;
+  readonly origin: KeyOrigin;
+  readonly kpw: Buffer;
+  readonly kpe: Buffer | null;
+  readonly kph: Buffer | null;
+  readonly kcvKpw: string;
+  readonly kcvKpe: string | null;
+  readonly kcvKph: string | null;
+  readonly createdAt: string;
+}
+
+/** A device as listed: no key columns, sealed or not. */
+export interface DeviceRow {
+  readonly identity: string;
+  readonly group_name: string | null;
+  readonly status: 'active' | 'revoked';
+  readonly origin: KeyOrigin;
+  readonly kcv_kpw: string;
+  readonly kcv_kpe: string | null;
+  readonly kcv_kph: string | null;
+  readonly created_at: string;
+  readonly revoked_at: string | null;
+  readonly last_exchange_at: string | null;
+  readonly last_mechanism: 'PSK' | 'MGK' | 'WRAP' | null;
+  readonly last_generation: number | null;
+  readonly exchange_count: number;
+}
+
+/** What the responder needs for PSK and MGK, in one indexed lookup. */
+export interface DeviceKeyRow {
+  readonly status: 'active' | 'revoked';
+  readonly kpw: Buffer;
+  readonly group_name: string | null;
+  readonly kdw: Buffer | null;
+}
+
+/** Sealed keys for an export bundle. */
+export interface DeviceSealedKeys {
+  readonly identity: string;
+  readonly kpw: Buffer;
+  readonly kpe: Buffer | null;
+  readonly kph: Buffer | null;
+}
+
+export interface ExchangeMark {
+  readonly identity: string;
+  readonly at: string;
+  readonly mechanism: 'PSK' | 'MGK' | 'WRAP';
+  readonly generation: number;
+}
+
+const LIST_COLUMNS = `d.identity, g.name AS group_name, d.status, d.origin, d.kcv_kpw, d.kcv_kpe, d.kcv_kph, d.created_at,
+  d.revoked_at, d.last_exchange_at, d.last_mechanism, d.last_generation, d.exchange_count`;
+
+/** The smallest string greater than every string that starts with `prefix`. */
+const prefixEnd = (prefix: string): string => prefix + '\u{10FFFF}';
+
+export class DeviceRepository {
+  private readonly insertStmt;
+  private readonly existsStmt;
+  private readonly getStmt;
+  private readonly keyStmt;
+  private readonly markStmt;
+  private readonly revokeStmt;
+  private readonly sealedStmt;
+
+  constructor(private readonly db: Db) {
+    this.insertStmt = db.prepare(`INSERT INTO devices (identity, group_id, status, origin, kpw, kpe, kph, kcv_kpw, kcv_kpe, kcv_kph, created_at)
+      VALUES (@identity, @groupId, 'active', @origin, @kpw, @kpe, @kph, @kcvKpw, @kcvKpe, @kcvKph, @createdAt)`);
+    this.existsStmt = db.prepare('SELECT 1 FROM devices WHERE identity = ?').pluck();
+    this.getStmt = db.prepare(`SELECT ${LIST_COLUMNS} FROM devices d LEFT JOIN model_groups g ON g.id = d.group_id WHERE d.identity = ?`);
+    this.keyStmt = db.prepare('SELECT d.status, d.kpw, g.name AS group_name, g.kdw FROM devices d LEFT JOIN model_groups g ON g.id = d.group_id WHERE d.identity = ?');
+    this.markStmt = db.prepare(`UPDATE devices SET last_exchange_at = @at, last_mechanism = @mechanism, last_generation = @generation,
+      exchange_count = exchange_count + 1 WHERE identity = @identity`);
+    this.revokeStmt = db.prepare(`UPDATE devices SET status = 'revoked', revoked_at = ? WHERE identity = ? AND status = 'active'`);
+    this.sealedStmt = db.prepare('SELECT identity, kpw, kpe, kph FROM devices WHERE identity = ?');
+  }
+
+  insert(device: NewDevice): void {
+    this.insertStmt.run(device);
+  }
+
+  exists(identity: string): boolean {
+    return this.existsStmt.get(identity) !== undefined;
+  }
+
+  get(identity: string): DeviceRow | undefined {
+    return this.getStmt.get(identity) as DeviceRow | undefined;
+  }
+
+  keys(identity: string): DeviceKeyRow | undefined {
+    return this.keyStmt.get(identity) as DeviceKeyRow | undefined;
+  }
+
+  sealedKeys(identity: string): DeviceSealedKeys | undefined {
+    return this.sealedStmt.get(identity) as DeviceSealedKeys | undefined;
+  }
+
+  revoke(identity: string, at: string): boolean {
+    return this.revokeStmt.run(at, identity).changes === 1;
+  }
+
+  markExchanges(marks: readonly ExchangeMark[]): void {
+    for (const m of marks) this.markStmt.run(m);
+  }
+
+  list(prefix: string, offset: number, limit: number): { total: number; rows: DeviceRow[] } {
+    if (prefix === '') {
+      return {
+        total: this.db.prepare('SELECT count(*) FROM devices').pluck().get() as number,
+        rows: this.db.prepare(`SELECT ${LIST_COLUMNS} FROM devices d LEFT JOIN model_groups g ON g.id = d.group_id ORDER BY d.identity LIMIT ? OFFSET ?`).all(limit, offset) as DeviceRow[],
+      };
+    }
+    const end = prefixEnd(prefix);
+    return {
+      total: this.db.prepare('SELECT count(*) FROM devices WHERE identity >= ? AND identity < ?').pluck().get(prefix, end) as number,
+      rows: this.db.prepare(`SELECT ${LIST_COLUMNS} FROM devices d LEFT JOIN model_groups g ON g.id = d.group_id WHERE d.identity >= ? AND d.identity < ? ORDER BY d.identity LIMIT ? OFFSET ?`).all(prefix, end, limit, offset) as DeviceRow[],
+    };
+  }
+
+  count(): number {
+    return this.db.prepare('SELECT count(*) FROM devices').pluck().get() as number;
+  }
+}

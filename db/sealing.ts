@@ -1,0 +1,64 @@
+// Per-record sealing: every key in the store is encrypted once more, with
+// AES-256-GCM under a key derived from the store key, and bound (as AAD) to
+// the record and field it belongs to. A query result never holds a raw key,
+// and a sealed key copied into another row, or another column, fails to open.
+//
+// Sealed layout: 0x01 | nonce (12) | ciphertext | tag (16).
+
+import { createCipheriv, createDecipheriv, hkdfSync, randomFillSync } from 'node:crypto';
+import { StoreError, StoreErrorCode } from './errors.js';
+
+const VERSION = 0x01;
+const NONCE = 12;
+const TAG = 16;
+
+/** Subkeys of the store key, each for one purpose (HKDF-SHA256). */
+export function deriveSubkey(storeKey: Uint8Array, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', storeKey, Buffer.alloc(0), `keyladder ${purpose} v1`, 32));
+}
+
+export class RecordSealer {
+  private readonly key: Buffer;
+
+  constructor(storeKey: Uint8Array) {
+    this.key = deriveSubkey(storeKey, 'record seal');
+  }
+
+  seal(binding: string, plaintext: Uint8Array): Buffer {
+    const out = Buffer.allocUnsafe(1 + NONCE + plaintext.length + TAG);
+    out[0] = VERSION;
+    const nonce = out.subarray(1, 1 + NONCE);
+    randomFillSync(nonce);
+    const cipher = createCipheriv('aes-256-gcm', this.key, nonce);
+    cipher.setAAD(Buffer.from(binding, 'utf8'));
+    cipher.update(plaintext).copy(out, 1 + NONCE);
+    cipher.final();
+    cipher.getAuthTag().copy(out, 1 + NONCE + plaintext.length);
+    return out;
+  }
+
+  /** The caller zeroes the result once done. */
+  unseal(binding: string, sealed: Uint8Array): Buffer {
+    if (sealed.length < 1 + NONCE + TAG || sealed[0] !== VERSION) throw this.invalid(binding);
+    const decipher = createDecipheriv('aes-256-gcm', this.key, sealed.subarray(1, 1 + NONCE));
+    decipher.setAAD(Buffer.from(binding, 'utf8'));
+    decipher.setAuthTag(sealed.subarray(sealed.length - TAG));
+    const plain = decipher.update(sealed.subarray(1 + NONCE, sealed.length - TAG));
+    try {
+      decipher.final();
+    } catch {
+      plain.fill(0);
+      throw this.invalid(binding);
+    }
+    return plain;
+  }
+
+  destroy(): void {
+    this.key.fill(0);
+  }
+
+  private invalid(binding: string): StoreError {
+    const record = binding.split('/').slice(0, 2).join('/');
+    return new StoreError(StoreErrorCode.RECORD_SEAL_INVALID, `The sealed key of ${record} does not open: the record was altered or moved. Restore from a backup.`);
+  }
+}

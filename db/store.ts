@@ -1,0 +1,369 @@
+// The encrypted key store: one SQLCipher 4 database under a random 256-bit
+// store key, and a key file that holds that key wrapped under the operator's
+// passphrase. This is the only module that opens SQLite.
+//
+// Unlocking never writes before the passphrase and the database have both
+// proved themselves: a wrong passphrase, a foreign file, a damaged or altered
+// database, or one from a newer KeyLadder leaves every byte as it was.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { openForWriting, probe, type Db } from './connection.js';
+import { StoreError, StoreErrorCode, fromSqliteError } from './errors.js';
+import { DB_FILE, KEY_FILE, RESTORE_READY, fsyncDir, removeIfExists, storeFiles, writeFileAtomic } from './files.js';
+import { checkPassphrase, newScryptParams, DEFAULT_LOG_N } from './kdf.js';
+import { parseKeyFile, readKeyFile, unwrapStoreKey, wrapStoreKey, writeKeyFile, type KeyFile } from './keyfile.js';
+import { LATEST_VERSION, migrate, refuseNewer } from './migrations/index.js';
+import { AuditRepository, type AuditRecord } from './repositories/audit.js';
+import { DeviceRepository } from './repositories/devices.js';
+import { GroupRepository } from './repositories/groups.js';
+import { IssuerRepository } from './repositories/issuers.js';
+import { RecordSealer, deriveSubkey } from './sealing.js';
+
+export interface CreateOptions {
+  /** scrypt cost as log2(N); at least 17 (OWASP). */
+  readonly kdfLogN?: number;
+}
+
+export interface IntegrityReport {
+  readonly ok: boolean;
+  readonly problems: string[];
+}
+
+const BACKUP_MAGIC = Buffer.from('KEYLADDER-BACKUP-1\n', 'latin1');
+
+const now = (): string => new Date().toISOString();
+
+export class KeyStore {
+  readonly devices: DeviceRepository;
+  readonly groups: GroupRepository;
+  readonly issuers: IssuerRepository;
+  readonly audit: AuditRepository;
+  private open = true;
+
+  private constructor(
+    readonly dir: string,
+    private readonly db: Db,
+    readonly sealer: RecordSealer,
+    private readonly auditKey: Buffer,
+    private keyFile: KeyFile,
+  ) {
+    this.devices = new DeviceRepository(db);
+    this.groups = new GroupRepository(db);
+    this.issuers = new IssuerRepository(db);
+    this.audit = new AuditRepository(db, auditKey);
+  }
+
+  /** Whether `dir` holds a store (its key file). */
+  static exists(dir: string): boolean {
+    return existsSync(storeFiles(dir).key);
+  }
+
+  /**
+   * Creates a store in `dir` and returns it unlocked. `initialize` runs in the
+   * same transaction as the schema (the first Kissuer generation, say), so a
+   * store is never seen half made. The key file is written last: a folder with
+   * a database and no key file is an interrupted create, and is made again.
+   */
+  static async create(dir: string, passphrase: string, initialize: (store: KeyStore) => void, options: CreateOptions = {}): Promise<KeyStore> {
+    checkPassphrase(passphrase);
+    const files = storeFiles(dir);
+    if (existsSync(files.key)) throw new StoreError(StoreErrorCode.STORE_EXISTS, `A store already exists in ${dir}. Unlock it, or choose another folder.`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const f of [files.db, files.wal, files.shm]) removeIfExists(f);
+    const storeKey = randomBytes(32);
+    try {
+      const keyFile = await wrapStoreKey(storeKey, passphrase, newScryptParams(options.kdfLogN ?? DEFAULT_LOG_N));
+      const store = KeyStore.openUnlocked(dir, storeKey, keyFile, true);
+      try {
+        store.transaction(() => {
+          initialize(store);
+          store.audit.append({ at: now(), action: 'store.create', outcome: 'ok', subject: null, details: { schema: LATEST_VERSION, kdf: 'scrypt', kdfLogN: keyFile.kdf.logN } });
+        });
+        store.db.pragma('wal_checkpoint(TRUNCATE)');
+        writeKeyFile(files.key, keyFile);
+        return store;
+      } catch (e) {
+        store.lock();
+        for (const f of [files.db, files.wal, files.shm]) removeIfExists(f);
+        throw e;
+      }
+    } finally {
+      storeKey.fill(0);
+    }
+  }
+
+  static async unlock(dir: string, passphrase: string): Promise<KeyStore> {
+    const files = storeFiles(dir);
+    KeyStore.finishPendingRestore(dir);
+    if (!existsSync(files.key)) {
+      throw new StoreError(StoreErrorCode.STORE_NOT_FOUND, `No KeyLadder store in ${dir}. Create one with \`keyladder init\`, or point --store at the right folder.`);
+    }
+    if (!existsSync(files.db)) throw new StoreError(StoreErrorCode.STORE_CORRUPT, `The store in ${dir} has a key file but no database. Restore it from a backup.`);
+    const keyFile = readKeyFile(files.key);
+    let storeKey: Buffer;
+    try {
+      storeKey = await unwrapStoreKey(keyFile, passphrase);
+    } catch (e) {
+      // The database cannot be opened without the key, so a failed unlock is
+      // noted beside it (time only) and entered into the audit log next time.
+      try {
+        appendFileSync(files.failedUnlocks, `${now()}\n`, { mode: 0o600 });
+      } catch {
+        // A read-only folder cannot take the note; the refusal stands anyway.
+      }
+      throw e;
+    }
+    try {
+      refuseNewer(probe(files.db, storeKey));
+      const store = KeyStore.openUnlocked(dir, storeKey, keyFile, false);
+      try {
+        store.transaction(() => {
+          store.audit.append(...store.takeFailedUnlocks(), { at: now(), action: 'store.unlock', outcome: 'ok', subject: null, details: {} });
+        });
+      } catch (e) {
+        store.lock();
+        throw e;
+      }
+      removeIfExists(files.failedUnlocks);
+      return store;
+    } finally {
+      storeKey.fill(0);
+    }
+  }
+
+  private static openUnlocked(dir: string, storeKey: Buffer, keyFile: KeyFile, create: boolean): KeyStore {
+    const db = openForWriting(storeFiles(dir).db, storeKey, create);
+    try {
+      migrate(db);
+    } catch (e) {
+      db.close();
+      throw e instanceof StoreError ? e : fromSqliteError(e, 'The database file');
+    }
+    return new KeyStore(dir, db, new RecordSealer(storeKey), deriveSubkey(storeKey, 'audit mac'), keyFile);
+  }
+
+  private takeFailedUnlocks(): AuditRecord[] {
+    const path = storeFiles(this.dir).failedUnlocks;
+    if (!existsSync(path)) return [];
+    return readFileSync(path, 'utf8').split('\n').filter((line) => /^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(line)).map((at) => ({ at, action: 'store.unlock-failed', outcome: 'refused' as const, subject: null, details: { reason: 'WRONG_PASSPHRASE' } }));
+  }
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  private ensureOpen(): void {
+    if (!this.open) throw new StoreError(StoreErrorCode.STORE_LOCKED, 'The store is locked. Unlock it first.');
+  }
+
+  /** Runs `fn` in one transaction (nested calls join the outer one). */
+  transaction<T>(fn: () => T): T {
+    this.ensureOpen();
+    if (this.db.inTransaction) return fn();
+    try {
+      return this.db.transaction(fn)();
+    } catch (e) {
+      throw isSqliteCorruption(e) ? fromSqliteError(e, 'The database file') : e;
+    }
+  }
+
+  /** Forgets every key held in memory and closes the database. */
+  lock(): void {
+    if (!this.open) return;
+    this.open = false;
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // Nothing to checkpoint, or a reader holds it; SQLite will do it next time.
+    }
+    this.db.close();
+    this.sealer.destroy();
+    this.auditKey.fill(0);
+  }
+
+  /** Re-wraps the store key only; the database is not rewritten. */
+  async changePassphrase(current: string, next: string, kdfLogN?: number): Promise<void> {
+    this.ensureOpen();
+    checkPassphrase(next);
+    const files = storeFiles(this.dir);
+    const onDisk = readKeyFile(files.key);
+    const storeKey = await unwrapStoreKey(onDisk, current);
+    try {
+      const rewrapped = await wrapStoreKey(storeKey, next, newScryptParams(kdfLogN ?? Math.max(onDisk.kdf.logN, DEFAULT_LOG_N)), onDisk.storeId, onDisk.createdAt);
+      writeKeyFile(files.key, rewrapped);
+      this.keyFile = rewrapped;
+      this.audit.append({ at: now(), action: 'store.passphrase-change', outcome: 'ok', subject: null, details: { kdf: 'scrypt', kdfLogN: rewrapped.kdf.logN } });
+    } finally {
+      storeKey.fill(0);
+    }
+  }
+
+  /**
+   * Writes a consistent, still-encrypted copy of the store to one file: the key
+   * file, then a VACUUM INTO copy of the database (SQLite3MC encrypts it under
+   * the same key; its backup API refuses, which is what we want).
+   */
+  backup(file: string, onProgress?: (done: number, total: number) => void): void {
+    this.ensureOpen();
+    const tmpDb = `${file}.db-tmp-${process.pid}`;
+    removeIfExists(tmpDb);
+    try {
+      this.db.exec(`VACUUM INTO '${tmpDb.replace(/'/g, "''")}'`);
+      const keyFileBytes = Buffer.from(JSON.stringify(this.keyFile), 'utf8');
+      const size = statSync(tmpDb).size;
+      const digest = createHash('sha256');
+      const header = Buffer.alloc(8);
+      header.writeUInt32BE(keyFileBytes.length, 0);
+      const out = openSync(`${file}.tmp-${process.pid}`, 'w', 0o600);
+      try {
+        for (const part of [BACKUP_MAGIC, header, keyFileBytes]) {
+          writeSync(out, part);
+          digest.update(part);
+        }
+        const chunk = Buffer.alloc(1 << 20);
+        const input = openSync(tmpDb, 'r');
+        try {
+          let done = 0;
+          for (;;) {
+            const n = readSync(input, chunk, 0, chunk.length, null);
+            if (n === 0) break;
+            writeSync(out, chunk, 0, n);
+            digest.update(chunk.subarray(0, n));
+            done += n;
+            onProgress?.(done, size);
+          }
+        } finally {
+          closeSync(input);
+        }
+        writeSync(out, digest.digest());
+        fsyncSync(out);
+      } finally {
+        closeSync(out);
+      }
+      renameSync(`${file}.tmp-${process.pid}`, file);
+      this.audit.append({ at: now(), action: 'store.backup', outcome: 'ok', subject: null, details: { bytes: size } });
+    } finally {
+      removeIfExists(tmpDb);
+    }
+  }
+
+  /**
+   * Replaces the store in `dir` with a backup, after proving that `passphrase`
+   * opens it. The swap is journaled (restore-pending/READY) and rolls forward
+   * at the next unlock if a crash interrupts it.
+   */
+  static async restore(dir: string, file: string, passphrase: string): Promise<void> {
+    const { keyFileText, dbBytes } = readBackup(file);
+    const keyFile = parseKeyFile(keyFileText);
+    const storeKey = await unwrapStoreKey(keyFile, passphrase);
+    const files = storeFiles(dir);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    removeIfExists(files.restore);
+    mkdirSync(files.restore, { mode: 0o700 });
+    try {
+      const stagedDb = join(files.restore, DB_FILE);
+      const fd = openSync(stagedDb, 'w', 0o600);
+      try {
+        writeSync(fd, dbBytes);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      refuseNewer(probe(stagedDb, storeKey));
+      writeKeyFile(join(files.restore, KEY_FILE), keyFile);
+      writeFileAtomic(join(files.restore, RESTORE_READY), 'ready\n');
+      fsyncDir(files.restore);
+    } catch (e) {
+      removeIfExists(files.restore);
+      throw e;
+    } finally {
+      storeKey.fill(0);
+    }
+    KeyStore.finishPendingRestore(dir);
+    const store = await KeyStore.unlock(dir, passphrase);
+    try {
+      store.audit.append({ at: now(), action: 'store.restore', outcome: 'ok', subject: null, details: { bytes: dbBytes.length } });
+    } finally {
+      store.lock();
+    }
+  }
+
+  /** Rolls a journaled restore forward. Each step is idempotent. */
+  private static finishPendingRestore(dir: string): void {
+    const files = storeFiles(dir);
+    if (!existsSync(join(files.restore, RESTORE_READY))) {
+      removeIfExists(files.restore);
+      return;
+    }
+    const stagedDb = join(files.restore, DB_FILE);
+    if (existsSync(stagedDb)) {
+      // A stale WAL would be replayed into the restored database: drop it first.
+      removeIfExists(files.wal);
+      removeIfExists(files.shm);
+      renameSync(stagedDb, files.db);
+    }
+    const stagedKey = join(files.restore, KEY_FILE);
+    if (existsSync(stagedKey)) renameSync(stagedKey, files.key);
+    fsyncDir(dir);
+    rmSync(files.restore, { recursive: true, force: true });
+  }
+
+  /** Full check: every page's HMAC and SQLite's structure, then the audit chain. */
+  verify(): IntegrityReport & { audit: ReturnType<AuditRepository['verify']> } {
+    this.ensureOpen();
+    const problems: string[] = [];
+    try {
+      const result = this.db.pragma('integrity_check', { simple: false }) as Array<{ integrity_check: string }>;
+      for (const row of result) if (row.integrity_check !== 'ok') problems.push(row.integrity_check);
+      const fk = this.db.pragma('foreign_key_check') as unknown[];
+      if (fk.length > 0) problems.push(`${fk.length} rows refer to missing model groups.`);
+      const active = this.issuers.activeCount();
+      if (active !== 1) problems.push(`There are ${active} active Kissuer generations; there must be exactly one.`);
+    } catch (e) {
+      problems.push(fromSqliteError(e, 'The database file').message);
+      return { ok: false, problems, audit: { ok: false, entries: 0, problem: 'The database could not be read.' } };
+    }
+    const audit = this.audit.verify();
+    if (!audit.ok) problems.push(audit.problem ?? 'The audit log does not verify.');
+    return { ok: problems.length === 0, problems, audit };
+  }
+
+  /** Sizes for the benchmarks and the operator's status view. */
+  fileSize(): number {
+    this.ensureOpen();
+    const { page_count: pages, page_size: size } = { page_count: this.db.pragma('page_count', { simple: true }) as number, page_size: this.db.pragma('page_size', { simple: true }) as number };
+    return pages * size;
+  }
+
+  /** For tests and forensics only: raw SQL against the open database. */
+  unsafeDatabase(): Db {
+    this.ensureOpen();
+    return this.db;
+  }
+}
+
+function isSqliteCorruption(e: unknown): boolean {
+  const code = (e as { code?: string } | null)?.code ?? '';
+  return code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT');
+}
+
+function readBackup(file: string): { keyFileText: string; dbBytes: Buffer } {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch {
+    throw new StoreError(StoreErrorCode.BACKUP_INVALID, `Cannot read the backup file ${file}.`);
+  }
+  const invalid = () => new StoreError(StoreErrorCode.BACKUP_INVALID, 'This is not a KeyLadder backup, or it is truncated or altered.');
+  if (bytes.length < BACKUP_MAGIC.length + 8 + 32 || !bytes.subarray(0, BACKUP_MAGIC.length).equals(BACKUP_MAGIC)) throw invalid();
+  const keyLength = bytes.readUInt32BE(BACKUP_MAGIC.length);
+  const keyStart = BACKUP_MAGIC.length + 8;
+  const dbStart = keyStart + keyLength;
+  const dbEnd = bytes.length - 32;
+  if (dbStart > dbEnd) throw invalid();
+  if (!createHash('sha256').update(bytes.subarray(0, dbEnd)).digest().equals(bytes.subarray(dbEnd))) throw invalid();
+  return { keyFileText: bytes.subarray(keyStart, dbStart).toString('utf8'), dbBytes: Buffer.from(bytes.subarray(dbStart, dbEnd)) };
+}
+

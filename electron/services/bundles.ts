@@ -1,0 +1,74 @@
+// Protected files that leave the store: provisioning bundles for factories and
+// Kissuer exports for trusted peer responders. Always a compact JWE made by
+// jose, to a passphrase (PBES2-HS512+A256KW, 600,000 iterations) or to a
+// recipient's public RSA key (RSA-OAEP-256, at least 2048 bits). Never plain.
+
+import { CompactEncrypt, compactDecrypt, importJWK, type JWK } from 'jose';
+import { ServiceError, ServiceErrorCode } from './errors.js';
+import { MIN_PASSPHRASE_LENGTH } from '../../db/kdf.js';
+import type { BundleProtection } from './types.js';
+
+const PBES2_ITERATIONS = 600_000;
+const ENC = 'A256GCM';
+
+export type BundleKind = 'keyladder-provisioning-bundle' | 'keyladder-issuer-export';
+
+async function recipientKey(jwk: Readonly<Record<string, unknown>>, use: 'public' | 'private') {
+  const rsa = jwk as JWK;
+  const bits = typeof rsa.n === 'string' ? Buffer.from(rsa.n, 'base64url').length * 8 : 0;
+  const isPrivate = typeof rsa.d === 'string';
+  if (rsa.kty !== 'RSA' || bits < 2048 || (use === 'public' && isPrivate) || (use === 'private' && !isPrivate)) {
+    throw new ServiceError(ServiceErrorCode.RECIPIENT_KEY_INVALID, use === 'public'
+      ? 'The recipient key must be a public RSA JWK of at least 2048 bits (no private members).'
+      : 'Decrypting needs the private RSA JWK that the export was made for.');
+  }
+  try {
+    return await importJWK({ ...rsa, alg: 'RSA-OAEP-256' }, 'RSA-OAEP-256');
+  } catch {
+    throw new ServiceError(ServiceErrorCode.RECIPIENT_KEY_INVALID, 'The RSA JWK could not be imported.');
+  }
+}
+
+function checkBundlePassphrase(passphrase: string): void {
+  if (typeof passphrase !== 'string' || [...passphrase].length < MIN_PASSPHRASE_LENGTH) {
+    throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `A bundle passphrase needs at least ${MIN_PASSPHRASE_LENGTH} characters.`);
+  }
+}
+
+/** Encrypts `payload`; the caller should drop its references to the plaintext right after. */
+export async function sealBundle(kind: BundleKind, payload: unknown, protection: BundleProtection): Promise<string> {
+  const plaintext = Buffer.from(JSON.stringify({ format: kind, version: 1, createdAt: new Date().toISOString(), payload }), 'utf8');
+  try {
+    if (protection.kind === 'passphrase') {
+      checkBundlePassphrase(protection.passphrase);
+      return await new CompactEncrypt(plaintext)
+        .setProtectedHeader({ alg: 'PBES2-HS512+A256KW', enc: ENC, cty: kind, p2c: PBES2_ITERATIONS })
+        .encrypt(Buffer.from(protection.passphrase.normalize('NFC'), 'utf8'));
+    }
+    return await new CompactEncrypt(plaintext).setProtectedHeader({ alg: 'RSA-OAEP-256', enc: ENC, cty: kind }).encrypt(await recipientKey(protection.publicJwk, 'public'));
+  } finally {
+    plaintext.fill(0);
+  }
+}
+
+export type OpenProtection = { readonly kind: 'passphrase'; readonly passphrase: string } | { readonly kind: 'rsa'; readonly privateJwk: Readonly<Record<string, unknown>> };
+
+export async function openBundle(kind: BundleKind, jwe: string, protection: OpenProtection): Promise<unknown> {
+  if (typeof jwe !== 'string' || jwe.split('.').length !== 5) throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, 'That is not a KeyLadder export (a compact JWE).');
+  const key = protection.kind === 'passphrase' ? Buffer.from(protection.passphrase.normalize('NFC'), 'utf8') : await recipientKey(protection.privateJwk, 'private');
+  let plaintext: Uint8Array;
+  try {
+    ({ plaintext } = await compactDecrypt(jwe, key, { keyManagementAlgorithms: ['PBES2-HS512+A256KW', 'RSA-OAEP-256'], contentEncryptionAlgorithms: [ENC], maxPBES2Count: 10_000_000 }));
+  } catch {
+    throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, 'The export does not decrypt: wrong passphrase or key, or the file was altered.');
+  }
+  try {
+    const parsed = JSON.parse(Buffer.from(plaintext).toString('utf8')) as { format?: unknown; version?: unknown; payload?: unknown };
+    if (parsed.format !== kind || parsed.version !== 1) throw new Error('wrong kind');
+    return parsed.payload;
+  } catch {
+    throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, `The file decrypts but is not a ${kind}.`);
+  } finally {
+    plaintext.fill(0);
+  }
+}

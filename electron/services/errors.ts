@@ -1,0 +1,37 @@
+// The services' error catalogue: a stable code per failure an operator can
+// cause, and a message that says what to do. Store errors (db/errors.ts) and
+// ladder errors (electron/ladder/errors.ts) pass through with their own codes.
+
+export const ServiceErrorCode = {
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  INVALID_IDENTITY: 'INVALID_IDENTITY',
+  INVALID_KEY: 'INVALID_KEY',
+  DEVICE_EXISTS: 'DEVICE_EXISTS',
+  DEVICE_NOT_FOUND: 'DEVICE_NOT_FOUND',
+  DEVICE_ALREADY_REVOKED: 'DEVICE_ALREADY_REVOKED',
+  GROUP_EXISTS: 'GROUP_EXISTS',
+  GROUP_NOT_FOUND: 'GROUP_NOT_FOUND',
+  ISSUER_NOT_FOUND: 'ISSUER_NOT_FOUND',
+  ISSUER_TRANSITION: 'ISSUER_TRANSITION',
+  ISSUER_CONFLICT: 'ISSUER_CONFLICT',
+  IMPORT_INVALID: 'IMPORT_INVALID',
+  BUNDLE_INVALID: 'BUNDLE_INVALID',
+  RECIPIENT_KEY_INVALID: 'RECIPIENT_KEY_INVALID',
+} as const;
+export type ServiceErrorCode = (typeof ServiceErrorCode)[keyof typeof ServiceErrorCode];
+
+export class ServiceError extends Error {
+  override readonly name = 'ServiceError';
+  constructor(readonly code: ServiceErrorCode, message: string, readonly details?: unknown) {
+    super(message);
+  }
+}
+
+/** What any door shows for an error: code and message, never a stack or a key. */
+export function describeError(error: unknown): { code: string; reason?: string; message: string } {
+  if (error instanceof Error && typeof (error as { code?: unknown }).code === 'string') {
+    const e = error as Error & { code: string; reason?: unknown };
+    return typeof e.reason === 'string' ? { code: e.code, reason: e.reason, message: e.message } : { code: e.code, message: e.message };
+  }
+  return { code: 'INTERNAL_ERROR', message: 'KeyLadder hit an unexpected error. Nothing was changed by the failed step; see the application log.' };
+}

@@ -1,0 +1,154 @@
+// Answering devices: the protocol core's responder with keys from the store,
+// plus the operator's test tools (simulate a device, check a response).
+
+import { performance } from 'node:perf_hooks';
+import { LadderError, MslErrorCode } from '../ladder/errors.js';
+import { parseExchangeRequestJson, parseJson, keyResponseEnvelopeJson, type ExchangeRequest } from '../ladder/messages.js';
+import { LadderRequestor, acceptKeyResponse, importWrappingKey } from '../ladder/requestor.js';
+import { LadderResponder, type ResponderResult } from '../ladder/responder.js';
+import { openWrapdata } from '../ladder/wrapdata.js';
+import type { RandomSource } from '../jwe/random.js';
+import type { ExchangeApi, ExchangeOutcome, ResponseCheck } from './api.js';
+import { describeError, ServiceError, ServiceErrorCode } from './errors.js';
+import { ExchangeRecorder } from './exchangeRecorder.js';
+import { checkIdentity, checkInteger } from './keyInput.js';
+import type { StoreSession } from './session.js';
+import { StoreKeySource } from './storeKeySource.js';
+import type { JweProfileName, Mechanism, RungReport, SimulationReport } from './types.js';
+
+const PROFILES: readonly JweProfileName[] = ['msl', 'rfc7516'];
+
+export class ExchangeService implements ExchangeApi {
+  private readonly recorder: ExchangeRecorder;
+
+  constructor(
+    private readonly session: StoreSession,
+    private readonly now: () => Date,
+    batchRecords: boolean,
+    private readonly random?: RandomSource,
+  ) {
+    this.recorder = new ExchangeRecorder(() => session.store(), batchRecords);
+    session.onBeforeLock(() => this.recorder.flush());
+  }
+
+  /** Writes buffered exchange records now (tests, shutdown). */
+  flush(): void {
+    if (this.session.unlocked) this.recorder.flush();
+  }
+
+  respond(requestJson: string, profile: JweProfileName = 'msl'): ExchangeOutcome {
+    try {
+      const result = this.answer(parseExchangeRequestJson(requestJson), checkProfile(profile), false);
+      return { ok: true, json: keyResponseEnvelopeJson(result.keydata) };
+    } catch (error) {
+      return { ok: false, json: JSON.stringify({ error: describeError(error) }) };
+    }
+  }
+
+  /**
+   * One exchange: look the device up once, refuse revoked devices for every
+   * mechanism (a revoked device must not keep climbing with old wrapdata),
+   * answer, and record the answer or the refusal.
+   */
+  private answer(request: ExchangeRequest, profile: JweProfileName, kcv: boolean): ResponderResult {
+    const store = this.session.store();
+    const at = this.now().toISOString();
+    const { identity, keyRequest } = request;
+    const source = new StoreKeySource(store, () => at);
+    const details = { mechanism: keyRequest.mechanism, profile };
+    try {
+      const device = source.prepare(identity);
+      if (device?.status === 'revoked') throw new LadderError(MslErrorCode.ENTITY_REVOKED, 'DEVICE_REVOKED', `Device "${identity}" is revoked.`);
+      const result = new LadderResponder(source, this.random).respond(identity, keyRequest, { profile, kcv });
+      this.recorder.record({
+        audit: { at, action: 'exchange', outcome: 'ok', subject: identity, details: { ...details, generation: result.issuedGeneration, opened: result.openedGeneration ?? null, provisioned: device !== undefined } },
+        generation: result.issuedGeneration,
+        ...(device ? { mark: { identity, at, mechanism: keyRequest.mechanism, generation: result.issuedGeneration } } : {}),
+      });
+      return result;
+    } catch (error) {
+      const { code, reason } = describeError(error);
+      this.recorder.record({ audit: { at, action: 'exchange', outcome: 'refused', subject: identity, details: { ...details, code, reason: reason ?? null } } });
+      throw error;
+    }
+  }
+
+  async simulate(identityInput: string, options: { mechanism?: 'PSK' | 'MGK'; rungs?: number; profile?: JweProfileName } = {}): Promise<SimulationReport> {
+    const identity = checkIdentity(identityInput);
+    const mechanism = options.mechanism ?? 'PSK';
+    if (mechanism !== 'PSK' && mechanism !== 'MGK') throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'A simulated device starts with PSK or MGK.');
+    const rungs = checkInteger(options.rungs ?? 3, 'The number of rungs', 1, 100);
+    const profile = checkProfile(options.profile ?? 'msl');
+    const longTerm = await this.deviceKey(identity, mechanism);
+    const device = new LadderRequestor(identity, longTerm, mechanism, profile);
+    const reports: RungReport[] = [];
+    for (let rung = 1; rung <= rungs; rung++) {
+      const request = device.nextRequest();
+      const started = performance.now();
+      const result = this.answer(parseExchangeRequestJson(JSON.stringify(request)), profile, true);
+      const keys = await device.accept(parseJson(keyResponseEnvelopeJson(result.keydata)));
+      const micros = Math.round((performance.now() - started) * 1000);
+      const responder = result.kcv!;
+      reports.push({
+        rung,
+        mechanism: request.keyrequestdata.keydata['mechanism'] as Mechanism,
+        profile,
+        issuedGeneration: result.issuedGeneration,
+        openedGeneration: result.openedGeneration ?? null,
+        responder,
+        device: keys.kcv,
+        match: responder.kwrap === keys.kcv.kwrap && responder.kenc === keys.kcv.kenc && responder.khmac === keys.kcv.khmac,
+        micros,
+      });
+    }
+    this.recorder.flush();
+    return { identity, rungs: reports, allMatch: reports.every((r) => r.match) };
+  }
+
+  async checkResponse(requestJson: string, responseJson: string, profile: JweProfileName = 'msl'): Promise<ResponseCheck> {
+    try {
+      const request = parseExchangeRequestJson(requestJson);
+      const response = parseJson(responseJson);
+      let kprev: CryptoKey;
+      if (request.keyRequest.mechanism === 'WRAP') {
+        const store = this.session.store();
+        const at = this.now().toISOString();
+        const opened = openWrapdata(new StoreKeySource(store, () => at), request.identity, request.keyRequest.wrapdata!);
+        kprev = await importWrappingKey(new Uint8Array(opened.kwrap));
+        opened.kwrap.fill(0);
+      } else {
+        kprev = await this.deviceKey(request.identity, request.keyRequest.mechanism);
+      }
+      const keys = await acceptKeyResponse(response, kprev, checkProfile(profile));
+      return { ok: true, kcv: keys.kcv };
+    } catch (error) {
+      if (error instanceof ServiceError && error.code === ServiceErrorCode.INVALID_ARGUMENT) throw error;
+      return { ok: false, error: describeError(error) };
+    }
+  }
+
+  /** The device's long-term key as a non-extractable Web Crypto key, as the device would hold it. */
+  private async deviceKey(identity: string, mechanism: 'PSK' | 'MGK'): Promise<CryptoKey> {
+    const store = this.session.store();
+    const source = new StoreKeySource(store, () => this.now().toISOString());
+    const found = source.wrappingKey(identity, mechanism);
+    switch (found.status) {
+      case 'active': {
+        const copy = new Uint8Array(found.key);
+        found.key.fill(0);
+        return importWrappingKey(copy);
+      }
+      case 'unknown':
+        throw new ServiceError(ServiceErrorCode.DEVICE_NOT_FOUND, `No device "${identity}" is provisioned.`);
+      case 'revoked':
+        throw new LadderError(MslErrorCode.ENTITY_REVOKED, 'DEVICE_REVOKED', `Device "${identity}" is revoked.`);
+      case 'no-group':
+        throw new LadderError(MslErrorCode.UNSUPPORTED_KEYX_MECHANISM, 'NO_MODEL_GROUP', `Device "${identity}" belongs to no model group, so MGK cannot be used.`);
+    }
+  }
+}
+
+function checkProfile(profile: unknown): JweProfileName {
+  if (!PROFILES.includes(profile as JweProfileName)) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The JWE profile is "msl" or "rfc7516".');
+  return profile as JweProfileName;
+}

@@ -1,0 +1,47 @@
+// Wiring: one StoreSession, and the services over it that every door uses.
+
+import type { RandomSource } from '../jwe/random.js';
+import type { KeyLadderServices } from './api.js';
+import { AuditService } from './audit.js';
+import { ExchangeService } from './exchanges.js';
+import { IssuerService } from './issuerKeys.js';
+import { DeviceService, GroupService } from './provisioning.js';
+import { StoreSession } from './session.js';
+import { StoreService } from './storeService.js';
+
+export interface ServicesOptions {
+  readonly storeDir: string;
+  /** scrypt cost (log2 N) for new key files; default 17. */
+  readonly kdfLogN?: number;
+  /** Batch exchange bookkeeping and audit writes (see exchangeRecorder.ts). Default true. */
+  readonly batchExchangeRecords?: boolean;
+  /** For tests: a clock and a random source. */
+  readonly now?: () => Date;
+  readonly random?: RandomSource;
+}
+
+export interface KeyLadderRuntime extends KeyLadderServices {
+  readonly exchanges: ExchangeService;
+  readonly issuers: IssuerService;
+  /** Flushes pending records and locks the store. */
+  close(): void;
+}
+
+export function createServices(options: ServicesOptions): KeyLadderRuntime {
+  const now = options.now ?? (() => new Date());
+  const session = new StoreSession(options.storeDir);
+  const exchanges = new ExchangeService(session, now, options.batchExchangeRecords ?? true, options.random);
+  const flush = () => exchanges.flush();
+  return {
+    store: new StoreService(session, now, options.kdfLogN),
+    devices: new DeviceService(session, now),
+    groups: new GroupService(session, now),
+    issuers: new IssuerService(session, now),
+    exchanges,
+    audit: new AuditService(session, flush),
+    close: () => session.lock(),
+  };
+}
+
+export { ServiceError, ServiceErrorCode, describeError } from './errors.js';
+export type { KeyLadderServices } from './api.js';

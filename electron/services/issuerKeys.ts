@@ -1,0 +1,197 @@
+// Kissuer generations: the lifecycle active → grace → retired → destroyed.
+//
+// Exactly one generation is active and issues wrapdata (the schema enforces
+// it). Rotation makes a new one active and puts the old one into grace for N
+// days, during which it still opens returning wrapdata; then it is retired
+// (its wrapdata gets KEYX_WRAPPING_KEY_MISSING and devices fall back to PSK or
+// MGK); destroying erases its key for good. Every transition is one transaction
+// with its audit record.
+
+import { randomBytes } from 'node:crypto';
+import type { KeyStore } from '../../db/store.js';
+import type { IssuerRow } from '../../db/repositories/issuers.js';
+import { kcv } from '../jwe/kcv.js';
+import type { WrapdataFormat } from '../ladder/wrapdata.js';
+import type { IssuerApi } from './api.js';
+import { openBundle, sealBundle, type OpenProtection } from './bundles.js';
+import { ServiceError, ServiceErrorCode } from './errors.js';
+import { checkInteger, keyFromHex } from './keyInput.js';
+import type { StoreSession } from './session.js';
+import { issuerBinding } from './storeKeySource.js';
+import type { BundleProtection, IssuerGeneration } from './types.js';
+
+export const DEFAULT_GRACE_DAYS = 30;
+const DAY_MS = 86_400_000;
+
+function generationView(row: IssuerRow): IssuerGeneration {
+  return {
+    generation: row.generation,
+    status: row.status,
+    format: row.format,
+    origin: row.origin,
+    kcv: row.kcv,
+    createdAt: row.created_at,
+    activatedAt: row.activated_at,
+    graceUntil: row.grace_until,
+    retiredAt: row.retired_at,
+    destroyedAt: row.destroyed_at,
+    exchangeCount: row.exchange_count,
+  };
+}
+
+/** Adds a new active generation; the current active one (if any) goes into grace. Call inside a transaction. */
+export function addActiveGeneration(store: KeyStore, key: Buffer, format: WrapdataFormat, origin: 'generated' | 'imported-msl', at: Date, graceDays: number): number {
+  const iso = at.toISOString();
+  const current = store.issuers.active();
+  const generation = store.issuers.nextGeneration();
+  if (current) {
+    if (graceDays === 0) store.issuers.retire(current.generation, iso);
+    else store.issuers.toGrace(current.generation, new Date(at.getTime() + graceDays * DAY_MS).toISOString());
+  }
+  try {
+    const keyKcv = kcv(key, 'aes');
+    store.issuers.insertActive({ generation, format, origin, key: store.sealer.seal(issuerBinding(generation), key), kcv: keyKcv, at: iso });
+    store.audit.append({
+      at: iso,
+      action: origin === 'imported-msl' ? 'issuer.import-msl' : current ? 'issuer.rotate' : 'issuer.create',
+      outcome: 'ok',
+      subject: String(generation),
+      details: { format, kcv: keyKcv, previous: current?.generation ?? null, graceDays: current ? graceDays : null },
+    });
+  } finally {
+    key.fill(0);
+  }
+  return generation;
+}
+
+export class IssuerService implements IssuerApi {
+  constructor(private readonly session: StoreSession, private readonly now: () => Date) {}
+
+  /** Turns ended grace periods into retirements, with their audit records. */
+  private expire(store: KeyStore): void {
+    const at = this.now().toISOString();
+    store.transaction(() => {
+      for (const generation of store.issuers.expireGrace(at)) {
+        store.audit.append({ at, action: 'issuer.retire', outcome: 'ok', subject: String(generation), details: { reason: 'grace period ended' } });
+      }
+    });
+  }
+
+  list(): IssuerGeneration[] {
+    const store = this.session.store();
+    this.expire(store);
+    return store.issuers.list().map(generationView);
+  }
+
+  private view(generation: number): IssuerGeneration {
+    return generationView(this.session.store().issuers.get(generation)!);
+  }
+
+  rotate(graceDays: number = DEFAULT_GRACE_DAYS, format: WrapdataFormat = 'keyladder-v1'): IssuerGeneration {
+    checkInteger(graceDays, 'The grace period in days', 0, 3650);
+    if (format !== 'keyladder-v1' && format !== 'msl') throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The wrapdata format is "keyladder-v1" or "msl".');
+    const store = this.session.store();
+    this.expire(store);
+    const generation = store.transaction(() => addActiveGeneration(store, randomBytes(16), format, 'generated', this.now(), graceDays));
+    return this.view(generation);
+  }
+
+  importMsl(kissuerHex: string, graceDays: number = DEFAULT_GRACE_DAYS): IssuerGeneration {
+    checkInteger(graceDays, 'The grace period in days', 0, 3650);
+    const key = keyFromHex(kissuerHex, 'kissuer', 16);
+    const store = this.session.store();
+    const generation = store.transaction(() => addActiveGeneration(store, key, 'msl', 'imported-msl', this.now(), graceDays));
+    return this.view(generation);
+  }
+
+  private row(generation: number): IssuerRow {
+    checkInteger(generation, 'The generation', 1, 2 ** 32 - 1);
+    const row = this.session.store().issuers.get(generation);
+    if (!row) throw new ServiceError(ServiceErrorCode.ISSUER_NOT_FOUND, `There is no Kissuer generation ${generation}. See \`keyladder issuer list\`.`);
+    return row;
+  }
+
+  retire(generation: number): IssuerGeneration {
+    const row = this.row(generation);
+    if (row.status === 'active') throw new ServiceError(ServiceErrorCode.ISSUER_TRANSITION, `Generation ${generation} is the active one. Rotate first, then retire it.`);
+    if (row.status !== 'grace') throw new ServiceError(ServiceErrorCode.ISSUER_TRANSITION, `Generation ${generation} is already ${row.status}.`);
+    const store = this.session.store();
+    const at = this.now().toISOString();
+    store.transaction(() => {
+      store.issuers.retire(generation, at);
+      store.audit.append({ at, action: 'issuer.retire', outcome: 'ok', subject: String(generation), details: { reason: 'operator' } });
+    });
+    return this.view(generation);
+  }
+
+  destroy(generation: number): IssuerGeneration {
+    const row = this.row(generation);
+    if (row.status === 'destroyed') throw new ServiceError(ServiceErrorCode.ISSUER_TRANSITION, `Generation ${generation} is already destroyed.`);
+    if (row.status !== 'retired') throw new ServiceError(ServiceErrorCode.ISSUER_TRANSITION, `Generation ${generation} is ${row.status}. Only a retired generation can be destroyed: ${row.status === 'active' ? 'rotate, then retire it' : 'retire it'} first.`);
+    const store = this.session.store();
+    const at = this.now().toISOString();
+    store.transaction(() => {
+      store.issuers.destroy(generation, at);
+      store.audit.append({ at, action: 'issuer.destroy', outcome: 'ok', subject: String(generation), details: { kcv: row.kcv } });
+    });
+    return this.view(generation);
+  }
+
+  async exportToPeer(generations: readonly number[], protection: BundleProtection): Promise<string> {
+    if (!Array.isArray(generations) || generations.length === 0) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Name at least one generation to export.');
+    const store = this.session.store();
+    const payload = generations.map((g) => {
+      const row = this.row(g);
+      const keyRow = store.issuers.keyOf(g)!;
+      if (keyRow.key === null || row.status === 'retired') throw new ServiceError(ServiceErrorCode.ISSUER_TRANSITION, `Generation ${g} is ${row.status}; only active and grace generations can be shared.`);
+      const key = store.sealer.unseal(issuerBinding(g), keyRow.key);
+      const hex = key.toString('hex');
+      key.fill(0);
+      return { generation: g, status: row.status, format: row.format, graceUntil: row.grace_until, kcv: row.kcv, kissuer: hex };
+    });
+    const jwe = await sealBundle('keyladder-issuer-export', { generations: payload }, protection);
+    store.audit.append({ at: this.now().toISOString(), action: 'issuer.export', outcome: 'ok', subject: generations.join(','), details: { count: generations.length, protection: protection.kind } });
+    return jwe;
+  }
+
+  /**
+   * Adds a peer's generations under their own numbers (keyladder-v1 wrapdata
+   * names its generation, so peers must agree on them). The peer's active
+   * generation becomes active here too. A number already used here by another
+   * key is a conflict; the same key is skipped.
+   */
+  async importFromPeer(jwe: string, protection: OpenProtection): Promise<IssuerGeneration[]> {
+    const payload = (await openBundle('keyladder-issuer-export', jwe, protection)) as { generations?: unknown };
+    const entries = Array.isArray(payload?.generations) ? payload.generations : [];
+    const store = this.session.store();
+    const at = this.now();
+    const imported: number[] = [];
+    store.transaction(() => {
+      for (const entry of entries as Array<Record<string, unknown>>) {
+        const generation = checkInteger(entry['generation'], 'generation', 1, 2 ** 32 - 1);
+        const format = entry['format'] === 'msl' ? 'msl' : entry['format'] === 'keyladder-v1' ? 'keyladder-v1' : undefined;
+        if (!format || (entry['status'] !== 'active' && entry['status'] !== 'grace')) throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, `Generation ${generation} in the export is malformed.`);
+        const key = keyFromHex(entry['kissuer'], 'kissuer', 16);
+        const keyKcv = kcv(key, 'aes');
+        const existing = store.issuers.get(generation);
+        if (existing) {
+          key.fill(0);
+          if (existing.kcv === keyKcv) continue;
+          throw new ServiceError(ServiceErrorCode.ISSUER_CONFLICT, `Generation ${generation} already exists here with another key (KCV ${existing.kcv ?? 'destroyed'}). Nothing was imported.`);
+        }
+        if (entry['status'] === 'active') {
+          const current = store.issuers.active();
+          if (current) store.issuers.toGrace(current.generation, new Date(at.getTime() + DEFAULT_GRACE_DAYS * DAY_MS).toISOString());
+          store.issuers.insertActive({ generation, format, origin: 'imported-peer', key: store.sealer.seal(issuerBinding(generation), key), kcv: keyKcv, at: at.toISOString() });
+        } else {
+          const graceUntil = typeof entry['graceUntil'] === 'string' ? entry['graceUntil'] : new Date(at.getTime() + DEFAULT_GRACE_DAYS * DAY_MS).toISOString();
+          store.issuers.insertImported({ generation, status: 'grace', format, key: store.sealer.seal(issuerBinding(generation), key), kcv: keyKcv, at: at.toISOString(), graceUntil });
+        }
+        key.fill(0);
+        imported.push(generation);
+        store.audit.append({ at: at.toISOString(), action: 'issuer.import-peer', outcome: 'ok', subject: String(generation), details: { format, status: entry['status'] as string, kcv: keyKcv } });
+      }
+    });
+    return imported.map((g) => this.view(g));
+  }
+}

@@ -1,0 +1,237 @@
+// Devices and model groups: provisioning, bulk import, revocation, listing,
+// and provisioning bundles for factories.
+//
+// Bulk import is atomic per file: every row is checked first, and if any row
+// is bad nothing is written and the report lists each bad row; otherwise all
+// rows are written in one transaction. A crash mid-import leaves the store
+// without any of the file's devices, never with part of them.
+
+import { timingSafeEqual } from 'node:crypto';
+import { setImmediate as nextTick } from 'node:timers/promises';
+import type { DeviceRow } from '../../db/repositories/devices.js';
+import type { GroupRow } from '../../db/repositories/groups.js';
+import type { DeviceApi, GroupApi, GroupKeyInput, ImportFormat, ProvisionRequest } from './api.js';
+import { sealBundle } from './bundles.js';
+import { keysFromInput, sealTriple, type SealedTriple, type TripleInput } from './deviceKeys.js';
+import { ServiceError, ServiceErrorCode, describeError } from './errors.js';
+import { parseImportFile, type ImportRow } from './importRows.js';
+import { checkGroupName, checkIdentity, checkInteger, keyFromHex } from './keyInput.js';
+import type { StoreSession } from './session.js';
+import { deviceBinding, groupBinding } from './storeKeySource.js';
+import type { BundleProtection, DevicePage, DeviceSummary, GroupSummary, ImportReport, ImportRowError, ProgressCallback } from './types.js';
+
+const DEVICE_NAMES = { enc: 'kpe', hmac: 'kph', wrap: 'kpw' } as const;
+const GROUP_NAMES = { enc: 'kde', hmac: 'kdh', wrap: 'kdw' } as const;
+const CHUNK = 1000;
+export const MAX_PAGE = 1000;
+
+export function deviceSummary(row: DeviceRow): DeviceSummary {
+  return {
+    identity: row.identity,
+    group: row.group_name,
+    status: row.status,
+    origin: row.origin,
+    kcv: { kpw: row.kcv_kpw, ...(row.kcv_kpe ? { kpe: row.kcv_kpe } : {}), ...(row.kcv_kph ? { kph: row.kcv_kph } : {}) },
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+    lastExchangeAt: row.last_exchange_at,
+    lastMechanism: row.last_mechanism,
+    lastGeneration: row.last_generation,
+    exchangeCount: row.exchange_count,
+  };
+}
+
+function groupSummary(row: GroupRow): GroupSummary {
+  return {
+    name: row.name,
+    origin: row.origin,
+    kcv: { kdw: row.kcv_kdw, ...(row.kcv_kde ? { kde: row.kcv_kde } : {}), ...(row.kcv_kdh ? { kdh: row.kcv_kdh } : {}) },
+    createdAt: row.created_at,
+    deviceCount: row.device_count,
+  };
+}
+
+/** Reads {kpe,kph} / {kpw} / nothing (and all three, which must agree). */
+function deviceInput(row: { kpe?: unknown; kph?: unknown; kpw?: unknown }): TripleInput & { check?: string } {
+  const has = (v: unknown) => v !== undefined && v !== null && v !== '';
+  if (has(row.kpe) !== has(row.kph)) throw new ServiceError(ServiceErrorCode.INVALID_KEY, 'Give kpe and kph together (Kpw is derived from them), or kpw alone.');
+  if (has(row.kpe)) return { kind: 'pair', enc: row.kpe as string, hmac: row.kph as string, ...(has(row.kpw) ? { check: row.kpw as string } : {}) };
+  if (has(row.kpw)) return { kind: 'wrap', wrap: row.kpw as string };
+  return { kind: 'generate' };
+}
+
+export function deviceKeyInput(input: ProvisionRequest['keys']): TripleInput {
+  switch (input?.kind) {
+    case 'generate': return { kind: 'generate' };
+    case 'kpe-kph': return { kind: 'pair', enc: input.kpe, hmac: input.kph };
+    case 'kpw': return { kind: 'wrap', wrap: input.kpw };
+    default: throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Keys are "generate", "kpe-kph" or "kpw".');
+  }
+}
+
+export class DeviceService implements DeviceApi {
+  constructor(private readonly session: StoreSession, private readonly now: () => Date) {}
+
+  private sealDevice(identity: string, input: TripleInput & { check?: string }): SealedTriple {
+    const keys = keysFromInput(input, DEVICE_NAMES);
+    if (input.check !== undefined) {
+      const given = keyFromHex(input.check, 'kpw', 16);
+      const agree = timingSafeEqual(given, keys.wrap);
+      given.fill(0);
+      if (!agree) {
+        for (const k of [keys.wrap, keys.enc, keys.hmac]) k?.fill(0);
+        throw new ServiceError(ServiceErrorCode.INVALID_KEY, 'kpw does not match the Kpw derived from kpe and kph.');
+      }
+    }
+    return sealTriple(keys, this.session.store().sealer, (f) => deviceBinding(identity, DEVICE_NAMES[f]));
+  }
+
+  private groupId(name: unknown): number | null {
+    if (name === undefined || name === null || name === '') return null;
+    const id = this.session.store().groups.idOf(checkGroupName(name));
+    if (id === undefined) throw new ServiceError(ServiceErrorCode.GROUP_NOT_FOUND, `No model group "${String(name)}". Add it first with \`keyladder group add\`.`);
+    return id;
+  }
+
+  provision(request: ProvisionRequest): DeviceSummary {
+    const store = this.session.store();
+    const identity = checkIdentity(request?.identity);
+    const groupId = this.groupId(request.group);
+    if (store.devices.exists(identity)) throw new ServiceError(ServiceErrorCode.DEVICE_EXISTS, `Device "${identity}" is already provisioned.`);
+    const sealed = this.sealDevice(identity, deviceKeyInput(request.keys));
+    const at = this.now().toISOString();
+    store.transaction(() => {
+      store.devices.insert({ identity, groupId, origin: sealed.origin, kpw: sealed.wrap, kpe: sealed.enc, kph: sealed.hmac, kcvKpw: sealed.kcvWrap, kcvKpe: sealed.kcvEnc, kcvKph: sealed.kcvHmac, createdAt: at });
+      store.audit.append({ at, action: 'device.provision', outcome: 'ok', subject: identity, details: { origin: sealed.origin, group: request.group ?? null, kcvKpw: sealed.kcvWrap } });
+    });
+    return this.get(identity);
+  }
+
+  async import(text: string, format: ImportFormat, onProgress?: ProgressCallback): Promise<ImportReport> {
+    if (typeof text !== 'string') throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The import needs the file contents as text.');
+    if (format !== 'csv' && format !== 'json') throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The import format is "csv" or "json".');
+    const rows = parseImportFile(text, format);
+    const store = this.session.store();
+    const total = rows.length;
+    const failed: ImportRowError[] = [];
+    const ready: Array<{ identity: string; groupId: number | null; group: string | null; sealed: SealedTriple }> = [];
+    const seen = new Set<string>();
+    const groups = new Map<string, number | null>();
+    for (let i = 0; i < total; i++) {
+      const row: ImportRow = rows[i]!;
+      const identity = typeof row.identity === 'string' ? row.identity : null;
+      try {
+        const id = checkIdentity(row.identity);
+        if (seen.has(id)) throw new ServiceError(ServiceErrorCode.DEVICE_EXISTS, `"${id}" appears more than once in the file.`);
+        seen.add(id);
+        if (store.devices.exists(id)) throw new ServiceError(ServiceErrorCode.DEVICE_EXISTS, `Device "${id}" is already provisioned.`);
+        const groupKey = typeof row.group === 'string' ? row.group : '';
+        if (!groups.has(groupKey)) groups.set(groupKey, this.groupId(row.group));
+        const input = deviceInput(row);
+        // Keys are sealed only while the file is clean: once a row fails, the rest are just checked.
+        if (failed.length === 0) ready.push({ identity: id, groupId: groups.get(groupKey) ?? null, group: groupKey || null, sealed: this.sealDevice(id, input) });
+        else keysFromInput(input, DEVICE_NAMES).wrap.fill(0);
+      } catch (error) {
+        const { code, message } = describeError(error);
+        failed.push({ row: i + 1, identity, code, message });
+      }
+      if ((i + 1) % CHUNK === 0) {
+        onProgress?.({ done: i + 1, total, phase: 'checking' });
+        await nextTick();
+        this.session.store();
+      }
+    }
+    onProgress?.({ done: total, total, phase: 'checking' });
+    if (failed.length > 0) {
+      store.audit.append({ at: this.now().toISOString(), action: 'device.import', outcome: 'refused', subject: null, details: { format, rows: total, badRows: failed.length } });
+      return { total, imported: 0, failed };
+    }
+    const at = this.now().toISOString();
+    store.transaction(() => {
+      ready.forEach((d, i) => {
+        store.devices.insert({ identity: d.identity, groupId: d.groupId, origin: d.sealed.origin, kpw: d.sealed.wrap, kpe: d.sealed.enc, kph: d.sealed.hmac, kcvKpw: d.sealed.kcvWrap, kcvKpe: d.sealed.kcvEnc, kcvKph: d.sealed.kcvHmac, createdAt: at });
+        if ((i + 1) % (CHUNK * 10) === 0) onProgress?.({ done: i + 1, total, phase: 'writing' });
+      });
+      store.audit.append({ at, action: 'device.import', outcome: 'ok', subject: null, details: { format, rows: total, imported: ready.length, first: ready[0]?.identity ?? null, last: ready[ready.length - 1]?.identity ?? null } });
+    });
+    onProgress?.({ done: total, total, phase: 'writing' });
+    return { total, imported: ready.length, failed: [] };
+  }
+
+  list(query: { prefix?: string; offset?: number; limit?: number } = {}): DevicePage {
+    const prefix = query.prefix ?? '';
+    if (typeof prefix !== 'string' || prefix.length > 256) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The search prefix is at most 256 characters.');
+    const offset = checkInteger(query.offset ?? 0, 'offset', 0, Number.MAX_SAFE_INTEGER);
+    const limit = checkInteger(query.limit ?? 100, 'limit', 1, MAX_PAGE);
+    const { total, rows } = this.session.store().devices.list(prefix, offset, limit);
+    return { total, offset, items: rows.map(deviceSummary) };
+  }
+
+  get(identityInput: string): DeviceSummary {
+    const identity = checkIdentity(identityInput);
+    const row = this.session.store().devices.get(identity);
+    if (!row) throw new ServiceError(ServiceErrorCode.DEVICE_NOT_FOUND, `No device "${identity}" is provisioned.`);
+    return deviceSummary(row);
+  }
+
+  revoke(identityInput: string): DeviceSummary {
+    const identity = checkIdentity(identityInput);
+    const store = this.session.store();
+    const current = this.get(identity);
+    if (current.status === 'revoked') throw new ServiceError(ServiceErrorCode.DEVICE_ALREADY_REVOKED, `Device "${identity}" was already revoked on ${current.revokedAt}.`);
+    const at = this.now().toISOString();
+    store.transaction(() => {
+      store.devices.revoke(identity, at);
+      store.audit.append({ at, action: 'device.revoke', outcome: 'ok', subject: identity, details: {} });
+    });
+    return this.get(identity);
+  }
+
+  async exportBundle(identities: readonly string[], protection: BundleProtection): Promise<string> {
+    if (!Array.isArray(identities) || identities.length === 0 || identities.length > 100_000) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Export 1 to 100,000 devices at a time.');
+    const store = this.session.store();
+    const devices = identities.map((input) => {
+      const identity = checkIdentity(input);
+      const sealed = store.devices.sealedKeys(identity);
+      if (!sealed) throw new ServiceError(ServiceErrorCode.DEVICE_NOT_FOUND, `No device "${identity}" is provisioned.`);
+      const open = (field: 'kpw' | 'kpe' | 'kph', blob: Buffer | null) => {
+        if (!blob) return undefined;
+        const key = store.sealer.unseal(deviceBinding(identity, field), blob);
+        const hex = key.toString('hex');
+        key.fill(0);
+        return hex;
+      };
+      const summary = this.get(identity);
+      return { identity, group: summary.group, status: summary.status, kpw: open('kpw', sealed.kpw), kpe: open('kpe', sealed.kpe), kph: open('kph', sealed.kph), kcv: summary.kcv };
+    });
+    const jwe = await sealBundle('keyladder-provisioning-bundle', { devices }, protection);
+    store.audit.append({ at: this.now().toISOString(), action: 'device.export', outcome: 'ok', subject: identities.length === 1 ? identities[0]! : null, details: { count: identities.length, protection: protection.kind } });
+    return jwe;
+  }
+}
+
+export class GroupService implements GroupApi {
+  constructor(private readonly session: StoreSession, private readonly now: () => Date) {}
+
+  add(nameInput: string, keys: GroupKeyInput): GroupSummary {
+    const name = checkGroupName(nameInput);
+    const store = this.session.store();
+    if (store.groups.idOf(name) !== undefined) throw new ServiceError(ServiceErrorCode.GROUP_EXISTS, `Model group "${name}" already exists.`);
+    const input: TripleInput = keys?.kind === 'kde-kdh' ? { kind: 'pair', enc: keys.kde, hmac: keys.kdh } : keys?.kind === 'kdw' ? { kind: 'wrap', wrap: keys.kdw } : keys?.kind === 'generate' ? { kind: 'generate' } : invalidGroupKeys();
+    const sealed = sealTriple(keysFromInput(input, GROUP_NAMES), store.sealer, (f) => groupBinding(name, GROUP_NAMES[f]));
+    const at = this.now().toISOString();
+    store.transaction(() => {
+      store.groups.insert({ name, origin: sealed.origin, kdw: sealed.wrap, kde: sealed.enc, kdh: sealed.hmac, kcvKdw: sealed.kcvWrap, kcvKde: sealed.kcvEnc, kcvKdh: sealed.kcvHmac, createdAt: at });
+      store.audit.append({ at, action: 'group.add', outcome: 'ok', subject: name, details: { origin: sealed.origin, kcvKdw: sealed.kcvWrap } });
+    });
+    return groupSummary(store.groups.get(name)!);
+  }
+
+  list(): GroupSummary[] {
+    return this.session.store().groups.list().map(groupSummary);
+  }
+}
+
+function invalidGroupKeys(): never {
+  throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Group keys are "generate", "kde-kdh" or "kdw".');
+}

@@ -1,0 +1,38 @@
+// The one unlocked store a process holds, or none. Services ask it for the
+// store at the moment of use, so a lock takes effect at once everywhere.
+
+import { KeyStore } from '../../db/store.js';
+import { StoreError, StoreErrorCode } from '../../db/errors.js';
+
+export class StoreSession {
+  private current: KeyStore | undefined;
+  private readonly beforeLock: Array<() => void> = [];
+
+  constructor(readonly dir: string) {}
+
+  get unlocked(): boolean {
+    return this.current?.isOpen === true;
+  }
+
+  store(): KeyStore {
+    if (!this.current?.isOpen) throw new StoreError(StoreErrorCode.STORE_LOCKED, 'The store is locked. Unlock it with its passphrase first.');
+    return this.current;
+  }
+
+  set(store: KeyStore): void {
+    this.lock();
+    this.current = store;
+  }
+
+  /** Work that must reach the store before it closes (pending exchange records). */
+  onBeforeLock(fn: () => void): void {
+    this.beforeLock.push(fn);
+  }
+
+  lock(): void {
+    if (!this.current) return;
+    if (this.current.isOpen) for (const fn of this.beforeLock) fn();
+    this.current.lock();
+    this.current = undefined;
+  }
+}

@@ -1,0 +1,66 @@
+// The responder's keys, from the store. Sealed keys are opened at the moment
+// of use and handed to the responder, which zeroes them.
+//
+// A Kissuer generation in grace accepts returning wrapdata until its grace
+// date even before the grace is turned into "retired" in the database, so an
+// exchange never needs a write to decide.
+
+import type { KeyStore } from '../../db/store.js';
+import type { DeviceKeyRow } from '../../db/repositories/devices.js';
+import type { IssuerKeyRow } from '../../db/repositories/issuers.js';
+import type { LadderKeySource, WrappingKeyLookup } from '../ladder/responder.js';
+import type { IssuerKey } from '../ladder/wrapdata.js';
+
+export const deviceBinding = (identity: string, field: 'kpw' | 'kpe' | 'kph'): string => `device/${identity}/${field}`;
+export const groupBinding = (name: string, field: 'kdw' | 'kde' | 'kdh'): string => `group/${name}/${field}`;
+export const issuerBinding = (generation: number): string => `issuer/${generation}/key`;
+
+export function accepts(row: Pick<IssuerKeyRow, 'status' | 'grace_until'>, now: string): boolean {
+  return row.status === 'active' || (row.status === 'grace' && row.grace_until !== null && row.grace_until > now);
+}
+
+export class StoreKeySource implements LadderKeySource {
+  /** The device row of the request being answered, looked up once by the exchange service. */
+  private device: { identity: string; row: DeviceKeyRow | undefined } | undefined;
+
+  constructor(private readonly store: KeyStore, private readonly now: () => string) {}
+
+  /** Looks the device up once per exchange; the responder's lookups reuse it. */
+  prepare(identity: string): DeviceKeyRow | undefined {
+    const row = this.store.devices.keys(identity);
+    this.device = { identity, row };
+    return row;
+  }
+
+  wrappingKey(identity: string, mechanism: 'PSK' | 'MGK'): WrappingKeyLookup {
+    const row = this.device?.identity === identity ? this.device.row : this.store.devices.keys(identity);
+    if (!row) return { status: 'unknown' };
+    if (row.status === 'revoked') return { status: 'revoked' };
+    if (mechanism === 'PSK') return { status: 'active', key: this.store.sealer.unseal(deviceBinding(identity, 'kpw'), row.kpw) };
+    if (row.group_name === null || row.kdw === null) return { status: 'no-group' };
+    return { status: 'active', key: this.store.sealer.unseal(groupBinding(row.group_name, 'kdw'), row.kdw) };
+  }
+
+  private issuerKey(row: IssuerKeyRow): IssuerKey {
+    if (row.key === null) throw new Error('destroyed generations are never handed out');
+    return { generation: row.generation, format: row.format, key: this.store.sealer.unseal(issuerBinding(row.generation), row.key) };
+  }
+
+  activeIssuer(): IssuerKey | undefined {
+    const row = this.store.issuers.active();
+    return row && this.issuerKey(row);
+  }
+
+  issuer(generation: number): (IssuerKey & { accepts: boolean }) | undefined {
+    const row = this.store.issuers.keyOf(generation);
+    if (!row) return undefined;
+    // A destroyed generation's key is gone: to the device it is as unknown as any other.
+    if (row.key === null) return undefined;
+    return { ...this.issuerKey(row), accepts: accepts(row, this.now()) };
+  }
+
+  mslIssuers(): Array<IssuerKey & { accepts: boolean }> {
+    const now = this.now();
+    return this.store.issuers.mslKeys().map((row) => ({ ...this.issuerKey(row), accepts: accepts(row, now) }));
+  }
+}

@@ -1,0 +1,51 @@
+// Creating, unlocking, locking, re-keying, backing up and restoring the store.
+
+import { randomBytes } from 'node:crypto';
+import { KeyStore } from '../../db/store.js';
+import { storeFiles } from '../../db/files.js';
+import type { StoreApi } from './api.js';
+import { addActiveGeneration } from './issuerKeys.js';
+import type { StoreSession } from './session.js';
+import type { ProgressCallback, StoreStatus, StoreVerification } from './types.js';
+
+export class StoreService implements StoreApi {
+  constructor(private readonly session: StoreSession, private readonly now: () => Date, private readonly kdfLogN?: number) {}
+
+  status(): StoreStatus {
+    return { path: storeFiles(this.session.dir).db, exists: KeyStore.exists(this.session.dir), unlocked: this.session.unlocked };
+  }
+
+  /** Creates the store and its first Kissuer generation, in one step. */
+  async create(passphrase: string): Promise<void> {
+    const store = await KeyStore.create(this.session.dir, passphrase, (s) => {
+      addActiveGeneration(s, randomBytes(16), 'keyladder-v1', 'generated', this.now(), 0);
+    }, this.kdfLogN === undefined ? {} : { kdfLogN: this.kdfLogN });
+    this.session.set(store);
+  }
+
+  async unlock(passphrase: string): Promise<void> {
+    this.session.set(await KeyStore.unlock(this.session.dir, passphrase));
+  }
+
+  lock(): void {
+    this.session.lock();
+  }
+
+  async changePassphrase(current: string, next: string): Promise<void> {
+    await this.session.store().changePassphrase(current, next, this.kdfLogN);
+  }
+
+  async backup(file: string, onProgress?: ProgressCallback): Promise<void> {
+    this.session.store().backup(file, (done, total) => onProgress?.({ done, total, phase: 'copying' }));
+  }
+
+  /** Restoring replaces the store: it is locked first, and stays locked. */
+  async restore(file: string, passphrase: string): Promise<void> {
+    this.session.lock();
+    await KeyStore.restore(this.session.dir, file, passphrase);
+  }
+
+  verify(): StoreVerification {
+    return this.session.store().verify();
+  }
+}
