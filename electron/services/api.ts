@@ -28,9 +28,13 @@ export interface ProvisionRequest {
 export type ImportFormat = 'csv' | 'json';
 
 export interface ExchangeOutcome {
-  /** The response JSON to hand back to the device, or an error object. */
   readonly ok: boolean;
+  /** The response JSON to hand back to the device, or `{"error":{code,reason,message}}`. */
   readonly json: string;
+  /** When refused: the error code (MSL's name, or a store code such as STORE_LOCKED). */
+  readonly code?: string;
+  /** When answered or refused for a parsed request: the identity, for access logs. */
+  readonly identity?: string;
 }
 
 export interface StoreApi {

@@ -37,11 +37,15 @@ export class ExchangeService implements ExchangeApi {
   }
 
   respond(requestJson: string, profile: JweProfileName = 'msl'): ExchangeOutcome {
+    let identity: string | undefined;
     try {
-      const result = this.answer(parseExchangeRequestJson(requestJson), checkProfile(profile), false);
-      return { ok: true, json: keyResponseEnvelopeJson(result.keydata) };
+      const request = parseExchangeRequestJson(requestJson);
+      identity = request.identity;
+      const result = this.answer(request, checkProfile(profile), false);
+      return { ok: true, json: keyResponseEnvelopeJson(result.keydata), identity };
     } catch (error) {
-      return { ok: false, json: JSON.stringify({ error: describeError(error) }) };
+      const described = describeError(error);
+      return { ok: false, json: JSON.stringify({ error: described }), code: described.code, ...(identity === undefined ? {} : { identity }) };
     }
   }
 

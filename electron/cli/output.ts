@@ -1,0 +1,60 @@
+// Output and usage text of the `keyladder` command.
+
+export interface Output {
+  readonly json: boolean;
+  /** Prints `human` as text, or `machine` as one line of JSON with --json. */
+  print(human: string, machine: unknown): void;
+}
+
+/** A mistake in how the command was called: exit status 2, and a hint. */
+export class CliUsageError extends Error {}
+
+export const helpText = (): string => `keyladder: the JWE_LADDER responder's key store, from the command line.
+
+Usage: keyladder COMMAND [options]
+
+Store
+  init [--kdf-log-n N]                 create the store and its first Kissuer generation
+  status                               where the store is, and whether it exists
+  verify                               check every page, the invariants and the audit chain
+  backup FILE                          write an encrypted, consistent backup to one file
+  restore FILE --yes                   replace the store with a backup (its passphrase)
+  passphrase change                    re-wrap the store key under a new passphrase
+
+Devices and model groups
+  device add ID [--keys FILE] [--group NAME]   generate keys, or import {"kpe","kph"} / {"kpw"}
+  device import FILE [--format csv|json]       bulk import; all rows or none (see README)
+  device list [--prefix P] [--offset N] [--limit N]
+  device show ID
+  device revoke ID
+  device export ID... --out FILE [--recipient PUBLIC_JWK]   a JWE bundle for a factory
+  group add NAME [--keys FILE]                 generate, or import {"kde","kdh"} / {"kdw"}
+  group list
+
+Kissuer
+  issuer list
+  issuer rotate [--grace-days N] [--format keyladder-v1|msl]
+  issuer retire GEN
+  issuer destroy GEN --yes
+  issuer import-msl --keys FILE [--grace-days N]   {"kissuer": hex}: a Kissuer shared with MSL
+  issuer export GEN... --out FILE [--recipient PUBLIC_JWK]
+  issuer import FILE [--private-key PRIVATE_JWK]
+
+Exchanges
+  respond [--profile msl|rfc7516]      answer one request read on stdin (exit 2 on refusal)
+  simulate ID [--mechanism PSK|MGK] [--rungs N] [--profile msl|rfc7516]
+  serve [--host H] [--port P] [--tls-cert F --tls-key F]   the HTTP responder (127.0.0.1:8420)
+
+Audit
+  audit list [--action A] [--subject S] [--outcome ok|refused] [--limit N]
+  audit verify
+
+Options
+  --store DIR              the store folder (else $KEYLADDER_STORE, else the app's data folder)
+  --passphrase-file F      the passphrase (else $KEYLADDER_PASSPHRASE, else a prompt on a TTY)
+  --new-passphrase-file F  for init and passphrase change (else $KEYLADDER_NEW_PASSPHRASE)
+  --bundle-passphrase-file F   for exports (else $KEYLADDER_BUNDLE_PASSPHRASE, else a prompt)
+  --keys FILE              key material as JSON with hex values; "-" reads stdin.
+                           Keys are never taken as arguments: other users can read them there.
+  --json                   machine-readable output on every command
+`;

@@ -1,0 +1,200 @@
+// The HTTP door: devices under test in a lab run their key exchanges here.
+//
+//   POST /v1/keyx    the request JSON of `keyladder respond`, answered with its response JSON
+//   GET  /v1/health  the server's state
+//
+// It binds 127.0.0.1 unless told otherwise, limits bodies to 64 KiB, times out
+// slow requests, answers every error as JSON with a stable code (never a
+// stack), drains requests in flight on shutdown, and logs one line per request
+// without key material (identity, status and code only).
+
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { ExchangeApi } from '../services/api.js';
+import type { JweProfileName } from '../services/types.js';
+
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 8420;
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export interface ResponderServerOptions {
+  readonly exchanges: Pick<ExchangeApi, 'respond'>;
+  readonly host?: string;
+  readonly port?: number;
+  readonly profile?: JweProfileName;
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** A whole request (headers and body) must arrive within this time. */
+  readonly requestTimeoutMs?: number;
+  /** One line per request; never holds key material. */
+  readonly accessLog?: (line: string) => void;
+  /** Extra state for GET /v1/health (store lock state, say). */
+  readonly health?: () => Record<string, unknown>;
+}
+
+export interface ServerStats {
+  readonly state: 'stopped' | 'listening' | 'draining';
+  readonly address: string | null;
+  readonly startedAt: string | null;
+  readonly exchanges: number;
+  readonly refused: number;
+  readonly inFlight: number;
+}
+
+/** HTTP statuses for refusals. The body always carries the precise code. */
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  MSL_PARSE_ERROR: 400,
+  UNIDENTIFIED_KEYX_MECHANISM: 400,
+  UNSUPPORTED_KEYX_MECHANISM: 400,
+  INVALID_ARGUMENT: 400,
+  ENTITY_NOT_FOUND: 403,
+  ENTITY_REVOKED: 403,
+  KEYX_WRAPPING_KEY_MISSING: 403,
+  STORE_LOCKED: 503,
+  KEYX_RESPONDER_UNAVAILABLE: 503,
+};
+
+const errorBody = (code: string, message: string): string => JSON.stringify({ error: { code, message } });
+
+export class ResponderServer {
+  private server: Server | undefined;
+  private state: ServerStats['state'] = 'stopped';
+  private startedAt: string | null = null;
+  private exchanges = 0;
+  private refused = 0;
+  private inFlight = 0;
+  private readonly profile: JweProfileName;
+
+  constructor(private readonly options: ResponderServerOptions) {
+    this.profile = options.profile ?? 'msl';
+  }
+
+  stats(): ServerStats {
+    return { state: this.state, address: this.address(), startedAt: this.startedAt, exchanges: this.exchanges, refused: this.refused, inFlight: this.inFlight };
+  }
+
+  address(): string | null {
+    const a = this.server?.address() as AddressInfo | null | undefined;
+    if (!a) return null;
+    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+    return `${this.options.tls ? 'https' : 'http'}://${host}:${a.port}`;
+  }
+
+  async listen(): Promise<string> {
+    if (this.server) throw new Error('The responder is already listening.');
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
+    const server = this.options.tls ? createHttpsServer({ cert: this.options.tls.cert, key: this.options.tls.key }, handler) : createHttpServer(handler);
+    server.requestTimeout = this.options.requestTimeoutMs ?? 10_000;
+    server.headersTimeout = Math.min(server.requestTimeout, 5_000);
+    server.keepAliveTimeout = 5_000;
+    server.maxHeadersCount = 50;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port ?? DEFAULT_PORT, this.options.host ?? DEFAULT_HOST, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    this.state = 'listening';
+    this.startedAt = new Date().toISOString();
+    return this.address()!;
+  }
+
+  /** Stops accepting, lets requests in flight finish, then closes every connection. */
+  async close(graceMs = 10_000): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.state = 'draining';
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
+    deadline.unref();
+    await closed;
+    clearTimeout(deadline);
+    this.server = undefined;
+    this.state = 'stopped';
+  }
+
+  private send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+    if (this.state === 'draining') res.setHeader('connection', 'close');
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers });
+    res.end(body);
+  }
+
+  private log(req: IncomingMessage, status: number, started: number, detail: string): void {
+    this.options.accessLog?.(`${new Date().toISOString()} ${req.socket.remoteAddress ?? '-'} ${req.method} ${req.url?.slice(0, 100)} ${status} ${(performance.now() - started).toFixed(2)}ms ${detail}`);
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now();
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/v1/health') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        this.send(res, 405, errorBody('METHOD_NOT_ALLOWED', 'Use GET on /v1/health.'), { allow: 'GET, HEAD' });
+        return this.log(req, 405, started, 'METHOD_NOT_ALLOWED');
+      }
+      this.send(res, 200, JSON.stringify({ ...this.stats(), ...(this.options.health?.() ?? {}) }));
+      return this.log(req, 200, started, 'health');
+    }
+    if (path !== '/v1/keyx') {
+      this.send(res, 404, errorBody('NOT_FOUND', 'The responder answers POST /v1/keyx and GET /v1/health.'));
+      return this.log(req, 404, started, 'NOT_FOUND');
+    }
+    if (req.method !== 'POST') {
+      this.send(res, 405, errorBody('METHOD_NOT_ALLOWED', 'Use POST on /v1/keyx.'), { allow: 'POST' });
+      return this.log(req, 405, started, 'METHOD_NOT_ALLOWED');
+    }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_BODY_BYTES) {
+      this.send(res, 413, errorBody('PAYLOAD_TOO_LARGE', `Requests are at most ${MAX_BODY_BYTES} bytes.`), { connection: 'close' });
+      req.resume();
+      return this.log(req, 413, started, 'PAYLOAD_TOO_LARGE');
+    }
+    this.inFlight += 1;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (status: number, body: string, detail: string, headers?: Record<string, string>) => {
+      if (done) return;
+      done = true;
+      this.inFlight -= 1;
+      this.send(res, status, body, headers);
+      this.log(req, status, started, detail);
+    };
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        finish(413, errorBody('PAYLOAD_TOO_LARGE', `Requests are at most ${MAX_BODY_BYTES} bytes.`), 'PAYLOAD_TOO_LARGE', { connection: 'close' });
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', () => {
+      if (!done) {
+        done = true;
+        this.inFlight -= 1;
+      }
+    });
+    req.on('end', () => {
+      if (done) return;
+      let outcome;
+      try {
+        outcome = this.options.exchanges.respond(Buffer.concat(chunks, size).toString('utf8'), this.profile);
+      } catch {
+        this.refused += 1;
+        return finish(500, errorBody('INTERNAL_ERROR', 'The responder hit an unexpected error.'), 'INTERNAL_ERROR');
+      }
+      if (outcome.ok) {
+        this.exchanges += 1;
+        return finish(200, outcome.json, `ok ${outcome.identity ?? ''}`);
+      }
+      this.refused += 1;
+      const code = outcome.code ?? 'INTERNAL_ERROR';
+      finish(STATUS_BY_CODE[code] ?? 500, outcome.json, `${code} ${outcome.identity ?? ''}`);
+    });
+  }
+}
