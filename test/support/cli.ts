@@ -1,0 +1,44 @@
+// Runs the `keyladder` CLI: in-process through main() (fast), or as the real
+// binary in a child process (exit codes, stdin, the bin shim).
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { main } from '../../electron/cli.js';
+import { PASSPHRASE } from './services.js';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export const testEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+  KEYLADDER_PASSPHRASE: PASSPHRASE,
+  KEYLADDER_ALLOW_WEAK_KDF: '1',
+  ...extra,
+});
+
+export async function cli(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, {
+    stdout: (t) => { stdout += t; },
+    stderr: (t) => { stderr += t; },
+    readStdin: () => options.stdin ?? '',
+    isTty: false,
+    env: testEnv(options.env),
+  });
+  return { code, stdout, stderr };
+}
+
+export function cliProcess(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): CliResult {
+  const result = spawnSync(process.execPath, [join(ROOT, 'bin', 'keyladder.js'), ...args], {
+    input: options.stdin ?? '',
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...testEnv(options.env) },
+    timeout: 60_000,
+  });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
