@@ -2,6 +2,8 @@
 // preload (bundled on its own) and the contract share one list. contract.ts
 // must define exactly these channels: the compiler checks it.
 
+import type { AuditAction } from '../services/types.js';
+
 export const CHANNELS = [
   'app.info', 'app.setIdleLockMinutes', 'app.touch',
   'store.status', 'store.create', 'store.unlock', 'store.lock', 'store.changePassphrase', 'store.verify',
@@ -24,8 +26,19 @@ export interface ProgressEvent {
   readonly channel: Channel;
   readonly done: number;
   readonly total: number;
+  /** Long work in stages says which one it is in. */
+  readonly phase?: string;
 }
 
 export interface LockedEvent {
   readonly reason: 'idle';
 }
+
+/** Every audit action, for the audit filter (checked against the services' type in contract.ts). */
+export const AUDIT_ACTIONS = [
+  'store.create', 'store.unlock', 'store.unlock-failed', 'store.passphrase-change', 'store.backup', 'store.restore',
+  'device.provision', 'device.import', 'device.revoke', 'device.export',
+  'group.add',
+  'issuer.create', 'issuer.rotate', 'issuer.retire', 'issuer.destroy', 'issuer.import-msl', 'issuer.export', 'issuer.import-peer',
+  'exchange', 'exchange.check',
+] as const satisfies readonly AuditAction[];

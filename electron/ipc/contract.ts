@@ -18,7 +18,7 @@ import type {
   SimulationReport, StoreStatus, StoreVerification,
 } from '../services/types.js';
 import type { ExchangeOutcome, ResponseCheck } from '../services/api.js';
-import { CHANNELS, type Channel } from './channels.js';
+import { AUDIT_ACTIONS, CHANNELS, type Channel } from './channels.js';
 
 // ---------------------------------------------------------------- building blocks
 
@@ -67,13 +67,6 @@ const groupKeys = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('kdw'), kdw: hexKey(16, 'Kdw') }),
 ]);
 
-export const AUDIT_ACTIONS = [
-  'store.create', 'store.unlock', 'store.unlock-failed', 'store.passphrase-change', 'store.backup', 'store.restore',
-  'device.provision', 'device.import', 'device.revoke', 'device.export',
-  'group.add',
-  'issuer.create', 'issuer.rotate', 'issuer.retire', 'issuer.destroy', 'issuer.import-msl', 'issuer.export', 'issuer.import-peer',
-  'exchange',
-] as const satisfies readonly AuditAction[];
 // Fails to compile if the services grow an audit action this list lacks.
 const everyAuditAction: Exclude<AuditAction, (typeof AUDIT_ACTIONS)[number]> extends never ? true : never = true;
 void everyAuditAction;
@@ -172,7 +165,7 @@ export const contract = {
 } as const satisfies { readonly [C in Channel]: ChannelSpec<z.ZodType, unknown> };
 
 export type Contract = typeof contract;
-export { CHANNELS, type Channel };
+export { AUDIT_ACTIONS, CHANNELS, type Channel };
 
 export type RequestOf<C extends Channel> = z.input<Contract[C]['request']>;
 export type ParsedRequestOf<C extends Channel> = z.output<Contract[C]['request']>;

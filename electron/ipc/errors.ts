@@ -4,13 +4,15 @@
 // Node message may quote data): those become INTERNAL.
 
 import type { z } from 'zod';
+import { StoreError } from '../../db/errors.js';
 import { LadderError } from '../ladder/errors.js';
+import { ServiceError } from '../services/errors.js';
 import type { ReplyError } from './contract.js';
 
 export const IpcErrorCode = {
   UNTRUSTED_SENDER: 'UNTRUSTED_SENDER',
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
-  INTERNAL: 'INTERNAL',
+  INTERNAL: 'INTERNAL_ERROR',
 } as const;
 
 const CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
@@ -21,12 +23,13 @@ function clean(message: string): string {
   return flat.length > MAX_MESSAGE ? `${flat.slice(0, MAX_MESSAGE - 1)}…` : flat;
 }
 
-/** Errors the services raise on purpose: ServiceError and LadderError, each with a stable code. */
+/** The errors raised on purpose, each with a stable code: ServiceError (services), StoreError (db), LadderError (protocol). */
+
 function isExpected(error: unknown): error is Error & { code: string } {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code !== 'string' || !CODE.test(code)) return false;
-  return error instanceof LadderError || error.name === 'ServiceError';
+  return error instanceof ServiceError || error instanceof StoreError || error instanceof LadderError;
 }
 
 /** The reply error for a thrown value, or undefined when the failure was not expected (a bug). */

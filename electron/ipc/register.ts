@@ -41,12 +41,12 @@ export type WrappedHandler = (event: IpcEventLike, ...args: unknown[]) => Promis
 
 function progressReporter(channel: Channel, event: IpcEventLike, intervalMs: number): HandlerContext['progress'] {
   let last = -Infinity;
-  return ({ done, total }) => {
+  return ({ done, total, phase }) => {
     const now = Date.now();
     if (done < total && now - last < intervalMs) return;
     last = now;
     if (event.sender.isDestroyed?.() === true) return;
-    event.sender.send(EVENTS.progress, { channel, done, total });
+    event.sender.send(EVENTS.progress, phase === undefined ? { channel, done, total } : { channel, done, total, phase });
   };
 }
 

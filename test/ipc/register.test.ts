@@ -2,7 +2,9 @@
 // validated, results are wrapped, service errors become {code,message} and
 // nothing else leaks (no stack, no request values).
 import { describe, expect, it, vi } from 'vitest';
+import { StoreError } from '../../db/errors.js';
 import { LadderError, MslErrorCode } from '../../electron/ladder/errors.js';
+import { ServiceError } from '../../electron/services/errors.js';
 import { CHANNELS, contract, EVENTS } from '../../electron/ipc/contract.js';
 import { wrapAll, wrapHandler, registerIpc, type Handlers, type IpcEventLike } from '../../electron/ipc/register.js';
 import { trustedSender } from '../../electron/security/trustedSender.js';
@@ -15,12 +17,6 @@ function eventFrom(url: string | null, parent: unknown = null): IpcEventLike & {
   return { senderFrame: url === null ? null : { url, parent }, sender: { send: (c, p) => sent.push([c, p]) }, sent };
 }
 
-class ServiceError extends Error {
-  override readonly name = 'ServiceError';
-  constructor(readonly code: string, message: string) {
-    super(message);
-  }
-}
 
 const page = { total: 1, offset: 0, items: [] };
 
@@ -53,7 +49,7 @@ describe('the IPC wrapper', () => {
   });
 
   it('accepts the app itself (the guard is not backwards)', async () => {
-    const handler = vi.fn(() => page);
+    const handler = vi.fn((_request: unknown) => page);
     const wrapped = wrapHandler('devices.list', handler, { isTrustedSender });
     expect(await wrapped(eventFrom(TRUSTED), { prefix: 'ESN', limit: 50 })).toEqual({ ok: true, value: page });
     expect(await wrapped(eventFrom('app://keyladder/#/devices'), {})).toEqual({ ok: true, value: page });
@@ -110,9 +106,13 @@ describe('the IPC wrapper', () => {
 
   it('maps service and ladder errors to {code,message}, with no stack', async () => {
     const fail = (error: unknown) => wrapHandler('store.unlock', () => Promise.reject(error), { isTrustedSender })(eventFrom(TRUSTED), { passphrase: 'pw' });
-    expect(await fail(new ServiceError('WRONG_PASSPHRASE', 'The passphrase is wrong.'))).toEqual({
+    expect(await fail(new StoreError('WRONG_PASSPHRASE', 'The passphrase is wrong.'))).toEqual({
       ok: false,
       error: { code: 'WRONG_PASSPHRASE', message: 'The passphrase is wrong.' },
+    });
+    expect(await fail(new ServiceError('DEVICE_EXISTS', 'ESN-1 is already provisioned.'))).toEqual({
+      ok: false,
+      error: { code: 'DEVICE_EXISTS', message: 'ESN-1 is already provisioned.' },
     });
     const ladder = await fail(new LadderError(MslErrorCode.ENTITY_NOT_FOUND, 'NO_DEVICE', 'No such device.'));
     expect(ladder).toEqual({ ok: false, error: { code: 'ENTITY_NOT_FOUND', message: 'No such device.' } });
@@ -124,15 +124,21 @@ describe('the IPC wrapper', () => {
     const reply = await wrapHandler('store.unlock', () => {
       throw new Error('SQLITE_CORRUPT near 00112233445566778899aabbccddeeff');
     }, { isTrustedSender, log })(eventFrom(TRUSTED), { passphrase: 'correct horse' });
-    expect(reply).toMatchObject({ ok: false, error: { code: 'INTERNAL' } });
+    expect(reply).toMatchObject({ ok: false, error: { code: 'INTERNAL_ERROR' } });
     expect(JSON.stringify(reply)).not.toContain('0011223344');
     expect(JSON.stringify(reply)).not.toContain('correct horse');
     expect(log).toHaveBeenCalledWith('store.unlock', 'unexpected-error', expect.any(Error));
     // A plain Error with a code is not trusted to be operator-safe either.
     const coded = Object.assign(new Error('ENOENT: /home/op/secret.csv'), { code: 'ENOENT' });
+    // Nor is an error that merely calls itself a ServiceError.
+    const impostor = Object.assign(new Error('leaky text 00112233445566778899aabbccddeeff'), { name: 'ServiceError', code: 'DEVICE_EXISTS' });
+    expect(await wrapHandler('store.lock', () => { throw impostor; }, { isTrustedSender })(eventFrom(TRUSTED))).toMatchObject({
+      ok: false,
+      error: { code: 'INTERNAL_ERROR' },
+    });
     expect(await wrapHandler('store.lock', () => { throw coded; }, { isTrustedSender })(eventFrom(TRUSTED))).toMatchObject({
       ok: false,
-      error: { code: 'INTERNAL' },
+      error: { code: 'INTERNAL_ERROR' },
     });
   });
 

@@ -1,0 +1,88 @@
+// KeyLadder's Electron main process: lifecycle only. It hardens the app,
+// opens the store's services in the user data directory, registers the IPC
+// handlers through the one wrapper, serves the renderer from app://keyladder
+// and locks the store when the operator is idle or the app quits.
+
+import { app, BrowserWindow, dialog, ipcMain, protocol, session } from 'electron';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fileSettings } from './appServices.js';
+import { EVENTS, type LockedEvent } from './ipc/contract.js';
+import { createHandlers, type AppDeps, type FileFilter } from './ipc/handlers.js';
+import { registerIpc } from './ipc/register.js';
+import { APP_INDEX_URL, APP_ORIGIN, registerAppScheme, serveApp } from './security/appProtocol.js';
+import { IdleLock } from './security/idleLock.js';
+import { blockNavigationEverywhere } from './security/navigation.js';
+import { denyPermissions } from './security/permissions.js';
+import { trustedSender } from './security/trustedSender.js';
+import { createMainWindow } from './security/window.js';
+import { createServices } from './services/index.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const PRELOAD = path.join(here, 'preload.cjs');
+const RENDERER = path.join(here, '..', 'renderer');
+
+// Before ready: the sandbox for every renderer, the app:// scheme, and no navigation anywhere.
+app.enableSandbox();
+registerAppScheme(protocol);
+blockNavigationEverywhere(app);
+
+if (!app.requestSingleInstanceLock()) app.quit();
+
+const toDialogFilters = (filters: readonly FileFilter[]) => filters.map((f) => ({ name: f.name, extensions: [...f.extensions] }));
+
+async function start(): Promise<void> {
+  const userData = app.getPath('userData');
+  const services = createServices({ storeDir: userData });
+  const isTrusted = trustedSender({ origins: [APP_ORIGIN] });
+  denyPermissions(session.defaultSession, isTrusted);
+  serveApp(protocol, RENDERER);
+
+  const win = createMainWindow(PRELOAD, { devTools: !app.isPackaged });
+  const lockForIdle = () => {
+    if (!services.store.status().unlocked) return;
+    services.store.lock();
+    if (!win.isDestroyed()) win.webContents.send(EVENTS.locked, { reason: 'idle' } satisfies LockedEvent);
+  };
+  const settings = fileSettings(userData, (s) => idle.setMinutes(s.idleLockMinutes));
+  const idle = new IdleLock(settings.get().idleLockMinutes, lockForIdle);
+
+  const deps: AppDeps = {
+    version: app.getVersion(),
+    settings,
+    async openFile({ title, filters }) {
+      const result = await dialog.showOpenDialog(win, { title, filters: toDialogFilters(filters), properties: ['openFile'] });
+      return result.canceled ? null : (result.filePaths[0] ?? null);
+    },
+    async saveFile({ title, defaultName, filters }) {
+      const result = await dialog.showSaveDialog(win, { title, defaultPath: defaultName, filters: toDialogFilters(filters) });
+      return result.canceled || result.filePath === undefined || result.filePath === '' ? null : result.filePath;
+    },
+  };
+
+  registerIpc(ipcMain, createHandlers(services, deps), {
+    isTrustedSender: isTrusted,
+    onActivity: () => idle.touch(),
+    log: (channel, what, detail) => console.error(`[ipc] ${channel}: ${what}`, what === 'untrusted-sender' ? detail : detail instanceof Error ? detail.stack : detail),
+  });
+
+  win.once('ready-to-show', () => win.show());
+  win.on('closed', () => idle.stop());
+  app.on('before-quit', () => {
+    idle.stop();
+    services.close();
+  });
+  await win.loadURL(APP_INDEX_URL);
+}
+
+app.on('second-instance', () => {
+  const [win] = BrowserWindow.getAllWindows();
+  if (win === undefined) return;
+  if (win.isMinimized()) win.restore();
+  win.focus();
+});
+app.on('window-all-closed', () => app.quit());
+app.whenReady().then(start, (error: unknown) => {
+  console.error('KeyLadder could not start:', error);
+  app.exit(1);
+});

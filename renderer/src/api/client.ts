@@ -1,0 +1,55 @@
+// The renderer's only door to main: window.keyladder, as the preload exposes it.
+// Replies are {ok,value} | {ok:false,error}; `call` turns them into a value or
+// an ApiError, so screens can `await` and show what went wrong.
+
+import type { KeyLadderBridge } from '../../../electron/ipc/bridge';
+import type { Reply, ReplyError } from '../../../electron/ipc/contract';
+import { adviceFor } from './advice';
+
+declare global {
+  interface Window {
+    readonly keyladder?: KeyLadderBridge;
+  }
+}
+
+export class ApiError extends Error {
+  readonly code: string;
+  constructor(error: ReplyError) {
+    super(error.message);
+    this.name = 'ApiError';
+    this.code = error.code;
+  }
+  /** What the operator can do about it. */
+  get advice(): string {
+    return adviceFor(this.code);
+  }
+}
+
+const missingBridge = (): never => {
+  throw new ApiError({
+    code: 'NO_BRIDGE',
+    message: 'This page is not running inside the KeyLadder app, so it cannot reach the store.',
+  });
+};
+
+/** The bridge; throws an ApiError when the page runs outside the app. */
+export function bridge(): KeyLadderBridge {
+  return window.keyladder ?? missingBridge();
+}
+
+export async function call<T>(reply: Promise<Reply<T>>): Promise<T> {
+  let answer: Reply<T>;
+  try {
+    answer = await reply;
+  } catch {
+    throw new ApiError({ code: 'IPC_FAILED', message: 'The request did not reach the KeyLadder main process.' });
+  }
+  if (answer.ok) return answer.value;
+  throw new ApiError(answer.error);
+}
+
+/** Any thrown value as an ApiError (a bug in the renderer still shows something useful). */
+export function asApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  return new ApiError({ code: 'RENDERER_ERROR', message: error instanceof Error ? error.message : String(error) });
+}

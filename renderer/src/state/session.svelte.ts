@@ -1,0 +1,78 @@
+// Where the app is: the store's status, which screen is showing, and the
+// notices that outlive a screen (such as "locked after being idle").
+
+import type { AppInfo } from '../../../electron/ipc/contract';
+import type { StoreStatus } from '../../../electron/services/types';
+import { asApiError, bridge, call, type ApiError } from '../api/client';
+
+export const SCREENS = [
+  { id: 'devices', label: 'Devices' },
+  { id: 'groups', label: 'Model groups' },
+  { id: 'exchange', label: 'Test exchange' },
+  { id: 'kissuer', label: 'Kissuer' },
+  { id: 'audit', label: 'Audit' },
+  { id: 'settings', label: 'Settings' },
+] as const;
+export type Screen = (typeof SCREENS)[number]['id'];
+
+const ACTIVITY_PING_MS = 30_000;
+
+export class Session {
+  status = $state.raw<StoreStatus | null>(null);
+  info = $state.raw<AppInfo | null>(null);
+  screen = $state<Screen>('devices');
+  notice = $state<string | null>(null);
+  loadError = $state.raw<ApiError | null>(null);
+  /** A device handed from the Devices screen to Test exchange. */
+  exchangeIdentity = $state<string | null>(null);
+  #lastPing = 0;
+
+  unlocked = $derived(this.status?.unlocked === true);
+
+  async load(): Promise<void> {
+    try {
+      const kl = bridge();
+      [this.status, this.info] = await Promise.all([call(kl.store.status()), call(kl.app.info())]);
+      kl.events.onLocked(({ reason }) => {
+        this.status = this.status === null ? null : { ...this.status, unlocked: false };
+        this.notice = reason === 'idle' ? `The store was locked after ${this.info?.settings.idleLockMinutes ?? 'some'} minutes without activity.` : 'The store was locked.';
+      });
+    } catch (error) {
+      this.loadError = asApiError(error);
+    }
+  }
+
+  unlockedWith(status: StoreStatus): void {
+    this.status = status;
+    this.notice = null;
+  }
+
+  async lock(): Promise<void> {
+    try {
+      this.status = await call(bridge().store.lock());
+      this.notice = 'The store is locked.';
+    } catch (error) {
+      this.notice = `Locking failed: ${asApiError(error).message}`;
+    }
+  }
+
+  go(screen: Screen): void {
+    this.screen = screen;
+  }
+
+  testExchange(identity: string): void {
+    this.exchangeIdentity = identity;
+    this.screen = 'exchange';
+  }
+
+  /** Operator activity (keys, pointer) keeps the idle lock away; sent at most every 30 s. */
+  activity(): void {
+    if (!this.unlocked) return;
+    const now = Date.now();
+    if (now - this.#lastPing < ACTIVITY_PING_MS) return;
+    this.#lastPing = now;
+    void bridge().app.touch().catch(() => undefined);
+  }
+}
+
+export const session = new Session();
