@@ -84,10 +84,10 @@ export class ResponderServer {
   async listen(): Promise<string> {
     if (this.server) throw new Error('The responder is already listening.');
     const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
-    const server = this.options.tls ? createHttpsServer({ cert: this.options.tls.cert, key: this.options.tls.key }, handler) : createHttpServer(handler);
-    server.requestTimeout = this.options.requestTimeoutMs ?? 10_000;
-    server.headersTimeout = Math.min(server.requestTimeout, 5_000);
-    server.keepAliveTimeout = 5_000;
+    const requestTimeout = this.options.requestTimeoutMs ?? 10_000;
+    // Node checks these timeouts on an interval (30 s by default): check each second.
+    const limits = { requestTimeout, headersTimeout: Math.min(requestTimeout, 5_000), connectionsCheckingInterval: 1_000, keepAliveTimeout: 5_000 };
+    const server = this.options.tls ? createHttpsServer({ ...limits, cert: this.options.tls.cert, key: this.options.tls.key }, handler) : createHttpServer(limits, handler);
     server.maxHeadersCount = 50;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
