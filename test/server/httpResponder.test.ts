@@ -24,7 +24,7 @@ afterAll(async () => {
   t.cleanup();
 });
 
-const post = (body: string | Uint8Array, path = '/v1/keyx') => fetch(`${base}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+const post = (body: string, path = '/v1/keyx') => fetch(`${base}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
 const keyx = (identity: string, keydata: Record<string, string>) => JSON.stringify({ identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata } });
 
 describe('the HTTP responder', () => {
