@@ -18,9 +18,10 @@ const cipherName = (kek: Uint8Array): string => {
 /** Wraps `keyData` (a multiple of 8 bytes, at least 16) under `kek`. */
 export function aesKeyWrap(kek: Uint8Array, keyData: Uint8Array, iv: Uint8Array = DEFAULT_IV): Buffer {
   const cipher = createCipheriv(cipherName(kek), kek, iv);
-  const head = cipher.update(keyData);
-  const tail = cipher.final();
-  return tail.length === 0 ? head : Buffer.concat([head, tail]);
+  const out = cipher.update(keyData);
+  // OpenSSL's wrap mode does the whole wrap in update(); final() would add no
+  // bytes and costs about 0.8 us, so it is called only if update() fell short.
+  return out.length === keyData.length + 8 ? out : Buffer.concat([out, cipher.final()]);
 }
 
 /**
@@ -31,9 +32,10 @@ export function aesKeyUnwrap(kek: Uint8Array, wrapped: Uint8Array, iv: Uint8Arra
   if (wrapped.length < 24 || wrapped.length % 8 !== 0) return undefined;
   try {
     const decipher = createDecipheriv(cipherName(kek), kek, iv);
-    const head = decipher.update(wrapped);
-    const tail = decipher.final();
-    return tail.length === 0 ? head : Buffer.concat([head, tail]);
+    // As above: update() unwraps and checks integrity in one step (it throws
+    // when the check fails); final() is needed only if it fell short.
+    const out = decipher.update(wrapped);
+    return out.length === wrapped.length - 8 ? out : Buffer.concat([out, decipher.final()]);
   } catch {
     return undefined;
   }

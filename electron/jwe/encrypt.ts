@@ -5,46 +5,68 @@
 // Both profiles share the algorithms (A128KW + A128GCM) and differ in three
 // things, kept side by side below: the JWK members, the additional
 // authenticated data, and the serialization.
+//
+// The hot path is one exchange = three JWEs, so every constant part (headers,
+// JWK prefixes and suffixes) is built once, and each JWE costs exactly one key
+// wrap and one AES-GCM call.
 
 import { createCipheriv } from 'node:crypto';
 import { aesKeyWrap } from './aesKeyWrap.js';
 import { JWE_ALG, JWE_CTY, JWE_ENC, KEY_KINDS, type JweProfileName, type KeyKind } from '../ladder/keyKinds.js';
 
-const b64url = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
-
 /** MSL writes its per-recipient header in this member order; precomputed once. */
-const MSL_HEADER_B64 = Buffer.from(`{"enc":"${JWE_ENC}","alg":"${JWE_ALG}"}`).toString('base64url');
-const RFC_PROTECTED_B64 = Buffer.from(`{"alg":"${JWE_ALG}","enc":"${JWE_ENC}","cty":"${JWE_CTY}"}`).toString('base64url');
+export const MSL_HEADER_JSON = `{"enc":"${JWE_ENC}","alg":"${JWE_ALG}"}`;
+export const RFC7516_PROTECTED_HEADER_JSON = `{"alg":"${JWE_ALG}","enc":"${JWE_ENC}","cty":"${JWE_CTY}"}`;
+const MSL_HEADER_B64 = Buffer.from(MSL_HEADER_JSON).toString('base64url');
+const RFC_PROTECTED_B64 = Buffer.from(RFC7516_PROTECTED_HEADER_JSON).toString('base64url');
+const RFC_AAD = Buffer.from(RFC_PROTECTED_B64, 'latin1');
 
 export interface JweProfileEncoder {
   readonly name: JweProfileName;
   /** The JWK plaintext for `key`, as bytes the caller zeroes after use. */
-  jwk(kind: KeyKind, key: Uint8Array, kid?: string): Buffer;
+  jwk(kind: KeyKind, key: Buffer, kid?: string): Buffer;
   /** The JWE serialization (ASCII) of `plaintext` for `kek`, with the given CEK and IV. */
-  encrypt(kek: Uint8Array, plaintext: Uint8Array, cek: Uint8Array, iv: Uint8Array): string;
+  encrypt(kek: Uint8Array, plaintext: Uint8Array, cek: Uint8Array, iv: Buffer): string;
 }
 
-function gcm(cek: Uint8Array, iv: Uint8Array, aad: string, plaintext: Uint8Array): { ciphertext: Buffer; tag: Buffer } {
+/** AES-128-GCM with a 16-byte tag: ciphertext and tag, base64url. */
+function gcm(cek: Uint8Array, iv: Uint8Array, aad: Buffer, plaintext: Uint8Array): { ciphertext: string; tag: string } {
   const cipher = createCipheriv('aes-128-gcm', cek, iv);
-  cipher.setAAD(Buffer.from(aad, 'latin1'));
+  cipher.setAAD(aad);
   const head = cipher.update(plaintext);
-  const tail = cipher.final();
-  return { ciphertext: tail.length === 0 ? head : Buffer.concat([head, tail]), tag: cipher.getAuthTag() };
+  const tail = cipher.final(); // GCM is a stream mode: always empty, but it computes the tag
+  const ciphertext = tail.length === 0 ? head : Buffer.concat([head, tail]);
+  return { ciphertext: ciphertext.toString('base64url'), tag: cipher.getAuthTag().toString('base64url') };
 }
+
+// JWK text around the key, per kind and profile, built once.
+type JwkParts = Readonly<Record<KeyKind, { readonly prefix: string; readonly suffix: string }>>;
+const jwkParts = (build: (kind: KeyKind) => [string, string]): JwkParts => {
+  const entry = (kind: KeyKind) => {
+    const [prefix, suffix] = build(kind);
+    return { prefix, suffix };
+  };
+  return { wrap: entry('wrap'), enc: entry('enc'), hmac: entry('hmac') };
+};
+
+// MSL's JsonWebKey writes kty, use, extractable, kid (Kwrap only), k, alg.
+const MSL_JWK = jwkParts((kind) => [`{"kty":"oct","use":"${KEY_KINDS[kind].mslUse}","extractable":false,`, `","alg":"${KEY_KINDS[kind].jwkAlg}"}`]);
+// An RFC 7517 JWK that Web Crypto imports with extractable = false.
+const RFC_JWK = jwkParts((kind) => [`{"kty":"oct","k":"`, `","alg":"${KEY_KINDS[kind].jwkAlg}","key_ops":[${KEY_KINDS[kind].keyOps.map((op) => `"${op}"`).join(',')}],"ext":false}`]);
 
 /** MSL's pre-RFC JWE JSON serialization; AAD = header.encrypted_key.iv. */
 export const mslEncoder: JweProfileEncoder = {
   name: 'msl',
   jwk(kind, key, kid) {
-    const spec = KEY_KINDS[kind];
+    const { prefix, suffix } = MSL_JWK[kind];
     const kidMember = kid === undefined ? '' : `"kid":"${kid}",`;
-    return Buffer.from(`{"kty":"oct","use":"${spec.mslUse}","extractable":false,${kidMember}"k":"${b64url(key)}","alg":"${spec.jwkAlg}"}`, 'latin1');
+    return Buffer.from(`${prefix}${kidMember}"k":"${key.toString('base64url')}${suffix}`, 'latin1');
   },
   encrypt(kek, plaintext, cek, iv) {
-    const encryptedKey = b64url(aesKeyWrap(kek, cek));
-    const ivB64 = b64url(iv);
-    const { ciphertext, tag } = gcm(cek, iv, `${MSL_HEADER_B64}.${encryptedKey}.${ivB64}`, plaintext);
-    return `{"ciphertext":"${b64url(ciphertext)}","recipients":[{"integrity_value":"${b64url(tag)}","encrypted_key":"${encryptedKey}","header":"${MSL_HEADER_B64}"}],"initialization_vector":"${ivB64}"}`;
+    const encryptedKey = aesKeyWrap(kek, cek).toString('base64url');
+    const ivB64 = iv.toString('base64url');
+    const { ciphertext, tag } = gcm(cek, iv, Buffer.from(`${MSL_HEADER_B64}.${encryptedKey}.${ivB64}`, 'latin1'), plaintext);
+    return `{"ciphertext":"${ciphertext}","recipients":[{"integrity_value":"${tag}","encrypted_key":"${encryptedKey}","header":"${MSL_HEADER_B64}"}],"initialization_vector":"${ivB64}"}`;
   },
 };
 
@@ -52,14 +74,13 @@ export const mslEncoder: JweProfileEncoder = {
 export const rfc7516Encoder: JweProfileEncoder = {
   name: 'rfc7516',
   jwk(kind, key) {
-    const spec = KEY_KINDS[kind];
-    const ops = spec.keyOps.map((op) => `"${op}"`).join(',');
-    return Buffer.from(`{"kty":"oct","k":"${b64url(key)}","alg":"${spec.jwkAlg}","key_ops":[${ops}],"ext":false}`, 'latin1');
+    const { prefix, suffix } = RFC_JWK[kind];
+    return Buffer.from(`${prefix}${key.toString('base64url')}${suffix}`, 'latin1');
   },
   encrypt(kek, plaintext, cek, iv) {
-    const encryptedKey = b64url(aesKeyWrap(kek, cek));
-    const { ciphertext, tag } = gcm(cek, iv, RFC_PROTECTED_B64, plaintext);
-    return `${RFC_PROTECTED_B64}.${encryptedKey}.${b64url(iv)}.${b64url(ciphertext)}.${b64url(tag)}`;
+    const encryptedKey = aesKeyWrap(kek, cek).toString('base64url');
+    const { ciphertext, tag } = gcm(cek, iv, RFC_AAD, plaintext);
+    return `${RFC_PROTECTED_B64}.${encryptedKey}.${iv.toString('base64url')}.${ciphertext}.${tag}`;
   },
 };
 

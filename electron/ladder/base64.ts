@@ -34,20 +34,34 @@ export function encodeBase64Url(bytes: Uint8Array): string {
   return encodeBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
+// Canonical spelling: the bits of the last character that fall past the end of
+// the data must be zero. A character carrying 2 bytes' tail (before "==" or at
+// unpadded length 4n+2) keeps 2 data bits, so its alphabet index is a multiple
+// of 16; one carrying 3 bytes' tail (before "=" or at 4n+3) keeps 4, so its
+// index is a multiple of 4. Checking that one character is exact and cheaper
+// than re-encoding.
+const TAIL_OF_ONE = 'AQgw';
+const TAIL_OF_TWO = 'AEIMQUYcgkosw048';
+
 /** Decodes standard padded Base64; returns undefined for anything else. */
 export function decodeBase64(text: string): Bytes | undefined {
   if (!STANDARD.test(text)) return undefined;
-  const bytes = bytesFromBinary(atob(text));
-  return encodeBase64(bytes) === text ? bytes : undefined;
+  const n = text.length;
+  if (text.charCodeAt(n - 1) === 0x3d /* = */) {
+    const twoPad = text.charCodeAt(n - 2) === 0x3d;
+    if (!(twoPad ? TAIL_OF_ONE : TAIL_OF_TWO).includes(text.charAt(n - (twoPad ? 3 : 2)))) return undefined;
+  }
+  return bytesFromBinary(atob(text));
 }
 
 /** Decodes unpadded base64url; returns undefined for anything else. */
 export function decodeBase64Url(text: string): Bytes | undefined {
-  if (!URL_SAFE.test(text) || text.length % 4 === 1) return undefined;
+  if (!URL_SAFE.test(text)) return undefined;
+  const rest = text.length % 4;
+  if (rest === 1) return undefined;
+  if (rest !== 0 && !(rest === 2 ? TAIL_OF_ONE : TAIL_OF_TWO).includes(text.charAt(text.length - 1))) return undefined;
   const standard = text.replace(/-/g, '+').replace(/_/g, '/');
-  const padded = standard + '='.repeat((4 - (standard.length % 4)) % 4);
-  const bytes = bytesFromBinary(atob(padded));
-  return encodeBase64Url(bytes) === text ? bytes : undefined;
+  return bytesFromBinary(atob(rest === 0 ? standard : standard + (rest === 2 ? '==' : '=')));
 }
 
 const utf8Encoder = new TextEncoder();

@@ -7,12 +7,12 @@
 // before it returns.
 
 import { kcv } from '../jwe/kcv.js';
-import { ENCODERS } from '../jwe/encrypt.js';
+import { ENCODERS, type JweProfileEncoder } from '../jwe/encrypt.js';
 import { systemRandom, type RandomSource } from '../jwe/random.js';
-import { LadderError, MslErrorCode } from './errors.js';
+import { LadderError, MslErrorCode, wrappingKeyMissing } from './errors.js';
 import { CEK_LENGTH, IV_LENGTH, type JweProfileName } from './keyKinds.js';
 import { keyResponseKeydataJson, type KeyRequestData, type KeyResponseKeydata, type Mechanism } from './messages.js';
-import { openWrapdata, sealWrapdata, type IssuerKey, type IssuerLookup, type WrapdataFormat } from './wrapdata.js';
+import { openWrapdata, sealWrapdata, type IssuerKey, type IssuerLookup, type OpenedWrapdata, type WrapdataFormat } from './wrapdata.js';
 
 /** The answer of a key lookup for an identity. */
 export type WrappingKeyLookup =
@@ -21,6 +21,8 @@ export type WrappingKeyLookup =
   | { readonly status: 'unknown' }
   /** MGK only: the device exists but belongs to no model group. */
   | { readonly status: 'no-group' };
+
+export type IdentityStatus = 'active' | 'revoked' | 'unknown';
 
 /**
  * Where the responder gets its keys. Every Buffer it returns belongs to the
@@ -31,6 +33,13 @@ export interface LadderKeySource extends IssuerLookup {
   wrappingKey(identity: string, mechanism: 'PSK' | 'MGK'): WrappingKeyLookup;
   /** The generation that issues new wrapdata, or undefined when none is active. */
   activeIssuer(): IssuerKey | undefined;
+  /**
+   * Whether the identity is provisioned here, and revoked. WRAP asks it so
+   * that a revoked device cannot keep climbing on wrapdata it already holds.
+   * Optional: without it the responder asks wrappingKey(identity, 'PSK') and
+   * zeroes the key at once, which costs a key unseal in a real store.
+   */
+  identityStatus?(identity: string): IdentityStatus;
 }
 
 export interface ExchangeKcvs {
@@ -64,6 +73,8 @@ export interface RespondOptions {
 const KWRAP = 0, KENC = 16, KHMAC = 32, KID = 64, CEKS = 72, IVS = CEKS + 3 * CEK_LENGTH;
 export const EXCHANGE_RANDOM_BYTES = IVS + 3 * IV_LENGTH;
 
+const unavailable = (reason: string, message: string): LadderError => new LadderError(MslErrorCode.KEYX_RESPONDER_UNAVAILABLE, reason, message);
+
 export class LadderResponder {
   constructor(
     private readonly keys: LadderKeySource,
@@ -73,41 +84,41 @@ export class LadderResponder {
 
   respond(identity: string, request: KeyRequestData, options: RespondOptions = {}): ResponderResult {
     const encoder = ENCODERS[options.profile ?? this.defaultProfile];
+    if (encoder === undefined) throw new LadderError(MslErrorCode.UNSUPPORTED_KEYX_MECHANISM, 'UNKNOWN_PROFILE', 'The JWE profile is neither msl nor rfc7516.');
     const issuer = this.keys.activeIssuer();
-    if (issuer === undefined) {
-      throw new LadderError(MslErrorCode.KEYX_RESPONDER_UNAVAILABLE, 'NO_ACTIVE_ISSUER', 'The responder has no active Kissuer generation; create or rotate one.');
-    }
+    if (issuer === undefined) throw unavailable('NO_ACTIVE_ISSUER', 'The responder has no active Kissuer generation; create or rotate one.');
     let kprev: Buffer | undefined;
-    const r = this.random.take(EXCHANGE_RANDOM_BYTES);
+    let r: Buffer | undefined;
     try {
-      let openedGeneration: number | undefined;
+      if (issuer.key.length !== 16) throw unavailable('ISSUER_KEY_LENGTH', 'The active Kissuer is not a 16-byte AES key.');
+      let opened: OpenedWrapdata | undefined;
       if (request.mechanism === 'WRAP') {
-        const opened = openWrapdata(this.keys, identity, request.wrapdata ?? new Uint8Array());
+        this.refuseRevoked(identity);
+        const wrapdata = request.wrapdata;
+        if (wrapdata === undefined || wrapdata.length === 0) {
+          throw wrappingKeyMissing(wrapdata === undefined ? 'WRAPDATA_MISSING' : 'WRAPDATA_EMPTY', 'A WRAP request must carry the wrapdata of the previous exchange.');
+        }
+        opened = openWrapdata(this.keys, identity, wrapdata);
         kprev = opened.kwrap;
-        openedGeneration = opened.generation;
-      } else {
+      } else if (request.mechanism === 'PSK' || request.mechanism === 'MGK') {
         kprev = this.wrappingKey(identity, request.mechanism);
+      } else {
+        throw new LadderError(MslErrorCode.UNIDENTIFIED_KEYX_MECHANISM, 'UNKNOWN_MECHANISM', 'The mechanism is not PSK, MGK or WRAP.');
       }
+      // A128KW says AES-128: a source that hands out another length is refused, not wrapped with AES-192/256.
+      if (kprev.length !== 16) throw unavailable('WRAPPING_KEY_LENGTH', `The ${request.mechanism} wrapping key is not a 16-byte AES key.`);
+
+      r = this.random.take(EXCHANGE_RANDOM_BYTES);
       const kwrap = r.subarray(KWRAP, KENC);
       const kenc = r.subarray(KENC, KHMAC);
       const khmac = r.subarray(KHMAC, KID);
-      const cek = (i: number) => r.subarray(CEKS + i * CEK_LENGTH, CEKS + (i + 1) * CEK_LENGTH);
-      const iv = (i: number) => r.subarray(IVS + i * IV_LENGTH, IVS + (i + 1) * IV_LENGTH);
-
-      const seal = (kek: Buffer, jwk: Buffer, i: number): string => {
-        try {
-          return Buffer.from(encoder.encrypt(kek, jwk, cek(i), iv(i)), 'latin1').toString('base64');
-        } finally {
-          jwk.fill(0);
-        }
-      };
       // MSL names the wrapping key with a random Java long; so do we.
       const kid = r.readBigInt64BE(KID).toString();
       const keydata: KeyResponseKeydata = {
-        wrapkey: seal(kprev, encoder.jwk('wrap', kwrap, kid), 0),
-        wrapdata: sealWrapdata(issuer, identity, kwrap).toString('base64'),
-        encryptionkey: seal(kwrap, encoder.jwk('enc', kenc), 1),
-        hmackey: seal(kwrap, encoder.jwk('hmac', khmac), 2),
+        wrapkey: seal(encoder, kprev, encoder.jwk('wrap', kwrap, kid), r, 0),
+        wrapdata: sealWrapdata(issuer, identity, kwrap, opened).toString('base64'),
+        encryptionkey: seal(encoder, kwrap, encoder.jwk('enc', kenc), r, 1),
+        hmackey: seal(encoder, kwrap, encoder.jwk('hmac', khmac), r, 2),
       };
       const result: ResponderResult = {
         keydata,
@@ -115,15 +126,27 @@ export class LadderResponder {
         mechanism: request.mechanism,
         issuedGeneration: issuer.generation,
         issuedFormat: issuer.format,
-        ...(openedGeneration === undefined ? {} : { openedGeneration }),
+        ...(opened === undefined ? {} : { openedGeneration: opened.generation }),
         ...(options.kcv ? { kcv: { kwrap: kcv(kwrap, 'aes'), kenc: kcv(kenc, 'aes'), khmac: kcv(khmac, 'hmac') } } : {}),
       };
       return result;
     } finally {
-      r.fill(0);
+      r?.fill(0);
       kprev?.fill(0);
       issuer.key.fill(0);
     }
+  }
+
+  /** WRAP only: a device revoked here gets no new rung. Unknown identities pass (trusted peers answer devices they do not hold). */
+  private refuseRevoked(identity: string): void {
+    let status: IdentityStatus;
+    if (this.keys.identityStatus) status = this.keys.identityStatus(identity);
+    else {
+      const found = this.keys.wrappingKey(identity, 'PSK');
+      if (found.status === 'active') found.key.fill(0);
+      status = found.status === 'revoked' ? 'revoked' : found.status === 'unknown' ? 'unknown' : 'active';
+    }
+    if (status === 'revoked') throw new LadderError(MslErrorCode.ENTITY_REVOKED, 'DEVICE_REVOKED', `Device "${identity}" is revoked.`);
   }
 
   private wrappingKey(identity: string, mechanism: 'PSK' | 'MGK'): Buffer {
@@ -138,5 +161,16 @@ export class LadderResponder {
       case 'no-group':
         throw new LadderError(MslErrorCode.UNSUPPORTED_KEYX_MECHANISM, 'NO_MODEL_GROUP', `Device "${identity}" belongs to no model group, so MGK cannot be used.`);
     }
+  }
+}
+
+/** One JWE of the response, Base64 for the keydata; zeroes the JWK plaintext. */
+function seal(encoder: JweProfileEncoder, kek: Buffer, jwk: Buffer, r: Buffer, i: number): string {
+  try {
+    const cek = r.subarray(CEKS + i * CEK_LENGTH, CEKS + (i + 1) * CEK_LENGTH);
+    const iv = r.subarray(IVS + i * IV_LENGTH, IVS + (i + 1) * IV_LENGTH);
+    return Buffer.from(encoder.encrypt(kek, jwk, cek, iv), 'latin1').toString('base64');
+  } finally {
+    jwk.fill(0);
   }
 }

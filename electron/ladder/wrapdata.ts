@@ -23,7 +23,7 @@
 //   Netflix's MSL responder makes it. It names no generation and no identity,
 //   so the responder tries the usable bare-MSL generations in turn.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { aesKeyUnwrap, aesKeyWrap } from '../jwe/aesKeyWrap.js';
 import { wrappingKeyMissing, type LadderError } from './errors.js';
 
@@ -43,15 +43,26 @@ export interface IssuerKey {
   readonly key: Buffer;
 }
 
+/** H of the layout above: one SHA-256 over domain || generation || identity. */
 function bindingHash(generation: number, identity: string): Buffer {
-  const gen = Buffer.allocUnsafe(4);
-  gen.writeUInt32BE(generation);
-  return createHash('sha256').update(DOMAIN).update(gen).update(identity, 'utf8').digest();
+  const input = Buffer.allocUnsafe(DOMAIN.length + 4 + Buffer.byteLength(identity, 'utf8'));
+  DOMAIN.copy(input, 0);
+  input.writeUInt32BE(generation, DOMAIN.length);
+  input.write(identity, DOMAIN.length + 4, 'utf8');
+  return hash('sha256', input, 'buffer');
 }
 
-export function sealWrapdata(issuer: IssuerKey, identity: string, kwrap: Uint8Array): Buffer {
+/**
+ * Seals Kwrap for `identity` under the issuer. `opened` (the wrapdata this
+ * exchange opened) lets a WRAP exchange reuse the binding hash when the same
+ * generation opens and seals; it is only a shortcut, never a different answer.
+ */
+export function sealWrapdata(issuer: IssuerKey, identity: string, kwrap: Uint8Array, opened?: OpenedWrapdata): Buffer {
   if (issuer.format === 'msl') return aesKeyWrap(issuer.key, kwrap);
-  const h = bindingHash(issuer.generation, identity);
+  const h =
+    opened?.binding !== undefined && opened.generation === issuer.generation && opened.identity === identity
+      ? opened.binding
+      : bindingHash(issuer.generation, identity);
   const out = Buffer.allocUnsafe(V1_LENGTH);
   out[0] = VERSION_1;
   out.writeUInt32BE(issuer.generation, 1);
@@ -76,6 +87,9 @@ export interface OpenedWrapdata {
   readonly kwrap: Buffer;
   readonly generation: number;
   readonly format: WrapdataFormat;
+  /** keyladder-v1 only: the identity it was bound to and its binding hash H. */
+  readonly identity?: string;
+  readonly binding?: Buffer;
 }
 
 const fail = (reason: string, message: string): LadderError => wrappingKeyMissing(reason, message);
@@ -106,7 +120,7 @@ export function openWrapdata(lookup: IssuerLookup, identity: string, wrapdata: U
       kwrap?.fill(0);
       throw fail('WRAPDATA_INVALID', 'The wrapdata failed its integrity check.');
     }
-    return { kwrap, generation, format: 'keyladder-v1' };
+    return { kwrap, generation, format: 'keyladder-v1', identity, binding: h };
   } finally {
     issuer.key.fill(0);
   }

@@ -1,0 +1,91 @@
+// The bench harness: suites register cases, the runner measures them.
+//
+// One case measures one operation, single-threaded: a warm-up first, then
+// `runs` timed runs of about `runMs` each; the figure printed is the median
+// run. Output is one line per figure, `name: value unit`, e.g.
+//
+//     responder.msl.psk: 31234 exchanges/s (32.0 us/exchange)
+//
+// Lines starting with `#` are context (Node version, settings), not figures.
+
+export interface BenchCase {
+  /** Dotted name, e.g. `responder.msl.psk`; printed as is. */
+  readonly name: string;
+  /** The singular noun of one operation, e.g. `exchange`. */
+  readonly op: string;
+  /** Runs one operation. Async cases are awaited one at a time (no overlap). */
+  readonly run: (() => void) | (() => Promise<void>);
+  readonly async?: boolean;
+}
+
+export interface BenchSuite {
+  readonly name: string;
+  readonly description: string;
+  /** Builds the cases (keys, requests, responses) once, outside the timing. */
+  cases(): BenchCase[] | Promise<BenchCase[]>;
+}
+
+const registry = new Map<string, BenchSuite>();
+
+/** Called once by each suite module; run.ts imports the module for its effect. */
+export function registerSuite(suite: BenchSuite): void {
+  if (registry.has(suite.name)) throw new Error(`bench suite "${suite.name}" is registered twice`);
+  registry.set(suite.name, suite);
+}
+
+export const registeredSuites = (): BenchSuite[] => [...registry.values()];
+
+export interface MeasureOptions {
+  readonly runs: number;
+  readonly runMs: number;
+  readonly warmupMs: number;
+}
+
+export interface Figure {
+  readonly name: string;
+  readonly op: string;
+  readonly opsPerSecond: number;
+  readonly microsPerOp: number;
+  /** Every run's ops/s, for the record. */
+  readonly runs: readonly number[];
+}
+
+const now = (): bigint => process.hrtime.bigint();
+
+/** Times one run: calls `run` in batches until `ms` have passed; returns ops/s. */
+async function timedRun(c: BenchCase, ms: number): Promise<number> {
+  const budget = BigInt(Math.round(ms * 1e6));
+  let batch = 16;
+  let ops = 0;
+  const start = now();
+  let elapsed = 0n;
+  while (elapsed < budget) {
+    if (c.async) {
+      const run = c.run as () => Promise<void>;
+      for (let i = 0; i < batch; i++) await run();
+    } else {
+      const run = c.run as () => void;
+      for (let i = 0; i < batch; i++) run();
+    }
+    ops += batch;
+    elapsed = now() - start;
+    // Grow batches so the clock is read rarely, but stay well inside the budget.
+    if (elapsed * 8n < budget && batch < 65536) batch *= 2;
+  }
+  return ops / (Number(elapsed) / 1e9);
+}
+
+export async function measure(c: BenchCase, options: MeasureOptions): Promise<Figure> {
+  await timedRun(c, options.warmupMs);
+  const runs: number[] = [];
+  for (let i = 0; i < options.runs; i++) runs.push(await timedRun(c, options.runMs));
+  const sorted = [...runs].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)]!;
+  return { name: c.name, op: c.op, opsPerSecond: median, microsPerOp: 1e6 / median, runs };
+}
+
+const plural = (noun: string): string => (/(s|sh|ch|x)$/.test(noun) ? `${noun}es` : `${noun}s`);
+
+export function formatFigure(f: Figure): string {
+  return `${f.name}: ${Math.round(f.opsPerSecond)} ${plural(f.op)}/s (${f.microsPerOp.toFixed(1)} us/${f.op})`;
+}

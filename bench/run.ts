@@ -1,0 +1,46 @@
+// `npm run bench` runs every suite; `node dist/bench/run.js protocol` runs one
+// (several names may be given). Options: --runs=N (default 3), --ms=N per run
+// (default 1000), --warmup=N ms (default 500), --list.
+//
+// Adding a suite is one line: import its module below (it registers itself).
+
+import './suites/protocol.js';
+
+import { cpus } from 'node:os';
+import { formatFigure, measure, registeredSuites, type MeasureOptions } from './harness.js';
+
+function option(args: string[], name: string, fallback: number): number {
+  const arg = args.find((a) => a.startsWith(`--${name}=`));
+  if (arg === undefined) return fallback;
+  const value = Number(arg.slice(name.length + 3));
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} needs a positive number`);
+  return value;
+}
+
+async function main(args: string[]): Promise<number> {
+  const suites = registeredSuites();
+  if (args.includes('--list')) {
+    for (const s of suites) console.log(`${s.name}: ${s.description}`);
+    return 0;
+  }
+  const names = args.filter((a) => !a.startsWith('--'));
+  const unknown = names.filter((n) => !suites.some((s) => s.name === n));
+  if (unknown.length > 0) {
+    console.error(`unknown bench suite(s): ${unknown.join(', ')}; known: ${suites.map((s) => s.name).join(', ')}`);
+    return 2;
+  }
+  const options: MeasureOptions = { runs: option(args, 'runs', 3), runMs: option(args, 'ms', 1000), warmupMs: option(args, 'warmup', 500) };
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`# node ${process.version}, ${cpu}, single-threaded; median of ${options.runs} runs of ${options.runMs} ms after ${options.warmupMs} ms warm-up`);
+  for (const suite of suites) {
+    if (names.length > 0 && !names.includes(suite.name)) continue;
+    console.log(`# suite ${suite.name}: ${suite.description}`);
+    for (const c of await suite.cases()) console.log(formatFigure(await measure(c, options)));
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (error: unknown) => { console.error(error); process.exitCode = 1; },
+);

@@ -1,0 +1,124 @@
+// The protocol core's figures: the responder's full work per exchange (request
+// JSON parsing, key lookup, wrapdata, three JWEs, keydata JSON), the Web Crypto
+// requestor, the pieces on their own, and jose for comparison.
+
+import { randomBytes } from 'node:crypto';
+import { CompactEncrypt, compactDecrypt } from 'jose';
+import { ENCODERS } from '../../electron/jwe/encrypt.js';
+import { decodeBase64 } from '../../electron/ladder/base64.js';
+import { decryptJwe } from '../../electron/ladder/jweDecrypt.js';
+import type { JweProfileName } from '../../electron/ladder/keyKinds.js';
+import { parseExchangeRequestJson, parseJson } from '../../electron/ladder/messages.js';
+import { acceptKeyResponse, importWrappingKey } from '../../electron/ladder/requestor.js';
+import { LadderResponder } from '../../electron/ladder/responder.js';
+import { openWrapdata, sealWrapdata, type WrapdataFormat } from '../../electron/ladder/wrapdata.js';
+import { MemoryKeySource } from '../../test/support/memoryKeySource.js';
+import { registerSuite, type BenchCase } from '../harness.js';
+
+const IDENTITY = 'BENCH-ESN-000001';
+
+interface Setup {
+  readonly source: MemoryKeySource;
+  readonly responder: LadderResponder;
+  readonly kpw: Buffer;
+  readonly kdw: Buffer;
+  readonly pskRequest: string;
+  readonly mgkRequest: string;
+  /** A WRAP request carrying wrapdata the responder issued to IDENTITY. */
+  readonly wrapRequest: string;
+}
+
+function setup(format: WrapdataFormat): Setup {
+  const kpw = randomBytes(16);
+  const kdw = randomBytes(16);
+  const source = new MemoryKeySource().addGroup('bench-group', kdw).addDevice(IDENTITY, kpw, 'bench-group');
+  // Some devices beside it, so lookups are not trivially the only entry.
+  for (let i = 0; i < 1000; i++) source.addDevice(`BENCH-ESN-${String(i + 2).padStart(6, '0')}`, randomBytes(16));
+  source.addIssuer(randomBytes(16), format);
+  const responder = new LadderResponder(source);
+  const request = (keydata: object) => JSON.stringify({ identity: IDENTITY, keyrequestdata: { scheme: 'JWE_LADDER', keydata } });
+  const first = responder.respond(IDENTITY, { mechanism: 'PSK' });
+  return {
+    source,
+    responder,
+    kpw,
+    kdw,
+    pskRequest: request({ mechanism: 'PSK' }),
+    mgkRequest: request({ mechanism: 'MGK' }),
+    wrapRequest: request({ mechanism: 'WRAP', wrapdata: first.keydata.wrapdata }),
+  };
+}
+
+function responderCase(name: string, s: Setup, requestText: string, profile: JweProfileName): BenchCase {
+  // Check once, outside the timing, that the request is answered.
+  const answer = () => {
+    const { identity, keyRequest } = parseExchangeRequestJson(requestText);
+    return s.responder.respond(identity, keyRequest, { profile }).keydataJson;
+  };
+  if (!answer().startsWith('{"wrapdata":')) throw new Error(`${name}: no answer`);
+  return { name, op: 'exchange', run: () => void answer() };
+}
+
+async function requestorCases(profile: JweProfileName, s: Setup): Promise<BenchCase[]> {
+  const result = s.responder.respond(IDENTITY, { mechanism: 'PSK' }, { profile });
+  const responseText = `{"keyresponsedata":{"scheme":"JWE_LADDER","keydata":${result.keydataJson}}}`;
+  const kprev = await importWrappingKey(Uint8Array.from(s.kpw));
+  const wrapkey = decodeBase64(result.keydata.wrapkey)!;
+  await acceptKeyResponse(parseJson(responseText), kprev, profile);
+  const cases: BenchCase[] = [
+    { name: `requestor.${profile}.unwrap`, op: 'response', async: true, run: async () => void (await acceptKeyResponse(parseJson(responseText), kprev, profile)) },
+    { name: `requestor.${profile}.jwe`, op: 'jwe', async: true, run: async () => void (await decryptJwe(wrapkey, kprev, profile)) },
+  ];
+  if (profile === 'rfc7516') {
+    const compact = new TextDecoder().decode(wrapkey);
+    const kpwBytes = Uint8Array.from(s.kpw);
+    await compactDecrypt(compact, kprev);
+    cases.push({ name: 'jose.rfc7516.decrypt', op: 'jwe', async: true, run: async () => void (await compactDecrypt(compact, kprev)) });
+    const plaintext = new TextEncoder().encode('{"kty":"oct","k":"AAAAAAAAAAAAAAAAAAAAAA","alg":"A128CBC","key_ops":["encrypt","decrypt"],"ext":false}');
+    cases.push({
+      name: 'jose.rfc7516.encrypt',
+      op: 'jwe',
+      async: true,
+      run: async () => void (await new CompactEncrypt(plaintext).setProtectedHeader({ alg: 'A128KW', enc: 'A128GCM', cty: 'jwk+json' }).encrypt(kpwBytes)),
+    });
+  }
+  return cases;
+}
+
+function pieceCases(): BenchCase[] {
+  const kek = randomBytes(16), cek = randomBytes(16), iv = randomBytes(12), key = randomBytes(16);
+  const cases: BenchCase[] = [];
+  for (const profile of ['msl', 'rfc7516'] as const) {
+    const encoder = ENCODERS[profile];
+    cases.push({ name: `jwe.${profile}.encrypt`, op: 'jwe', run: () => void encoder.encrypt(kek, encoder.jwk('enc', key), cek, iv) });
+  }
+  for (const format of ['keyladder-v1', 'msl'] as const) {
+    const source = new MemoryKeySource();
+    source.addIssuer(randomBytes(16), format);
+    const wrapdata = sealWrapdata(source.activeIssuer()!, IDENTITY, key);
+    cases.push({ name: `wrapdata.${format}.seal`, op: 'wrapdata', run: () => void sealWrapdata(source.activeIssuer()!, IDENTITY, key) });
+    cases.push({ name: `wrapdata.${format}.open`, op: 'wrapdata', run: () => void openWrapdata(source, IDENTITY, wrapdata).kwrap.fill(0) });
+  }
+  return cases;
+}
+
+registerSuite({
+  name: 'protocol',
+  description: 'JWE_LADDER core: responder exchanges (parse + respond + keydata JSON), Web Crypto requestor, pieces, jose for comparison',
+  async cases() {
+    const v1 = setup('keyladder-v1');
+    const bare = setup('msl');
+    const cases: BenchCase[] = [];
+    for (const profile of ['msl', 'rfc7516'] as const) {
+      cases.push(responderCase(`responder.${profile}.psk`, v1, v1.pskRequest, profile));
+      cases.push(responderCase(`responder.${profile}.wrap`, v1, v1.wrapRequest, profile));
+    }
+    cases.push(responderCase('responder.msl.mgk', v1, v1.mgkRequest, 'msl'));
+    cases.push(responderCase('responder.msl.psk.wrapdata-msl', bare, bare.pskRequest, 'msl'));
+    cases.push(responderCase('responder.msl.wrap.wrapdata-msl', bare, bare.wrapRequest, 'msl'));
+    cases.push({ name: 'request.parse.wrap', op: 'request', run: () => void parseExchangeRequestJson(v1.wrapRequest) });
+    cases.push(...(await requestorCases('msl', v1)), ...(await requestorCases('rfc7516', v1)));
+    cases.push(...pieceCases());
+    return cases;
+  },
+});
