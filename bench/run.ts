@@ -5,6 +5,7 @@
 // Adding a suite is one line: import its module below (it registers itself).
 
 import './suites/protocol.js';
+import './suites/store.js';
 
 import { cpus } from 'node:os';
 import { formatFigure, measure, registeredSuites, type MeasureOptions } from './harness.js';

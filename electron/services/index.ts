@@ -21,6 +21,7 @@ export interface ServicesOptions {
 }
 
 export interface KeyLadderRuntime extends KeyLadderServices {
+  readonly store: StoreService;
   readonly exchanges: ExchangeService;
   readonly issuers: IssuerService;
   /** Flushes pending records and locks the store. */

@@ -45,6 +45,11 @@ export class StoreService implements StoreApi {
     await KeyStore.restore(this.session.dir, file, passphrase);
   }
 
+  /** The database's size in bytes (pages in use), for the status view and the benchmarks. */
+  sizeBytes(): number {
+    return this.session.store().fileSize();
+  }
+
   verify(): StoreVerification {
     return this.session.store().verify();
   }
