@@ -23,12 +23,17 @@ interface JweParts {
 }
 
 const malformed = (reason: string, message: string): LadderError => new LadderError(MslErrorCode.JWE_PARSE_ERROR, reason, message);
+const unsupported = (reason: string, message: string): LadderError => new LadderError(MslErrorCode.UNSUPPORTED_JWE_ALGORITHM, reason, message);
 
 function part(text: unknown, name: string): { bytes: Bytes; text: string } {
   if (typeof text !== 'string') throw malformed('JWE_MISSING_PART', `The JWE has no ${name}.`);
   const bytes = decodeBase64Url(text);
   if (bytes === undefined) throw malformed('JWE_BAD_BASE64URL', `The JWE's ${name} is not base64url.`);
   return { bytes, text };
+}
+
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function parseSerialization(serialization: string): JweParts {
@@ -69,12 +74,13 @@ function parseSerialization(serialization: string): JweParts {
   } catch {
     fields = undefined;
   }
-  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw malformed('JWE_BAD_HEADER', 'The JWE header is not a JSON object.');
+  if (!isJsonObject(fields)) throw malformed('JWE_BAD_HEADER', 'The JWE header is not a JSON object.');
   const { alg, enc } = fields as Record<string, unknown>;
-  if (alg !== JWE_ALG || enc !== JWE_ENC) {
-    throw new LadderError(MslErrorCode.UNSUPPORTED_JWE_ALGORITHM, 'JWE_ALGORITHM', `The JWE must use ${JWE_ALG} with ${JWE_ENC}.`);
-  }
-  if ('crit' in (fields as object)) throw new LadderError(MslErrorCode.UNSUPPORTED_JWE_ALGORITHM, 'JWE_CRITICAL_HEADER', 'The JWE has critical header parameters this requestor does not understand.');
+  if (alg !== JWE_ALG) throw unsupported('JWE_UNSUPPORTED_ALG', `The JWE's key management must be ${JWE_ALG}.`);
+  if (enc !== JWE_ENC) throw unsupported('JWE_UNSUPPORTED_ENC', `The JWE's content encryption must be ${JWE_ENC}.`);
+  if ('crit' in fields) throw unsupported('JWE_CRITICAL_HEADER', 'The JWE has critical header parameters this requestor does not understand.');
+  // Compressed plaintext is something no ladder responder sends; refusing it is cheaper than inflating keys.
+  if ('zip' in fields) throw unsupported('JWE_COMPRESSED', 'The JWE is compressed ("zip"), which this requestor does not accept.');
   if (encryptedKey.bytes.length !== WRAPPED_CEK_LENGTH) throw malformed('JWE_CEK_LENGTH', `The wrapped CEK must be ${WRAPPED_CEK_LENGTH} bytes (a 16-byte AES-128 key).`);
   if (iv.bytes.length !== IV_LENGTH) throw malformed('JWE_IV_LENGTH', `The initialization vector must be ${IV_LENGTH} bytes.`);
   if (tag.bytes.length !== TAG_LENGTH) throw malformed('JWE_TAG_LENGTH', `The integrity value must be ${TAG_LENGTH} bytes.`);

@@ -53,6 +53,12 @@ function requireObject(value: unknown, what: string): JsonObject {
   return value;
 }
 
+/** A member that must be an object: missing is MISSING_MEMBER, anything else NOT_AN_OBJECT. */
+function requireObjectMember(obj: JsonObject, key: string, what: string): JsonObject {
+  if (obj[key] === undefined) throw parseError('MISSING_MEMBER', `${what} is missing "${key}".`);
+  return requireObject(obj[key], `${what}.${key}`);
+}
+
 function refuseUnknownMembers(obj: JsonObject, allowed: readonly string[], what: string): void {
   for (const key of Object.keys(obj)) {
     if (!allowed.includes(key)) throw parseError('UNKNOWN_MEMBER', `${what} has an unknown member "${key}".`);
@@ -100,7 +106,7 @@ export function parseKeyRequestData(value: unknown): KeyRequestData {
   const obj = requireObject(value, 'keyrequestdata');
   refuseUnknownMembers(obj, ['scheme', 'keydata'], 'keyrequestdata');
   requireScheme(obj, 'keyrequestdata');
-  const keydata = requireObject(obj['keydata'], 'keyrequestdata.keydata');
+  const keydata = requireObjectMember(obj, 'keydata', 'keyrequestdata');
   const mechanism = requireString(keydata, 'mechanism', 'keydata');
   if (!(MECHANISMS as readonly string[]).includes(mechanism)) {
     throw new LadderError(MslErrorCode.UNIDENTIFIED_KEYX_MECHANISM, 'UNKNOWN_MECHANISM', `Mechanism "${printable(mechanism)}" is not PSK, MGK or WRAP.`);
@@ -169,7 +175,7 @@ export function parseKeyResponseData(value: unknown): KeyResponseData {
   const obj = requireObject(value, 'keyresponsedata');
   refuseUnknownMembers(obj, ['scheme', 'keydata'], 'keyresponsedata');
   requireScheme(obj, 'keyresponsedata');
-  const keydata = requireObject(obj['keydata'], 'keyresponsedata.keydata');
+  const keydata = requireObjectMember(obj, 'keydata', 'keyresponsedata');
   refuseUnknownMembers(keydata, ['wrapkey', 'wrapdata', 'encryptionkey', 'hmackey'], 'keyresponsedata.keydata');
   const result = {
     wrapkey: requireBase64(keydata, 'wrapkey', 'keydata'),
