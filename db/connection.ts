@@ -4,7 +4,7 @@
 // same key: `PRAGMA cipher_compatibility = 4; PRAGMA key = "x'<64 hex>'";`.
 
 import Database from 'better-sqlite3-multiple-ciphers';
-import { fromSqliteError } from './errors.js';
+import { StoreError, StoreErrorCode, fromSqliteError } from './errors.js';
 
 export type Db = Database.Database;
 
@@ -24,16 +24,27 @@ function keyed(path: string, storeKey: Uint8Array, readonly: boolean, fileMustEx
 
 /**
  * Opens read-only and reads the schema, which proves the key and the first
- * page's HMAC without writing a byte. Returns the schema version.
+ * page's HMAC without writing a byte. Then reads every page of every table
+ * and index (quick_check), so that a page altered or cut off anywhere in the
+ * file is refused here, before an unlock writes anything, and not later, after
+ * the store has been written to. (It costs about 150 ms per 100,000 devices.)
+ * An empty file is refused too: a real store always has a schema. Returns the
+ * schema version.
  */
 export function probe(path: string, storeKey: Uint8Array): number {
   let db: Db | undefined;
   try {
     db = keyed(path, storeKey, true, true);
     db.prepare('SELECT count(*) FROM sqlite_master').get();
-    return db.pragma('user_version', { simple: true }) as number;
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version === 0) throw new StoreError(StoreErrorCode.STORE_CORRUPT, 'The database file is empty: it holds no KeyLadder schema. Restore it from a backup.');
+    const check = db.pragma('quick_check') as Array<{ quick_check: string }>;
+    if (check.length !== 1 || check[0]?.quick_check !== 'ok') {
+      throw new StoreError(StoreErrorCode.STORE_CORRUPT, 'The database file failed its integrity check (a page does not authenticate, or is missing): it is damaged or was altered. Restore it from a backup.');
+    }
+    return version;
   } catch (e) {
-    throw fromSqliteError(e, 'The database file');
+    throw e instanceof StoreError ? e : fromSqliteError(e, 'The database file');
   } finally {
     db?.close();
   }
