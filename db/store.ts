@@ -271,7 +271,15 @@ export class KeyStore {
       } finally {
         closeSync(fd);
       }
-      refuseNewer(probe(stagedDb, storeKey));
+      let version: number;
+      try {
+        version = probe(stagedDb, storeKey);
+      } catch (e) {
+        // The checksum only catches accidents; pages that do not authenticate are an altered backup.
+        if (e instanceof StoreError && e.code === StoreErrorCode.STORE_CORRUPT) throw new StoreError(StoreErrorCode.BACKUP_INVALID, 'The database in this backup does not authenticate under its key: the backup is damaged or was altered. Nothing was changed.');
+        throw e;
+      }
+      refuseNewer(version);
       writeKeyFile(join(files.restore, KEY_FILE), keyFile);
       writeFileAtomic(join(files.restore, RESTORE_READY), 'ready\n');
       fsyncDir(files.restore);
@@ -325,7 +333,13 @@ export class KeyStore {
       problems.push(fromSqliteError(e, 'The database file').message);
       return { ok: false, problems, audit: { ok: false, entries: 0, problem: 'The database could not be read.' } };
     }
-    const audit = this.audit.verify();
+    let audit: ReturnType<AuditRepository['verify']>;
+    try {
+      audit = this.audit.verify();
+    } catch (e) {
+      // A page of the log that does not authenticate is a finding, not a crash.
+      audit = { ok: false, entries: 0, problem: fromSqliteError(e, 'The audit log').message };
+    }
     if (!audit.ok) problems.push(audit.problem ?? 'The audit log does not verify.');
     return { ok: problems.length === 0, problems, audit };
   }
