@@ -19,6 +19,31 @@ export interface ImportRow {
 const COLUMNS = ['identity', 'group', 'kpe', 'kph', 'kpw'];
 export const MAX_IMPORT_ROWS = 1_000_000;
 
+/**
+ * What went wrong in a CSV file, without quoting it: csv-parse's own messages
+ * quote the offending field ("value is ..."), which may be a key, and a file
+ * without its header row makes the first row's keys the "column names".
+ */
+class HeaderError extends Error {
+  constructor(readonly unknown: string[]) {
+    super('bad header');
+  }
+}
+
+const PLAIN_NAME = /^[A-Za-z_]{1,16}$/;
+
+function csvProblem(e: unknown): string {
+  if (e instanceof HeaderError) {
+    const named = e.unknown.filter((n) => PLAIN_NAME.test(n));
+    const others = e.unknown.length - named.length;
+    const listed = [...named, ...(others > 0 ? [`${others} more not shown (is the header row missing?)`] : [])];
+    return `columns must be ${COLUMNS.join(', ')}${listed.length ? `; unknown: ${listed.join(', ')}` : ''}`;
+  }
+  const { code, lines } = (e ?? {}) as { code?: unknown; lines?: unknown };
+  const where = typeof lines === 'number' ? ` at line ${lines}` : '';
+  return `${typeof code === 'string' ? code : 'malformed CSV'}${where}`;
+}
+
 export function parseImportFile(text: string, format: 'csv' | 'json'): ImportRow[] {
   let rows: unknown;
   if (format === 'csv') {
@@ -27,7 +52,7 @@ export function parseImportFile(text: string, format: 'csv' | 'json'): ImportRow
         columns: (header: string[]) => {
           const names = header.map((h) => h.trim().toLowerCase());
           const unknown = names.filter((n) => !COLUMNS.includes(n));
-          if (!names.includes('identity') || unknown.length > 0) throw new Error(`columns must be ${COLUMNS.join(', ')}${unknown.length ? `; unknown: ${unknown.join(', ')}` : ''}`);
+          if (!names.includes('identity') || unknown.length > 0) throw new HeaderError(unknown);
           return names;
         },
         skip_empty_lines: true,
@@ -35,7 +60,7 @@ export function parseImportFile(text: string, format: 'csv' | 'json'): ImportRow
         bom: true,
       });
     } catch (e) {
-      throw new ServiceError(ServiceErrorCode.IMPORT_INVALID, `The CSV file cannot be read: ${(e as Error).message}. It needs a header row with identity and optionally group, kpe, kph, kpw.`);
+      throw new ServiceError(ServiceErrorCode.IMPORT_INVALID, `The CSV file cannot be read: ${csvProblem(e)}. It needs a header row with identity and optionally group, kpe, kph, kpw.`);
     }
     rows = (rows as Array<Record<string, string>>).map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== '')));
   } else {
