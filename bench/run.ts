@@ -6,6 +6,7 @@
 
 import './suites/protocol.js';
 import './suites/store.js';
+import './suites/http.js';
 
 import { cpus } from 'node:os';
 import { formatFigure, measure, registeredSuites, type MeasureOptions } from './harness.js';
