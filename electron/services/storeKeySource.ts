@@ -8,7 +8,7 @@
 import type { KeyStore } from '../../db/store.js';
 import type { DeviceKeyRow } from '../../db/repositories/devices.js';
 import type { IssuerKeyRow } from '../../db/repositories/issuers.js';
-import type { LadderKeySource, WrappingKeyLookup } from '../ladder/responder.js';
+import type { IdentityStatus, LadderKeySource, WrappingKeyLookup } from '../ladder/responder.js';
 import type { IssuerKey } from '../ladder/wrapdata.js';
 
 export const deviceBinding = (identity: string, field: 'kpw' | 'kpe' | 'kph'): string => `device/${identity}/${field}`;
@@ -32,8 +32,17 @@ export class StoreKeySource implements LadderKeySource {
     return row;
   }
 
+  private row(identity: string): DeviceKeyRow | undefined {
+    return this.device?.identity === identity ? this.device.row : this.store.devices.keys(identity);
+  }
+
+  /** For WRAP: whether the identity is revoked, without unsealing its key. */
+  identityStatus(identity: string): IdentityStatus {
+    return this.row(identity)?.status ?? 'unknown';
+  }
+
   wrappingKey(identity: string, mechanism: 'PSK' | 'MGK'): WrappingKeyLookup {
-    const row = this.device?.identity === identity ? this.device.row : this.store.devices.keys(identity);
+    const row = this.row(identity);
     if (!row) return { status: 'unknown' };
     if (row.status === 'revoked') return { status: 'revoked' };
     if (mechanism === 'PSK') return { status: 'active', key: this.store.sealer.unseal(deviceBinding(identity, 'kpw'), row.kpw) };
