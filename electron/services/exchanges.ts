@@ -50,9 +50,9 @@ export class ExchangeService implements ExchangeApi {
   }
 
   /**
-   * One exchange: look the device up once, refuse revoked devices for every
-   * mechanism (a revoked device must not keep climbing with old wrapdata),
-   * answer, and record the answer or the refusal.
+   * One exchange: look the device up once (the responder's lookups reuse the
+   * row; it refuses revoked devices for every mechanism, WRAP included), answer,
+   * and record the answer or the refusal.
    */
   private answer(request: ExchangeRequest, profile: JweProfileName, kcv: boolean): ResponderResult {
     const store = this.session.store();
@@ -62,7 +62,6 @@ export class ExchangeService implements ExchangeApi {
     const details = { mechanism: keyRequest.mechanism, profile };
     try {
       const device = source.prepare(identity);
-      if (device?.status === 'revoked') throw new LadderError(MslErrorCode.ENTITY_REVOKED, 'DEVICE_REVOKED', `Device "${identity}" is revoked.`);
       const result = new LadderResponder(source, this.random).respond(identity, keyRequest, { profile, kcv });
       this.recorder.record({
         audit: { at, action: 'exchange', outcome: 'ok', subject: identity, details: { ...details, generation: result.issuedGeneration, opened: result.openedGeneration ?? null, provisioned: device !== undefined } },
