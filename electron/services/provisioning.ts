@@ -12,7 +12,7 @@ import type { DeviceRow } from '../../db/repositories/devices.js';
 import type { GroupRow } from '../../db/repositories/groups.js';
 import type { DeviceApi, GroupApi, GroupKeyInput, ImportFormat, ProvisionRequest } from './api.js';
 import { sealBundle } from './bundles.js';
-import { keysFromInput, sealTriple, type SealedTriple, type TripleInput } from './deviceKeys.js';
+import { keysFromInput, sealTriple, type KeyTriple, type SealedTriple, type TripleInput } from './deviceKeys.js';
 import { ServiceError, ServiceErrorCode, describeError } from './errors.js';
 import { parseImportFile, type ImportRow } from './importRows.js';
 import { checkGroupName, checkIdentity, checkInteger, keyFromHex } from './keyInput.js';
@@ -72,18 +72,25 @@ export function deviceKeyInput(input: ProvisionRequest['keys']): TripleInput {
 export class DeviceService implements DeviceApi {
   constructor(private readonly session: StoreSession, private readonly now: () => Date) {}
 
-  private sealDevice(identity: string, input: TripleInput & { check?: string }): SealedTriple {
+  /** Reads the keys and checks a kpw given beside kpe+kph against the derived one. The caller zeroes them. */
+  private deviceKeys(input: TripleInput & { check?: string }): KeyTriple {
     const keys = keysFromInput(input, DEVICE_NAMES);
     if (input.check !== undefined) {
-      const given = keyFromHex(input.check, 'kpw', 16);
-      const agree = timingSafeEqual(given, keys.wrap);
-      given.fill(0);
-      if (!agree) {
-        for (const k of [keys.wrap, keys.enc, keys.hmac]) k?.fill(0);
-        throw new ServiceError(ServiceErrorCode.INVALID_KEY, 'kpw does not match the Kpw derived from kpe and kph.');
+      let agree = false;
+      try {
+        const given = keyFromHex(input.check, 'kpw', 16);
+        agree = timingSafeEqual(given, keys.wrap);
+        given.fill(0);
+      } finally {
+        if (!agree) for (const k of [keys.wrap, keys.enc, keys.hmac]) k?.fill(0);
       }
+      if (!agree) throw new ServiceError(ServiceErrorCode.INVALID_KEY, 'kpw does not match the Kpw derived from kpe and kph.');
     }
-    return sealTriple(keys, this.session.store().sealer, (f) => deviceBinding(identity, DEVICE_NAMES[f]));
+    return keys;
+  }
+
+  private sealDevice(identity: string, input: TripleInput & { check?: string }): SealedTriple {
+    return sealTriple(this.deviceKeys(input), this.session.store().sealer, (f) => deviceBinding(identity, DEVICE_NAMES[f]));
   }
 
   private groupId(name: unknown): number | null {
@@ -130,7 +137,7 @@ export class DeviceService implements DeviceApi {
         const input = deviceInput(row);
         // Keys are sealed only while the file is clean: once a row fails, the rest are just checked.
         if (failed.length === 0) ready.push({ identity: id, groupId: groups.get(groupKey) ?? null, group: groupKey || null, sealed: this.sealDevice(id, input) });
-        else keysFromInput(input, DEVICE_NAMES).wrap.fill(0);
+        else for (const k of Object.values(this.deviceKeys(input))) if (Buffer.isBuffer(k)) k.fill(0);
       } catch (error) {
         const { code, message } = describeError(error);
         failed.push({ row: i + 1, identity, code, message });
