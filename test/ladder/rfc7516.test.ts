@@ -14,6 +14,7 @@ import { answer, climb, device, envelope, expectRejects, ladder, requestJson } f
 const subtle = globalThis.crypto.subtle;
 const PROTECTED = '{"alg":"A128KW","enc":"A128GCM","cty":"jwk+json"}';
 const MEMBERS = { wrapkey: 'wrap', encryptionkey: 'enc', hmackey: 'hmac' } as const satisfies Record<string, KeyKind>;
+type JoseHeader = { alg: string; enc: string; cty?: string };
 const joseOptions = { keyManagementAlgorithms: ['A128KW'], contentEncryptionAlgorithms: ['A128GCM'] };
 
 interface Output {
@@ -103,10 +104,10 @@ describe('rfc7516 output is standard JWE', () => {
 describe('the requestor accepts what jose produces', () => {
   const jwkText = (kind: KeyKind, key: Buffer): string =>
     JSON.stringify({ kty: 'oct', k: key.toString('base64url'), alg: KEY_KINDS[kind].jwkAlg, key_ops: KEY_KINDS[kind].keyOps, ext: false });
-  const joseJwe = async (kek: Buffer, plaintext: string, header: Record<string, string> = { alg: 'A128KW', enc: 'A128GCM', cty: 'jwk+json' }) =>
+  const joseJwe = async (kek: Buffer, plaintext: string, header: JoseHeader = { alg: 'A128KW', enc: 'A128GCM', cty: 'jwk+json' }) =>
     Buffer.from(await new CompactEncrypt(new TextEncoder().encode(plaintext)).setProtectedHeader(header).encrypt(Uint8Array.from(kek))).toString('base64');
 
-  async function joseResponse(kprev: Buffer, keys: Record<KeyKind, Buffer>, header?: Record<string, string>) {
+  async function joseResponse(kprev: Buffer, keys: Record<KeyKind, Buffer>, header?: JoseHeader) {
     return {
       keyresponsedata: {
         scheme: 'JWE_LADDER',
