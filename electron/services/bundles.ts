@@ -42,7 +42,9 @@ export async function sealBundle(kind: BundleKind, payload: unknown, protection:
     if (protection.kind === 'passphrase') {
       checkBundlePassphrase(protection.passphrase);
       return await new CompactEncrypt(plaintext)
-        .setProtectedHeader({ alg: 'PBES2-HS512+A256KW', enc: ENC, cty: kind, p2c: PBES2_ITERATIONS })
+        .setProtectedHeader({ alg: 'PBES2-HS512+A256KW', enc: ENC, cty: kind })
+        // jose takes the count from here; a p2c in the header is overwritten with its default (2048).
+        .setKeyManagementParameters({ p2c: PBES2_ITERATIONS })
         .encrypt(Buffer.from(protection.passphrase.normalize('NFC'), 'utf8'));
     }
     return await new CompactEncrypt(plaintext).setProtectedHeader({ alg: 'RSA-OAEP-256', enc: ENC, cty: kind }).encrypt(await recipientKey(protection.publicJwk, 'public'));
