@@ -88,9 +88,12 @@ export class IssuerRepository {
     this.db.prepare(`UPDATE issuer_generations SET status = 'retired', grace_until = NULL, retired_at = ? WHERE generation = ?`).run(at, generation);
   }
 
-  /** Erases the key for good: secure_delete is on, so SQLite overwrites the freed bytes. */
+  /**
+   * Erases the key for good: secure_delete is on, so SQLite overwrites the freed bytes.
+   * The KCV goes too (the API promises null once destroyed); the audit record keeps it.
+   */
   destroy(generation: number, at: string): void {
-    this.db.prepare(`UPDATE issuer_generations SET status = 'destroyed', key = NULL, grace_until = NULL, destroyed_at = ?,
+    this.db.prepare(`UPDATE issuer_generations SET status = 'destroyed', key = NULL, kcv = NULL, grace_until = NULL, destroyed_at = ?,
       retired_at = coalesce(retired_at, ?) WHERE generation = ?`).run(at, at, generation);
   }
 
