@@ -59,6 +59,9 @@ export function openForWriting(path: string, storeKey: Uint8Array, create: boole
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     db.pragma('temp_store = MEMORY');
+    // 64 MiB of decrypted pages: the identity index of a million devices and the
+    // exchange counters stay in memory, so a lookup decrypts at most one page.
+    db.pragma('cache_size = -65536');
     db.pragma('secure_delete = ON');
     return db;
   } catch (e) {

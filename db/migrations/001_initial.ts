@@ -41,14 +41,21 @@ export const migration001: Migration = {
         kcv_kph          TEXT,
         created_at       TEXT NOT NULL,
         revoked_at       TEXT,
-        last_exchange_at TEXT,
-        last_mechanism   TEXT CHECK (last_mechanism IN ('PSK', 'MGK', 'WRAP')),
-        last_generation  INTEGER,
-        exchange_count   INTEGER NOT NULL DEFAULT 0,
         CHECK ((kpe IS NULL) = (kph IS NULL)),
         CHECK ((status = 'revoked') = (revoked_at IS NOT NULL))
       ) STRICT;
       CREATE INDEX devices_group ON devices(group_id);
+
+      -- Exchange bookkeeping lives apart from the wide, rarely written device
+      -- rows: about 100 devices fit one page here, so the pages an exchange
+      -- dirties stay few and cached (see electron/services/exchangeRecorder.ts).
+      CREATE TABLE device_stats (
+        device_id        INTEGER PRIMARY KEY REFERENCES devices(id),
+        last_exchange_at TEXT,
+        last_mechanism   TEXT CHECK (last_mechanism IN ('PSK', 'MGK', 'WRAP')),
+        last_generation  INTEGER,
+        exchange_count   INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
 
       CREATE TABLE issuer_generations (
         generation     INTEGER PRIMARY KEY,

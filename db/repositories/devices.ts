@@ -37,6 +37,7 @@ export interface DeviceRow {
 
 /** What the responder needs for PSK and MGK, in one indexed lookup. */
 export interface DeviceKeyRow {
+  readonly id: number;
   readonly status: 'active' | 'revoked';
   readonly kpw: Buffer;
   readonly group_name: string | null;
@@ -51,15 +52,18 @@ export interface DeviceSealedKeys {
   readonly kph: Buffer | null;
 }
 
+/** A device's exchanges since the last write, coalesced. */
 export interface ExchangeMark {
-  readonly identity: string;
+  readonly deviceId: number;
   readonly at: string;
   readonly mechanism: 'PSK' | 'MGK' | 'WRAP';
   readonly generation: number;
+  readonly count: number;
 }
 
 const LIST_COLUMNS = `d.identity, g.name AS group_name, d.status, d.origin, d.kcv_kpw, d.kcv_kpe, d.kcv_kph, d.created_at,
-  d.revoked_at, d.last_exchange_at, d.last_mechanism, d.last_generation, d.exchange_count`;
+  d.revoked_at, s.last_exchange_at, s.last_mechanism, s.last_generation, coalesce(s.exchange_count, 0) AS exchange_count`;
+const LIST_FROM = 'devices d LEFT JOIN model_groups g ON g.id = d.group_id LEFT JOIN device_stats s ON s.device_id = d.id';
 
 /** The smallest string greater than every string that starts with `prefix`. */
 const prefixEnd = (prefix: string): string => prefix + '\u{10FFFF}';
@@ -70,6 +74,7 @@ export class DeviceRepository {
   private readonly getStmt;
   private readonly keyStmt;
   private readonly markStmt;
+  private readonly statsStmt;
   private readonly revokeStmt;
   private readonly sealedStmt;
 
@@ -77,16 +82,17 @@ export class DeviceRepository {
     this.insertStmt = db.prepare(`INSERT INTO devices (identity, group_id, status, origin, kpw, kpe, kph, kcv_kpw, kcv_kpe, kcv_kph, created_at)
       VALUES (@identity, @groupId, 'active', @origin, @kpw, @kpe, @kph, @kcvKpw, @kcvKpe, @kcvKph, @createdAt)`);
     this.existsStmt = db.prepare('SELECT 1 FROM devices WHERE identity = ?').pluck();
-    this.getStmt = db.prepare(`SELECT ${LIST_COLUMNS} FROM devices d LEFT JOIN model_groups g ON g.id = d.group_id WHERE d.identity = ?`);
-    this.keyStmt = db.prepare('SELECT d.status, d.kpw, g.name AS group_name, g.kdw FROM devices d LEFT JOIN model_groups g ON g.id = d.group_id WHERE d.identity = ?');
-    this.markStmt = db.prepare(`UPDATE devices SET last_exchange_at = @at, last_mechanism = @mechanism, last_generation = @generation,
-      exchange_count = exchange_count + 1 WHERE identity = @identity`);
+    this.getStmt = db.prepare(`SELECT ${LIST_COLUMNS} FROM ${LIST_FROM} WHERE d.identity = ?`);
+    this.keyStmt = db.prepare('SELECT d.id, d.status, d.kpw, g.name AS group_name, g.kdw FROM devices d LEFT JOIN model_groups g ON g.id = d.group_id WHERE d.identity = ?');
+    this.statsStmt = db.prepare('INSERT INTO device_stats (device_id) VALUES (?)');
+    this.markStmt = db.prepare(`UPDATE device_stats SET last_exchange_at = @at, last_mechanism = @mechanism, last_generation = @generation,
+      exchange_count = exchange_count + @count WHERE device_id = @deviceId`);
     this.revokeStmt = db.prepare(`UPDATE devices SET status = 'revoked', revoked_at = ? WHERE identity = ? AND status = 'active'`);
     this.sealedStmt = db.prepare('SELECT identity, kpw, kpe, kph FROM devices WHERE identity = ?');
   }
 
   insert(device: NewDevice): void {
-    this.insertStmt.run(device);
+    this.statsStmt.run(this.insertStmt.run(device).lastInsertRowid);
   }
 
   exists(identity: string): boolean {
@@ -117,13 +123,13 @@ export class DeviceRepository {
     if (prefix === '') {
       return {
         total: this.db.prepare('SELECT count(*) FROM devices').pluck().get() as number,
-        rows: this.db.prepare(`SELECT ${LIST_COLUMNS} FROM devices d LEFT JOIN model_groups g ON g.id = d.group_id ORDER BY d.identity LIMIT ? OFFSET ?`).all(limit, offset) as DeviceRow[],
+        rows: this.db.prepare(`SELECT ${LIST_COLUMNS} FROM ${LIST_FROM} ORDER BY d.identity LIMIT ? OFFSET ?`).all(limit, offset) as DeviceRow[],
       };
     }
     const end = prefixEnd(prefix);
     return {
       total: this.db.prepare('SELECT count(*) FROM devices WHERE identity >= ? AND identity < ?').pluck().get(prefix, end) as number,
-      rows: this.db.prepare(`SELECT ${LIST_COLUMNS} FROM devices d LEFT JOIN model_groups g ON g.id = d.group_id WHERE d.identity >= ? AND d.identity < ? ORDER BY d.identity LIMIT ? OFFSET ?`).all(prefix, end, limit, offset) as DeviceRow[],
+      rows: this.db.prepare(`SELECT ${LIST_COLUMNS} FROM ${LIST_FROM} WHERE d.identity >= ? AND d.identity < ? ORDER BY d.identity LIMIT ? OFFSET ?`).all(prefix, end, limit, offset) as DeviceRow[],
     };
   }
 

@@ -7,18 +7,18 @@ import type { StoreSession } from './session.js';
 import type { AuditEntry, AuditQuery, AuditVerification } from './types.js';
 
 export class AuditService implements AuditApi {
-  constructor(private readonly session: StoreSession, private readonly flush: () => void) {}
+  constructor(private readonly session: StoreSession) {}
 
   list(query: AuditQuery = {}): AuditEntry[] {
     const limit = checkInteger(query.limit ?? 100, 'limit', 1, 10_000);
     if (query.outcome !== undefined && query.outcome !== 'ok' && query.outcome !== 'refused') throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The outcome filter is "ok" or "refused".');
     if (query.beforeSeq !== undefined) checkInteger(query.beforeSeq, 'beforeSeq', 1, Number.MAX_SAFE_INTEGER);
-    this.flush();
+    this.session.flushPending();
     return this.session.store().audit.list({ ...query, limit }) as AuditEntry[];
   }
 
   verify(): AuditVerification {
-    this.flush();
+    this.session.flushPending();
     return this.session.store().audit.verify();
   }
 }

@@ -1,63 +1,105 @@
 // Exchange bookkeeping and audit records, written in batches.
 //
-// Every answer (and every refusal) updates the device's bookkeeping and appends
-// an audit record. Writing each in its own transaction costs an fsync per
-// exchange; instead records are buffered and flushed in one transaction when
-// 256 have gathered or 20 ms have passed, and always before the store locks or
-// the process exits. A crash can lose at most the last 20 ms of exchange
-// records; it can never lose or tear a key change, which is written at once.
+// Every answer (and every refusal) appends an audit record and updates the
+// device's bookkeeping and the issuing generation's count. Writing each in its
+// own transaction would cost an fsync and a page encryption per exchange, so:
+//   - audit records are buffered and appended in one transaction when 256
+//     have gathered or 20 ms have passed;
+//   - bookkeeping is coalesced per device (a count, and the latest exchange)
+//     and written at most once a second with the audit batch due then.
+// Everything pending is written before any read of devices, generations or
+// the audit log, before the store locks, and when the server stops. A crash
+// can lose at most the last 20 ms of audit records and the last second of
+// counters; it never loses or tears a key change, which is written at once.
 
-import type { KeyStore } from '../../db/store.js';
 import type { AuditRecord } from '../../db/repositories/audit.js';
 import type { ExchangeMark } from '../../db/repositories/devices.js';
+import type { KeyStore } from '../../db/store.js';
+import type { Mechanism } from '../ladder/messages.js';
 
 export interface ExchangeRecord {
   readonly audit: AuditRecord;
-  /** Present for answered exchanges of a provisioned device. */
-  readonly mark?: ExchangeMark;
-  /** The generation that issued the answer's wrapdata. */
+  /** For answered exchanges of a provisioned device. */
+  readonly device?: { readonly id: number; readonly at: string; readonly mechanism: Mechanism };
+  /** For answered exchanges: the generation that issued the new wrapdata. */
   readonly generation?: number;
 }
 
-export class ExchangeRecorder {
-  private pending: ExchangeRecord[] = [];
-  private timer: NodeJS.Timeout | undefined;
+export interface RecorderLimits {
+  readonly auditBatch: number;
+  readonly auditDelayMs: number;
+  readonly statsDelayMs: number;
+}
 
-  constructor(
-    private readonly store: () => KeyStore,
-    private readonly batched: boolean,
-    private readonly maxBatch = 256,
-    private readonly maxDelayMs = 20,
-  ) {}
+const BATCHED: RecorderLimits = { auditBatch: 256, auditDelayMs: 20, statsDelayMs: 1000 };
+const IMMEDIATE: RecorderLimits = { auditBatch: 1, auditDelayMs: 0, statsDelayMs: 0 };
+
+export class ExchangeRecorder {
+  private audit: AuditRecord[] = [];
+  private marks = new Map<number, { at: string; mechanism: Mechanism; generation: number; count: number }>();
+  private perGeneration = new Map<number, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private statsWrittenAt = Date.now();
+  private readonly limits: RecorderLimits;
+
+  constructor(private readonly store: () => KeyStore, batched: boolean, limits?: RecorderLimits) {
+    this.limits = limits ?? (batched ? BATCHED : IMMEDIATE);
+  }
 
   record(entry: ExchangeRecord): void {
-    this.pending.push(entry);
-    if (!this.batched || this.pending.length >= this.maxBatch) this.flush();
+    this.audit.push(entry.audit);
+    if (entry.generation !== undefined) {
+      this.perGeneration.set(entry.generation, (this.perGeneration.get(entry.generation) ?? 0) + 1);
+      if (entry.device) {
+        const previous = this.marks.get(entry.device.id);
+        this.marks.set(entry.device.id, { at: entry.device.at, mechanism: entry.device.mechanism, generation: entry.generation, count: (previous?.count ?? 0) + 1 });
+      }
+    }
+    if (this.audit.length >= this.limits.auditBatch) this.write(false);
     else if (this.timer === undefined) {
-      this.timer = setTimeout(() => this.flush(), this.maxDelayMs);
+      this.timer = setTimeout(() => this.write(false), this.limits.auditDelayMs);
       this.timer.unref();
     }
   }
 
-  get pendingCount(): number {
-    return this.pending.length;
+  /** What is buffered: audit records, and devices whose counters wait. */
+  pending(): { audit: number; devices: number } {
+    return { audit: this.audit.length, devices: this.marks.size };
   }
 
+  /** Writes everything pending now (before reads, before locking, at shutdown). */
   flush(): void {
+    this.write(true);
+  }
+
+  private write(all: boolean): void {
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = [];
+    const statsDue = all || Date.now() - this.statsWrittenAt >= this.limits.statsDelayMs;
+    if (this.audit.length === 0 && !(statsDue && this.perGeneration.size > 0)) return;
+    const audit = this.audit;
+    this.audit = [];
+    let marks: ExchangeMark[] = [];
+    let perGeneration = new Map<number, number>();
+    if (statsDue) {
+      marks = [...this.marks].map(([deviceId, m]) => ({ deviceId, ...m }));
+      perGeneration = this.perGeneration;
+      this.marks = new Map();
+      this.perGeneration = new Map();
+      this.statsWrittenAt = Date.now();
+    }
     const store = this.store();
-    const perGeneration = new Map<number, number>();
-    for (const r of batch) if (r.generation !== undefined) perGeneration.set(r.generation, (perGeneration.get(r.generation) ?? 0) + 1);
     store.transaction(() => {
-      store.devices.markExchanges(batch.flatMap((r) => (r.mark ? [r.mark] : [])));
+      store.audit.append(...audit);
+      store.devices.markExchanges(marks);
       store.issuers.addExchanges(perGeneration);
-      store.audit.append(...batch.map((r) => r.audit));
     });
+    // Counters that were not due yet wait for the next batch, or for a read.
+    if (!statsDue && this.marks.size > 0 && this.timer === undefined) {
+      this.timer = setTimeout(() => this.write(false), this.limits.statsDelayMs);
+      this.timer.unref();
+    }
   }
 }

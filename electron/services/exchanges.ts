@@ -28,12 +28,17 @@ export class ExchangeService implements ExchangeApi {
     private readonly random?: RandomSource,
   ) {
     this.recorder = new ExchangeRecorder(() => session.store(), batchRecords);
-    session.onBeforeLock(() => this.recorder.flush());
+    session.onFlush(() => this.recorder.flush());
+  }
+
+  /** Exchange records not yet written (for health reports and tests). */
+  pendingRecords(): { audit: number; devices: number } {
+    return this.recorder.pending();
   }
 
   /** Writes buffered exchange records now (tests, shutdown). */
   flush(): void {
-    if (this.session.unlocked) this.recorder.flush();
+    this.session.flushPending();
   }
 
   respond(requestJson: string, profile: JweProfileName = 'msl'): ExchangeOutcome {
@@ -66,7 +71,7 @@ export class ExchangeService implements ExchangeApi {
       this.recorder.record({
         audit: { at, action: 'exchange', outcome: 'ok', subject: identity, details: { ...details, generation: result.issuedGeneration, opened: result.openedGeneration ?? null, provisioned: device !== undefined } },
         generation: result.issuedGeneration,
-        ...(device ? { mark: { identity, at, mechanism: keyRequest.mechanism, generation: result.issuedGeneration } } : {}),
+        ...(device ? { device: { id: device.id, at, mechanism: keyRequest.mechanism } } : {}),
       });
       return result;
     } catch (error) {

@@ -32,14 +32,13 @@ export function createServices(options: ServicesOptions): KeyLadderRuntime {
   const now = options.now ?? (() => new Date());
   const session = new StoreSession(options.storeDir);
   const exchanges = new ExchangeService(session, now, options.batchExchangeRecords ?? true, options.random);
-  const flush = () => exchanges.flush();
   return {
     store: new StoreService(session, now, options.kdfLogN),
     devices: new DeviceService(session, now),
     groups: new GroupService(session, now),
     issuers: new IssuerService(session, now),
     exchanges,
-    audit: new AuditService(session, flush),
+    audit: new AuditService(session),
     close: () => session.lock(),
   };
 }

@@ -79,11 +79,13 @@ export class IssuerService implements IssuerApi {
 
   list(): IssuerGeneration[] {
     const store = this.session.store();
+    this.session.flushPending();
     this.expire(store);
     return store.issuers.list().map(generationView);
   }
 
   private view(generation: number): IssuerGeneration {
+    this.session.flushPending();
     return generationView(this.session.store().issuers.get(generation)!);
   }
 

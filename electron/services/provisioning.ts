@@ -170,12 +170,14 @@ export class DeviceService implements DeviceApi {
     if (typeof prefix !== 'string' || prefix.length > 256) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The search prefix is at most 256 characters.');
     const offset = checkInteger(query.offset ?? 0, 'offset', 0, Number.MAX_SAFE_INTEGER);
     const limit = checkInteger(query.limit ?? 100, 'limit', 1, MAX_PAGE);
+    this.session.flushPending();
     const { total, rows } = this.session.store().devices.list(prefix, offset, limit);
     return { total, offset, items: rows.map(deviceSummary) };
   }
 
   get(identityInput: string): DeviceSummary {
     const identity = checkIdentity(identityInput);
+    this.session.flushPending();
     const row = this.session.store().devices.get(identity);
     if (!row) throw new ServiceError(ServiceErrorCode.DEVICE_NOT_FOUND, `No device "${identity}" is provisioned.`);
     return deviceSummary(row);

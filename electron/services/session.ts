@@ -6,7 +6,7 @@ import { StoreError, StoreErrorCode } from '../../db/errors.js';
 
 export class StoreSession {
   private current: KeyStore | undefined;
-  private readonly beforeLock: Array<() => void> = [];
+  private readonly flushers: Array<() => void> = [];
 
   constructor(readonly dir: string) {}
 
@@ -24,14 +24,19 @@ export class StoreSession {
     this.current = store;
   }
 
-  /** Work that must reach the store before it closes (pending exchange records). */
-  onBeforeLock(fn: () => void): void {
-    this.beforeLock.push(fn);
+  /** Buffered writes (exchange records) that must reach the store before a read or a lock. */
+  onFlush(fn: () => void): void {
+    this.flushers.push(fn);
+  }
+
+  /** Writes what is buffered, so that reads see every exchange so far. */
+  flushPending(): void {
+    if (this.current?.isOpen) for (const fn of this.flushers) fn();
   }
 
   lock(): void {
     if (!this.current) return;
-    if (this.current.isOpen) for (const fn of this.beforeLock) fn();
+    this.flushPending();
     this.current.lock();
     this.current = undefined;
   }
