@@ -7,7 +7,7 @@
 // database, or one from a newer KeyLadder leaves every byte as it was.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { openForWriting, probe, type Db } from './connection.js';
 import { StoreError, StoreErrorCode, fromSqliteError } from './errors.js';
@@ -127,6 +127,7 @@ export class KeyStore {
         throw e;
       }
       removeIfExists(files.failedUnlocks);
+      removeStaleKeyFileCopies(dir);
       return store;
     } finally {
       storeKey.fill(0);
@@ -355,6 +356,30 @@ export class KeyStore {
   unsafeDatabase(): Db {
     this.ensureOpen();
     return this.db;
+  }
+}
+
+/**
+ * A crash during a passphrase change can leave writeFileAtomic's temporary
+ * copy of the key file (`keyladder.key.json.tmp-<pid>`, the store key wrapped
+ * under the passphrase being set). Once the store has unlocked, copies whose
+ * process is gone are removed; a live process's copy is left alone.
+ */
+function removeStaleKeyFileCopies(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const match = /^keyladder\.key\.json\.tmp-(\d+)$/.exec(name);
+    if (!match) continue;
+    const pid = Number(match[1]);
+    let alive = pid === process.pid;
+    if (!alive) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch (e) {
+        alive = (e as { code?: string }).code === 'EPERM';
+      }
+    }
+    if (!alive) removeIfExists(join(dir, name));
   }
 }
 
