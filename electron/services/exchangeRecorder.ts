@@ -10,7 +10,9 @@
 // Everything pending is written before any read of devices, generations or
 // the audit log, before the store locks, and when the server stops. A crash
 // can lose at most the last 20 ms of audit records and the last second of
-// counters; it never loses or tears a key change, which is written at once.
+// counters (a power cut: the batches since the last checkpoint, as these
+// commits are not fsynced); it never loses or tears a key change, which is
+// written at once with a full fsync.
 
 import type { AuditRecord } from '../../db/repositories/audit.js';
 import type { ExchangeMark } from '../../db/repositories/devices.js';
@@ -95,7 +97,7 @@ export class ExchangeRecorder {
       store.audit.append(...audit);
       store.devices.markExchanges(marks);
       store.issuers.addExchanges(perGeneration);
-    });
+    }, 'relaxed');
     // Counters that were not due yet wait for the next batch, or for a read.
     if (!statsDue && this.marks.size > 0 && this.timer === undefined) {
       this.timer = setTimeout(() => this.write(false), this.limits.statsDelayMs);
