@@ -178,6 +178,16 @@ export class KeyStore {
     }
   }
 
+  /**
+   * Moves the WAL into the database file and truncates it, so that page images
+   * holding erased data (a destroyed Kissuer) do not linger in the WAL.
+   * secure_delete zeroes the freed bytes inside the database file itself.
+   */
+  checkpoint(): void {
+    this.ensureOpen();
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
   /** Forgets every key held in memory and closes the database. */
   lock(): void {
     if (!this.open) return;

@@ -136,6 +136,8 @@ export class IssuerService implements IssuerApi {
       store.issuers.destroy(generation, at);
       store.audit.append({ at, action: 'issuer.destroy', outcome: 'ok', subject: String(generation), details: { kcv: row.kcv } });
     });
+    this.session.flushPending();
+    store.checkpoint();
     return this.view(generation);
   }
 
