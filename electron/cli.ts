@@ -258,6 +258,16 @@ async function run(command: string, sub: string | undefined, rest: string[], val
       out.print(`Restored ${args[0]} into ${services.store.status().path}.`, { file: args[0], store: services.store.status() });
       return 0;
     }
+    case 'recovery-key': {
+      if (!values.yes) throw new CliUsageError('recovery-key prints the raw key that decrypts the whole store. Add --yes, and keep what it prints offline.');
+      const passphrase = await readPassphrase(values['passphrase-file'], io);
+      await services.store.unlock(passphrase);
+      const key = await services.store.recoveryKey(passphrase);
+      const hex = key.toString('hex');
+      key.fill(0);
+      out.print(`${hex}\nOpen ${services.store.status().path} in a SQLCipher 4 tool with this raw key (see README: Recovery and forensics).`, { storeKey: hex, cipher: 'sqlcipher', compatibility: 4 });
+      return 0;
+    }
     case 'passphrase': {
       if (sub !== 'change') throw new CliUsageError('Usage: keyladder passphrase change');
       const current = await readPassphrase(values['passphrase-file'], io);

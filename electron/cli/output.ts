@@ -20,6 +20,7 @@ Store
   backup FILE                          write an encrypted, consistent backup to one file
   restore FILE --yes                   replace the store with a backup (its passphrase)
   passphrase change                    re-wrap the store key under a new passphrase
+  recovery-key --yes                   print the raw store key, for SQLCipher 4 tools (audited)
 
 Devices and model groups
   device add ID [--keys FILE] [--group NAME]   generate keys, or import {"kpe","kph"} / {"kpw"}

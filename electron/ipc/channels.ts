@@ -36,7 +36,7 @@ export interface LockedEvent {
 
 /** Every audit action, for the audit filter (checked against the services' type in contract.ts). */
 export const AUDIT_ACTIONS = [
-  'store.create', 'store.unlock', 'store.unlock-failed', 'store.passphrase-change', 'store.backup', 'store.restore',
+  'store.create', 'store.unlock', 'store.unlock-failed', 'store.passphrase-change', 'store.backup', 'store.restore', 'store.recovery-key',
   'device.provision', 'device.import', 'device.revoke', 'device.export',
   'group.add',
   'issuer.create', 'issuer.rotate', 'issuer.retire', 'issuer.destroy', 'issuer.import-msl', 'issuer.export', 'issuer.import-peer',

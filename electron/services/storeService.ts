@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { KeyStore } from '../../db/store.js';
 import { storeFiles } from '../../db/files.js';
+import { readKeyFile, unwrapStoreKey } from '../../db/keyfile.js';
 import type { StoreApi } from './api.js';
 import { addActiveGeneration } from './issuerKeys.js';
 import type { StoreSession } from './session.js';
@@ -37,6 +38,18 @@ export class StoreService implements StoreApi {
 
   async backup(file: string, onProgress?: ProgressCallback): Promise<void> {
     this.session.store().backup(file, (done, total) => onProgress?.({ done, total, phase: 'copying' }));
+  }
+
+  /**
+   * The raw SQLCipher key, for recovery and forensics with a SQLCipher 4 tool.
+   * Only the command line offers this (never the app's IPC); it needs the
+   * passphrase again and leaves an audit record. The caller zeroes the result.
+   */
+  async recoveryKey(passphrase: string): Promise<Buffer> {
+    const store = this.session.store();
+    const key = await unwrapStoreKey(readKeyFile(storeFiles(this.session.dir).key), passphrase);
+    store.audit.append({ at: this.now().toISOString(), action: 'store.recovery-key', outcome: 'ok', subject: null, details: {} });
+    return key;
   }
 
   /** Restoring replaces the store: it is locked first, and stays locked. */

@@ -67,7 +67,7 @@ export interface IssuerGeneration {
 }
 
 export type AuditAction =
-  | 'store.create' | 'store.unlock' | 'store.unlock-failed' | 'store.passphrase-change' | 'store.backup' | 'store.restore'
+  | 'store.create' | 'store.unlock' | 'store.unlock-failed' | 'store.passphrase-change' | 'store.backup' | 'store.restore' | 'store.recovery-key'
   | 'device.provision' | 'device.import' | 'device.revoke' | 'device.export'
   | 'group.add'
   | 'issuer.create' | 'issuer.rotate' | 'issuer.retire' | 'issuer.destroy' | 'issuer.import-msl' | 'issuer.export' | 'issuer.import-peer'

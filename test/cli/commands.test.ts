@@ -195,3 +195,25 @@ describe('keyladder issuer, respond, audit, backup, passphrase', () => {
     expect(existsSync(join(storeDir, 'keyladder.key.json'))).toBe(true);
   });
 });
+
+describe('keyladder recovery-key', () => {
+  it('prints the raw store key only with --yes, and that key opens the database in SQLCipher 4 mode', async () => {
+    const passphrase = 'a brand new store passphrase';
+    expect((await cli([...S, 'recovery-key'], { env: { KEYLADDER_PASSPHRASE: passphrase } })).code).toBe(2);
+    const r = await json(['recovery-key', '--yes'], { env: { KEYLADDER_PASSPHRASE: passphrase } });
+    expect(r.code).toBe(0);
+    expect(r.value.storeKey).toMatch(/^[0-9a-f]{64}$/);
+    const { default: Database } = await import('better-sqlite3-multiple-ciphers');
+    const db = new Database(join(storeDir, 'keyladder.db'), { readonly: true });
+    try {
+      db.pragma(`cipher = 'sqlcipher'`);
+      db.pragma('legacy = 4');
+      db.pragma(`key = "x'${r.value.storeKey}'"`);
+      expect((db.prepare('SELECT count(*) AS n FROM devices').get() as { n: number }).n).toBeGreaterThan(10);
+    } finally {
+      db.close();
+    }
+    const audit = await json(['audit', 'list', '--action', 'store.recovery-key'], { env: { KEYLADDER_PASSPHRASE: passphrase } });
+    expect(audit.value).toHaveLength(1);
+  });
+});
