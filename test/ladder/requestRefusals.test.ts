@@ -184,6 +184,11 @@ describe('the responder refuses', () => {
     expectThrows(() => l.responder.respond(l.identity, { mechanism: 'ASYMMETRIC' as 'PSK' }), C.UNIDENTIFIED_KEYX_MECHANISM, 'UNKNOWN_MECHANISM');
   });
 
+  it('a JWE profile other than msl or rfc7516: UNSUPPORTED_KEYX_MECHANISM UNKNOWN_PROFILE', () => {
+    const l = ladder();
+    expectThrows(() => l.responder.respond(l.identity, { mechanism: 'PSK' }, { profile: 'jose' as 'msl' }), C.UNSUPPORTED_KEYX_MECHANISM, 'UNKNOWN_PROFILE');
+  });
+
   it('anything, when no Kissuer generation is active: KEYX_RESPONDER_UNAVAILABLE NO_ACTIVE_ISSUER', () => {
     const l = ladder();
     l.source.setStatus(1, 'grace');
