@@ -1,0 +1,393 @@
+// End to end: the built renderer in headless Chromium, driven as an operator
+// would, against the real services through the real IPC wrapper (see
+// harness.ts). One store, one browser; the tests run in order and build on
+// each other, as an operator's first session would.
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Locator } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CHANNELS } from '../../electron/ipc/contract.js';
+import { deriveWrappingKey } from '../../electron/jwe/keyDerivation.js';
+import { kcv } from '../../electron/jwe/kcv.js';
+import { acceptKeyResponse, importWrappingKey } from '../../electron/ladder/requestor.js';
+import { chromiumMissing, EVENTS, SKIP_MESSAGE, startHarness, type Harness } from './harness.js';
+
+const PASSPHRASE = 'correct horse battery staple';
+const hex = (bytes: number) => randomBytes(bytes).toString('hex');
+
+/** Every key this test hands the app; none may come back in any reply. */
+const known: Buffer[] = [];
+const keep = (h: string) => (known.push(Buffer.from(h, 'hex')), h);
+
+const kpeDevice = { identity: 'ESN-KPE-0001', kpe: keep(hex(16)), kph: keep(hex(32)) };
+const kpwDevice = { identity: 'ESN-KPW-0001', kpw: keep(hex(16)) };
+const groupKeys = { name: 'MODEL-X1', kde: keep(hex(16)), kdh: keep(hex(32)) };
+const KISSUER = keep(hex(16));
+known.push(deriveWrappingKey(Buffer.from(kpeDevice.kpe, 'hex'), Buffer.from(kpeDevice.kph, 'hex')));
+known.push(deriveWrappingKey(Buffer.from(groupKeys.kde, 'hex'), Buffer.from(groupKeys.kdh, 'hex')));
+
+const d = describe.skipIf(chromiumMissing);
+if (chromiumMissing) describe('e2e', () => it.skip(SKIP_MESSAGE, () => {}));
+
+d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
+  let h: Harness;
+  const dialog = () => h.page.getByRole('dialog');
+  const nav = (name: string) => h.page.getByRole('navigation', { name: 'Screens' }).getByRole('button', { name, exact: true }).click();
+  const visible = (l: Locator, timeout = 20_000) => l.first().waitFor({ state: 'visible', timeout });
+  /** As an operator would: search for the identity, then click its row. */
+  const selectDevice = async (identity: string) => {
+    await h.page.getByLabel('Search by identity prefix').fill(identity);
+    await h.page.locator(`[data-device-row="${identity}"]`).click();
+  };
+
+  beforeAll(async () => {
+    h = await startHarness({ shotPrefix: 'app' });
+    h.page.setDefaultTimeout(10_000);
+    await h.page.goto(`${h.origin}/index.html`);
+  }, 120_000);
+
+  // A test that fails with a dialog open must not take the next ones down with it.
+  afterEach(async () => {
+    if (await h.page.getByRole('dialog').isVisible()) await h.page.keyboard.press('Escape');
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('exposes exactly the named methods of the contract, and nothing of Node or Electron', async () => {
+    const surface = await h.page.evaluate(() => {
+      const kl = (window as unknown as { keyladder: Record<string, Record<string, unknown>> }).keyladder;
+      const out: Record<string, string[]> = {};
+      for (const ns of Object.keys(kl)) out[ns] = Object.keys(kl[ns] ?? {}).sort();
+      const w = window as unknown as Record<string, unknown>;
+      return { out, require: typeof w['require'], process: typeof w['process'], ipcRenderer: 'ipcRenderer' in window, invoke: 'invoke' in kl };
+    });
+    const expected: Record<string, string[]> = { events: ['onLocked', 'onProgress'] };
+    for (const channel of CHANNELS) {
+      const [ns, method] = channel.split('.') as [string, string];
+      (expected[ns] ??= []).push(method);
+    }
+    for (const ns of Object.keys(expected)) expected[ns]!.sort();
+    expect(surface.out).toEqual(expected);
+    expect(surface).toMatchObject({ require: 'undefined', process: 'undefined', ipcRenderer: false, invoke: false });
+  });
+
+  it('creates the store, showing progress while the KDF runs', async () => {
+    await visible(h.page.getByRole('heading', { name: 'Create the KeyLadder store' }));
+    await h.page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
+    await h.page.getByLabel('Repeat the passphrase').fill(PASSPHRASE);
+    await h.screenshot('create-store');
+    await h.page.getByRole('button', { name: 'Create store' }).click();
+    await visible(h.page.getByRole('progressbar')).catch(() => undefined);
+    await visible(h.page.getByRole('heading', { name: 'Devices' }));
+    expect(h.services.store.status().unlocked).toBe(true);
+    // From here on, wrapdata is sealed under a Kissuer this test knows (an MSL-format generation).
+    h.services.issuers.importMsl(KISSUER, 30);
+    await h.screenshot('devices-empty');
+  });
+
+  it('locks, refuses a wrong passphrase clearly, and unlocks', async () => {
+    await h.page.getByRole('button', { name: 'Lock' }).click();
+    await visible(h.page.getByRole('heading', { name: 'Unlock KeyLadder' }));
+    expect(h.services.store.status().unlocked).toBe(false);
+    await h.page.getByLabel('Passphrase').fill('not the passphrase');
+    await h.page.getByRole('button', { name: 'Unlock' }).click();
+    const alert = h.page.getByRole('alert');
+    await visible(alert);
+    expect(await alert.textContent()).toMatch(/did not unlock[\s\S]*What to do[\s\S]*WRONG_PASSPHRASE/);
+    expect(await h.page.getByLabel('Passphrase').inputValue()).toBe('');
+    await h.screenshot('unlock-wrong-passphrase');
+    await h.page.getByLabel('Passphrase').fill(PASSPHRASE);
+    await h.page.getByRole('button', { name: 'Unlock' }).click();
+    await visible(h.page.getByRole('heading', { name: 'Devices' }));
+  });
+
+  it('adds a model group with given keys and shows its KCVs', async () => {
+    await nav('Model groups');
+    await h.page.getByRole('button', { name: 'Add model group' }).click();
+    await dialog().getByLabel('Name').fill(groupKeys.name);
+    await dialog().getByLabel('Enter Kde + Kdh').check();
+    await dialog().getByRole('textbox', { name: /^Kde\b/ }).fill(groupKeys.kde);
+    await dialog().getByRole('textbox', { name: /^Kdh\b/ }).fill(groupKeys.kdh);
+    await dialog().getByRole('button', { name: 'Add group' }).click();
+    await visible(dialog().getByText('was added'));
+    const text = (await dialog().textContent()) ?? '';
+    expect(text).toContain(kcv(Buffer.from(groupKeys.kde, 'hex'), 'aes'));
+    expect(text).toContain(kcv(Buffer.from(groupKeys.kdh, 'hex'), 'hmac'));
+    await dialog().getByRole('button', { name: 'Close', exact: true }).first().click();
+    await visible(h.page.getByRole('cell', { name: groupKeys.name }));
+    await h.screenshot('model-groups');
+  });
+
+  it('adds devices three ways, shows the KCVs, and clears typed keys from the form', async () => {
+    await nav('Devices');
+    await h.page.getByRole('button', { name: 'Add device' }).click();
+    const add = dialog();
+    // 1. Kpe + Kph, in the model group.
+    await add.getByLabel('Identity').fill(kpeDevice.identity);
+    await add.getByLabel('Model group').selectOption(groupKeys.name);
+    await add.getByLabel('Enter Kpe + Kph').check();
+    await add.getByRole('textbox', { name: /^Kpe\b/ }).fill(kpeDevice.kpe);
+    await add.getByRole('textbox', { name: /^Kph\b/ }).fill(kpeDevice.kph);
+    await h.screenshot('add-device-form');
+    await add.getByRole('button', { name: 'Provision device' }).click();
+    await visible(add.getByText('is provisioned'));
+    const derived = deriveWrappingKey(Buffer.from(kpeDevice.kpe, 'hex'), Buffer.from(kpeDevice.kph, 'hex'));
+    const shown = (await add.textContent()) ?? '';
+    expect(shown).toContain(kcv(derived, 'aes'));
+    expect(shown).toContain(kcv(Buffer.from(kpeDevice.kpe, 'hex'), 'aes'));
+    expect(shown).toContain(kcv(Buffer.from(kpeDevice.kph, 'hex'), 'hmac'));
+    await h.screenshot('add-device-kcvs');
+    // 2. Kpw only.
+    await add.getByRole('button', { name: 'Add another device' }).click();
+    await add.getByLabel('Identity').fill(kpwDevice.identity);
+    await add.getByLabel('Enter Kpw only').check();
+    await add.getByRole('textbox', { name: /^Kpw\b/ }).fill(kpwDevice.kpw);
+    await add.getByRole('button', { name: 'Provision device' }).click();
+    await visible(add.getByText('is provisioned'));
+    expect(await add.textContent()).toContain(kcv(Buffer.from(kpwDevice.kpw, 'hex'), 'aes'));
+    // 3. Generated keys.
+    await add.getByRole('button', { name: 'Add another device' }).click();
+    await add.getByLabel('Identity').fill('ESN-GEN-0001');
+    await add.getByLabel('Generate new keys').check();
+    await add.getByRole('button', { name: 'Provision device' }).click();
+    await visible(add.getByText('is provisioned'));
+    // A duplicate is refused with a clear message.
+    await add.getByRole('button', { name: 'Add another device' }).click();
+    await add.getByLabel('Identity').fill(kpwDevice.identity);
+    await add.getByLabel('Enter Kpw only').check();
+    await add.getByRole('textbox', { name: /^Kpw\b/ }).fill(kpwDevice.kpw);
+    await add.getByRole('button', { name: 'Provision device' }).click();
+    await visible(add.getByRole('alert'));
+    expect(await add.getByRole('alert').textContent()).toMatch(/DEVICE_EXISTS/);
+    expect(await add.getByRole('textbox', { name: /^Kpw\b/ }).inputValue()).toBe('');
+    await h.screenshot('add-device-duplicate');
+    await add.getByRole('button', { name: 'Close', exact: true }).click();
+    // Typed keys are nowhere in the page any more.
+    const html = (await h.page.content()).toLowerCase();
+    for (const k of [kpeDevice.kpe, kpeDevice.kph, kpwDevice.kpw]) expect(html).not.toContain(k);
+    await visible(h.page.locator('[data-device-row="ESN-KPW-0001"]'));
+  });
+
+  it('imports devices in bulk with progress and a row-by-row error report', async () => {
+    const good = ['identity,group,kpe,kph,kpw'];
+    for (let i = 0; i < 60; i++) {
+      const id = `ESN-BULK-${String(i).padStart(4, '0')}`;
+      if (i % 2 === 0) good.push(`${id},${groupKeys.name},${keep(hex(16))},${keep(hex(32))},`);
+      else good.push(`${id},,,,${keep(hex(16))}`);
+    }
+    const bad = [...good, 'ESN-BULK-BAD1,,,,abcd', 'has space,,,,', 'ESN-BULK-BAD2,NO-SUCH-GROUP,,,'];
+    const badFile = path.join(h.workDir, 'devices-with-errors.csv');
+    const goodFile = path.join(h.workDir, 'devices.csv');
+    await writeFile(badFile, `${bad.join('\n')}\n`);
+    await writeFile(goodFile, `${good.join('\n')}\n`);
+
+    await h.page.getByRole('button', { name: 'Bulk import…' }).click();
+    // First a file with three bad rows: each is reported, and nothing is imported.
+    h.dialogs.open.push(badFile);
+    await dialog().getByRole('button', { name: 'Choose file and import…' }).click();
+    await visible(dialog().getByText('Nothing was imported'));
+    const report = (await dialog().textContent()) ?? '';
+    expect(report).toMatch(/3 of 63 rows/);
+    expect(await dialog().locator('tbody tr').count()).toBe(3);
+    for (const [row, code] of [['61', 'INVALID_KEY'], ['62', 'INVALID_IDENTITY'], ['63', 'GROUP_NOT_FOUND']]) {
+      expect(await dialog().locator('tbody tr').filter({ hasText: code! }).locator('td').first().textContent()).toBe(row);
+    }
+    await h.screenshot('bulk-import-errors');
+    // Then the corrected file.
+    h.events.length = 0;
+    h.dialogs.open.push(goodFile);
+    await dialog().getByRole('button', { name: 'Choose file and import…' }).click();
+    await visible(dialog().getByText(/Imported 60 of 60 rows/));
+    expect(h.events.some((e) => e.channel === EVENTS.progress)).toBe(true);
+    await h.screenshot('bulk-import-done');
+    await dialog().getByRole('button', { name: 'Close', exact: true }).click();
+    await visible(h.page.getByText('63 provisioned'));
+    await h.screenshot('devices-list');
+  });
+
+  it('searches by prefix and moves through the list by keyboard', async () => {
+    await h.page.getByLabel('Search by identity prefix').fill('ESN-BULK-000');
+    await visible(h.page.getByText('10 matching'));
+    await h.page.getByRole('listbox', { name: 'Devices' }).focus();
+    await h.page.keyboard.press('ArrowDown');
+    await h.page.keyboard.press('ArrowDown');
+    await visible(h.page.getByRole('complementary', { name: 'Selected device' }).getByRole('heading', { name: 'ESN-BULK-0001' }));
+    await h.screenshot('devices-search-selected');
+    await h.page.getByLabel('Search by identity prefix').fill('');
+    await visible(h.page.getByText('63 provisioned'));
+  });
+
+  it('runs a 3-rung test exchange and every KCV matches on both sides', async () => {
+    await selectDevice(kpeDevice.identity);
+    await h.page.getByRole('complementary', { name: 'Selected device' }).getByRole('button', { name: 'Test exchange' }).click();
+    await visible(h.page.getByRole('heading', { name: 'Test exchange' }));
+    expect(await h.page.getByLabel('Device identity').inputValue()).toBe(kpeDevice.identity);
+    await h.page.getByRole('spinbutton', { name: 'Rungs' }).fill('3');
+    await h.page.getByRole('button', { name: 'Run exchange' }).click();
+    await visible(h.page.locator('figure.ladder'));
+    const rungs = h.page.locator('tr[data-rung]');
+    expect(await rungs.count()).toBe(3);
+    expect(await h.page.locator('tr[data-rung] .badge.ok').count()).toBe(3);
+    expect(await h.page.locator('svg text.tick').count()).toBe(9);
+    expect(await h.page.locator('svg text.cross').count()).toBe(0);
+    expect(await h.page.locator('figcaption').textContent()).toMatch(/every KCV matches/);
+    const mechanisms = await rungs.locator('td:nth-child(2)').allTextContents();
+    expect(mechanisms).toEqual(['PSK', 'WRAP', 'WRAP']);
+    await h.screenshot('test-exchange-ladder');
+    // The same through the model group (MGK) and the RFC 7516 profile.
+    await h.page.getByLabel('MGK (model group key)').check();
+    await h.page.getByLabel('Profile').selectOption('rfc7516');
+    await h.page.getByRole('spinbutton', { name: 'Rungs' }).fill('2');
+    await h.page.getByRole('button', { name: 'Run exchange' }).click();
+    await h.page.waitForFunction(() => document.querySelectorAll('tr[data-rung]').length === 2);
+    expect(await h.page.locator('tr[data-rung] .badge.ok').count()).toBe(2);
+  });
+
+  it('answers a pasted device request, and checks the response', async () => {
+    const request = JSON.stringify({ identity: kpwDevice.identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'PSK' } } });
+    await h.page.getByLabel('Profile').selectOption('msl');
+    await h.page.getByRole('tab', { name: 'Answer a device’s request' }).click();
+    await h.page.getByLabel('The device’s request').fill(request);
+    await h.page.getByRole('button', { name: 'Answer', exact: true }).click();
+    const responseBox = h.page.getByLabel('Response JSON');
+    await visible(responseBox);
+    const response = await responseBox.inputValue();
+    // The response really is the device's: MSL's requestor logic opens it with the Kpw.
+    const keys = await acceptKeyResponse(JSON.parse(response), await importWrappingKey(Buffer.from(kpwDevice.kpw, 'hex')), 'msl');
+    await h.screenshot('exchange-respond');
+    await h.page.getByRole('tab', { name: 'Check a response' }).click();
+    await h.page.getByLabel('The request', { exact: true }).fill(request);
+    await h.page.getByLabel('The response to check').fill(response);
+    await h.page.getByRole('button', { name: 'Check', exact: true }).click();
+    await visible(h.page.getByText('The response decrypts with the key the request names'));
+    const text = (await h.page.getByRole('tabpanel').textContent()) ?? '';
+    expect(text).toContain(keys.kcv.kwrap);
+    expect(text).toContain(keys.kcv.kenc);
+    expect(text).toContain(keys.kcv.khmac);
+    await h.screenshot('exchange-check');
+    // A malformed request gets MSL's error back, not a crash.
+    await h.page.getByRole('tab', { name: 'Answer a device’s request' }).click();
+    await h.page.getByLabel('The device’s request').fill('{"identity":"x"');
+    await h.page.getByRole('button', { name: 'Answer', exact: true }).click();
+    await h.page.waitForFunction(() => (document.querySelector('textarea[readonly]') as HTMLTextAreaElement | null)?.value.includes('MSL_PARSE_ERROR'));
+  });
+
+  it('rotates Kissuer with a confirmation and a grace period, retires and destroys a generation', async () => {
+    await nav('Kissuer');
+    await visible(h.page.locator('tr[data-generation="2"]'));
+    await h.page.getByRole('button', { name: 'Rotate Kissuer…' }).click();
+    await dialog().getByLabel(/Grace period/).fill('7');
+    const rotate = dialog().getByRole('button', { name: 'Rotate now' });
+    expect(await rotate.isDisabled()).toBe(true);
+    await dialog().getByRole('checkbox').check();
+    await h.screenshot('kissuer-rotate-confirm');
+    await rotate.click();
+    await visible(h.page.getByText('Generation 3 is now active.'));
+    expect(await h.page.locator('tr[data-generation="3"] .badge').textContent()).toBe('active');
+    expect(await h.page.locator('tr[data-generation="2"] .badge').textContent()).toBe('grace');
+    // Retire generation 1 (in grace since the MSL import), then destroy it, typing its number.
+    await h.page.locator('tr[data-generation="1"]').getByRole('button', { name: 'Retire…' }).click();
+    await dialog().getByRole('button', { name: 'Retire', exact: true }).click();
+    await visible(h.page.getByText('Generation 1 is retired.'));
+    await h.page.locator('tr[data-generation="1"]').getByRole('button', { name: 'Destroy…' }).click();
+    const destroy = dialog().getByRole('button', { name: 'Destroy generation 1' });
+    await dialog().getByLabel(/Type the generation number/).fill('2');
+    expect(await destroy.isDisabled()).toBe(true);
+    await dialog().getByLabel(/Type the generation number/).fill('1');
+    await h.screenshot('kissuer-destroy-confirm');
+    await destroy.click();
+    await visible(h.page.getByText('Generation 1 is destroyed.'));
+    expect(await h.page.locator('tr[data-generation="1"] .badge').textContent()).toBe('destroyed');
+    await h.screenshot('kissuer-generations');
+  });
+
+  it('exports a provisioning bundle to a file main writes', async () => {
+    await nav('Devices');
+    await selectDevice(kpwDevice.identity);
+    await h.page.getByRole('complementary').getByRole('button', { name: 'Export bundle…' }).click();
+    await dialog().getByLabel('Passphrase', { exact: true }).fill('bundle passphrase 123');
+    await dialog().getByLabel('Repeat it').fill('bundle passphrase 123');
+    const file = path.join(h.workDir, 'bundle.jwe');
+    h.dialogs.save.push(file);
+    await dialog().getByRole('button', { name: 'Choose file and export…' }).click();
+    await visible(dialog().getByText('Saved the bundle of 1 device(s)'));
+    await h.screenshot('export-bundle');
+    await dialog().getByRole('button', { name: 'Close', exact: true }).click();
+  });
+
+  it('revokes a device after confirmation', async () => {
+    await selectDevice('ESN-GEN-0001');
+    await h.page.getByRole('button', { name: 'Revoke…' }).click();
+    await dialog().getByRole('button', { name: 'Revoke device' }).click();
+    await visible(h.page.locator('[data-device-row="ESN-GEN-0001"] .badge.revoked'));
+  });
+
+  it('verifies the audit log, and filters it', async () => {
+    await nav('Audit');
+    await visible(h.page.getByRole('cell', { name: 'issuer.rotate' }));
+    await h.page.getByRole('button', { name: 'Verify the chain' }).click();
+    await visible(h.page.getByText(/The chain holds: all \d+ entries verify/));
+    await h.screenshot('audit-verified');
+    await h.page.getByLabel('Action').selectOption('store.unlock-failed');
+    await h.page.getByRole('button', { name: 'Apply filters' }).click();
+    await h.page.waitForFunction(() => [...document.querySelectorAll('tbody td code')].every((c) => c.textContent === 'store.unlock-failed'));
+    expect(await h.page.locator('tbody tr').count()).toBe(1);
+  });
+
+  it('shows the settings screen and saves the idle lock time', async () => {
+    await nav('Settings');
+    await h.page.getByLabel('Minutes').fill('5');
+    await h.page.getByRole('button', { name: 'Save' }).click();
+    await visible(h.page.getByText('locks after 5 idle minutes'));
+    await h.screenshot('settings');
+  });
+
+  it('goes to the unlock screen with a notice when main locks for idleness', async () => {
+    h.services.store.lock();
+    await h.emit(EVENTS.locked, { reason: 'idle' });
+    await visible(h.page.getByText(/locked after 5 minutes without activity/));
+    await h.screenshot('idle-locked');
+    await h.page.getByLabel('Passphrase').fill(PASSPHRASE);
+    await h.page.getByRole('button', { name: 'Unlock' }).click();
+    // Back where the operator was.
+    await visible(h.page.getByRole('heading', { name: 'Settings' }));
+  });
+
+  it('refuses a page on another origin, through the same wrapper', async () => {
+    const other = await h.context.newPage();
+    await other.goto(`http://localhost:${h.port}/index.html`);
+    await visible(other.getByRole('alert'));
+    expect(await other.getByRole('alert').textContent()).toContain('UNTRUSTED_SENDER');
+    const reply = await other.evaluate(() => (window as unknown as { keyladder: { devices: { list(q: object): Promise<unknown> } } }).keyladder.devices.list({}));
+    expect(reply).toMatchObject({ ok: false, error: { code: 'UNTRUSTED_SENDER' } });
+    await other.screenshot({ path: path.join(path.dirname(await h.screenshot('back-to-app')), 'app-untrusted-origin.png') });
+    await other.close();
+    // Invalid arguments from the trusted page are refused by the schema, before the services.
+    const invalid = await h.page.evaluate(() => (window as unknown as { keyladder: { devices: { list(q: object): Promise<unknown> } } }).keyladder.devices.list({ limit: 10_000, extra: 1 }));
+    expect(invalid).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
+  });
+
+  it('never sends key material back: no known key in any reply or event, as hex, base64 or base64url', () => {
+    expect(h.replies.length).toBeGreaterThan(40);
+    const haystack = JSON.stringify({ replies: h.replies.map((r) => r.reply), events: h.events });
+    const spellings = (k: Buffer) => {
+      const b64 = k.toString('base64');
+      return [k.toString('hex'), k.toString('hex').toUpperCase(), b64, b64.replace(/=+$/, ''), k.toString('base64url')];
+    };
+    expect(known.length).toBeGreaterThan(60);
+    for (const key of known) {
+      for (const spelling of spellings(key)) expect(haystack.includes(spelling), `key spelled ${spelling.slice(0, 6)}… found in a reply`).toBe(false);
+    }
+    // The passphrases do not come back either.
+    expect(haystack).not.toContain(PASSPHRASE);
+    expect(haystack).not.toContain('bundle passphrase 123');
+  });
+
+  it('raised no console error, page error or CSP violation', () => {
+    const unexpected = h.problems.filter((p) => !/UNTRUSTED_SENDER|untrusted-sender/.test(p));
+    expect(unexpected).toEqual([]);
+  });
+});
