@@ -2,6 +2,7 @@
 // bare-MSL Kissuer answering MSL's own WRAP request, export and import to a
 // trusted peer (passphrase and RSA), and provisioning bundles for factories.
 import { generateKeyPairSync } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { compactDecrypt, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { kcv } from '../../electron/jwe/kcv.js';
@@ -201,7 +202,7 @@ describe('a bare-MSL Kissuer', () => {
     const e2 = exchange2();
     const dir = tempDir();
     const services = createServices({ storeDir: dir, kdfLogN: TEST_KDF_LOG_N, batchExchangeRecords: false, random: new ReplayRandom([vectorDraw(e2)]) });
-    open.push({ services, dir, clock: { now: new Date(), advanceDays() {} }, cleanup: () => { services.close(); } });
+    open.push({ services, dir, clock: { now: new Date(), advanceDays() {} }, cleanup: () => { services.close(); rmSync(dir, { recursive: true, force: true }); } });
     await services.store.create(PASSPHRASE);
     services.issuers.importMsl(e1.inputs['msl_wrapping_key_hex (Kissuer)']);
     const out = services.exchanges.respond(JSON.stringify({ identity: e2.inputs.identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: e2.inputs.request_keydata } }));
