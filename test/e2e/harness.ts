@@ -8,7 +8,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -156,6 +156,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   });
 
   await mkdir(SCREENSHOTS, { recursive: true });
+  const prefix = `${options.shotPrefix ?? 'app'}-`;
+  for (const old of await readdir(SCREENSHOTS)) if (old.startsWith(prefix)) await rm(path.join(SCREENSHOTS, old), { force: true });
   const context = await chromium.launchPersistentContext(path.join(workDir, 'chromium-profile'), {
     executablePath: CHROMIUM,
     headless: true,
@@ -196,7 +198,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   return {
     page, context, services, origin: server.origin, port: server.port, storeDir, workDir, replies, events, problems, dialogs, emit,
     async screenshot(name) {
-      const file = path.join(SCREENSHOTS, `${options.shotPrefix ?? 'app'}-${String(++shot).padStart(2, '0')}-${name}.png`);
+      const file = path.join(SCREENSHOTS, `${prefix}${String(++shot).padStart(2, '0')}-${name}.png`);
       await page.screenshot({ path: file, fullPage: false });
       return file;
     },
