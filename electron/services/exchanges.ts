@@ -3,7 +3,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { LadderError, MslErrorCode } from '../ladder/errors.js';
-import { parseExchangeRequestJson, parseJson, keyResponseEnvelopeJson, type ExchangeRequest } from '../ladder/messages.js';
+import { parseExchangeRequestJson, parseIdentity, parseJson, keyResponseEnvelopeJson, type ExchangeRequest } from '../ladder/messages.js';
 import { LadderRequestor, acceptKeyResponse, importWrappingKey } from '../ladder/requestor.js';
 import { LadderResponder, type ResponderResult } from '../ladder/responder.js';
 import { openWrapdata } from '../ladder/wrapdata.js';
@@ -42,16 +42,35 @@ export class ExchangeService implements ExchangeApi {
   }
 
   respond(requestJson: string, profile: JweProfileName = 'msl'): ExchangeOutcome {
-    let identity: string | undefined;
+    let request: ExchangeRequest | undefined;
     try {
-      const request = parseExchangeRequestJson(requestJson);
-      identity = request.identity;
+      request = parseExchangeRequestJson(requestJson);
       const result = this.answer(request, checkProfile(profile), false);
-      return { ok: true, json: keyResponseEnvelopeJson(result.keydata), identity };
+      return { ok: true, json: keyResponseEnvelopeJson(result.keydata), identity: request.identity };
     } catch (error) {
       const described = describeError(error);
+      // answer() records its own refusals; a request that did not parse is recorded here.
+      if (request === undefined) this.recordUnparsed(requestJson, profile, described);
+      const identity = request?.identity;
       return { ok: false, json: JSON.stringify({ error: described }), code: described.code, ...(identity === undefined ? {} : { identity }) };
     }
+  }
+
+  /**
+   * Malformed requests are refused exchanges too, so they are audited: the
+   * identity only if the request names a valid one, and the error code, never
+   * the request's bytes. They are batched like every exchange record.
+   */
+  private recordUnparsed(requestJson: string, profile: string, error: { code: string; reason?: string }): void {
+    if (!this.session.unlocked) return;
+    let subject: string | null = null;
+    try {
+      subject = parseIdentity((JSON.parse(requestJson) as { identity?: unknown } | null)?.identity);
+    } catch {
+      subject = null;
+    }
+    const at = this.now().toISOString();
+    this.recorder.record({ audit: { at, action: 'exchange', outcome: 'refused', subject, details: { mechanism: null, profile: PROFILES.includes(profile as JweProfileName) ? profile : null, code: error.code, reason: error.reason ?? null } } });
   }
 
   /**

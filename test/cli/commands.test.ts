@@ -166,6 +166,8 @@ describe('keyladder issuer, respond, audit, backup, passphrase', () => {
     expect(r.code).toBe(2);
     expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'MSL_PARSE_ERROR', reason: 'MALFORMED_JSON' });
     expect((await cli([...S, 'respond', '--profile', 'jose'])).code).toBe(2);
+    const refused = (await json(['audit', 'list', '--outcome', 'refused', '--limit', '1'])).value;
+    expect(refused[0]).toMatchObject({ action: 'exchange', outcome: 'refused', subject: null, details: { code: 'MSL_PARSE_ERROR', reason: 'MALFORMED_JSON' } });
   });
 
   it('lists and verifies the audit log', async () => {
