@@ -24,6 +24,8 @@ export function createMainWindow(preload: string, options: { readonly devTools: 
       experimentalFeatures: false,
       webviewTag: false,
       navigateOnDragDrop: false,
+      // Middle-click must not open links in new windows (window.open is denied too).
+      disableBlinkFeatures: 'Auxclick',
       spellcheck: false,
       devTools: options.devTools,
     },
