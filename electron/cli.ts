@@ -12,6 +12,7 @@ import { createServices, type KeyLadderRuntime } from './services/index.js';
 import { describeError, ServiceError, ServiceErrorCode } from './services/errors.js';
 import type { BundleProtection, DeviceSummary, IssuerGeneration, JweProfileName, RungReport } from './services/types.js';
 import type { DeviceKeyInput, GroupKeyInput } from './services/api.js';
+import type { OpenProtection } from './services/bundles.js';
 import { defaultStoreDir } from './paths.js';
 import { CliUsageError, helpText, type Output } from './cli/output.js';
 import { readPassphrase, readNewPassphrase } from './cli/passphrase.js';
@@ -41,6 +42,7 @@ const OPTIONS = {
   subject: { type: 'string' },
   outcome: { type: 'string' },
   'kdf-log-n': { type: 'string' },
+  join: { type: 'string' },
   yes: { type: 'boolean', default: false },
   host: { type: 'string' },
   port: { type: 'string' },
@@ -168,6 +170,12 @@ async function protection(values: Values, io: CliIo): Promise<BundleProtection> 
   return { kind: 'passphrase', passphrase: await readNewPassphrase(values['bundle-passphrase-file'], io, 'KEYLADDER_BUNDLE_PASSPHRASE', 'Bundle passphrase') };
 }
 
+/** How a peer's Kissuer export is opened: a private RSA JWK file, or its passphrase. */
+async function peerProtection(values: Values, io: CliIo): Promise<OpenProtection> {
+  if (values['private-key'] !== undefined) return { kind: 'rsa', privateJwk: JSON.parse(readFileSync(values['private-key'], 'utf8')) as Record<string, unknown> };
+  return { kind: 'passphrase', passphrase: await readPassphrase(values['bundle-passphrase-file'], io, 'KEYLADDER_BUNDLE_PASSPHRASE', 'Export passphrase') };
+}
+
 const deviceLine = (d: DeviceSummary): string =>
   `${d.identity}  ${d.status}  group=${d.group ?? '-'}  KCV kpw=${d.kcv.kpw}${d.kcv.kpe ? ` kpe=${d.kcv.kpe} kph=${d.kcv.kph}` : ''}  exchanges=${d.exchangeCount}${d.lastExchangeAt ? `  last=${d.lastExchangeAt} ${d.lastMechanism} gen ${d.lastGeneration}` : ''}`;
 
@@ -185,10 +193,11 @@ async function run(command: string, sub: string | undefined, rest: string[], val
   };
   switch (command) {
     case 'init': {
+      const join = values.join === undefined ? undefined : { jwe: readFileSync(values.join, 'utf8').trim(), protection: await peerProtection(values, io) };
       const passphrase = await readNewPassphrase(values['passphrase-file'], io, 'KEYLADDER_PASSPHRASE', 'New store passphrase');
-      await services.store.create(passphrase);
-      const gen = services.issuers.list()[0]!;
-      out.print(`Created the store in ${services.store.status().path}\nKissuer ${generationLine(gen)}`, { store: services.store.status(), issuer: gen });
+      await services.store.create(passphrase, join);
+      const gens = services.issuers.list();
+      out.print(`Created the store in ${services.store.status().path}\nKissuer ${gens.map(generationLine).join('\n        ')}`, { store: services.store.status(), issuer: gens[0], issuers: gens });
       return 0;
     }
     case 'status': {
@@ -405,10 +414,7 @@ async function issuerCommand(sub: string | undefined, args: string[], values: Va
     case 'import': {
       if (args.length !== 1) throw new CliUsageError('Usage: keyladder issuer import FILE [--private-key PRIVATE_JWK_FILE]');
       const jwe = readFileSync(args[0]!, 'utf8').trim();
-      const prot = values['private-key'] !== undefined
-        ? { kind: 'rsa' as const, privateJwk: JSON.parse(readFileSync(values['private-key'], 'utf8')) as Record<string, unknown> }
-        : { kind: 'passphrase' as const, passphrase: await readPassphrase(values['bundle-passphrase-file'], io, 'KEYLADDER_BUNDLE_PASSPHRASE', 'Export passphrase') };
-      const gens = await services.issuers.importFromPeer(jwe, prot);
+      const gens = await services.issuers.importFromPeer(jwe, await peerProtection(values, io));
       out.print(gens.length ? `Imported:\n${gens.map(generationLine).join('\n')}` : 'Nothing new: every generation in the export is already here.', gens);
       return 0;
     }

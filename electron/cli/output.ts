@@ -15,6 +15,7 @@ Usage: keyladder COMMAND [options]
 
 Store
   init [--kdf-log-n N]                 create the store and its first Kissuer generation
+  init --join EXPORT [--private-key F] create it from a peer's Kissuer export (a responder network)
   status                               where the store is, and whether it exists
   verify                               check every page, the invariants and the audit chain
   backup FILE                          write an encrypted, consistent backup to one file

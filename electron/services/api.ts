@@ -39,7 +39,8 @@ export interface ExchangeOutcome {
 
 export interface StoreApi {
   status(): StoreStatus;
-  create(passphrase: string): Promise<void>;
+  /** Creates the store; `join` starts it from a peer's Kissuer export instead of a new generation. */
+  create(passphrase: string, join?: { readonly jwe: string; readonly protection: { readonly kind: 'passphrase'; readonly passphrase: string } | { readonly kind: 'rsa'; readonly privateJwk: Readonly<Record<string, unknown>> } }): Promise<void>;
   unlock(passphrase: string): Promise<void>;
   lock(): void;
   changePassphrase(current: string, next: string): Promise<void>;

@@ -162,40 +162,53 @@ export class IssuerService implements IssuerApi {
    * Adds a peer's generations under their own numbers (keyladder-v1 wrapdata
    * names its generation, so peers must agree on them). The peer's active
    * generation becomes active here too. A number already used here by another
-   * key is a conflict; the same key is skipped.
+   * key is a conflict; the same key is skipped. A responder joining a network
+   * should start from the network's generations: `keyladder init --join`.
    */
   async importFromPeer(jwe: string, protection: OpenProtection): Promise<IssuerGeneration[]> {
-    const payload = (await openBundle('keyladder-issuer-export', jwe, protection)) as { generations?: unknown };
-    const entries = Array.isArray(payload?.generations) ? payload.generations : [];
+    const entries = await readPeerExport(jwe, protection);
     const store = this.session.store();
-    const at = this.now();
-    const imported: number[] = [];
-    store.transaction(() => {
-      for (const entry of entries as Array<Record<string, unknown>>) {
-        const generation = checkInteger(entry['generation'], 'generation', 1, 2 ** 32 - 1);
-        const format = entry['format'] === 'msl' ? 'msl' : entry['format'] === 'keyladder-v1' ? 'keyladder-v1' : undefined;
-        if (!format || (entry['status'] !== 'active' && entry['status'] !== 'grace')) throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, `Generation ${generation} in the export is malformed.`);
-        const key = keyFromHex(entry['kissuer'], 'kissuer', 16);
-        const keyKcv = kcv(key, 'aes');
-        const existing = store.issuers.get(generation);
-        if (existing) {
-          key.fill(0);
-          if (existing.kcv === keyKcv) continue;
-          throw new ServiceError(ServiceErrorCode.ISSUER_CONFLICT, `Generation ${generation} already exists here with another key (KCV ${existing.kcv ?? 'destroyed'}). Nothing was imported.`);
-        }
-        if (entry['status'] === 'active') {
-          const current = store.issuers.active();
-          if (current) store.issuers.toGrace(current.generation, new Date(at.getTime() + DEFAULT_GRACE_DAYS * DAY_MS).toISOString());
-          store.issuers.insertActive({ generation, format, origin: 'imported-peer', key: store.sealer.seal(issuerBinding(generation), key), kcv: keyKcv, at: at.toISOString() });
-        } else {
-          const graceUntil = typeof entry['graceUntil'] === 'string' ? entry['graceUntil'] : new Date(at.getTime() + DEFAULT_GRACE_DAYS * DAY_MS).toISOString();
-          store.issuers.insertImported({ generation, status: 'grace', format, key: store.sealer.seal(issuerBinding(generation), key), kcv: keyKcv, at: at.toISOString(), graceUntil });
-        }
-        key.fill(0);
-        imported.push(generation);
-        store.audit.append({ at: at.toISOString(), action: 'issuer.import-peer', outcome: 'ok', subject: String(generation), details: { format, status: entry['status'] as string, kcv: keyKcv } });
-      }
-    });
+    const imported = store.transaction(() => applyPeerGenerations(store, entries, this.now()));
     return imported.map((g) => this.view(g));
   }
+}
+
+/** Decrypts a peer's Kissuer export; the entries still hold the keys as hex. */
+export async function readPeerExport(jwe: string, protection: OpenProtection): Promise<Array<Record<string, unknown>>> {
+  const payload = (await openBundle('keyladder-issuer-export', jwe, protection)) as { generations?: unknown };
+  if (!Array.isArray(payload?.generations) || payload.generations.length === 0) throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, 'The export holds no Kissuer generation.');
+  return payload.generations as Array<Record<string, unknown>>;
+}
+
+/** Adds a peer's generations (see IssuerService.importFromPeer). Call inside a transaction. */
+export function applyPeerGenerations(store: KeyStore, entries: ReadonlyArray<Record<string, unknown>>, at: Date): number[] {
+  const imported: number[] = [];
+  for (const entry of entries) {
+    const generation = checkInteger(entry['generation'], 'generation', 1, 2 ** 32 - 1);
+    const format = entry['format'] === 'msl' ? 'msl' : entry['format'] === 'keyladder-v1' ? 'keyladder-v1' : undefined;
+    if (!format || (entry['status'] !== 'active' && entry['status'] !== 'grace')) throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, `Generation ${generation} in the export is malformed.`);
+    const key = keyFromHex(entry['kissuer'], 'kissuer', 16);
+    try {
+      const keyKcv = kcv(key, 'aes');
+      const existing = store.issuers.get(generation);
+      if (existing) {
+        if (existing.kcv === keyKcv) continue;
+        throw new ServiceError(ServiceErrorCode.ISSUER_CONFLICT, `Generation ${generation} already exists here with another key (KCV ${existing.kcv ?? 'destroyed'}). Nothing was imported. A responder joining a network starts from its generations: keyladder init --join.`);
+      }
+      const sealed = store.sealer.seal(issuerBinding(generation), key);
+      if (entry['status'] === 'active') {
+        const current = store.issuers.active();
+        if (current) store.issuers.toGrace(current.generation, new Date(at.getTime() + DEFAULT_GRACE_DAYS * DAY_MS).toISOString());
+        store.issuers.insertActive({ generation, format, origin: 'imported-peer', key: sealed, kcv: keyKcv, at: at.toISOString() });
+      } else {
+        const graceUntil = typeof entry['graceUntil'] === 'string' ? entry['graceUntil'] : new Date(at.getTime() + DEFAULT_GRACE_DAYS * DAY_MS).toISOString();
+        store.issuers.insertImported({ generation, status: 'grace', format, key: sealed, kcv: keyKcv, at: at.toISOString(), graceUntil });
+      }
+      imported.push(generation);
+      store.audit.append({ at: at.toISOString(), action: 'issuer.import-peer', outcome: 'ok', subject: String(generation), details: { format, status: entry['status'] as string, kcv: keyKcv } });
+    } finally {
+      key.fill(0);
+    }
+  }
+  return imported;
 }

@@ -5,7 +5,9 @@ import { KeyStore } from '../../db/store.js';
 import { storeFiles } from '../../db/files.js';
 import { readKeyFile, unwrapStoreKey } from '../../db/keyfile.js';
 import type { StoreApi } from './api.js';
-import { addActiveGeneration } from './issuerKeys.js';
+import { addActiveGeneration, applyPeerGenerations, readPeerExport } from './issuerKeys.js';
+import type { OpenProtection } from './bundles.js';
+import { ServiceError, ServiceErrorCode } from './errors.js';
 import type { StoreSession } from './session.js';
 import type { ProgressCallback, StoreStatus, StoreVerification } from './types.js';
 
@@ -16,10 +18,17 @@ export class StoreService implements StoreApi {
     return { path: storeFiles(this.session.dir).db, exists: KeyStore.exists(this.session.dir), unlocked: this.session.unlocked };
   }
 
-  /** Creates the store and its first Kissuer generation, in one step. */
-  async create(passphrase: string): Promise<void> {
+  /**
+   * Creates the store and its first Kissuer generation, in one step. A
+   * responder joining a network of peers starts instead from the generations
+   * of a peer's export (`join`), so that both name them alike.
+   */
+  async create(passphrase: string, join?: { readonly jwe: string; readonly protection: OpenProtection }): Promise<void> {
+    const peer = join && (await readPeerExport(join.jwe, join.protection));
+    if (peer && !peer.some((g) => g['status'] === 'active')) throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, 'To join, the export must hold the peer\'s active generation.');
     const store = await KeyStore.create(this.session.dir, passphrase, (s) => {
-      addActiveGeneration(s, randomBytes(16), 'keyladder-v1', 'generated', this.now(), 0);
+      if (peer) applyPeerGenerations(s, peer, this.now());
+      else addActiveGeneration(s, randomBytes(16), 'keyladder-v1', 'generated', this.now(), 0);
     }, this.kdfLogN === undefined ? {} : { kdfLogN: this.kdfLogN });
     this.session.set(store);
   }
