@@ -17,6 +17,8 @@ export class DeviceList {
   #inflight = new Set<number>();
   #generation = 0;
   #searchTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The rows last in view, fetched again after a reload. */
+  #range: readonly [number, number] = [0, 0];
 
   rowAt(index: number): DeviceSummary | undefined {
     return this.pages.get(Math.floor(index / PAGE_SIZE))?.[index % PAGE_SIZE];
@@ -29,6 +31,7 @@ export class DeviceList {
     this.pages = new Map();
     await this.#fetch(0, this.#generation);
     this.loaded = true;
+    this.ensure(...this.#range);
   }
 
   /** Search as the operator types, 150 ms after the last key. */
@@ -40,6 +43,8 @@ export class DeviceList {
 
   /** Makes sure the rows from..to are loaded or loading. */
   ensure(from: number, to: number): void {
+    this.#range = [from, to];
+    if (this.total > 0) to = Math.min(to, this.total - 1);
     for (let page = Math.floor(from / PAGE_SIZE); page <= Math.floor(to / PAGE_SIZE); page++) {
       if (!this.pages.has(page) && !this.#inflight.has(page)) void this.#fetch(page, this.#generation);
     }
