@@ -3,7 +3,7 @@
 // handlers through the one wrapper, serves the renderer from app://keyladder
 // and locks the store when the operator is idle or the app quits.
 
-import { app, BrowserWindow, dialog, ipcMain, protocol, session } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, powerMonitor, protocol, session } from 'electron';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fileSettings } from './appServices.js';
@@ -27,7 +27,8 @@ app.enableSandbox();
 registerAppScheme(protocol);
 blockNavigationEverywhere(app);
 
-if (!app.requestSingleInstanceLock()) app.quit();
+// One instance only: a second one would open the same store.
+const primaryInstance = app.requestSingleInstanceLock();
 
 const toDialogFilters = (filters: readonly FileFilter[]) => filters.map((f) => ({ name: f.name, extensions: [...f.extensions] }));
 
@@ -39,13 +40,16 @@ async function start(): Promise<void> {
   serveApp(protocol, RENDERER);
 
   const win = createMainWindow(PRELOAD, { devTools: !app.isPackaged });
-  const lockForIdle = () => {
+  const lockNow = (reason: LockedEvent['reason']) => {
     if (!services.store.status().unlocked) return;
     services.store.lock();
-    if (!win.isDestroyed()) win.webContents.send(EVENTS.locked, { reason: 'idle' } satisfies LockedEvent);
+    if (!win.isDestroyed()) win.webContents.send(EVENTS.locked, { reason } satisfies LockedEvent);
   };
+  // Leaving the desk locks too: the screen locks or the machine sleeps.
+  powerMonitor.on('lock-screen', () => lockNow('system'));
+  powerMonitor.on('suspend', () => lockNow('system'));
   const settings = fileSettings(userData, (s) => idle.setMinutes(s.idleLockMinutes));
-  const idle = new IdleLock(settings.get().idleLockMinutes, lockForIdle);
+  const idle = new IdleLock(settings.get().idleLockMinutes, () => lockNow('idle'));
 
   const deps: AppDeps = {
     version: app.getVersion(),
@@ -75,6 +79,8 @@ async function start(): Promise<void> {
   await win.loadURL(APP_INDEX_URL);
 }
 
+if (!primaryInstance) app.quit();
+
 app.on('second-instance', () => {
   const [win] = BrowserWindow.getAllWindows();
   if (win === undefined) return;
@@ -82,7 +88,9 @@ app.on('second-instance', () => {
   win.focus();
 });
 app.on('window-all-closed', () => app.quit());
-app.whenReady().then(start, (error: unknown) => {
-  console.error('KeyLadder could not start:', error);
-  app.exit(1);
-});
+if (primaryInstance) {
+  app.whenReady().then(start).catch((error: unknown) => {
+    console.error('KeyLadder could not start:', error);
+    app.exit(1);
+  });
+}

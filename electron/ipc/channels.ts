@@ -31,7 +31,8 @@ export interface ProgressEvent {
 }
 
 export interface LockedEvent {
-  readonly reason: 'idle';
+  /** idle: no activity for the idle time; system: the screen locked or the machine went to sleep. */
+  readonly reason: 'idle' | 'system';
 }
 
 /** Every audit action, for the audit filter (checked against the services' type in contract.ts). */

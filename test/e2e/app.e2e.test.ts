@@ -3,7 +3,8 @@
 // harness.ts). One store, one browser; the tests run in order and build on
 // each other, as an operator's first session would.
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import type { Locator } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +55,16 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
 
   afterAll(async () => {
     await h?.close();
+  });
+
+  it('keeps the renderer JavaScript within 150 KB gzipped', async () => {
+    const assets = path.join(h.rendererDir, 'assets');
+    let gzipped = 0;
+    for (const name of await readdir(assets)) {
+      if (name.endsWith('.js')) gzipped += gzipSync(await readFile(path.join(assets, name)), { level: 9 }).length;
+    }
+    console.log(`renderer.js.gzip: ${(gzipped / 1024).toFixed(1)} KB`);
+    expect(gzipped).toBeLessThanOrEqual(150 * 1024);
   });
 
   it('exposes exactly the named methods of the contract, and nothing of Node or Electron', async () => {

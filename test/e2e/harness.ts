@@ -43,7 +43,8 @@ export function buildApp(outDir: string): { renderer: string; preload: string } 
     ['build', '--outDir', renderer, '--emptyOutDir', '--logLevel', 'warn'],
     ['build', '--config', 'vite.preload.config.ts', '--outDir', preloadDir, '--logLevel', 'warn'],
   ]) {
-    const run = spawnSync(process.execPath, [vite, ...args], { cwd: ROOT, encoding: 'utf8' });
+    // Vitest sets NODE_ENV=test, which would give a development build of Svelte: test what ships.
+    const run = spawnSync(process.execPath, [vite, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NODE_ENV: 'production' } });
     if (run.status !== 0) throw new Error(`vite ${args.join(' ')} failed:\n${run.stdout}\n${run.stderr}`);
   }
   return { renderer, preload: path.join(preloadDir, 'preload.cjs') };
@@ -109,6 +110,8 @@ export interface Harness {
   readonly port: number;
   readonly storeDir: string;
   readonly workDir: string;
+  /** The built renderer this harness serves. */
+  readonly rendererDir: string;
   /** Every reply the wrapper sent, in order. */
   readonly replies: Recorded[];
   /** Every event main sent (progress, locked). */
@@ -196,7 +199,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
   let shot = 0;
   return {
-    page, context, services, origin: server.origin, port: server.port, storeDir, workDir, replies, events, problems, dialogs, emit,
+    page, context, services, origin: server.origin, port: server.port, storeDir, workDir, rendererDir: built.renderer, replies, events, problems, dialogs, emit,
     async screenshot(name) {
       const file = path.join(SCREENSHOTS, `${prefix}${String(++shot).padStart(2, '0')}-${name}.png`);
       await page.screenshot({ path: file, fullPage: false });

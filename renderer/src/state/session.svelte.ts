@@ -35,7 +35,7 @@ export class Session {
       [this.status, this.info] = await Promise.all([call(kl.store.status()), call(kl.app.info())]);
       kl.events.onLocked(({ reason }) => {
         this.status = this.status === null ? null : { ...this.status, unlocked: false };
-        this.notice = reason === 'idle' ? `The store was locked after ${this.info?.settings.idleLockMinutes ?? 'some'} minutes without activity.` : 'The store was locked.';
+        this.notice = reason === 'idle' ? `The store was locked after ${this.info?.settings.idleLockMinutes ?? 'some'} minutes without activity.` : 'The store was locked because the screen locked or the computer went to sleep.';
       });
     } catch (error) {
       this.loadError = asApiError(error);
