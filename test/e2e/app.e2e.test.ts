@@ -91,7 +91,9 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     await h.page.getByLabel('Repeat the passphrase').fill(PASSPHRASE);
     await h.screenshot('create-store');
     await h.page.getByRole('button', { name: 'Create store' }).click();
-    await visible(h.page.getByRole('progressbar')).catch(() => undefined);
+    // scrypt runs for a while in main (N = 2^17): the gate shows that it is working.
+    await visible(h.page.getByRole('progressbar'), 5_000);
+    await h.screenshot('create-store-kdf-progress');
     await visible(h.page.getByRole('heading', { name: 'Devices' }));
     expect(h.services.store.status().unlocked).toBe(true);
     // From here on, wrapdata is sealed under a Kissuer this test knows (an MSL-format generation).
