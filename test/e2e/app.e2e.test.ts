@@ -369,6 +369,15 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     await visible(h.page.getByRole('heading', { name: 'Settings' }));
   });
 
+  it('goes to the unlock screen when a call finds the store locked behind its back', async () => {
+    h.services.store.lock();
+    await nav('Model groups');
+    await visible(h.page.getByText('The store is locked. Unlock it to go on.'));
+    await h.page.getByLabel('Passphrase').fill(PASSPHRASE);
+    await h.page.getByRole('button', { name: 'Unlock' }).click();
+    await visible(h.page.getByRole('heading', { name: 'Model groups' }));
+  });
+
   it('refuses a page on another origin, through the same wrapper', async () => {
     const other = await h.context.newPage();
     await other.goto(`http://localhost:${h.port}/index.html`);

@@ -37,6 +37,13 @@ export function bridge(): KeyLadderBridge {
   return window.keyladder ?? missingBridge();
 }
 
+let storeLocked: () => void = () => {};
+
+/** Who to tell when main answers STORE_LOCKED (the store locked without the renderer seeing it). */
+export function whenStoreLocked(handler: () => void): void {
+  storeLocked = handler;
+}
+
 export async function call<T>(reply: Promise<Reply<T>>): Promise<T> {
   let answer: Reply<T>;
   try {
@@ -45,6 +52,7 @@ export async function call<T>(reply: Promise<Reply<T>>): Promise<T> {
     throw new ApiError({ code: 'IPC_FAILED', message: 'The request did not reach the KeyLadder main process.' });
   }
   if (answer.ok) return answer.value;
+  if (answer.error.code === 'STORE_LOCKED') storeLocked();
   throw new ApiError(answer.error);
 }
 

@@ -3,7 +3,7 @@
 
 import type { AppInfo } from '../../../electron/ipc/contract';
 import type { StoreStatus } from '../../../electron/services/types';
-import { asApiError, bridge, call, type ApiError } from '../api/client';
+import { asApiError, bridge, call, whenStoreLocked, type ApiError } from '../api/client';
 
 export const SCREENS = [
   { id: 'devices', label: 'Devices' },
@@ -33,13 +33,24 @@ export class Session {
     try {
       const kl = bridge();
       [this.status, this.info] = await Promise.all([call(kl.store.status()), call(kl.app.info())]);
-      kl.events.onLocked(({ reason }) => {
-        this.status = this.status === null ? null : { ...this.status, unlocked: false };
-        this.notice = reason === 'idle' ? `The store was locked after ${this.info?.settings.idleLockMinutes ?? 'some'} minutes without activity.` : 'The store was locked because the screen locked or the computer went to sleep.';
-      });
+      kl.events.onLocked(({ reason }) =>
+        this.lockedByMain(
+          reason === 'idle'
+            ? `The store was locked after ${this.info?.settings.idleLockMinutes ?? 'some'} minutes without activity.`
+            : 'The store was locked because the screen locked or the computer went to sleep.',
+        ),
+      );
+      whenStoreLocked(() => this.lockedByMain('The store is locked. Unlock it to go on.'));
     } catch (error) {
       this.loadError = asApiError(error);
     }
+  }
+
+  /** Main locked the store: back to the unlock screen, saying why. */
+  lockedByMain(notice: string): void {
+    if (this.status === null || !this.status.unlocked) return;
+    this.status = { ...this.status, unlocked: false };
+    this.notice = notice;
   }
 
   unlockedWith(status: StoreStatus): void {
