@@ -1,0 +1,80 @@
+// The handlers hold no logic: they call the services, and main's file dialogs
+// for the channels that read or write files. A canceled dialog does nothing.
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { createHandlers, type AppDeps } from '../../electron/ipc/handlers.js';
+import type { KeyLadderServices } from '../../electron/services/api.js';
+
+/** Services where every method is a spy returning `result`. */
+function spyServices(result: unknown = 'ok') {
+  const calls: string[] = [];
+  const services = new Proxy({}, {
+    get: (_t, area: string) => new Proxy({}, {
+      get: (_u, method: string) => vi.fn((...args: unknown[]) => {
+        calls.push(`${area}.${method}(${args.map((a) => (typeof a === 'function' ? 'fn' : JSON.stringify(a))).join(', ')})`);
+        return result;
+      }),
+    }),
+  }) as KeyLadderServices;
+  return { services, calls };
+}
+
+const ctx = { progress: vi.fn() };
+const deps = (open: string | null, save: string | null): AppDeps => ({
+  version: '1.2.3',
+  settings: { get: () => ({ idleLockMinutes: 10 }), setIdleLockMinutes: (m) => ({ idleLockMinutes: m }) },
+  openFile: vi.fn(async () => open),
+  saveFile: vi.fn(async () => save),
+});
+
+describe('IPC handlers', () => {
+  it('do nothing when the operator cancels a file dialog', async () => {
+    const { services, calls } = spyServices();
+    const h = createHandlers(services, deps(null, null));
+    expect(await h['devices.importFile']({}, ctx)).toEqual({ canceled: true });
+    expect(await h['devices.exportBundle']({ identities: ['A'], protection: { kind: 'passphrase', passphrase: 'p' } }, ctx)).toEqual({ canceled: true });
+    expect(await h['issuers.exportToPeer']({ generations: [1], protection: { kind: 'passphrase', passphrase: 'p' } }, ctx)).toEqual({ canceled: true });
+    expect(await h['issuers.importFromPeer']({ protection: { kind: 'passphrase', passphrase: 'p' } }, ctx)).toEqual({ canceled: true });
+    expect(calls).toEqual([]);
+  });
+
+  it('read the chosen file in main and pass its text, format and progress to the services', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'keyladder-handlers-'));
+    const file = path.join(dir, 'devices.JSON');
+    writeFileSync(file, '[{"identity":"A"}]');
+    const { services, calls } = spyServices({ total: 1, imported: 1, failed: [] });
+    const h = createHandlers(services, deps(file, null));
+    expect(await h['devices.importFile']({ format: 'auto' }, ctx)).toEqual({ canceled: false, file, report: { total: 1, imported: 1, failed: [] } });
+    expect(calls).toEqual(['devices.import("[{\\"identity\\":\\"A\\"}]", "json", fn)']);
+  });
+
+  it('write exports to the chosen file, readable by the owner only, and return no key material', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'keyladder-handlers-'));
+    const file = path.join(dir, 'bundle.jwe');
+    const { services } = spyServices('eyJhbGciOi.compact.jwe');
+    const h = createHandlers(services, deps(null, file));
+    const value = await h['devices.exportBundle']({ identities: ['A', 'B'], protection: { kind: 'passphrase', passphrase: 'p' } }, ctx);
+    expect(value).toEqual({ canceled: false, file, count: 2 });
+    expect(readFileSync(file, 'utf8')).toBe('eyJhbGciOi.compact.jwe');
+    if (process.platform !== 'win32') expect(statSync(file).mode & 0o077).toBe(0);
+  });
+
+  it('map each channel to its one service call', async () => {
+    const { services, calls } = spyServices({ path: '/s', exists: true, unlocked: true });
+    const h = createHandlers(services, deps(null, null));
+    await h['store.unlock']({ passphrase: 'pw' }, ctx);
+    await h['devices.provision']({ identity: 'A', keys: { kind: 'generate' } }, ctx);
+    await h['exchanges.simulate']({ identity: 'A', rungs: 3, mechanism: 'PSK', profile: 'msl' }, ctx);
+    await h['issuers.destroy']({ generation: 2, confirm: 2 }, ctx);
+    expect(calls).toEqual([
+      'store.unlock("pw")',
+      'store.status()',
+      'devices.provision({"identity":"A","group":null,"keys":{"kind":"generate"}})',
+      'exchanges.simulate("A", {"rungs":3,"mechanism":"PSK","profile":"msl"})',
+      'issuers.destroy(2)',
+    ]);
+    expect(await h['app.info'](undefined, ctx)).toEqual({ version: '1.2.3', settings: { idleLockMinutes: 10 } });
+  });
+});
