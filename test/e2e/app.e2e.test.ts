@@ -317,6 +317,30 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     await h.screenshot('kissuer-generations');
   });
 
+  it('exports Kissuer to a peer, and imports it back (a wrong passphrase is refused clearly)', async () => {
+    const file = path.join(h.workDir, 'kissuer.jwe');
+    await h.page.getByRole('button', { name: 'Export to peer…' }).click();
+    await dialog().getByLabel('Passphrase', { exact: true }).fill('peer passphrase 456');
+    await dialog().getByLabel('Repeat it').fill('peer passphrase 456');
+    h.dialogs.save.push(file);
+    await dialog().getByRole('button', { name: 'Choose file and export…' }).click();
+    await visible(dialog().getByText(/Saved generations [23], [23] to/));
+    await dialog().getByRole('button', { name: 'Close', exact: true }).click();
+
+    await h.page.getByRole('button', { name: 'Import from peer…' }).click();
+    await dialog().getByLabel('Passphrase', { exact: true }).fill('not the peer passphrase');
+    h.dialogs.open.push(file);
+    await dialog().getByRole('button', { name: 'Choose file and import…' }).click();
+    await visible(dialog().getByRole('alert'));
+    expect(await dialog().getByRole('alert').textContent()).toMatch(/Nothing was imported[\s\S]*What to do/);
+    await h.screenshot('kissuer-import-wrong-passphrase');
+    await dialog().getByLabel('Passphrase', { exact: true }).fill('peer passphrase 456');
+    h.dialogs.open.push(file);
+    await dialog().getByRole('button', { name: 'Choose file and import…' }).click();
+    await visible(h.page.getByText(/Imported \d+ generation\(s\) from/));
+    expect(await h.page.getByRole('alert').count()).toBe(0);
+  });
+
   it('exports a provisioning bundle to a file main writes', async () => {
     await nav('Devices');
     await selectDevice(kpwDevice.identity);
@@ -406,6 +430,7 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     // The passphrases do not come back either.
     expect(haystack).not.toContain(PASSPHRASE);
     expect(haystack).not.toContain('bundle passphrase 123');
+    expect(haystack).not.toContain('peer passphrase 456');
   });
 
   it('raised no console error, page error or CSP violation', () => {
