@@ -101,6 +101,9 @@ function parseSerialization(serialization: string): JweParts {
  * a key: the caller zeroes it as soon as it has imported it.
  */
 export async function decryptJwe(serialization: Uint8Array, kek: CryptoKey, profile: JweProfileName): Promise<Bytes> {
+  if (profile !== 'msl' && profile !== 'rfc7516') {
+    throw new LadderError(MslErrorCode.UNSUPPORTED_KEYX_MECHANISM, 'UNKNOWN_PROFILE', 'The JWE profile is neither msl nor rfc7516.');
+  }
   const text = fromUtf8(serialization);
   if (text === undefined) throw malformed('JWE_NOT_UTF8', 'The JWE is not UTF-8 text.');
   const jwe = parseSerialization(text);

@@ -83,7 +83,9 @@ export class LadderResponder {
   ) {}
 
   respond(identity: string, request: KeyRequestData, options: RespondOptions = {}): ResponderResult {
-    const encoder = ENCODERS[options.profile ?? this.defaultProfile];
+    const profile = options.profile ?? this.defaultProfile;
+    // Own members only: a profile named "constructor" or "__proto__" must not find Object's.
+    const encoder = Object.hasOwn(ENCODERS, profile) ? ENCODERS[profile] : undefined;
     if (encoder === undefined) throw new LadderError(MslErrorCode.UNSUPPORTED_KEYX_MECHANISM, 'UNKNOWN_PROFILE', 'The JWE profile is neither msl nor rfc7516.');
     const issuer = this.keys.activeIssuer();
     if (issuer === undefined) throw unavailable('NO_ACTIVE_ISSUER', 'The responder has no active Kissuer generation; create or rotate one.');

@@ -186,7 +186,9 @@ describe('the responder refuses', () => {
 
   it('a JWE profile other than msl or rfc7516: UNSUPPORTED_KEYX_MECHANISM UNKNOWN_PROFILE', () => {
     const l = ladder();
-    expectThrows(() => l.responder.respond(l.identity, { mechanism: 'PSK' }, { profile: 'jose' as 'msl' }), C.UNSUPPORTED_KEYX_MECHANISM, 'UNKNOWN_PROFILE');
+    for (const profile of ['jose', 'MSL', '', '__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      expectThrows(() => l.responder.respond(l.identity, { mechanism: 'PSK' }, { profile: profile as 'msl' }), C.UNSUPPORTED_KEYX_MECHANISM, 'UNKNOWN_PROFILE');
+    }
   });
 
   it('anything, when no Kissuer generation is active: KEYX_RESPONDER_UNAVAILABLE NO_ACTIVE_ISSUER', () => {

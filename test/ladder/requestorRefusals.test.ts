@@ -210,6 +210,13 @@ describe.each(JWE_PROFILES)('the requestor (profile %s) refuses', (profile) => {
     await expectRejects(accept(f, withWrapkey(f, join(change(split(f.jwe, profile)), profile))), C.JWE_PARSE_ERROR, 'JWE_BAD_BASE64URL');
   });
 
+  it('a profile other than msl or rfc7516: UNSUPPORTED_KEYX_MECHANISM UNKNOWN_PROFILE (not silently one of them)', async () => {
+    for (const other of ['jose', '', '__proto__', 'constructor']) {
+      await expectRejects(decryptJwe(Buffer.from(f.jwe), f.kpw, other as JweProfileName), C.UNSUPPORTED_KEYX_MECHANISM, 'UNKNOWN_PROFILE');
+      await expectRejects(acceptKeyResponse(response(f), f.kpw, other as JweProfileName), C.UNSUPPORTED_KEYX_MECHANISM, 'UNKNOWN_PROFILE');
+    }
+  });
+
   it('a JWE that is not UTF-8 text: JWE_NOT_UTF8', async () => {
     await expectRejects(accept(f, withWrapkey(f, Buffer.from([0x7b, 0xff, 0xfe]))), C.JWE_PARSE_ERROR, 'JWE_NOT_UTF8');
   });
