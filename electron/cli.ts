@@ -139,28 +139,30 @@ function readKeysFile(file: string | undefined, io: CliIo): Record<string, unkno
   throw new CliUsageError('The keys file must be a JSON object with hex values, such as {"kpe":"…","kph":"…"} or {"kpw":"…"}.');
 }
 
-function deviceKeys(keys: Record<string, unknown> | undefined): DeviceKeyInput {
+type KeyTriple = { kind: 'generate' } | { kind: 'pair'; enc: string; hmac: string } | { kind: 'wrap'; wrap: string };
+
+/** Reads {enc,hmac} (the wrapping key is derived) or {wrap} from a keys file; devices and groups name them differently. */
+function keyTriple(keys: Record<string, unknown> | undefined, names: { enc: string; hmac: string; wrap: string }, what: string): KeyTriple {
   if (!keys) return { kind: 'generate' };
-  const extra = Object.keys(keys).filter((k) => !['kpe', 'kph', 'kpw'].includes(k));
-  if (extra.length) throw new CliUsageError(`The keys file has unknown members (${extra.join(', ')}); a device takes kpe+kph, or kpw.`);
-  if (keys['kpe'] !== undefined || keys['kph'] !== undefined) {
-    if (keys['kpw'] !== undefined) throw new CliUsageError('Give kpe+kph (Kpw is derived) or kpw, not both.');
-    return { kind: 'kpe-kph', kpe: String(keys['kpe'] ?? ''), kph: String(keys['kph'] ?? '') };
+  const { enc, hmac, wrap } = names;
+  const extra = Object.keys(keys).filter((k) => ![enc, hmac, wrap].includes(k));
+  if (extra.length) throw new CliUsageError(`The keys file has unknown members (${extra.join(', ')}); a ${what} takes ${enc}+${hmac}, or ${wrap}.`);
+  if (keys[enc] !== undefined || keys[hmac] !== undefined) {
+    if (keys[wrap] !== undefined) throw new CliUsageError(`Give ${enc}+${hmac} (${wrap} is derived) or ${wrap}, not both.`);
+    return { kind: 'pair', enc: String(keys[enc] ?? ''), hmac: String(keys[hmac] ?? '') };
   }
-  if (keys['kpw'] !== undefined) return { kind: 'kpw', kpw: String(keys['kpw']) };
-  throw new CliUsageError('The keys file needs kpe+kph, or kpw.');
+  if (keys[wrap] !== undefined) return { kind: 'wrap', wrap: String(keys[wrap]) };
+  throw new CliUsageError(`The keys file needs ${enc}+${hmac}, or ${wrap}.`);
+}
+
+function deviceKeys(keys: Record<string, unknown> | undefined): DeviceKeyInput {
+  const t = keyTriple(keys, { enc: 'kpe', hmac: 'kph', wrap: 'kpw' }, 'device');
+  return t.kind === 'pair' ? { kind: 'kpe-kph', kpe: t.enc, kph: t.hmac } : t.kind === 'wrap' ? { kind: 'kpw', kpw: t.wrap } : t;
 }
 
 function groupKeys(keys: Record<string, unknown> | undefined): GroupKeyInput {
-  if (!keys) return { kind: 'generate' };
-  const extra = Object.keys(keys).filter((k) => !['kde', 'kdh', 'kdw'].includes(k));
-  if (extra.length) throw new CliUsageError(`The keys file has unknown members (${extra.join(', ')}); a group takes kde+kdh, or kdw.`);
-  if (keys['kde'] !== undefined || keys['kdh'] !== undefined) {
-    if (keys['kdw'] !== undefined) throw new CliUsageError('Give kde+kdh (Kdw is derived) or kdw, not both.');
-    return { kind: 'kde-kdh', kde: String(keys['kde'] ?? ''), kdh: String(keys['kdh'] ?? '') };
-  }
-  if (keys['kdw'] !== undefined) return { kind: 'kdw', kdw: String(keys['kdw']) };
-  throw new CliUsageError('The keys file needs kde+kdh, or kdw.');
+  const t = keyTriple(keys, { enc: 'kde', hmac: 'kdh', wrap: 'kdw' }, 'group');
+  return t.kind === 'pair' ? { kind: 'kde-kdh', kde: t.enc, kdh: t.hmac } : t.kind === 'wrap' ? { kind: 'kdw', kdw: t.wrap } : t;
 }
 
 async function protection(values: Values, io: CliIo): Promise<BundleProtection> {
