@@ -6,7 +6,10 @@
 //
 //     responder.msl.psk: 31234 exchanges/s (32.0 us/exchange)
 //
-// Lines starting with `#` are context (Node version, settings), not figures.
+// Lines starting with `#` are context (Node version, settings, and a warning
+// when other processes were busy during a figure), not figures.
+
+import { readFileSync } from 'node:fs';
 
 export interface BenchCase {
   /** Dotted name, e.g. `responder.msl.psk`; printed as is. */
@@ -48,9 +51,27 @@ export interface Figure {
   readonly microsPerOp: number;
   /** Every run's ops/s, for the record. */
   readonly runs: readonly number[];
+  /**
+   * How busy the rest of the machine was during the timed runs, as a share of
+   * all cores (Linux only; undefined elsewhere). On a 2-core machine other
+   * processes slow a single-threaded figure a lot, so the runner reports it.
+   */
+  readonly othersBusy?: number;
 }
 
 const now = (): bigint => process.hrtime.bigint();
+
+/** Busy and total CPU time of the whole machine, in clock ticks (Linux /proc/stat), or undefined. */
+function machineTicks(): { busy: number; total: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0]!;
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number) as number[];
+    const busy = user! + nice! + system! + irq! + softirq! + steal!;
+    return { busy, total: busy + idle! + iowait! };
+  } catch {
+    return undefined;
+  }
+}
 
 /** Times one run: calls `run` in batches until `ms` have passed; returns ops/s. */
 async function timedRun(c: BenchCase, ms: number): Promise<number> {
@@ -78,14 +99,29 @@ async function timedRun(c: BenchCase, ms: number): Promise<number> {
 export async function measure(c: BenchCase, options: MeasureOptions): Promise<Figure> {
   await timedRun(c, options.warmupMs);
   const runs: number[] = [];
+  const ticksBefore = machineTicks();
+  const ownBefore = process.cpuUsage();
   for (let i = 0; i < options.runs; i++) runs.push(await timedRun(c, options.runMs));
+  const ticksAfter = machineTicks();
+  const own = process.cpuUsage(ownBefore);
   const sorted = [...runs].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)]!;
-  return { name: c.name, op: c.op, opsPerSecond: median, microsPerOp: 1e6 / median, runs };
+  const figure: Figure = { name: c.name, op: c.op, opsPerSecond: median, microsPerOp: 1e6 / median, runs };
+  if (ticksBefore === undefined || ticksAfter === undefined) return figure;
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  const total = ticksAfter.total - ticksBefore.total;
+  const others = ticksAfter.busy - ticksBefore.busy - ((own.user + own.system) / 1e6) * ticksPerSecond;
+  return total > 0 ? { ...figure, othersBusy: Math.max(0, others / total) } : figure;
 }
 
 const plural = (noun: string): string => (/(s|sh|ch|x)$/.test(noun) ? `${noun}es` : `${noun}s`);
 
 export function formatFigure(f: Figure): string {
   return `${f.name}: ${Math.round(f.opsPerSecond)} ${plural(f.op)}/s (${f.microsPerOp.toFixed(1)} us/${f.op})`;
+}
+
+/** A context line when other processes were busy enough to distort a figure, else undefined. */
+export function formatInterference(f: Figure, threshold = 0.05): string | undefined {
+  if (f.othersBusy === undefined || f.othersBusy < threshold) return undefined;
+  return `#   (other processes used ${Math.round(f.othersBusy * 100)}% of the machine during ${f.name}: this figure is pessimistic)`;
 }

@@ -1,6 +1,7 @@
 // `npm run bench` runs every suite; `node dist/bench/run.js protocol` runs one
 // (several names may be given). Options: --runs=N (default 3), --ms=N per run
-// (default 1000), --warmup=N ms (default 500), --list.
+// (default 1000), --warmup=N ms (default 500), --only=a,b (figures whose name
+// contains a or b), --list.
 //
 // Adding a suite is one line: import its module below (it registers itself).
 
@@ -9,7 +10,7 @@ import './suites/store.js';
 import './suites/http.js';
 
 import { cpus } from 'node:os';
-import { formatFigure, measure, registeredSuites, type MeasureOptions } from './harness.js';
+import { formatFigure, formatInterference, measure, registeredSuites, type MeasureOptions } from './harness.js';
 
 function option(args: string[], name: string, fallback: number): number {
   const arg = args.find((a) => a.startsWith(`--${name}=`));
@@ -31,13 +32,21 @@ async function main(args: string[]): Promise<number> {
     console.error(`unknown bench suite(s): ${unknown.join(', ')}; known: ${suites.map((s) => s.name).join(', ')}`);
     return 2;
   }
+  const onlyArg = args.find((a) => a.startsWith('--only='));
+  const only = onlyArg === undefined ? undefined : onlyArg.slice('--only='.length).split(',');
   const options: MeasureOptions = { runs: option(args, 'runs', 3), runMs: option(args, 'ms', 1000), warmupMs: option(args, 'warmup', 500) };
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`# node ${process.version}, ${cpu}, single-threaded; median of ${options.runs} runs of ${options.runMs} ms after ${options.warmupMs} ms warm-up`);
   for (const suite of suites) {
     if (names.length > 0 && !names.includes(suite.name)) continue;
     console.log(`# suite ${suite.name}: ${suite.description}`);
-    for (const c of await suite.cases()) console.log(formatFigure(await measure(c, options)));
+    for (const c of await suite.cases()) {
+      if (only !== undefined && !only.some((o) => c.name.includes(o))) continue;
+      const figure = await measure(c, options);
+      console.log(formatFigure(figure));
+      const note = formatInterference(figure);
+      if (note !== undefined) console.log(note);
+    }
   }
   return 0;
 }

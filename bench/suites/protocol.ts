@@ -2,7 +2,7 @@
 // JSON parsing, key lookup, wrapdata, three JWEs, keydata JSON), the Web Crypto
 // requestor, the pieces on their own, and jose for comparison.
 
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hash, randomBytes } from 'node:crypto';
 import { CompactEncrypt, compactDecrypt } from 'jose';
 import { ENCODERS } from '../../electron/jwe/encrypt.js';
 import { decodeBase64 } from '../../electron/ladder/base64.js';
@@ -85,6 +85,35 @@ async function requestorCases(profile: JweProfileName, s: Setup): Promise<BenchC
   return cases;
 }
 
+/**
+ * The floor node:crypto sets: only the cipher calls an exchange cannot avoid
+ * (per JWE a key wrap and an AES-GCM, one key wrap for the wrapdata, SHA-256
+ * for its binding, and for WRAP one unwrap), with no encoding at all. The
+ * responder figures are this plus parsing, encodings and the key source.
+ */
+function floorCases(): BenchCase[] {
+  const k = randomBytes(16), iv = randomBytes(12), aad = randomBytes(90), jwk = randomBytes(119), binding = randomBytes(50);
+  const kwIv = Buffer.from('a6a6a6a6a6a6a6a6', 'hex');
+  const wrapped = createCipheriv('id-aes128-wrap', k, kwIv).update(k);
+  const ciphers = (unwrap: boolean) => {
+    if (unwrap) createDecipheriv('id-aes128-wrap', k, kwIv).update(wrapped);
+    for (let i = 0; i < 3; i++) {
+      createCipheriv('id-aes128-wrap', k, kwIv).update(k);
+      const gcm = createCipheriv('aes-128-gcm', k, iv);
+      gcm.setAAD(aad);
+      gcm.update(jwk);
+      gcm.final();
+      gcm.getAuthTag();
+    }
+    createCipheriv('id-aes128-wrap', k, kwIv).update(k);
+    hash('sha256', binding, 'buffer');
+  };
+  return [
+    { name: 'floor.ciphers.psk', op: 'exchange', run: () => ciphers(false) },
+    { name: 'floor.ciphers.wrap', op: 'exchange', run: () => ciphers(true) },
+  ];
+}
+
 function pieceCases(): BenchCase[] {
   const kek = randomBytes(16), cek = randomBytes(16), iv = randomBytes(12), key = randomBytes(16);
   const cases: BenchCase[] = [];
@@ -118,7 +147,7 @@ registerSuite({
     cases.push(responderCase('responder.msl.wrap.wrapdata-msl', bare, bare.wrapRequest, 'msl'));
     cases.push({ name: 'request.parse.wrap', op: 'request', run: () => void parseExchangeRequestJson(v1.wrapRequest) });
     cases.push(...(await requestorCases('msl', v1)), ...(await requestorCases('rfc7516', v1)));
-    cases.push(...pieceCases());
+    cases.push(...floorCases(), ...pieceCases());
     return cases;
   },
 });

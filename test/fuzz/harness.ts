@@ -622,6 +622,12 @@ export interface FuzzTarget<T> {
   run(input: T): string | Promise<string>;
 }
 
+/** Mostly the two real profiles; now and then a name a door might pass through unchecked. */
+const profileArb: fc.Arbitrary<JweProfileName> = fc.oneof(
+  { weight: 30, arbitrary: fc.constantFrom('msl' as const, 'rfc7516' as const) },
+  { weight: 1, arbitrary: fc.oneof(fc.constantFrom('__proto__', 'constructor', 'toString', 'MSL', 'rfc 7516', ''), fc.string({ maxLength: 8 })).map((p) => p as JweProfileName) },
+);
+
 export interface TargetOptions {
   /** Unwrap every n-th successful responder answer with the requestor and compare KCVs (1 = every one). */
   readonly deepEvery?: number;
@@ -671,7 +677,7 @@ export function responderTarget(world: FuzzWorld, options: TargetOptions = {}): 
   const before = world.snapshot();
   return {
     name: 'responder',
-    arbitrary: fc.record({ text: requestTextArb(world), profile: fc.constantFrom('msl' as const, 'rfc7516' as const) }),
+    arbitrary: fc.record({ text: requestTextArb(world), profile: profileArb }),
     async run({ text, profile }) {
       let outcome: string;
       try {
@@ -720,8 +726,8 @@ export function jweTarget(world: FuzzWorld): FuzzTarget<{ bytes: Uint8Array; kek
   });
   const arbitrary = fc.oneof(
     { weight: 10, arbitrary: mutated },
-    { weight: 1, arbitrary: fc.record({ bytes: fc.uint8Array({ maxLength: 300 }), kekId: fc.constantFrom(...world.kekIds), profile: fc.constantFrom('msl' as const, 'rfc7516' as const) }) },
-    { weight: 1, arbitrary: fc.record({ bytes: fc.string({ unit: 'binary', maxLength: 300 }).map((s) => utf8.encode(s)), kekId: fc.constantFrom(...world.kekIds), profile: fc.constantFrom('msl' as const, 'rfc7516' as const) }) },
+    { weight: 1, arbitrary: fc.record({ bytes: fc.uint8Array({ maxLength: 300 }), kekId: fc.constantFrom(...world.kekIds), profile: profileArb }) },
+    { weight: 1, arbitrary: fc.record({ bytes: fc.string({ unit: 'binary', maxLength: 300 }).map((s) => utf8.encode(s)), kekId: fc.constantFrom(...world.kekIds), profile: profileArb }) },
   );
   return {
     name: 'jwe',
