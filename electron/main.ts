@@ -1,11 +1,14 @@
 // KeyLadder's Electron main process: lifecycle only. It hardens the app,
 // opens the store's services in the user data directory, registers the IPC
 // handlers through the one wrapper, serves the renderer from app://keyladder
-// and locks the store when the operator is idle or the app quits.
+// and locks the store when the operator is idle or the app quits. The HTTP
+// responder the operator may switch on runs here too (appResponder.ts): it
+// stops whenever the store locks, and drains before the app quits.
 
 import { app, BrowserWindow, dialog, ipcMain, powerMonitor, protocol, session } from 'electron';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AppResponder } from './appResponder.js';
 import { fileSettings } from './appServices.js';
 import { EVENTS, type LockedEvent } from './ipc/contract.js';
 import { createHandlers, type AppDeps, type FileFilter } from './ipc/handlers.js';
@@ -34,7 +37,11 @@ const toDialogFilters = (filters: readonly FileFilter[]) => filters.map((f) => (
 
 async function start(): Promise<void> {
   const userData = app.getPath('userData');
-  const services = createServices({ storeDir: userData });
+  const runtime = createServices({ storeDir: userData });
+  // The access log goes to main's log only, never to the renderer; it holds no key material.
+  const responder = new AppResponder({ exchanges: runtime.exchanges, store: runtime.store, log: (line) => console.log(line) });
+  // Every lock through these services (idle, system, the Lock button) stops the responder first.
+  const services = responder.lockAware(runtime);
   const isTrusted = trustedSender({ origins: [APP_ORIGIN] });
   denyPermissions(session.defaultSession, isTrusted);
   serveApp(protocol, RENDERER);
@@ -62,6 +69,7 @@ async function start(): Promise<void> {
       const result = await dialog.showSaveDialog(win, { title, defaultPath: defaultName, filters: toDialogFilters(filters) });
       return result.canceled || result.filePath === undefined || result.filePath === '' ? null : result.filePath;
     },
+    responder,
   };
 
   registerIpc(ipcMain, createHandlers(services, deps), {
@@ -72,9 +80,17 @@ async function start(): Promise<void> {
 
   win.once('ready-to-show', () => win.show());
   win.on('closed', () => idle.stop());
-  app.on('before-quit', () => {
+  // Quitting drains the responder (briefly) before the store locks.
+  let drained = false;
+  app.on('before-quit', (event) => {
     idle.stop();
-    services.close();
+    if (!drained && responder.status().state !== 'stopped') {
+      event.preventDefault();
+      drained = true;
+      void responder.stop('quit', 3_000).catch((error: unknown) => console.error('[responder] stop on quit failed:', error)).finally(() => app.quit());
+      return;
+    }
+    runtime.close();
   });
   await win.loadURL(APP_INDEX_URL);
 }

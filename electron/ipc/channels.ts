@@ -12,9 +12,17 @@ export const CHANNELS = [
   'issuers.list', 'issuers.rotate', 'issuers.retire', 'issuers.destroy', 'issuers.exportToPeer', 'issuers.importFromPeer',
   'exchanges.simulate', 'exchanges.respond', 'exchanges.checkResponse',
   'audit.list', 'audit.verify',
+  'responder.status', 'responder.start', 'responder.stop', 'responder.chooseTls',
 ] as const;
 
 export type Channel = (typeof CHANNELS)[number];
+
+/**
+ * Calls the renderer makes on its own, not on the operator's behalf: the
+ * Responder screen asks for the server's status every second while it shows.
+ * They do not count as activity, so they never hold off the idle lock.
+ */
+export const PASSIVE_CHANNELS: ReadonlySet<Channel> = new Set<Channel>(['responder.status']);
 
 /** What main sends to the renderer on its own. */
 export const EVENTS = {

@@ -11,6 +11,7 @@
 // Kde/Kdh/Kdw of one model group. Files that hold keys (bulk imports, bundles,
 // peer exports) are read and written by main, never handed to the renderer.
 
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { MAX_IDENTITY_LENGTH } from '../ladder/messages.js';
 import type {
@@ -18,7 +19,8 @@ import type {
   SimulationReport, StoreStatus, StoreVerification,
 } from '../services/types.js';
 import type { ExchangeOutcome, ResponseCheck } from '../services/api.js';
-import { AUDIT_ACTIONS, CHANNELS, type Channel } from './channels.js';
+import { AUDIT_ACTIONS, CHANNELS, PASSIVE_CHANNELS, type Channel } from './channels.js';
+import { isLoopbackHost } from './responderHost.js';
 
 // ---------------------------------------------------------------- building blocks
 
@@ -67,6 +69,31 @@ const groupKeys = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('kdw'), kdw: hexKey(16, 'Kdw') }),
 ]);
 
+/** Where the in-app responder listens: an IP literal or `localhost`, never a name to resolve. */
+const responderHost = z
+  .string()
+  .max(64, { error: 'The host is longer than 64 characters.' })
+  .refine((h) => h === 'localhost' || isIP(h) !== 0, { error: 'The host must be an IP address (such as 127.0.0.1, 0.0.0.0 or ::1) or localhost.' });
+
+/**
+ * Starting the responder. It binds 127.0.0.1 unless `host` says otherwise, and
+ * a host reachable from other machines needs `allowRemote: true` as well: the
+ * operator's explicit yes to the warning the renderer shows.
+ */
+const responderStart = z
+  .strictObject({
+    host: responderHost.optional(),
+    port: z.number().int({ error: 'The port is a whole number.' }).min(0, { error: 'The port is 1 to 65535 (or 0 for any free port).' }).max(65535, { error: 'The port is 1 to 65535 (or 0 for any free port).' }).optional(),
+    profile: profile.optional(),
+    /** Serve HTTPS with the certificate and key chosen through responder.chooseTls. */
+    tls: z.boolean().optional(),
+    allowRemote: z.boolean().optional(),
+  })
+  .refine((r) => r.host === undefined || isLoopbackHost(r.host) || r.allowRemote === true, {
+    error: 'This host makes the responder reachable from other machines: confirm that this is what you want.',
+    path: ['allowRemote'],
+  });
+
 // Fails to compile if the services grow an audit action this list lacks.
 const everyAuditAction: Exclude<AuditAction, (typeof AUDIT_ACTIONS)[number]> extends never ? true : never = true;
 void everyAuditAction;
@@ -81,6 +108,30 @@ export interface AppSettings {
 export interface AppInfo {
   readonly version: string;
   readonly settings: AppSettings;
+}
+
+/** The in-app HTTP responder, as the Responder screen shows it. No key material, ever. */
+export interface ResponderStatus {
+  readonly state: 'stopped' | 'listening' | 'draining';
+  /** Where devices reach it, e.g. http://127.0.0.1:8420 (POST /v1/keyx); null unless listening or draining. */
+  readonly address: string | null;
+  /** The host, port and profile of the current (or last) run. */
+  readonly host: string | null;
+  readonly port: number | null;
+  readonly profile: 'msl' | 'rfc7516' | null;
+  /** True when the host is reachable from other machines (not loopback). */
+  readonly remote: boolean;
+  /** Whether the current (or last) run serves HTTPS. */
+  readonly tls: boolean;
+  /** The certificate and key files chosen for TLS (their names only), if any. */
+  readonly tlsFiles: { readonly cert: string; readonly key: string } | null;
+  readonly startedAt: string | null;
+  /** Counts of the current (or last) run. */
+  readonly exchanges: number;
+  readonly refused: number;
+  readonly inFlight: number;
+  /** Why and when the last run stopped: the operator, the store locking, or the app quitting. */
+  readonly stopped: { readonly reason: 'operator' | 'store-locked' | 'quit'; readonly at: string } | null;
 }
 
 export type FileOutcome<T> = { readonly canceled: true } | ({ readonly canceled: false; readonly file: string } & T);
@@ -162,10 +213,17 @@ export const contract = {
     }),
   ),
   'audit.verify': channel<AuditVerification>()(noArgs),
+
+  'responder.status': channel<ResponderStatus>()(noArgs),
+  'responder.start': channel<ResponderStatus>()(responderStart),
+  /** Stops accepting, drains requests in flight, then answers with the final status. */
+  'responder.stop': channel<ResponderStatus>()(noArgs),
+  /** Main asks for a certificate file and then its private key file, checks that they pair, and keeps their names. */
+  'responder.chooseTls': channel<FileOutcome<{ readonly status: ResponderStatus }>>()(noArgs),
 } as const satisfies { readonly [C in Channel]: ChannelSpec<z.ZodType, unknown> };
 
 export type Contract = typeof contract;
-export { AUDIT_ACTIONS, CHANNELS, type Channel };
+export { AUDIT_ACTIONS, CHANNELS, PASSIVE_CHANNELS, type Channel };
 
 export type RequestOf<C extends Channel> = z.input<Contract[C]['request']>;
 export type ParsedRequestOf<C extends Channel> = z.output<Contract[C]['request']>;

@@ -23,13 +23,24 @@ function clean(message: string): string {
   return flat.length > MAX_MESSAGE ? `${flat.slice(0, MAX_MESSAGE - 1)}…` : flat;
 }
 
-/** The errors raised on purpose, each with a stable code: ServiceError (services), StoreError (db), LadderError (protocol). */
+/**
+ * An error the app's own main-side services (the in-app responder) raise on
+ * purpose: a stable code and a message written for the operator.
+ */
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/** The errors raised on purpose, each with a stable code: ServiceError (services), StoreError (db), LadderError (protocol), AppError (the app's own). */
 
 function isExpected(error: unknown): error is Error & { code: string } {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code !== 'string' || !CODE.test(code)) return false;
-  return error instanceof ServiceError || error instanceof StoreError || error instanceof LadderError;
+  return error instanceof ServiceError || error instanceof StoreError || error instanceof LadderError || error instanceof AppError;
 }
 
 /** The reply error for a thrown value, or undefined when the failure was not expected (a bug). */

@@ -3,6 +3,7 @@
 // business logic lives here; validation happened in the wrapper.
 
 import { readFile, writeFile } from 'node:fs/promises';
+import type { AppResponder } from '../appResponder.js';
 import type { KeyLadderServices } from '../services/api.js';
 import type { AppSettings } from './contract.js';
 import type { Handlers } from './register.js';
@@ -23,9 +24,15 @@ export interface AppDeps {
   openFile(options: { readonly title: string; readonly filters: readonly FileFilter[] }): Promise<string | null>;
   /** Asks the operator where to write a file; null when they cancel. */
   saveFile(options: { readonly title: string; readonly defaultName: string; readonly filters: readonly FileFilter[] }): Promise<string | null>;
+  /** The in-app HTTP responder (electron/appResponder.ts), over the same services. */
+  readonly responder: Pick<AppResponder, 'status' | 'start' | 'stop' | 'chooseTls'>;
 }
 
 const JWE_FILTERS: readonly FileFilter[] = [{ name: 'JWE (compact)', extensions: ['jwe', 'txt'] }];
+const PEM_FILTERS: readonly FileFilter[] = [
+  { name: 'PEM files', extensions: ['pem', 'crt', 'cer', 'key'] },
+  { name: 'All files', extensions: ['*'] },
+];
 
 /** Files that hold key material are written for the owner only. */
 const writePrivate = (file: string, text: string) => writeFile(file, text, { encoding: 'utf8', mode: 0o600 });
@@ -106,5 +113,17 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
 
     'audit.list': (query) => audit.list(query),
     'audit.verify': () => audit.verify(),
+
+    'responder.status': () => deps.responder.status(),
+    'responder.start': (request) => deps.responder.start(request),
+    'responder.stop': () => deps.responder.stop('operator'),
+    // The files are chosen and read in main: the renderer sees their names only.
+    'responder.chooseTls': async () => {
+      const cert = await deps.openFile({ title: 'Choose the TLS certificate (PEM)', filters: PEM_FILTERS });
+      if (cert === null) return { canceled: true };
+      const key = await deps.openFile({ title: 'Choose the certificate’s private key (PEM)', filters: PEM_FILTERS });
+      if (key === null) return { canceled: true };
+      return { canceled: false, file: cert, status: deps.responder.chooseTls(cert, key) };
+    },
   };
 }

@@ -1,7 +1,8 @@
 // The single wrapper every IPC handler goes through, in this order:
 //   1. the sender: its frame must be the app's own top-level page (else UNTRUSTED_SENDER);
 //   2. the arguments: exactly one, parsed by the channel's zod schema (else INVALID_ARGUMENT);
-//   3. activity: the idle lock starts counting again;
+//   3. activity: the idle lock starts counting again (not for the passive
+//      channels the renderer polls on its own: see PASSIVE_CHANNELS);
 //   4. the handler, whose result is replied as {ok:true,value}, or whose
 //      failure is replied as {ok:false,error:{code,message}} (see errors.ts).
 //
@@ -9,7 +10,7 @@
 
 import type { IpcMainInvokeEvent } from 'electron';
 import type { Progress } from '../services/types.js';
-import { contract, CHANNELS, EVENTS, type Channel, type ParsedRequestOf, type Reply, type ResultOf } from './contract.js';
+import { contract, CHANNELS, EVENTS, PASSIVE_CHANNELS, type Channel, type ParsedRequestOf, type Reply, type ResultOf } from './contract.js';
 import { expectedError, internalError, invalidArgument, untrustedSender } from './errors.js';
 import type { SenderCheck } from '../security/trustedSender.js';
 
@@ -29,7 +30,7 @@ export type Handlers = { readonly [C in Channel]: Handler<C> };
 
 export interface WrapOptions {
   readonly isTrustedSender: SenderCheck;
-  /** Called for every call that passed the sender check (the idle lock's touch). */
+  /** Called for every valid call from a trusted sender (the idle lock's touch), except the passive channels. */
   readonly onActivity?: (channel: Channel) => void;
   /** Called with refusals and unexpected errors, for main's log. Never sent to the renderer. */
   readonly log?: (channel: Channel, what: 'untrusted-sender' | 'unexpected-error', detail: unknown) => void;
@@ -62,7 +63,7 @@ export function wrapHandler<C extends Channel>(channel: C, handler: Handler<C>, 
     if (args.length > 1) return { ok: false, error: invalidArgument('Expected one request object.') };
     const parsed = schema.safeParse(args[0]);
     if (!parsed.success) return { ok: false, error: invalidArgument(parsed.error.issues) };
-    options.onActivity?.(channel);
+    if (!PASSIVE_CHANNELS.has(channel)) options.onActivity?.(channel);
     try {
       const ctx: HandlerContext = { progress: progressReporter(channel, event, options.progressIntervalMs ?? 100) };
       const value = await handler(parsed.data as ParsedRequestOf<C>, ctx);

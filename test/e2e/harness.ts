@@ -3,8 +3,9 @@
 // preload would be — the REAL built preload (dist preload.cjs), run against a
 // stand-in for `electron` whose ipcRenderer forwards over a Playwright binding
 // to the REAL IPC wrapper (register.ts: sender check, zod validation, reply
-// shape) and the REAL services on a temporary store. Every reply and event is
-// recorded, so a test can check that no key ever crosses.
+// shape) and the REAL services on a temporary store, with the REAL in-app HTTP
+// responder (appResponder.ts) over them, wired as main wires it. Every reply
+// and event is recorded, so a test can check that no key ever crosses.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { SECURITY_HEADERS } from '../../electron/security/csp.js';
 import { trustedSender } from '../../electron/security/trustedSender.js';
 import { createServices, type KeyLadderRuntime } from '../../electron/services/index.js';
 import { fileSettings } from '../../electron/appServices.js';
+import { AppResponder } from '../../electron/appResponder.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -114,6 +116,10 @@ export interface Harness {
   readonly rendererDir: string;
   /** Every reply the wrapper sent, in order. */
   readonly replies: Recorded[];
+  /** The in-app HTTP responder, as main holds it. */
+  readonly responder: AppResponder;
+  /** What the responder wrote to main's log (start/stop lines and the access log). */
+  readonly responderLog: string[];
   /** Every event main sent (progress, locked). */
   readonly events: Array<{ channel: string; payload: unknown }>;
   /** Console errors, page errors and CSP violations. */
@@ -146,14 +152,18 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const events: Array<{ channel: string; payload: unknown }> = [];
   const problems: string[] = [];
   const dialogs = { open: [] as Array<string | null>, save: [] as Array<string | null> };
+  const responderLog: string[] = [];
+  const responder = new AppResponder({ exchanges: services.exchanges, store: services.store, log: (line) => responderLog.push(line), drainMs: 2_000 });
   const deps: AppDeps = {
     version: 'e2e',
     settings: fileSettings(workDir),
     openFile: async () => dialogs.open.shift() ?? null,
     saveFile: async () => dialogs.save.shift() ?? null,
+    responder,
   };
   // The page is trusted on the test server's origin, exactly as main trusts app://keyladder.
-  const wrapped = wrapAll(createHandlers(services, deps), {
+  // As in main, the handlers' store stops the responder whenever it locks.
+  const wrapped = wrapAll(createHandlers(responder.lockAware(services), deps), {
     isTrustedSender: trustedSender({ origins: [server.origin] }),
     log: (channel, what, detail) => problems.push(`[main] ${channel}: ${what} ${detail instanceof Error ? detail.stack : String(detail)}`),
   });
@@ -199,7 +209,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
   let shot = 0;
   return {
-    page, context, services, origin: server.origin, port: server.port, storeDir, workDir, rendererDir: built.renderer, replies, events, problems, dialogs, emit,
+    page, context, services, responder, responderLog, origin: server.origin, port: server.port, storeDir, workDir, rendererDir: built.renderer, replies, events, problems, dialogs, emit,
     async screenshot(name) {
       const file = path.join(SCREENSHOTS, `${prefix}${String(++shot).padStart(2, '0')}-${name}.png`);
       await page.screenshot({ path: file, fullPage: false });
@@ -207,6 +217,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     async close() {
       await context.close().catch(() => undefined);
+      await responder.stop('quit', 1_000);
       services.close();
       await server.close();
       await rm(workDir, { recursive: true, force: true });

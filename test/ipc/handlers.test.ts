@@ -27,6 +27,7 @@ const deps = (open: string | null, save: string | null): AppDeps => ({
   settings: { get: () => ({ idleLockMinutes: 10 }), setIdleLockMinutes: (m) => ({ idleLockMinutes: m }) },
   openFile: vi.fn(async () => open),
   saveFile: vi.fn(async () => save),
+  responder: { status: vi.fn(), start: vi.fn(), stop: vi.fn(), chooseTls: vi.fn() },
 });
 
 describe('IPC handlers', () => {

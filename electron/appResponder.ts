@@ -1,0 +1,264 @@
+// The HTTP responder inside the app: one ResponderServer (electron/server),
+// switched on and off by the operator, over the very services instance the IPC
+// handlers use. Electron-free, so it is tested under plain Node.
+//
+// - It binds 127.0.0.1 unless asked otherwise; a host reachable from other
+//   machines needs the operator's explicit yes (`allowRemote`).
+// - It runs only while the store is unlocked: locking the store (idle, system,
+//   the Lock button) stops it, gracefully, and so does quitting the app.
+// - TLS is optional: main asks for the certificate and key files with its own
+//   dialog and reads them here; the renderer sees their names only.
+// - Its access log (one line per request: identity, status, code, never key
+//   material) goes to main's log only, never to the renderer.
+
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { createSecureContext } from 'node:tls';
+import { StoreError, StoreErrorCode } from '../db/errors.js';
+import type { ResponderStatus } from './ipc/contract.js';
+import { AppError } from './ipc/errors.js';
+import { isLoopbackHost, RESPONDER_DEFAULT_HOST, RESPONDER_DEFAULT_PORT } from './ipc/responderHost.js';
+import { ResponderServer } from './server/httpResponder.js';
+import type { ExchangeApi, KeyLadderServices, StoreApi } from './services/api.js';
+import type { JweProfileName } from './services/types.js';
+
+export interface ResponderStartRequest {
+  readonly host?: string | undefined;
+  readonly port?: number | undefined;
+  readonly profile?: JweProfileName | undefined;
+  readonly tls?: boolean | undefined;
+  readonly allowRemote?: boolean | undefined;
+}
+
+export type StopReason = NonNullable<ResponderStatus['stopped']>['reason'];
+
+export interface AppResponderOptions {
+  /** The services' exchanges (flush, when present, writes pending records after a stop). */
+  readonly exchanges: Pick<ExchangeApi, 'respond'> & { flush?(): void };
+  readonly store: Pick<StoreApi, 'status'>;
+  /** Main's log: start and stop lines and the access log. Never sent to the renderer. */
+  readonly log?: (line: string) => void;
+  /** A whole request must arrive within this time (default 10 s). */
+  readonly requestTimeoutMs?: number;
+  /** How long a stop lets requests in flight finish before closing their connections (default 10 s). */
+  readonly drainMs?: number;
+  readonly now?: () => Date;
+}
+
+interface Run {
+  readonly host: string;
+  port: number;
+  readonly profile: JweProfileName;
+  readonly tls: boolean;
+}
+
+const PORT_RANGE = 'The port is 1 to 65535 (or 0 for any free port).';
+
+export class AppResponder {
+  #server: ResponderServer | undefined;
+  #run: Run | undefined;
+  #starting = false;
+  #stopping: Promise<void> | undefined;
+  #stopped: ResponderStatus['stopped'] = null;
+  #tlsFiles: { cert: string; key: string } | null = null;
+  readonly #log: (line: string) => void;
+  readonly #now: () => Date;
+
+  constructor(private readonly options: AppResponderOptions) {
+    this.#log = options.log ?? (() => {});
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  status(): ResponderStatus {
+    const stats = this.#server?.stats();
+    const run = this.#run;
+    const state = stats?.state ?? 'stopped';
+    return {
+      state,
+      address: stats?.address ?? null,
+      host: run?.host ?? null,
+      port: run?.port ?? null,
+      profile: run?.profile ?? null,
+      remote: run !== undefined && !isLoopbackHost(run.host),
+      tls: run?.tls ?? false,
+      tlsFiles: this.#tlsFiles,
+      startedAt: stats?.startedAt ?? null,
+      exchanges: stats?.exchanges ?? 0,
+      refused: stats?.refused ?? 0,
+      inFlight: stats?.inFlight ?? 0,
+      stopped: state === 'stopped' ? this.#stopped : null,
+    };
+  }
+
+  async start(request: ResponderStartRequest = {}): Promise<ResponderStatus> {
+    const current = this.status().state;
+    if (this.#starting || current === 'listening') {
+      throw new AppError('RESPONDER_RUNNING', `The responder is already running${this.status().address ? ` at ${this.status().address}` : ''}. Stop it first to change its address.`);
+    }
+    if (current === 'draining') throw new AppError('RESPONDER_DRAINING', 'The responder is still finishing its last requests. Try again in a few seconds.');
+    const host = request.host ?? RESPONDER_DEFAULT_HOST;
+    const port = request.port ?? RESPONDER_DEFAULT_PORT;
+    const profile = request.profile ?? 'msl';
+    // The IPC schema checks all this already; the app checks again, whoever calls.
+    if (host !== 'localhost' && isIP(host) === 0) throw new AppError('INVALID_ARGUMENT', 'The host must be an IP address (such as 127.0.0.1, 0.0.0.0 or ::1) or localhost.');
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new AppError('INVALID_ARGUMENT', PORT_RANGE);
+    if (profile !== 'msl' && profile !== 'rfc7516') throw new AppError('INVALID_ARGUMENT', 'The profile is msl or rfc7516.');
+    const remote = !isLoopbackHost(host);
+    if (remote && request.allowRemote !== true) {
+      throw new AppError('INVALID_ARGUMENT', `Listening on ${host} makes the responder reachable from other machines: confirm that this is what you want.`);
+    }
+    if (!this.options.store.status().unlocked) throw new StoreError(StoreErrorCode.STORE_LOCKED, 'The store is locked: unlock it before switching the responder on.');
+    const tls = request.tls === true ? this.#readTls() : undefined;
+
+    const server = new ResponderServer({
+      exchanges: { respond: (json, p) => this.#respond(json, p) },
+      host,
+      port,
+      profile,
+      ...(tls ? { tls } : {}),
+      ...(this.options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: this.options.requestTimeoutMs }),
+      accessLog: (line) => this.#log(`[responder] ${line}`),
+      health: () => ({ store: this.options.store.status().unlocked ? 'unlocked' : 'locked' }),
+    });
+    this.#starting = true;
+    let address: string;
+    try {
+      address = await server.listen();
+    } catch (error) {
+      throw listenError(error, host, port);
+    } finally {
+      this.#starting = false;
+      // OpenSSL holds its own copy of the key now.
+      tls?.key.fill(0);
+    }
+    this.#server = server;
+    this.#run = { host, port: Number(new URL(address).port), profile, tls: tls !== undefined };
+    this.#stopped = null;
+    this.#log(`[responder] listening on ${address}/v1/keyx (profile ${profile}${tls ? ', TLS' : ''})`);
+    if (remote) this.#log(`[responder] ${host} is reachable beyond this machine, as the operator asked.`);
+    // The store may have locked while the socket was opening.
+    if (!this.options.store.status().unlocked) {
+      await this.stop('store-locked');
+      throw new StoreError(StoreErrorCode.STORE_LOCKED, 'The store locked while the responder was starting; it was stopped again.');
+    }
+    return this.status();
+  }
+
+  /**
+   * Stops accepting, lets requests in flight finish (up to `drainMs`), writes
+   * pending exchange records, and resolves with the final status. Stopping a
+   * stopped responder does nothing.
+   */
+  async stop(reason: StopReason = 'operator', drainMs = this.options.drainMs ?? 10_000): Promise<ResponderStatus> {
+    const server = this.#server;
+    if (this.#stopping) await this.#stopping;
+    else if (server !== undefined && server.stats().state === 'listening') {
+      const counts = () => `${server.stats().exchanges} exchanges, ${server.stats().refused} refused`;
+      this.#log(`[responder] stopping (${reason}); draining ${server.stats().inFlight} request(s) in flight`);
+      this.#stopping = server
+        .close(drainMs)
+        .then(() => {
+          try {
+            if (this.options.store.status().unlocked) this.options.exchanges.flush?.();
+          } catch (error) {
+            this.#log(`[responder] writing pending exchange records failed: ${error instanceof Error ? error.message : String(error)}`);
+          }
+          this.#stopped = { reason, at: this.#now().toISOString() };
+          this.#log(`[responder] stopped (${reason}) after ${counts()}`);
+        })
+        .finally(() => {
+          this.#stopping = undefined;
+        });
+      await this.#stopping;
+    }
+    return this.status();
+  }
+
+  /** The store locked (or is about to): stop now. The stop starts at once; its drain finishes in the background. */
+  storeLocked(): void {
+    if (this.status().state !== 'listening') return;
+    this.stop('store-locked').catch((error: unknown) => this.#log(`[responder] stop failed: ${error instanceof Error ? error.stack : String(error)}`));
+  }
+
+  /**
+   * Takes the certificate and private key files main's dialog chose, checks
+   * that they are PEM and make a pair, and keeps their names for the next
+   * start with `tls: true`. The files are read again at that start.
+   */
+  chooseTls(certFile: string, keyFile: string): ResponderStatus {
+    const { cert, key } = readPair(certFile, keyFile);
+    try {
+      createSecureContext({ cert, key });
+    } catch {
+      throw new AppError('TLS_FILES_INVALID', 'The certificate and key do not make a pair, or are not PEM files (the key must not be protected by a passphrase). Nothing was changed.');
+    } finally {
+      key.fill(0);
+    }
+    this.#tlsFiles = { cert: certFile, key: keyFile };
+    return this.status();
+  }
+
+  /**
+   * The services, with a store whose lock() first stops the responder (and
+   * whose restore() does too). Main hands these to the IPC handlers and locks
+   * through them, so every way the app locks the store stops the server.
+   */
+  lockAware(services: KeyLadderServices): KeyLadderServices {
+    const store = services.store;
+    const guarded: StoreApi = {
+      status: () => store.status(),
+      create: (passphrase, join) => store.create(passphrase, join),
+      unlock: (passphrase) => store.unlock(passphrase),
+      lock: () => {
+        this.storeLocked();
+        store.lock();
+      },
+      changePassphrase: (current, next) => store.changePassphrase(current, next),
+      backup: (file, onProgress) => store.backup(file, onProgress),
+      restore: (file, passphrase) => {
+        this.storeLocked();
+        return store.restore(file, passphrase);
+      },
+      verify: () => store.verify(),
+    };
+    return { ...services, store: guarded };
+  }
+
+  /** Every exchange goes to the services; one that finds the store locked (a lock this class did not see) stops the server. */
+  #respond(json: string, profile?: JweProfileName) {
+    const outcome = this.options.exchanges.respond(json, profile);
+    if (!outcome.ok && outcome.code === StoreErrorCode.STORE_LOCKED) setImmediate(() => this.storeLocked());
+    return outcome;
+  }
+
+  #readTls(): { cert: Buffer; key: Buffer } {
+    if (this.#tlsFiles === null) throw new AppError('TLS_NOT_CHOSEN', 'Choose the certificate and key files for TLS first.');
+    return readPair(this.#tlsFiles.cert, this.#tlsFiles.key);
+  }
+}
+
+function readPair(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
+  try {
+    return { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+  } catch {
+    throw new AppError('TLS_FILES_UNREADABLE', 'The certificate or key file could not be read. Check that both files exist and that you may read them.');
+  }
+}
+
+/** What went wrong opening the socket, for the operator; an unknown failure stays unexpected (INTERNAL_ERROR, details in main's log). */
+function listenError(error: unknown, host: string, port: number): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  switch (code) {
+    case 'EADDRINUSE':
+      return new AppError('ADDRESS_IN_USE', `Port ${port} on ${host} is already in use by another program. Choose another port, or 0 for any free port.`);
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAFNOSUPPORT':
+      return new AppError('ADDRESS_NOT_AVAILABLE', `This machine has no address ${host} to listen on. Use 127.0.0.1, or one of this machine's own addresses.`);
+    case 'EACCES':
+    case 'EPERM':
+      return new AppError('PORT_NOT_PERMITTED', `Listening on port ${port} needs privileges KeyLadder does not have. Choose a port from 1024 up.`);
+    default:
+      return error;
+  }
+}

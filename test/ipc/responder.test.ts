@@ -1,0 +1,310 @@
+// The in-app HTTP responder: its IPC channels' validation in main, the idle
+// lock left alone by status polls, and appResponder.ts against the real
+// services: start, status, exchanges over HTTP, stop, and stop on every lock.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AppResponder } from '../../electron/appResponder.js';
+import { contract } from '../../electron/ipc/contract.js';
+import { createHandlers } from '../../electron/ipc/handlers.js';
+import { wrapHandler, type IpcEventLike } from '../../electron/ipc/register.js';
+import { isLoopbackHost } from '../../electron/ipc/responderHost.js';
+import { LadderRequestor, importWrappingKey } from '../../electron/ladder/requestor.js';
+import { trustedSender } from '../../electron/security/trustedSender.js';
+import { openTestServices, PASSPHRASE, tempDir, type TestServices } from '../support/services.js';
+
+const TRUSTED: IpcEventLike = { senderFrame: { url: 'app://keyladder/index.html', parent: null }, sender: { send: () => {} } };
+const isTrustedSender = trustedSender({ origins: ['app://keyladder'] });
+const start = contract['responder.start'].request;
+
+describe('responder.start validation in main', () => {
+  it.each([
+    ['a host name to resolve', { host: 'example.com' }],
+    ['an empty host', { host: '' }],
+    ['a host with a port', { host: '127.0.0.1:80' }],
+    ['a bracketed IPv6 host', { host: '[::1]' }],
+    ['a host with spaces', { host: ' 127.0.0.1' }],
+    ['an IPv4 address out of range', { host: '256.1.1.1' }],
+    ['a long host', { host: 'a'.repeat(100) }],
+    ['a port above 65535', { port: 65536 }],
+    ['a negative port', { port: -1 }],
+    ['a fractional port', { port: 80.5 }],
+    ['a port as text', { port: '8420' }],
+    ['an unknown profile', { profile: 'constructor' }],
+    ['an unknown field', { host: '127.0.0.1', cert: '/etc/passwd' }],
+    ['a non-loopback host without the operator’s yes', { host: '0.0.0.0' }],
+    ['a LAN address with allowRemote false', { host: '192.168.1.20', allowRemote: false }],
+    ['an IPv6 wildcard without the operator’s yes', { host: '::' }],
+  ])('refuses %s', async (_name, request) => {
+    const handler = vi.fn();
+    const reply = await wrapHandler('responder.start', handler, { isTrustedSender })(TRUSTED, request);
+    expect(reply).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
+    expect(handler).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['nothing (127.0.0.1:8420, msl)', {}],
+    ['loopback, any free port', { host: '127.0.0.1', port: 0 }],
+    ['localhost', { host: 'localhost', port: 1 }],
+    ['IPv6 loopback', { host: '::1', port: 65535, profile: 'rfc7516' }],
+    ['another loopback address', { host: '127.0.0.2' }],
+    ['all interfaces, with the operator’s yes', { host: '0.0.0.0', port: 8420, allowRemote: true, tls: true }],
+    ['a LAN IPv6 address, with the operator’s yes', { host: 'fe80::1', allowRemote: true }],
+  ])('accepts %s', (_name, request) => {
+    expect(start.safeParse(request).success, JSON.stringify(request)).toBe(true);
+  });
+
+  it('names the field that is wrong, and says what to do', () => {
+    const host = start.safeParse({ host: 'example.com' });
+    expect(host.success).toBe(false);
+    expect(host.error?.issues[0]?.path).toEqual(['host']);
+    expect(host.error?.issues[0]?.message).toMatch(/IP address.*or localhost/);
+    const port = start.safeParse({ port: 70000 });
+    expect(port.error?.issues[0]?.message).toMatch(/1 to 65535/);
+    const remote = start.safeParse({ host: '10.0.0.5' });
+    expect(remote.error?.issues[0]?.path).toEqual(['allowRemote']);
+    expect(remote.error?.issues[0]?.message).toMatch(/reachable from other machines/);
+  });
+
+  it('takes no arguments on status, stop and chooseTls', () => {
+    for (const channel of ['responder.status', 'responder.stop', 'responder.chooseTls'] as const) {
+      expect(contract[channel].request.safeParse(undefined).success).toBe(true);
+      expect(contract[channel].request.safeParse({ host: '0.0.0.0' }).success).toBe(false);
+    }
+  });
+
+  it('does not count status polls as operator activity (they must not hold off the idle lock)', async () => {
+    const onActivity = vi.fn();
+    await wrapHandler('responder.status', () => new AppResponder({ exchanges: { respond: vi.fn() }, store: { status: () => ({ path: '', exists: true, unlocked: true }) } }).status(), { isTrustedSender, onActivity })(TRUSTED);
+    expect(onActivity).not.toHaveBeenCalled();
+    await wrapHandler('responder.stop', () => ({}) as never, { isTrustedSender, onActivity })(TRUSTED);
+    expect(onActivity).toHaveBeenCalledWith('responder.stop');
+  });
+});
+
+describe('isLoopbackHost (the renderer’s warning and main’s confirmation)', () => {
+  it.each(['127.0.0.1', '127.1.2.3', 'localhost', 'LOCALHOST', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1'])('%s is loopback', (h) => {
+    expect(isLoopbackHost(h)).toBe(true);
+  });
+  it.each(['0.0.0.0', '::', '192.168.1.20', '10.0.0.1', '128.0.0.1', '::ffff:10.0.0.1', 'fe80::1', '127.0.0.256', 'localhost.evil', ''])('%s is not', (h) => {
+    expect(isLoopbackHost(h)).toBe(false);
+  });
+});
+
+describe('the responder handlers', () => {
+  const responder = () => ({
+    status: vi.fn(() => 'status' as never),
+    start: vi.fn(async () => 'started' as never),
+    stop: vi.fn(async () => 'stopped' as never),
+    chooseTls: vi.fn(() => 'chosen' as never),
+  });
+  const deps = (r: ReturnType<typeof responder>, open: Array<string | null>) => ({
+    version: 'x',
+    settings: { get: () => ({ idleLockMinutes: 10 }), setIdleLockMinutes: (m: number) => ({ idleLockMinutes: m }) },
+    openFile: vi.fn(async (_options: { title: string }) => open.shift() ?? null),
+    saveFile: vi.fn(async () => null),
+    responder: r,
+  });
+  const ctx = { progress: vi.fn() };
+
+  it('pass the request to the responder, and stop as the operator', async () => {
+    const r = responder();
+    const h = createHandlers({} as never, deps(r, []));
+    expect(await h['responder.start']({ host: '127.0.0.1', port: 0 }, ctx)).toBe('started');
+    expect(r.start).toHaveBeenCalledWith({ host: '127.0.0.1', port: 0 });
+    expect(await h['responder.stop'](undefined, ctx)).toBe('stopped');
+    expect(r.stop).toHaveBeenCalledWith('operator');
+    expect(h['responder.status'](undefined, ctx)).toBe('status');
+  });
+
+  it('choose the TLS files through main’s dialogs (certificate, then key), and do nothing when canceled', async () => {
+    const r = responder();
+    expect(await createHandlers({} as never, deps(r, [null]))['responder.chooseTls'](undefined, ctx)).toEqual({ canceled: true });
+    expect(await createHandlers({} as never, deps(r, ['/x/cert.pem', null]))['responder.chooseTls'](undefined, ctx)).toEqual({ canceled: true });
+    expect(r.chooseTls).not.toHaveBeenCalled();
+    const d = deps(r, ['/x/cert.pem', '/x/key.pem']);
+    expect(await createHandlers({} as never, d)['responder.chooseTls'](undefined, ctx)).toEqual({ canceled: false, file: '/x/cert.pem', status: 'chosen' });
+    expect(r.chooseTls).toHaveBeenCalledWith('/x/cert.pem', '/x/key.pem');
+    expect(d.openFile.mock.calls.map(([o]) => o.title)).toEqual(['Choose the TLS certificate (PEM)', 'Choose the certificate’s private key (PEM)']);
+  });
+});
+
+describe('appResponder over the real services', () => {
+  let t: TestServices;
+  let kpw: CryptoKey;
+  const log: string[] = [];
+  const KPW = '00112233445566778899aabbccddeeff';
+  let responder: AppResponder;
+
+  beforeAll(async () => {
+    t = await openTestServices({ batch: true });
+    t.services.devices.provision({ identity: 'ESN-APP-0001', keys: { kind: 'kpw', kpw: KPW } });
+    kpw = await importWrappingKey(Buffer.from(KPW, 'hex'));
+  });
+  afterEach(async () => {
+    await responder?.stop('quit', 500);
+    if (!t.services.store.status().unlocked) await t.services.store.unlock(PASSPHRASE);
+  });
+  afterAll(() => t.cleanup());
+
+  const make = () => (responder = new AppResponder({ exchanges: t.services.exchanges, store: t.services.store, log: (l) => log.push(l), drainMs: 1_000, requestTimeoutMs: 2_000 }));
+  const climb = async (address: string, rungs: number) => {
+    const device = new LadderRequestor('ESN-APP-0001', kpw);
+    for (let i = 0; i < rungs; i++) {
+      const res = await fetch(`${address}/v1/keyx`, { method: 'POST', body: JSON.stringify(device.nextRequest()) });
+      expect(res.status).toBe(200);
+      await device.accept(await res.json());
+    }
+  };
+
+  it('is stopped until started, binds 127.0.0.1 by default, and counts exchanges', async () => {
+    const r = make();
+    expect(r.status()).toMatchObject({ state: 'stopped', address: null, exchanges: 0, stopped: null, remote: false, tls: false });
+    const status = await r.start({ port: 0 });
+    expect(status).toMatchObject({ state: 'listening', host: '127.0.0.1', profile: 'msl', remote: false, tls: false, exchanges: 0, refused: 0, inFlight: 0 });
+    expect(status.address).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(status.port).toBe(Number(new URL(status.address!).port));
+    expect(status.startedAt).not.toBeNull();
+    await climb(status.address!, 3);
+    const refused = await fetch(`${status.address}/v1/keyx`, { method: 'POST', body: '{"identity":' });
+    expect(refused.status).toBe(400);
+    expect(r.status()).toMatchObject({ exchanges: 3, refused: 1, inFlight: 0 });
+    // Health says so too, with the store's state.
+    expect(await (await fetch(`${status.address}/v1/health`)).json()).toMatchObject({ state: 'listening', exchanges: 3, store: 'unlocked' });
+    await expect(r.start({ port: 0 })).rejects.toMatchObject({ code: 'RESPONDER_RUNNING' });
+    const stopped = await r.stop();
+    expect(stopped).toMatchObject({ state: 'stopped', address: null, exchanges: 3, refused: 1, stopped: { reason: 'operator' } });
+    await expect(fetch(`${status.address}/v1/health`)).rejects.toThrow();
+    // Exchange records were written at the stop.
+    expect(t.services.exchanges.pendingRecords()).toEqual({ audit: 0, devices: 0 });
+    // Stopping again changes nothing.
+    expect(await r.stop()).toEqual(stopped);
+  });
+
+  it('logs each request to main’s log without key material', () => {
+    expect(log.some((l) => /^\[responder\] listening on http:\/\/127\.0\.0\.1:\d+\/v1\/keyx/.test(l))).toBe(true);
+    expect(log.filter((l) => / POST \/v1\/keyx 200 .* ok ESN-APP-0001$/.test(l))).toHaveLength(3);
+    expect(log.some((l) => / 400 .*MSL_PARSE_ERROR/.test(l))).toBe(true);
+    const all = log.join('\n').toLowerCase();
+    expect(all).not.toContain(KPW);
+    expect(all).not.toContain(Buffer.from(KPW, 'hex').toString('base64').toLowerCase());
+  });
+
+  it('serves the rfc7516 profile when asked, on a new port each start', async () => {
+    const r = make();
+    const status = await r.start({ port: 0, profile: 'rfc7516' });
+    const device = new LadderRequestor('ESN-APP-0001', kpw, 'PSK', 'rfc7516');
+    const res = await fetch(`${status.address}/v1/keyx`, { method: 'POST', body: JSON.stringify(device.nextRequest()) });
+    await device.accept(await res.json());
+    expect(r.status()).toMatchObject({ profile: 'rfc7516', exchanges: 1 });
+  });
+
+  it('stops when the store locks through the services it guards (Lock button, idle lock), and says why', async () => {
+    const r = make();
+    const guarded = r.lockAware(t.services);
+    const { address } = await r.start({ port: 0 });
+    await climb(address!, 1);
+    guarded.store.lock();
+    expect(t.services.store.status().unlocked).toBe(false);
+    // The listener closes at once; the drain finishes in the background.
+    expect(r.status().state).not.toBe('listening');
+    await vi.waitFor(() => expect(r.status().state).toBe('stopped'));
+    expect(r.status()).toMatchObject({ stopped: { reason: 'store-locked' }, exchanges: 1 });
+    await expect(fetch(`${address}/v1/health`)).rejects.toThrow();
+    expect(log.some((l) => l.includes('stopped (store-locked) after 1 exchanges'))).toBe(true);
+  });
+
+  it('refuses to start while the store is locked', async () => {
+    const r = make();
+    t.services.store.lock();
+    await expect(r.start({ port: 0 })).rejects.toMatchObject({ code: 'STORE_LOCKED' });
+    expect(r.status().state).toBe('stopped');
+  });
+
+  it('stops on its own when an exchange finds the store locked behind its back', async () => {
+    const r = make();
+    const { address } = await r.start({ port: 0 });
+    t.services.store.lock(); // not through lockAware: the exchange itself notices
+    const res = await fetch(`${address}/v1/keyx`, { method: 'POST', body: JSON.stringify(new LadderRequestor('ESN-APP-0001', kpw).nextRequest()) });
+    expect(res.status).toBe(503);
+    expect((await res.json()).error.code).toBe('STORE_LOCKED');
+    await vi.waitFor(() => expect(r.status()).toMatchObject({ state: 'stopped', stopped: { reason: 'store-locked' } }));
+  });
+
+  it('drains a request in flight before it stops', async () => {
+    const r = make();
+    const { address } = await r.start({ port: 0 });
+    const url = new URL(`${address}/v1/keyx`);
+    const body = JSON.stringify(new LadderRequestor('ESN-APP-0001', kpw).nextRequest());
+    const { request } = await import('node:http');
+    const answered = new Promise<number>((resolve, reject) => {
+      const req = request(url, { method: 'POST', headers: { 'content-length': String(body.length) } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.write(body.slice(0, 10));
+      setTimeout(() => req.end(body.slice(10)), 300);
+    });
+    await vi.waitFor(() => expect(r.status().inFlight).toBe(1));
+    const stopping = r.stop();
+    expect(r.status().state).toBe('draining');
+    expect(await answered).toBe(200);
+    expect(await stopping).toMatchObject({ state: 'stopped', exchanges: 1, inFlight: 0 });
+  });
+
+  it('needs the operator’s yes for a host reachable from other machines, and names a port in use', async () => {
+    const r = make();
+    await expect(r.start({ host: '0.0.0.0', port: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(r.start({ host: 'example.com', port: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(r.start({ port: 70_000 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      await expect(r.start({ port })).rejects.toMatchObject({ code: 'ADDRESS_IN_USE', message: expect.stringContaining(String(port)) });
+      expect(r.status().state).toBe('stopped');
+    } finally {
+      blocker.close();
+    }
+    await expect(r.start({ host: '192.0.2.1', port: 0, allowRemote: true })).rejects.toMatchObject({ code: 'ADDRESS_NOT_AVAILABLE' });
+    const remote = await r.start({ host: '0.0.0.0', port: 0, allowRemote: true });
+    expect(remote).toMatchObject({ state: 'listening', host: '0.0.0.0', remote: true });
+    expect(log.some((l) => l.includes('0.0.0.0 is reachable beyond this machine'))).toBe(true);
+  });
+
+  it('serves HTTPS from a certificate and key chosen in main, and refuses a mismatched pair', async (ctx) => {
+    const dir = tempDir('keyladder-tls-');
+    const make509 = (name: string) => {
+      const cert = path.join(dir, `${name}.crt`);
+      const key = path.join(dir, `${name}.key`);
+      const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+      return made.status === 0 ? { cert, key } : null;
+    };
+    const a = make509('a');
+    const b = make509('b');
+    if (!a || !b) return ctx.skip('openssl is not available to make a test certificate');
+    const r = make();
+    await expect(r.start({ port: 0, tls: true })).rejects.toMatchObject({ code: 'TLS_NOT_CHOSEN' });
+    expect(() => r.chooseTls(a.cert, b.key)).toThrow(expect.objectContaining({ code: 'TLS_FILES_INVALID' }));
+    expect(() => r.chooseTls(a.cert, path.join(dir, 'missing.key'))).toThrow(expect.objectContaining({ code: 'TLS_FILES_UNREADABLE' }));
+    expect(r.status().tlsFiles).toBeNull();
+    expect(r.chooseTls(a.cert, a.key).tlsFiles).toEqual({ cert: a.cert, key: a.key });
+    const status = await r.start({ port: 0, tls: true });
+    expect(status).toMatchObject({ tls: true });
+    expect(status.address).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const health = await new Promise<string>((resolve, reject) => {
+      httpsRequest(`${status.address}/v1/health`, { ca: readFileSync(a.cert) }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve(text));
+      }).on('error', reject).end();
+    });
+    expect(JSON.parse(health)).toMatchObject({ state: 'listening', store: 'unlocked' });
+    // The status names the files, and never holds their contents.
+    expect(JSON.stringify(r.status())).not.toContain('PRIVATE KEY');
+  });
+});
