@@ -2,7 +2,10 @@
 // would, against the real services through the real IPC wrapper (see
 // harness.ts). One store, one browser; the tests run in order and build on
 // each other, as an operator's first session would.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
@@ -11,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CHANNELS } from '../../electron/ipc/contract.js';
 import { deriveWrappingKey } from '../../electron/jwe/keyDerivation.js';
 import { kcv } from '../../electron/jwe/kcv.js';
-import { acceptKeyResponse, importWrappingKey } from '../../electron/ladder/requestor.js';
+import { acceptKeyResponse, importWrappingKey, LadderRequestor } from '../../electron/ladder/requestor.js';
 import { chromiumMissing, EVENTS, SKIP_MESSAGE, startHarness, type Harness } from './harness.js';
 
 const PASSPHRASE = 'correct horse battery staple';
@@ -288,6 +291,125 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     await h.page.waitForFunction(() => (document.querySelector('textarea[readonly]') as HTMLTextAreaElement | null)?.value.includes('MSL_PARSE_ERROR'));
   });
 
+  it('switches the HTTP responder on, serves a device over it with live counts, and switches it off', async () => {
+    await nav('Responder');
+    await visible(h.page.getByRole('heading', { name: 'Responder', exact: true }));
+    await visible(h.page.locator('[data-responder-state="stopped"]'));
+    expect(await h.page.getByLabel('Host').inputValue()).toBe('127.0.0.1');
+    // A host reachable from other machines gets a warning, and needs a yes before it starts.
+    await h.page.getByLabel('Host').fill('0.0.0.0');
+    const warning = h.page.getByRole('alert').filter({ hasText: 'reachable from other machines' });
+    await visible(warning);
+    const startButton = h.page.getByRole('button', { name: 'Start responder' });
+    expect(await startButton.isDisabled()).toBe(true);
+    await warning.getByRole('checkbox', { name: /I want the responder reachable/ }).check();
+    expect(await startButton.isDisabled()).toBe(false);
+    await h.screenshot('responder-remote-warning');
+    await h.page.getByLabel('Host').fill('127.0.0.1');
+    expect(await warning.count()).toBe(0);
+    // Keyboard only: port (0 = any free port, so a parallel run cannot collide), then start.
+    await h.page.getByLabel('Host').focus();
+    await h.page.keyboard.press('Tab');
+    await expect.poll(() => h.page.evaluate(() => document.activeElement?.getAttribute('type'))).toBe('number');
+    await h.page.keyboard.press('Control+A');
+    await h.page.keyboard.type('0');
+    await h.page.getByLabel('Profile').selectOption('msl');
+    await startButton.focus();
+    await h.page.keyboard.press('Enter');
+    await visible(h.page.locator('[data-responder-state="listening"]'));
+    const endpoint = (await h.page.locator('[data-responder-address]').textContent()) ?? '';
+    expect(endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1\/keyx$/);
+    expect(endpoint).toBe(`${h.responder.status().address}/v1/keyx`);
+    // The header says so on every screen.
+    await visible(h.page.getByRole('button', { name: /Responder on · 127\.0\.0\.1:\d+/ }));
+    // The address copies.
+    await h.page.getByRole('button', { name: 'Copy address' }).click();
+    expect(await h.page.evaluate(() => navigator.clipboard.readText())).toBe(endpoint);
+
+    // A device provisioned through the UI (its Kpw known only to this test) climbs 4 rungs over HTTP.
+    const device = new LadderRequestor(kpwDevice.identity, await importWrappingKey(Buffer.from(kpwDevice.kpw, 'hex')));
+    const kcvs: string[] = [];
+    for (let rung = 0; rung < 4; rung++) {
+      const res = await fetch(endpoint, { method: 'POST', body: JSON.stringify(device.nextRequest()), headers: { 'content-type': 'application/json' } });
+      expect(res.status).toBe(200);
+      kcvs.push((await device.accept(await res.json())).kcv.kwrap);
+    }
+    expect(new Set(kcvs).size).toBe(4);
+    const unknown = await fetch(endpoint, { method: 'POST', body: JSON.stringify({ identity: 'ESN-NOT-HERE', keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'PSK' } } }) });
+    expect(unknown.status).toBe(403);
+    // The live counts follow, without a click.
+    await h.page.waitForFunction(() => document.querySelector('[data-count="exchanges"]')?.textContent === '4' && document.querySelector('[data-count="refused"]')?.textContent === '1', undefined, { timeout: 5_000 });
+    expect(await h.page.locator('[data-count="inFlight"]').textContent()).toBe('0');
+    await h.screenshot('responder-listening');
+
+    // Off again: the address goes away, and so does the listener.
+    await h.page.getByRole('button', { name: 'Stop responder' }).click();
+    await visible(h.page.locator('[data-responder-state="stopped"]'));
+    await visible(h.page.getByText(/Stopped at .* after 4 exchange\(s\) and 1 refusal\(s\)/));
+    expect(await h.page.getByRole('button', { name: /Responder on/ }).count()).toBe(0);
+    await expect(fetch(endpoint, { method: 'POST', body: '{}' })).rejects.toThrow();
+    await h.screenshot('responder-stopped');
+
+    // Locking the store stops it too, and the screen says why after the unlock.
+    await h.page.getByRole('button', { name: 'Start responder' }).click();
+    await visible(h.page.locator('[data-responder-state="listening"]'));
+    const second = h.responder.status().address!;
+    await h.page.getByRole('button', { name: 'Lock' }).click();
+    await visible(h.page.getByRole('heading', { name: 'Unlock KeyLadder' }));
+    await expect.poll(() => h.responder.status().state).toBe('stopped');
+    expect(h.responder.status().stopped?.reason).toBe('store-locked');
+    await expect(fetch(`${second}/v1/health`)).rejects.toThrow();
+    await h.page.getByLabel('Passphrase').fill(PASSPHRASE);
+    await h.page.getByRole('button', { name: 'Unlock' }).click();
+    await visible(h.page.getByText(/because the store locked/));
+    await h.screenshot('responder-stopped-by-lock');
+    // Main logged every request, without key material (checked with every reply at the end).
+    expect(h.responderLog.filter((l) => l.includes(`POST /v1/keyx 200`) && l.endsWith(`ok ${kpwDevice.identity}`))).toHaveLength(4);
+    expect(h.responderLog.some((l) => l.includes('403') && l.includes('ENTITY_NOT_FOUND ESN-NOT-HERE'))).toBe(true);
+  });
+
+  it('serves HTTPS from a certificate and key that main’s dialogs choose and read', async (ctx) => {
+    const cert = path.join(h.workDir, 'responder.crt');
+    const key = path.join(h.workDir, 'responder.key');
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+    if (made.status !== 0) return ctx.skip('openssl is not available to make a test certificate');
+    await nav('Responder');
+    await h.page.getByLabel(/Serve over TLS/).check();
+    const start = h.page.getByRole('button', { name: 'Start responder' });
+    expect(await start.isDisabled()).toBe(true);
+    // The operator cancels the key dialog: nothing is taken.
+    h.dialogs.open.push(cert, null);
+    await h.page.getByRole('button', { name: 'Choose certificate and key…' }).click();
+    await visible(h.page.getByText('No files chosen yet'));
+    h.dialogs.open.push(cert, key);
+    await h.page.getByRole('button', { name: 'Choose certificate and key…' }).click();
+    await visible(h.page.getByText('responder.crt'));
+    await start.click();
+    await visible(h.page.locator('[data-responder-state="listening"]'));
+    const endpoint = (await h.page.locator('[data-responder-address]').textContent()) ?? '';
+    expect(endpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/v1\/keyx$/);
+    await visible(h.page.getByText(/HTTPS \(TLS\)/));
+    const device = new LadderRequestor(kpwDevice.identity, await importWrappingKey(Buffer.from(kpwDevice.kpw, 'hex')));
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpsRequest(endpoint, { method: 'POST', ca: readFileSync(cert) }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify(device.nextRequest()));
+    });
+    expect(answer.status).toBe(200);
+    await device.accept(JSON.parse(answer.body));
+    await h.page.waitForFunction(() => document.querySelector('[data-count="exchanges"]')?.textContent === '1');
+    await h.screenshot('responder-tls');
+    await h.page.getByRole('button', { name: 'Stop responder' }).click();
+    await visible(h.page.locator('[data-responder-state="stopped"]'));
+    await h.page.getByLabel(/Serve over TLS/).uncheck();
+    // No reply ever held the key file's contents.
+    expect(JSON.stringify(h.replies.map((r) => r.reply))).not.toContain('PRIVATE KEY');
+  });
+
   it('rotates Kissuer with a confirmation and a grace period, retires and destroys a generation', async () => {
     await nav('Kissuer');
     await visible(h.page.locator('tr[data-generation="2"]'));
@@ -418,7 +540,9 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
 
   it('never sends key material back: no known key in any reply or event, as hex, base64 or base64url', () => {
     expect(h.replies.length).toBeGreaterThan(40);
-    const haystack = JSON.stringify({ replies: h.replies.map((r) => r.reply), events: h.events });
+    // The responder's status replies are among the replies; main's access log is searched too.
+    expect(h.replies.some((r) => r.channel === 'responder.status')).toBe(true);
+    const haystack = JSON.stringify({ replies: h.replies.map((r) => r.reply), events: h.events, responderLog: h.responderLog });
     const spellings = (k: Buffer) => {
       const b64 = k.toString('base64');
       return [k.toString('hex'), k.toString('hex').toUpperCase(), b64, b64.replace(/=+$/, ''), k.toString('base64url')];

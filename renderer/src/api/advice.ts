@@ -36,6 +36,14 @@ const ADVICE: Readonly<Record<string, string>> = {
   INTERNAL_ERROR: 'Try again. If it happens again, note the time and report it with the app log.',
   IPC_FAILED: 'Try again; if it keeps failing, restart KeyLadder.',
   NO_BRIDGE: 'Open KeyLadder through the desktop app.',
+  RESPONDER_RUNNING: 'Stop the responder first, then start it with the new address.',
+  RESPONDER_DRAINING: 'Wait a few seconds for the last requests to finish, then start it again.',
+  ADDRESS_IN_USE: 'Another program (or another KeyLadder) uses that port: choose another port, or 0 for any free one.',
+  ADDRESS_NOT_AVAILABLE: 'Use 127.0.0.1, or an address this machine really has (0.0.0.0 listens on all of them).',
+  PORT_NOT_PERMITTED: 'Choose a port from 1024 up: lower ports need administrator rights.',
+  TLS_NOT_CHOSEN: 'Choose the certificate and key files, or switch TLS off.',
+  TLS_FILES_INVALID: 'Choose a PEM certificate and the unencrypted PEM private key that belongs to it.',
+  TLS_FILES_UNREADABLE: 'Check that both files exist and that your account may read them.',
 };
 
 export function adviceFor(code: string): string {

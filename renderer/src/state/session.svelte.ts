@@ -4,11 +4,13 @@
 import type { AppInfo } from '../../../electron/ipc/contract';
 import type { StoreStatus } from '../../../electron/services/types';
 import { asApiError, bridge, call, whenStoreLocked, type ApiError } from '../api/client';
+import { responder } from './responder.svelte';
 
 export const SCREENS = [
   { id: 'devices', label: 'Devices' },
   { id: 'groups', label: 'Model groups' },
   { id: 'exchange', label: 'Test exchange' },
+  { id: 'responder', label: 'Responder' },
   { id: 'kissuer', label: 'Kissuer' },
   { id: 'audit', label: 'Audit' },
   { id: 'settings', label: 'Settings' },
@@ -51,6 +53,8 @@ export class Session {
     if (this.status === null || !this.status.unlocked) return;
     this.status = { ...this.status, unlocked: false };
     this.notice = notice;
+    // Main stops the HTTP responder whenever the store locks.
+    responder.forget();
   }
 
   unlockedWith(status: StoreStatus): void {
@@ -62,6 +66,7 @@ export class Session {
     try {
       this.status = await call(bridge().store.lock());
       this.notice = 'The store is locked.';
+      responder.forget();
     } catch (error) {
       this.notice = `Locking failed: ${asApiError(error).message}`;
     }
