@@ -24,6 +24,12 @@ export interface BenchCase {
 export interface BenchSuite {
   readonly name: string;
   readonly description: string;
+  /**
+   * Take the runs of all its cases in turns (run 1 of every case, then run 2…)
+   * instead of case after case, so a burst of load from elsewhere spreads over
+   * the figures instead of spoiling one. For suites of short, independent cases.
+   */
+  readonly interleave?: boolean;
   /** Builds the cases (keys, requests, responses) once, outside the timing. */
   cases(): BenchCase[] | Promise<BenchCase[]>;
 }
@@ -94,6 +100,34 @@ async function timedRun(c: BenchCase, ms: number): Promise<number> {
     if (elapsed * 8n < budget && batch < 65536) batch *= 2;
   }
   return ops / (Number(elapsed) / 1e9);
+}
+
+/** Times the cases' runs in turns, after a warm-up of each; one figure per case, in order. */
+export async function measureInterleaved(cases: readonly BenchCase[], options: MeasureOptions): Promise<Figure[]> {
+  for (const c of cases) await timedRun(c, options.warmupMs);
+  const runs = cases.map(() => [] as number[]);
+  const others = cases.map(() => ({ busy: 0, total: 0, known: true }));
+  for (let r = 0; r < options.runs; r++) {
+    for (const [i, c] of cases.entries()) {
+      const before = machineTicks();
+      const ownBefore = process.cpuUsage();
+      runs[i]!.push(await timedRun(c, options.runMs));
+      const after = machineTicks();
+      const own = process.cpuUsage(ownBefore);
+      if (before === undefined || after === undefined) others[i]!.known = false;
+      else {
+        others[i]!.busy += after.busy - before.busy - ((own.user + own.system) / 1e6) * 100;
+        others[i]!.total += after.total - before.total;
+      }
+    }
+  }
+  return cases.map((c, i) => {
+    const sorted = [...runs[i]!].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)]!;
+    const figure: Figure = { name: c.name, op: c.op, opsPerSecond: median, microsPerOp: 1e6 / median, runs: runs[i]! };
+    const o = others[i]!;
+    return o.known && o.total > 0 ? { ...figure, othersBusy: Math.max(0, o.busy / o.total) } : figure;
+  });
 }
 
 export async function measure(c: BenchCase, options: MeasureOptions): Promise<Figure> {

@@ -10,7 +10,7 @@ import './suites/store.js';
 import './suites/http.js';
 
 import { cpus } from 'node:os';
-import { formatFigure, formatInterference, measure, registeredSuites, type MeasureOptions } from './harness.js';
+import { formatFigure, formatInterference, measure, measureInterleaved, registeredSuites, type Figure, type MeasureOptions } from './harness.js';
 
 function option(args: string[], name: string, fallback: number): number {
   const arg = args.find((a) => a.startsWith(`--${name}=`));
@@ -40,12 +40,17 @@ async function main(args: string[]): Promise<number> {
   for (const suite of suites) {
     if (names.length > 0 && !names.includes(suite.name)) continue;
     console.log(`# suite ${suite.name}: ${suite.description}`);
-    for (const c of await suite.cases()) {
-      if (only !== undefined && !only.some((o) => c.name.includes(o))) continue;
-      const figure = await measure(c, options);
+    const cases = (await suite.cases()).filter((c) => only === undefined || only.some((o) => c.name.includes(o)));
+    const print = (figure: Figure) => {
       console.log(formatFigure(figure));
       const note = formatInterference(figure);
       if (note !== undefined) console.log(note);
+    };
+    if (suite.interleave) {
+      console.log(`# (runs taken in turns across the suite's ${cases.length} figures)`);
+      (await measureInterleaved(cases, options)).forEach(print);
+    } else {
+      for (const c of cases) print(await measure(c, options));
     }
   }
   return 0;

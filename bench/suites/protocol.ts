@@ -133,6 +133,7 @@ function pieceCases(): BenchCase[] {
 
 registerSuite({
   name: 'protocol',
+  interleave: true,
   description: 'JWE_LADDER core: responder exchanges (parse + respond + keydata JSON), Web Crypto requestor, pieces, jose for comparison',
   async cases() {
     const v1 = setup('keyladder-v1');
