@@ -17,8 +17,18 @@ export function deriveSubkey(storeKey: Uint8Array, purpose: string): Buffer {
   return Buffer.from(hkdfSync('sha256', storeKey, Buffer.alloc(0), `keyladder ${purpose} v1`, 32));
 }
 
+/** How many opened keys `unsealRemembered` keeps: Kissuer generations in use are few. */
+const REMEMBERED = 8;
+
 export class RecordSealer {
   private readonly key: Buffer;
+  /**
+   * Opened keys by binding, with the sealed bytes they came from. Only the
+   * Kissuer generations use this: every exchange needs the active one (and a
+   * WRAP the one that made the wrapdata), and opening it each time costs an
+   * AES-GCM decryption. Device keys are never remembered.
+   */
+  private readonly remembered = new Map<string, { sealed: Buffer; plain: Buffer }>();
 
   constructor(storeKey: Uint8Array) {
     this.key = deriveSubkey(storeKey, 'record seal');
@@ -53,8 +63,44 @@ export class RecordSealer {
     return plain;
   }
 
+  /**
+   * As `unseal`, for a key opened again and again. The opened key is kept
+   * (zeroed on `destroy`) and reused while the record's sealed bytes are the
+   * same, so a rotated, imported or restored key is opened afresh: equal
+   * sealed bytes under the same binding can only open to the same key. The
+   * caller gets a copy, and zeroes it once done.
+   */
+  unsealRemembered(binding: string, sealed: Uint8Array): Buffer {
+    const known = this.remembered.get(binding);
+    if (known !== undefined && known.sealed.equals(sealed)) return Buffer.from(known.plain);
+    const plain = this.unseal(binding, sealed);
+    if (known !== undefined) known.plain.fill(0);
+    this.remembered.delete(binding);
+    if (this.remembered.size >= REMEMBERED) this.forgetOldest();
+    // Its own memory (not a slice of Node's shared pool), so zeroing it wipes the key.
+    const kept = Buffer.alloc(plain.length);
+    plain.copy(kept);
+    this.remembered.set(binding, { sealed: Buffer.from(sealed), plain: kept });
+    return plain;
+  }
+
+  /** Drops a remembered key (its record was destroyed or retired). */
+  forget(binding: string): void {
+    this.remembered.get(binding)?.plain.fill(0);
+    this.remembered.delete(binding);
+  }
+
+  private forgetOldest(): void {
+    const oldest = this.remembered.keys().next();
+    if (oldest.done === true) return;
+    this.remembered.get(oldest.value)?.plain.fill(0);
+    this.remembered.delete(oldest.value);
+  }
+
   destroy(): void {
     this.key.fill(0);
+    for (const { plain } of this.remembered.values()) plain.fill(0);
+    this.remembered.clear();
   }
 
   private invalid(binding: string): StoreError {

@@ -123,6 +123,7 @@ export class IssuerService implements IssuerApi {
       store.issuers.retire(generation, at);
       store.audit.append({ at, action: 'issuer.retire', outcome: 'ok', subject: String(generation), details: { reason: 'operator' } });
     });
+    store.sealer.forget(issuerBinding(generation));
     return this.view(generation);
   }
 
@@ -136,6 +137,7 @@ export class IssuerService implements IssuerApi {
       store.issuers.destroy(generation, at);
       store.audit.append({ at, action: 'issuer.destroy', outcome: 'ok', subject: String(generation), details: { kcv: row.kcv } });
     });
+    store.sealer.forget(issuerBinding(generation));
     this.session.flushPending();
     store.checkpoint();
     return this.view(generation);

@@ -1,6 +1,12 @@
 // The responder's keys, from the store. Sealed keys are opened at the moment
 // of use and handed to the responder, which zeroes them.
 //
+// Kissuer keys are opened through the sealer's small memory of opened keys
+// (`unsealRemembered`): every exchange needs the active one. The memory is
+// wiped when the store locks; a generation retired or destroyed here is
+// forgotten at once, and one destroyed by another process (the CLI while the
+// app is open) as soon as this one finds its key gone.
+//
 // A Kissuer generation in grace accepts returning wrapdata until its grace
 // date even before the grace is turned into "retired" in the database, so an
 // exchange never needs a write to decide.
@@ -52,7 +58,7 @@ export class StoreKeySource implements LadderKeySource {
 
   private issuerKey(row: IssuerKeyRow): IssuerKey {
     if (row.key === null) throw new Error('destroyed generations are never handed out');
-    return { generation: row.generation, format: row.format, key: this.store.sealer.unseal(issuerBinding(row.generation), row.key) };
+    return { generation: row.generation, format: row.format, key: this.store.sealer.unsealRemembered(issuerBinding(row.generation), row.key) };
   }
 
   activeIssuer(): IssuerKey | undefined {
@@ -64,7 +70,11 @@ export class StoreKeySource implements LadderKeySource {
     const row = this.store.issuers.keyOf(generation);
     if (!row) return undefined;
     // A destroyed generation's key is gone: to the device it is as unknown as any other.
-    if (row.key === null) return undefined;
+    // (If another process destroyed it, this one forgets its opened copy now.)
+    if (row.key === null) {
+      this.store.sealer.forget(issuerBinding(generation));
+      return undefined;
+    }
     return { ...this.issuerKey(row), accepts: accepts(row, this.now()) };
   }
 

@@ -387,3 +387,31 @@ describe('what the store holds for Kissuer', () => {
     expect(row.key.includes(Buffer.from(e1.inputs['msl_wrapping_key_hex (Kissuer)'], 'hex'))).toBe(false);
   });
 });
+
+describe('two processes on one store (the CLI while the app is open)', () => {
+  it('the open one issues under a generation the other rotated in, and refuses wrapdata of one the other destroyed', async () => {
+    const app = await store();
+    app.services.devices.provision({ identity: v.identity, keys: { kind: 'kpw', kpw: v.kpw_hex } });
+    const device = await climbedDevice(app); // holds generation-1 wrapdata; the app has opened generation 1
+    const oldWrap = JSON.stringify(device.nextRequest());
+
+    const cli = createServices({ storeDir: app.dir, kdfLogN: TEST_KDF_LOG_N, batchExchangeRecords: false, now: () => app.clock.now });
+    try {
+      await cli.store.unlock(PASSPHRASE);
+      cli.issuers.rotate();
+      const answered = app.services.exchanges.respond(oldWrap);
+      expect(answered.ok, answered.json).toBe(true);
+      const keys = await device.accept(parseJson(answered.json));
+      expect(Buffer.from(keys.wrapdata).readUInt32BE(1)).toBe(2);
+
+      cli.issuers.retire(1);
+      cli.issuers.destroy(1);
+    } finally {
+      cli.close();
+    }
+    const refused = app.services.exchanges.respond(oldWrap);
+    expect(refusal(refused.json)).toMatchObject({ code: 'KEYX_WRAPPING_KEY_MISSING', reason: 'WRAPDATA_UNKNOWN_GENERATION' });
+    // The device's current wrapdata (generation 2) still climbs.
+    expect(app.services.exchanges.respond(JSON.stringify(device.nextRequest())).ok).toBe(true);
+  });
+});
