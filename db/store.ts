@@ -142,7 +142,7 @@ export class KeyStore {
       db.close();
       throw e instanceof StoreError ? e : fromSqliteError(e, 'The database file');
     }
-    return new KeyStore(dir, db, new RecordSealer(storeKey), deriveSubkey(storeKey, 'audit mac'), keyFile);
+    return new KeyStore(dir, db, RecordSealer.forStore(storeKey), deriveSubkey(storeKey, 'audit mac'), keyFile);
   }
 
   private takeFailedUnlocks(): AuditRecord[] {

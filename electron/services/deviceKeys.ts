@@ -2,12 +2,15 @@
 // model group: generate, or import Kpe+Kph (Kpw derived the MSL way), or import
 // Kpw alone. The same rule serves model groups (Kde+Kdh, Kdw).
 
-import { randomBytes } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { deriveWrappingKey } from '../jwe/keyDerivation.js';
 import { kcv } from '../jwe/kcv.js';
+import { systemRandom } from '../jwe/random.js';
 import type { RecordSealer } from '../../db/sealing.js';
 import type { KeyOrigin } from '../../db/repositories/devices.js';
+import { ServiceError, ServiceErrorCode } from './errors.js';
 import { keyFromHex } from './keyInput.js';
+import { deviceBinding } from './storeKeySource.js';
 
 export interface KeyTriple {
   readonly wrap: Buffer;
@@ -38,11 +41,23 @@ export type TripleInput =
   | { readonly kind: 'pair'; readonly enc: string; readonly hmac: string }
   | { readonly kind: 'wrap'; readonly wrap: string };
 
+/** A device's key input; `check` is a kpw given beside kpe+kph, which must equal the derived one. */
+export type DeviceKeyInput = TripleInput & { readonly check?: string };
+
+export const DEVICE_NAMES = { enc: 'kpe', hmac: 'kph', wrap: 'kpw' } as const;
+export const GROUP_NAMES = { enc: 'kde', hmac: 'kdh', wrap: 'kdw' } as const;
+
 export function keysFromInput(input: TripleInput, names: TripleNames): KeyTriple {
   switch (input.kind) {
     case 'generate': {
-      const enc = randomBytes(16);
-      const hmac = randomBytes(32);
+      // From the responder's random pool (a bulk import generates 200,000
+      // keys); the pool's bytes are zeroed once copied into the keys' own buffers.
+      const drawn = systemRandom.take(48);
+      const enc = Buffer.alloc(16);
+      const hmac = Buffer.alloc(32);
+      drawn.copy(enc, 0, 0, 16);
+      drawn.copy(hmac, 0, 16, 48);
+      drawn.fill(0);
       return { enc, hmac, wrap: deriveWrappingKey(enc, hmac), origin: 'generated' };
     }
     case 'pair': {
@@ -72,4 +87,26 @@ export function sealTriple(keys: KeyTriple, sealer: RecordSealer, binding: (fiel
     keys.enc?.fill(0);
     keys.hmac?.fill(0);
   }
+}
+
+/** A device's keys, with a kpw given beside kpe+kph checked against the derived one. The caller zeroes them. */
+export function deviceKeys(input: DeviceKeyInput): KeyTriple {
+  const keys = keysFromInput(input, DEVICE_NAMES);
+  if (input.check !== undefined) {
+    let agree = false;
+    try {
+      const given = keyFromHex(input.check, 'kpw', 16);
+      agree = timingSafeEqual(given, keys.wrap);
+      given.fill(0);
+    } finally {
+      if (!agree) for (const k of [keys.wrap, keys.enc, keys.hmac]) k?.fill(0);
+    }
+    if (!agree) throw new ServiceError(ServiceErrorCode.INVALID_KEY, 'kpw does not match the Kpw derived from kpe and kph.');
+  }
+  return keys;
+}
+
+/** A device's sealed key columns and KCVs, from its key input. */
+export function sealDeviceKeys(sealer: RecordSealer, identity: string, input: DeviceKeyInput): SealedTriple {
+  return sealTriple(deviceKeys(input), sealer, (f) => deviceBinding(identity, DEVICE_NAMES[f]));
 }

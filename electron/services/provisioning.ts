@@ -12,16 +12,15 @@ import type { DeviceRow } from '../../db/repositories/devices.js';
 import type { GroupRow } from '../../db/repositories/groups.js';
 import type { DeviceApi, GroupApi, GroupKeyInput, ImportFormat, ProvisionRequest } from './api.js';
 import { sealBundle } from './bundles.js';
-import { keysFromInput, sealTriple, type KeyTriple, type SealedTriple, type TripleInput } from './deviceKeys.js';
+import { GROUP_NAMES, keysFromInput, sealDeviceKeys, sealTriple, type DeviceKeyInput, type SealedTriple, type TripleInput } from './deviceKeys.js';
 import { ServiceError, ServiceErrorCode, describeError } from './errors.js';
 import { parseImportFile, type ImportRow } from './importRows.js';
+import { deviceSealerFor, type SealJob } from './sealPool.js';
 import { checkGroupName, checkIdentity, checkInteger, keyFromHex } from './keyInput.js';
 import type { StoreSession } from './session.js';
 import { deviceBinding, groupBinding } from './storeKeySource.js';
 import type { BundleProtection, DevicePage, DeviceSummary, GroupSummary, ImportReport, ImportRowError, ProgressCallback } from './types.js';
 
-const DEVICE_NAMES = { enc: 'kpe', hmac: 'kph', wrap: 'kpw' } as const;
-const GROUP_NAMES = { enc: 'kde', hmac: 'kdh', wrap: 'kdw' } as const;
 const CHUNK = 1000;
 export const MAX_PAGE = 1000;
 
@@ -52,7 +51,7 @@ function groupSummary(row: GroupRow): GroupSummary {
 }
 
 /** Reads {kpe,kph} / {kpw} / nothing (and all three, which must agree). */
-function deviceInput(row: { kpe?: unknown; kph?: unknown; kpw?: unknown }): TripleInput & { check?: string } {
+function deviceInput(row: { kpe?: unknown; kph?: unknown; kpw?: unknown }): DeviceKeyInput {
   const has = (v: unknown) => v !== undefined && v !== null && v !== '';
   if (has(row.kpe) !== has(row.kph)) throw new ServiceError(ServiceErrorCode.INVALID_KEY, 'Give kpe and kph together (Kpw is derived from them), or kpw alone.');
   if (has(row.kpe)) return { kind: 'pair', enc: row.kpe as string, hmac: row.kph as string, ...(has(row.kpw) ? { check: row.kpw as string } : {}) };
@@ -72,25 +71,8 @@ export function deviceKeyInput(input: ProvisionRequest['keys']): TripleInput {
 export class DeviceService implements DeviceApi {
   constructor(private readonly session: StoreSession, private readonly now: () => Date) {}
 
-  /** Reads the keys and checks a kpw given beside kpe+kph against the derived one. The caller zeroes them. */
-  private deviceKeys(input: TripleInput & { check?: string }): KeyTriple {
-    const keys = keysFromInput(input, DEVICE_NAMES);
-    if (input.check !== undefined) {
-      let agree = false;
-      try {
-        const given = keyFromHex(input.check, 'kpw', 16);
-        agree = timingSafeEqual(given, keys.wrap);
-        given.fill(0);
-      } finally {
-        if (!agree) for (const k of [keys.wrap, keys.enc, keys.hmac]) k?.fill(0);
-      }
-      if (!agree) throw new ServiceError(ServiceErrorCode.INVALID_KEY, 'kpw does not match the Kpw derived from kpe and kph.');
-    }
-    return keys;
-  }
-
-  private sealDevice(identity: string, input: TripleInput & { check?: string }): SealedTriple {
-    return sealTriple(this.deviceKeys(input), this.session.store().sealer, (f) => deviceBinding(identity, DEVICE_NAMES[f]));
+  private sealDevice(identity: string, input: DeviceKeyInput): SealedTriple {
+    return sealDeviceKeys(this.session.store().sealer, identity, input);
   }
 
   private groupId(name: unknown): number | null {
@@ -121,33 +103,60 @@ export class DeviceService implements DeviceApi {
     const store = this.session.store();
     const total = rows.length;
     const failed: ImportRowError[] = [];
-    const ready: Array<{ identity: string; groupId: number | null; group: string | null; sealed: SealedTriple }> = [];
+    // Rows that passed the checks here, in file order; their keys are sealed in batches
+    // (on worker threads for large files) while the checks go on.
+    const ready: Array<{ row: number; identity: string; groupId: number | null; sealed?: SealedTriple }> = [];
     const seen = new Set<string>();
     const groups = new Map<string, number | null>();
-    for (let i = 0; i < total; i++) {
-      const row: ImportRow = rows[i]!;
-      const identity = typeof row.identity === 'string' ? row.identity : null;
-      try {
-        const id = checkIdentity(row.identity);
-        if (seen.has(id)) throw new ServiceError(ServiceErrorCode.DEVICE_EXISTS, `"${id}" appears more than once in the file.`);
-        seen.add(id);
-        if (store.devices.exists(id)) throw new ServiceError(ServiceErrorCode.DEVICE_EXISTS, `Device "${id}" is already provisioned.`);
-        const groupKey = typeof row.group === 'string' ? row.group : '';
-        if (!groups.has(groupKey)) groups.set(groupKey, this.groupId(row.group));
-        const input = deviceInput(row);
-        // Keys are sealed only while the file is clean: once a row fails, the rest are just checked.
-        if (failed.length === 0) ready.push({ identity: id, groupId: groups.get(groupKey) ?? null, group: groupKey || null, sealed: this.sealDevice(id, input) });
-        else for (const k of Object.values(this.deviceKeys(input))) if (Buffer.isBuffer(k)) k.fill(0);
-      } catch (error) {
-        const { code, message } = describeError(error);
-        failed.push({ row: i + 1, identity, code, message });
+    const sealing = deviceSealerFor(store.sealer, total);
+    const inFlight: Array<Promise<void>> = [];
+    let jobs: SealJob[] = [];
+    let slots: number[] = [];
+    const sendBatch = (): void => {
+      const [batch, at] = [jobs, slots];
+      [jobs, slots] = [[], []];
+      const done = sealing.seal(batch).then((outcomes) => outcomes.forEach((outcome, k) => {
+        const entry = ready[at[k]!]!;
+        if (outcome.ok) entry.sealed = outcome.sealed;
+        else failed.push({ row: entry.row, identity: entry.identity, code: outcome.code, message: outcome.message });
+      }));
+      // Awaited below; until then a failed batch must not count as an unhandled rejection.
+      done.catch(() => undefined);
+      inFlight.push(done);
+    };
+    try {
+      for (let i = 0; i < total; i++) {
+        const row: ImportRow = rows[i]!;
+        const identity = typeof row.identity === 'string' ? row.identity : null;
+        try {
+          const id = checkIdentity(row.identity);
+          if (seen.has(id)) throw new ServiceError(ServiceErrorCode.DEVICE_EXISTS, `"${id}" appears more than once in the file.`);
+          seen.add(id);
+          if (store.devices.exists(id)) throw new ServiceError(ServiceErrorCode.DEVICE_EXISTS, `Device "${id}" is already provisioned.`);
+          const groupKey = typeof row.group === 'string' ? row.group : '';
+          if (!groups.has(groupKey)) groups.set(groupKey, this.groupId(row.group));
+          jobs.push({ identity: id, input: deviceInput(row) });
+          slots.push(ready.length);
+          ready.push({ row: i + 1, identity: id, groupId: groups.get(groupKey) ?? null });
+        } catch (error) {
+          const { code, message } = describeError(error);
+          failed.push({ row: i + 1, identity, code, message });
+        }
+        if ((i + 1) % CHUNK === 0) {
+          sendBatch();
+          // A few batches in flight keep every worker busy without holding the whole file's results.
+          if (inFlight.length >= 4) await inFlight.shift();
+          onProgress?.({ done: i + 1, total, phase: 'checking' });
+          await nextTick();
+          this.session.store();
+        }
       }
-      if ((i + 1) % CHUNK === 0) {
-        onProgress?.({ done: i + 1, total, phase: 'checking' });
-        await nextTick();
-        this.session.store();
-      }
+      sendBatch();
+      await Promise.all(inFlight);
+    } finally {
+      await sealing.close();
     }
+    failed.sort((x, y) => x.row - y.row);
     onProgress?.({ done: total, total, phase: 'checking' });
     if (failed.length > 0) {
       store.audit.append({ at: this.now().toISOString(), action: 'device.import', outcome: 'refused', subject: null, details: { format, rows: total, badRows: failed.length } });
@@ -156,7 +165,8 @@ export class DeviceService implements DeviceApi {
     const at = this.now().toISOString();
     store.transaction(() => {
       ready.forEach((d, i) => {
-        store.devices.insert({ identity: d.identity, groupId: d.groupId, origin: d.sealed.origin, kpw: d.sealed.wrap, kpe: d.sealed.enc, kph: d.sealed.hmac, kcvKpw: d.sealed.kcvWrap, kcvKpe: d.sealed.kcvEnc, kcvKph: d.sealed.kcvHmac, createdAt: at });
+        const sealed = d.sealed!;
+        store.devices.insert({ identity: d.identity, groupId: d.groupId, origin: sealed.origin, kpw: sealed.wrap, kpe: sealed.enc, kph: sealed.hmac, kcvKpw: sealed.kcvWrap, kcvKpe: sealed.kcvEnc, kcvKph: sealed.kcvHmac, createdAt: at });
         if ((i + 1) % (CHUNK * 10) === 0) onProgress?.({ done: i + 1, total, phase: 'writing' });
       });
       store.audit.append({ at, action: 'device.import', outcome: 'ok', subject: null, details: { format, rows: total, imported: ready.length, first: ready[0]?.identity ?? null, last: ready[ready.length - 1]?.identity ?? null } });

@@ -8,7 +8,7 @@ import { RecordSealer } from '../../db/sealing.js';
 const BINDING = 'issuer/1/key';
 
 function sealerWith(key = randomBytes(16)) {
-  const sealer = new RecordSealer(randomBytes(32));
+  const sealer = RecordSealer.forStore(randomBytes(32));
   return { sealer, key, sealed: sealer.seal(BINDING, key) };
 }
 
