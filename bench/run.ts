@@ -1,5 +1,7 @@
 // `npm run bench` runs every suite; `node dist/bench/run.js protocol` runs one
-// (several names may be given). Options: --runs=N (default 3), --ms=N per run
+// (several names may be given). With more than one suite, each runs in a
+// process of its own, so that one suite's heap (the store suite's million
+// devices) does not weigh on the next one's figures (the HTTP soak's RSS). Options: --runs=N (default 3), --ms=N per run
 // (default 1000), --warmup=N ms (default 500), --only=a,b (figures whose name
 // contains a or b), --list.
 //
@@ -9,7 +11,9 @@ import './suites/protocol.js';
 import './suites/store.js';
 import './suites/http.js';
 
+import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { formatFigure, formatInterference, measure, measureInterleaved, registeredSuites, type Figure, type MeasureOptions } from './harness.js';
 
 function option(args: string[], name: string, fallback: number): number {
@@ -31,6 +35,15 @@ async function main(args: string[]): Promise<number> {
   if (unknown.length > 0) {
     console.error(`unknown bench suite(s): ${unknown.join(', ')}; known: ${suites.map((s) => s.name).join(', ')}`);
     return 2;
+  }
+  const selected = suites.filter((s) => names.length === 0 || names.includes(s.name));
+  if (selected.length > 1) {
+    const flags = args.filter((a) => a.startsWith('--'));
+    for (const suite of selected) {
+      const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), suite.name, ...flags], { stdio: 'inherit' });
+      if (child.status !== 0) return child.status ?? 1;
+    }
+    return 0;
   }
   const onlyArg = args.find((a) => a.startsWith('--only='));
   const only = onlyArg === undefined ? undefined : onlyArg.slice('--only='.length).split(',');

@@ -50,6 +50,24 @@ export function probe(path: string, storeKey: Uint8Array): number {
   }
 }
 
+/**
+ * A second connection for walCheckpointer.ts's thread: it only checkpoints
+ * (which fsyncs the database file), and waits rather than fails when the
+ * main connection holds a lock.
+ */
+export function openForCheckpoints(path: string, storeKey: Uint8Array): Db {
+  const db = keyed(path, storeKey, false, true);
+  try {
+    db.pragma('busy_timeout = 5000');
+    db.pragma('synchronous = FULL');
+    db.pragma('wal_autocheckpoint = 0');
+    return db;
+  } catch (e) {
+    db.close();
+    throw fromSqliteError(e, 'The database file');
+  }
+}
+
 /** Opens for writing, in WAL mode with full fsync: a crash loses no committed transaction. */
 export function openForWriting(path: string, storeKey: Uint8Array, create: boolean): Db {
   const db = keyed(path, storeKey, false, !create);

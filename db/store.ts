@@ -20,8 +20,18 @@ import { DeviceRepository } from './repositories/devices.js';
 import { GroupRepository } from './repositories/groups.js';
 import { IssuerRepository } from './repositories/issuers.js';
 import { RecordSealer, deriveSubkey } from './sealing.js';
+import { WalCheckpointer } from './walCheckpointer.js';
 
-export interface CreateOptions {
+export interface OpenOptions {
+  /**
+   * Checkpoint the WAL on a worker thread instead of in whichever commit fills
+   * it (see walCheckpointer.ts). For the long-running doors: the HTTP
+   * responder and the app.
+   */
+  readonly backgroundCheckpoints?: boolean;
+}
+
+export interface CreateOptions extends OpenOptions {
   /** scrypt cost as log2(N); at least 17 (OWASP). */
   readonly kdfLogN?: number;
 }
@@ -41,6 +51,7 @@ export class KeyStore {
   readonly issuers: IssuerRepository;
   readonly audit: AuditRepository;
   private open = true;
+  private checkpointer: WalCheckpointer | undefined;
 
   private constructor(
     readonly dir: string,
@@ -75,7 +86,7 @@ export class KeyStore {
     const storeKey = randomBytes(32);
     try {
       const keyFile = await wrapStoreKey(storeKey, passphrase, newScryptParams(options.kdfLogN ?? DEFAULT_LOG_N));
-      const store = KeyStore.openUnlocked(dir, storeKey, keyFile, true);
+      const store = KeyStore.openUnlocked(dir, storeKey, keyFile, true, options);
       try {
         store.transaction(() => {
           initialize(store);
@@ -94,7 +105,7 @@ export class KeyStore {
     }
   }
 
-  static async unlock(dir: string, passphrase: string): Promise<KeyStore> {
+  static async unlock(dir: string, passphrase: string, options: OpenOptions = {}): Promise<KeyStore> {
     const files = storeFiles(dir);
     KeyStore.finishPendingRestore(dir);
     if (!existsSync(files.key)) {
@@ -117,7 +128,7 @@ export class KeyStore {
     }
     try {
       refuseNewer(probe(files.db, storeKey));
-      const store = KeyStore.openUnlocked(dir, storeKey, keyFile, false);
+      const store = KeyStore.openUnlocked(dir, storeKey, keyFile, false, options);
       try {
         store.transaction(() => {
           store.audit.append(...store.takeFailedUnlocks(), { at: now(), action: 'store.unlock', outcome: 'ok', subject: null, details: {} });
@@ -134,15 +145,18 @@ export class KeyStore {
     }
   }
 
-  private static openUnlocked(dir: string, storeKey: Buffer, keyFile: KeyFile, create: boolean): KeyStore {
-    const db = openForWriting(storeFiles(dir).db, storeKey, create);
+  private static openUnlocked(dir: string, storeKey: Buffer, keyFile: KeyFile, create: boolean, options: OpenOptions): KeyStore {
+    const path = storeFiles(dir).db;
+    const db = openForWriting(path, storeKey, create);
     try {
       migrate(db);
     } catch (e) {
       db.close();
       throw e instanceof StoreError ? e : fromSqliteError(e, 'The database file');
     }
-    return new KeyStore(dir, db, RecordSealer.forStore(storeKey), deriveSubkey(storeKey, 'audit mac'), keyFile);
+    const store = new KeyStore(dir, db, RecordSealer.forStore(storeKey), deriveSubkey(storeKey, 'audit mac'), keyFile);
+    if (options.backgroundCheckpoints === true) store.checkpointer = WalCheckpointer.start(db, path, storeKey);
+    return store;
   }
 
   private takeFailedUnlocks(): AuditRecord[] {
@@ -192,6 +206,7 @@ export class KeyStore {
   lock(): void {
     if (!this.open) return;
     this.open = false;
+    this.checkpointer?.stop();
     try {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
     } catch {

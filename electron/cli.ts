@@ -102,8 +102,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   const services = createServices({
     storeDir,
     ...(values['kdf-log-n'] !== undefined ? { kdfLogN: int(values['kdf-log-n'], 'kdf-log-n')! } : {}),
-    // A one-shot command writes its records before it exits anyway.
+    // A one-shot command writes its records before it exits anyway, and needs no checkpointing thread.
     batchExchangeRecords: positionals[0] === 'serve',
+    backgroundCheckpoints: positionals[0] === 'serve',
   });
   const [command, sub, ...rest] = positionals;
   try {

@@ -37,7 +37,7 @@ const toDialogFilters = (filters: readonly FileFilter[]) => filters.map((f) => (
 
 async function start(): Promise<void> {
   const userData = app.getPath('userData');
-  const runtime = createServices({ storeDir: userData });
+  const runtime = createServices({ storeDir: userData, backgroundCheckpoints: true });
   // The access log goes to main's log only, never to the renderer; it holds no key material.
   const responder = new AppResponder({ exchanges: runtime.exchanges, store: runtime.store, log: (line) => console.log(line) });
   // Every lock through these services (idle, system, the Lock button) stops the responder first.

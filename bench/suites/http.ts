@@ -68,7 +68,7 @@ registerSuite({
     }
     process.env['KEYLADDER_ALLOW_WEAK_KDF'] = '1';
     const dir = mkdtempSync(join(tmpdir(), 'keyladder-http-bench-'));
-    const services = createServices({ storeDir: dir, kdfLogN: 10, batchExchangeRecords: true });
+    const services = createServices({ storeDir: dir, kdfLogN: 10, batchExchangeRecords: true, backgroundCheckpoints: true });
     try {
       await services.store.create('bench passphrase, not secret');
       const report = await services.devices.import(`identity\n${Array.from({ length: 10_000 }, (_, i) => `LOAD-${String(i).padStart(6, '0')}`).join('\n')}\n`, 'csv');

@@ -52,7 +52,7 @@ registerSuite({
   async cases(): Promise<BenchCase[]> {
     process.env['KEYLADDER_ALLOW_WEAK_KDF'] = '1';
     const dir = mkdtempSync(join(tmpdir(), 'keyladder-bench-'));
-    const services = createServices({ storeDir: dir, kdfLogN: 10, batchExchangeRecords: true });
+    const services = createServices({ storeDir: dir, kdfLogN: 10, batchExchangeRecords: true, backgroundCheckpoints: true });
     process.once('exit', () => {
       services.close();
       rmSync(dir, { recursive: true, force: true });

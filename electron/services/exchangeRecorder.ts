@@ -6,7 +6,10 @@
 //   - audit records are buffered and appended in one transaction when 256
 //     have gathered or 20 ms have passed;
 //   - bookkeeping is coalesced per device (a count, and the latest exchange)
-//     and written at most once a second with the audit batch due then.
+//     and written once a second, at most 256 devices per transaction: a lab
+//     of 10,000 devices would otherwise stall the responder for one long
+//     write each second. The rest follow with the next batches (every 20 ms
+//     at the latest), oldest first.
 // Everything pending is written before any read of devices, generations or
 // the audit log, before the store locks, and when the server stops. A crash
 // can lose at most the last 20 ms of audit records and the last second of
@@ -31,10 +34,12 @@ export interface RecorderLimits {
   readonly auditBatch: number;
   readonly auditDelayMs: number;
   readonly statsDelayMs: number;
+  /** Devices whose counters one transaction writes, at most (a flush writes them all). */
+  readonly statsBatch: number;
 }
 
-const BATCHED: RecorderLimits = { auditBatch: 256, auditDelayMs: 20, statsDelayMs: 1000 };
-const IMMEDIATE: RecorderLimits = { auditBatch: 1, auditDelayMs: 0, statsDelayMs: 0 };
+const BATCHED: RecorderLimits = { auditBatch: 256, auditDelayMs: 20, statsDelayMs: 1000, statsBatch: 256 };
+const IMMEDIATE: RecorderLimits = { auditBatch: 1, auditDelayMs: 0, statsDelayMs: 0, statsBatch: Number.POSITIVE_INFINITY };
 
 export class ExchangeRecorder {
   private audit: AuditRecord[] = [];
@@ -42,6 +47,8 @@ export class ExchangeRecorder {
   private perGeneration = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
   private statsWrittenAt = Date.now();
+  /** Counters were due and are still being written out, statsBatch devices at a time. */
+  private draining = false;
   private readonly limits: RecorderLimits;
 
   constructor(private readonly store: () => KeyStore, batched: boolean, limits?: RecorderLimits) {
@@ -79,18 +86,25 @@ export class ExchangeRecorder {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const statsDue = all || Date.now() - this.statsWrittenAt >= this.limits.statsDelayMs;
-    if (this.audit.length === 0 && !(statsDue && this.perGeneration.size > 0)) return;
+    // Counters are due once a second; once due, they drain over as many writes as it takes.
+    const statsDue = all || this.draining || Date.now() - this.statsWrittenAt >= this.limits.statsDelayMs;
+    if (this.audit.length === 0 && !(statsDue && (this.perGeneration.size > 0 || this.marks.size > 0))) return;
     const audit = this.audit;
     this.audit = [];
-    let marks: ExchangeMark[] = [];
+    const marks: ExchangeMark[] = [];
     let perGeneration = new Map<number, number>();
     if (statsDue) {
-      marks = [...this.marks].map(([deviceId, m]) => ({ deviceId, ...m }));
+      const limit = all ? Number.POSITIVE_INFINITY : this.limits.statsBatch;
+      // A Map iterates in insertion order: the devices waiting longest go first.
+      for (const [deviceId, m] of this.marks) {
+        if (marks.length >= limit) break;
+        marks.push({ deviceId, ...m });
+      }
+      for (const m of marks) this.marks.delete(m.deviceId);
       perGeneration = this.perGeneration;
-      this.marks = new Map();
       this.perGeneration = new Map();
-      this.statsWrittenAt = Date.now();
+      this.draining = this.marks.size > 0;
+      if (!this.draining) this.statsWrittenAt = Date.now();
     }
     const store = this.store();
     store.transaction(() => {
@@ -98,9 +112,9 @@ export class ExchangeRecorder {
       store.devices.markExchanges(marks);
       store.issuers.addExchanges(perGeneration);
     }, 'relaxed');
-    // Counters that were not due yet wait for the next batch, or for a read.
-    if (!statsDue && this.marks.size > 0 && this.timer === undefined) {
-      this.timer = setTimeout(() => this.write(false), this.limits.statsDelayMs);
+    // Counters still waiting: the next batch takes more of them (soon, if they are draining).
+    if (this.marks.size > 0 && this.timer === undefined) {
+      this.timer = setTimeout(() => this.write(false), this.draining ? this.limits.auditDelayMs : this.limits.statsDelayMs);
       this.timer.unref();
     }
   }

@@ -15,6 +15,11 @@ export interface ServicesOptions {
   readonly kdfLogN?: number;
   /** Batch exchange bookkeeping and audit writes (see exchangeRecorder.ts). Default true. */
   readonly batchExchangeRecords?: boolean;
+  /**
+   * Checkpoint the store's WAL on a worker thread (db/walCheckpointer.ts), so
+   * that no exchange waits for one. For the long-running doors. Default false.
+   */
+  readonly backgroundCheckpoints?: boolean;
   /** For tests: a clock and a random source. */
   readonly now?: () => Date;
   readonly random?: RandomSource;
@@ -33,7 +38,7 @@ export function createServices(options: ServicesOptions): KeyLadderRuntime {
   const session = new StoreSession(options.storeDir);
   const exchanges = new ExchangeService(session, now, options.batchExchangeRecords ?? true, options.random);
   return {
-    store: new StoreService(session, now, options.kdfLogN),
+    store: new StoreService(session, now, options.kdfLogN, { backgroundCheckpoints: options.backgroundCheckpoints ?? false }),
     devices: new DeviceService(session, now),
     groups: new GroupService(session, now),
     issuers: new IssuerService(session, now),

@@ -1,7 +1,7 @@
 // Creating, unlocking, locking, re-keying, backing up and restoring the store.
 
 import { randomBytes } from 'node:crypto';
-import { KeyStore } from '../../db/store.js';
+import { KeyStore, type OpenOptions } from '../../db/store.js';
 import { storeFiles } from '../../db/files.js';
 import { readKeyFile, unwrapStoreKey } from '../../db/keyfile.js';
 import type { StoreApi } from './api.js';
@@ -12,7 +12,12 @@ import type { StoreSession } from './session.js';
 import type { ProgressCallback, StoreStatus, StoreVerification } from './types.js';
 
 export class StoreService implements StoreApi {
-  constructor(private readonly session: StoreSession, private readonly now: () => Date, private readonly kdfLogN?: number) {}
+  constructor(
+    private readonly session: StoreSession,
+    private readonly now: () => Date,
+    private readonly kdfLogN?: number,
+    private readonly open: OpenOptions = {},
+  ) {}
 
   status(): StoreStatus {
     return { path: storeFiles(this.session.dir).db, exists: KeyStore.exists(this.session.dir), unlocked: this.session.unlocked };
@@ -29,12 +34,12 @@ export class StoreService implements StoreApi {
     const store = await KeyStore.create(this.session.dir, passphrase, (s) => {
       if (peer) applyPeerGenerations(s, peer, this.now());
       else addActiveGeneration(s, randomBytes(16), 'keyladder-v1', 'generated', this.now(), 0);
-    }, this.kdfLogN === undefined ? {} : { kdfLogN: this.kdfLogN });
+    }, this.kdfLogN === undefined ? this.open : { ...this.open, kdfLogN: this.kdfLogN });
     this.session.set(store);
   }
 
   async unlock(passphrase: string): Promise<void> {
-    this.session.set(await KeyStore.unlock(this.session.dir, passphrase));
+    this.session.set(await KeyStore.unlock(this.session.dir, passphrase, this.open));
   }
 
   lock(): void {

@@ -1,0 +1,77 @@
+// The exchange recorder's batching: audit records in batches, counters
+// coalesced per device and written a bounded number of devices at a time
+// (so that one write never stalls the responder for long), oldest first,
+// and everything on flush.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { KeyStore } from '../../db/store.js';
+import type { ExchangeMark } from '../../db/repositories/devices.js';
+import { ExchangeRecorder, type RecorderLimits } from '../../electron/services/exchangeRecorder.js';
+
+interface Written {
+  audit: number;
+  marks: ExchangeMark[];
+  generations: Map<number, number>;
+}
+
+function fakeStore(writes: Written[]): () => KeyStore {
+  let current: Written | undefined;
+  const store = {
+    transaction(fn: () => void) {
+      current = { audit: 0, marks: [], generations: new Map() };
+      fn();
+      writes.push(current);
+    },
+    audit: { append: (...records: unknown[]) => { current!.audit += records.length; } },
+    devices: { markExchanges: (marks: ExchangeMark[]) => { current!.marks.push(...marks); } },
+    issuers: { addExchanges: (counts: Map<number, number>) => { for (const [g, n] of counts) current!.generations.set(g, n); } },
+  };
+  return () => store as unknown as KeyStore;
+}
+
+const exchange = (device: number, at = `t${device}`) => ({
+  audit: { at, action: 'exchange', outcome: 'ok' as const, subject: `D${device}`, details: {} },
+  generation: 1,
+  device: { id: device, at, mechanism: 'PSK' as const },
+});
+
+afterEach(() => vi.useRealTimers());
+
+describe('ExchangeRecorder', () => {
+  const limits: RecorderLimits = { auditBatch: 4, auditDelayMs: 20, statsDelayMs: 1000, statsBatch: 3 };
+
+  it('writes counters at most statsBatch devices per transaction, oldest first, until all are written', () => {
+    vi.useFakeTimers();
+    const writes: Written[] = [];
+    const recorder = new ExchangeRecorder(fakeStore(writes), true, limits);
+    vi.advanceTimersByTime(1000); // counters are due from the first write on
+    for (const d of [1, 2, 3, 4, 5, 6, 7, 1]) recorder.record(exchange(d));
+    // Two audit batches so far (4 + 4 records); each took at most 3 devices' counters, the oldest.
+    expect(writes.map((w) => w.audit)).toEqual([4, 4]);
+    expect(writes.map((w) => w.marks.map((m) => m.deviceId))).toEqual([[1, 2, 3], [4, 5, 6]]);
+    // The rest follow by themselves, within the audit delay.
+    vi.advanceTimersByTime(20);
+    expect(writes[2]!.marks.map((m) => m.deviceId)).toEqual([7, 1]);
+    expect(recorder.pending()).toEqual({ audit: 0, devices: 0 });
+    // Device 1's second exchange came after its first was written: 1 + 1, never lost or doubled.
+    const counts = new Map<number, number>();
+    for (const w of writes) for (const m of w.marks) counts.set(m.deviceId, (counts.get(m.deviceId) ?? 0) + m.count);
+    expect(counts).toEqual(new Map([[1, 2], [2, 1], [3, 1], [4, 1], [5, 1], [6, 1], [7, 1]]));
+    const generation = writes.reduce((n, w) => n + (w.generations.get(1) ?? 0), 0);
+    expect(generation).toBe(8);
+  });
+
+  it("coalesces a device's exchanges within the second, and flush writes everything at once", () => {
+    vi.useFakeTimers();
+    const writes: Written[] = [];
+    const recorder = new ExchangeRecorder(fakeStore(writes), true, { ...limits, auditBatch: 100 });
+    for (let i = 0; i < 10; i++) recorder.record(exchange(i % 5, `t${i}`));
+    vi.advanceTimersByTime(20);
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toMatchObject({ audit: 10, marks: [] }); // counters not due yet
+    expect(recorder.pending()).toEqual({ audit: 0, devices: 5 });
+    recorder.flush();
+    expect(writes[1]!.marks).toHaveLength(5);
+    expect(writes[1]!.marks.find((m) => m.deviceId === 0)).toMatchObject({ count: 2, at: 't5' });
+    expect(recorder.pending()).toEqual({ audit: 0, devices: 0 });
+  });
+});
