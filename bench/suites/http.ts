@@ -96,12 +96,18 @@ end
       if (soak > 0) {
         global.gc?.();
         const rssStart = process.memoryUsage().rss;
+        // The RSS every tenth of the run: it should level off (SQLite's page cache, 64 MiB at
+        // most, fills as the audit log grows), not keep climbing.
+        const samples: number[] = [];
+        const sampler = setInterval(() => samples.push(process.memoryUsage().rss), (soak * 1000) / 10);
         const r = await wrk(url, script, 64, soak);
+        clearInterval(sampler);
         const rssEnd = process.memoryUsage().rss;
         global.gc?.();
         const rssAfterGc = process.memoryUsage().rss;
         console.log(`http.keyx.psk.soak.c64: ${Math.round(r.rps)} exchanges/s over ${soak} s (p99 ${r.p99ms.toFixed(2)} ms, ${r.non2xx} non-2xx)`);
         console.log(`http.soak.rss: ${mb(rssStart)} MB at start, ${mb(rssEnd)} MB at end (${mb(rssAfterGc)} MB after GC)`);
+        console.log(`# http.soak.rss every ${soak / 10} s (MB): ${samples.map(mb).join(' ')}`);
       }
       await server.close();
       services.exchanges.flush();

@@ -87,13 +87,18 @@ class InThreadSealer implements DeviceSealer {
   }
 }
 
+/**
+ * Seals on worker threads. Should a worker fail (it cannot start where the
+ * runtime will not load it, say), the pool seals what it was given, and all
+ * that follows, on the calling thread instead: an import never fails for it.
+ */
 class WorkerPool implements DeviceSealer {
   private readonly workers: Worker[] = [];
-  private readonly waiting = new Map<number, { resolve: (o: SealOutcome[]) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<number, { jobs: SealJob[]; resolve: (o: SealOutcome[]) => void }>();
   private nextId = 0;
-  private failure: Error | undefined;
+  private failed = false;
 
-  constructor(sealer: RecordSealer, size: number, script: string) {
+  constructor(private readonly sealer: RecordSealer, size: number, script: string) {
     for (let i = 0; i < size; i++) {
       const key = sealer.sealingKeyForWorkers();
       // The key is copied into the worker's own memory; this thread's copy is zeroed at once.
@@ -104,31 +109,34 @@ class WorkerPool implements DeviceSealer {
         this.waiting.delete(reply.id);
         waiter?.resolve(reply.outcomes.map(revive));
       });
-      worker.on('error', (error) => this.fail(error));
+      worker.on('error', () => this.fallBack());
       worker.on('exit', (code) => {
-        if (code !== 0) this.fail(new Error(`A sealing worker stopped with code ${code}.`));
+        if (code !== 0) this.fallBack();
       });
       this.workers.push(worker);
     }
   }
 
   seal(jobs: SealJob[]): Promise<SealOutcome[]> {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.failed) return Promise.resolve(jobs.map((job) => sealOne(this.sealer, job)));
     const id = this.nextId++;
     const worker = this.workers[id % this.workers.length]!;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
+    return new Promise((resolve) => {
+      this.waiting.set(id, { jobs, resolve });
       worker.postMessage({ id, jobs });
     });
   }
 
-  private fail(error: Error): void {
-    this.failure ??= error;
-    for (const waiter of this.waiting.values()) waiter.reject(error);
+  private fallBack(): void {
+    if (this.failed) return;
+    this.failed = true;
+    for (const w of this.workers) void w.terminate();
+    for (const { jobs, resolve } of this.waiting.values()) resolve(jobs.map((job) => sealOne(this.sealer, job)));
     this.waiting.clear();
   }
 
   async close(): Promise<void> {
+    if (this.failed) return;
     // A clean stop lets each worker zero its key (see sealWorker.ts); terminate is the fallback.
     await Promise.all(this.workers.map((w) => new Promise<void>((resolve) => {
       w.once('exit', () => resolve());

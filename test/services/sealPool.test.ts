@@ -2,6 +2,8 @@
 // the store's sealer to exactly the keys that sealing on this thread gives
 // (MSL's Kpw derivation included), bad key input gets the same row errors,
 // and a large import through the built services runs on them.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RecordSealer } from '../../db/sealing.js';
@@ -68,6 +70,19 @@ describe('the sealing worker threads', () => {
       kpws.add(kpw.toString('hex'));
     });
     expect(kpws.size).toBe(2000);
+  });
+
+  it('a worker that cannot start: the pool seals on this thread instead, and the import goes on', async () => {
+    const broken = join(mkdtempSync(join(tmpdir(), 'keyladder-seal-')), 'broken-worker.mjs');
+    writeFileSync(broken, "throw new Error('this runtime will not load me');\n");
+    const sealer = RecordSealer.forStore(randomBytes(32));
+    const pool = deviceSealerFor(sealer, MIN_ROWS_FOR_WORKERS, broken);
+    closers.push(() => pool.close());
+    expect(pool.constructor.name).toBe('WorkerPool');
+    const outcomes = await pool.seal([{ identity: 'X', input: { kind: 'wrap', wrap: v.kpw_hex } }]);
+    expect(outcomes[0]?.ok && sealer.unseal(deviceBinding('X', 'kpw'), outcomes[0].sealed.wrap).toString('hex')).toBe(v.kpw_hex);
+    const later = await pool.seal([{ identity: 'Y', input: { kind: 'generate' } }]);
+    expect(later[0]?.ok).toBe(true);
   });
 
   it('small imports, and sources without the built worker, seal on this thread', async () => {
