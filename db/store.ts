@@ -174,7 +174,7 @@ export class KeyStore {
   }
 
   /**
-   * Runs `fn` in one transaction (nested calls join the outer one). Commits
+   * Runs `fn` in one IMMEDIATE transaction (nested calls join the outer one). Commits
    * are fsynced (synchronous=FULL). `relaxed` is for batches of exchange
    * records only: in WAL mode synchronous=NORMAL still never corrupts, and a
    * process crash loses nothing, but a power cut may lose the last commits.
@@ -184,7 +184,10 @@ export class KeyStore {
     if (this.db.inTransaction) return fn();
     if (durability === 'relaxed') this.db.pragma('synchronous = NORMAL');
     try {
-      return this.db.transaction(fn)();
+      // IMMEDIATE: take the write lock at BEGIN. Another process (the CLI while the app is
+      // open) may write to the same store; a deferred transaction that read first would then
+      // fail on its first write (SQLITE_BUSY_SNAPSHOT) instead of waiting its turn.
+      return this.db.transaction(fn).immediate();
     } catch (e) {
       throw isSqliteCorruption(e) ? fromSqliteError(e, 'The database file') : e;
     } finally {

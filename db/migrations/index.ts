@@ -31,11 +31,14 @@ export function migrate(db: Database.Database, migrations: readonly Migration[] 
   const applied: number[] = [];
   for (const m of migrations) {
     if (m.version <= current) continue;
-    db.transaction(() => {
+    // Under the write lock, and only if no other process applied it in the meantime.
+    const ran = db.transaction(() => {
+      if (schemaVersion(db) >= m.version) return false;
       m.up(db);
       db.pragma(`user_version = ${m.version}`);
-    })();
-    applied.push(m.version);
+      return true;
+    }).immediate();
+    if (ran) applied.push(m.version);
   }
   return applied;
 }

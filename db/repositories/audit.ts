@@ -79,7 +79,8 @@ export class AuditRepository {
       this.writeHead.run(`${seq}:${mac.toString('hex')}`);
     };
     if (this.db.inTransaction) run();
-    else this.db.transaction(run)();
+    // IMMEDIATE, as KeyStore.transaction: the head is read and moved under the write lock.
+    else this.db.transaction(run).immediate();
   }
 
   list(filter: AuditFilter): AuditRow[] {

@@ -714,3 +714,37 @@ describe('the raw-key recovery path', () => {
     }
   });
 });
+
+describe('two processes on one store', () => {
+  it('a store transaction holds the write lock from its start, so another writer waits instead of failing halfway', async () => {
+    const dir = copyStore(fixture);
+    const key = await storeKeyOf(dir, PASSPHRASE);
+    const other = openRaw(join(dir, DB), key, { readonly: false });
+    other.pragma('busy_timeout = 0');
+    const store = await KeyStore.unlock(dir, PASSPHRASE);
+    try {
+      let otherCouldWrite: boolean | undefined;
+      store.transaction(() => {
+        // Nothing written yet in this transaction, and still no one else may begin to write.
+        try {
+          other.exec('BEGIN IMMEDIATE');
+          other.exec('ROLLBACK');
+          otherCouldWrite = true;
+        } catch (e) {
+          expect((e as { code?: string }).code).toBe('SQLITE_BUSY');
+          otherCouldWrite = false;
+        }
+        store.audit.append({ at: new Date().toISOString(), action: 'test', outcome: 'ok', subject: null, details: {} });
+      });
+      expect(otherCouldWrite).toBe(false);
+      // Once it has committed, the other connection writes freely.
+      other.exec('BEGIN IMMEDIATE');
+      other.exec('ROLLBACK');
+      expect(store.verify().audit.ok).toBe(true);
+    } finally {
+      other.close();
+      store.lock();
+      key.fill(0);
+    }
+  });
+});
