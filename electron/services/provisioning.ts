@@ -6,7 +6,6 @@
 // rows are written in one transaction. A crash mid-import leaves the store
 // without any of the file's devices, never with part of them.
 
-import { timingSafeEqual } from 'node:crypto';
 import { setImmediate as nextTick } from 'node:timers/promises';
 import type { DeviceRow } from '../../db/repositories/devices.js';
 import type { GroupRow } from '../../db/repositories/groups.js';
@@ -16,7 +15,7 @@ import { GROUP_NAMES, keysFromInput, sealDeviceKeys, sealTriple, type DeviceKeyI
 import { ServiceError, ServiceErrorCode, describeError } from './errors.js';
 import { parseImportFile, type ImportRow } from './importRows.js';
 import { deviceSealerFor, type SealJob } from './sealPool.js';
-import { checkGroupName, checkIdentity, checkInteger, keyFromHex } from './keyInput.js';
+import { checkGroupName, checkIdentity, checkInteger } from './keyInput.js';
 import type { StoreSession } from './session.js';
 import { deviceBinding, groupBinding } from './storeKeySource.js';
 import type { BundleProtection, DevicePage, DeviceSummary, GroupSummary, ImportReport, ImportRowError, ProgressCallback } from './types.js';

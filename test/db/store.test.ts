@@ -12,7 +12,7 @@ import { StoreError } from '../../db/errors.js';
 import { readKeyFile, unwrapStoreKey } from '../../db/keyfile.js';
 import { LATEST_VERSION } from '../../db/migrations/index.js';
 import { createServices } from '../../electron/services/index.js';
-import { PASSPHRASE, TEST_KDF_LOG_N, openTestServices, tempDir, type TestServices } from '../support/services.js';
+import { PASSPHRASE, TEST_KDF_LOG_N, openTestServices, tempDir } from '../support/services.js';
 import { deriveVector, exchange1 } from '../support/vectors.js';
 import {
   DB, KEYFILE, PAGE_SIZE, changedFiles, dumpStore, dumpTables, flipByte, hashFiles, keyTables, openRaw, rawKeysIn, storeHashes, storeKeyOf,

@@ -31,7 +31,6 @@ const BUNDLE_PASSPHRASE = 'factory line 7 passphrase';
 const DAY = 86_400_000;
 
 const keyOf = (hex: string) => importWrappingKey(new Uint8Array(Buffer.from(hex, 'hex')));
-const request = (identity: string, keydata: Record<string, string>): string => JSON.stringify({ identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata } });
 const refusal = (json: string) => (JSON.parse(json) as { error: { code: string; reason?: string } }).error;
 
 function oneActive(gens: readonly IssuerGeneration[]): void {
