@@ -50,17 +50,11 @@ export function probe(path: string, storeKey: Uint8Array): number {
   }
 }
 
-/**
- * A second connection for walCheckpointer.ts's thread: it only checkpoints
- * (which fsyncs the database file), and waits rather than fails when the
- * main connection holds a lock.
- */
-export function openForCheckpoints(path: string, storeKey: Uint8Array): Db {
-  const db = keyed(path, storeKey, false, true);
+/** Opens a connection for writing and applies `pragmas`; any failure closes it again. */
+function openWith(path: string, storeKey: Uint8Array, mustExist: boolean, pragmas: readonly string[]): Db {
+  const db = keyed(path, storeKey, false, mustExist);
   try {
-    db.pragma('busy_timeout = 5000');
-    db.pragma('synchronous = FULL');
-    db.pragma('wal_autocheckpoint = 0');
+    for (const p of pragmas) db.pragma(p);
     return db;
   } catch (e) {
     db.close();
@@ -68,22 +62,26 @@ export function openForCheckpoints(path: string, storeKey: Uint8Array): Db {
   }
 }
 
+/**
+ * A second connection for walCheckpointer.ts's thread: it only checkpoints
+ * (which fsyncs the database file), and waits rather than fails when the
+ * main connection holds a lock.
+ */
+export function openForCheckpoints(path: string, storeKey: Uint8Array): Db {
+  return openWith(path, storeKey, true, ['busy_timeout = 5000', 'synchronous = FULL', 'wal_autocheckpoint = 0']);
+}
+
 /** Opens for writing, in WAL mode with full fsync: a crash loses no committed transaction. */
 export function openForWriting(path: string, storeKey: Uint8Array, create: boolean): Db {
-  const db = keyed(path, storeKey, false, !create);
-  try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
-    db.pragma('temp_store = MEMORY');
+  return openWith(path, storeKey, !create, [
+    'journal_mode = WAL',
+    'synchronous = FULL',
+    'foreign_keys = ON',
+    'busy_timeout = 5000',
+    'temp_store = MEMORY',
     // 64 MiB of decrypted pages: the identity index of a million devices and the
     // exchange counters stay in memory, so a lookup decrypts at most one page.
-    db.pragma('cache_size = -65536');
-    db.pragma('secure_delete = ON');
-    return db;
-  } catch (e) {
-    db.close();
-    throw fromSqliteError(e, 'The database file');
-  }
+    'cache_size = -65536',
+    'secure_delete = ON',
+  ]);
 }
