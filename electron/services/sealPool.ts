@@ -1,7 +1,8 @@
 // The key work of a bulk import (generate or read the keys, derive Kpw, seal
 // three keys, take three KCVs: about nine cipher calls per device) spread over
-// worker threads, so that 100,000 devices take seconds, not most of a minute.
-// The database work stays on the calling thread, in one transaction.
+// worker threads: on the 2-core development machine 100,000 devices took
+// 12.6 s on one thread and take about 8 s so. The database work stays on the
+// calling thread, in one transaction.
 //
 // The workers get a copy of the store's sealing key (they are threads of this
 // process, so the key never leaves it) and zero it when they stop. Key input
