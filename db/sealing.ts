@@ -104,8 +104,7 @@ export class RecordSealer {
     const known = this.remembered.get(binding);
     if (known !== undefined && known.sealed.equals(sealed)) return Buffer.from(known.plain);
     const plain = this.unseal(binding, sealed);
-    if (known !== undefined) known.plain.fill(0);
-    this.remembered.delete(binding);
+    this.forget(binding);
     if (this.remembered.size >= REMEMBERED) this.forgetOldest();
     // Its own memory (not a slice of Node's shared pool), so zeroing it wipes the key.
     const kept = Buffer.alloc(plain.length);
@@ -122,9 +121,7 @@ export class RecordSealer {
 
   private forgetOldest(): void {
     const oldest = this.remembered.keys().next();
-    if (oldest.done === true) return;
-    this.remembered.get(oldest.value)?.plain.fill(0);
-    this.remembered.delete(oldest.value);
+    if (oldest.done !== true) this.forget(oldest.value);
   }
 
   destroy(): void {

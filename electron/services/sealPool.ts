@@ -55,20 +55,22 @@ export function sealOne(sealer: RecordSealer, job: SealJob): SealOutcome {
  * a Buffer is often a slice of Node's shared pool, and posting it would copy
  * the whole pool (whatever else it holds) along with it.
  */
-export function portable(outcome: SealOutcome): SealOutcome {
+/** The outcome with its three sealed byte fields passed through `bytes`. */
+function mapSealed(outcome: SealOutcome, bytes: (b: Uint8Array) => Buffer): SealOutcome {
   if (!outcome.ok) return outcome;
   const s = outcome.sealed;
-  const own = (b: Buffer | null) => (b === null ? null : Buffer.from(new Uint8Array(b).buffer));
-  return { ok: true, sealed: { ...s, wrap: own(s.wrap)!, enc: own(s.enc), hmac: own(s.hmac) } };
+  return { ok: true, sealed: { ...s, wrap: bytes(s.wrap), enc: s.enc && bytes(s.enc), hmac: s.hmac && bytes(s.hmac) } };
 }
 
-const asBuffer = (bytes: Uint8Array | null): Buffer | null => (bytes === null ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+/**
+ * Sealed bytes in their own memory, for posting back to the importing thread:
+ * a Buffer is often a slice of Node's shared pool, and posting it would copy
+ * the whole pool (whatever else it holds) along with it.
+ */
+export const portable = (outcome: SealOutcome): SealOutcome => mapSealed(outcome, (b) => Buffer.from(new Uint8Array(b).buffer));
 
-function revive(outcome: SealOutcome): SealOutcome {
-  if (!outcome.ok) return outcome;
-  const s = outcome.sealed;
-  return { ok: true, sealed: { ...s, wrap: asBuffer(s.wrap)!, enc: asBuffer(s.enc), hmac: asBuffer(s.hmac) } };
-}
+/** A worker's outcome back as Buffers (they arrive as Uint8Arrays). */
+const revive = (outcome: SealOutcome): SealOutcome => mapSealed(outcome, (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 /** Seals batches of devices: on worker threads when it can, else on the calling thread. */
 export interface DeviceSealer {
@@ -98,8 +100,10 @@ class WorkerPool implements DeviceSealer {
   private readonly waiting = new Map<number, { jobs: SealJob[]; resolve: (o: SealOutcome[]) => void }>();
   private nextId = 0;
   private failed = false;
+  private readonly inThread: InThreadSealer;
 
-  constructor(private readonly sealer: RecordSealer, size: number, script: string) {
+  constructor(sealer: RecordSealer, size: number, script: string) {
+    this.inThread = new InThreadSealer(sealer);
     for (let i = 0; i < size; i++) {
       const key = sealer.sealingKeyForWorkers();
       // The key is copied into the worker's own memory; this thread's copy is zeroed at once.
@@ -119,7 +123,7 @@ class WorkerPool implements DeviceSealer {
   }
 
   seal(jobs: SealJob[]): Promise<SealOutcome[]> {
-    if (this.failed) return Promise.resolve(jobs.map((job) => sealOne(this.sealer, job)));
+    if (this.failed) return this.inThread.seal(jobs);
     const id = this.nextId++;
     const worker = this.workers[id % this.workers.length]!;
     return new Promise((resolve) => {
@@ -132,7 +136,7 @@ class WorkerPool implements DeviceSealer {
     if (this.failed) return;
     this.failed = true;
     for (const w of this.workers) void w.terminate();
-    for (const { jobs, resolve } of this.waiting.values()) resolve(jobs.map((job) => sealOne(this.sealer, job)));
+    for (const { jobs, resolve } of this.waiting.values()) void this.inThread.seal(jobs).then(resolve);
     this.waiting.clear();
   }
 
