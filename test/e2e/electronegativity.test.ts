@@ -3,12 +3,20 @@
 // finding it may report is explained in docs/electron-security.md; a new one
 // fails this test. The check that downloads Electron's release list is left
 // out (no network here), and the Electron version is given.
-import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { buildApp, ROOT } from './harness.js';
+
+interface Issue {
+  readonly id: string;
+  readonly severity: { readonly name: string };
+  readonly confidence: { readonly name: string };
+  readonly file: string;
+}
+const runElectronegativity = createRequire(import.meta.url)('@doyensec/electronegativity') as (options: Record<string, unknown>) => Promise<{ issues: Issue[]; errors: unknown[] }>;
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'keyladder-eneg-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -20,20 +28,28 @@ const EXPLAINED = new Map([
   ['ELECTRON_VERSION_JSON_CHECK', 'informational'],
 ]);
 
-it('finds nothing that docs/electron-security.md does not explain', () => {
+it('finds nothing that docs/electron-security.md does not explain', async () => {
   const app = path.join(work, 'app');
   const built = buildApp(path.join(app, 'dist'));
   cpSync(path.join(ROOT, 'electron'), path.join(app, 'electron'), { recursive: true });
   cpSync(path.join(ROOT, 'package.json'), path.join(app, 'package.json'));
   const electronVersion = (JSON.parse(readFileSync(path.join(ROOT, 'node_modules', 'electron', 'package.json'), 'utf8')) as { version: string }).version;
-  const csv = path.join(work, 'findings.csv');
-  const cli = path.join(ROOT, 'node_modules', '@doyensec', 'electronegativity', 'dist', 'index.js');
-  const run = spawnSync(process.execPath, [cli, '-i', app, '-o', csv, '-r', '-v', 'false', '-e', electronVersion, '-x', 'AvailableSecurityFixesGlobalCheck'], { encoding: 'utf8', timeout: 120_000 });
-  expect(run.status, run.stderr).toBe(0);
-  const findings = readFileSync(csv, 'utf8').trim().split('\n').slice(1).map((line) => {
-    const [id, severity, confidence, file] = line.split(',').map((c) => c.replace(/^"|"$/g, ''));
-    return { id: id!, severity: severity!, confidence: confidence!, file: file! };
+  // Its programmatic API (the package's main), not the CLI's file output: the CLI writes the CSV
+  // header and the rows with two racing asynchronous writes, so the file is sometimes garbled.
+  const report = await runElectronegativity({
+    input: app,
+    isRelative: true,
+    customScan: [],
+    excludeFromScan: ['availablesecurityfixesglobalcheck'],
+    electronVersionOverride: electronVersion,
+    parserPlugins: [],
+    isVerbose: false,
   });
+  // Its parser predates class private fields, so it gives up on the renderer bundle (Svelte's
+  // runtime uses them); see docs/electron-security.md. Main, preload and index.html are all read.
+  const unread = (report.errors as Array<{ file: string }>).map((e) => path.relative(app, e.file));
+  expect(unread.every((f) => f.startsWith(path.join('dist', 'renderer', 'assets')) && f.endsWith('.js')), unread.join(', ')).toBe(true);
+  const findings = report.issues.map((i) => ({ id: i.id, severity: i.severity.name, confidence: i.confidence.name, file: i.file }));
   const unexplained = findings.filter((f) => !EXPLAINED.has(f.id) || (f.id === 'CSP_GLOBAL_CHECK' && f.severity !== 'LOW'));
   expect(unexplained).toEqual([]);
   // The CSP that ships is the one it read.
