@@ -48,6 +48,7 @@ const OPTIONS = {
   port: { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
+  workers: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
@@ -98,7 +99,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     io.stdout(helpText());
     return 0;
   }
-  const storeDir = values.store ?? io.env['KEYLADDER_STORE'] ?? defaultStoreDir();
+  const storeDir = storeDirFor(values, io);
   const services = createServices({
     storeDir,
     ...(values['kdf-log-n'] !== undefined ? { kdfLogN: int(values['kdf-log-n'], 'kdf-log-n')! } : {}),
@@ -118,6 +119,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     services.close();
   }
 }
+
+const storeDirFor = (values: Values, io: CliIo): string => values.store ?? io.env['KEYLADDER_STORE'] ?? defaultStoreDir();
 
 async function unlock(services: KeyLadderRuntime, values: Values, io: CliIo): Promise<void> {
   await services.store.unlock(await readPassphrase(values['passphrase-file'], io));
@@ -290,9 +293,15 @@ async function run(command: string, sub: string | undefined, rest: string[], val
       return 0;
     }
     case 'serve': {
-      const { serveCommand } = await import('./server/serveCommand.js');
+      const { parseServeFlags, serveCommand } = await import('./server/serveCommand.js');
+      const settings = parseServeFlags(values);
+      if (settings.workers > 1) {
+        // The workers unlock the store; this process only reads the passphrase and supervises.
+        const { serveCluster } = await import('./server/serveCluster.js');
+        return serveCluster({ storeDir: storeDirFor(values, io), passphrase: await readPassphrase(values['passphrase-file'], io), settings, io, out });
+      }
       await unlock(services, values, io);
-      return serveCommand(services, values, io, out);
+      return serveCommand(services, settings, io, out);
     }
     default:
       throw new CliUsageError(`Unknown command "${command}". Run \`keyladder --help\`.`);

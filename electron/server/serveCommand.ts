@@ -1,5 +1,8 @@
 // `keyladder serve`: the HTTP responder, headless. Runs until SIGINT or
 // SIGTERM, then drains requests in flight and writes pending records.
+//
+// With --workers N (N > 1) it runs N responder processes over the one store
+// (serveCluster.ts); otherwise this process answers alone.
 
 import { readFileSync } from 'node:fs';
 import type { CliIo } from '../cli.js';
@@ -8,32 +11,74 @@ import type { KeyLadderRuntime } from '../services/index.js';
 import type { JweProfileName } from '../services/types.js';
 import { DEFAULT_HOST, DEFAULT_PORT, ResponderServer } from './httpResponder.js';
 
-interface ServeFlags {
+export interface ServeFlags {
   host?: string;
   port?: string;
   profile?: string;
   'tls-cert'?: string;
   'tls-key'?: string;
+  workers?: string;
 }
 
-export async function serveCommand(services: KeyLadderRuntime, flags: ServeFlags, io: CliIo, out: Output, stop: Promise<unknown> = untilSignal()): Promise<number> {
+/** The checked flags; plain data, so that the cluster's primary can hand them to its workers. */
+export interface ServeSettings {
+  readonly host: string;
+  readonly port: number;
+  readonly profile: JweProfileName;
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  readonly workers: number;
+}
+
+/** More processes than this only contend for the store's write lock. */
+export const MAX_WORKERS = 32;
+
+export function parseServeFlags(flags: ServeFlags): ServeSettings {
   const port = flags.port === undefined ? DEFAULT_PORT : Number(flags.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliUsageError('--port is 0 to 65535.');
   if (flags.profile !== undefined && flags.profile !== 'msl' && flags.profile !== 'rfc7516') throw new CliUsageError('--profile is msl or rfc7516.');
   if ((flags['tls-cert'] === undefined) !== (flags['tls-key'] === undefined)) throw new CliUsageError('TLS needs both --tls-cert and --tls-key.');
-  const host = flags.host ?? DEFAULT_HOST;
-  const server = new ResponderServer({
-    exchanges: services.exchanges,
-    host,
+  const workers = flags.workers === undefined ? 1 : Number(flags.workers);
+  if (!/^\d+$/.test(flags.workers ?? '1') || workers < 1 || workers > MAX_WORKERS) throw new CliUsageError(`--workers is 1 to ${MAX_WORKERS} (one per core is the most that helps).`);
+  return {
+    host: flags.host ?? DEFAULT_HOST,
     port,
     profile: (flags.profile as JweProfileName | undefined) ?? 'msl',
-    ...(flags['tls-cert'] ? { tls: { cert: readFileSync(flags['tls-cert']), key: readFileSync(flags['tls-key']!) } } : {}),
+    ...(flags['tls-cert'] !== undefined ? { tls: { certFile: flags['tls-cert'], keyFile: flags['tls-key']! } } : {}),
+    workers,
+  };
+}
+
+/** The responder over `services`, as `serve` runs it (in this process or in a cluster worker). */
+export function responderFor(services: KeyLadderRuntime, settings: ServeSettings, io: Pick<CliIo, 'stderr'>, health: () => Record<string, unknown> = () => ({})): ResponderServer {
+  let tls: { cert: Buffer; key: Buffer } | undefined;
+  if (settings.tls) {
+    try {
+      tls = { cert: readFileSync(settings.tls.certFile), key: readFileSync(settings.tls.keyFile) };
+    } catch {
+      throw new CliUsageError(`Cannot read the TLS certificate ${settings.tls.certFile} or its key ${settings.tls.keyFile}.`);
+    }
+  }
+  return new ResponderServer({
+    exchanges: services.exchanges,
+    host: settings.host,
+    port: settings.port,
+    profile: settings.profile,
+    ...(tls ? { tls } : {}),
     accessLog: (line) => io.stderr(`${line}\n`),
-    health: () => ({ store: services.store.status().unlocked ? 'unlocked' : 'locked' }),
+    health: () => ({ store: services.store.status().unlocked ? 'unlocked' : 'locked', ...health() }),
   });
-  const address = await server.listen();
+}
+
+export function warnIfReachable(host: string, io: Pick<CliIo, 'stderr'>): void {
   if (host !== DEFAULT_HOST && host !== 'localhost' && host !== '::1') io.stderr(`keyladder: listening on ${host}, reachable beyond this machine, as asked.\n`);
-  out.print(`Responding on ${address}/v1/keyx (Ctrl-C to stop)`, { listening: address });
+}
+
+/** One responder in this process, over a store the caller has unlocked. */
+export async function serveCommand(services: KeyLadderRuntime, settings: ServeSettings, io: CliIo, out: Output, stop: Promise<unknown> = untilSignal()): Promise<number> {
+  const server = responderFor(services, settings, io);
+  const address = await server.listen();
+  warnIfReachable(settings.host, io);
+  out.print(`Responding on ${address}/v1/keyx (Ctrl-C to stop)`, { listening: address, workers: 1 });
   await stop;
   await server.close();
   services.exchanges.flush();
@@ -42,9 +87,10 @@ export async function serveCommand(services: KeyLadderRuntime, flags: ServeFlags
   return 0;
 }
 
-function untilSignal(): Promise<string> {
+/** Resolves at the first SIGINT or SIGTERM. Later ones are absorbed, so a drain is never cut short by a second signal. */
+export function untilSignal(): Promise<string> {
   return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.on('SIGINT', () => resolve('SIGINT'));
+    process.on('SIGTERM', () => resolve('SIGTERM'));
   });
 }

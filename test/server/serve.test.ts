@@ -26,8 +26,8 @@ interface Served {
   stderr: () => string;
 }
 
-async function serve(extra: string[] = []): Promise<Served> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'keyladder.js'), ...store, 'serve', '--port', '0', '--json', ...extra], { env: { PATH: process.env['PATH'] ?? '', ...testEnv() } });
+async function serve(extra: string[] = [], env: Record<string, string> = {}): Promise<Served> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'keyladder.js'), ...store, 'serve', '--port', '0', '--json', ...extra], { env: { PATH: process.env['PATH'] ?? '', ...testEnv(env) } });
   let err = '';
   child.stderr.on('data', (d) => { err += d; });
   const url = await new Promise<string>((resolve, reject) => {
@@ -96,5 +96,84 @@ describe('keyladder serve', () => {
     const r = cliProcess([...store, 'serve', '--port', 'eighty']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--port');
+  });
+
+  it('refuses a worker count that is not 1 to 32, without starting', () => {
+    for (const n of ['0', '33', 'two', '1.5']) {
+      const r = cliProcess([...store, 'serve', '--workers', n]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('--workers');
+    }
+  });
+});
+
+/** POST /v1/keyx on a fresh connection each time, so that the cluster hands requests to every worker. */
+const post = (url: string, body: unknown): Promise<Response> =>
+  fetch(`${url}/v1/keyx`, { method: 'POST', body: JSON.stringify(body), headers: { connection: 'close' } });
+
+const health = async (url: string): Promise<{ worker: number; cluster: { workers: number; exchanges: number; refused: number } | null }> =>
+  (await fetch(`${url}/v1/health`, { headers: { connection: 'close' } })).json() as never;
+
+const auditActions = (): string[] =>
+  (JSON.parse(cliProcess([...store, 'audit', 'list', '--limit', '1000', '--json']).stdout) as { action: string }[]).map((e) => e.action);
+
+const exchangeCount = (): number => JSON.parse(cliProcess([...store, 'device', 'show', v.identity, '--json']).stdout).exchangeCount as number;
+
+describe('keyladder serve --workers N', () => {
+  it('answers from every worker over one store: the ladder climbs, counts add up, the audit chain stays one chain', async () => {
+    const before = exchangeCount();
+    const unlocksBefore = auditActions().filter((a) => a === 'store.unlock').length;
+    const s = await serve(['--workers', '2']);
+    const device = new LadderRequestor(v.identity, await importWrappingKey(hex(v.kpw_hex)));
+    for (let rung = 0; rung < 10; rung++) {
+      const res = await post(s.url, device.nextRequest());
+      expect(res.status).toBe(200);
+      await device.accept(await res.json());
+    }
+    // Side by side: 60 PSK exchanges at once, so both processes append to the audit log together.
+    const answers = await Promise.all(Array.from({ length: 60 }, () => post(s.url, { identity: v.identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'PSK' } } })));
+    expect(answers.map((r) => r.status)).toEqual(Array(60).fill(200));
+    const workersSeen = new Set<number>();
+    for (let i = 0; i < 10 && workersSeen.size < 2; i++) workersSeen.add((await health(s.url)).worker);
+    expect([...workersSeen].sort()).toEqual([1, 2]);
+    // Each worker reports its counts once a second; health shows the whole responder's.
+    await expect.poll(async () => (await health(s.url)).cluster?.exchanges, { timeout: 5000, interval: 250 }).toBe(70);
+    expect(await stop(s)).toBe(0);
+    expect(s.stderr()).toContain('stopped after 70 exchanges (0 refused) across 2 workers');
+    expect(exchangeCount()).toBe(before + 70);
+    const verify = JSON.parse(cliProcess([...store, 'audit', 'verify', '--json']).stdout);
+    expect(verify.ok).toBe(true);
+    // Each worker unlocked the store for itself, and said so.
+    expect(auditActions().filter((a) => a === 'store.unlock').length - unlocksBefore).toBeGreaterThanOrEqual(2);
+  });
+
+  it('refuses a wrong passphrase once, starts nothing, and exits non-zero', async () => {
+    const failedBefore = auditActions().filter((a) => a === 'store.unlock-failed').length;
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'keyladder.js'), ...store, 'serve', '--port', '0', '--workers', '3'], { env: { PATH: process.env['PATH'] ?? '', ...testEnv({ KEYLADDER_PASSPHRASE: 'not the passphrase at all' }) } });
+    let err = '';
+    child.stderr.on('data', (d) => { err += d; });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(err).toMatch(/WRONG_PASSPHRASE/);
+    expect(err).not.toContain('Responding on');
+    // Only the first worker tried: one failed unlock, entered at the next unlock.
+    expect(auditActions().filter((a) => a === 'store.unlock-failed').length - failedBefore).toBe(1);
+  });
+
+  it('replaces a worker that dies, and keeps answering', async (ctx) => {
+    const s = await serve(['--workers', '2']);
+    const pgrep = spawnSync('pgrep', ['-P', String(s.child.pid)], { encoding: 'utf8' });
+    if (pgrep.error) ctx.skip(); // procps is not installed: the worker processes cannot be found.
+    const workers = pgrep.stdout.trim().split('\n').map(Number);
+    expect(workers).toHaveLength(2);
+    process.kill(workers[0]!, 'SIGKILL');
+    await expect.poll(() => s.stderr(), { timeout: 10_000, interval: 100 }).toMatch(/worker \d exited unexpectedly \(SIGKILL\); starting another/);
+    await expect.poll(async () => (await health(s.url)).cluster?.workers, { timeout: 10_000, interval: 250 }).toBe(2);
+    for (let i = 0; i < 4; i++) {
+      const res = await post(s.url, { identity: v.identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'PSK' } } });
+      expect(res.status).toBe(200);
+    }
+    expect(await stop(s)).toBe(0);
+    expect(JSON.parse(cliProcess([...store, 'audit', 'verify', '--json']).stdout).ok).toBe(true);
   });
 });

@@ -1,0 +1,82 @@
+// One responder process of `keyladder serve --workers N` (see serveCluster.ts):
+// it unlocks the store with the passphrase the primary sends, answers on the
+// socket the cluster shares, reports its counts to the primary each second,
+// and drains when told to stop, when signalled, or when the primary is gone.
+
+import cluster from 'node:cluster';
+import { createServices, describeError, type KeyLadderRuntime } from '../services/index.js';
+import type { ResponderServer } from './httpResponder.js';
+import type { ClusterTotals, FromWorker, ToWorker } from './serveCluster.js';
+import { responderFor } from './serveCommand.js';
+
+if (!cluster.isWorker) throw new Error('serveWorker.js runs as a worker of `keyladder serve --workers N` only.');
+
+/** Resolves once the message is handed to the channel, so that a process exiting next does not lose it. */
+const send = (message: FromWorker): Promise<void> => new Promise((resolve) => {
+  if (!process.connected) return resolve();
+  process.send!(message, undefined, {}, () => resolve());
+});
+
+const io = { stderr: (text: string) => void process.stderr.write(text) };
+
+let services: KeyLadderRuntime | undefined;
+let server: ResponderServer | undefined;
+let totals: ClusterTotals | undefined;
+let stopping: Promise<void> | undefined;
+let statsTimer: NodeJS.Timeout | undefined;
+
+async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<void> {
+  const { storeDir, settings, index } = message;
+  try {
+    services = createServices({ storeDir, batchExchangeRecords: true, backgroundCheckpoints: true });
+    await services.store.unlock(message.passphrase);
+    const runtime = services;
+    server = responderFor(runtime, settings, io, () => ({ worker: index, cluster: totals ?? null }));
+    const address = await server.listen();
+    const live = server;
+    statsTimer = setInterval(() => {
+      const s = live.stats();
+      void send({ type: 'stats', exchanges: s.exchanges, refused: s.refused, inFlight: s.inFlight });
+    }, 1000);
+    statsTimer.unref();
+    await send({ type: 'listening', address });
+  } catch (e) {
+    const error = describeError(e);
+    await send({ type: 'failed', error });
+    services?.close();
+    process.exit(1);
+  }
+}
+
+function stop(): Promise<void> {
+  stopping ??= (async () => {
+    clearInterval(statsTimer);
+    if (server) await server.close();
+    services?.exchanges.flush();
+    const s = server?.stats();
+    await send({ type: 'stopped', exchanges: s?.exchanges ?? 0, refused: s?.refused ?? 0 });
+    services?.close();
+    process.exit(0);
+  })();
+  return stopping;
+}
+
+process.on('message', (message: ToWorker) => {
+  switch (message.type) {
+    case 'start':
+      void start(message);
+      break;
+    case 'totals':
+      totals = message.totals;
+      break;
+    case 'stop':
+      void stop();
+      break;
+  }
+});
+// Ctrl-C reaches every process of the terminal's group; the primary's own stop follows and is absorbed.
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());
+// A primary that died cannot stop us: drain and go.
+process.on('disconnect', () => void stop());
+void send({ type: 'ready' });
