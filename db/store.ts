@@ -159,10 +159,23 @@ export class KeyStore {
     return store;
   }
 
+  /**
+   * The failed unlocks noted since the last unlock, less those already in the
+   * audit log: the note is removed only after the unlock commits, so another
+   * process unlocking meanwhile (a worker of `serve --workers N`) may have
+   * entered them already. Call inside the unlock's transaction.
+   */
   private takeFailedUnlocks(): AuditRecord[] {
     const path = storeFiles(this.dir).failedUnlocks;
     if (!existsSync(path)) return [];
-    return readFileSync(path, 'utf8').split('\n').filter((line) => /^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(line)).map((at) => ({ at, action: 'store.unlock-failed', outcome: 'refused' as const, subject: null, details: { reason: 'WRONG_PASSPHRASE' } }));
+    const noted = readFileSync(path, 'utf8').split('\n').filter((line) => /^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(line));
+    const entered = new Map<string, number>();
+    for (const at of this.audit.timesOf('store.unlock-failed', noted)) entered.set(at, (entered.get(at) ?? 0) + 1);
+    return noted.filter((at) => {
+      const n = entered.get(at) ?? 0;
+      if (n > 0) entered.set(at, n - 1);
+      return n === 0;
+    }).map((at) => ({ at, action: 'store.unlock-failed', outcome: 'refused' as const, subject: null, details: { reason: 'WRONG_PASSPHRASE' } }));
   }
 
   get isOpen(): boolean {

@@ -1,17 +1,24 @@
 // The HTTP responder under load, on loopback: wrk (Debian's package) posts PSK
-// requests to POST /v1/keyx of a ResponderServer over the real services and
-// store (audit logging on, batched). Reports exchanges/s and p50/p99 latency
-// at 1, 16 and 64 connections, then a soak run with the RSS at its start and
-// end. The server runs in this process, on one core; wrk takes the other.
+// requests to POST /v1/keyx over the real services and store (audit logging
+// on, batched). Reports exchanges/s and p50/p99 latency at 1, 16 and 64
+// connections for two set-ups:
+//   - http.keyx.psk.cN: one ResponderServer in this process (what the app runs,
+//     and `keyladder serve` without --workers);
+//   - http.keyx.psk.workersW.cN: the real `keyladder serve --workers W` in a
+//     child process tree (W responder processes over the one store, access log
+//     written to /dev/null);
+// then a soak run against the second, with the RSS of its whole process tree
+// at the start and the end. wrk shares the machine's cores with the responder.
 //
 // Options (after `node dist/bench/run.js http`): --http-secs=N per level
-// (default 10), --soak-secs=N (default 300; 0 skips the soak).
+// (default 10), --soak-secs=N (default 300; 0 skips the soak), --workers=W
+// (default 2).
 
-import { spawnSync } from 'node:child_process';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ResponderServer } from '../../electron/server/httpResponder.js';
 import { createServices } from '../../electron/services/index.js';
 import { registerSuite, type BenchCase } from '../harness.js';
@@ -58,9 +65,66 @@ function wrk(url: string, script: string, connections: number, seconds: number):
 
 const mb = (bytes: number): string => (bytes / 1048576).toFixed(1);
 
+const PASSPHRASE = 'bench passphrase, not secret';
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'keyladder.js');
+
+/** The resident set of a process and all its descendants, from /proc (Linux). */
+function treeRss(root: number): number {
+  const children = new Map<number, number[]>();
+  let rss = 0;
+  const rssOf = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
+      const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]);
+      rssOf.set(Number(entry), Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const walk = (pid: number): void => {
+    rss += rssOf.get(pid) ?? 0;
+    for (const c of children.get(pid) ?? []) walk(c);
+  };
+  walk(root);
+  return rss;
+}
+
+/** Starts `keyladder serve --workers W` on the store and resolves with its URL once every worker listens. */
+function startServe(storeDir: string, workers: number): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [BIN, '--store', storeDir, 'serve', '--port', '0', '--workers', String(workers), '--json'], {
+    env: { ...process.env, KEYLADDER_PASSPHRASE: PASSPHRASE, KEYLADDER_ALLOW_WEAK_KDF: '1' },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.includes('"listening"'));
+      if (line) resolve({ child, url: (JSON.parse(line) as { listening: string }).listening });
+    });
+    child.once('exit', (code) => reject(new Error(`keyladder serve exited ${code}: ${out}`)));
+  });
+}
+
+const stopServe = (child: ChildProcess): Promise<void> => new Promise((resolve) => {
+  child.once('exit', () => resolve());
+  child.kill('SIGTERM');
+});
+
+async function levels(name: string, url: string, script: string, secs: number): Promise<void> {
+  await wrk(url, script, 16, 2); // warm-up
+  for (const connections of [1, 16, 64]) {
+    const r = await wrk(url, script, connections, secs);
+    console.log(`${name}.c${connections}: ${Math.round(r.rps)} exchanges/s (p50 ${r.p50ms.toFixed(2)} ms, p99 ${r.p99ms.toFixed(2)} ms, ${r.non2xx} non-2xx, ${r.errors} socket errors, ${secs} s)`);
+  }
+}
+
 registerSuite({
   name: 'http',
-  description: 'POST /v1/keyx under wrk on loopback, real services and store, audit on (batched)',
+  description: 'POST /v1/keyx under wrk on loopback, real services and store, audit on (batched): in this process, then `keyladder serve --workers W`',
   async cases(): Promise<BenchCase[]> {
     if (spawnSync('wrk', ['--version']).error) {
       console.log('# http suite skipped: wrk is not installed (apt-get install wrk)');
@@ -68,13 +132,13 @@ registerSuite({
     }
     process.env['KEYLADDER_ALLOW_WEAK_KDF'] = '1';
     const dir = mkdtempSync(join(tmpdir(), 'keyladder-http-bench-'));
-    const services = createServices({ storeDir: dir, kdfLogN: 10, batchExchangeRecords: true, backgroundCheckpoints: true });
+    const storeDir = join(dir, 'store');
+    const services = createServices({ storeDir, kdfLogN: 10, batchExchangeRecords: true, backgroundCheckpoints: true });
+    let served: ChildProcess | undefined;
     try {
-      await services.store.create('bench passphrase, not secret');
+      await services.store.create(PASSPHRASE);
       const report = await services.devices.import(`identity\n${Array.from({ length: 10_000 }, (_, i) => `LOAD-${String(i).padStart(6, '0')}`).join('\n')}\n`, 'csv');
       if (report.imported !== 10_000) throw new Error('bench import failed');
-      const server = new ResponderServer({ exchanges: services.exchanges, port: 0 });
-      const url = await server.listen();
       // Each wrk connection asks for a different device, round robin.
       const script = join(dir, 'psk.lua');
       writeFileSync(script, `
@@ -87,33 +151,38 @@ request = function()
 end
 `);
       const secs = option('http-secs', 10);
-      await wrk(url, script, 16, 2); // warm-up
-      for (const connections of [1, 16, 64]) {
-        const r = await wrk(url, script, connections, secs);
-        console.log(`http.keyx.psk.c${connections}: ${Math.round(r.rps)} exchanges/s (p50 ${r.p50ms.toFixed(2)} ms, p99 ${r.p99ms.toFixed(2)} ms, ${r.non2xx} non-2xx, ${r.errors} socket errors, ${secs} s)`);
-      }
+
+      const server = new ResponderServer({ exchanges: services.exchanges, port: 0 });
+      await levels('http.keyx.psk', await server.listen(), script, secs);
+      await server.close();
+      services.close();
+
+      const workers = option('workers', 2);
+      const serve = await startServe(storeDir, workers);
+      served = serve.child;
+      await levels(`http.keyx.psk.workers${workers}`, serve.url, script, secs);
       const soak = option('soak-secs', 300);
       if (soak > 0) {
-        global.gc?.();
-        const rssStart = process.memoryUsage().rss;
-        // The RSS every tenth of the run: it should level off (SQLite's page cache, 64 MiB at
-        // most, fills as the audit log grows), not keep climbing.
+        const pid = serve.child.pid!;
+        const rssStart = treeRss(pid);
+        // The RSS every tenth of the run: it should level off (each worker's SQLite page cache,
+        // 64 MiB at most, fills as the audit log grows), not keep climbing.
         const samples: number[] = [];
-        const sampler = setInterval(() => samples.push(process.memoryUsage().rss), (soak * 1000) / 10);
-        const r = await wrk(url, script, 64, soak);
+        const sampler = setInterval(() => samples.push(treeRss(pid)), (soak * 1000) / 10);
+        const r = await wrk(serve.url, script, 64, soak);
         clearInterval(sampler);
-        const rssEnd = process.memoryUsage().rss;
-        global.gc?.();
-        const rssAfterGc = process.memoryUsage().rss;
-        console.log(`http.keyx.psk.soak.c64: ${Math.round(r.rps)} exchanges/s over ${soak} s (p99 ${r.p99ms.toFixed(2)} ms, ${r.non2xx} non-2xx)`);
-        console.log(`http.soak.rss: ${mb(rssStart)} MB at start, ${mb(rssEnd)} MB at end (${mb(rssAfterGc)} MB after GC)`);
+        const rssEnd = treeRss(pid);
+        console.log(`http.keyx.psk.workers${workers}.soak.c64: ${Math.round(r.rps)} exchanges/s over ${soak} s (p99 ${r.p99ms.toFixed(2)} ms, ${r.non2xx} non-2xx)`);
+        console.log(`http.soak.rss: ${mb(rssStart)} MB at start, ${mb(rssEnd)} MB at end (keyladder serve and its ${workers} workers together)`);
         console.log(`# http.soak.rss every ${soak / 10} s (MB): ${samples.map(mb).join(' ')}`);
       }
-      await server.close();
-      services.exchanges.flush();
+      await stopServe(serve.child);
+      served = undefined;
+      await services.store.unlock(PASSPHRASE);
       const audit = services.audit.verify();
       console.log(`# http: ${audit.entries} audit entries, chain ${audit.ok ? 'verifies' : 'BROKEN'}`);
     } finally {
+      if (served) await stopServe(served);
       services.close();
       rmSync(dir, { recursive: true, force: true });
     }

@@ -13,15 +13,17 @@
 // hands it to each worker over the cluster's private IPC channel (never in the
 // environment or on a command line, where other processes could read it); each
 // worker unlocks through the ordinary path, so each unlock is audited. The
-// first worker unlocks alone: a wrong passphrase is then refused once, not N
-// times. A worker that dies unexpectedly is replaced, unless workers keep
-// dying, in which case the whole responder stops with an error.
+// primary keeps the passphrase (a JS string, which cannot be zeroed) while it
+// runs, to start replacements. The first worker unlocks alone: a wrong
+// passphrase is then refused once, not N times. A worker that ends while the
+// responder is not stopping is replaced; more than MAX_RESTARTS such ends in a
+// minute stop the whole responder with an error.
 
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { CliIo } from '../cli.js';
 import type { Output } from '../cli/output.js';
-import { untilSignal, warnIfReachable, type ServeSettings } from './serveCommand.js';
+import { readTlsFiles, untilSignal, warnIfReachable, type ServeSettings } from './serveCommand.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./serveWorker.js', import.meta.url));
 
@@ -41,29 +43,42 @@ export type FromWorker =
 
 /** What every worker's GET /v1/health reports for the whole responder (at most a second old). */
 export interface ClusterTotals {
+  /** Workers listening now. */
   readonly workers: number;
   readonly exchanges: number;
   readonly refused: number;
   readonly inFlight: number;
 }
 
-/** A worker that could not start: its error, as the CLI prints errors. */
+/** A worker that could not start, or workers that kept dying: the error the CLI prints. */
 export class WorkerStartError extends Error {
   constructor(readonly code: string, message: string, readonly reason?: string) {
     super(message);
   }
 }
 
-/** More unexpected exits than this within RESTART_WINDOW_MS, and the responder gives up. */
+/** More unexpected ends than this within RESTART_WINDOW_MS, and the responder gives up. */
 const MAX_RESTARTS = 3;
 const RESTART_WINDOW_MS = 60_000;
+/** A replacement starts after this pause, so that a cause that passes (a long lock) can pass. */
+const RESTART_DELAY_MS = 1_000;
+/**
+ * A worker that stopped cleanly on its own was signalled. Ctrl-C signals the
+ * whole process group, this process included, so wait this long for our own
+ * signal before calling the stop unexpected.
+ */
+const SELF_STOP_GRACE_MS = 500;
 /** A worker drains for up to 10 s (ResponderServer.close); past this it is killed. */
 const STOP_GRACE_MS = 20_000;
+/** Passphrases the CLI reads from the environment: a worker's copy of the environment must not carry them. */
+const SECRET_ENV = ['KEYLADDER_PASSPHRASE', 'KEYLADDER_NEW_PASSPHRASE', 'KEYLADDER_BUNDLE_PASSPHRASE'];
 
 interface Tracked {
+  readonly worker: Worker;
   readonly index: number;
-  stats: { exchanges: number; refused: number; inFlight: number };
+  listening: boolean;
   stopped: boolean;
+  stats: { exchanges: number; refused: number; inFlight: number };
 }
 
 export interface ClusterParams {
@@ -78,56 +93,82 @@ export interface ClusterParams {
 export async function serveCluster(params: ClusterParams): Promise<number> {
   const { storeDir, passphrase, settings, io, out } = params;
   const stop = params.stop ?? untilSignal();
-  // 'advanced': structured clones, so the passphrase is not re-encoded as JSON on its way.
-  cluster.setupPrimary({ exec: WORKER_SCRIPT, args: [], serialization: 'advanced' });
-  const tracked = new Map<Worker, Tracked>();
-  // Totals of workers that have exited, so that a replaced worker's exchanges still count.
+  // A TLS file that cannot be read is the operator's mistake: say so before any worker unlocks.
+  readTlsFiles(settings);
+  cluster.setupPrimary({
+    exec: WORKER_SCRIPT,
+    args: [],
+    // Structured clones: the passphrase is not re-encoded as JSON on its way.
+    serialization: 'advanced',
+    // A debugger flag on this process must not open a debugger into every worker.
+    execArgv: process.execArgv.filter((a) => !a.startsWith('--inspect') && !a.startsWith('--debug')),
+  });
+  const env = Object.fromEntries(SECRET_ENV.map((name) => [name, undefined]));
+
+  const tracked = new Set<Tracked>();
+  // Counts of workers that have ended, so that a replaced worker's exchanges still count.
   const retired = { exchanges: 0, refused: 0 };
   let stopping = false;
-  let failure: WorkerStartError | undefined;
   let restarts: number[] = [];
   let giveUp: (e: WorkerStartError) => void = () => {};
   const gaveUp = new Promise<WorkerStartError>((resolve) => { giveUp = resolve; });
 
   const totals = (): ClusterTotals => {
-    let exchanges = retired.exchanges, refused = retired.refused, inFlight = 0;
-    for (const t of tracked.values()) {
+    let exchanges = retired.exchanges, refused = retired.refused, inFlight = 0, workers = 0;
+    for (const t of tracked) {
       exchanges += t.stats.exchanges;
       refused += t.stats.refused;
       inFlight += t.stats.inFlight;
+      if (t.listening) workers += 1;
     }
-    return { workers: tracked.size, exchanges, refused, inFlight };
+    return { workers, exchanges, refused, inFlight };
   };
-
-  const broadcast = () => {
+  // Workers report once a second; the totals go back to them on the same beat.
+  const beat = setInterval(() => {
     const message: ToWorker = { type: 'totals', totals: totals() };
-    for (const w of tracked.keys()) if (w.isConnected()) w.send(message);
+    for (const t of tracked) if (t.worker.isConnected()) t.worker.send(message);
+  }, 1_000);
+  beat.unref();
+
+  /** Starts a replacement for worker `index`, or gives up when workers keep ending. */
+  const replace = (index: number, why: string): void => {
+    const now = Date.now();
+    restarts = [...restarts.filter((at) => now - at < RESTART_WINDOW_MS), now];
+    if (restarts.length > MAX_RESTARTS) {
+      io.stderr(`keyladder: worker ${index} ${why}.\n`);
+      giveUp(new WorkerStartError('WORKER_FAILED', `Responder workers ended ${restarts.length} times within a minute (the last: ${why}); the responder stopped.`));
+      return;
+    }
+    io.stderr(`keyladder: worker ${index} ${why}; starting another.\n`);
+    setTimeout(() => {
+      if (stopping) return;
+      fork(index).catch((e: WorkerStartError) => replace(index, `could not start again: ${e.message}`));
+    }, RESTART_DELAY_MS).unref();
   };
 
   /** Forks worker `index` and resolves with its address once it listens. */
   const fork = (index: number): Promise<string> => new Promise((resolve, reject) => {
-    const worker = cluster.fork();
-    const t: Tracked = { index, stats: { exchanges: 0, refused: 0, inFlight: 0 }, stopped: false };
-    tracked.set(worker, t);
-    let listening = false;
+    const worker = cluster.fork(env);
+    const t: Tracked = { worker, index, listening: false, stopped: false, stats: { exchanges: 0, refused: 0, inFlight: 0 } };
+    tracked.add(t);
+    let failed: WorkerStartError | undefined;
     worker.on('message', (m: FromWorker) => {
       switch (m.type) {
         case 'ready': {
           // Not at 'online': that comes before an ES module worker has its message listener.
-          const start: ToWorker = { type: 'start', storeDir, passphrase, settings, index };
+          const start: ToWorker = stopping ? { type: 'stop' } : { type: 'start', storeDir, passphrase, settings, index };
           worker.send(start);
           break;
         }
         case 'listening':
-          listening = true;
+          t.listening = true;
           resolve(m.address);
           break;
         case 'failed':
-          reject(new WorkerStartError(m.error.code, m.error.message, m.error.reason));
+          failed = new WorkerStartError(m.error.code, m.error.message, m.error.reason);
           break;
         case 'stats':
           t.stats = { exchanges: m.exchanges, refused: m.refused, inFlight: m.inFlight };
-          broadcast();
           break;
         case 'stopped':
           t.stats = { exchanges: m.exchanges, refused: m.refused, inFlight: 0 };
@@ -135,52 +176,68 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
           break;
       }
     });
-    worker.on('exit', (code, signal) => {
-      tracked.delete(worker);
+    // A worker's last messages may still be queued when 'exit' fires: settle once the channel is closed too.
+    let exit: { code: number | null; signal: string | null } | undefined;
+    let disconnected = false;
+    const ended = () => {
+      if (exit === undefined || !disconnected || !tracked.has(t)) return;
+      tracked.delete(t);
       retired.exchanges += t.stats.exchanges;
       retired.refused += t.stats.refused;
-      if (!listening) return reject(new WorkerStartError('WORKER_FAILED', `Responder worker ${index} exited before it listened (${signal ?? `exit code ${code}`}).`));
-      if (stopping || t.stopped) return;
-      io.stderr(`keyladder: worker ${index} exited unexpectedly (${signal ?? `exit code ${code}`}); starting another.\n`);
-      const now = Date.now();
-      restarts = [...restarts.filter((at) => now - at < RESTART_WINDOW_MS), now];
-      if (restarts.length > MAX_RESTARTS) {
-        giveUp(new WorkerStartError('WORKER_FAILED', `Responder workers exited ${restarts.length} times within a minute; the responder stopped. See the messages above.`));
+      const how = exit.signal ?? `exit code ${exit.code}`;
+      if (!t.listening) {
+        reject(failed ?? new WorkerStartError('WORKER_FAILED', `Responder worker ${index} ended before it listened (${how}).`));
         return;
       }
-      fork(index).catch((e: WorkerStartError) => giveUp(e));
-    });
+      if (stopping) return;
+      if (!t.stopped) return replace(index, `ended unexpectedly (${how})`);
+      // It drained on a signal of its own: ours may be on its way (Ctrl-C reaches the whole group).
+      setTimeout(() => { if (!stopping) replace(index, 'was stopped by a signal sent to it alone'); }, SELF_STOP_GRACE_MS).unref();
+    };
+    worker.on('exit', (code, signal) => { exit = { code, signal }; ended(); });
+    worker.on('disconnect', () => { disconnected = true; ended(); });
   });
 
-  const stopAll = async () => {
+  const stopAll = async (): Promise<void> => {
     stopping = true;
-    const exits = [...tracked.keys()].map((w) => new Promise<void>((resolve) => {
-      if (w.isDead()) return resolve();
-      w.once('exit', () => resolve());
-      if (w.isConnected()) w.send({ type: 'stop' } satisfies ToWorker);
-      const kill = setTimeout(() => w.process.kill('SIGKILL'), STOP_GRACE_MS);
-      kill.unref();
-      w.once('exit', () => clearTimeout(kill));
-    }));
-    await Promise.all(exits);
+    clearInterval(beat);
+    await Promise.all([...tracked].map((t) => new Promise<void>((resolve) => {
+      if (t.worker.isDead()) return resolve();
+      const kill = setTimeout(() => t.worker.process.kill('SIGKILL'), STOP_GRACE_MS);
+      t.worker.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      if (t.worker.isConnected()) t.worker.send({ type: 'stop' } satisfies ToWorker);
+    })));
   };
 
-  let address: string;
-  try {
-    // The first worker alone proves the passphrase; the rest start side by side.
-    address = await fork(1);
+  // The first worker alone proves the passphrase; the rest start side by side. A stop
+  // signal during start-up ends it cleanly.
+  const started = (async () => {
+    const address = await fork(1);
     await Promise.all(Array.from({ length: settings.workers - 1 }, (_, i) => fork(i + 2)));
+    return address;
+  })();
+  let address: string | undefined;
+  try {
+    address = await Promise.race([started, stop.then(() => undefined)]);
   } catch (e) {
     await stopAll();
     throw e;
   }
+  if (address === undefined) {
+    started.catch(() => {}); // the workers it was waiting for are being stopped
+    await stopAll();
+    io.stderr('keyladder: stopped while starting.\n');
+    return 0;
+  }
   warnIfReachable(settings.host, io);
   out.print(`Responding on ${address}/v1/keyx with ${settings.workers} worker processes (Ctrl-C to stop)`, { listening: address, workers: settings.workers });
   const outcome = await Promise.race([stop.then(() => undefined), gaveUp]);
-  if (outcome instanceof WorkerStartError) failure = outcome;
   await stopAll();
   const sum = totals();
   io.stderr(`keyladder: stopped after ${sum.exchanges} exchanges (${sum.refused} refused) across ${settings.workers} workers.\n`);
-  if (failure) throw failure;
+  if (outcome instanceof WorkerStartError) throw outcome;
   return 0;
 }

@@ -48,16 +48,19 @@ export function parseServeFlags(flags: ServeFlags): ServeSettings {
   };
 }
 
+/** The certificate and key files of --tls-cert and --tls-key, if given. */
+export function readTlsFiles(settings: ServeSettings): { cert: Buffer; key: Buffer } | undefined {
+  if (!settings.tls) return undefined;
+  try {
+    return { cert: readFileSync(settings.tls.certFile), key: readFileSync(settings.tls.keyFile) };
+  } catch {
+    throw new CliUsageError(`Cannot read the TLS certificate ${settings.tls.certFile} or its key ${settings.tls.keyFile}.`);
+  }
+}
+
 /** The responder over `services`, as `serve` runs it (in this process or in a cluster worker). */
 export function responderFor(services: KeyLadderRuntime, settings: ServeSettings, io: Pick<CliIo, 'stderr'>, health: () => Record<string, unknown> = () => ({})): ResponderServer {
-  let tls: { cert: Buffer; key: Buffer } | undefined;
-  if (settings.tls) {
-    try {
-      tls = { cert: readFileSync(settings.tls.certFile), key: readFileSync(settings.tls.keyFile) };
-    } catch {
-      throw new CliUsageError(`Cannot read the TLS certificate ${settings.tls.certFile} or its key ${settings.tls.keyFile}.`);
-    }
-  }
+  const tls = readTlsFiles(settings);
   return new ResponderServer({
     exchanges: services.exchanges,
     host: settings.host,

@@ -77,6 +77,8 @@ process.on('message', (message: ToWorker) => {
 // Ctrl-C reaches every process of the terminal's group; the primary's own stop follows and is absorbed.
 process.on('SIGINT', () => void stop());
 process.on('SIGTERM', () => void stop());
-// A primary that died cannot stop us: drain and go.
+// A primary that died cannot stop us: drain and go. node:cluster's own listener would
+// exit at once instead, cutting requests in flight and dropping the buffered records.
+process.removeAllListeners('disconnect');
 process.on('disconnect', () => void stop());
 void send({ type: 'ready' });

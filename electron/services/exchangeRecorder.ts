@@ -15,7 +15,9 @@
 // can lose at most the last 20 ms of audit records and the last second of
 // counters (a power cut: the batches since the last checkpoint, as these
 // commits are not fsynced); it never loses or tears a key change, which is
-// written at once with a full fsync.
+// written at once with a full fsync. A batch whose write fails (another
+// process held the write lock past the busy timeout) is kept, in order, and
+// tried again a second later.
 
 import type { AuditRecord } from '../../db/repositories/audit.js';
 import type { ExchangeMark } from '../../db/repositories/devices.js';
@@ -39,6 +41,8 @@ export interface RecorderLimits {
 }
 
 const BATCHED: RecorderLimits = { auditBatch: 256, auditDelayMs: 20, statsDelayMs: 1000, statsBatch: 256 };
+/** After a failed write, the batch is tried again this much later. */
+const RETRY_MS = 1000;
 const IMMEDIATE: RecorderLimits = { auditBatch: 1, auditDelayMs: 0, statsDelayMs: 0, statsBatch: Number.POSITIVE_INFINITY };
 
 export class ExchangeRecorder {
@@ -51,7 +55,7 @@ export class ExchangeRecorder {
   private draining = false;
   private readonly limits: RecorderLimits;
 
-  constructor(private readonly store: () => KeyStore, batched: boolean, limits?: RecorderLimits) {
+  constructor(private readonly store: () => KeyStore, private readonly batched: boolean, limits?: RecorderLimits) {
     this.limits = limits ?? (batched ? BATCHED : IMMEDIATE);
   }
 
@@ -69,6 +73,19 @@ export class ExchangeRecorder {
       this.timer = setTimeout(() => this.write(false), this.limits.auditDelayMs);
       this.timer.unref();
     }
+  }
+
+  private requeue(audit: AuditRecord[], marks: ExchangeMark[], perGeneration: Map<number, number>): void {
+    this.audit = audit.concat(this.audit);
+    const later = this.marks;
+    this.marks = new Map();
+    for (const m of marks) this.marks.set(m.deviceId, { at: m.at, mechanism: m.mechanism, generation: m.generation, count: m.count });
+    for (const [deviceId, m] of later) {
+      const earlier = this.marks.get(deviceId);
+      this.marks.set(deviceId, earlier ? { ...m, count: earlier.count + m.count } : m);
+    }
+    for (const [generation, n] of perGeneration) this.perGeneration.set(generation, (this.perGeneration.get(generation) ?? 0) + n);
+    if (marks.length > 0) this.draining = true;
   }
 
   /** What is buffered: audit records, and devices whose counters wait. */
@@ -107,11 +124,23 @@ export class ExchangeRecorder {
       if (!this.draining) this.statsWrittenAt = Date.now();
     }
     const store = this.store();
-    store.transaction(() => {
-      store.audit.append(...audit);
-      store.devices.markExchanges(marks);
-      store.issuers.addExchanges(perGeneration);
-    }, 'relaxed');
+    try {
+      store.transaction(() => {
+        store.audit.append(...audit);
+        store.devices.markExchanges(marks);
+        store.issuers.addExchanges(perGeneration);
+      }, 'relaxed');
+    } catch (error) {
+      // Nothing was written (one transaction). Put the batch back, ahead of what came since,
+      // so that no record is lost or reordered: another process holding the write lock past
+      // the busy timeout (a large import from the CLI) must not cost a responder its records.
+      this.requeue(audit, marks, perGeneration);
+      // Unbatched (a one-shot command) and flushes (before a read, a lock, a stop) report it.
+      if (all || !this.batched) throw error;
+      this.timer = setTimeout(() => this.write(false), RETRY_MS);
+      this.timer.unref();
+      return;
+    }
     // Counters still waiting: the next batch takes more of them (soon, if they are draining).
     if (this.marks.size > 0 && this.timer === undefined) {
       this.timer = setTimeout(() => this.write(false), this.draining ? this.limits.auditDelayMs : this.limits.statsDelayMs);

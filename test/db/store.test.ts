@@ -227,6 +227,26 @@ describe('a wrong passphrase', () => {
     }
     expect(existsSync(join(dir, 'failed-unlocks.log'))).toBe(false);
   });
+
+  it('is entered once when two processes unlock one after the other before the note is gone', async () => {
+    const dir = copyStore(fixture);
+    await expectCode(KeyStore.unlock(dir, 'wrong passphrase number 1'), 'WRONG_PASSPHRASE');
+    const note = readFileSync(join(dir, 'failed-unlocks.log'), 'utf8');
+    const first = await KeyStore.unlock(dir, PASSPHRASE);
+    // What a second worker of `serve --workers N` sees if it unlocks between the first's commit
+    // and its removal of the note: the note, still there.
+    writeFileSync(join(dir, 'failed-unlocks.log'), note);
+    const second = await KeyStore.unlock(dir, PASSPHRASE);
+    try {
+      const actions = second.audit.list({ limit: 10 }).reverse().map((r) => r.action);
+      expect(actions.filter((a) => a === 'store.unlock-failed')).toHaveLength(1);
+      expect(actions.slice(-3)).toEqual(['store.unlock-failed', 'store.unlock', 'store.unlock']);
+      expect(second.audit.verify().ok).toBe(true);
+    } finally {
+      second.lock();
+      first.lock();
+    }
+  });
 });
 
 describe('a folder or file that is not a good store', () => {

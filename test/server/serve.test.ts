@@ -2,9 +2,10 @@
 // climbs a 10-rung ladder over HTTP (and over TLS), then SIGTERM drains it.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { request as httpsRequest } from 'node:https';
+import { connect } from 'node:net';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LadderRequestor, importWrappingKey } from '../../electron/ladder/requestor.js';
 import { ROOT, cliProcess, testEnv } from '../support/cli.js';
 import { tempDir } from '../support/services.js';
@@ -26,8 +27,17 @@ interface Served {
   stderr: () => string;
 }
 
+const running = new Set<ChildProcessWithoutNullStreams>();
+// A failed expectation or a skip must not leave a responder (and its workers) running.
+afterEach(() => {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+});
+
 async function serve(extra: string[] = [], env: Record<string, string> = {}): Promise<Served> {
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'keyladder.js'), ...store, 'serve', '--port', '0', '--json', ...extra], { env: { PATH: process.env['PATH'] ?? '', ...testEnv(env) } });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let err = '';
   child.stderr.on('data', (d) => { err += d; });
   const url = await new Promise<string>((resolve, reject) => {
@@ -114,15 +124,21 @@ const post = (url: string, body: unknown): Promise<Response> =>
 const health = async (url: string): Promise<{ worker: number; cluster: { workers: number; exchanges: number; refused: number } | null }> =>
   (await fetch(`${url}/v1/health`, { headers: { connection: 'close' } })).json() as never;
 
-const auditActions = (): string[] =>
-  (JSON.parse(cliProcess([...store, 'audit', 'list', '--limit', '1000', '--json']).stdout) as { action: string }[]).map((e) => e.action);
+const auditEntries = (): { action: string; at: string }[] => JSON.parse(cliProcess([...store, 'audit', 'list', '--limit', '1000', '--json']).stdout);
+const auditActions = (): string[] => auditEntries().map((e) => e.action);
+
+const workerPids = (primary: number): number[] =>
+  spawnSync('pgrep', ['-P', String(primary)], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).map(Number);
+const hasPgrep = (): boolean => spawnSync('pgrep', ['--version']).error === undefined;
+
+const psk = { identity: v.identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'PSK' } } };
 
 const exchangeCount = (): number => JSON.parse(cliProcess([...store, 'device', 'show', v.identity, '--json']).stdout).exchangeCount as number;
 
 describe('keyladder serve --workers N', () => {
   it('answers from every worker over one store: the ladder climbs, counts add up, the audit chain stays one chain', async () => {
     const before = exchangeCount();
-    const unlocksBefore = auditActions().filter((a) => a === 'store.unlock').length;
+    const from = new Date().toISOString();
     const s = await serve(['--workers', '2']);
     const device = new LadderRequestor(v.identity, await importWrappingKey(hex(v.kpw_hex)));
     for (let rung = 0; rung < 10; rung++) {
@@ -131,7 +147,7 @@ describe('keyladder serve --workers N', () => {
       await device.accept(await res.json());
     }
     // Side by side: 60 PSK exchanges at once, so both processes append to the audit log together.
-    const answers = await Promise.all(Array.from({ length: 60 }, () => post(s.url, { identity: v.identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'PSK' } } })));
+    const answers = await Promise.all(Array.from({ length: 60 }, () => post(s.url, psk)));
     expect(answers.map((r) => r.status)).toEqual(Array(60).fill(200));
     const workersSeen = new Set<number>();
     for (let i = 0; i < 10 && workersSeen.size < 2; i++) workersSeen.add((await health(s.url)).worker);
@@ -139,41 +155,78 @@ describe('keyladder serve --workers N', () => {
     // Each worker reports its counts once a second; health shows the whole responder's.
     await expect.poll(async () => (await health(s.url)).cluster?.exchanges, { timeout: 5000, interval: 250 }).toBe(70);
     expect(await stop(s)).toBe(0);
+    const to = new Date().toISOString();
     expect(s.stderr()).toContain('stopped after 70 exchanges (0 refused) across 2 workers');
     expect(exchangeCount()).toBe(before + 70);
     const verify = JSON.parse(cliProcess([...store, 'audit', 'verify', '--json']).stdout);
     expect(verify.ok).toBe(true);
-    // Each worker unlocked the store for itself, and said so.
-    expect(auditActions().filter((a) => a === 'store.unlock').length - unlocksBefore).toBeGreaterThanOrEqual(2);
+    // Each worker unlocked the store for itself, and said so; the supervising process never did.
+    const during = auditEntries().filter((e) => e.at >= from && e.at <= to);
+    expect(during.filter((e) => e.action === 'store.unlock')).toHaveLength(2);
+    expect(during.filter((e) => e.action === 'exchange')).toHaveLength(70);
   });
 
   it('refuses a wrong passphrase once, starts nothing, and exits non-zero', async () => {
     const failedBefore = auditActions().filter((a) => a === 'store.unlock-failed').length;
     const child = spawn(process.execPath, [join(ROOT, 'bin', 'keyladder.js'), ...store, 'serve', '--port', '0', '--workers', '3'], { env: { PATH: process.env['PATH'] ?? '', ...testEnv({ KEYLADDER_PASSPHRASE: 'not the passphrase at all' }) } });
     let err = '';
+    let out = '';
     child.stderr.on('data', (d) => { err += d; });
+    child.stdout.on('data', (d) => { out += d; });
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code).toBe(1);
     expect(err).toMatch(/WRONG_PASSPHRASE/);
-    expect(err).not.toContain('Responding on');
+    expect(out).toBe('');
     // Only the first worker tried: one failed unlock, entered at the next unlock.
     expect(auditActions().filter((a) => a === 'store.unlock-failed').length - failedBefore).toBe(1);
   });
 
   it('replaces a worker that dies, and keeps answering', async (ctx) => {
+    if (!hasPgrep()) ctx.skip(); // procps is not installed: the worker processes cannot be found.
     const s = await serve(['--workers', '2']);
-    const pgrep = spawnSync('pgrep', ['-P', String(s.child.pid)], { encoding: 'utf8' });
-    if (pgrep.error) ctx.skip(); // procps is not installed: the worker processes cannot be found.
-    const workers = pgrep.stdout.trim().split('\n').map(Number);
+    const workers = workerPids(s.child.pid!);
     expect(workers).toHaveLength(2);
     process.kill(workers[0]!, 'SIGKILL');
-    await expect.poll(() => s.stderr(), { timeout: 10_000, interval: 100 }).toMatch(/worker \d exited unexpectedly \(SIGKILL\); starting another/);
+    await expect.poll(() => s.stderr(), { timeout: 10_000, interval: 100 }).toMatch(/worker \d ended unexpectedly \(SIGKILL\); starting another/);
+    // A new process, listening: health counts listening workers only.
+    await expect.poll(() => workerPids(s.child.pid!).filter((pid) => !workers.includes(pid)), { timeout: 10_000, interval: 100 }).toHaveLength(1);
     await expect.poll(async () => (await health(s.url)).cluster?.workers, { timeout: 10_000, interval: 250 }).toBe(2);
-    for (let i = 0; i < 4; i++) {
-      const res = await post(s.url, { identity: v.identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'PSK' } } });
-      expect(res.status).toBe(200);
-    }
+    for (let i = 0; i < 6; i++) expect((await post(s.url, psk)).status).toBe(200);
     expect(await stop(s)).toBe(0);
+    expect(JSON.parse(cliProcess([...store, 'audit', 'verify', '--json']).stdout).ok).toBe(true);
+  });
+
+  it('drains every worker when the supervising process is killed outright: a request in flight is answered and recorded', async (ctx) => {
+    if (!hasPgrep()) ctx.skip(); // procps is not installed: the worker processes cannot be found.
+    const before = exchangeCount();
+    const s = await serve(['--workers', '2']);
+    const workers = workerPids(s.child.pid!);
+    expect(workers).toHaveLength(2);
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // A request whose body is still on its way when the supervisor dies.
+    const body = JSON.stringify(psk);
+    const { port } = new URL(s.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    let response = '';
+    socket.on('data', (d) => { response += d; });
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write(`POST /v1/keyx HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 10)}`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    s.child.kill('SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    socket.end(body.slice(10));
+    await closed;
+    expect(response).toMatch(/^HTTP\/1\.1 200 /);
+    // Each worker saw its channel close, drained, wrote its records and exited.
+    await expect.poll(() => workers.filter(alive), { timeout: 15_000, interval: 200 }).toEqual([]);
+    expect(exchangeCount()).toBe(before + 1);
     expect(JSON.parse(cliProcess([...store, 'audit', 'verify', '--json']).stdout).ok).toBe(true);
   });
 });

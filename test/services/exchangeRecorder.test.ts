@@ -13,15 +13,17 @@ interface Written {
   generations: Map<number, number>;
 }
 
-function fakeStore(writes: Written[]): () => KeyStore {
+/** `busy()` says whether the next transaction fails, as SQLite's SQLITE_BUSY would, writing nothing. */
+function fakeStore(writes: Written[], busy: () => boolean = () => false, subjects: string[] = []): () => KeyStore {
   let current: Written | undefined;
   const store = {
     transaction(fn: () => void) {
+      if (busy()) throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
       current = { audit: 0, marks: [], generations: new Map() };
       fn();
       writes.push(current);
     },
-    audit: { append: (...records: unknown[]) => { current!.audit += records.length; } },
+    audit: { append: (...records: { subject: string }[]) => { current!.audit += records.length; subjects.push(...records.map((r) => r.subject)); } },
     devices: { markExchanges: (marks: ExchangeMark[]) => { current!.marks.push(...marks); } },
     issuers: { addExchanges: (counts: Map<number, number>) => { for (const [g, n] of counts) current!.generations.set(g, n); } },
   };
@@ -73,5 +75,46 @@ describe('ExchangeRecorder', () => {
     expect(writes[1]!.marks).toHaveLength(5);
     expect(writes[1]!.marks.find((m) => m.deviceId === 0)).toMatchObject({ count: 2, at: 't5' });
     expect(recorder.pending()).toEqual({ audit: 0, devices: 0 });
+  });
+
+  it('keeps a batch whose write fails and writes it later, in order, nothing lost or doubled', () => {
+    vi.useFakeTimers();
+    const writes: Written[] = [];
+    const subjects: string[] = [];
+    let locked = true;
+    const recorder = new ExchangeRecorder(fakeStore(writes, () => locked, subjects), true, limits);
+    vi.advanceTimersByTime(1000);
+    // A full batch is due at the fourth record: the store is locked, and nothing throws at the caller.
+    for (const d of [1, 2, 3, 4, 1]) expect(() => recorder.record(exchange(d))).not.toThrow();
+    expect(writes).toHaveLength(0);
+    expect(recorder.pending()).toEqual({ audit: 5, devices: 4 });
+    vi.advanceTimersByTime(999);
+    expect(writes).toHaveLength(0);
+    locked = false;
+    vi.advanceTimersByTime(1); // the retry
+    recorder.flush();
+    expect(subjects).toEqual(['D1', 'D2', 'D3', 'D4', 'D1']);
+    const counts = new Map<number, number>();
+    for (const w of writes) for (const m of w.marks) counts.set(m.deviceId, (counts.get(m.deviceId) ?? 0) + m.count);
+    expect(counts).toEqual(new Map([[1, 2], [2, 1], [3, 1], [4, 1]]));
+    expect(writes.reduce((n, w) => n + (w.generations.get(1) ?? 0), 0)).toBe(5);
+    expect(recorder.pending()).toEqual({ audit: 0, devices: 0 });
+  });
+
+  it('lets a flush that cannot write throw, and keeps the records for the next one', () => {
+    const writes: Written[] = [];
+    let locked = true;
+    const recorder = new ExchangeRecorder(fakeStore(writes, () => locked), true, { ...limits, auditBatch: 100 });
+    recorder.record(exchange(1));
+    expect(() => recorder.flush()).toThrow(/locked/);
+    expect(recorder.pending()).toEqual({ audit: 1, devices: 1 });
+    locked = false;
+    recorder.flush();
+    expect(writes).toEqual([{ audit: 1, marks: [expect.objectContaining({ deviceId: 1, count: 1 })], generations: new Map([[1, 1]]) }]);
+  });
+
+  it('unbatched (a one-shot command), a failed write reaches the caller', () => {
+    const recorder = new ExchangeRecorder(fakeStore([], () => true), false);
+    expect(() => recorder.record(exchange(1))).toThrow(/locked/);
   });
 });
