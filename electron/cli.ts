@@ -103,9 +103,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   const services = createServices({
     storeDir,
     ...(values['kdf-log-n'] !== undefined ? { kdfLogN: int(values['kdf-log-n'], 'kdf-log-n')! } : {}),
-    // A one-shot command writes its records before it exits anyway, and needs no checkpointing thread.
-    batchExchangeRecords: positionals[0] === 'serve',
-    backgroundCheckpoints: positionals[0] === 'serve',
+    // A one-shot command writes its records before it exits anyway, and needs no checkpointing
+    // thread. (`serve` runs its responders in worker processes, which open the store themselves.)
+    batchExchangeRecords: false,
+    backgroundCheckpoints: false,
   });
   const [command, sub, ...rest] = positionals;
   try {
@@ -293,15 +294,11 @@ async function run(command: string, sub: string | undefined, rest: string[], val
       return 0;
     }
     case 'serve': {
-      const { parseServeFlags, serveCommand } = await import('./server/serveCommand.js');
+      const { parseServeFlags } = await import('./server/serveSettings.js');
+      const { serveCluster } = await import('./server/serveCluster.js');
+      // This process only reads the passphrase and supervises; the workers unlock the store.
       const settings = parseServeFlags(values);
-      if (settings.workers > 1) {
-        // The workers unlock the store; this process only reads the passphrase and supervises.
-        const { serveCluster } = await import('./server/serveCluster.js');
-        return serveCluster({ storeDir: storeDirFor(values, io), passphrase: await readPassphrase(values['passphrase-file'], io), settings, io, out });
-      }
-      await unlock(services, values, io);
-      return serveCommand(services, settings, io, out);
+      return serveCluster({ storeDir: storeDirFor(values, io), passphrase: await readPassphrase(values['passphrase-file'], io), settings, io, out });
     }
     default:
       throw new CliUsageError(`Unknown command "${command}". Run \`keyladder --help\`.`);

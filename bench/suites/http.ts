@@ -1,12 +1,12 @@
 // The HTTP responder under load, on loopback: wrk (Debian's package) posts PSK
 // requests to POST /v1/keyx over the real services and store (audit logging
 // on, batched). Reports exchanges/s and p50/p99 latency at 1, 16 and 64
-// connections for two set-ups:
-//   - http.keyx.psk.cN: one ResponderServer in this process (what the app runs,
-//     and `keyladder serve` without --workers);
-//   - http.keyx.psk.workersW.cN: the real `keyladder serve --workers W` in a
-//     child process tree (W responder processes over the one store, access log
-//     written to /dev/null);
+// connections for three set-ups:
+//   - http.keyx.psk.cN: one ResponderServer in this process, as the app runs it
+//     (under this process's V8 flags);
+//   - http.keyx.psk.workers1.cN and .workersW.cN: the real `keyladder serve`
+//     with 1 and with W worker processes over the one store, in a child process
+//     tree (access log written to /dev/null);
 // then a soak run against the second, with the RSS of its whole process tree
 // at the start and the end. wrk shares the machine's cores with the responder.
 //
@@ -158,6 +158,12 @@ end
       services.close();
 
       const workers = option('workers', 2);
+      if (workers !== 1) {
+        const one = await startServe(storeDir, 1);
+        served = one.child;
+        await levels('http.keyx.psk.workers1', one.url, script, secs);
+        await stopServe(one.child);
+      }
       const serve = await startServe(storeDir, workers);
       served = serve.child;
       await levels(`http.keyx.psk.workers${workers}`, serve.url, script, secs);

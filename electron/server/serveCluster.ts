@@ -1,6 +1,9 @@
-// `keyladder serve --workers N`: N responder processes over the one store.
+// `keyladder serve [--workers N]`: N responder processes (1 by default) over
+// the one store, under a supervising process.
 //
 // One Node process answers on one core; a lab with many devices has more.
+// Even one worker is supervised: it is replaced if it dies, and it runs with
+// the V8 settings below, which a process cannot give itself once started.
 // node:cluster forks the workers (serveWorker.ts) and shares the listening
 // socket among them: the primary accepts connections and hands each to a
 // worker in turn. Every worker opens the store with its own connection, as a
@@ -23,7 +26,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { CliIo } from '../cli.js';
 import type { Output } from '../cli/output.js';
-import { readTlsFiles, untilSignal, warnIfReachable, type ServeSettings } from './serveCommand.js';
+import { readTlsFiles, untilSignal, warnIfReachable, type ServeSettings } from './serveSettings.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./serveWorker.js', import.meta.url));
 
@@ -70,6 +73,16 @@ const RESTART_DELAY_MS = 1_000;
 const SELF_STOP_GRACE_MS = 500;
 /** A worker drains for up to 10 s (ResponderServer.close); past this it is killed. */
 const STOP_GRACE_MS = 20_000;
+/**
+ * Each exchange leaves about ten native crypto objects (node:crypto's cipher
+ * and HMAC handles) whose memory is freed by weak callbacks during the next
+ * young-generation GC. With V8's default 16 MiB semi-space, that GC comes every
+ * ~250 ms and frees thousands at once: a 7–11 ms pause, most of an idle
+ * responder's p99. A 4 MiB semi-space spreads the same work over pauses a
+ * quarter as long (measured: p99 at 1 connection 11 ms → 5.4 ms, throughput
+ * unchanged; docs/benchmarks.md).
+ */
+const WORKER_V8_FLAGS = ['--max-semi-space-size=4'];
 /** Passphrases the CLI reads from the environment: a worker's copy of the environment must not carry them. */
 const SECRET_ENV = ['KEYLADDER_PASSPHRASE', 'KEYLADDER_NEW_PASSPHRASE', 'KEYLADDER_BUNDLE_PASSPHRASE'];
 
@@ -101,7 +114,7 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
     // Structured clones: the passphrase is not re-encoded as JSON on its way.
     serialization: 'advanced',
     // A debugger flag on this process must not open a debugger into every worker.
-    execArgv: process.execArgv.filter((a) => !a.startsWith('--inspect') && !a.startsWith('--debug')),
+    execArgv: [...process.execArgv.filter((a) => !a.startsWith('--inspect') && !a.startsWith('--debug')), ...WORKER_V8_FLAGS],
   });
   const env = Object.fromEntries(SECRET_ENV.map((name) => [name, undefined]));
 
@@ -233,11 +246,12 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
     return 0;
   }
   warnIfReachable(settings.host, io);
-  out.print(`Responding on ${address}/v1/keyx with ${settings.workers} worker processes (Ctrl-C to stop)`, { listening: address, workers: settings.workers });
+  const workers = settings.workers === 1 ? '1 worker process' : `${settings.workers} worker processes`;
+  out.print(`Responding on ${address}/v1/keyx with ${workers} (Ctrl-C to stop)`, { listening: address, workers: settings.workers });
   const outcome = await Promise.race([stop.then(() => undefined), gaveUp]);
   await stopAll();
   const sum = totals();
-  io.stderr(`keyladder: stopped after ${sum.exchanges} exchanges (${sum.refused} refused) across ${settings.workers} workers.\n`);
+  io.stderr(`keyladder: stopped after ${sum.exchanges} exchanges (${sum.refused} refused)${settings.workers > 1 ? ` across ${settings.workers} workers` : ''}.\n`);
   if (outcome instanceof WorkerStartError) throw outcome;
   return 0;
 }

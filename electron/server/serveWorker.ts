@@ -7,7 +7,7 @@ import cluster from 'node:cluster';
 import { createServices, describeError, type KeyLadderRuntime } from '../services/index.js';
 import type { ResponderServer } from './httpResponder.js';
 import type { ClusterTotals, FromWorker, ToWorker } from './serveCluster.js';
-import { responderFor } from './serveCommand.js';
+import { responderFor } from './serveSettings.js';
 
 if (!cluster.isWorker) throw new Error('serveWorker.js runs as a worker of `keyladder serve --workers N` only.');
 

@@ -1,12 +1,9 @@
-// `keyladder serve`: the HTTP responder, headless. Runs until SIGINT or
-// SIGTERM, then drains requests in flight and writes pending records.
-//
-// With --workers N (N > 1) it runs N responder processes over the one store
-// (serveCluster.ts); otherwise this process answers alone.
+// `keyladder serve`'s flags, checked, and the responder a worker runs from
+// them. serveCluster.ts supervises the worker processes; serveWorker.ts is one.
 
 import { readFileSync } from 'node:fs';
 import type { CliIo } from '../cli.js';
-import { CliUsageError, type Output } from '../cli/output.js';
+import { CliUsageError } from '../cli/output.js';
 import type { KeyLadderRuntime } from '../services/index.js';
 import type { JweProfileName } from '../services/types.js';
 import { DEFAULT_HOST, DEFAULT_PORT, ResponderServer } from './httpResponder.js';
@@ -74,20 +71,6 @@ export function responderFor(services: KeyLadderRuntime, settings: ServeSettings
 
 export function warnIfReachable(host: string, io: Pick<CliIo, 'stderr'>): void {
   if (host !== DEFAULT_HOST && host !== 'localhost' && host !== '::1') io.stderr(`keyladder: listening on ${host}, reachable beyond this machine, as asked.\n`);
-}
-
-/** One responder in this process, over a store the caller has unlocked. */
-export async function serveCommand(services: KeyLadderRuntime, settings: ServeSettings, io: CliIo, out: Output, stop: Promise<unknown> = untilSignal()): Promise<number> {
-  const server = responderFor(services, settings, io);
-  const address = await server.listen();
-  warnIfReachable(settings.host, io);
-  out.print(`Responding on ${address}/v1/keyx (Ctrl-C to stop)`, { listening: address, workers: 1 });
-  await stop;
-  await server.close();
-  services.exchanges.flush();
-  const stats = server.stats();
-  io.stderr(`keyladder: stopped after ${stats.exchanges} exchanges (${stats.refused} refused).\n`);
-  return 0;
 }
 
 /** Resolves at the first SIGINT or SIGTERM. Later ones are absorbed, so a drain is never cut short by a second signal. */
