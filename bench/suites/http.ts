@@ -1,7 +1,7 @@
 // The HTTP responder under load, on loopback: wrk (Debian's package) posts PSK
 // requests to POST /v1/keyx over the real services and store (audit logging
 // on, batched). Reports exchanges/s and p50/p99 latency at 1, 16 and 64
-// connections for three set-ups:
+// connections for three set-ups, after a ceiling (Node's HTTP server alone):
 //   - http.keyx.psk.cN: one ResponderServer in this process, as the app runs it
 //     (under this process's V8 flags);
 //   - http.keyx.psk.workers1.cN and .workersW.cN: the real `keyladder serve`
@@ -19,6 +19,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ResponderServer } from '../../electron/server/httpResponder.js';
 import { createServices } from '../../electron/services/index.js';
 import { registerSuite, type BenchCase } from '../harness.js';
@@ -151,6 +153,18 @@ request = function()
 end
 `);
       const secs = option('http-secs', 10);
+
+      // The ceiling: Node's HTTP server alone, answering every POST with a fixed body the size of an
+      // exchange's answer, no cryptography and no store.
+      const answer = services.exchanges.respond('{"identity":"LOAD-000000","keyrequestdata":{"scheme":"JWE_LADDER","keydata":{"mechanism":"PSK"}}}').json;
+      const plain = createHttpServer((req, res) => {
+        req.resume();
+        req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(answer));
+      });
+      await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+      const r = await wrk(`http://127.0.0.1:${(plain.address() as AddressInfo).port}`, script, 64, secs);
+      console.log(`http.baseline.node-http.c64: ${Math.round(r.rps)} requests/s (a fixed ${answer.length}-byte answer, no exchange: Node's HTTP server alone, one process, p99 ${r.p99ms.toFixed(2)} ms)`);
+      await new Promise((resolve) => plain.close(resolve));
 
       const server = new ResponderServer({ exchanges: services.exchanges, port: 0 });
       await levels('http.keyx.psk', await server.listen(), script, secs);
