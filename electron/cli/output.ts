@@ -45,9 +45,10 @@ Kissuer
 Exchanges
   respond [--profile msl|rfc7516]      answer one request read on stdin (exit 2 on refusal)
   simulate ID [--mechanism PSK|MGK] [--rungs N] [--profile msl|rfc7516]
-  serve [--host H] [--port P] [--tls-cert F --tls-key F] [--workers N]
-                                       the HTTP responder (127.0.0.1:8420); N processes,
-                                       one per core at most, share the port and the store
+  serve [--host H] [--port P] [--profile msl|rfc7516] [--tls-cert F --tls-key F] [--workers N]
+                                       the HTTP responder (127.0.0.1:8420); N processes
+                                       (default 1, at most 32; one per core helps most)
+                                       share the port and the store
 
 Audit
   audit list [--action A] [--subject S] [--outcome ok|refused] [--limit N]

@@ -1,7 +1,7 @@
 // `keyladder serve [--workers N]`: N responder processes (1 by default) over
 // the one store, under a supervising process.
 //
-// One Node process answers on one core; a lab with many devices has more.
+// One Node process answers on one core; a lab machine usually has more.
 // Even one worker is supervised: it is replaced if it dies, and it runs with
 // the V8 settings below, which a process cannot give itself once started.
 // node:cluster forks the workers (serveWorker.ts) and shares the listening
@@ -26,7 +26,8 @@ import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { CliIo } from '../cli.js';
 import type { Output } from '../cli/output.js';
-import { readTlsFiles, untilSignal, warnIfReachable, type ServeSettings } from './serveSettings.js';
+import { DEFAULT_HOST } from './httpResponder.js';
+import { readTlsFiles, type ServeSettings } from './serveSettings.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./serveWorker.js', import.meta.url));
 
@@ -44,7 +45,11 @@ export type FromWorker =
   | { readonly type: 'stats'; readonly exchanges: number; readonly refused: number; readonly inFlight: number }
   | { readonly type: 'stopped'; readonly exchanges: number; readonly refused: number };
 
-/** What every worker's GET /v1/health reports for the whole responder (at most a second old). */
+/**
+ * What every worker's GET /v1/health reports for the whole responder: null
+ * until the first beat, then up to about 2 s old (workers report each second,
+ * and the totals go out each second).
+ */
 export interface ClusterTotals {
   /** Workers listening now. */
   readonly workers: number;
@@ -77,10 +82,10 @@ const STOP_GRACE_MS = 20_000;
  * Each exchange leaves about ten native crypto objects (node:crypto's cipher
  * and HMAC handles) whose memory is freed by weak callbacks during the next
  * young-generation GC. With V8's default 16 MiB semi-space, that GC comes every
- * ~250 ms and frees thousands at once: a 7–11 ms pause, most of an idle
- * responder's p99. A 4 MiB semi-space spreads the same work over pauses a
- * quarter as long (measured: p99 at 1 connection 11 ms → 5.4 ms, throughput
- * unchanged; docs/benchmarks.md).
+ * ~230 ms and frees thousands at once: a 7–11 ms pause, most of an idle
+ * responder's p99. A 4 MiB semi-space spreads the same work over shorter,
+ * more frequent pauses (measured in-process: p99 at 1 connection 9.37 →
+ * 4.36 ms, throughput up 11–27%; docs/benchmarks.md).
  */
 const WORKER_V8_FLAGS = ['--max-semi-space-size=4'];
 /** Passphrases the CLI reads from the environment: a worker's copy of the environment must not carry them. */
@@ -136,7 +141,7 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
     }
     return { workers, exchanges, refused, inFlight };
   };
-  // Workers report once a second; the totals go back to them on the same beat.
+  // Workers report once a second; the totals go back to them once a second, on a timer of the supervisor's.
   const beat = setInterval(() => {
     const message: ToWorker = { type: 'totals', totals: totals() };
     for (const t of tracked) if (t.worker.isConnected()) t.worker.send(message);
@@ -254,4 +259,16 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
   io.stderr(`keyladder: stopped after ${sum.exchanges} exchanges (${sum.refused} refused)${settings.workers > 1 ? ` across ${settings.workers} workers` : ''}.\n`);
   if (outcome instanceof WorkerStartError) throw outcome;
   return 0;
+}
+
+function warnIfReachable(host: string, io: Pick<CliIo, 'stderr'>): void {
+  if (host !== DEFAULT_HOST && host !== 'localhost' && host !== '::1') io.stderr(`keyladder: listening on ${host}, reachable beyond this machine, as asked.\n`);
+}
+
+/** Resolves at the first SIGINT or SIGTERM. Later ones are absorbed, so a drain is never cut short by a second signal. */
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.on('SIGINT', () => resolve('SIGINT'));
+    process.on('SIGTERM', () => resolve('SIGTERM'));
+  });
 }

@@ -1,14 +1,12 @@
-// `keyladder serve`'s flags, checked, and the responder a worker runs from
-// them. serveCluster.ts supervises the worker processes; serveWorker.ts is one.
+// `keyladder serve`'s flags, checked once by the supervising process
+// (serveCluster.ts) and handed as plain data to each worker (serveWorker.ts).
 
 import { readFileSync } from 'node:fs';
-import type { CliIo } from '../cli.js';
 import { CliUsageError } from '../cli/output.js';
-import type { KeyLadderRuntime } from '../services/index.js';
 import type { JweProfileName } from '../services/types.js';
-import { DEFAULT_HOST, DEFAULT_PORT, ResponderServer } from './httpResponder.js';
+import { DEFAULT_HOST, DEFAULT_PORT } from './httpResponder.js';
 
-export interface ServeFlags {
+interface ServeFlags {
   host?: string;
   port?: string;
   profile?: string;
@@ -27,7 +25,7 @@ export interface ServeSettings {
 }
 
 /** More processes than this only contend for the store's write lock. */
-export const MAX_WORKERS = 32;
+const MAX_WORKERS = 32;
 
 export function parseServeFlags(flags: ServeFlags): ServeSettings {
   const port = flags.port === undefined ? DEFAULT_PORT : Number(flags.port);
@@ -53,30 +51,4 @@ export function readTlsFiles(settings: ServeSettings): { cert: Buffer; key: Buff
   } catch {
     throw new CliUsageError(`Cannot read the TLS certificate ${settings.tls.certFile} or its key ${settings.tls.keyFile}.`);
   }
-}
-
-/** The responder over `services`, as `serve` runs it (in this process or in a cluster worker). */
-export function responderFor(services: KeyLadderRuntime, settings: ServeSettings, io: Pick<CliIo, 'stderr'>, health: () => Record<string, unknown> = () => ({})): ResponderServer {
-  const tls = readTlsFiles(settings);
-  return new ResponderServer({
-    exchanges: services.exchanges,
-    host: settings.host,
-    port: settings.port,
-    profile: settings.profile,
-    ...(tls ? { tls } : {}),
-    accessLog: (line) => io.stderr(`${line}\n`),
-    health: () => ({ store: services.store.status().unlocked ? 'unlocked' : 'locked', ...health() }),
-  });
-}
-
-export function warnIfReachable(host: string, io: Pick<CliIo, 'stderr'>): void {
-  if (host !== DEFAULT_HOST && host !== 'localhost' && host !== '::1') io.stderr(`keyladder: listening on ${host}, reachable beyond this machine, as asked.\n`);
-}
-
-/** Resolves at the first SIGINT or SIGTERM. Later ones are absorbed, so a drain is never cut short by a second signal. */
-export function untilSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    process.on('SIGINT', () => resolve('SIGINT'));
-    process.on('SIGTERM', () => resolve('SIGTERM'));
-  });
 }

@@ -5,9 +5,9 @@
 
 import cluster from 'node:cluster';
 import { createServices, describeError, type KeyLadderRuntime } from '../services/index.js';
-import type { ResponderServer } from './httpResponder.js';
+import { ResponderServer } from './httpResponder.js';
 import type { ClusterTotals, FromWorker, ToWorker } from './serveCluster.js';
-import { responderFor } from './serveSettings.js';
+import { readTlsFiles, type ServeSettings } from './serveSettings.js';
 
 if (!cluster.isWorker) throw new Error('serveWorker.js runs as a worker of `keyladder serve --workers N` only.');
 
@@ -17,7 +17,20 @@ const send = (message: FromWorker): Promise<void> => new Promise((resolve) => {
   process.send!(message, undefined, {}, () => resolve());
 });
 
-const io = { stderr: (text: string) => void process.stderr.write(text) };
+/** The responder over `services`; its health adds this worker's number and the whole responder's totals. */
+function responderFor(services: KeyLadderRuntime, settings: ServeSettings, index: number): ResponderServer {
+  const tls = readTlsFiles(settings);
+  return new ResponderServer({
+    exchanges: services.exchanges,
+    host: settings.host,
+    port: settings.port,
+    profile: settings.profile,
+    ...(tls ? { tls } : {}),
+    // One line per request, without key material; stderr is the supervisor's, shared by all workers.
+    accessLog: (line) => void process.stderr.write(`${line}\n`),
+    health: () => ({ store: services.store.status().unlocked ? 'unlocked' : 'locked', worker: index, cluster: totals ?? null }),
+  });
+}
 
 let services: KeyLadderRuntime | undefined;
 let server: ResponderServer | undefined;
@@ -31,7 +44,7 @@ async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<voi
     services = createServices({ storeDir, batchExchangeRecords: true, backgroundCheckpoints: true });
     await services.store.unlock(message.passphrase);
     const runtime = services;
-    server = responderFor(runtime, settings, io, () => ({ worker: index, cluster: totals ?? null }));
+    server = responderFor(runtime, settings, index);
     const address = await server.listen();
     const live = server;
     statsTimer = setInterval(() => {

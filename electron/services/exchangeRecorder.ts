@@ -17,7 +17,7 @@
 // commits are not fsynced); it never loses or tears a key change, which is
 // written at once with a full fsync. A batch whose write fails (another
 // process held the write lock past the busy timeout) is kept, in order, and
-// tried again a second later.
+// tried again a second later; until it is written, a crash would lose it too.
 
 import type { AuditRecord } from '../../db/repositories/audit.js';
 import type { ExchangeMark } from '../../db/repositories/devices.js';
