@@ -85,7 +85,12 @@ export class DeviceRepository {
     this.getStmt = db.prepare(`SELECT ${LIST_COLUMNS} FROM ${LIST_FROM} WHERE d.identity = ?`);
     this.keyStmt = db.prepare('SELECT d.id, d.status, d.kpw, g.name AS group_name, g.kdw FROM devices d LEFT JOIN model_groups g ON g.id = d.group_id WHERE d.identity = ?');
     this.statsStmt = db.prepare('INSERT INTO device_stats (device_id) VALUES (?)');
-    this.markStmt = db.prepare(`UPDATE device_stats SET last_exchange_at = @at, last_mechanism = @mechanism, last_generation = @generation,
+    // Several processes may write one device's counters (`serve --workers N`), each up to a second
+    // late: the count adds up, and the latest exchange stays the latest, whichever writes last.
+    this.markStmt = db.prepare(`UPDATE device_stats SET
+      last_mechanism = CASE WHEN last_exchange_at IS NULL OR @at >= last_exchange_at THEN @mechanism ELSE last_mechanism END,
+      last_generation = CASE WHEN last_exchange_at IS NULL OR @at >= last_exchange_at THEN @generation ELSE last_generation END,
+      last_exchange_at = CASE WHEN last_exchange_at IS NULL OR @at >= last_exchange_at THEN @at ELSE last_exchange_at END,
       exchange_count = exchange_count + @count WHERE device_id = @deviceId`);
     this.revokeStmt = db.prepare(`UPDATE devices SET status = 'revoked', revoked_at = ? WHERE identity = ? AND status = 'active'`);
     this.sealedStmt = db.prepare('SELECT identity, kpw, kpe, kph FROM devices WHERE identity = ?');

@@ -736,6 +736,23 @@ describe('the raw-key recovery path', () => {
 });
 
 describe('two processes on one store', () => {
+  it("counters written late by two processes add up, and a device's latest exchange stays the latest", async () => {
+    const dir = copyStore(fixture);
+    const store = await KeyStore.unlock(dir, PASSPHRASE);
+    try {
+      const id = store.devices.keys(v.identity)!.id;
+      const before = store.devices.get(v.identity)!.exchange_count;
+      // One worker's batch (later exchange) lands first, the other's (earlier) a moment after.
+      store.transaction(() => store.devices.markExchanges([{ deviceId: id, at: '2026-12-01T10:00:02.000Z', mechanism: 'WRAP', generation: 2, count: 3 }]));
+      store.transaction(() => store.devices.markExchanges([{ deviceId: id, at: '2026-12-01T10:00:01.000Z', mechanism: 'PSK', generation: 1, count: 2 }]));
+      expect(store.devices.get(v.identity)).toMatchObject({ exchange_count: before + 5, last_exchange_at: '2026-12-01T10:00:02.000Z', last_mechanism: 'WRAP', last_generation: 2 });
+      store.transaction(() => store.devices.markExchanges([{ deviceId: id, at: '2026-12-01T10:00:03.000Z', mechanism: 'PSK', generation: 2, count: 1 }]));
+      expect(store.devices.get(v.identity)).toMatchObject({ exchange_count: before + 6, last_exchange_at: '2026-12-01T10:00:03.000Z', last_mechanism: 'PSK' });
+    } finally {
+      store.lock();
+    }
+  });
+
   it('a store transaction holds the write lock from its start, so another writer waits instead of failing halfway', async () => {
     const dir = copyStore(fixture);
     const key = await storeKeyOf(dir, PASSPHRASE);
