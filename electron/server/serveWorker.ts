@@ -65,9 +65,9 @@ function stop(): Promise<void> {
   stopping ??= (async () => {
     clearInterval(statsTimer);
     if (server) await server.close();
-    services?.exchanges.flush();
     const s = server?.stats();
     await send({ type: 'stopped', exchanges: s?.exchanges ?? 0, refused: s?.refused ?? 0 });
+    // Writes the buffered exchange records, then locks the store.
     services?.close();
     process.exit(0);
   })();
