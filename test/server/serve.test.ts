@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LadderRequestor, importWrappingKey } from '../../electron/ladder/requestor.js';
 import { ROOT, cliProcess, testEnv } from '../support/cli.js';
 import { tempDir } from '../support/services.js';
+import { hashFiles } from '../support/storeFiles.js';
 import { deriveVector, hex } from '../support/vectors.js';
 
 const v = deriveVector();
@@ -108,12 +109,19 @@ describe('keyladder serve', () => {
     expect(r.stderr).toContain('--port');
   });
 
-  it('refuses a worker count that is not 1 to 32, without starting', () => {
+  it('refuses a worker count that is not 1 to 32, and unreadable TLS files, without starting or touching the store', () => {
+    const before = hashFiles(join(dir, 'store'));
     for (const n of ['0', '33', 'two', '1.5']) {
       const r = cliProcess([...store, 'serve', '--workers', n]);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain('--workers');
     }
+    const tls = cliProcess([...store, 'serve', '--tls-cert', join(dir, 'no-such-cert.pem'), '--tls-key', join(dir, 'no-such-key.pem')]);
+    expect(tls.code).toBe(2);
+    expect(tls.stderr).toContain('Cannot read the TLS certificate');
+    expect(tls.stdout).toBe('');
+    // No worker started, so none unlocked: not even an audit row was written.
+    expect(hashFiles(join(dir, 'store'))).toEqual(before);
   });
 });
 
