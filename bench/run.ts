@@ -1,9 +1,9 @@
 // `npm run bench` runs every suite; `node dist/bench/run.js protocol` runs one
 // (several names may be given). With more than one suite, each runs in a
 // process of its own, so that one suite's heap (the store suite's million
-// devices) does not weigh on the next one's figures (the HTTP soak's RSS). Options: --runs=N (default 3), --ms=N per run
-// (default 1000), --warmup=N ms (default 500), --only=a,b (figures whose name
-// contains a or b), --list.
+// devices) does not weigh on the next one's figures (the HTTP soak's RSS).
+// Options: --runs=N (default 3), --ms=N per run (default 1000), --warmup=N ms
+// (default 500), --only=a,b (figures whose name contains a or b), --list.
 //
 // Adding a suite is one line: import its module below (it registers itself).
 

@@ -69,10 +69,7 @@ export class ExchangeRecorder {
       }
     }
     if (this.audit.length >= this.limits.auditBatch) this.write(false);
-    else if (this.timer === undefined) {
-      this.timer = setTimeout(() => this.write(false), this.limits.auditDelayMs);
-      this.timer.unref();
-    }
+    else if (this.timer === undefined) this.writeIn(this.limits.auditDelayMs);
   }
 
   private requeue(audit: AuditRecord[], marks: ExchangeMark[], perGeneration: Map<number, number>): void {
@@ -137,14 +134,16 @@ export class ExchangeRecorder {
       this.requeue(audit, marks, perGeneration);
       // Unbatched (a one-shot command) and flushes (before a read, a lock, a stop) report it.
       if (all || !this.batched) throw error;
-      this.timer = setTimeout(() => this.write(false), RETRY_MS);
-      this.timer.unref();
+      this.writeIn(RETRY_MS);
       return;
     }
     // Counters still waiting: the next batch takes more of them (soon, if they are draining).
-    if (this.marks.size > 0 && this.timer === undefined) {
-      this.timer = setTimeout(() => this.write(false), this.draining ? this.limits.auditDelayMs : this.limits.statsDelayMs);
-      this.timer.unref();
-    }
+    if (this.marks.size > 0 && this.timer === undefined) this.writeIn(this.draining ? this.limits.auditDelayMs : this.limits.statsDelayMs);
+  }
+
+  /** The next batched write, `ms` from now; the timer must not keep a process alive on its own. */
+  private writeIn(ms: number): void {
+    this.timer = setTimeout(() => this.write(false), ms);
+    this.timer.unref();
   }
 }

@@ -50,11 +50,6 @@ export function sealOne(sealer: RecordSealer, job: SealJob): SealOutcome {
   }
 }
 
-/**
- * Sealed bytes in their own memory, for posting back to the importing thread:
- * a Buffer is often a slice of Node's shared pool, and posting it would copy
- * the whole pool (whatever else it holds) along with it.
- */
 /** The outcome with its three sealed byte fields passed through `bytes`. */
 function mapSealed(outcome: SealOutcome, bytes: (b: Uint8Array) => Buffer): SealOutcome {
   if (!outcome.ok) return outcome;
