@@ -1,42 +1,188 @@
-// RFC 3394 AES key wrap through OpenSSL (constant-time AES-NI), which is also
-// the cheapest way here: one createCipheriv per wrap (about 3.6 us).
+// RFC 3394 AES key wrap, in two implementations chosen once, at load:
+//
+// - `openssl`: OpenSSL's id-aes*-wrap ciphers, one cipher call per wrap
+//   (about 3.6 us). Node on OpenSSL has them: the CLI, `keyladder serve`.
+// - `portable`: RFC 3394 section 2.2.1 and 2.2.2 (the index-based form) on
+//   AES-ECB, one block at a time. Electron's main process runs Node on
+//   BoringSSL, whose cipher table has aes-*-ecb but no id-aes*-wrap
+//   (crypto/cipher/get_cipher.cc; electron/electron#31874), so the fast path
+//   would throw there on every exchange.
+//
+// Both take the same inputs, give the same bytes and fail alike: a failed
+// integrity check is `undefined`, whatever failed (key, initial value, bytes),
+// and any other failure of the primitive is a CryptoFailure (INTERNAL_ERROR).
+// The portable path compares the initial value in constant time and zeroes
+// every intermediate block. AES itself is the runtime's (constant-time
+// AES-NI, or BoringSSL's constant-time fallbacks), never a JS table.
 
-import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { createCipheriv, createDecipheriv, getCiphers, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { CryptoFailure } from './cryptoFailure.js';
 
 /** RFC 3394's default initial value. MSL uses it for CEKs and for wrapdata. */
 export const DEFAULT_IV = Buffer.from('a6a6a6a6a6a6a6a6', 'hex');
 
-const cipherName = (kek: Uint8Array): string => {
-  switch (kek.length) {
-    case 16: return 'id-aes128-wrap';
-    case 24: return 'id-aes192-wrap';
-    case 32: return 'id-aes256-wrap';
-    default: throw new RangeError('AES key wrap needs a 16, 24 or 32 byte key.');
+/** A key-encryption key: raw bytes, or a secret KeyObject that holds them. */
+export type Kek = Uint8Array | KeyObject;
+
+export type KeyWrapImplementationName = 'openssl' | 'portable';
+
+export interface KeyWrapImplementation {
+  readonly name: KeyWrapImplementationName;
+  /** Wraps `keyData` (a multiple of 8 bytes, at least 16) under `kek`. */
+  wrap(kek: Kek, keyData: Uint8Array, iv?: Uint8Array): Buffer;
+  /** Unwraps, or returns undefined when the integrity check fails. Callers turn that into their own error. */
+  unwrap(kek: Kek, wrapped: Uint8Array, iv?: Uint8Array): Buffer | undefined;
+}
+
+const PRIMITIVE = 'aes-key-wrap';
+/** Far above any key; keeps the step counter below 2^32 (see xorCounter). */
+const MAX_KEY_DATA = 1 << 20;
+
+function kekLength(kek: Kek): number {
+  const length = kek instanceof Uint8Array ? kek.length : kek.symmetricKeySize;
+  if (length !== 16 && length !== 24 && length !== 32) throw new RangeError('AES key wrap needs a 16, 24 or 32 byte key.');
+  return length;
+}
+
+function checkInput(keyData: Uint8Array, iv: Uint8Array): void {
+  if (keyData.length < 16 || keyData.length % 8 !== 0 || keyData.length > MAX_KEY_DATA) throw new RangeError('AES key wrap takes a multiple of 8 bytes, at least 16.');
+  if (iv.length !== 8) throw new RangeError('AES key wrap takes an 8-byte initial value.');
+}
+
+const wellFormed = (wrapped: Uint8Array, iv: Uint8Array): boolean => wrapped.length >= 24 && wrapped.length % 8 === 0 && wrapped.length <= MAX_KEY_DATA + 8 && iv.length === 8;
+
+/** Runs a primitive; anything it throws is an unexpected failure of the runtime's crypto, never bad input. */
+function guarded<T>(operation: string, run: () => T): T {
+  try {
+    return run();
+  } catch (cause) {
+    throw new CryptoFailure(`${PRIMITIVE} (${operation})`, cause);
   }
+}
+
+const wrapCipher = (length: number): string => `id-aes${length * 8}-wrap`;
+
+export const opensslKeyWrap: KeyWrapImplementation = {
+  name: 'openssl',
+  wrap(kek, keyData, iv = DEFAULT_IV) {
+    const name = wrapCipher(kekLength(kek));
+    checkInput(keyData, iv);
+    return guarded('wrap', () => {
+      const cipher = createCipheriv(name, kek, iv);
+      const out = cipher.update(keyData);
+      // OpenSSL's wrap mode does the whole wrap in update(); final() would add
+      // no bytes and costs about 0.8 us, so it is called only if update() fell short.
+      return out.length === keyData.length + 8 ? out : Buffer.concat([out, cipher.final()]);
+    });
+  },
+  unwrap(kek, wrapped, iv = DEFAULT_IV) {
+    const name = wrapCipher(kekLength(kek));
+    if (!wellFormed(wrapped, iv)) return undefined;
+    const decipher = guarded('unwrap', () => createDecipheriv(name, kek, iv));
+    try {
+      // As above: update() unwraps and checks integrity in one step; it throws
+      // when the check fails, and that is the only thing left that can fail.
+      const out = decipher.update(wrapped);
+      return out.length === wrapped.length - 8 ? out : Buffer.concat([out, decipher.final()]);
+    } catch {
+      return undefined;
+    }
+  },
 };
 
-/** Wraps `keyData` (a multiple of 8 bytes, at least 16) under `kek`. */
-export function aesKeyWrap(kek: Uint8Array, keyData: Uint8Array, iv: Uint8Array = DEFAULT_IV): Buffer {
-  const cipher = createCipheriv(cipherName(kek), kek, iv);
-  const out = cipher.update(keyData);
-  // OpenSSL's wrap mode does the whole wrap in update(); final() would add no
-  // bytes and costs about 0.8 us, so it is called only if update() fell short.
-  return out.length === keyData.length + 8 ? out : Buffer.concat([out, cipher.final()]);
+const ecbCipher = (length: number): string => `aes-${length * 8}-ecb`;
+
+/**
+ * XORs the step counter t, a 64-bit big-endian number, into the A at
+ * `block[0..8)`. t = n*j + i stays below 2^32 for any key data under 700 MB,
+ * so its high half is zero and only the low four bytes change.
+ */
+function xorCounter(block: Buffer, t: number): void {
+  block.writeUInt32BE((block.readUInt32BE(4) ^ t) >>> 0, 4);
 }
+
+export const portableKeyWrap: KeyWrapImplementation = {
+  name: 'portable',
+  wrap(kek, keyData, iv = DEFAULT_IV) {
+    const length = kekLength(kek);
+    checkInput(keyData, iv);
+    const n = keyData.length / 8;
+    // A || R[1..n], laid out as the output: out[0..8) is A, out[8i..8i+8) is R[i].
+    const out = Buffer.allocUnsafe(8 + keyData.length);
+    Buffer.from(iv.buffer, iv.byteOffset, 8).copy(out, 0);
+    Buffer.from(keyData.buffer, keyData.byteOffset, keyData.length).copy(out, 8);
+    const block = Buffer.alloc(16);
+    try {
+      guarded('wrap', () => {
+        const aes = createCipheriv(ecbCipher(length), kek, null).setAutoPadding(false);
+        for (let j = 0; j < 6; j++) {
+          for (let i = 1; i <= n; i++) {
+            out.copy(block, 0, 0, 8);
+            out.copy(block, 8, 8 * i, 8 * i + 8);
+            const b = aes.update(block); // B = AES(K, A | R[i])
+            b.copy(out, 0, 0, 8); // A = MSB(64, B) ^ t
+            xorCounter(out, n * j + i);
+            b.copy(out, 8 * i, 8, 16); // R[i] = LSB(64, B)
+            b.fill(0);
+          }
+        }
+      });
+      return out;
+    } catch (error) {
+      out.fill(0);
+      throw error;
+    } finally {
+      block.fill(0);
+    }
+  },
+  unwrap(kek, wrapped, iv = DEFAULT_IV) {
+    const length = kekLength(kek);
+    if (!wellFormed(wrapped, iv)) return undefined;
+    const n = wrapped.length / 8 - 1;
+    const a = Buffer.from(wrapped.subarray(0, 8));
+    const r = Buffer.from(wrapped.subarray(8));
+    const block = Buffer.alloc(16);
+    let ok = false;
+    try {
+      guarded('unwrap', () => {
+        const aes = createDecipheriv(ecbCipher(length), kek, null).setAutoPadding(false);
+        for (let j = 5; j >= 0; j--) {
+          for (let i = n; i >= 1; i--) {
+            a.copy(block, 0);
+            xorCounter(block, n * j + i); // B = AES-1(K, (A ^ t) | R[i])
+            r.copy(block, 8, 8 * (i - 1), 8 * i);
+            const b = aes.update(block);
+            b.copy(a, 0, 0, 8); // A = MSB(64, B)
+            b.copy(r, 8 * (i - 1), 8, 16); // R[i] = LSB(64, B)
+            b.fill(0);
+          }
+        }
+      });
+      // One comparison, in constant time, and one result for every failure.
+      ok = timingSafeEqual(a, Buffer.from(iv.buffer, iv.byteOffset, 8));
+      return ok ? r : undefined;
+    } finally {
+      a.fill(0);
+      block.fill(0);
+      if (!ok) r.fill(0);
+    }
+  },
+};
+
+/** The fast path where the runtime has it (every size), the portable one elsewhere. */
+export function detectKeyWrap(ciphers: readonly string[] = getCiphers()): KeyWrapImplementation {
+  const has = new Set(ciphers.map((c) => c.toLowerCase()));
+  return [16, 24, 32].every((length) => has.has(wrapCipher(length))) ? opensslKeyWrap : portableKeyWrap;
+}
+
+/** The implementation this process uses, chosen once. */
+export const keyWrap: KeyWrapImplementation = detectKeyWrap();
+
+/** Wraps `keyData` (a multiple of 8 bytes, at least 16) under `kek`. */
+export const aesKeyWrap = (kek: Kek, keyData: Uint8Array, iv: Uint8Array = DEFAULT_IV): Buffer => keyWrap.wrap(kek, keyData, iv);
 
 /**
  * Unwraps, or returns undefined when the integrity check fails (wrong key,
  * wrong IV, altered bytes). Callers turn that into their own error.
  */
-export function aesKeyUnwrap(kek: Uint8Array, wrapped: Uint8Array, iv: Uint8Array = DEFAULT_IV): Buffer | undefined {
-  if (wrapped.length < 24 || wrapped.length % 8 !== 0) return undefined;
-  try {
-    const decipher = createDecipheriv(cipherName(kek), kek, iv);
-    // As above: update() unwraps and checks integrity in one step (it throws
-    // when the check fails); final() is needed only if it fell short.
-    const out = decipher.update(wrapped);
-    return out.length === wrapped.length - 8 ? out : Buffer.concat([out, decipher.final()]);
-  } catch {
-    return undefined;
-  }
-}
+export const aesKeyUnwrap = (kek: Kek, wrapped: Uint8Array, iv: Uint8Array = DEFAULT_IV): Buffer | undefined => keyWrap.unwrap(kek, wrapped, iv);

@@ -7,6 +7,11 @@
 // unwraps to 16 bytes, a 12-byte IV and a 16-byte tag. The profile decides the
 // additional authenticated data: MSL's header.encrypted_key.iv, or RFC 7516's
 // protected header alone.
+//
+// The CEK's key unwrap goes through a KeyUnwrapper: Web Crypto's AES-KW by
+// default (browsers, devices, Node on OpenSSL), or one the caller brings
+// where Web Crypto has no AES-KW (Electron's main process: see
+// electron/jwe/nodeKeyUnwrap.ts). Everything else here is Web Crypto.
 
 import { decodeBase64Url, fromUtf8, utf8, type Bytes } from './base64.js';
 import { LadderError, MslErrorCode, decryptionFailed } from './errors.js';
@@ -97,10 +102,46 @@ function parseSerialization(serialization: string): JweParts {
 }
 
 /**
- * Decrypts a JWE for `kek` (an AES-KW CryptoKey). The returned plaintext holds
- * a key: the caller zeroes it as soon as it has imported it.
+ * How a requestor holds its wrapping keys (Kpw, Kdw, Kwrap) and unwraps a
+ * JWE's CEK with one. K is the key's type: a non-extractable CryptoKey for Web
+ * Crypto, something else for another implementation.
  */
-export async function decryptJwe(serialization: Uint8Array, kek: CryptoKey, profile: JweProfileName): Promise<Bytes> {
+export interface KeyUnwrapper<K> {
+  /** Takes raw key bytes into a K, and zeroes `raw`. */
+  importWrappingKey(raw: Bytes): Promise<K>;
+  /**
+   * Unwraps a 24-byte wrapped CEK into a non-extractable AES-GCM decryption
+   * key, or resolves undefined when the key wrap's integrity check fails. A
+   * primitive that fails for any other reason rejects: that is not a bad JWE.
+   */
+  unwrapCek(kek: K, encryptedKey: Bytes): Promise<CryptoKey | undefined>;
+}
+
+/** Web Crypto's AES-KW, as devices and browsers have it. */
+export const webCryptoUnwrapper: KeyUnwrapper<CryptoKey> = {
+  async importWrappingKey(raw) {
+    try {
+      return await globalThis.crypto.subtle.importKey('raw', raw, 'AES-KW', false, ['wrapKey', 'unwrapKey']);
+    } finally {
+      raw.fill(0);
+    }
+  },
+  async unwrapCek(kek, encryptedKey) {
+    try {
+      return await globalThis.crypto.subtle.unwrapKey('raw', encryptedKey, kek, 'AES-KW', { name: 'AES-GCM', length: 128 }, false, ['decrypt']);
+    } catch {
+      // Web Crypto reports a failed integrity check as an OperationError like any other.
+      return undefined;
+    }
+  },
+};
+
+/**
+ * Decrypts a JWE for `kek` (an AES-KW CryptoKey, or the unwrapper's own key
+ * type). The returned plaintext holds a key: the caller zeroes it as soon as
+ * it has imported it.
+ */
+export async function decryptJwe<K = CryptoKey>(serialization: Uint8Array, kek: K, profile: JweProfileName, unwrapper: KeyUnwrapper<K> = webCryptoUnwrapper as unknown as KeyUnwrapper<K>): Promise<Bytes> {
   if (profile !== 'msl' && profile !== 'rfc7516') {
     throw new LadderError(MslErrorCode.UNSUPPORTED_KEYX_MECHANISM, 'UNKNOWN_PROFILE', 'The JWE profile is neither msl nor rfc7516.');
   }
@@ -110,12 +151,8 @@ export async function decryptJwe(serialization: Uint8Array, kek: CryptoKey, prof
   if (profile === 'rfc7516' && text.startsWith('{')) throw malformed('JWE_WRONG_SERIALIZATION', 'The rfc7516 profile uses the compact serialization.');
   const aad = profile === 'msl' ? `${jwe.headerB64}.${jwe.encryptedKeyB64}.${jwe.ivB64}` : jwe.headerB64;
   const subtle = globalThis.crypto.subtle;
-  let cek: CryptoKey;
-  try {
-    cek = await subtle.unwrapKey('raw', jwe.encryptedKey, kek, 'AES-KW', { name: 'AES-GCM', length: 128 }, false, ['decrypt']);
-  } catch {
-    throw decryptionFailed();
-  }
+  const cek = await unwrapper.unwrapCek(kek, jwe.encryptedKey);
+  if (cek === undefined) throw decryptionFailed();
   if ((cek.algorithm as AesKeyAlgorithm).length !== 128) throw malformed('JWE_CEK_LENGTH', 'The CEK must be a 16-byte AES-128 key.');
   const sealed = new Uint8Array(jwe.ciphertext.length + TAG_LENGTH);
   sealed.set(jwe.ciphertext);

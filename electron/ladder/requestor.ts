@@ -2,6 +2,12 @@
 // Node and in a browser. KeyLadder uses it to simulate devices (test exchanges,
 // `keyladder simulate`, the HTTP ladder tests) and to check responses.
 //
+// The key unwrap is pluggable (KeyUnwrapper, jweDecrypt.ts). By default it is
+// Web Crypto's AES-KW, and the requestor uses nothing but Web Crypto. The
+// main process, whose Web Crypto has no AES-KW on Electron, passes its own
+// unwrapper (electron/jwe/nodeKeyUnwrap.ts); Kwrap is then the unwrapper's key
+// type, and everything else stays the same code.
+//
 // It ends with non-extractable CryptoKeys (AES-KW, AES-CBC, HMAC-SHA256). The
 // raw key bytes exist only between decryption and import, and are zeroed then.
 // (The JWK's base64url text is a JS string and cannot be zeroed; it is left to
@@ -9,12 +15,12 @@
 
 import { decodeBase64Url, encodeBase64, fromUtf8, type Bytes } from './base64.js';
 import { LadderError, MslErrorCode } from './errors.js';
-import { decryptJwe } from './jweDecrypt.js';
+import { decryptJwe, webCryptoUnwrapper, type KeyUnwrapper } from './jweDecrypt.js';
 import { KEY_KINDS, type JweProfileName, type KeyKind } from './keyKinds.js';
 import { keyRequestDataJson, parseKeyResponseEnvelope, type Mechanism } from './messages.js';
 
-export interface DeviceKeys {
-  readonly kwrap: CryptoKey;
+export interface DeviceKeys<K = CryptoKey> {
+  readonly kwrap: K;
   readonly kenc: CryptoKey;
   readonly khmac: CryptoKey;
   readonly wrapdata: Uint8Array;
@@ -40,25 +46,28 @@ async function hmacKcv(key: CryptoKey): Promise<string> {
 }
 
 /** Imports a raw Kpw, Kdw or Kwrap as a non-extractable AES-KW key, and zeroes `raw`. */
-export async function importWrappingKey(raw: Bytes): Promise<CryptoKey> {
-  try {
-    return await subtle().importKey('raw', raw, 'AES-KW', false, ['wrapKey', 'unwrapKey']);
-  } finally {
-    raw.fill(0);
-  }
-}
+export const importWrappingKey = (raw: Bytes): Promise<CryptoKey> => webCryptoUnwrapper.importWrappingKey(raw);
+
+// The default unwrapper for any K: K is CryptoKey whenever no unwrapper is passed.
+const defaultUnwrapper = <K>(): KeyUnwrapper<K> => webCryptoUnwrapper as unknown as KeyUnwrapper<K>;
 
 /** A KCV of a raw wrapping key, for devices that hold their Kpw as bytes. */
 export const wrappingKeyKcv = (raw: Bytes): Promise<string> => aesKcv(raw);
 
-interface ImportedKey {
-  readonly key: CryptoKey;
+interface ImportedKey<T> {
+  readonly key: T;
   readonly kcv: string;
   readonly kid?: string;
 }
 
-/** Checks a decrypted JWK against what its kind must be, imports it non-extractable, zeroes it. */
-async function importJwk(plaintext: Bytes, kind: KeyKind, profile: JweProfileName): Promise<ImportedKey> {
+/**
+ * Checks a decrypted JWK against what its kind must be, imports it
+ * non-extractable, zeroes it. Kwrap goes to the unwrapper (it wraps the next
+ * rung's CEKs); Kenc and Khmac become Web Crypto keys.
+ */
+async function importJwk(plaintext: Bytes, kind: 'wrap', profile: JweProfileName, wrapKeys: KeyUnwrapper<unknown>): Promise<ImportedKey<unknown>>;
+async function importJwk(plaintext: Bytes, kind: 'enc' | 'hmac', profile: JweProfileName): Promise<ImportedKey<CryptoKey>>;
+async function importJwk(plaintext: Bytes, kind: KeyKind, profile: JweProfileName, wrapKeys?: KeyUnwrapper<unknown>): Promise<ImportedKey<unknown>> {
   const spec = KEY_KINDS[kind];
   let raw: Bytes | undefined;
   try {
@@ -85,8 +94,16 @@ async function importJwk(plaintext: Bytes, kind: KeyKind, profile: JweProfileNam
     raw = typeof jwk['k'] === 'string' ? decodeBase64Url(jwk['k']) : undefined;
     if (raw === undefined) throw invalidJwk('JWK_K', 'The JWK has no base64url "k".');
     if (raw.length !== spec.length) throw invalidJwk('JWK_LENGTH', `The ${kind} key must be ${spec.length} bytes.`);
-    const key = await subtle().importKey('raw', raw, spec.webCrypto, false, [...spec.keyOps]);
-    const kcv = spec.kcv === 'hmac' ? await hmacKcv(key) : await aesKcv(raw);
+    let key: unknown;
+    let kcv: string;
+    if (kind === 'wrap' && wrapKeys !== undefined) {
+      kcv = await aesKcv(raw);
+      key = await wrapKeys.importWrappingKey(raw);
+    } else {
+      const imported = await subtle().importKey('raw', raw, spec.webCrypto, false, [...spec.keyOps]);
+      kcv = spec.kcv === 'hmac' ? await hmacKcv(imported) : await aesKcv(raw);
+      key = imported;
+    }
     const kid = typeof jwk['kid'] === 'string' ? jwk['kid'] : undefined;
     return kid === undefined ? { key, kcv } : { key, kcv, kid };
   } finally {
@@ -98,12 +115,13 @@ async function importJwk(plaintext: Bytes, kind: KeyKind, profile: JweProfileNam
 /**
  * Unwraps a key response (bare keyresponsedata or its envelope) with the key
  * the request was made under: Kpw for PSK, Kdw for MGK, the last Kwrap for WRAP.
+ * `unwrapper` holds that key's kind (Web Crypto AES-KW unless given).
  */
-export async function acceptKeyResponse(response: unknown, kprev: CryptoKey, profile: JweProfileName = 'msl'): Promise<DeviceKeys> {
+export async function acceptKeyResponse<K = CryptoKey>(response: unknown, kprev: K, profile: JweProfileName = 'msl', unwrapper: KeyUnwrapper<K> = defaultUnwrapper<K>()): Promise<DeviceKeys<K>> {
   const data = parseKeyResponseEnvelope(response);
-  const kwrap = await importJwk(await decryptJwe(data.wrapkey, kprev, profile), 'wrap', profile);
-  const kenc = await importJwk(await decryptJwe(data.encryptionkey, kwrap.key, profile), 'enc', profile);
-  const khmac = await importJwk(await decryptJwe(data.hmackey, kwrap.key, profile), 'hmac', profile);
+  const kwrap = (await importJwk(await decryptJwe(data.wrapkey, kprev, profile, unwrapper), 'wrap', profile, unwrapper)) as ImportedKey<K>;
+  const kenc = await importJwk(await decryptJwe(data.encryptionkey, kwrap.key, profile, unwrapper), 'enc', profile);
+  const khmac = await importJwk(await decryptJwe(data.hmackey, kwrap.key, profile, unwrapper), 'hmac', profile);
   return {
     kwrap: kwrap.key,
     kenc: kenc.key,
@@ -124,19 +142,20 @@ export interface ExchangeRequestJson {
  * A simulated device that climbs the ladder: PSK (or MGK) first, then WRAP
  * with the wrapdata of its last rung. It keeps only CryptoKeys and wrapdata.
  */
-export class LadderRequestor {
-  private rung: DeviceKeys | undefined;
-  private pending: { mechanism: Mechanism; kprev: CryptoKey } | undefined;
+export class LadderRequestor<K = CryptoKey> {
+  private rung: DeviceKeys<K> | undefined;
+  private pending: { mechanism: Mechanism; kprev: K } | undefined;
 
   constructor(
     readonly identity: string,
-    private readonly longTermKey: CryptoKey,
+    private readonly longTermKey: K,
     private readonly longTermMechanism: 'PSK' | 'MGK' = 'PSK',
     readonly profile: JweProfileName = 'msl',
+    private readonly unwrapper: KeyUnwrapper<K> = defaultUnwrapper<K>(),
   ) {}
 
   /** The keys of the last rung climbed, if any. */
-  get current(): DeviceKeys | undefined {
+  get current(): DeviceKeys<K> | undefined {
     return this.rung;
   }
 
@@ -153,13 +172,13 @@ export class LadderRequestor {
     return { identity: this.identity, keyrequestdata };
   }
 
-  async accept(response: unknown): Promise<DeviceKeys> {
+  async accept(response: unknown): Promise<DeviceKeys<K>> {
     const pending = this.pending;
     if (!pending) throw new LadderError(MslErrorCode.KEYX_RESPONSE_REQUEST_MISMATCH, 'NO_PENDING_REQUEST', 'No request is waiting for this response.');
     this.pending = undefined;
-    this.rung = await acceptKeyResponse(response, pending.kprev, this.profile);
+    this.rung = await acceptKeyResponse(response, pending.kprev, this.profile, this.unwrapper);
     return this.rung;
   }
 }
 
-export const wrapdataBase64 = (keys: DeviceKeys): string => encodeBase64(keys.wrapdata);
+export const wrapdataBase64 = (keys: DeviceKeys<unknown>): string => encodeBase64(keys.wrapdata);

@@ -130,8 +130,11 @@ function openMsl(lookup: IssuerLookup, wrapdata: Uint8Array): OpenedWrapdata {
   const candidates = lookup.mslIssuers();
   let found: OpenedWrapdata | undefined;
   let retired = false;
-  for (const issuer of candidates) {
-    if (found === undefined && !retired) {
+  try {
+    for (const issuer of candidates) {
+      if (found !== undefined || retired) break;
+      // Only a failed integrity check is `undefined`; a primitive that fails
+      // throws (INTERNAL_ERROR) and is never taken for bad wrapdata.
       const kwrap = aesKeyUnwrap(issuer.key, wrapdata);
       if (kwrap !== undefined && kwrap.length === 16) {
         if (issuer.accepts) found = { kwrap, generation: issuer.generation, format: 'msl' };
@@ -141,7 +144,8 @@ function openMsl(lookup: IssuerLookup, wrapdata: Uint8Array): OpenedWrapdata {
         }
       } else kwrap?.fill(0);
     }
-    issuer.key.fill(0);
+  } finally {
+    for (const issuer of candidates) issuer.key.fill(0);
   }
   if (found) return found;
   if (retired) throw fail('WRAPDATA_GENERATION_RETIRED', 'The wrapdata was issued under a bare-MSL Kissuer generation that no longer accepts returning wrapdata.');

@@ -1,10 +1,17 @@
 // Protected files that leave the store: provisioning bundles for factories and
-// Kissuer exports for trusted peer responders. Always a compact JWE made by
-// jose, to a passphrase (PBES2-HS512+A256KW, 600,000 iterations) or to a
-// recipient's public RSA key (RSA-OAEP-256, at least 2048 bits). Never plain.
+// Kissuer exports for trusted peer responders. Always a compact JWE, to a
+// passphrase (PBES2-HS512+A256KW, 600,000 iterations) or to a recipient's
+// public RSA key (RSA-OAEP-256, at least 2048 bits). Never plain.
+//
+// The passphrase kind goes through electron/jwe/pbes2.ts, not jose: jose's
+// PBES2 needs Web Crypto AES-KW, which Electron's main process lacks. The RSA
+// kind stays with jose (RSA-OAEP and AES-GCM work on both runtimes). Both are
+// standard JWEs that jose opens.
 
 import { CompactEncrypt, compactDecrypt, importJWK, type JWK } from 'jose';
 import { ServiceError, ServiceErrorCode } from './errors.js';
+import { CryptoFailure } from '../jwe/cryptoFailure.js';
+import { pbes2Decrypt, pbes2Encrypt } from '../jwe/pbes2.js';
 import { MIN_PASSPHRASE_LENGTH } from '../../db/kdf.js';
 import type { BundleProtection } from './types.js';
 
@@ -41,11 +48,12 @@ export async function sealBundle(kind: BundleKind, payload: unknown, protection:
   try {
     if (protection.kind === 'passphrase') {
       checkBundlePassphrase(protection.passphrase);
-      return await new CompactEncrypt(plaintext)
-        .setProtectedHeader({ alg: 'PBES2-HS512+A256KW', enc: ENC, cty: kind })
-        // jose takes the count from here; a p2c in the header is overwritten with its default (2048).
-        .setKeyManagementParameters({ p2c: PBES2_ITERATIONS })
-        .encrypt(Buffer.from(protection.passphrase.normalize('NFC'), 'utf8'));
+      const passphrase = Buffer.from(protection.passphrase.normalize('NFC'), 'utf8');
+      try {
+        return await pbes2Encrypt(plaintext, passphrase, { iterations: PBES2_ITERATIONS, header: { cty: kind } });
+      } finally {
+        passphrase.fill(0);
+      }
     }
     return await new CompactEncrypt(plaintext).setProtectedHeader({ alg: 'RSA-OAEP-256', enc: ENC, cty: kind }).encrypt(await recipientKey(protection.publicJwk, 'public'));
   } finally {
@@ -57,11 +65,22 @@ export type OpenProtection = { readonly kind: 'passphrase'; readonly passphrase:
 
 export async function openBundle(kind: BundleKind, jwe: string, protection: OpenProtection): Promise<unknown> {
   if (typeof jwe !== 'string' || jwe.split('.').length !== 5) throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, 'That is not a KeyLadder export (a compact JWE).');
-  const key = protection.kind === 'passphrase' ? Buffer.from(protection.passphrase.normalize('NFC'), 'utf8') : await recipientKey(protection.privateJwk, 'private');
   let plaintext: Uint8Array;
   try {
-    ({ plaintext } = await compactDecrypt(jwe, key, { keyManagementAlgorithms: ['PBES2-HS512+A256KW', 'RSA-OAEP-256'], contentEncryptionAlgorithms: [ENC], maxPBES2Count: 10_000_000 }));
-  } catch {
+    if (protection.kind === 'passphrase') {
+      const passphrase = Buffer.from(protection.passphrase.normalize('NFC'), 'utf8');
+      try {
+        ({ plaintext } = await pbes2Decrypt(jwe, passphrase));
+      } finally {
+        passphrase.fill(0);
+      }
+    } else {
+      const key = await recipientKey(protection.privateJwk, 'private');
+      ({ plaintext } = await compactDecrypt(jwe, key, { keyManagementAlgorithms: ['RSA-OAEP-256'], contentEncryptionAlgorithms: [ENC] }));
+    }
+  } catch (error) {
+    // A primitive that broke is not a wrong passphrase: it stays INTERNAL_ERROR.
+    if (error instanceof CryptoFailure || error instanceof ServiceError) throw error;
     throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, 'The export does not decrypt: wrong passphrase or key, or the file was altered.');
   }
   try {

@@ -1,10 +1,15 @@
 // Answering devices: the protocol core's responder with keys from the store,
 // plus the operator's test tools (simulate a device, check a response).
+// Those tools play the device here, in main, so they unwrap with
+// nodeKeyUnwrapper: Web Crypto's AES-KW does not exist in Electron's main
+// process.
 
 import { performance } from 'node:perf_hooks';
 import { LadderError, MslErrorCode } from '../ladder/errors.js';
 import { parseExchangeRequestJson, parseIdentity, parseJson, keyResponseEnvelopeJson, type ExchangeRequest } from '../ladder/messages.js';
-import { LadderRequestor, acceptKeyResponse, importWrappingKey } from '../ladder/requestor.js';
+import type { KeyObject } from 'node:crypto';
+import { LadderRequestor, acceptKeyResponse } from '../ladder/requestor.js';
+import { nodeKeyUnwrapper } from '../jwe/nodeKeyUnwrap.js';
 import { LadderResponder, type ResponderResult } from '../ladder/responder.js';
 import { openWrapdata } from '../ladder/wrapdata.js';
 import type { RandomSource } from '../jwe/random.js';
@@ -107,7 +112,7 @@ export class ExchangeService implements ExchangeApi {
     const rungs = checkInteger(options.rungs ?? 3, 'The number of rungs', 1, 100);
     const profile = checkProfile(options.profile ?? 'msl');
     const longTerm = await this.deviceKey(identity, mechanism);
-    const device = new LadderRequestor(identity, longTerm, mechanism, profile);
+    const device = new LadderRequestor(identity, longTerm, mechanism, profile, nodeKeyUnwrapper);
     const reports: RungReport[] = [];
     for (let rung = 1; rung <= rungs; rung++) {
       const request = device.nextRequest();
@@ -136,17 +141,17 @@ export class ExchangeService implements ExchangeApi {
     try {
       const request = parseExchangeRequestJson(requestJson);
       const response = parseJson(responseJson);
-      let kprev: CryptoKey;
+      let kprev: KeyObject;
       if (request.keyRequest.mechanism === 'WRAP') {
         const store = this.session.store();
         const at = this.now().toISOString();
         const opened = openWrapdata(new StoreKeySource(store, () => at), request.identity, request.keyRequest.wrapdata!);
-        kprev = await importWrappingKey(new Uint8Array(opened.kwrap));
+        kprev = await nodeKeyUnwrapper.importWrappingKey(new Uint8Array(opened.kwrap));
         opened.kwrap.fill(0);
       } else {
         kprev = await this.deviceKey(request.identity, request.keyRequest.mechanism);
       }
-      const keys = await acceptKeyResponse(response, kprev, checkProfile(profile));
+      const keys = await acceptKeyResponse(response, kprev, checkProfile(profile), nodeKeyUnwrapper);
       return { ok: true, kcv: keys.kcv };
     } catch (error) {
       if (error instanceof ServiceError && error.code === ServiceErrorCode.INVALID_ARGUMENT) throw error;
@@ -154,8 +159,8 @@ export class ExchangeService implements ExchangeApi {
     }
   }
 
-  /** The device's long-term key as a non-extractable Web Crypto key, as the device would hold it. */
-  private async deviceKey(identity: string, mechanism: 'PSK' | 'MGK'): Promise<CryptoKey> {
+  /** The device's long-term key, held as the simulated device holds it (a KeyObject, never a JS buffer kept). */
+  private async deviceKey(identity: string, mechanism: 'PSK' | 'MGK'): Promise<KeyObject> {
     const store = this.session.store();
     const source = new StoreKeySource(store, () => this.now().toISOString());
     const found = source.wrappingKey(identity, mechanism);
@@ -163,7 +168,7 @@ export class ExchangeService implements ExchangeApi {
       case 'active': {
         const copy = new Uint8Array(found.key);
         found.key.fill(0);
-        return importWrappingKey(copy);
+        return nodeKeyUnwrapper.importWrappingKey(copy);
       }
       case 'unknown':
         throw new ServiceError(ServiceErrorCode.DEVICE_NOT_FOUND, `No device "${identity}" is provisioned.`);

@@ -3,7 +3,7 @@
 // errors that say what to do.
 import { readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { compactDecrypt } from 'jose';
+import { openPassphraseExport } from '../support/factory.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, cliProcess } from '../support/cli.js';
 import { PASSPHRASE, tempDir } from '../support/services.js';
@@ -142,7 +142,7 @@ describe('keyladder device and group', () => {
     const jwe = readFileSync(out, 'utf8').trim();
     expect(jwe.split('.')).toHaveLength(5);
     expect(jwe).not.toContain(v.kpw_hex);
-    const { plaintext, protectedHeader } = await compactDecrypt(jwe, new TextEncoder().encode(bundlePassphrase), { keyManagementAlgorithms: ['PBES2-HS512+A256KW'], maxPBES2Count: 1_000_000 });
+    const { plaintext, protectedHeader } = await openPassphraseExport(jwe, bundlePassphrase);
     expect(protectedHeader).toMatchObject({ alg: 'PBES2-HS512+A256KW', enc: 'A256GCM' });
     const bundle = JSON.parse(new TextDecoder().decode(plaintext));
     expect(bundle.payload.devices.map((d: { identity: string; kpw: string }) => [d.identity, d.kpw])).toEqual([['KPW-0001', v.kpw_hex], ['CSV-0001', v.kpw_hex]]);

@@ -4,7 +4,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { acceptKeyResponse, importWrappingKey } from '../../electron/ladder/requestor.js';
+import { acceptKeyResponse, importWrappingKey, type DeviceKey } from '../support/device.js';
 import { cliProcess } from '../support/cli.js';
 import { tempDir } from '../support/services.js';
 import { deriveVector, exchange1, exchange2, hex } from '../support/vectors.js';
@@ -18,7 +18,7 @@ const request = (identity: string, keydata: Record<string, string>) => JSON.stri
 describe('the ladder through the CLI', () => {
   const v = deriveVector();
   let oldWrapdata = '';
-  let oldKwrap: CryptoKey;
+  let oldKwrap: DeviceKey;
 
   it('1. init creates the store and its first Kissuer generation', () => {
     const r = run(['init', '--kdf-log-n', '10', '--json']);

@@ -3,7 +3,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { acceptKeyResponse, importWrappingKey } from '../../electron/ladder/requestor.js';
+import { acceptKeyResponse, importWrappingKey } from '../support/device.js';
 import { cli } from '../support/cli.js';
 import { tempDir } from '../support/services.js';
 import { deriveVector, hex } from '../support/vectors.js';

@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CHANNELS } from '../../electron/ipc/contract.js';
 import { deriveWrappingKey } from '../../electron/jwe/keyDerivation.js';
 import { kcv } from '../../electron/jwe/kcv.js';
-import { acceptKeyResponse, importWrappingKey, LadderRequestor } from '../../electron/ladder/requestor.js';
+import { acceptKeyResponse, importWrappingKey, LadderRequestor } from '../support/device.js';
 import { chromiumMissing, EVENTS, SKIP_MESSAGE, startHarness, type Harness } from './harness.js';
 
 const PASSPHRASE = 'correct horse battery staple';

@@ -24,10 +24,10 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { LadderError, MslErrorCode } from '../../electron/ladder/errors.js';
-import { decryptJwe } from '../../electron/ladder/jweDecrypt.js';
+
 import { KEY_KINDS, type JweProfileName, type KeyKind } from '../../electron/ladder/keyKinds.js';
 import { keyResponseEnvelopeJson, parseExchangeRequestJson, type ExchangeRequest, type KeyResponseKeydata } from '../../electron/ladder/messages.js';
-import { acceptKeyResponse, importWrappingKey } from '../../electron/ladder/requestor.js';
+import { acceptKeyResponse, importWrappingKey, decryptJwe, type DeviceKey } from '../support/device.js';
 import { LadderResponder } from '../../electron/ladder/responder.js';
 import { systemRandom, type RandomSource } from '../../electron/jwe/random.js';
 import { ENCODERS } from '../../electron/jwe/encrypt.js';
@@ -70,20 +70,18 @@ interface ExchangeVector {
   'decoded (by MSL JsonWebEncryptionCryptoContext/AesKwCryptoContext)': Record<'wrapkey' | 'encryptionkey' | 'hmackey', VectorJwe>;
 }
 
-/** Finds shared/vectors/msl from the source tree or from dist/ (or KEYLADDER_VECTORS). */
+/** Finds the repository's test/vectors/msl from the source tree or from dist/. */
 function vectorDir(): string {
-  const fromEnv = process.env['KEYLADDER_VECTORS'];
-  if (fromEnv) return fromEnv;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 8; i++) {
     try {
       readFileSync(join(dir, 'package.json'));
-      return join(dir, '..', 'shared', 'vectors', 'msl');
+      return join(dir, 'test', 'vectors', 'msl');
     } catch {
       dir = dirname(dir);
     }
   }
-  throw new Error('cannot find the repository root (package.json) to locate shared/vectors/msl');
+  throw new Error('cannot find the repository root (package.json) to locate test/vectors/msl');
 }
 
 const loadVector = (name: string): ExchangeVector => JSON.parse(readFileSync(join(vectorDir(), name), 'utf8')) as ExchangeVector;
@@ -114,7 +112,7 @@ export interface FuzzWorld {
   readonly jweSeeds: readonly JweSeed[];
   readonly responseSeeds: readonly ResponseSeed[];
   /** CryptoKeys by id (device keys and every Kwrap behind a seed). */
-  readonly keks: ReadonlyMap<string, CryptoKey>;
+  readonly keks: ReadonlyMap<string, DeviceKey>;
   readonly kekIds: readonly string[];
   /** The genuine plaintexts under each key (a successful decryption must yield one of them). */
   readonly plaintexts: ReadonlyMap<string, ReadonlySet<string>>;
@@ -197,7 +195,7 @@ export async function buildWorld(): Promise<FuzzWorld> {
   ];
 
   // Keys behind the JWE and response seeds.
-  const keks = new Map<string, CryptoKey>();
+  const keks = new Map<string, DeviceKey>();
   const addKek = async (id: string, raw: Uint8Array) => {
     if (!keks.has(id)) keks.set(id, await importWrappingKey(Uint8Array.from(raw)));
     return id;
@@ -216,7 +214,7 @@ export async function buildWorld(): Promise<FuzzWorld> {
     const keys = await acceptKeyResponse(JSON.parse(text), keks.get(kekId)!, profile);
     if (!responseKcvs.has(kekId)) responseKcvs.set(kekId, new Set());
     responseKcvs.get(kekId)!.add(JSON.stringify(keys.kcv));
-    const open = async (member: ResealMember, kek: CryptoKey) =>
+    const open = async (member: ResealMember, kek: DeviceKey) =>
       new TextDecoder().decode(await decryptJwe(Uint8Array.from(Buffer.from(keydata[member]!, 'base64')), kek, profile));
     const wrapPlain = await open('wrapkey', keks.get(kekId)!);
     const kwrapRaw = Buffer.from((JSON.parse(wrapPlain) as { k: string }).k, 'base64url');

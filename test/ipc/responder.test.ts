@@ -12,7 +12,7 @@ import { contract } from '../../electron/ipc/contract.js';
 import { createHandlers } from '../../electron/ipc/handlers.js';
 import { wrapHandler, type IpcEventLike } from '../../electron/ipc/register.js';
 import { isLoopbackHost } from '../../electron/ipc/responderHost.js';
-import { LadderRequestor, importWrappingKey } from '../../electron/ladder/requestor.js';
+import { LadderRequestor, importWrappingKey, type DeviceKey } from '../support/device.js';
 import { trustedSender } from '../../electron/security/trustedSender.js';
 import { openTestServices, PASSPHRASE, tempDir, type TestServices } from '../support/services.js';
 
@@ -134,7 +134,7 @@ describe('the responder handlers', () => {
 
 describe('appResponder over the real services', () => {
   let t: TestServices;
-  let kpw: CryptoKey;
+  let kpw: DeviceKey;
   const log: string[] = [];
   const KPW = '00112233445566778899aabbccddeeff';
   let responder: AppResponder;

@@ -6,7 +6,7 @@ import type { RandomSource } from '../../electron/jwe/random.js';
 import { LadderError, MslErrorCode } from '../../electron/ladder/errors.js';
 import type { JweProfileName } from '../../electron/ladder/keyKinds.js';
 import { keyResponseEnvelopeJson, parseExchangeRequestJson, type Mechanism } from '../../electron/ladder/messages.js';
-import { importWrappingKey, LadderRequestor } from '../../electron/ladder/requestor.js';
+import { importWrappingKey, LadderRequestor } from '../support/device.js';
 import { LadderResponder, type ResponderResult, type RespondOptions } from '../../electron/ladder/responder.js';
 import type { WrapdataFormat } from '../../electron/ladder/wrapdata.js';
 import { MemoryKeySource } from '../support/memoryKeySource.js';

@@ -1,9 +1,9 @@
 // Interoperability with Netflix's MSL, byte for byte, using the vectors its own
-// code produced (../shared/vectors/msl).
+// code produced (test/vectors/msl).
 import { describe, expect, it } from 'vitest';
 import { deriveWrappingKey } from '../../electron/jwe/keyDerivation.js';
 import { kcv } from '../../electron/jwe/kcv.js';
-import { acceptKeyResponse, importWrappingKey } from '../../electron/ladder/requestor.js';
+import { acceptKeyResponse, importWrappingKey } from '../support/device.js';
 import { LadderResponder } from '../../electron/ladder/responder.js';
 import { parseKeyRequestData } from '../../electron/ladder/messages.js';
 import { MemoryKeySource } from '../support/memoryKeySource.js';

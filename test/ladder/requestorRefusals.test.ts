@@ -6,9 +6,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { aesKeyWrap } from '../../electron/jwe/aesKeyWrap.js';
 import { ENCODERS } from '../../electron/jwe/encrypt.js';
 import { MslErrorCode as C, type MslErrorCode } from '../../electron/ladder/errors.js';
-import { decryptJwe } from '../../electron/ladder/jweDecrypt.js';
+
 import { JWE_PROFILES, type JweProfileName } from '../../electron/ladder/keyKinds.js';
-import { acceptKeyResponse, importWrappingKey, LadderRequestor } from '../../electron/ladder/requestor.js';
+import { acceptKeyResponse, importWrappingKey, LadderRequestor, decryptJwe, type DeviceKey } from '../support/device.js';
 import { answer, expectLadderError, expectRejects, ladder, rejected, requestJson, type Ladder } from './helpers.js';
 
 const PART_NAMES = ['header', 'encryptedKey', 'iv', 'ciphertext', 'tag'] as const;
@@ -49,7 +49,7 @@ function craft(profile: JweProfileName, kek: Buffer, plaintext: string, o: { hea
 interface Fixture {
   readonly l: Ladder;
   readonly profile: JweProfileName;
-  readonly kpw: CryptoKey;
+  readonly kpw: DeviceKey;
   readonly keydata: Record<'wrapkey' | 'wrapdata' | 'encryptionkey' | 'hmackey', string>;
   readonly kwrap: Buffer;
   readonly kenc: Buffer;

@@ -8,7 +8,7 @@ import { aesKeyWrap } from '../../electron/jwe/aesKeyWrap.js';
 import { kcv } from '../../electron/jwe/kcv.js';
 import { MslErrorCode } from '../../electron/ladder/errors.js';
 import { JWE_PROFILES } from '../../electron/ladder/keyKinds.js';
-import { importWrappingKey, acceptKeyResponse } from '../../electron/ladder/requestor.js';
+import { importWrappingKey, acceptKeyResponse } from '../support/device.js';
 import { WRAPDATA_FORMATS } from '../../electron/ladder/wrapdata.js';
 import { expectKeyHolds } from '../support/keyProbe.js';
 import { answer, climb, device, envelope, expectRejects, expectThrows, ladder, requestJson, type Ladder } from './helpers.js';

@@ -3,7 +3,7 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResponderServer, MAX_BODY_BYTES } from '../../electron/server/httpResponder.js';
-import { LadderRequestor, importWrappingKey } from '../../electron/ladder/requestor.js';
+import { LadderRequestor, importWrappingKey } from '../support/device.js';
 import { openTestServices, type TestServices } from '../support/services.js';
 import { deriveVector, hex } from '../support/vectors.js';
 
@@ -117,11 +117,24 @@ describe('the HTTP responder', () => {
     const second = new ResponderServer({ exchanges: t.services.exchanges, port: 0 });
     const url = await second.listen();
     const device = new LadderRequestor(v.identity, await importWrappingKey(hex(v.kpw_hex)));
-    const inFlight = fetch(`${url}/v1/keyx`, { method: 'POST', body: JSON.stringify(device.nextRequest()) });
-    await new Promise((r) => setTimeout(r, 5));
-    const closing = second.close();
-    const res = await inFlight;
-    expect(res.status).toBe(200);
+    // Half the body first, so the request is truly in flight when close()
+    // starts (a fixed pause raced the connection on a slow run).
+    const body = Buffer.from(JSON.stringify(device.nextRequest()));
+    const status = new Promise<number>((resolve, reject) => {
+      const req = httpRequest(`${url}/v1/keyx`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.write(body.subarray(0, 10));
+      void (async () => {
+        while (second.stats().inFlight === 0) await new Promise((r) => setTimeout(r, 2));
+        closing = second.close();
+        req.end(body.subarray(10));
+      })();
+    });
+    let closing: Promise<void> | undefined;
+    expect(await status).toBe(200);
     await closing;
     expect(second.stats().state).toBe('stopped');
     await expect(fetch(`${url}/v1/health`)).rejects.toThrow();

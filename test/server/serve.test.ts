@@ -6,8 +6,9 @@ import { connect } from 'node:net';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LadderRequestor, importWrappingKey } from '../../electron/ladder/requestor.js';
+import { LadderRequestor, importWrappingKey } from '../support/device.js';
 import { ROOT, cliProcess, testEnv } from '../support/cli.js';
+import { childNodeArgs } from '../support/runtime.js';
 import { tempDir } from '../support/services.js';
 import { hashFiles } from '../support/storeFiles.js';
 import { deriveVector, hex } from '../support/vectors.js';
@@ -36,7 +37,7 @@ afterEach(() => {
 });
 
 async function serve(extra: string[] = [], env: Record<string, string> = {}): Promise<Served> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'keyladder.js'), ...store, 'serve', '--port', '0', '--json', ...extra], { env: { PATH: process.env['PATH'] ?? '', ...testEnv(env) } });
+  const child = spawn(process.execPath, [...childNodeArgs(), join(ROOT, 'bin', 'keyladder.js'), ...store, 'serve', '--port', '0', '--json', ...extra], { env: { PATH: process.env['PATH'] ?? '', ...testEnv(env) } });
   running.add(child);
   child.once('exit', () => running.delete(child));
   let err = '';
@@ -176,7 +177,7 @@ describe('keyladder serve --workers N', () => {
 
   it('refuses a wrong passphrase once, starts nothing, and exits non-zero', async () => {
     const failedBefore = auditActions().filter((a) => a === 'store.unlock-failed').length;
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'keyladder.js'), ...store, 'serve', '--port', '0', '--workers', '3'], { env: { PATH: process.env['PATH'] ?? '', ...testEnv({ KEYLADDER_PASSPHRASE: 'not the passphrase at all' }) } });
+    const child = spawn(process.execPath, [...childNodeArgs(), join(ROOT, 'bin', 'keyladder.js'), ...store, 'serve', '--port', '0', '--workers', '3'], { env: { PATH: process.env['PATH'] ?? '', ...testEnv({ KEYLADDER_PASSPHRASE: 'not the passphrase at all' }) } });
     let err = '';
     let out = '';
     child.stderr.on('data', (d) => { err += d; });

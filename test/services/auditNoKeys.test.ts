@@ -5,13 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
-import { compactDecrypt, exportJWK, generateKeyPair } from 'jose';
+import { exportJWK, generateKeyPair } from 'jose';
+import { openPassphraseExport } from '../support/factory.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deriveSubkey } from '../../db/sealing.js';
 import type { RandomSource } from '../../electron/jwe/random.js';
 import { parseJson } from '../../electron/ladder/messages.js';
 import { EXCHANGE_RANDOM_BYTES } from '../../electron/ladder/responder.js';
-import { importWrappingKey, LadderRequestor } from '../../electron/ladder/requestor.js';
+import { importWrappingKey, LadderRequestor } from '../support/device.js';
 import { createServices } from '../../electron/services/index.js';
 import { KeyStore } from '../../db/store.js';
 import { PASSPHRASE, TEST_KDF_LOG_N, tempDir } from '../support/services.js';
@@ -94,7 +95,7 @@ describe('key material never reaches the audit log or an error', () => {
 
     // Export (bundles), and learn the generated device's keys from one.
     const bundle = await s.devices.exportBundle(['ESN-GEN', v.identity], { kind: 'passphrase', passphrase: BUNDLE_PASSPHRASE });
-    const opened = await compactDecrypt(bundle, new TextEncoder().encode(BUNDLE_PASSPHRASE), { keyManagementAlgorithms: ['PBES2-HS512+A256KW'], maxPBES2Count: 1_000_000 });
+    const opened = await openPassphraseExport(bundle, BUNDLE_PASSPHRASE);
     const gen = (JSON.parse(new TextDecoder().decode(opened.plaintext)) as { payload: { devices: Array<Record<string, string>> } }).payload.devices[0]!;
     known('generated kpw', gen['kpw']!);
     known('generated kpe', gen['kpe']!);
@@ -120,7 +121,7 @@ describe('key material never reaches the audit log or an error', () => {
     expect(s.exchanges.respond(JSON.stringify({ identity: e2.inputs.identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: e2.inputs.request_keydata } })).ok).toBe(true);
     await expectRefused('import-msl bad', () => s.issuers.importMsl(`${known('bad kissuer', hex(16, 9))}0`));
     const peerExport = await s.issuers.exportToPeer([1, 2, 3], { kind: 'passphrase', passphrase: BUNDLE_PASSPHRASE });
-    const peer = await compactDecrypt(peerExport, new TextEncoder().encode(BUNDLE_PASSPHRASE), { keyManagementAlgorithms: ['PBES2-HS512+A256KW'], maxPBES2Count: 1_000_000 });
+    const peer = await openPassphraseExport(peerExport, BUNDLE_PASSPHRASE);
     for (const g of (JSON.parse(new TextDecoder().decode(peer.plaintext)) as { payload: { generations: Array<{ generation: number; kissuer: string }> } }).payload.generations) known(`kissuer ${g.generation}`, g.kissuer);
     expect(await s.issuers.importFromPeer(peerExport, { kind: 'passphrase', passphrase: BUNDLE_PASSPHRASE })).toEqual([]);
     await expectRefused('import-peer wrong passphrase', () => s.issuers.importFromPeer(peerExport, { kind: 'passphrase', passphrase: 'not the bundle passphrase' }));

@@ -2,7 +2,7 @@
 // identities; refusals by MSL's error names; and the bookkeeping every answer
 // leaves (device and Kissuer generation), batched and not.
 import { afterEach, describe, expect, it } from 'vitest';
-import { acceptKeyResponse, importWrappingKey, LadderRequestor } from '../../electron/ladder/requestor.js';
+import { acceptKeyResponse, importWrappingKey, LadderRequestor } from '../support/device.js';
 import { parseJson } from '../../electron/ladder/messages.js';
 import { openTestServices, type TestServices } from '../support/services.js';
 import { deriveVector } from '../support/vectors.js';

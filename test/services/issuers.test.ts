@@ -4,10 +4,11 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { compactDecrypt, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
+import { openPassphraseExport } from '../support/factory.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { kcv } from '../../electron/jwe/kcv.js';
 import { parseJson } from '../../electron/ladder/messages.js';
-import { acceptKeyResponse, importWrappingKey, LadderRequestor } from '../../electron/ladder/requestor.js';
+import { acceptKeyResponse, importWrappingKey, LadderRequestor } from '../support/device.js';
 import { createServices } from '../../electron/services/index.js';
 import type { IssuerGeneration } from '../../electron/services/types.js';
 import { ReplayRandom, vectorDraw } from '../support/fixedRandom.js';
@@ -332,7 +333,7 @@ describe('provisioning bundles for a factory', () => {
     // 600,000 PBKDF2 rounds: more than jose accepts by default (10,000), so the factory raises its limit.
     const factory = { keyManagementAlgorithms: ['PBES2-HS512+A256KW'], maxPBES2Count: 1_000_000 };
     await expect(compactDecrypt(jwe, new TextEncoder().encode(BUNDLE_PASSPHRASE), { keyManagementAlgorithms: factory.keyManagementAlgorithms })).rejects.toThrow(/p2c/);
-    const { plaintext } = await compactDecrypt(jwe, new TextEncoder().encode(BUNDLE_PASSPHRASE), factory);
+    const { plaintext } = await openPassphraseExport(jwe, BUNDLE_PASSPHRASE);
     const bundle = JSON.parse(new TextDecoder().decode(plaintext)) as { format: string; version: number; payload: { devices: Array<Record<string, unknown>> } };
     expect(bundle.format).toBe('keyladder-provisioning-bundle');
     expect(bundle.payload.devices).toEqual([

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../electron/cli.js';
 import { PASSPHRASE } from './services.js';
+import { childNodeArgs } from './runtime.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -34,7 +35,7 @@ export async function cli(args: string[], options: { stdin?: string; env?: Recor
 }
 
 export function cliProcess(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): CliResult {
-  const result = spawnSync(process.execPath, [join(ROOT, 'bin', 'keyladder.js'), ...args], {
+  const result = spawnSync(process.execPath, [...childNodeArgs(), join(ROOT, 'bin', 'keyladder.js'), ...args], {
     input: options.stdin ?? '',
     encoding: 'utf8',
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...testEnv(options.env) },

@@ -7,6 +7,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, symlink
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { childNodeArgs } from './runtime.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CHILD = join(ROOT, 'test', 'support', 'crashChild.mjs');
@@ -73,7 +74,7 @@ export class Child {
   private waiters: Array<{ test: (line: string) => boolean; resolve: () => void }> = [];
 
   constructor(config: ChildConfig) {
-    this.process = spawn(process.execPath, [CHILD, JSON.stringify(config)], {
+    this.process = spawn(process.execPath, [...childNodeArgs(), CHILD, JSON.stringify(config)], {
       env: { PATH: process.env['PATH'] ?? '', KEYLADDER_ALLOW_WEAK_KDF: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,15 +1,23 @@
 // Proves that a non-extractable CryptoKey holds given key bytes, by using it
-// and comparing with node:crypto under the expected bytes.
-import { createCipheriv, createHmac } from 'node:crypto';
+// and comparing with node:crypto under the expected bytes. A wrapping key held
+// as a KeyObject (the main process's unwrapper, test/support/device.ts) is
+// compared with KeyObject.equals, which compares in constant time.
+import { KeyObject, createCipheriv, createHmac, createSecretKey } from 'node:crypto';
 import { expect } from 'vitest';
 import { aesKeyWrap } from '../../electron/jwe/aesKeyWrap.js';
 
 const subtle = globalThis.crypto.subtle;
 const PROBE = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
 
-export async function expectKeyHolds(key: CryptoKey, kind: 'wrap' | 'enc' | 'hmac', expectedHex: string): Promise<void> {
-  expect(key.extractable).toBe(false);
+export async function expectKeyHolds(key: CryptoKey | KeyObject, kind: 'wrap' | 'enc' | 'hmac', expectedHex: string): Promise<void> {
   const expected = Buffer.from(expectedHex, 'hex');
+  if (key instanceof KeyObject) {
+    expect(kind).toBe('wrap');
+    expect(key.type).toBe('secret');
+    expect(key.equals(createSecretKey(expected))).toBe(true);
+    return;
+  }
+  expect(key.extractable).toBe(false);
   if (kind === 'wrap') {
     expect(key.algorithm.name).toBe('AES-KW');
     const probe = await subtle.importKey('raw', PROBE.subarray(0, 16), 'AES-GCM', true, ['encrypt']);

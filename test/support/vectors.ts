@@ -1,10 +1,11 @@
-// The MSL vectors in ../shared/vectors/msl, produced by Netflix's own MSL code.
+// The MSL vectors in test/vectors/msl, produced by Netflix's own MSL code (a
+// copy the repository carries, so that no test reads outside the checkout).
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const VECTOR_DIR = process.env['KEYLADDER_VECTORS'] ?? join(here, '..', '..', '..', 'shared', 'vectors', 'msl');
+export const VECTOR_DIR = join(here, '..', 'vectors', 'msl');
 
 export interface DecodedJwe {
   jwe_exact: string;

@@ -1,0 +1,2 @@
+/** See boringsslCiphers.mjs. */
+export declare const BORINGSSL_CIPHERS: readonly string[];
