@@ -32,6 +32,28 @@ export interface BenchSuite {
   readonly interleave?: boolean;
   /** Builds the cases (keys, requests, responses) once, outside the timing. */
   cases(): BenchCase[] | Promise<BenchCase[]>;
+  /** Lines derived from the suite's figures, printed after them (ratios within one run). */
+  summarize?(figures: readonly Figure[]): string[];
+}
+
+export interface RatioSpec {
+  readonly name: string;
+  /** Figure names; the ratio is numerator's ops/s over denominator's. */
+  readonly numerator: string;
+  readonly denominator: string;
+  readonly target: { readonly atLeast: number } | { readonly atMost: number };
+  readonly describe: string;
+}
+
+/** `ratio.x: 0.71 (…; target at least 0.6: met)`, or a note when a side is missing. */
+export function formatRatio(spec: RatioSpec, figures: readonly Figure[]): string {
+  const num = figures.find((f) => f.name === spec.numerator);
+  const den = figures.find((f) => f.name === spec.denominator);
+  if (num === undefined || den === undefined) return `# ${spec.name}: not measured (${num === undefined ? spec.numerator : spec.denominator} is missing)`;
+  const ratio = num.opsPerSecond / den.opsPerSecond;
+  const [sense, bound] = 'atLeast' in spec.target ? ['at least', spec.target.atLeast] as const : ['at most', spec.target.atMost] as const;
+  const met = 'atLeast' in spec.target ? ratio >= spec.target.atLeast : ratio <= spec.target.atMost;
+  return `${spec.name}: ${ratio.toFixed(2)} (${spec.describe}: ${Math.round(num.opsPerSecond)} over ${Math.round(den.opsPerSecond)} ${plural(num.op)}/s; target ${sense} ${bound}: ${met ? 'met' : 'NOT met'})`;
 }
 
 const registry = new Map<string, BenchSuite>();

@@ -59,12 +59,18 @@ async function main(args: string[]): Promise<number> {
       const note = formatInterference(figure);
       if (note !== undefined) console.log(note);
     };
+    const figures: Figure[] = [];
+    const record = (figure: Figure) => {
+      figures.push(figure);
+      print(figure);
+    };
     if (suite.interleave) {
       console.log(`# (runs taken in turns across the suite's ${cases.length} figures)`);
-      (await measureInterleaved(cases, options)).forEach(print);
+      (await measureInterleaved(cases, options)).forEach(record);
     } else {
-      for (const c of cases) print(await measure(c, options));
+      for (const c of cases) record(await measure(c, options));
     }
+    for (const line of suite.summarize?.(figures) ?? []) console.log(line);
   }
   return 0;
 }

@@ -4,7 +4,9 @@
 
 import { createCipheriv, createDecipheriv, hash, randomBytes } from 'node:crypto';
 import { CompactEncrypt, compactDecrypt } from 'jose';
+import { opensslKeyWrap, portableKeyWrap, keyWrap } from '../../electron/jwe/aesKeyWrap.js';
 import { ENCODERS } from '../../electron/jwe/encrypt.js';
+import { systemRandom } from '../../electron/jwe/random.js';
 import { decodeBase64 } from '../../electron/ladder/base64.js';
 import { decryptJwe } from '../../electron/ladder/jweDecrypt.js';
 import type { JweProfileName } from '../../electron/ladder/keyKinds.js';
@@ -13,13 +15,15 @@ import { acceptKeyResponse, importWrappingKey } from '../../electron/ladder/requ
 import { LadderResponder } from '../../electron/ladder/responder.js';
 import { openWrapdata, sealWrapdata, type WrapdataFormat } from '../../electron/ladder/wrapdata.js';
 import { MemoryKeySource } from '../../test/support/memoryKeySource.js';
-import { registerSuite, type BenchCase } from '../harness.js';
+import { formatRatio, registerSuite, type BenchCase, type RatioSpec } from '../harness.js';
 
 const IDENTITY = 'BENCH-ESN-000001';
 
 interface Setup {
   readonly source: MemoryKeySource;
   readonly responder: LadderResponder;
+  /** The same responder on the portable key wrap (Electron's path), over the same keys. */
+  readonly portable: LadderResponder;
   readonly kpw: Buffer;
   readonly kdw: Buffer;
   readonly pskRequest: string;
@@ -41,6 +45,7 @@ function setup(format: WrapdataFormat): Setup {
   return {
     source,
     responder,
+    portable: new LadderResponder(source, systemRandom, 'msl', portableKeyWrap),
     kpw,
     kdw,
     pskRequest: request({ mechanism: 'PSK' }),
@@ -49,11 +54,11 @@ function setup(format: WrapdataFormat): Setup {
   };
 }
 
-function responderCase(name: string, s: Setup, requestText: string, profile: JweProfileName): BenchCase {
+function responderCase(name: string, s: Setup, requestText: string, profile: JweProfileName, responder: LadderResponder = s.responder): BenchCase {
   // Check once, outside the timing, that the request is answered.
   const answer = () => {
     const { identity, keyRequest } = parseExchangeRequestJson(requestText);
-    return s.responder.respond(identity, keyRequest, { profile }).keydataJson;
+    return responder.respond(identity, keyRequest, { profile }).keydataJson;
   };
   if (!answer().startsWith('{"wrapdata":')) throw new Error(`${name}: no answer`);
   return { name, op: 'exchange', run: () => void answer() };
@@ -117,6 +122,11 @@ function floorCases(): BenchCase[] {
 function pieceCases(): BenchCase[] {
   const kek = randomBytes(16), cek = randomBytes(16), iv = randomBytes(12), key = randomBytes(16);
   const cases: BenchCase[] = [];
+  for (const kw of [opensslKeyWrap, portableKeyWrap]) {
+    const wrapped = kw.wrap(kek, cek);
+    cases.push({ name: `keywrap.${kw.name}.wrap`, op: 'wrap', run: () => void kw.wrap(kek, cek) });
+    cases.push({ name: `keywrap.${kw.name}.unwrap`, op: 'unwrap', run: () => void kw.unwrap(kek, wrapped)!.fill(0) });
+  }
   for (const profile of ['msl', 'rfc7516'] as const) {
     const encoder = ENCODERS[profile];
     cases.push({ name: `jwe.${profile}.encrypt`, op: 'jwe', run: () => void encoder.encrypt(kek, encoder.jwk('enc', key), cek, iv) });
@@ -143,6 +153,9 @@ registerSuite({
       cases.push(responderCase(`responder.${profile}.psk`, v1, v1.pskRequest, profile));
       cases.push(responderCase(`responder.${profile}.wrap`, v1, v1.wrapRequest, profile));
     }
+    // Electron's path (the portable key wrap), taken in turns with the one above.
+    for (const profile of ['msl', 'rfc7516'] as const) cases.push(responderCase(`responder.${profile}.psk.portable`, v1, v1.pskRequest, profile, v1.portable));
+    cases.push(responderCase('responder.msl.wrap.portable', v1, v1.wrapRequest, 'msl', v1.portable));
     cases.push(responderCase('responder.msl.mgk', v1, v1.mgkRequest, 'msl'));
     cases.push(responderCase('responder.msl.psk.wrapdata-msl', bare, bare.pskRequest, 'msl'));
     cases.push(responderCase('responder.msl.wrap.wrapdata-msl', bare, bare.wrapRequest, 'msl'));
@@ -150,5 +163,14 @@ registerSuite({
     cases.push(...(await requestorCases('msl', v1)), ...(await requestorCases('rfc7516', v1)));
     cases.push(...floorCases(), ...pieceCases());
     return cases;
+  },
+  summarize(figures) {
+    if (keyWrap.name !== 'openssl') return ['# ratio.portable-vs-fast: not measured (this runtime has no id-aes*-wrap, so there is no fast path to compare with)'];
+    const ratios: RatioSpec[] = [
+      ...(['msl', 'rfc7516'] as const).map((p) => ({ name: `ratio.portable-vs-fast.${p}.psk`, numerator: `responder.${p}.psk.portable`, denominator: `responder.${p}.psk`, target: { atLeast: 0.6 }, describe: 'the responder on the portable key wrap over OpenSSL\'s id-aes128-wrap' })),
+      { name: 'ratio.portable-vs-fast.msl.wrap', numerator: 'responder.msl.wrap.portable', denominator: 'responder.msl.wrap', target: { atLeast: 0.6 }, describe: 'the same, for WRAP' },
+      { name: 'ratio.portable-vs-fast.keywrap.wrap', numerator: 'keywrap.portable.wrap', denominator: 'keywrap.openssl.wrap', target: { atLeast: 0 }, describe: 'one key wrap on its own, for the record' },
+    ];
+    return ratios.map((r) => formatRatio(r, figures));
   },
 });

@@ -8,10 +8,10 @@
 //
 // The hot path is one exchange = three JWEs, so every constant part (headers,
 // JWK prefixes and suffixes) is built once, and each JWE costs exactly one key
-// wrap and one AES-GCM call.
+// wrap and one AES-GCM call (the two JWEs under Kwrap share one wrapEach).
 
 import { createCipheriv } from 'node:crypto';
-import { aesKeyWrap } from './aesKeyWrap.js';
+import { keyWrap as detectedKeyWrap, type KeyWrapImplementation } from './aesKeyWrap.js';
 import { JWE_ALG, JWE_CTY, JWE_ENC, KEY_KINDS, type JweProfileName, type KeyKind } from '../ladder/keyKinds.js';
 
 /** MSL writes its per-recipient header in this member order; precomputed once. */
@@ -27,6 +27,8 @@ export interface JweProfileEncoder {
   jwk(kind: KeyKind, key: Buffer, kid?: string): Buffer;
   /** The JWE serialization (ASCII) of `plaintext` for `kek`, with the given CEK and IV. */
   encrypt(kek: Uint8Array, plaintext: Uint8Array, cek: Uint8Array, iv: Buffer): string;
+  /** The same, given the CEK already wrapped under the KEK (KeyWrapImplementation.wrapEach). */
+  encryptWrapped(encryptedKey: Buffer, plaintext: Uint8Array, cek: Uint8Array, iv: Buffer): string;
 }
 
 /** AES-128-GCM with a 16-byte tag: ciphertext and tag, base64url. */
@@ -54,34 +56,47 @@ const MSL_JWK = jwkParts((kind) => [`{"kty":"oct","use":"${KEY_KINDS[kind].mslUs
 // An RFC 7517 JWK that Web Crypto imports with extractable = false.
 const RFC_JWK = jwkParts((kind) => [`{"kty":"oct","k":"`, `","alg":"${KEY_KINDS[kind].jwkAlg}","key_ops":[${KEY_KINDS[kind].keyOps.map((op) => `"${op}"`).join(',')}],"ext":false}`]);
 
-/** MSL's pre-RFC JWE JSON serialization; AAD = header.encrypted_key.iv. */
-export const mslEncoder: JweProfileEncoder = {
-  name: 'msl',
-  jwk(kind, key, kid) {
-    const { prefix, suffix } = MSL_JWK[kind];
-    const kidMember = kid === undefined ? '' : `"kid":"${kid}",`;
-    return Buffer.from(`${prefix}${kidMember}"k":"${key.toString('base64url')}${suffix}`, 'latin1');
-  },
-  encrypt(kek, plaintext, cek, iv) {
-    const encryptedKey = aesKeyWrap(kek, cek).toString('base64url');
-    const ivB64 = iv.toString('base64url');
-    const { ciphertext, tag } = gcm(cek, iv, Buffer.from(`${MSL_HEADER_B64}.${encryptedKey}.${ivB64}`, 'latin1'), plaintext);
-    return `{"ciphertext":"${ciphertext}","recipients":[{"integrity_value":"${tag}","encrypted_key":"${encryptedKey}","header":"${MSL_HEADER_B64}"}],"initialization_vector":"${ivB64}"}`;
-  },
-};
+/**
+ * The two profiles' encoders over one key wrap implementation. The responder
+ * uses the one this runtime detected (ENCODERS); the bench builds both to
+ * compare the portable path with OpenSSL's.
+ */
+export function encodersFor(kw: KeyWrapImplementation): Readonly<Record<JweProfileName, JweProfileEncoder>> {
+  /** MSL's pre-RFC JWE JSON serialization; AAD = header.encrypted_key.iv. */
+  const msl: JweProfileEncoder = {
+    name: 'msl',
+    jwk(kind, key, kid) {
+      const { prefix, suffix } = MSL_JWK[kind];
+      const kidMember = kid === undefined ? '' : `"kid":"${kid}",`;
+      return Buffer.from(`${prefix}${kidMember}"k":"${key.toString('base64url')}${suffix}`, 'latin1');
+    },
+    encrypt(kek, plaintext, cek, iv) {
+      return msl.encryptWrapped(kw.wrap(kek, cek), plaintext, cek, iv);
+    },
+    encryptWrapped(wrapped, plaintext, cek, iv) {
+      const encryptedKey = wrapped.toString('base64url');
+      const ivB64 = iv.toString('base64url');
+      const { ciphertext, tag } = gcm(cek, iv, Buffer.from(`${MSL_HEADER_B64}.${encryptedKey}.${ivB64}`, 'latin1'), plaintext);
+      return `{"ciphertext":"${ciphertext}","recipients":[{"integrity_value":"${tag}","encrypted_key":"${encryptedKey}","header":"${MSL_HEADER_B64}"}],"initialization_vector":"${ivB64}"}`;
+    },
+  };
+  /** RFC 7516 compact serialization; AAD = the protected header. */
+  const rfc7516: JweProfileEncoder = {
+    name: 'rfc7516',
+    jwk(kind, key) {
+      const { prefix, suffix } = RFC_JWK[kind];
+      return Buffer.from(`${prefix}${key.toString('base64url')}${suffix}`, 'latin1');
+    },
+    encrypt(kek, plaintext, cek, iv) {
+      return rfc7516.encryptWrapped(kw.wrap(kek, cek), plaintext, cek, iv);
+    },
+    encryptWrapped(wrapped, plaintext, cek, iv) {
+      const encryptedKey = wrapped.toString('base64url');
+      const { ciphertext, tag } = gcm(cek, iv, RFC_AAD, plaintext);
+      return `${RFC_PROTECTED_B64}.${encryptedKey}.${iv.toString('base64url')}.${ciphertext}.${tag}`;
+    },
+  };
+  return { msl, rfc7516 };
+}
 
-/** RFC 7516 compact serialization; AAD = the protected header. */
-export const rfc7516Encoder: JweProfileEncoder = {
-  name: 'rfc7516',
-  jwk(kind, key) {
-    const { prefix, suffix } = RFC_JWK[kind];
-    return Buffer.from(`${prefix}${key.toString('base64url')}${suffix}`, 'latin1');
-  },
-  encrypt(kek, plaintext, cek, iv) {
-    const encryptedKey = aesKeyWrap(kek, cek).toString('base64url');
-    const { ciphertext, tag } = gcm(cek, iv, RFC_AAD, plaintext);
-    return `${RFC_PROTECTED_B64}.${encryptedKey}.${iv.toString('base64url')}.${ciphertext}.${tag}`;
-  },
-};
-
-export const ENCODERS: Readonly<Record<JweProfileName, JweProfileEncoder>> = { msl: mslEncoder, rfc7516: rfc7516Encoder };
+export const ENCODERS: Readonly<Record<JweProfileName, JweProfileEncoder>> = encodersFor(detectedKeyWrap);

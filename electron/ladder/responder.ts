@@ -7,7 +7,8 @@
 // before it returns.
 
 import { kcv } from '../jwe/kcv.js';
-import { ENCODERS, type JweProfileEncoder } from '../jwe/encrypt.js';
+import { ENCODERS, encodersFor, type JweProfileEncoder } from '../jwe/encrypt.js';
+import { keyWrap as detectedKeyWrap, type KeyWrapImplementation } from '../jwe/aesKeyWrap.js';
 import { systemRandom, type RandomSource } from '../jwe/random.js';
 import { LadderError, MslErrorCode, wrappingKeyMissing } from './errors.js';
 import { CEK_LENGTH, IV_LENGTH, type JweProfileName } from './keyKinds.js';
@@ -76,16 +77,25 @@ export const EXCHANGE_RANDOM_BYTES = IVS + 3 * IV_LENGTH;
 const unavailable = (reason: string, message: string): LadderError => new LadderError(MslErrorCode.KEYX_RESPONDER_UNAVAILABLE, reason, message);
 
 export class LadderResponder {
+  private readonly encoders: Readonly<Record<JweProfileName, JweProfileEncoder>>;
+
+  /**
+   * `keyWrap` is the RFC 3394 implementation, the one this runtime detected
+   * unless given (the bench passes each in turn, to compare them).
+   */
   constructor(
     private readonly keys: LadderKeySource,
     private readonly random: RandomSource = systemRandom,
     private readonly defaultProfile: JweProfileName = 'msl',
-  ) {}
+    private readonly keyWrap: KeyWrapImplementation = detectedKeyWrap,
+  ) {
+    this.encoders = keyWrap === detectedKeyWrap ? ENCODERS : encodersFor(keyWrap);
+  }
 
   respond(identity: string, request: KeyRequestData, options: RespondOptions = {}): ResponderResult {
     const profile = options.profile ?? this.defaultProfile;
     // Own members only: a profile named "constructor" or "__proto__" must not find Object's.
-    const encoder = Object.hasOwn(ENCODERS, profile) ? ENCODERS[profile] : undefined;
+    const encoder = Object.hasOwn(this.encoders, profile) ? this.encoders[profile] : undefined;
     if (encoder === undefined) throw new LadderError(MslErrorCode.UNSUPPORTED_KEYX_MECHANISM, 'UNKNOWN_PROFILE', 'The JWE profile is neither msl nor rfc7516.');
     const issuer = this.keys.activeIssuer();
     if (issuer === undefined) throw unavailable('NO_ACTIVE_ISSUER', 'The responder has no active Kissuer generation; create or rotate one.');
@@ -100,7 +110,7 @@ export class LadderResponder {
         if (wrapdata === undefined || wrapdata.length === 0) {
           throw wrappingKeyMissing(wrapdata === undefined ? 'WRAPDATA_MISSING' : 'WRAPDATA_EMPTY', 'A WRAP request must carry the wrapdata of the previous exchange.');
         }
-        opened = openWrapdata(this.keys, identity, wrapdata);
+        opened = openWrapdata(this.keys, identity, wrapdata, this.keyWrap);
         kprev = opened.kwrap;
       } else if (request.mechanism === 'PSK' || request.mechanism === 'MGK') {
         kprev = this.wrappingKey(identity, request.mechanism);
@@ -116,11 +126,13 @@ export class LadderResponder {
       const khmac = r.subarray(KHMAC, KID);
       // MSL names the wrapping key with a random Java long; so do we.
       const kid = r.readBigInt64BE(KID).toString();
+      // Kenc's and Khmac's CEKs are wrapped under Kwrap together (one pass on the portable key wrap).
+      const [encCek, hmacCek] = this.keyWrap.wrapEach(kwrap, [cekOf(r, 1), cekOf(r, 2)]) as [Buffer, Buffer];
       const keydata: KeyResponseKeydata = {
-        wrapkey: seal(encoder, kprev, encoder.jwk('wrap', kwrap, kid), r, 0),
-        wrapdata: sealWrapdata(issuer, identity, kwrap, opened).toString('base64'),
-        encryptionkey: seal(encoder, kwrap, encoder.jwk('enc', kenc), r, 1),
-        hmackey: seal(encoder, kwrap, encoder.jwk('hmac', khmac), r, 2),
+        wrapkey: seal(encoder, encoder.jwk('wrap', kwrap, kid), r, 0, this.keyWrap.wrap(kprev, cekOf(r, 0))),
+        wrapdata: sealWrapdata(issuer, identity, kwrap, opened, this.keyWrap).toString('base64'),
+        encryptionkey: seal(encoder, encoder.jwk('enc', kenc), r, 1, encCek),
+        hmackey: seal(encoder, encoder.jwk('hmac', khmac), r, 2, hmacCek),
       };
       const result: ResponderResult = {
         keydata,
@@ -166,14 +178,15 @@ export class LadderResponder {
   }
 }
 
-/** One JWE of the response, Base64 for the keydata; zeroes the JWK plaintext. */
-function seal(encoder: JweProfileEncoder, kek: Buffer, jwk: Buffer, r: Buffer, i: number): string {
+const cekOf = (r: Buffer, i: number): Buffer => r.subarray(CEKS + i * CEK_LENGTH, CEKS + (i + 1) * CEK_LENGTH);
+
+/** One JWE of the response, Base64 for the keydata, given its wrapped CEK; zeroes the JWK plaintext. */
+function seal(encoder: JweProfileEncoder, jwk: Buffer, r: Buffer, i: number, wrappedCek: Buffer): string {
   try {
-    const cek = r.subarray(CEKS + i * CEK_LENGTH, CEKS + (i + 1) * CEK_LENGTH);
     const iv = r.subarray(IVS + i * IV_LENGTH, IVS + (i + 1) * IV_LENGTH);
     // The serialization is ASCII, so btoa gives its Base64 directly (natively, about 3x
     // faster here than going through a Buffer).
-    return btoa(encoder.encrypt(kek, jwk, cek, iv));
+    return btoa(encoder.encryptWrapped(wrappedCek, jwk, cekOf(r, i), iv));
   } finally {
     jwk.fill(0);
   }

@@ -24,7 +24,7 @@
 //   so the responder tries the usable bare-MSL generations in turn.
 
 import { hash } from 'node:crypto';
-import { aesKeyUnwrap, aesKeyWrap } from '../jwe/aesKeyWrap.js';
+import { keyWrap as detectedKeyWrap, type KeyWrapImplementation } from '../jwe/aesKeyWrap.js';
 import { wrappingKeyMissing, type LadderError } from './errors.js';
 
 export type WrapdataFormat = 'keyladder-v1' | 'msl';
@@ -57,8 +57,8 @@ function bindingHash(generation: number, identity: string): Buffer {
  * exchange opened) lets a WRAP exchange reuse the binding hash when the same
  * generation opens and seals; it is only a shortcut, never a different answer.
  */
-export function sealWrapdata(issuer: IssuerKey, identity: string, kwrap: Uint8Array, opened?: OpenedWrapdata): Buffer {
-  if (issuer.format === 'msl') return aesKeyWrap(issuer.key, kwrap);
+export function sealWrapdata(issuer: IssuerKey, identity: string, kwrap: Uint8Array, opened?: OpenedWrapdata, kw: KeyWrapImplementation = detectedKeyWrap): Buffer {
+  if (issuer.format === 'msl') return kw.wrap(issuer.key, kwrap);
   const h =
     opened?.binding !== undefined && opened.generation === issuer.generation && opened.identity === identity
       ? opened.binding
@@ -67,7 +67,7 @@ export function sealWrapdata(issuer: IssuerKey, identity: string, kwrap: Uint8Ar
   out[0] = VERSION_1;
   out.writeUInt32BE(issuer.generation, 1);
   h.copy(out, 5, 8, 12);
-  aesKeyWrap(issuer.key, kwrap, h.subarray(0, 8)).copy(out, 9);
+  kw.wrap(issuer.key, kwrap, h.subarray(0, 8)).copy(out, 9);
   return out;
 }
 
@@ -97,10 +97,11 @@ const fail = (reason: string, message: string): LadderError => wrappingKeyMissin
 /**
  * Recovers Kwrap from returning wrapdata. Every failure is
  * KEYX_WRAPPING_KEY_MISSING (the device then falls back to PSK or MGK), with a
- * reason that tells the operator which case it was.
+ * reason that tells the operator which case it was. `kw` is the key wrap
+ * implementation (this runtime's unless given).
  */
-export function openWrapdata(lookup: IssuerLookup, identity: string, wrapdata: Uint8Array): OpenedWrapdata {
-  if (wrapdata.length === MSL_LENGTH) return openMsl(lookup, wrapdata);
+export function openWrapdata(lookup: IssuerLookup, identity: string, wrapdata: Uint8Array, kw: KeyWrapImplementation = detectedKeyWrap): OpenedWrapdata {
+  if (wrapdata.length === MSL_LENGTH) return openMsl(lookup, wrapdata, kw);
   if (wrapdata.length !== V1_LENGTH || wrapdata[0] !== VERSION_1) {
     throw fail('WRAPDATA_MALFORMED', 'The wrapdata is in no format this responder issues.');
   }
@@ -115,7 +116,7 @@ export function openWrapdata(lookup: IssuerLookup, identity: string, wrapdata: U
     if (!h.subarray(8, 12).equals(bytes.subarray(5, 9))) {
       throw fail('WRAPDATA_IDENTITY_MISMATCH', 'The wrapdata was issued to another identity.');
     }
-    const kwrap = aesKeyUnwrap(issuer.key, bytes.subarray(9), h.subarray(0, 8));
+    const kwrap = kw.unwrap(issuer.key, bytes.subarray(9), h.subarray(0, 8));
     if (kwrap === undefined || kwrap.length !== 16) {
       kwrap?.fill(0);
       throw fail('WRAPDATA_INVALID', 'The wrapdata failed its integrity check.');
@@ -126,7 +127,7 @@ export function openWrapdata(lookup: IssuerLookup, identity: string, wrapdata: U
   }
 }
 
-function openMsl(lookup: IssuerLookup, wrapdata: Uint8Array): OpenedWrapdata {
+function openMsl(lookup: IssuerLookup, wrapdata: Uint8Array, kw: KeyWrapImplementation): OpenedWrapdata {
   const candidates = lookup.mslIssuers();
   let found: OpenedWrapdata | undefined;
   let retired = false;
@@ -135,7 +136,7 @@ function openMsl(lookup: IssuerLookup, wrapdata: Uint8Array): OpenedWrapdata {
       if (found !== undefined || retired) break;
       // Only a failed integrity check is `undefined`; a primitive that fails
       // throws (INTERNAL_ERROR) and is never taken for bad wrapdata.
-      const kwrap = aesKeyUnwrap(issuer.key, wrapdata);
+      const kwrap = kw.unwrap(issuer.key, wrapdata);
       if (kwrap !== undefined && kwrap.length === 16) {
         if (issuer.accepts) found = { kwrap, generation: issuer.generation, format: 'msl' };
         else {

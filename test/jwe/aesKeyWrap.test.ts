@@ -44,6 +44,18 @@ describe.each(available)('$name key wrap', (impl) => {
     expect(impl.unwrap(kek, wrapped)).toBeUndefined();
   });
 
+  it('wrapEach gives exactly the bytes of wrapping each key, and refuses keys of mixed lengths', () => {
+    const kek = randomBytes(16);
+    for (const count of [1, 2, 5]) {
+      const keys = Array.from({ length: count }, () => randomBytes(16));
+      expect(impl.wrapEach(kek, keys).map((b) => b.toString('hex'))).toEqual(keys.map((k) => impl.wrap(kek, k).toString('hex')));
+    }
+    const v = VECTORS[5]!;
+    expect(impl.wrapEach(hex(v.kek), [hex(v.keyData), hex(v.keyData)]).map((b) => b.toString('hex').toUpperCase())).toEqual([v.ciphertext, v.ciphertext]);
+    expect(impl.wrapEach(kek, [])).toEqual([]);
+    expect(() => impl.wrapEach(kek, [randomBytes(16), randomBytes(24)])).toThrow(RangeError);
+  });
+
   it('refuses keys and key data of the wrong size', () => {
     expect(() => impl.wrap(randomBytes(15), randomBytes(16))).toThrow(RangeError);
     expect(() => impl.wrap(randomBytes(16), randomBytes(12))).toThrow(RangeError);

@@ -5,6 +5,8 @@ import { deriveWrappingKey } from '../../electron/jwe/keyDerivation.js';
 import { kcv } from '../../electron/jwe/kcv.js';
 import { acceptKeyResponse, importWrappingKey } from '../support/device.js';
 import { LadderResponder } from '../../electron/ladder/responder.js';
+import { keyWrap, opensslKeyWrap, portableKeyWrap, type KeyWrapImplementation } from '../../electron/jwe/aesKeyWrap.js';
+import { underElectronCryptoModel } from '../support/runtime.js';
 import { parseKeyRequestData } from '../../electron/ladder/messages.js';
 import { MemoryKeySource } from '../support/memoryKeySource.js';
 import { ReplayRandom, vectorDraw } from '../support/fixedRandom.js';
@@ -61,16 +63,17 @@ describe('Kpw derivation', () => {
 });
 
 describe('the responder produces MSL\'s bytes', () => {
-  function mslResponder(v: ExchangeVector): { responder: LadderResponder; source: MemoryKeySource } {
+  function mslResponder(v: ExchangeVector, kw: KeyWrapImplementation = keyWrap): { responder: LadderResponder; source: MemoryKeySource } {
     const source = new MemoryKeySource().addDevice(v.inputs.identity, hex(exchange1().inputs.kpw_hex!));
     source.addIssuer(kissuerOf(v), 'msl');
-    return { responder: new LadderResponder(source, new ReplayRandom([vectorDraw(v)])), source };
+    return { responder: new LadderResponder(source, new ReplayRandom([vectorDraw(v)]), 'msl', kw), source };
   }
 
-  for (const [name, load] of [['exchange-1 (PSK)', exchange1], ['exchange-2 (WRAP)', exchange2]] as const) {
-    it(`reproduces ${name} byte for byte, given MSL's random draws`, () => {
+  // The portable key wrap (Electron's path) in every run; OpenSSL's where it exists.
+  const implementations = underElectronCryptoModel() ? [portableKeyWrap] : [opensslKeyWrap, portableKeyWrap];
+  for (const [name, load] of [['exchange-1 (PSK)', exchange1], ['exchange-2 (WRAP)', exchange2]] as const) it.each(implementations)(`reproduces ${name} byte for byte, given MSL's random draws, with the $name key wrap`, (kw) => {
       const v = load();
-      const { responder } = mslResponder(v);
+      const { responder } = mslResponder(v, kw);
       const result = responder.respond(v.inputs.identity, parseKeyRequestData({ scheme: 'JWE_LADDER', keydata: v.inputs.request_keydata }));
       expect(result.keydataJson).toBe(v['response_keydata_json_exact (MSL JsonMslObject encoding)']);
       const decoded = v['decoded (by MSL JsonWebEncryptionCryptoContext/AesKwCryptoContext)'];
@@ -79,7 +82,6 @@ describe('the responder produces MSL\'s bytes', () => {
       }
       expect(Buffer.from(result.keydata.wrapdata, 'base64').toString('hex')).toBe(decoded.wrapdata_hex);
     });
-  }
 
   it('continues exchange-1\'s ladder from its wrapdata, and the requestor unwraps it with exchange-1\'s Kwrap', async () => {
     const v1 = exchange1();
