@@ -3,6 +3,8 @@
 // OWASP's minimum for scrypt is N=2^17, r=8, p=1; that is our default and floor.
 
 import { randomBytes, scrypt } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import { CryptoFailure } from '../electron/jwe/cryptoFailure.js';
 import { StoreError, StoreErrorCode } from './errors.js';
 
 export interface ScryptParams {
@@ -36,15 +38,110 @@ export function checkParams(params: ScryptParams): void {
   }
 }
 
-/** Derives the 32-byte key that wraps the store key. Off the main thread (libuv pool). */
-export function deriveKek(passphrase: string, params: ScryptParams): Promise<Buffer> {
+const scryptOptions = (params: ScryptParams) => {
   const N = 2 ** params.logN;
+  return { N, r: params.r, p: params.p, maxmem: 256 * N * params.r + 16 * 1024 * 1024 };
+};
+
+/** The passphrase as the KDF takes it: NFC, UTF-8, in bytes of its own (zeroed by the caller). */
+const passphraseBytes = (passphrase: string): Uint8Array => new TextEncoder().encode(passphrase.normalize('NFC'));
+
+/**
+ * The whole derivation on a worker thread. Node's crypto.scrypt() checks its
+ * parameters by calling EVP_PBE_scrypt on the calling thread: OpenSSL returns
+ * at once, but BoringSSL (Electron's main process) runs the whole derivation
+ * there, so the window froze for a full scrypt at every create, unlock and
+ * passphrase change. On a worker of its own the check and the derivation
+ * block only that worker. The worker is inline code (no file to find inside
+ * an asar archive or next to the TypeScript sources); it gets a copy of the
+ * passphrase bytes, zeroes it, and hands the key back by transfer.
+ */
+const KDF_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { scryptSync } = require('node:crypto');
+const { passphrase, salt, options } = workerData;
+let key;
+try {
+  key = scryptSync(passphrase, salt, 32, options);
+  const out = new Uint8Array(32);
+  out.set(key);
+  parentPort.postMessage({ key: out }, [out.buffer]);
+} catch (error) {
+  parentPort.postMessage({ error: String(error && (error.code || error.name)) });
+} finally {
+  passphrase.fill(0);
+  if (key) key.fill(0);
+}`;
+
+type KdfReply = { key: Uint8Array } | { error: string };
+
+function deriveOnWorker(passphrase: Uint8Array, params: ScryptParams): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    scrypt(Buffer.from(passphrase.normalize('NFC'), 'utf8'), Buffer.from(params.salt, 'base64'), 32, { N, r: params.r, p: params.p, maxmem: 256 * N * params.r + 16 * 1024 * 1024 }, (error, key) => {
-      if (error) reject(error);
-      else resolve(key);
+    let worker: Worker;
+    try {
+      worker = new Worker(KDF_WORKER, { eval: true, workerData: { passphrase, salt: Buffer.from(params.salt, 'base64'), options: scryptOptions(params) } });
+    } catch (error) {
+      reject(new WorkerUnavailable(error));
+      return;
+    }
+    let settled = false;
+    worker.once('message', (reply: KdfReply) => {
+      settled = true;
+      if ('key' in reply) resolve(Buffer.from(reply.key.buffer, reply.key.byteOffset, reply.key.byteLength));
+      else reject(new CryptoFailure('scrypt', { code: reply.error }));
+    });
+    worker.once('error', (error) => {
+      if (!settled) reject(new WorkerUnavailable(error));
+      settled = true;
+    });
+    worker.once('exit', (code) => {
+      if (!settled) reject(new WorkerUnavailable(new Error(`the KDF worker exited with code ${code}`)));
+      settled = true;
     });
   });
+}
+
+/** The worker could not run (not: the KDF failed). */
+class WorkerUnavailable extends Error {
+  constructor(cause: unknown) {
+    super('The KDF worker could not run.', { cause });
+  }
+}
+
+/**
+ * Derives on the calling thread's libuv pool, as before the worker: on
+ * BoringSSL the parameter check still blocks the caller for a full
+ * derivation. The fallback when a worker cannot start, and the bench's "before".
+ */
+export function deriveKekInThread(passphrase: string, params: ScryptParams): Promise<Buffer> {
+  const bytes = passphraseBytes(passphrase);
+  return new Promise<Buffer>((resolve, reject) => {
+    try {
+      scrypt(bytes, Buffer.from(params.salt, 'base64'), 32, scryptOptions(params), (error, key) => {
+        if (error) reject(new CryptoFailure('scrypt', error));
+        else resolve(key);
+      });
+    } catch (error) {
+      reject(new CryptoFailure('scrypt', error));
+    }
+  }).finally(() => bytes.fill(0));
+}
+
+/**
+ * Derives the 32-byte key that wraps the store key, on a worker thread, so
+ * the main thread's event loop never waits for it (see KDF_WORKER). A
+ * failure of scrypt itself is INTERNAL_ERROR, never a wrong passphrase.
+ */
+export async function deriveKek(passphrase: string, params: ScryptParams): Promise<Buffer> {
+  const bytes = passphraseBytes(passphrase);
+  try {
+    return await deriveOnWorker(bytes, params);
+  } catch (error) {
+    if (!(error instanceof WorkerUnavailable)) throw error;
+    return deriveKekInThread(passphrase, params);
+  } finally {
+    bytes.fill(0);
+  }
 }
 
 export const MIN_PASSPHRASE_LENGTH = 12;

@@ -1,0 +1,64 @@
+// The passphrase KDF runs on a worker thread, so the main thread's event loop
+// keeps turning while scrypt works, even on Electron's BoringSSL, where Node's
+// scrypt parameter check is itself a whole derivation on the calling thread
+// (the electron-crypto run models that). A failing scrypt is INTERNAL_ERROR,
+// never a wrong passphrase.
+import { scryptSync } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { deriveKek, deriveKekInThread, type ScryptParams } from '../../db/kdf.js';
+import { setCryptoFailureLog } from '../../electron/jwe/cryptoFailure.js';
+import { underElectronCryptoModel } from '../support/runtime.js';
+
+const params = (logN: number): ScryptParams => ({ name: 'scrypt', logN, r: 8, p: 1, salt: Buffer.from('0123456789abcdef').toString('base64') });
+const reference = (passphrase: string, q: ScryptParams) =>
+  scryptSync(Buffer.from(passphrase.normalize('NFC')), Buffer.from(q.salt, 'base64'), 32, { N: 2 ** q.logN, r: 8, p: 1, maxmem: 512 * 1024 * 1024 });
+
+/** How many times a 1 ms timer fired while `work` ran: the event loop's turns. */
+async function turnsDuring(work: () => Promise<unknown>): Promise<number> {
+  let turns = 0;
+  const timer = setInterval(() => { turns += 1; }, 1);
+  try {
+    await work();
+  } finally {
+    clearInterval(timer);
+  }
+  return turns;
+}
+
+describe('deriveKek', () => {
+  let restore: ((line: string) => void) | undefined;
+  afterEach(() => { if (restore) setCryptoFailureLog(restore); });
+
+  it('gives scrypt\'s key, on the worker and in-thread alike, with the passphrase in NFC', async () => {
+    const q = params(12);
+    const decomposed = 'Cafe\u0301 passphrase here';
+    const expected = reference('Café passphrase here', q);
+    expect((await deriveKek(decomposed, q)).equals(expected)).toBe(true);
+    expect((await deriveKekInThread(decomposed, q)).equals(expected)).toBe(true);
+    expect((await deriveKek('another passphrase', q)).equals(expected)).toBe(false);
+  });
+
+  it('leaves the main thread\'s event loop free while it derives', async () => {
+    // N = 2^16: some 100-400 ms of scrypt here.
+    const turns = await turnsDuring(() => deriveKek('a passphrase long enough', params(16)));
+    expect(turns).toBeGreaterThan(10);
+  });
+
+  it.runIf(underElectronCryptoModel())('where the in-thread path would freeze it (the model: BoringSSL checks by deriving)', async () => {
+    const turns = await turnsDuring(() => deriveKekInThread('a passphrase long enough', params(16)));
+    // The check blocks for a whole derivation before the first turn; the job then runs on the pool.
+    const worker = await turnsDuring(() => deriveKek('a passphrase long enough', params(16)));
+    expect(worker).toBeGreaterThan(turns);
+  });
+
+  it('reports a failing scrypt as INTERNAL_ERROR naming scrypt, not as a wrong passphrase', async () => {
+    const lines: string[] = [];
+    restore = setCryptoFailureLog((line) => lines.push(line));
+    const broken = params(12.5); // N = 2^12.5 is no power of two: scrypt itself refuses
+    await expect(deriveKek('a passphrase long enough', broken)).rejects.toMatchObject({ code: 'INTERNAL_ERROR', reason: 'CRYPTO_PRIMITIVE_FAILED', primitive: 'scrypt' });
+    await expect(deriveKekInThread('a passphrase long enough', broken)).rejects.toMatchObject({ code: 'INTERNAL_ERROR', primitive: 'scrypt' });
+    expect(lines).toHaveLength(2);
+    expect(lines.join('\n')).toMatch(/^\[crypto\] scrypt failed: ERR_OUT_OF_RANGE on /);
+    expect(lines.join('\n')).not.toContain('passphrase');
+  });
+});
