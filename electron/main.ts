@@ -58,16 +58,24 @@ async function start(): Promise<void> {
   const settings = fileSettings(userData, (s) => idle.setMinutes(s.idleLockMinutes));
   const idle = new IdleLock(settings.get().idleLockMinutes, () => lockNow('idle'));
 
+  // Since Electron 43 a file dialog without a defaultPath opens in Downloads and the OS no longer
+  // remembers the last folder, so main remembers it (for this run) and starts every dialog there.
+  let lastDir: string | undefined;
+  const remember = (file: string | null): string | null => {
+    if (file !== null) lastDir = path.dirname(file);
+    return file;
+  };
   const deps: AppDeps = {
     version: app.getVersion(),
     settings,
     async openFile({ title, filters }) {
-      const result = await dialog.showOpenDialog(win, { title, filters: toDialogFilters(filters), properties: ['openFile'] });
-      return result.canceled ? null : (result.filePaths[0] ?? null);
+      const result = await dialog.showOpenDialog(win, { title, filters: toDialogFilters(filters), properties: ['openFile'], ...(lastDir === undefined ? {} : { defaultPath: lastDir }) });
+      return remember(result.canceled ? null : (result.filePaths[0] ?? null));
     },
     async saveFile({ title, defaultName, filters }) {
-      const result = await dialog.showSaveDialog(win, { title, defaultPath: defaultName, filters: toDialogFilters(filters) });
-      return result.canceled || result.filePath === undefined || result.filePath === '' ? null : result.filePath;
+      const defaultPath = lastDir === undefined ? defaultName : path.join(lastDir, defaultName);
+      const result = await dialog.showSaveDialog(win, { title, defaultPath, filters: toDialogFilters(filters) });
+      return remember(result.canceled || result.filePath === undefined || result.filePath === '' ? null : result.filePath);
     },
     responder,
   };

@@ -17,5 +17,7 @@ export function denyPermissions(session: Session, isTrusted: SenderCheck): void 
   });
   session.setPermissionCheckHandler((_contents, permission, requestingOrigin) => isPermissionAllowed(permission, requestingOrigin, isTrusted));
   session.setDevicePermissionHandler(() => false);
-  session.setDisplayMediaRequestHandler((_request, callback) => callback({}));
+  // null refuses the capture (Electron 45 documents it); {} would make Electron throw in main
+  // ("Video was requested, but no video stream was provided") before it refused.
+  session.setDisplayMediaRequestHandler((_request, callback) => callback(null));
 }

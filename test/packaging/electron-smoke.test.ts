@@ -1,7 +1,15 @@
-// Smoke test of the packaged Linux app (release/…/linux-unpacked), driven by
-// Playwright's `_electron`. CI (.github/workflows/build.yml) runs it under
-// xvfb-run after `npm run dist`; here it skips, because the Electron binary
-// cannot be downloaded on this machine, so no packaged app exists.
+// Smoke test of the packaged Linux app (release-smoke/…/linux-unpacked), driven
+// by Playwright's `_electron` as an operator would drive it on first use:
+// create a store, provision a device, run a 3-rung test exchange (every KCV
+// must match), switch the in-app HTTP responder on and answer a real
+// POST /v1/keyx from this process, export a passphrase bundle (main's save
+// dialog is stubbed in main to answer a temporary file), and lock. The steps
+// are in operatorSession.ts; operator-session.test.ts runs the same steps in
+// Chromium on every `npm test`, since this test cannot run here.
+//
+// CI (.github/workflows/build.yml) runs it under xvfb-run after `npm run dist`;
+// here it skips, because the Electron binary cannot be downloaded on this
+// machine, so no packaged app exists.
 //
 //   KEYLADDER_PACKAGED_APP   the executable to launch (default: release-smoke/linux-unpacked/keyladder,
 //                            then release/linux-unpacked/keyladder)
@@ -9,19 +17,28 @@
 //                            (default: release/linux-unpacked/keyladder)
 //   KEYLADDER_SMOKE_REQUIRED=1   fail instead of skipping when an app is missing (CI sets it)
 //
+// The app's user data (and so its store: main opens it in app.getPath('userData'))
+// goes to a temporary folder through Chromium's --user-data-dir switch, which
+// Electron honours for app.getPath('userData'); HOME and XDG_CONFIG_HOME point
+// into the same folder, so nothing is written to the runner's home.
+//
 // Playwright's `_electron` attaches to the main process through `--inspect`,
 // which the shipped build's EnableNodeCliInspectArguments fuse turns off. So CI
 // packs a second `--dir` build that differs only in that fuse for this test,
-// and checks the shipped build's fuses separately (second test below).
+// and checks the shipped build's fuses separately (last test below).
+//
+// Nothing here loads the SQLite addon: after `npm run dist` it is built for
+// Electron's ABI, which this (plain Node) process cannot load.
 
 import { FuseV1Options, getCurrentFuseWire } from '@electron/fuses';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { _electron as electron } from 'playwright-core';
-import { describe, expect, it } from 'vitest';
+import { _electron as electron, type ElectronApplication, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { operatorSession, secretsOf } from './operatorSession.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const REQUIRED = process.env['KEYLADDER_SMOKE_REQUIRED'] === '1';
@@ -68,29 +85,118 @@ function setuidSandbox(app: string): boolean {
 const smokeReason = await smokeSkipReason();
 const shippedReason = isElectronBinary(shippedApp) ? null : `${NO_BINARY} (no packaged app at ${path.relative(ROOT, shippedApp)})`;
 
+/** Every file under `dir`, as paths relative to it. */
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
+}
+
+const SHOTS = path.join(ROOT, 'test-results', 'packaging');
+
 describe('packaged Linux app', () => {
   if (smokeReason !== null && !REQUIRED) {
+    console.warn(`electron-smoke: skipped, ${smokeReason}. KEYLADDER_SMOKE_REQUIRED=1 makes this a failure (CI sets it).`);
     it.skip(`smoke test: ${smokeReason}`, () => {});
+  } else if (smokeReason !== null) {
+    it('smoke test: the packaged app is there to launch', () => {
+      throw new Error(`KEYLADDER_SMOKE_REQUIRED=1, but the smoke test cannot run: ${smokeReason}`);
+    });
   } else {
-    it('starts, shows the KeyLadder window, and the renderer has the bridge but no Node', async () => {
-      if (smokeReason !== null) throw new Error(smokeReason);
-      const home = mkdtempSync(path.join(tmpdir(), 'keyladder-smoke-'));
-      const app = await electron.launch({
-        executablePath: smokeApp,
-        args: [],
-        // A fresh user-data folder: app.getPath('userData') is $XDG_CONFIG_HOME/KeyLadder on Linux.
-        env: { ...process.env, XDG_CONFIG_HOME: path.join(home, 'config'), HOME: home } as Record<string, string>,
-        chromiumSandbox: setuidSandbox(smokeApp),
-        timeout: 60_000,
+    describe('an operator’s first session in the packaged app', () => {
+      let app: ElectronApplication;
+      let page: Page;
+      let work = '';
+      let userData = '';
+      /** What main wrote to stdout and stderr (its console: the responder's access log goes there). */
+      const mainOutput: string[] = [];
+      /** Console errors, page errors and CSP violations in the renderer. */
+      const problems: string[] = [];
+      let shot = 0;
+      const screenshot = async (name: string) => {
+        mkdirSync(SHOTS, { recursive: true });
+        await page.screenshot({ path: path.join(SHOTS, `packaged-linux-${String(++shot).padStart(2, '0')}-${name}.png`) });
+      };
+
+      const { state, steps } = operatorSession({
+        get page() {
+          return page;
+        },
+        get workDir() {
+          return work;
+        },
+        // The native save dialog cannot be clicked: main's dialog.showSaveDialog answers the file, once, as the operator would.
+        async chooseSaveFile(file) {
+          const stubbed = await app.evaluate(({ dialog }, chosen) => {
+            const g = globalThis as unknown as { __keyladderSmokeSaves?: unknown[] };
+            const calls = (g.__keyladderSmokeSaves ??= []);
+            let answered = false;
+            const stub = async (...args: unknown[]) => {
+              const options = args[args.length - 1] as { title?: string; defaultPath?: string };
+              calls.push({ title: options?.title, defaultPath: options?.defaultPath });
+              if (answered) return { canceled: true, filePath: '' };
+              answered = true;
+              return { canceled: false, filePath: chosen };
+            };
+            dialog.showSaveDialog = stub as unknown as typeof dialog.showSaveDialog;
+            return dialog.showSaveDialog === (stub as unknown);
+          }, file);
+          if (!stubbed) throw new Error('dialog.showSaveDialog could not be replaced in main');
+        },
+        screenshot,
       });
-      try {
-        const page = await app.firstWindow({ timeout: 60_000 });
+      let firstFailure: string | null = null;
+
+      beforeAll(async () => {
+        work = mkdtempSync(path.join(tmpdir(), 'keyladder-smoke-'));
+        userData = path.join(work, 'user-data');
+        const home = path.join(work, 'home');
+        mkdirSync(userData, { recursive: true });
+        mkdirSync(home, { recursive: true });
+        app = await electron.launch({
+          executablePath: smokeApp,
+          args: [`--user-data-dir=${userData}`],
+          env: { ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config') } as Record<string, string>,
+          chromiumSandbox: setuidSandbox(smokeApp),
+          timeout: 60_000,
+        });
+        const child = app.process();
+        child.stdout?.on('data', (chunk: Buffer) => mainOutput.push(chunk.toString('utf8')));
+        child.stderr?.on('data', (chunk: Buffer) => mainOutput.push(chunk.toString('utf8')));
+        page = await app.firstWindow({ timeout: 60_000 });
+        page.setDefaultTimeout(15_000);
+        page.on('console', (m) => {
+          if (m.type() === 'error' || /Content.Security.Policy|Refused to/i.test(m.text())) problems.push(`[console] ${m.text()}`);
+        });
+        page.on('pageerror', (e) => problems.push(`[pageerror] ${e.message}`));
+      }, 120_000);
+
+      afterAll(async () => {
+        await app?.close().catch(() => undefined);
+        if (firstFailure !== null) console.error(`electron-smoke: main's output, last 60 lines:\n${mainOutput.join('').split('\n').slice(-60).join('\n')}`);
+        if (work !== '') rmSync(work, { recursive: true, force: true });
+      }, 60_000);
+
+      const step = (name: string, run: () => Promise<void>, timeout = 120_000) =>
+        it(name, async () => {
+          if (firstFailure !== null) throw new Error(`not run: "${firstFailure}" failed first`);
+          try {
+            await run();
+          } catch (error) {
+            firstFailure = name;
+            await screenshot('failed').catch(() => undefined);
+            throw error;
+          }
+        }, timeout);
+
+      step('starts, shows the KeyLadder window, and the renderer has the bridge but no Node', async () => {
         await page.waitForLoadState('domcontentloaded');
         await page.waitForFunction('document.title === "KeyLadder"', undefined, { timeout: 30_000 });
         expect(await page.title()).toBe('KeyLadder');
         expect(page.url()).toMatch(/^app:\/\/keyladder\//);
         const windowTitle = await app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows()[0]?.getTitle());
         expect(windowTitle).toBe('KeyLadder');
+        // The store goes where this test said: Chromium's --user-data-dir is app.getPath('userData').
+        expect(await app.evaluate(({ app: a }) => ({ packaged: a.isPackaged, userData: a.getPath('userData') }))).toEqual({ packaged: true, userData });
 
         // Evaluated as text, so nothing from the test's own module system leaks into the page.
         const seen = (await page.evaluate(`({
@@ -109,15 +215,34 @@ describe('packaged Linux app', () => {
         expect(seen.process).toBe('undefined');
         expect(seen.module).toBe('undefined');
         expect(seen.buffer).toBe('undefined');
+        await screenshot('first-window');
+      });
 
-        const shots = path.join(ROOT, 'test-results', 'packaging');
-        mkdirSync(shots, { recursive: true });
-        await page.screenshot({ path: path.join(shots, 'packaged-linux-first-window.png') });
-      } finally {
-        await app.close();
-        rmSync(home, { recursive: true, force: true });
-      }
-    }, 120_000);
+      for (const [name, run] of steps) step(name, run);
+
+      step('kept the store in the temporary user-data folder, and asked main’s save dialog for the bundle', async () => {
+        const files = filesUnder(userData);
+        expect(files.some((f) => path.basename(f) === 'keyladder.db'), files.join(', ')).toBe(true);
+        expect(files.some((f) => path.basename(f) === 'keyladder.key.json'), files.join(', ')).toBe(true);
+        expect(filesUnder(path.join(work, 'home')).filter((f) => /keyladder\.(db|key\.json)$/.test(f))).toEqual([]);
+        expect(state.bundleFile).toBe(path.join(work, 'keyladder-bundle.jwe'));
+        const saves = await app.evaluate(() => (globalThis as unknown as { __keyladderSmokeSaves?: unknown[] }).__keyladderSmokeSaves ?? []);
+        expect(saves).toHaveLength(1);
+        expect(saves[0]).toMatchObject({ title: 'Save the provisioning bundle', defaultPath: expect.stringMatching(/keyladder-bundle\.jwe$/) });
+      });
+
+      step('main’s access log has the two exchanges and the refusal, and no key or passphrase anywhere in its output', async () => {
+        const lines = () => mainOutput.join('').split('\n').map((l) => l.trimEnd());
+        await expect.poll(() => lines().filter((l) => l.includes('POST /v1/keyx 200') && l.endsWith(`ok ${state.device.identity}`)).length, { timeout: 10_000 }).toBe(2);
+        expect(lines().some((l) => l.includes('403') && l.includes('ESN-NOT-PROVISIONED'))).toBe(true);
+        const output = mainOutput.join('');
+        for (const secret of secretsOf(state)) expect(output.includes(secret), `${secret.slice(0, 4)}… is in main's output`).toBe(false);
+      });
+
+      step('raised no console error, page error or CSP violation in the renderer', async () => {
+        expect(problems).toEqual([]);
+      });
+    });
   }
 
   if (shippedReason !== null && !REQUIRED) {
@@ -131,6 +256,7 @@ describe('packaged Linux app', () => {
       expect(wire[FuseV1Options.EnableNodeCliInspectArguments]).toBe(DISABLED);
       expect(wire[FuseV1Options.EnableEmbeddedAsarIntegrityValidation]).toBe(ENABLED);
       expect(wire[FuseV1Options.OnlyLoadAppFromAsar]).toBe(ENABLED);
+      expect(wire[FuseV1Options.GrantFileProtocolExtraPrivileges]).toBe(DISABLED);
       const unpacked = path.join(path.dirname(shippedApp), 'resources', 'app.asar.unpacked');
       const check = spawnSync(process.execPath, [path.join(ROOT, 'build', 'check-native-abi.mjs'), unpacked], { encoding: 'utf8' });
       expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);

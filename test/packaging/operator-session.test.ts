@@ -1,0 +1,61 @@
+// The packaged-app smoke test's operator steps (operatorSession.ts), run here
+// against the built renderer in Debian's Chromium through the e2e harness
+// (the real preload, IPC wrapper, services and in-app responder). The smoke
+// test itself needs the Electron binary and runs only in the hosted CI; this
+// keeps its script honest on every `npm test`: a renamed label or a changed
+// screen fails here first.
+
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumMissing, SKIP_MESSAGE, startHarness, type Harness } from '../e2e/harness.js';
+import { operatorSession, secretsOf } from './operatorSession.js';
+
+if (chromiumMissing) describe('operator session (Chromium)', () => it.skip(SKIP_MESSAGE, () => {}));
+
+describe.skipIf(chromiumMissing)('the smoke test’s operator session, in Chromium through the e2e harness', () => {
+  let h: Harness;
+  const { state, steps } = operatorSession({
+    get page() {
+      return h.page;
+    },
+    get workDir() {
+      return h.workDir;
+    },
+    chooseSaveFile: async (file) => void h.dialogs.save.push(file),
+    screenshot: (name) => h.screenshot(name),
+  });
+  let firstFailure: string | null = null;
+
+  beforeAll(async () => {
+    h = await startHarness({ shotPrefix: 'operator-session' });
+    h.page.setDefaultTimeout(15_000);
+    await h.page.goto(`${h.origin}/index.html`);
+  }, 120_000);
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  steps.forEach(([name, run], index) => {
+    it(name, async () => {
+      if (firstFailure !== null) throw new Error(`not run: "${firstFailure}" failed first`);
+      try {
+        await run();
+      } catch (error) {
+        firstFailure = name;
+        await h.screenshot(`failed-${index + 1}`).catch(() => undefined);
+        throw error;
+      }
+    }, 120_000);
+  });
+
+  it('wrote the bundle where the dialog said, and no key or passphrase reached a reply, an event or the access log', () => {
+    expect(state.bundleFile).toBe(path.join(h.workDir, 'keyladder-bundle.jwe'));
+    // Main's access log: one line per request, the two exchanges answered, the stranger refused.
+    expect(h.responderLog.filter((l) => l.includes('POST /v1/keyx 200') && l.endsWith(`ok ${state.device.identity}`))).toHaveLength(2);
+    expect(h.responderLog.some((l) => l.includes('403') && l.includes('ESN-NOT-PROVISIONED'))).toBe(true);
+    const haystack = JSON.stringify({ replies: h.replies.map((r) => r.reply), events: h.events, log: h.responderLog });
+    for (const secret of secretsOf(state)) expect(haystack.includes(secret), `${secret.slice(0, 4)}… came back`).toBe(false);
+    expect(h.problems).toEqual([]);
+  });
+});
