@@ -226,10 +226,30 @@ export const portableKeyWrap: KeyWrapImplementation = {
   },
 };
 
-/** The fast path where the runtime has it (every size), the portable one elsewhere. */
-export function detectKeyWrap(ciphers: readonly string[] = getCiphers()): KeyWrapImplementation {
+// RFC 3394 section 4.1, for the probe below.
+const PROBE_KEK = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
+const PROBE_DATA = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+const PROBE_WRAPPED = Buffer.from('1fa68b0a8112b447aef34bd8fb5a7b829d3e862371d2cfe5', 'hex');
+
+/** Whether OpenSSL's wrap cipher really works here: listed is not enough, it must give RFC 3394's bytes. */
+function fastPathWorks(): boolean {
+  try {
+    return (
+      createCipheriv('id-aes128-wrap', PROBE_KEK, DEFAULT_IV).update(PROBE_DATA).equals(PROBE_WRAPPED) &&
+      createDecipheriv('id-aes128-wrap', PROBE_KEK, DEFAULT_IV).update(PROBE_WRAPPED).equals(PROBE_DATA)
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The fast path where the runtime lists every id-aes*-wrap and the probe
+ * wraps RFC 3394's vector right; the portable one elsewhere.
+ */
+export function detectKeyWrap(ciphers: readonly string[] = getCiphers(), probe: () => boolean = fastPathWorks): KeyWrapImplementation {
   const has = new Set(ciphers.map((c) => c.toLowerCase()));
-  return [16, 24, 32].every((length) => has.has(wrapCipher(length))) ? opensslKeyWrap : portableKeyWrap;
+  return [16, 24, 32].every((length) => has.has(wrapCipher(length))) && probe() ? opensslKeyWrap : portableKeyWrap;
 }
 
 /** The implementation this process uses, chosen once. */
