@@ -154,14 +154,19 @@ describe('crash safety (SIGKILL at random points)', () => {
     const storeKey = await unwrapStoreKey(readKeyFile(join(dir, 'keyladder.key.json')), PASSPHRASE);
     let current = PASSPHRASE;
     let changes = 0;
+    // A change costs two KDF runs, each on a worker thread of its own: on a slow
+    // hour none may land within the first window. Widen it until changes do, so
+    // that kills land before, inside and after commits.
+    let window = 250;
     for (let k = 0; k < KILLS.passphrase; k++) {
       const other = current === PASSPHRASE ? OTHER : PASSPHRASE;
       const child = new Child({ build: build.dir, store: dir, mode: 'passphrase', passphrase: current, other, prefix: '', kdfLogN: TEST_KDF_LOG_N });
       await child.waitFor((l) => l === 'U');
-      const delay = Math.random() * 250;
+      const delay = Math.random() * window;
       await sleep(delay);
       await child.kill();
       const reported = child.count('P ');
+      if (reported === 0) window = Math.min(window * 1.5, 3_000);
       const context = `kill ${k} after ${delay.toFixed(0)} ms, ${reported} changes reported`;
 
       // Exactly one of the two passphrases opens the key file, and what it opens is the same store key.
