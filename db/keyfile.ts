@@ -72,7 +72,8 @@ export async function unwrapStoreKey(file: KeyFile, passphrase: string): Promise
   const kek = await deriveKek(passphrase, file.kdf);
   try {
     const w = file.wrappedStoreKey;
-    const decipher = createDecipheriv('aes-256-gcm', kek, Buffer.from(w.iv, 'base64'));
+    // The tag length is pinned: without it, GCM takes a tag cut to 4 bytes and checks only those.
+    const decipher = createDecipheriv('aes-256-gcm', kek, Buffer.from(w.iv, 'base64'), { authTagLength: 16 });
     decipher.setAAD(aad(file));
     decipher.setAuthTag(Buffer.from(w.tag, 'base64'));
     const key = Buffer.concat([decipher.update(Buffer.from(w.ciphertext, 'base64')), decipher.final()]);

@@ -80,7 +80,7 @@ export class RecordSealer {
   /** The caller zeroes the result once done. */
   unseal(binding: string, sealed: Uint8Array): Buffer {
     if (sealed.length < 1 + NONCE + TAG || sealed[0] !== VERSION) throw this.invalid(binding);
-    const decipher = createDecipheriv('aes-256-gcm', this.key, sealed.subarray(1, 1 + NONCE));
+    const decipher = createDecipheriv('aes-256-gcm', this.key, sealed.subarray(1, 1 + NONCE), { authTagLength: TAG });
     decipher.setAAD(Buffer.from(binding, 'utf8'));
     decipher.setAuthTag(sealed.subarray(sealed.length - TAG));
     const plain = decipher.update(sealed.subarray(1 + NONCE, sealed.length - TAG));
