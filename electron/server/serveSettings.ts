@@ -28,7 +28,9 @@ export interface ServeSettings {
 const MAX_WORKERS = 32;
 
 export function parseServeFlags(flags: ServeFlags): ServeSettings {
-  const port = flags.port === undefined ? DEFAULT_PORT : Number(flags.port);
+  // An empty --host= would make Node listen on every interface, and an empty --port= on a random port.
+  if (flags.host !== undefined && flags.host.trim() === '') throw new CliUsageError('--host needs an address (127.0.0.1 unless devices reach this machine from elsewhere).');
+  const port = flags.port === undefined ? DEFAULT_PORT : /^\d{1,5}$/.test(flags.port) ? Number(flags.port) : NaN;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliUsageError('--port is 0 to 65535.');
   if (flags.profile !== undefined && flags.profile !== 'msl' && flags.profile !== 'rfc7516') throw new CliUsageError('--profile is msl or rfc7516.');
   if ((flags['tls-cert'] === undefined) !== (flags['tls-key'] === undefined)) throw new CliUsageError('TLS needs both --tls-cert and --tls-key.');
