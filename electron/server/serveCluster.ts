@@ -28,6 +28,7 @@ import type { CliIo } from '../cli.js';
 import type { Output } from '../cli/output.js';
 import { DEFAULT_HOST } from './httpResponder.js';
 import { readTlsFiles, type ServeSettings } from './serveSettings.js';
+import { surviveClosedOutput } from './closedPipes.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./serveWorker.js', import.meta.url));
 
@@ -109,6 +110,7 @@ export interface ClusterParams {
 }
 
 export async function serveCluster(params: ClusterParams): Promise<number> {
+  surviveClosedOutput();
   const { storeDir, passphrase, settings, io, out } = params;
   const stop = params.stop ?? untilSignal();
   // A TLS file that cannot be read is the operator's mistake: say so before any worker unlocks.

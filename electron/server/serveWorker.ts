@@ -8,8 +8,10 @@ import { createServices, describeError, type KeyLadderRuntime } from '../service
 import { ResponderServer } from './httpResponder.js';
 import type { ClusterTotals, FromWorker, ToWorker } from './serveCluster.js';
 import { readTlsFiles, type ServeSettings } from './serveSettings.js';
+import { surviveClosedOutput } from './closedPipes.js';
 
 if (!cluster.isWorker) throw new Error('serveWorker.js runs as a worker of `keyladder serve --workers N` only.');
+surviveClosedOutput();
 
 /** Resolves once the message is handed to the channel, so that a process exiting next does not lose it. */
 const send = (message: FromWorker): Promise<void> => new Promise((resolve) => {

@@ -81,6 +81,21 @@ describe('keyladder serve', () => {
     expect(cliProcess([...store, 'audit', 'verify']).code).toBe(0);
   });
 
+  it('keeps answering when whatever read its stdout and stderr has gone (EPIPE), and still drains on SIGTERM', async () => {
+    const s = await serve();
+    // The reading ends of both pipes close: every later log line meets EPIPE.
+    s.child.stdout.destroy();
+    s.child.stderr.destroy();
+    const device = new LadderRequestor(v.identity, await importWrappingKey(hex(v.kpw_hex)));
+    for (let rung = 0; rung < 5; rung++) {
+      const res = await fetch(`${s.url}/v1/keyx`, { method: 'POST', body: JSON.stringify(device.nextRequest()) });
+      expect(res.status).toBe(200);
+      await device.accept(await res.json());
+    }
+    expect(s.child.exitCode).toBeNull();
+    expect(await stop(s)).toBe(0);
+  });
+
   it('serves over TLS from certificate and key files', async (ctx) => {
     const cert = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
