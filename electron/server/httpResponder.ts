@@ -17,6 +17,8 @@ import type { JweProfileName } from '../services/types.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8420;
+/** How long a TLS client may take over its handshake. */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 export const MAX_BODY_BYTES = 64 * 1024;
 
 export interface ResponderServerOptions {
@@ -87,7 +89,10 @@ export class ResponderServer {
     const requestTimeout = this.options.requestTimeoutMs ?? 10_000;
     // Node checks these timeouts on an interval (30 s by default): check each second.
     const limits = { requestTimeout, headersTimeout: Math.min(requestTimeout, 5_000), connectionsCheckingInterval: 1_000, keepAliveTimeout: 5_000 };
-    const server = this.options.tls ? createHttpsServer({ ...limits, cert: this.options.tls.cert, key: this.options.tls.key }, handler) : createHttpServer(limits, handler);
+    // A TLS client that never finishes its handshake (never sends a ClientHello, say) is dropped
+    // after 10 s, not Node's default 120 s: held sockets are how a slow client starves a responder.
+    const tls = this.options.tls ? { cert: this.options.tls.cert, key: this.options.tls.key, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS } : undefined;
+    const server = tls ? createHttpsServer({ ...limits, ...tls }, handler) : createHttpServer(limits, handler);
     server.maxHeadersCount = 50;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

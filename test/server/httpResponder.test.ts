@@ -1,10 +1,14 @@
 // The HTTP door against the real services: routes, limits, statuses, the
 // access log, and a graceful drain.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResponderServer, MAX_BODY_BYTES } from '../../electron/server/httpResponder.js';
 import { LadderRequestor, importWrappingKey } from '../support/device.js';
-import { openTestServices, type TestServices } from '../support/services.js';
+import { openTestServices, tempDir, type TestServices } from '../support/services.js';
 import { deriveVector, hex } from '../support/vectors.js';
 
 let t: TestServices;
@@ -139,4 +143,30 @@ describe('the HTTP responder', () => {
     expect(second.stats().state).toBe('stopped');
     await expect(fetch(`${url}/v1/health`)).rejects.toThrow();
   });
+});
+
+describe('the HTTPS responder', () => {
+  it('drops a client that never sends its ClientHello after 10 s, not Node\'s 120 s', async (ctx) => {
+    const dir = tempDir('keyladder-tls-hello-');
+    const cert = join(dir, 'c.crt'), key = join(dir, 'c.key');
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1']);
+    if (made.status !== 0) return ctx.skip('openssl is not available to make a test certificate');
+    const tls = new ResponderServer({ exchanges: t.services.exchanges, port: 0, tls: { cert: readFileSync(cert), key: readFileSync(key) } });
+    const url = new URL(await tls.listen());
+    try {
+      const started = Date.now();
+      // A bare TCP connection that says nothing: no handshake ever starts.
+      await new Promise<void>((resolve, reject) => {
+        const socket = connect(Number(url.port), url.hostname);
+        socket.on('error', () => {});
+        socket.on('close', () => resolve());
+        setTimeout(() => reject(new Error('still open after 20 s')), 20_000).unref();
+      });
+      const elapsed = Date.now() - started;
+      expect(elapsed).toBeGreaterThanOrEqual(9_000);
+      expect(elapsed).toBeLessThan(15_000);
+    } finally {
+      await tls.close();
+    }
+  }, 30_000);
 });
