@@ -8,6 +8,7 @@
 // with its audit record.
 
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import type { KeyStore } from '../../db/store.js';
 import type { IssuerRow } from '../../db/repositories/issuers.js';
 import { kcv } from '../jwe/kcv.js';
@@ -175,11 +176,35 @@ export class IssuerService implements IssuerApi {
   }
 }
 
-/** Decrypts a peer's Kissuer export; the entries still hold the keys as hex. */
+/**
+ * One generation of a peer's export, field by field, exactly as exportToPeer
+ * writes it. The JWE proves who made the file, not that every field is sane:
+ * a graceUntil of "~never" sorted after every date and kept a generation in
+ * grace forever. Active generations have no grace date; grace ones have an
+ * ISO 8601 one.
+ */
+const PeerGeneration = z
+  .strictObject({
+    generation: z.number().int().min(1).max(2 ** 32 - 1),
+    status: z.enum(['active', 'grace']),
+    format: z.enum(['keyladder-v1', 'msl']),
+    graceUntil: z.iso.datetime().nullable(),
+    kcv: z.string().regex(/^[0-9A-F]{6}$/),
+    kissuer: z.string().regex(/^[0-9a-f]{32}$/),
+  })
+  .refine((e) => (e.status === 'active') === (e.graceUntil === null), { path: ['graceUntil'] });
+const PeerExport = z.strictObject({ generations: z.array(PeerGeneration).min(1) });
+
+/** Decrypts a peer's Kissuer export and checks every field; the entries still hold the keys as hex. */
 export async function readPeerExport(jwe: string, protection: OpenProtection): Promise<Array<Record<string, unknown>>> {
-  const payload = (await openBundle('keyladder-issuer-export', jwe, protection)) as { generations?: unknown };
-  if (!Array.isArray(payload?.generations) || payload.generations.length === 0) throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, 'The export holds no Kissuer generation.');
-  return payload.generations as Array<Record<string, unknown>>;
+  const payload = await openBundle('keyladder-issuer-export', jwe, protection);
+  const checked = PeerExport.safeParse(payload);
+  if (!checked.success) {
+    // Name the field, never its value (one of them is a key).
+    const where = checked.error.issues[0]?.path.join('.') || 'generations';
+    throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, `The export is malformed at ${where}; nothing was imported.`);
+  }
+  return checked.data.generations;
 }
 
 /** Adds a peer's generations (see IssuerService.importFromPeer). Call inside a transaction. */
@@ -192,6 +217,7 @@ export function applyPeerGenerations(store: KeyStore, entries: ReadonlyArray<Rec
     const key = keyFromHex(entry['kissuer'], 'kissuer', 16);
     try {
       const keyKcv = kcv(key, 'aes');
+      if (entry['kcv'] !== keyKcv) throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, `Generation ${generation} in the export does not match its own KCV; nothing was imported.`);
       const existing = store.issuers.get(generation);
       if (existing) {
         if (existing.kcv === keyKcv) continue;
@@ -203,7 +229,8 @@ export function applyPeerGenerations(store: KeyStore, entries: ReadonlyArray<Rec
         if (current) store.issuers.toGrace(current.generation, new Date(at.getTime() + DEFAULT_GRACE_DAYS * DAY_MS).toISOString());
         store.issuers.insertActive({ generation, format, origin: 'imported-peer', key: sealed, kcv: keyKcv, at: at.toISOString() });
       } else {
-        const graceUntil = typeof entry['graceUntil'] === 'string' ? entry['graceUntil'] : new Date(at.getTime() + DEFAULT_GRACE_DAYS * DAY_MS).toISOString();
+        // readPeerExport checked it: an ISO 8601 date. Stored in the one form the store compares.
+        const graceUntil = new Date(entry['graceUntil'] as string).toISOString();
         store.issuers.insertImported({ generation, status: 'grace', format, key: sealed, kcv: keyKcv, at: at.toISOString(), graceUntil });
       }
       imported.push(generation);

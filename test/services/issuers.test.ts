@@ -10,6 +10,7 @@ import { kcv } from '../../electron/jwe/kcv.js';
 import { parseJson } from '../../electron/ladder/messages.js';
 import { acceptKeyResponse, importWrappingKey, LadderRequestor } from '../support/device.js';
 import { createServices } from '../../electron/services/index.js';
+import { openBundle, sealBundle } from '../../electron/services/bundles.js';
 import type { IssuerGeneration } from '../../electron/services/types.js';
 import { ReplayRandom, vectorDraw } from '../support/fixedRandom.js';
 import { expectKeyHolds } from '../support/keyProbe.js';
@@ -305,6 +306,37 @@ describe('export and import to a trusted peer', () => {
     const bundle = await a.services.devices.exportBundle([v.identity], pass);
     expect(await codeOf(() => b.services.issuers.importFromPeer(bundle, pass))).toBe('BUNDLE_INVALID');
     await expectUnchanged(b, bBefore);
+  });
+
+  it('checks a peer export field by field: a malformed field is BUNDLE_INVALID naming it (never its value), and nothing is imported', async () => {
+    const { a } = await primary();
+    const pass = { kind: 'passphrase', passphrase: BUNDLE_PASSPHRASE } as const;
+    // What exportToPeer wrote, as the peer's file holds it.
+    const good = (await openBundle('keyladder-issuer-export', await a.services.issuers.exportToPeer([1, 2], pass), pass)) as { generations: Array<Record<string, unknown>> };
+    const grace = good.generations.find((g) => g['status'] === 'grace')!;
+    const active = good.generations.find((g) => g['status'] === 'active')!;
+    const b = await store();
+    const before = await dumpStore(b.dir, PASSPHRASE);
+    const forged = async (change: (g: Record<string, unknown>) => Record<string, unknown>, target = grace) =>
+      sealBundle('keyladder-issuer-export', { generations: good.generations.map((g) => (g === target ? change({ ...g }) : g)) }, pass);
+    const cases: Array<[string, Promise<string>, string]> = [
+      ['graceUntil "~never"', forged((g) => ({ ...g, graceUntil: '~never' })), 'generations.0.graceUntil'],
+      ['graceUntil not a date', forged((g) => ({ ...g, graceUntil: '2026-13-45' })), 'generations.0.graceUntil'],
+      ['a grace generation without a grace date', forged((g) => ({ ...g, graceUntil: null })), 'generations.0.graceUntil'],
+      ['an active generation with one', forged((g) => ({ ...g, graceUntil: '2027-01-01T00:00:00.000Z' }), active), 'generations.1.graceUntil'],
+      ['an unknown status', forged((g) => ({ ...g, status: 'retired' })), 'generations.0.status'],
+      ['an unknown member', forged((g) => ({ ...g, note: 'x' })), 'generations.0'],
+      ['a generation of 0', forged((g) => ({ ...g, generation: 0 })), 'generations.0.generation'],
+      ['a short key', forged((g) => ({ ...g, kissuer: String(g['kissuer']).slice(2) })), 'generations.0.kissuer'],
+    ];
+    for (const [what, jwe, where] of cases) {
+      const error = await b.services.issuers.importFromPeer(await jwe, pass).then(() => undefined, (e: unknown) => e as { code: string; message: string });
+      expect(error, what).toMatchObject({ code: 'BUNDLE_INVALID', message: `The export is malformed at ${where}; nothing was imported.` });
+    }
+    // A KCV that is not the key's own.
+    const wrongKcv = await forged((g) => ({ ...g, kcv: g['kcv'] === 'AAAAAA' ? 'BBBBBB' : 'AAAAAA' }));
+    expect(await codeOf(() => b.services.issuers.importFromPeer(wrongKcv, pass))).toBe('BUNDLE_INVALID');
+    await expectUnchanged(b, before);
   });
 
   it('a generation number the peer already uses for another key is ISSUER_CONFLICT, and nothing is imported', async () => {
