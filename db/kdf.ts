@@ -77,27 +77,33 @@ type KdfReply = { key: Uint8Array } | { error: string };
 
 function deriveOnWorker(passphrase: Uint8Array, params: ScryptParams): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    // The worker's copy is transferred, not cloned: no serialized copy is left behind here.
+    const copy = passphrase.slice();
     let worker: Worker;
     try {
-      worker = new Worker(KDF_WORKER, { eval: true, workerData: { passphrase, salt: Buffer.from(params.salt, 'base64'), options: scryptOptions(params) } });
+      worker = new Worker(KDF_WORKER, { eval: true, workerData: { passphrase: copy, salt: Buffer.from(params.salt, 'base64'), options: scryptOptions(params) }, transferList: [copy.buffer] });
     } catch (error) {
+      copy.fill(0);
       reject(new WorkerUnavailable(error));
       return;
     }
+    let online = false;
     let settled = false;
-    worker.once('message', (reply: KdfReply) => {
+    const settle = (then: () => void) => {
+      if (settled) return;
       settled = true;
+      then();
+    };
+    worker.once('online', () => { online = true; });
+    worker.once('message', (reply: KdfReply) => settle(() => {
       if ('key' in reply) resolve(Buffer.from(reply.key.buffer, reply.key.byteOffset, reply.key.byteLength));
       else reject(new CryptoFailure('scrypt', { code: reply.error }));
-    });
-    worker.once('error', (error) => {
-      if (!settled) reject(new WorkerUnavailable(error));
-      settled = true;
-    });
-    worker.once('exit', (code) => {
-      if (!settled) reject(new WorkerUnavailable(new Error(`the KDF worker exited with code ${code}`)));
-      settled = true;
-    });
+    }));
+    // Only a worker that never started falls back to this thread; one that
+    // started and then failed is a failure of the KDF, not a reason to block.
+    const failed = (cause: unknown) => settle(() => reject(online ? new CryptoFailure('scrypt (worker)', cause) : new WorkerUnavailable(cause)));
+    worker.once('error', failed);
+    worker.once('exit', (code) => failed({ code: `EXIT_${code}` }));
   });
 }
 

@@ -117,12 +117,15 @@ export class KeyStore {
     try {
       storeKey = await unwrapStoreKey(keyFile, passphrase);
     } catch (e) {
-      // The database cannot be opened without the key, so a failed unlock is
+      // The database cannot be opened without the key, so a wrong passphrase is
       // noted beside it (time only) and entered into the audit log next time.
-      try {
-        appendFileSync(files.failedUnlocks, `${now()}\n`, { mode: 0o600 });
-      } catch {
-        // A read-only folder cannot take the note; the refusal stands anyway.
+      // A KDF that broke (INTERNAL_ERROR) is no failed unlock and is not noted.
+      if (e instanceof StoreError && e.code === StoreErrorCode.WRONG_PASSPHRASE) {
+        try {
+          appendFileSync(files.failedUnlocks, `${now()}\n`, { mode: 0o600 });
+        } catch {
+          // A read-only folder cannot take the note; the refusal stands anyway.
+        }
       }
       throw e;
     }

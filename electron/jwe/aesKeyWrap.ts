@@ -15,7 +15,7 @@
 // every intermediate block. AES itself is the runtime's (constant-time
 // AES-NI, or BoringSSL's constant-time fallbacks), never a JS table.
 
-import { createCipheriv, createDecipheriv, getCiphers, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, getCiphers, timingSafeEqual, type Cipher, type Decipher, type KeyObject } from 'node:crypto';
 import { CryptoFailure } from './cryptoFailure.js';
 
 /** RFC 3394's default initial value. MSL uses it for CEKs and for wrapdata. */
@@ -106,6 +106,23 @@ export const opensslKeyWrap: KeyWrapImplementation = {
 
 const ecbCipher = (length: number): string => `aes-${length * 8}-ecb`;
 
+/**
+ * Runs `steps` on one AES-ECB context (encrypting for wrap, decrypting for
+ * unwrap), guarded, and ends it with final(): that frees the context and its
+ * key schedule at once instead of at the next garbage collection.
+ */
+function withEcb(operation: 'wrap' | 'unwrap', length: number, kek: Kek, steps: (aes: Cipher | Decipher) => void): void {
+  guarded(operation, () => {
+    const name = ecbCipher(length);
+    const aes = (operation === 'wrap' ? createCipheriv(name, kek, null) : createDecipheriv(name, kek, null)).setAutoPadding(false);
+    try {
+      steps(aes);
+    } finally {
+      aes.final().fill(0);
+    }
+  });
+}
+
 // The portable path moves 8-byte halves with plain byte loops: for blocks
 // this small they cost a few nanoseconds, where Buffer.copy calls cost more
 // than the AES itself. The step counter t = n*j + i is XORed into A
@@ -135,8 +152,7 @@ function portableWrapAll(kek: Kek, keys: readonly Uint8Array[], iv: Uint8Array):
   const blocks = new Uint8Array(16 * m);
   let done = false;
   try {
-    guarded('wrap', () => {
-      const aes = createCipheriv(ecbCipher(length), kek, null).setAutoPadding(false);
+    withEcb('wrap', length, kek, (aes) => {
       for (let j = 0; j < 6; j++) {
         for (let i = 1; i <= n; i++) {
           const r = 8 * i;
@@ -186,14 +202,14 @@ export const portableKeyWrap: KeyWrapImplementation = {
     const n = wrapped.length / 8 - 1;
     const a = Buffer.alloc(8);
     a.set(wrapped.subarray(0, 8));
-    // R[1..n] at r[8(i-1)..8i): the plaintext, once the check passes.
-    const r = Buffer.allocUnsafe(8 * n);
+    // R[1..n] at r[8(i-1)..8i): the plaintext, once the check passes. Its own
+    // memory (Buffer.alloc), not a slice of Node's shared pool.
+    const r = Buffer.alloc(8 * n);
     r.set(wrapped.subarray(8));
     const block = new Uint8Array(16);
     let ok = false;
     try {
-      guarded('unwrap', () => {
-        const aes = createDecipheriv(ecbCipher(length), kek, null).setAutoPadding(false);
+      withEcb('unwrap', length, kek, (aes) => {
         for (let j = 5; j >= 0; j--) {
           for (let i = n; i >= 1; i--) {
             const t = n * j + i;

@@ -24,8 +24,12 @@ import { CryptoFailure } from './cryptoFailure.js';
 
 export const PBES2_ALG = 'PBES2-HS512+A256KW';
 export const PBES2_ENC = 'A256GCM';
-/** jose's default ceiling for p2c when decrypting, and ours. */
-export const MAX_PBES2_COUNT = 10_000_000;
+/**
+ * The most iterations an import will run: exports use 600,000, and README's
+ * factory snippet lets jose go to 1,000,000 (jose's own default is 10,000).
+ * A file that asks for more would only hold a thread of the pool for seconds.
+ */
+export const MAX_PBES2_COUNT = 1_000_000;
 /** RFC 7518 section 4.8.1.2 asks for at least 1,000. */
 export const MIN_PBES2_COUNT = 1_000;
 const SALT_INPUT_LENGTH = 16;
@@ -72,8 +76,8 @@ export async function pbes2Encrypt(plaintext: Uint8Array, passphrase: Uint8Array
   const p2s = randomBytes(SALT_INPUT_LENGTH);
   const header = { ...options.header, alg: PBES2_ALG, enc: PBES2_ENC, p2s: p2s.toString('base64url'), p2c: iterations };
   const headerB64 = Buffer.from(JSON.stringify(header), 'utf8').toString('base64url');
-  const cek = randomBytes(KEY_LENGTH);
   const kek = await deriveKek(passphrase, p2s, iterations);
+  const cek = randomBytes(KEY_LENGTH);
   try {
     const encryptedKey = aesKeyWrap(kek, cek);
     const iv = randomBytes(IV_LENGTH);
@@ -135,11 +139,6 @@ function parse(jwe: string): ParsedJwe {
   return { headerB64, header: h, p2s, p2c, encryptedKey, iv, ciphertext, tag };
 }
 
-/** Reads the protected header without decrypting (so callers can route by alg). */
-export function pbes2Header(jwe: string): Readonly<Record<string, unknown>> {
-  return parse(jwe).header;
-}
-
 /**
  * Decrypts a PBES2-HS512+A256KW / A256GCM compact JWE. The caller zeroes the
  * plaintext once read, and the passphrase bytes.
@@ -152,17 +151,16 @@ export async function pbes2Decrypt(jwe: string, passphrase: Uint8Array): Promise
   try {
     cek = aesKeyUnwrap(kek, parsed.encryptedKey);
     if (cek === undefined) throw failed();
-    const decipher = (() => {
+    const { decipher, head } = (() => {
       try {
         const d = createDecipheriv('aes-256-gcm', cek, parsed.iv, { authTagLength: TAG_LENGTH });
         d.setAAD(Buffer.from(parsed.headerB64, 'latin1'));
         d.setAuthTag(parsed.tag);
-        return d;
+        return { decipher: d, head: d.update(parsed.ciphertext) };
       } catch (cause) {
         throw new CryptoFailure('AES-256-GCM (decrypt)', cause);
       }
     })();
-    const head = decipher.update(parsed.ciphertext);
     try {
       // final() checks the tag: its only failure is an altered JWE.
       const plaintext = Buffer.concat([head, decipher.final()]);

@@ -126,10 +126,12 @@ export class LadderResponder {
       const khmac = r.subarray(KHMAC, KID);
       // MSL names the wrapping key with a random Java long; so do we.
       const kid = r.readBigInt64BE(KID).toString();
-      // Kenc's and Khmac's CEKs are wrapped under Kwrap together (one pass on the portable key wrap).
+      // Every CEK is wrapped before any JWK plaintext exists, so a key wrap that fails leaves
+      // no JWK unzeroed. Kenc's and Khmac's CEKs go under Kwrap together (one pass on the portable key wrap).
+      const kwrapCek = this.keyWrap.wrap(kprev, cekOf(r, 0));
       const [encCek, hmacCek] = this.keyWrap.wrapEach(kwrap, [cekOf(r, 1), cekOf(r, 2)]) as [Buffer, Buffer];
       const keydata: KeyResponseKeydata = {
-        wrapkey: seal(encoder, encoder.jwk('wrap', kwrap, kid), r, 0, this.keyWrap.wrap(kprev, cekOf(r, 0))),
+        wrapkey: seal(encoder, encoder.jwk('wrap', kwrap, kid), r, 0, kwrapCek),
         wrapdata: sealWrapdata(issuer, identity, kwrap, opened, this.keyWrap).toString('base64'),
         encryptionkey: seal(encoder, encoder.jwk('enc', kenc), r, 1, encCek),
         hmackey: seal(encoder, encoder.jwk('hmac', khmac), r, 2, hmacCek),

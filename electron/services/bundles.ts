@@ -11,7 +11,7 @@
 import { CompactEncrypt, compactDecrypt, importJWK, type JWK } from 'jose';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import { CryptoFailure } from '../jwe/cryptoFailure.js';
-import { pbes2Decrypt, pbes2Encrypt } from '../jwe/pbes2.js';
+import { Pbes2Error, pbes2Decrypt, pbes2Encrypt } from '../jwe/pbes2.js';
 import { MIN_PASSPHRASE_LENGTH } from '../../db/kdf.js';
 import type { BundleProtection } from './types.js';
 
@@ -81,6 +81,8 @@ export async function openBundle(kind: BundleKind, jwe: string, protection: Open
   } catch (error) {
     // A primitive that broke is not a wrong passphrase: it stays INTERNAL_ERROR.
     if (error instanceof CryptoFailure || error instanceof ServiceError) throw error;
+    // A file KeyLadder cannot read at all is not a wrong passphrase.
+    if (error instanceof Pbes2Error && error.failure !== 'decryption') throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, `That is not a KeyLadder passphrase export: ${error.message}`);
     throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, 'The export does not decrypt: wrong passphrase or key, or the file was altered.');
   }
   try {

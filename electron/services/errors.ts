@@ -27,13 +27,17 @@ export class ServiceError extends Error {
   }
 }
 
-/** Node's own crypto errors: a primitive that broke, never something the caller did. */
-const RUNTIME_CRYPTO_ERROR = /^ERR_(CRYPTO|OSSL)_/;
+/**
+ * Node's own errors (ERR_CRYPTO_UNKNOWN_CIPHER, ERR_INVALID_ARG_VALUE …): a
+ * primitive or an internal call that broke, never something the caller did,
+ * and their messages may quote the values involved.
+ */
+const RUNTIME_ERROR = /^ERR_/;
 
 /** What any door shows for an error: code and message, never a stack or a key. */
 export function describeError(error: unknown): { code: string; reason?: string; message: string } {
   const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
-  if (typeof code === 'string' && !RUNTIME_CRYPTO_ERROR.test(code)) {
+  if (typeof code === 'string' && !RUNTIME_ERROR.test(code)) {
     const e = error as Error & { code: string; reason?: unknown };
     return typeof e.reason === 'string' ? { code: e.code, reason: e.reason, message: e.message } : { code: e.code, message: e.message };
   }

@@ -47,3 +47,18 @@ describe.runIf(!model)('plain Node (OpenSSL)', () => {
     expect(keyWrap.name).toBe('openssl');
   });
 });
+
+describe.runIf(model)('the model in worker threads', () => {
+  it('reaches an eval worker (the KDF worker is one), where Node runs no --import', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const seen = await new Promise<unknown>((resolve, reject) => {
+      const worker = new Worker(
+        "const { parentPort } = require('node:worker_threads'); const c = require('node:crypto'); parentPort.postMessage({ wrap: c.getCiphers().includes('id-aes128-wrap'), mark: globalThis[Symbol.for('keyladder.electronCryptoModel')] === true });",
+        { eval: true },
+      );
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    expect(seen).toEqual({ wrap: false, mark: true });
+  });
+});

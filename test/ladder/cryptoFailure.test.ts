@@ -56,6 +56,8 @@ describe('describeError', () => {
     const nodeError = Object.assign(new Error('Unknown cipher'), { code: 'ERR_CRYPTO_UNKNOWN_CIPHER' });
     expect(describeError(nodeError)).toMatchObject({ code: 'INTERNAL_ERROR' });
     expect(describeError(Object.assign(new Error('x'), { code: 'ERR_OSSL_EVP_BAD_DECRYPT' }))).toMatchObject({ code: 'INTERNAL_ERROR' });
+    // Node's argument errors quote the values they got: never shown.
+    expect(describeError(Object.assign(new Error('The argument "key" is invalid. Received <Buffer 00 11>'), { code: 'ERR_INVALID_ARG_VALUE' }))).toEqual({ code: 'INTERNAL_ERROR', message: expect.not.stringContaining('Buffer') });
     expect(describeError(Object.assign(new Error('x'), { code: 'DEVICE_NOT_FOUND' }))).toMatchObject({ code: 'DEVICE_NOT_FOUND' });
   });
 });

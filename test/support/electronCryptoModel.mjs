@@ -6,8 +6,9 @@
 //   node --import ./test/support/electronCryptoModel.mjs dist/electron/cli.js …
 //
 // Worker threads started from a file inherit `--import`, and so do
-// node:cluster workers (serve's execArgv is the parent's). Child processes
-// that tests spawn get it from test/support/runtime.ts.
+// node:cluster workers (serve's execArgv is the parent's); `eval: true`
+// workers get the model at the head of their code (see install). Child
+// processes that tests spawn get it from test/support/runtime.ts.
 //
 // What it changes, and where each fact comes from:
 //
@@ -36,16 +37,20 @@
 // Everything else (AES-GCM, AES-CBC, AES-ECB, HMAC, HKDF, PBKDF2, RSA-OAEP,
 // randomness, KeyObjects) behaves as on OpenSSL for this project's purposes.
 
-import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { createRequire } from 'node:module';
 import { BORINGSSL_CIPHERS } from './boringsslCiphers.mjs';
 
-const MARK = Symbol.for('keyladder.electronCryptoModel');
-
-function install() {
+// install() runs here, and again as source text at the head of every
+// `eval: true` worker (Node runs no --import there, and the KDF worker is
+// one): so it takes everything it needs as arguments and names nothing of
+// this module's.
+function install(require, ciphers) {
+  const MARK = Symbol.for('keyladder.electronCryptoModel');
   if (globalThis[MARK]) return;
-  const require = createRequire(import.meta.url);
+  const { syncBuiltinESMExports } = require('node:module');
   const crypto = require('node:crypto');
-  const known = new Set(BORINGSSL_CIPHERS);
+  const threads = require('node:worker_threads');
+  const known = new Set(ciphers);
   const inTable = (name) => typeof name === 'string' && known.has(name.toLowerCase());
   // A name that no crypto library defines: Node then throws its own error
   // (after its own key and IV checks, in its own order).
@@ -58,7 +63,7 @@ function install() {
   crypto.createDecipheriv = function (name, key, iv, options) {
     return createDecipheriv.call(this, inTable(name) ? name : NO_SUCH_CIPHER, key, iv, options);
   };
-  crypto.getCiphers = () => [...BORINGSSL_CIPHERS].sort();
+  crypto.getCiphers = () => [...ciphers].sort();
   crypto.getCipherInfo = function (nameOrNid, options) {
     if (typeof nameOrNid === 'string' && !inTable(nameOrNid)) return undefined;
     const info = getCipherInfo.call(this, nameOrNid, options);
@@ -93,15 +98,18 @@ function install() {
     return isAesKw(unwrapAlgorithm) ? operationError() : unwrapKey.call(this, format, wrappedKey, unwrappingKey, unwrapAlgorithm, ...rest);
   };
 
+  // Eval workers: their code starts with this same install.
+  const prelude = `(${install.toString()})(require, ${JSON.stringify([...ciphers])});\n`;
+  const { Worker } = threads;
+  threads.Worker = class extends Worker {
+    constructor(code, options) {
+      super(options?.eval === true && typeof code === 'string' ? prelude + code : code, options);
+    }
+  };
+
   // ESM's `import { createCipheriv } from 'node:crypto'` reads these bindings.
   syncBuiltinESMExports();
   Object.defineProperty(globalThis, MARK, { value: true });
 }
 
-install();
-
-/** True when this process (or thread) runs under the model. */
-export const underElectronCryptoModel = () => globalThis[MARK] === true;
-
-/** The `--import` argument that puts a child process under the model. */
-export const MODEL_IMPORT = import.meta.url;
+install(createRequire(import.meta.url), BORINGSSL_CIPHERS);
