@@ -15,27 +15,9 @@ import { DEFAULT_LOG_N, deriveKekInThread } from '../db/kdf.js';
 import { KEY_FILE } from '../db/files.js';
 import { readKeyFile } from '../db/keyfile.js';
 import { KeyStore } from '../db/store.js';
+import { longestBlock } from './eventLoop.js';
 
 const PASSPHRASE = 'bench passphrase, not secret';
-
-/** The longest gap between turns of the event loop while `work` runs, in ms (a 1 ms timer's lateness). */
-async function longestBlock(work: () => Promise<unknown>): Promise<{ blockMs: number; totalMs: number }> {
-  let last = performance.now();
-  let longest = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-  }, 1);
-  const started = performance.now();
-  try {
-    await work();
-    longest = Math.max(longest, performance.now() - last);
-  } finally {
-    clearInterval(timer);
-  }
-  return { blockMs: longest, totalMs: performance.now() - started };
-}
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'keyladder-bench-unlock-'));

@@ -5,6 +5,7 @@
 // never a wrong passphrase.
 import { scryptSync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { longestBlock } from '../../bench/eventLoop.js';
 import { deriveKek, deriveKekInThread, type ScryptParams } from '../../db/kdf.js';
 import { setCryptoFailureLog } from '../../electron/jwe/cryptoFailure.js';
 import { underElectronCryptoModel } from '../support/runtime.js';
@@ -13,23 +14,7 @@ const params = (logN: number): ScryptParams => ({ name: 'scrypt', logN, r: 8, p:
 const reference = (passphrase: string, q: ScryptParams) =>
   scryptSync(Buffer.from(passphrase.normalize('NFC')), Buffer.from(q.salt, 'base64'), 32, { N: 2 ** q.logN, r: 8, p: 1, maxmem: 512 * 1024 * 1024 });
 
-/** The longest the event loop went without a turn while `work` ran, in ms (a 1 ms timer's lateness). */
-async function longestBlock(work: () => Promise<unknown>): Promise<number> {
-  let last = performance.now();
-  let longest = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-  }, 1);
-  try {
-    await work();
-    longest = Math.max(longest, performance.now() - last);
-  } finally {
-    clearInterval(timer);
-  }
-  return longest;
-}
+const longestBlockMs = async (work: () => Promise<unknown>): Promise<number> => (await longestBlock(work)).blockMs;
 
 describe('deriveKek', () => {
   let restore: ((line: string) => void) | undefined;
@@ -46,13 +31,13 @@ describe('deriveKek', () => {
 
   it('leaves the main thread\'s event loop free while it derives', async () => {
     // N = 2^17, the default: some 300-700 ms of scrypt here, twice that under the model.
-    const block = await longestBlock(() => deriveKek('a passphrase long enough', params(17)));
+    const block = await longestBlockMs(() => deriveKek('a passphrase long enough', params(17)));
     expect(block).toBeLessThan(150);
   });
 
   it.runIf(underElectronCryptoModel())('where the in-thread path would freeze it (the model: BoringSSL checks by deriving)', async () => {
-    const inThread = await longestBlock(() => deriveKekInThread('a passphrase long enough', params(17)));
-    const worker = await longestBlock(() => deriveKek('a passphrase long enough', params(17)));
+    const inThread = await longestBlockMs(() => deriveKekInThread('a passphrase long enough', params(17)));
+    const worker = await longestBlockMs(() => deriveKek('a passphrase long enough', params(17)));
     expect(inThread).toBeGreaterThan(200);
     expect(worker).toBeLessThan(inThread / 3);
   });
