@@ -38,7 +38,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { _electron as electron, type ElectronApplication, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { operatorSession, secretsOf } from './operatorSession.js';
+import { inOrder, operatorSession, secretsOf } from './operatorSession.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const REQUIRED = process.env['KEYLADDER_SMOKE_REQUIRED'] === '1';
@@ -144,7 +144,7 @@ describe('packaged Linux app', () => {
         },
         screenshot,
       });
-      let firstFailure: string | null = null;
+      const order = inOrder(() => screenshot('failed'));
 
       beforeAll(async () => {
         work = mkdtempSync(path.join(tmpdir(), 'keyladder-smoke-'));
@@ -172,21 +172,11 @@ describe('packaged Linux app', () => {
 
       afterAll(async () => {
         await app?.close().catch(() => undefined);
-        if (firstFailure !== null) console.error(`electron-smoke: main's output, last 60 lines:\n${mainOutput.join('').split('\n').slice(-60).join('\n')}`);
+        if (order.firstFailure !== null) console.error(`electron-smoke: main's output, last 60 lines:\n${mainOutput.join('').split('\n').slice(-60).join('\n')}`);
         if (work !== '') rmSync(work, { recursive: true, force: true });
       }, 60_000);
 
-      const step = (name: string, run: () => Promise<void>, timeout = 120_000) =>
-        it(name, async () => {
-          if (firstFailure !== null) throw new Error(`not run: "${firstFailure}" failed first`);
-          try {
-            await run();
-          } catch (error) {
-            firstFailure = name;
-            await screenshot('failed').catch(() => undefined);
-            throw error;
-          }
-        }, timeout);
+      const step = (name: string, run: () => Promise<void>, timeout = 120_000) => it(name, order.step(name, run), timeout);
 
       step('starts, shows the KeyLadder window, and the renderer has the bridge but no Node', async () => {
         await page.waitForLoadState('domcontentloaded');

@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumMissing, SKIP_MESSAGE, startHarness, type Harness } from '../e2e/harness.js';
-import { operatorSession, secretsOf } from './operatorSession.js';
+import { inOrder, operatorSession, secretsOf } from './operatorSession.js';
 
 if (chromiumMissing) describe('operator session (Chromium)', () => it.skip(SKIP_MESSAGE, () => {}));
 
@@ -24,7 +24,7 @@ describe.skipIf(chromiumMissing)('the smoke test’s operator session, in Chromi
     chooseSaveFile: async (file) => void h.dialogs.save.push(file),
     screenshot: (name) => h.screenshot(name),
   });
-  let firstFailure: string | null = null;
+  const order = inOrder((name) => h.screenshot(`failed-${steps.findIndex(([n]) => n === name) + 1}`));
 
   beforeAll(async () => {
     h = await startHarness({ shotPrefix: 'operator-session' });
@@ -36,18 +36,7 @@ describe.skipIf(chromiumMissing)('the smoke test’s operator session, in Chromi
     await h?.close();
   });
 
-  steps.forEach(([name, run], index) => {
-    it(name, async () => {
-      if (firstFailure !== null) throw new Error(`not run: "${firstFailure}" failed first`);
-      try {
-        await run();
-      } catch (error) {
-        firstFailure = name;
-        await h.screenshot(`failed-${index + 1}`).catch(() => undefined);
-        throw error;
-      }
-    }, 120_000);
-  });
+  for (const [name, run] of steps) it(name, order.step(name, run), 120_000);
 
   it('wrote the bundle where the dialog said, and no key or passphrase reached a reply, an event or the access log', () => {
     expect(state.bundleFile).toBe(path.join(h.workDir, 'keyladder-bundle.jwe'));

@@ -48,6 +48,29 @@ export interface SessionState {
 
 export type Step = readonly [name: string, run: () => Promise<void>];
 
+/**
+ * Runs steps as one session: once a step fails, every later one fails at once
+ * and names it (they depend on it), after `onFailure` (a screenshot) has run.
+ */
+export function inOrder(onFailure: (name: string) => Promise<unknown>) {
+  let first: string | null = null;
+  return {
+    get firstFailure(): string | null {
+      return first;
+    },
+    step: (name: string, run: () => Promise<void>) => async (): Promise<void> => {
+      if (first !== null) throw new Error(`not run: "${first}" failed first`);
+      try {
+        await run();
+      } catch (error) {
+        first = name;
+        await onFailure(name).catch(() => undefined);
+        throw error;
+      }
+    },
+  };
+}
+
 const UI_TIMEOUT = 30_000;
 /** scrypt (N = 2^17) runs in main while the store is created. */
 const KDF_TIMEOUT = 90_000;
