@@ -136,12 +136,15 @@ export const webCryptoUnwrapper: KeyUnwrapper<CryptoKey> = {
   },
 };
 
+/** The default unwrapper for any K: K is CryptoKey whenever no unwrapper is passed. */
+export const defaultUnwrapper = <K>(): KeyUnwrapper<K> => webCryptoUnwrapper as unknown as KeyUnwrapper<K>;
+
 /**
  * Decrypts a JWE for `kek` (an AES-KW CryptoKey, or the unwrapper's own key
  * type). The returned plaintext holds a key: the caller zeroes it as soon as
  * it has imported it.
  */
-export async function decryptJwe<K = CryptoKey>(serialization: Uint8Array, kek: K, profile: JweProfileName, unwrapper: KeyUnwrapper<K> = webCryptoUnwrapper as unknown as KeyUnwrapper<K>): Promise<Bytes> {
+export async function decryptJwe<K = CryptoKey>(serialization: Uint8Array, kek: K, profile: JweProfileName, unwrapper: KeyUnwrapper<K> = defaultUnwrapper<K>()): Promise<Bytes> {
   if (profile !== 'msl' && profile !== 'rfc7516') {
     throw new LadderError(MslErrorCode.UNSUPPORTED_KEYX_MECHANISM, 'UNKNOWN_PROFILE', 'The JWE profile is neither msl nor rfc7516.');
   }

@@ -15,7 +15,7 @@
 
 import { decodeBase64Url, encodeBase64, fromUtf8, type Bytes } from './base64.js';
 import { LadderError, MslErrorCode } from './errors.js';
-import { decryptJwe, webCryptoUnwrapper, type KeyUnwrapper } from './jweDecrypt.js';
+import { decryptJwe, defaultUnwrapper, webCryptoUnwrapper, type KeyUnwrapper } from './jweDecrypt.js';
 import { KEY_KINDS, type JweProfileName, type KeyKind } from './keyKinds.js';
 import { keyRequestDataJson, parseKeyResponseEnvelope, type Mechanism } from './messages.js';
 
@@ -47,9 +47,6 @@ async function hmacKcv(key: CryptoKey): Promise<string> {
 
 /** Imports a raw Kpw, Kdw or Kwrap as a non-extractable AES-KW key, and zeroes `raw`. */
 export const importWrappingKey = (raw: Bytes): Promise<CryptoKey> => webCryptoUnwrapper.importWrappingKey(raw);
-
-// The default unwrapper for any K: K is CryptoKey whenever no unwrapper is passed.
-const defaultUnwrapper = <K>(): KeyUnwrapper<K> => webCryptoUnwrapper as unknown as KeyUnwrapper<K>;
 
 /** A KCV of a raw wrapping key, for devices that hold their Kpw as bytes. */
 export const wrappingKeyKcv = (raw: Bytes): Promise<string> => aesKcv(raw);
