@@ -42,18 +42,23 @@ function checkBundlePassphrase(passphrase: string): void {
   }
 }
 
+/** Runs `use` with the passphrase as PBES2 takes it (NFC, UTF-8), and zeroes those bytes after. */
+async function withPassphraseBytes<T>(passphrase: string, use: (bytes: Buffer) => Promise<T>): Promise<T> {
+  const bytes = Buffer.from(passphrase.normalize('NFC'), 'utf8');
+  try {
+    return await use(bytes);
+  } finally {
+    bytes.fill(0);
+  }
+}
+
 /** Encrypts `payload`; the caller should drop its references to the plaintext right after. */
 export async function sealBundle(kind: BundleKind, payload: unknown, protection: BundleProtection): Promise<string> {
   const plaintext = Buffer.from(JSON.stringify({ format: kind, version: 1, createdAt: new Date().toISOString(), payload }), 'utf8');
   try {
     if (protection.kind === 'passphrase') {
       checkBundlePassphrase(protection.passphrase);
-      const passphrase = Buffer.from(protection.passphrase.normalize('NFC'), 'utf8');
-      try {
-        return await pbes2Encrypt(plaintext, passphrase, { iterations: PBES2_ITERATIONS, header: { cty: kind } });
-      } finally {
-        passphrase.fill(0);
-      }
+      return await withPassphraseBytes(protection.passphrase, (passphrase) => pbes2Encrypt(plaintext, passphrase, { iterations: PBES2_ITERATIONS, header: { cty: kind } }));
     }
     return await new CompactEncrypt(plaintext).setProtectedHeader({ alg: 'RSA-OAEP-256', enc: ENC, cty: kind }).encrypt(await recipientKey(protection.publicJwk, 'public'));
   } finally {
@@ -68,12 +73,7 @@ export async function openBundle(kind: BundleKind, jwe: string, protection: Open
   let plaintext: Uint8Array;
   try {
     if (protection.kind === 'passphrase') {
-      const passphrase = Buffer.from(protection.passphrase.normalize('NFC'), 'utf8');
-      try {
-        ({ plaintext } = await pbes2Decrypt(jwe, passphrase));
-      } finally {
-        passphrase.fill(0);
-      }
+      ({ plaintext } = await withPassphraseBytes(protection.passphrase, (passphrase) => pbes2Decrypt(jwe, passphrase)));
     } else {
       const key = await recipientKey(protection.privateJwk, 'private');
       ({ plaintext } = await compactDecrypt(jwe, key, { keyManagementAlgorithms: ['RSA-OAEP-256'], contentEncryptionAlgorithms: [ENC] }));
@@ -86,7 +86,8 @@ export async function openBundle(kind: BundleKind, jwe: string, protection: Open
     throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, 'The export does not decrypt: wrong passphrase or key, or the file was altered.');
   }
   try {
-    const parsed = JSON.parse(Buffer.from(plaintext).toString('utf8')) as { format?: unknown; version?: unknown; payload?: unknown };
+    // A view, not a copy: the plaintext holds keys, and only this one buffer is zeroed below.
+    const parsed = JSON.parse(Buffer.from(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength).toString('utf8')) as { format?: unknown; version?: unknown; payload?: unknown };
     if (parsed.format !== kind || parsed.version !== 1) throw new Error('wrong kind');
     return parsed.payload;
   } catch {
