@@ -21,6 +21,7 @@ import { promisify } from 'node:util';
 import { decodeBase64Url, fromUtf8 } from '../ladder/base64.js';
 import { aesKeyUnwrap, aesKeyWrap } from './aesKeyWrap.js';
 import { CryptoFailure } from './cryptoFailure.js';
+import { parseStrictJson } from '../ladder/strictJson.js';
 
 export const PBES2_ALG = 'PBES2-HS512+A256KW';
 export const PBES2_ENC = 'A256GCM';
@@ -117,12 +118,9 @@ function parse(jwe: string): ParsedJwe {
   const bytes = [headerB64, ekB64, ivB64, ctB64, tagB64].map(decodeBase64Url);
   if (bytes.some((b) => b === undefined)) throw badShape('A part of the JWE is not base64url.');
   const [headerBytes, encryptedKey, iv, ciphertext, tag] = bytes as Uint8Array[] as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
-  let header: unknown;
-  try {
-    header = JSON.parse(fromUtf8(headerBytes) ?? '');
-  } catch {
-    throw badShape('The JWE header is not JSON.');
-  }
+  const parsed = parseStrictJson(fromUtf8(headerBytes) ?? '');
+  if (!parsed.ok) throw badShape(parsed.problem === 'duplicate' ? 'The JWE header names a parameter twice.' : 'The JWE header is not JSON.');
+  const header = parsed.value;
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw badShape('The JWE header is not a JSON object.');
   const h = header as Record<string, unknown>;
   if (h['alg'] !== PBES2_ALG || h['enc'] !== PBES2_ENC) throw new Pbes2Error('unsupported', `The JWE is not ${PBES2_ALG} with ${PBES2_ENC}.`);

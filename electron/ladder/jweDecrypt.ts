@@ -16,6 +16,7 @@
 import { decodeBase64Url, fromUtf8, utf8, type Bytes } from './base64.js';
 import { LadderError, MslErrorCode, decryptionFailed } from './errors.js';
 import { IV_LENGTH, JWE_ALG, JWE_ENC, TAG_LENGTH, WRAPPED_CEK_LENGTH, type JweProfileName } from './keyKinds.js';
+import { parseStrictJson } from './strictJson.js';
 
 interface JweParts {
   readonly headerB64: string;
@@ -44,12 +45,9 @@ function isJsonObject(value: unknown): value is Record<string, unknown> {
 function parseSerialization(serialization: string): JweParts {
   let headerText: unknown, ekText: unknown, ivText: unknown, ctText: unknown, tagText: unknown;
   if (serialization.startsWith('{')) {
-    let json: unknown;
-    try {
-      json = JSON.parse(serialization);
-    } catch {
-      throw malformed('JWE_MALFORMED_JSON', 'The JWE is not valid JSON.');
-    }
+    const parsed = parseStrictJson(serialization);
+    if (!parsed.ok) throw malformed('JWE_MALFORMED_JSON', parsed.problem === 'duplicate' ? 'The JWE names a member twice.' : 'The JWE is not valid JSON.');
+    const json = parsed.value;
     const obj = json as Record<string, unknown> | null;
     const recipients = obj?.['recipients'];
     if (!Array.isArray(recipients) || recipients.length === 0 || typeof recipients[0] !== 'object' || recipients[0] === null) {
@@ -73,12 +71,9 @@ function parseSerialization(serialization: string): JweParts {
   const tag = part(tagText, 'integrity value');
 
   const headerJson = fromUtf8(header.bytes);
-  let fields: unknown;
-  try {
-    fields = headerJson === undefined ? undefined : JSON.parse(headerJson);
-  } catch {
-    fields = undefined;
-  }
+  const parsed = headerJson === undefined ? undefined : parseStrictJson(headerJson);
+  if (parsed?.ok === false && parsed.problem === 'duplicate') throw malformed('JWE_BAD_HEADER', 'The JWE header names a parameter twice.');
+  const fields = parsed?.ok ? parsed.value : undefined;
   if (!isJsonObject(fields)) throw malformed('JWE_BAD_HEADER', 'The JWE header is not a JSON object.');
   const { alg, enc } = fields as Record<string, unknown>;
   if (alg !== JWE_ALG) throw unsupported('JWE_UNSUPPORTED_ALG', `The JWE's key management must be ${JWE_ALG}.`);

@@ -6,6 +6,7 @@
 
 import { decodeBase64, encodeBase64, type Bytes } from './base64.js';
 import { LadderError, MslErrorCode, parseError } from './errors.js';
+import { parseStrictJson } from './strictJson.js';
 
 export const SCHEME = 'JWE_LADDER';
 export const MECHANISMS = ['PSK', 'MGK', 'WRAP'] as const;
@@ -137,12 +138,12 @@ export function parseExchangeRequestJson(text: string): ExchangeRequest {
   return parseExchangeRequest(parseJson(text));
 }
 
+/** Parses message JSON text: malformed JSON, or an object that names a member twice, is MSL_PARSE_ERROR. */
 export function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw parseError('MALFORMED_JSON', 'The message is not valid JSON.');
-  }
+  const parsed = parseStrictJson(text);
+  if (parsed.ok) return parsed.value;
+  if (parsed.problem === 'duplicate') throw parseError('DUPLICATE_MEMBER', `The message names the member "${printable(parsed.member ?? '')}" twice.`);
+  throw parseError('MALFORMED_JSON', 'The message is not valid JSON.');
 }
 
 export function keyRequestDataJson(request: KeyRequestData): { scheme: string; keydata: Record<string, string> } {

@@ -95,6 +95,8 @@ describe('PBES2-HS512+A256KW with A256GCM', () => {
       [jwe.replace('.', '.+'), 'malformed'],
       [[b64([1]), ...jwe.split('.').slice(1)].join('.'), 'malformed'],
       [['bm90IGpzb24', ...jwe.split('.').slice(1)].join('.'), 'malformed'],
+      // The valid header with its alg named again, first as something else: JSON.parse would keep the last.
+      [[Buffer.from(`{"alg":"dir",${Buffer.from(jwe.split('.')[0]!, 'base64url').toString().slice(1)}`).toString('base64url'), ...jwe.split('.').slice(1)].join('.'), 'malformed'],
     ];
     for (const [bad, failure] of cases) expect((await failureOf(bad)).failure, bad.slice(0, 60)).toBe(failure);
   });

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LADDER = join(ROOT, 'electron', 'ladder');
-const BROWSER_SIDE = ['requestor.ts', 'jweDecrypt.ts', 'messages.ts', 'base64.ts', 'keyKinds.ts', 'errors.ts'];
+const BROWSER_SIDE = ['requestor.ts', 'jweDecrypt.ts', 'messages.ts', 'base64.ts', 'keyKinds.ts', 'errors.ts', 'strictJson.ts'];
 const NODE_GLOBALS = new Set(['Buffer', 'process', 'require', 'module', 'exports', '__dirname', '__filename', 'global', 'setImmediate', 'NodeJS']);
 const BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
@@ -70,7 +70,7 @@ function graph(entries: string[]): Map<string, Analysis> {
 describe('the requestor runs in a browser', () => {
   const files = graph(['requestor.ts']);
 
-  it('its import graph is exactly requestor, jweDecrypt, messages, base64, keyKinds and errors', () => {
+  it('its import graph is exactly requestor, jweDecrypt, messages, base64, keyKinds, errors and strictJson', () => {
     expect([...files.keys()].map((f) => relative(LADDER, f)).sort()).toEqual([...BROWSER_SIDE].sort());
   });
 

@@ -178,6 +178,7 @@ describe.each(JWE_PROFILES)('the requestor (profile %s) refuses', (profile) => {
     ['header not JSON', '{"alg":"A128KW"', C.JWE_PARSE_ERROR, 'JWE_BAD_HEADER'],
     ['header a JSON array', '["A128KW","A128GCM"]', C.JWE_PARSE_ERROR, 'JWE_BAD_HEADER'],
     ['header JSON null', 'null', C.JWE_PARSE_ERROR, 'JWE_BAD_HEADER'],
+    ['a header parameter named twice (the last one valid)', '{"alg":"dir","alg":"A128KW","enc":"A128GCM"}', C.JWE_PARSE_ERROR, 'JWE_BAD_HEADER'],
     ['header not UTF-8', '\udcff', C.JWE_PARSE_ERROR, 'JWE_BAD_HEADER'],
   ] as const)('a JWE with %s (genuinely encrypted under the right key): %s %s', async (_, header, code, reason) => {
     const bytes = header === '\udcff' ? Buffer.from([0xff, 0xfe, 0x7b]).toString('latin1') : header;
