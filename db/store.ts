@@ -19,6 +19,7 @@ import { AuditRepository, type AuditRecord } from './repositories/audit.js';
 import { DeviceRepository } from './repositories/devices.js';
 import { GroupRepository } from './repositories/groups.js';
 import { IssuerRepository } from './repositories/issuers.js';
+import { WrapdataRepository } from './repositories/wrapdata.js';
 import { RecordSealer, deriveSubkey } from './sealing.js';
 import { WalCheckpointer } from './walCheckpointer.js';
 
@@ -50,6 +51,7 @@ export class KeyStore {
   readonly groups: GroupRepository;
   readonly issuers: IssuerRepository;
   readonly audit: AuditRepository;
+  readonly wrapdata: WrapdataRepository;
   private open = true;
   private checkpointer: WalCheckpointer | undefined;
 
@@ -64,6 +66,7 @@ export class KeyStore {
     this.groups = new GroupRepository(db);
     this.issuers = new IssuerRepository(db);
     this.audit = new AuditRepository(db, auditKey);
+    this.wrapdata = new WrapdataRepository(db);
   }
 
   /** Whether `dir` holds a store (its key file). */

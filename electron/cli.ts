@@ -184,7 +184,8 @@ async function peerProtection(values: Values, io: CliIo): Promise<OpenProtection
 }
 
 const deviceLine = (d: DeviceSummary): string =>
-  `${d.identity}  ${d.status}  group=${d.group ?? '-'}  KCV kpw=${d.kcv.kpw}${d.kcv.kpe ? ` kpe=${d.kcv.kpe} kph=${d.kcv.kph}` : ''}  exchanges=${d.exchangeCount}${d.lastExchangeAt ? `  last=${d.lastExchangeAt} ${d.lastMechanism} gen ${d.lastGeneration}` : ''}`;
+  `${d.identity}  ${d.status}  group=${d.group ?? '-'}  KCV kpw=${d.kcv.kpw}${d.kcv.kpe ? ` kpe=${d.kcv.kpe} kph=${d.kcv.kph}` : ''}  exchanges=${d.exchangeCount}${d.lastExchangeAt ? `  last=${d.lastExchangeAt} ${d.lastMechanism} gen ${d.lastGeneration}` : ''}` +
+  (d.possibleClone ? `  POSSIBLE CLONE since ${d.possibleClone.since} (${d.possibleClone.events} superseded wrapdata)` : '');
 
 const generationLine = (g: IssuerGeneration): string =>
   `gen ${g.generation}  ${g.status.padEnd(9)} ${g.format.padEnd(12)} KCV ${g.kcv ?? '------'}  exchanges=${g.exchangeCount}  created ${g.createdAt}${g.graceUntil ? `  grace until ${g.graceUntil}` : ''}${g.retiredAt ? `  retired ${g.retiredAt}` : ''}${g.destroyedAt ? `  destroyed ${g.destroyedAt}` : ''}`;
@@ -234,6 +235,20 @@ async function run(command: string, sub: string | undefined, rest: string[], val
       });
       out.print(`${report.rungs.map(rungLine).join('\n')}\n${report.allMatch ? 'Every KCV matches.' : 'KCVs DIFFER: the device and the responder disagree.'}`, report);
       return report.allMatch ? 0 : 1;
+    }
+    case 'policy': {
+      if (sub !== 'clone' || rest.length > 1) throw new CliUsageError('Usage: keyladder policy clone [flag|refuse]');
+      await unlock(services, values, io);
+      if (rest.length === 0) {
+        const policy = services.exchanges.clonePolicy();
+        out.print(`clone policy: ${policy}`, { clone: policy });
+        return 0;
+      }
+      const policy = rest[0];
+      if (policy !== 'flag' && policy !== 'refuse') throw new CliUsageError('The clone policy is flag or refuse: keyladder policy clone flag|refuse');
+      services.exchanges.setClonePolicy(policy);
+      out.print(`clone policy: ${policy}`, { clone: policy });
+      return 0;
     }
     case 'audit': {
       await unlock(services, values, io);
@@ -346,6 +361,12 @@ async function deviceCommand(sub: string | undefined, args: string[], values: Va
       out.print(`Revoked ${d.identity}.`, d);
       return 0;
     }
+    case 'clear-clone': {
+      if (args.length !== 1) throw new CliUsageError('Usage: keyladder device clear-clone ID');
+      const d = services.devices.clearPossibleClone(args[0]!);
+      out.print(`Cleared the "possible clone" mark of ${d.identity}.`, d);
+      return 0;
+    }
     case 'export': {
       if (args.length === 0 || values.out === undefined) throw new CliUsageError('Usage: keyladder device export ID... --out FILE [--recipient PUBLIC_JWK_FILE]');
       const jwe = await services.devices.exportBundle(args, await protection(values, io));
@@ -354,7 +375,7 @@ async function deviceCommand(sub: string | undefined, args: string[], values: Va
       return 0;
     }
     default:
-      throw new CliUsageError('Usage: keyladder device add|import|list|show|revoke|export');
+      throw new CliUsageError('Usage: keyladder device add|import|list|show|revoke|clear-clone|export');
   }
 }
 

@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3-multiple-ciphers';
 import { StoreError, StoreErrorCode } from '../errors.js';
 import { migration001 } from './001_initial.js';
+import { migration002 } from './002_wrapdata_registry.js';
 
 export interface Migration {
   readonly version: number;
@@ -12,7 +13,7 @@ export interface Migration {
   up(db: Database.Database): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002];
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 export function schemaVersion(db: Database.Database): number {

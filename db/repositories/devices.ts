@@ -33,6 +33,9 @@ export interface DeviceRow {
   readonly last_mechanism: 'PSK' | 'MGK' | 'WRAP' | null;
   readonly last_generation: number | null;
   readonly exchange_count: number;
+  /** Set when a superseded wrapdata came back (a replay or a cloned device). */
+  readonly clone_suspected_at: string | null;
+  readonly clone_events: number;
 }
 
 /** What the responder needs for PSK and MGK, in one indexed lookup. */
@@ -62,7 +65,8 @@ export interface ExchangeMark {
 }
 
 const LIST_COLUMNS = `d.identity, g.name AS group_name, d.status, d.origin, d.kcv_kpw, d.kcv_kpe, d.kcv_kph, d.created_at,
-  d.revoked_at, s.last_exchange_at, s.last_mechanism, s.last_generation, coalesce(s.exchange_count, 0) AS exchange_count`;
+  d.revoked_at, s.last_exchange_at, s.last_mechanism, s.last_generation, coalesce(s.exchange_count, 0) AS exchange_count,
+  s.clone_suspected_at, coalesce(s.clone_events, 0) AS clone_events`;
 const LIST_FROM = 'devices d LEFT JOIN model_groups g ON g.id = d.group_id LEFT JOIN device_stats s ON s.device_id = d.id';
 
 /** The smallest string greater than every string that starts with `prefix`. */

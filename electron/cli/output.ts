@@ -29,6 +29,7 @@ Devices and model groups
   device list [--prefix P] [--offset N] [--limit N]
   device show ID
   device revoke ID
+  device clear-clone ID                        clear a "possible clone" mark once looked into
   device export ID... --out FILE [--recipient PUBLIC_JWK]   a JWE bundle for a factory
   group add NAME [--keys FILE]                 generate, or import {"kde","kdh"} / {"kdw"}
   group list
@@ -49,6 +50,10 @@ Exchanges
                                        the HTTP responder (127.0.0.1:8420); N processes
                                        (default 1, at most 32; one per core helps most)
                                        share the port and the store
+
+  policy clone [flag|refuse]           show or set what wrapdata older than a device's latest
+                                       gets: answered and the device marked (flag, the default),
+                                       or refused so the device falls back to PSK/MGK (refuse)
 
 Audit
   audit list [--action A] [--subject S] [--outcome ok|refused] [--limit N]

@@ -19,6 +19,7 @@ import type {
   SimulationReport, StoreStatus, StoreVerification,
 } from '../services/types.js';
 import type { ExchangeOutcome, ResponseCheck } from '../services/api.js';
+import type { ClonePolicy } from '../../db/repositories/wrapdata.js';
 import { AUDIT_ACTIONS, CHANNELS, PASSIVE_CHANNELS, type Channel } from './channels.js';
 import { isLoopbackHost } from './responderHost.js';
 
@@ -172,6 +173,7 @@ export const contract = {
     z.strictObject({ format: z.enum(['auto', 'csv', 'json']).optional() }),
   ),
   'devices.revoke': channel<DeviceSummary>()(z.strictObject({ identity })),
+  'devices.clearPossibleClone': channel<DeviceSummary>()(z.strictObject({ identity })),
   /** Main asks where to save, and writes the encrypted bundle there: the renderer never holds it. */
   'devices.exportBundle': channel<FileOutcome<{ readonly count: number }>>()(
     z.strictObject({ identities: z.array(identity).min(1).max(100_000), protection }),
@@ -202,6 +204,8 @@ export const contract = {
   ),
   'exchanges.respond': channel<ExchangeOutcome>()(z.strictObject({ requestJson: jsonText, profile: profile.optional() })),
   'exchanges.checkResponse': channel<ResponseCheck>()(z.strictObject({ requestJson: jsonText, responseJson: jsonText, profile: profile.optional() })),
+  'exchanges.clonePolicy': channel<ClonePolicy>()(noArgs),
+  'exchanges.setClonePolicy': channel<ClonePolicy>()(z.strictObject({ policy: z.enum(['flag', 'refuse']) satisfies z.ZodType<ClonePolicy> })),
 
   'audit.list': channel<AuditEntry[]>()(
     z.strictObject({

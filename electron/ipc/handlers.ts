@@ -80,6 +80,7 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
       return { canceled: false, file, report };
     },
     'devices.revoke': ({ identity }) => devices.revoke(identity),
+    'devices.clearPossibleClone': ({ identity }) => devices.clearPossibleClone(identity),
     'devices.exportBundle': async ({ identities, protection }) => {
       const file = await deps.saveFile({ title: 'Save the provisioning bundle', defaultName: 'keyladder-bundle.jwe', filters: JWE_FILTERS });
       if (file === null) return { canceled: true };
@@ -110,6 +111,8 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
     'exchanges.simulate': ({ identity, ...options }) => exchanges.simulate(identity, options),
     'exchanges.respond': ({ requestJson, profile }) => exchanges.respond(requestJson, profile),
     'exchanges.checkResponse': ({ requestJson, responseJson, profile }) => exchanges.checkResponse(requestJson, responseJson, profile),
+    'exchanges.clonePolicy': () => exchanges.clonePolicy(),
+    'exchanges.setClonePolicy': ({ policy }) => exchanges.setClonePolicy(policy),
 
     'audit.list': (query) => audit.list(query),
     'audit.verify': () => audit.verify(),

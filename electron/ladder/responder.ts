@@ -13,7 +13,7 @@ import { systemRandom, type RandomSource } from '../jwe/random.js';
 import { LadderError, MslErrorCode, wrappingKeyMissing } from './errors.js';
 import { CEK_LENGTH, IV_LENGTH, type JweProfileName } from './keyKinds.js';
 import { keyResponseKeydataJson, type KeyRequestData, type KeyResponseKeydata, type Mechanism } from './messages.js';
-import { openWrapdata, sealWrapdata, type IssuerKey, type IssuerLookup, type OpenedWrapdata, type WrapdataFormat } from './wrapdata.js';
+import { openWrapdata, sealWrapdata, wrapdataTag, type IssuerKey, type IssuerLookup, type OpenedWrapdata, type WrapdataFormat } from './wrapdata.js';
 
 /** The answer of a key lookup for an identity. */
 export type WrappingKeyLookup =
@@ -41,6 +41,29 @@ export interface LadderKeySource extends IssuerLookup {
    * zeroes the key at once, which costs a key unseal in a real store.
    */
   identityStatus?(identity: string): IdentityStatus;
+  /**
+   * Optional: the wrapdata registry. When the source has it, the responder
+   * names each wrapdata it opens and issues by its tag (wrapdataTag) and asks
+   * this about the one that came back, after it opened and before anything is
+   * issued; it throws a LadderError to refuse. The result carries both tags.
+   */
+  judgeReturningWrapdata?(identity: string, tag: Buffer): ReturningVerdict;
+}
+
+/**
+ * What the registry says of returning wrapdata: the latest issued to the
+ * identity; the one before it, back once more (the device lost our answer);
+ * older than the latest (a replay or a clone: answered only under the `flag`
+ * policy); or not registered (issued by a peer, or before the registry).
+ */
+export type ReturningVerdict = 'latest' | 'retry' | 'superseded' | 'unregistered';
+
+/** The registry's view of one answered exchange. */
+export interface RegistryTags {
+  /** The tag of the wrapdata just issued. */
+  readonly issued: Buffer;
+  /** WRAP: the tag of the wrapdata that came back, and the verdict on it. */
+  readonly returning?: { readonly tag: Buffer; readonly verdict: ReturningVerdict };
 }
 
 export interface ExchangeKcvs {
@@ -61,6 +84,8 @@ export interface ResponderResult {
   readonly openedGeneration?: number;
   /** Only when asked for (test exchanges): KCVs of the keys just issued. */
   readonly kcv?: ExchangeKcvs;
+  /** Only when the key source keeps the wrapdata registry. */
+  readonly registry?: RegistryTags;
 }
 
 export interface RespondOptions {
@@ -104,6 +129,7 @@ export class LadderResponder {
     try {
       if (issuer.key.length !== 16) throw unavailable('ISSUER_KEY_LENGTH', 'The active Kissuer is not a 16-byte AES key.');
       let opened: OpenedWrapdata | undefined;
+      let returning: RegistryTags['returning'];
       if (request.mechanism === 'WRAP') {
         this.refuseRevoked(identity);
         const wrapdata = request.wrapdata;
@@ -112,6 +138,10 @@ export class LadderResponder {
         }
         opened = openWrapdata(this.keys, identity, wrapdata, this.keyWrap);
         kprev = opened.kwrap;
+        if (this.keys.judgeReturningWrapdata) {
+          const tag = wrapdataTag(opened.kwrap, wrapdata);
+          returning = { tag, verdict: this.keys.judgeReturningWrapdata(identity, tag) };
+        }
       } else if (request.mechanism === 'PSK' || request.mechanism === 'MGK') {
         kprev = this.wrappingKey(identity, request.mechanism);
       } else {
@@ -130,9 +160,13 @@ export class LadderResponder {
       // no JWK unzeroed. Kenc's and Khmac's CEKs go under Kwrap together (one pass on the portable key wrap).
       const kwrapCek = this.keyWrap.wrap(kprev, cekOf(r, 0));
       const [encCek, hmacCek] = this.keyWrap.wrapEach(kwrap, [cekOf(r, 1), cekOf(r, 2)]) as [Buffer, Buffer];
+      const wrapdata = sealWrapdata(issuer, identity, kwrap, opened, this.keyWrap);
+      const registry: RegistryTags | undefined = this.keys.judgeReturningWrapdata
+        ? { issued: wrapdataTag(kwrap, wrapdata), ...(returning === undefined ? {} : { returning }) }
+        : undefined;
       const keydata: KeyResponseKeydata = {
         wrapkey: seal(encoder, encoder.jwk('wrap', kwrap, kid), r, 0, kwrapCek),
-        wrapdata: sealWrapdata(issuer, identity, kwrap, opened, this.keyWrap).toString('base64'),
+        wrapdata: wrapdata.toString('base64'),
         encryptionkey: seal(encoder, encoder.jwk('enc', kenc), r, 1, encCek),
         hmackey: seal(encoder, encoder.jwk('hmac', khmac), r, 2, hmacCek),
       };
@@ -144,6 +178,7 @@ export class LadderResponder {
         issuedFormat: issuer.format,
         ...(opened === undefined ? {} : { openedGeneration: opened.generation }),
         ...(options.kcv ? { kcv: { kwrap: kcv(kwrap, 'aes'), kenc: kcv(kenc, 'aes'), khmac: kcv(khmac, 'hmac') } } : {}),
+        ...(registry === undefined ? {} : { registry }),
       };
       return result;
     } finally {

@@ -35,6 +35,29 @@ export const V1_LENGTH = 33;
 export const MSL_LENGTH = 24;
 const DOMAIN = Buffer.from('KeyLadder wrapdata v1\0', 'latin1');
 
+const TAG_DOMAIN = Buffer.from('KeyLadder wrapdata registry v1\0', 'latin1');
+export const WRAPDATA_TAG_LENGTH = 16;
+
+/**
+ * The wrapdata registry's name for one wrapdata: SHA-256 over a domain, the
+ * Kwrap inside it and the wrapdata, first 16 bytes. Kwrap is the key: only a
+ * holder of Kissuer (or the device itself) can compute it, so a copy of the
+ * registry does not let anyone match wrapdata seen on the wire, and the same
+ * wrapdata has the same tag at every responder that shares Kissuer. It is used
+ * for equality only, never as a MAC.
+ */
+export function wrapdataTag(kwrap: Uint8Array, wrapdata: Uint8Array): Buffer {
+  const input = Buffer.allocUnsafe(TAG_DOMAIN.length + kwrap.length + wrapdata.length);
+  TAG_DOMAIN.copy(input, 0);
+  input.set(kwrap, TAG_DOMAIN.length);
+  input.set(wrapdata, TAG_DOMAIN.length + kwrap.length);
+  try {
+    return hash('sha256', input, 'buffer').subarray(0, WRAPDATA_TAG_LENGTH);
+  } finally {
+    input.fill(0);
+  }
+}
+
 /** What the responder needs to know about a Kissuer generation. */
 export interface IssuerKey {
   readonly generation: number;

@@ -7,6 +7,7 @@ import type {
   AuditEntry, AuditQuery, AuditVerification, BundleProtection, DevicePage, DeviceSummary, GroupSummary, ImportReport,
   IssuerGeneration, JweProfileName, Mechanism, ProgressCallback, SimulationReport, StoreStatus, StoreVerification,
 } from './types.js';
+import type { ClonePolicy } from '../../db/repositories/wrapdata.js';
 
 /** Key material as it arrives from an operator's JSON file: hex strings. */
 export type DeviceKeyInput =
@@ -55,6 +56,8 @@ export interface DeviceApi {
   list(query?: { readonly prefix?: string; readonly offset?: number; readonly limit?: number }): DevicePage;
   get(identity: string): DeviceSummary;
   revoke(identity: string): DeviceSummary;
+  /** Clears a device's "possible clone" mark once the operator has looked into it (audited). */
+  clearPossibleClone(identity: string): DeviceSummary;
   /** A compact JWE (through jose) of the devices' keys, for a factory. */
   exportBundle(identities: readonly string[], protection: BundleProtection): Promise<string>;
 }
@@ -86,6 +89,9 @@ export interface ExchangeApi {
    * request's wrapdata) and reports the KCVs of what it holds.
    */
   checkResponse(requestJson: string, responseJson: string, profile?: JweProfileName): Promise<ResponseCheck>;
+  /** What a WRAP with wrapdata older than the device's latest gets: answered and flagged, or refused. */
+  clonePolicy(): ClonePolicy;
+  setClonePolicy(policy: ClonePolicy): ClonePolicy;
 }
 
 export interface ResponseCheck {

@@ -21,8 +21,10 @@
 
 import type { AuditRecord } from '../../db/repositories/audit.js';
 import type { ExchangeMark } from '../../db/repositories/devices.js';
+import type { RegistryUpdate } from '../../db/repositories/wrapdata.js';
 import type { KeyStore } from '../../db/store.js';
 import type { Mechanism } from '../ladder/messages.js';
+import { PendingRegistry } from './wrapdataRegistry.js';
 
 export interface ExchangeRecord {
   readonly audit: AuditRecord;
@@ -30,6 +32,8 @@ export interface ExchangeRecord {
   readonly device?: { readonly id: number; readonly at: string; readonly mechanism: Mechanism };
   /** For answered exchanges: the generation that issued the new wrapdata. */
   readonly generation?: number;
+  /** For answered exchanges of a provisioned device: what the wrapdata registry learns. */
+  readonly registry?: RegistryUpdate;
 }
 
 export interface RecorderLimits {
@@ -54,6 +58,8 @@ export class ExchangeRecorder {
   /** Counters were due and are still being written out, statsBatch devices at a time. */
   private draining = false;
   private readonly limits: RecorderLimits;
+  /** Registry updates go with the audit batch; until written, lookups in this process see them here. */
+  readonly registry = new PendingRegistry();
 
   constructor(private readonly store: () => KeyStore, private readonly batched: boolean, limits?: RecorderLimits) {
     this.limits = limits ?? (batched ? BATCHED : IMMEDIATE);
@@ -61,6 +67,7 @@ export class ExchangeRecorder {
 
   record(entry: ExchangeRecord): void {
     this.audit.push(entry.audit);
+    if (entry.registry) this.registry.add(entry.registry);
     if (entry.generation !== undefined) {
       this.perGeneration.set(entry.generation, (this.perGeneration.get(entry.generation) ?? 0) + 1);
       if (entry.device) {
@@ -102,7 +109,7 @@ export class ExchangeRecorder {
     }
     // Counters are due once a second; once due, they drain over as many writes as it takes.
     const statsDue = all || this.draining || Date.now() - this.statsWrittenAt >= this.limits.statsDelayMs;
-    if (this.audit.length === 0 && !(statsDue && (this.perGeneration.size > 0 || this.marks.size > 0))) return;
+    if (this.audit.length === 0 && this.registry.size === 0 && !(statsDue && (this.perGeneration.size > 0 || this.marks.size > 0))) return;
     const audit = this.audit;
     this.audit = [];
     const marks: ExchangeMark[] = [];
@@ -124,6 +131,7 @@ export class ExchangeRecorder {
     try {
       store.transaction(() => {
         store.audit.append(...audit);
+        store.wrapdata.apply(this.registry.taken());
         store.devices.markExchanges(marks);
         store.issuers.addExchanges(perGeneration);
       }, 'relaxed');
@@ -137,6 +145,7 @@ export class ExchangeRecorder {
       this.writeIn(RETRY_MS);
       return;
     }
+    this.registry.written();
     // Counters still waiting: the next batch takes more of them (soon, if they are draining).
     if (this.marks.size > 0 && this.timer === undefined) this.writeIn(this.draining ? this.limits.auditDelayMs : this.limits.statsDelayMs);
   }

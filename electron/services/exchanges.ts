@@ -19,12 +19,15 @@ import { ExchangeRecorder } from './exchangeRecorder.js';
 import { checkIdentity, checkInteger } from './keyInput.js';
 import type { StoreSession } from './session.js';
 import { StoreKeySource } from './storeKeySource.js';
+import { WrapdataRegistry } from './wrapdataRegistry.js';
+import { CLONE_POLICIES, type ClonePolicy } from '../../db/repositories/wrapdata.js';
 import type { JweProfileName, Mechanism, RungReport, SimulationReport } from './types.js';
 
 const PROFILES: readonly JweProfileName[] = ['msl', 'rfc7516'];
 
 export class ExchangeService implements ExchangeApi {
   private readonly recorder: ExchangeRecorder;
+  private readonly registry: WrapdataRegistry;
 
   constructor(
     private readonly session: StoreSession,
@@ -33,6 +36,7 @@ export class ExchangeService implements ExchangeApi {
     private readonly random?: RandomSource,
   ) {
     this.recorder = new ExchangeRecorder(() => session.store(), batchRecords);
+    this.registry = new WrapdataRegistry(this.recorder.registry);
     session.onFlush(() => this.recorder.flush());
   }
 
@@ -50,7 +54,7 @@ export class ExchangeService implements ExchangeApi {
     let request: ExchangeRequest | undefined;
     try {
       request = parseExchangeRequestJson(requestJson);
-      const result = this.answer(request, checkProfile(profile), false);
+      const result = this.answer(request, checkProfile(profile), { kcv: false, registered: true });
       return { ok: true, json: keyResponseEnvelopeJson(result.keydata), identity: request.identity };
     } catch (error) {
       const described = describeError(error);
@@ -81,21 +85,34 @@ export class ExchangeService implements ExchangeApi {
   /**
    * One exchange: look the device up once (the responder's lookups reuse the
    * row; it refuses revoked devices for every mechanism, WRAP included), answer,
-   * and record the answer or the refusal.
+   * and record the answer or the refusal. `registered`: the exchange is a real
+   * device's, judged by and entered in the wrapdata registry (a simulated
+   * device's exchanges are neither).
    */
-  private answer(request: ExchangeRequest, profile: JweProfileName, kcv: boolean): ResponderResult {
+  private answer(request: ExchangeRequest, profile: JweProfileName, options: { kcv: boolean; registered: boolean }): ResponderResult {
     const store = this.session.store();
     const at = this.now().toISOString();
     const { identity, keyRequest } = request;
-    const source = new StoreKeySource(store, () => at);
+    const source = new StoreKeySource(store, () => at, options.registered ? this.registry : undefined);
     const details = { mechanism: keyRequest.mechanism, profile };
     try {
       const device = source.prepare(identity);
-      const result = new LadderResponder(source, this.random).respond(identity, keyRequest, { profile, kcv });
+      const result = new LadderResponder(source, this.random).respond(identity, keyRequest, { profile, kcv: options.kcv });
+      const returning = result.registry?.returning;
+      const clone = returning?.verdict === 'superseded';
       this.recorder.record({
-        audit: { at, action: 'exchange', outcome: 'ok', subject: identity, details: { ...details, generation: result.issuedGeneration, opened: result.openedGeneration ?? null, provisioned: device !== undefined } },
+        audit: {
+          at, action: 'exchange', outcome: 'ok', subject: identity,
+          details: {
+            ...details, generation: result.issuedGeneration, opened: result.openedGeneration ?? null, provisioned: device !== undefined,
+            ...(returning ? { wrapdata: returning.verdict } : {}), ...(clone ? { possibleClone: true } : {}),
+          },
+        },
         generation: result.issuedGeneration,
         ...(device ? { device: { id: device.id, at, mechanism: keyRequest.mechanism } } : {}),
+        ...(device && result.registry
+          ? { registry: { deviceId: device.id, at, issued: result.registry.issued, ...(returning && returning.verdict !== 'unregistered' ? { presented: returning.tag } : {}), ...(clone ? { clone } : {}) } }
+          : {}),
       });
       return result;
     } catch (error) {
@@ -117,7 +134,7 @@ export class ExchangeService implements ExchangeApi {
     for (let rung = 1; rung <= rungs; rung++) {
       const request = device.nextRequest();
       const started = performance.now();
-      const result = this.answer(parseExchangeRequestJson(JSON.stringify(request)), profile, true);
+      const result = this.answer(parseExchangeRequestJson(JSON.stringify(request)), profile, { kcv: true, registered: false });
       const keys = await device.accept(parseJson(keyResponseEnvelopeJson(result.keydata)));
       const micros = Math.round((performance.now() - started) * 1000);
       const responder = result.kcv!;
@@ -157,6 +174,21 @@ export class ExchangeService implements ExchangeApi {
       if (error instanceof ServiceError && error.code === ServiceErrorCode.INVALID_ARGUMENT) throw error;
       return { ok: false, error: describeError(error) };
     }
+  }
+
+  clonePolicy(): ClonePolicy {
+    return this.session.store().wrapdata.clonePolicy();
+  }
+
+  setClonePolicy(policyInput: ClonePolicy): ClonePolicy {
+    if (!CLONE_POLICIES.includes(policyInput)) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The clone policy is "flag" or "refuse".');
+    const store = this.session.store();
+    const previous = store.wrapdata.clonePolicy();
+    store.transaction(() => {
+      store.wrapdata.setClonePolicy(policyInput);
+      store.audit.append({ at: this.now().toISOString(), action: 'policy.clone', outcome: 'ok', subject: null, details: { policy: policyInput, previous } });
+    });
+    return policyInput;
   }
 
   /** The device's long-term key, held as the simulated device holds it (a KeyObject, never a JS buffer kept). */

@@ -36,6 +36,7 @@ export function deviceSummary(row: DeviceRow): DeviceSummary {
     lastMechanism: row.last_mechanism,
     lastGeneration: row.last_generation,
     exchangeCount: row.exchange_count,
+    possibleClone: row.clone_suspected_at === null ? null : { since: row.clone_suspected_at, events: row.clone_events },
   };
 }
 
@@ -91,6 +92,20 @@ export class DeviceService implements DeviceApi {
     store.transaction(() => {
       store.devices.insert({ identity, groupId, origin: sealed.origin, kpw: sealed.wrap, kpe: sealed.enc, kph: sealed.hmac, kcvKpw: sealed.kcvWrap, kcvKpe: sealed.kcvEnc, kcvKph: sealed.kcvHmac, createdAt: at });
       store.audit.append({ at, action: 'device.provision', outcome: 'ok', subject: identity, details: { origin: sealed.origin, group: request.group ?? null, kcvKpw: sealed.kcvWrap } });
+    });
+    return this.get(identity);
+  }
+
+  clearPossibleClone(identityInput: string): DeviceSummary {
+    const identity = checkIdentity(identityInput);
+    const store = this.session.store();
+    const current = this.get(identity);
+    if (current.possibleClone === null) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `Device "${identity}" carries no "possible clone" mark.`);
+    const at = this.now().toISOString();
+    store.transaction(() => {
+      const id = store.devices.keys(identity)!.id;
+      store.wrapdata.clearClone(id);
+      store.audit.append({ at, action: 'device.clone-cleared', outcome: 'ok', subject: identity, details: { since: current.possibleClone!.since, events: current.possibleClone!.events } });
     });
     return this.get(identity);
   }

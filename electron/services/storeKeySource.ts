@@ -14,7 +14,8 @@
 import type { KeyStore } from '../../db/store.js';
 import type { DeviceKeyRow } from '../../db/repositories/devices.js';
 import type { IssuerKeyRow } from '../../db/repositories/issuers.js';
-import type { IdentityStatus, LadderKeySource, WrappingKeyLookup } from '../ladder/responder.js';
+import type { IdentityStatus, LadderKeySource, ReturningVerdict, WrappingKeyLookup } from '../ladder/responder.js';
+import type { WrapdataRegistry } from './wrapdataRegistry.js';
 import type { IssuerKey } from '../ladder/wrapdata.js';
 
 export const deviceBinding = (identity: string, field: 'kpw' | 'kpe' | 'kph'): string => `device/${identity}/${field}`;
@@ -29,7 +30,16 @@ export class StoreKeySource implements LadderKeySource {
   /** The device row of the request being answered, looked up once by the exchange service. */
   private device: { identity: string; row: DeviceKeyRow | undefined } | undefined;
 
-  constructor(private readonly store: KeyStore, private readonly now: () => string) {}
+  /**
+   * `registry`: judge returning wrapdata against the wrapdata registry (the
+   * responder's doors); left out by the operator's test tools, whose
+   * simulated devices must not count as the real ones.
+   */
+  constructor(private readonly store: KeyStore, private readonly now: () => string, registry?: WrapdataRegistry) {
+    if (registry) this.judgeReturningWrapdata = (identity, tag) => registry.judge(store, this.row(identity)?.id, tag);
+  }
+
+  readonly judgeReturningWrapdata?: (identity: string, tag: Buffer) => ReturningVerdict;
 
   /** Looks the device up once per exchange; the responder's lookups reuse it. */
   prepare(identity: string): DeviceKeyRow | undefined {

@@ -34,6 +34,11 @@ export interface DeviceSummary {
   readonly lastMechanism: Mechanism | null;
   readonly lastGeneration: number | null;
   readonly exchangeCount: number;
+  /**
+   * Set when wrapdata older than the latest issued to this device came back
+   * (a replay or a cloned device): since when, and how often.
+   */
+  readonly possibleClone: { readonly since: Timestamp; readonly events: number } | null;
 }
 
 export interface DevicePage {
@@ -68,8 +73,8 @@ export interface IssuerGeneration {
 
 export type AuditAction =
   | 'store.create' | 'store.unlock' | 'store.unlock-failed' | 'store.passphrase-change' | 'store.backup' | 'store.restore' | 'store.recovery-key'
-  | 'device.provision' | 'device.import' | 'device.revoke' | 'device.export'
-  | 'group.add'
+  | 'device.provision' | 'device.import' | 'device.revoke' | 'device.export' | 'device.clone-cleared'
+  | 'group.add' | 'policy.clone'
   | 'issuer.create' | 'issuer.rotate' | 'issuer.retire' | 'issuer.destroy' | 'issuer.import-msl' | 'issuer.export' | 'issuer.import-peer'
   | 'exchange' | 'exchange.check';
 

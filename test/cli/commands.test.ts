@@ -219,3 +219,43 @@ describe('keyladder recovery-key', () => {
     expect(audit.value).toHaveLength(1);
   });
 });
+
+describe('keyladder policy clone and device clear-clone', () => {
+  // A store of its own: the suite above changed its store's passphrase.
+  const S = ['--store', join(dir, 'store-clones')];
+  const json = async (args: string[]) => {
+    const r = await cli([...S, ...args, '--json']);
+    return { ...r, value: r.stdout ? JSON.parse(r.stdout) : undefined };
+  };
+  beforeAll(async () => {
+    expect((await cli([...S, 'init', '--kdf-log-n', '10'])).code).toBe(0);
+  });
+
+  it('shows and sets the clone policy, refusing anything but flag or refuse', async () => {
+    expect((await json(['policy', 'clone'])).value).toEqual({ clone: 'flag' });
+    expect((await json(['policy', 'clone', 'refuse'])).value).toEqual({ clone: 'refuse' });
+    const bad = await cli([...S, 'policy', 'clone', 'allow']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('flag or refuse');
+    expect((await cli([...S, 'policy', 'other'])).code).toBe(2);
+    expect((await cli([...S, 'policy', 'clone'])).stdout).toBe('clone policy: refuse\n');
+    expect((await json(['policy', 'clone', 'flag'])).value).toEqual({ clone: 'flag' });
+  });
+
+  it('a device marked "possible clone" says so in device show; clear-clone removes the mark', async () => {
+    expect((await cli([...S, 'device', 'add', 'ESN-CLONED'])).code).toBe(0);
+    const request = JSON.stringify({ identity: 'ESN-CLONED', keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'PSK' } } });
+    const first = JSON.parse((await cli([...S, 'respond'], { stdin: request })).stdout) as { keyresponsedata: { keydata: { wrapdata: string } } };
+    const w1 = first.keyresponsedata.keydata.wrapdata;
+    const wrap = (wrapdata: string) => JSON.stringify({ identity: 'ESN-CLONED', keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'WRAP', wrapdata } } });
+    const second = JSON.parse((await cli([...S, 'respond'], { stdin: wrap(w1) })).stdout) as { keyresponsedata: { keydata: { wrapdata: string } } };
+    expect((await cli([...S, 'respond'], { stdin: wrap(second.keyresponsedata.keydata.wrapdata) })).code).toBe(0);
+    expect((await cli([...S, 'device', 'show', 'ESN-CLONED'])).stdout).not.toContain('POSSIBLE CLONE');
+    expect((await cli([...S, 'respond'], { stdin: wrap(w1) })).code).toBe(0);
+    expect((await cli([...S, 'device', 'show', 'ESN-CLONED'])).stdout).toMatch(/POSSIBLE CLONE since \S+ \(1 superseded wrapdata\)/);
+    expect((await json(['device', 'clear-clone', 'ESN-CLONED'])).value).toMatchObject({ identity: 'ESN-CLONED', possibleClone: null });
+    const again = await cli([...S, 'device', 'clear-clone', 'ESN-CLONED']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('[INVALID_ARGUMENT]');
+  });
+});

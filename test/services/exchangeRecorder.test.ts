@@ -26,6 +26,7 @@ function fakeStore(writes: Written[], busy: () => boolean = () => false, subject
     audit: { append: (...records: { subject: string }[]) => { current!.audit += records.length; subjects.push(...records.map((r) => r.subject)); } },
     devices: { markExchanges: (marks: ExchangeMark[]) => { current!.marks.push(...marks); } },
     issuers: { addExchanges: (counts: Map<number, number>) => { for (const [g, n] of counts) current!.generations.set(g, n); } },
+    wrapdata: { apply: () => undefined },
   };
   return () => store as unknown as KeyStore;
 }

@@ -63,12 +63,12 @@ export function openRaw(dbPath: string, storeKey: Uint8Array, options: { readonl
 export type Row = Record<string, unknown>;
 export type Dump = Record<string, Row[]>;
 
-/** Every row of every table, BLOBs as hex, in rowid order. */
+/** Every row of every table, BLOBs as hex, in rowid order (a WITHOUT ROWID table: by its first column, the key). */
 export function dumpTables(db: Database.Database): Dump {
-  const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).pluck().all() as string[];
+  const tables = db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as Array<{ name: string; sql: string }>;
   const dump: Dump = {};
-  for (const t of tables) {
-    const rows = db.prepare(`SELECT * FROM "${t}" ORDER BY rowid`).all() as Row[];
+  for (const { name: t, sql } of tables) {
+    const rows = db.prepare(`SELECT * FROM "${t}" ORDER BY ${/WITHOUT ROWID/i.test(sql) ? '1' : 'rowid'}`).all() as Row[];
     dump[t] = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Buffer.isBuffer(v) ? `x'${v.toString('hex')}'` : v])));
   }
   return dump;
