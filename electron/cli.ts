@@ -48,10 +48,14 @@ const OPTIONS = {
   port: { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
+  'tls-client-ca': { type: 'string' },
+  'token-file': { type: 'string' },
+  'allow-host': { type: 'string', multiple: true },
+  'allow-origin': { type: 'string', multiple: true },
   workers: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
-type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[] : (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
 export interface CliIo {
   readonly stdout: (text: string) => void;

@@ -50,6 +50,11 @@ Exchanges
                                        the HTTP responder (127.0.0.1:8420); N processes
                                        (default 1, at most 32; one per core helps most)
                                        share the port and the store
+        [--allow-host NAME]... [--allow-origin ORIGIN]...
+                                       Host names (besides IP literals and loopback names) and
+                                       browser origins to answer; others get 421 and 403
+        [--token-file F]               every request needs Authorization: Bearer <first line of F>
+        [--tls-client-ca F]            mutual TLS: only clients with a certificate F issued
 
   policy clone [flag|refuse]           show or set what wrapdata older than a device's latest
                                        gets: answered and the device marked (flag, the default),

@@ -13,6 +13,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ExchangeApi } from '../services/api.js';
+import { checkContentType, checkHost, checkOrigin, checkToken, corsHeaders, MIN_TOKEN_LENGTH, preflightHeaders, tokenDigest, type CallerPolicy } from './callerChecks.js';
 import type { JweProfileName } from '../services/types.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -26,7 +27,10 @@ export interface ResponderServerOptions {
   readonly host?: string;
   readonly port?: number;
   readonly profile?: JweProfileName;
-  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** `clientCa`: require a client certificate issued by it (mutual TLS). */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer; readonly clientCa?: string | Buffer };
+  /** Who may call besides loopback names and IP literals (see callerChecks.ts). */
+  readonly callers?: { readonly allowHosts?: readonly string[]; readonly allowOrigins?: readonly string[]; readonly token?: string };
   /** A whole request (headers and body) must arrive within this time. */
   readonly requestTimeoutMs?: number;
   /** One line per request; never holds key material. */
@@ -67,9 +71,18 @@ export class ResponderServer {
   private refused = 0;
   private inFlight = 0;
   private readonly profile: JweProfileName;
+  private readonly callers: CallerPolicy;
 
   constructor(private readonly options: ResponderServerOptions) {
     this.profile = options.profile ?? 'msl';
+    const token = options.callers?.token;
+    if (token !== undefined && token.length < MIN_TOKEN_LENGTH) throw new RangeError(`A bearer token has at least ${MIN_TOKEN_LENGTH} characters.`);
+    this.callers = {
+      boundHost: options.host ?? DEFAULT_HOST,
+      allowHosts: (options.callers?.allowHosts ?? []).map((h) => h.toLowerCase()),
+      allowOrigins: (options.callers?.allowOrigins ?? []).map((o) => o.toLowerCase()),
+      ...(token === undefined ? {} : { tokenDigest: tokenDigest(token) }),
+    };
   }
 
   stats(): ServerStats {
@@ -91,7 +104,13 @@ export class ResponderServer {
     const limits = { requestTimeout, headersTimeout: Math.min(requestTimeout, 5_000), connectionsCheckingInterval: 1_000, keepAliveTimeout: 5_000 };
     // A TLS client that never finishes its handshake (never sends a ClientHello, say) is dropped
     // after 10 s, not Node's default 120 s: held sockets are how a slow client starves a responder.
-    const tls = this.options.tls ? { cert: this.options.tls.cert, key: this.options.tls.key, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS } : undefined;
+    const given = this.options.tls;
+    const tls = given
+      ? {
+          cert: given.cert, key: given.key, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+          ...(given.clientCa === undefined ? {} : { ca: given.clientCa, requestCert: true, rejectUnauthorized: true }),
+        }
+      : undefined;
     const server = tls ? createHttpsServer({ ...limits, ...tls }, handler) : createHttpServer(limits, handler);
     server.maxHeadersCount = 50;
     await new Promise<void>((resolve, reject) => {
@@ -132,9 +151,31 @@ export class ResponderServer {
     this.options.accessLog?.(`${new Date().toISOString()} ${req.socket.remoteAddress ?? '-'} ${req.method} ${req.url?.slice(0, 100)} ${status} ${(performance.now() - started).toFixed(2)}ms ${detail}`);
   }
 
+  /** The caller checks, in order; a refusal is answered here and ends the request. */
+  private refuseCaller(req: IncomingMessage, res: ServerResponse, started: number, path: string | undefined): boolean {
+    const origin = req.headers.origin;
+    let refusal = checkHost(req.headers.host, this.callers) ?? checkOrigin(origin, this.callers);
+    if (refusal === undefined && req.method === 'OPTIONS' && origin !== undefined) {
+      this.send(res, 204, '', preflightHeaders(origin, this.callers));
+      this.log(req, 204, started, 'preflight');
+      return true;
+    }
+    refusal ??= checkToken(req.headers.authorization, this.callers);
+    if (refusal === undefined && path === '/v1/keyx' && req.method === 'POST') refusal = checkContentType(req.headers['content-type']);
+    if (refusal === undefined) return false;
+    this.refused += 1;
+    this.send(res, refusal.status, errorBody(refusal.code, refusal.message), { ...refusal.headers, ...corsHeaders(refusal.code === 'ORIGIN_NOT_ALLOWED' ? undefined : origin) });
+    req.resume();
+    this.log(req, refusal.status, started, refusal.code);
+    return true;
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
     const path = (req.url ?? '/').split('?')[0];
+    if (this.refuseCaller(req, res, started, path)) return;
+    // An allowed browser origin may read the answer.
+    for (const [name, value] of Object.entries(corsHeaders(req.headers.origin))) res.setHeader(name, value);
     if (path === '/v1/health') {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         this.send(res, 405, errorBody('METHOD_NOT_ALLOWED', 'Use GET on /v1/health.'), { allow: 'GET, HEAD' });

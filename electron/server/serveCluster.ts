@@ -26,8 +26,8 @@ import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { CliIo } from '../cli.js';
 import type { Output } from '../cli/output.js';
-import { DEFAULT_HOST } from './httpResponder.js';
-import { readTlsFiles, type ServeSettings } from './serveSettings.js';
+import { isLoopbackHost } from '../ipc/responderHost.js';
+import { authenticatesCallers, readTlsFiles, readToken, type ServeSettings } from './serveSettings.js';
 import { surviveClosedOutput } from './closedPipes.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./serveWorker.js', import.meta.url));
@@ -115,6 +115,7 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
   const stop = params.stop ?? untilSignal();
   // A TLS file that cannot be read is the operator's mistake: say so before any worker unlocks.
   readTlsFiles(settings);
+  readToken(settings);
   cluster.setupPrimary({
     exec: WORKER_SCRIPT,
     args: [],
@@ -252,7 +253,7 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
     io.stderr('keyladder: stopped while starting.\n');
     return 0;
   }
-  warnIfReachable(settings.host, io);
+  warnIfReachable(settings, io);
   const workers = settings.workers === 1 ? '1 worker process' : `${settings.workers} worker processes`;
   out.print(`Responding on ${address}/v1/keyx with ${workers} (Ctrl-C to stop)`, { listening: address, workers: settings.workers });
   const outcome = await Promise.race([stop.then(() => undefined), gaveUp]);
@@ -263,8 +264,15 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
   return 0;
 }
 
-function warnIfReachable(host: string, io: Pick<CliIo, 'stderr'>): void {
-  if (host !== DEFAULT_HOST && host !== 'localhost' && host !== '::1') io.stderr(`keyladder: listening on ${host}, reachable beyond this machine, as asked.\n`);
+function warnIfReachable(settings: ServeSettings, io: Pick<CliIo, 'stderr'>): void {
+  if (isLoopbackHost(settings.host)) return;
+  io.stderr(`keyladder: listening on ${settings.host}, reachable beyond this machine, as asked.\n`);
+  if (!authenticatesCallers(settings)) {
+    io.stderr(
+      'keyladder: warning: no client authentication (--token-file or --tls-client-ca). Anyone who reaches this port can run ' +
+        'key exchanges and learn which identities are provisioned and which are revoked (see --uniform-refusals).\n',
+    );
+  }
 }
 
 /** Resolves at the first SIGINT or SIGTERM. Later ones are absorbed, so a drain is never cut short by a second signal. */

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { CliUsageError } from '../cli/output.js';
 import type { JweProfileName } from '../services/types.js';
+import { MIN_TOKEN_LENGTH } from './callerChecks.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from './httpResponder.js';
 
 interface ServeFlags {
@@ -12,6 +13,10 @@ interface ServeFlags {
   profile?: string;
   'tls-cert'?: string;
   'tls-key'?: string;
+  'tls-client-ca'?: string;
+  'token-file'?: string;
+  'allow-host'?: string[];
+  'allow-origin'?: string[];
   workers?: string;
 }
 
@@ -20,7 +25,11 @@ export interface ServeSettings {
   readonly host: string;
   readonly port: number;
   readonly profile: JweProfileName;
-  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly clientCaFile?: string };
+  /** A file holding the bearer token every request must carry. */
+  readonly tokenFile?: string;
+  readonly allowHosts: readonly string[];
+  readonly allowOrigins: readonly string[];
   readonly workers: number;
 }
 
@@ -34,23 +43,68 @@ export function parseServeFlags(flags: ServeFlags): ServeSettings {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliUsageError('--port is 0 to 65535.');
   if (flags.profile !== undefined && flags.profile !== 'msl' && flags.profile !== 'rfc7516') throw new CliUsageError('--profile is msl or rfc7516.');
   if ((flags['tls-cert'] === undefined) !== (flags['tls-key'] === undefined)) throw new CliUsageError('TLS needs both --tls-cert and --tls-key.');
+  if (flags['tls-client-ca'] !== undefined && flags['tls-cert'] === undefined) throw new CliUsageError('--tls-client-ca (mutual TLS) needs TLS: --tls-cert and --tls-key.');
+  const allowHosts = (flags['allow-host'] ?? []).map((h) => h.trim().toLowerCase());
+  for (const h of allowHosts) if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(h)) throw new CliUsageError(`--allow-host takes a host name (such as keyladder.lab.example): "${h.slice(0, 60)}" is none.`);
+  const allowOrigins = (flags['allow-origin'] ?? []).map((o) => o.trim().toLowerCase());
+  for (const o of allowOrigins) if (!isOrigin(o)) throw new CliUsageError(`--allow-origin takes an origin, scheme://host[:port] with no path (such as http://localhost:5173): "${o.slice(0, 60)}" is none.`);
   const workers = flags.workers === undefined ? 1 : Number(flags.workers);
   if (!/^\d+$/.test(flags.workers ?? '1') || workers < 1 || workers > MAX_WORKERS) throw new CliUsageError(`--workers is 1 to ${MAX_WORKERS} (one per core is the most that helps).`);
   return {
     host: flags.host ?? DEFAULT_HOST,
     port,
     profile: (flags.profile as JweProfileName | undefined) ?? 'msl',
-    ...(flags['tls-cert'] !== undefined ? { tls: { certFile: flags['tls-cert'], keyFile: flags['tls-key']! } } : {}),
+    ...(flags['tls-cert'] !== undefined
+      ? { tls: { certFile: flags['tls-cert'], keyFile: flags['tls-key']!, ...(flags['tls-client-ca'] === undefined ? {} : { clientCaFile: flags['tls-client-ca'] }) } }
+      : {}),
+    ...(flags['token-file'] === undefined ? {} : { tokenFile: flags['token-file'] }),
+    allowHosts,
+    allowOrigins,
     workers,
   };
 }
 
-/** The certificate and key files of --tls-cert and --tls-key, if given. */
-export function readTlsFiles(settings: ServeSettings): { cert: Buffer; key: Buffer } | undefined {
-  if (!settings.tls) return undefined;
+function isOrigin(text: string): boolean {
   try {
-    return { cert: readFileSync(settings.tls.certFile), key: readFileSync(settings.tls.keyFile) };
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === text;
+  } catch {
+    return false;
+  }
+}
+
+/** The bearer token of --token-file: its first line, at least MIN_TOKEN_LENGTH printable characters. */
+export function readToken(settings: ServeSettings): string | undefined {
+  if (settings.tokenFile === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(settings.tokenFile, 'utf8');
+  } catch {
+    throw new CliUsageError(`Cannot read the token file ${settings.tokenFile}.`);
+  }
+  const token = text.split(/\r?\n/)[0]!.trim();
+  if (token.length < MIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(token)) {
+    throw new CliUsageError(`The token in ${settings.tokenFile} must be at least ${MIN_TOKEN_LENGTH} printable characters without spaces (for example: openssl rand -base64 32).`);
+  }
+  return token;
+}
+
+/** Whether callers must prove who they are (a bearer token, or a client certificate). */
+export const authenticatesCallers = (settings: ServeSettings): boolean => settings.tokenFile !== undefined || settings.tls?.clientCaFile !== undefined;
+
+/** The certificate and key files of --tls-cert and --tls-key, if given. */
+export function readTlsFiles(settings: ServeSettings): { cert: Buffer; key: Buffer; clientCa?: Buffer } | undefined {
+  if (!settings.tls) return undefined;
+  let files: { cert: Buffer; key: Buffer };
+  try {
+    files = { cert: readFileSync(settings.tls.certFile), key: readFileSync(settings.tls.keyFile) };
   } catch {
     throw new CliUsageError(`Cannot read the TLS certificate ${settings.tls.certFile} or its key ${settings.tls.keyFile}.`);
+  }
+  if (settings.tls.clientCaFile === undefined) return files;
+  try {
+    return { ...files, clientCa: readFileSync(settings.tls.clientCaFile) };
+  } catch {
+    throw new CliUsageError(`Cannot read the client CA certificate ${settings.tls.clientCaFile}.`);
   }
 }

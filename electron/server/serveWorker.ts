@@ -7,7 +7,7 @@ import cluster from 'node:cluster';
 import { createServices, describeError, type KeyLadderRuntime } from '../services/index.js';
 import { ResponderServer } from './httpResponder.js';
 import type { ClusterTotals, FromWorker, ToWorker } from './serveCluster.js';
-import { readTlsFiles, type ServeSettings } from './serveSettings.js';
+import { readTlsFiles, readToken, type ServeSettings } from './serveSettings.js';
 import { surviveClosedOutput } from './closedPipes.js';
 
 if (!cluster.isWorker) throw new Error('serveWorker.js runs as a worker of `keyladder serve --workers N` only.');
@@ -22,12 +22,14 @@ const send = (message: FromWorker): Promise<void> => new Promise((resolve) => {
 /** The responder over `services`; its health adds this worker's number and the whole responder's totals. */
 function responderFor(services: KeyLadderRuntime, settings: ServeSettings, index: number): ResponderServer {
   const tls = readTlsFiles(settings);
+  const token = readToken(settings);
   return new ResponderServer({
     exchanges: services.exchanges,
     host: settings.host,
     port: settings.port,
     profile: settings.profile,
     ...(tls ? { tls } : {}),
+    callers: { allowHosts: settings.allowHosts, allowOrigins: settings.allowOrigins, ...(token === undefined ? {} : { token }) },
     // One line per request, without key material; stderr is the supervisor's, shared by all workers.
     accessLog: (line) => void process.stderr.write(`${line}\n`),
     health: () => ({ store: services.store.status().unlocked ? 'unlocked' : 'locked', worker: index, cluster: totals ?? null }),

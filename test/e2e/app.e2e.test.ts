@@ -335,7 +335,7 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
       kcvs.push((await device.accept(await res.json())).kcv.kwrap);
     }
     expect(new Set(kcvs).size).toBe(4);
-    const unknown = await fetch(endpoint, { method: 'POST', body: JSON.stringify({ identity: 'ESN-NOT-HERE', keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'PSK' } } }) });
+    const unknown = await fetch(endpoint, { method: 'POST', body: JSON.stringify({ identity: 'ESN-NOT-HERE', keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'PSK' } } }), headers: { 'content-type': 'application/json' } });
     expect(unknown.status).toBe(403);
     // The live counts follow, without a click.
     await h.page.waitForFunction(() => document.querySelector('[data-count="exchanges"]')?.textContent === '4' && document.querySelector('[data-count="refused"]')?.textContent === '1', undefined, { timeout: 5_000 });
@@ -391,7 +391,7 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     await visible(h.page.getByText(/HTTPS \(TLS\)/));
     const device = new LadderRequestor(kpwDevice.identity, await importWrappingKey(Buffer.from(kpwDevice.kpw, 'hex')));
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = httpsRequest(endpoint, { method: 'POST', ca: readFileSync(cert) }, (res) => {
+      const req = httpsRequest(endpoint, { method: 'POST', ca: readFileSync(cert), headers: { 'content-type': 'application/json' } }, (res) => {
         let body = '';
         res.on('data', (c: Buffer) => (body += c.toString()));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));

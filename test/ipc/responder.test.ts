@@ -154,7 +154,7 @@ describe('appResponder over the real services', () => {
   const climb = async (address: string, rungs: number) => {
     const device = new LadderRequestor('ESN-APP-0001', kpw);
     for (let i = 0; i < rungs; i++) {
-      const res = await fetch(`${address}/v1/keyx`, { method: 'POST', body: JSON.stringify(device.nextRequest()) });
+      const res = await fetch(`${address}/v1/keyx`, { method: 'POST', body: JSON.stringify(device.nextRequest()), headers: { 'content-type': 'application/json' } });
       expect(res.status).toBe(200);
       await device.accept(await res.json());
     }
@@ -169,7 +169,7 @@ describe('appResponder over the real services', () => {
     expect(status.port).toBe(Number(new URL(status.address!).port));
     expect(status.startedAt).not.toBeNull();
     await climb(status.address!, 3);
-    const refused = await fetch(`${status.address}/v1/keyx`, { method: 'POST', body: '{"identity":' });
+    const refused = await fetch(`${status.address}/v1/keyx`, { method: 'POST', body: '{"identity":', headers: { 'content-type': 'application/json' } });
     expect(refused.status).toBe(400);
     expect(r.status()).toMatchObject({ exchanges: 3, refused: 1, inFlight: 0 });
     // Health says so too, with the store's state.
@@ -197,7 +197,7 @@ describe('appResponder over the real services', () => {
     const r = make();
     const status = await r.start({ port: 0, profile: 'rfc7516' });
     const device = new LadderRequestor('ESN-APP-0001', kpw, 'PSK', 'rfc7516');
-    const res = await fetch(`${status.address}/v1/keyx`, { method: 'POST', body: JSON.stringify(device.nextRequest()) });
+    const res = await fetch(`${status.address}/v1/keyx`, { method: 'POST', body: JSON.stringify(device.nextRequest()), headers: { 'content-type': 'application/json' } });
     await device.accept(await res.json());
     expect(r.status()).toMatchObject({ profile: 'rfc7516', exchanges: 1 });
   });
@@ -228,7 +228,7 @@ describe('appResponder over the real services', () => {
     const r = make();
     const { address } = await r.start({ port: 0 });
     t.services.store.lock(); // not through lockAware: the exchange itself notices
-    const res = await fetch(`${address}/v1/keyx`, { method: 'POST', body: JSON.stringify(new LadderRequestor('ESN-APP-0001', kpw).nextRequest()) });
+    const res = await fetch(`${address}/v1/keyx`, { method: 'POST', body: JSON.stringify(new LadderRequestor('ESN-APP-0001', kpw).nextRequest()), headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(503);
     expect((await res.json()).error.code).toBe('STORE_LOCKED');
     await vi.waitFor(() => expect(r.status()).toMatchObject({ state: 'stopped', stopped: { reason: 'store-locked' } }));
@@ -241,7 +241,7 @@ describe('appResponder over the real services', () => {
     const body = JSON.stringify(new LadderRequestor('ESN-APP-0001', kpw).nextRequest());
     const { request } = await import('node:http');
     const answered = new Promise<number>((resolve, reject) => {
-      const req = request(url, { method: 'POST', headers: { 'content-length': String(body.length) } }, (res) => {
+      const req = request(url, { method: 'POST', headers: { 'content-length': String(body.length), 'content-type': 'application/json' } }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
       });

@@ -56,7 +56,7 @@ describe('fuzzing POST /v1/keyx', () => {
   it('answers every mutated or random body with JSON, a stable code and a 200/400/403 status', async () => {
     const before = snapshot();
     await fc.assert(fc.asyncProperty(body, async (text) => {
-      const res = await fetch(url, { method: 'POST', body: text });
+      const res = await fetch(url, { method: 'POST', body: text, headers: { 'content-type': 'application/json' } });
       const answer = await res.text();
       const parsed = JSON.parse(answer);
       if (res.status === 200) {

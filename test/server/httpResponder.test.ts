@@ -75,7 +75,7 @@ describe('the HTTP responder', () => {
 
   it('refuses a chunked body that grows past 64 KiB with 413', async () => {
     const status = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest(`${base}/v1/keyx`, { method: 'POST', headers: { 'transfer-encoding': 'chunked' } }, (res) => {
+      const req = httpRequest(`${base}/v1/keyx`, { method: 'POST', headers: { 'transfer-encoding': 'chunked', 'content-type': 'application/json' } }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
       });
@@ -97,7 +97,7 @@ describe('the HTTP responder', () => {
   it('times out a request whose body never finishes', async () => {
     const started = Date.now();
     const outcome = await new Promise<string>((resolve) => {
-      const req = httpRequest(`${base}/v1/keyx`, { method: 'POST', headers: { 'content-length': '100' } }, (res) => resolve(String(res.statusCode)));
+      const req = httpRequest(`${base}/v1/keyx`, { method: 'POST', headers: { 'content-length': '100', 'content-type': 'application/json' } }, (res) => resolve(String(res.statusCode)));
       req.on('error', (e) => resolve(`error ${(e as NodeJS.ErrnoException).code ?? e.message}`));
       req.write('{"identity":');
     });

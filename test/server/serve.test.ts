@@ -69,7 +69,7 @@ describe('keyladder serve', () => {
     for (let rung = 0; rung < 10; rung++) {
       const req = device.nextRequest();
       mechanisms.push(req.keyrequestdata.keydata['mechanism']!);
-      const res = await fetch(`${s.url}/v1/keyx`, { method: 'POST', body: JSON.stringify(req) });
+      const res = await fetch(`${s.url}/v1/keyx`, { method: 'POST', body: JSON.stringify(req), headers: { 'content-type': 'application/json' } });
       expect(res.status).toBe(200);
       await device.accept(await res.json());
     }
@@ -88,7 +88,7 @@ describe('keyladder serve', () => {
     s.child.stderr.destroy();
     const device = new LadderRequestor(v.identity, await importWrappingKey(hex(v.kpw_hex)));
     for (let rung = 0; rung < 5; rung++) {
-      const res = await fetch(`${s.url}/v1/keyx`, { method: 'POST', body: JSON.stringify(device.nextRequest()) });
+      const res = await fetch(`${s.url}/v1/keyx`, { method: 'POST', body: JSON.stringify(device.nextRequest()), headers: { 'content-type': 'application/json' } });
       expect(res.status).toBe(200);
       await device.accept(await res.json());
     }
@@ -106,7 +106,7 @@ describe('keyladder serve', () => {
     const device = new LadderRequestor(v.identity, await importWrappingKey(hex(v.kpw_hex)));
     const body = JSON.stringify(device.nextRequest());
     const text = await new Promise<string>((resolve, reject) => {
-      const req = httpsRequest(`${s.url}/v1/keyx`, { method: 'POST', ca: readFileSync(cert) }, (res) => {
+      const req = httpsRequest(`${s.url}/v1/keyx`, { method: 'POST', ca: readFileSync(cert), headers: { 'content-type': 'application/json' } }, (res) => {
         let data = '';
         res.on('data', (d) => { data += d; });
         res.on('end', () => resolve(data));
@@ -143,7 +143,7 @@ describe('keyladder serve', () => {
 
 /** POST /v1/keyx on a fresh connection each time, so that the cluster hands requests to every worker. */
 const post = (url: string, body: unknown): Promise<Response> =>
-  fetch(`${url}/v1/keyx`, { method: 'POST', body: JSON.stringify(body), headers: { connection: 'close' } });
+  fetch(`${url}/v1/keyx`, { method: 'POST', body: JSON.stringify(body), headers: { connection: 'close', 'content-type': 'application/json' } });
 
 const health = async (url: string): Promise<{ worker: number; cluster: { workers: number; exchanges: number; refused: number } | null }> =>
   (await fetch(`${url}/v1/health`, { headers: { connection: 'close' } })).json() as never;

@@ -1,7 +1,10 @@
 // `keyladder serve`'s flags: what is refused before anything listens.
 import { describe, expect, it } from 'vitest';
 import { CliUsageError } from '../../electron/cli/output.js';
-import { parseServeFlags } from '../../electron/server/serveSettings.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { authenticatesCallers, parseServeFlags, readToken } from '../../electron/server/serveSettings.js';
+import { tempDir } from '../support/services.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../../electron/server/httpResponder.js';
 
 describe('parseServeFlags', () => {
@@ -15,5 +18,25 @@ describe('parseServeFlags', () => {
     expect(() => parseServeFlags({ host: '' })).toThrow(CliUsageError);
     expect(parseServeFlags({ port: '0' }).port).toBe(0);
     expect(parseServeFlags({ host: '::1', port: '8421' })).toMatchObject({ host: '::1', port: 8421 });
+  });
+
+  it('checks --allow-host, --allow-origin, --tls-client-ca and --token-file before anything listens', () => {
+    expect(parseServeFlags({ 'allow-host': ['KeyLadder.Lab.Example'], 'allow-origin': ['http://localhost:5173'] })).toMatchObject({ allowHosts: ['keyladder.lab.example'], allowOrigins: ['http://localhost:5173'] });
+    for (const h of ['', 'a b', 'http://x', 'x/y', '-x.example']) expect(() => parseServeFlags({ 'allow-host': [h] }), h).toThrow(/--allow-host takes a host name/);
+    for (const o of ['localhost:5173', 'http://localhost:5173/', 'http://x/path', 'file:///tmp', '*', 'null']) expect(() => parseServeFlags({ 'allow-origin': [o] }), o).toThrow(/--allow-origin takes an origin/);
+    expect(() => parseServeFlags({ 'tls-client-ca': 'ca.crt' })).toThrow(/needs TLS/);
+    expect(authenticatesCallers(parseServeFlags({}))).toBe(false);
+    expect(authenticatesCallers(parseServeFlags({ 'token-file': 't' }))).toBe(true);
+    expect(authenticatesCallers(parseServeFlags({ 'tls-cert': 'c', 'tls-key': 'k', 'tls-client-ca': 'ca' }))).toBe(true);
+  });
+
+  it('reads the token from the first line of --token-file, and refuses a missing file or a short token', () => {
+    const dir = tempDir('keyladder-token-');
+    const file = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text); return p; };
+    expect(readToken(parseServeFlags({ 'token-file': file('good', 'kl-0123456789abcdefghijkl\n') }))).toBe('kl-0123456789abcdefghijkl');
+    expect(() => readToken(parseServeFlags({ 'token-file': file('short', 'tooshort\n') }))).toThrow(/at least 22 printable characters/);
+    expect(() => readToken(parseServeFlags({ 'token-file': file('spaces', 'has spaces in it but is long enough\n') }))).toThrow(CliUsageError);
+    expect(() => readToken(parseServeFlags({ 'token-file': join(dir, 'missing') }))).toThrow(/Cannot read the token file/);
+    expect(readToken(parseServeFlags({}))).toBeUndefined();
   });
 });
