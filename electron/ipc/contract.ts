@@ -48,15 +48,17 @@ const jsonText = z.string().min(1, { error: 'The JSON text is empty.' }).max(1_0
 const noArgs = z.strictObject({}).optional();
 
 /** Where a bundle or a peer export is encrypted to: a passphrase, or an RSA public JWK. */
+/**
+ * RSA keys never travel through the renderer: `rsa-key-file` makes main ask
+ * for the key file in its own dialog and read it (a recipient's public JWK for
+ * exports, our private JWK for a peer import).
+ */
 const protection = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('passphrase'), passphrase }),
-  z.strictObject({ kind: z.literal('rsa'), publicJwk: z.record(z.string(), z.unknown()) }),
+  z.strictObject({ kind: z.literal('rsa-key-file') }),
 ]);
 
-const peerProtection = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('passphrase'), passphrase }),
-  z.strictObject({ kind: z.literal('rsa'), privateJwk: z.record(z.string(), z.unknown()) }),
-]);
+const peerProtection = protection;
 
 const deviceKeys = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('generate') }),

@@ -5,6 +5,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { AppResponder } from '../appResponder.js';
 import type { KeyLadderServices } from '../services/api.js';
+import { ServiceError, ServiceErrorCode } from '../services/errors.js';
+import type { BundleProtection } from '../services/types.js';
+import { parseStrictJson } from '../ladder/strictJson.js';
 import type { AppSettings } from './contract.js';
 import type { Handlers } from './register.js';
 
@@ -34,11 +37,37 @@ const PEM_FILTERS: readonly FileFilter[] = [
   { name: 'All files', extensions: ['*'] },
 ];
 
+const JWK_FILTERS: readonly FileFilter[] = [
+  { name: 'JSON Web Key', extensions: ['jwk', 'json'] },
+  { name: 'All files', extensions: ['*'] },
+];
+
+/** A JWK file main read itself; the renderer never holds an RSA key. */
+async function readJwkFile(file: string, role: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new ServiceError(ServiceErrorCode.RECIPIENT_KEY_INVALID, `Cannot read ${role} file.`);
+  }
+  const parsed = parseStrictJson(text);
+  if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
+    throw new ServiceError(ServiceErrorCode.RECIPIENT_KEY_INVALID, `${role[0]!.toUpperCase()}${role.slice(1)} file is not a JSON Web Key.`);
+  }
+  return parsed.value as Record<string, unknown>;
+}
+
 /** Files that hold key material are written for the owner only. */
 const writePrivate = (file: string, text: string) => writeFile(file, text, { encoding: 'utf8', mode: 0o600 });
 
 export function createHandlers(services: KeyLadderServices, deps: AppDeps): Handlers {
   const { store, devices, groups, issuers, exchanges, audit } = services;
+  /** An export's protection, with the recipient's public key read from the file the operator picks here; null if they cancel. */
+  const exportProtection = async (protection: { kind: 'passphrase'; passphrase: string } | { kind: 'rsa-key-file' }): Promise<BundleProtection | null> => {
+    if (protection.kind === 'passphrase') return protection;
+    const keyFile = await deps.openFile({ title: 'Choose the recipient’s RSA public key (JWK)', filters: JWK_FILTERS });
+    return keyFile === null ? null : { kind: 'rsa', publicJwk: await readJwkFile(keyFile, 'the recipient key') };
+  };
   return {
     'app.info': () => ({ version: deps.version, settings: deps.settings.get() }),
     'app.setIdleLockMinutes': ({ minutes }) => deps.settings.setIdleLockMinutes(minutes),
@@ -82,9 +111,11 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
     'devices.revoke': ({ identity }) => devices.revoke(identity),
     'devices.clearPossibleClone': ({ identity }) => devices.clearPossibleClone(identity),
     'devices.exportBundle': async ({ identities, protection }) => {
+      const keyed = await exportProtection(protection);
+      if (keyed === null) return { canceled: true };
       const file = await deps.saveFile({ title: 'Save the provisioning bundle', defaultName: 'keyladder-bundle.jwe', filters: JWE_FILTERS });
       if (file === null) return { canceled: true };
-      await writePrivate(file, await devices.exportBundle(identities, protection));
+      await writePrivate(file, await devices.exportBundle(identities, keyed));
       return { canceled: false, file, count: identities.length };
     },
 
@@ -96,15 +127,23 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
     'issuers.retire': ({ generation }) => issuers.retire(generation),
     'issuers.destroy': ({ generation }) => issuers.destroy(generation),
     'issuers.exportToPeer': async ({ generations, protection }) => {
+      const keyed = await exportProtection(protection);
+      if (keyed === null) return { canceled: true };
       const file = await deps.saveFile({ title: 'Save the Kissuer export for the peer', defaultName: 'keyladder-kissuer.jwe', filters: JWE_FILTERS });
       if (file === null) return { canceled: true };
-      await writePrivate(file, await issuers.exportToPeer(generations, protection));
+      await writePrivate(file, await issuers.exportToPeer(generations, keyed));
       return { canceled: false, file, generations };
     },
     'issuers.importFromPeer': async ({ protection }) => {
       const file = await deps.openFile({ title: 'Import Kissuer from a peer', filters: JWE_FILTERS });
       if (file === null) return { canceled: true };
-      const imported = await issuers.importFromPeer((await readFile(file, 'utf8')).trim(), protection);
+      let keyed: { kind: 'passphrase'; passphrase: string } | { kind: 'rsa'; privateJwk: Record<string, unknown> } = protection as { kind: 'passphrase'; passphrase: string };
+      if (protection.kind === 'rsa-key-file') {
+        const keyFile = await deps.openFile({ title: 'Choose our RSA private key (JWK) that the export was made for', filters: JWK_FILTERS });
+        if (keyFile === null) return { canceled: true };
+        keyed = { kind: 'rsa', privateJwk: await readJwkFile(keyFile, 'the private key') };
+      }
+      const imported = await issuers.importFromPeer((await readFile(file, 'utf8')).trim(), keyed);
       return { canceled: false, file, imported };
     },
 

@@ -14,6 +14,7 @@ import { CryptoFailure } from '../jwe/cryptoFailure.js';
 import { Pbes2Error, pbes2Decrypt, pbes2Encrypt } from '../jwe/pbes2.js';
 import { MIN_PASSPHRASE_LENGTH } from '../../db/kdf.js';
 import type { BundleProtection } from './types.js';
+import { MIN_RSA_BITS, rsaPublicKeyProblem } from '../jwe/rsaKeyCheck.js';
 
 const PBES2_ITERATIONS = 600_000;
 const ENC = 'A256GCM';
@@ -21,16 +22,16 @@ const ENC = 'A256GCM';
 export type BundleKind = 'keyladder-provisioning-bundle' | 'keyladder-issuer-export';
 
 async function recipientKey(jwk: Readonly<Record<string, unknown>>, use: 'public' | 'private') {
-  const rsa = jwk as JWK;
-  const bits = typeof rsa.n === 'string' ? Buffer.from(rsa.n, 'base64url').length * 8 : 0;
-  const isPrivate = typeof rsa.d === 'string';
-  if (rsa.kty !== 'RSA' || bits < 2048 || (use === 'public' && isPrivate) || (use === 'private' && !isPrivate)) {
+  const isPrivate = typeof jwk['d'] === 'string';
+  if (use === 'private' && !isPrivate) throw new ServiceError(ServiceErrorCode.RECIPIENT_KEY_INVALID, 'Decrypting needs the private RSA JWK that the export was made for.');
+  const problem = rsaPublicKeyProblem(jwk, use);
+  if (problem !== undefined) {
     throw new ServiceError(ServiceErrorCode.RECIPIENT_KEY_INVALID, use === 'public'
-      ? 'The recipient key must be a public RSA JWK of at least 2048 bits (no private members).'
-      : 'Decrypting needs the private RSA JWK that the export was made for.');
+      ? `The recipient key is refused: ${problem}. It must be a public RSA JWK of at least ${MIN_RSA_BITS} bits with e = 65537.`
+      : `The RSA private key is refused: ${problem}.`);
   }
   try {
-    return await importJWK({ ...rsa, alg: 'RSA-OAEP-256' }, 'RSA-OAEP-256');
+    return await importJWK({ ...(jwk as JWK), alg: 'RSA-OAEP-256' }, 'RSA-OAEP-256');
   } catch {
     throw new ServiceError(ServiceErrorCode.RECIPIENT_KEY_INVALID, 'The RSA JWK could not be imported.');
   }

@@ -79,3 +79,41 @@ describe('IPC handlers', () => {
     expect(await h['app.info'](undefined, ctx)).toEqual({ version: '1.2.3', settings: { idleLockMinutes: 10 } });
   });
 });
+
+describe('RSA keys reach main from files main reads, never through the renderer (issue 11, items 11 and 20)', () => {
+  it('the contract has no channel that carries a JWK: a pasted publicJwk or privateJwk is refused', async () => {
+    const { contract } = await import('../../electron/ipc/contract.js');
+    const jwk = { kty: 'RSA', n: 'AQAB', e: 'AQ' };
+    expect(contract['devices.exportBundle'].request.safeParse({ identities: ['A'], protection: { kind: 'rsa', publicJwk: jwk } }).success).toBe(false);
+    expect(contract['issuers.exportToPeer'].request.safeParse({ generations: [1], protection: { kind: 'rsa', publicJwk: jwk } }).success).toBe(false);
+    expect(contract['issuers.importFromPeer'].request.safeParse({ protection: { kind: 'rsa', privateJwk: jwk } }).success).toBe(false);
+    expect(contract['issuers.importFromPeer'].request.safeParse({ protection: { kind: 'rsa-key-file', privateJwk: jwk } }).success).toBe(false);
+    expect(contract['devices.exportBundle'].request.safeParse({ identities: ['A'], protection: { kind: 'rsa-key-file' } }).success).toBe(true);
+  });
+
+  it('export: main asks for the recipient key file, reads it, and hands the services the JWK it read', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'keyladder-handlers-'));
+    const keyFile = path.join(dir, 'factory.jwk');
+    writeFileSync(keyFile, '{"kty":"RSA","n":"sXch","e":"AQAB"}');
+    const out = path.join(dir, 'bundle.jwe');
+    const { services, calls } = spyServices('a.b.c.d.e');
+    const d = deps(keyFile, out);
+    const h = createHandlers(services, d);
+    expect(await h['devices.exportBundle']({ identities: ['A'], protection: { kind: 'rsa-key-file' } }, ctx)).toEqual({ canceled: false, file: out, count: 1 });
+    expect(calls).toEqual(['devices.exportBundle(["A"], {"kind":"rsa","publicJwk":{"kty":"RSA","n":"sXch","e":"AQAB"}})']);
+    expect((d.openFile as ReturnType<typeof vi.fn>).mock.calls[0]![0]).toMatchObject({ title: 'Choose the recipient’s RSA public key (JWK)' });
+  });
+
+  it('a key file that is not a JWK, a duplicate member included, is RECIPIENT_KEY_INVALID and nothing is called', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'keyladder-handlers-'));
+    for (const text of ['not json', '[1]', '{"kty":"RSA","e":"AQ","e":"AQAB"}']) {
+      const keyFile = path.join(dir, 'bad.jwk');
+      writeFileSync(keyFile, text);
+      const { services, calls } = spyServices('x');
+      const h = createHandlers(services, deps(keyFile, path.join(dir, 'out.jwe')));
+      await expect(h['issuers.exportToPeer']({ generations: [1], protection: { kind: 'rsa-key-file' } }, ctx)).rejects.toMatchObject({ code: 'RECIPIENT_KEY_INVALID' });
+      await expect(h['issuers.importFromPeer']({ protection: { kind: 'rsa-key-file' } }, ctx)).rejects.toMatchObject({ code: 'RECIPIENT_KEY_INVALID' });
+      expect(calls).toEqual([]);
+    }
+  });
+});
