@@ -52,6 +52,7 @@ const OPTIONS = {
   'token-file': { type: 'string' },
   'allow-host': { type: 'string', multiple: true },
   'allow-origin': { type: 'string', multiple: true },
+  'uniform-refusals': { type: 'boolean', default: false },
   workers: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 

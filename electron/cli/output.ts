@@ -55,6 +55,8 @@ Exchanges
                                        browser origins to answer; others get 421 and 403
         [--token-file F]               every request needs Authorization: Bearer <first line of F>
         [--tls-client-ca F]            mutual TLS: only clients with a certificate F issued
+        [--uniform-refusals]           one answer (403 KEYX_REFUSED) for unknown, revoked and
+                                       group-less identities: no identity oracle
 
   policy clone [flag|refuse]           show or set what wrapdata older than a device's latest
                                        gets: answered and the device marked (flag, the default),

@@ -33,6 +33,12 @@ export interface ResponderServerOptions {
   readonly callers?: { readonly allowHosts?: readonly string[]; readonly allowOrigins?: readonly string[]; readonly token?: string };
   /** A whole request (headers and body) must arrive within this time. */
   readonly requestTimeoutMs?: number;
+  /**
+   * Answer unknown, revoked and group-less identities (and wrapdata issued to
+   * another identity) with one status and code, so that callers cannot learn
+   * which identities exist or are revoked. The audit keeps the true reason.
+   */
+  readonly uniformRefusals?: boolean;
   /** One line per request; never holds key material. */
   readonly accessLog?: (line: string) => void;
   /** Extra state for GET /v1/health (store lock state, say). */
@@ -62,6 +68,10 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
 };
 
 const errorBody = (code: string, message: string): string => JSON.stringify({ error: { code, message } });
+
+/** The refusals that tell a caller something about an identity, and the one answer --uniform-refusals gives them all. */
+const IDENTITY_REASONS: ReadonlySet<string> = new Set(['DEVICE_UNKNOWN', 'DEVICE_REVOKED', 'NO_MODEL_GROUP', 'WRAPDATA_IDENTITY_MISMATCH']);
+export const UNIFORM_REFUSAL = { status: 403, code: 'KEYX_REFUSED', body: errorBody('KEYX_REFUSED', 'The key exchange was refused.') } as const;
 
 export class ResponderServer {
   private server: Server | undefined;
@@ -240,6 +250,10 @@ export class ResponderServer {
       }
       this.refused += 1;
       const code = outcome.code ?? 'INTERNAL_ERROR';
+      // The access log keeps the true code: it is the operator's.
+      if (this.options.uniformRefusals && outcome.reason !== undefined && IDENTITY_REASONS.has(outcome.reason)) {
+        return finish(UNIFORM_REFUSAL.status, UNIFORM_REFUSAL.body, `${code} ${outcome.identity ?? ''}`);
+      }
       finish(STATUS_BY_CODE[code] ?? 500, outcome.json, `${code} ${outcome.identity ?? ''}`);
     });
   }

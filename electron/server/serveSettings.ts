@@ -17,6 +17,7 @@ interface ServeFlags {
   'token-file'?: string;
   'allow-host'?: string[];
   'allow-origin'?: string[];
+  'uniform-refusals'?: boolean;
   workers?: string;
 }
 
@@ -30,6 +31,8 @@ export interface ServeSettings {
   readonly tokenFile?: string;
   readonly allowHosts: readonly string[];
   readonly allowOrigins: readonly string[];
+  /** One answer for unknown, revoked and group-less identities (see httpResponder.ts). */
+  readonly uniformRefusals: boolean;
   readonly workers: number;
 }
 
@@ -60,6 +63,7 @@ export function parseServeFlags(flags: ServeFlags): ServeSettings {
     ...(flags['token-file'] === undefined ? {} : { tokenFile: flags['token-file'] }),
     allowHosts,
     allowOrigins,
+    uniformRefusals: flags['uniform-refusals'] === true,
     workers,
   };
 }

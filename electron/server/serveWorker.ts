@@ -29,6 +29,7 @@ function responderFor(services: KeyLadderRuntime, settings: ServeSettings, index
     port: settings.port,
     profile: settings.profile,
     ...(tls ? { tls } : {}),
+    uniformRefusals: settings.uniformRefusals,
     callers: { allowHosts: settings.allowHosts, allowOrigins: settings.allowOrigins, ...(token === undefined ? {} : { token }) },
     // One line per request, without key material; stderr is the supervisor's, shared by all workers.
     accessLog: (line) => void process.stderr.write(`${line}\n`),

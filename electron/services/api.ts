@@ -34,6 +34,8 @@ export interface ExchangeOutcome {
   readonly json: string;
   /** When refused: the error code (MSL's name, or a store code such as STORE_LOCKED). */
   readonly code?: string;
+  /** When refused: KeyLadder's finer reason, if the error has one. */
+  readonly reason?: string;
   /** When answered or refused for a parsed request: the identity, for access logs. */
   readonly identity?: string;
 }

@@ -61,7 +61,10 @@ export class ExchangeService implements ExchangeApi {
       // answer() records its own refusals; a request that did not parse is recorded here.
       if (request === undefined) this.recordUnparsed(requestJson, profile, described);
       const identity = request?.identity;
-      return { ok: false, json: JSON.stringify({ error: described }), code: described.code, ...(identity === undefined ? {} : { identity }) };
+      return {
+        ok: false, json: JSON.stringify({ error: described }), code: described.code,
+        ...(described.reason === undefined ? {} : { reason: described.reason }), ...(identity === undefined ? {} : { identity }),
+      };
     }
   }
 
