@@ -4,7 +4,9 @@
 // same key: `PRAGMA cipher_compatibility = 4; PRAGMA key = "x'<64 hex>'";`.
 
 import Database from 'better-sqlite3-multiple-ciphers';
+import { closeSync, existsSync } from 'node:fs';
 import { StoreError, StoreErrorCode, fromSqliteError } from './errors.js';
+import { keepPrivate, openNewFile } from './files.js';
 
 export type Db = Database.Database;
 
@@ -52,9 +54,14 @@ export function probe(path: string, storeKey: Uint8Array): number {
 
 /** Opens a connection for writing and applies `pragmas`; any failure closes it again. */
 function openWith(path: string, storeKey: Uint8Array, mustExist: boolean, pragmas: readonly string[]): Db {
+  // A new database starts as an empty owner-only file (SQLite takes an empty file for an empty
+  // database); an existing one, and its -wal and -shm, are made owner-only before and after opening.
+  if (!mustExist && !existsSync(path)) closeSync(openNewFile(path));
+  keepPrivate(path);
   const db = keyed(path, storeKey, false, mustExist);
   try {
     for (const p of pragmas) db.pragma(p);
+    keepPrivate(path);
     return db;
   } catch (e) {
     db.close();

@@ -14,6 +14,8 @@ export const StoreErrorCode = {
   WEAK_KDF: 'WEAK_KDF',
   BACKUP_INVALID: 'BACKUP_INVALID',
   RECORD_SEAL_INVALID: 'RECORD_SEAL_INVALID',
+  /** An output file already exists (and --force was not given), or is a symbolic link. */
+  FILE_EXISTS: 'FILE_EXISTS',
 } as const;
 export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
 

@@ -1,6 +1,7 @@
 // Where a store's files live, and how we replace one without a torn write.
 
-import { closeSync, fsyncSync, openSync, renameSync, writeSync, existsSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fsyncSync, linkSync, lstatSync, openSync, renameSync, unlinkSync, writeSync, existsSync, rmSync } from 'node:fs';
+import { StoreError, StoreErrorCode } from './errors.js';
 import { dirname, join } from 'node:path';
 
 export const DB_FILE = 'keyladder.db';
@@ -34,7 +35,8 @@ export function fsyncDir(dir: string): void {
 /** Writes `data` to `path` so that a crash leaves either the old or the new file, never a mix. */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): void {
   const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', mode);
+  removeIfExists(tmp);
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
     writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
     fsyncSync(fd);
@@ -43,6 +45,83 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
   }
   renameSync(tmp, path);
   fsyncDir(dirname(path));
+}
+
+/**
+ * Makes the database and its -wal and -shm files the owner's only, whatever
+ * the folder's mode or the umask: SQLite creates the -wal and -shm with the
+ * database file's mode, so a 0600 database keeps them 0600 too.
+ */
+export function keepPrivate(dbPath: string): void {
+  for (const path of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`]) {
+    try {
+      if (!lstatSync(path).isSymbolicLink()) chmodSync(path, 0o600);
+    } catch {
+      // Not there (yet): nothing to tighten. (Windows has no such modes.)
+    }
+  }
+}
+
+/** Opens a file that must not exist yet, for writing, owner-only; never through a symbolic link. */
+export function openNewFile(path: string): number {
+  // O_EXCL with O_CREAT fails on an existing path, a symbolic link included (POSIX), so a link planted at
+  // a predictable name is never followed.
+  return openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+}
+
+/** Refuses to write over `path` unless `force`, and refuses a symbolic link even then. */
+export function checkOutput(path: string, force: boolean): void {
+  let link = false;
+  try {
+    link = lstatSync(path).isSymbolicLink();
+  } catch {
+    return; // nothing there
+  }
+  if (link) throw new StoreError(StoreErrorCode.FILE_EXISTS, `${path} is a symbolic link; KeyLadder does not write through links. Choose another file.`);
+  if (!force) throw new StoreError(StoreErrorCode.FILE_EXISTS, `${path} already exists. Choose another file, or add --force to replace it.`);
+}
+
+/**
+ * Moves a finished temporary file to `path`: atomically over an existing file
+ * with `force` (rename replaces a link itself, never its target), else with a
+ * hard link, which fails if `path` appeared in the meantime (O_EXCL's rule,
+ * without ever leaving a half-written file at `path`).
+ */
+export function publishFile(tmp: string, path: string, force: boolean): void {
+  checkOutput(path, force);
+  if (force) renameSync(tmp, path);
+  else {
+    try {
+      linkSync(tmp, path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new StoreError(StoreErrorCode.FILE_EXISTS, `${path} already exists. Choose another file, or add --force to replace it.`);
+      throw e;
+    } finally {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // Already moved by rename, or gone.
+      }
+    }
+  }
+  fsyncDir(dirname(path));
+}
+
+/** Writes a new owner-only file at `path` (see publishFile), crash-safely. */
+export function writeNewFile(path: string, data: string | Uint8Array, force: boolean): void {
+  checkOutput(path, force);
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  const fd = openNewFile(tmp);
+  try {
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    unlinkSync(tmp);
+    throw e;
+  }
+  closeSync(fd);
+  publishFile(tmp, path, force);
 }
 
 export function removeIfExists(path: string): void {

@@ -11,7 +11,7 @@ import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, 
 import { join } from 'node:path';
 import { openForWriting, probe, type Db } from './connection.js';
 import { StoreError, StoreErrorCode, fromSqliteError } from './errors.js';
-import { DB_FILE, KEY_FILE, RESTORE_READY, fsyncDir, removeIfExists, storeFiles, writeFileAtomic } from './files.js';
+import { DB_FILE, KEY_FILE, RESTORE_READY, checkOutput, fsyncDir, keepPrivate, openNewFile, publishFile, removeIfExists, storeFiles, writeFileAtomic } from './files.js';
 import { checkPassphrase, newScryptParams, DEFAULT_LOG_N } from './kdf.js';
 import { parseKeyFile, readKeyFile, unwrapStoreKey, wrapStoreKey, writeKeyFile, type KeyFile } from './keyfile.js';
 import { LATEST_VERSION, migrate, refuseNewer } from './migrations/index.js';
@@ -126,6 +126,7 @@ export class KeyStore {
       if (e instanceof StoreError && e.code === StoreErrorCode.WRONG_PASSPHRASE) {
         try {
           appendFileSync(files.failedUnlocks, `${now()}\n`, { mode: 0o600 });
+          keepPrivate(files.failedUnlocks);
         } catch {
           // A read-only folder cannot take the note; the refusal stands anyway.
         }
@@ -261,8 +262,10 @@ export class KeyStore {
    * file, then a VACUUM INTO copy of the database (SQLite3MC encrypts it under
    * the same key; its backup API refuses, which is what we want).
    */
-  backup(file: string, onProgress?: (done: number, total: number) => void): void {
+  backup(file: string, onProgress?: (done: number, total: number) => void, force = false): void {
     this.ensureOpen();
+    // Before any work: an existing file is replaced only with --force, a symbolic link never.
+    checkOutput(file, force);
     const tmpDb = `${file}.db-tmp-${process.pid}`;
     removeIfExists(tmpDb);
     try {
@@ -272,7 +275,8 @@ export class KeyStore {
       const digest = createHash('sha256');
       const header = Buffer.alloc(8);
       header.writeUInt32BE(keyFileBytes.length, 0);
-      const out = openSync(`${file}.tmp-${process.pid}`, 'w', 0o600);
+      removeIfExists(`${file}.tmp-${process.pid}`);
+      const out = openNewFile(`${file}.tmp-${process.pid}`);
       try {
         for (const part of [BACKUP_MAGIC, header, keyFileBytes]) {
           writeSync(out, part);
@@ -298,10 +302,11 @@ export class KeyStore {
       } finally {
         closeSync(out);
       }
-      renameSync(`${file}.tmp-${process.pid}`, file);
+      publishFile(`${file}.tmp-${process.pid}`, file, force);
       this.audit.append({ at: now(), action: 'store.backup', outcome: 'ok', subject: null, details: { bytes: size } });
     } finally {
       removeIfExists(tmpDb);
+      removeIfExists(`${file}.tmp-${process.pid}`);
     }
   }
 

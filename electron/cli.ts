@@ -5,7 +5,8 @@
 // Key material is never taken from the command line (other users can read a
 // process list): it comes from a JSON file, or from stdin when the file is "-".
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeNewFile } from '../db/files.js';
 import { extname } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createServices, type KeyLadderRuntime } from './services/index.js';
@@ -44,6 +45,7 @@ const OPTIONS = {
   'kdf-log-n': { type: 'string' },
   join: { type: 'string' },
   yes: { type: 'boolean', default: false },
+  force: { type: 'boolean', default: false },
   host: { type: 'string' },
   port: { type: 'string' },
   'tls-cert': { type: 'string' },
@@ -282,7 +284,7 @@ async function run(command: string, sub: string | undefined, rest: string[], val
       need(1, 'backup FILE');
       await unlock(services, values, io);
       const bar = progressBar(io, 'Backing up');
-      await services.store.backup(args[0]!, (p) => bar.update(p.done, p.total));
+      await services.store.backup(args[0]!, (p) => bar.update(p.done, p.total), values.force === true);
       bar.stop();
       out.print(`Backed up to ${args[0]}. Restore it with the passphrase in force now.`, { file: args[0] });
       return 0;
@@ -375,7 +377,7 @@ async function deviceCommand(sub: string | undefined, args: string[], values: Va
     case 'export': {
       if (args.length === 0 || values.out === undefined) throw new CliUsageError('Usage: keyladder device export ID... --out FILE [--recipient PUBLIC_JWK_FILE]');
       const jwe = await services.devices.exportBundle(args, await protection(values, io));
-      writeFileSync(values.out, `${jwe}\n`, { mode: 0o600 });
+      writeNewFile(values.out, `${jwe}\n`, values.force === true);
       out.print(`Wrote a protected bundle of ${args.length} device(s) to ${values.out}.`, { file: values.out, devices: args.length });
       return 0;
     }
@@ -442,7 +444,7 @@ async function issuerCommand(sub: string | undefined, args: string[], values: Va
     case 'export': {
       if (args.length === 0 || values.out === undefined || args.some((a) => !/^\d+$/.test(a))) throw new CliUsageError('Usage: keyladder issuer export GEN... --out FILE [--recipient PUBLIC_JWK_FILE]');
       const jwe = await services.issuers.exportToPeer(args.map(Number), await protection(values, io));
-      writeFileSync(values.out, `${jwe}\n`, { mode: 0o600 });
+      writeNewFile(values.out, `${jwe}\n`, values.force === true);
       out.print(`Wrote a protected Kissuer export to ${values.out}. Hand it only to a trusted peer responder.`, { file: values.out });
       return 0;
     }

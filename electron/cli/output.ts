@@ -18,7 +18,7 @@ Store
   init --join EXPORT [--private-key F] create it from a peer's Kissuer export (a responder network)
   status                               where the store is, and whether it exists
   verify                               check every page, the invariants and the audit chain
-  backup FILE                          write an encrypted, consistent backup to one file
+  backup FILE [--force]                write an encrypted, consistent backup to a new file
   restore FILE --yes                   replace the store with a backup (its passphrase)
   passphrase change                    re-wrap the store key under a new passphrase
   recovery-key --yes                   print the raw store key, for SQLCipher 4 tools (audited)
@@ -30,7 +30,7 @@ Devices and model groups
   device show ID
   device revoke ID
   device clear-clone ID                        clear a "possible clone" mark once looked into
-  device export ID... --out FILE [--recipient PUBLIC_JWK]   a JWE bundle for a factory
+  device export ID... --out FILE [--recipient PUBLIC_JWK] [--force]   a JWE bundle for a factory
   group add NAME [--keys FILE]                 generate, or import {"kde","kdh"} / {"kdw"}
   group list
 
@@ -40,7 +40,7 @@ Kissuer
   issuer retire GEN
   issuer destroy GEN --yes
   issuer import-msl --keys FILE [--grace-days N]   {"kissuer": hex}: a Kissuer shared with MSL
-  issuer export GEN... --out FILE [--recipient PUBLIC_JWK]
+  issuer export GEN... --out FILE [--recipient PUBLIC_JWK] [--force]
   issuer import FILE [--private-key PRIVATE_JWK]
 
 Exchanges
@@ -73,5 +73,7 @@ Options
   --bundle-passphrase-file F   for exports (else $KEYLADDER_BUNDLE_PASSPHRASE, else a prompt)
   --keys FILE              key material as JSON with hex values; "-" reads stdin.
                            Keys are never taken as arguments: other users can read them there.
+  --force                  replace an existing output file (never a symbolic link); without it,
+                           --out and backup files must not exist yet
   --json                   machine-readable output on every command
 `;

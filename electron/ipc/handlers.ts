@@ -2,7 +2,8 @@
 // the channels that read or write a file, the file dialog main supplies). No
 // business logic lives here; validation happened in the wrapper.
 
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeNewFile } from '../../db/files.js';
 import type { AppResponder } from '../appResponder.js';
 import type { KeyLadderServices } from '../services/api.js';
 import { ServiceError, ServiceErrorCode } from '../services/errors.js';
@@ -57,8 +58,12 @@ async function readJwkFile(file: string, role: string): Promise<Record<string, u
   return parsed.value as Record<string, unknown>;
 }
 
-/** Files that hold key material are written for the owner only. */
-const writePrivate = (file: string, text: string) => writeFile(file, text, { encoding: 'utf8', mode: 0o600 });
+/**
+ * Files that hold key material are written for the owner only, crash-safely,
+ * never through a symbolic link. The save dialog already asked before
+ * replacing an existing file, so replacing is allowed here.
+ */
+const writePrivate = async (file: string, text: string) => writeNewFile(file, text, true);
 
 export function createHandlers(services: KeyLadderServices, deps: AppDeps): Handlers {
   const { store, devices, groups, issuers, exchanges, audit } = services;

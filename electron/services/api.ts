@@ -47,7 +47,8 @@ export interface StoreApi {
   unlock(passphrase: string): Promise<void>;
   lock(): void;
   changePassphrase(current: string, next: string): Promise<void>;
-  backup(file: string, onProgress?: ProgressCallback): Promise<void>;
+  /** Writes a backup to a new file; an existing one is replaced only with `force`, a symbolic link never. */
+  backup(file: string, onProgress?: ProgressCallback, force?: boolean): Promise<void>;
   restore(file: string, passphrase: string): Promise<void>;
   verify(): StoreVerification;
 }

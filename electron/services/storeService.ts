@@ -50,8 +50,8 @@ export class StoreService implements StoreApi {
     await this.session.store().changePassphrase(current, next, this.kdfLogN);
   }
 
-  async backup(file: string, onProgress?: ProgressCallback): Promise<void> {
-    this.session.store().backup(file, (done, total) => onProgress?.({ done, total, phase: 'copying' }));
+  async backup(file: string, onProgress?: ProgressCallback, force = false): Promise<void> {
+    this.session.store().backup(file, (done, total) => onProgress?.({ done, total, phase: 'copying' }), force);
   }
 
   /**

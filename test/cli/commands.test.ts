@@ -146,6 +146,13 @@ describe('keyladder device and group', () => {
     expect(protectedHeader).toMatchObject({ alg: 'PBES2-HS512+A256KW', enc: 'A256GCM' });
     const bundle = JSON.parse(new TextDecoder().decode(plaintext));
     expect(bundle.payload.devices.map((d: { identity: string; kpw: string }) => [d.identity, d.kpw])).toEqual([['KPW-0001', v.kpw_hex], ['CSV-0001', v.kpw_hex]]);
+    // The same --out again: refused without --force, and the first bundle stays as it was.
+    const again = await cli([...S, 'device', 'export', 'KPW-0001', '--out', out], { env: { KEYLADDER_BUNDLE_PASSPHRASE: bundlePassphrase } });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('already exists. Choose another file, or add --force to replace it. [FILE_EXISTS]');
+    expect(readFileSync(out, 'utf8').trim()).toBe(jwe);
+    expect((await cli([...S, 'device', 'export', 'KPW-0001', '--out', out, '--force'], { env: { KEYLADDER_BUNDLE_PASSPHRASE: bundlePassphrase } })).code).toBe(0);
+    expect(readFileSync(out, 'utf8').trim()).not.toBe(jwe);
   });
 });
 

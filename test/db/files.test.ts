@@ -1,0 +1,100 @@
+// Store files and output files (issue 11, item 19): every store file is the
+// owner's only whatever the folder's mode and the umask, and --out and backup
+// files never replace an existing file without --force, never write through a
+// symbolic link, and are created exclusively.
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { writeNewFile } from '../../db/files.js';
+import { openTestServices, PASSPHRASE, tempDir, type TestServices } from '../support/services.js';
+
+const posix = process.platform !== 'win32';
+const mode = (path: string): number => statSync(path).mode & 0o777;
+
+let t: TestServices | undefined;
+let umask: number | undefined;
+afterEach(() => {
+  t?.cleanup();
+  t = undefined;
+  if (umask !== undefined) process.umask(umask);
+  umask = undefined;
+});
+
+describe.runIf(posix)('store files are 0600', () => {
+  it('in a world-writable folder under umask 0: the database, its -wal and -shm, the key file and the failed-unlock log', async () => {
+    umask = process.umask(0);
+    const dir = join(tempDir('keyladder-perms-'), 'store');
+    mkdirSync(dir, { mode: 0o777 });
+    chmodSync(dir, 0o777);
+    t = await openTestServices({ dir });
+    t.services.devices.provision({ identity: 'ESN-PERMS', keys: { kind: 'generate' } });
+    t.services.store.lock();
+    await expect(t.services.store.unlock('not the passphrase at all')).rejects.toMatchObject({ code: 'WRONG_PASSPHRASE' });
+    // The note of a failed unlock waits beside the store until the next unlock enters it into the audit log.
+    expect(mode(join(dir, 'failed-unlocks.log'))).toBe(0o600);
+    await t.services.store.unlock(PASSPHRASE);
+    t.services.devices.provision({ identity: 'ESN-PERMS-2', keys: { kind: 'generate' } });
+    const files = ['keyladder.db', 'keyladder.db-wal', 'keyladder.db-shm', 'keyladder.key.json'];
+    for (const f of files) expect(existsSync(join(dir, f)), f).toBe(true);
+    expect(Object.fromEntries(files.map((f) => [f, mode(join(dir, f)).toString(8)]))).toEqual(Object.fromEntries(files.map((f) => [f, '600'])));
+  });
+
+  it('an existing store whose files were left 0644 (an older KeyLadder) is tightened at unlock', async () => {
+    t = await openTestServices();
+    t.services.store.lock();
+    for (const f of ['keyladder.db', 'failed-unlocks.log']) {
+      const path = join(t.dir, f);
+      if (!existsSync(path)) writeFileSync(path, '');
+      chmodSync(path, 0o644);
+    }
+    await expect(t.services.store.unlock('not the passphrase at all')).rejects.toMatchObject({ code: 'WRONG_PASSPHRASE' });
+    expect(mode(join(t.dir, 'failed-unlocks.log'))).toBe(0o600);
+    await t.services.store.unlock(PASSPHRASE);
+    expect(mode(join(t.dir, 'keyladder.db'))).toBe(0o600);
+  });
+});
+
+describe('output files', () => {
+  it('writeNewFile creates an owner-only file, refuses an existing one without force, and a symbolic link always', () => {
+    const dir = tempDir('keyladder-out-');
+    const out = join(dir, 'bundle.jwe');
+    writeNewFile(out, 'first', false);
+    expect(readFileSync(out, 'utf8')).toBe('first');
+    if (posix) expect(mode(out)).toBe(0o600);
+    expect(() => writeNewFile(out, 'second', false)).toThrow(expect.objectContaining({ code: 'FILE_EXISTS', message: expect.stringContaining('--force') }));
+    expect(readFileSync(out, 'utf8')).toBe('first');
+    writeNewFile(out, 'second', true);
+    expect(readFileSync(out, 'utf8')).toBe('second');
+    if (posix) {
+      const target = join(dir, 'victim');
+      writeFileSync(target, 'do not touch');
+      const link = join(dir, 'link.jwe');
+      symlinkSync(target, link);
+      for (const force of [false, true]) expect(() => writeNewFile(link, 'attack', force)).toThrow(expect.objectContaining({ code: 'FILE_EXISTS', message: expect.stringContaining('symbolic link') }));
+      expect(readFileSync(target, 'utf8')).toBe('do not touch');
+      expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    }
+  });
+
+  it('backup: FILE_EXISTS for an existing file unless force, a symbolic link never, and nothing is written or audited', async () => {
+    t = await openTestServices();
+    const dir = tempDir('keyladder-backup-out-');
+    const file = join(dir, 'store.klbackup');
+    writeFileSync(file, 'an older backup');
+    const backups = () => t!.services.audit.list({ action: 'store.backup', limit: 100 }).length;
+    await expect(t.services.store.backup(file)).rejects.toMatchObject({ code: 'FILE_EXISTS' });
+    expect(readFileSync(file, 'utf8')).toBe('an older backup');
+    expect(backups()).toBe(0);
+    await t.services.store.backup(file, undefined, true);
+    expect(readFileSync(file).subarray(0, 18).toString()).toBe('KEYLADDER-BACKUP-1');
+    expect(backups()).toBe(1);
+    if (posix) {
+      const target = join(dir, 'victim');
+      writeFileSync(target, 'do not touch');
+      symlinkSync(target, join(dir, 'link.klbackup'));
+      await expect(t.services.store.backup(join(dir, 'link.klbackup'), undefined, true)).rejects.toMatchObject({ code: 'FILE_EXISTS' });
+      expect(readFileSync(target, 'utf8')).toBe('do not touch');
+      expect(backups()).toBe(1);
+    }
+  });
+});
