@@ -64,6 +64,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   ENTITY_REVOKED: 403,
   KEYX_WRAPPING_KEY_MISSING: 403,
   STORE_LOCKED: 503,
+  AUDIT_UNAVAILABLE: 503,
   KEYX_RESPONDER_UNAVAILABLE: 503,
 };
 
@@ -254,7 +255,7 @@ export class ResponderServer {
       if (this.options.uniformRefusals && outcome.reason !== undefined && IDENTITY_REASONS.has(outcome.reason)) {
         return finish(UNIFORM_REFUSAL.status, UNIFORM_REFUSAL.body, `${code} ${outcome.identity ?? ''}`);
       }
-      finish(STATUS_BY_CODE[code] ?? 500, outcome.json, `${code} ${outcome.identity ?? ''}`);
+      finish(STATUS_BY_CODE[code] ?? 500, outcome.json, `${code} ${outcome.identity ?? ''}`, code === 'AUDIT_UNAVAILABLE' ? { 'retry-after': '1' } : undefined);
     });
   }
 }

@@ -37,6 +37,9 @@ function responderFor(services: KeyLadderRuntime, settings: ServeSettings, index
   });
 }
 
+/** How many times a stopping worker tries to write its last records, a second apart. */
+const CLOSE_ATTEMPTS = 5;
+
 let services: KeyLadderRuntime | undefined;
 let server: ResponderServer | undefined;
 let totals: ClusterTotals | undefined;
@@ -72,9 +75,22 @@ function stop(): Promise<void> {
     if (server) await server.close();
     const s = server?.stats();
     await send({ type: 'stopped', exchanges: s?.exchanges ?? 0, refused: s?.refused ?? 0 });
-    // Writes the buffered exchange records, then locks the store.
-    services?.close();
-    process.exit(0);
+    // Writes the buffered exchange records, then locks the store. On a full disk the write fails:
+    // it is tried for a few seconds (space may return), and then the worker says what it could not
+    // write, in one line, instead of dying on an uncaught error.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        services?.close();
+        process.exit(0);
+      } catch (e) {
+        const pending = services?.exchanges.pendingRecords();
+        if (attempt >= CLOSE_ATTEMPTS) {
+          process.stderr.write(`keyladder: worker ${process.pid} stopped without writing ${pending?.audit ?? 0} audit records (${describeError(e).code}): the store could not be written.\n`);
+          process.exit(1);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
   })();
   return stopping;
 }

@@ -17,6 +17,8 @@ export const ServiceErrorCode = {
   IMPORT_INVALID: 'IMPORT_INVALID',
   BUNDLE_INVALID: 'BUNDLE_INVALID',
   RECIPIENT_KEY_INVALID: 'RECIPIENT_KEY_INVALID',
+  /** The audit log cannot be written (a full disk, say): nothing is answered until it can. */
+  AUDIT_UNAVAILABLE: 'AUDIT_UNAVAILABLE',
 } as const;
 export type ServiceErrorCode = (typeof ServiceErrorCode)[keyof typeof ServiceErrorCode];
 

@@ -45,6 +45,8 @@ export interface RecorderLimits {
 }
 
 const BATCHED: RecorderLimits = { auditBatch: 256, auditDelayMs: 20, statsDelayMs: 1000, statsBatch: 256 };
+/** At most this many audit records wait in memory; beyond it, exchanges are refused. */
+export const MAX_PENDING_AUDIT = 10_000;
 /** After a failed write, the batch is tried again this much later. */
 const RETRY_MS = 1000;
 const IMMEDIATE: RecorderLimits = { auditBatch: 1, auditDelayMs: 0, statsDelayMs: 0, statsBatch: Number.POSITIVE_INFINITY };
@@ -54,15 +56,42 @@ export class ExchangeRecorder {
   private marks = new Map<number, { at: string; mechanism: Mechanism; generation: number; count: number }>();
   private perGeneration = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
+  private timerDue = 0;
+  /** The last write failed; the next is its retry. */
+  private retrying = false;
   private statsWrittenAt = Date.now();
   /** Counters were due and are still being written out, statsBatch devices at a time. */
   private draining = false;
   private readonly limits: RecorderLimits;
   /** Registry updates go with the audit batch; until written, lookups in this process see them here. */
   readonly registry = new PendingRegistry();
+  /** Set when a write failed for a reason other than a busy lock; cleared by the next write that succeeds. */
+  private failing: { readonly since: string; readonly error: string } | undefined;
+  /** Exchanges refused while the log could not be written, per code, with the first and last time. */
+  private refusedWhileUnavailable = new Map<string, { count: number; from: string; to: string }>();
 
   constructor(private readonly store: () => KeyStore, private readonly batched: boolean, limits?: RecorderLimits) {
     this.limits = limits ?? (batched ? BATCHED : IMMEDIATE);
+  }
+
+  /**
+   * Why exchanges must be refused now, or undefined: a write failed and none
+   * has succeeded since, or the buffer is full.
+   */
+  unavailable(): string | undefined {
+    if (this.failing) return `The audit log cannot be written (${this.failing.error} since ${this.failing.since}); no exchange is answered until it can.`;
+    if (this.audit.length >= MAX_PENDING_AUDIT) return `${this.audit.length} audit records wait to be written (the store's write lock is held elsewhere); no exchange is answered until they are.`;
+    return undefined;
+  }
+
+  /** Counts an exchange refused because the log was unavailable: one aggregate record, not one each. */
+  countRefusal(code: string, at: string): void {
+    const seen = this.refusedWhileUnavailable.get(code);
+    if (seen) {
+      seen.count += 1;
+      seen.to = at;
+    } else this.refusedWhileUnavailable.set(code, { count: 1, from: at, to: at });
+    if (this.timer === undefined) this.writeIn(RETRY_MS);
   }
 
   record(entry: ExchangeRecord): void {
@@ -76,7 +105,9 @@ export class ExchangeRecorder {
       }
     }
     if (this.audit.length >= this.limits.auditBatch) this.write(false);
-    else if (this.timer === undefined) this.writeIn(this.limits.auditDelayMs);
+    // An audit record waits auditDelayMs at most, even when the next write was due later (counters, a retry).
+    // (After a failed write, the retry keeps its pace.)
+    else if (this.timer === undefined || (!this.retrying && this.timerDue > Date.now() + this.limits.auditDelayMs)) this.writeIn(this.limits.auditDelayMs);
   }
 
   private requeue(audit: AuditRecord[], marks: ExchangeMark[], perGeneration: Map<number, number>): void {
@@ -109,9 +140,13 @@ export class ExchangeRecorder {
     }
     // Counters are due once a second; once due, they drain over as many writes as it takes.
     const statsDue = all || this.draining || Date.now() - this.statsWrittenAt >= this.limits.statsDelayMs;
-    if (this.audit.length === 0 && this.registry.size === 0 && !(statsDue && (this.perGeneration.size > 0 || this.marks.size > 0))) return;
+    if (this.audit.length === 0 && this.registry.size === 0 && this.refusedWhileUnavailable.size === 0 && !(statsDue && (this.perGeneration.size > 0 || this.marks.size > 0))) return;
     const audit = this.audit;
     this.audit = [];
+    const aggregates = [...this.refusedWhileUnavailable].map(([code, r]): AuditRecord => ({
+      at: r.to, action: 'exchange', outcome: 'refused', subject: null,
+      details: { mechanism: null, profile: null, code, reason: 'AUDIT_UNAVAILABLE', count: r.count, from: r.from, to: r.to },
+    }));
     const marks: ExchangeMark[] = [];
     let perGeneration = new Map<number, number>();
     if (statsDue) {
@@ -130,29 +165,47 @@ export class ExchangeRecorder {
     const store = this.store();
     try {
       store.transaction(() => {
-        store.audit.append(...audit);
+        store.audit.append(...audit, ...aggregates);
         store.wrapdata.apply(this.registry.taken());
         store.devices.markExchanges(marks);
         store.issuers.addExchanges(perGeneration);
       }, 'relaxed');
     } catch (error) {
+      // Unbatched (a one-shot command): the caller learns it at once and does not answer, so
+      // the record of what was not answered must not be kept.
+      if (!this.batched) throw error;
       // Nothing was written (one transaction). Put the batch back, ahead of what came since,
       // so that no record is lost or reordered: another process holding the write lock past
       // the busy timeout (a large import from the CLI) must not cost a responder its records.
       this.requeue(audit, marks, perGeneration);
-      // Unbatched (a one-shot command) and flushes (before a read, a lock, a stop) report it.
-      if (all || !this.batched) throw error;
-      this.writeIn(RETRY_MS);
+      // A busy lock passes (another process writes); anything else means the log cannot be written.
+      if (!isBusy(error)) this.failing ??= { since: new Date().toISOString(), error: sqliteCode(error) };
+      this.retrying = true;
+      if (this.timer === undefined) this.writeIn(RETRY_MS);
+      // Flushes (before a read, a lock, a stop) report it.
+      if (all) throw error;
       return;
     }
     this.registry.written();
+    this.retrying = false;
+    this.failing = undefined;
+    this.refusedWhileUnavailable.clear();
     // Counters still waiting: the next batch takes more of them (soon, if they are draining).
     if (this.marks.size > 0 && this.timer === undefined) this.writeIn(this.draining ? this.limits.auditDelayMs : this.limits.statsDelayMs);
   }
 
-  /** The next batched write, `ms` from now; the timer must not keep a process alive on its own. */
+  /** The next batched write, `ms` from now (unless one is due sooner); the timer must not keep a process alive on its own. */
   private writeIn(ms: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerDue = Date.now() + ms;
     this.timer = setTimeout(() => this.write(false), ms);
     this.timer.unref();
   }
 }
+
+const sqliteCode = (error: unknown): string => {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'an unexpected error';
+};
+
+const isBusy = (error: unknown): boolean => /^SQLITE_(BUSY|LOCKED)/.test(sqliteCode(error));

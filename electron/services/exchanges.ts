@@ -16,6 +16,7 @@ import type { RandomSource } from '../jwe/random.js';
 import type { ExchangeApi, ExchangeOutcome, ResponseCheck } from './api.js';
 import { describeError, ServiceError, ServiceErrorCode } from './errors.js';
 import { ExchangeRecorder } from './exchangeRecorder.js';
+import type { AuditRecord } from '../../db/repositories/audit.js';
 import { checkIdentity, checkInteger } from './keyInput.js';
 import type { StoreSession } from './session.js';
 import { StoreKeySource } from './storeKeySource.js';
@@ -82,7 +83,7 @@ export class ExchangeService implements ExchangeApi {
       subject = null;
     }
     const at = this.now().toISOString();
-    this.recorder.record({ audit: { at, action: 'exchange', outcome: 'refused', subject, details: { mechanism: null, profile: PROFILES.includes(profile as JweProfileName) ? profile : null, code: error.code, reason: error.reason ?? null } } });
+    this.recordRefusal({ at, action: 'exchange', outcome: 'refused', subject, details: { mechanism: null, profile: PROFILES.includes(profile as JweProfileName) ? profile : null, code: error.code, reason: error.reason ?? null } });
   }
 
   /**
@@ -96,13 +97,27 @@ export class ExchangeService implements ExchangeApi {
     const store = this.session.store();
     const at = this.now().toISOString();
     const { identity, keyRequest } = request;
-    const source = new StoreKeySource(store, () => at, options.registered ? this.registry : undefined);
     const details = { mechanism: keyRequest.mechanism, profile };
+    // Fail closed: no answer while its audit record could not be written.
+    const unavailable = this.recorder.unavailable();
+    if (unavailable !== undefined) {
+      this.recorder.countRefusal(ServiceErrorCode.AUDIT_UNAVAILABLE, at);
+      throw new ServiceError(ServiceErrorCode.AUDIT_UNAVAILABLE, unavailable);
+    }
+    const source = new StoreKeySource(store, () => at, options.registered ? this.registry : undefined);
+    let device: ReturnType<StoreKeySource['prepare']>;
+    let result: ResponderResult;
     try {
-      const device = source.prepare(identity);
-      const result = new LadderResponder(source, this.random).respond(identity, keyRequest, { profile, kcv: options.kcv });
-      const returning = result.registry?.returning;
-      const clone = returning?.verdict === 'superseded';
+      device = source.prepare(identity);
+      result = new LadderResponder(source, this.random).respond(identity, keyRequest, { profile, kcv: options.kcv });
+    } catch (error) {
+      const { code, reason } = describeError(error);
+      this.recordRefusal({ at, action: 'exchange', outcome: 'refused', subject: identity, details: { ...details, code, reason: reason ?? null } });
+      throw error;
+    }
+    const returning = result.registry?.returning;
+    const clone = returning?.verdict === 'superseded';
+    try {
       this.recorder.record({
         audit: {
           at, action: 'exchange', outcome: 'ok', subject: identity,
@@ -117,11 +132,21 @@ export class ExchangeService implements ExchangeApi {
           ? { registry: { deviceId: device.id, at, issued: result.registry.issued, ...(returning && returning.verdict !== 'unregistered' ? { presented: returning.tag } : {}), ...(clone ? { clone } : {}) } }
           : {}),
       });
-      return result;
     } catch (error) {
-      const { code, reason } = describeError(error);
-      this.recorder.record({ audit: { at, action: 'exchange', outcome: 'refused', subject: identity, details: { ...details, code, reason: reason ?? null } } });
-      throw error;
+      // Unbatched (a one-shot command): the record could not be written, so the answer is not given.
+      this.recorder.countRefusal(ServiceErrorCode.AUDIT_UNAVAILABLE, at);
+      throw new ServiceError(ServiceErrorCode.AUDIT_UNAVAILABLE, `The audit log cannot be written (${describeError(error).code}); the exchange was not answered.`);
+    }
+    return result;
+  }
+
+  /** A refusal's record; if the log cannot take it, it is counted in the aggregate instead (the refusal stands). */
+  private recordRefusal(audit: AuditRecord): void {
+    if (this.recorder.unavailable() !== undefined) return this.recorder.countRefusal(String(audit.details['code']), audit.at);
+    try {
+      this.recorder.record({ audit });
+    } catch {
+      this.recorder.countRefusal(String(audit.details['code']), audit.at);
     }
   }
 

@@ -63,6 +63,19 @@ describe('ExchangeRecorder', () => {
     expect(generation).toBe(8);
   });
 
+  it('writes an audit record within the audit delay even while the next write was due later, for counters', () => {
+    vi.useFakeTimers();
+    const writes: Written[] = [];
+    const recorder = new ExchangeRecorder(fakeStore(writes), true, { ...limits, auditBatch: 100 });
+    recorder.record(exchange(1));
+    vi.advanceTimersByTime(20);
+    // Written; the device's counters now wait for their once-a-second write.
+    expect(writes).toHaveLength(1);
+    recorder.record(exchange(2));
+    vi.advanceTimersByTime(20);
+    expect(writes.map((w) => w.audit)).toEqual([1, 1]);
+  });
+
   it("coalesces a device's exchanges within the second, and flush writes everything at once", () => {
     vi.useFakeTimers();
     const writes: Written[] = [];
