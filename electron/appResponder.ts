@@ -34,7 +34,7 @@ export type StopReason = NonNullable<ResponderStatus['stopped']>['reason'];
 
 export interface AppResponderOptions {
   /** The services' exchanges (flush, when present, writes pending records after a stop). */
-  readonly exchanges: Pick<ExchangeApi, 'respond'> & { flush?(): void };
+  readonly exchanges: Pick<ExchangeApi, 'respond'> & { flush?(): void; noteRefusedCall?(client: string, code: string): void };
   readonly store: Pick<StoreApi, 'status'>;
   /** Main's log: start and stop lines and the access log. Never sent to the renderer. */
   readonly log?: (line: string) => void;
@@ -111,7 +111,10 @@ export class AppResponder {
     const tls = request.tls === true ? this.#readTls() : undefined;
 
     const server = new ResponderServer({
-      exchanges: { respond: (json, p) => this.#respond(json, p) },
+      exchanges: {
+        respond: (json, p, caller) => this.#respond(json, p, caller),
+        noteRefusedCall: (client, code) => this.options.exchanges.noteRefusedCall?.(client, code),
+      },
       host,
       port,
       profile,
@@ -225,8 +228,8 @@ export class AppResponder {
   }
 
   /** Every exchange goes to the services; one that finds the store locked (a lock this class did not see) stops the server. */
-  #respond(json: string, profile?: JweProfileName) {
-    const outcome = this.options.exchanges.respond(json, profile);
+  #respond(json: string, profile?: JweProfileName, caller?: { readonly client: string }) {
+    const outcome = this.options.exchanges.respond(json, profile, caller);
     if (!outcome.ok && outcome.code === StoreErrorCode.STORE_LOCKED) setImmediate(() => this.storeLocked());
     return outcome;
   }

@@ -55,6 +55,7 @@ const OPTIONS = {
   'allow-host': { type: 'string', multiple: true },
   'allow-origin': { type: 'string', multiple: true },
   'uniform-refusals': { type: 'boolean', default: false },
+  'rate-limit': { type: 'string' },
   workers: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 

@@ -96,7 +96,7 @@ function treeRss(root: number): number {
 
 /** Starts `keyladder serve --workers W` on the store and resolves with its URL once every worker listens. */
 function startServe(storeDir: string, workers: number): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BIN, '--store', storeDir, 'serve', '--port', '0', '--workers', String(workers), '--json'], {
+  const child = spawn(process.execPath, [BIN, '--store', storeDir, 'serve', '--port', '0', '--workers', String(workers), '--rate-limit', '0', '--json'], {
     env: { ...process.env, KEYLADDER_PASSPHRASE: PASSPHRASE, KEYLADDER_ALLOW_WEAK_KDF: '1' },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
@@ -166,7 +166,7 @@ end
       console.log(`http.baseline.node-http.c64: ${Math.round(r.rps)} requests/s (a fixed ${answer.length}-byte answer, no exchange: Node's HTTP server alone, one process, p99 ${r.p99ms.toFixed(2)} ms)`);
       await new Promise((resolve) => plain.close(resolve));
 
-      const server = new ResponderServer({ exchanges: services.exchanges, port: 0 });
+      const server = new ResponderServer({ exchanges: services.exchanges, port: 0, rateLimit: false });
       await levels('http.keyx.psk', await server.listen(), script, secs);
       await server.close();
       services.close();

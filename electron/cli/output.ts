@@ -55,6 +55,8 @@ Exchanges
                                        browser origins to answer; others get 421 and 403
         [--token-file F]               every request needs Authorization: Bearer <first line of F>
         [--tls-client-ca F]            mutual TLS: only clients with a certificate F issued
+        [--rate-limit N]               requests a second per client address and worker, bursts
+                                       of 2N; 429 beyond (default 1000; 0 turns it off)
         [--uniform-refusals]           one answer (403 KEYX_REFUSED) for unknown, revoked and
                                        group-less identities: no identity oracle
 

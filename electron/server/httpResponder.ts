@@ -13,7 +13,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ExchangeApi } from '../services/api.js';
-import { checkContentType, checkHost, checkOrigin, checkToken, corsHeaders, MIN_TOKEN_LENGTH, preflightHeaders, tokenDigest, type CallerPolicy } from './callerChecks.js';
+import { checkContentType, checkHost, checkOrigin, checkToken, corsHeaders, MIN_TOKEN_LENGTH, preflightHeaders, tokenDigest, type CallerPolicy, type Refusal } from './callerChecks.js';
+import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimit } from './rateLimit.js';
 import type { JweProfileName } from '../services/types.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -23,7 +24,10 @@ export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 export const MAX_BODY_BYTES = 64 * 1024;
 
 export interface ResponderServerOptions {
-  readonly exchanges: Pick<ExchangeApi, 'respond'>;
+  /** `noteRefusedCall`: where requests refused at this door are counted (per client, in the audit's aggregates). */
+  readonly exchanges: Pick<ExchangeApi, 'respond'> & { noteRefusedCall?(client: string, code: string): void };
+  /** Requests per second per client address (429 beyond); `false` turns the limit off (benchmarks). */
+  readonly rateLimit?: RateLimit | false;
   readonly host?: string;
   readonly port?: number;
   readonly profile?: JweProfileName;
@@ -68,6 +72,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   KEYX_RESPONDER_UNAVAILABLE: 503,
 };
 
+const clientOf = (req: IncomingMessage): string => req.socket.remoteAddress ?? 'unknown';
+
 const errorBody = (code: string, message: string): string => JSON.stringify({ error: { code, message } });
 
 /** The refusals that tell a caller something about an identity, and the one answer --uniform-refusals gives them all. */
@@ -83,9 +89,11 @@ export class ResponderServer {
   private inFlight = 0;
   private readonly profile: JweProfileName;
   private readonly callers: CallerPolicy;
+  private readonly limiter: RateLimiter | undefined;
 
   constructor(private readonly options: ResponderServerOptions) {
     this.profile = options.profile ?? 'msl';
+    this.limiter = options.rateLimit === false ? undefined : new RateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
     const token = options.callers?.token;
     if (token !== undefined && token.length < MIN_TOKEN_LENGTH) throw new RangeError(`A bearer token has at least ${MIN_TOKEN_LENGTH} characters.`);
     this.callers = {
@@ -165,7 +173,11 @@ export class ResponderServer {
   /** The caller checks, in order; a refusal is answered here and ends the request. */
   private refuseCaller(req: IncomingMessage, res: ServerResponse, started: number, path: string | undefined): boolean {
     const origin = req.headers.origin;
-    let refusal = checkHost(req.headers.host, this.callers) ?? checkOrigin(origin, this.callers);
+    const wait = this.limiter?.take(clientOf(req)) ?? 0;
+    let refusal: Refusal | undefined = wait > 0
+      ? { status: 429, code: 'RATE_LIMITED', message: 'Too many requests from this address; slow down.', headers: { 'retry-after': String(wait) } }
+      : undefined;
+    refusal ??= checkHost(req.headers.host, this.callers) ?? checkOrigin(origin, this.callers);
     if (refusal === undefined && req.method === 'OPTIONS' && origin !== undefined) {
       this.send(res, 204, '', preflightHeaders(origin, this.callers));
       this.log(req, 204, started, 'preflight');
@@ -175,6 +187,7 @@ export class ResponderServer {
     if (refusal === undefined && path === '/v1/keyx' && req.method === 'POST') refusal = checkContentType(req.headers['content-type']);
     if (refusal === undefined) return false;
     this.refused += 1;
+    this.options.exchanges.noteRefusedCall?.(clientOf(req), refusal.code);
     this.send(res, refusal.status, errorBody(refusal.code, refusal.message), { ...refusal.headers, ...corsHeaders(refusal.code === 'ORIGIN_NOT_ALLOWED' ? undefined : origin) });
     req.resume();
     this.log(req, refusal.status, started, refusal.code);
@@ -240,7 +253,7 @@ export class ResponderServer {
       if (done) return;
       let outcome;
       try {
-        outcome = this.options.exchanges.respond(Buffer.concat(chunks, size).toString('utf8'), this.profile);
+        outcome = this.options.exchanges.respond(Buffer.concat(chunks, size).toString('utf8'), this.profile, { client: clientOf(req) });
       } catch {
         this.refused += 1;
         return finish(500, errorBody('INTERNAL_ERROR', 'The responder hit an unexpected error.'), 'INTERNAL_ERROR');

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { CliUsageError } from '../cli/output.js';
 import type { JweProfileName } from '../services/types.js';
 import { MIN_TOKEN_LENGTH } from './callerChecks.js';
+import { DEFAULT_RATE_LIMIT, type RateLimit } from './rateLimit.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from './httpResponder.js';
 
 interface ServeFlags {
@@ -18,6 +19,7 @@ interface ServeFlags {
   'allow-host'?: string[];
   'allow-origin'?: string[];
   'uniform-refusals'?: boolean;
+  'rate-limit'?: string;
   workers?: string;
 }
 
@@ -33,6 +35,8 @@ export interface ServeSettings {
   readonly allowOrigins: readonly string[];
   /** One answer for unknown, revoked and group-less identities (see httpResponder.ts). */
   readonly uniformRefusals: boolean;
+  /** Requests per second per client address and worker; 0 turns the limit off. */
+  readonly rateLimit: number;
   readonly workers: number;
 }
 
@@ -51,6 +55,8 @@ export function parseServeFlags(flags: ServeFlags): ServeSettings {
   for (const h of allowHosts) if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(h)) throw new CliUsageError(`--allow-host takes a host name (such as keyladder.lab.example): "${h.slice(0, 60)}" is none.`);
   const allowOrigins = (flags['allow-origin'] ?? []).map((o) => o.trim().toLowerCase());
   for (const o of allowOrigins) if (!isOrigin(o)) throw new CliUsageError(`--allow-origin takes an origin, scheme://host[:port] with no path (such as http://localhost:5173): "${o.slice(0, 60)}" is none.`);
+  const rateLimit = flags['rate-limit'] === undefined ? DEFAULT_RATE_LIMIT.perSecond : /^\d{1,7}$/.test(flags['rate-limit']) ? Number(flags['rate-limit']) : NaN;
+  if (!Number.isInteger(rateLimit)) throw new CliUsageError('--rate-limit is a whole number of requests per second per client (0 turns the limit off).');
   const workers = flags.workers === undefined ? 1 : Number(flags.workers);
   if (!/^\d+$/.test(flags.workers ?? '1') || workers < 1 || workers > MAX_WORKERS) throw new CliUsageError(`--workers is 1 to ${MAX_WORKERS} (one per core is the most that helps).`);
   return {
@@ -64,6 +70,7 @@ export function parseServeFlags(flags: ServeFlags): ServeSettings {
     allowHosts,
     allowOrigins,
     uniformRefusals: flags['uniform-refusals'] === true,
+    rateLimit,
     workers,
   };
 }
@@ -112,3 +119,7 @@ export function readTlsFiles(settings: ServeSettings): { cert: Buffer; key: Buff
     throw new CliUsageError(`Cannot read the client CA certificate ${settings.tls.clientCaFile}.`);
   }
 }
+
+/** The limiter's settings for --rate-limit N: N a second, bursts of 2N; or off. */
+export const rateLimitOf = (settings: ServeSettings): RateLimit | false =>
+  settings.rateLimit === 0 ? false : { perSecond: settings.rateLimit, burst: settings.rateLimit * 2 };

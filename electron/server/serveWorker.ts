@@ -7,7 +7,7 @@ import cluster from 'node:cluster';
 import { createServices, describeError, type KeyLadderRuntime } from '../services/index.js';
 import { ResponderServer } from './httpResponder.js';
 import type { ClusterTotals, FromWorker, ToWorker } from './serveCluster.js';
-import { readTlsFiles, readToken, type ServeSettings } from './serveSettings.js';
+import { rateLimitOf, readTlsFiles, readToken, type ServeSettings } from './serveSettings.js';
 import { surviveClosedOutput } from './closedPipes.js';
 
 if (!cluster.isWorker) throw new Error('serveWorker.js runs as a worker of `keyladder serve --workers N` only.');
@@ -30,6 +30,7 @@ function responderFor(services: KeyLadderRuntime, settings: ServeSettings, index
     profile: settings.profile,
     ...(tls ? { tls } : {}),
     uniformRefusals: settings.uniformRefusals,
+    rateLimit: rateLimitOf(settings),
     callers: { allowHosts: settings.allowHosts, allowOrigins: settings.allowOrigins, ...(token === undefined ? {} : { token }) },
     // One line per request, without key material; stderr is the supervisor's, shared by all workers.
     accessLog: (line) => void process.stderr.write(`${line}\n`),

@@ -82,8 +82,12 @@ export interface IssuerApi {
 }
 
 export interface ExchangeApi {
-  /** Answers request JSON text as `keyladder respond` and POST /v1/keyx do. */
-  respond(requestJson: string, profile?: JweProfileName): ExchangeOutcome;
+  /**
+   * Answers request JSON text as `keyladder respond` and POST /v1/keyx do.
+   * `caller.client` (the HTTP door) is the caller's address: past a threshold,
+   * its refusals are recorded as one aggregate row a minute.
+   */
+  respond(requestJson: string, profile?: JweProfileName, caller?: { readonly client: string }): ExchangeOutcome;
   /** Runs the device-side requestor against this store's responder. */
   simulate(identity: string, options?: { readonly mechanism?: Exclude<Mechanism, 'WRAP'>; readonly rungs?: number; readonly profile?: JweProfileName }): Promise<SimulationReport>;
   /**

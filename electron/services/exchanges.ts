@@ -21,6 +21,7 @@ import { checkIdentity, checkInteger } from './keyInput.js';
 import type { StoreSession } from './session.js';
 import { StoreKeySource } from './storeKeySource.js';
 import { WrapdataRegistry } from './wrapdataRegistry.js';
+import { RefusalAggregator } from './refusalAggregator.js';
 import { CLONE_POLICIES, type ClonePolicy } from '../../db/repositories/wrapdata.js';
 import type { JweProfileName, Mechanism, RungReport, SimulationReport } from './types.js';
 
@@ -29,6 +30,7 @@ const PROFILES: readonly JweProfileName[] = ['msl', 'rfc7516'];
 export class ExchangeService implements ExchangeApi {
   private readonly recorder: ExchangeRecorder;
   private readonly registry: WrapdataRegistry;
+  private readonly refusals: RefusalAggregator;
 
   constructor(
     private readonly session: StoreSession,
@@ -38,7 +40,12 @@ export class ExchangeService implements ExchangeApi {
   ) {
     this.recorder = new ExchangeRecorder(() => session.store(), batchRecords);
     this.registry = new WrapdataRegistry(this.recorder.registry);
-    session.onFlush(() => this.recorder.flush());
+    this.refusals = new RefusalAggregator((audit) => this.recordRefusal(audit), () => this.now());
+    // The minute's aggregates go into the recorder's buffer first, then everything is written.
+    session.onFlush(() => {
+      this.refusals.flush();
+      this.recorder.flush();
+    });
   }
 
   /** Exchange records not yet written (for health reports and tests). */
@@ -51,16 +58,17 @@ export class ExchangeService implements ExchangeApi {
     this.session.flushPending();
   }
 
-  respond(requestJson: string, profile: JweProfileName = 'msl'): ExchangeOutcome {
+  /** `caller.client`: the caller's network address (the HTTP door), for the per-client aggregation of refusals. */
+  respond(requestJson: string, profile: JweProfileName = 'msl', caller?: { readonly client: string }): ExchangeOutcome {
     let request: ExchangeRequest | undefined;
     try {
       request = parseExchangeRequestJson(requestJson);
-      const result = this.answer(request, checkProfile(profile), { kcv: false, registered: true });
+      const result = this.answer(request, checkProfile(profile), { kcv: false, registered: true, ...(caller ? { client: caller.client } : {}) });
       return { ok: true, json: keyResponseEnvelopeJson(result.keydata), identity: request.identity };
     } catch (error) {
       const described = describeError(error);
       // answer() records its own refusals; a request that did not parse is recorded here.
-      if (request === undefined) this.recordUnparsed(requestJson, profile, described);
+      if (request === undefined) this.recordUnparsed(requestJson, profile, described, caller?.client);
       const identity = request?.identity;
       return {
         ok: false, json: JSON.stringify({ error: described }), code: described.code,
@@ -74,8 +82,9 @@ export class ExchangeService implements ExchangeApi {
    * identity only if the request names a valid one, and the error code, never
    * the request's bytes. They are batched like every exchange record.
    */
-  private recordUnparsed(requestJson: string, profile: string, error: { code: string; reason?: string }): void {
+  private recordUnparsed(requestJson: string, profile: string, error: { code: string; reason?: string }, client?: string): void {
     if (!this.session.unlocked) return;
+    if (client !== undefined && !this.refusals.admit(client, error.code)) return;
     let subject: string | null = null;
     try {
       subject = parseIdentity((JSON.parse(requestJson) as { identity?: unknown } | null)?.identity);
@@ -93,7 +102,7 @@ export class ExchangeService implements ExchangeApi {
    * device's, judged by and entered in the wrapdata registry (a simulated
    * device's exchanges are neither).
    */
-  private answer(request: ExchangeRequest, profile: JweProfileName, options: { kcv: boolean; registered: boolean }): ResponderResult {
+  private answer(request: ExchangeRequest, profile: JweProfileName, options: { kcv: boolean; registered: boolean; client?: string }): ResponderResult {
     const store = this.session.store();
     const at = this.now().toISOString();
     const { identity, keyRequest } = request;
@@ -112,7 +121,9 @@ export class ExchangeService implements ExchangeApi {
       result = new LadderResponder(source, this.random).respond(identity, keyRequest, { profile, kcv: options.kcv });
     } catch (error) {
       const { code, reason } = describeError(error);
-      this.recordRefusal({ at, action: 'exchange', outcome: 'refused', subject: identity, details: { ...details, code, reason: reason ?? null } });
+      if (options.client === undefined || this.refusals.admit(options.client, code)) {
+        this.recordRefusal({ at, action: 'exchange', outcome: 'refused', subject: identity, details: { ...details, code, reason: reason ?? null } });
+      }
       throw error;
     }
     const returning = result.registry?.returning;
@@ -138,6 +149,14 @@ export class ExchangeService implements ExchangeApi {
       throw new ServiceError(ServiceErrorCode.AUDIT_UNAVAILABLE, `The audit log cannot be written (${describeError(error).code}); the exchange was not answered.`);
     }
     return result;
+  }
+
+  /**
+   * A request the HTTP door refused before it became an exchange (rate limit,
+   * Host, Origin, content type, token): counted in its client's aggregate.
+   */
+  noteRefusedCall(client: string, code: string): void {
+    if (this.session.unlocked) this.refusals.admit(client, code, false);
   }
 
   /** A refusal's record; if the log cannot take it, it is counted in the aggregate instead (the refusal stands). */

@@ -1,0 +1,78 @@
+// Floods (issue 11, item 9): a per-client rate limit (429 with Retry-After),
+// and refused requests past a threshold audited as one aggregate row per
+// client per minute, so that a flood no longer grows the store by a row each.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RateLimiter } from '../../electron/server/rateLimit.js';
+import { ResponderServer } from '../../electron/server/httpResponder.js';
+import { INDIVIDUAL_PER_MINUTE } from '../../electron/services/refusalAggregator.js';
+import { openTestServices, type TestServices } from '../support/services.js';
+
+describe('RateLimiter', () => {
+  it('lets a burst through, then one request per 1/rate seconds, each client on its own', () => {
+    let now = 0;
+    const limiter = new RateLimiter({ perSecond: 2, burst: 3 }, () => now);
+    expect([1, 2, 3, 4].map(() => limiter.take('a'))).toEqual([0, 0, 0, 1]);
+    expect(limiter.take('b')).toBe(0);
+    now += 500; // one token back
+    expect([limiter.take('a'), limiter.take('a')]).toEqual([0, 1]);
+    now += 10_000; // never more than the burst
+    expect([1, 2, 3, 4].map(() => limiter.take('a'))).toEqual([0, 0, 0, 1]);
+  });
+
+  it('keeps at most 100,000 clients, dropping the least recently seen', () => {
+    const limiter = new RateLimiter({ perSecond: 1, burst: 1 }, () => 0);
+    expect(limiter.take('first')).toBe(0);
+    for (let i = 0; i < 100_000; i++) limiter.take(`spray-${i}`);
+    expect(limiter.clients).toBe(100_000);
+    // "first" was dropped, so it starts again with a full bucket.
+    expect(limiter.take('first')).toBe(0);
+  });
+
+  it('refuses a rate that is not positive', () => {
+    expect(() => new RateLimiter({ perSecond: 0, burst: 1 })).toThrow(RangeError);
+  });
+});
+
+describe('over HTTP', () => {
+  let t: TestServices;
+  beforeAll(async () => {
+    t = await openTestServices({ batch: true });
+  });
+  afterAll(() => t.cleanup());
+
+  const post = (url: string, body: string) => fetch(`${url}/v1/keyx`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+
+  it('answers 429 RATE_LIMITED with Retry-After past the client\'s rate, before any exchange', async () => {
+    const server = new ResponderServer({ exchanges: t.services.exchanges, port: 0, rateLimit: { perSecond: 0.001, burst: 5 } });
+    const url = await server.listen();
+    try {
+      const statuses = [];
+      for (let i = 0; i < 8; i++) statuses.push(await post(url, '{}'));
+      expect(statuses.map((r) => r.status)).toEqual([400, 400, 400, 400, 400, 429, 429, 429]);
+      expect(Number(statuses[5]!.headers.get('retry-after'))).toBeGreaterThan(100);
+      expect(((await statuses[5]!.json()) as { error: { code: string } }).error.code).toBe('RATE_LIMITED');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it(`a flood of refused requests: ${INDIVIDUAL_PER_MINUTE} rows, then one aggregate row for the client's minute, door refusals included`, async () => {
+    const server = new ResponderServer({ exchanges: t.services.exchanges, port: 0, rateLimit: { perSecond: 0.001, burst: 300 } });
+    const url = await server.listen();
+    try {
+      const before = t.services.audit.list({ action: 'exchange', limit: 1000 }).length;
+      for (let i = 0; i < 320; i++) await post(url, '{"identity":');
+      t.services.exchanges.flush();
+      const rows = t.services.audit.list({ action: 'exchange', limit: 1000 }).slice(0, -before || undefined);
+      const added = t.services.audit.list({ action: 'exchange', limit: 1000 }).length - before;
+      expect(added).toBe(INDIVIDUAL_PER_MINUTE + 1);
+      const aggregate = rows.find((r) => r.details['code'] === 'AGGREGATE')!;
+      expect(aggregate.details).toMatchObject({ client: expect.stringMatching(/127\.0\.0\.1/), count: 320 - INDIVIDUAL_PER_MINUTE });
+      // 300 reached the exchange service (280 counted as MSL_PARSE_ERROR); 20 were refused at the door.
+      expect(aggregate.details['codes']).toBe(`MSL_PARSE_ERROR=${300 - INDIVIDUAL_PER_MINUTE},RATE_LIMITED=20`);
+      expect(t.services.audit.verify()).toMatchObject({ ok: true });
+    } finally {
+      await server.close();
+    }
+  });
+});
