@@ -19,6 +19,11 @@ export function deriveSubkey(storeKey: Uint8Array, purpose: string): Buffer {
   return Buffer.from(hkdfSync('sha256', storeKey, Buffer.alloc(0), `keyladder ${purpose} v1`, 32));
 }
 
+/** The bindings (AAD) that tie each sealed key to its record and field. */
+export const deviceBinding = (identity: string, field: 'kpw' | 'kpe' | 'kph'): string => `device/${identity}/${field}`;
+export const groupBinding = (name: string, field: 'kdw' | 'kde' | 'kdh'): string => `group/${name}/${field}`;
+export const issuerBinding = (generation: number): string => `issuer/${generation}/key`;
+
 /** How many opened keys `unsealRemembered` keeps: Kissuer generations in use are few. */
 const REMEMBERED = 8;
 
@@ -117,6 +122,11 @@ export class RecordSealer {
   forget(binding: string): void {
     this.remembered.get(binding)?.plain.fill(0);
     this.remembered.delete(binding);
+  }
+
+  /** The bindings of the keys held open now (never the keys). */
+  rememberedBindings(): string[] {
+    return [...this.remembered.keys()];
   }
 
   private forgetOldest(): void {

@@ -20,7 +20,7 @@ import { DeviceRepository } from './repositories/devices.js';
 import { GroupRepository } from './repositories/groups.js';
 import { IssuerRepository } from './repositories/issuers.js';
 import { WrapdataRepository } from './repositories/wrapdata.js';
-import { RecordSealer, deriveSubkey } from './sealing.js';
+import { issuerBinding, RecordSealer, deriveSubkey } from './sealing.js';
 import { WalCheckpointer } from './walCheckpointer.js';
 
 export interface OpenOptions {
@@ -45,6 +45,9 @@ export interface IntegrityReport {
 const BACKUP_MAGIC = Buffer.from('KEYLADDER-BACKUP-1\n', 'latin1');
 
 const now = (): string => new Date().toISOString();
+/** How often a store looks for commits of other processes (see watchOtherWriters). */
+const OTHER_WRITERS_CHECK_MS = 1000;
+
 
 export class KeyStore {
   readonly devices: DeviceRepository;
@@ -54,6 +57,7 @@ export class KeyStore {
   readonly wrapdata: WrapdataRepository;
   private open = true;
   private checkpointer: WalCheckpointer | undefined;
+  private watcher: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly dir: string,
@@ -163,7 +167,43 @@ export class KeyStore {
     }
     const store = new KeyStore(dir, db, RecordSealer.forStore(storeKey), deriveSubkey(storeKey, 'audit mac'), keyFile);
     if (options.backgroundCheckpoints === true) store.checkpointer = WalCheckpointer.start(db, path, storeKey);
+    store.watchOtherWriters();
     return store;
+  }
+
+  /**
+   * Another process (the CLI beside the app, another \`serve\` worker) may
+   * destroy a Kissuer generation whose opened key this one holds. Nothing here
+   * would otherwise look at that generation again (a bare-MSL one is never
+   * asked for by number), so once a second this process checks whether any
+   * other connection committed (PRAGMA data_version, which costs no I/O), and
+   * if so forgets and zeroes the opened keys of destroyed generations.
+   */
+  private watchOtherWriters(): void {
+    let seen = this.db.pragma('data_version', { simple: true }) as number;
+    this.watcher = setInterval(() => {
+      if (!this.open) return;
+      try {
+        const version = this.db.pragma('data_version', { simple: true }) as number;
+        if (version !== seen) {
+          seen = version;
+          this.forgetDestroyedIssuers();
+        }
+      } catch {
+        // Busy or closing: the next tick looks again.
+      }
+    }, OTHER_WRITERS_CHECK_MS);
+    this.watcher.unref();
+  }
+
+  /** Zeroes and drops the opened keys of generations that are destroyed (here or by another process). */
+  forgetDestroyedIssuers(): void {
+    const remembered = new Set(this.sealer.rememberedBindings());
+    if (remembered.size === 0) return;
+    for (const generation of this.issuers.destroyedGenerations()) {
+      const binding = issuerBinding(generation);
+      if (remembered.has(binding)) this.sealer.forget(binding);
+    }
   }
 
   /**
@@ -229,6 +269,7 @@ export class KeyStore {
   lock(): void {
     if (!this.open) return;
     this.open = false;
+    clearInterval(this.watcher);
     this.checkpointer?.stop();
     try {
       this.db.pragma('wal_checkpoint(TRUNCATE)');

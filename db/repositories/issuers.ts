@@ -76,6 +76,11 @@ export class IssuerRepository {
     return this.keyStmt.get(generation) as IssuerKeyRow | undefined;
   }
 
+  /** The generations whose key is gone. */
+  destroyedGenerations(): number[] {
+    return this.db.prepare(`SELECT generation FROM issuer_generations WHERE status = 'destroyed'`).pluck().all() as number[];
+  }
+
   mslKeys(): IssuerKeyRow[] {
     return this.mslStmt.all() as IssuerKeyRow[];
   }

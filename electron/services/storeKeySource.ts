@@ -18,9 +18,9 @@ import type { IdentityStatus, LadderKeySource, ReturningVerdict, WrappingKeyLook
 import type { WrapdataRegistry } from './wrapdataRegistry.js';
 import type { IssuerKey } from '../ladder/wrapdata.js';
 
-export const deviceBinding = (identity: string, field: 'kpw' | 'kpe' | 'kph'): string => `device/${identity}/${field}`;
-export const groupBinding = (name: string, field: 'kdw' | 'kde' | 'kdh'): string => `group/${name}/${field}`;
-export const issuerBinding = (generation: number): string => `issuer/${generation}/key`;
+import { deviceBinding, groupBinding, issuerBinding } from '../../db/sealing.js';
+
+export { deviceBinding, groupBinding, issuerBinding };
 
 export function accepts(row: Pick<IssuerKeyRow, 'status' | 'grace_until'>, now: string): boolean {
   return row.status === 'active' || (row.status === 'grace' && row.grace_until !== null && row.grace_until > now);
