@@ -77,6 +77,10 @@ async function start(): Promise<void> {
       const result = await dialog.showSaveDialog(win, { title, defaultPath, filters: toDialogFilters(filters) });
       return remember(result.canceled || result.filePath === undefined || result.filePath === '' ? null : result.filePath);
     },
+    async confirm({ title, message, detail, yes }) {
+      const result = await dialog.showMessageBox(win, { type: 'warning', title, message, detail, buttons: [yes, 'Cancel'], defaultId: 1, cancelId: 1, noLink: true });
+      return result.response === 0;
+    },
     responder,
   };
 

@@ -21,7 +21,6 @@ import type {
 import type { ExchangeOutcome, ResponseCheck } from '../services/api.js';
 import type { ClonePolicy } from '../../db/repositories/wrapdata.js';
 import { AUDIT_ACTIONS, CHANNELS, PASSIVE_CHANNELS, type Channel } from './channels.js';
-import { isLoopbackHost } from './responderHost.js';
 
 // ---------------------------------------------------------------- building blocks
 
@@ -79,23 +78,17 @@ const responderHost = z
   .refine((h) => h === 'localhost' || isIP(h) !== 0, { error: 'The host must be an IP address (such as 127.0.0.1, 0.0.0.0 or ::1) or localhost.' });
 
 /**
- * Starting the responder. It binds 127.0.0.1 unless `host` says otherwise, and
- * a host reachable from other machines needs `allowRemote: true` as well: the
- * operator's explicit yes to the warning the renderer shows.
+ * Starting the responder. It binds 127.0.0.1 unless `host` says otherwise. A
+ * host reachable from other machines is confirmed by the operator in main's
+ * own dialog, never by a flag the renderer sends.
  */
-const responderStart = z
-  .strictObject({
-    host: responderHost.optional(),
-    port: z.number().int({ error: 'The port is a whole number.' }).min(0, { error: 'The port is 1 to 65535 (or 0 for any free port).' }).max(65535, { error: 'The port is 1 to 65535 (or 0 for any free port).' }).optional(),
-    profile: profile.optional(),
-    /** Serve HTTPS with the certificate and key chosen through responder.chooseTls. */
-    tls: z.boolean().optional(),
-    allowRemote: z.boolean().optional(),
-  })
-  .refine((r) => r.host === undefined || isLoopbackHost(r.host) || r.allowRemote === true, {
-    error: 'This host makes the responder reachable from other machines: confirm that this is what you want.',
-    path: ['allowRemote'],
-  });
+const responderStart = z.strictObject({
+  host: responderHost.optional(),
+  port: z.number().int({ error: 'The port is a whole number.' }).min(0, { error: 'The port is 1 to 65535 (or 0 for any free port).' }).max(65535, { error: 'The port is 1 to 65535 (or 0 for any free port).' }).optional(),
+  profile: profile.optional(),
+  /** Serve HTTPS with the certificate and key chosen through responder.chooseTls. */
+  tls: z.boolean().optional(),
+});
 
 // Fails to compile if the services grow an audit action this list lacks.
 const everyAuditAction: Exclude<AuditAction, (typeof AUDIT_ACTIONS)[number]> extends never ? true : never = true;

@@ -10,6 +10,9 @@ import { ServiceError, ServiceErrorCode } from '../services/errors.js';
 import type { BundleProtection } from '../services/types.js';
 import { parseStrictJson } from '../ladder/strictJson.js';
 import type { AppSettings } from './contract.js';
+import { AppError } from './errors.js';
+import { UnlockBackoff } from '../security/unlockBackoff.js';
+import { isLoopbackHost, RESPONDER_DEFAULT_HOST } from './responderHost.js';
 import type { Handlers } from './register.js';
 
 export interface FileFilter {
@@ -28,6 +31,10 @@ export interface AppDeps {
   openFile(options: { readonly title: string; readonly filters: readonly FileFilter[] }): Promise<string | null>;
   /** Asks the operator where to write a file; null when they cancel. */
   saveFile(options: { readonly title: string; readonly defaultName: string; readonly filters: readonly FileFilter[] }): Promise<string | null>;
+  /** Asks the operator a yes-or-no question in a native dialog; true only for an explicit yes. */
+  confirm(options: { readonly title: string; readonly message: string; readonly detail: string; readonly yes: string }): Promise<boolean>;
+  /** Paces failed unlocks (its own clock in tests). */
+  readonly unlockBackoff?: UnlockBackoff;
   /** The in-app HTTP responder (electron/appResponder.ts), over the same services. */
   readonly responder: Pick<AppResponder, 'status' | 'start' | 'stop' | 'chooseTls'>;
 }
@@ -67,6 +74,7 @@ const writePrivate = async (file: string, text: string) => writeNewFile(file, te
 
 export function createHandlers(services: KeyLadderServices, deps: AppDeps): Handlers {
   const { store, devices, groups, issuers, exchanges, audit } = services;
+  const unlockBackoff = deps.unlockBackoff ?? new UnlockBackoff();
   /** An export's protection, with the recipient's public key read from the file the operator picks here; null if they cancel. */
   const exportProtection = async (protection: { kind: 'passphrase'; passphrase: string } | { kind: 'rsa-key-file' }): Promise<BundleProtection | null> => {
     if (protection.kind === 'passphrase') return protection;
@@ -84,7 +92,15 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
       return store.status();
     },
     'store.unlock': async ({ passphrase }) => {
-      await store.unlock(passphrase);
+      const wait = unlockBackoff.wait();
+      if (wait > 0) throw new AppError('UNLOCK_BACKOFF', `Too many wrong passphrases: try again in ${Math.ceil(wait / 1000)} s.`);
+      try {
+        await store.unlock(passphrase);
+      } catch (error) {
+        if ((error as { code?: unknown }).code === 'WRONG_PASSPHRASE') unlockBackoff.failed();
+        throw error;
+      }
+      unlockBackoff.succeeded();
       return store.status();
     },
     'store.lock': () => {
@@ -162,7 +178,19 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
     'audit.verify': () => audit.verify(),
 
     'responder.status': () => deps.responder.status(),
-    'responder.start': (request) => deps.responder.start(request),
+    'responder.start': async (request) => {
+      const host = request.host ?? RESPONDER_DEFAULT_HOST;
+      if (isLoopbackHost(host)) return deps.responder.start(request);
+      // Main asks, in its own dialog: a compromised renderer cannot say yes for the operator.
+      const yes = await deps.confirm({
+        title: 'Listen beyond this machine?',
+        message: `Make the responder reachable from other machines on ${host}?`,
+        detail: 'Anyone who can reach this address can send key requests, learn which identities are provisioned, fill the audit log and load this machine. Use it only on a lab network you trust, behind a firewall, preferably with TLS.',
+        yes: `Listen on ${host}`,
+      });
+      if (!yes) throw new AppError('NOT_CONFIRMED', `The responder was not started: listening on ${host} was not confirmed.`);
+      return deps.responder.start({ ...request, allowRemote: true });
+    },
     'responder.stop': () => deps.responder.stop('operator'),
     // The files are chosen and read in main: the renderer sees their names only.
     'responder.chooseTls': async () => {

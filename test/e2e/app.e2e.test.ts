@@ -115,6 +115,8 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     expect(await alert.textContent()).toMatch(/did not unlock[\s\S]*What to do[\s\S]*WRONG_PASSPHRASE/);
     expect(await h.page.getByLabel('Passphrase').inputValue()).toBe('');
     await h.screenshot('unlock-wrong-passphrase');
+    // Main makes the next attempt wait a second after a wrong passphrase (test/ipc/handlers.test.ts).
+    await h.page.waitForTimeout(1100);
     await h.page.getByLabel('Passphrase').fill(PASSPHRASE);
     await h.page.getByRole('button', { name: 'Unlock' }).click();
     await visible(h.page.getByRole('heading', { name: 'Devices' }));
@@ -296,15 +298,16 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     await visible(h.page.getByRole('heading', { name: 'Responder', exact: true }));
     await visible(h.page.locator('[data-responder-state="stopped"]'));
     expect(await h.page.getByLabel('Host').inputValue()).toBe('127.0.0.1');
-    // A host reachable from other machines gets a warning, and needs a yes before it starts.
+    // A host reachable from other machines gets a warning, and main's own dialog asks: a no starts nothing.
     await h.page.getByLabel('Host').fill('0.0.0.0');
     const warning = h.page.getByRole('alert').filter({ hasText: 'reachable from other machines' });
     await visible(warning);
     const startButton = h.page.getByRole('button', { name: 'Start responder' });
-    expect(await startButton.isDisabled()).toBe(true);
-    await warning.getByRole('checkbox', { name: /I want the responder reachable/ }).check();
-    expect(await startButton.isDisabled()).toBe(false);
     await h.screenshot('responder-remote-warning');
+    h.dialogs.confirm.push(false);
+    await startButton.click();
+    await visible(h.page.getByRole('alert').filter({ hasText: 'was not confirmed' }));
+    await visible(h.page.locator('[data-responder-state="stopped"]'));
     await h.page.getByLabel('Host').fill('127.0.0.1');
     expect(await warning.count()).toBe(0);
     // Keyboard only: port (0 = any free port, so a parallel run cannot collide), then start.

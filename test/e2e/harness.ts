@@ -125,7 +125,7 @@ export interface Harness {
   /** Console errors, page errors and CSP violations. */
   readonly problems: string[];
   /** What the next "open file" / "save file" dialog answers (null: the operator cancels). */
-  dialogs: { open: Array<string | null>; save: Array<string | null> };
+  dialogs: { open: Array<string | null>; save: Array<string | null>; confirm: boolean[] };
   /** Sends an event to the page as main would (the idle lock's "locked"). */
   emit(channel: string, payload: unknown): Promise<void>;
   screenshot(name: string): Promise<string>;
@@ -151,7 +151,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const replies: Recorded[] = [];
   const events: Array<{ channel: string; payload: unknown }> = [];
   const problems: string[] = [];
-  const dialogs = { open: [] as Array<string | null>, save: [] as Array<string | null> };
+  const dialogs = { open: [] as Array<string | null>, save: [] as Array<string | null>, confirm: [] as boolean[] };
   const responderLog: string[] = [];
   const responder = new AppResponder({ exchanges: services.exchanges, store: services.store, log: (line) => responderLog.push(line), drainMs: 2_000 });
   const deps: AppDeps = {
@@ -159,6 +159,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     settings: fileSettings(workDir),
     openFile: async () => dialogs.open.shift() ?? null,
     saveFile: async () => dialogs.save.shift() ?? null,
+    confirm: async () => dialogs.confirm.shift() ?? false,
     responder,
   };
   // The page is trusted on the test server's origin, exactly as main trusts app://keyladder.

@@ -27,6 +27,7 @@ const deps = (open: string | null, save: string | null): AppDeps => ({
   settings: { get: () => ({ idleLockMinutes: 10 }), setIdleLockMinutes: (m) => ({ idleLockMinutes: m }) },
   openFile: vi.fn(async () => open),
   saveFile: vi.fn(async () => save),
+  confirm: vi.fn(async () => false),
   responder: { status: vi.fn(), start: vi.fn(), stop: vi.fn(), chooseTls: vi.fn() },
 });
 
@@ -115,5 +116,36 @@ describe('RSA keys reach main from files main reads, never through the renderer 
       await expect(h['issuers.importFromPeer']({ protection: { kind: 'rsa-key-file' } }, ctx)).rejects.toMatchObject({ code: 'RECIPIENT_KEY_INVALID' });
       expect(calls).toEqual([]);
     }
+  });
+});
+
+describe('failed unlocks back off (issue 11, item 20)', () => {
+  it('after each wrong passphrase the next attempt waits 1 s, 2 s, 4 s … up to 30 s, refused before the store sees it; a right one resets it', async () => {
+    const { UnlockBackoff } = await import('../../electron/security/unlockBackoff.js');
+    let now = 0;
+    let right = false;
+    const unlock = vi.fn(async () => {
+      if (!right) throw Object.assign(new Error('wrong'), { code: 'WRONG_PASSPHRASE' });
+    });
+    const services = { store: { unlock, status: () => ({ unlocked: right }) } } as unknown as KeyLadderServices;
+    const backoff = new UnlockBackoff(() => now);
+    const h = createHandlers(services, { ...deps(null, null), unlockBackoff: backoff });
+    const attempt = () => h['store.unlock']({ passphrase: 'p' }, ctx);
+    const waits: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      await expect(attempt()).rejects.toMatchObject({ code: 'WRONG_PASSPHRASE' });
+      waits.push(backoff.wait());
+      const calls = unlock.mock.calls.length;
+      now += waits[i]! - 1;
+      await expect(attempt()).rejects.toMatchObject({ code: 'UNLOCK_BACKOFF', message: expect.stringMatching(/try again in \d+ s\.$/) });
+      expect(unlock.mock.calls.length).toBe(calls);
+      now += 1;
+    }
+    expect(waits).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000]);
+    right = true;
+    await expect(attempt()).resolves.toMatchObject({ unlocked: true });
+    right = false;
+    await expect(attempt()).rejects.toMatchObject({ code: 'WRONG_PASSPHRASE' });
+    expect(backoff.wait()).toBe(1000);
   });
 });

@@ -35,9 +35,8 @@ describe('responder.start validation in main', () => {
     ['a port as text', { port: '8420' }],
     ['an unknown profile', { profile: 'constructor' }],
     ['an unknown field', { host: '127.0.0.1', cert: '/etc/passwd' }],
-    ['a non-loopback host without the operator’s yes', { host: '0.0.0.0' }],
-    ['a LAN address with allowRemote false', { host: '192.168.1.20', allowRemote: false }],
-    ['an IPv6 wildcard without the operator’s yes', { host: '::' }],
+    ['an allowRemote flag: only main’s own dialog says yes', { host: '0.0.0.0', allowRemote: true }],
+    ['allowRemote false', { host: '192.168.1.20', allowRemote: false }],
   ])('refuses %s', async (_name, request) => {
     const handler = vi.fn();
     const reply = await wrapHandler('responder.start', handler, { isTrustedSender })(TRUSTED, request);
@@ -51,8 +50,8 @@ describe('responder.start validation in main', () => {
     ['localhost', { host: 'localhost', port: 1 }],
     ['IPv6 loopback', { host: '::1', port: 65535, profile: 'rfc7516' }],
     ['another loopback address', { host: '127.0.0.2' }],
-    ['all interfaces, with the operator’s yes', { host: '0.0.0.0', port: 8420, allowRemote: true, tls: true }],
-    ['a LAN IPv6 address, with the operator’s yes', { host: 'fe80::1', allowRemote: true }],
+    ['all interfaces (main then asks the operator)', { host: '0.0.0.0', port: 8420, tls: true }],
+    ['a LAN IPv6 address (main then asks the operator)', { host: 'fe80::1' }],
   ])('accepts %s', (_name, request) => {
     expect(start.safeParse(request).success, JSON.stringify(request)).toBe(true);
   });
@@ -64,9 +63,6 @@ describe('responder.start validation in main', () => {
     expect(host.error?.issues[0]?.message).toMatch(/IP address.*or localhost/);
     const port = start.safeParse({ port: 70000 });
     expect(port.error?.issues[0]?.message).toMatch(/1 to 65535/);
-    const remote = start.safeParse({ host: '10.0.0.5' });
-    expect(remote.error?.issues[0]?.path).toEqual(['allowRemote']);
-    expect(remote.error?.issues[0]?.message).toMatch(/reachable from other machines/);
   });
 
   it('takes no arguments on status, stop and chooseTls', () => {
@@ -101,11 +97,12 @@ describe('the responder handlers', () => {
     stop: vi.fn(async () => 'stopped' as never),
     chooseTls: vi.fn(() => 'chosen' as never),
   });
-  const deps = (r: ReturnType<typeof responder>, open: Array<string | null>) => ({
+  const deps = (r: ReturnType<typeof responder>, open: Array<string | null>, yes = false) => ({
     version: 'x',
     settings: { get: () => ({ idleLockMinutes: 10 }), setIdleLockMinutes: (m: number) => ({ idleLockMinutes: m }) },
     openFile: vi.fn(async (_options: { title: string }) => open.shift() ?? null),
     saveFile: vi.fn(async () => null),
+    confirm: vi.fn(async (_options: { title: string; message: string; detail: string; yes: string }) => yes),
     responder: r,
   });
   const ctx = { progress: vi.fn() };
@@ -118,6 +115,21 @@ describe('the responder handlers', () => {
     expect(await h['responder.stop'](undefined, ctx)).toBe('stopped');
     expect(r.stop).toHaveBeenCalledWith('operator');
     expect(h['responder.status'](undefined, ctx)).toBe('status');
+  });
+
+  it('ask the operator in main’s own dialog before listening beyond loopback, and start nothing without a yes', async () => {
+    const r = responder();
+    const no = deps(r, [], false);
+    await expect(createHandlers({} as never, no)['responder.start']({ host: '0.0.0.0', port: 0 }, ctx)).rejects.toMatchObject({ code: 'NOT_CONFIRMED' });
+    expect(no.confirm.mock.calls[0]![0].message).toBe('Make the responder reachable from other machines on 0.0.0.0?');
+    expect(r.start).not.toHaveBeenCalled();
+    const yes = deps(r, [], true);
+    expect(await createHandlers({} as never, yes)['responder.start']({ host: '192.168.1.20', port: 0 }, ctx)).toBe('started');
+    expect(r.start).toHaveBeenCalledWith({ host: '192.168.1.20', port: 0, allowRemote: true });
+    // Loopback needs no question.
+    const loop = deps(r, [], false);
+    await createHandlers({} as never, loop)['responder.start']({ host: '::1' }, ctx);
+    expect(loop.confirm).not.toHaveBeenCalled();
   });
 
   it('choose the TLS files through main’s dialogs (certificate, then key), and do nothing when canceled', async () => {

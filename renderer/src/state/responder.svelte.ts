@@ -21,7 +21,6 @@ export class ResponderState {
   port = $state<number | null>(RESPONDER_DEFAULT_PORT);
   profile = $state<'msl' | 'rfc7516'>('msl');
   tls = $state(false);
-  allowRemote = $state(false);
 
   running = $derived(this.status?.state === 'listening' || this.status?.state === 'draining');
 
