@@ -16,6 +16,8 @@ export const StoreErrorCode = {
   RECORD_SEAL_INVALID: 'RECORD_SEAL_INVALID',
   /** An output file already exists (and --force was not given), or is a symbolic link. */
   FILE_EXISTS: 'FILE_EXISTS',
+  /** An audit checkpoint file that is malformed, altered, or of another store. */
+  CHECKPOINT_INVALID: 'CHECKPOINT_INVALID',
 } as const;
 export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
 

@@ -21,6 +21,7 @@ import { GroupRepository } from './repositories/groups.js';
 import { IssuerRepository } from './repositories/issuers.js';
 import { WrapdataRepository } from './repositories/wrapdata.js';
 import { issuerBinding, RecordSealer, deriveSubkey } from './sealing.js';
+import { makeCheckpoint, readCheckpoint, rollbackProblems, type AuditCheckpoint } from './checkpoint.js';
 import { WalCheckpointer } from './walCheckpointer.js';
 
 export interface OpenOptions {
@@ -444,6 +445,28 @@ export class KeyStore {
     }
     if (!audit.ok) problems.push(audit.problem ?? 'The audit log does not verify.');
     return { ok: problems.length === 0, problems, audit };
+  }
+
+  /** A MACed record of the audit chain's head, for the operator to keep outside the store (db/checkpoint.ts). */
+  auditCheckpoint(at: string): AuditCheckpoint {
+    this.ensureOpen();
+    return makeCheckpoint(this.auditKey, this.keyFile.storeId, this.audit.head(), at);
+  }
+
+  /** Reads a checkpoint made by this store; CHECKPOINT_INVALID if it is not one. */
+  readAuditCheckpoint(text: string): AuditCheckpoint {
+    this.ensureOpen();
+    return readCheckpoint(text, this.auditKey, this.keyFile.storeId);
+  }
+
+  /** How this store stands against an earlier head of its chain: problems if it went back or forked. */
+  rollbackProblems(checkpoint: Pick<AuditCheckpoint, 'seq' | 'mac' | 'at'>): string[] {
+    this.ensureOpen();
+    return rollbackProblems(checkpoint, this.audit.head(), (seq) => this.audit.macAt(seq));
+  }
+
+  get storeId(): string {
+    return this.keyFile.storeId;
   }
 
   /** Sizes for the benchmarks and the operator's status view. */

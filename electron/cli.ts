@@ -46,6 +46,7 @@ const OPTIONS = {
   join: { type: 'string' },
   yes: { type: 'boolean', default: false },
   force: { type: 'boolean', default: false },
+  checkpoint: { type: 'string' },
   host: { type: 'string' },
   port: { type: 'string' },
   'tls-cert': { type: 'string' },
@@ -133,6 +134,14 @@ const storeDirFor = (values: Values, io: CliIo): string => values.store ?? io.en
 
 async function unlock(services: KeyLadderRuntime, values: Values, io: CliIo): Promise<void> {
   await services.store.unlock(await readPassphrase(values['passphrase-file'], io));
+}
+
+function readTextFile(file: string, role: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    throw new CliUsageError(`Cannot read the ${role} file ${file}.`);
+  }
 }
 
 function readKeysFile(file: string | undefined, io: CliIo): Record<string, unknown> {
@@ -265,7 +274,14 @@ async function run(command: string, sub: string | undefined, rest: string[], val
         out.print(result.ok ? `The audit log verifies: ${result.entries} entries.` : `The audit log does NOT verify: ${result.problem}`, result);
         return result.ok ? 0 : 1;
       }
-      if (sub !== 'list') throw new CliUsageError('Usage: keyladder audit list|verify');
+      if (sub === 'checkpoint') {
+        if (values.out === undefined) throw new CliUsageError('Usage: keyladder audit checkpoint --out FILE [--force]');
+        const checkpoint = services.audit.checkpoint();
+        writeNewFile(values.out, `${JSON.stringify(checkpoint, null, 2)}\n`, values.force === true);
+        out.print(`Wrote a checkpoint of the audit log at entry ${checkpoint.seq} to ${values.out}. Keep it away from the store; \`keyladder verify --checkpoint ${values.out}\` tells whether the store went back behind it.`, { file: values.out, seq: checkpoint.seq });
+        return 0;
+      }
+      if (sub !== 'list') throw new CliUsageError('Usage: keyladder audit list|verify|checkpoint');
       const entries = services.audit.list({
         ...(values.action ? { action: values.action as never } : {}),
         ...(values.subject ? { subject: values.subject } : {}),
@@ -277,7 +293,8 @@ async function run(command: string, sub: string | undefined, rest: string[], val
     }
     case 'verify': {
       await unlock(services, values, io);
-      const result = services.store.verify();
+      const checkpoint = values.checkpoint === undefined ? undefined : readTextFile(values.checkpoint, 'checkpoint');
+      const result = services.store.verify(checkpoint);
       out.print(result.ok ? `The store verifies: every page authenticates, and ${result.audit.entries} audit entries chain.` : `The store does NOT verify:\n${result.problems.join('\n')}`, result);
       return result.ok ? 0 : 1;
     }

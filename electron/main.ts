@@ -20,6 +20,7 @@ import { denyPermissions } from './security/permissions.js';
 import { trustedSender } from './security/trustedSender.js';
 import { createMainWindow } from './security/window.js';
 import { createServices } from './services/index.js';
+import { keychainHeadKeeper } from './keychainHead.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PRELOAD = path.join(here, 'preload.cjs');
@@ -37,7 +38,7 @@ const toDialogFilters = (filters: readonly FileFilter[]) => filters.map((f) => (
 
 async function start(): Promise<void> {
   const userData = app.getPath('userData');
-  const runtime = createServices({ storeDir: userData, backgroundCheckpoints: true });
+  const runtime = createServices({ storeDir: userData, backgroundCheckpoints: true, headKeeper: keychainHeadKeeper(userData, (line) => console.error(line)) });
   // The access log goes to main's log only, never to the renderer; it holds no key material.
   const responder = new AppResponder({ exchanges: runtime.exchanges, store: runtime.store, log: (line) => console.log(line) });
   // Every lock through these services (idle, system, the Lock button) stops the responder first.

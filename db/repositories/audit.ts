@@ -58,7 +58,8 @@ export class AuditRepository {
     return createHmac('sha256', this.key).update(prev).update(text, 'utf8').digest();
   }
 
-  private head(): { seq: number; mac: Buffer } {
+  /** The chain's head: the last entry's number and MAC (0 and zeros for an empty log). */
+  head(): { seq: number; mac: Buffer } {
     const value = this.readHead.get() as string | undefined;
     if (value === undefined) return { seq: 0, mac: GENESIS };
     const [seq, mac] = value.split(':');
@@ -81,6 +82,11 @@ export class AuditRepository {
     if (this.db.inTransaction) run();
     // IMMEDIATE, as KeyStore.transaction: the head is read and moved under the write lock.
     else this.db.transaction(run).immediate();
+  }
+
+  /** The MAC of entry `seq`, if the log holds it. */
+  macAt(seq: number): Buffer | undefined {
+    return this.db.prepare('SELECT mac FROM audit_log WHERE seq = ?').pluck().get(seq) as Buffer | undefined;
   }
 
   /** The times of the entries of `action` at any of `times` (one per entry). */

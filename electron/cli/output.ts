@@ -17,7 +17,8 @@ Store
   init [--kdf-log-n N]                 create the store and its first Kissuer generation
   init --join EXPORT [--private-key F] create it from a peer's Kissuer export (a responder network)
   status                               where the store is, and whether it exists
-  verify                               check every page, the invariants and the audit chain
+  verify [--checkpoint F]              check every page, the invariants and the audit chain; with
+                                       F, also that the store did not go back behind checkpoint F
   backup FILE [--force]                write an encrypted, consistent backup to a new file
   restore FILE --yes                   replace the store with a backup (its passphrase)
   passphrase change                    re-wrap the store key under a new passphrase
@@ -67,6 +68,7 @@ Exchanges
 Audit
   audit list [--action A] [--subject S] [--outcome ok|refused] [--limit N]
   audit verify
+  audit checkpoint --out FILE [--force]   a MACed record of the chain's head, to keep elsewhere
 
 Options
   --store DIR              the store folder (else $KEYLADDER_STORE, else the app's data folder)

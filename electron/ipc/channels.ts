@@ -45,9 +45,9 @@ export interface LockedEvent {
 
 /** Every audit action, for the audit filter (checked against the services' type in contract.ts). */
 export const AUDIT_ACTIONS = [
-  'store.create', 'store.unlock', 'store.unlock-failed', 'store.passphrase-change', 'store.backup', 'store.restore', 'store.recovery-key',
+  'store.create', 'store.unlock', 'store.unlock-failed', 'store.passphrase-change', 'store.backup', 'store.restore', 'store.recovery-key', 'store.rollback-detected',
   'device.provision', 'device.import', 'device.revoke', 'device.export', 'device.clone-cleared',
   'group.add', 'policy.clone',
   'issuer.create', 'issuer.rotate', 'issuer.retire', 'issuer.destroy', 'issuer.import-msl', 'issuer.export', 'issuer.import-peer',
-  'exchange', 'exchange.check',
+  'exchange', 'exchange.check', 'audit.checkpoint',
 ] as const satisfies readonly AuditAction[];

@@ -8,6 +8,7 @@ import type {
   IssuerGeneration, JweProfileName, Mechanism, ProgressCallback, SimulationReport, StoreStatus, StoreVerification,
 } from './types.js';
 import type { ClonePolicy } from '../../db/repositories/wrapdata.js';
+import type { AuditCheckpoint } from '../../db/checkpoint.js';
 
 /** Key material as it arrives from an operator's JSON file: hex strings. */
 export type DeviceKeyInput =
@@ -50,7 +51,8 @@ export interface StoreApi {
   /** Writes a backup to a new file; an existing one is replaced only with `force`, a symbolic link never. */
   backup(file: string, onProgress?: ProgressCallback, force?: boolean): Promise<void>;
   restore(file: string, passphrase: string): Promise<void>;
-  verify(): StoreVerification;
+  /** Every page, the invariants and the audit chain; with `checkpointText`, also whether the store went back behind it. */
+  verify(checkpointText?: string): StoreVerification;
 }
 
 export interface DeviceApi {
@@ -110,6 +112,8 @@ export interface ResponseCheck {
 export interface AuditApi {
   list(query?: AuditQuery): AuditEntry[];
   verify(): AuditVerification;
+  /** A MACed record of the chain's head, to keep outside the store (audited). */
+  checkpoint(): AuditCheckpoint;
 }
 
 export interface KeyLadderServices {

@@ -1,5 +1,6 @@
 // Reading and verifying the audit log (appends happen with each change).
 
+import type { AuditCheckpoint } from '../../db/checkpoint.js';
 import type { AuditApi } from './api.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import { checkInteger } from './keyInput.js';
@@ -7,7 +8,22 @@ import type { StoreSession } from './session.js';
 import type { AuditEntry, AuditQuery, AuditVerification } from './types.js';
 
 export class AuditService implements AuditApi {
-  constructor(private readonly session: StoreSession) {}
+  constructor(private readonly session: StoreSession, private readonly now: () => Date = () => new Date()) {}
+
+  /**
+   * A checkpoint of the chain's head for the operator to keep outside the
+   * store (`verify --checkpoint` holds the store against it later). Its own
+   * audit record comes first, so the checkpoint covers it.
+   */
+  checkpoint(): AuditCheckpoint {
+    this.session.flushPending();
+    const store = this.session.store();
+    const at = this.now().toISOString();
+    return store.transaction(() => {
+      store.audit.append({ at, action: 'audit.checkpoint', outcome: 'ok', subject: null, details: { seq: store.audit.head().seq + 1 } });
+      return store.auditCheckpoint(at);
+    });
+  }
 
   list(query: AuditQuery = {}): AuditEntry[] {
     const limit = checkInteger(query.limit ?? 100, 'limit', 1, 10_000);

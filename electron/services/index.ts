@@ -7,7 +7,7 @@ import { ExchangeService } from './exchanges.js';
 import { IssuerService } from './issuerKeys.js';
 import { DeviceService, GroupService } from './provisioning.js';
 import { StoreSession } from './session.js';
-import { StoreService } from './storeService.js';
+import { StoreService, type HeadKeeper } from './storeService.js';
 
 export interface ServicesOptions {
   readonly storeDir: string;
@@ -20,6 +20,8 @@ export interface ServicesOptions {
    * that no exchange waits for one. For the long-running doors. Default false.
    */
   readonly backgroundCheckpoints?: boolean;
+  /** The app's keeper of the last audit head it saw (the OS keychain), to warn at unlock when the store went back. */
+  readonly headKeeper?: HeadKeeper;
   /** For tests: a clock and a random source. */
   readonly now?: () => Date;
   readonly random?: RandomSource;
@@ -38,12 +40,12 @@ export function createServices(options: ServicesOptions): KeyLadderRuntime {
   const session = new StoreSession(options.storeDir);
   const exchanges = new ExchangeService(session, now, options.batchExchangeRecords ?? true, options.random);
   return {
-    store: new StoreService(session, now, options.kdfLogN, { backgroundCheckpoints: options.backgroundCheckpoints ?? false }),
+    store: new StoreService(session, now, options.kdfLogN, { backgroundCheckpoints: options.backgroundCheckpoints ?? false }, options.headKeeper),
     devices: new DeviceService(session, now),
     groups: new GroupService(session, now),
     issuers: new IssuerService(session, now),
     exchanges,
-    audit: new AuditService(session),
+    audit: new AuditService(session, now),
     close: () => session.lock(),
   };
 }

@@ -7,6 +7,7 @@ import { StoreError, StoreErrorCode } from '../../db/errors.js';
 export class StoreSession {
   private current: KeyStore | undefined;
   private readonly flushers: Array<() => void> = [];
+  private readonly lockers: Array<() => void> = [];
 
   constructor(readonly dir: string) {}
 
@@ -29,6 +30,11 @@ export class StoreSession {
     this.flushers.push(fn);
   }
 
+  /** Runs just before the store locks, after the buffered writes (the app remembers its audit head). */
+  onLock(fn: () => void): void {
+    this.lockers.push(fn);
+  }
+
   /** Writes what is buffered, so that reads see every exchange so far. */
   flushPending(): void {
     if (this.current?.isOpen) for (const fn of this.flushers) fn();
@@ -37,6 +43,7 @@ export class StoreSession {
   lock(): void {
     if (!this.current) return;
     this.flushPending();
+    for (const fn of this.lockers) fn();
     this.current.lock();
     this.current = undefined;
   }

@@ -11,16 +11,71 @@ import { ServiceError, ServiceErrorCode } from './errors.js';
 import type { StoreSession } from './session.js';
 import type { ProgressCallback, StoreStatus, StoreVerification } from './types.js';
 
+/**
+ * Where the app keeps the last audit head it saw, outside the store (the OS
+ * keychain, through Electron's safeStorage): an old copy of the store put back
+ * cannot put back this too.
+ */
+export interface HeadKeeper {
+  load(): Promise<string | undefined>;
+  save(text: string): Promise<void>;
+}
+
 export class StoreService implements StoreApi {
+  /** The warning of the last unlock, while the store stays unlocked. */
+  private rollback: string | undefined;
+  private pendingSave: Promise<void> = Promise.resolve();
+
   constructor(
     private readonly session: StoreSession,
     private readonly now: () => Date,
     private readonly kdfLogN?: number,
     private readonly open: OpenOptions = {},
-  ) {}
+    private readonly headKeeper?: HeadKeeper,
+  ) {
+    session.onLock(() => this.keepHead());
+  }
 
   status(): StoreStatus {
-    return { path: storeFiles(this.session.dir).db, exists: KeyStore.exists(this.session.dir), unlocked: this.session.unlocked };
+    const unlocked = this.session.unlocked;
+    return { path: storeFiles(this.session.dir).db, exists: KeyStore.exists(this.session.dir), unlocked, ...(unlocked && this.rollback ? { rollback: this.rollback } : {}) };
+  }
+
+  /** Holds the store just unlocked against the head this app saw last, then remembers the current one. */
+  private async checkHead(): Promise<void> {
+    this.rollback = undefined;
+    if (!this.headKeeper) return;
+    let kept: string | undefined;
+    try {
+      kept = await this.headKeeper.load();
+    } catch {
+      kept = undefined; // the keychain is unavailable: nothing to compare
+    }
+    const store = this.session.store();
+    if (kept !== undefined) {
+      try {
+        const problems = store.rollbackProblems(store.readAuditCheckpoint(kept));
+        if (problems.length > 0) {
+          this.rollback = problems.join(' ');
+          store.audit.append({ at: this.now().toISOString(), action: 'store.rollback-detected', outcome: 'refused', subject: null, details: { problem: problems[0]!.slice(0, 200) } });
+        }
+      } catch {
+        // A head of another store (the app was pointed at another folder): nothing to compare.
+      }
+    }
+    this.keepHead();
+  }
+
+  /** Remembers the current head (best effort: the keychain may be unavailable). */
+  private keepHead(): void {
+    if (!this.headKeeper || !this.session.unlocked) return;
+    const text = JSON.stringify(this.session.store().auditCheckpoint(this.now().toISOString()));
+    this.pendingSave = this.headKeeper.save(text).catch(() => undefined);
+  }
+
+  /** Resolves once the last head handed to the keeper is saved (tests, quit). */
+  headSaved(): Promise<void> {
+    return this.pendingSave;
   }
 
   /**
@@ -36,10 +91,13 @@ export class StoreService implements StoreApi {
       else addActiveGeneration(s, randomBytes(16), 'keyladder-v1', 'generated', this.now(), 0);
     }, this.kdfLogN === undefined ? this.open : { ...this.open, kdfLogN: this.kdfLogN });
     this.session.set(store);
+    this.rollback = undefined;
+    this.keepHead();
   }
 
   async unlock(passphrase: string): Promise<void> {
     this.session.set(await KeyStore.unlock(this.session.dir, passphrase, this.open));
+    await this.checkHead();
   }
 
   lock(): void {
@@ -77,7 +135,13 @@ export class StoreService implements StoreApi {
     return this.session.store().fileSize();
   }
 
-  verify(): StoreVerification {
-    return this.session.store().verify();
+  verify(checkpointText?: string): StoreVerification {
+    this.session.flushPending();
+    const store = this.session.store();
+    const checkpoint = checkpointText === undefined ? undefined : store.readAuditCheckpoint(checkpointText);
+    const result = store.verify();
+    if (!checkpoint) return result;
+    const problems = [...result.problems, ...store.rollbackProblems(checkpoint)];
+    return { ...result, ok: problems.length === 0, problems };
   }
 }

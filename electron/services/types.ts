@@ -19,6 +19,12 @@ export interface StoreStatus {
   readonly path: string;
   readonly exists: boolean;
   readonly unlocked: boolean;
+  /**
+   * Set after an unlock when the store's audit chain is behind (or not a
+   * continuation of) the head this app saw last: an old copy of the database
+   * was put back. The app keeps that head in the OS keychain.
+   */
+  readonly rollback?: string;
 }
 
 export interface DeviceSummary {
@@ -72,11 +78,11 @@ export interface IssuerGeneration {
 }
 
 export type AuditAction =
-  | 'store.create' | 'store.unlock' | 'store.unlock-failed' | 'store.passphrase-change' | 'store.backup' | 'store.restore' | 'store.recovery-key'
+  | 'store.create' | 'store.unlock' | 'store.unlock-failed' | 'store.passphrase-change' | 'store.backup' | 'store.restore' | 'store.recovery-key' | 'store.rollback-detected'
   | 'device.provision' | 'device.import' | 'device.revoke' | 'device.export' | 'device.clone-cleared'
   | 'group.add' | 'policy.clone'
   | 'issuer.create' | 'issuer.rotate' | 'issuer.retire' | 'issuer.destroy' | 'issuer.import-msl' | 'issuer.export' | 'issuer.import-peer'
-  | 'exchange' | 'exchange.check';
+  | 'exchange' | 'exchange.check' | 'audit.checkpoint';
 
 export interface AuditEntry {
   readonly seq: number;

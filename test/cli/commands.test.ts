@@ -266,3 +266,30 @@ describe('keyladder policy clone and device clear-clone', () => {
     expect(again.stderr).toContain('[INVALID_ARGUMENT]');
   });
 });
+
+describe('keyladder audit checkpoint and verify --checkpoint', () => {
+  const S = ['--store', join(dir, 'store-checkpoint')];
+  beforeAll(async () => {
+    expect((await cli([...S, 'init', '--kdf-log-n', '10'])).code).toBe(0);
+  });
+
+  it('writes a checkpoint (never over a file without --force), and verify holds a rolled-back store against it', async () => {
+    expect((await cli([...S, 'device', 'add', 'ESN-CP'])).code).toBe(0);
+    const storeDb = join(dir, 'store-checkpoint', 'keyladder.db');
+    const old = readFileSync(storeDb);
+    expect((await cli([...S, 'device', 'revoke', 'ESN-CP'])).code).toBe(0);
+    const file = join(dir, 'head.checkpoint');
+    const made = await cli([...S, 'audit', 'checkpoint', '--out', file]);
+    expect(made.code).toBe(0);
+    expect(made.stdout).toMatch(/Wrote a checkpoint of the audit log at entry \d+/);
+    expect((await cli([...S, 'audit', 'checkpoint', '--out', file])).stderr).toContain('[FILE_EXISTS]');
+    expect((await cli([...S, 'verify', '--checkpoint', file])).code).toBe(0);
+    // Put the old database back (the CLI closed the store, so there is no WAL).
+    writeFileSync(storeDb, old);
+    expect((await cli([...S, 'verify'])).code).toBe(0);
+    const held = await cli([...S, 'verify', '--checkpoint', file]);
+    expect(held.code).toBe(1);
+    expect(held.stdout).toMatch(/The store does NOT verify:\nThe store is behind the checkpoint/);
+    expect((await cli([...S, 'verify', '--checkpoint', join(dir, 'no-such-file')])).stderr).toContain('Cannot read the checkpoint file');
+  });
+});
