@@ -10,6 +10,9 @@ import { keepPrivate, openNewFile } from './files.js';
 
 export type Db = Database.Database;
 
+/** How long a write waits for another process's write lock before SQLITE_BUSY. */
+export const BUSY_TIMEOUT_MS = 5000;
+
 function keyed(path: string, storeKey: Uint8Array, readonly: boolean, fileMustExist: boolean): Db {
   const db = new Database(path, { readonly, fileMustExist });
   try {
@@ -75,7 +78,7 @@ function openWith(path: string, storeKey: Uint8Array, mustExist: boolean, pragma
  * main connection holds a lock.
  */
 export function openForCheckpoints(path: string, storeKey: Uint8Array): Db {
-  return openWith(path, storeKey, true, ['busy_timeout = 5000', 'synchronous = FULL', 'wal_autocheckpoint = 0']);
+  return openWith(path, storeKey, true, [`busy_timeout = ${BUSY_TIMEOUT_MS}`, 'synchronous = FULL', 'wal_autocheckpoint = 0']);
 }
 
 /** Opens for writing, in WAL mode with full fsync: a crash loses no committed transaction. */
@@ -84,7 +87,7 @@ export function openForWriting(path: string, storeKey: Uint8Array, create: boole
     'journal_mode = WAL',
     'synchronous = FULL',
     'foreign_keys = ON',
-    'busy_timeout = 5000',
+    `busy_timeout = ${BUSY_TIMEOUT_MS}`,
     'temp_store = MEMORY',
     // 64 MiB of decrypted pages: the identity index of a million devices and the
     // exchange counters stay in memory, so a lookup decrypts at most one page.

@@ -9,7 +9,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { openForWriting, probe, type Db } from './connection.js';
+import { BUSY_TIMEOUT_MS, openForWriting, probe, type Db } from './connection.js';
 import { StoreError, StoreErrorCode, fromSqliteError } from './errors.js';
 import { DB_FILE, KEY_FILE, RESTORE_READY, checkOutput, fsyncDir, keepPrivate, openNewFile, publishFile, removeIfExists, storeFiles, writeFileAtomic } from './files.js';
 import { checkPassphrase, newScryptParams, DEFAULT_LOG_N } from './kdf.js';
@@ -240,10 +240,13 @@ export class KeyStore {
    * records only: in WAL mode synchronous=NORMAL still never corrupts, and a
    * process crash loses nothing, but a power cut may lose the last commits.
    */
-  transaction<T>(fn: () => T, durability: 'full' | 'relaxed' = 'full'): T {
+  transaction<T>(fn: () => T, durability: 'full' | 'relaxed' = 'full', wait: 'wait' | 'no-wait' = 'wait'): T {
     this.ensureOpen();
     if (this.db.inTransaction) return fn();
     if (durability === 'relaxed') this.db.pragma('synchronous = NORMAL');
+    // `no-wait`: when another process holds the write lock, fail at once (SQLITE_BUSY) instead of
+    // blocking this thread for up to the busy timeout: a responder's event loop must never wait.
+    if (wait === 'no-wait') this.db.pragma('busy_timeout = 0');
     try {
       // IMMEDIATE: take the write lock at BEGIN. Another process (the CLI while the app is
       // open) may write to the same store; a deferred transaction that read first would then
@@ -253,6 +256,7 @@ export class KeyStore {
       throw isSqliteCorruption(e) ? fromSqliteError(e, 'The database file') : e;
     } finally {
       if (durability === 'relaxed') this.db.pragma('synchronous = FULL');
+      if (wait === 'no-wait') this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     }
   }
 

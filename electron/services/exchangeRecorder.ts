@@ -15,9 +15,12 @@
 // can lose at most the last 20 ms of audit records and the last second of
 // counters (a power cut: the batches since the last checkpoint, as these
 // commits are not fsynced); it never loses or tears a key change, which is
-// written at once with a full fsync. A batch whose write fails (another
-// process held the write lock past the busy timeout) is kept, in order, and
-// tried again a second later; until it is written, a crash would lose it too.
+// written at once with a full fsync. A batch whose write fails is kept, in
+// order, and tried again a second later; until it is written, a crash would
+// lose it too. When another process holds the write lock (a long `device
+// import` on a live store), a batched write does not wait for it: it fails at
+// once, so the responder's event loop never blocks on the lock, and exchanges
+// go on being answered while their records wait (up to MAX_PENDING_AUDIT).
 
 import type { AuditRecord } from '../../db/repositories/audit.js';
 import type { ExchangeMark } from '../../db/repositories/devices.js';
@@ -46,7 +49,7 @@ export interface RecorderLimits {
 
 const BATCHED: RecorderLimits = { auditBatch: 256, auditDelayMs: 20, statsDelayMs: 1000, statsBatch: 256 };
 /** At most this many audit records wait in memory; beyond it, exchanges are refused. */
-export const MAX_PENDING_AUDIT = 10_000;
+export const MAX_PENDING_AUDIT = 100_000;
 /** After a failed write, the batch is tried again this much later. */
 const RETRY_MS = 1000;
 const IMMEDIATE: RecorderLimits = { auditBatch: 1, auditDelayMs: 0, statsDelayMs: 0, statsBatch: Number.POSITIVE_INFINITY };
@@ -164,12 +167,14 @@ export class ExchangeRecorder {
     }
     const store = this.store();
     try {
+      // Batched, the write never waits for another process's lock on the event loop: it fails
+      // at once and is retried a second later (flushes, before a read or a lock, may wait).
       store.transaction(() => {
         store.audit.append(...audit, ...aggregates);
         store.wrapdata.apply(this.registry.taken());
         store.devices.markExchanges(marks);
         store.issuers.addExchanges(perGeneration);
-      }, 'relaxed');
+      }, 'relaxed', this.batched && !all ? 'no-wait' : 'wait');
     } catch (error) {
       // Unbatched (a one-shot command): the caller learns it at once and does not answer, so
       // the record of what was not answered must not be kept.
