@@ -4,13 +4,18 @@
 //   - store size per device;
 //   - exchanges per second through the services, store lookup, unsealing,
 //     bookkeeping and audit included (audit writes batched: 256 or 20 ms);
-//   - device lookup latency (p50/p99) with 1,000,000 devices in the store.
+//   - device lookup latency (p50/p99) with 1,000,000 devices in the store;
+//   - exchange latency p99 while another connection holds the write lock for
+//     10 s, over the p99 of the same loop idle (issue 11: writers must never
+//     freeze the responder; target at most 2).
 // One-off measurements print their own `name: value unit` lines; the exchange
 // rates are harness cases (median of runs after a warm-up).
 
 import { rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3-multiple-ciphers';
+import { readKeyFile, unwrapStoreKey } from '../../db/keyfile.js';
 import { createServices, type KeyLadderRuntime } from '../../electron/services/index.js';
 import { registerSuite, type BenchCase } from '../harness.js';
 
@@ -44,6 +49,47 @@ function lookupLatency(devices: number, samples: number, lookup: (identity: stri
   }
   times.sort();
   return { p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
+}
+
+/**
+ * The p99 of one exchange plus one turn of the event loop (where the batched
+ * audit writes run), for `seconds`: what a client of the responder waits.
+ */
+async function exchangeP99(run: () => void, seconds: number): Promise<number> {
+  const times: number[] = [];
+  const until = performance.now() + seconds * 1000;
+  while (performance.now() < until) {
+    const t0 = performance.now();
+    run();
+    await new Promise((resolve) => setImmediate(resolve));
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.min(times.length - 1, Math.floor(times.length * 0.99))]!;
+}
+
+/** The same loop idle, then while another connection (as another process would) holds the write lock. */
+async function lockedVsIdle(services: KeyLadderRuntime, dir: string, run: () => void): Promise<void> {
+  const idle = await exchangeP99(run, 10);
+  const key = await unwrapStoreKey(readKeyFile(join(dir, 'keyladder.key.json')), PASSPHRASE);
+  const other = new Database(join(dir, 'keyladder.db'));
+  other.pragma(`cipher = 'sqlcipher'`);
+  other.pragma('legacy = 4');
+  other.pragma(`key = "x'${key.toString('hex')}'"`);
+  key.fill(0);
+  other.exec('BEGIN IMMEDIATE');
+  let locked: number;
+  try {
+    locked = await exchangeP99(run, 10);
+  } finally {
+    other.exec('COMMIT');
+    other.close();
+  }
+  services.exchanges.flush();
+  const ratio = locked / idle;
+  console.log(`services.respond.p99.idle: ${idle.toFixed(3)} ms (one exchange and one event-loop turn, 10 s)`);
+  console.log(`services.respond.p99.write-locked: ${locked.toFixed(3)} ms (the same, while another connection holds the write lock for 10 s)`);
+  console.log(`ratio.write-locked-vs-idle.p99: ${ratio.toFixed(2)} (target: at most 2; ${ratio <= 2 ? 'met' : 'NOT met'})`);
 }
 
 registerSuite({
@@ -87,6 +133,7 @@ registerSuite({
       console.log(`store.size-per-device.1m: ${Math.round(services.store.sizeBytes() / 1_000_000)} bytes/device (1,000,000 devices)`);
     };
     await grow();
+    await lockedVsIdle(services, dir, respond(psk, 'msl'));
     return cases;
   },
 });
