@@ -1,5 +1,5 @@
-// docs/protocol.md's error table lists exactly the (code, reason) pairs the
-// protocol core can throw: read from the code's syntax tree, so the table
+// docs/protocol.md's error tables list exactly the (code, reason) pairs the
+// protocol core and the wrapdata registry can throw: read from the code's syntax tree, so the table
 // cannot drift from the code in either direction.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -9,7 +9,11 @@ import { describe, expect, it } from 'vitest';
 import { MslErrorCode } from '../../electron/ladder/errors.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SOURCES = ['electron/ladder', 'electron/jwe'].flatMap((d) => readdirSync(join(ROOT, d)).filter((f) => f.endsWith('.ts')).map((f) => join(ROOT, d, f)));
+// The protocol core, and the store's responder's own refusals (the wrapdata registry).
+const SOURCES = [
+  ...['electron/ladder', 'electron/jwe'].flatMap((d) => readdirSync(join(ROOT, d)).filter((f) => f.endsWith('.ts')).map((f) => join(ROOT, d, f))),
+  join(ROOT, 'electron/services/wrapdataRegistry.ts'),
+];
 
 const strings = (node: ts.Node): string[] => {
   const out: string[] = [];
