@@ -20,6 +20,7 @@ import { DeviceRepository } from './repositories/devices.js';
 import { GroupRepository } from './repositories/groups.js';
 import { IssuerRepository } from './repositories/issuers.js';
 import { WrapdataRepository } from './repositories/wrapdata.js';
+import { RevocationRepository } from './repositories/revocations.js';
 import { issuerBinding, RecordSealer, deriveSubkey } from './sealing.js';
 import { makeCheckpoint, readCheckpoint, rollbackProblems, type AuditCheckpoint } from './checkpoint.js';
 import { WalCheckpointer } from './walCheckpointer.js';
@@ -56,6 +57,7 @@ export class KeyStore {
   readonly issuers: IssuerRepository;
   readonly audit: AuditRepository;
   readonly wrapdata: WrapdataRepository;
+  readonly revocations: RevocationRepository;
   private open = true;
   private checkpointer: WalCheckpointer | undefined;
   private watcher: NodeJS.Timeout | undefined;
@@ -72,6 +74,7 @@ export class KeyStore {
     this.issuers = new IssuerRepository(db);
     this.audit = new AuditRepository(db, auditKey);
     this.wrapdata = new WrapdataRepository(db);
+    this.revocations = new RevocationRepository(db);
   }
 
   /** Whether `dir` holds a store (its key file). */

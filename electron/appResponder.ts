@@ -217,12 +217,12 @@ export class AppResponder {
         store.lock();
       },
       changePassphrase: (current, next) => store.changePassphrase(current, next),
-      backup: (file, onProgress) => store.backup(file, onProgress),
+      backup: (file, onProgress, force) => store.backup(file, onProgress, force),
       restore: (file, passphrase) => {
         this.storeLocked();
         return store.restore(file, passphrase);
       },
-      verify: () => store.verify(),
+      verify: (checkpoint) => store.verify(checkpoint),
     };
     return { ...services, store: guarded };
   }

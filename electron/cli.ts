@@ -267,6 +267,8 @@ async function run(command: string, sub: string | undefined, rest: string[], val
       out.print(`clone policy: ${policy}`, { clone: policy });
       return 0;
     }
+    case 'revocation':
+      return revocationCommand(sub, rest, values, services, io, out);
     case 'audit': {
       await unlock(services, values, io);
       if (sub === 'verify') {
@@ -342,6 +344,32 @@ async function run(command: string, sub: string | undefined, rest: string[], val
     }
     default:
       throw new CliUsageError(`Unknown command "${command}". Run \`keyladder --help\`.`);
+  }
+}
+
+async function revocationCommand(sub: string | undefined, args: string[], values: Values, services: KeyLadderRuntime, io: CliIo, out: Output): Promise<number> {
+  await unlock(services, values, io);
+  switch (sub) {
+    case 'export': {
+      if (args.length !== 0 || values.out === undefined) throw new CliUsageError('Usage: keyladder revocation export --out FILE [--recipient PUBLIC_JWK_FILE] [--force]');
+      const { jwe, entries } = await services.revocations.exportList(await protection(values, io));
+      writeNewFile(values.out, `${jwe}\n`, values.force === true);
+      out.print(`Wrote a revocation list of ${entries} ${entries === 1 ? 'device' : 'devices'} to ${values.out}. Import it on every peer responder: keyladder revocation import FILE.`, { file: values.out, entries });
+      return 0;
+    }
+    case 'import': {
+      if (args.length !== 1) throw new CliUsageError('Usage: keyladder revocation import FILE [--private-key PRIVATE_JWK_FILE]');
+      const result = await services.revocations.importList(readTextFile(args[0]!, 'revocation list').trim(), await peerProtection(values, io));
+      out.print(`Imported the revocation list of ${result.source} (${result.entries} entries): revoked here ${result.revokedHere.length ? result.revokedHere.join(', ') : 'none'}; ${result.heard} more identities now refused on WRAP.`, result);
+      return 0;
+    }
+    case 'peers': {
+      const lists = services.revocations.peerLists();
+      out.print(lists.map((l) => `${l.source}  list of ${l.listAt}  received ${l.receivedAt}  ${l.entries} entries`).join('\n') || '(no revocation list received from a peer)', lists);
+      return 0;
+    }
+    default:
+      throw new CliUsageError('Usage: keyladder revocation export|import|peers');
   }
 }
 

@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3-multiple-ciphers';
 import { StoreError, StoreErrorCode } from '../errors.js';
 import { migration001 } from './001_initial.js';
 import { migration002 } from './002_wrapdata_registry.js';
+import { migration003 } from './003_peer_revocations.js';
 
 export interface Migration {
   readonly version: number;
@@ -13,7 +14,7 @@ export interface Migration {
   up(db: Database.Database): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003];
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 export function schemaVersion(db: Database.Database): number {

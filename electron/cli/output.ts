@@ -43,6 +43,11 @@ Kissuer
   issuer import-msl --keys FILE [--grace-days N]   {"kissuer": hex}: a Kissuer shared with MSL
   issuer export GEN... --out FILE [--recipient PUBLIC_JWK] [--force]
   issuer import FILE [--private-key PRIVATE_JWK]
+  revocation export --out FILE [--recipient PUBLIC_JWK] [--force]
+                                       this store's revoked devices (and those it heard), for peers
+  revocation import FILE [--private-key PRIVATE_JWK]
+                                       revokes the list's devices held here; refuses the rest on WRAP
+  revocation peers                     when each peer's list was last received
 
 Exchanges
   respond [--profile msl|rfc7516]      answer one request read on stdin (exit 2 on refusal)

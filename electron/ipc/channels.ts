@@ -12,6 +12,7 @@ export const CHANNELS = [
   'issuers.list', 'issuers.rotate', 'issuers.retire', 'issuers.destroy', 'issuers.exportToPeer', 'issuers.importFromPeer',
   'exchanges.simulate', 'exchanges.respond', 'exchanges.checkResponse', 'exchanges.clonePolicy', 'exchanges.setClonePolicy',
   'audit.list', 'audit.verify',
+  'revocations.peerLists',
   'responder.status', 'responder.start', 'responder.stop', 'responder.chooseTls',
 ] as const;
 
@@ -49,5 +50,5 @@ export const AUDIT_ACTIONS = [
   'device.provision', 'device.import', 'device.revoke', 'device.export', 'device.clone-cleared',
   'group.add', 'policy.clone',
   'issuer.create', 'issuer.rotate', 'issuer.retire', 'issuer.destroy', 'issuer.import-msl', 'issuer.export', 'issuer.import-peer',
-  'exchange', 'exchange.check', 'audit.checkpoint',
+  'exchange', 'exchange.check', 'audit.checkpoint', 'revocation.export', 'revocation.import',
 ] as const satisfies readonly AuditAction[];

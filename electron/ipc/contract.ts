@@ -20,6 +20,7 @@ import type {
 } from '../services/types.js';
 import type { ExchangeOutcome, ResponseCheck } from '../services/api.js';
 import type { ClonePolicy } from '../../db/repositories/wrapdata.js';
+import type { PeerList } from '../services/revocations.js';
 import { AUDIT_ACTIONS, CHANNELS, PASSIVE_CHANNELS, type Channel } from './channels.js';
 
 // ---------------------------------------------------------------- building blocks
@@ -212,6 +213,8 @@ export const contract = {
     }),
   ),
   'audit.verify': channel<AuditVerification>()(noArgs),
+  /** When each peer's revocation list was last received. */
+  'revocations.peerLists': channel<PeerList[]>()(noArgs),
 
   'responder.status': channel<ResponderStatus>()(noArgs),
   'responder.start': channel<ResponderStatus>()(responderStart),

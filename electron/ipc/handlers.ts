@@ -176,6 +176,7 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
 
     'audit.list': (query) => audit.list(query),
     'audit.verify': () => audit.verify(),
+    'revocations.peerLists': () => services.revocations.peerLists(),
 
     'responder.status': () => deps.responder.status(),
     'responder.start': async (request) => {

@@ -9,6 +9,7 @@ import type {
 } from './types.js';
 import type { ClonePolicy } from '../../db/repositories/wrapdata.js';
 import type { AuditCheckpoint } from '../../db/checkpoint.js';
+import type { PeerList } from './revocations.js';
 
 /** Key material as it arrives from an operator's JSON file: hex strings. */
 export type DeviceKeyInput =
@@ -116,6 +117,11 @@ export interface AuditApi {
   checkpoint(): AuditCheckpoint;
 }
 
+export interface RevocationApi {
+  /** When each peer's revocation list came last (imports happen through the CLI). */
+  peerLists(): PeerList[];
+}
+
 export interface KeyLadderServices {
   readonly store: StoreApi;
   readonly devices: DeviceApi;
@@ -123,4 +129,5 @@ export interface KeyLadderServices {
   readonly issuers: IssuerApi;
   readonly exchanges: ExchangeApi;
   readonly audit: AuditApi;
+  readonly revocations: RevocationApi;
 }

@@ -8,6 +8,7 @@ import { IssuerService } from './issuerKeys.js';
 import { DeviceService, GroupService } from './provisioning.js';
 import { StoreSession } from './session.js';
 import { StoreService, type HeadKeeper } from './storeService.js';
+import { RevocationService } from './revocations.js';
 
 export interface ServicesOptions {
   readonly storeDir: string;
@@ -31,6 +32,7 @@ export interface KeyLadderRuntime extends KeyLadderServices {
   readonly store: StoreService;
   readonly exchanges: ExchangeService;
   readonly issuers: IssuerService;
+  readonly revocations: RevocationService;
   /** Flushes pending records and locks the store. */
   close(): void;
 }
@@ -46,6 +48,7 @@ export function createServices(options: ServicesOptions): KeyLadderRuntime {
     issuers: new IssuerService(session, now),
     exchanges,
     audit: new AuditService(session, now),
+    revocations: new RevocationService(session, now),
     close: () => session.lock(),
   };
 }

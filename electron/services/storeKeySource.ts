@@ -54,7 +54,8 @@ export class StoreKeySource implements LadderKeySource {
 
   /** For WRAP: whether the identity is revoked, without unsealing its key. */
   identityStatus(identity: string): IdentityStatus {
-    return this.row(identity)?.status ?? 'unknown';
+    // An identity this store does not hold may have been revoked by a peer (electron/services/revocations.ts).
+    return this.row(identity)?.status ?? (this.store.revocations.heardRevoked(identity) ? 'revoked' : 'unknown');
   }
 
   wrappingKey(identity: string, mechanism: 'PSK' | 'MGK'): WrappingKeyLookup {

@@ -91,7 +91,11 @@ export class WrapdataRegistry {
    */
   judge(store: KeyStore, deviceId: number | undefined, tag: Buffer): ReturningVerdict {
     const owner = this.pending.ownerOf(tag) ?? store.wrapdata.ownerOf(tag);
-    if (owner === undefined) return 'unregistered';
+    if (owner === undefined) {
+      // A peer's revocation list names it as a revoked device's wrapdata: refused under any identity.
+      if (store.revocations.revokedOwnerOf(tag) !== undefined) throw wrappingKeyMissing('WRAPDATA_IDENTITY_MISMATCH', 'The wrapdata was issued to another identity.');
+      return 'unregistered';
+    }
     if (owner !== deviceId) throw wrappingKeyMissing('WRAPDATA_IDENTITY_MISMATCH', 'The wrapdata was issued to another identity.');
     const verdict = verdictOn(this.pending.merge(owner, store.wrapdata.historyOf(owner)), tag);
     if (verdict === 'superseded' && clonePolicy(store) === 'refuse') {
