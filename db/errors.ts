@@ -18,6 +18,8 @@ export const StoreErrorCode = {
   FILE_EXISTS: 'FILE_EXISTS',
   /** An audit checkpoint file that is malformed, altered, or of another store. */
   CHECKPOINT_INVALID: 'CHECKPOINT_INVALID',
+  /** Another process has the store open (rekey needs it alone). */
+  STORE_IN_USE: 'STORE_IN_USE',
 } as const;
 export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
 

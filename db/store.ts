@@ -24,6 +24,7 @@ import { RevocationRepository } from './repositories/revocations.js';
 import { issuerBinding, RecordSealer, deriveSubkey } from './sealing.js';
 import { makeCheckpoint, readCheckpoint, rollbackProblems, type AuditCheckpoint } from './checkpoint.js';
 import { WalCheckpointer } from './walCheckpointer.js';
+import { copyResealed, type RekeyCounts } from './rekey.js';
 
 export interface OpenOptions {
   /**
@@ -304,6 +305,93 @@ export class KeyStore {
     } finally {
       storeKey.fill(0);
     }
+  }
+
+  /**
+   * A new random store key for the whole store (db/rekey.ts): every page,
+   * every sealed record and every audit MAC under keys derived from it, and a
+   * new key file (under `next`, or the same passphrase). Afterwards an old key
+   * file or an old recovery key opens nothing. Needs the store to itself: no
+   * other process may have it open (their connections would go on writing to
+   * the replaced file). Locks this store; unlock it again with the passphrase.
+   */
+  async rekey(passphrase: string, next?: string, kdfLogN?: number): Promise<RekeyCounts> {
+    this.ensureOpen();
+    if (next !== undefined) checkPassphrase(next);
+    // The passphrase proves the operator: the key file is about to be replaced.
+    const currentKey = await unwrapStoreKey(this.keyFile, passphrase);
+    try {
+      return await this.rekeyAlone(currentKey, passphrase, next, kdfLogN);
+    } finally {
+      currentKey.fill(0);
+    }
+  }
+
+  private async rekeyAlone(currentKey: Buffer, passphrase: string, next: string | undefined, kdfLogN: number | undefined): Promise<RekeyCounts> {
+    const files = storeFiles(this.dir);
+    // The WAL checkpointer's connection would count as another one; it comes back if the rekey is refused.
+    const checkpointing = this.checkpointer !== undefined;
+    this.checkpointer?.stop();
+    this.checkpointer = undefined;
+    const resume = () => {
+      if (checkpointing) this.checkpointer = WalCheckpointer.start(this.db, files.db, currentKey);
+    };
+    // Leaving WAL mode needs every other connection closed: SQLite's own test that we are alone.
+    const inUse = new StoreError(StoreErrorCode.STORE_IN_USE, 'Another process has the store open (the app, or keyladder serve): stop it, then rekey. Nothing was changed.');
+    let mode: string;
+    try {
+      mode = String(this.db.pragma('journal_mode = DELETE', { simple: true })).toLowerCase();
+    } catch (e) {
+      resume();
+      if ((e as { code?: unknown }).code === 'SQLITE_BUSY') throw inUse;
+      throw e;
+    }
+    if (mode !== 'delete') {
+      resume();
+      throw inUse;
+    }
+    let counts: RekeyCounts;
+    // The write lock, held to the end: nothing changes under the copy.
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      removeIfExists(files.restore);
+      mkdirSync(files.restore, { mode: 0o700 });
+      const newKey = randomBytes(32);
+      try {
+        const to = openForWriting(join(files.restore, DB_FILE), newKey, true);
+        const newSealer = RecordSealer.forStore(newKey);
+        const newAuditKey = deriveSubkey(newKey, 'audit mac');
+        try {
+          migrate(to);
+          counts = to.transaction(() => copyResealed(this.db, to, this.sealer, newSealer, newAuditKey, (c) => ({
+            at: now(), action: 'store.rekey', outcome: 'ok', subject: null,
+            details: { devices: c.devices, groups: c.groups, generations: c.generations, auditEntries: c.auditEntries, passphraseChanged: next !== undefined },
+          }))).immediate();
+          to.pragma('wal_checkpoint(TRUNCATE)');
+        } finally {
+          to.close();
+          newSealer.destroy();
+          newAuditKey.fill(0);
+        }
+        const keyFile = await wrapStoreKey(newKey, next ?? passphrase, newScryptParams(kdfLogN ?? Math.max(this.keyFile.kdf.logN, DEFAULT_LOG_N)), this.keyFile.storeId);
+        writeKeyFile(join(files.restore, KEY_FILE), keyFile);
+      } finally {
+        newKey.fill(0);
+      }
+      // From here a crash rolls the rekey forward at the next unlock; before, it is discarded.
+      writeFileAtomic(join(files.restore, RESTORE_READY), 'ready\n');
+      fsyncDir(files.restore);
+    } catch (e) {
+      this.db.exec('ROLLBACK');
+      removeIfExists(files.restore);
+      this.db.pragma('journal_mode = WAL');
+      resume();
+      throw e;
+    }
+    this.db.exec('ROLLBACK'); // nothing was written to the old database
+    this.lock();
+    KeyStore.finishPendingRestore(this.dir);
+    return counts;
   }
 
   /**

@@ -217,6 +217,11 @@ export class AppResponder {
         store.lock();
       },
       changePassphrase: (current, next) => store.changePassphrase(current, next),
+      rekey: (passphrase, next) => {
+        // The store closes and opens again under its new key: the responder stops first.
+        this.storeLocked();
+        return store.rekey(passphrase, next);
+      },
       backup: (file, onProgress, force) => store.backup(file, onProgress, force),
       restore: (file, passphrase) => {
         this.storeLocked();

@@ -7,6 +7,7 @@
 
 import { readFileSync } from 'node:fs';
 import { writeNewFile } from '../db/files.js';
+import type { RekeyCounts } from '../db/rekey.js';
 import { extname } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createServices, type KeyLadderRuntime } from './services/index.js';
@@ -47,6 +48,7 @@ const OPTIONS = {
   yes: { type: 'boolean', default: false },
   force: { type: 'boolean', default: false },
   checkpoint: { type: 'string' },
+  rekey: { type: 'boolean', default: false },
   host: { type: 'string' },
   port: { type: 'string' },
   'tls-cert': { type: 'string' },
@@ -204,6 +206,9 @@ const deviceLine = (d: DeviceSummary): string =>
   `${d.identity}  ${d.status}  group=${d.group ?? '-'}  KCV kpw=${d.kcv.kpw}${d.kcv.kpe ? ` kpe=${d.kcv.kpe} kph=${d.kcv.kph}` : ''}  exchanges=${d.exchangeCount}${d.lastExchangeAt ? `  last=${d.lastExchangeAt} ${d.lastMechanism} gen ${d.lastGeneration}` : ''}` +
   (d.possibleClone ? `  POSSIBLE CLONE since ${d.possibleClone.since} (${d.possibleClone.events} superseded wrapdata)` : '');
 
+const rekeyedLine = (c: RekeyCounts): string =>
+  `${c.devices} devices, ${c.groups} model groups and ${c.generations} Kissuer generations resealed, ${c.auditEntries} audit entries chained again. Old key files, backups' key files excepted, and recovery keys open nothing now; print a new recovery key if you keep one, and take a new audit checkpoint.`;
+
 const generationLine = (g: IssuerGeneration): string =>
   `gen ${g.generation}  ${g.status.padEnd(9)} ${g.format.padEnd(12)} KCV ${g.kcv ?? '------'}  exchanges=${g.exchangeCount}  created ${g.createdAt}${g.graceUntil ? `  grace until ${g.graceUntil}` : ''}${g.retiredAt ? `  retired ${g.retiredAt}` : ''}${g.destroyedAt ? `  destroyed ${g.destroyedAt}` : ''}`;
 
@@ -331,8 +336,20 @@ async function run(command: string, sub: string | undefined, rest: string[], val
       const current = await readPassphrase(values['passphrase-file'], io);
       await services.store.unlock(current);
       const next = await readNewPassphrase(values['new-passphrase-file'], io, 'KEYLADDER_NEW_PASSPHRASE', 'New passphrase');
+      if (values.rekey === true) {
+        const counts = await services.store.rekey(current, next);
+        out.print(`The passphrase is changed, and the store has a new key: ${rekeyedLine(counts)}`, { changed: true, rekeyed: counts });
+        return 0;
+      }
       await services.store.changePassphrase(current, next);
-      out.print('The passphrase is changed. The store key was re-wrapped; the database was not rewritten.', { changed: true });
+      out.print('The passphrase is changed. The store key was re-wrapped; the database was not rewritten: old key files and recovery keys still open it (use --rekey, or keyladder rekey).', { changed: true });
+      return 0;
+    }
+    case 'rekey': {
+      const current = await readPassphrase(values['passphrase-file'], io);
+      await services.store.unlock(current);
+      const counts = await services.store.rekey(current);
+      out.print(`The store has a new key: ${rekeyedLine(counts)}`, { rekeyed: counts });
       return 0;
     }
     case 'serve': {

@@ -68,10 +68,23 @@ export class AuditRepository {
 
   /** Appends records in order. Call inside the transaction of the change they describe. */
   append(...records: AuditRecord[]): void {
+    this.write(records);
+  }
+
+  /**
+   * Appends entries that keep their numbers (a rekey copies the chain under a
+   * new key, db/rekey.ts): each must continue the chain, so none is skipped.
+   */
+  appendAt(records: ReadonlyArray<AuditRecord & { readonly seq: number }>): void {
+    this.write(records);
+  }
+
+  private write(records: ReadonlyArray<AuditRecord & { readonly seq?: number }>): void {
     if (records.length === 0) return;
     const run = () => {
       let { seq, mac } = this.head() as { seq: number; mac: Buffer };
       for (const r of records) {
+        if (r.seq !== undefined && r.seq !== seq + 1) throw new Error(`audit entry ${r.seq} does not continue the chain at ${seq}`);
         seq += 1;
         const details = JSON.stringify(r.details);
         mac = this.mac(mac, canonical(seq, r, details));

@@ -21,7 +21,10 @@ Store
                                        F, also that the store did not go back behind checkpoint F
   backup FILE [--force]                write an encrypted, consistent backup to a new file
   restore FILE --yes                   replace the store with a backup (its passphrase)
-  passphrase change                    re-wrap the store key under a new passphrase
+  passphrase change [--rekey]          re-wrap the store key under a new passphrase (--rekey:
+                                       and give the store a new key, as rekey does)
+  rekey                                a new store key: every page, sealed key and audit MAC
+                                       under it; old key files and recovery keys open nothing
   recovery-key --yes                   print the raw store key, for SQLCipher 4 tools (audited)
 
 Devices and model groups

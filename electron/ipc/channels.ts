@@ -6,7 +6,7 @@ import type { AuditAction } from '../services/types.js';
 
 export const CHANNELS = [
   'app.info', 'app.setIdleLockMinutes', 'app.touch',
-  'store.status', 'store.create', 'store.unlock', 'store.lock', 'store.changePassphrase', 'store.verify',
+  'store.status', 'store.create', 'store.unlock', 'store.lock', 'store.changePassphrase', 'store.rekey', 'store.verify',
   'devices.list', 'devices.get', 'devices.provision', 'devices.importFile', 'devices.revoke', 'devices.clearPossibleClone', 'devices.exportBundle',
   'groups.list', 'groups.add',
   'issuers.list', 'issuers.rotate', 'issuers.retire', 'issuers.destroy', 'issuers.exportToPeer', 'issuers.importFromPeer',
@@ -46,7 +46,7 @@ export interface LockedEvent {
 
 /** Every audit action, for the audit filter (checked against the services' type in contract.ts). */
 export const AUDIT_ACTIONS = [
-  'store.create', 'store.unlock', 'store.unlock-failed', 'store.passphrase-change', 'store.backup', 'store.restore', 'store.recovery-key', 'store.rollback-detected',
+  'store.create', 'store.unlock', 'store.unlock-failed', 'store.passphrase-change', 'store.backup', 'store.restore', 'store.recovery-key', 'store.rollback-detected', 'store.rekey',
   'device.provision', 'device.import', 'device.revoke', 'device.export', 'device.clone-cleared',
   'group.add', 'policy.clone',
   'issuer.create', 'issuer.rotate', 'issuer.retire', 'issuer.destroy', 'issuer.import-msl', 'issuer.export', 'issuer.import-peer',

@@ -21,6 +21,7 @@ import type {
 import type { ExchangeOutcome, ResponseCheck } from '../services/api.js';
 import type { ClonePolicy } from '../../db/repositories/wrapdata.js';
 import type { PeerList } from '../services/revocations.js';
+import type { RekeyCounts } from '../../db/rekey.js';
 import { AUDIT_ACTIONS, CHANNELS, PASSIVE_CHANNELS, type Channel } from './channels.js';
 
 // ---------------------------------------------------------------- building blocks
@@ -153,6 +154,8 @@ export const contract = {
   'store.unlock': channel<StoreStatus>()(z.strictObject({ passphrase })),
   'store.lock': channel<StoreStatus>()(noArgs),
   'store.changePassphrase': channel<null>()(z.strictObject({ current: passphrase, next: passphrase })),
+  /** A new store key; `next` changes the passphrase in the same step. */
+  'store.rekey': channel<RekeyCounts>()(z.strictObject({ passphrase, next: passphrase.optional() })),
   'store.verify': channel<StoreVerification>()(noArgs),
 
   'devices.list': channel<DevicePage>()(

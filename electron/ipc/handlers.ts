@@ -107,6 +107,7 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
       store.lock();
       return store.status();
     },
+    'store.rekey': ({ passphrase, next }) => store.rekey(passphrase, next),
     'store.changePassphrase': async ({ current, next }) => {
       await store.changePassphrase(current, next);
       return null;

@@ -9,6 +9,7 @@ import type {
 } from './types.js';
 import type { ClonePolicy } from '../../db/repositories/wrapdata.js';
 import type { AuditCheckpoint } from '../../db/checkpoint.js';
+import type { RekeyCounts } from '../../db/rekey.js';
 import type { PeerList } from './revocations.js';
 
 /** Key material as it arrives from an operator's JSON file: hex strings. */
@@ -49,6 +50,8 @@ export interface StoreApi {
   unlock(passphrase: string): Promise<void>;
   lock(): void;
   changePassphrase(current: string, next: string): Promise<void>;
+  /** A new store key (and, with `next`, a new passphrase): old key files and recovery keys open nothing. Audited. */
+  rekey(passphrase: string, next?: string): Promise<RekeyCounts>;
   /** Writes a backup to a new file; an existing one is replaced only with `force`, a symbolic link never. */
   backup(file: string, onProgress?: ProgressCallback, force?: boolean): Promise<void>;
   restore(file: string, passphrase: string): Promise<void>;

@@ -2,6 +2,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { KeyStore, type OpenOptions } from '../../db/store.js';
+import type { RekeyCounts } from '../../db/rekey.js';
 import { storeFiles } from '../../db/files.js';
 import { readKeyFile, unwrapStoreKey } from '../../db/keyfile.js';
 import type { StoreApi } from './api.js';
@@ -106,6 +107,20 @@ export class StoreService implements StoreApi {
 
   async changePassphrase(current: string, next: string): Promise<void> {
     await this.session.store().changePassphrase(current, next, this.kdfLogN);
+  }
+
+  /**
+   * A new store key (db/store.ts, rekey), with the passphrase kept or changed
+   * to `next`; the store is unlocked again afterwards. Old key files and
+   * recovery keys open nothing from then on.
+   */
+  async rekey(passphrase: string, next?: string): Promise<RekeyCounts> {
+    this.session.flushPending();
+    const counts = await this.session.store().rekey(passphrase, next, this.kdfLogN);
+    this.session.set(await KeyStore.unlock(this.session.dir, next ?? passphrase, this.open));
+    this.rollback = undefined;
+    this.keepHead();
+    return counts;
   }
 
   async backup(file: string, onProgress?: ProgressCallback, force = false): Promise<void> {

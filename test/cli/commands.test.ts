@@ -293,3 +293,26 @@ describe('keyladder audit checkpoint and verify --checkpoint', () => {
     expect((await cli([...S, 'verify', '--checkpoint', join(dir, 'no-such-file')])).stderr).toContain('Cannot read the checkpoint file');
   });
 });
+
+describe('keyladder rekey', () => {
+  const S = ['--store', join(dir, 'store-rekey')];
+  beforeAll(async () => {
+    expect((await cli([...S, 'init', '--kdf-log-n', '10'])).code).toBe(0);
+  });
+
+  it('gives the store a new key; the old recovery key then opens nothing; passphrase change --rekey does both', async () => {
+    expect((await cli([...S, 'device', 'add', 'ESN-RK'])).code).toBe(0);
+    const before = JSON.parse((await cli([...S, 'recovery-key', '--yes', '--json'])).stdout).storeKey as string;
+    const r = await cli([...S, 'rekey', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).rekeyed).toMatchObject({ devices: 1, groups: 0 });
+    const after = JSON.parse((await cli([...S, 'recovery-key', '--yes', '--json'])).stdout).storeKey as string;
+    expect(after).not.toBe(before);
+    expect(JSON.parse((await cli([...S, 'device', 'show', 'ESN-RK', '--json'])).stdout).identity).toBe('ESN-RK');
+    const next = 'a rekeyed store passphrase';
+    const changed = await cli([...S, 'passphrase', 'change', '--rekey', '--kdf-log-n', '10'], { env: { KEYLADDER_NEW_PASSPHRASE: next } });
+    expect(changed.code, changed.stderr).toBe(0);
+    expect(changed.stdout).toContain('the store has a new key');
+    expect((await cli([...S, 'device', 'show', 'ESN-RK'], { env: { KEYLADDER_PASSPHRASE: next } })).code).toBe(0);
+  });
+});

@@ -24,6 +24,8 @@ const ADVICE: Readonly<Record<string, string>> = {
   IMPORT_INVALID: 'Fix the file (header row: identity, group, kpe, kph, kpw) and import it again.',
   BUNDLE_INVALID: 'Check that the file and the passphrase or key belong together.',
   RECIPIENT_KEY_INVALID: 'Choose the recipient’s RSA public key file: a JWK of at least 2048 bits with e = 65537, and no private members.',
+  STORE_IN_USE: 'Stop the other program that has this store open (keyladder serve, or another KeyLadder), then try again.',
+  CHECKPOINT_INVALID: 'Use a checkpoint this store wrote (keyladder audit checkpoint); after a rekey, take a new one.',
   UNLOCK_BACKOFF: 'Wait until the time shown has passed, then try the passphrase again. Each wrong passphrase doubles the wait, up to 30 seconds.',
   NOT_CONFIRMED: 'Nothing was started. Start it again and confirm in the dialog, or use 127.0.0.1.',
   AUDIT_UNAVAILABLE: 'Free disk space where the store lives: the responder answers again by itself once its audit log can be written.',
