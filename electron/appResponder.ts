@@ -11,6 +11,7 @@
 // - Its access log (one line per request: identity, status, code, never key
 //   material) goes to main's log only, never to the renderer.
 
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { createSecureContext } from 'node:tls';
@@ -18,6 +19,7 @@ import { StoreError, StoreErrorCode } from '../db/errors.js';
 import type { ResponderStatus } from './ipc/contract.js';
 import { AppError } from './ipc/errors.js';
 import { isLoopbackHost, RESPONDER_DEFAULT_HOST, RESPONDER_DEFAULT_PORT } from './ipc/responderHost.js';
+import { MIN_TOKEN_LENGTH } from './server/callerChecks.js';
 import { ResponderServer } from './server/httpResponder.js';
 import type { ExchangeApi, KeyLadderServices, StoreApi } from './services/api.js';
 import type { JweProfileName } from './services/types.js';
@@ -28,6 +30,8 @@ export interface ResponderStartRequest {
   readonly profile?: JweProfileName | undefined;
   readonly tls?: boolean | undefined;
   readonly allowRemote?: boolean | undefined;
+  readonly token?: boolean | undefined;
+  readonly clientCa?: boolean | undefined;
 }
 
 export type StopReason = NonNullable<ResponderStatus['stopped']>['reason'];
@@ -50,6 +54,8 @@ interface Run {
   port: number;
   readonly profile: JweProfileName;
   readonly tls: boolean;
+  readonly token: boolean;
+  readonly clientCa: boolean;
 }
 
 const PORT_RANGE = 'The port is 1 to 65535 (or 0 for any free port).';
@@ -61,6 +67,8 @@ export class AppResponder {
   #stopping: Promise<void> | undefined;
   #stopped: ResponderStatus['stopped'] = null;
   #tlsFiles: { cert: string; key: string } | null = null;
+  #tokenFile: string | null = null;
+  #clientCaFile: string | null = null;
   readonly #log: (line: string) => void;
   readonly #now: () => Date;
 
@@ -82,6 +90,10 @@ export class AppResponder {
       remote: run !== undefined && !isLoopbackHost(run.host),
       tls: run?.tls ?? false,
       tlsFiles: this.#tlsFiles,
+      tokenFile: this.#tokenFile,
+      clientCaFile: this.#clientCaFile,
+      token: run?.token ?? false,
+      clientCa: run?.clientCa ?? false,
       startedAt: stats?.startedAt ?? null,
       exchanges: stats?.exchanges ?? 0,
       refused: stats?.refused ?? 0,
@@ -108,7 +120,9 @@ export class AppResponder {
       throw new AppError('INVALID_ARGUMENT', `Listening on ${host} makes the responder reachable from other machines: confirm that this is what you want.`);
     }
     if (!this.options.store.status().unlocked) throw new StoreError(StoreErrorCode.STORE_LOCKED, 'The store is locked: unlock it before switching the responder on.');
-    const tls = request.tls === true ? this.#readTls() : undefined;
+    if (request.clientCa === true && request.tls !== true) throw new AppError('INVALID_ARGUMENT', 'Client certificates (mutual TLS) need TLS: switch TLS on.');
+    const tls = request.tls === true ? { ...this.#readTls(), ...(request.clientCa === true ? { clientCa: this.#readClientCa() } : {}) } : undefined;
+    const token = request.token === true ? this.#readToken() : undefined;
 
     const server = new ResponderServer({
       exchanges: {
@@ -119,6 +133,7 @@ export class AppResponder {
       port,
       profile,
       ...(tls ? { tls } : {}),
+      ...(token === undefined ? {} : { callers: { token } }),
       ...(this.options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: this.options.requestTimeoutMs }),
       accessLog: (line) => this.#log(`[responder] ${line}`),
       health: () => ({ store: this.options.store.status().unlocked ? 'unlocked' : 'locked' }),
@@ -135,7 +150,7 @@ export class AppResponder {
       tls?.key.fill(0);
     }
     this.#server = server;
-    this.#run = { host, port: Number(new URL(address).port), profile, tls: tls !== undefined };
+    this.#run = { host, port: Number(new URL(address).port), profile, tls: tls !== undefined, token: token !== undefined, clientCa: tls?.clientCa !== undefined };
     this.#stopped = null;
     this.#log(`[responder] listening on ${address}/v1/keyx (profile ${profile}${tls ? ', TLS' : ''})`);
     if (remote) this.#log(`[responder] ${host} is reachable beyond this machine, as the operator asked.`);
@@ -201,6 +216,30 @@ export class AppResponder {
     return this.status();
   }
 
+  /** Takes the bearer token file main's dialog chose, checks the token (never kept or shown), and keeps its name. */
+  chooseTokenFile(file: string): ResponderStatus {
+    readTokenFile(file);
+    this.#tokenFile = file;
+    return this.status();
+  }
+
+  /** Takes the client CA certificate main's dialog chose, checks that it is a PEM certificate, and keeps its name. */
+  chooseClientCa(file: string): ResponderStatus {
+    readCaFile(file);
+    this.#clientCaFile = file;
+    return this.status();
+  }
+
+  #readToken(): string {
+    if (this.#tokenFile === null) throw new AppError('TOKEN_NOT_CHOSEN', 'Choose the bearer token file first, or switch the token off.');
+    return readTokenFile(this.#tokenFile);
+  }
+
+  #readClientCa(): Buffer {
+    if (this.#clientCaFile === null) throw new AppError('CLIENT_CA_NOT_CHOSEN', 'Choose the CA certificate of the client certificates first, or switch mutual TLS off.');
+    return readCaFile(this.#clientCaFile);
+  }
+
   /**
    * The services, with a store whose lock() first stops the responder (and
    * whose restore() does too). Main hands these to the IPC handlers and locks
@@ -243,6 +282,35 @@ export class AppResponder {
     if (this.#tlsFiles === null) throw new AppError('TLS_NOT_CHOSEN', 'Choose the certificate and key files for TLS first.');
     return readPair(this.#tlsFiles.cert, this.#tlsFiles.key);
   }
+}
+
+function readTokenFile(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new AppError('TOKEN_FILE_INVALID', 'The token file cannot be read.');
+  }
+  const token = text.split(/\r?\n/)[0]!.trim();
+  if (token.length < MIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(token)) {
+    throw new AppError('TOKEN_FILE_INVALID', `The token (the file's first line) must be at least ${MIN_TOKEN_LENGTH} printable characters without spaces.`);
+  }
+  return token;
+}
+
+function readCaFile(file: string): Buffer {
+  let pem: Buffer;
+  try {
+    pem = readFileSync(file);
+  } catch {
+    throw new AppError('TLS_FILES_UNREADABLE', 'The CA certificate file cannot be read.');
+  }
+  try {
+    new X509Certificate(pem);
+  } catch {
+    throw new AppError('TLS_FILES_INVALID', 'The CA file is not a PEM certificate.');
+  }
+  return pem;
 }
 
 function readPair(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {

@@ -13,7 +13,7 @@ export const CHANNELS = [
   'exchanges.simulate', 'exchanges.respond', 'exchanges.checkResponse', 'exchanges.clonePolicy', 'exchanges.setClonePolicy',
   'audit.list', 'audit.verify',
   'revocations.peerLists',
-  'responder.status', 'responder.start', 'responder.stop', 'responder.chooseTls',
+  'responder.status', 'responder.start', 'responder.stop', 'responder.chooseTls', 'responder.chooseTokenFile', 'responder.chooseClientCa',
 ] as const;
 
 export type Channel = (typeof CHANNELS)[number];

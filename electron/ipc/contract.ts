@@ -90,6 +90,10 @@ const responderStart = z.strictObject({
   profile: profile.optional(),
   /** Serve HTTPS with the certificate and key chosen through responder.chooseTls. */
   tls: z.boolean().optional(),
+  /** Require the bearer token of the file chosen through responder.chooseTokenFile. */
+  token: z.boolean().optional(),
+  /** Require client certificates issued by the CA chosen through responder.chooseClientCa (needs tls). */
+  clientCa: z.boolean().optional(),
 });
 
 // Fails to compile if the services grow an audit action this list lacks.
@@ -123,6 +127,12 @@ export interface ResponderStatus {
   readonly tls: boolean;
   /** The certificate and key files chosen for TLS (their names only), if any. */
   readonly tlsFiles: { readonly cert: string; readonly key: string } | null;
+  /** Client authentication files chosen (names only): a bearer token file, a client CA for mutual TLS. */
+  readonly tokenFile: string | null;
+  readonly clientCaFile: string | null;
+  /** Whether the current (or last) run required the token, or client certificates. */
+  readonly token: boolean;
+  readonly clientCa: boolean;
   readonly startedAt: string | null;
   /** Counts of the current (or last) run. */
   readonly exchanges: number;
@@ -225,6 +235,10 @@ export const contract = {
   'responder.stop': channel<ResponderStatus>()(noArgs),
   /** Main asks for a certificate file and then its private key file, checks that they pair, and keeps their names. */
   'responder.chooseTls': channel<FileOutcome<{ readonly status: ResponderStatus }>>()(noArgs),
+  /** Main asks for the bearer token file, checks it, and keeps its name; the token never reaches the renderer. */
+  'responder.chooseTokenFile': channel<FileOutcome<{ readonly status: ResponderStatus }>>()(noArgs),
+  /** Main asks for the client CA certificate (PEM) for mutual TLS, checks it, and keeps its name. */
+  'responder.chooseClientCa': channel<FileOutcome<{ readonly status: ResponderStatus }>>()(noArgs),
 } as const satisfies { readonly [C in Channel]: ChannelSpec<z.ZodType, unknown> };
 
 export type Contract = typeof contract;

@@ -36,7 +36,7 @@ export interface AppDeps {
   /** Paces failed unlocks (its own clock in tests). */
   readonly unlockBackoff?: UnlockBackoff;
   /** The in-app HTTP responder (electron/appResponder.ts), over the same services. */
-  readonly responder: Pick<AppResponder, 'status' | 'start' | 'stop' | 'chooseTls'>;
+  readonly responder: Pick<AppResponder, 'status' | 'start' | 'stop' | 'chooseTls' | 'chooseTokenFile' | 'chooseClientCa'>;
 }
 
 const JWE_FILTERS: readonly FileFilter[] = [{ name: 'JWE (compact)', extensions: ['jwe', 'txt'] }];
@@ -195,6 +195,16 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
     },
     'responder.stop': () => deps.responder.stop('operator'),
     // The files are chosen and read in main: the renderer sees their names only.
+    'responder.chooseTokenFile': async () => {
+      const file = await deps.openFile({ title: 'Choose the bearer token file (its first line is the token)', filters: [{ name: 'All files', extensions: ['*'] }] });
+      if (file === null) return { canceled: true };
+      return { canceled: false, file, status: deps.responder.chooseTokenFile(file) };
+    },
+    'responder.chooseClientCa': async () => {
+      const file = await deps.openFile({ title: 'Choose the CA certificate that issues client certificates (PEM)', filters: PEM_FILTERS });
+      if (file === null) return { canceled: true };
+      return { canceled: false, file, status: deps.responder.chooseClientCa(file) };
+    },
     'responder.chooseTls': async () => {
       const cert = await deps.openFile({ title: 'Choose the TLS certificate (PEM)', filters: PEM_FILTERS });
       if (cert === null) return { canceled: true };

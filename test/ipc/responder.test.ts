@@ -2,7 +2,7 @@
 // lock left alone by status polls, and appResponder.ts against the real
 // services: start, status, exchanges over HTTP, stop, and stop on every lock.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -96,6 +96,8 @@ describe('the responder handlers', () => {
     start: vi.fn(async () => 'started' as never),
     stop: vi.fn(async () => 'stopped' as never),
     chooseTls: vi.fn(() => 'chosen' as never),
+    chooseTokenFile: vi.fn(() => 'token chosen' as never),
+    chooseClientCa: vi.fn(() => 'ca chosen' as never),
   });
   const deps = (r: ReturnType<typeof responder>, open: Array<string | null>, yes = false) => ({
     version: 'x',
@@ -171,6 +173,27 @@ describe('appResponder over the real services', () => {
       await device.accept(await res.json());
     }
   };
+
+  it('in the app too, requires a bearer token from a file main read (the renderer sees its name only)', async () => {
+    // A log of its own: the access-log test below counts the shared one.
+    const r = (responder = new AppResponder({ exchanges: t.services.exchanges, store: t.services.store, drainMs: 1_000 }));
+    const dir = tempDir('keyladder-app-token-');
+    const short = path.join(dir, 'short');
+    writeFileSync(short, 'too-short\n');
+    expect(() => r.chooseTokenFile(short)).toThrow(expect.objectContaining({ code: 'TOKEN_FILE_INVALID' }));
+    await expect(r.start({ port: 0, token: true })).rejects.toMatchObject({ code: 'TOKEN_NOT_CHOSEN' });
+    const file = path.join(dir, 'token');
+    writeFileSync(file, 'app-bearer-token-0123456789abcdef\n');
+    expect(r.chooseTokenFile(file)).toMatchObject({ tokenFile: file });
+    const status = await r.start({ port: 0, token: true });
+    expect(status).toMatchObject({ token: true, clientCa: false });
+    expect(JSON.stringify(status)).not.toContain('app-bearer-token');
+    const post = (headers: Record<string, string>) => fetch(`${status.address}/v1/keyx`, { method: 'POST', body: JSON.stringify(new LadderRequestor('ESN-APP-0001', kpw).nextRequest()), headers: { 'content-type': 'application/json', ...headers } });
+    expect((await post({})).status).toBe(401);
+    expect((await post({ authorization: 'Bearer app-bearer-token-0123456789abcdef' })).status).toBe(200);
+    await r.stop('operator', 500);
+    await expect(r.start({ port: 0, clientCa: true })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
 
   it('is stopped until started, binds 127.0.0.1 by default, and counts exchanges', async () => {
     const r = make();

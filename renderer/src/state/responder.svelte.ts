@@ -21,6 +21,9 @@ export class ResponderState {
   port = $state<number | null>(RESPONDER_DEFAULT_PORT);
   profile = $state<'msl' | 'rfc7516'>('msl');
   tls = $state(false);
+  /** Client authentication: a bearer token from a file, client certificates (mutual TLS). */
+  token = $state(false);
+  clientCa = $state(false);
 
   running = $derived(this.status?.state === 'listening' || this.status?.state === 'draining');
 
