@@ -47,7 +47,7 @@ export interface LadderKeySource extends IssuerLookup {
    * this about the one that came back, after it opened and before anything is
    * issued; it throws a LadderError to refuse. The result carries both tags.
    */
-  judgeReturningWrapdata?(identity: string, tag: Buffer): ReturningVerdict;
+  judgeReturningWrapdata?(identity: string, tag: Buffer, format: WrapdataFormat): ReturningVerdict;
 }
 
 /**
@@ -140,7 +140,7 @@ export class LadderResponder {
         kprev = opened.kwrap;
         if (this.keys.judgeReturningWrapdata) {
           const tag = wrapdataTag(opened.kwrap, wrapdata);
-          returning = { tag, verdict: this.keys.judgeReturningWrapdata(identity, tag) };
+          returning = { tag, verdict: this.keys.judgeReturningWrapdata(identity, tag, opened.format) };
         }
       } else if (request.mechanism === 'PSK' || request.mechanism === 'MGK') {
         kprev = this.wrappingKey(identity, request.mechanism);

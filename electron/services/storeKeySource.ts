@@ -16,7 +16,7 @@ import type { DeviceKeyRow } from '../../db/repositories/devices.js';
 import type { IssuerKeyRow } from '../../db/repositories/issuers.js';
 import type { IdentityStatus, LadderKeySource, ReturningVerdict, WrappingKeyLookup } from '../ladder/responder.js';
 import type { WrapdataRegistry } from './wrapdataRegistry.js';
-import type { IssuerKey } from '../ladder/wrapdata.js';
+import type { IssuerKey, WrapdataFormat } from '../ladder/wrapdata.js';
 
 import { deviceBinding, groupBinding, issuerBinding } from '../../db/sealing.js';
 
@@ -36,10 +36,10 @@ export class StoreKeySource implements LadderKeySource {
    * simulated devices must not count as the real ones.
    */
   constructor(private readonly store: KeyStore, private readonly now: () => string, registry?: WrapdataRegistry) {
-    if (registry) this.judgeReturningWrapdata = (identity, tag) => registry.judge(store, this.row(identity)?.id, tag);
+    if (registry) this.judgeReturningWrapdata = (identity, tag, format) => registry.judge(store, this.row(identity)?.id, tag, format);
   }
 
-  readonly judgeReturningWrapdata?: (identity: string, tag: Buffer) => ReturningVerdict;
+  readonly judgeReturningWrapdata?: (identity: string, tag: Buffer, format: WrapdataFormat) => ReturningVerdict;
 
   /** Looks the device up once per exchange; the responder's lookups reuse it. */
   prepare(identity: string): DeviceKeyRow | undefined {

@@ -18,6 +18,7 @@ import { REGISTRY_DEPTH, type ClonePolicy, type RegisteredWrapdata, type Registr
 import type { KeyStore } from '../../db/store.js';
 import { wrappingKeyMissing } from '../ladder/errors.js';
 import type { ReturningVerdict } from '../ladder/responder.js';
+import type { WrapdataFormat } from '../ladder/wrapdata.js';
 
 const key = (tag: Buffer): string => tag.toString('latin1');
 
@@ -89,20 +90,29 @@ export class WrapdataRegistry {
    * to refuse: wrapdata issued to another device is refused whatever identity
    * is claimed, and superseded wrapdata under the `refuse` policy.
    */
-  judge(store: KeyStore, deviceId: number | undefined, tag: Buffer): ReturningVerdict {
+  judge(store: KeyStore, deviceId: number | undefined, tag: Buffer, format: WrapdataFormat = 'keyladder-v1'): ReturningVerdict {
     const owner = this.pending.ownerOf(tag) ?? store.wrapdata.ownerOf(tag);
     if (owner === undefined) {
       // A peer's revocation list names it as a revoked device's wrapdata: refused under any identity.
       if (store.revocations.revokedOwnerOf(tag) !== undefined) throw wrappingKeyMissing('WRAPDATA_IDENTITY_MISMATCH', 'The wrapdata was issued to another identity.');
-      return 'unregistered';
+      // keyladder-v1 wrapdata is bound to its identity, so wrapdata this store never registered
+      // (a peer's, or from before the registry) can only be the claimed identity's own.
+      if (format !== 'msl') return 'unregistered';
+      // Bare-MSL wrapdata could be anyone's, a revoked device's older wrapdata included. It is
+      // answered only for identities held here, and for one that has registered wrapdata, it is
+      // wrapdata this store did not issue it: superseded (flagged, or refused by policy).
+      if (deviceId === undefined) throw wrappingKeyMissing('WRAPDATA_IDENTITY_UNKNOWN', 'Bare-MSL wrapdata names no identity, so this responder answers it only for identities it holds. Use PSK or MGK.');
+      if (this.pending.merge(deviceId, store.wrapdata.historyOf(deviceId)).length === 0) return 'unregistered';
+      if (clonePolicy(store) === 'refuse') throw superseded();
+      return 'superseded';
     }
     if (owner !== deviceId) throw wrappingKeyMissing('WRAPDATA_IDENTITY_MISMATCH', 'The wrapdata was issued to another identity.');
     const verdict = verdictOn(this.pending.merge(owner, store.wrapdata.historyOf(owner)), tag);
-    if (verdict === 'superseded' && clonePolicy(store) === 'refuse') {
-      throw wrappingKeyMissing('WRAPDATA_SUPERSEDED', 'The wrapdata is older than the latest issued to this device: a replay, or a cloned device. Use PSK or MGK.');
-    }
+    if (verdict === 'superseded' && clonePolicy(store) === 'refuse') throw superseded();
     return verdict;
   }
 }
 
 export const clonePolicy = (store: KeyStore): ClonePolicy => store.wrapdata.clonePolicy();
+
+const superseded = () => wrappingKeyMissing('WRAPDATA_SUPERSEDED', 'The wrapdata is older than the latest issued to this device (or was never issued to it here): a replay, or a cloned device. Use PSK or MGK.');

@@ -189,12 +189,16 @@ describe('a bare-MSL Kissuer', () => {
     const imported = t.services.issuers.importMsl(e1.inputs['msl_wrapping_key_hex (Kissuer)']);
     expect(imported).toMatchObject({ generation: 2, status: 'active', format: 'msl', origin: 'imported-msl', kcv: kcv(Buffer.from(e1.inputs['msl_wrapping_key_hex (Kissuer)'], 'hex'), 'aes') });
     expect(t.services.issuers.list()[1]).toMatchObject({ generation: before[0]!.generation, status: 'grace' });
+    // Bare-MSL wrapdata names no identity: it is answered for devices this store holds (migrated with their keys).
+    const unheld = t.services.exchanges.respond(JSON.stringify({ identity: e2.inputs.identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: e2.inputs.request_keydata } }));
+    expect(JSON.parse(unheld.json).error).toMatchObject({ code: 'KEYX_WRAPPING_KEY_MISSING', reason: 'WRAPDATA_IDENTITY_UNKNOWN' });
+    t.services.devices.provision({ identity: e2.inputs.identity, keys: { kind: 'kpw', kpw: '00112233445566778899aabbccddeeff' } });
 
     const out = t.services.exchanges.respond(JSON.stringify({ identity: e2.inputs.identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: e2.inputs.request_keydata } }));
     expect(out.ok, out.json).toBe(true);
     const keys = await acceptKeyResponse(parseJson(out.json), await keyOf(e1.expected['kwrap_hex (new wrapping key)']));
     expect(keys.wrapdata.length).toBe(24); // bare MSL wrapdata again
-    expect(t.services.audit.list({ action: 'exchange' })[0]).toMatchObject({ outcome: 'ok', details: { mechanism: 'WRAP', opened: 2, generation: 2, provisioned: false } });
+    expect(t.services.audit.list({ action: 'exchange' })[0]).toMatchObject({ outcome: 'ok', details: { mechanism: 'WRAP', opened: 2, generation: 2, provisioned: true, wrapdata: 'unregistered' } });
     expect(t.services.issuers.list()[0]!.exchangeCount).toBe(1);
   });
 
@@ -206,6 +210,7 @@ describe('a bare-MSL Kissuer', () => {
     open.push({ services, dir, clock: { now: new Date(), advanceDays() {} }, cleanup: () => { services.close(); rmSync(dir, { recursive: true, force: true }); } });
     await services.store.create(PASSPHRASE);
     services.issuers.importMsl(e1.inputs['msl_wrapping_key_hex (Kissuer)']);
+    services.devices.provision({ identity: e2.inputs.identity, keys: { kind: 'kpw', kpw: '00112233445566778899aabbccddeeff' } });
     const out = services.exchanges.respond(JSON.stringify({ identity: e2.inputs.identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: e2.inputs.request_keydata } }));
     expect(out.ok, out.json).toBe(true);
     const exact = JSON.parse(e2['response_keydata_json_exact (MSL JsonMslObject encoding)']) as Record<string, unknown>;

@@ -4,6 +4,8 @@
 // latest marks it "possible clone" (policy flag) or is refused (policy refuse),
 // with one retry allowed for a device whose answer was lost.
 import { afterEach, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { aesKeyWrap } from '../../electron/jwe/aesKeyWrap.js';
 import { parseJson } from '../../electron/ladder/messages.js';
 import { LadderRequestor, importWrappingKey } from '../support/device.js';
 import { openTestServices, PASSPHRASE, type TestServices } from '../support/services.js';
@@ -96,6 +98,34 @@ describe('wrapdata issued to one device is refused under any other identity', ()
     expect(text).not.toContain(Buffer.from(held).toString('hex'));
     expect(dump['wrapdata_issued']!.map((r) => r['seq'])).toEqual(expect.arrayContaining([1, 2, 3]));
     expect(dump['wrapdata_issued']!.every((r) => String(r['tag']).length === "x''".length + 32)).toBe(true);
+  });
+});
+
+describe('bare-MSL wrapdata the registry does not know', () => {
+  it('a revoked device\'s older wrapdata (pruned from the registry) gets nothing under an unknown identity, and marks an active one', async () => {
+    const { services: s } = await setup('msl');
+    const a = await device('ESN-A', KPW_A);
+    const oldest = await climb(a, 1);
+    await climb(a, 4); // five issues: the first is no longer registered
+    s.devices.revoke('ESN-A');
+    const unknown = s.exchanges.respond(wrap('ESN-NOT-HERE', oldest));
+    expect(error(unknown.json)).toMatchObject({ code: 'KEYX_WRAPPING_KEY_MISSING', reason: 'WRAPDATA_IDENTITY_UNKNOWN' });
+    // Under ESN-B, which has wrapdata of its own: not B's, so a replay or a clone (flag: answered and marked).
+    await climb(await device('ESN-B', KPW_B), 1);
+    expect(s.exchanges.respond(wrap('ESN-B', oldest)).ok).toBe(true);
+    expect(s.devices.get('ESN-B').possibleClone).toMatchObject({ events: 1 });
+    // Under the refuse policy it is refused.
+    s.exchanges.setClonePolicy('refuse');
+    expect(error(s.exchanges.respond(wrap('ESN-B', oldest)).json).reason).toBe('WRAPDATA_SUPERSEDED');
+  });
+
+  it('is answered for a held identity with no registered wrapdata yet (its first WRAP after migrating from MSL)', async () => {
+    const { services: s } = await setup('msl');
+    // Wrapdata as Netflix's MSL responder made it under the shared Kissuer: AES-KW(Kissuer, Kwrap), never registered here.
+    const held = aesKeyWrap(Buffer.from(KISSUER_MSL, 'hex'), randomBytes(16));
+    const out = s.exchanges.respond(wrap('ESN-A', held));
+    expect(out.ok, out.json).toBe(true);
+    expect(s.audit.list({ action: 'exchange', subject: 'ESN-A', limit: 1 })[0]!.details).toMatchObject({ wrapdata: 'unregistered' });
   });
 });
 
