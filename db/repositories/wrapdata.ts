@@ -50,9 +50,9 @@ export class WrapdataRepository {
     // Several processes may issue to one device (`serve --workers N`): the number is taken at write time.
     this.issueStmt = db.prepare(`INSERT INTO wrapdata_issued (tag, device_id, seq, issued_at)
       VALUES (@tag, @deviceId, (SELECT coalesce(max(seq), 0) + 1 FROM wrapdata_issued WHERE device_id = @deviceId), @at)
-      ON CONFLICT(tag) DO NOTHING`);
-    this.pruneStmt = db.prepare(`DELETE FROM wrapdata_issued WHERE device_id = @deviceId
-      AND seq <= (SELECT max(seq) FROM wrapdata_issued WHERE device_id = @deviceId) - ${REGISTRY_DEPTH}`);
+      ON CONFLICT(tag) DO NOTHING RETURNING seq`).pluck();
+    // Issue numbers only grow, so at most one row falls out per issue: the one REGISTRY_DEPTH back.
+    this.pruneStmt = db.prepare('DELETE FROM wrapdata_issued WHERE device_id = @deviceId AND seq = @seq');
     this.cloneStmt = db.prepare(`UPDATE device_stats SET clone_events = clone_events + 1,
       clone_suspected_at = coalesce(clone_suspected_at, @at) WHERE device_id = @deviceId`);
     this.clearStmt = db.prepare('UPDATE device_stats SET clone_events = 0, clone_suspected_at = NULL WHERE device_id = ? AND clone_suspected_at IS NOT NULL');
@@ -74,8 +74,8 @@ export class WrapdataRepository {
   apply(updates: readonly RegistryUpdate[]): void {
     for (const u of updates) {
       if (u.presented !== undefined) this.presentedStmt.run(u.presented);
-      this.issueStmt.run({ tag: u.issued, deviceId: u.deviceId, at: u.at });
-      this.pruneStmt.run({ deviceId: u.deviceId });
+      const seq = this.issueStmt.get({ tag: u.issued, deviceId: u.deviceId, at: u.at }) as number | undefined;
+      if (seq !== undefined && seq > REGISTRY_DEPTH) this.pruneStmt.run({ deviceId: u.deviceId, seq: seq - REGISTRY_DEPTH });
       if (u.clone) this.cloneStmt.run({ deviceId: u.deviceId, at: u.at });
     }
   }
