@@ -13,6 +13,7 @@
 //     RSA-OAEP-256 and enc.
 
 import { checkPrimeSync } from 'node:crypto';
+import { CryptoFailure } from './cryptoFailure.js';
 
 export const MIN_RSA_BITS = 2048;
 export const MAX_RSA_BITS = 16384;
@@ -40,8 +41,15 @@ export function rsaPublicKeyProblem(jwk: Readonly<Record<string, unknown>>, use:
   if (e.value !== 65537n) return 'its public exponent is not 65537';
   if (n.bits < MIN_RSA_BITS || n.bits > MAX_RSA_BITS) return `its modulus has ${n.bits} bits; ${MIN_RSA_BITS} to ${MAX_RSA_BITS} are accepted`;
   if (n.value % 2n === 0n || SMALL_PRIMES.some((p) => n.value % p === 0n)) return 'its modulus has a small factor, so it is no RSA modulus';
-  // Miller-Rabin: a composite passes a round with probability at most 1/4.
-  if (checkPrimeSync(n.value, { checks: 16 })) return 'its modulus is prime, so anyone can compute the private key';
+  // Miller-Rabin: a composite passes a round with probability at most 1/4. (OpenSSL's and
+  // BoringSSL's BN_is_prime_ex both back it; if the runtime's fails, that is said, never skipped.)
+  let prime: boolean;
+  try {
+    prime = checkPrimeSync(n.value, { checks: 16 });
+  } catch (error) {
+    throw new CryptoFailure('RSA modulus primality test', error);
+  }
+  if (prime) return 'its modulus is prime, so anyone can compute the private key';
   return undefined;
 }
 
