@@ -11,8 +11,10 @@
 // 20 ms at most), so an answer costs no extra transaction. Until its batch is
 // written, an issue is known to this process only (PendingRegistry): another
 // `serve` worker sees it up to 20 ms later, and until then treats it as
-// unregistered, which answers as before the registry existed; it never
-// refuses on stale data.
+// unregistered. For keyladder-v1 wrapdata that answers as before the registry
+// existed; bare-MSL wrapdata of a device with registered wrapdata then counts
+// as superseded, so a device back within 20 ms at another worker is flagged
+// (or, under `refuse`, sent back to PSK): the price of never waiting on a write.
 
 import { REGISTRY_DEPTH, type ClonePolicy, type RegisteredWrapdata, type RegistryUpdate } from '../../db/repositories/wrapdata.js';
 import type { KeyStore } from '../../db/store.js';
