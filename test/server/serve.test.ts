@@ -3,7 +3,7 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LadderRequestor, importWrappingKey } from '../support/device.js';
@@ -61,6 +61,24 @@ async function stop(s: Served): Promise<number | null> {
 }
 
 describe('keyladder serve', () => {
+  it('warns, naming the risk, when it listens beyond loopback without client authentication; not with a token', async () => {
+    const open = await serve(['--host', '0.0.0.0']);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(open.stderr()).toContain('warning: no client authentication (--token-file or --tls-client-ca)');
+    expect(open.stderr()).toContain('learn which identities are provisioned and which are revoked');
+    await stop(open);
+    const tokenFile = join(tempDir('keyladder-serve-token-'), 'token');
+    writeFileSync(tokenFile, 'serve-test-bearer-token-0123456789\n');
+    const guarded = await serve(['--host', '0.0.0.0', '--token-file', tokenFile]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(guarded.stderr()).toContain('reachable beyond this machine');
+    expect(guarded.stderr()).not.toContain('no client authentication');
+    const res = await fetch(`${guarded.url.replace('0.0.0.0', '127.0.0.1')}/v1/health`);
+    expect(res.status).toBe(401);
+    expect(guarded.stderr()).not.toContain('serve-test-bearer-token');
+    await stop(guarded);
+  });
+
   it('lets a simulated device climb a 10-rung ladder, and drains on SIGTERM', async () => {
     const s = await serve();
     expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
