@@ -84,7 +84,6 @@ export class ExchangeService implements ExchangeApi {
    */
   private recordUnparsed(requestJson: string, profile: string, error: { code: string; reason?: string }, client?: string): void {
     if (!this.session.unlocked) return;
-    if (client !== undefined && !this.refusals.admit(client, error.code)) return;
     let subject: string | null = null;
     try {
       subject = parseIdentity((JSON.parse(requestJson) as { identity?: unknown } | null)?.identity);
@@ -92,7 +91,7 @@ export class ExchangeService implements ExchangeApi {
       subject = null;
     }
     const at = this.now().toISOString();
-    this.recordRefusal({ at, action: 'exchange', outcome: 'refused', subject, details: { mechanism: null, profile: PROFILES.includes(profile as JweProfileName) ? profile : null, code: error.code, reason: error.reason ?? null } });
+    this.recordRefusal({ at, action: 'exchange', outcome: 'refused', subject, details: { mechanism: null, profile: PROFILES.includes(profile as JweProfileName) ? profile : null, code: error.code, reason: error.reason ?? null } }, client);
   }
 
   /**
@@ -121,9 +120,7 @@ export class ExchangeService implements ExchangeApi {
       result = new LadderResponder(source, this.random).respond(identity, keyRequest, { profile, kcv: options.kcv });
     } catch (error) {
       const { code, reason } = describeError(error);
-      if (options.client === undefined || this.refusals.admit(options.client, code)) {
-        this.recordRefusal({ at, action: 'exchange', outcome: 'refused', subject: identity, details: { ...details, code, reason: reason ?? null } });
-      }
+      this.recordRefusal({ at, action: 'exchange', outcome: 'refused', subject: identity, details: { ...details, code, reason: reason ?? null } }, options.client);
       throw error;
     }
     const returning = result.registry?.returning;
@@ -159,8 +156,13 @@ export class ExchangeService implements ExchangeApi {
     if (this.session.unlocked) this.refusals.admit(client, code, false);
   }
 
-  /** A refusal's record; if the log cannot take it, it is counted in the aggregate instead (the refusal stands). */
-  private recordRefusal(audit: AuditRecord): void {
+  /**
+   * A refusal's record. With `client` (the HTTP door), past the client's
+   * threshold it is counted in its per-minute aggregate instead; if the log
+   * cannot take it, it is counted in the recorder's aggregate (the refusal stands).
+   */
+  private recordRefusal(audit: AuditRecord, client?: string): void {
+    if (client !== undefined && !this.refusals.admit(client, String(audit.details['code']))) return;
     if (this.recorder.unavailable() !== undefined) return this.recorder.countRefusal(String(audit.details['code']), audit.at);
     try {
       this.recorder.record({ audit });
