@@ -50,5 +50,5 @@ export const AUDIT_ACTIONS = [
   'device.provision', 'device.import', 'device.revoke', 'device.export', 'device.clone-cleared',
   'group.add', 'policy.clone',
   'issuer.create', 'issuer.rotate', 'issuer.retire', 'issuer.destroy', 'issuer.import-msl', 'issuer.export', 'issuer.import-peer',
-  'exchange', 'exchange.check', 'audit.checkpoint', 'revocation.export', 'revocation.import',
+  'exchange', 'exchange.test', 'exchange.check', 'audit.checkpoint', 'revocation.export', 'revocation.import',
 ] as const satisfies readonly AuditAction[];

@@ -63,7 +63,7 @@ export class ExchangeService implements ExchangeApi {
     let request: ExchangeRequest | undefined;
     try {
       request = parseExchangeRequestJson(requestJson);
-      const result = this.answer(request, checkProfile(profile), { kcv: false, registered: true, ...(caller ? { client: caller.client } : {}) });
+      const result = this.answer(request, checkProfile(profile), { kcv: false, test: false, ...(caller ? { client: caller.client } : {}) });
       return { ok: true, json: keyResponseEnvelopeJson(result.keydata), identity: request.identity };
     } catch (error) {
       const described = describeError(error);
@@ -97,14 +97,19 @@ export class ExchangeService implements ExchangeApi {
   /**
    * One exchange: look the device up once (the responder's lookups reuse the
    * row; it refuses revoked devices for every mechanism, WRAP included), answer,
-   * and record the answer or the refusal. `registered`: the exchange is a real
-   * device's, judged by and entered in the wrapdata registry (a simulated
-   * device's exchanges are neither).
+   * and record the answer or the refusal. `test`: the operator's simulated
+   * device, not the real one. Its exchanges are audited as `exchange.test`,
+   * and left out of everything that describes the real device: the wrapdata
+   * registry, the device's exchange count and last exchange, and the issuing
+   * generation's count. Otherwise a test would look like the device climbing,
+   * and its wrapdata (which the real device never holds) would supersede the
+   * real device's.
    */
-  private answer(request: ExchangeRequest, profile: JweProfileName, options: { kcv: boolean; registered: boolean; client?: string }): ResponderResult {
+  private answer(request: ExchangeRequest, profile: JweProfileName, options: { kcv: boolean; test: boolean; client?: string }): ResponderResult {
     const store = this.session.store();
     const at = this.now().toISOString();
     const { identity, keyRequest } = request;
+    const action = options.test ? 'exchange.test' : 'exchange';
     const details = { mechanism: keyRequest.mechanism, profile };
     // Fail closed: no answer while its audit record could not be written.
     const unavailable = this.recorder.unavailable();
@@ -112,7 +117,7 @@ export class ExchangeService implements ExchangeApi {
       this.recorder.countRefusal(ServiceErrorCode.AUDIT_UNAVAILABLE, at);
       throw new ServiceError(ServiceErrorCode.AUDIT_UNAVAILABLE, unavailable);
     }
-    const source = new StoreKeySource(store, () => at, options.registered ? this.registry : undefined);
+    const source = new StoreKeySource(store, () => at, options.test ? undefined : this.registry);
     let device: ReturnType<StoreKeySource['prepare']>;
     let result: ResponderResult;
     try {
@@ -120,22 +125,23 @@ export class ExchangeService implements ExchangeApi {
       result = new LadderResponder(source, this.random).respond(identity, keyRequest, { profile, kcv: options.kcv });
     } catch (error) {
       const { code, reason } = describeError(error);
-      this.recordRefusal({ at, action: 'exchange', outcome: 'refused', subject: identity, details: { ...details, code, reason: reason ?? null } }, options.client);
+      this.recordRefusal({ at, action, outcome: 'refused', subject: identity, details: { ...details, code, reason: reason ?? null } }, options.client);
       throw error;
     }
     const returning = result.registry?.returning;
     const clone = returning?.verdict === 'superseded';
+    const real = !options.test;
     try {
       this.recorder.record({
         audit: {
-          at, action: 'exchange', outcome: 'ok', subject: identity,
+          at, action, outcome: 'ok', subject: identity,
           details: {
             ...details, generation: result.issuedGeneration, opened: result.openedGeneration ?? null, provisioned: device !== undefined,
             ...(returning ? { wrapdata: returning.verdict } : {}), ...(clone ? { possibleClone: true } : {}),
           },
         },
-        generation: result.issuedGeneration,
-        ...(device ? { device: { id: device.id, at, mechanism: keyRequest.mechanism } } : {}),
+        ...(real ? { generation: result.issuedGeneration } : {}),
+        ...(real && device ? { device: { id: device.id, at, mechanism: keyRequest.mechanism } } : {}),
         ...(device && result.registry
           ? { registry: { deviceId: device.id, at, issued: result.registry.issued, ...(returning && returning.verdict !== 'unregistered' ? { presented: returning.tag } : {}), ...(clone ? { clone } : {}) } }
           : {}),
@@ -183,7 +189,7 @@ export class ExchangeService implements ExchangeApi {
     for (let rung = 1; rung <= rungs; rung++) {
       const request = device.nextRequest();
       const started = performance.now();
-      const result = this.answer(parseExchangeRequestJson(JSON.stringify(request)), profile, { kcv: true, registered: false });
+      const result = this.answer(parseExchangeRequestJson(JSON.stringify(request)), profile, { kcv: true, test: true });
       const keys = await device.accept(parseJson(keyResponseEnvelopeJson(result.keydata)));
       const micros = Math.round((performance.now() - started) * 1000);
       const responder = result.kcv!;

@@ -197,9 +197,9 @@ describe('create, unlock, lock', () => {
     const check = await s.exchanges.checkResponse(wrapReq, ok.json);
     expect(check.ok).toBe(false);
     expect(check.error?.code).toBe('STORE_LOCKED');
-    // The exchange answered before the lock was flushed on the way out, not lost.
+    // The exchange answered before the lock was flushed on the way out, not lost (the simulated rungs are tests, not counted).
     await s.store.unlock(PASSPHRASE);
-    expect(s.devices.get(v.identity).exchangeCount).toBe(4);
+    expect(s.devices.get(v.identity).exchangeCount).toBe(1);
     s.close();
   });
 });

@@ -192,12 +192,23 @@ describe('bookkeeping', () => {
     expect(s.audit.list({ action: 'exchange', limit: 1000 }).length).toBe(600);
   });
 
-  it('simulate climbs the ladder and records each rung', async () => {
+  it('simulate climbs the ladder and audits each rung as a test exchange, apart from the real device', async () => {
     const { services: s } = await setup(true);
     const report = await s.exchanges.simulate(v.identity, { rungs: 4, mechanism: 'MGK', profile: 'rfc7516' });
     expect(report.allMatch).toBe(true);
     expect(report.rungs.map((r) => r.mechanism)).toEqual(['MGK', 'WRAP', 'WRAP', 'WRAP']);
-    expect(s.devices.get(v.identity)).toMatchObject({ exchangeCount: 4, lastMechanism: 'WRAP' });
+    // A test is not the device climbing: its counters, last exchange and the generation's count stay as they were...
+    expect(s.devices.get(v.identity)).toMatchObject({ exchangeCount: 0, lastExchangeAt: null, lastMechanism: null, lastGeneration: null });
+    expect(s.issuers.list()[0]!.exchangeCount).toBe(0);
+    // ...and its audit rows say it was a test.
+    expect(s.audit.list({ action: 'exchange.test', limit: 10 }).map((e) => [e.subject, e.outcome, e.details['mechanism']]))
+      .toEqual([[v.identity, 'ok', 'WRAP'], [v.identity, 'ok', 'WRAP'], [v.identity, 'ok', 'WRAP'], [v.identity, 'ok', 'MGK']]);
+    expect(s.audit.list({ action: 'exchange', limit: 10 })).toEqual([]);
+    // The real device's exchanges still count.
+    expect(s.exchanges.respond(mgk(v.identity)).ok).toBe(true);
+    expect(s.devices.get(v.identity)).toMatchObject({ exchangeCount: 1, lastMechanism: 'MGK', lastGeneration: 1 });
+    expect(s.issuers.list()[0]!.exchangeCount).toBe(1);
+    expect(s.audit.verify().ok).toBe(true);
     await expect(s.exchanges.simulate('ESN-NO-GROUP', { mechanism: 'MGK' })).rejects.toMatchObject({ code: 'UNSUPPORTED_KEYX_MECHANISM' });
     await expect(s.exchanges.simulate('ESN-UNKNOWN')).rejects.toMatchObject({ code: 'DEVICE_NOT_FOUND' });
     await expect(s.exchanges.simulate(v.identity, { rungs: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
