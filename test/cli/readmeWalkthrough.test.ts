@@ -1,0 +1,92 @@
+// README.md's walkthrough and its factory snippet, run as written: a new
+// operator's first session must work from the README alone. The walkthrough
+// runs in bash with a bare `keyladder` on PATH (as `npm link` gives), in an
+// empty HOME, with the passphrases in the environment as the README says a
+// script sets them. The only change made to the text: the port, so that
+// parallel test files cannot collide on 8420.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../support/cli.js';
+import { childNodeArgs } from '../support/runtime.js';
+
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const BUNDLE_PASSPHRASE = 'factory handover passphrase 2026';
+
+/** The fenced block of `lang` that follows the marker comment. */
+function blockAfter(marker: string, lang: string): string {
+  const at = README.indexOf(`<!-- ${marker} -->`);
+  expect(at, `README.md has no <!-- ${marker} --> marker`).toBeGreaterThanOrEqual(0);
+  const match = new RegExp('```' + lang + '\\n([\\s\\S]*?)\\n```').exec(README.slice(at));
+  expect(match, `no \`\`\`${lang} block after <!-- ${marker} -->`).not.toBeNull();
+  return match![1]!;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+let home: string;
+let run: ReturnType<typeof spawnSync>;
+
+beforeAll(async () => {
+  home = mkdtempSync(join(tmpdir(), 'keyladder-readme-'));
+  // A bare `keyladder`, as `npm link` puts it on PATH, under this run's crypto model.
+  const bin = join(home, 'bin');
+  mkdirSync(bin);
+  const shim = join(bin, 'keyladder');
+  writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" ${childNodeArgs().map((a) => `'${a}'`).join(' ')} "${join(ROOT, 'bin', 'keyladder.js')}" "$@"\n`);
+  chmodSync(shim, 0o755);
+  const script = blockAfter('walkthrough', 'sh').replaceAll('8420', String(await freePort()));
+  run = spawnSync('bash', ['-euo', 'pipefail', '-c', script], {
+    cwd: home,
+    encoding: 'utf8',
+    env: { PATH: `${bin}:${process.env['PATH'] ?? ''}`, HOME: home, KEYLADDER_PASSPHRASE: 'walkthrough store passphrase', KEYLADDER_BUNDLE_PASSPHRASE: BUNDLE_PASSPHRASE },
+    timeout: 240_000,
+  });
+}, 300_000);
+
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+describe('README walkthrough', () => {
+  it('runs from init to a served exchange, a test exchange, rotation, revocation, backup and restore', () => {
+    expect(run.status, `stderr:\n${String(run.stderr)}\nstdout:\n${String(run.stdout)}`).toBe(0);
+    const out = String(run.stdout);
+    expect(out).toMatch(/Created the store in .*keyladder-store/);
+    expect(out).toContain('Imported 2 devices.');
+    // The served PSK exchange answered with a key response, not an error.
+    expect(out).toMatch(/\{"keyresponsedata":\{"scheme":"JWE_LADDER","keydata":\{/);
+    expect(out).toContain('Every KCV matches.');
+    expect(out).toMatch(/gen 1\s+destroyed/);
+    expect(out).toContain('The audit log verifies');
+  });
+
+  it("opens both bundles with the README's jose 6 snippet, and its KCVs are the store's", () => {
+    expect(run.status).toBe(0);
+    writeFileSync(join(home, 'open-bundle.mjs'), blockAfter('factory-snippet', 'js'));
+    symlinkSync(join(ROOT, 'node_modules'), join(home, 'node_modules'), 'dir');
+    const open = (file: string) => spawnSync(process.execPath, [...childNodeArgs(), 'open-bundle.mjs', file], { cwd: home, encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', BUNDLE_PASSPHRASE } });
+    const devices = open('devices.jwe');
+    expect(devices.status, devices.stderr).toBe(0);
+    const list = spawnSync(join(home, 'bin', 'keyladder'), ['device', 'list', '--json'], { cwd: home, encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', HOME: home, KEYLADDER_STORE: join(home, 'keyladder-store'), KEYLADDER_PASSPHRASE: 'walkthrough store passphrase' } });
+    expect(list.status, list.stderr).toBe(0);
+    const items = (JSON.parse(list.stdout) as { items: { identity: string; kcv: { kpw: string } }[] }).items;
+    expect(devices.stdout.trim().split('\n')).toEqual(items.map((d) => `${d.identity} settop-2026 KCV kpw ${d.kcv.kpw}`));
+    const group = open('group.jwe');
+    expect(group.status, group.stderr).toBe(0);
+    expect(group.stdout).toMatch(/^settop-2026 KCV kdw [0-9A-F]{6}\n$/);
+    // The wrong passphrase opens nothing.
+    const wrong = spawnSync(process.execPath, ['open-bundle.mjs', 'devices.jwe'], { cwd: home, encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', BUNDLE_PASSPHRASE: 'not the passphrase at all' } });
+    expect(wrong.status).not.toBe(0);
+  });
+});
