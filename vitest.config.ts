@@ -9,6 +9,8 @@ import { defineConfig } from 'vitest/config';
 // `--import`, before any module, so worker threads and `serve`'s workers get
 // it too, and as a setup file (test/support/electronCryptoModel.mjs says why).
 const MODEL = fileURLToPath(new URL('./test/support/electronCryptoModel.mjs', import.meta.url));
+// Every test file's tempDir() folders are removed when the file ends.
+const REMOVE_TEMP_DIRS = 'test/support/removeTempDirs.ts';
 
 export default defineConfig({
   test: {
@@ -18,7 +20,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     projects: [
-      { extends: true, test: { name: 'node', include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'node', include: ['test/**/*.test.ts'], setupFiles: [REMOVE_TEMP_DIRS] } },
       {
         extends: true,
         test: {
@@ -28,7 +30,7 @@ export default defineConfig({
           // the real services. Not the packaging checks, which test files.
           include: ['test/**/*.test.ts'],
           exclude: ['test/packaging/**', 'test/e2e/electronegativity.test.ts', 'test/e2e/electron.e2e.test.ts'],
-          setupFiles: [MODEL],
+          setupFiles: [MODEL, REMOVE_TEMP_DIRS],
           execArgv: ['--import', MODEL],
         },
       },

@@ -2,8 +2,7 @@
 // the store's sealer to exactly the keys that sealing on this thread gives
 // (MSL's Kpw derivation included), bad key input gets the same row errors,
 // and a large import through the built services runs on them.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RecordSealer } from '../../db/sealing.js';
@@ -11,6 +10,7 @@ import { kcv } from '../../electron/jwe/kcv.js';
 import { deviceSealerFor, MIN_ROWS_FOR_WORKERS, sealOne, type SealJob } from '../../electron/services/sealPool.js';
 import { deviceBinding } from '../../electron/services/storeKeySource.js';
 import { deriveVector } from '../support/vectors.js';
+import { tempDir } from '../support/tempDirs.js';
 import { randomBytes } from 'node:crypto';
 
 const BUILT_WORKER = join(import.meta.dirname, '..', '..', 'dist', 'electron', 'services', 'sealWorker.js');
@@ -73,7 +73,7 @@ describe('the sealing worker threads', () => {
   });
 
   it('a worker that cannot start: the pool seals on this thread instead, and the import goes on', async () => {
-    const broken = join(mkdtempSync(join(tmpdir(), 'keyladder-seal-')), 'broken-worker.mjs');
+    const broken = join(tempDir('keyladder-seal-'), 'broken-worker.mjs');
     writeFileSync(broken, "throw new Error('this runtime will not load me');\n");
     const sealer = RecordSealer.forStore(randomBytes(32));
     const pool = deviceSealerFor(sealer, MIN_ROWS_FOR_WORKERS, broken);

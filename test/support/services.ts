@@ -1,8 +1,7 @@
 // A real store in a temporary folder, with a cheap KDF (tests only) and a
 // clock the test can move.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { tempDir } from './tempDirs.js';
 import { createServices, type KeyLadderRuntime } from '../../electron/services/index.js';
 
 process.env['KEYLADDER_ALLOW_WEAK_KDF'] = '1';
@@ -16,9 +15,7 @@ export interface TestServices {
   cleanup(): void;
 }
 
-export function tempDir(prefix = 'keyladder-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
+export { tempDir } from './tempDirs.js';
 
 export async function openTestServices(options: { create?: boolean; batch?: boolean; dir?: string } = {}): Promise<TestServices> {
   const dir = options.dir ?? tempDir();
