@@ -17,10 +17,23 @@
 
 import type { Db } from './connection.js';
 import { AuditRepository, type AuditRecord } from './repositories/audit.js';
-import { deviceBinding, groupBinding, issuerBinding, type RecordSealer } from './sealing.js';
+import { deviceBinding, groupBinding, issuerBinding, ownKeyBinding, type RecordSealer } from './sealing.js';
 
 /** Tables copied as they are: nothing in them is sealed or MACed under the store key. */
-const PLAIN_TABLES = ['device_stats', 'wrapdata_issued', 'peer_revocations', 'peer_revoked_wrapdata', 'peer_lists'] as const;
+const PLAIN_TABLES = ['device_stats', 'wrapdata_issued', 'peer_revocations', 'peer_revoked_wrapdata', 'peer_lists', 'recipients'] as const;
+/** Tables copied below with their sealed columns resealed, or (the audit log) chained again. */
+const RESEALED_TABLES = ['meta', 'model_groups', 'devices', 'issuer_generations', 'own_keys', 'audit_log'] as const;
+
+/**
+ * A table that a later migration adds must be named above, or the rekey would
+ * leave its rows behind: refused, before anything is copied.
+ */
+function checkEveryTableCopied(from: Db): void {
+  const known = new Set<string>([...PLAIN_TABLES, ...RESEALED_TABLES]);
+  const tables = from.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).pluck().all() as string[];
+  const unknown = tables.filter((t) => !known.has(t));
+  if (unknown.length > 0) throw new Error(`rekey does not know how to copy the table(s) ${unknown.join(', ')}`);
+}
 
 export interface RekeyCounts {
   readonly devices: number;
@@ -33,6 +46,7 @@ type Row = Record<string, unknown>;
 
 /** Copies every row of `from` into the freshly migrated, empty `to`. Call inside a transaction on `to`. */
 export function copyResealed(from: Db, to: Db, oldSealer: RecordSealer, newSealer: RecordSealer, newAuditKey: Buffer, rekeyRecord: (counts: RekeyCounts) => AuditRecord): RekeyCounts {
+  checkEveryTableCopied(from);
   const reseal = (binding: string, sealed: unknown): Buffer | null => {
     if (sealed === null) return null;
     const plain = oldSealer.unseal(binding, sealed as Buffer);
@@ -67,6 +81,10 @@ export function copyResealed(from: Db, to: Db, oldSealer: RecordSealer, newSeale
   const generations = copy('issuer_generations', from.prepare('SELECT * FROM issuer_generations ORDER BY generation').iterate() as Iterable<Row>, (g) => ({
     ...g,
     key: reseal(issuerBinding(g['generation'] as number), g['key']),
+  }));
+  copy('own_keys', from.prepare(`SELECT * FROM own_keys ORDER BY status = 'active', created_at`).iterate() as Iterable<Row>, (k) => ({
+    ...k,
+    private_key: reseal(ownKeyBinding(k['kid'] as string), k['private_key']),
   }));
   for (const table of PLAIN_TABLES) copy(table, from.prepare(`SELECT * FROM ${table}`).iterate() as Iterable<Row>);
 

@@ -23,6 +23,7 @@ export function deriveSubkey(storeKey: Uint8Array, purpose: string): Buffer {
 export const deviceBinding = (identity: string, field: 'kpw' | 'kpe' | 'kph'): string => `device/${identity}/${field}`;
 export const groupBinding = (name: string, field: 'kdw' | 'kde' | 'kdh'): string => `group/${name}/${field}`;
 export const issuerBinding = (generation: number): string => `issuer/${generation}/key`;
+export const ownKeyBinding = (kid: string): string => `own/${kid}/private`;
 
 /** How many opened keys `unsealRemembered` keeps: Kissuer generations in use are few. */
 const REMEMBERED = 8;

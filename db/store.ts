@@ -21,6 +21,7 @@ import { GroupRepository } from './repositories/groups.js';
 import { IssuerRepository } from './repositories/issuers.js';
 import { WrapdataRepository } from './repositories/wrapdata.js';
 import { RevocationRepository } from './repositories/revocations.js';
+import { KeyringRepository } from './repositories/keyring.js';
 import { issuerBinding, RecordSealer, deriveSubkey } from './sealing.js';
 import { makeCheckpoint, readCheckpoint, rollbackProblems, type AuditCheckpoint } from './checkpoint.js';
 import { WalCheckpointer } from './walCheckpointer.js';
@@ -59,6 +60,7 @@ export class KeyStore {
   readonly audit: AuditRepository;
   readonly wrapdata: WrapdataRepository;
   readonly revocations: RevocationRepository;
+  readonly keyring: KeyringRepository;
   private open = true;
   private checkpointer: WalCheckpointer | undefined;
   private watcher: NodeJS.Timeout | undefined;
@@ -76,6 +78,7 @@ export class KeyStore {
     this.audit = new AuditRepository(db, auditKey);
     this.wrapdata = new WrapdataRepository(db);
     this.revocations = new RevocationRepository(db);
+    this.keyring = new KeyringRepository(db);
   }
 
   /** Whether `dir` holds a store (its key file). */

@@ -51,4 +51,5 @@ export const AUDIT_ACTIONS = [
   'group.add', 'policy.clone',
   'issuer.create', 'issuer.rotate', 'issuer.retire', 'issuer.destroy', 'issuer.import-msl', 'issuer.export', 'issuer.import-peer',
   'exchange', 'exchange.test', 'exchange.check', 'audit.checkpoint', 'revocation.export', 'revocation.import',
+  'recipient.add', 'recipient.remove', 'identity.create', 'identity.rotate',
 ] as const satisfies readonly AuditAction[];

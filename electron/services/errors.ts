@@ -17,6 +17,8 @@ export const ServiceErrorCode = {
   IMPORT_INVALID: 'IMPORT_INVALID',
   BUNDLE_INVALID: 'BUNDLE_INVALID',
   RECIPIENT_KEY_INVALID: 'RECIPIENT_KEY_INVALID',
+  RECIPIENT_EXISTS: 'RECIPIENT_EXISTS',
+  RECIPIENT_NOT_FOUND: 'RECIPIENT_NOT_FOUND',
   /** The audit log cannot be written (a full disk, say): nothing is answered until it can. */
   AUDIT_UNAVAILABLE: 'AUDIT_UNAVAILABLE',
 } as const;
@@ -24,7 +26,8 @@ export type ServiceErrorCode = (typeof ServiceErrorCode)[keyof typeof ServiceErr
 
 export class ServiceError extends Error {
   override readonly name = 'ServiceError';
-  constructor(readonly code: ServiceErrorCode, message: string, readonly details?: unknown) {
+  /** `reason`: a finer, stable name beside the code (which check refused a key, say). */
+  constructor(readonly code: ServiceErrorCode, message: string, readonly details?: unknown, readonly reason?: string) {
     super(message);
   }
 }

@@ -9,6 +9,7 @@ import { DeviceService, GroupService } from './provisioning.js';
 import { StoreSession } from './session.js';
 import { StoreService, type HeadKeeper } from './storeService.js';
 import { RevocationService } from './revocations.js';
+import { KeyringService } from './keyring.js';
 
 export interface ServicesOptions {
   readonly storeDir: string;
@@ -33,6 +34,7 @@ export interface KeyLadderRuntime extends KeyLadderServices {
   readonly exchanges: ExchangeService;
   readonly issuers: IssuerService;
   readonly revocations: RevocationService;
+  readonly keyring: KeyringService;
   /** Flushes pending records and locks the store. */
   close(): void;
 }
@@ -49,6 +51,7 @@ export function createServices(options: ServicesOptions): KeyLadderRuntime {
     exchanges,
     audit: new AuditService(session, now),
     revocations: new RevocationService(session, now),
+    keyring: new KeyringService(session, now),
     close: () => session.lock(),
   };
 }

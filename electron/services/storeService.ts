@@ -1,6 +1,7 @@
 // Creating, unlocking, locking, re-keying, backing up and restoring the store.
 
 import { randomBytes } from 'node:crypto';
+import { ownKeysFor } from './keyring.js';
 import { KeyStore, type OpenOptions } from '../../db/store.js';
 import type { RekeyCounts } from '../../db/rekey.js';
 import { storeFiles } from '../../db/files.js';
@@ -87,9 +88,11 @@ export class StoreService implements StoreApi {
   async create(passphrase: string, join?: { readonly jwe: string; readonly protection: OpenProtection }): Promise<void> {
     const peer = join && (await readPeerExport(join.jwe, join.protection));
     if (peer && !peer.some((g) => g['status'] === 'active')) throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, 'To join, the export must hold the peer\'s active generation.');
+    const addOwnKeys = await ownKeysFor(this.now());
     const store = await KeyStore.create(this.session.dir, passphrase, (s) => {
       if (peer) applyPeerGenerations(s, peer, this.now());
       else addActiveGeneration(s, randomBytes(16), 'keyladder-v1', 'generated', this.now(), 0);
+      addOwnKeys(s);
     }, this.kdfLogN === undefined ? this.open : { ...this.open, kdfLogN: this.kdfLogN });
     this.session.set(store);
     this.rollback = undefined;

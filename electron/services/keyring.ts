@@ -1,0 +1,201 @@
+// The keyring: public keys of the factories and peers this KeyLadder deals
+// with (recipients: exports are encrypted to their `enc` keys, and imports are
+// accepted when signed by their `sig` keys), and this KeyLadder's own key
+// pairs, one active per use, whose public halves it hands out as a JWKS.
+//
+// Own keys are EC P-256: ES256 signatures and ECDH-ES+A256KW encryption. RSA
+// would need a 3072-bit key for the same strength, which takes a second to make
+// on every store's creation; P-256 takes a fraction of a millisecond, and both
+// runtimes have it. Private halves are sealed (PKCS #8) like every key, opened
+// for one operation, and never leave main.
+
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { calculateJwkThumbprint, type JWK } from 'jose';
+import type { KeyStore } from '../../db/store.js';
+import type { KeyUse, OwnKeyRow, RecipientRow } from '../../db/repositories/keyring.js';
+import { ownKeyBinding } from '../../db/sealing.js';
+import { ServiceError, ServiceErrorCode } from './errors.js';
+import { readPublicKey, type PublicKeyOptions } from './publicKeyInput.js';
+import type { StoreSession } from './session.js';
+
+export const OWN_KEY_ALGS: Record<KeyUse, string> = { sig: 'ES256', enc: 'ECDH-ES+A256KW' };
+
+export interface RecipientSummary {
+  readonly kid: string;
+  readonly label: string | null;
+  readonly use: KeyUse;
+  readonly description: string;
+  readonly alg: string | null;
+  /** RFC 7638 (SHA-256, base64url): compare it with the owner's, out of band. */
+  readonly thumbprint: string;
+  readonly addedAt: string;
+}
+
+export interface OwnKeySummary {
+  readonly kid: string;
+  readonly use: KeyUse;
+  readonly alg: string;
+  readonly status: 'active' | 'retired';
+  readonly thumbprint: string;
+  readonly createdAt: string;
+  readonly retiredAt: string | null;
+}
+
+const describe = (jwk: JWK): string => (jwk.kty === 'RSA' ? `RSA ${Buffer.from(jwk.n!, 'base64url').length * 8}` : `${jwk.kty} ${jwk.crv}`);
+
+function recipientSummary(row: RecipientRow): RecipientSummary {
+  const jwk = JSON.parse(row.public_jwk) as JWK;
+  return { kid: row.kid, label: row.label, use: row.use, description: describe(jwk), alg: jwk.alg ?? null, thumbprint: row.thumbprint, addedAt: row.added_at };
+}
+
+const ownSummary = (row: OwnKeyRow): OwnKeySummary => ({
+  kid: row.kid, use: row.use, alg: row.alg, status: row.status, thumbprint: row.kid, createdAt: row.created_at, retiredAt: row.retired_at,
+});
+
+/** A new P-256 key pair: its public JWK, its kid (the RFC 7638 thumbprint) and its private half as PKCS #8, which the caller zeroes. */
+async function newKeyPair(): Promise<{ publicJwk: JWK; kid: string; der: Buffer }> {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const publicJwk = publicKey.export({ format: 'jwk' }) as JWK;
+  return { publicJwk, kid: await calculateJwkThumbprint(publicJwk, 'sha256'), der: privateKey.export({ format: 'der', type: 'pkcs8' }) };
+}
+
+/**
+ * Stores an own key pair as the active one of its use (the one before is
+ * retired: kept, so what was encrypted or signed with it still opens and
+ * verifies), sealed, and audited. Call inside a transaction.
+ */
+function addOwnKeyRow(store: KeyStore, use: KeyUse, at: Date, kid: string, publicJwk: JWK, der: Buffer): OwnKeySummary {
+  const iso = at.toISOString();
+  try {
+    const previous = store.keyring.activeOwnKey(use);
+    store.keyring.addOwnKey({
+      kid, use, alg: OWN_KEY_ALGS[use], created_at: iso,
+      public_jwk: JSON.stringify({ ...publicJwk, kid, use, alg: OWN_KEY_ALGS[use] }),
+      private_key: store.sealer.seal(ownKeyBinding(kid), der),
+    });
+    store.audit.append({ at: iso, action: previous ? 'identity.rotate' : 'identity.create', outcome: 'ok', subject: kid, details: { use, alg: OWN_KEY_ALGS[use], previous: previous?.kid ?? null } });
+  } finally {
+    der.fill(0);
+  }
+  return ownSummary(store.keyring.ownKey(kid)!);
+}
+
+/**
+ * Both own key pairs, made in one step (the store's creation, or the first
+ * use of a store made before the keyring). Generation comes first, outside the
+ * transaction, so the transaction itself is synchronous.
+ */
+export async function ownKeysFor(at: Date): Promise<(store: KeyStore) => void> {
+  const made = await Promise.all((['sig', 'enc'] as const).map(async (use) => ({ use, ...(await newKeyPair()) })));
+  return (store) => {
+    for (const k of made) if (!store.keyring.activeOwnKey(k.use)) addOwnKeyRow(store, k.use, at, k.kid, k.publicJwk, k.der);
+    for (const k of made) k.der.fill(0);
+  };
+}
+
+export class KeyringService {
+  constructor(private readonly session: StoreSession, private readonly now: () => Date) {}
+
+  async addRecipient(keyText: string, options: PublicKeyOptions & { readonly label?: string } = {}): Promise<RecipientSummary> {
+    const label = options.label === undefined ? null : checkLabel(options.label);
+    const entry = await readPublicKey(keyText, options);
+    const store = this.session.store();
+    const at = this.now().toISOString();
+    store.transaction(() => {
+      if (store.keyring.recipient(entry.kid)) throw new ServiceError(ServiceErrorCode.RECIPIENT_EXISTS, `A recipient with kid "${entry.kid}" is already in the keyring. Remove it first to replace it.`);
+      const same = store.keyring.recipientByThumbprint(entry.thumbprint);
+      if (same && same.use === entry.use) throw new ServiceError(ServiceErrorCode.RECIPIENT_EXISTS, `That key is already in the keyring, as "${same.kid}".`);
+      store.keyring.addRecipient({ kid: entry.kid, label, use: entry.use, thumbprint: entry.thumbprint, public_jwk: JSON.stringify(entry.jwk), added_at: at });
+      store.audit.append({ at, action: 'recipient.add', outcome: 'ok', subject: entry.kid, details: { use: entry.use, key: entry.description, thumbprint: entry.thumbprint } });
+    });
+    return this.recipient(entry.kid);
+  }
+
+  recipients(): RecipientSummary[] {
+    return this.session.store().keyring.recipients().map(recipientSummary);
+  }
+
+  recipient(kid: string): RecipientSummary {
+    const row = this.session.store().keyring.recipient(checkKid(kid));
+    if (!row) throw new ServiceError(ServiceErrorCode.RECIPIENT_NOT_FOUND, `No recipient with kid "${kid}" is in the keyring.`);
+    return recipientSummary(row);
+  }
+
+  removeRecipient(kid: string): RecipientSummary {
+    const removed = this.recipient(kid);
+    const store = this.session.store();
+    const at = this.now().toISOString();
+    store.transaction(() => {
+      store.keyring.removeRecipient(removed.kid);
+      store.audit.append({ at, action: 'recipient.remove', outcome: 'ok', subject: removed.kid, details: { use: removed.use, thumbprint: removed.thumbprint } });
+    });
+    return removed;
+  }
+
+  /** The keyring's public keys as a JWKS. */
+  recipientsJwks(): { keys: JWK[] } {
+    return { keys: this.session.store().keyring.recipients().map((r) => JSON.parse(r.public_jwk) as JWK) };
+  }
+
+  /** A recipient's public JWK, for encrypting to (`enc`) or verifying (`sig`). */
+  recipientKey(kid: string, use: KeyUse): JWK {
+    const row = this.session.store().keyring.recipient(checkKid(kid));
+    if (!row) throw new ServiceError(ServiceErrorCode.RECIPIENT_NOT_FOUND, `No recipient with kid "${kid}" is in the keyring: add its public key with keyladder recipient add.`);
+    if (row.use !== use) throw new ServiceError(ServiceErrorCode.RECIPIENT_KEY_INVALID, `Recipient "${kid}" is a ${row.use === 'sig' ? 'signing' : 'encryption'} key, not one to ${use === 'enc' ? 'encrypt to' : 'verify with'}.`, undefined, 'USE_MISMATCH');
+    return JSON.parse(row.public_jwk) as JWK;
+  }
+
+  /** This KeyLadder's own keys, made now if the store predates the keyring. */
+  async ownKeys(): Promise<OwnKeySummary[]> {
+    await this.ensureOwnKeys();
+    return this.session.store().keyring.ownKeys().map(ownSummary);
+  }
+
+  /** The public halves of this KeyLadder's keys (active and retired), to hand to factories and peers. */
+  async identityJwks(): Promise<{ keys: JWK[] }> {
+    await this.ensureOwnKeys();
+    return { keys: this.session.store().keyring.ownKeys().map((k) => JSON.parse(k.public_jwk) as JWK) };
+  }
+
+  async rotateOwnKey(use: KeyUse): Promise<OwnKeySummary> {
+    if (use !== 'sig' && use !== 'enc') throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The key to rotate is "sig" or "enc".');
+    await this.ensureOwnKeys();
+    const store = this.session.store();
+    const { publicJwk, kid, der } = await newKeyPair();
+    return store.transaction(() => addOwnKeyRow(store, use, this.now(), kid, publicJwk, der));
+  }
+
+  /**
+   * The private half of an own key, by kid (or the active one of `use`), as a
+   * KeyObject for one operation. Undefined when this KeyLadder has no such key.
+   */
+  async ownPrivateKey(use: KeyUse, kid?: string): Promise<{ kid: string; key: KeyObject; publicJwk: JWK } | undefined> {
+    await this.ensureOwnKeys();
+    const store = this.session.store();
+    const row = kid === undefined ? store.keyring.activeOwnKey(use) : store.keyring.ownKey(kid);
+    if (!row || row.use !== use) return undefined;
+    const der = store.sealer.unseal(ownKeyBinding(row.kid), row.private_key);
+    try {
+      return { kid: row.kid, key: createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }), publicJwk: JSON.parse(row.public_jwk) as JWK };
+    } finally {
+      der.fill(0);
+    }
+  }
+
+  private async ensureOwnKeys(): Promise<void> {
+    const store = this.session.store();
+    if (store.keyring.activeOwnKey('sig') && store.keyring.activeOwnKey('enc')) return;
+    const add = await ownKeysFor(this.now());
+    store.transaction(() => add(store));
+  }
+}
+
+function checkKid(kid: unknown): string {
+  if (typeof kid !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(kid)) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'A kid is 1 to 128 printable characters, no spaces.');
+  return kid;
+}
+
+function checkLabel(label: unknown): string {
+  if (typeof label !== 'string' || label.length > 200 || /[\u0000-\u001f\u007f]/.test(label)) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'A label is at most 200 characters, without control characters.');
+  return label;
+}

@@ -1,0 +1,134 @@
+// The keyring: recipients' public keys (JWK, JWKS by kid, PEM/SPKI), refused
+// when weak or malformed with a stable reason and nothing stored, and this
+// KeyLadder's own key pairs, made at init, sealed, rotatable, published as a
+// public JWKS.
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { calculateJwkThumbprint, compactVerify, importJWK, SignJWT, type JWK } from 'jose';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openTestServices, type TestServices } from '../support/services.js';
+
+let t: TestServices;
+afterEach(() => t?.cleanup());
+
+const rsa = (bits: number) => generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: 65537 });
+const ec = (namedCurve: string) => generateKeyPairSync('ec', { namedCurve });
+const publicJwk = (k: ReturnType<typeof ec>) => k.publicKey.export({ format: 'jwk' }) as JWK;
+
+/** What the store holds that a refused add must not change. */
+const state = (s: TestServices['services']) => ({ recipients: s.keyring.recipients(), audit: s.audit.list({ limit: 1000 }).length });
+
+async function refused(s: TestServices['services'], text: string, options: Parameters<TestServices['services']['keyring']['addRecipient']>[1], expected: { code: string; reason?: string }): Promise<void> {
+  const before = state(s);
+  await expect(s.keyring.addRecipient(text, options)).rejects.toMatchObject(expected);
+  expect(state(s)).toEqual(before);
+}
+
+describe('recipients', () => {
+  it('adds a public JWK, a JWKS member by kid and a PEM key, each with its RFC 7638 thumbprint, audited', async () => {
+    t = await openTestServices();
+    const s = t.services;
+    const factory = rsa(2048);
+    const jwk = { ...(factory.publicKey.export({ format: 'jwk' }) as JWK), alg: 'RSA-OAEP-256' };
+    const added = await s.keyring.addRecipient(JSON.stringify(jwk), { kid: 'factory-1', label: 'Shenzhen line 3' });
+    expect(added).toMatchObject({ kid: 'factory-1', label: 'Shenzhen line 3', use: 'enc', description: 'RSA 2048', alg: 'RSA-OAEP-256', thumbprint: await calculateJwkThumbprint(jwk) });
+
+    const signer = ec('P-256');
+    const other = ec('P-384');
+    const jwks = { keys: [{ ...publicJwk(other), kid: 'peer-enc', use: 'enc' }, { ...publicJwk(signer), kid: 'peer-sig', alg: 'ES256' }] };
+    expect(await s.keyring.addRecipient(JSON.stringify(jwks), { kid: 'peer-sig' })).toMatchObject({ kid: 'peer-sig', use: 'sig', description: 'EC P-256' });
+
+    const pem = ec('P-384').publicKey.export({ format: 'pem', type: 'spki' }) as string;
+    const fromPem = await s.keyring.addRecipient(pem, { kid: 'lab', use: 'enc' });
+    expect(fromPem).toMatchObject({ kid: 'lab', use: 'enc', description: 'EC P-384', thumbprint: await calculateJwkThumbprint(createPublicKey(pem).export({ format: 'jwk' }) as JWK) });
+
+    expect(s.keyring.recipients().map((r) => r.kid)).toEqual(['factory-1', 'lab', 'peer-sig']);
+    expect(s.keyring.recipientsJwks().keys.map((k) => [k.kid, k.use, 'd' in k])).toEqual([['factory-1', 'enc', false], ['lab', 'enc', false], ['peer-sig', 'sig', false]]);
+    const audit = s.audit.list({ action: 'recipient.add', limit: 10 });
+    expect(audit.map((e) => [e.subject, e.details['thumbprint']])).toEqual([['lab', fromPem.thumbprint], ['peer-sig', expect.any(String)], ['factory-1', added.thumbprint]]);
+
+    expect(s.keyring.removeRecipient('lab').kid).toBe('lab');
+    expect(() => s.keyring.recipient('lab')).toThrow(expect.objectContaining({ code: 'RECIPIENT_NOT_FOUND' }));
+    expect(s.audit.list({ action: 'recipient.remove', limit: 10 }).map((e) => e.subject)).toEqual(['lab']);
+    expect(s.audit.verify().ok).toBe(true);
+  });
+
+  it('refuses weak, private, off-curve and malformed keys with a stable reason, and stores nothing', async () => {
+    t = await openTestServices();
+    const s = t.services;
+    const strong = rsa(2048);
+    const jwk = strong.publicKey.export({ format: 'jwk' }) as JWK;
+    await refused(s, JSON.stringify(rsa(1024).publicKey.export({ format: 'jwk' })), { kid: 'weak', use: 'enc' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'WEAK_RSA' });
+    await refused(s, JSON.stringify(generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 }).publicKey.export({ format: 'jwk' })), { kid: 'e3', use: 'enc' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'WEAK_RSA' });
+    await refused(s, JSON.stringify(strong.privateKey.export({ format: 'jwk' })), { kid: 'private', use: 'enc' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'PRIVATE_MEMBERS' });
+    await refused(s, strong.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { kid: 'private-pem', use: 'enc' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'PRIVATE_MEMBERS' });
+    await refused(s, JSON.stringify({ kty: 'oct', k: 'AAAAAAAAAAAAAAAAAAAAAA' }), { kid: 'secret', use: 'enc' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'PRIVATE_MEMBERS' });
+    await refused(s, JSON.stringify(publicJwk(ec('secp256k1'))), { kid: 'k1', use: 'sig' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'UNSUPPORTED_CURVE' });
+    const p256 = publicJwk(ec('P-256'));
+    const y = Buffer.from(p256.y!, 'base64url');
+    y.writeUInt8(y.readUInt8(31) ^ 1, 31);
+    await refused(s, JSON.stringify({ ...p256, y: y.toString('base64url') }), { kid: 'off-curve', use: 'sig' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'NOT_ON_CURVE' });
+    await refused(s, JSON.stringify({ ...p256, x: p256.x!.slice(2) }), { kid: 'short', use: 'sig' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'MALFORMED' });
+    await refused(s, '{"kty":"RSA","kty":"EC"}', { kid: 'dup' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'MALFORMED' });
+    await refused(s, 'not a key', { kid: 'junk' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'MALFORMED' });
+    await refused(s, JSON.stringify(p256), { kid: 'no-use' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'USE_UNKNOWN' });
+    await refused(s, JSON.stringify({ ...jwk, alg: 'RSA1_5' }), { kid: 'rsa15' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'UNSUPPORTED_KEY_TYPE' });
+    await refused(s, JSON.stringify({ ...jwk, alg: 'RS256' }), { kid: 'says-sig', use: 'enc' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'USE_UNKNOWN' });
+    await refused(s, JSON.stringify({ keys: [{ ...p256, kid: 'a' }, { ...p256, kid: 'b' }] }), { use: 'sig' }, { code: 'INVALID_ARGUMENT' });
+    await refused(s, JSON.stringify({ keys: [{ ...p256, kid: 'a' }] }), { kid: 'z', use: 'sig' }, { code: 'INVALID_ARGUMENT' });
+    await refused(s, JSON.stringify(jwk), { use: 'enc' }, { code: 'INVALID_ARGUMENT' });
+    // Refused as a duplicate: the same kid, or the same key under another kid.
+    await s.keyring.addRecipient(JSON.stringify(jwk), { kid: 'factory', use: 'enc' });
+    await refused(s, JSON.stringify(publicJwk(ec('P-256'))), { kid: 'factory', use: 'sig' }, { code: 'RECIPIENT_EXISTS' });
+    await refused(s, JSON.stringify(jwk), { kid: 'factory-again', use: 'enc' }, { code: 'RECIPIENT_EXISTS' });
+  });
+});
+
+describe('own keys', () => {
+  it('are made at init (ES256 and ECDH-ES+A256KW), published without private members, and sign verifiably', async () => {
+    t = await openTestServices();
+    const s = t.services;
+    const own = await s.keyring.ownKeys();
+    expect(own.map((k) => [k.use, k.alg, k.status])).toEqual(expect.arrayContaining([['sig', 'ES256', 'active'], ['enc', 'ECDH-ES+A256KW', 'active']]));
+    expect(s.audit.list({ action: 'identity.create', limit: 10 }).map((e) => e.details['use']).sort()).toEqual(['enc', 'sig']);
+    const jwks = await s.keyring.identityJwks();
+    for (const k of jwks.keys) {
+      expect(Object.keys(k).sort()).toEqual(['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']);
+      expect(k.kid).toBe(await calculateJwkThumbprint({ kty: k.kty!, crv: k.crv!, x: k.x!, y: k.y! }));
+    }
+    const signing = (await s.keyring.ownPrivateKey('sig'))!;
+    const jws = await new SignJWT({ hello: 'factory' }).setProtectedHeader({ alg: 'ES256', kid: signing.kid }).sign(signing.key);
+    const published = jwks.keys.find((k) => k.kid === signing.kid)!;
+    expect((await compactVerify(jws, await importJWK(published, 'ES256'))).protectedHeader.kid).toBe(signing.kid);
+    expect(await s.keyring.ownPrivateKey('sig', 'no-such-kid')).toBeUndefined();
+    expect(await s.keyring.ownPrivateKey('enc', signing.kid)).toBeUndefined();
+  });
+
+  it('rotate: a new active key per use, the old one retired but still published and usable by its kid', async () => {
+    t = await openTestServices();
+    const s = t.services;
+    const before = (await s.keyring.ownKeys()).find((k) => k.use === 'enc')!;
+    const rotated = await s.keyring.rotateOwnKey('enc');
+    expect(rotated).toMatchObject({ use: 'enc', status: 'active' });
+    expect(rotated.kid).not.toBe(before.kid);
+    const keys = await s.keyring.ownKeys();
+    expect(keys.filter((k) => k.use === 'enc').map((k) => [k.kid, k.status])).toEqual([[rotated.kid, 'active'], [before.kid, 'retired']]);
+    expect((await s.keyring.identityJwks()).keys.map((k) => k.kid)).toContain(before.kid);
+    expect((await s.keyring.ownPrivateKey('enc', before.kid))?.kid).toBe(before.kid);
+    expect((await s.keyring.ownPrivateKey('enc'))?.kid).toBe(rotated.kid);
+    expect(s.audit.list({ action: 'identity.rotate', limit: 10 }).map((e) => [e.subject, e.details['previous']])).toEqual([[rotated.kid, before.kid]]);
+    await expect(s.keyring.rotateOwnKey('other' as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('survive a rekey, sealed under the new key, and the keyring with them', async () => {
+    t = await openTestServices();
+    const s = t.services;
+    await s.keyring.addRecipient(JSON.stringify({ ...publicJwk(ec('P-256')), use: 'enc' }), { kid: 'peer' });
+    const jwks = await s.keyring.identityJwks();
+    await s.store.rekey('correct horse battery staple');
+    expect(await s.keyring.identityJwks()).toEqual(jwks);
+    expect(s.keyring.recipients().map((r) => r.kid)).toEqual(['peer']);
+    const signing = (await s.keyring.ownPrivateKey('sig'))!;
+    const jws = await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).sign(signing.key);
+    await expect(compactVerify(jws, await importJWK(jwks.keys.find((k) => k.kid === signing.kid)!, 'ES256'))).resolves.toBeDefined();
+  });
+});
