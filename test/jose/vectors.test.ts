@@ -8,7 +8,7 @@ import type { JoseKey } from '../../electron/jose/keys.js';
 import { joseVectors, type JoseVector, type JoseVectorFile } from '../support/joseVectors.js';
 import { RUNTIME_LABEL } from '../support/runtime.js';
 
-const FILES = ['rfc7516-appendix-a.json'];
+const FILES = ['rfc7516-appendix-a.json', 'rfc7520-jwe.json', 'rfc7520-jws.json', 'rfc8037-appendix-a.json'];
 
 function keysFor(file: JoseVectorFile, v: JoseVector): JoseKey[] {
   if (v.passphrase !== undefined) return [{ kind: 'passphrase', passphrase: Buffer.from(v.passphrase, 'utf8') }];
