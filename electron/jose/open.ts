@@ -79,11 +79,12 @@ function refuseExtensions(headers: readonly Header[], what: string): void {
   if (headers.some((h) => 'crit' in h)) throw new JoseRefusal('UNSUPPORTED_ALG', `The ${what} has critical header parameters ("crit") KeyLadder does not understand.`);
 }
 
-function nothingOpened(what: 'JWE' | 'JWS', skipped: readonly Skipped[], attempted: boolean, kidMissing: boolean): JoseRefusal {
+/** `lacking`: the acceptable recipients or signatures no key fitted. */
+function nothingOpened(what: 'JWE' | 'JWS', skipped: readonly Skipped[], attempted: boolean, lacking: readonly Skipped[]): JoseRefusal {
   if (attempted) return what === 'JWE' ? decryptionFailed(skipped) : verificationFailed(skipped);
   const reasons = skipped.map((s) => `${what === 'JWE' ? 'recipient' : 'signature'} ${s.index} (${s.alg}): ${s.reason}`).join('; ');
-  if (kidMissing) {
-    const kids = skipped.filter((s) => s.kid !== undefined).map((s) => `"${s.kid}"`);
+  if (lacking.length > 0) {
+    const kids = lacking.filter((s) => s.kid !== undefined).map((s) => `"${s.kid}"`);
     const message = kids.length > 0 ? `No key for kid ${kids.join(', ')}.` : 'No key given fits this object.';
     return new JoseRefusal('NO_KEY_FOR_KID', `${message} (${reasons})`, skipped);
   }
@@ -142,7 +143,7 @@ async function decryptRfcJwe(jwe: ParsedJwe, keys: readonly JoseKey[]): Promise<
   refuseExtensions(jwe.recipients.map((r) => r.joseHeader), 'JWE');
   const skipped: Skipped[] = [];
   let attempted = false;
-  let kidMissing = false;
+  const lacking: Skipped[] = [];
   for (const [index, recipient] of jwe.recipients.entries()) {
     const kid = kidOf(recipient.joseHeader);
     const entry = algorithmEntry('key-management', recipient.alg);
@@ -152,8 +153,9 @@ async function decryptRfcJwe(jwe: ParsedJwe, keys: readonly JoseKey[]): Promise<
     }
     const candidates = candidateKeys(keys, kid).filter((key) => keyFits(entry, key, enc));
     if (candidates.length === 0) {
-      kidMissing = true;
-      skipped.push({ index, alg: recipient.alg, ...withKid(kid), reason: kid === undefined ? `no key given fits ${entry.name}` : `no key for kid "${kid}"` });
+      const skip = { index, alg: recipient.alg, ...withKid(kid), reason: kid === undefined ? `no key given fits ${entry.name}` : `no key for kid "${kid}"` };
+      lacking.push(skip);
+      skipped.push(skip);
       continue;
     }
     for (const key of candidates) {
@@ -175,7 +177,7 @@ async function decryptRfcJwe(jwe: ParsedJwe, keys: readonly JoseKey[]): Promise<
     }
     skipped.push({ index, alg: recipient.alg, ...withKid(kid), reason: 'it did not decrypt with the keys given' });
   }
-  throw nothingOpened('JWE', skipped, attempted, kidMissing);
+  throw nothingOpened('JWE', skipped, attempted, lacking);
 }
 
 /** MSL's JWE (A128KW + A128GCM, AAD header.encrypted_key.iv) with an oct key: a device's Kpw, a group's Kdw. */
@@ -249,7 +251,7 @@ export async function verifyJose(input: string | Uint8Array | ParsedJose, keys: 
   refuseExtensions(jws.signatures.map((s) => s.joseHeader), 'JWS');
   const skipped: Skipped[] = [];
   let attempted = false;
-  let kidMissing = false;
+  const lacking: Skipped[] = [];
   for (const [index, signature] of jws.signatures.entries()) {
     const kid = kidOf(signature.joseHeader);
     const entry = algorithmEntry('signature', signature.alg);
@@ -259,8 +261,9 @@ export async function verifyJose(input: string | Uint8Array | ParsedJose, keys: 
     }
     const candidates = candidateKeys(keys, kid).filter((key) => keyFits(entry, key, undefined, 'verify'));
     if (candidates.length === 0) {
-      kidMissing = true;
-      skipped.push({ index, alg: signature.alg, ...withKid(kid), reason: kid === undefined ? `no key given fits ${entry.name}` : `no key for kid "${kid}"` });
+      const skip = { index, alg: signature.alg, ...withKid(kid), reason: kid === undefined ? `no key given fits ${entry.name}` : `no key for kid "${kid}"` };
+      lacking.push(skip);
+      skipped.push(skip);
       continue;
     }
     for (const key of candidates) {
@@ -280,5 +283,5 @@ export async function verifyJose(input: string | Uint8Array | ParsedJose, keys: 
     }
     skipped.push({ index, alg: signature.alg, ...withKid(kid), reason: 'it did not verify with the keys given' });
   }
-  throw nothingOpened('JWS', skipped, attempted, kidMissing);
+  throw nothingOpened('JWS', skipped, attempted, lacking);
 }

@@ -17,6 +17,7 @@ export interface JoseVector {
   readonly recipient?: number;
   readonly skips?: readonly { readonly index: number; readonly alg: string }[];
   readonly plaintext?: string;
+  readonly iv_bytes?: readonly number[];
   readonly jwe?: string;
   readonly jws?: string;
 }
