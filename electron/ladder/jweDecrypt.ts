@@ -18,7 +18,11 @@ import { LadderError, MslErrorCode, decryptionFailed } from './errors.js';
 import { IV_LENGTH, JWE_ALG, JWE_ENC, TAG_LENGTH, WRAPPED_CEK_LENGTH, type JweProfileName } from './keyKinds.js';
 import { parseStrictJson } from './strictJson.js';
 
-interface JweParts {
+/** A JWE in MSL's form, read but not yet judged: what inspect tools show, and what decryptJwe checks. */
+export interface JweParts {
+  /** MSL's JSON serialization (first recipient only, as MSL reads it) or the five-part compact form. */
+  readonly serialization: 'json' | 'compact';
+  readonly header: Readonly<Record<string, unknown>>;
   readonly headerB64: string;
   readonly encryptedKey: Bytes;
   readonly encryptedKeyB64: string;
@@ -42,13 +46,19 @@ function isJsonObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function parseSerialization(serialization: string): JweParts {
+/**
+ * Reads a JWE as MSL's requestor reads it (the JSON serialization's first
+ * recipient, or five compact parts), checking its shape only: base64url parts
+ * and a header that is a JSON object naming no parameter twice. Throws a
+ * LadderError (JWE_PARSE_ERROR) otherwise.
+ */
+export function readJweParts(serialization: string): JweParts {
   let headerText: unknown, ekText: unknown, ivText: unknown, ctText: unknown, tagText: unknown;
-  if (serialization.startsWith('{')) {
+  const json = serialization.startsWith('{');
+  if (json) {
     const parsed = parseStrictJson(serialization);
     if (!parsed.ok) throw malformed('JWE_MALFORMED_JSON', parsed.problem === 'duplicate' ? 'The JWE names a member twice.' : 'The JWE is not valid JSON.');
-    const json = parsed.value;
-    const obj = json as Record<string, unknown> | null;
+    const obj = parsed.value as Record<string, unknown> | null;
     const recipients = obj?.['recipients'];
     if (!Array.isArray(recipients) || recipients.length === 0 || typeof recipients[0] !== 'object' || recipients[0] === null) {
       throw malformed('JWE_MISSING_PART', 'The JWE has no recipient.');
@@ -75,17 +85,9 @@ function parseSerialization(serialization: string): JweParts {
   if (parsed?.ok === false && parsed.problem === 'duplicate') throw malformed('JWE_BAD_HEADER', 'The JWE header names a parameter twice.');
   const fields = parsed?.ok ? parsed.value : undefined;
   if (!isJsonObject(fields)) throw malformed('JWE_BAD_HEADER', 'The JWE header is not a JSON object.');
-  const { alg, enc } = fields as Record<string, unknown>;
-  if (alg !== JWE_ALG) throw unsupported('JWE_UNSUPPORTED_ALG', `The JWE's key management must be ${JWE_ALG}.`);
-  if (enc !== JWE_ENC) throw unsupported('JWE_UNSUPPORTED_ENC', `The JWE's content encryption must be ${JWE_ENC}.`);
-  if ('crit' in fields) throw unsupported('JWE_CRITICAL_HEADER', 'The JWE has critical header parameters this requestor does not understand.');
-  // Compressed plaintext is something no ladder responder sends; refusing it is cheaper than inflating keys.
-  if ('zip' in fields) throw unsupported('JWE_COMPRESSED', 'The JWE is compressed ("zip"), which this requestor does not accept.');
-  if (encryptedKey.bytes.length !== WRAPPED_CEK_LENGTH) throw malformed('JWE_CEK_LENGTH', `The wrapped CEK must be ${WRAPPED_CEK_LENGTH} bytes (a 16-byte AES-128 key).`);
-  if (iv.bytes.length !== IV_LENGTH) throw malformed('JWE_IV_LENGTH', `The initialization vector must be ${IV_LENGTH} bytes.`);
-  if (tag.bytes.length !== TAG_LENGTH) throw malformed('JWE_TAG_LENGTH', `The integrity value must be ${TAG_LENGTH} bytes.`);
-  if (ciphertext.bytes.length === 0) throw malformed('JWE_MISSING_PART', 'The JWE has an empty ciphertext.');
   return {
+    serialization: json ? 'json' : 'compact',
+    header: fields,
     headerB64: header.text,
     encryptedKey: encryptedKey.bytes,
     encryptedKeyB64: encryptedKey.text,
@@ -94,6 +96,22 @@ function parseSerialization(serialization: string): JweParts {
     ciphertext: ciphertext.bytes,
     tag: tag.bytes,
   };
+}
+
+function parseSerialization(serialization: string): JweParts {
+  const jwe = readJweParts(serialization);
+  const fields = jwe.header;
+  const { alg, enc } = fields;
+  if (alg !== JWE_ALG) throw unsupported('JWE_UNSUPPORTED_ALG', `The JWE's key management must be ${JWE_ALG}.`);
+  if (enc !== JWE_ENC) throw unsupported('JWE_UNSUPPORTED_ENC', `The JWE's content encryption must be ${JWE_ENC}.`);
+  if ('crit' in fields) throw unsupported('JWE_CRITICAL_HEADER', 'The JWE has critical header parameters this requestor does not understand.');
+  // Compressed plaintext is something no ladder responder sends; refusing it is cheaper than inflating keys.
+  if ('zip' in fields) throw unsupported('JWE_COMPRESSED', 'The JWE is compressed ("zip"), which this requestor does not accept.');
+  if (jwe.encryptedKey.length !== WRAPPED_CEK_LENGTH) throw malformed('JWE_CEK_LENGTH', `The wrapped CEK must be ${WRAPPED_CEK_LENGTH} bytes (a 16-byte AES-128 key).`);
+  if (jwe.iv.length !== IV_LENGTH) throw malformed('JWE_IV_LENGTH', `The initialization vector must be ${IV_LENGTH} bytes.`);
+  if (jwe.tag.length !== TAG_LENGTH) throw malformed('JWE_TAG_LENGTH', `The integrity value must be ${TAG_LENGTH} bytes.`);
+  if (jwe.ciphertext.length === 0) throw malformed('JWE_MISSING_PART', 'The JWE has an empty ciphertext.');
+  return jwe;
 }
 
 /**
