@@ -19,6 +19,12 @@ export const ServiceErrorCode = {
   RECIPIENT_KEY_INVALID: 'RECIPIENT_KEY_INVALID',
   RECIPIENT_EXISTS: 'RECIPIENT_EXISTS',
   RECIPIENT_NOT_FOUND: 'RECIPIENT_NOT_FOUND',
+  /** A JWE names kids this KeyLadder holds no key for. */
+  NO_KEY_FOR_KID: 'NO_KEY_FOR_KID',
+  /** Signed by a key the keyring does not pin. */
+  SIGNER_UNKNOWN: 'SIGNER_UNKNOWN',
+  /** An unsigned import, not asked for. */
+  SIGNATURE_REQUIRED: 'SIGNATURE_REQUIRED',
   /** The audit log cannot be written (a full disk, say): nothing is answered until it can. */
   AUDIT_UNAVAILABLE: 'AUDIT_UNAVAILABLE',
 } as const;

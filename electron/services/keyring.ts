@@ -17,6 +17,11 @@ import { ownKeyBinding } from '../../db/sealing.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import { readPublicKey, type PublicKeyOptions } from './publicKeyInput.js';
 import type { StoreSession } from './session.js';
+import { encryptToRecipient, signCompact } from '../jose/produce.js';
+import { decryptJose, verifyJose } from '../jose/open.js';
+import { JoseRefusal } from '../jose/errors.js';
+import { parseJose } from '../jose/inspect.js';
+import { utf8 } from '../ladder/base64.js';
 
 export const OWN_KEY_ALGS: Record<KeyUse, string> = { sig: 'ES256', enc: 'ECDH-ES+A256KW' };
 
@@ -139,10 +144,17 @@ export class KeyringService {
 
   /** A recipient's public JWK, for encrypting to (`enc`) or verifying (`sig`). */
   recipientKey(kid: string, use: KeyUse): JWK {
-    const row = this.session.store().keyring.recipient(checkKid(kid));
-    if (!row) throw new ServiceError(ServiceErrorCode.RECIPIENT_NOT_FOUND, `No recipient with kid "${kid}" is in the keyring: add its public key with keyladder recipient add.`);
-    if (row.use !== use) throw new ServiceError(ServiceErrorCode.RECIPIENT_KEY_INVALID, `Recipient "${kid}" is a ${row.use === 'sig' ? 'signing' : 'encryption'} key, not one to ${use === 'enc' ? 'encrypt to' : 'verify with'}.`, undefined, 'USE_MISMATCH');
-    return JSON.parse(row.public_jwk) as JWK;
+    return JSON.parse(recipientRow(this.session.store(), checkKid(kid), use).public_jwk) as JWK;
+  }
+
+  /** A nested JWT to recipient `kid`: signed by this KeyLadder, encrypted to the recipient (sealForRecipient). */
+  async sealTo(cty: string, plaintext: Uint8Array, kid: string): Promise<string> {
+    return sealForRecipient(this.session.store(), cty, plaintext, checkKid(kid));
+  }
+
+  /** Opens a JWE made for this KeyLadder's keys, checking who signed it (openWithKeyring). */
+  async openSealed(cty: string, jwe: string, allowUnsigned = false): Promise<OpenedFromKeyring> {
+    return openWithKeyring(this.session.store(), cty, jwe, allowUnsigned);
   }
 
   /** This KeyLadder's own keys, made now if the store predates the keyring. */
@@ -198,4 +210,110 @@ function checkKid(kid: unknown): string {
 function checkLabel(label: unknown): string {
   if (typeof label !== 'string' || label.length > 200 || /[\u0000-\u001f\u007f]/.test(label)) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'A label is at most 200 characters, without control characters.');
   return label;
+}
+
+/**
+ * A nested JWT (RFC 7519 §5.2): `plaintext` signed by this KeyLadder's active
+ * signing key (ES256, `cty` naming the payload), inside a JWE to the keyring's
+ * `enc` recipient `recipientKid` (RSA-OAEP-256 or ECDH-ES+A256KW, A256GCM,
+ * `cty` "JWT"). The receiver learns who made it, and only it can read it.
+ */
+export async function sealForRecipient(store: KeyStore, cty: string, plaintext: Uint8Array, recipientKid: string): Promise<string> {
+  const recipient = recipientRow(store, recipientKid, 'enc');
+  const signer = await ownKey(store, 'sig');
+  const jws = await signCompact(plaintext, signer.jwk, signer.kid, { typ: 'JWT', cty });
+  return encryptToRecipient(utf8(jws), JSON.parse(recipient.public_jwk) as JWK, recipient.kid, { cty: 'JWT' });
+}
+
+export interface OpenedFromKeyring {
+  /** The caller zeroes it. */
+  readonly plaintext: Uint8Array;
+  /** The keyring's kid of the signer; null for an unsigned JWE (accepted only when asked). */
+  readonly signer: string | null;
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Opens a JWE made for one of this KeyLadder's own encryption keys, found by
+ * the JWE's kid, and, when it is a nested JWT, verifies its signature with the
+ * keyring's `sig` key of the signature's kid. A JWE that is not signed is
+ * refused unless `allowUnsigned`.
+ */
+export async function openWithKeyring(store: KeyStore, cty: string, jwe: string, allowUnsigned: boolean): Promise<OpenedFromKeyring> {
+  const outer = parseOrRefuse(jwe);
+  if (outer.type !== 'jwe') throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, 'That is not a JWE.');
+  const kids = [...new Set(outer.recipients.map((r) => r.joseHeader['kid']).filter((k): k is string => typeof k === 'string'))];
+  const own = kids.map((kid) => store.keyring.ownKey(kid)).filter((row): row is OwnKeyRow => row !== undefined && row.use === 'enc');
+  if (own.length === 0) throw new ServiceError(ServiceErrorCode.NO_KEY_FOR_KID, kids.length === 0 ? 'The JWE names no kid, so no key of this KeyLadder can be chosen for it: open it with the passphrase or key file it was made for.' : `No key for kid ${kids.map((k) => `"${k}"`).join(', ')}: it was made for another key than this KeyLadder's (keyladder identity jwks lists its kids).`);
+  const decrypted = await joseStep(() => decryptJose(outer, own.map((row) => ({ kind: 'jwk' as const, jwk: privateJwkOf(store, row), kid: row.kid }))));
+  const { plaintext } = decrypted;
+  const contentType = decrypted.protectedHeader?.['cty'];
+  if (contentType !== 'JWT') {
+    if (!allowUnsigned) {
+      plaintext.fill(0);
+      throw new ServiceError(ServiceErrorCode.SIGNATURE_REQUIRED, 'The JWE is not signed, so nothing says who made it. Import it only if you know where it came from, and say so (--unsigned); the audit log records it.');
+    }
+    return { plaintext, signer: null, warnings: decrypted.warnings };
+  }
+  const inner = Buffer.from(plaintext).toString('utf8');
+  plaintext.fill(0);
+  const jws = parseOrRefuse(inner);
+  if (jws.type !== 'jws') throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, 'The JWE says it holds a signed JWT, but holds no JWS.');
+  const signers = store.keyring.recipients().filter((r) => r.use === 'sig').map((r) => ({ kind: 'jwk' as const, jwk: JSON.parse(r.public_jwk) as JWK, kid: r.kid }));
+  const verified = await joseStep(() => verifyJose(jws, signers), 'signer');
+  if (verified.protectedHeader?.['cty'] !== cty) throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, `The signed content is not a ${cty}.`);
+  return { plaintext: verified.payload, signer: verified.kid ?? null, warnings: [...decrypted.warnings, ...verified.warnings] };
+}
+
+function parseOrRefuse(text: string): ReturnType<typeof parseJose> {
+  try {
+    return parseJose(text.trim());
+  } catch (error) {
+    throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, `That is not a JOSE object KeyLadder reads: ${error instanceof JoseRefusal ? error.message : 'it does not parse'}.`);
+  }
+}
+
+/** jose's refusals as service errors: which step failed, never why a decryption failed. */
+async function joseStep<T>(step: () => Promise<T>, role: 'decrypt' | 'signer' = 'decrypt'): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (!(error instanceof JoseRefusal)) throw error;
+    if (error.code === 'NO_KEY_FOR_KID') {
+      throw role === 'signer'
+        ? new ServiceError(ServiceErrorCode.SIGNER_UNKNOWN, `${error.message} The keyring pins no signing key of that kid: add the signer's public key (keyladder recipient add FILE --kid KID --use sig) after confirming its thumbprint.`)
+        : new ServiceError(ServiceErrorCode.NO_KEY_FOR_KID, error.message);
+    }
+    throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, role === 'signer' && error.code === 'INTEGRITY' ? 'The signature does not verify: the content was altered, or not signed by that key.' : error.message, undefined, error.code);
+  }
+}
+
+function recipientRow(store: KeyStore, kid: string, use: KeyUse): RecipientRow {
+  const row = store.keyring.recipient(kid);
+  if (!row) throw new ServiceError(ServiceErrorCode.RECIPIENT_NOT_FOUND, `No recipient with kid "${kid}" is in the keyring: add its public key with keyladder recipient add.`);
+  if (row.use !== use) throw new ServiceError(ServiceErrorCode.RECIPIENT_KEY_INVALID, `Recipient "${kid}" is a ${row.use === 'sig' ? 'signing' : 'encryption'} key, not one to ${use === 'enc' ? 'encrypt to' : 'verify with'}.`, undefined, 'USE_MISMATCH');
+  return row;
+}
+
+/**
+ * An own private key as a JWK, for jose. Its members are JS strings, which
+ * cannot be zeroed: it lives for one operation, in main only.
+ */
+function privateJwkOf(store: KeyStore, row: OwnKeyRow): JWK {
+  const der = store.sealer.unseal(ownKeyBinding(row.kid), row.private_key);
+  try {
+    return { ...(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ format: 'jwk' }) as JWK), kid: row.kid, use: row.use, alg: row.alg };
+  } finally {
+    der.fill(0);
+  }
+}
+
+async function ownKey(store: KeyStore, use: KeyUse): Promise<{ kid: string; jwk: JWK }> {
+  let row = store.keyring.activeOwnKey(use);
+  if (!row) {
+    const add = await ownKeysFor(new Date());
+    store.transaction(() => add(store));
+    row = store.keyring.activeOwnKey(use)!;
+  }
+  return { kid: row.kid, jwk: privateJwkOf(store, row) };
 }

@@ -67,7 +67,11 @@ export async function readPublicKey(text: string, options: PublicKeyOptions = {}
   const alg = typeof source['alg'] === 'string' ? source['alg'] : undefined;
   const description = checkStrength(publicJwk);
   const use = useOf(options.use, source['use'], alg, publicJwk);
-  const kid = options.kid ?? (typeof source['kid'] === 'string' ? source['kid'] : undefined);
+  // The kid is the key owner's (a JWE to the key names it, and the owner finds its key by it):
+  // --kid only names a key that has none, or chooses one from a JWKS.
+  const ownKid = typeof source['kid'] === 'string' ? source['kid'] : undefined;
+  if (options.kid !== undefined && ownKid !== undefined && options.kid !== ownKid) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `The key names itself "${ownKid}"; its owner finds it by that kid, so it cannot be added as "${options.kid}".`);
+  const kid = options.kid ?? ownKid;
   if (kid === undefined || !/^[\x21-\x7e]{1,128}$/.test(kid)) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Name the key with a kid: 1 to 128 printable characters, no spaces (--kid KID).');
   const jwk: JWK = { ...publicJwk, kid, use, ...(alg ? { alg } : {}) };
   return { kid, use, jwk, thumbprint: await calculateJwkThumbprint(publicJwk, 'sha256'), description };

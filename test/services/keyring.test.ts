@@ -5,6 +5,7 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { calculateJwkThumbprint, compactVerify, importJWK, SignJWT, type JWK } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
+import { encryptToRecipient } from '../../electron/jose/produce.js';
 import { openTestServices, type TestServices } from '../support/services.js';
 
 let t: TestServices;
@@ -130,5 +131,59 @@ describe('own keys', () => {
     const signing = (await s.keyring.ownPrivateKey('sig'))!;
     const jws = await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).sign(signing.key);
     await expect(compactVerify(jws, await importJWK(jwks.keys.find((k) => k.kid === signing.kid)!, 'ES256'))).resolves.toBeDefined();
+  });
+});
+
+describe('signed, then encrypted, between two KeyLadders', () => {
+  let peer: TestServices;
+  afterEach(() => peer?.cleanup());
+
+  /** A and B, each pinning the other: A's enc key and B's sig key are in each other's keyring. */
+  async function pair() {
+    t = await openTestServices();
+    peer = await openTestServices();
+    const a = t.services;
+    const b = peer.services;
+    const jwksA = await a.keyring.identityJwks();
+    const jwksB = await b.keyring.identityJwks();
+    const kidOf = (jwks: { keys: JWK[] }, use: string) => jwks.keys.find((k) => k.use === use)!.kid!;
+    await a.keyring.addRecipient(JSON.stringify(jwksB), { kid: kidOf(jwksB, 'enc') });
+    await b.keyring.addRecipient(JSON.stringify(jwksA), { kid: kidOf(jwksA, 'sig') });
+    return { a, b, toB: kidOf(jwksB, 'enc'), signerA: kidOf(jwksA, 'sig') };
+  }
+
+  it("B opens what A sealed to it, and learns A signed it; anything else is refused by step", async () => {
+    const { a, b, toB, signerA } = await pair();
+    const secret = new TextEncoder().encode('{"format":"keyladder-issuer-export","version":1}');
+    const jwe = await a.keyring.sealTo('keyladder-issuer-export', secret, toB);
+    expect(JSON.parse(Buffer.from(jwe.split('.')[0]!, 'base64url').toString())).toMatchObject({ alg: 'ECDH-ES+A256KW', enc: 'A256GCM', kid: toB, cty: 'JWT' });
+    const opened = await b.keyring.openSealed('keyladder-issuer-export', jwe, false);
+    expect(Buffer.from(opened.plaintext).toString()).toBe(Buffer.from(secret).toString());
+    expect(opened.signer).toBe(signerA);
+
+    // The wrong content type, a flipped ciphertext byte, a kid B has no key for.
+    await expect(b.keyring.openSealed('keyladder-revocation-list', jwe, false)).rejects.toMatchObject({ code: 'BUNDLE_INVALID' });
+    const parts = jwe.split('.');
+    const ct = Buffer.from(parts[3]!, 'base64url');
+    ct.writeUInt8(ct.readUInt8(0) ^ 1, 0);
+    await expect(b.keyring.openSealed('keyladder-issuer-export', [parts[0], parts[1], parts[2], ct.toString('base64url'), parts[4]].join('.'), false)).rejects.toMatchObject({ code: 'BUNDLE_INVALID' });
+    const toA = (await a.keyring.identityJwks()).keys.find((k) => k.use === 'enc')!;
+    await expect(b.keyring.addRecipient(JSON.stringify(toA), { kid: 'a-enc' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await b.keyring.addRecipient(JSON.stringify(toA));
+    const forA = await b.keyring.sealTo('keyladder-issuer-export', secret, toA.kid!);
+    await expect(b.keyring.openSealed('keyladder-issuer-export', forA, false)).rejects.toMatchObject({ code: 'NO_KEY_FOR_KID', message: expect.stringContaining(toA.kid!) });
+
+    // A signer B does not pin.
+    b.keyring.removeRecipient(signerA);
+    await expect(b.keyring.openSealed('keyladder-issuer-export', jwe, false)).rejects.toMatchObject({ code: 'SIGNER_UNKNOWN' });
+  });
+
+  it('an unsigned JWE to one of its keys opens only when asked for', async () => {
+    const { b } = await pair();
+    const mine = (await b.keyring.identityJwks()).keys.find((k) => k.use === 'enc')!;
+    const jwe = await encryptToRecipient(new TextEncoder().encode('plain'), mine, mine.kid!);
+    await expect(b.keyring.openSealed('keyladder-issuer-export', jwe, false)).rejects.toMatchObject({ code: 'SIGNATURE_REQUIRED' });
+    const opened = await b.keyring.openSealed('keyladder-issuer-export', jwe, true);
+    expect([Buffer.from(opened.plaintext).toString(), opened.signer]).toEqual(['plain', null]);
   });
 });
