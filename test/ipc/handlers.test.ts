@@ -7,14 +7,14 @@ import { describe, expect, it, vi } from 'vitest';
 import { createHandlers, type AppDeps } from '../../electron/ipc/handlers.js';
 import type { KeyLadderServices } from '../../electron/services/api.js';
 
-/** Services where every method is a spy returning `result`. */
-function spyServices(result: unknown = 'ok') {
+/** Services where every method is a spy returning `result` (or its own, from `results`, by "area.method"). */
+function spyServices(result: unknown = 'ok', results: Record<string, unknown> = {}) {
   const calls: string[] = [];
   const services = new Proxy({}, {
     get: (_t, area: string) => new Proxy({}, {
       get: (_u, method: string) => vi.fn((...args: unknown[]) => {
         calls.push(`${area}.${method}(${args.map((a) => (typeof a === 'function' ? 'fn' : JSON.stringify(a))).join(', ')})`);
-        return result;
+        return `${area}.${method}` in results ? results[`${area}.${method}`] : result;
       }),
     }),
   }) as KeyLadderServices;
@@ -28,15 +28,17 @@ const deps = (open: string | null, save: string | null): AppDeps => ({
   openFile: vi.fn(async () => open),
   saveFile: vi.fn(async () => save),
   confirm: vi.fn(async () => false),
-  responder: { status: vi.fn(), start: vi.fn(), stop: vi.fn(), chooseTls: vi.fn(), chooseTokenFile: vi.fn(), chooseClientCa: vi.fn() },
+  responder: { status: vi.fn(), start: vi.fn(), stop: vi.fn(), chooseTls: vi.fn(), chooseTokenFile: vi.fn(), chooseClientCa: vi.fn(), metrics: vi.fn() },
 });
 
 describe('IPC handlers', () => {
   it('do nothing when the operator cancels a file dialog', async () => {
-    const { services, calls } = spyServices();
+    const { services, calls } = spyServices('ok', { 'devices.select': ['A'] });
     const h = createHandlers(services, deps(null, null));
     expect(await h['devices.importFile']({}, ctx)).toEqual({ canceled: true });
-    expect(await h['devices.exportBundle']({ identities: ['A'], protection: { kind: 'passphrase', passphrase: 'p' } }, ctx)).toEqual({ canceled: true });
+    expect(await h['devices.exportBundle']({ selection: { kind: 'identities', identities: ['A'] }, protection: { kind: 'passphrase', passphrase: 'p' } }, ctx)).toEqual({ canceled: true });
+    // Only the selection was resolved (a read): nothing was exported.
+    expect(calls.splice(0)).toEqual(['devices.select({"kind":"identities","identities":["A"]})']);
     expect(await h['issuers.exportToPeer']({ generations: [1], protection: { kind: 'passphrase', passphrase: 'p' } }, ctx)).toEqual({ canceled: true });
     expect(await h['issuers.importFromPeer']({ protection: { kind: 'passphrase', passphrase: 'p' } }, ctx)).toEqual({ canceled: true });
     expect(calls).toEqual([]);
@@ -55,9 +57,9 @@ describe('IPC handlers', () => {
   it('write exports to the chosen file, readable by the owner only, and return no key material', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'keyladder-handlers-'));
     const file = path.join(dir, 'bundle.jwe');
-    const { services } = spyServices('eyJhbGciOi.compact.jwe');
+    const { services } = spyServices('eyJhbGciOi.compact.jwe', { 'devices.select': ['A', 'B'] });
     const h = createHandlers(services, deps(null, file));
-    const value = await h['devices.exportBundle']({ identities: ['A', 'B'], protection: { kind: 'passphrase', passphrase: 'p' } }, ctx);
+    const value = await h['devices.exportBundle']({ selection: { kind: 'prefix', prefix: 'A' }, protection: { kind: 'passphrase', passphrase: 'p' } }, ctx);
     expect(value).toEqual({ canceled: false, file, count: 2 });
     expect(readFileSync(file, 'utf8')).toBe('eyJhbGciOi.compact.jwe');
     if (process.platform !== 'win32') expect(statSync(file).mode & 0o077).toBe(0);
@@ -85,11 +87,11 @@ describe('RSA keys reach main from files main reads, never through the renderer 
   it('the contract has no channel that carries a JWK: a pasted publicJwk or privateJwk is refused', async () => {
     const { contract } = await import('../../electron/ipc/contract.js');
     const jwk = { kty: 'RSA', n: 'AQAB', e: 'AQ' };
-    expect(contract['devices.exportBundle'].request.safeParse({ identities: ['A'], protection: { kind: 'rsa', publicJwk: jwk } }).success).toBe(false);
+    expect(contract['devices.exportBundle'].request.safeParse({ selection: { kind: 'all' }, protection: { kind: 'rsa', publicJwk: jwk } }).success).toBe(false);
     expect(contract['issuers.exportToPeer'].request.safeParse({ generations: [1], protection: { kind: 'rsa', publicJwk: jwk } }).success).toBe(false);
     expect(contract['issuers.importFromPeer'].request.safeParse({ protection: { kind: 'rsa', privateJwk: jwk } }).success).toBe(false);
     expect(contract['issuers.importFromPeer'].request.safeParse({ protection: { kind: 'rsa-key-file', privateJwk: jwk } }).success).toBe(false);
-    expect(contract['devices.exportBundle'].request.safeParse({ identities: ['A'], protection: { kind: 'rsa-key-file' } }).success).toBe(true);
+    expect(contract['devices.exportBundle'].request.safeParse({ selection: { kind: 'all' }, protection: { kind: 'rsa-key-file' } }).success).toBe(true);
   });
 
   it('export: main asks for the recipient key file, reads it, and hands the services the JWK it read', async () => {
@@ -97,11 +99,11 @@ describe('RSA keys reach main from files main reads, never through the renderer 
     const keyFile = path.join(dir, 'factory.jwk');
     writeFileSync(keyFile, '{"kty":"RSA","n":"sXch","e":"AQAB"}');
     const out = path.join(dir, 'bundle.jwe');
-    const { services, calls } = spyServices('a.b.c.d.e');
+    const { services, calls } = spyServices('a.b.c.d.e', { 'devices.select': ['A'] });
     const d = deps(keyFile, out);
     const h = createHandlers(services, d);
-    expect(await h['devices.exportBundle']({ identities: ['A'], protection: { kind: 'rsa-key-file' } }, ctx)).toEqual({ canceled: false, file: out, count: 1 });
-    expect(calls).toEqual(['devices.exportBundle(["A"], {"kind":"rsa","publicJwk":{"kty":"RSA","n":"sXch","e":"AQAB"}})']);
+    expect(await h['devices.exportBundle']({ selection: { kind: 'identities', identities: ['A'] }, protection: { kind: 'rsa-key-file' } }, ctx)).toEqual({ canceled: false, file: out, count: 1 });
+    expect(calls).toEqual(['devices.select({"kind":"identities","identities":["A"]})', 'devices.exportBundle(["A"], {"kind":"rsa","publicJwk":{"kty":"RSA","n":"sXch","e":"AQAB"}})']);
     expect((d.openFile as ReturnType<typeof vi.fn>).mock.calls[0]![0]).toMatchObject({ title: 'Choose the recipient’s RSA public key (JWK)' });
   });
 
