@@ -80,7 +80,7 @@ export class DeviceService implements DeviceApi {
   private groupId(name: unknown): number | null {
     if (name === undefined || name === null || name === '') return null;
     const id = this.session.store().groups.idOf(checkGroupName(name));
-    if (id === undefined) throw new ServiceError(ServiceErrorCode.GROUP_NOT_FOUND, `No model group "${String(name)}". Add it first with \`keyladder group add\`.`);
+    if (id === undefined) throw new ServiceError(ServiceErrorCode.GROUP_NOT_FOUND, `No model group "${String(name)}": add the model group first.`);
     return id;
   }
 

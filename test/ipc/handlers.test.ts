@@ -1,9 +1,9 @@
 // The handlers hold no logic: they call the services, and main's file dialogs
 // for the channels that read or write files. A canceled dialog does nothing.
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createHandlers, type AppDeps } from '../../electron/ipc/handlers.js';
 import type { KeyLadderServices } from '../../electron/services/api.js';
 
@@ -22,6 +22,17 @@ function spyServices(result: unknown = 'ok', results: Record<string, unknown> = 
 }
 
 const ctx = { progress: vi.fn() };
+
+/** Temporary folders, removed after the file's tests. */
+const made: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'keyladder-handlers-'));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 const deps = (open: string | null, save: string | null): AppDeps => ({
   version: '1.2.3',
   settings: { get: () => ({ idleLockMinutes: 10 }), setIdleLockMinutes: (m) => ({ idleLockMinutes: m }) },
@@ -45,7 +56,7 @@ describe('IPC handlers', () => {
   });
 
   it('read the chosen file in main and pass its text, format and progress to the services', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'keyladder-handlers-'));
+    const dir = tempDir();
     const file = path.join(dir, 'devices.JSON');
     writeFileSync(file, '[{"identity":"A"}]');
     const { services, calls } = spyServices({ total: 1, imported: 1, failed: [] });
@@ -55,7 +66,7 @@ describe('IPC handlers', () => {
   });
 
   it('write exports to the chosen file, readable by the owner only, and return no key material', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'keyladder-handlers-'));
+    const dir = tempDir();
     const file = path.join(dir, 'bundle.jwe');
     const { services } = spyServices('eyJhbGciOi.compact.jwe', { 'devices.select': ['A', 'B'] });
     const h = createHandlers(services, deps(null, file));
@@ -95,7 +106,7 @@ describe('RSA keys reach main from files main reads, never through the renderer 
   });
 
   it('export: main asks for the recipient key file, reads it, and hands the services the JWK it read', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'keyladder-handlers-'));
+    const dir = tempDir();
     const keyFile = path.join(dir, 'factory.jwk');
     writeFileSync(keyFile, '{"kty":"RSA","n":"sXch","e":"AQAB"}');
     const out = path.join(dir, 'bundle.jwe');
@@ -108,7 +119,7 @@ describe('RSA keys reach main from files main reads, never through the renderer 
   });
 
   it('a key file that is not a JWK, a duplicate member included, is RECIPIENT_KEY_INVALID and nothing is called', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'keyladder-handlers-'));
+    const dir = tempDir();
     for (const text of ['not json', '[1]', '{"kty":"RSA","e":"AQ","e":"AQAB"}']) {
       const keyFile = path.join(dir, 'bad.jwk');
       writeFileSync(keyFile, text);
@@ -149,5 +160,56 @@ describe('failed unlocks back off (issue 11, item 20)', () => {
     right = false;
     await expect(attempt()).rejects.toMatchObject({ code: 'WRONG_PASSPHRASE' });
     expect(backoff.wait()).toBe(1000);
+  });
+});
+
+describe('backup and restore through main’s dialogs (issue 12, item 7)', () => {
+  const withConfirm = (open: string | null, save: string | null, yes: boolean): AppDeps => ({ ...deps(open, save), confirm: vi.fn(async () => yes) });
+
+  it('backup: writes a new file with progress; an existing one only on the operator’s yes', async () => {
+    const dir = tempDir();
+    const fresh = path.join(dir, 'new.klbackup');
+    let spy = spyServices(undefined);
+    expect(await createHandlers(spy.services, withConfirm(null, fresh, false))['store.backup'](undefined, ctx)).toEqual({ canceled: false, file: fresh });
+    expect(spy.calls).toEqual([`store.backup(${JSON.stringify(fresh)}, fn, false)`]);
+
+    const existing = path.join(dir, 'old.klbackup');
+    writeFileSync(existing, 'an older backup');
+    spy = spyServices(undefined);
+    const declined = withConfirm(null, existing, false);
+    expect(await createHandlers(spy.services, declined)['store.backup'](undefined, ctx)).toEqual({ canceled: true });
+    expect(spy.calls).toEqual([]);
+    expect((declined.confirm as ReturnType<typeof vi.fn>).mock.calls[0]![0]).toMatchObject({ title: 'Replace the existing file?' });
+    spy = spyServices(undefined);
+    expect(await createHandlers(spy.services, withConfirm(null, existing, true))['store.backup'](undefined, ctx)).toEqual({ canceled: false, file: existing });
+    expect(spy.calls).toEqual([`store.backup(${JSON.stringify(existing)}, fn, true)`]);
+
+    spy = spyServices(undefined);
+    expect(await createHandlers(spy.services, withConfirm(null, null, true))['store.backup'](undefined, ctx)).toEqual({ canceled: true });
+    expect(spy.calls).toEqual([]);
+  });
+
+  it('restore: only after the file dialog and main’s own yes, with the backup’s passphrase', async () => {
+    const file = path.join(tempDir(), 'b.klbackup');
+    let spy = spyServices({ path: '/s', exists: true, unlocked: false });
+    expect(await createHandlers(spy.services, withConfirm(null, null, true))['store.restore']({ passphrase: 'old pw' }, ctx)).toEqual({ canceled: true });
+    expect(spy.calls).toEqual([]);
+    spy = spyServices({ path: '/s', exists: true, unlocked: false });
+    await expect(createHandlers(spy.services, withConfirm(file, null, false))['store.restore']({ passphrase: 'old pw' }, ctx)).rejects.toMatchObject({ code: 'NOT_CONFIRMED' });
+    expect(spy.calls).toEqual([]);
+    spy = spyServices({ path: '/s', exists: true, unlocked: false });
+    expect(await createHandlers(spy.services, withConfirm(file, null, true))['store.restore']({ passphrase: 'old pw' }, ctx)).toEqual({ canceled: false, file, status: { path: '/s', exists: true, unlocked: false } });
+    expect(spy.calls).toEqual([`store.restore(${JSON.stringify(file)}, "old pw")`, 'store.status()']);
+  });
+
+  it('the selector schema takes the four kinds only, and bounded', async () => {
+    const { contract } = await import('../../electron/ipc/contract.js');
+    const ok = (selection: unknown) => contract['devices.countSelection'].request.safeParse({ selection }).success;
+    expect([{ kind: 'all' }, { kind: 'prefix', prefix: 'ESN-' }, { kind: 'group', group: 'G' }, { kind: 'identities', identities: ['A'] }].every(ok)).toBe(true);
+    expect(ok({ kind: 'prefix', prefix: '' })).toBe(false);
+    expect(ok({ kind: 'identities', identities: [] })).toBe(false);
+    expect(ok({ kind: 'identities', identities: ['has space'] })).toBe(false);
+    expect(ok({ kind: 'all', where: '1=1' })).toBe(false);
+    expect(ok({ kind: 'sql' })).toBe(false);
   });
 });
