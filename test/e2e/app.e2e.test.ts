@@ -642,7 +642,7 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     h.dialogs.confirm.push(true);
     await restoreButton.click();
     await visible(h.page.getByRole('heading', { name: 'Unlock KeyLadder' }));
-    await visible(h.page.getByText(/Nothing was restored \(WRONG_PASSPHRASE\)/));
+    await visible(h.page.getByText(/Nothing was restored: that passphrase does not open the backup \(it needs the passphrase in force when the backup was taken\)/));
     await h.screenshot('restore-wrong-passphrase');
     await h.page.waitForTimeout(1100);
     await unlock();

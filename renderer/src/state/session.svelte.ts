@@ -77,7 +77,10 @@ export class Session {
     // Restoring from the unlock screen: the store was locked already, and the form shows the error.
     if (status === null || status.unlocked || !this.unlocked) return;
     this.status = status;
-    this.notice = `Nothing was restored (${error.code}): ${error.message} The store was locked for the attempt: unlock it with its current passphrase.`;
+    const why = error.code === 'WRONG_PASSPHRASE'
+      ? 'that passphrase does not open the backup (it needs the passphrase in force when the backup was taken).'
+      : `${error.message} (${error.code})`;
+    this.notice = `Nothing was restored: ${why} The store was locked for the attempt: unlock it with its current passphrase.`;
     responder.forget();
   }
 
