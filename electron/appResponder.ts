@@ -13,6 +13,7 @@
 
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { isIP } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { StoreError, StoreErrorCode } from '../db/errors.js';
@@ -21,6 +22,7 @@ import { AppError } from './ipc/errors.js';
 import { isLoopbackHost, RESPONDER_DEFAULT_HOST, RESPONDER_DEFAULT_PORT } from './ipc/responderHost.js';
 import { MIN_TOKEN_LENGTH } from './server/callerChecks.js';
 import { ResponderServer } from './server/httpResponder.js';
+import { MetricsRing, type ResponderMetrics } from './responderMetrics.js';
 import type { ExchangeApi, KeyLadderServices, StoreApi } from './services/api.js';
 import type { JweProfileName } from './services/types.js';
 
@@ -71,10 +73,18 @@ export class AppResponder {
   #clientCaFile: string | null = null;
   readonly #log: (line: string) => void;
   readonly #now: () => Date;
+  /** Exchanges per second and their latency over the last minutes, across runs. */
+  readonly #metrics: MetricsRing;
 
   constructor(private readonly options: AppResponderOptions) {
     this.#log = options.log ?? (() => {});
     this.#now = options.now ?? (() => new Date());
+    this.#metrics = new MetricsRing(() => this.#now().getTime());
+  }
+
+  /** The last minutes' exchanges per second and latency histogram (no identities, no keys). */
+  metrics(): ResponderMetrics {
+    return this.#metrics.snapshot();
   }
 
   status(): ResponderStatus {
@@ -273,7 +283,10 @@ export class AppResponder {
 
   /** Every exchange goes to the services; one that finds the store locked (a lock this class did not see) stops the server. */
   #respond(json: string, profile?: JweProfileName, caller?: { readonly client: string }) {
+    // Latency here is the services' time to answer a whole request: what the store and the crypto cost.
+    const started = performance.now();
     const outcome = this.options.exchanges.respond(json, profile, caller);
+    this.#metrics.record(outcome.ok, performance.now() - started);
     if (!outcome.ok && outcome.code === StoreErrorCode.STORE_LOCKED) setImmediate(() => this.storeLocked());
     return outcome;
   }

@@ -125,6 +125,47 @@ export class AuditRepository {
     return (this.db.prepare(sql).all(...args, filter.limit) as Array<Omit<AuditRow, 'details'> & { details: string }>).map((row) => ({ ...row, details: JSON.parse(row.details) as AuditDetails }));
   }
 
+  /**
+   * The first entry at or after `at`. Entries are appended in time order,
+   * give or take the second that buffered exchange records may wait, so a
+   * binary search over seq finds it in a few indexed reads, not a scan.
+   */
+  firstSeqSince(at: string): number {
+    const atOf = this.db.prepare('SELECT at FROM audit_log WHERE seq = ?').pluck();
+    let low = 1;
+    let high = this.head().seq + 1;
+    while (low < high) {
+      const mid = Math.floor((low + high) / 2);
+      const found = atOf.get(mid) as string | undefined;
+      if (found !== undefined && found >= at) high = mid;
+      else low = mid + 1;
+    }
+    return low;
+  }
+
+  /**
+   * Refused exchanges since `at`, by code, counted in SQL over the action
+   * index. A row that aggregates one client's refusals (code AGGREGATE, at
+   * most one a minute per client) counts for each of the codes it lists.
+   */
+  refusalsByCode(at: string): Array<{ code: string; count: number }> {
+    const from = this.firstSeqSince(at);
+    const where = `action = 'exchange' AND outcome = 'refused' AND seq >= ? AND at >= ?`;
+    const counts = new Map<string, number>();
+    const add = (code: string, n: number) => counts.set(code, (counts.get(code) ?? 0) + n);
+    const grouped = this.db.prepare(`SELECT json_extract(details, '$.code') AS code, sum(coalesce(json_extract(details, '$.count'), 1)) AS count
+      FROM audit_log WHERE ${where} AND coalesce(json_extract(details, '$.code'), '') != 'AGGREGATE' GROUP BY 1`).all(from, at) as Array<{ code: string | null; count: number }>;
+    for (const row of grouped) add(row.code ?? 'UNKNOWN', row.count);
+    const aggregates = this.db.prepare(`SELECT json_extract(details, '$.codes') FROM audit_log WHERE ${where} AND json_extract(details, '$.code') = 'AGGREGATE'`).pluck().all(from, at) as Array<string | null>;
+    for (const codes of aggregates) {
+      for (const pair of (codes ?? '').split(',')) {
+        const [code, n] = pair.split('=');
+        if (code && Number(n) > 0) add(code, Number(n));
+      }
+    }
+    return [...counts].map(([code, count]) => ({ code, count })).sort((a, b) => b.count - a.count || a.code.localeCompare(b.code));
+  }
+
   verify(): ChainCheck {
     let prev: Buffer = GENESIS;
     let expected = 1;

@@ -72,6 +72,15 @@ const LIST_FROM = 'devices d LEFT JOIN model_groups g ON g.id = d.group_id LEFT 
 /** The smallest string greater than every string that starts with `prefix`. */
 const prefixEnd = (prefix: string): string => prefix + '\u{10FFFF}';
 
+/** A set of devices named by a rule, resolved in SQL: every device, an identity prefix, or a model group's members. */
+export type DeviceScope = { readonly kind: 'all' } | { readonly kind: 'prefix'; readonly prefix: string } | { readonly kind: 'group'; readonly groupId: number };
+
+function scopeWhere(scope: DeviceScope): { sql: string; args: unknown[] } {
+  if (scope.kind === 'prefix') return { sql: 'WHERE identity >= ? AND identity < ?', args: [scope.prefix, prefixEnd(scope.prefix)] };
+  if (scope.kind === 'group') return { sql: 'WHERE group_id = ?', args: [scope.groupId] };
+  return { sql: '', args: [] };
+}
+
 export class DeviceRepository {
   private readonly insertStmt;
   private readonly existsStmt;
@@ -144,5 +153,40 @@ export class DeviceRepository {
 
   count(): number {
     return this.db.prepare('SELECT count(*) FROM devices').pluck().get() as number;
+  }
+
+  /** How many devices a scope holds, and how many of them are revoked. */
+  countScope(scope: DeviceScope): { total: number; revoked: number } {
+    const { sql, args } = scopeWhere(scope);
+    const row = this.db.prepare(`SELECT count(*) AS total, coalesce(sum(status = 'revoked'), 0) AS revoked FROM devices ${sql}`).get(...args) as { total: number; revoked: number };
+    return { total: row.total, revoked: row.revoked };
+  }
+
+  /** The identities of a scope, in identity order, at most `limit` of them. */
+  identitiesOf(scope: DeviceScope, limit: number): string[] {
+    const { sql, args } = scopeWhere(scope);
+    return this.db.prepare(`SELECT identity FROM devices ${sql} ORDER BY identity LIMIT ?`).pluck().all(...args, limit) as string[];
+  }
+
+  /** How many of these identities are provisioned, and how many of those are revoked. */
+  countIdentities(identities: readonly string[]): { total: number; revoked: number } {
+    let total = 0;
+    let revoked = 0;
+    // In slices: SQLite takes at most 32,766 parameters.
+    for (let i = 0; i < identities.length; i += 500) {
+      const slice = identities.slice(i, i + 500);
+      const row = this.db.prepare(`SELECT count(*) AS total, coalesce(sum(status = 'revoked'), 0) AS revoked FROM devices WHERE identity IN (${slice.map(() => '?').join(', ')})`).get(...slice) as { total: number; revoked: number };
+      total += row.total;
+      revoked += row.revoked;
+    }
+    return { total, revoked };
+  }
+
+  /** Devices by status, and by model group (null: no group). */
+  census(): { byStatus: Array<{ status: 'active' | 'revoked'; count: number }>; byGroup: Array<{ group: string | null; count: number }> } {
+    return {
+      byStatus: this.db.prepare('SELECT status, count(*) AS count FROM devices GROUP BY status ORDER BY status').all() as Array<{ status: 'active' | 'revoked'; count: number }>,
+      byGroup: this.db.prepare('SELECT g.name AS "group", count(*) AS count FROM devices d LEFT JOIN model_groups g ON g.id = d.group_id GROUP BY d.group_id ORDER BY count DESC, g.name').all() as Array<{ group: string | null; count: number }>,
+    };
   }
 }

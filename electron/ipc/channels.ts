@@ -6,24 +6,24 @@ import type { AuditAction } from '../services/types.js';
 
 export const CHANNELS = [
   'app.info', 'app.setIdleLockMinutes', 'app.touch',
-  'store.status', 'store.create', 'store.unlock', 'store.lock', 'store.changePassphrase', 'store.rekey', 'store.verify',
-  'devices.list', 'devices.get', 'devices.provision', 'devices.importFile', 'devices.revoke', 'devices.clearPossibleClone', 'devices.exportBundle',
+  'store.status', 'store.create', 'store.unlock', 'store.lock', 'store.changePassphrase', 'store.rekey', 'store.verify', 'store.backup', 'store.restore', 'store.overview',
+  'devices.list', 'devices.get', 'devices.provision', 'devices.importFile', 'devices.revoke', 'devices.clearPossibleClone', 'devices.exportBundle', 'devices.countSelection',
   'groups.list', 'groups.add',
   'issuers.list', 'issuers.rotate', 'issuers.retire', 'issuers.destroy', 'issuers.exportToPeer', 'issuers.importFromPeer',
   'exchanges.simulate', 'exchanges.respond', 'exchanges.checkResponse', 'exchanges.clonePolicy', 'exchanges.setClonePolicy',
   'audit.list', 'audit.verify',
   'revocations.peerLists',
-  'responder.status', 'responder.start', 'responder.stop', 'responder.chooseTls', 'responder.chooseTokenFile', 'responder.chooseClientCa',
+  'responder.status', 'responder.start', 'responder.stop', 'responder.chooseTls', 'responder.chooseTokenFile', 'responder.chooseClientCa', 'responder.metrics',
 ] as const;
 
 export type Channel = (typeof CHANNELS)[number];
 
 /**
  * Calls the renderer makes on its own, not on the operator's behalf: the
- * Responder screen asks for the server's status every second while it shows.
- * They do not count as activity, so they never hold off the idle lock.
+ * Responder screen asks for the server's status and traffic every second while
+ * it shows. They do not count as activity, so they never hold off the idle lock.
  */
-export const PASSIVE_CHANNELS: ReadonlySet<Channel> = new Set<Channel>(['responder.status']);
+export const PASSIVE_CHANNELS: ReadonlySet<Channel> = new Set<Channel>(['responder.status', 'responder.metrics']);
 
 /** What main sends to the renderer on its own. */
 export const EVENTS = {

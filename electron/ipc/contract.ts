@@ -15,9 +15,10 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { MAX_IDENTITY_LENGTH } from '../ladder/messages.js';
 import type {
-  AuditAction, AuditEntry, AuditVerification, DevicePage, DeviceSummary, GroupSummary, ImportReport, IssuerGeneration,
-  SimulationReport, StoreStatus, StoreVerification,
+  AuditAction, AuditEntry, AuditVerification, DevicePage, DeviceSelector, DeviceSummary, GroupSummary, ImportReport, IssuerGeneration,
+  SelectionCount, SimulationReport, StoreOverview, StoreStatus, StoreVerification,
 } from '../services/types.js';
+import type { ResponderMetrics } from '../responderMetrics.js';
 import type { ExchangeOutcome, ResponseCheck } from '../services/api.js';
 import type { ClonePolicy } from '../../db/repositories/wrapdata.js';
 import type { PeerList } from '../services/revocations.js';
@@ -60,6 +61,14 @@ const protection = z.discriminatedUnion('kind', [
 ]);
 
 const peerProtection = protection;
+
+/** Which devices an export means: main resolves the rule, so 100,000 identities need not cross. */
+const deviceSelector = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('all') }),
+  z.strictObject({ kind: z.literal('prefix'), prefix: z.string().min(1, { error: 'The prefix is empty.' }).max(MAX_IDENTITY_LENGTH, { error: `The prefix is longer than ${MAX_IDENTITY_LENGTH} characters.` }) }),
+  z.strictObject({ kind: z.literal('group'), group: groupName }),
+  z.strictObject({ kind: z.literal('identities'), identities: z.array(identity).min(1, { error: 'Select at least one device.' }).max(100_000, { error: 'Select at most 100,000 devices.' }) }),
+]) satisfies z.ZodType<DeviceSelector>;
 
 const deviceKeys = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('generate') }),
@@ -142,6 +151,13 @@ export interface ResponderStatus {
   readonly stopped: { readonly reason: 'operator' | 'store-locked' | 'quit'; readonly at: string } | null;
 }
 
+/** The Overview screen: the store at a glance, and the in-app responder's state. */
+export interface AppOverview extends StoreOverview {
+  readonly responder: ResponderStatus;
+}
+
+export type { ResponderMetrics };
+
 export type FileOutcome<T> = { readonly canceled: true } | ({ readonly canceled: false; readonly file: string } & T);
 
 // ---------------------------------------------------------------- the contract
@@ -167,6 +183,15 @@ export const contract = {
   /** A new store key; `next` changes the passphrase in the same step. */
   'store.rekey': channel<RekeyCounts>()(z.strictObject({ passphrase, next: passphrase.optional() })),
   'store.verify': channel<StoreVerification>()(noArgs),
+  /** Main asks where to save (and, for an existing file, whether to replace it), then copies the store there with progress. */
+  'store.backup': channel<FileOutcome<object>>()(noArgs),
+  /**
+   * Main asks for the backup file, then for the operator's yes in its own
+   * dialog, and replaces the store; `passphrase` is the one in force when the
+   * backup was taken. The store is locked afterwards, whatever the outcome.
+   */
+  'store.restore': channel<FileOutcome<{ readonly status: StoreStatus }>>()(z.strictObject({ passphrase })),
+  'store.overview': channel<AppOverview>()(noArgs),
 
   'devices.list': channel<DevicePage>()(
     z.strictObject({
@@ -185,8 +210,10 @@ export const contract = {
   'devices.clearPossibleClone': channel<DeviceSummary>()(z.strictObject({ identity })),
   /** Main asks where to save, and writes the encrypted bundle there: the renderer never holds it. */
   'devices.exportBundle': channel<FileOutcome<{ readonly count: number }>>()(
-    z.strictObject({ identities: z.array(identity).min(1).max(100_000), protection }),
+    z.strictObject({ selection: deviceSelector, protection }),
   ),
+  /** How many devices a selection holds (revoked ones apart), for the count shown before an export. */
+  'devices.countSelection': channel<SelectionCount>()(z.strictObject({ selection: deviceSelector })),
 
   'groups.list': channel<GroupSummary[]>()(noArgs),
   'groups.add': channel<GroupSummary>()(z.strictObject({ name: groupName, keys: groupKeys })),
@@ -239,6 +266,8 @@ export const contract = {
   'responder.chooseTokenFile': channel<FileOutcome<{ readonly status: ResponderStatus }>>()(noArgs),
   /** Main asks for the client CA certificate (PEM) for mutual TLS, checks it, and keeps its name. */
   'responder.chooseClientCa': channel<FileOutcome<{ readonly status: ResponderStatus }>>()(noArgs),
+  /** Exchanges per second and a latency histogram over the last minutes (polled while the Responder screen shows). */
+  'responder.metrics': channel<ResponderMetrics>()(noArgs),
 } as const satisfies { readonly [C in Channel]: ChannelSpec<z.ZodType, unknown> };
 
 export type Contract = typeof contract;

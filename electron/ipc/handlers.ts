@@ -2,7 +2,9 @@
 // the channels that read or write a file, the file dialog main supplies). No
 // business logic lives here; validation happened in the wrapper.
 
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { writeNewFile } from '../../db/files.js';
 import type { AppResponder } from '../appResponder.js';
 import type { KeyLadderServices } from '../services/api.js';
@@ -36,12 +38,17 @@ export interface AppDeps {
   /** Paces failed unlocks (its own clock in tests). */
   readonly unlockBackoff?: UnlockBackoff;
   /** The in-app HTTP responder (electron/appResponder.ts), over the same services. */
-  readonly responder: Pick<AppResponder, 'status' | 'start' | 'stop' | 'chooseTls' | 'chooseTokenFile' | 'chooseClientCa'>;
+  readonly responder: Pick<AppResponder, 'status' | 'start' | 'stop' | 'chooseTls' | 'chooseTokenFile' | 'chooseClientCa' | 'metrics'>;
 }
 
 const JWE_FILTERS: readonly FileFilter[] = [{ name: 'JWE (compact)', extensions: ['jwe', 'txt'] }];
 const PEM_FILTERS: readonly FileFilter[] = [
   { name: 'PEM files', extensions: ['pem', 'crt', 'cer', 'key'] },
+  { name: 'All files', extensions: ['*'] },
+];
+
+const BACKUP_FILTERS: readonly FileFilter[] = [
+  { name: 'KeyLadder backups', extensions: ['klbackup'] },
   { name: 'All files', extensions: ['*'] },
 ];
 
@@ -113,6 +120,34 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
       return null;
     },
     'store.verify': () => store.verify(),
+    'store.backup': async (_request, ctx) => {
+      const file = await deps.saveFile({ title: 'Save a backup of the store', defaultName: `keyladder-${new Date().toISOString().slice(0, 10)}.klbackup`, filters: BACKUP_FILTERS });
+      if (file === null) return { canceled: true };
+      // Never a silent overwrite: an existing file is replaced only on the operator's explicit yes.
+      const replace = existsSync(file) && (await deps.confirm({
+        title: 'Replace the existing file?',
+        message: `${path.basename(file)} already exists. Replace it with a new backup?`,
+        detail: 'The file there now is lost: if it is an older backup, it can no longer be restored.',
+        yes: 'Replace it',
+      }));
+      if (existsSync(file) && !replace) return { canceled: true };
+      await store.backup(file, ctx.progress, replace);
+      return { canceled: false, file };
+    },
+    'store.restore': async ({ passphrase }) => {
+      const file = await deps.openFile({ title: 'Choose the backup to restore', filters: BACKUP_FILTERS });
+      if (file === null) return { canceled: true };
+      const yes = await deps.confirm({
+        title: 'Replace the store with this backup?',
+        message: `Replace the whole store with the backup ${path.basename(file)}?`,
+        detail: 'Every device, model group, Kissuer generation and audit entry added since the backup was taken is lost, and revocations and destroyed generations since then come back. The store locks; unlock it afterwards with the backup’s passphrase.',
+        yes: 'Replace the store',
+      });
+      if (!yes) throw new AppError('NOT_CONFIRMED', 'Nothing was restored: replacing the store was not confirmed.');
+      await store.restore(file, passphrase);
+      return { canceled: false, file, status: store.status() };
+    },
+    'store.overview': () => ({ ...services.overview.get(), responder: deps.responder.status() }),
 
     'devices.list': (query) => devices.list(query),
     'devices.get': ({ identity }) => devices.get(identity),
@@ -132,7 +167,10 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
     },
     'devices.revoke': ({ identity }) => devices.revoke(identity),
     'devices.clearPossibleClone': ({ identity }) => devices.clearPossibleClone(identity),
-    'devices.exportBundle': async ({ identities, protection }) => {
+    'devices.countSelection': ({ selection }) => devices.countSelection(selection),
+    'devices.exportBundle': async ({ selection, protection }) => {
+      // Resolved before any dialog: a selection that holds nothing is refused at once.
+      const identities = devices.select(selection);
       const keyed = await exportProtection(protection);
       if (keyed === null) return { canceled: true };
       const file = await deps.saveFile({ title: 'Save the provisioning bundle', defaultName: 'keyladder-bundle.jwe', filters: JWE_FILTERS });
@@ -194,6 +232,7 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
       return deps.responder.start({ ...request, allowRemote: true });
     },
     'responder.stop': () => deps.responder.stop('operator'),
+    'responder.metrics': () => deps.responder.metrics(),
     // The files are chosen and read in main: the renderer sees their names only.
     'responder.chooseTokenFile': async () => {
       const file = await deps.openFile({ title: 'Choose the bearer token file (its first line is the token)', filters: [{ name: 'All files', extensions: ['*'] }] });

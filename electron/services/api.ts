@@ -6,6 +6,7 @@
 import type {
   AuditEntry, AuditQuery, AuditVerification, BundleProtection, DevicePage, DeviceSummary, GroupSummary, ImportReport,
   IssuerGeneration, JweProfileName, Mechanism, ProgressCallback, SimulationReport, StoreStatus, StoreVerification,
+  DeviceSelector, SelectionCount, StoreOverview,
 } from './types.js';
 import type { ClonePolicy } from '../../db/repositories/wrapdata.js';
 import type { AuditCheckpoint } from '../../db/checkpoint.js';
@@ -69,6 +70,10 @@ export interface DeviceApi {
   clearPossibleClone(identity: string): DeviceSummary;
   /** A compact JWE (through jose) of the devices' keys, for a factory. */
   exportBundle(identities: readonly string[], protection: BundleProtection): Promise<string>;
+  /** How many devices a selector holds (revoked ones counted apart), before an export. */
+  countSelection(selector: DeviceSelector): SelectionCount;
+  /** The identities a selector holds, in identity order (1 to 100,000 of them, else INVALID_ARGUMENT). */
+  select(selector: DeviceSelector): string[];
 }
 
 export interface GroupApi {
@@ -125,6 +130,11 @@ export interface RevocationApi {
   peerLists(): PeerList[];
 }
 
+export interface OverviewApi {
+  /** Store size and health, Kissuer generations, device counts and the last day's refusals, each counted in SQL. */
+  get(): StoreOverview;
+}
+
 export interface KeyLadderServices {
   readonly store: StoreApi;
   readonly devices: DeviceApi;
@@ -133,4 +143,5 @@ export interface KeyLadderServices {
   readonly exchanges: ExchangeApi;
   readonly audit: AuditApi;
   readonly revocations: RevocationApi;
+  readonly overview: OverviewApi;
 }

@@ -10,6 +10,7 @@ import { StoreSession } from './session.js';
 import { StoreService, type HeadKeeper } from './storeService.js';
 import { RevocationService } from './revocations.js';
 import { KeyringService } from './keyring.js';
+import { OverviewService } from './overview.js';
 
 export interface ServicesOptions {
   readonly storeDir: string;
@@ -43,15 +44,18 @@ export function createServices(options: ServicesOptions): KeyLadderRuntime {
   const now = options.now ?? (() => new Date());
   const session = new StoreSession(options.storeDir);
   const exchanges = new ExchangeService(session, now, options.batchExchangeRecords ?? true, options.random);
+  const store = new StoreService(session, now, options.kdfLogN, { backgroundCheckpoints: options.backgroundCheckpoints ?? false }, options.headKeeper);
+  const issuers = new IssuerService(session, now);
   return {
-    store: new StoreService(session, now, options.kdfLogN, { backgroundCheckpoints: options.backgroundCheckpoints ?? false }, options.headKeeper),
+    store,
     devices: new DeviceService(session, now),
     groups: new GroupService(session, now),
-    issuers: new IssuerService(session, now),
+    issuers,
     exchanges,
     audit: new AuditService(session, now),
     revocations: new RevocationService(session, now),
     keyring: new KeyringService(session, now),
+    overview: new OverviewService(session, store, issuers, now),
     close: () => session.lock(),
   };
 }

@@ -110,7 +110,7 @@ export class IssuerService implements IssuerApi {
   private row(generation: number): IssuerRow {
     checkInteger(generation, 'The generation', 1, 2 ** 32 - 1);
     const row = this.session.store().issuers.get(generation);
-    if (!row) throw new ServiceError(ServiceErrorCode.ISSUER_NOT_FOUND, `There is no Kissuer generation ${generation}. See \`keyladder issuer list\`.`);
+    if (!row) throw new ServiceError(ServiceErrorCode.ISSUER_NOT_FOUND, `There is no Kissuer generation ${generation}: see the list of generations.`);
     return row;
   }
 

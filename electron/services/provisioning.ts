@@ -7,7 +7,7 @@
 // without any of the file's devices, never with part of them.
 
 import { setImmediate as nextTick } from 'node:timers/promises';
-import type { DeviceRow } from '../../db/repositories/devices.js';
+import type { DeviceRow, DeviceScope } from '../../db/repositories/devices.js';
 import type { GroupRow } from '../../db/repositories/groups.js';
 import type { DeviceApi, GroupApi, GroupKeyInput, ImportFormat, ProvisionRequest } from './api.js';
 import { sealBundle } from './bundles.js';
@@ -18,10 +18,12 @@ import { deviceSealerFor, type SealJob } from './sealPool.js';
 import { checkGroupName, checkIdentity, checkInteger } from './keyInput.js';
 import type { StoreSession } from './session.js';
 import { deviceBinding, groupBinding } from './storeKeySource.js';
-import type { BundleProtection, DevicePage, DeviceSummary, GroupSummary, ImportReport, ImportRowError, ProgressCallback } from './types.js';
+import type { BundleProtection, DevicePage, DeviceSelector, DeviceSummary, GroupSummary, ImportReport, ImportRowError, ProgressCallback, SelectionCount } from './types.js';
 
 const CHUNK = 1000;
 export const MAX_PAGE = 1000;
+/** The most devices one bundle holds. */
+export const MAX_EXPORT = 100_000;
 
 export function deviceSummary(row: DeviceRow): DeviceSummary {
   return {
@@ -78,7 +80,7 @@ export class DeviceService implements DeviceApi {
   private groupId(name: unknown): number | null {
     if (name === undefined || name === null || name === '') return null;
     const id = this.session.store().groups.idOf(checkGroupName(name));
-    if (id === undefined) throw new ServiceError(ServiceErrorCode.GROUP_NOT_FOUND, `No model group "${String(name)}". Add it first with \`keyladder group add\`.`);
+    if (id === undefined) throw new ServiceError(ServiceErrorCode.GROUP_NOT_FOUND, `No model group "${String(name)}": add the model group first.`);
     return id;
   }
 
@@ -221,7 +223,7 @@ export class DeviceService implements DeviceApi {
   }
 
   async exportBundle(identities: readonly string[], protection: BundleProtection): Promise<string> {
-    if (!Array.isArray(identities) || identities.length === 0 || identities.length > 100_000) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Export 1 to 100,000 devices at a time.');
+    if (!Array.isArray(identities) || identities.length === 0 || identities.length > MAX_EXPORT) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Export 1 to 100,000 devices at a time.');
     const store = this.session.store();
     const devices = identities.map((input) => {
       const identity = checkIdentity(input);
@@ -240,6 +242,49 @@ export class DeviceService implements DeviceApi {
     const jwe = await sealBundle('keyladder-provisioning-bundle', { devices }, protection);
     store.audit.append({ at: this.now().toISOString(), action: 'device.export', outcome: 'ok', subject: identities.length === 1 ? identities[0]! : null, details: { count: identities.length, protection: protection.kind } });
     return jwe;
+  }
+
+  countSelection(selector: DeviceSelector): SelectionCount {
+    const store = this.session.store();
+    if (selector?.kind === 'identities') {
+      const identities = this.checkedIdentities(selector.identities);
+      const found = store.devices.countIdentities(identities);
+      return { ...found, missing: identities.length - found.total };
+    }
+    return { ...store.devices.countScope(this.scopeOf(selector)), missing: 0 };
+  }
+
+  select(selector: DeviceSelector): string[] {
+    if (selector?.kind === 'identities') return this.checkedIdentities(selector.identities);
+    const identities = this.session.store().devices.identitiesOf(this.scopeOf(selector), MAX_EXPORT + 1);
+    if (identities.length === 0) throw new ServiceError(ServiceErrorCode.DEVICE_NOT_FOUND, 'No provisioned device matches the selection.');
+    if (identities.length > MAX_EXPORT) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `The selection holds more than ${MAX_EXPORT.toLocaleString('en')} devices: export it in parts (by prefix or group).`);
+    return identities;
+  }
+
+  /** A selector's rule in the repository's terms; a group that does not exist is GROUP_NOT_FOUND. */
+  private scopeOf(selector: DeviceSelector): DeviceScope {
+    switch (selector?.kind) {
+      case 'all':
+        return { kind: 'all' };
+      case 'prefix': {
+        if (typeof selector.prefix !== 'string' || selector.prefix === '' || selector.prefix.length > 256) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The prefix is 1 to 256 characters.');
+        return { kind: 'prefix', prefix: selector.prefix };
+      }
+      case 'group': {
+        const name = checkGroupName(selector.group);
+        const groupId = this.session.store().groups.idOf(name);
+        if (groupId === undefined) throw new ServiceError(ServiceErrorCode.GROUP_NOT_FOUND, `There is no model group "${name}".`);
+        return { kind: 'group', groupId };
+      }
+      default:
+        throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'A selection is all, prefix, group or identities.');
+    }
+  }
+
+  private checkedIdentities(identities: readonly string[]): string[] {
+    if (!Array.isArray(identities) || identities.length === 0 || identities.length > MAX_EXPORT) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `Select 1 to ${MAX_EXPORT.toLocaleString('en')} devices.`);
+    return [...new Set(identities.map((i) => checkIdentity(i)))];
   }
 }
 

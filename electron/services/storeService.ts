@@ -27,6 +27,8 @@ export class StoreService implements StoreApi {
   /** The warning of the last unlock, while the store stays unlocked. */
   private rollback: string | undefined;
   private pendingSave: Promise<void> = Promise.resolve();
+  /** The last full check's outcome, for the Overview; a restore forgets it (it checked another store). */
+  private lastVerified: { at: string; ok: boolean; problems: number } | null = null;
 
   constructor(
     private readonly session: StoreSession,
@@ -146,6 +148,11 @@ export class StoreService implements StoreApi {
   async restore(file: string, passphrase: string): Promise<void> {
     this.session.lock();
     await KeyStore.restore(this.session.dir, file, passphrase);
+    this.lastVerified = null;
+  }
+
+  lastVerification(): { at: string; ok: boolean; problems: number } | null {
+    return this.lastVerified;
   }
 
   /** The database's size in bytes (pages in use), for the status view and the benchmarks. */
@@ -158,8 +165,8 @@ export class StoreService implements StoreApi {
     const store = this.session.store();
     const checkpoint = checkpointText === undefined ? undefined : store.readAuditCheckpoint(checkpointText);
     const result = store.verify();
-    if (!checkpoint) return result;
-    const problems = [...result.problems, ...store.rollbackProblems(checkpoint)];
-    return { ...result, ok: problems.length === 0, problems };
+    const checked = checkpoint ? [...result.problems, ...store.rollbackProblems(checkpoint)] : result.problems;
+    this.lastVerified = { at: this.now().toISOString(), ok: checked.length === 0, problems: checked.length };
+    return checkpoint ? { ...result, ok: checked.length === 0, problems: checked } : result;
   }
 }

@@ -163,3 +163,35 @@ export interface SimulationReport {
   readonly rungs: readonly RungReport[];
   readonly allMatch: boolean;
 }
+
+/** Which devices an export (or its preview) means, resolved by the services so that no long list need travel. */
+export type DeviceSelector =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'prefix'; readonly prefix: string }
+  | { readonly kind: 'group'; readonly group: string }
+  | { readonly kind: 'identities'; readonly identities: readonly string[] };
+
+/** What a selector holds: provisioned devices, how many of them are revoked, and (for a list) identities not provisioned. */
+export interface SelectionCount {
+  readonly total: number;
+  readonly revoked: number;
+  readonly missing: number;
+}
+
+/** The store at a glance, for the Overview screen. */
+export interface StoreOverview {
+  /** Bytes of database pages in use. */
+  readonly fileBytes: number;
+  /** The last full check in this session, if one ran. */
+  readonly lastVerify: { readonly at: Timestamp; readonly ok: boolean; readonly problems: number } | null;
+  readonly generations: readonly IssuerGeneration[];
+  readonly devices: {
+    readonly total: number;
+    readonly active: number;
+    readonly revoked: number;
+    /** Largest first; `group` null for devices without a model group. */
+    readonly byGroup: ReadonlyArray<{ readonly group: string | null; readonly count: number }>;
+  };
+  /** Refused exchanges since `since` (the last 24 hours), by code, most frequent first. */
+  readonly refusals: { readonly since: Timestamp; readonly total: number; readonly byCode: ReadonlyArray<{ readonly code: string; readonly count: number }> };
+}

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
+import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
@@ -15,7 +16,7 @@ import { CHANNELS } from '../../electron/ipc/contract.js';
 import { deriveWrappingKey } from '../../electron/jwe/keyDerivation.js';
 import { kcv } from '../../electron/jwe/kcv.js';
 import { acceptKeyResponse, importWrappingKey, LadderRequestor } from '../support/device.js';
-import { chromiumMissing, EVENTS, SKIP_MESSAGE, startHarness, type Harness } from './harness.js';
+import { announceSkip, APP_VERSION, chromiumMissing, EVENTS, madeDirs, SKIP_MESSAGE, startHarness, type Harness } from './harness.js';
 
 const PASSPHRASE = 'correct horse battery staple';
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
@@ -33,9 +34,11 @@ known.push(deriveWrappingKey(Buffer.from(groupKeys.kde, 'hex'), Buffer.from(grou
 
 const d = describe.skipIf(chromiumMissing);
 if (chromiumMissing) describe('e2e', () => it.skip(SKIP_MESSAGE, () => {}));
+announceSkip();
 
 d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
   let h: Harness;
+  let closed = false;
   const dialog = () => h.page.getByRole('dialog');
   const nav = (name: string) => h.page.getByRole('navigation', { name: 'Screens' }).getByRole('button', { name, exact: true }).click();
   const visible = (l: Locator, timeout = 20_000) => l.first().waitFor({ state: 'visible', timeout });
@@ -53,7 +56,7 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
 
   // A test that fails with a dialog open must not take the next ones down with it.
   afterEach(async () => {
-    if (await h.page.getByRole('dialog').isVisible()) await h.page.keyboard.press('Escape');
+    if (!closed && (await h.page.getByRole('dialog').isVisible())) await h.page.keyboard.press('Escape');
   });
 
   afterAll(async () => {
@@ -96,9 +99,17 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     await h.page.getByRole('button', { name: 'Create store' }).click();
     // scrypt runs for a while in main (N = 2^17): the gate shows that it is working.
     await visible(h.page.getByRole('progressbar'), 5_000);
+    // What was typed stays in the (disabled) fields while the KDF runs: nothing looks lost.
+    expect(await h.page.getByLabel('Passphrase', { exact: true }).inputValue()).toBe(PASSPHRASE);
+    expect(await h.page.getByLabel('Repeat the passphrase').inputValue()).toBe(PASSPHRASE);
+    expect(await h.page.getByLabel('Passphrase', { exact: true }).isDisabled()).toBe(true);
     await h.screenshot('create-store-kdf-progress');
-    await visible(h.page.getByRole('heading', { name: 'Devices' }));
+    // The Overview is where an unlock lands.
+    await visible(h.page.getByRole('heading', { name: 'Overview' }));
     expect(h.services.store.status().unlocked).toBe(true);
+    // The sidebar names the real version (package.json's), not a placeholder.
+    expect(await h.page.getByRole('navigation', { name: 'Screens' }).locator('.version').textContent()).toMatch(new RegExp(`^v${APP_VERSION.replace(/\./g, '\\.')} `));
+    await nav('Devices');
     // From here on, wrapdata is sealed under a Kissuer this test knows (an MSL-format generation).
     h.services.issuers.importMsl(KISSUER, 30);
     await h.screenshot('devices-empty');
@@ -112,11 +123,26 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     await h.page.getByRole('button', { name: 'Unlock' }).click();
     const alert = h.page.getByRole('alert');
     await visible(alert);
-    expect(await alert.textContent()).toMatch(/did not unlock[\s\S]*What to do[\s\S]*WRONG_PASSPHRASE/);
+    const text = (await alert.textContent()) ?? '';
+    expect(text).toMatch(/did not unlock[\s\S]*What to do[\s\S]*WRONG_PASSPHRASE/);
+    // One clear message: no "locked" notice above it, and "nothing was changed" said once.
+    expect(await h.page.getByText('The store is locked.', { exact: true }).count()).toBe(0);
+    expect(text.match(/nothing (was|in the store was) (changed|touched)/gi)).toHaveLength(1);
     expect(await h.page.getByLabel('Passphrase').inputValue()).toBe('');
     await h.screenshot('unlock-wrong-passphrase');
     // Main makes the next attempt wait a second after a wrong passphrase (test/ipc/handlers.test.ts).
     await h.page.waitForTimeout(1100);
+    await h.page.getByLabel('Passphrase').fill(PASSPHRASE);
+    await h.page.getByRole('button', { name: 'Unlock' }).click();
+    await visible(h.page.getByRole('heading', { name: 'Devices' }));
+  });
+
+  it('offers a restore from a backup on the unlock screen too', async () => {
+    await h.page.getByRole('button', { name: 'Lock' }).click();
+    await h.page.getByRole('button', { name: 'Restore from a backup…' }).click();
+    await visible(dialog().getByText('Which passphrase?'));
+    await h.screenshot('unlock-restore-offer');
+    await dialog().getByRole('button', { name: 'Close', exact: true }).click();
     await h.page.getByLabel('Passphrase').fill(PASSPHRASE);
     await h.page.getByRole('button', { name: 'Unlock' }).click();
     await visible(h.page.getByRole('heading', { name: 'Devices' }));
@@ -136,6 +162,8 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     expect(text).toContain(kcv(Buffer.from(groupKeys.kdh, 'hex'), 'hmac'));
     await dialog().getByRole('button', { name: 'Close', exact: true }).first().click();
     await visible(h.page.getByRole('cell', { name: groupKeys.name }));
+    // The keys column says what the group holds, in its own key names.
+    expect(await h.page.locator('tbody tr').filter({ hasText: groupKeys.name }).locator('td').nth(1).textContent()).toBe('imported Kde + Kdh');
     await h.screenshot('model-groups');
   });
 
@@ -254,6 +282,13 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     expect(await h.page.locator('figcaption').textContent()).toMatch(/every KCV matches/);
     const mechanisms = await rungs.locator('td:nth-child(2)').allTextContents();
     expect(mechanisms).toEqual(['PSK', 'WRAP', 'WRAP']);
+    // Above the fold: how many rungs, whether every KCV matches, and the total time.
+    expect(((await h.page.locator('[data-ladder-summary]').textContent()) ?? '').replace(/\s+/g, ' ')).toMatch(/3 rungs for ESN-KPE-0001: all key check values match on both sides, in \d+\.\d ms in all \(PSK → WRAP → WRAP\)/);
+    const summaryBox = await h.page.locator('[data-ladder-summary]').boundingBox();
+    expect(summaryBox!.y + summaryBox!.height).toBeLessThan(820);
+    // Operator words, not the protocol's variable names.
+    expect(await h.page.locator('figure.ladder').textContent()).not.toContain('Kprev');
+    expect(await h.page.locator('figure.ladder').textContent()).toContain('wrapped with the device’s own key (Kpw)');
     await h.screenshot('test-exchange-ladder');
     // The same through the model group (MGK) and the RFC 7516 profile.
     await h.page.getByLabel('MGK (model group key)').check();
@@ -328,6 +363,9 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     // The address copies.
     await h.page.getByRole('button', { name: 'Copy address' }).click();
     expect(await h.page.evaluate(() => navigator.clipboard.readText())).toBe(endpoint);
+    // "Copied" shows, then the button says what it does again (after about 1.5 s).
+    await visible(h.page.getByRole('button', { name: 'Copied' }));
+    await visible(h.page.getByRole('button', { name: 'Copy address' }), 3_000);
 
     // A device provisioned through the UI (its Kpw known only to this test) climbs 4 rungs over HTTP.
     const device = new LadderRequestor(kpwDevice.identity, await importWrappingKey(Buffer.from(kpwDevice.kpw, 'hex')));
@@ -343,6 +381,17 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     // The live counts follow, without a click.
     await h.page.waitForFunction(() => document.querySelector('[data-count="exchanges"]')?.textContent === '4' && document.querySelector('[data-count="refused"]')?.textContent === '1', undefined, { timeout: 5_000 });
     expect(await h.page.locator('[data-count="inFlight"]').textContent()).toBe('0');
+    // The pictures: the last minutes' exchanges per second and the latency histogram, measured in main.
+    await h.page.waitForFunction(() => document.querySelector('[data-metric="total"]')?.textContent === '5', undefined, { timeout: 5_000 });
+    const metrics = h.responder.metrics();
+    expect(metrics.total).toBe(5);
+    expect(metrics.perSecond.reduce((n, s) => n + s.ok, 0)).toBe(4);
+    expect(metrics.perSecond.reduce((n, s) => n + s.refused, 0)).toBe(1);
+    expect(await h.page.locator('[data-metric="p50"]').textContent()).toMatch(/^\d+(\.\d+)? (µs|ms)$/);
+    expect(await h.page.locator('[data-metric="p99"]').textContent()).toMatch(/^\d+(\.\d+)? (µs|ms)$/);
+    const drawn = await h.page.locator('rect[data-bucket]').evaluateAll((rs) => rs.reduce((n, r) => n + Number(r.getAttribute('data-count')), 0));
+    expect(drawn).toBe(5);
+    expect(await h.page.locator('rect[data-second]').count()).toBeGreaterThan(0);
     await h.screenshot('responder-listening');
 
     // Off again: the address goes away, and so does the listener.
@@ -475,7 +524,7 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     const file = path.join(h.workDir, 'bundle.jwe');
     h.dialogs.save.push(file);
     await dialog().getByRole('button', { name: 'Choose file and export…' }).click();
-    await visible(dialog().getByText('Saved the bundle of 1 device(s)'));
+    await visible(dialog().getByText('Saved the bundle of 1 device'));
     await h.screenshot('export-bundle');
     await dialog().getByRole('button', { name: 'Close', exact: true }).click();
   });
@@ -485,6 +534,52 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     await h.page.getByRole('button', { name: 'Revoke…' }).click();
     await dialog().getByRole('button', { name: 'Revoke device' }).click();
     await visible(h.page.locator('[data-device-row="ESN-GEN-0001"] .badge.revoked'));
+  });
+
+  it('exports by prefix, by group or the marked devices, counting them first and warning of revoked ones', async () => {
+    const exportDialog = () => dialog().filter({ hasText: 'Export a provisioning bundle' });
+    const countText = async () => ((await exportDialog().locator('[data-selection-count]').textContent()) ?? '').replace(/\s+/g, ' ').trim();
+    // Mark two devices in the list (a click on the box, and Space on the selected row).
+    await h.page.getByLabel('Search by identity prefix').fill('ESN-BULK-001');
+    await visible(h.page.getByText('10 matching'));
+    await h.page.getByLabel('Mark ESN-BULK-0010 for export').check();
+    await h.page.locator('[data-device-row="ESN-BULK-0012"]').click();
+    await h.page.getByRole('listbox', { name: 'Devices' }).focus();
+    await h.page.keyboard.press(' ');
+    await visible(h.page.locator('[data-marked-count]').getByText('2', { exact: true }));
+    await h.page.getByLabel('Search by identity prefix').fill('');
+    await h.page.getByRole('button', { name: 'Export the marked…' }).click();
+    await expect.poll(countText).toMatch(/^2 devices will be in the bundle\.$/);
+    await h.screenshot('export-marked');
+    // A prefix: counted in main as it is typed; a revoked device among them is called out.
+    await exportDialog().getByLabel('Identity prefix').fill('ESN-GEN');
+    await expect.poll(countText).toMatch(/1 device will be in the bundle\. It is revoked:/);
+    await visible(exportDialog().locator('[data-revoked-warning]'));
+    await exportDialog().getByLabel('Identity prefix').fill('ESN-');
+    await expect.poll(countText).toMatch(/^63 devices will be in the bundle\. 1 of them is revoked:/);
+    await h.screenshot('export-prefix-revoked');
+    await exportDialog().getByLabel('Identity prefix').fill('NOTHING-');
+    await expect.poll(countText).toMatch(/No provisioned device matches/);
+    // A model group: its devices, exported without their identities crossing from the renderer.
+    const inGroup = h.services.groups.list().find((g) => g.name === groupKeys.name)!.deviceCount;
+    expect(inGroup).toBeGreaterThan(30);
+    await exportDialog().getByRole('combobox', { name: 'Model group' }).focus();
+    await exportDialog().getByRole('combobox', { name: 'Model group' }).selectOption(groupKeys.name);
+    // ESN-GEN-0001 (revoked above) was added to the group with the form's remembered choice.
+    await expect.poll(countText).toMatch(new RegExp(`^${inGroup} devices will be in the bundle\\. 1 of them is revoked:`));
+    await exportDialog().getByLabel('Passphrase', { exact: true }).fill('bundle passphrase 123');
+    await exportDialog().getByLabel('Repeat it').fill('bundle passphrase 123');
+    h.dialogs.save.push(path.join(h.workDir, 'group-bundle.jwe'));
+    await exportDialog().getByRole('button', { name: 'Choose file and export…' }).click();
+    await visible(exportDialog().getByText(`Saved the bundle of ${inGroup} devices`));
+    const sent = h.replies.filter((r) => r.channel === 'devices.exportBundle').at(-1)!.request as { selection: unknown };
+    expect(sent.selection).toEqual({ kind: 'group', group: groupKeys.name });
+    await exportDialog().getByRole('button', { name: 'Close', exact: true }).click();
+    await h.page.getByRole('button', { name: 'Clear marks' }).click();
+    expect(await h.page.locator('[data-marked-count]').count()).toBe(0);
+    // A selector main does not know is refused by the schema.
+    const bad = await h.page.evaluate(() => (window as unknown as { keyladder: { devices: { countSelection(q: object): Promise<unknown> } } }).keyladder.devices.countSelection({ selection: { kind: 'sql', where: '1=1' } }));
+    expect(bad).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
   });
 
   it('verifies the audit log, and filters it', async () => {
@@ -505,6 +600,87 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     await h.page.getByRole('button', { name: 'Save' }).click();
     await visible(h.page.getByText('locks after 5 idle minutes'));
     await h.screenshot('settings');
+  });
+
+  it('backs the store up with progress, never over a file without a yes, and restores it with the backup’s passphrase', async () => {
+    const file = path.join(h.workDir, 'store.klbackup');
+    const backupButton = h.page.getByRole('button', { name: 'Back up the store…' });
+    const restoreButton = h.page.getByRole('button', { name: 'Choose a backup and restore…' });
+    const restorePassphrase = h.page.getByLabel('The backup’s passphrase');
+    const unlock = async () => {
+      await h.page.getByLabel('Passphrase').fill(PASSPHRASE);
+      await h.page.getByRole('button', { name: 'Unlock' }).click();
+      await visible(h.page.getByRole('heading', { name: 'Settings' }));
+    };
+    h.events.length = 0;
+    h.dialogs.save.push(file);
+    await backupButton.click();
+    await visible(h.page.getByText(/Saved a backup to/));
+    expect(h.events.some((e) => e.channel === EVENTS.progress && (e.payload as { channel: string }).channel === 'store.backup')).toBe(true);
+    const first = await readFile(file);
+    // The same file again: main asks first, the operator says no, and the file stays as it was.
+    h.dialogs.save.push(file);
+    h.dialogs.confirm.push(false);
+    await backupButton.click();
+    await visible(h.page.getByText(/No backup was written/));
+    expect((await readFile(file)).equals(first)).toBe(true);
+    await h.page.locator('[data-backup-restore]').scrollIntoViewIfNeeded();
+    await h.screenshot('settings-backup-restore');
+
+    // A device added after the backup: a restore takes the store back to before it.
+    h.services.devices.provision({ identity: 'ESN-AFTER-BACKUP', keys: { kind: 'generate' } });
+    // Declined in main's dialog: nothing happens, the store stays unlocked.
+    await restorePassphrase.fill(PASSPHRASE);
+    h.dialogs.open.push(file);
+    h.dialogs.confirm.push(false);
+    await restoreButton.click();
+    await visible(h.page.getByRole('alert').filter({ hasText: 'not confirmed' }));
+    expect(h.services.store.status().unlocked).toBe(true);
+    // The wrong passphrase for this backup: nothing restored; the unlock screen says so.
+    await restorePassphrase.fill('not the backup passphrase');
+    h.dialogs.open.push(file);
+    h.dialogs.confirm.push(true);
+    await restoreButton.click();
+    await visible(h.page.getByRole('heading', { name: 'Unlock KeyLadder' }));
+    await visible(h.page.getByText(/Nothing was restored: that passphrase does not open the backup \(it needs the passphrase in force when the backup was taken\)/));
+    await h.screenshot('restore-wrong-passphrase');
+    await h.page.waitForTimeout(1100);
+    await unlock();
+    expect(h.services.devices.get('ESN-AFTER-BACKUP').identity).toBe('ESN-AFTER-BACKUP');
+    // The backup's own passphrase: the store is replaced, locked, and opens with that passphrase.
+    await restorePassphrase.fill(PASSPHRASE);
+    h.dialogs.open.push(file);
+    h.dialogs.confirm.push(true);
+    await restoreButton.click();
+    await visible(h.page.getByText(/The store was restored from .*store\.klbackup\. Unlock it with the passphrase that was in force/));
+    await h.screenshot('restored');
+    await unlock();
+    expect(() => h.services.devices.get('ESN-AFTER-BACKUP')).toThrow(expect.objectContaining({ code: 'DEVICE_NOT_FOUND' }));
+    expect(h.services.audit.list({ action: 'store.restore' })).toHaveLength(1);
+  });
+
+  it('shows the store at a glance on the Overview: size, last check, Kissuer timeline, devices, responder, refusals', async () => {
+    await nav('Overview');
+    const card = (name: string) => h.page.locator(`[data-overview="${name}"]`);
+    await visible(card('store'));
+    expect(await h.page.locator('[data-last-verify]').getAttribute('data-last-verify')).toBe('none');
+    await card('store').getByRole('button', { name: 'Check the store now' }).click();
+    await expect.poll(() => h.page.locator('[data-last-verify]').getAttribute('data-last-verify')).toBe('ok');
+    expect(await h.page.locator('[data-store-size]').textContent()).toMatch(/^\d+ KB$|^\d+\.\d MB$/);
+    const census = { active: 0, revoked: 0 };
+    for (const d of h.services.devices.list({ limit: 1000 }).items) census[d.status] += 1;
+    expect(await h.page.locator('[data-devices="active"]').textContent()).toBe(String(census.active));
+    expect(await h.page.locator('[data-devices="revoked"]').textContent()).toBe(String(census.revoked));
+    expect(await card('devices').locator(`[data-group="${groupKeys.name}"] .n`).textContent()).toBe(String(h.services.groups.list().find((g) => g.name === groupKeys.name)!.deviceCount));
+    // Generations 3 (active), 2 (grace) and 1 (destroyed), each with its status on the timeline.
+    const statuses = await h.page.locator('[data-timeline-generation]').evaluateAll((gs) => gs.map((g) => `${g.getAttribute('data-timeline-generation')}:${g.getAttribute('data-status')}`));
+    expect(statuses).toEqual(h.services.issuers.list().sort((a, b) => b.generation - a.generation).map((g) => `${g.generation}:${g.status}`));
+    expect(statuses).toContain('1:destroyed');
+    // The stranger the responder refused, counted from the audit log.
+    expect(Number(await card('refusals').locator('[data-refusal-code="ENTITY_NOT_FOUND"] .n').textContent())).toBeGreaterThanOrEqual(1);
+    expect(await card('responder').textContent()).toContain('stopped');
+    await h.screenshot('overview');
+    await nav('Settings');
   });
 
   it('goes to the unlock screen with a notice when main locks for idleness', async () => {
@@ -558,6 +734,13 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     expect(haystack).not.toContain(PASSPHRASE);
     expect(haystack).not.toContain('bundle passphrase 123');
     expect(haystack).not.toContain('peer passphrase 456');
+  });
+
+  it('closes, leaving no temporary folder behind', async () => {
+    closed = true;
+    await h.close();
+    expect(madeDirs.length).toBeGreaterThan(0);
+    for (const dir of madeDirs) expect(existsSync(dir), `${dir} outlived the run`).toBe(false);
   });
 
   it('raised no console error, page error or CSP violation', () => {

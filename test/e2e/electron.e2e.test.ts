@@ -3,7 +3,7 @@
 // on this network (ELECTRON_SKIP_BINARY_DOWNLOAD=1), so here it is skipped;
 // wherever node_modules/electron has its binary (CI on a normal network), it
 // runs.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { _electron as electron } from 'playwright-core';
@@ -55,6 +55,7 @@ describe('the Electron app (Playwright _electron)', () => {
       expect(page.url()).toBe('app://keyladder/index.html');
     } finally {
       await app.close();
+      rmSync(userData, { recursive: true, force: true });
     }
   });
 });

@@ -8,7 +8,7 @@
 // and event is recorded, so a test can check that no key ever crosses.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,11 +25,22 @@ import { createServices, type KeyLadderRuntime } from '../../electron/services/i
 import { fileSettings } from '../../electron/appServices.js';
 import { AppResponder } from '../../electron/appResponder.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
+/** Debian's chromium; KEYLADDER_E2E_CHROMIUM points elsewhere (a path that does not exist shows the skip message). */
+export const CHROMIUM = process.env['KEYLADDER_E2E_CHROMIUM'] ?? '/usr/bin/chromium';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
 export const chromiumMissing = !existsSync(CHROMIUM);
 export const SKIP_MESSAGE = `${CHROMIUM} is missing: the e2e tests need Debian's chromium (apt-get install chromium; .ci/run installs it).`;
+/** The version the sidebar shows: package.json's, as Electron's app.getVersion() gives main. */
+export const APP_VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+/** Every temporary folder a harness made, so a test can check that none outlives its run. */
+export const TEMP_PREFIX = 'keyladder-e2e-';
+export const madeDirs: string[] = [];
+
+/** Says, in the test output itself, why the e2e tests do not run here. */
+export function announceSkip(): void {
+  if (chromiumMissing) console.warn(`[e2e skipped] ${SKIP_MESSAGE}`);
+}
 
 const CHROMIUM_ARGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
@@ -141,12 +152,26 @@ export interface HarnessOptions {
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const workDir = await mkdtemp(path.join(os.tmpdir(), 'keyladder-e2e-'));
+  const workDir = await mkdtemp(path.join(os.tmpdir(), TEMP_PREFIX));
+  madeDirs.push(workDir);
+  // A start that fails half-way (a build error, a browser that will not launch) leaves nothing behind.
+  const cleanups: Array<() => Promise<unknown> | unknown> = [() => rm(workDir, { recursive: true, force: true })];
+  try {
+    return await start(workDir, options, cleanups);
+  } catch (error) {
+    for (const undo of cleanups.reverse()) await Promise.resolve().then(undo).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function start(workDir: string, options: HarnessOptions, cleanups: Array<() => Promise<unknown> | unknown>): Promise<Harness> {
   const built = buildApp(path.join(workDir, 'dist'));
   const storeDir = options.storeDir ?? path.join(workDir, 'store');
   await mkdir(storeDir, { recursive: true });
   const services = createServices({ storeDir, ...(options.kdfLogN === undefined ? {} : { kdfLogN: options.kdfLogN }) });
+  cleanups.push(() => services.close());
   const server = await serve(built.renderer);
+  cleanups.push(() => server.close());
 
   const replies: Recorded[] = [];
   const events: Array<{ channel: string; payload: unknown }> = [];
@@ -154,8 +179,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const dialogs = { open: [] as Array<string | null>, save: [] as Array<string | null>, confirm: [] as boolean[] };
   const responderLog: string[] = [];
   const responder = new AppResponder({ exchanges: services.exchanges, store: services.store, log: (line) => responderLog.push(line), drainMs: 2_000 });
+  cleanups.push(() => responder.stop('quit', 1_000));
   const deps: AppDeps = {
-    version: 'e2e',
+    version: APP_VERSION,
     settings: fileSettings(workDir),
     openFile: async () => dialogs.open.shift() ?? null,
     saveFile: async () => dialogs.save.shift() ?? null,
@@ -182,6 +208,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     timezoneId: 'UTC',
     permissions: ['clipboard-read', 'clipboard-write'],
   });
+  cleanups.push(() => context.close());
   const page = context.pages()[0] ?? (await context.newPage());
 
   const emit = async (channel: string, payload: unknown) => {
@@ -209,6 +236,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   context.on('page', watch);
 
   let shot = 0;
+  let closed = false;
   return {
     page, context, services, responder, responderLog, origin: server.origin, port: server.port, storeDir, workDir, rendererDir: built.renderer, replies, events, problems, dialogs, emit,
     async screenshot(name) {
@@ -217,6 +245,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return file;
     },
     async close() {
+      if (closed) return;
+      closed = true;
       await context.close().catch(() => undefined);
       await responder.stop('quit', 1_000);
       services.close();

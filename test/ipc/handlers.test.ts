@@ -1,20 +1,20 @@
 // The handlers hold no logic: they call the services, and main's file dialogs
 // for the channels that read or write files. A canceled dialog does nothing.
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createHandlers, type AppDeps } from '../../electron/ipc/handlers.js';
 import type { KeyLadderServices } from '../../electron/services/api.js';
 
-/** Services where every method is a spy returning `result`. */
-function spyServices(result: unknown = 'ok') {
+/** Services where every method is a spy returning `result` (or its own, from `results`, by "area.method"). */
+function spyServices(result: unknown = 'ok', results: Record<string, unknown> = {}) {
   const calls: string[] = [];
   const services = new Proxy({}, {
     get: (_t, area: string) => new Proxy({}, {
       get: (_u, method: string) => vi.fn((...args: unknown[]) => {
         calls.push(`${area}.${method}(${args.map((a) => (typeof a === 'function' ? 'fn' : JSON.stringify(a))).join(', ')})`);
-        return result;
+        return `${area}.${method}` in results ? results[`${area}.${method}`] : result;
       }),
     }),
   }) as KeyLadderServices;
@@ -22,28 +22,41 @@ function spyServices(result: unknown = 'ok') {
 }
 
 const ctx = { progress: vi.fn() };
+
+/** Temporary folders, removed after the file's tests. */
+const made: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'keyladder-handlers-'));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 const deps = (open: string | null, save: string | null): AppDeps => ({
   version: '1.2.3',
   settings: { get: () => ({ idleLockMinutes: 10 }), setIdleLockMinutes: (m) => ({ idleLockMinutes: m }) },
   openFile: vi.fn(async () => open),
   saveFile: vi.fn(async () => save),
   confirm: vi.fn(async () => false),
-  responder: { status: vi.fn(), start: vi.fn(), stop: vi.fn(), chooseTls: vi.fn(), chooseTokenFile: vi.fn(), chooseClientCa: vi.fn() },
+  responder: { status: vi.fn(), start: vi.fn(), stop: vi.fn(), chooseTls: vi.fn(), chooseTokenFile: vi.fn(), chooseClientCa: vi.fn(), metrics: vi.fn() },
 });
 
 describe('IPC handlers', () => {
   it('do nothing when the operator cancels a file dialog', async () => {
-    const { services, calls } = spyServices();
+    const { services, calls } = spyServices('ok', { 'devices.select': ['A'] });
     const h = createHandlers(services, deps(null, null));
     expect(await h['devices.importFile']({}, ctx)).toEqual({ canceled: true });
-    expect(await h['devices.exportBundle']({ identities: ['A'], protection: { kind: 'passphrase', passphrase: 'p' } }, ctx)).toEqual({ canceled: true });
+    expect(await h['devices.exportBundle']({ selection: { kind: 'identities', identities: ['A'] }, protection: { kind: 'passphrase', passphrase: 'p' } }, ctx)).toEqual({ canceled: true });
+    // Only the selection was resolved (a read): nothing was exported.
+    expect(calls.splice(0)).toEqual(['devices.select({"kind":"identities","identities":["A"]})']);
     expect(await h['issuers.exportToPeer']({ generations: [1], protection: { kind: 'passphrase', passphrase: 'p' } }, ctx)).toEqual({ canceled: true });
     expect(await h['issuers.importFromPeer']({ protection: { kind: 'passphrase', passphrase: 'p' } }, ctx)).toEqual({ canceled: true });
     expect(calls).toEqual([]);
   });
 
   it('read the chosen file in main and pass its text, format and progress to the services', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'keyladder-handlers-'));
+    const dir = tempDir();
     const file = path.join(dir, 'devices.JSON');
     writeFileSync(file, '[{"identity":"A"}]');
     const { services, calls } = spyServices({ total: 1, imported: 1, failed: [] });
@@ -53,11 +66,11 @@ describe('IPC handlers', () => {
   });
 
   it('write exports to the chosen file, readable by the owner only, and return no key material', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'keyladder-handlers-'));
+    const dir = tempDir();
     const file = path.join(dir, 'bundle.jwe');
-    const { services } = spyServices('eyJhbGciOi.compact.jwe');
+    const { services } = spyServices('eyJhbGciOi.compact.jwe', { 'devices.select': ['A', 'B'] });
     const h = createHandlers(services, deps(null, file));
-    const value = await h['devices.exportBundle']({ identities: ['A', 'B'], protection: { kind: 'passphrase', passphrase: 'p' } }, ctx);
+    const value = await h['devices.exportBundle']({ selection: { kind: 'prefix', prefix: 'A' }, protection: { kind: 'passphrase', passphrase: 'p' } }, ctx);
     expect(value).toEqual({ canceled: false, file, count: 2 });
     expect(readFileSync(file, 'utf8')).toBe('eyJhbGciOi.compact.jwe');
     if (process.platform !== 'win32') expect(statSync(file).mode & 0o077).toBe(0);
@@ -85,28 +98,28 @@ describe('RSA keys reach main from files main reads, never through the renderer 
   it('the contract has no channel that carries a JWK: a pasted publicJwk or privateJwk is refused', async () => {
     const { contract } = await import('../../electron/ipc/contract.js');
     const jwk = { kty: 'RSA', n: 'AQAB', e: 'AQ' };
-    expect(contract['devices.exportBundle'].request.safeParse({ identities: ['A'], protection: { kind: 'rsa', publicJwk: jwk } }).success).toBe(false);
+    expect(contract['devices.exportBundle'].request.safeParse({ selection: { kind: 'all' }, protection: { kind: 'rsa', publicJwk: jwk } }).success).toBe(false);
     expect(contract['issuers.exportToPeer'].request.safeParse({ generations: [1], protection: { kind: 'rsa', publicJwk: jwk } }).success).toBe(false);
     expect(contract['issuers.importFromPeer'].request.safeParse({ protection: { kind: 'rsa', privateJwk: jwk } }).success).toBe(false);
     expect(contract['issuers.importFromPeer'].request.safeParse({ protection: { kind: 'rsa-key-file', privateJwk: jwk } }).success).toBe(false);
-    expect(contract['devices.exportBundle'].request.safeParse({ identities: ['A'], protection: { kind: 'rsa-key-file' } }).success).toBe(true);
+    expect(contract['devices.exportBundle'].request.safeParse({ selection: { kind: 'all' }, protection: { kind: 'rsa-key-file' } }).success).toBe(true);
   });
 
   it('export: main asks for the recipient key file, reads it, and hands the services the JWK it read', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'keyladder-handlers-'));
+    const dir = tempDir();
     const keyFile = path.join(dir, 'factory.jwk');
     writeFileSync(keyFile, '{"kty":"RSA","n":"sXch","e":"AQAB"}');
     const out = path.join(dir, 'bundle.jwe');
-    const { services, calls } = spyServices('a.b.c.d.e');
+    const { services, calls } = spyServices('a.b.c.d.e', { 'devices.select': ['A'] });
     const d = deps(keyFile, out);
     const h = createHandlers(services, d);
-    expect(await h['devices.exportBundle']({ identities: ['A'], protection: { kind: 'rsa-key-file' } }, ctx)).toEqual({ canceled: false, file: out, count: 1 });
-    expect(calls).toEqual(['devices.exportBundle(["A"], {"kind":"rsa","publicJwk":{"kty":"RSA","n":"sXch","e":"AQAB"}})']);
+    expect(await h['devices.exportBundle']({ selection: { kind: 'identities', identities: ['A'] }, protection: { kind: 'rsa-key-file' } }, ctx)).toEqual({ canceled: false, file: out, count: 1 });
+    expect(calls).toEqual(['devices.select({"kind":"identities","identities":["A"]})', 'devices.exportBundle(["A"], {"kind":"rsa","publicJwk":{"kty":"RSA","n":"sXch","e":"AQAB"}})']);
     expect((d.openFile as ReturnType<typeof vi.fn>).mock.calls[0]![0]).toMatchObject({ title: 'Choose the recipient’s RSA public key (JWK)' });
   });
 
   it('a key file that is not a JWK, a duplicate member included, is RECIPIENT_KEY_INVALID and nothing is called', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'keyladder-handlers-'));
+    const dir = tempDir();
     for (const text of ['not json', '[1]', '{"kty":"RSA","e":"AQ","e":"AQAB"}']) {
       const keyFile = path.join(dir, 'bad.jwk');
       writeFileSync(keyFile, text);
@@ -147,5 +160,56 @@ describe('failed unlocks back off (issue 11, item 20)', () => {
     right = false;
     await expect(attempt()).rejects.toMatchObject({ code: 'WRONG_PASSPHRASE' });
     expect(backoff.wait()).toBe(1000);
+  });
+});
+
+describe('backup and restore through main’s dialogs (issue 12, item 7)', () => {
+  const withConfirm = (open: string | null, save: string | null, yes: boolean): AppDeps => ({ ...deps(open, save), confirm: vi.fn(async () => yes) });
+
+  it('backup: writes a new file with progress; an existing one only on the operator’s yes', async () => {
+    const dir = tempDir();
+    const fresh = path.join(dir, 'new.klbackup');
+    let spy = spyServices(undefined);
+    expect(await createHandlers(spy.services, withConfirm(null, fresh, false))['store.backup'](undefined, ctx)).toEqual({ canceled: false, file: fresh });
+    expect(spy.calls).toEqual([`store.backup(${JSON.stringify(fresh)}, fn, false)`]);
+
+    const existing = path.join(dir, 'old.klbackup');
+    writeFileSync(existing, 'an older backup');
+    spy = spyServices(undefined);
+    const declined = withConfirm(null, existing, false);
+    expect(await createHandlers(spy.services, declined)['store.backup'](undefined, ctx)).toEqual({ canceled: true });
+    expect(spy.calls).toEqual([]);
+    expect((declined.confirm as ReturnType<typeof vi.fn>).mock.calls[0]![0]).toMatchObject({ title: 'Replace the existing file?' });
+    spy = spyServices(undefined);
+    expect(await createHandlers(spy.services, withConfirm(null, existing, true))['store.backup'](undefined, ctx)).toEqual({ canceled: false, file: existing });
+    expect(spy.calls).toEqual([`store.backup(${JSON.stringify(existing)}, fn, true)`]);
+
+    spy = spyServices(undefined);
+    expect(await createHandlers(spy.services, withConfirm(null, null, true))['store.backup'](undefined, ctx)).toEqual({ canceled: true });
+    expect(spy.calls).toEqual([]);
+  });
+
+  it('restore: only after the file dialog and main’s own yes, with the backup’s passphrase', async () => {
+    const file = path.join(tempDir(), 'b.klbackup');
+    let spy = spyServices({ path: '/s', exists: true, unlocked: false });
+    expect(await createHandlers(spy.services, withConfirm(null, null, true))['store.restore']({ passphrase: 'old pw' }, ctx)).toEqual({ canceled: true });
+    expect(spy.calls).toEqual([]);
+    spy = spyServices({ path: '/s', exists: true, unlocked: false });
+    await expect(createHandlers(spy.services, withConfirm(file, null, false))['store.restore']({ passphrase: 'old pw' }, ctx)).rejects.toMatchObject({ code: 'NOT_CONFIRMED' });
+    expect(spy.calls).toEqual([]);
+    spy = spyServices({ path: '/s', exists: true, unlocked: false });
+    expect(await createHandlers(spy.services, withConfirm(file, null, true))['store.restore']({ passphrase: 'old pw' }, ctx)).toEqual({ canceled: false, file, status: { path: '/s', exists: true, unlocked: false } });
+    expect(spy.calls).toEqual([`store.restore(${JSON.stringify(file)}, "old pw")`, 'store.status()']);
+  });
+
+  it('the selector schema takes the four kinds only, and bounded', async () => {
+    const { contract } = await import('../../electron/ipc/contract.js');
+    const ok = (selection: unknown) => contract['devices.countSelection'].request.safeParse({ selection }).success;
+    expect([{ kind: 'all' }, { kind: 'prefix', prefix: 'ESN-' }, { kind: 'group', group: 'G' }, { kind: 'identities', identities: ['A'] }].every(ok)).toBe(true);
+    expect(ok({ kind: 'prefix', prefix: '' })).toBe(false);
+    expect(ok({ kind: 'identities', identities: [] })).toBe(false);
+    expect(ok({ kind: 'identities', identities: ['has space'] })).toBe(false);
+    expect(ok({ kind: 'all', where: '1=1' })).toBe(false);
+    expect(ok({ kind: 'sql' })).toBe(false);
   });
 });

@@ -98,6 +98,7 @@ describe('the responder handlers', () => {
     chooseTls: vi.fn(() => 'chosen' as never),
     chooseTokenFile: vi.fn(() => 'token chosen' as never),
     chooseClientCa: vi.fn(() => 'ca chosen' as never),
+    metrics: vi.fn(() => 'metrics' as never),
   });
   const deps = (r: ReturnType<typeof responder>, open: Array<string | null>, yes = false) => ({
     version: 'x',

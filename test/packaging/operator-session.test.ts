@@ -7,10 +7,11 @@
 
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumMissing, SKIP_MESSAGE, startHarness, type Harness } from '../e2e/harness.js';
+import { announceSkip, chromiumMissing, SKIP_MESSAGE, startHarness, type Harness } from '../e2e/harness.js';
 import { inOrder, operatorSession, secretsOf } from './operatorSession.js';
 
 if (chromiumMissing) describe('operator session (Chromium)', () => it.skip(SKIP_MESSAGE, () => {}));
+announceSkip();
 
 describe.skipIf(chromiumMissing)('the smoke test’s operator session, in Chromium through the e2e harness', () => {
   let h: Harness;

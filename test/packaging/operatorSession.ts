@@ -117,7 +117,7 @@ export function operatorSession(env: SessionEnv, s: SessionState = newSession())
       await page().getByLabel('Passphrase', { exact: true }).fill(s.passphrase);
       await page().getByLabel('Repeat the passphrase').fill(s.passphrase);
       await page().getByRole('button', { name: 'Create store' }).click();
-      await settle(page().getByRole('heading', { name: 'Devices' }), 'creating the store', KDF_TIMEOUT);
+      await settle(page().getByRole('heading', { name: 'Overview' }), 'creating the store', KDF_TIMEOUT);
       await shot('store-created');
     }],
 
@@ -205,7 +205,7 @@ export function operatorSession(env: SessionEnv, s: SessionState = newSession())
       await dialog().getByLabel('Repeat it').fill(s.bundlePassphrase);
       await env.chooseSaveFile(file);
       await dialog().getByRole('button', { name: 'Choose file and export…' }).click();
-      await settle(dialog().getByText('Saved the bundle of 1 device(s)'), 'exporting the bundle', 60_000);
+      await settle(dialog().getByText('Saved the bundle of 1 device'), 'exporting the bundle', 60_000);
       expect(await dialog().getByRole('status').textContent()).toContain(file);
       await shot('bundle-exported');
       await dialog().getByRole('button', { name: 'Close', exact: true }).click();

@@ -7,6 +7,7 @@ import { asApiError, bridge, call, whenStoreLocked, type ApiError } from '../api
 import { responder } from './responder.svelte';
 
 export const SCREENS = [
+  { id: 'overview', label: 'Overview' },
   { id: 'devices', label: 'Devices' },
   { id: 'groups', label: 'Model groups' },
   { id: 'exchange', label: 'Test exchange' },
@@ -22,7 +23,8 @@ const ACTIVITY_PING_MS = 30_000;
 export class Session {
   status = $state.raw<StoreStatus | null>(null);
   info = $state.raw<AppInfo | null>(null);
-  screen = $state<Screen>('devices');
+  /** Where an unlock lands first; after a lock, the operator comes back where they were. */
+  screen = $state<Screen>('overview');
   notice = $state<string | null>(null);
   loadError = $state.raw<ApiError | null>(null);
   /** A device handed from the Devices screen to Test exchange. */
@@ -60,6 +62,26 @@ export class Session {
   unlockedWith(status: StoreStatus): void {
     this.status = status;
     this.notice = null;
+  }
+
+  /** A backup replaced the store, which main left locked: unlock it with the backup's passphrase. */
+  restored(status: StoreStatus, file: string): void {
+    this.status = status;
+    this.notice = `The store was restored from ${file}. Unlock it with the passphrase that was in force when that backup was taken.`;
+    responder.forget();
+  }
+
+  /** A restore failed: main may have locked the store for it, and then the unlock screen says why. */
+  async afterFailedRestore(error: ApiError): Promise<void> {
+    const status = await call(bridge().store.status()).catch(() => null);
+    // Restoring from the unlock screen: the store was locked already, and the form shows the error.
+    if (status === null || status.unlocked || !this.unlocked) return;
+    this.status = status;
+    const why = error.code === 'WRONG_PASSPHRASE'
+      ? 'that passphrase does not open the backup (it needs the passphrase in force when the backup was taken).'
+      : `${error.message} (${error.code})`;
+    this.notice = `Nothing was restored: ${why} The store was locked for the attempt: unlock it with its current passphrase.`;
+    responder.forget();
   }
 
   async lock(): Promise<void> {

@@ -1,0 +1,36 @@
+// The store at a glance: what the Overview screen shows after an unlock. Every
+// count is an SQL aggregate, so the answer costs the same for 100 devices as
+// for 100,000, and for a short audit log as for a long one.
+
+import type { IssuerApi, OverviewApi } from './api.js';
+import type { StoreSession } from './session.js';
+import type { StoreService } from './storeService.js';
+import type { StoreOverview } from './types.js';
+
+/** How far back the refusals go. */
+export const REFUSAL_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+export class OverviewService implements OverviewApi {
+  constructor(
+    private readonly session: StoreSession,
+    private readonly store: Pick<StoreService, 'sizeBytes' | 'lastVerification'>,
+    private readonly issuers: Pick<IssuerApi, 'list'>,
+    private readonly now: () => Date,
+  ) {}
+
+  get(): StoreOverview {
+    this.session.flushPending();
+    const store = this.session.store();
+    const census = store.devices.census();
+    const countOf = (status: 'active' | 'revoked') => census.byStatus.find((s) => s.status === status)?.count ?? 0;
+    const since = new Date(this.now().getTime() - REFUSAL_WINDOW_MS).toISOString();
+    const byCode = store.audit.refusalsByCode(since);
+    return {
+      fileBytes: this.store.sizeBytes(),
+      lastVerify: this.store.lastVerification(),
+      generations: this.issuers.list(),
+      devices: { total: countOf('active') + countOf('revoked'), active: countOf('active'), revoked: countOf('revoked'), byGroup: census.byGroup },
+      refusals: { since, total: byCode.reduce((n, c) => n + c.count, 0), byCode },
+    };
+  }
+}
