@@ -263,6 +263,34 @@ export class GroupService implements GroupApi {
   list(): GroupSummary[] {
     return this.session.store().groups.list().map(groupSummary);
   }
+
+  /**
+   * The payload of a keyladder-group-bundle (version 1, as device bundles):
+   * {groups: [{name, origin, kdw, kde?, kdh?, kcv}]}, keys in hex. A factory
+   * puts a group's keys into each device of the model, for MGK.
+   */
+  async exportBundle(names: readonly string[], protection: BundleProtection): Promise<string> {
+    if (!Array.isArray(names) || names.length === 0 || names.length > 1000) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Export 1 to 1,000 model groups at a time.');
+    const store = this.session.store();
+    const groups = names.map((input) => {
+      const name = checkGroupName(input);
+      const sealed = store.groups.sealedKeys(name);
+      const summary = store.groups.get(name);
+      if (!sealed || !summary) throw new ServiceError(ServiceErrorCode.GROUP_NOT_FOUND, `No model group "${name}".`);
+      const open = (field: 'kdw' | 'kde' | 'kdh', blob: Buffer | null) => {
+        if (!blob) return {};
+        const key = store.sealer.unseal(groupBinding(name, field), blob);
+        const hex = key.toString('hex');
+        key.fill(0);
+        return { [field]: hex };
+      };
+      const { kcv, origin } = groupSummary(summary);
+      return { name, origin, ...open('kdw', sealed.kdw), ...open('kde', sealed.kde), ...open('kdh', sealed.kdh), kcv };
+    });
+    const jwe = await sealBundle('keyladder-group-bundle', { groups }, protection);
+    store.audit.append({ at: this.now().toISOString(), action: 'group.export', outcome: 'ok', subject: names.length === 1 ? groups[0]!.name : null, details: { count: names.length, protection: protection.kind } });
+    return jwe;
+  }
 }
 
 function invalidGroupKeys(): never {

@@ -78,9 +78,9 @@ export interface IssuerGeneration {
 }
 
 export type AuditAction =
-  | 'store.create' | 'store.unlock' | 'store.unlock-failed' | 'store.passphrase-change' | 'store.backup' | 'store.restore' | 'store.recovery-key' | 'store.rollback-detected' | 'store.rekey'
+  | 'store.create' | 'store.unlock' | 'store.unlock-cli' | 'store.unlock-failed' | 'store.passphrase-change' | 'store.backup' | 'store.restore' | 'store.recovery-key' | 'store.rollback-detected' | 'store.rekey'
   | 'device.provision' | 'device.import' | 'device.revoke' | 'device.export' | 'device.clone-cleared'
-  | 'group.add' | 'policy.clone'
+  | 'group.add' | 'group.export' | 'policy.clone'
   | 'issuer.create' | 'issuer.rotate' | 'issuer.retire' | 'issuer.destroy' | 'issuer.import-msl' | 'issuer.export' | 'issuer.import-peer'
   | 'exchange' | 'exchange.check' | 'audit.checkpoint' | 'revocation.export' | 'revocation.import';
 
@@ -97,6 +97,8 @@ export interface AuditEntry {
 
 export interface AuditQuery {
   readonly action?: AuditAction;
+  /** Leave these actions out. */
+  readonly excludeActions?: readonly AuditAction[];
   readonly subject?: string;
   readonly outcome?: 'ok' | 'refused';
   /** Newest first; page with `beforeSeq`. */
