@@ -13,7 +13,7 @@ import type { DeviceApi, GroupApi, GroupKeyInput, ImportFormat, ProvisionRequest
 import { sealBundle } from './bundles.js';
 import { GROUP_NAMES, keysFromInput, sealDeviceKeys, sealTriple, type DeviceKeyInput, type SealedTriple, type TripleInput } from './deviceKeys.js';
 import { ServiceError, ServiceErrorCode, describeError } from './errors.js';
-import { parseImportFile, type ImportRow } from './importRows.js';
+import { parseImportFile } from './importRows.js';
 import { deviceSealerFor, type SealJob } from './sealPool.js';
 import { checkGroupName, checkIdentity, checkInteger } from './keyInput.js';
 import type { StoreSession } from './session.js';
@@ -140,7 +140,7 @@ export class DeviceService implements DeviceApi {
     };
     try {
       for (let i = 0; i < total; i++) {
-        const row: ImportRow = rows[i]!;
+        const { row, number } = rows[i]!;
         const identity = typeof row.identity === 'string' ? row.identity : null;
         try {
           const id = checkIdentity(row.identity);
@@ -151,10 +151,10 @@ export class DeviceService implements DeviceApi {
           if (!groups.has(groupKey)) groups.set(groupKey, this.groupId(row.group));
           jobs.push({ identity: id, input: deviceInput(row) });
           slots.push(ready.length);
-          ready.push({ row: i + 1, identity: id, groupId: groups.get(groupKey) ?? null });
+          ready.push({ row: number, identity: id, groupId: groups.get(groupKey) ?? null });
         } catch (error) {
           const { code, message } = describeError(error);
-          failed.push({ row: i + 1, identity, code, message });
+          failed.push({ row: number, identity, code, message });
         }
         if ((i + 1) % CHUNK === 0) {
           sendBatch();

@@ -121,7 +121,7 @@ export interface StoreVerification {
 }
 
 export interface ImportRowError {
-  /** 1-based data row (header excluded). */
+  /** Where the row is: its line in a CSV file (the header is line 1), or its 1-based position in a JSON array. */
   readonly row: number;
   readonly identity: string | null;
   readonly code: string;
