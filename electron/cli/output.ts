@@ -22,10 +22,11 @@ export const outputFor = (io: CliIo, json: boolean): Output => ({
 export const count = (n: number, one: string, many = `${one}s`): string => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 
 /**
- * Writes what `make` returns to `path`, a new file unless `force`. The check
- * comes first, so an existing file costs no export (and no audit record of one).
+ * Checks an output file now, before the store is unlocked (so a refusal
+ * changes nothing, and costs no export nor its audit record), and returns how
+ * to write it once made: a new file, unless `force`, and never through a link.
  */
-export async function writeOutFile(path: string, force: boolean, make: () => Promise<string> | string): Promise<void> {
+export function outFile(path: string, force: boolean): (make: () => Promise<string> | string) => Promise<void> {
   checkOutput(path, force);
-  writeNewFile(path, `${await make()}\n`, force);
+  return async (make) => writeNewFile(path, `${await make()}\n`, force);
 }

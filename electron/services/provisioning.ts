@@ -243,6 +243,9 @@ export class DeviceService implements DeviceApi {
   }
 }
 
+/** A group's origin in its own keys' names, for its bundle (the store shares the devices' names). */
+const GROUP_ORIGIN = { generated: 'generated', 'imported-kpe-kph': 'imported-kde-kdh', 'imported-kpw': 'imported-kdw' } as const;
+
 export class GroupService implements GroupApi {
   constructor(private readonly session: StoreSession, private readonly now: () => Date) {}
 
@@ -285,7 +288,7 @@ export class GroupService implements GroupApi {
         return { [field]: hex };
       };
       const { kcv, origin } = groupSummary(summary);
-      return { name, origin, ...open('kdw', sealed.kdw), ...open('kde', sealed.kde), ...open('kdh', sealed.kdh), kcv };
+      return { name, origin: GROUP_ORIGIN[origin], ...open('kdw', sealed.kdw), ...open('kde', sealed.kde), ...open('kdh', sealed.kdh), kcv };
     });
     const jwe = await sealBundle('keyladder-group-bundle', { groups }, protection);
     store.audit.append({ at: this.now().toISOString(), action: 'group.export', outcome: 'ok', subject: names.length === 1 ? groups[0]!.name : null, details: { count: names.length, protection: protection.kind } });

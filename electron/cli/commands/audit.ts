@@ -5,7 +5,7 @@ import type { AuditAction } from '../../services/types.js';
 import type { Command } from '../command.js';
 import { CliError, CliErrorCode } from '../errors.js';
 import { int, oneOf } from '../options.js';
-import { count, writeOutFile } from '../output.js';
+import { count, outFile } from '../output.js';
 
 const SECTION = 'Audit' as const;
 
@@ -63,10 +63,11 @@ export const auditCommands: readonly Command[] = [
     name: 'audit checkpoint', section: SECTION, arity: [0, 0], options: ['out', 'force'], required: ['out'],
     summary: 'a MACed record of the chain\'s head, to keep away from the store',
     async run(ctx) {
-      await ctx.unlock();
       const out = ctx.values.out!;
+      const write = outFile(out, ctx.values.force === true);
+      await ctx.unlock();
       let seq = 0;
-      await writeOutFile(out, ctx.values.force === true, () => {
+      await write(() => {
         const checkpoint = ctx.services.audit.checkpoint();
         seq = checkpoint.seq;
         return JSON.stringify(checkpoint, null, 2);

@@ -5,7 +5,7 @@ import type { Command } from '../command.js';
 import { deviceKeys, protection, readTextFile } from '../inputs.js';
 import { deviceLine } from '../lines.js';
 import { int, oneOf } from '../options.js';
-import { count, writeOutFile } from '../output.js';
+import { count, outFile } from '../output.js';
 import { progressBar } from '../progress.js';
 
 const SECTION = 'Devices and model groups' as const;
@@ -15,8 +15,9 @@ export const deviceCommands: readonly Command[] = [
     name: 'device add', section: SECTION, params: 'ID', arity: [1, 1], options: ['keys', 'group'],
     summary: 'provision a device: generated keys, or {"kpe","kph"} (Kpw derived) or {"kpw"} from --keys',
     async run(ctx) {
+      const keys = deviceKeys(ctx);
       await ctx.unlock();
-      const device = ctx.services.devices.provision({ identity: ctx.args[0]!, group: ctx.values.group ?? null, keys: deviceKeys(ctx) });
+      const device = ctx.services.devices.provision({ identity: ctx.args[0]!, group: ctx.values.group ?? null, keys });
       ctx.out.print(`Provisioned ${deviceLine(device)}`, device);
       return 0;
     },
@@ -90,11 +91,12 @@ export const deviceCommands: readonly Command[] = [
     summary: 'a protected bundle of the devices\' keys for a factory (JWE: to a passphrase, or to --recipient)',
     details: 'A revoked device is exported with its status "revoked", and named in a warning (stderr; "warnings" with --json).',
     async run(ctx) {
-      await ctx.unlock();
       const out = ctx.values.out!;
-      const revoked = ctx.args.filter((id) => ctx.services.devices.get(id).status === 'revoked');
+      const write = outFile(out, ctx.values.force === true);
       const bundleProtection = await protection(ctx);
-      await writeOutFile(out, ctx.values.force === true, () => ctx.services.devices.exportBundle(ctx.args, bundleProtection));
+      await ctx.unlock();
+      const revoked = ctx.args.filter((id) => ctx.services.devices.get(id).status === 'revoked');
+      await write(() => ctx.services.devices.exportBundle(ctx.args, bundleProtection));
       const warnings = revoked.length ? [`${count(revoked.length, 'device')} in the bundle ${revoked.length === 1 ? 'is' : 'are'} revoked (${revoked.slice(0, 10).join(', ')}${revoked.length > 10 ? ', ...' : ''}): this responder refuses ${revoked.length === 1 ? 'it' : 'them'}.`] : [];
       for (const w of warnings) ctx.out.warn(w);
       ctx.out.print(`Wrote a protected bundle of ${count(ctx.args.length, 'device')} to ${out}.`, { file: out, devices: ctx.args.length, ...(warnings.length ? { warnings } : {}) });

@@ -6,7 +6,7 @@ import { CliError, CliErrorCode } from '../errors.js';
 import { protection, peerProtection, readExport, readJsonObject } from '../inputs.js';
 import { generationLine } from '../lines.js';
 import { int, oneOf } from '../options.js';
-import { writeOutFile } from '../output.js';
+import { outFile } from '../output.js';
 
 const SECTION = 'Kissuer and peers' as const;
 
@@ -83,10 +83,11 @@ export const issuerCommands: readonly Command[] = [
     summary: 'a protected export of active and grace generations, for a trusted peer responder',
     async run(ctx) {
       const gens = generations(ctx);
-      await ctx.unlock();
       const out = ctx.values.out!;
+      const write = outFile(out, ctx.values.force === true);
       const exportProtection = await protection(ctx);
-      await writeOutFile(out, ctx.values.force === true, () => ctx.services.issuers.exportToPeer(gens, exportProtection));
+      await ctx.unlock();
+      await write(() => ctx.services.issuers.exportToPeer(gens, exportProtection));
       ctx.out.print(`Wrote a protected Kissuer export to ${out}. Hand it only to a trusted peer responder.`, { file: out });
       return 0;
     },
@@ -96,8 +97,9 @@ export const issuerCommands: readonly Command[] = [
     summary: 'add a peer\'s generations from its export',
     async run(ctx) {
       const jwe = readExport(ctx.args[0]!, 'Kissuer export');
+      const exportProtection = await peerProtection(ctx);
       await ctx.unlock();
-      const gens = await ctx.services.issuers.importFromPeer(jwe, await peerProtection(ctx));
+      const gens = await ctx.services.issuers.importFromPeer(jwe, exportProtection);
       ctx.out.print(gens.length ? `Imported:\n${gens.map(generationLine).join('\n')}` : 'Nothing new: every generation in the export is already here.', gens);
       return 0;
     },

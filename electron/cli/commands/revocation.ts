@@ -2,7 +2,7 @@
 
 import type { Command } from '../command.js';
 import { peerProtection, protection, readExport } from '../inputs.js';
-import { count, writeOutFile } from '../output.js';
+import { count, outFile } from '../output.js';
 
 const SECTION = 'Kissuer and peers' as const;
 
@@ -11,11 +11,12 @@ export const revocationCommands: readonly Command[] = [
     name: 'revocation export', section: SECTION, arity: [0, 0], options: ['out', 'recipient', 'bundle-passphrase-file', 'force'], required: ['out'],
     summary: 'this store\'s revoked devices (and those it heard of), for every peer',
     async run(ctx) {
-      await ctx.unlock();
       const out = ctx.values.out!;
+      const write = outFile(out, ctx.values.force === true);
       const listProtection = await protection(ctx);
+      await ctx.unlock();
       let entries = 0;
-      await writeOutFile(out, ctx.values.force === true, async () => {
+      await write(async () => {
         const list = await ctx.services.revocations.exportList(listProtection);
         entries = list.entries;
         return list.jwe;
@@ -29,8 +30,9 @@ export const revocationCommands: readonly Command[] = [
     summary: 'revoke the list\'s devices held here; refuse the rest on WRAP',
     async run(ctx) {
       const jwe = readExport(ctx.args[0]!, 'revocation list');
+      const listProtection = await peerProtection(ctx);
       await ctx.unlock();
-      const result = await ctx.services.revocations.importList(jwe, await peerProtection(ctx));
+      const result = await ctx.services.revocations.importList(jwe, listProtection);
       ctx.out.print(`Imported the revocation list of ${result.source} (${count(result.entries, 'entry', 'entries')}): revoked here ${result.revokedHere.length ? result.revokedHere.join(', ') : 'none'}; ${count(result.heard, 'more identity', 'more identities')} now refused on WRAP.`, result);
       return 0;
     },

@@ -1,5 +1,6 @@
 // The store itself: create, check, back up, restore, passphrase and key.
 
+import { checkOutput } from '../../../db/files.js';
 import type { Command, Context } from '../command.js';
 import { confirmed } from '../command.js';
 import { peerProtection, readExport, readTextFile } from '../inputs.js';
@@ -54,8 +55,8 @@ export const storeCommands: readonly Command[] = [
     name: 'verify', section: STORE, arity: [0, 0], options: ['checkpoint'],
     summary: 'check every page, the invariants and the audit chain (and, with a checkpoint, that the store did not go back)',
     async run(ctx) {
-      await ctx.unlock();
       const checkpoint = ctx.values.checkpoint === undefined ? undefined : readTextFile(ctx.values.checkpoint, 'checkpoint');
+      await ctx.unlock();
       const result = ctx.services.store.verify(checkpoint);
       ctx.out.print(result.ok ? `The store verifies: every page authenticates, and ${result.audit.entries} audit entries chain.` : `The store does NOT verify:\n${result.problems.join('\n')}`, result);
       return result.ok ? 0 : 1;
@@ -66,8 +67,10 @@ export const storeCommands: readonly Command[] = [
     summary: 'write an encrypted, consistent backup to a new file',
     details: 'The backup opens with the passphrase in force now. FILE must not exist yet, unless --force.',
     async run(ctx) {
-      await ctx.unlock();
       const file = ctx.args[0]!;
+      // Checked before the unlock too, so that a refusal changes nothing; the store checks it again.
+      checkOutput(file, ctx.values.force === true);
+      await ctx.unlock();
       const bar = progressBar(ctx.io, 'Backing up');
       await ctx.services.store.backup(file, (p) => bar.update(p.done, p.total), ctx.values.force === true);
       bar.stop();
