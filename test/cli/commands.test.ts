@@ -114,7 +114,7 @@ describe('keyladder device and group', () => {
     const bad = await json(['device', 'import', file('bad.csv', 'identity,kpw\nCSV-0004,\nCSV-0001,\nCSV 0005,\nCSV-0006,xyz\n')]);
     expect(bad.code).toBe(1);
     expect(bad.value.imported).toBe(0);
-    expect(bad.value.failed.map((f: { row: number; code: string }) => [f.row, f.code])).toEqual([[2, 'DEVICE_EXISTS'], [3, 'INVALID_IDENTITY'], [4, 'INVALID_KEY']]);
+    expect(bad.value.failed.map((f: { row: number; code: string }) => [f.row, f.code])).toEqual([[3, 'DEVICE_EXISTS'], [4, 'INVALID_IDENTITY'], [5, 'INVALID_KEY']]); // lines of the file: the header is line 1
     expect((await json(['device', 'show', 'CSV-0004'])).value.error.code).toBe('DEVICE_NOT_FOUND');
   });
 
