@@ -135,6 +135,11 @@ describe('passphrases: an explicit flag wins over the environment', () => {
     expect((await cli([...fromEnv, 'device', 'list'], { env: { KEYLADDER_PASSPHRASE: 'the new passphrase from the environment' } })).code).toBe(0);
   });
 
+  it('no passphrase source and no terminal is NO_PASSPHRASE, naming the flag and the variable', async () => {
+    const { machine } = await refused(['device', 'list'], 'NO_PASSPHRASE', 2, { env: { KEYLADDER_PASSPHRASE: '' } });
+    expect(machine.message).toBe('No store passphrase: pass --passphrase-file F, or set KEYLADDER_PASSPHRASE, or run on a terminal to be asked.');
+  });
+
   it('a --passphrase-file that does not exist is an error naming it, even with KEYLADDER_PASSPHRASE set; one that does wins over it', async () => {
     const missing = join(dir, 'no-such-passphrase');
     const { machine } = await refused(['device', 'list', '--passphrase-file', missing], 'FILE_UNREADABLE', 2);

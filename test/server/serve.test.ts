@@ -158,7 +158,7 @@ describe('keyladder serve', () => {
   it('refuses a port that is not a number, without starting', () => {
     const r = cliProcess([...store, 'serve', '--port', 'eighty']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--port');
+    expect(r.stderr).toContain('--port is 0 to 65535. [USAGE_BAD_VALUE]');
   });
 
   it('refuses a worker count that is not 1 to 32, and unreadable TLS files, without starting or touching the store', () => {
