@@ -95,6 +95,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   // --json decides how even a parse error is printed, so it is looked for before parsing.
   let json = argv.includes('--json');
   let command: Command | undefined;
+  let args: string[] = [];
   const fail = (error: unknown): number => {
     const described = describeError(error);
     const usage = command && described.code.startsWith('USAGE_') ? usageLine(command) : undefined;
@@ -115,13 +116,12 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       io.stdout(helpFor(words[0] === 'help' ? words.slice(1) : words));
       return 0;
     }
-    ({ command } = resolve(parsed));
+    ({ command, args } = resolve(parsed));
   } catch (error) {
     command ??= find(wordsOf(argv))?.command;
     return fail(error);
   }
   const { values } = parsed;
-  const args = find(parsed.positionals)!.args;
   const storeDir = values.store ?? io.env['KEYLADDER_STORE'] ?? defaultStoreDir();
   let services;
   try {

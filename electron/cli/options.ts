@@ -86,10 +86,9 @@ export interface ParsedArgs {
 const PARSE_OPTIONS = Object.fromEntries(NAMES.map((n) => [n, { type: OPTIONS[n].type, ...('multiple' in OPTIONS[n] ? { multiple: true } : {}) }]));
 
 export function parseCommandLine(argv: readonly string[]): ParsedArgs {
-  const options = PARSE_OPTIONS;
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options: options as never, allowPositionals: true, strict: true, tokens: true });
+    parsed = parseArgs({ args: [...argv], options: PARSE_OPTIONS as never, allowPositionals: true, strict: true, tokens: true });
   } catch (e) {
     throw parseError(e as Error & { code?: string }, argv);
   }

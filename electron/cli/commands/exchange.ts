@@ -2,7 +2,7 @@
 // what superseded wrapdata gets.
 
 import type { JweProfileName } from '../../services/types.js';
-import type { Command } from '../command.js';
+import type { Command, Context } from '../command.js';
 import { CliError, CliErrorCode } from '../errors.js';
 import { readTextFile } from '../inputs.js';
 import { rungLine } from '../lines.js';
@@ -12,7 +12,7 @@ const SECTION = 'Exchanges' as const;
 const PROFILES: readonly JweProfileName[] = ['msl', 'rfc7516'];
 
 /** Base64 wrapdata from --wrapdata FILE ("-": stdin): key material, so never an argument. */
-function wrapdataFrom(path: string, ctx: Parameters<Command['run']>[0]): string {
+function wrapdataFrom(path: string, ctx: Context): string {
   const text = readTextFile(path, 'wrapdata', ctx.io).replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) throw new CliError(CliErrorCode.FILE_INVALID, `The wrapdata file '${path}' must hold base64 wrapdata (as a response's keydata.wrapdata).`);
   return text;
