@@ -34,6 +34,11 @@ export interface OpenOptions {
    * responder and the app.
    */
   readonly backgroundCheckpoints?: boolean;
+  /**
+   * The audit action of a successful unlock: the CLI unlocks once per command
+   * and records 'store.unlock-cli', which `audit list` leaves out by default.
+   */
+  readonly unlockAction?: 'store.unlock' | 'store.unlock-cli';
 }
 
 export interface CreateOptions extends OpenOptions {
@@ -150,7 +155,7 @@ export class KeyStore {
       const store = KeyStore.openUnlocked(dir, storeKey, keyFile, false, options);
       try {
         store.transaction(() => {
-          store.audit.append(...store.takeFailedUnlocks(), { at: now(), action: 'store.unlock', outcome: 'ok', subject: null, details: {} });
+          store.audit.append(...store.takeFailedUnlocks(), { at: now(), action: options.unlockAction ?? 'store.unlock', outcome: 'ok', subject: null, details: {} });
         });
       } catch (e) {
         store.lock();

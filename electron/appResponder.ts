@@ -19,6 +19,7 @@ import { createSecureContext } from 'node:tls';
 import { StoreError, StoreErrorCode } from '../db/errors.js';
 import type { ResponderStatus } from './ipc/contract.js';
 import { AppError } from './ipc/errors.js';
+import { listenError } from './server/listenError.js';
 import { isLoopbackHost, RESPONDER_DEFAULT_HOST, RESPONDER_DEFAULT_PORT } from './ipc/responderHost.js';
 import { MIN_TOKEN_LENGTH } from './server/callerChecks.js';
 import { ResponderServer } from './server/httpResponder.js';
@@ -331,23 +332,5 @@ function readPair(certFile: string, keyFile: string): { cert: Buffer; key: Buffe
     return { cert: readFileSync(certFile), key: readFileSync(keyFile) };
   } catch {
     throw new AppError('TLS_FILES_UNREADABLE', 'The certificate or key file could not be read. Check that both files exist and that you may read them.');
-  }
-}
-
-/** What went wrong opening the socket, for the operator; an unknown failure stays unexpected (INTERNAL_ERROR, details in main's log). */
-function listenError(error: unknown, host: string, port: number): unknown {
-  const code = (error as { code?: unknown } | null)?.code;
-  switch (code) {
-    case 'EADDRINUSE':
-      return new AppError('ADDRESS_IN_USE', `Port ${port} on ${host} is already in use by another program. Choose another port, or 0 for any free port.`);
-    case 'EADDRNOTAVAIL':
-    case 'ENOTFOUND':
-    case 'EAFNOSUPPORT':
-      return new AppError('ADDRESS_NOT_AVAILABLE', `This machine has no address ${host} to listen on. Use 127.0.0.1, or one of this machine's own addresses.`);
-    case 'EACCES':
-    case 'EPERM':
-      return new AppError('PORT_NOT_PERMITTED', `Listening on port ${port} needs privileges KeyLadder does not have. Choose a port from 1024 up.`);
-    default:
-      return error;
   }
 }

@@ -25,6 +25,8 @@ export interface AuditRow extends AuditRecord {
 
 export interface AuditFilter {
   readonly action?: string;
+  /** Leave these actions out (the CLI's own unlocks, by default). */
+  readonly excludeActions?: readonly string[];
   readonly subject?: string;
   readonly outcome?: 'ok' | 'refused';
   readonly beforeSeq?: number;
@@ -118,6 +120,7 @@ export class AuditRepository {
     const where: string[] = [];
     const args: unknown[] = [];
     if (filter.action) { where.push('action = ?'); args.push(filter.action); }
+    if (filter.excludeActions?.length) { where.push(`action NOT IN (${filter.excludeActions.map(() => '?').join(', ')})`); args.push(...filter.excludeActions); }
     if (filter.subject) { where.push('subject = ?'); args.push(filter.subject); }
     if (filter.outcome) { where.push('outcome = ?'); args.push(filter.outcome); }
     if (filter.beforeSeq !== undefined) { where.push('seq < ?'); args.push(filter.beforeSeq); }

@@ -26,6 +26,13 @@ export interface GroupRow {
   readonly device_count: number;
 }
 
+export interface GroupSealedKeys {
+  readonly name: string;
+  readonly kdw: Buffer;
+  readonly kde: Buffer | null;
+  readonly kdh: Buffer | null;
+}
+
 export class GroupRepository {
   private readonly idStmt;
 
@@ -45,6 +52,11 @@ export class GroupRepository {
   list(): GroupRow[] {
     return this.db.prepare(`SELECT g.id, g.name, g.origin, g.kcv_kdw, g.kcv_kde, g.kcv_kdh, g.created_at,
       (SELECT count(*) FROM devices d WHERE d.group_id = g.id) AS device_count FROM model_groups g ORDER BY g.name`).all() as GroupRow[];
+  }
+
+  /** The group's sealed keys, for a group bundle (GroupService.exportBundle). */
+  sealedKeys(name: string): GroupSealedKeys | undefined {
+    return this.db.prepare('SELECT name, kdw, kde, kdh FROM model_groups WHERE name = ?').get(name) as GroupSealedKeys | undefined;
   }
 
   get(name: string): GroupRow | undefined {

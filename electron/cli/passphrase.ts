@@ -1,36 +1,54 @@
-// Where passphrases come from: the environment, a file, or a prompt on a TTY
-// (hidden input). Never an argument, which the process list would show.
+// Where passphrases come from: a file named by a flag, the environment, or a
+// prompt on a terminal (hidden input). Never an argument, which the process
+// list would show. An explicit flag wins over the environment, and a flag
+// naming a file that cannot be read is an error, never a fall-back.
 
 import { readFileSync } from 'node:fs';
 import password from '@inquirer/password';
-import { CliUsageError } from './output.js';
-import type { CliIo } from '../cli.js';
+import { CliError, CliErrorCode, unreadable } from './errors.js';
+import type { CliIo } from './io.js';
 
-function fromFile(file: string): string {
+export interface PassphraseSources {
+  /** Flags in order of precedence: the first one given is read. */
+  readonly files: ReadonlyArray<{ readonly flag: string; readonly path: string | undefined }>;
+  /** Then these variables, in order. */
+  readonly env: readonly string[];
+  /** What it is for: "store passphrase", "new store passphrase", "bundle passphrase". */
+  readonly what: string;
+}
+
+function fromFile(path: string, what: string): string {
   try {
     // One trailing newline is the file's, not the passphrase's.
-    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
   } catch {
-    throw new CliUsageError(`Cannot read the passphrase file ${file}.`);
+    throw unreadable(what, path);
   }
 }
 
-export async function readPassphrase(file: string | undefined, io: CliIo, envName = 'KEYLADDER_PASSPHRASE', prompt = 'Store passphrase'): Promise<string> {
-  const fromEnv = io.env[envName];
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  if (file !== undefined) return fromFile(file);
-  if (!io.isTty) throw new CliUsageError(`No passphrase: set ${envName}, or pass a passphrase file, or run on a terminal to be asked.`);
-  return password({ message: `${prompt}:` });
-}
-
-/** A new passphrase: from the same sources, and typed twice when prompted. */
-export async function readNewPassphrase(file: string | undefined, io: CliIo, envName: string, prompt: string): Promise<string> {
-  const fromEnv = io.env[envName];
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  if (file !== undefined) return fromFile(file);
-  if (!io.isTty) throw new CliUsageError(`No passphrase: set ${envName}, or pass a passphrase file, or run on a terminal to be asked.`);
+async function read(sources: PassphraseSources, io: CliIo, confirm: boolean): Promise<string> {
+  for (const f of sources.files) if (f.path !== undefined) return fromFile(f.path, sources.what);
+  for (const name of sources.env) {
+    const value = io.env[name];
+    if (value !== undefined && value !== '') return value;
+  }
+  if (!io.isTty) {
+    const flags = sources.files.map((f) => `--${f.flag} F`).join(' or ');
+    throw new CliError(CliErrorCode.NO_PASSPHRASE, `No ${sources.what}: pass ${flags}, or set ${sources.env.join(' or ')}, or run on a terminal to be asked.`);
+  }
+  const prompt = sources.what[0]!.toUpperCase() + sources.what.slice(1);
   const first = await password({ message: `${prompt}:` });
+  if (!confirm) return first;
   const second = await password({ message: `${prompt} again:` });
-  if (first !== second) throw new CliUsageError('The two passphrases differ. Nothing was changed.');
+  if (first !== second) throw new CliError(CliErrorCode.PASSPHRASES_DIFFER, 'The two passphrases differ. Nothing was changed.');
   return first;
 }
+
+/** A passphrase that opens something. */
+export const readPassphrase = (sources: PassphraseSources, io: CliIo): Promise<string> => read(sources, io, false);
+
+/** A new passphrase: from the same kinds of sources, and typed twice when prompted. */
+export const readNewPassphrase = (sources: PassphraseSources, io: CliIo): Promise<string> => read(sources, io, true);
+
+/** The store's passphrase, as every command that unlocks reads it. */
+export const storePassphrase = (file: string | undefined): PassphraseSources => ({ files: [{ flag: 'passphrase-file', path: file }], env: ['KEYLADDER_PASSPHRASE'], what: 'store passphrase' });

@@ -1,7 +1,7 @@
 // A progress bar for long work, on a TTY only (stderr, so --json stdout stays clean).
 
 import cliProgress from 'cli-progress';
-import type { CliIo } from '../cli.js';
+import type { CliIo } from './io.js';
 
 export interface ProgressBar {
   update(done: number, total: number, phase?: string): void;

@@ -46,9 +46,9 @@ export interface LockedEvent {
 
 /** Every audit action, for the audit filter (checked against the services' type in contract.ts). */
 export const AUDIT_ACTIONS = [
-  'store.create', 'store.unlock', 'store.unlock-failed', 'store.passphrase-change', 'store.backup', 'store.restore', 'store.recovery-key', 'store.rollback-detected', 'store.rekey',
+  'store.create', 'store.unlock', 'store.unlock-cli', 'store.unlock-failed', 'store.passphrase-change', 'store.backup', 'store.restore', 'store.recovery-key', 'store.rollback-detected', 'store.rekey',
   'device.provision', 'device.import', 'device.revoke', 'device.export', 'device.clone-cleared',
-  'group.add', 'policy.clone',
+  'group.add', 'group.export', 'policy.clone',
   'issuer.create', 'issuer.rotate', 'issuer.retire', 'issuer.destroy', 'issuer.import-msl', 'issuer.export', 'issuer.import-peer',
   'exchange', 'exchange.test', 'exchange.check', 'audit.checkpoint', 'revocation.export', 'revocation.import',
   'recipient.add', 'recipient.remove', 'identity.create', 'identity.rotate',

@@ -141,6 +141,8 @@ export interface ExchangeRequestJson {
  */
 export class LadderRequestor<K = CryptoKey> {
   private rung: DeviceKeys<K> | undefined;
+  /** Wrapdata the device held before this run (resume), until the next rung replaces it. */
+  private resumed: { readonly wrapdata: Uint8Array; readonly kwrap: K } | undefined;
   private pending: { mechanism: Mechanism; kprev: K } | undefined;
 
   constructor(
@@ -159,13 +161,21 @@ export class LadderRequestor<K = CryptoKey> {
   /** Forget the last rung, so the next request starts again from PSK or MGK. */
   fallBack(): void {
     this.rung = undefined;
+    this.resumed = undefined;
+  }
+
+  /** Starts from wrapdata the device already holds, and the Kwrap it came with: the next request is a WRAP. */
+  resume(wrapdata: Uint8Array, kwrap: K): void {
+    this.rung = undefined;
+    this.resumed = { wrapdata, kwrap };
   }
 
   nextRequest(): ExchangeRequestJson {
-    const mechanism: Mechanism = this.rung ? 'WRAP' : this.longTermMechanism;
-    const kprev = this.rung ? this.rung.kwrap : this.longTermKey;
+    const last = this.rung ?? this.resumed;
+    const mechanism: Mechanism = last ? 'WRAP' : this.longTermMechanism;
+    const kprev = last ? last.kwrap : this.longTermKey;
     this.pending = { mechanism, kprev };
-    const keyrequestdata = keyRequestDataJson(this.rung ? { mechanism, wrapdata: this.rung.wrapdata } : { mechanism });
+    const keyrequestdata = keyRequestDataJson(last ? { mechanism, wrapdata: last.wrapdata } : { mechanism });
     return { identity: this.identity, keyrequestdata };
   }
 
@@ -174,6 +184,7 @@ export class LadderRequestor<K = CryptoKey> {
     if (!pending) throw new LadderError(MslErrorCode.KEYX_RESPONSE_REQUEST_MISMATCH, 'NO_PENDING_REQUEST', 'No request is waiting for this response.');
     this.pending = undefined;
     this.rung = await acceptKeyResponse(response, pending.kprev, this.profile, this.unwrapper);
+    this.resumed = undefined;
     return this.rung;
   }
 }

@@ -24,8 +24,6 @@
 
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
-import type { CliIo } from '../cli.js';
-import type { Output } from '../cli/output.js';
 import { isLoopbackHost } from '../ipc/responderHost.js';
 import { authenticatesCallers, readTlsFiles, readToken, type ServeSettings } from './serveSettings.js';
 import { surviveClosedOutput } from './closedPipes.js';
@@ -100,18 +98,24 @@ interface Tracked {
   stats: { exchanges: number; refused: number; inFlight: number };
 }
 
+/** What the supervisor tells its caller (the CLI prints it): notices, and the address once listening. */
+export interface ClusterReport {
+  /** A line for the operator (stderr): a worker replaced, a warning, the final counts. */
+  readonly notice: (text: string) => void;
+  readonly listening: (address: string, workers: number) => void;
+}
+
 export interface ClusterParams {
   readonly storeDir: string;
   readonly passphrase: string;
   readonly settings: ServeSettings;
-  readonly io: CliIo;
-  readonly out: Output;
+  readonly report: ClusterReport;
   readonly stop?: Promise<unknown>;
 }
 
 export async function serveCluster(params: ClusterParams): Promise<number> {
   surviveClosedOutput();
-  const { storeDir, passphrase, settings, io, out } = params;
+  const { storeDir, passphrase, settings, report } = params;
   const stop = params.stop ?? untilSignal();
   // A TLS file that cannot be read is the operator's mistake: say so before any worker unlocks.
   readTlsFiles(settings);
@@ -156,11 +160,11 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
     const now = Date.now();
     restarts = [...restarts.filter((at) => now - at < RESTART_WINDOW_MS), now];
     if (restarts.length > MAX_RESTARTS) {
-      io.stderr(`keyladder: worker ${index} ${why}.\n`);
+      report.notice(`keyladder: worker ${index} ${why}.\n`);
       giveUp(new WorkerStartError('WORKER_FAILED', `Responder workers ended ${restarts.length} times within a minute (the last: ${why}); the responder stopped.`));
       return;
     }
-    io.stderr(`keyladder: worker ${index} ${why}; starting another.\n`);
+    report.notice(`keyladder: worker ${index} ${why}; starting another.\n`);
     setTimeout(() => {
       if (stopping) return;
       fork(index).catch((e: WorkerStartError) => replace(index, `could not start again: ${e.message}`));
@@ -250,25 +254,24 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
   if (address === undefined) {
     started.catch(() => {}); // the workers it was waiting for are being stopped
     await stopAll();
-    io.stderr('keyladder: stopped while starting.\n');
+    report.notice('keyladder: stopped while starting.\n');
     return 0;
   }
-  warnIfReachable(settings, io);
-  const workers = settings.workers === 1 ? '1 worker process' : `${settings.workers} worker processes`;
-  out.print(`Responding on ${address}/v1/keyx with ${workers} (Ctrl-C to stop)`, { listening: address, workers: settings.workers });
+  warnIfReachable(settings, report);
+  report.listening(address, settings.workers);
   const outcome = await Promise.race([stop.then(() => undefined), gaveUp]);
   await stopAll();
   const sum = totals();
-  io.stderr(`keyladder: stopped after ${sum.exchanges} exchanges (${sum.refused} refused)${settings.workers > 1 ? ` across ${settings.workers} workers` : ''}.\n`);
+  report.notice(`keyladder: stopped after ${sum.exchanges} exchanges (${sum.refused} refused)${settings.workers > 1 ? ` across ${settings.workers} workers` : ''}.\n`);
   if (outcome instanceof WorkerStartError) throw outcome;
   return 0;
 }
 
-function warnIfReachable(settings: ServeSettings, io: Pick<CliIo, 'stderr'>): void {
+function warnIfReachable(settings: ServeSettings, report: ClusterReport): void {
   if (isLoopbackHost(settings.host)) return;
-  io.stderr(`keyladder: listening on ${settings.host}, reachable beyond this machine, as asked.\n`);
+  report.notice(`keyladder: listening on ${settings.host}, reachable beyond this machine, as asked.\n`);
   if (!authenticatesCallers(settings)) {
-    io.stderr(
+    report.notice(
       'keyladder: warning: no client authentication (--token-file or --tls-client-ca). Anyone who reaches this port can run ' +
         'key exchanges and learn which identities are provisioned and which are revoked (see --uniform-refusals).\n',
     );

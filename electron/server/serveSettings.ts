@@ -2,7 +2,6 @@
 // (serveCluster.ts) and handed as plain data to each worker (serveWorker.ts).
 
 import { readFileSync } from 'node:fs';
-import { CliUsageError } from '../cli/output.js';
 import type { JweProfileName } from '../services/types.js';
 import { MIN_TOKEN_LENGTH } from './callerChecks.js';
 import { DEFAULT_RATE_LIMIT, type RateLimit } from './rateLimit.js';
@@ -22,6 +21,20 @@ interface ServeFlags {
   'rate-limit'?: string;
   workers?: string;
 }
+
+/**
+ * A flag or file of `serve` the operator got wrong. Its code is one the CLI
+ * prints and exits 2 on; the supervisor checks the files before any worker
+ * starts, and a worker that still fails passes the code on.
+ */
+export class ServeSettingsError extends Error {
+  override readonly name = 'ServeSettingsError';
+  constructor(readonly code: 'USAGE_BAD_VALUE' | 'USAGE_MISSING_ARGUMENT' | 'FILE_UNREADABLE' | 'FILE_INVALID', message: string) {
+    super(message);
+  }
+}
+
+const badValue = (message: string) => new ServeSettingsError('USAGE_BAD_VALUE', message);
 
 /** The checked flags; plain data, so that the cluster's primary can hand them to its workers. */
 export interface ServeSettings {
@@ -45,20 +58,20 @@ const MAX_WORKERS = 32;
 
 export function parseServeFlags(flags: ServeFlags): ServeSettings {
   // An empty --host= would make Node listen on every interface, and an empty --port= on a random port.
-  if (flags.host !== undefined && flags.host.trim() === '') throw new CliUsageError('--host needs an address (127.0.0.1 unless devices reach this machine from elsewhere).');
+  if (flags.host !== undefined && flags.host.trim() === '') throw badValue('--host needs an address (127.0.0.1 unless devices reach this machine from elsewhere).');
   const port = flags.port === undefined ? DEFAULT_PORT : /^\d{1,5}$/.test(flags.port) ? Number(flags.port) : NaN;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliUsageError('--port is 0 to 65535.');
-  if (flags.profile !== undefined && flags.profile !== 'msl' && flags.profile !== 'rfc7516') throw new CliUsageError('--profile is msl or rfc7516.');
-  if ((flags['tls-cert'] === undefined) !== (flags['tls-key'] === undefined)) throw new CliUsageError('TLS needs both --tls-cert and --tls-key.');
-  if (flags['tls-client-ca'] !== undefined && flags['tls-cert'] === undefined) throw new CliUsageError('--tls-client-ca (mutual TLS) needs TLS: --tls-cert and --tls-key.');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw badValue('--port is 0 to 65535.');
+  if (flags.profile !== undefined && flags.profile !== 'msl' && flags.profile !== 'rfc7516') throw badValue('--profile is msl or rfc7516.');
+  if ((flags['tls-cert'] === undefined) !== (flags['tls-key'] === undefined)) throw new ServeSettingsError('USAGE_MISSING_ARGUMENT', 'TLS needs both --tls-cert and --tls-key.');
+  if (flags['tls-client-ca'] !== undefined && flags['tls-cert'] === undefined) throw new ServeSettingsError('USAGE_MISSING_ARGUMENT', '--tls-client-ca (mutual TLS) needs TLS: --tls-cert and --tls-key.');
   const allowHosts = (flags['allow-host'] ?? []).map((h) => h.trim().toLowerCase());
-  for (const h of allowHosts) if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(h)) throw new CliUsageError(`--allow-host takes a host name (such as keyladder.lab.example): "${h.slice(0, 60)}" is none.`);
+  for (const h of allowHosts) if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(h)) throw badValue(`--allow-host takes a host name (such as keyladder.lab.example): "${h.slice(0, 60)}" is none.`);
   const allowOrigins = (flags['allow-origin'] ?? []).map((o) => o.trim().toLowerCase());
-  for (const o of allowOrigins) if (!isOrigin(o)) throw new CliUsageError(`--allow-origin takes an origin, scheme://host[:port] with no path (such as http://localhost:5173): "${o.slice(0, 60)}" is none.`);
+  for (const o of allowOrigins) if (!isOrigin(o)) throw badValue(`--allow-origin takes an origin, scheme://host[:port] with no path (such as http://localhost:5173): "${o.slice(0, 60)}" is none.`);
   const rateLimit = flags['rate-limit'] === undefined ? DEFAULT_RATE_LIMIT.perSecond : /^\d{1,7}$/.test(flags['rate-limit']) ? Number(flags['rate-limit']) : NaN;
-  if (!Number.isInteger(rateLimit)) throw new CliUsageError('--rate-limit is a whole number of requests per second per client (0 turns the limit off).');
+  if (!Number.isInteger(rateLimit)) throw badValue('--rate-limit is a whole number of requests per second per client (0 turns the limit off).');
   const workers = flags.workers === undefined ? 1 : Number(flags.workers);
-  if (!/^\d+$/.test(flags.workers ?? '1') || workers < 1 || workers > MAX_WORKERS) throw new CliUsageError(`--workers is 1 to ${MAX_WORKERS} (one per core is the most that helps).`);
+  if (!/^\d+$/.test(flags.workers ?? '1') || workers < 1 || workers > MAX_WORKERS) throw badValue(`--workers is 1 to ${MAX_WORKERS} (one per core is the most that helps).`);
   return {
     host: flags.host ?? DEFAULT_HOST,
     port,
@@ -87,15 +100,10 @@ function isOrigin(text: string): boolean {
 /** The bearer token of --token-file: its first line, at least MIN_TOKEN_LENGTH printable characters. */
 export function readToken(settings: ServeSettings): string | undefined {
   if (settings.tokenFile === undefined) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(settings.tokenFile, 'utf8');
-  } catch {
-    throw new CliUsageError(`Cannot read the token file ${settings.tokenFile}.`);
-  }
+  const text = readServeFile(settings.tokenFile, 'token').toString('utf8');
   const token = text.split(/\r?\n/)[0]!.trim();
   if (token.length < MIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(token)) {
-    throw new CliUsageError(`The token in ${settings.tokenFile} must be at least ${MIN_TOKEN_LENGTH} printable characters without spaces (for example: openssl rand -base64 32).`);
+    throw new ServeSettingsError('FILE_INVALID', `The token in ${settings.tokenFile} must be at least ${MIN_TOKEN_LENGTH} printable characters without spaces (for example: openssl rand -base64 32).`);
   }
   return token;
 }
@@ -103,21 +111,20 @@ export function readToken(settings: ServeSettings): string | undefined {
 /** Whether callers must prove who they are (a bearer token, or a client certificate). */
 export const authenticatesCallers = (settings: ServeSettings): boolean => settings.tokenFile !== undefined || settings.tls?.clientCaFile !== undefined;
 
+function readServeFile(path: string, role: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch {
+    throw new ServeSettingsError('FILE_UNREADABLE', `Cannot read the ${role} file '${path}'.`);
+  }
+}
+
 /** The certificate and key files of --tls-cert and --tls-key, if given. */
 export function readTlsFiles(settings: ServeSettings): { cert: Buffer; key: Buffer; clientCa?: Buffer } | undefined {
   if (!settings.tls) return undefined;
-  let files: { cert: Buffer; key: Buffer };
-  try {
-    files = { cert: readFileSync(settings.tls.certFile), key: readFileSync(settings.tls.keyFile) };
-  } catch {
-    throw new CliUsageError(`Cannot read the TLS certificate ${settings.tls.certFile} or its key ${settings.tls.keyFile}.`);
-  }
+  const files = { cert: readServeFile(settings.tls.certFile, 'TLS certificate'), key: readServeFile(settings.tls.keyFile, 'TLS key') };
   if (settings.tls.clientCaFile === undefined) return files;
-  try {
-    return { ...files, clientCa: readFileSync(settings.tls.clientCaFile) };
-  } catch {
-    throw new CliUsageError(`Cannot read the client CA certificate ${settings.tls.clientCaFile}.`);
-  }
+  return { ...files, clientCa: readServeFile(settings.tls.clientCaFile, 'client CA certificate') };
 }
 
 /** The limiter's settings for --rate-limit N: N a second, bursts of 2N; or off. */

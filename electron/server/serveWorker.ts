@@ -7,6 +7,7 @@ import cluster from 'node:cluster';
 import { createServices, describeError, type KeyLadderRuntime } from '../services/index.js';
 import { ResponderServer } from './httpResponder.js';
 import type { ClusterTotals, FromWorker, ToWorker } from './serveCluster.js';
+import { listenError } from './listenError.js';
 import { rateLimitOf, readTlsFiles, readToken, type ServeSettings } from './serveSettings.js';
 import { surviveClosedOutput } from './closedPipes.js';
 
@@ -54,7 +55,9 @@ async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<voi
     await services.store.unlock(message.passphrase);
     const runtime = services;
     server = responderFor(runtime, settings, index);
-    const address = await server.listen();
+    const address = await server.listen().catch((e: unknown) => {
+      throw listenError(e, settings.host, settings.port);
+    });
     const live = server;
     statsTimer = setInterval(() => {
       const s = live.stats();

@@ -79,6 +79,8 @@ export interface DeviceApi {
 export interface GroupApi {
   add(name: string, keys: GroupKeyInput): GroupSummary;
   list(): GroupSummary[];
+  /** A compact JWE of the groups' keys (Kdw, and Kde+Kdh when the group has them), for a factory; audited. */
+  exportBundle(names: readonly string[], protection: BundleProtection): Promise<string>;
 }
 
 export interface IssuerApi {
@@ -99,8 +101,8 @@ export interface ExchangeApi {
    * its refusals are recorded as one aggregate row a minute.
    */
   respond(requestJson: string, profile?: JweProfileName, caller?: { readonly client: string }): ExchangeOutcome;
-  /** Runs the device-side requestor against this store's responder. */
-  simulate(identity: string, options?: { readonly mechanism?: Exclude<Mechanism, 'WRAP'>; readonly rungs?: number; readonly profile?: JweProfileName }): Promise<SimulationReport>;
+  /** Runs the device-side requestor against this store's responder; with `wrapdata` (base64), its first rung is a WRAP with it. */
+  simulate(identity: string, options?: { readonly mechanism?: Exclude<Mechanism, 'WRAP'>; readonly rungs?: number; readonly profile?: JweProfileName; readonly wrapdata?: string }): Promise<SimulationReport>;
   /**
    * Checks a response against the request it answers: unwraps it with the key
    * the request names (the device's Kpw or Kdw, or the Kwrap inside the

@@ -19,7 +19,7 @@ import { MIN_RSA_BITS, rsaPublicKeyProblem } from '../jwe/rsaKeyCheck.js';
 const PBES2_ITERATIONS = 600_000;
 const ENC = 'A256GCM';
 
-export type BundleKind = 'keyladder-provisioning-bundle' | 'keyladder-issuer-export' | 'keyladder-revocation-list';
+export type BundleKind = 'keyladder-provisioning-bundle' | 'keyladder-group-bundle' | 'keyladder-issuer-export' | 'keyladder-revocation-list';
 
 async function recipientKey(jwk: Readonly<Record<string, unknown>>, use: 'public' | 'private') {
   const isPrivate = typeof jwk['d'] === 'string';

@@ -177,7 +177,7 @@ export class ExchangeService implements ExchangeApi {
     }
   }
 
-  async simulate(identityInput: string, options: { mechanism?: 'PSK' | 'MGK'; rungs?: number; profile?: JweProfileName } = {}): Promise<SimulationReport> {
+  async simulate(identityInput: string, options: { mechanism?: 'PSK' | 'MGK'; rungs?: number; profile?: JweProfileName; wrapdata?: string } = {}): Promise<SimulationReport> {
     const identity = checkIdentity(identityInput);
     const mechanism = options.mechanism ?? 'PSK';
     if (mechanism !== 'PSK' && mechanism !== 'MGK') throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'A simulated device starts with PSK or MGK.');
@@ -185,6 +185,7 @@ export class ExchangeService implements ExchangeApi {
     const profile = checkProfile(options.profile ?? 'msl');
     const longTerm = await this.deviceKey(identity, mechanism);
     const device = new LadderRequestor(identity, longTerm, mechanism, profile, nodeKeyUnwrapper);
+    if (options.wrapdata !== undefined) await this.resumeFrom(device, options.wrapdata);
     const reports: RungReport[] = [];
     for (let rung = 1; rung <= rungs; rung++) {
       const request = device.nextRequest();
@@ -244,6 +245,22 @@ export class ExchangeService implements ExchangeApi {
       store.audit.append({ at: this.now().toISOString(), action: 'policy.clone', outcome: 'ok', subject: null, details: { policy: policyInput, previous } });
     });
     return policyInput;
+  }
+
+  /**
+   * Starts a simulated device from wrapdata (base64) a device holds, with the
+   * Kwrap inside it, so that its first rung is a WRAP: how a store's grace and
+   * retirement look to a returning device. Wrapdata this store cannot open
+   * (retired generation, another identity) is refused here with the responder's own code.
+   */
+  private async resumeFrom(device: LadderRequestor<KeyObject>, wrapdataBase64: string): Promise<void> {
+    if (typeof wrapdataBase64 !== 'string') throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The wrapdata is base64 text.');
+    const request = parseExchangeRequestJson(JSON.stringify({ identity: device.identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'WRAP', wrapdata: wrapdataBase64 } } }));
+    const wrapdata = request.keyRequest.wrapdata!;
+    const at = this.now().toISOString();
+    const opened = openWrapdata(new StoreKeySource(this.session.store(), () => at), device.identity, wrapdata);
+    device.resume(wrapdata, await nodeKeyUnwrapper.importWrappingKey(new Uint8Array(opened.kwrap)));
+    opened.kwrap.fill(0);
   }
 
   /** The device's long-term key, held as the simulated device holds it (a KeyObject, never a JS buffer kept). */

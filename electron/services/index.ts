@@ -23,6 +23,8 @@ export interface ServicesOptions {
    * that no exchange waits for one. For the long-running doors. Default false.
    */
   readonly backgroundCheckpoints?: boolean;
+  /** Which door opens the store: the CLI's unlocks get their own audit action ('store.unlock-cli'). */
+  readonly door?: 'cli';
   /** The app's keeper of the last audit head it saw (the OS keychain), to warn at unlock when the store went back. */
   readonly headKeeper?: HeadKeeper;
   /** For tests: a clock and a random source. */
@@ -44,7 +46,7 @@ export function createServices(options: ServicesOptions): KeyLadderRuntime {
   const now = options.now ?? (() => new Date());
   const session = new StoreSession(options.storeDir);
   const exchanges = new ExchangeService(session, now, options.batchExchangeRecords ?? true, options.random);
-  const store = new StoreService(session, now, options.kdfLogN, { backgroundCheckpoints: options.backgroundCheckpoints ?? false }, options.headKeeper);
+  const store = new StoreService(session, now, options.kdfLogN, { backgroundCheckpoints: options.backgroundCheckpoints ?? false, ...(options.door === 'cli' ? { unlockAction: 'store.unlock-cli' as const } : {}) }, options.headKeeper);
   const issuers = new IssuerService(session, now);
   return {
     store,

@@ -13,7 +13,7 @@ import type { DeviceApi, GroupApi, GroupKeyInput, ImportFormat, ProvisionRequest
 import { sealBundle } from './bundles.js';
 import { GROUP_NAMES, keysFromInput, sealDeviceKeys, sealTriple, type DeviceKeyInput, type SealedTriple, type TripleInput } from './deviceKeys.js';
 import { ServiceError, ServiceErrorCode, describeError } from './errors.js';
-import { parseImportFile, type ImportRow } from './importRows.js';
+import { parseImportFile } from './importRows.js';
 import { deviceSealerFor, type SealJob } from './sealPool.js';
 import { checkGroupName, checkIdentity, checkInteger } from './keyInput.js';
 import type { StoreSession } from './session.js';
@@ -142,7 +142,7 @@ export class DeviceService implements DeviceApi {
     };
     try {
       for (let i = 0; i < total; i++) {
-        const row: ImportRow = rows[i]!;
+        const { row, number } = rows[i]!;
         const identity = typeof row.identity === 'string' ? row.identity : null;
         try {
           const id = checkIdentity(row.identity);
@@ -153,10 +153,10 @@ export class DeviceService implements DeviceApi {
           if (!groups.has(groupKey)) groups.set(groupKey, this.groupId(row.group));
           jobs.push({ identity: id, input: deviceInput(row) });
           slots.push(ready.length);
-          ready.push({ row: i + 1, identity: id, groupId: groups.get(groupKey) ?? null });
+          ready.push({ row: number, identity: id, groupId: groups.get(groupKey) ?? null });
         } catch (error) {
           const { code, message } = describeError(error);
-          failed.push({ row: i + 1, identity, code, message });
+          failed.push({ row: number, identity, code, message });
         }
         if ((i + 1) % CHUNK === 0) {
           sendBatch();
@@ -288,6 +288,9 @@ export class DeviceService implements DeviceApi {
   }
 }
 
+/** A group's origin in its own keys' names, for its bundle (the store shares the devices' names). */
+const GROUP_ORIGIN = { generated: 'generated', 'imported-kpe-kph': 'imported-kde-kdh', 'imported-kpw': 'imported-kdw' } as const;
+
 export class GroupService implements GroupApi {
   constructor(private readonly session: StoreSession, private readonly now: () => Date) {}
 
@@ -307,6 +310,34 @@ export class GroupService implements GroupApi {
 
   list(): GroupSummary[] {
     return this.session.store().groups.list().map(groupSummary);
+  }
+
+  /**
+   * The payload of a keyladder-group-bundle (version 1, as device bundles):
+   * {groups: [{name, origin, kdw, kde?, kdh?, kcv}]}, keys in hex. A factory
+   * puts a group's keys into each device of the model, for MGK.
+   */
+  async exportBundle(names: readonly string[], protection: BundleProtection): Promise<string> {
+    if (!Array.isArray(names) || names.length === 0 || names.length > 1000) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Export 1 to 1,000 model groups at a time.');
+    const store = this.session.store();
+    const groups = names.map((input) => {
+      const name = checkGroupName(input);
+      const sealed = store.groups.sealedKeys(name);
+      const summary = store.groups.get(name);
+      if (!sealed || !summary) throw new ServiceError(ServiceErrorCode.GROUP_NOT_FOUND, `No model group "${name}".`);
+      const open = (field: 'kdw' | 'kde' | 'kdh', blob: Buffer | null) => {
+        if (!blob) return {};
+        const key = store.sealer.unseal(groupBinding(name, field), blob);
+        const hex = key.toString('hex');
+        key.fill(0);
+        return { [field]: hex };
+      };
+      const { kcv, origin } = groupSummary(summary);
+      return { name, origin: GROUP_ORIGIN[origin], ...open('kdw', sealed.kdw), ...open('kde', sealed.kde), ...open('kdh', sealed.kdh), kcv };
+    });
+    const jwe = await sealBundle('keyladder-group-bundle', { groups }, protection);
+    store.audit.append({ at: this.now().toISOString(), action: 'group.export', outcome: 'ok', subject: names.length === 1 ? groups[0]!.name : null, details: { count: names.length, protection: protection.kind } });
+    return jwe;
   }
 }
 

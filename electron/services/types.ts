@@ -78,9 +78,9 @@ export interface IssuerGeneration {
 }
 
 export type AuditAction =
-  | 'store.create' | 'store.unlock' | 'store.unlock-failed' | 'store.passphrase-change' | 'store.backup' | 'store.restore' | 'store.recovery-key' | 'store.rollback-detected' | 'store.rekey'
+  | 'store.create' | 'store.unlock' | 'store.unlock-cli' | 'store.unlock-failed' | 'store.passphrase-change' | 'store.backup' | 'store.restore' | 'store.recovery-key' | 'store.rollback-detected' | 'store.rekey'
   | 'device.provision' | 'device.import' | 'device.revoke' | 'device.export' | 'device.clone-cleared'
-  | 'group.add' | 'policy.clone'
+  | 'group.add' | 'group.export' | 'policy.clone'
   | 'issuer.create' | 'issuer.rotate' | 'issuer.retire' | 'issuer.destroy' | 'issuer.import-msl' | 'issuer.export' | 'issuer.import-peer'
   | 'exchange' | 'exchange.test' | 'exchange.check' | 'audit.checkpoint' | 'revocation.export' | 'revocation.import'
   | 'recipient.add' | 'recipient.remove' | 'identity.create' | 'identity.rotate';
@@ -98,6 +98,8 @@ export interface AuditEntry {
 
 export interface AuditQuery {
   readonly action?: AuditAction;
+  /** Leave these actions out. */
+  readonly excludeActions?: readonly AuditAction[];
   readonly subject?: string;
   readonly outcome?: 'ok' | 'refused';
   /** Newest first; page with `beforeSeq`. */
@@ -120,7 +122,7 @@ export interface StoreVerification {
 }
 
 export interface ImportRowError {
-  /** 1-based data row (header excluded). */
+  /** Where the row is: its line in a CSV file (the header is line 1), or its 1-based position in a JSON array. */
   readonly row: number;
   readonly identity: string | null;
   readonly code: string;

@@ -137,10 +137,28 @@ describe('keyladder serve', () => {
     expect(await stop(s)).toBe(0);
   });
 
+  it('says, with a code, that a port is in use; --json gives the same code on stdout', async () => {
+    const { createServer } = await import('node:net');
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = String((holder.address() as { port: number }).port);
+    try {
+      const text = cliProcess([...store, 'serve', '--port', port]);
+      expect(text.code).toBe(1);
+      expect(text.stderr).toContain(`Port ${port} on 127.0.0.1 is already in use by another program. Choose another port, or 0 for any free port. [ADDRESS_IN_USE]`);
+      expect(text.stderr).not.toContain('EADDRINUSE');
+      const machine = cliProcess([...store, 'serve', '--port', port, '--json']);
+      expect(machine.code).toBe(1);
+      expect(JSON.parse(machine.stdout.trim().split('\n').pop()!).error.code).toBe('ADDRESS_IN_USE');
+    } finally {
+      holder.close();
+    }
+  });
+
   it('refuses a port that is not a number, without starting', () => {
     const r = cliProcess([...store, 'serve', '--port', 'eighty']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--port');
+    expect(r.stderr).toContain('--port is 0 to 65535. [USAGE_BAD_VALUE]');
   });
 
   it('refuses a worker count that is not 1 to 32, and unreadable TLS files, without starting or touching the store', () => {

@@ -1,9 +1,8 @@
 // `keyladder serve`'s flags: what is refused before anything listens.
 import { describe, expect, it } from 'vitest';
-import { CliUsageError } from '../../electron/cli/output.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { authenticatesCallers, parseServeFlags, readToken } from '../../electron/server/serveSettings.js';
+import { ServeSettingsError, authenticatesCallers, parseServeFlags, readToken } from '../../electron/server/serveSettings.js';
 import { tempDir } from '../support/services.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../../electron/server/httpResponder.js';
 
@@ -15,7 +14,7 @@ describe('parseServeFlags', () => {
   it('refuses an empty --host (it would listen on every interface) and an empty or malformed --port', () => {
     for (const host of ['', ' ']) expect(() => parseServeFlags({ host })).toThrow(/--host needs an address/);
     for (const port of ['', ' ', '0x10', '1e3', '-1', '65536', '8420.5']) expect(() => parseServeFlags({ port }), `--port=${port}`).toThrow('--port is 0 to 65535.');
-    expect(() => parseServeFlags({ host: '' })).toThrow(CliUsageError);
+    expect(() => parseServeFlags({ host: '' })).toThrow(ServeSettingsError);
     expect(parseServeFlags({ port: '0' }).port).toBe(0);
     expect(parseServeFlags({ host: '::1', port: '8421' })).toMatchObject({ host: '::1', port: 8421 });
   });
@@ -35,7 +34,7 @@ describe('parseServeFlags', () => {
     const file = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text); return p; };
     expect(readToken(parseServeFlags({ 'token-file': file('good', 'kl-0123456789abcdefghijkl\n') }))).toBe('kl-0123456789abcdefghijkl');
     expect(() => readToken(parseServeFlags({ 'token-file': file('short', 'tooshort\n') }))).toThrow(/at least 22 printable characters/);
-    expect(() => readToken(parseServeFlags({ 'token-file': file('spaces', 'has spaces in it but is long enough\n') }))).toThrow(CliUsageError);
+    expect(() => readToken(parseServeFlags({ 'token-file': file('spaces', 'has spaces in it but is long enough\n') }))).toThrow(ServeSettingsError);
     expect(() => readToken(parseServeFlags({ 'token-file': join(dir, 'missing') }))).toThrow(/Cannot read the token file/);
     expect(readToken(parseServeFlags({}))).toBeUndefined();
   });

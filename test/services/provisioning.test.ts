@@ -252,13 +252,37 @@ describe('bulk import', () => {
     const report = await t.services.devices.import(format === 'csv' ? toCsv(rows) : JSON.stringify(rows), format);
     expect(report.total).toBe(1000);
     expect(report.imported).toBe(0);
-    expect(report.failed.map((f) => [f.row, f.code])).toEqual(bad.map(([row, , code]) => [row, code]));
-    expect(report.failed[0]).toMatchObject({ row: 5, identity: 'BAD-ROW-5', message: expect.stringMatching(/kpw/) });
+    // A CSV row is numbered by its line in the file (the header is line 1), a JSON one by its place in the array.
+    const numbered = (row: number) => (format === 'csv' ? row + 1 : row);
+    expect(report.failed.map((f) => [f.row, f.code])).toEqual(bad.map(([row, , code]) => [numbered(row), code]));
+    expect(report.failed[0]).toMatchObject({ row: numbered(5), identity: 'BAD-ROW-5', message: expect.stringMatching(/kpw/) });
     await expectUnchanged(before, true);
     expect(t.services.audit.list({ action: 'device.import' })).toEqual([expect.objectContaining({ outcome: 'refused', details: expect.objectContaining({ rows: 1000, badRows: bad.length }) })]);
     // Key material of the rows never reaches the report.
     const keys = new Map(rows.flatMap((r, i) => ['kpe', 'kph', 'kpw'].filter((k) => r[k] && r[k]!.length >= 32).map((k) => [`${k}@${i + 1}`, Buffer.from(r[k]!, 'hex')] as [string, Buffer])));
     expect(keysIn(JSON.stringify(report), keys)).toEqual([]);
+  });
+
+  it('says when a CSV file has no header row or another separator, and numbers malformed lines as the rows are', async () => {
+    const key = hex(16, 9);
+    const messageOf = async (text: string) => {
+      try {
+        await t.services.devices.import(text, 'csv');
+      } catch (e) {
+        expect((e as { code?: string }).code).toBe('IMPORT_INVALID');
+        return (e as Error).message;
+      }
+      throw new Error('imported');
+    };
+    const noHeader = await messageOf(`X-1,${key}\nX-2,\n`);
+    expect(noHeader).toContain('line 1 is no header row');
+    expect(noHeader).not.toContain(key);
+    expect(await messageOf(`identity;kpw\nX-1;${key}\n`)).toContain('separated by semicolons (;)');
+    expect(await messageOf(`identity\tkpw\nX-1\t${key}\n`)).toContain('separated by tabs');
+    // The same numbering as a report's rows: line 4 is the third device, after the header and an empty line.
+    expect(await messageOf('identity,kpw\nX-1,\n\nX-2,,extra\n')).toContain('at line 4');
+    const report = await t.services.devices.import('identity,kpw\nNUM-1,\n\nNUM-2,zz\n', 'csv');
+    expect(report.failed.map((f) => f.row)).toEqual([4]);
   });
 
   it('refuses files it cannot read with IMPORT_INVALID, without quoting key material', async () => {

@@ -21,7 +21,7 @@ export const testEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv =
   ...extra,
 });
 
-export async function cli(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+export async function cli(args: string[], options: { stdin?: string; env?: Record<string, string>; stdinIsTty?: boolean } = {}): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const code = await main(args, {
@@ -29,6 +29,7 @@ export async function cli(args: string[], options: { stdin?: string; env?: Recor
     stderr: (t) => { stderr += t; },
     readStdin: () => options.stdin ?? '',
     isTty: false,
+    stdinIsTty: options.stdinIsTty ?? false,
     env: testEnv(options.env),
   });
   return { code, stdout, stderr };

@@ -1,0 +1,79 @@
+// The audit log: list, verify, checkpoint.
+
+import { AUDIT_ACTIONS } from '../../ipc/channels.js';
+import type { AuditAction } from '../../services/types.js';
+import type { Command } from '../command.js';
+import { CliError, CliErrorCode } from '../errors.js';
+import { int, oneOf } from '../options.js';
+import { count, outFile } from '../output.js';
+
+const SECTION = 'Audit' as const;
+
+/** Each CLI command unlocks the store, and says so in the log: most rows of a short session. Left out unless asked for. */
+const CLI_UNLOCK: AuditAction = 'store.unlock-cli';
+
+function action(value: string | undefined): AuditAction | undefined {
+  if (value === undefined) return undefined;
+  if (!(AUDIT_ACTIONS as readonly string[]).includes(value)) throw new CliError(CliErrorCode.USAGE_BAD_VALUE, `--action "${value.slice(0, 40)}" is none of the audit actions: ${AUDIT_ACTIONS.join(', ')}.`);
+  return value as AuditAction;
+}
+
+const wrap = (words: readonly string[], width: number, indent: string): string => {
+  const lines: string[] = [];
+  let line = '';
+  for (const w of words) {
+    if (line && line.length + w.length + 2 > width) { lines.push(line); line = ''; }
+    line = line ? `${line}, ${w}` : w;
+  }
+  return [...lines, line].map((l) => indent + l).join(',\n');
+};
+
+export const auditCommands: readonly Command[] = [
+  {
+    name: 'audit list', section: SECTION, arity: [0, 0], options: ['action', 'subject', 'outcome', 'limit', 'include-unlocks'],
+    summary: 'the newest entries first; the CLI\'s own unlocks (store.unlock-cli) only with --include-unlocks or --action',
+    details: `Actions (--action):\n${wrap(AUDIT_ACTIONS, 96, '  ')}`,
+    async run(ctx) {
+      const { values } = ctx;
+      const only = action(values.action);
+      const query = {
+        ...(only ? { action: only } : {}),
+        ...(only || values['include-unlocks'] === true ? {} : { excludeActions: [CLI_UNLOCK] }),
+        ...(values.subject ? { subject: values.subject } : {}),
+        ...(values.outcome ? { outcome: oneOf(values.outcome, 'outcome', ['ok', 'refused'] as const)! } : {}),
+        limit: int(values.limit, 'limit', 100, { min: 1, max: 10_000 })!,
+      };
+      await ctx.unlock();
+      const entries = ctx.services.audit.list(query);
+      ctx.out.print(entries.map((e) => `#${e.seq}  ${e.at}  ${e.action}  ${e.outcome}  ${e.subject ?? '-'}  ${JSON.stringify(e.details)}`).join('\n') || '(no entries)', entries);
+      return 0;
+    },
+  },
+  {
+    name: 'audit verify', section: SECTION, arity: [0, 0], options: [],
+    summary: 'check the hash chain of the whole log',
+    async run(ctx) {
+      await ctx.unlock();
+      const result = ctx.services.audit.verify();
+      ctx.out.print(result.ok ? `The audit log verifies: ${count(result.entries, 'entry', 'entries')}.` : `The audit log does NOT verify: ${result.problem}`, result);
+      return result.ok ? 0 : 1;
+    },
+  },
+  {
+    name: 'audit checkpoint', section: SECTION, arity: [0, 0], options: ['out', 'force'], required: ['out'],
+    summary: 'a MACed record of the chain\'s head, to keep away from the store',
+    async run(ctx) {
+      const out = ctx.values.out!;
+      const write = outFile(out, ctx.values.force === true);
+      await ctx.unlock();
+      let seq = 0;
+      await write(() => {
+        const checkpoint = ctx.services.audit.checkpoint();
+        seq = checkpoint.seq;
+        return JSON.stringify(checkpoint, null, 2);
+      });
+      ctx.out.print(`Wrote a checkpoint of the audit log at entry ${seq} to ${out}. Keep it away from the store; \`keyladder verify --checkpoint ${out}\` tells whether the store went back behind it.`, { file: out, seq });
+      return 0;
+    },
+  },
+];

@@ -1,0 +1,69 @@
+// Exchanges run from the command line: one request, a simulated device, and
+// what superseded wrapdata gets.
+
+import type { JweProfileName } from '../../services/types.js';
+import type { Command, Context } from '../command.js';
+import { CliError, CliErrorCode } from '../errors.js';
+import { readTextFile } from '../inputs.js';
+import { rungLine } from '../lines.js';
+import { int, oneOf } from '../options.js';
+
+const SECTION = 'Exchanges' as const;
+const PROFILES: readonly JweProfileName[] = ['msl', 'rfc7516'];
+
+/** Base64 wrapdata from --wrapdata FILE ("-": stdin): key material, so never an argument. */
+function wrapdataFrom(path: string, ctx: Context): string {
+  const text = readTextFile(path, 'wrapdata', ctx.io).replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) throw new CliError(CliErrorCode.FILE_INVALID, `The wrapdata file '${path}' must hold base64 wrapdata (as a response's keydata.wrapdata).`);
+  return text;
+}
+
+export const exchangeCommands: readonly Command[] = [
+  {
+    name: 'respond', section: SECTION, arity: [0, 0], options: ['profile'],
+    summary: 'answer one request read on stdin, the response on stdout (exit 2 on refusal)',
+    details: 'Pipe the request in: keyladder respond < request.json. It reads {"identity","keyrequestdata":{...}} and writes\n' +
+      '{"keyresponsedata":{...}}, or {"error":{"code","reason","message"}}.',
+    async run(ctx) {
+      const profile = oneOf(ctx.values.profile, 'profile', PROFILES) ?? 'msl';
+      if (ctx.io.stdinIsTty === true) throw new CliError(CliErrorCode.USAGE_STDIN_IS_TERMINAL, 'respond reads one request on stdin: pipe it in (keyladder respond < request.json).');
+      await ctx.unlock();
+      const request = readTextFile('-', 'request', ctx.io);
+      const result = ctx.services.exchanges.respond(request, profile);
+      ctx.io.stdout(`${result.json}\n`);
+      return result.ok ? 0 : 2;
+    },
+  },
+  {
+    name: 'simulate', section: SECTION, params: 'ID', arity: [1, 1], options: ['mechanism', 'rungs', 'profile', 'wrapdata'],
+    summary: 'a simulated device climbs the ladder against this store; the KCVs of both sides are compared',
+    details: 'With --wrapdata FILE (base64 wrapdata a device holds, as a response\'s keydata.wrapdata; "-" reads stdin)\n' +
+      'the first rung is a WRAP with it: wrapdata of a generation in grace is answered, and that of a retired one is\n' +
+      'refused with KEYX_WRAPPING_KEY_MISSING, as a returning device would see. Wrapdata is key material: never an argument.',
+    async run(ctx) {
+      const { values } = ctx;
+      const options = {
+        mechanism: oneOf(values.mechanism, 'mechanism', ['PSK', 'MGK'] as const) ?? 'PSK',
+        rungs: int(values.rungs, 'rungs', 3, { min: 1, max: 100 })!,
+        profile: oneOf(values.profile, 'profile', PROFILES) ?? 'msl',
+        ...(values.wrapdata === undefined ? {} : { wrapdata: wrapdataFrom(values.wrapdata, ctx) }),
+      };
+      await ctx.unlock();
+      const report = await ctx.services.exchanges.simulate(ctx.args[0]!, options);
+      ctx.out.print(`${report.rungs.map(rungLine).join('\n')}\n${report.allMatch ? 'Every KCV matches.' : 'KCVs DIFFER: the device and the responder disagree.'}`, report);
+      return report.allMatch ? 0 : 1;
+    },
+  },
+  {
+    name: 'policy clone', section: SECTION, params: '[flag|refuse]', arity: [0, 1], options: [],
+    summary: 'show or set what superseded wrapdata gets: answered and the device marked (flag), or refused (refuse)',
+    async run(ctx) {
+      const policy = ctx.args[0];
+      if (policy !== undefined && policy !== 'flag' && policy !== 'refuse') throw new CliError(CliErrorCode.USAGE_BAD_VALUE, `The clone policy is flag or refuse, not "${policy.slice(0, 20)}".`);
+      await ctx.unlock();
+      const now = policy === undefined ? ctx.services.exchanges.clonePolicy() : ctx.services.exchanges.setClonePolicy(policy);
+      ctx.out.print(`clone policy: ${now}`, { clone: now });
+      return 0;
+    },
+  },
+];

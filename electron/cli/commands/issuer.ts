@@ -1,0 +1,107 @@
+// Kissuer generations: rotate, retire, destroy, and share with peer responders.
+
+import type { Command, Context } from '../command.js';
+import { confirmed } from '../command.js';
+import { CliError, CliErrorCode } from '../errors.js';
+import { protection, peerProtection, readExport, readJsonObject } from '../inputs.js';
+import { generationLine } from '../lines.js';
+import { int, oneOf } from '../options.js';
+import { outFile } from '../output.js';
+
+const SECTION = 'Kissuer and peers' as const;
+
+function generations(ctx: Context): number[] {
+  const bad = ctx.args.find((a) => !/^\d{1,9}$/.test(a));
+  if (bad !== undefined) throw new CliError(CliErrorCode.USAGE_BAD_VALUE, `A generation is a whole number (as issuer list shows), not "${bad.slice(0, 20)}".`);
+  return ctx.args.map(Number);
+}
+
+const graceDays = (ctx: Context) => int(ctx.values['grace-days'], 'grace-days', undefined, { min: 0, max: 3650 });
+
+export const issuerCommands: readonly Command[] = [
+  {
+    name: 'issuer list', section: SECTION, arity: [0, 0], options: [],
+    summary: 'the Kissuer generations: active, grace, retired, destroyed',
+    async run(ctx) {
+      await ctx.unlock();
+      const gens = ctx.services.issuers.list();
+      ctx.out.print(gens.map(generationLine).join('\n'), gens);
+      return 0;
+    },
+  },
+  {
+    name: 'issuer rotate', section: SECTION, arity: [0, 0], options: ['grace-days', 'format'],
+    summary: 'a new active generation; the one before answers returning wrapdata for --grace-days',
+    details: '--format is keyladder-v1 (wrapdata names its generation; the default) or msl (bare MSL wrapdata).',
+    async run(ctx) {
+      const days = graceDays(ctx);
+      const format = oneOf(ctx.values.format, 'format', ['keyladder-v1', 'msl'] as const);
+      await ctx.unlock();
+      const g = ctx.services.issuers.rotate(days, format);
+      ctx.out.print(`Rotated: ${generationLine(g)}`, g);
+      return 0;
+    },
+  },
+  {
+    name: 'issuer retire', section: SECTION, params: 'GEN', arity: [1, 1], options: [],
+    summary: 'end a generation\'s grace: its wrapdata gets KEYX_WRAPPING_KEY_MISSING, and devices fall back to PSK/MGK',
+    async run(ctx) {
+      const [gen] = generations(ctx);
+      await ctx.unlock();
+      const g = ctx.services.issuers.retire(gen!);
+      ctx.out.print(`Retired: ${generationLine(g)}`, g);
+      return 0;
+    },
+  },
+  {
+    name: 'issuer destroy', section: SECTION, params: 'GEN', arity: [1, 1], options: ['yes'],
+    summary: 'erase a retired generation\'s key for good',
+    async run(ctx) {
+      const [gen] = generations(ctx);
+      confirmed(ctx, `Destroying erases generation ${gen}'s key for good.`);
+      await ctx.unlock();
+      const g = ctx.services.issuers.destroy(gen!);
+      ctx.out.print(`Destroyed: ${generationLine(g)}`, g);
+      return 0;
+    },
+  },
+  {
+    name: 'issuer import-msl', section: SECTION, arity: [0, 0], options: ['keys', 'grace-days'], required: ['keys'],
+    summary: 'add a Kissuer shared with MSL servers, from {"kissuer": hex}; it becomes active',
+    async run(ctx) {
+      const days = graceDays(ctx);
+      const keys = readJsonObject(ctx.values.keys!, 'keys', ctx.io);
+      if (Object.keys(keys).some((k) => k !== 'kissuer') || typeof keys['kissuer'] !== 'string') throw new CliError(CliErrorCode.KEYS_INCOMPLETE, 'The keys file must be {"kissuer":"<32 hex digits>"}.');
+      await ctx.unlock();
+      const g = ctx.services.issuers.importMsl(keys['kissuer'], days);
+      ctx.out.print(`Imported a bare-MSL Kissuer: ${generationLine(g)}`, g);
+      return 0;
+    },
+  },
+  {
+    name: 'issuer export', section: SECTION, params: 'GEN...', arity: [1, Infinity], options: ['out', 'recipient', 'bundle-passphrase-file', 'force'], required: ['out'],
+    summary: 'a protected export of active and grace generations, for a trusted peer responder',
+    async run(ctx) {
+      const gens = generations(ctx);
+      const out = ctx.values.out!;
+      const write = outFile(out, ctx.values.force === true);
+      const exportProtection = await protection(ctx);
+      await ctx.unlock();
+      await write(() => ctx.services.issuers.exportToPeer(gens, exportProtection));
+      ctx.out.print(`Wrote a protected Kissuer export to ${out}. Hand it only to a trusted peer responder.`, { file: out });
+      return 0;
+    },
+  },
+  {
+    name: 'issuer import', section: SECTION, params: 'FILE', arity: [1, 1], options: ['private-key', 'bundle-passphrase-file'],
+    summary: 'add a peer\'s generations from its export',
+    async run(ctx) {
+      const jwe = readExport(ctx.args[0]!, 'Kissuer export');
+      const exportProtection = await peerProtection(ctx);
+      await ctx.unlock();
+      const gens = await ctx.services.issuers.importFromPeer(jwe, exportProtection);
+      ctx.out.print(gens.length ? `Imported:\n${gens.map(generationLine).join('\n')}` : 'Nothing new: every generation in the export is already here.', gens);
+      return 0;
+    },
+  },
+];

@@ -1,0 +1,50 @@
+// Revocation lists between peer responders.
+
+import type { Command } from '../command.js';
+import { peerProtection, protection, readExport } from '../inputs.js';
+import { count, outFile } from '../output.js';
+
+const SECTION = 'Kissuer and peers' as const;
+
+export const revocationCommands: readonly Command[] = [
+  {
+    name: 'revocation export', section: SECTION, arity: [0, 0], options: ['out', 'recipient', 'bundle-passphrase-file', 'force'], required: ['out'],
+    summary: 'this store\'s revoked devices (and those it heard of), for every peer',
+    async run(ctx) {
+      const out = ctx.values.out!;
+      const write = outFile(out, ctx.values.force === true);
+      const listProtection = await protection(ctx);
+      await ctx.unlock();
+      let entries = 0;
+      await write(async () => {
+        const list = await ctx.services.revocations.exportList(listProtection);
+        entries = list.entries;
+        return list.jwe;
+      });
+      ctx.out.print(`Wrote a revocation list of ${count(entries, 'device')} to ${out}. Import it on every peer responder: keyladder revocation import FILE.`, { file: out, entries });
+      return 0;
+    },
+  },
+  {
+    name: 'revocation import', section: SECTION, params: 'FILE', arity: [1, 1], options: ['private-key', 'bundle-passphrase-file'],
+    summary: 'revoke the list\'s devices held here; refuse the rest on WRAP',
+    async run(ctx) {
+      const jwe = readExport(ctx.args[0]!, 'revocation list');
+      const listProtection = await peerProtection(ctx);
+      await ctx.unlock();
+      const result = await ctx.services.revocations.importList(jwe, listProtection);
+      ctx.out.print(`Imported the revocation list of ${result.source} (${count(result.entries, 'entry', 'entries')}): revoked here ${result.revokedHere.length ? result.revokedHere.join(', ') : 'none'}; ${count(result.heard, 'more identity', 'more identities')} now refused on WRAP.`, result);
+      return 0;
+    },
+  },
+  {
+    name: 'revocation peers', section: SECTION, arity: [0, 0], options: [],
+    summary: 'when each peer\'s list was last received',
+    async run(ctx) {
+      await ctx.unlock();
+      const lists = ctx.services.revocations.peerLists();
+      ctx.out.print(lists.map((l) => `${l.source}  list of ${l.listAt}  received ${l.receivedAt}  ${count(l.entries, 'entry', 'entries')}`).join('\n') || '(no revocation list received from a peer)', lists);
+      return 0;
+    },
+  },
+];

@@ -1,0 +1,131 @@
+// The store itself: create, check, back up, restore, passphrase and key.
+
+import { checkOutput } from '../../../db/files.js';
+import type { Command, Context } from '../command.js';
+import { confirmed } from '../command.js';
+import { peerProtection, readExport, readTextFile } from '../inputs.js';
+import { generationLine, rekeyedLine } from '../lines.js';
+import { readNewPassphrase, readPassphrase, storePassphrase } from '../passphrase.js';
+import { progressBar } from '../progress.js';
+
+const STORE = 'Store' as const;
+
+/**
+ * init's new passphrase: --new-passphrase-file, else --passphrase-file (as
+ * before), else $KEYLADDER_NEW_PASSPHRASE, else $KEYLADDER_PASSPHRASE, else
+ * asked twice on a terminal. Files before the environment: an explicit flag wins.
+ */
+const initPassphrase = (ctx: Context) => readNewPassphrase({
+  files: [{ flag: 'new-passphrase-file', path: ctx.values['new-passphrase-file'] }, { flag: 'passphrase-file', path: ctx.values['passphrase-file'] }],
+  env: ['KEYLADDER_NEW_PASSPHRASE', 'KEYLADDER_PASSPHRASE'],
+  what: 'new store passphrase',
+}, ctx.io);
+
+const changedPassphrase = (ctx: Context) => readNewPassphrase({
+  files: [{ flag: 'new-passphrase-file', path: ctx.values['new-passphrase-file'] }],
+  env: ['KEYLADDER_NEW_PASSPHRASE'],
+  what: 'new passphrase',
+}, ctx.io);
+
+export const storeCommands: readonly Command[] = [
+  {
+    name: 'init', section: STORE, arity: [0, 0], options: ['new-passphrase-file', 'kdf-log-n', 'join', 'private-key', 'bundle-passphrase-file'],
+    summary: 'create the store and its first Kissuer generation (with --join: from a peer\'s Kissuer export)',
+    details: 'The new passphrase comes from --new-passphrase-file, else --passphrase-file, else $KEYLADDER_NEW_PASSPHRASE,\n' +
+      'else $KEYLADDER_PASSPHRASE, else it is asked twice on a terminal.',
+    async run(ctx) {
+      const { services, values, out } = ctx;
+      const join = values.join === undefined ? undefined : { jwe: readExport(values.join, 'Kissuer export'), protection: await peerProtection(ctx) };
+      await services.store.create(await initPassphrase(ctx), join);
+      const gens = services.issuers.list();
+      out.print(`Created the store in ${services.store.status().path}\nKissuer ${gens.map(generationLine).join('\n        ')}`, { store: services.store.status(), issuer: gens[0], issuers: gens });
+      return 0;
+    },
+  },
+  {
+    name: 'status', section: STORE, arity: [0, 0], options: [],
+    summary: 'where the store is, and whether it exists',
+    async run({ services, out }) {
+      const status = services.store.status();
+      out.print(`Store: ${status.path} (${status.exists ? 'exists' : 'not created'})`, status);
+      return 0;
+    },
+  },
+  {
+    name: 'verify', section: STORE, arity: [0, 0], options: ['checkpoint'],
+    summary: 'check every page, the invariants and the audit chain (and, with a checkpoint, that the store did not go back)',
+    async run(ctx) {
+      const checkpoint = ctx.values.checkpoint === undefined ? undefined : readTextFile(ctx.values.checkpoint, 'checkpoint');
+      await ctx.unlock();
+      const result = ctx.services.store.verify(checkpoint);
+      ctx.out.print(result.ok ? `The store verifies: every page authenticates, and ${result.audit.entries} audit entries chain.` : `The store does NOT verify:\n${result.problems.join('\n')}`, result);
+      return result.ok ? 0 : 1;
+    },
+  },
+  {
+    name: 'backup', section: STORE, params: 'FILE', arity: [1, 1], options: ['force'],
+    summary: 'write an encrypted, consistent backup to a new file',
+    details: 'The backup opens with the passphrase in force now. FILE must not exist yet, unless --force.',
+    async run(ctx) {
+      const file = ctx.args[0]!;
+      // Checked before the unlock too, so that a refusal changes nothing; the store checks it again.
+      checkOutput(file, ctx.values.force === true);
+      await ctx.unlock();
+      const bar = progressBar(ctx.io, 'Backing up');
+      await ctx.services.store.backup(file, (p) => bar.update(p.done, p.total), ctx.values.force === true);
+      bar.stop();
+      ctx.out.print(`Backed up to ${file}. Restore it with the passphrase in force now.`, { file });
+      return 0;
+    },
+  },
+  {
+    name: 'restore', section: STORE, params: 'FILE', arity: [1, 1], options: ['yes'],
+    summary: 'replace the store with a backup, opened with the passphrase in force when it was made',
+    async run(ctx) {
+      const file = ctx.args[0]!;
+      if (!ctx.io.isTty) confirmed(ctx, `restore replaces the store in ${ctx.storeDir} with ${file}.`);
+      const { services } = ctx;
+      await services.store.restore(file, await readPassphrase(storePassphrase(ctx.values['passphrase-file']), ctx.io));
+      ctx.out.print(`Restored ${file} into ${services.store.status().path}.`, { file, store: services.store.status() });
+      return 0;
+    },
+  },
+  {
+    name: 'passphrase change', section: STORE, arity: [0, 0], options: ['new-passphrase-file', 'rekey', 'kdf-log-n'],
+    summary: 're-wrap the store key under a new passphrase (--rekey: and give the store a new key, as rekey does)',
+    async run(ctx) {
+      const current = await ctx.unlock();
+      const next = await changedPassphrase(ctx);
+      if (ctx.values.rekey === true) {
+        const counts = await ctx.services.store.rekey(current, next);
+        ctx.out.print(`The passphrase is changed, and the store has a new key: ${rekeyedLine(counts)}`, { changed: true, rekeyed: counts });
+        return 0;
+      }
+      await ctx.services.store.changePassphrase(current, next);
+      ctx.out.print('The passphrase is changed. The store key was re-wrapped; the database was not rewritten: old key files and recovery keys still open it (use --rekey, or keyladder rekey).', { changed: true });
+      return 0;
+    },
+  },
+  {
+    name: 'rekey', section: STORE, arity: [0, 0], options: ['kdf-log-n'],
+    summary: 'a new store key: every page, sealed key and audit MAC under it; old key files and recovery keys open nothing',
+    async run(ctx) {
+      const counts = await ctx.services.store.rekey(await ctx.unlock());
+      ctx.out.print(`The store has a new key: ${rekeyedLine(counts)}`, { rekeyed: counts });
+      return 0;
+    },
+  },
+  {
+    name: 'recovery-key', section: STORE, arity: [0, 0], options: ['yes'],
+    summary: 'print the raw store key, for SQLCipher 4 tools (audited)',
+    async run(ctx) {
+      confirmed(ctx, 'recovery-key prints the raw key that decrypts the whole store; keep what it prints offline.');
+      const passphrase = await ctx.unlock();
+      const key = await ctx.services.store.recoveryKey(passphrase);
+      const hex = key.toString('hex');
+      key.fill(0);
+      ctx.out.print(`${hex}\nOpen ${ctx.services.store.status().path} in a SQLCipher 4 tool with this raw key (see README: Recovery and forensics).`, { storeKey: hex, cipher: 'sqlcipher', compatibility: 4 });
+      return 0;
+    },
+  },
+];

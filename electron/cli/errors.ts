@@ -1,0 +1,38 @@
+// The CLI's own errors: a mistake in how the command was called, or a file it
+// cannot use. Each has a stable code (printed in brackets, or as error.code
+// with --json) and exits with status 2; the services' errors exit with 1.
+
+export const CliErrorCode = {
+  USAGE_UNKNOWN_COMMAND: 'USAGE_UNKNOWN_COMMAND',
+  USAGE_UNKNOWN_OPTION: 'USAGE_UNKNOWN_OPTION',
+  USAGE_BAD_VALUE: 'USAGE_BAD_VALUE',
+  USAGE_MISSING_ARGUMENT: 'USAGE_MISSING_ARGUMENT',
+  USAGE_EXTRA_ARGUMENT: 'USAGE_EXTRA_ARGUMENT',
+  /** A destructive command without --yes. */
+  USAGE_NOT_CONFIRMED: 'USAGE_NOT_CONFIRMED',
+  /** A command that reads stdin was run on a terminal with nothing piped in. */
+  USAGE_STDIN_IS_TERMINAL: 'USAGE_STDIN_IS_TERMINAL',
+  NO_PASSPHRASE: 'NO_PASSPHRASE',
+  PASSPHRASES_DIFFER: 'PASSPHRASES_DIFFER',
+  /** A named file is missing or cannot be read (the message names its role and path). */
+  FILE_UNREADABLE: 'FILE_UNREADABLE',
+  /** A named file was read but is not what its role needs (never echoed). */
+  FILE_INVALID: 'FILE_INVALID',
+  /** A keys file with one key of a pair and not its partner, or members that do not belong. */
+  KEYS_INCOMPLETE: 'KEYS_INCOMPLETE',
+} as const;
+export type CliErrorCode = (typeof CliErrorCode)[keyof typeof CliErrorCode];
+
+/** Codes that exit with status 2: the CLI's own, and those serve's settings share (serveSettings.ts). */
+const USAGE_CODES: ReadonlySet<string> = new Set(Object.values(CliErrorCode));
+export const exitStatusOf = (code: string): number => (USAGE_CODES.has(code) ? 2 : 1);
+
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  constructor(readonly code: CliErrorCode, message: string) {
+    super(message);
+  }
+}
+
+/** `role` names what the file is for ("import", "recipient key"): the message says which file of several failed. */
+export const unreadable = (role: string, path: string): CliError => new CliError(CliErrorCode.FILE_UNREADABLE, `Cannot read the ${role} file '${path}'.`);

@@ -1,0 +1,61 @@
+// Help, built from the commands' own descriptions: the overview (`keyladder
+// --help`), one command (`keyladder help device add`, `device add --help`) or
+// a group (`keyladder help device`), and the usage line errors end with.
+
+import type { Command, Section } from './command.js';
+import { GLOBAL_OPTIONS, OPTIONS, optionUsage, type OptionName } from './options.js';
+
+const SECTIONS: readonly Section[] = ['Store', 'Devices and model groups', 'Kissuer and peers', 'Exchanges', 'Audit'];
+
+/** What to type: "keyladder device export ID... --out FILE [--recipient PUBLIC_JWK] …". */
+export function usageLine(command: Command): string {
+  const required = new Set(command.required ?? []);
+  const options = command.options.map((o) => (required.has(o) ? optionUsage(o) : `[${optionUsage(o)}]`));
+  return ['keyladder', command.name, ...(command.params ? [command.params] : []), ...options].join(' ');
+}
+
+const optionLines = (names: readonly OptionName[]): string[] => {
+  const width = Math.max(...names.map((n) => optionUsage(n).length)) + 2;
+  return names.map((n) => `  ${optionUsage(n).padEnd(width)}${OPTIONS[n].help}`);
+};
+
+export function commandHelp(command: Command): string {
+  const own = command.options.filter((o) => !GLOBAL_OPTIONS.includes(o));
+  return [
+    `Usage: ${usageLine(command)}`,
+    '',
+    command.summary,
+    ...(command.details ? ['', command.details] : []),
+    ...(own.length ? ['', 'Options', ...optionLines(own)] : []),
+    '',
+    'Global options',
+    ...optionLines(GLOBAL_OPTIONS),
+    '',
+  ].join('\n');
+}
+
+/** The commands of a group ("device"), one usage line and summary each. */
+export function groupHelp(group: string, commands: readonly Command[]): string {
+  return [`keyladder ${group}: ${commands.length} commands. \`keyladder help ${group} SUBCOMMAND\` tells more.`, '', ...commands.flatMap(listed), ''].join('\n');
+}
+
+const listed = (c: Command): string[] => [`  ${usageLine(c).replace(/^keyladder /, '')}`, `      ${c.summary}`];
+
+export function overview(commands: readonly Command[], version: string): string {
+  return [
+    `keyladder ${version}: the JWE_LADDER responder's key store, from the command line.`,
+    '',
+    'Usage: keyladder COMMAND [options]',
+    '       keyladder help COMMAND        (or COMMAND --help): one command, its options and what they do',
+    '       keyladder --version',
+    '',
+    ...SECTIONS.flatMap((section) => [section, ...commands.filter((c) => c.section === section).flatMap(listed), '']),
+    'Global options',
+    ...optionLines(GLOBAL_OPTIONS),
+    '',
+    'Key material is never taken as an argument (other users can read those): it comes from a JSON',
+    'file with hex values, or from stdin as "-". Output files are never replaced without --force.',
+    'Errors end with a stable code in brackets ([USAGE_BAD_VALUE], [DEVICE_NOT_FOUND], ...).',
+    '',
+  ].join('\n');
+}

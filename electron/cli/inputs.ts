@@ -1,0 +1,82 @@
+// Files the commands read: keys, recipients' JWKs, exports, import files. A
+// file that cannot be read names its role and path; a file that is not what
+// its role needs says so without quoting it (it may hold keys).
+
+import { readFileSync } from 'node:fs';
+import type { DeviceKeyInput, GroupKeyInput } from '../services/api.js';
+import type { OpenProtection } from '../services/bundles.js';
+import type { BundleProtection } from '../services/types.js';
+import type { Context } from './command.js';
+import { CliError, CliErrorCode, unreadable } from './errors.js';
+import type { CliIo } from './io.js';
+import { readNewPassphrase, readPassphrase } from './passphrase.js';
+
+/** The text of `path` ("-": stdin), as the file of `role`. */
+export function readTextFile(path: string, role: string, io?: CliIo): string {
+  try {
+    return path === '-' && io ? io.readStdin() : readFileSync(path, 'utf8');
+  } catch {
+    throw unreadable(role, path === '-' ? 'stdin' : path);
+  }
+}
+
+/** A JSON object from `path`; what is wrong with it is said without its content. */
+export function readJsonObject(path: string, role: string, io?: CliIo): Record<string, unknown> {
+  const text = readTextFile(path, role, io);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new CliError(CliErrorCode.FILE_INVALID, `The ${role} file '${path}' is not valid JSON.`);
+  }
+  if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  throw new CliError(CliErrorCode.FILE_INVALID, `The ${role} file '${path}' must hold one JSON object.`);
+}
+
+type KeyTriple = { kind: 'generate' } | { kind: 'pair'; enc: string; hmac: string } | { kind: 'wrap'; wrap: string };
+
+/** Reads {enc,hmac} (the wrapping key is derived) or {wrap} from a keys file; devices and groups name them differently. */
+function keyTriple(keys: Record<string, unknown> | undefined, names: { enc: string; hmac: string; wrap: string }, what: string): KeyTriple {
+  if (!keys) return { kind: 'generate' };
+  const { enc, hmac, wrap } = names;
+  const incomplete = (message: string) => new CliError(CliErrorCode.KEYS_INCOMPLETE, message);
+  const extra = Object.keys(keys).filter((k) => ![enc, hmac, wrap].includes(k));
+  if (extra.length) throw incomplete(`The keys file has unknown members (${extra.slice(0, 5).map((k) => k.slice(0, 20)).join(', ')}); a ${what} takes ${enc}+${hmac}, or ${wrap}.`);
+  const has = (k: string) => keys[k] !== undefined;
+  if (has(enc) || has(hmac)) {
+    if (has(wrap)) throw incomplete(`Give ${enc}+${hmac} (${wrap} is derived from them) or ${wrap}, not both.`);
+    if (!has(hmac)) throw incomplete(`${enc} needs ${hmac}: the keys file has ${enc} but not its partner ${hmac}.`);
+    if (!has(enc)) throw incomplete(`${hmac} needs ${enc}: the keys file has ${hmac} but not its partner ${enc}.`);
+    return { kind: 'pair', enc: String(keys[enc]), hmac: String(keys[hmac]) };
+  }
+  if (has(wrap)) return { kind: 'wrap', wrap: String(keys[wrap]) };
+  throw incomplete(`The keys file needs ${enc}+${hmac}, or ${wrap}.`);
+}
+
+/** --keys FILE for a device: generated keys when there is none. */
+export function deviceKeys(ctx: Context): DeviceKeyInput {
+  const t = keyTriple(ctx.values.keys === undefined ? undefined : readJsonObject(ctx.values.keys, 'keys', ctx.io), { enc: 'kpe', hmac: 'kph', wrap: 'kpw' }, 'device');
+  return t.kind === 'pair' ? { kind: 'kpe-kph', kpe: t.enc, kph: t.hmac } : t.kind === 'wrap' ? { kind: 'kpw', kpw: t.wrap } : t;
+}
+
+export function groupKeys(ctx: Context): GroupKeyInput {
+  const t = keyTriple(ctx.values.keys === undefined ? undefined : readJsonObject(ctx.values.keys, 'keys', ctx.io), { enc: 'kde', hmac: 'kdh', wrap: 'kdw' }, 'group');
+  return t.kind === 'pair' ? { kind: 'kde-kdh', kde: t.enc, kdh: t.hmac } : t.kind === 'wrap' ? { kind: 'kdw', kdw: t.wrap } : t;
+}
+
+const bundlePassphrase = (ctx: Context) => ({ files: [{ flag: 'bundle-passphrase-file', path: ctx.values['bundle-passphrase-file'] }], env: ['KEYLADDER_BUNDLE_PASSPHRASE'], what: 'bundle passphrase' });
+
+/** How an export is protected: to --recipient's public RSA JWK, or to a new passphrase. */
+export async function protection(ctx: Context): Promise<BundleProtection> {
+  if (ctx.values.recipient !== undefined) return { kind: 'rsa', publicJwk: readJsonObject(ctx.values.recipient, 'recipient key') };
+  return { kind: 'passphrase', passphrase: await readNewPassphrase(bundlePassphrase(ctx), ctx.io) };
+}
+
+/** How a peer's export is opened: --private-key's private RSA JWK, or its passphrase. */
+export async function peerProtection(ctx: Context): Promise<OpenProtection> {
+  if (ctx.values['private-key'] !== undefined) return { kind: 'rsa', privateJwk: readJsonObject(ctx.values['private-key'], 'private key') };
+  return { kind: 'passphrase', passphrase: await readPassphrase({ ...bundlePassphrase(ctx), what: 'export passphrase' }, ctx.io) };
+}
+
+/** A compact JWE export from a file (issuer import, revocation import, init --join). */
+export const readExport = (path: string, role: string): string => readTextFile(path, role).trim();

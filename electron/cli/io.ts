@@ -1,0 +1,23 @@
+// What the CLI reads and writes, as one value: the real process, or a test's buffers.
+
+import { readFileSync } from 'node:fs';
+
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly readStdin: () => string;
+  /** stdin and stderr are a terminal: prompts and progress bars are possible. */
+  readonly isTty: boolean;
+  /** stdin alone is a terminal: nothing was piped in. */
+  readonly stdinIsTty?: boolean;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export const processIo = (): CliIo => ({
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  readStdin: () => readFileSync(0, 'utf8'),
+  isTty: Boolean(process.stdin.isTTY && process.stderr.isTTY),
+  stdinIsTty: Boolean(process.stdin.isTTY),
+  env: process.env,
+});

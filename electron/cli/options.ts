@@ -1,0 +1,141 @@
+// Every option of the `keyladder` command, with the line `help` shows for it,
+// and the checks of their values. Each command names the options it takes
+// (commands/*.ts); the few global ones are taken everywhere.
+
+import { parseArgs } from 'node:util';
+import { CliError, CliErrorCode } from './errors.js';
+
+interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  readonly multiple?: true;
+  /** The value's placeholder in usage lines ("FILE"); booleans have none. */
+  readonly value?: string;
+  readonly help: string;
+}
+
+export const OPTIONS = {
+  store: { type: 'string', value: 'DIR', help: 'the store folder (else $KEYLADDER_STORE, else the app\'s data folder)' },
+  'passphrase-file': { type: 'string', value: 'F', help: 'the store passphrase, first line of F (else $KEYLADDER_PASSPHRASE, else a prompt on a terminal)' },
+  json: { type: 'boolean', help: 'machine-readable output: one line of JSON; errors as {"error":{"code","message"}}' },
+  help: { type: 'boolean', help: 'this command\'s help' },
+  version: { type: 'boolean', help: 'the version of keyladder' },
+  'new-passphrase-file': { type: 'string', value: 'F', help: 'the new passphrase (else $KEYLADDER_NEW_PASSPHRASE, else asked twice on a terminal)' },
+  'bundle-passphrase-file': { type: 'string', value: 'F', help: 'the export\'s passphrase (else $KEYLADDER_BUNDLE_PASSPHRASE, else a prompt)' },
+  keys: { type: 'string', value: 'FILE', help: 'key material as JSON with hex values; - reads stdin (never an argument: other users can read those)' },
+  group: { type: 'string', value: 'NAME', help: 'the device\'s model group (for MGK)' },
+  out: { type: 'string', value: 'FILE', help: 'the file to write; it must not exist yet (see --force)' },
+  recipient: { type: 'string', value: 'PUBLIC_JWK', help: 'encrypt to this public RSA JWK file (RSA-OAEP-256) instead of a passphrase' },
+  'private-key': { type: 'string', value: 'PRIVATE_JWK', help: 'open the export with this private RSA JWK file instead of a passphrase' },
+  format: { type: 'string', value: 'FORMAT', help: 'the file or key format (csv|json for imports; keyladder-v1|msl for a generation)' },
+  prefix: { type: 'string', value: 'P', help: 'only identities that start with P' },
+  offset: { type: 'string', value: 'N', help: 'skip the first N' },
+  limit: { type: 'string', value: 'N', help: 'at most N (default 100)' },
+  'grace-days': { type: 'string', value: 'N', help: 'days the generation before keeps answering returning wrapdata' },
+  profile: { type: 'string', value: 'msl|rfc7516', help: 'the JWE profile (default msl)' },
+  mechanism: { type: 'string', value: 'PSK|MGK', help: 'the first rung\'s mechanism (default PSK)' },
+  rungs: { type: 'string', value: 'N', help: 'rungs to climb, 1 to 100 (default 3)' },
+  wrapdata: { type: 'string', value: 'FILE', help: 'start from this base64 wrapdata (a file, or - for stdin): the first rung is a WRAP' },
+  action: { type: 'string', value: 'A', help: 'only entries of action A (listed below)' },
+  subject: { type: 'string', value: 'S', help: 'only entries about S (a device, group or generation)' },
+  outcome: { type: 'string', value: 'ok|refused', help: 'only entries with this outcome' },
+  'include-unlocks': { type: 'boolean', help: 'also the CLI\'s own unlocks (one per command run; left out by default)' },
+  'kdf-log-n': { type: 'string', value: 'N', help: 'scrypt cost as log2(N) for the new key file (default 17, at least 17)' },
+  join: { type: 'string', value: 'EXPORT', help: 'start from a peer\'s Kissuer export (a responder network)' },
+  yes: { type: 'boolean', help: 'confirm: the command destroys or reveals something' },
+  force: { type: 'boolean', help: 'replace an existing output file (never a symbolic link)' },
+  checkpoint: { type: 'string', value: 'F', help: 'also check that the store did not go back behind checkpoint F' },
+  rekey: { type: 'boolean', help: 'and give the store a new key, as rekey does' },
+  host: { type: 'string', value: 'H', help: 'the address to listen on (default 127.0.0.1)' },
+  port: { type: 'string', value: 'P', help: 'the port, 0 to 65535 (default 8420; 0: any free port)' },
+  'tls-cert': { type: 'string', value: 'F', help: 'TLS: the certificate (PEM); needs --tls-key' },
+  'tls-key': { type: 'string', value: 'F', help: 'TLS: the private key (PEM); needs --tls-cert' },
+  'tls-client-ca': { type: 'string', value: 'F', help: 'mutual TLS: only clients with a certificate F issued' },
+  'token-file': { type: 'string', value: 'F', help: 'every request needs Authorization: Bearer <first line of F>' },
+  'allow-host': { type: 'string', multiple: true, value: 'NAME', help: 'a Host name to answer for, besides IP literals and loopback names (repeatable)' },
+  'allow-origin': { type: 'string', multiple: true, value: 'ORIGIN', help: 'a browser origin to answer, with CORS (repeatable)' },
+  'uniform-refusals': { type: 'boolean', help: 'one answer (403 KEYX_REFUSED) for unknown, revoked and group-less identities' },
+  'rate-limit': { type: 'string', value: 'N', help: 'requests a second per client and worker, bursts of 2N (default 1000; 0: off)' },
+  workers: { type: 'string', value: 'N', help: 'responder processes sharing the port and the store, 1 to 32 (default 1)' },
+} as const satisfies Record<string, OptionSpec>;
+
+export type OptionName = keyof typeof OPTIONS;
+export type Values = { [K in OptionName]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[] : (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+
+/** Taken by every command. */
+export const GLOBAL_OPTIONS: readonly OptionName[] = ['store', 'passphrase-file', 'json', 'help'];
+
+const NAMES = Object.keys(OPTIONS) as OptionName[];
+
+/** What to type for one option in a usage line: "--out FILE", "--force". */
+export const optionUsage = (name: OptionName): string => {
+  const spec: OptionSpec = OPTIONS[name];
+  return spec.value ? `--${name} ${spec.value}` : `--${name}`;
+};
+
+export interface ParsedArgs {
+  readonly values: Values;
+  readonly positionals: string[];
+  /** The options given, by name, in order: to refuse those a command does not take. */
+  readonly given: OptionName[];
+}
+
+/**
+ * node:util's parseArgs, with its errors turned into coded ones in our own
+ * words (its messages suggest `-- "--x"` with unbalanced quotes, and quote values).
+ */
+const PARSE_OPTIONS = Object.fromEntries(NAMES.map((n) => [n, { type: OPTIONS[n].type, ...('multiple' in OPTIONS[n] ? { multiple: true } : {}) }]));
+
+export function parseCommandLine(argv: readonly string[]): ParsedArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: PARSE_OPTIONS as never, allowPositionals: true, strict: true, tokens: true });
+  } catch (e) {
+    throw parseError(e as Error & { code?: string }, argv);
+  }
+  const given = parsed.tokens.flatMap((t) => (t.kind === 'option' ? [t.name as OptionName] : []));
+  return { values: parsed.values as Values, positionals: parsed.positionals, given };
+}
+
+/** The positional words of a command line that does not parse, to name the command its usage error is about. */
+export function wordsOf(argv: readonly string[]): string[] {
+  try {
+    return parseArgs({ args: [...argv], options: PARSE_OPTIONS as never, strict: false, allowPositionals: true }).positionals;
+  } catch {
+    return [];
+  }
+}
+
+function parseError(e: Error & { code?: string }, argv: readonly string[]): CliError {
+  const named = /'(--?[A-Za-z0-9-]+)/.exec(e.message)?.[1] ?? argv.find((a) => a.startsWith('-')) ?? '';
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return new CliError(CliErrorCode.USAGE_UNKNOWN_OPTION, `Unknown option ${named.slice(0, 40)}.`);
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      const name = named.replace(/^-+/, '') as OptionName;
+      const spec: OptionSpec | undefined = OPTIONS[name];
+      if (spec?.type === 'boolean') return new CliError(CliErrorCode.USAGE_BAD_VALUE, `--${name} takes no value.`);
+      // A value that starts with a dash (--grace-days -1) reads as another option.
+      const next = argv[argv.indexOf(`--${name}`) + 1];
+      if (next !== undefined && /^-\d/.test(next)) return new CliError(CliErrorCode.USAGE_BAD_VALUE, `--${name} takes a whole number (0 or more), not "${next.slice(0, 20)}".`);
+      return new CliError(CliErrorCode.USAGE_MISSING_ARGUMENT, `--${name} needs a value: ${optionUsage(name)} (a value that starts with "-" is written --${name}=VALUE).`);
+    }
+    default:
+      return new CliError(CliErrorCode.USAGE_BAD_VALUE, 'The options cannot be read.');
+  }
+}
+
+export function int(value: string | undefined, name: OptionName, fallback?: number, range: { min?: number; max?: number } = {}): number | undefined {
+  if (value === undefined) return fallback;
+  const n = /^\d{1,15}$/.test(value) ? Number(value) : NaN;
+  const { min = 0, max = Number.MAX_SAFE_INTEGER } = range;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new CliError(CliErrorCode.USAGE_BAD_VALUE, `--${name} takes a whole number${max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max}` : min > 0 ? ` from ${min}` : ' (0 or more)'}, not "${value.slice(0, 20)}".`);
+  }
+  return n;
+}
+
+export function oneOf<T extends string>(value: string | undefined, name: OptionName, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) throw new CliError(CliErrorCode.USAGE_BAD_VALUE, `--${name} is one of: ${allowed.join(', ')} (not "${value.slice(0, 40)}").`);
+  return value as T;
+}
