@@ -246,6 +246,7 @@ export const contract = {
   'audit.list': channel<AuditEntry[]>()(
     z.strictObject({
       action: z.enum(AUDIT_ACTIONS).optional(),
+      excludeActions: z.array(z.enum(AUDIT_ACTIONS)).max(AUDIT_ACTIONS.length).optional(),
       subject: z.string().min(1).max(MAX_IDENTITY_LENGTH).optional(),
       outcome: z.enum(['ok', 'refused']).optional(),
       beforeSeq: z.number().int().min(1).optional(),

@@ -75,7 +75,9 @@ describe('README walkthrough', () => {
     expect(run.status).toBe(0);
     writeFileSync(join(home, 'open-bundle.mjs'), blockAfter('factory-snippet', 'js'));
     symlinkSync(join(ROOT, 'node_modules'), join(home, 'node_modules'), 'dir');
-    const open = (file: string) => spawnSync(process.execPath, [...childNodeArgs(), 'open-bundle.mjs', file], { cwd: home, encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', BUNDLE_PASSPHRASE } });
+    // The factory runs plain Node, not KeyLadder's runtime: no crypto model for the snippet
+    // (jose's PBES2 needs Web Crypto AES-KW, which a factory's Node has).
+    const open = (file: string) => spawnSync(process.execPath, ['open-bundle.mjs', file], { cwd: home, encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', BUNDLE_PASSPHRASE } });
     const devices = open('devices.jwe');
     expect(devices.status, devices.stderr).toBe(0);
     const list = spawnSync(join(home, 'bin', 'keyladder'), ['device', 'list', '--json'], { cwd: home, encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', HOME: home, KEYLADDER_STORE: join(home, 'keyladder-store'), KEYLADDER_PASSPHRASE: 'walkthrough store passphrase' } });

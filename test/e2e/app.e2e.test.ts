@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { Locator } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CHANNELS } from '../../electron/ipc/contract.js';
+import { createServices } from '../../electron/services/index.js';
 import { deriveWrappingKey } from '../../electron/jwe/keyDerivation.js';
 import { kcv } from '../../electron/jwe/kcv.js';
 import { acceptKeyResponse, importWrappingKey, LadderRequestor } from '../support/device.js';
@@ -238,7 +239,9 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     const report = (await dialog().textContent()) ?? '';
     expect(report).toMatch(/3 of 63 rows/);
     expect(await dialog().locator('tbody tr').count()).toBe(3);
-    for (const [row, code] of [['61', 'INVALID_KEY'], ['62', 'INVALID_IDENTITY'], ['63', 'GROUP_NOT_FOUND']]) {
+    // Numbered by their line in the file, the header being line 1.
+    expect(await dialog().locator('thead th').first().textContent()).toBe('Line');
+    for (const [row, code] of [['62', 'INVALID_KEY'], ['63', 'INVALID_IDENTITY'], ['64', 'GROUP_NOT_FOUND']]) {
       expect(await dialog().locator('tbody tr').filter({ hasText: code! }).locator('td').first().textContent()).toBe(row);
     }
     await h.screenshot('bulk-import-errors');
@@ -582,9 +585,21 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     expect(bad).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
   });
 
-  it('verifies the audit log, and filters it', async () => {
+  it('verifies the audit log, and filters it; the command line\'s unlocks only when asked for', async () => {
+    // Two commands run beside the app: each unlocks the store as the CLI does.
+    for (let i = 0; i < 2; i++) {
+      const cli = createServices({ storeDir: h.storeDir, door: 'cli', batchExchangeRecords: false });
+      await cli.store.unlock(PASSPHRASE);
+      cli.close();
+    }
+    expect(h.services.audit.list({ action: 'store.unlock-cli' })).toHaveLength(2);
     await nav('Audit');
     await visible(h.page.getByRole('cell', { name: 'issuer.rotate' }));
+    expect(await h.page.locator('tbody td code', { hasText: 'store.unlock-cli' }).count()).toBe(0);
+    await h.page.getByLabel("Show the command line's unlocks").check();
+    await h.page.getByRole('button', { name: 'Apply filters' }).click();
+    await h.page.waitForFunction(() => [...document.querySelectorAll('tbody td code')].filter((c) => c.textContent === 'store.unlock-cli').length === 2);
+    await h.page.getByLabel("Show the command line's unlocks").uncheck();
     await h.page.getByRole('button', { name: 'Verify the chain' }).click();
     await visible(h.page.getByText(/The chain holds: all \d+ entries verify/));
     await h.screenshot('audit-verified');
