@@ -63,14 +63,8 @@ function openGcm(enc: ContentEncryptionEntry, cek: Uint8Array, { iv, ciphertext,
   } catch (cause) {
     throw new CryptoFailure(`${enc.name} (decrypt)`, cause);
   }
-  try {
-    // final() checks the tag: its only failure is a wrong key or an altered JWE.
-    return Buffer.concat([head, decipher.final()]);
-  } catch {
-    return undefined;
-  } finally {
-    head.fill(0);
-  }
+  // final() checks the tag: its only failure is a wrong key or an altered JWE.
+  return finish(decipher, head);
 }
 
 /** RFC 7518 5.2.2.2: MAC_KEY is the CEK's first half, ENC_KEY its second; the tag is HMAC(AAD || IV || C || AL), truncated to half. */
@@ -95,8 +89,13 @@ function openCbcHmac(enc: ContentEncryptionEntry, cek: Uint8Array, { iv, ciphert
   } catch (cause) {
     throw new CryptoFailure(`${enc.name} (decrypt)`, cause);
   }
+  // The MAC held, so bad padding means the sender's cipher is broken; it is refused alike.
+  return finish(decipher, head);
+}
+
+/** The plaintext, or undefined when final() refuses; the first part is zeroed either way. */
+function finish(decipher: { final(): Buffer }, head: Buffer): Buffer | undefined {
   try {
-    // The MAC held, so bad padding means the sender's cipher is broken; it is refused alike.
     return Buffer.concat([head, decipher.final()]);
   } catch {
     return undefined;
