@@ -1,6 +1,7 @@
 // What the CLI reads and writes, as one value: the real process, or a test's buffers.
 
 import { readFileSync } from 'node:fs';
+import password from '@inquirer/password';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -11,6 +12,8 @@ export interface CliIo {
   /** stdin alone is a terminal: nothing was piped in. */
   readonly stdinIsTty?: boolean;
   readonly env: NodeJS.ProcessEnv;
+  /** Asks on the terminal with the input hidden (a passphrase). */
+  readonly askHidden: (message: string) => Promise<string>;
 }
 
 export const processIo = (): CliIo => ({
@@ -20,4 +23,5 @@ export const processIo = (): CliIo => ({
   isTty: Boolean(process.stdin.isTTY && process.stderr.isTTY),
   stdinIsTty: Boolean(process.stdin.isTTY),
   env: process.env,
+  askHidden: (message) => password({ message }),
 });

@@ -4,7 +4,6 @@
 // naming a file that cannot be read is an error, never a fall-back.
 
 import { readFileSync } from 'node:fs';
-import password from '@inquirer/password';
 import { CliError, CliErrorCode, unreadable } from './errors.js';
 import type { CliIo } from './io.js';
 
@@ -37,9 +36,9 @@ async function read(sources: PassphraseSources, io: CliIo, confirm: boolean): Pr
     throw new CliError(CliErrorCode.NO_PASSPHRASE, `No ${sources.what}: pass ${flags}, or set ${sources.env.join(' or ')}, or run on a terminal to be asked.`);
   }
   const prompt = sources.what[0]!.toUpperCase() + sources.what.slice(1);
-  const first = await password({ message: `${prompt}:` });
+  const first = await io.askHidden(`${prompt}:`);
   if (!confirm) return first;
-  const second = await password({ message: `${prompt} again:` });
+  const second = await io.askHidden(`${prompt} again:`);
   if (first !== second) throw new CliError(CliErrorCode.PASSPHRASES_DIFFER, 'The two passphrases differ. Nothing was changed.');
   return first;
 }

@@ -153,6 +153,20 @@ describe('passphrases: an explicit flag wins over the environment', () => {
   });
 });
 
+describe('passphrases typed on a terminal', () => {
+  it('a new passphrase is asked twice; two that differ are PASSPHRASES_DIFFER and create nothing', async () => {
+    const store = ['--store', join(dir, 'init-typed')];
+    const noEnv = { env: { KEYLADDER_PASSPHRASE: '' } };
+    const differ = await cli([...store, 'init', '--kdf-log-n', '10'], { ...noEnv, typed: ['a passphrase typed once', 'a passphrase typed twice'] });
+    expect([differ.code, differ.stderr]).toEqual([2, expect.stringContaining('[PASSPHRASES_DIFFER]')]);
+    expect(JSON.parse((await cli([...store, 'status', '--json'])).stdout).exists).toBe(false);
+    expect((await cli([...store, 'init', '--kdf-log-n', '10'], { ...noEnv, typed: ['the typed passphrase', 'the typed passphrase'] })).code).toBe(0);
+    // Opening asks once.
+    expect((await cli([...store, 'device', 'list'], { ...noEnv, typed: ['the typed passphrase'] })).code).toBe(0);
+    expect((await cli([...store, 'device', 'list'], { ...noEnv, typed: ['not it at all'] })).stderr).toContain('[WRONG_PASSPHRASE]');
+  });
+});
+
 describe('files: their role and path, never their content', () => {
   it('names each file that cannot be read, and each JSON file that does not parse', async () => {
     const nope = join(dir, 'nope');

@@ -21,16 +21,26 @@ export const testEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv =
   ...extra,
 });
 
-export async function cli(args: string[], options: { stdin?: string; env?: Record<string, string>; stdinIsTty?: boolean } = {}): Promise<CliResult> {
+/**
+ * `typed`: a terminal on which the operator types these answers, in order, at
+ * the hidden prompts (without it, the CLI runs with no terminal).
+ */
+export async function cli(args: string[], options: { stdin?: string; env?: Record<string, string>; stdinIsTty?: boolean; typed?: string[] } = {}): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
+  const typed = options.typed === undefined ? undefined : [...options.typed];
   const code = await main(args, {
     stdout: (t) => { stdout += t; },
     stderr: (t) => { stderr += t; },
     readStdin: () => options.stdin ?? '',
-    isTty: false,
+    isTty: typed !== undefined,
     stdinIsTty: options.stdinIsTty ?? false,
     env: testEnv(options.env),
+    askHidden: async (message) => {
+      const answer = typed?.shift();
+      if (answer === undefined) throw new Error(`the test typed nothing at the prompt "${message}"`);
+      return answer;
+    },
   });
   return { code, stdout, stderr };
 }
