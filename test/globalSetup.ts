@@ -13,8 +13,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export default function setup(): () => void {
+  // Each vitest project runs this setup; the first makes the folder, the others share it
+  // (nested, the paths would grow past what a Unix socket's name can hold: Chromium's).
+  if (process.env['KEYLADDER_RUN_TMP'] !== undefined && process.env['TMPDIR'] === process.env['KEYLADDER_RUN_TMP']) return () => {};
   const runTmp = mkdtempSync(join(tmpdir(), 'keyladder-run-'));
   process.env['TMPDIR'] = runTmp;
+  process.env['KEYLADDER_RUN_TMP'] = runTmp;
   build();
   return () => {
     const left = readdirSync(runTmp).filter((name) => name.startsWith('keyladder-'));
