@@ -52,4 +52,5 @@ export const AUDIT_ACTIONS = [
   'issuer.create', 'issuer.rotate', 'issuer.retire', 'issuer.destroy', 'issuer.import-msl', 'issuer.export', 'issuer.import-peer',
   'exchange', 'exchange.test', 'exchange.check', 'audit.checkpoint', 'revocation.export', 'revocation.import',
   'recipient.add', 'recipient.remove', 'identity.create', 'identity.rotate',
+  'jose.decrypt', 'jose.encrypt',
 ] as const satisfies readonly AuditAction[];
