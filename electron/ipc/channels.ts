@@ -13,6 +13,7 @@ export const CHANNELS = [
   'exchanges.simulate', 'exchanges.respond', 'exchanges.checkResponse', 'exchanges.clonePolicy', 'exchanges.setClonePolicy',
   'audit.list', 'audit.verify',
   'revocations.peerLists',
+  'jose.inspect', 'jose.inspectFile', 'jose.decrypt', 'jose.verify',
   'responder.status', 'responder.start', 'responder.stop', 'responder.chooseTls', 'responder.chooseTokenFile', 'responder.chooseClientCa', 'responder.metrics',
 ] as const;
 
