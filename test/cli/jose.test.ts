@@ -119,10 +119,13 @@ describe('jose decrypt', () => {
     expect(tampered.stderr).toContain('[JOSE_INTEGRITY/integrity]');
   });
 
-  it('refuses two key options at once', async () => {
+  it('refuses two key options at once, and two reads of stdin', async () => {
     const r = await run(['jose', 'decrypt', join(dir, 'a3.jwe'), '--device', v.identity, '--group', 'g']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('[USAGE_BAD_VALUE]');
+    const both = await run(['jose', 'verify', '-', '--key-file', '-'], vector('A.3').jwe!);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('both be read from stdin');
   });
 });
 

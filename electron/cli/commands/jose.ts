@@ -100,8 +100,12 @@ function summaryLines(summary: PlaintextSummary): string[] {
 /** The object from FILE, or stdin for "-". */
 const readObject = (ctx: Context): string => readTextFile(ctx.args[0]!, 'JOSE object', ctx.io);
 
-const keyFile = (ctx: Context): JoseKeySource | undefined =>
-  ctx.values['key-file'] === undefined ? undefined : { kind: 'jwk', jwk: readJsonObject(ctx.values['key-file'], 'key', ctx.io) };
+function keyFile(ctx: Context): JoseKeySource | undefined {
+  const path = ctx.values['key-file'];
+  if (path === undefined) return undefined;
+  if (path === '-' && ctx.args[0] === '-') throw new CliError(CliErrorCode.USAGE_BAD_VALUE, 'The object and --key-file cannot both be read from stdin: give one of them as a file.');
+  return { kind: 'jwk', jwk: readJsonObject(path, 'key', ctx.io) };
+}
 
 async function decryptSource(ctx: Context): Promise<JoseKeySource> {
   const given = [ctx.values['key-file'] && '--key-file', ctx.values.device && '--device', ctx.values.group && '--group', ctx.values['bundle-passphrase-file'] && '--bundle-passphrase-file'].filter(Boolean);
