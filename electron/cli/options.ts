@@ -22,7 +22,7 @@ export const OPTIONS = {
   'new-passphrase-file': { type: 'string', value: 'F', help: 'the new passphrase (else $KEYLADDER_NEW_PASSPHRASE, else asked twice on a terminal)' },
   'bundle-passphrase-file': { type: 'string', value: 'F', help: 'the export\'s passphrase (else $KEYLADDER_BUNDLE_PASSPHRASE, else a prompt)' },
   keys: { type: 'string', value: 'FILE', help: 'key material as JSON with hex values; - reads stdin (never an argument: other users can read those)' },
-  group: { type: 'string', value: 'NAME', help: 'the device\'s model group (for MGK)' },
+  group: { type: 'string', value: 'NAME', help: 'the device\'s model group (for MGK); for jose decrypt, open with the group\'s Kdw' },
   out: { type: 'string', value: 'FILE', help: 'the file to write; it must not exist yet (see --force)' },
   recipient: { type: 'string', value: 'PUBLIC_JWK', help: 'encrypt to this public RSA JWK file (RSA-OAEP-256) instead of a passphrase' },
   'private-key': { type: 'string', value: 'PRIVATE_JWK', help: 'open the export with this private RSA JWK file instead of a passphrase' },
@@ -55,6 +55,9 @@ export const OPTIONS = {
   'allow-origin': { type: 'string', multiple: true, value: 'ORIGIN', help: 'a browser origin to answer, with CORS (repeatable)' },
   'uniform-refusals': { type: 'boolean', help: 'one answer (403 KEYX_REFUSED) for unknown, revoked and group-less identities' },
   'rate-limit': { type: 'string', value: 'N', help: 'requests a second per client and worker, bursts of 2N (default 1000; 0: off)' },
+  'key-file': { type: 'string', value: 'JWK', help: 'the key to open or verify with: a JWK file (- reads stdin)' },
+  device: { type: 'string', value: 'ID', help: 'open an MSL ladder answer with this device\'s Kpw' },
+  to: { type: 'string', value: 'KID', help: 'the keyring recipient to encrypt to (keyladder recipient list)' },
   workers: { type: 'string', value: 'N', help: 'responder processes sharing the port and the store, 1 to 32 (default 1)' },
 } as const satisfies Record<string, OptionSpec>;
 

@@ -13,6 +13,7 @@ export const CHANNELS = [
   'exchanges.simulate', 'exchanges.respond', 'exchanges.checkResponse', 'exchanges.clonePolicy', 'exchanges.setClonePolicy',
   'audit.list', 'audit.verify',
   'revocations.peerLists',
+  'jose.inspect', 'jose.inspectFile', 'jose.decrypt', 'jose.verify',
   'responder.status', 'responder.start', 'responder.stop', 'responder.chooseTls', 'responder.chooseTokenFile', 'responder.chooseClientCa', 'responder.metrics',
 ] as const;
 
@@ -52,4 +53,5 @@ export const AUDIT_ACTIONS = [
   'issuer.create', 'issuer.rotate', 'issuer.retire', 'issuer.destroy', 'issuer.import-msl', 'issuer.export', 'issuer.import-peer',
   'exchange', 'exchange.test', 'exchange.check', 'audit.checkpoint', 'revocation.export', 'revocation.import',
   'recipient.add', 'recipient.remove', 'identity.create', 'identity.rotate',
+  'jose.decrypt', 'jose.encrypt',
 ] as const satisfies readonly AuditAction[];

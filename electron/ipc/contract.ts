@@ -23,6 +23,7 @@ import type { ExchangeOutcome, ResponseCheck } from '../services/api.js';
 import type { ClonePolicy } from '../../db/repositories/wrapdata.js';
 import type { PeerList } from '../services/revocations.js';
 import type { RekeyCounts } from '../../db/rekey.js';
+import { MAX_JOSE_TEXT, type JoseDecryption, type JoseInspection, type JoseVerification } from '../services/joseTools.js';
 import { AUDIT_ACTIONS, CHANNELS, PASSIVE_CHANNELS, type Channel } from './channels.js';
 
 // ---------------------------------------------------------------- building blocks
@@ -61,6 +62,22 @@ const protection = z.discriminatedUnion('kind', [
 ]);
 
 const peerProtection = protection;
+
+/** A JOSE object as pasted (main reads chosen files itself, jose.inspectFile). */
+const joseText = z.string().min(1, { error: 'Paste a JWE or JWS first.' }).max(MAX_JOSE_TEXT, { error: 'The JOSE object is longer than 1 MiB.' });
+
+/**
+ * The key to open a JOSE object with. Keys never travel through the renderer:
+ * own keys, a device's Kpw and a group's Kdw stay in the store, and
+ * `key-file` makes main ask for the JWK file in its own dialog and read it.
+ */
+const joseKey = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('own') }),
+  z.strictObject({ kind: z.literal('device'), identity }),
+  z.strictObject({ kind: z.literal('group'), name: groupName }),
+  z.strictObject({ kind: z.literal('key-file') }),
+  z.strictObject({ kind: z.literal('passphrase'), passphrase }),
+]);
 
 /** Which devices an export means: main resolves the rule, so 100,000 identities need not cross. */
 const deviceSelector = z.discriminatedUnion('kind', [
@@ -157,6 +174,12 @@ export interface AppOverview extends StoreOverview {
 }
 
 export type { ResponderMetrics };
+
+/** A decryption or verification as the renderer gets it: metadata, a KCV or thumbprint for a key, never plaintext bytes. */
+export type JoseDecryptionView = Omit<JoseDecryption, 'plaintext'>;
+export type JoseVerificationView = Omit<JoseVerification, 'payload'>;
+/** Canceled: the operator closed main's key-file dialog. */
+export type KeyedOutcome<T> = { readonly canceled: true } | { readonly canceled: false; readonly result: T };
 
 export type FileOutcome<T> = { readonly canceled: true } | ({ readonly canceled: false; readonly file: string } & T);
 
@@ -256,6 +279,14 @@ export const contract = {
   'audit.verify': channel<AuditVerification>()(noArgs),
   /** When each peer's revocation list was last received. */
   'revocations.peerLists': channel<PeerList[]>()(noArgs),
+
+  'jose.inspect': channel<JoseInspection>()(z.strictObject({ text: joseText })),
+  /** Main asks for the file and reads it; its text crosses only when it is a JOSE object. */
+  'jose.inspectFile': channel<FileOutcome<{ readonly text: string; readonly inspection: JoseInspection }>>()(noArgs),
+  'jose.decrypt': channel<KeyedOutcome<JoseDecryptionView>>()(z.strictObject({ text: joseText, key: joseKey })),
+  'jose.verify': channel<KeyedOutcome<JoseVerificationView>>()(
+    z.strictObject({ text: joseText, key: z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('own') }), z.strictObject({ kind: z.literal('key-file') })]) }),
+  ),
 
   'responder.status': channel<ResponderStatus>()(noArgs),
   'responder.start': channel<ResponderStatus>()(responderStart),

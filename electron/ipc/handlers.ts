@@ -3,13 +3,14 @@
 // business logic lives here; validation happened in the wrapper.
 
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeNewFile } from '../../db/files.js';
 import type { AppResponder } from '../appResponder.js';
 import type { KeyLadderServices } from '../services/api.js';
 import { ServiceError, ServiceErrorCode } from '../services/errors.js';
 import type { BundleProtection } from '../services/types.js';
+import { MAX_JOSE_TEXT } from '../services/joseTools.js';
 import { parseStrictJson } from '../ladder/strictJson.js';
 import type { AppSettings } from './contract.js';
 import { AppError } from './errors.js';
@@ -52,6 +53,11 @@ const BACKUP_FILTERS: readonly FileFilter[] = [
   { name: 'All files', extensions: ['*'] },
 ];
 
+const JOSE_FILTERS: readonly FileFilter[] = [
+  { name: 'JWE or JWS', extensions: ['jwe', 'jws', 'jwt', 'json', 'txt'] },
+  { name: 'All files', extensions: ['*'] },
+];
+
 const JWK_FILTERS: readonly FileFilter[] = [
   { name: 'JSON Web Key', extensions: ['jwk', 'json'] },
   { name: 'All files', extensions: ['*'] },
@@ -80,7 +86,13 @@ async function readJwkFile(file: string, role: string): Promise<Record<string, u
 const writePrivate = async (file: string, text: string) => writeNewFile(file, text, true);
 
 export function createHandlers(services: KeyLadderServices, deps: AppDeps): Handlers {
-  const { store, devices, groups, issuers, exchanges, audit } = services;
+  const { store, devices, groups, issuers, exchanges, audit, jose } = services;
+  /** A key file chosen in main's dialog and read here; null when the operator cancels. */
+  const chosenKey = async <S>(key: S | { kind: 'key-file' }): Promise<S | { kind: 'jwk'; jwk: Record<string, unknown> } | null> => {
+    if ((key as { kind: string }).kind !== 'key-file') return key as S;
+    const file = await deps.openFile({ title: 'Choose the key (JWK) to open it with', filters: JWK_FILTERS });
+    return file === null ? null : { kind: 'jwk', jwk: await readJwkFile(file, 'the key') };
+  };
   const unlockBackoff = deps.unlockBackoff ?? new UnlockBackoff();
   /** An export's protection, with the recipient's public key read from the file the operator picks here; null if they cancel. */
   const exportProtection = async (protection: { kind: 'passphrase'; passphrase: string } | { kind: 'rsa-key-file' }): Promise<BundleProtection | null> => {
@@ -205,6 +217,31 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
       }
       const imported = await issuers.importFromPeer((await readFile(file, 'utf8')).trim(), keyed);
       return { canceled: false, file, imported };
+    },
+
+    'jose.inspect': ({ text }) => jose.inspect(text),
+    'jose.inspectFile': async () => {
+      const file = await deps.openFile({ title: 'Choose a JWE or JWS to inspect', filters: JOSE_FILTERS });
+      if (file === null) return { canceled: true };
+      if ((await stat(file)).size > MAX_JOSE_TEXT) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'That file is larger than 1 MiB: no JOSE object KeyLadder reads is.');
+      const text = (await readFile(file, 'utf8')).trim();
+      // Inspected first: a file that is no JOSE object (a key file, say) is refused here and its text never crosses.
+      const inspection = await jose.inspect(text);
+      return { canceled: false, file, text, inspection };
+    },
+    'jose.decrypt': async ({ text, key }) => {
+      const source = await chosenKey(key);
+      if (source === null) return { canceled: true };
+      const { plaintext, ...result } = await jose.decrypt(text, source);
+      plaintext?.fill(0);
+      return { canceled: false, result };
+    },
+    'jose.verify': async ({ text, key }) => {
+      const source = await chosenKey(key);
+      if (source === null) return { canceled: true };
+      const { payload, ...result } = await jose.verify(text, source);
+      payload?.fill(0);
+      return { canceled: false, result };
     },
 
     'exchanges.simulate': ({ identity, ...options }) => exchanges.simulate(identity, options),

@@ -12,6 +12,7 @@ import type { ClonePolicy } from '../../db/repositories/wrapdata.js';
 import type { AuditCheckpoint } from '../../db/checkpoint.js';
 import type { RekeyCounts } from '../../db/rekey.js';
 import type { PeerList } from './revocations.js';
+import type { JoseToolsService } from './joseTools.js';
 
 /** Key material as it arrives from an operator's JSON file: hex strings. */
 export type DeviceKeyInput =
@@ -137,6 +138,9 @@ export interface OverviewApi {
   get(): StoreOverview;
 }
 
+/** The JOSE workbench (joseTools.ts): inspect, decrypt, verify, encrypt to a recipient. */
+export type JoseApi = Pick<JoseToolsService, 'inspect' | 'decrypt' | 'verify' | 'encrypt'>;
+
 export interface KeyLadderServices {
   readonly store: StoreApi;
   readonly devices: DeviceApi;
@@ -146,4 +150,5 @@ export interface KeyLadderServices {
   readonly audit: AuditApi;
   readonly revocations: RevocationApi;
   readonly overview: OverviewApi;
+  readonly jose: JoseApi;
 }

@@ -25,6 +25,12 @@ export const ServiceErrorCode = {
   SIGNER_UNKNOWN: 'SIGNER_UNKNOWN',
   /** An unsigned import, not asked for. */
   SIGNATURE_REQUIRED: 'SIGNATURE_REQUIRED',
+  /** A JOSE object that does not parse (the inspector's and decryptor's first step). */
+  JOSE_PARSE: 'JOSE_PARSE',
+  /** Every algorithm of the object is one KeyLadder refuses (the reason says why). */
+  JOSE_UNSUPPORTED_ALG: 'JOSE_UNSUPPORTED_ALG',
+  /** The key given did not open or verify it: one code whatever failed. */
+  JOSE_INTEGRITY: 'JOSE_INTEGRITY',
   /** The audit log cannot be written (a full disk, say): nothing is answered until it can. */
   AUDIT_UNAVAILABLE: 'AUDIT_UNAVAILABLE',
 } as const;

@@ -11,6 +11,7 @@ import { StoreService, type HeadKeeper } from './storeService.js';
 import { RevocationService } from './revocations.js';
 import { KeyringService } from './keyring.js';
 import { OverviewService } from './overview.js';
+import { JoseToolsService } from './joseTools.js';
 
 export interface ServicesOptions {
   readonly storeDir: string;
@@ -38,6 +39,7 @@ export interface KeyLadderRuntime extends KeyLadderServices {
   readonly issuers: IssuerService;
   readonly revocations: RevocationService;
   readonly keyring: KeyringService;
+  readonly jose: JoseToolsService;
   /** Flushes pending records and locks the store. */
   close(): void;
 }
@@ -48,6 +50,7 @@ export function createServices(options: ServicesOptions): KeyLadderRuntime {
   const exchanges = new ExchangeService(session, now, options.batchExchangeRecords ?? true, options.random);
   const store = new StoreService(session, now, options.kdfLogN, { backgroundCheckpoints: options.backgroundCheckpoints ?? false, ...(options.door === 'cli' ? { unlockAction: 'store.unlock-cli' as const } : {}) }, options.headKeeper);
   const issuers = new IssuerService(session, now);
+  const keyring = new KeyringService(session, now);
   return {
     store,
     devices: new DeviceService(session, now),
@@ -56,7 +59,8 @@ export function createServices(options: ServicesOptions): KeyLadderRuntime {
     exchanges,
     audit: new AuditService(session, now),
     revocations: new RevocationService(session, now),
-    keyring: new KeyringService(session, now),
+    keyring,
+    jose: new JoseToolsService(session, keyring, now),
     overview: new OverviewService(session, store, issuers, now),
     close: () => session.lock(),
   };

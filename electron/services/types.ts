@@ -83,7 +83,8 @@ export type AuditAction =
   | 'group.add' | 'group.export' | 'policy.clone'
   | 'issuer.create' | 'issuer.rotate' | 'issuer.retire' | 'issuer.destroy' | 'issuer.import-msl' | 'issuer.export' | 'issuer.import-peer'
   | 'exchange' | 'exchange.test' | 'exchange.check' | 'audit.checkpoint' | 'revocation.export' | 'revocation.import'
-  | 'recipient.add' | 'recipient.remove' | 'identity.create' | 'identity.rotate';
+  | 'recipient.add' | 'recipient.remove' | 'identity.create' | 'identity.rotate'
+  | 'jose.decrypt' | 'jose.encrypt';
 
 export interface AuditEntry {
   readonly seq: number;

@@ -17,6 +17,7 @@ import { createServices } from '../../electron/services/index.js';
 import { deriveWrappingKey } from '../../electron/jwe/keyDerivation.js';
 import { kcv } from '../../electron/jwe/kcv.js';
 import { acceptKeyResponse, importWrappingKey, LadderRequestor } from '../support/device.js';
+import { joseVectors } from '../support/joseVectors.js';
 import { announceSkip, APP_VERSION, chromiumMissing, EVENTS, madeDirs, SKIP_MESSAGE, startHarness, type Harness } from './harness.js';
 
 const PASSPHRASE = 'correct horse battery staple';
@@ -607,6 +608,59 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     await h.page.getByRole('button', { name: 'Apply filters' }).click();
     await h.page.waitForFunction(() => [...document.querySelectorAll('tbody td code')].every((c) => c.textContent === 'store.unlock-failed'));
     expect(await h.page.locator('tbody tr').count()).toBe(1);
+  });
+
+  it('inspects any JOSE object part by part, decrypts one made to its own key, and names the step a tampered one fails at', async () => {
+    const appendixA = joseVectors('rfc7516-appendix-a.json');
+    const general = appendixA.vectors.find((x) => x.section === 'A.4')!.jwe!;
+    const kw = appendixA.keys['A.3.3']!;
+    known.push(Buffer.from(kw.k!, 'base64url'));
+    await nav('JOSE');
+    const text = h.page.getByLabel(/JWE or JWS/);
+    await text.fill(general);
+    await h.page.getByRole('button', { name: 'Inspect' }).click();
+    const first = h.page.getByRole('region', { name: 'Recipient 0' });
+    await visible(first);
+    expect(await first.textContent()).toMatch(/RSA1_5\s*refused\s*PKCS#1 v1.5 padding invites Bleichenbacher/);
+    expect(await h.page.getByRole('region', { name: 'Recipient 1' }).textContent()).toMatch(/A128KW\s*supported[\s\S]*kid7/);
+    expect(await h.page.locator('[data-jose-view]').textContent()).toMatch(/Shared unprotected header[\s\S]*jku/);
+    await h.screenshot('jose-inspect-general');
+
+    // The general JWE through its A128KW recipient, with a key file main's dialog chooses and reads.
+    const keyFile = path.join(h.workDir, 'a33.jwk');
+    await writeFile(keyFile, JSON.stringify(kw));
+    await h.page.getByLabel('A key file (JWK)…').check();
+    h.dialogs.open.push(keyFile);
+    await h.page.getByRole('button', { name: 'Decrypt' }).click();
+    await visible(h.page.locator('[data-jose-result]'));
+    expect(await h.page.locator('[data-jose-result]').textContent()).toMatch(/Decrypted recipient 1 \(A128KW, kid 7; A128CBC-HS256\)/);
+    expect(await h.page.getByText(/Skipped 0 \(RSA1_5, kid 2011-04-29\)/).count()).toBe(1);
+
+    // A JWE made to this KeyLadder's own encryption key, found by its kid.
+    const own = (await h.services.keyring.identityJwks()).keys.find((k) => k.use === 'enc')!;
+    await h.services.keyring.addRecipient(JSON.stringify(own), { kid: own.kid! });
+    const mine = await h.services.jose.encrypt('{"note":"made for this KeyLadder"}', own.kid!);
+    await text.fill(mine);
+    await h.page.getByRole('button', { name: 'Inspect' }).click();
+    await visible(h.page.getByText('this KeyLadder holds its key'));
+    await h.page.getByLabel('This KeyLadder’s own keys (by kid)').check();
+    await h.page.getByRole('button', { name: 'Decrypt' }).click();
+    await visible(h.page.locator('[data-plaintext-preview]'));
+    expect(await h.page.locator('[data-jose-result]').textContent()).toMatch(/Decrypted recipient 0 \(ECDH-ES\+A256KW, kid [\w-]+; A256GCM\)/);
+    expect(await h.page.locator('[data-plaintext-preview]').textContent()).toBe('{"note":"made for this KeyLadder"}');
+    await h.screenshot('jose-decrypt-own');
+
+    // Altered on the way: the same refusal, whatever changed, naming the integrity step.
+    const parts = mine.split('.');
+    parts[4] = `${parts[4]!.startsWith('A') ? 'B' : 'A'}${parts[4]!.slice(1)}`;
+    await text.fill(parts.join('.'));
+    await h.page.getByRole('button', { name: 'Inspect' }).click();
+    await h.page.getByRole('button', { name: 'Decrypt' }).click();
+    await visible(h.page.locator('[data-refusal-step]'));
+    expect(await h.page.locator('[data-refusal-step]').textContent()).toContain('integrity check');
+    expect(await h.page.getByRole('alert').textContent()).toMatch(/key is wrong, or the JWE was altered[\s\S]*JOSE_INTEGRITY/);
+    await h.screenshot('jose-refused-integrity');
+    expect(h.services.audit.list({ action: 'jose.decrypt', limit: 10 }).map((e) => e.outcome)).toEqual(['refused', 'ok', 'ok']);
   });
 
   it('shows the settings screen and saves the idle lock time', async () => {
