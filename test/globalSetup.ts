@@ -16,6 +16,7 @@ export default function setup(): () => void {
   // Each vitest project runs this setup; the first makes the folder, the others share it
   // (nested, the paths would grow past what a Unix socket's name can hold: Chromium's).
   if (process.env['KEYLADDER_RUN_TMP'] !== undefined && process.env['TMPDIR'] === process.env['KEYLADDER_RUN_TMP']) return () => {};
+  process.env['KEYLADDER_MACHINE_TMPDIR'] = tmpdir();
   const runTmp = mkdtempSync(join(tmpdir(), 'keyladder-run-'));
   process.env['TMPDIR'] = runTmp;
   process.env['KEYLADDER_RUN_TMP'] = runTmp;

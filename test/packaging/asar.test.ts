@@ -54,7 +54,12 @@ interface Packaged {
 let p: Packaged;
 
 function run(cmd: string, args: string[], cwd: string): SpawnSyncReturns<string> {
-  const result = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, maxBuffer: 64 * 1024 * 1024 });
+  // electron-builder refuses files that resolve outside the project into /tmp unless they are under
+  // the temp folder; the project's node_modules links to the checkout's, which a CI clone may keep
+  // in /tmp. So it gets the machine's temp folder, not the run's own (test/globalSetup.ts).
+  const machineTmp = process.env['KEYLADDER_MACHINE_TMPDIR'];
+  const env = { ...process.env, FORCE_COLOR: '0', ...(machineTmp === undefined ? {} : { TMPDIR: machineTmp }) };
+  const result = spawnSync(cmd, args, { cwd, encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 });
   if (result.status !== 0) {
     const out = `${result.stdout ?? ''}\n${result.stderr ?? ''}`.trim().split('\n').slice(-40).join('\n');
     throw new Error(`${cmd} ${args.join(' ')} failed (status ${result.status}${result.error ? `, ${result.error.message}` : ''}):\n${out}`);
