@@ -8,7 +8,7 @@ import type { CliIo } from './io.js';
 import type { OptionName, Values } from './options.js';
 import type { Output } from './output.js';
 
-export type Section = 'Store' | 'Devices and model groups' | 'Kissuer and peers' | 'Exchanges' | 'Audit';
+export type Section = 'Store' | 'Devices and model groups' | 'Kissuer and peers' | 'Keys you share' | 'Exchanges' | 'Audit';
 
 export interface Context {
   readonly args: readonly string[];

@@ -146,7 +146,9 @@ export type ProgressCallback = (p: Progress) => void;
 /** Where a provisioning bundle or a peer export is protected to. Never plain text. */
 export type BundleProtection =
   | { readonly kind: 'passphrase'; readonly passphrase: string }
-  | { readonly kind: 'rsa'; readonly publicJwk: Readonly<Record<string, unknown>> };
+  | { readonly kind: 'rsa'; readonly publicJwk: Readonly<Record<string, unknown>> }
+  /** A keyring recipient, by kid: a nested JWT, signed by this KeyLadder and encrypted to the recipient. */
+  | { readonly kind: 'recipient'; readonly kid: string };
 
 export interface RungReport {
   readonly rung: number;
