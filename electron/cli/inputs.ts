@@ -82,7 +82,9 @@ export async function protection(ctx: Context): Promise<BundleProtection> {
   }
   if (recipient !== undefined) {
     if (others.length > 1) throw new CliError(CliErrorCode.USAGE_BAD_VALUE, '--recipient and --bundle-passphrase-file cannot go together: the export is to one or the other.');
-    return { kind: 'rsa', publicJwk: adHocRecipient(readTextFile(recipient, 'recipient key')) };
+    const text = readTextFile(recipient, 'recipient key');
+    // A JWK that is not even JSON is a file problem, said without its content, as for every JSON file.
+    return { kind: 'rsa', publicJwk: adHocRecipient(text.trim().startsWith('-----BEGIN') ? text : JSON.stringify(readJsonObject(recipient, 'recipient key'))) };
   }
   return { kind: 'passphrase', passphrase: await readNewPassphrase(bundlePassphrase(ctx), ctx.io) };
 }
