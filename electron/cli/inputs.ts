@@ -90,10 +90,10 @@ export async function protection(ctx: Context): Promise<BundleProtection> {
 }
 
 /** What an export's report adds when it went to a keyring recipient: who can open it, and that it is signed. */
-export function recipientNote(p: BundleProtection): { text: string; machine: { to?: string; signed: boolean } } {
+export function recipientNote(p: BundleProtection): { text: string; machine: { to?: string; signed?: true } } {
   return p.kind === 'recipient'
     ? { text: ` Signed by this KeyLadder (identity jwks) and encrypted to ${p.kid}.`, machine: { to: p.kid, signed: true } }
-    : { text: '', machine: { signed: false } };
+    : { text: '', machine: {} };
 }
 
 /** An ad-hoc recipient key file passes the keyring's checks, and is RSA: an EC key goes into the keyring (--to). */
