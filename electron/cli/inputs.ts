@@ -10,8 +10,7 @@ import type { Context } from './command.js';
 import { CliError, CliErrorCode, unreadable } from './errors.js';
 import type { CliIo } from './io.js';
 import { readNewPassphrase, readPassphrase } from './passphrase.js';
-import { readAdHocPublicKey } from '../services/publicKeyInput.js';
-import { unsignedRefused } from '../services/bundles.js';
+import { checkAdHocRecipient, unsignedRefused } from '../services/bundles.js';
 
 /** The text of `path` ("-": stdin), as the file of `role`. */
 export function readTextFile(path: string, role: string, io?: CliIo): string {
@@ -70,8 +69,8 @@ const bundlePassphrase = (ctx: Context) => ({ files: [{ flag: 'bundle-passphrase
 
 /**
  * How an export is protected: signed and encrypted to the keyring recipient
- * --to, to --recipient's public RSA key file (checked as the keyring checks
- * keys), or to a new passphrase.
+ * --to, to --recipient's public RSA key file (checked here, before the store
+ * is unlocked, as the keyring checks keys), or to a new passphrase.
  */
 export async function protection(ctx: Context): Promise<BundleProtection> {
   const { to, recipient } = ctx.values;
@@ -84,7 +83,7 @@ export async function protection(ctx: Context): Promise<BundleProtection> {
     if (others.length > 1) throw new CliError(CliErrorCode.USAGE_BAD_VALUE, '--recipient and --bundle-passphrase-file cannot go together: the export is to one or the other.');
     const text = readTextFile(recipient, 'recipient key');
     // A JWK that is not even JSON is a file problem, said without its content, as for every JSON file.
-    return { kind: 'rsa', publicJwk: adHocRecipient(text.trim().startsWith('-----BEGIN') ? text : JSON.stringify(readJsonObject(recipient, 'recipient key'))) };
+    return { kind: 'rsa', publicJwk: checkAdHocRecipient(text.trim().startsWith('-----BEGIN') ? text : JSON.stringify(readJsonObject(recipient, 'recipient key'))) };
   }
   return { kind: 'passphrase', passphrase: await readNewPassphrase(bundlePassphrase(ctx), ctx.io) };
 }
@@ -94,13 +93,6 @@ export function recipientNote(p: BundleProtection): { text: string; machine: { t
   return p.kind === 'recipient'
     ? { text: ` Signed by this KeyLadder (identity jwks) and encrypted to ${p.kid}.`, machine: { to: p.kid, signed: true } }
     : { text: '', machine: {} };
-}
-
-/** An ad-hoc recipient key file passes the keyring's checks, and is RSA: an EC key goes into the keyring (--to). */
-function adHocRecipient(text: string): Record<string, unknown> {
-  const { jwk } = readAdHocPublicKey(text, 'enc');
-  if (jwk.kty !== 'RSA') throw new CliError(CliErrorCode.USAGE_BAD_VALUE, 'A --recipient key file is an RSA key; add an EC key to the keyring (keyladder recipient add FILE --kid KID) and export --to KID.');
-  return { ...jwk };
 }
 
 /** The kid in a compact JWE's protected header, if it names one. */

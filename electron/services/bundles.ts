@@ -22,12 +22,24 @@ import { MIN_PASSPHRASE_LENGTH } from '../../db/kdf.js';
 import type { BundleProtection } from './types.js';
 import type { KeyStore } from '../../db/store.js';
 import { openWithKeyring, sealForRecipient } from './keyring.js';
+import { readAdHocPublicKey } from './publicKeyInput.js';
 import { MIN_RSA_BITS, rsaPublicKeyProblem } from '../jwe/rsaKeyCheck.js';
 
 const PBES2_ITERATIONS = 600_000;
 const ENC = 'A256GCM';
 
 export type BundleKind = 'keyladder-provisioning-bundle' | 'keyladder-group-bundle' | 'keyladder-issuer-export' | 'keyladder-revocation-list';
+
+/**
+ * An ad-hoc recipient key (a file, not a keyring entry): checked exactly as
+ * the keyring checks keys (publicKeyInput.ts; JWK or PEM text), and RSA, the
+ * one kind an unsigned export goes to. Its public members only.
+ */
+export function checkAdHocRecipient(text: string): Record<string, unknown> {
+  const { jwk } = readAdHocPublicKey(text, 'enc');
+  if (jwk.kty !== 'RSA') throw new ServiceError(ServiceErrorCode.RECIPIENT_KEY_INVALID, 'A recipient key file is an RSA key: add an EC key to the keyring (keyladder recipient add FILE --kid KID) and export --to KID.', undefined, 'UNSUPPORTED_KEY_TYPE');
+  return { ...jwk };
+}
 
 async function recipientKey(jwk: Readonly<Record<string, unknown>>, use: 'public' | 'private') {
   const isPrivate = typeof jwk['d'] === 'string';
@@ -77,7 +89,7 @@ export async function sealBundle(kind: BundleKind, payload: unknown, protection:
       checkBundlePassphrase(protection.passphrase);
       return await withPassphraseBytes(protection.passphrase, (passphrase) => pbes2Encrypt(plaintext, passphrase, { iterations: PBES2_ITERATIONS, header: { cty: kind } }));
     }
-    return await new CompactEncrypt(plaintext).setProtectedHeader({ alg: 'RSA-OAEP-256', enc: ENC, cty: kind }).encrypt(await recipientKey(protection.publicJwk, 'public'));
+    return await new CompactEncrypt(plaintext).setProtectedHeader({ alg: 'RSA-OAEP-256', enc: ENC, cty: kind }).encrypt(await recipientKey(checkAdHocRecipient(JSON.stringify(protection.publicJwk)), 'public'));
   } finally {
     plaintext.fill(0);
   }

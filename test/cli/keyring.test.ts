@@ -117,7 +117,7 @@ describe('exports --to a recipient', () => {
     await refused(A, ['device', 'export', 'ESN-F', '--to', 'nobody', '--out', out], 'RECIPIENT_NOT_FOUND', 1);
     await refused(A, ['group', 'export', 'g', '--to', 'factory-7', '--recipient', file('r.jwk', JSON.stringify(factoryJwk)), '--out', out], 'USAGE_BAD_VALUE', 2);
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
-    expect(await refused(A, ['issuer', 'export', '1', '--recipient', file('ec.jwk', JSON.stringify(ec)), '--out', out], 'USAGE_BAD_VALUE', 2)).toContain('--to');
+    expect(await refused(A, ['issuer', 'export', '1', '--recipient', file('ec.jwk', JSON.stringify(ec)), '--out', out], 'RECIPIENT_KEY_INVALID', 1)).toContain('--to');
     const weak = generateKeyPairSync('rsa', { modulusLength: 1024, publicExponent: 65537 }).publicKey.export({ format: 'pem', type: 'spki' }) as string;
     await refused(A, ['revocation', 'export', '--recipient', file('weak.pem', weak), '--out', out], 'RECIPIENT_KEY_INVALID', 1);
     expect(() => readFileSync(out)).toThrow();

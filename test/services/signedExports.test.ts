@@ -75,6 +75,14 @@ describe('an export --to a keyring recipient', () => {
     await expect(a.issuers.exportToPeer([1], { kind: 'recipient', kid: 'nobody' })).rejects.toMatchObject({ code: 'RECIPIENT_NOT_FOUND' });
     await expect(a.revocations.exportList({ kind: 'recipient', kid: signerKid })).rejects.toMatchObject({ code: 'RECIPIENT_KEY_INVALID', reason: 'USE_MISMATCH' });
     expect(state(a)).toEqual(before);
+    // An ad-hoc key (the app's key file, the CLI's --recipient) passes the keyring's checks, and is RSA.
+    const ecJwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
+    a.devices.provision({ identity: 'ESN-X', keys: { kind: 'generate' } });
+    const provisioned = state(a);
+    await expect(a.devices.exportBundle(['ESN-X'], { kind: 'rsa', publicJwk: ecJwk })).rejects.toMatchObject({ code: 'RECIPIENT_KEY_INVALID', reason: 'UNSUPPORTED_KEY_TYPE' });
+    const rsaJwk = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 }).publicKey.export({ format: 'jwk' });
+    await expect(a.devices.exportBundle(['ESN-X'], { kind: 'rsa', publicJwk: rsaJwk })).rejects.toMatchObject({ code: 'RECIPIENT_KEY_INVALID', reason: 'WEAK_RSA' });
+    expect(state(a)).toEqual(provisioned);
   });
 });
 
