@@ -31,6 +31,8 @@ export interface Command {
   readonly arity: readonly [min: number, max: number];
   /** The options it takes, besides the global ones. */
   readonly options: readonly OptionName[];
+  /** An option's placeholder where this command reads it otherwise (audit export's --to SEQ). */
+  readonly placeholders?: Partial<Record<OptionName, string>>;
   /** Options that must be given, such as --out for exports. */
   readonly required?: readonly OptionName[];
   /** One line for the command list. */

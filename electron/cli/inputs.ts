@@ -105,6 +105,12 @@ function kidOf(jwe: string): string | undefined {
   }
 }
 
+/** How a peer's export is opened, for the import commands' help. */
+export const IMPORT_DETAILS = 'An export that names a kid (made --to this KeyLadder\'s key) is opened with the own key of that kid, and its\n' +
+  'signature must verify with a sig key the keyring pins (recipient add FILE --use sig). A passphrase export\n' +
+  '(--bundle-passphrase-file or $KEYLADDER_BUNDLE_PASSPHRASE) or one to an RSA key (--private-key) is not signed:\n' +
+  'it needs --unsigned, and the audit log records it (SIGNATURE_REQUIRED otherwise).';
+
 /**
  * How a peer's export is opened: --private-key's private RSA JWK, the
  * passphrase of --bundle-passphrase-file, this KeyLadder's keyring when the

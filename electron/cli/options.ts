@@ -25,7 +25,7 @@ export const OPTIONS = {
   group: { type: 'string', value: 'NAME', help: 'the device\'s model group (for MGK)' },
   out: { type: 'string', value: 'FILE', help: 'the file to write; it must not exist yet (see --force)' },
   recipient: { type: 'string', value: 'PUBLIC_KEY', help: 'encrypt to this public RSA key file (JWK or PEM, checked as recipient add checks it; RSA-OAEP-256, unsigned) instead of a passphrase' },
-  to: { type: 'string', value: 'KID', help: 'sign, then encrypt to the keyring recipient KID (a nested JWT; recipient list shows them); audit export: the last entry' },
+  to: { type: 'string', value: 'KID', help: 'exports: sign, then encrypt to the keyring recipient KID (a nested JWT; recipient list shows them); audit export: the last entry' },
   unsigned: { type: 'boolean', help: 'accept an import that is not signed (a passphrase or RSA key export): the audit log records it' },
   kid: { type: 'string', value: 'KID', help: 'the key\'s kid: names a key that has none, or chooses one from a JWKS' },
   label: { type: 'string', value: 'TEXT', help: 'a note for people: whose key it is' },
@@ -73,9 +73,9 @@ export const GLOBAL_OPTIONS: readonly OptionName[] = ['store', 'passphrase-file'
 const NAMES = Object.keys(OPTIONS) as OptionName[];
 
 /** What to type for one option in a usage line: "--out FILE", "--force". */
-export const optionUsage = (name: OptionName): string => {
+export const optionUsage = (name: OptionName, value?: string): string => {
   const spec: OptionSpec = OPTIONS[name];
-  return spec.value ? `--${name} ${spec.value}` : `--${name}`;
+  return spec.value ? `--${name} ${value ?? spec.value}` : `--${name}`;
 };
 
 export interface ParsedArgs {

@@ -78,7 +78,7 @@ export const auditCommands: readonly Command[] = [
     },
   },
   {
-    name: 'audit export', section: SECTION, arity: [0, 0], options: ['out', 'from', 'to', 'force'], required: ['out'],
+    name: 'audit export', section: SECTION, arity: [0, 0], options: ['out', 'from', 'to', 'force'], required: ['out'], placeholders: { to: 'SEQ' },
     summary: 'a signed JWS of the log (or --from/--to a range), which anyone with identity jwks can verify without the store',
     details: `A compact JWS: ES256 by this KeyLadder's signing key, its kid in the header, typ "${AUDIT_EXPORT_TYP}". The payload is\n` +
       '{"format":"keyladder-audit-export","version":1,"storeId","exportedAt","from","to","head":{"seq","mac"},"entries":[...]}:\n' +

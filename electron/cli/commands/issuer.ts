@@ -3,7 +3,7 @@
 import type { Command, Context } from '../command.js';
 import { confirmed } from '../command.js';
 import { CliError, CliErrorCode } from '../errors.js';
-import { protection, peerProtection, readExport, readJsonObject, recipientNote } from '../inputs.js';
+import { IMPORT_DETAILS, protection, peerProtection, readExport, readJsonObject, recipientNote } from '../inputs.js';
 import { generationLine } from '../lines.js';
 import { int, oneOf } from '../options.js';
 import { outFile } from '../output.js';
@@ -96,6 +96,7 @@ export const issuerCommands: readonly Command[] = [
   {
     name: 'issuer import', section: SECTION, params: 'FILE', arity: [1, 1], options: ['private-key', 'bundle-passphrase-file', 'unsigned'],
     summary: 'add a peer\'s generations from its export',
+    details: IMPORT_DETAILS,
     async run(ctx) {
       const jwe = readExport(ctx.args[0]!, 'Kissuer export');
       const exportProtection = await peerProtection(ctx, jwe);

@@ -1,7 +1,7 @@
 // Revocation lists between peer responders.
 
 import type { Command } from '../command.js';
-import { peerProtection, protection, readExport, recipientNote } from '../inputs.js';
+import { IMPORT_DETAILS, peerProtection, protection, readExport, recipientNote } from '../inputs.js';
 import { count, outFile } from '../output.js';
 
 const SECTION = 'Kissuer and peers' as const;
@@ -29,6 +29,7 @@ export const revocationCommands: readonly Command[] = [
   {
     name: 'revocation import', section: SECTION, params: 'FILE', arity: [1, 1], options: ['private-key', 'bundle-passphrase-file', 'unsigned'],
     summary: 'revoke the list\'s devices held here; refuse the rest on WRAP',
+    details: IMPORT_DETAILS,
     async run(ctx) {
       const jwe = readExport(ctx.args[0]!, 'revocation list');
       const listProtection = await peerProtection(ctx, jwe);
