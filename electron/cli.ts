@@ -15,6 +15,7 @@ import { auditCommands } from './cli/commands/audit.js';
 import { deviceCommands } from './cli/commands/device.js';
 import { exchangeCommands } from './cli/commands/exchange.js';
 import { groupCommands } from './cli/commands/group.js';
+import { identityCommands, recipientCommands } from './cli/commands/keyring.js';
 import { issuerCommands } from './cli/commands/issuer.js';
 import { joseCommands } from './cli/commands/jose.js';
 import { revocationCommands } from './cli/commands/revocation.js';
@@ -30,7 +31,7 @@ import { readPassphrase, storePassphrase } from './cli/passphrase.js';
 export type { CliIo } from './cli/io.js';
 
 const COMMANDS: readonly Command[] = [
-  ...storeCommands, ...deviceCommands, ...groupCommands, ...issuerCommands, ...revocationCommands, ...exchangeCommands, ...serveCommands, ...joseCommands, ...auditCommands,
+  ...storeCommands, ...deviceCommands, ...groupCommands, ...issuerCommands, ...revocationCommands, ...recipientCommands, ...identityCommands, ...exchangeCommands, ...serveCommands, ...joseCommands, ...auditCommands,
 ];
 
 /** package.json's version: one level above electron/cli.ts, two above dist/electron/cli.js. */

@@ -8,7 +8,7 @@ import type { CliIo } from './io.js';
 import type { OptionName, Values } from './options.js';
 import type { Output } from './output.js';
 
-export type Section = 'Store' | 'Devices and model groups' | 'Kissuer and peers' | 'Exchanges' | 'JOSE' | 'Audit';
+export type Section = 'Store' | 'Devices and model groups' | 'Kissuer and peers' | 'Keys you share' | 'Exchanges' | 'JOSE' | 'Audit';
 
 export interface Context {
   readonly args: readonly string[];
@@ -31,6 +31,8 @@ export interface Command {
   readonly arity: readonly [min: number, max: number];
   /** The options it takes, besides the global ones. */
   readonly options: readonly OptionName[];
+  /** An option's placeholder where this command reads it otherwise (audit export's --to SEQ). */
+  readonly placeholders?: Partial<Record<OptionName, string>>;
   /** Options that must be given, such as --out for exports. */
   readonly required?: readonly OptionName[];
   /** One line for the command list. */

@@ -5,18 +5,20 @@
 import type { Command, Section } from './command.js';
 import { GLOBAL_OPTIONS, OPTIONS, optionUsage, type OptionName } from './options.js';
 
-const SECTIONS: readonly Section[] = ['Store', 'Devices and model groups', 'Kissuer and peers', 'Exchanges', 'JOSE', 'Audit'];
+const SECTIONS: readonly Section[] = ['Store', 'Devices and model groups', 'Kissuer and peers', 'Keys you share', 'Exchanges', 'JOSE', 'Audit'];
 
 /** What to type: "keyladder device export ID... --out FILE [--recipient PUBLIC_JWK] …". */
 export function usageLine(command: Command): string {
   const required = new Set(command.required ?? []);
-  const options = command.options.map((o) => (required.has(o) ? optionUsage(o) : `[${optionUsage(o)}]`));
+  const usage = (o: OptionName) => optionUsage(o, command.placeholders?.[o]);
+  const options = command.options.map((o) => (required.has(o) ? usage(o) : `[${usage(o)}]`));
   return ['keyladder', command.name, ...(command.params ? [command.params] : []), ...options].join(' ');
 }
 
-const optionLines = (names: readonly OptionName[]): string[] => {
-  const width = Math.max(...names.map((n) => optionUsage(n).length)) + 2;
-  return names.map((n) => `  ${optionUsage(n).padEnd(width)}${OPTIONS[n].help}`);
+const optionLines = (names: readonly OptionName[], placeholders: Command['placeholders'] = {}): string[] => {
+  const usage = (n: OptionName) => optionUsage(n, placeholders[n]);
+  const width = Math.max(...names.map((n) => usage(n).length)) + 2;
+  return names.map((n) => `  ${usage(n).padEnd(width)}${OPTIONS[n].help}`);
 };
 
 export function commandHelp(command: Command): string {
@@ -26,7 +28,7 @@ export function commandHelp(command: Command): string {
     '',
     command.summary,
     ...(command.details ? ['', command.details] : []),
-    ...(own.length ? ['', 'Options', ...optionLines(own)] : []),
+    ...(own.length ? ['', 'Options', ...optionLines(own, command.placeholders)] : []),
     '',
     'Global options',
     ...optionLines(GLOBAL_OPTIONS),

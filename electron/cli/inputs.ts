@@ -10,6 +10,7 @@ import type { Context } from './command.js';
 import { CliError, CliErrorCode, unreadable } from './errors.js';
 import type { CliIo } from './io.js';
 import { readNewPassphrase, readPassphrase } from './passphrase.js';
+import { checkAdHocRecipient, unsignedRefused } from '../services/bundles.js';
 
 /** The text of `path` ("-": stdin), as the file of `role`. */
 export function readTextFile(path: string, role: string, io?: CliIo): string {
@@ -66,16 +67,63 @@ export function groupKeys(ctx: Context): GroupKeyInput {
 
 const bundlePassphrase = (ctx: Context) => ({ files: [{ flag: 'bundle-passphrase-file', path: ctx.values['bundle-passphrase-file'] }], env: ['KEYLADDER_BUNDLE_PASSPHRASE'], what: 'bundle passphrase' });
 
-/** How an export is protected: to --recipient's public RSA JWK, or to a new passphrase. */
+/**
+ * How an export is protected: signed and encrypted to the keyring recipient
+ * --to, to --recipient's public RSA key file (checked here, before the store
+ * is unlocked, as the keyring checks keys), or to a new passphrase.
+ */
 export async function protection(ctx: Context): Promise<BundleProtection> {
-  if (ctx.values.recipient !== undefined) return { kind: 'rsa', publicJwk: readJsonObject(ctx.values.recipient, 'recipient key') };
+  const { to, recipient } = ctx.values;
+  const others = [recipient !== undefined && '--recipient', ctx.values['bundle-passphrase-file'] !== undefined && '--bundle-passphrase-file'].filter(Boolean);
+  if (to !== undefined) {
+    if (others.length) throw new CliError(CliErrorCode.USAGE_BAD_VALUE, `--to names the recipient; ${others.join(' and ')} cannot go with it.`);
+    return { kind: 'recipient', kid: to };
+  }
+  if (recipient !== undefined) {
+    if (others.length > 1) throw new CliError(CliErrorCode.USAGE_BAD_VALUE, '--recipient and --bundle-passphrase-file cannot go together: the export is to one or the other.');
+    const text = readTextFile(recipient, 'recipient key');
+    // A JWK that is not even JSON is a file problem, said without its content, as for every JSON file.
+    return { kind: 'rsa', publicJwk: checkAdHocRecipient(text.trim().startsWith('-----BEGIN') ? text : JSON.stringify(readJsonObject(recipient, 'recipient key'))) };
+  }
   return { kind: 'passphrase', passphrase: await readNewPassphrase(bundlePassphrase(ctx), ctx.io) };
 }
 
-/** How a peer's export is opened: --private-key's private RSA JWK, or its passphrase. */
-export async function peerProtection(ctx: Context): Promise<OpenProtection> {
-  if (ctx.values['private-key'] !== undefined) return { kind: 'rsa', privateJwk: readJsonObject(ctx.values['private-key'], 'private key') };
-  return { kind: 'passphrase', passphrase: await readPassphrase({ ...bundlePassphrase(ctx), what: 'export passphrase' }, ctx.io) };
+/** What an export's report adds when it went to a keyring recipient: who can open it, and that it is signed. */
+export function recipientNote(p: BundleProtection): { text: string; machine: { to?: string; signed?: true } } {
+  return p.kind === 'recipient'
+    ? { text: ` Signed by this KeyLadder (identity jwks) and encrypted to ${p.kid}.`, machine: { to: p.kid, signed: true } }
+    : { text: '', machine: {} };
+}
+
+/** The kid in a compact JWE's protected header, if it names one. */
+function kidOf(jwe: string): string | undefined {
+  try {
+    const header = JSON.parse(Buffer.from(jwe.split('.')[0] ?? '', 'base64url').toString('utf8')) as { kid?: unknown };
+    return typeof header.kid === 'string' ? header.kid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** How a peer's export is opened, for the import commands' help. */
+export const IMPORT_DETAILS = 'An export that names a kid (made --to this KeyLadder\'s key) is opened with the own key of that kid, and its\n' +
+  'signature must verify with a sig key the keyring pins (recipient add FILE --use sig). A passphrase export\n' +
+  '(--bundle-passphrase-file or $KEYLADDER_BUNDLE_PASSPHRASE) or one to an RSA key (--private-key) is not signed:\n' +
+  'it needs --unsigned, and the audit log records it (SIGNATURE_REQUIRED otherwise).';
+
+/**
+ * How a peer's export is opened: --private-key's private RSA JWK, the
+ * passphrase of --bundle-passphrase-file, this KeyLadder's keyring when the
+ * JWE names a kid, or else a passphrase (environment or prompt). Anything
+ * but a signed nested JWT needs --unsigned.
+ */
+export async function peerProtection(ctx: Context, jwe: string): Promise<OpenProtection> {
+  const unsigned = ctx.values.unsigned === true;
+  if (ctx.values['private-key'] !== undefined) return { kind: 'rsa', privateJwk: readJsonObject(ctx.values['private-key'], 'private key'), unsigned };
+  if (ctx.values['bundle-passphrase-file'] === undefined && kidOf(jwe) !== undefined) return { kind: 'keyring', unsigned };
+  // Refused before a prompt asks for a passphrase that would open nothing.
+  if (!unsigned) throw unsignedRefused('A passphrase export');
+  return { kind: 'passphrase', passphrase: await readPassphrase({ ...bundlePassphrase(ctx), what: 'export passphrase' }, ctx.io), unsigned };
 }
 
 /** A compact JWE export from a file (issuer import, revocation import, init --join). */

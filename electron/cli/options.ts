@@ -24,7 +24,13 @@ export const OPTIONS = {
   keys: { type: 'string', value: 'FILE', help: 'key material as JSON with hex values; - reads stdin (never an argument: other users can read those)' },
   group: { type: 'string', value: 'NAME', help: 'the device\'s model group (for MGK); for jose decrypt, open with the group\'s Kdw' },
   out: { type: 'string', value: 'FILE', help: 'the file to write; it must not exist yet (see --force)' },
-  recipient: { type: 'string', value: 'PUBLIC_JWK', help: 'encrypt to this public RSA JWK file (RSA-OAEP-256) instead of a passphrase' },
+  recipient: { type: 'string', value: 'PUBLIC_KEY', help: 'encrypt to this public RSA key file (JWK or PEM, checked as recipient add checks it; RSA-OAEP-256, unsigned) instead of a passphrase' },
+  to: { type: 'string', value: 'KID', help: 'exports and jose encrypt: the keyring recipient KID to encrypt to (exports are signed first: a nested JWT; recipient list shows them); audit export: the last entry' },
+  unsigned: { type: 'boolean', help: 'accept an import that is not signed (a passphrase or RSA key export): the audit log records it' },
+  kid: { type: 'string', value: 'KID', help: 'the key\'s kid: names a key that has none, or chooses one from a JWKS' },
+  label: { type: 'string', value: 'TEXT', help: 'a note for people: whose key it is' },
+  use: { type: 'string', value: 'enc|sig', help: 'what the key is for: enc (exports are encrypted to it) or sig (imports it signed are accepted)' },
+  from: { type: 'string', value: 'SEQ', help: 'the first entry (default 1)' },
   'private-key': { type: 'string', value: 'PRIVATE_JWK', help: 'open the export with this private RSA JWK file instead of a passphrase' },
   format: { type: 'string', value: 'FORMAT', help: 'the file or key format (csv|json for imports; keyladder-v1|msl for a generation)' },
   prefix: { type: 'string', value: 'P', help: 'only identities that start with P' },
@@ -57,7 +63,6 @@ export const OPTIONS = {
   'rate-limit': { type: 'string', value: 'N', help: 'requests a second per client and worker, bursts of 2N (default 1000; 0: off)' },
   'key-file': { type: 'string', value: 'JWK', help: 'the key to open or verify with: a JWK file (- reads stdin)' },
   device: { type: 'string', value: 'ID', help: 'open an MSL ladder answer with this device\'s Kpw' },
-  to: { type: 'string', value: 'KID', help: 'the keyring recipient to encrypt to (keyladder recipient list)' },
   workers: { type: 'string', value: 'N', help: 'responder processes sharing the port and the store, 1 to 32 (default 1)' },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -70,9 +75,9 @@ export const GLOBAL_OPTIONS: readonly OptionName[] = ['store', 'passphrase-file'
 const NAMES = Object.keys(OPTIONS) as OptionName[];
 
 /** What to type for one option in a usage line: "--out FILE", "--force". */
-export const optionUsage = (name: OptionName): string => {
+export const optionUsage = (name: OptionName, value?: string): string => {
   const spec: OptionSpec = OPTIONS[name];
-  return spec.value ? `--${name} ${spec.value}` : `--${name}`;
+  return spec.value ? `--${name} ${value ?? spec.value}` : `--${name}`;
 };
 
 export interface ParsedArgs {

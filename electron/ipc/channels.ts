@@ -51,7 +51,7 @@ export const AUDIT_ACTIONS = [
   'device.provision', 'device.import', 'device.revoke', 'device.export', 'device.clone-cleared',
   'group.add', 'group.export', 'policy.clone',
   'issuer.create', 'issuer.rotate', 'issuer.retire', 'issuer.destroy', 'issuer.import-msl', 'issuer.export', 'issuer.import-peer',
-  'exchange', 'exchange.test', 'exchange.check', 'audit.checkpoint', 'revocation.export', 'revocation.import',
+  'exchange', 'exchange.test', 'exchange.check', 'audit.checkpoint', 'audit.export', 'revocation.export', 'revocation.import',
   'recipient.add', 'recipient.remove', 'identity.create', 'identity.rotate',
   'jose.decrypt', 'jose.encrypt',
 ] as const satisfies readonly AuditAction[];

@@ -3,6 +3,7 @@
 // and format. Every method that fails throws a ServiceError (or a LadderError
 // for exchanges) with a stable `code`.
 
+import type { SignedAuditExport } from './audit.js';
 import type {
   AuditEntry, AuditQuery, AuditVerification, BundleProtection, DevicePage, DeviceSummary, GroupSummary, ImportReport,
   IssuerGeneration, JweProfileName, Mechanism, ProgressCallback, SimulationReport, StoreStatus, StoreVerification,
@@ -126,6 +127,8 @@ export interface AuditApi {
   verify(): AuditVerification;
   /** A MACed record of the chain's head, to keep outside the store (audited). */
   checkpoint(): AuditCheckpoint;
+  /** Entries signed by this KeyLadder (a compact JWS), for anyone with its public JWKS (audited). */
+  exportSigned(range?: { readonly from?: number; readonly to?: number }): Promise<SignedAuditExport>;
 }
 
 export interface RevocationApi {

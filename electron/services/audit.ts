@@ -4,8 +4,34 @@ import type { AuditCheckpoint } from '../../db/checkpoint.js';
 import type { AuditApi } from './api.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import { checkInteger } from './keyInput.js';
+import { signAsKeyLadder } from './keyring.js';
 import type { StoreSession } from './session.js';
 import type { AuditEntry, AuditQuery, AuditVerification } from './types.js';
+
+/** The JWS header's typ of a signed audit export. */
+export const AUDIT_EXPORT_TYP = 'keyladder-audit+jws';
+/** Entries in one export at most: the JWS is built in memory. */
+const MAX_EXPORT_ENTRIES = 100_000;
+
+export interface SignedAuditExport {
+  /** A compact JWS (ES256 by this KeyLadder's signing key, kid in the header); its payload is AuditExportPayload. */
+  readonly jws: string;
+  readonly from: number;
+  readonly to: number;
+  readonly signer: string;
+}
+
+/** What the JWS signs: entries from..to and the chain's MAC at `to`, which `audit checkpoint` and `verify --checkpoint` speak of too. */
+export interface AuditExportPayload {
+  readonly format: 'keyladder-audit-export';
+  readonly version: 1;
+  readonly storeId: string;
+  readonly exportedAt: string;
+  readonly from: number;
+  readonly to: number;
+  readonly head: { readonly seq: number; readonly mac: string };
+  readonly entries: readonly AuditEntry[];
+}
 
 export class AuditService implements AuditApi {
   constructor(private readonly session: StoreSession, private readonly now: () => Date = () => new Date()) {}
@@ -23,6 +49,29 @@ export class AuditService implements AuditApi {
       store.audit.append({ at, action: 'audit.checkpoint', outcome: 'ok', subject: null, details: { seq: store.audit.head().seq + 1 } });
       return store.auditCheckpoint(at);
     });
+  }
+
+  /**
+   * Entries `from` to `to` (default: the whole log, this export's own record
+   * included), signed by this KeyLadder, so anyone holding its public JWKS
+   * can check them without the store. The record of the export comes first;
+   * a range that does not exist is refused before it, changing nothing.
+   */
+  async exportSigned(range: { readonly from?: number; readonly to?: number } = {}): Promise<SignedAuditExport> {
+    this.session.flushPending();
+    const store = this.session.store();
+    const last = store.audit.head().seq + 1;
+    const from = checkInteger(range.from ?? 1, 'from', 1, last);
+    const to = checkInteger(range.to ?? last, 'to', from, last);
+    if (to - from + 1 > MAX_EXPORT_ENTRIES) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `Export at most ${MAX_EXPORT_ENTRIES.toLocaleString('en-US')} entries at a time (--from, --to).`);
+    const at = this.now().toISOString();
+    const payload = store.transaction((): AuditExportPayload => {
+      store.audit.append({ at, action: 'audit.export', outcome: 'ok', subject: null, details: { from, to } });
+      const entries = (store.audit.list({ beforeSeq: to + 1, limit: to - from + 1 }) as AuditEntry[]).reverse();
+      return { format: 'keyladder-audit-export', version: 1, storeId: store.storeId, exportedAt: at, from, to, head: { seq: to, mac: store.audit.macAt(to)!.toString('hex') }, entries };
+    });
+    const { jws, kid } = await signAsKeyLadder(store, Buffer.from(JSON.stringify(payload), 'utf8'), { typ: AUDIT_EXPORT_TYP, cty: 'json' });
+    return { jws, from, to, signer: kid };
   }
 
   list(query: AuditQuery = {}): AuditEntry[] {

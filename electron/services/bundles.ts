@@ -1,7 +1,13 @@
 // Protected files that leave the store: provisioning bundles for factories and
 // Kissuer exports for trusted peer responders. Always a compact JWE, to a
 // passphrase (PBES2-HS512+A256KW, 600,000 iterations) or to a recipient's
-// public RSA key (RSA-OAEP-256, at least 2048 bits). Never plain.
+// public RSA key (RSA-OAEP-256, at least 2048 bits), or, to a keyring
+// recipient named by kid, a nested JWT: signed by this KeyLadder, then
+// encrypted to the recipient (keyring.ts). Never plain.
+//
+// Only the nested JWT says who made it, so opening anything else (a
+// passphrase or RSA export, or a JWE to an own key that holds no signature)
+// needs the operator to accept that it is unsigned, and the audit says so.
 //
 // The passphrase kind goes through electron/jwe/pbes2.ts, not jose: jose's
 // PBES2 needs Web Crypto AES-KW, which Electron's main process lacks. The RSA
@@ -14,12 +20,26 @@ import { CryptoFailure } from '../jwe/cryptoFailure.js';
 import { Pbes2Error, pbes2Decrypt, pbes2Encrypt } from '../jwe/pbes2.js';
 import { MIN_PASSPHRASE_LENGTH } from '../../db/kdf.js';
 import type { BundleProtection } from './types.js';
+import type { KeyStore } from '../../db/store.js';
+import { openWithKeyring, sealForRecipient } from './keyring.js';
+import { readAdHocPublicKey } from './publicKeyInput.js';
 import { MIN_RSA_BITS, rsaPublicKeyProblem } from '../jwe/rsaKeyCheck.js';
 
 const PBES2_ITERATIONS = 600_000;
 const ENC = 'A256GCM';
 
 export type BundleKind = 'keyladder-provisioning-bundle' | 'keyladder-group-bundle' | 'keyladder-issuer-export' | 'keyladder-revocation-list';
+
+/**
+ * An ad-hoc recipient key (a file, not a keyring entry): checked exactly as
+ * the keyring checks keys (publicKeyInput.ts; JWK or PEM text), and RSA, the
+ * one kind an unsigned export goes to. Its public members only.
+ */
+export function checkAdHocRecipient(text: string): Record<string, unknown> {
+  const { jwk } = readAdHocPublicKey(text, 'enc');
+  if (jwk.kty !== 'RSA') throw new ServiceError(ServiceErrorCode.RECIPIENT_KEY_INVALID, 'A recipient key file is an RSA key: add an EC key to the keyring (keyladder recipient add FILE --kid KID) and export --to KID.', undefined, 'UNSUPPORTED_KEY_TYPE');
+  return { ...jwk };
+}
 
 async function recipientKey(jwk: Readonly<Record<string, unknown>>, use: 'public' | 'private') {
   const isPrivate = typeof jwk['d'] === 'string';
@@ -53,27 +73,77 @@ async function withPassphraseBytes<T>(passphrase: string, use: (bytes: Buffer) =
   }
 }
 
-/** Encrypts `payload`; the caller should drop its references to the plaintext right after. */
-export async function sealBundle(kind: BundleKind, payload: unknown, protection: BundleProtection): Promise<string> {
+/**
+ * Encrypts `payload`; the caller should drop its references to the plaintext
+ * right after. A keyring recipient needs the store (its keyring, and this
+ * KeyLadder's signing key).
+ */
+export async function sealBundle(kind: BundleKind, payload: unknown, protection: BundleProtection, store?: KeyStore): Promise<string> {
   const plaintext = Buffer.from(JSON.stringify({ format: kind, version: 1, createdAt: new Date().toISOString(), payload }), 'utf8');
   try {
+    if (protection.kind === 'recipient') {
+      if (!store) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'An export to a keyring recipient needs the unlocked store.');
+      return await sealForRecipient(store, kind, plaintext, protection.kid);
+    }
     if (protection.kind === 'passphrase') {
       checkBundlePassphrase(protection.passphrase);
       return await withPassphraseBytes(protection.passphrase, (passphrase) => pbes2Encrypt(plaintext, passphrase, { iterations: PBES2_ITERATIONS, header: { cty: kind } }));
     }
-    return await new CompactEncrypt(plaintext).setProtectedHeader({ alg: 'RSA-OAEP-256', enc: ENC, cty: kind }).encrypt(await recipientKey(protection.publicJwk, 'public'));
+    return await new CompactEncrypt(plaintext).setProtectedHeader({ alg: 'RSA-OAEP-256', enc: ENC, cty: kind }).encrypt(await recipientKey(checkAdHocRecipient(JSON.stringify(protection.publicJwk)), 'public'));
   } finally {
     plaintext.fill(0);
   }
 }
 
-export type OpenProtection = { readonly kind: 'passphrase'; readonly passphrase: string } | { readonly kind: 'rsa'; readonly privateJwk: Readonly<Record<string, unknown>> };
+/** What the audit records of an export's protection: its kind, the recipient's kid, and whether it is signed. */
+export function protectionDetails(protection: BundleProtection): Record<string, string | boolean> {
+  return protection.kind === 'recipient' ? { protection: protection.kind, recipient: protection.kid, signed: true } : { protection: protection.kind };
+}
 
-export async function openBundle(kind: BundleKind, jwe: string, protection: OpenProtection): Promise<unknown> {
+/**
+ * How an export is opened: a passphrase, a private RSA JWK, or this
+ * KeyLadder's keyring (own key by the JWE's kid, signer pinned). `unsigned`
+ * is the operator's say-so that an export that is not signed may be imported.
+ */
+export type OpenProtection = (
+  | { readonly kind: 'passphrase'; readonly passphrase: string }
+  | { readonly kind: 'rsa'; readonly privateJwk: Readonly<Record<string, unknown>> }
+  | { readonly kind: 'keyring' }
+) & { readonly unsigned?: boolean };
+
+export interface OpenedBundle {
+  readonly payload: unknown;
+  /** The keyring kid of the signer; null when the export was not signed (and that was accepted). */
+  readonly signer: string | null;
+}
+
+/** What the audit records of where an import came from: who signed it, or that nobody did. */
+export const provenanceDetails = (signer: string | null): Record<string, string | boolean> => (signer === null ? { unsigned: true } : { signer });
+
+export const unsignedRefused = (what: string): ServiceError => new ServiceError(ServiceErrorCode.SIGNATURE_REQUIRED,
+  `${what} is not signed, so nothing says who made it. If you know where it came from, import it with --unsigned (the audit log records that); ` +
+  'or have the peer export it --to this KeyLadder\'s key (keyladder identity jwks) and add the peer\'s signing key (keyladder recipient add FILE --use sig).');
+
+/**
+ * Decrypts an export and checks that it is a `kind`. A store is needed for
+ * the keyring; a store being created (init --join) has no key a peer could
+ * have encrypted to yet.
+ */
+export async function openBundle(kind: BundleKind, jwe: string, protection: OpenProtection, store?: KeyStore): Promise<OpenedBundle> {
   if (typeof jwe !== 'string' || jwe.split('.').length !== 5) throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, 'That is not a KeyLadder export (a compact JWE).');
+  if (protection.kind !== 'keyring' && protection.unsigned !== true) throw unsignedRefused(protection.kind === 'passphrase' ? 'A passphrase export' : 'An export to an RSA key file');
   let plaintext: Uint8Array;
+  let signer: string | null = null;
   try {
-    if (protection.kind === 'passphrase') {
+    if (protection.kind === 'keyring') {
+      if (!store) throw new ServiceError(ServiceErrorCode.NO_KEY_FOR_KID, 'A store being created has no key yet that a peer could have encrypted to: join from a passphrase or RSA key export (with --unsigned), then exchange keys (keyladder identity jwks).');
+      try {
+        ({ plaintext, signer } = await openWithKeyring(store, kind, jwe, protection.unsigned === true));
+      } catch (error) {
+        if (error instanceof ServiceError && error.code === ServiceErrorCode.SIGNATURE_REQUIRED) throw unsignedRefused('The export');
+        throw error;
+      }
+    } else if (protection.kind === 'passphrase') {
       ({ plaintext } = await withPassphraseBytes(protection.passphrase, (passphrase) => pbes2Decrypt(jwe, passphrase)));
     } else {
       const key = await recipientKey(protection.privateJwk, 'private');
@@ -90,7 +160,7 @@ export async function openBundle(kind: BundleKind, jwe: string, protection: Open
     // A view, not a copy: the plaintext holds keys, and only this one buffer is zeroed below.
     const parsed = JSON.parse(Buffer.from(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength).toString('utf8')) as { format?: unknown; version?: unknown; payload?: unknown };
     if (parsed.format !== kind || parsed.version !== 1) throw new Error('wrong kind');
-    return parsed.payload;
+    return { payload: parsed.payload, signer };
   } catch {
     throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, `The file decrypts but is not a ${kind}.`);
   } finally {

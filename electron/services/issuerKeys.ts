@@ -14,7 +14,7 @@ import type { IssuerRow } from '../../db/repositories/issuers.js';
 import { kcv } from '../jwe/kcv.js';
 import type { WrapdataFormat } from '../ladder/wrapdata.js';
 import type { IssuerApi } from './api.js';
-import { openBundle, sealBundle, type OpenProtection } from './bundles.js';
+import { openBundle, protectionDetails, provenanceDetails, sealBundle, type OpenedBundle, type OpenProtection } from './bundles.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import { checkInteger, keyFromHex } from './keyInput.js';
 import type { StoreSession } from './session.js';
@@ -156,8 +156,8 @@ export class IssuerService implements IssuerApi {
       key.fill(0);
       return { generation: g, status: row.status, format: row.format, graceUntil: row.grace_until, kcv: row.kcv, kissuer: hex };
     });
-    const jwe = await sealBundle('keyladder-issuer-export', { generations: payload }, protection);
-    store.audit.append({ at: this.now().toISOString(), action: 'issuer.export', outcome: 'ok', subject: generations.join(','), details: { count: generations.length, protection: protection.kind } });
+    const jwe = await sealBundle('keyladder-issuer-export', { generations: payload }, protection, store);
+    store.audit.append({ at: this.now().toISOString(), action: 'issuer.export', outcome: 'ok', subject: generations.join(','), details: { count: generations.length, ...protectionDetails(protection) } });
     return jwe;
   }
 
@@ -169,9 +169,9 @@ export class IssuerService implements IssuerApi {
    * should start from the network's generations: `keyladder init --join`.
    */
   async importFromPeer(jwe: string, protection: OpenProtection): Promise<IssuerGeneration[]> {
-    const entries = await readPeerExport(jwe, protection);
     const store = this.session.store();
-    const imported = store.transaction(() => applyPeerGenerations(store, entries, this.now()));
+    const { generations, opened } = await readPeerExport(jwe, protection, store);
+    const imported = store.transaction(() => applyPeerGenerations(store, generations, this.now(), opened.signer));
     return imported.map((g) => this.view(g));
   }
 }
@@ -195,20 +195,24 @@ const PeerGeneration = z
   .refine((e) => (e.status === 'active') === (e.graceUntil === null), { path: ['graceUntil'] });
 const PeerExport = z.strictObject({ generations: z.array(PeerGeneration).min(1) });
 
-/** Decrypts a peer's Kissuer export and checks every field; the entries still hold the keys as hex. */
-export async function readPeerExport(jwe: string, protection: OpenProtection): Promise<Array<Record<string, unknown>>> {
-  const payload = await openBundle('keyladder-issuer-export', jwe, protection);
-  const checked = PeerExport.safeParse(payload);
+/**
+ * Decrypts a peer's Kissuer export and checks every field; the entries still
+ * hold the keys as hex. `store` opens it with the keyring (absent while a
+ * store is being created).
+ */
+export async function readPeerExport(jwe: string, protection: OpenProtection, store?: KeyStore): Promise<{ generations: Array<Record<string, unknown>>; opened: OpenedBundle }> {
+  const opened = await openBundle('keyladder-issuer-export', jwe, protection, store);
+  const checked = PeerExport.safeParse(opened.payload);
   if (!checked.success) {
     // Name the field, never its value (one of them is a key).
     const where = checked.error.issues[0]?.path.join('.') || 'generations';
     throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, `The export is malformed at ${where}; nothing was imported.`);
   }
-  return checked.data.generations;
+  return { generations: checked.data.generations, opened };
 }
 
-/** Adds a peer's generations (see IssuerService.importFromPeer). Call inside a transaction. */
-export function applyPeerGenerations(store: KeyStore, entries: ReadonlyArray<Record<string, unknown>>, at: Date): number[] {
+/** Adds a peer's generations (see IssuerService.importFromPeer), audited with who signed them. Call inside a transaction. */
+export function applyPeerGenerations(store: KeyStore, entries: ReadonlyArray<Record<string, unknown>>, at: Date, signer: string | null): number[] {
   const imported: number[] = [];
   for (const entry of entries) {
     const generation = checkInteger(entry['generation'], 'generation', 1, 2 ** 32 - 1);
@@ -234,7 +238,7 @@ export function applyPeerGenerations(store: KeyStore, entries: ReadonlyArray<Rec
         store.issuers.insertImported({ generation, status: 'grace', format, key: sealed, kcv: keyKcv, at: at.toISOString(), graceUntil });
       }
       imported.push(generation);
-      store.audit.append({ at: at.toISOString(), action: 'issuer.import-peer', outcome: 'ok', subject: String(generation), details: { format, status: entry['status'] as string, kcv: keyKcv } });
+      store.audit.append({ at: at.toISOString(), action: 'issuer.import-peer', outcome: 'ok', subject: String(generation), details: { format, status: entry['status'] as string, kcv: keyKcv, ...provenanceDetails(signer) } });
     } finally {
       key.fill(0);
     }

@@ -17,7 +17,7 @@ import { ownKeyBinding } from '../../db/sealing.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import { readPublicKey, type PublicKeyOptions } from './publicKeyInput.js';
 import type { StoreSession } from './session.js';
-import { encryptToRecipient, signCompact } from '../jose/produce.js';
+import { encryptToRecipient, signCompact, type ExtraHeader } from '../jose/produce.js';
 import { decryptJose, verifyJose } from '../jose/open.js';
 import { JoseRefusal } from '../jose/errors.js';
 import { parseJose } from '../jose/inspect.js';
@@ -220,9 +220,14 @@ function checkLabel(label: unknown): string {
  */
 export async function sealForRecipient(store: KeyStore, cty: string, plaintext: Uint8Array, recipientKid: string): Promise<string> {
   const recipient = recipientRow(store, recipientKid, 'enc');
-  const signer = await ownKey(store, 'sig');
-  const jws = await signCompact(plaintext, signer.jwk, signer.kid, { typ: 'JWT', cty });
+  const { jws } = await signAsKeyLadder(store, plaintext, { typ: 'JWT', cty });
   return encryptToRecipient(utf8(jws), JSON.parse(recipient.public_jwk) as JWK, recipient.kid, { cty: 'JWT' });
+}
+
+/** A compact JWS of `payload` by this KeyLadder's active signing key (ES256, its kid in the header), which `identity jwks` publishes. */
+export async function signAsKeyLadder(store: KeyStore, payload: Uint8Array, header: ExtraHeader): Promise<{ jws: string; kid: string }> {
+  const signer = await ownKey(store, 'sig');
+  return { jws: await signCompact(payload, signer.jwk, signer.kid, header), kid: signer.kid };
 }
 
 export interface OpenedFromKeyring {

@@ -10,7 +10,7 @@ import { setImmediate as nextTick } from 'node:timers/promises';
 import type { DeviceRow, DeviceScope } from '../../db/repositories/devices.js';
 import type { GroupRow } from '../../db/repositories/groups.js';
 import type { DeviceApi, GroupApi, GroupKeyInput, ImportFormat, ProvisionRequest } from './api.js';
-import { sealBundle } from './bundles.js';
+import { protectionDetails, sealBundle } from './bundles.js';
 import { GROUP_NAMES, keysFromInput, sealDeviceKeys, sealTriple, type DeviceKeyInput, type SealedTriple, type TripleInput } from './deviceKeys.js';
 import { ServiceError, ServiceErrorCode, describeError } from './errors.js';
 import { parseImportFile } from './importRows.js';
@@ -239,8 +239,8 @@ export class DeviceService implements DeviceApi {
       const summary = this.get(identity);
       return { identity, group: summary.group, status: summary.status, kpw: open('kpw', sealed.kpw), kpe: open('kpe', sealed.kpe), kph: open('kph', sealed.kph), kcv: summary.kcv };
     });
-    const jwe = await sealBundle('keyladder-provisioning-bundle', { devices }, protection);
-    store.audit.append({ at: this.now().toISOString(), action: 'device.export', outcome: 'ok', subject: identities.length === 1 ? identities[0]! : null, details: { count: identities.length, protection: protection.kind } });
+    const jwe = await sealBundle('keyladder-provisioning-bundle', { devices }, protection, store);
+    store.audit.append({ at: this.now().toISOString(), action: 'device.export', outcome: 'ok', subject: identities.length === 1 ? identities[0]! : null, details: { count: identities.length, ...protectionDetails(protection) } });
     return jwe;
   }
 
@@ -335,8 +335,8 @@ export class GroupService implements GroupApi {
       const { kcv, origin } = groupSummary(summary);
       return { name, origin: GROUP_ORIGIN[origin], ...open('kdw', sealed.kdw), ...open('kde', sealed.kde), ...open('kdh', sealed.kdh), kcv };
     });
-    const jwe = await sealBundle('keyladder-group-bundle', { groups }, protection);
-    store.audit.append({ at: this.now().toISOString(), action: 'group.export', outcome: 'ok', subject: names.length === 1 ? groups[0]!.name : null, details: { count: names.length, protection: protection.kind } });
+    const jwe = await sealBundle('keyladder-group-bundle', { groups }, protection, store);
+    store.audit.append({ at: this.now().toISOString(), action: 'group.export', outcome: 'ok', subject: names.length === 1 ? groups[0]!.name : null, details: { count: names.length, ...protectionDetails(protection) } });
     return jwe;
   }
 }

@@ -52,6 +52,24 @@ export interface PublicKeyOptions {
 
 /** Parses, checks and describes one public key. */
 export async function readPublicKey(text: string, options: PublicKeyOptions = {}): Promise<PublicKeyEntry> {
+  const { source, publicJwk, alg, use, description } = checkedKey(text, options);
+  // The kid is the key owner's (a JWE to the key names it, and the owner finds its key by it):
+  // --kid only names a key that has none, or chooses one from a JWKS.
+  const ownKid = typeof source['kid'] === 'string' ? source['kid'] : undefined;
+  if (options.kid !== undefined && ownKid !== undefined && options.kid !== ownKid) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `The key names itself "${ownKid}"; its owner finds it by that kid, so it cannot be added as "${options.kid}".`);
+  const kid = options.kid ?? ownKid;
+  if (kid === undefined || !/^[\x21-\x7e]{1,128}$/.test(kid)) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Name the key with a kid: 1 to 128 printable characters, no spaces (--kid KID).');
+  const jwk: JWK = { ...publicJwk, kid, use, ...(alg ? { alg } : {}) };
+  return { kid, use, jwk, thumbprint: await calculateJwkThumbprint(publicJwk, 'sha256'), description };
+}
+
+/** An ad-hoc key file (not kept in the keyring, so it needs no kid): the same checks, its public members only. */
+export function readAdHocPublicKey(text: string, use: KeyUse): { readonly jwk: JWK; readonly description: string } {
+  const { publicJwk, description } = checkedKey(text, { use });
+  return { jwk: publicJwk, description };
+}
+
+function checkedKey(text: string, options: PublicKeyOptions): { source: Record<string, unknown>; publicJwk: JWK; alg: string | undefined; use: KeyUse; description: string } {
   if (typeof text !== 'string' || text.trim() === '') throw refuse(KeyRefusal.MALFORMED, 'The key file is empty.');
   const source = text.trim().startsWith('-----BEGIN') ? fromPem(text) : chooseFromJson(text, options.kid);
   const present = PRIVATE_MEMBERS.filter((m) => m in source);
@@ -67,14 +85,7 @@ export async function readPublicKey(text: string, options: PublicKeyOptions = {}
   const alg = typeof source['alg'] === 'string' ? source['alg'] : undefined;
   const description = checkStrength(publicJwk);
   const use = useOf(options.use, source['use'], alg, publicJwk);
-  // The kid is the key owner's (a JWE to the key names it, and the owner finds its key by it):
-  // --kid only names a key that has none, or chooses one from a JWKS.
-  const ownKid = typeof source['kid'] === 'string' ? source['kid'] : undefined;
-  if (options.kid !== undefined && ownKid !== undefined && options.kid !== ownKid) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `The key names itself "${ownKid}"; its owner finds it by that kid, so it cannot be added as "${options.kid}".`);
-  const kid = options.kid ?? ownKid;
-  if (kid === undefined || !/^[\x21-\x7e]{1,128}$/.test(kid)) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Name the key with a kid: 1 to 128 printable characters, no spaces (--kid KID).');
-  const jwk: JWK = { ...publicJwk, kid, use, ...(alg ? { alg } : {}) };
-  return { kid, use, jwk, thumbprint: await calculateJwkThumbprint(publicJwk, 'sha256'), description };
+  return { source, publicJwk, alg, use, description };
 }
 
 function fromPem(text: string): Record<string, unknown> {

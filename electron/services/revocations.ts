@@ -14,7 +14,7 @@
 
 import { z } from 'zod';
 import type { KeyStore } from '../../db/store.js';
-import { openBundle, sealBundle, type OpenProtection } from './bundles.js';
+import { openBundle, protectionDetails, provenanceDetails, sealBundle, type OpenProtection } from './bundles.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import type { StoreSession } from './session.js';
 import type { BundleProtection } from './types.js';
@@ -27,6 +27,8 @@ export interface RevocationImport {
   readonly revokedHere: readonly string[];
   /** Identities this store does not hold, now refused on WRAP. */
   readonly heard: number;
+  /** The keyring kid of the list's signer; null when it was imported unsigned. */
+  readonly signer: string | null;
 }
 
 export interface PeerList {
@@ -52,13 +54,13 @@ export class RevocationService {
     const store = this.session.store();
     const at = this.now().toISOString();
     const revoked = store.revocations.all().map((r) => ({ identity: r.identity, revokedAt: r.revokedAt, wrapdata: r.tags.map((t) => t.toString('hex')) }));
-    const jwe = await sealBundle('keyladder-revocation-list', { source: store.storeId, at, revoked }, protection);
-    store.audit.append({ at, action: 'revocation.export', outcome: 'ok', subject: null, details: { entries: revoked.length, protection: protection.kind } });
+    const jwe = await sealBundle('keyladder-revocation-list', { source: store.storeId, at, revoked }, protection, store);
+    store.audit.append({ at, action: 'revocation.export', outcome: 'ok', subject: null, details: { entries: revoked.length, ...protectionDetails(protection) } });
     return { jwe, entries: revoked.length };
   }
 
   async importList(jwe: string, protection: OpenProtection): Promise<RevocationImport> {
-    const payload = await openBundle('keyladder-revocation-list', jwe, protection);
+    const { payload, signer } = await openBundle('keyladder-revocation-list', jwe, protection, this.session.store());
     const checked = List.safeParse(payload);
     if (!checked.success) {
       const where = checked.error.issues[0]?.path.join('.') || 'revoked';
@@ -69,7 +71,7 @@ export class RevocationService {
     const store = this.session.store();
     if (list.source === store.storeId) throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, 'That is this store\'s own revocation list; import it on a peer.');
     const at = this.now().toISOString();
-    return store.transaction(() => applyList(store, list, at));
+    return store.transaction(() => applyList(store, list, at, signer));
   }
 
   /** When each peer's list came last, for the operator. */
@@ -78,7 +80,7 @@ export class RevocationService {
   }
 }
 
-function applyList(store: KeyStore, list: z.infer<typeof List>, at: string): RevocationImport {
+function applyList(store: KeyStore, list: z.infer<typeof List>, at: string, signer: string | null): RevocationImport {
   const revokedHere: string[] = [];
   let heard = 0;
   for (const entry of list.revoked) {
@@ -96,6 +98,6 @@ function applyList(store: KeyStore, list: z.infer<typeof List>, at: string): Rev
     }
   }
   store.revocations.notePeerList(list.source, list.at, at, list.revoked.length);
-  store.audit.append({ at, action: 'revocation.import', outcome: 'ok', subject: null, details: { source: list.source, entries: list.revoked.length, revokedHere: revokedHere.length, heard } });
-  return { source: list.source, entries: list.revoked.length, revokedHere, heard };
+  store.audit.append({ at, action: 'revocation.import', outcome: 'ok', subject: null, details: { source: list.source, entries: list.revoked.length, revokedHere: revokedHere.length, heard, ...provenanceDetails(signer) } });
+  return { source: list.source, entries: list.revoked.length, revokedHere, heard, signer };
 }

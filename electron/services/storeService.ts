@@ -88,11 +88,11 @@ export class StoreService implements StoreApi {
    * of a peer's export (`join`), so that both name them alike.
    */
   async create(passphrase: string, join?: { readonly jwe: string; readonly protection: OpenProtection }): Promise<void> {
-    const peer = join && (await readPeerExport(join.jwe, join.protection));
-    if (peer && !peer.some((g) => g['status'] === 'active')) throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, 'To join, the export must hold the peer\'s active generation.');
+    const joined = join && (await readPeerExport(join.jwe, join.protection));
+    if (joined && !joined.generations.some((g) => g['status'] === 'active')) throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, 'To join, the export must hold the peer\'s active generation.');
     const addOwnKeys = await ownKeysFor(this.now());
     const store = await KeyStore.create(this.session.dir, passphrase, (s) => {
-      if (peer) applyPeerGenerations(s, peer, this.now());
+      if (joined) applyPeerGenerations(s, joined.generations, this.now(), joined.opened.signer);
       else addActiveGeneration(s, randomBytes(16), 'keyladder-v1', 'generated', this.now(), 0);
       addOwnKeys(s);
     }, this.kdfLogN === undefined ? this.open : { ...this.open, kdfLogN: this.kdfLogN });

@@ -82,7 +82,7 @@ export type AuditAction =
   | 'device.provision' | 'device.import' | 'device.revoke' | 'device.export' | 'device.clone-cleared'
   | 'group.add' | 'group.export' | 'policy.clone'
   | 'issuer.create' | 'issuer.rotate' | 'issuer.retire' | 'issuer.destroy' | 'issuer.import-msl' | 'issuer.export' | 'issuer.import-peer'
-  | 'exchange' | 'exchange.test' | 'exchange.check' | 'audit.checkpoint' | 'revocation.export' | 'revocation.import'
+  | 'exchange' | 'exchange.test' | 'exchange.check' | 'audit.checkpoint' | 'audit.export' | 'revocation.export' | 'revocation.import'
   | 'recipient.add' | 'recipient.remove' | 'identity.create' | 'identity.rotate'
   | 'jose.decrypt' | 'jose.encrypt';
 
@@ -147,7 +147,9 @@ export type ProgressCallback = (p: Progress) => void;
 /** Where a provisioning bundle or a peer export is protected to. Never plain text. */
 export type BundleProtection =
   | { readonly kind: 'passphrase'; readonly passphrase: string }
-  | { readonly kind: 'rsa'; readonly publicJwk: Readonly<Record<string, unknown>> };
+  | { readonly kind: 'rsa'; readonly publicJwk: Readonly<Record<string, unknown>> }
+  /** A keyring recipient, by kid: a nested JWT, signed by this KeyLadder and encrypted to the recipient. */
+  | { readonly kind: 'recipient'; readonly kid: string };
 
 export interface RungReport {
   readonly rung: number;

@@ -63,7 +63,7 @@ describe('help and --version', () => {
   it('prints one command\'s help for help COMMAND, COMMAND --help and COMMAND SUB --help, and a group\'s for help GROUP', async () => {
     const one = await cli(['help', 'device', 'export']);
     expect(one.code).toBe(0);
-    expect(one.stdout).toMatch(/^Usage: keyladder device export ID\.\.\. --out FILE \[--recipient PUBLIC_JWK\]/);
+    expect(one.stdout).toMatch(/^Usage: keyladder device export ID\.\.\. --out FILE \[--to KID\] \[--recipient PUBLIC_KEY\]/);
     expect(one.stdout).toContain('--bundle-passphrase-file F');
     expect((await cli(['device', 'export', '--help'])).stdout).toBe(one.stdout);
     expect((await cli(['respond', '--help'])).stdout).toContain('reads {"identity"');

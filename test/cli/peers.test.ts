@@ -26,7 +26,7 @@ describe('init --join', () => {
     const keys = await acceptKeyResponse(JSON.parse(first.stdout), await importWrappingKey(hex(v.kpw_hex)));
     expect((await cli([...A, 'issuer', 'export', '1', '2', '--out', exportFile], { env })).code).toBe(0);
 
-    const joined = await cli([...B, 'init', '--kdf-log-n', '10', '--join', exportFile, '--json'], { env });
+    const joined = await cli([...B, 'init', '--kdf-log-n', '10', '--join', exportFile, '--unsigned', '--json'], { env });
     expect(joined.code).toBe(0);
     const gens = JSON.parse(joined.stdout).issuers as Array<{ generation: number; status: string; origin: string }>;
     expect(gens.map((g) => [g.generation, g.status, g.origin])).toEqual([[2, 'active', 'imported-peer'], [1, 'grace', 'imported-peer']]);
@@ -38,7 +38,7 @@ describe('init --join', () => {
 
   it('refuses a wrong export passphrase without creating a store', async () => {
     const C = ['--store', join(dir, 'c')];
-    const r = await cli([...C, 'init', '--kdf-log-n', '10', '--join', exportFile, '--json'], { env: { KEYLADDER_BUNDLE_PASSPHRASE: 'not the export passphrase' } });
+    const r = await cli([...C, 'init', '--kdf-log-n', '10', '--join', exportFile, '--unsigned', '--json'], { env: { KEYLADDER_BUNDLE_PASSPHRASE: 'not the export passphrase' } });
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout).error.code).toBe('BUNDLE_INVALID');
     expect((await cli([...C, 'status', '--json'])).stdout).toContain('"exists":false');

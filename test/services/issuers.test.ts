@@ -251,13 +251,13 @@ describe('export and import to a trusted peer', () => {
     const jwe = await a.services.issuers.exportToPeer([2], { kind: 'passphrase', passphrase: BUNDLE_PASSPHRASE });
     expect(decodeProtectedHeader(jwe)).toMatchObject({ alg: 'PBES2-HS512+A256KW', enc: 'A256GCM', cty: 'keyladder-issuer-export' });
     const b = await store();
-    const gens = await b.services.issuers.importFromPeer(jwe, { kind: 'passphrase', passphrase: BUNDLE_PASSPHRASE });
+    const gens = await b.services.issuers.importFromPeer(jwe, { kind: 'passphrase', passphrase: BUNDLE_PASSPHRASE, unsigned: true });
     expect(gens).toEqual([expect.objectContaining({ generation: 2, status: 'active', origin: 'imported-peer', kcv: a.services.issuers.list()[0]!.kcv })]);
     expect(b.services.issuers.list().map((g) => [g.generation, g.status])).toEqual([[2, 'active'], [1, 'grace']]);
     await peerAnswers(b, device);
     // Importing the same export again adds nothing.
     const before = await dumpStore(b.dir, PASSPHRASE);
-    expect(await b.services.issuers.importFromPeer(jwe, { kind: 'passphrase', passphrase: BUNDLE_PASSPHRASE })).toEqual([]);
+    expect(await b.services.issuers.importFromPeer(jwe, { kind: 'passphrase', passphrase: BUNDLE_PASSPHRASE, unsigned: true })).toEqual([]);
     expect(keyTables(await dumpStore(b.dir, PASSPHRASE))).toEqual(keyTables(before));
     expect(a.services.audit.list({ action: 'issuer.export' })).toEqual([expect.objectContaining({ subject: '2', details: { count: 1, protection: 'passphrase' } })]);
   });
@@ -272,11 +272,11 @@ describe('export and import to a trusted peer', () => {
     const b = await store();
     const other = await exportJWK((await generateKeyPair('RSA-OAEP-256', { extractable: true })).privateKey);
     const before = await dumpStore(b.dir, PASSPHRASE);
-    expect(await codeOf(() => b.services.issuers.importFromPeer(jwe, { kind: 'rsa', privateJwk: { ...other } }))).toBe('BUNDLE_INVALID');
-    expect(await codeOf(() => b.services.issuers.importFromPeer(jwe, { kind: 'rsa', privateJwk: { ...publicJwk } }))).toBe('RECIPIENT_KEY_INVALID');
-    expect(await codeOf(() => b.services.issuers.importFromPeer(jwe, { kind: 'passphrase', passphrase: BUNDLE_PASSPHRASE }))).toBe('BUNDLE_INVALID');
+    expect(await codeOf(() => b.services.issuers.importFromPeer(jwe, { kind: 'rsa', privateJwk: { ...other }, unsigned: true }))).toBe('BUNDLE_INVALID');
+    expect(await codeOf(() => b.services.issuers.importFromPeer(jwe, { kind: 'rsa', privateJwk: { ...publicJwk }, unsigned: true }))).toBe('RECIPIENT_KEY_INVALID');
+    expect(await codeOf(() => b.services.issuers.importFromPeer(jwe, { kind: 'passphrase', passphrase: BUNDLE_PASSPHRASE, unsigned: true }))).toBe('BUNDLE_INVALID');
     await expectUnchanged(b, before);
-    await b.services.issuers.importFromPeer(jwe, { kind: 'rsa', privateJwk: { ...privateJwk } });
+    await b.services.issuers.importFromPeer(jwe, { kind: 'rsa', privateJwk: { ...privateJwk }, unsigned: true });
     await peerAnswers(b, device);
   });
 
@@ -285,7 +285,7 @@ describe('export and import to a trusted peer', () => {
     const aBefore = await dumpStore(a.dir, PASSPHRASE);
     const { publicKey, privateKey } = await generateKeyPair('RSA-OAEP-256', { extractable: true });
     const weak = generateKeyPairSync('rsa', { modulusLength: 1024 });
-    const pass = { kind: 'passphrase', passphrase: BUNDLE_PASSPHRASE } as const;
+    const pass = { kind: 'passphrase', passphrase: BUNDLE_PASSPHRASE, unsigned: true } as const;
     expect(await codeOf(() => a.services.issuers.exportToPeer([], pass))).toBe('INVALID_ARGUMENT');
     expect(await codeOf(() => a.services.issuers.exportToPeer([7], pass))).toBe('ISSUER_NOT_FOUND');
     expect(await codeOf(() => a.services.issuers.exportToPeer([2], { kind: 'passphrase', passphrase: 'short' }))).toBe('INVALID_ARGUMENT');
@@ -304,7 +304,7 @@ describe('export and import to a trusted peer', () => {
     const jwe = await a.services.issuers.exportToPeer([3], pass);
     const parts = jwe.split('.');
     const tampered = [...parts.slice(0, 3), `${parts[3]!.slice(0, -2)}${parts[3]!.endsWith('A') ? 'B' : 'A'}A`.slice(0, parts[3]!.length), parts[4]].join('.');
-    expect(await codeOf(() => b.services.issuers.importFromPeer(jwe, { kind: 'passphrase', passphrase: 'not the passphrase at all' }))).toBe('BUNDLE_INVALID');
+    expect(await codeOf(() => b.services.issuers.importFromPeer(jwe, { kind: 'passphrase', passphrase: 'not the passphrase at all', unsigned: true }))).toBe('BUNDLE_INVALID');
     expect(await codeOf(() => b.services.issuers.importFromPeer(tampered, pass))).toBe('BUNDLE_INVALID');
     expect(await codeOf(() => b.services.issuers.importFromPeer('not.a.jwe', pass))).toBe('BUNDLE_INVALID');
     // A provisioning bundle is not an issuer export, even under the right passphrase.
@@ -315,9 +315,9 @@ describe('export and import to a trusted peer', () => {
 
   it('checks a peer export field by field: a malformed field is BUNDLE_INVALID naming it (never its value), and nothing is imported', async () => {
     const { a } = await primary();
-    const pass = { kind: 'passphrase', passphrase: BUNDLE_PASSPHRASE } as const;
+    const pass = { kind: 'passphrase', passphrase: BUNDLE_PASSPHRASE, unsigned: true } as const;
     // What exportToPeer wrote, as the peer's file holds it.
-    const good = (await openBundle('keyladder-issuer-export', await a.services.issuers.exportToPeer([1, 2], pass), pass)) as { generations: Array<Record<string, unknown>> };
+    const good = (await openBundle('keyladder-issuer-export', await a.services.issuers.exportToPeer([1, 2], pass), pass)).payload as { generations: Array<Record<string, unknown>> };
     const grace = good.generations.find((g) => g['status'] === 'grace')!;
     const active = good.generations.find((g) => g['status'] === 'active')!;
     const b = await store();
@@ -349,7 +349,7 @@ describe('export and import to a trusted peer', () => {
     const b = await store(); // its own generation 1, another key than a's generation 1
     const before = await dumpStore(b.dir, PASSPHRASE);
     const jwe = await a.services.issuers.exportToPeer([2, 1], { kind: 'passphrase', passphrase: BUNDLE_PASSPHRASE });
-    expect(await codeOf(() => b.services.issuers.importFromPeer(jwe, { kind: 'passphrase', passphrase: BUNDLE_PASSPHRASE }))).toBe('ISSUER_CONFLICT');
+    expect(await codeOf(() => b.services.issuers.importFromPeer(jwe, { kind: 'passphrase', passphrase: BUNDLE_PASSPHRASE, unsigned: true }))).toBe('ISSUER_CONFLICT');
     await expectUnchanged(b, before);
     oneActive(b.services.issuers.list());
   });
@@ -400,7 +400,7 @@ describe('provisioning bundles for a factory', () => {
     const t = await store();
     t.services.devices.provision({ identity: v.identity, keys: { kind: 'generate' } });
     const before = await dumpStore(t.dir, PASSPHRASE);
-    const pass = { kind: 'passphrase', passphrase: BUNDLE_PASSPHRASE } as const;
+    const pass = { kind: 'passphrase', passphrase: BUNDLE_PASSPHRASE, unsigned: true } as const;
     expect(await codeOf(() => t.services.devices.exportBundle([v.identity, 'ESN-NOPE'], pass))).toBe('DEVICE_NOT_FOUND');
     expect(await codeOf(() => t.services.devices.exportBundle([], pass))).toBe('INVALID_ARGUMENT');
     expect(await codeOf(() => t.services.devices.exportBundle(['bad id'], pass))).toBe('INVALID_IDENTITY');

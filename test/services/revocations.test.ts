@@ -12,7 +12,7 @@ afterEach(() => {
   for (const t of open.splice(0)) t.cleanup();
 });
 
-const BUNDLE = { kind: 'passphrase' as const, passphrase: 'a revocation list passphrase' };
+const BUNDLE = { kind: 'passphrase' as const, passphrase: 'a revocation list passphrase', unsigned: true };
 const KPW = '000102030405060708090a0b0c0d0e0f';
 const wrap = (identity: string, wrapdata: Uint8Array) =>
   JSON.stringify({ identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'WRAP', wrapdata: Buffer.from(wrapdata).toString('base64') } } });
@@ -87,7 +87,7 @@ describe('a revocation list', () => {
     a.services.devices.provision({ identity: 'ESN-X', keys: { kind: 'generate' } });
     a.services.devices.revoke('ESN-X');
     const { jwe } = await a.services.revocations.exportList(BUNDLE);
-    await expect(b.services.revocations.importList(jwe, { kind: 'passphrase', passphrase: 'not the list passphrase at all' })).rejects.toMatchObject({ code: 'BUNDLE_INVALID' });
+    await expect(b.services.revocations.importList(jwe, { kind: 'passphrase', passphrase: 'not the list passphrase at all', unsigned: true })).rejects.toMatchObject({ code: 'BUNDLE_INVALID' });
     await expect(a.services.revocations.importList(jwe, BUNDLE)).rejects.toMatchObject({ code: 'BUNDLE_INVALID', message: expect.stringContaining('own revocation list') });
     const { sealBundle } = await import('../../electron/services/bundles.js');
     for (const payload of [{ source: 'peer', at: 'yesterday', revoked: [] }, { source: 'peer', at: new Date().toISOString(), revoked: [{ identity: 'ESN X', revokedAt: new Date().toISOString(), wrapdata: [] }] }, { source: 'peer', at: new Date().toISOString(), revoked: [{ identity: 'ESN-Y', revokedAt: new Date().toISOString(), wrapdata: ['zz'] }] }]) {

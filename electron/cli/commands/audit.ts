@@ -1,6 +1,7 @@
-// The audit log: list, verify, checkpoint.
+// The audit log: list, verify, checkpoint, and export signed.
 
 import { AUDIT_ACTIONS } from '../../ipc/channels.js';
+import { AUDIT_EXPORT_TYP } from '../../services/audit.js';
 import type { AuditAction } from '../../services/types.js';
 import type { Command } from '../command.js';
 import { CliError, CliErrorCode } from '../errors.js';
@@ -73,6 +74,28 @@ export const auditCommands: readonly Command[] = [
         return JSON.stringify(checkpoint, null, 2);
       });
       ctx.out.print(`Wrote a checkpoint of the audit log at entry ${seq} to ${out}. Keep it away from the store; \`keyladder verify --checkpoint ${out}\` tells whether the store went back behind it.`, { file: out, seq });
+      return 0;
+    },
+  },
+  {
+    name: 'audit export', section: SECTION, arity: [0, 0], options: ['out', 'from', 'to', 'force'], required: ['out'], placeholders: { to: 'SEQ' },
+    summary: 'a signed JWS of the log (or --from/--to a range), which anyone with identity jwks can verify without the store',
+    details: `A compact JWS: ES256 by this KeyLadder's signing key, its kid in the header, typ "${AUDIT_EXPORT_TYP}". The payload is\n` +
+      '{"format":"keyladder-audit-export","version":1,"storeId","exportedAt","from","to","head":{"seq","mac"},"entries":[...]}:\n' +
+      'the entries (seq, at, action, outcome, subject, details) and the chain\'s MAC (hex) at the range\'s end.\n' +
+      'The export\'s own record (audit.export) is the last entry of a whole-log export.',
+    async run(ctx) {
+      const out = ctx.values.out!;
+      const range = { ...(ctx.values.from !== undefined ? { from: int(ctx.values.from, 'from', undefined, { min: 1 })! } : {}), ...(ctx.values.to !== undefined ? { to: int(ctx.values.to, 'to', undefined, { min: 1 })! } : {}) };
+      const write = outFile(out, ctx.values.force === true);
+      await ctx.unlock();
+      let made = { from: 0, to: 0, signer: '' };
+      await write(async () => {
+        const { jws, ...rest } = await ctx.services.audit.exportSigned(range);
+        made = rest;
+        return jws;
+      });
+      ctx.out.print(`Wrote entries ${made.from} to ${made.to} of the audit log, signed by ${made.signer}, to ${out}. Verify it with this KeyLadder's public key (keyladder identity jwks).`, { file: out, ...made });
       return 0;
     },
   },

@@ -2,7 +2,7 @@
 
 import { extname } from 'node:path';
 import type { Command } from '../command.js';
-import { deviceKeys, protection, readTextFile } from '../inputs.js';
+import { deviceKeys, protection, readTextFile, recipientNote } from '../inputs.js';
 import { deviceLine } from '../lines.js';
 import { int, oneOf } from '../options.js';
 import { count, outFile } from '../output.js';
@@ -87,7 +87,7 @@ export const deviceCommands: readonly Command[] = [
     },
   },
   {
-    name: 'device export', section: SECTION, params: 'ID...', arity: [1, Infinity], options: ['out', 'recipient', 'bundle-passphrase-file', 'force'], required: ['out'],
+    name: 'device export', section: SECTION, params: 'ID...', arity: [1, Infinity], options: ['out', 'to', 'recipient', 'bundle-passphrase-file', 'force'], required: ['out'],
     summary: 'a protected bundle of the devices\' keys for a factory (JWE: to a passphrase, or to --recipient)',
     details: 'A revoked device is exported with its status "revoked", and named in a warning (stderr; "warnings" with --json).',
     async run(ctx) {
@@ -99,7 +99,8 @@ export const deviceCommands: readonly Command[] = [
       await write(() => ctx.services.devices.exportBundle(ctx.args, bundleProtection));
       const warnings = revoked.length ? [`${count(revoked.length, 'device')} in the bundle ${revoked.length === 1 ? 'is' : 'are'} revoked (${revoked.slice(0, 10).join(', ')}${revoked.length > 10 ? ', ...' : ''}): this responder refuses ${revoked.length === 1 ? 'it' : 'them'}.`] : [];
       for (const w of warnings) ctx.out.warn(w);
-      ctx.out.print(`Wrote a protected bundle of ${count(ctx.args.length, 'device')} to ${out}.`, { file: out, devices: ctx.args.length, ...(warnings.length ? { warnings } : {}) });
+      const note = recipientNote(bundleProtection);
+      ctx.out.print(`Wrote a protected bundle of ${count(ctx.args.length, 'device')} to ${out}.${note.text}`, { file: out, devices: ctx.args.length, ...note.machine, ...(warnings.length ? { warnings } : {}) });
       return 0;
     },
   },

@@ -1,7 +1,7 @@
 // Model groups: the shared keys (Kde, Kdh, Kdw) of a device model, for MGK.
 
 import type { Command } from '../command.js';
-import { groupKeys, protection } from '../inputs.js';
+import { groupKeys, protection, recipientNote } from '../inputs.js';
 import { count, outFile } from '../output.js';
 
 const SECTION = 'Devices and model groups' as const;
@@ -29,7 +29,7 @@ export const groupCommands: readonly Command[] = [
     },
   },
   {
-    name: 'group export', section: SECTION, params: 'NAME...', arity: [1, Infinity], options: ['out', 'recipient', 'bundle-passphrase-file', 'force'], required: ['out'],
+    name: 'group export', section: SECTION, params: 'NAME...', arity: [1, Infinity], options: ['out', 'to', 'recipient', 'bundle-passphrase-file', 'force'], required: ['out'],
     summary: 'a protected bundle of the groups\' keys for a factory, which puts them into each device of the model (MGK)',
     details: 'The same protection as device bundles: a passphrase (PBES2-HS512+A256KW), or --recipient\'s public RSA JWK\n' +
       '(RSA-OAEP-256). The plaintext is {"format":"keyladder-group-bundle","version":1,"createdAt",\n' +
@@ -41,7 +41,8 @@ export const groupCommands: readonly Command[] = [
       const bundleProtection = await protection(ctx);
       await ctx.unlock();
       await write(() => ctx.services.groups.exportBundle(ctx.args, bundleProtection));
-      ctx.out.print(`Wrote a protected bundle of ${count(ctx.args.length, 'model group')} to ${out}. Hand it only to the factory that makes the model's devices.`, { file: out, groups: ctx.args.length });
+      const note = recipientNote(bundleProtection);
+      ctx.out.print(`Wrote a protected bundle of ${count(ctx.args.length, 'model group')} to ${out}. Hand it only to the factory that makes the model's devices.${note.text}`, { file: out, groups: ctx.args.length, ...note.machine });
       return 0;
     },
   },

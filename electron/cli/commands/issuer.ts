@@ -3,7 +3,7 @@
 import type { Command, Context } from '../command.js';
 import { confirmed } from '../command.js';
 import { CliError, CliErrorCode } from '../errors.js';
-import { protection, peerProtection, readExport, readJsonObject } from '../inputs.js';
+import { IMPORT_DETAILS, protection, peerProtection, readExport, readJsonObject, recipientNote } from '../inputs.js';
 import { generationLine } from '../lines.js';
 import { int, oneOf } from '../options.js';
 import { outFile } from '../output.js';
@@ -79,7 +79,7 @@ export const issuerCommands: readonly Command[] = [
     },
   },
   {
-    name: 'issuer export', section: SECTION, params: 'GEN...', arity: [1, Infinity], options: ['out', 'recipient', 'bundle-passphrase-file', 'force'], required: ['out'],
+    name: 'issuer export', section: SECTION, params: 'GEN...', arity: [1, Infinity], options: ['out', 'to', 'recipient', 'bundle-passphrase-file', 'force'], required: ['out'],
     summary: 'a protected export of active and grace generations, for a trusted peer responder',
     async run(ctx) {
       const gens = generations(ctx);
@@ -88,16 +88,18 @@ export const issuerCommands: readonly Command[] = [
       const exportProtection = await protection(ctx);
       await ctx.unlock();
       await write(() => ctx.services.issuers.exportToPeer(gens, exportProtection));
-      ctx.out.print(`Wrote a protected Kissuer export to ${out}. Hand it only to a trusted peer responder.`, { file: out });
+      const note = recipientNote(exportProtection);
+      ctx.out.print(`Wrote a protected Kissuer export to ${out}. Hand it only to a trusted peer responder.${note.text}`, { file: out, ...note.machine });
       return 0;
     },
   },
   {
-    name: 'issuer import', section: SECTION, params: 'FILE', arity: [1, 1], options: ['private-key', 'bundle-passphrase-file'],
+    name: 'issuer import', section: SECTION, params: 'FILE', arity: [1, 1], options: ['private-key', 'bundle-passphrase-file', 'unsigned'],
     summary: 'add a peer\'s generations from its export',
+    details: IMPORT_DETAILS,
     async run(ctx) {
       const jwe = readExport(ctx.args[0]!, 'Kissuer export');
-      const exportProtection = await peerProtection(ctx);
+      const exportProtection = await peerProtection(ctx, jwe);
       await ctx.unlock();
       const gens = await ctx.services.issuers.importFromPeer(jwe, exportProtection);
       ctx.out.print(gens.length ? `Imported:\n${gens.map(generationLine).join('\n')}` : 'Nothing new: every generation in the export is already here.', gens);

@@ -1,14 +1,14 @@
 // Revocation lists between peer responders.
 
 import type { Command } from '../command.js';
-import { peerProtection, protection, readExport } from '../inputs.js';
+import { IMPORT_DETAILS, peerProtection, protection, readExport, recipientNote } from '../inputs.js';
 import { count, outFile } from '../output.js';
 
 const SECTION = 'Kissuer and peers' as const;
 
 export const revocationCommands: readonly Command[] = [
   {
-    name: 'revocation export', section: SECTION, arity: [0, 0], options: ['out', 'recipient', 'bundle-passphrase-file', 'force'], required: ['out'],
+    name: 'revocation export', section: SECTION, arity: [0, 0], options: ['out', 'to', 'recipient', 'bundle-passphrase-file', 'force'], required: ['out'],
     summary: 'this store\'s revoked devices (and those it heard of), for every peer',
     async run(ctx) {
       const out = ctx.values.out!;
@@ -21,19 +21,21 @@ export const revocationCommands: readonly Command[] = [
         entries = list.entries;
         return list.jwe;
       });
-      ctx.out.print(`Wrote a revocation list of ${count(entries, 'device')} to ${out}. Import it on every peer responder: keyladder revocation import FILE.`, { file: out, entries });
+      const note = recipientNote(listProtection);
+      ctx.out.print(`Wrote a revocation list of ${count(entries, 'device')} to ${out}. Import it on every peer responder: keyladder revocation import FILE.${note.text}`, { file: out, entries, ...note.machine });
       return 0;
     },
   },
   {
-    name: 'revocation import', section: SECTION, params: 'FILE', arity: [1, 1], options: ['private-key', 'bundle-passphrase-file'],
+    name: 'revocation import', section: SECTION, params: 'FILE', arity: [1, 1], options: ['private-key', 'bundle-passphrase-file', 'unsigned'],
     summary: 'revoke the list\'s devices held here; refuse the rest on WRAP',
+    details: IMPORT_DETAILS,
     async run(ctx) {
       const jwe = readExport(ctx.args[0]!, 'revocation list');
-      const listProtection = await peerProtection(ctx);
+      const listProtection = await peerProtection(ctx, jwe);
       await ctx.unlock();
       const result = await ctx.services.revocations.importList(jwe, listProtection);
-      ctx.out.print(`Imported the revocation list of ${result.source} (${count(result.entries, 'entry', 'entries')}): revoked here ${result.revokedHere.length ? result.revokedHere.join(', ') : 'none'}; ${count(result.heard, 'more identity', 'more identities')} now refused on WRAP.`, result);
+      ctx.out.print(`Imported the revocation list of ${result.source} (${result.signer ? `signed by ${result.signer}` : 'unsigned'}, ${count(result.entries, 'entry', 'entries')}): revoked here ${result.revokedHere.length ? result.revokedHere.join(', ') : 'none'}; ${count(result.heard, 'more identity', 'more identities')} now refused on WRAP.`, result);
       return 0;
     },
   },

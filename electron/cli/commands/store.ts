@@ -29,13 +29,14 @@ const changedPassphrase = (ctx: Context) => readNewPassphrase({
 
 export const storeCommands: readonly Command[] = [
   {
-    name: 'init', section: STORE, arity: [0, 0], options: ['new-passphrase-file', 'kdf-log-n', 'join', 'private-key', 'bundle-passphrase-file'],
+    name: 'init', section: STORE, arity: [0, 0], options: ['new-passphrase-file', 'kdf-log-n', 'join', 'private-key', 'bundle-passphrase-file', 'unsigned'],
     summary: 'create the store and its first Kissuer generation (with --join: from a peer\'s Kissuer export)',
     details: 'The new passphrase comes from --new-passphrase-file, else --passphrase-file, else $KEYLADDER_NEW_PASSPHRASE,\n' +
       'else $KEYLADDER_PASSPHRASE, else it is asked twice on a terminal.',
     async run(ctx) {
       const { services, values, out } = ctx;
-      const join = values.join === undefined ? undefined : { jwe: readExport(values.join, 'Kissuer export'), protection: await peerProtection(ctx) };
+      const jwe = values.join === undefined ? undefined : readExport(values.join, 'Kissuer export');
+      const join = jwe === undefined ? undefined : { jwe, protection: await peerProtection(ctx, jwe) };
       await services.store.create(await initPassphrase(ctx), join);
       const gens = services.issuers.list();
       out.print(`Created the store in ${services.store.status().path}\nKissuer ${gens.map(generationLine).join('\n        ')}`, { store: services.store.status(), issuer: gens[0], issuers: gens });

@@ -1,0 +1,195 @@
+// The keyring at the command line (issue 13): recipients from files or stdin
+// with their thumbprints, this KeyLadder's own keys, exports --to a recipient
+// (signed, then encrypted), imports that find their key by kid and pin their
+// signer, --unsigned for anything else, and the signed audit export.
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { calculateJwkThumbprint, compactDecrypt, compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from '../support/cli.js';
+import { tempDir } from '../support/services.js';
+import { storeHashes } from '../support/storeFiles.js';
+
+const dir = tempDir('keyladder-keyring-');
+const A = join(dir, 'a');
+const B = join(dir, 'b');
+const file = (name: string, text: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+type Options = Parameters<typeof cli>[1];
+const run = (store: string, args: string[], options?: Options) => cli(['--store', store, ...args], options);
+async function json<T = any>(store: string, args: string[], options?: Options): Promise<{ code: number; value: T; stderr: string }> {
+  const r = await run(store, [...args, '--json'], options);
+  return { code: r.code, value: JSON.parse(r.stdout) as T, stderr: r.stderr };
+}
+/** A refusal with `code` and exit `status`; what the store holds (recipients, generations, audit rows but the CLI's unlocks) stays as it was. */
+async function refused(store: string, args: string[], code: string, status: number, options?: Options): Promise<string> {
+  const before = await held(store);
+  const r = await json<{ error: { code: string; message: string } }>(store, args, options);
+  expect(r.code).toBe(status);
+  expect(r.value.error.code).toBe(code);
+  expect(await held(store)).toEqual(before);
+  return r.value.error.message;
+}
+const held = async (store: string) => ({
+  recipients: (await json(store, ['recipient', 'list'])).value,
+  issuers: (await json(store, ['issuer', 'list'])).value,
+  audit: ((await json<unknown[]>(store, ['audit', 'list', '--limit', '10000'])).value).length,
+});
+const BUNDLE = { KEYLADDER_BUNDLE_PASSPHRASE: 'a peer export passphrase' };
+const factory = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 65537 });
+const factoryJwk = factory.publicKey.export({ format: 'jwk' }) as JWK;
+const ownKey = async (store: string, use: 'sig' | 'enc'): Promise<JWK> => (await json<{ keys: JWK[] }>(store, ['identity', 'jwks'])).value.keys.find((k) => k.use === use)!;
+
+beforeAll(async () => {
+  for (const s of [A, B]) expect((await run(s, ['init', '--kdf-log-n', '10'])).code).toBe(0);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('recipient', () => {
+  it('add prints the thumbprint to confirm out of band; list, show, jwks; remove needs --yes', async () => {
+    const added = await run(A, ['recipient', 'add', file('factory.jwk', JSON.stringify(factoryJwk)), '--kid', 'factory-7', '--use', 'enc', '--label', 'line 7']);
+    expect(added.code, added.stderr).toBe(0);
+    const thumbprint = await calculateJwkThumbprint(factoryJwk);
+    expect(added.stdout).toContain(`Thumbprint (RFC 7638, SHA-256): ${thumbprint}`);
+    expect(added.stdout).toMatch(/Confirm it with the key's owner by another channel/);
+    // From stdin, PEM.
+    const lab = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+    const fromStdin = await json(A, ['recipient', 'add', '-', '--kid', 'lab', '--use', 'sig'], { stdin: lab.publicKey.export({ format: 'pem', type: 'spki' }) as string });
+    expect(fromStdin.value).toMatchObject({ kid: 'lab', use: 'sig', description: 'EC P-384' });
+
+    expect((await json(A, ['recipient', 'list'])).value.map((r: { kid: string }) => r.kid)).toEqual(['factory-7', 'lab']);
+    expect((await json(A, ['recipient', 'show', 'factory-7'])).value).toMatchObject({ kid: 'factory-7', label: 'line 7', thumbprint, description: 'RSA 2048' });
+    const jwks = (await json<{ keys: JWK[] }>(A, ['recipient', 'jwks'])).value;
+    expect(jwks.keys.map((k) => [k.kid, 'd' in k])).toEqual([['factory-7', false], ['lab', false]]);
+
+    // Refused before the store is even unlocked: not one byte of it changes.
+    const hashes = storeHashes(A);
+    const unconfirmed = await json(A, ['recipient', 'remove', 'lab']);
+    expect([unconfirmed.code, unconfirmed.value.error.code]).toEqual([2, 'USAGE_NOT_CONFIRMED']);
+    expect(unconfirmed.value.error.message).toContain('--yes');
+    expect(storeHashes(A)).toEqual(hashes);
+    expect((await json(A, ['recipient', 'remove', 'lab', '--yes'])).value).toMatchObject({ kid: 'lab' });
+    await refused(A, ['recipient', 'show', 'lab'], 'RECIPIENT_NOT_FOUND', 1);
+  });
+
+  it('refuses weak, private and unreadable keys with their code, adding nothing', async () => {
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024, publicExponent: 65537 });
+    await refused(A, ['recipient', 'add', file('weak.jwk', JSON.stringify(weak.publicKey.export({ format: 'jwk' }))), '--kid', 'weak', '--use', 'enc'], 'RECIPIENT_KEY_INVALID', 1);
+    await refused(A, ['recipient', 'add', file('private.jwk', JSON.stringify(factory.privateKey.export({ format: 'jwk' }))), '--kid', 'p', '--use', 'enc'], 'RECIPIENT_KEY_INVALID', 1);
+    await refused(A, ['recipient', 'add', join(dir, 'nope'), '--kid', 'x'], 'FILE_UNREADABLE', 2);
+    await refused(A, ['recipient', 'add', file('f.jwk', '{}'), '--use', 'both'], 'USAGE_BAD_VALUE', 2);
+  });
+});
+
+describe('identity', () => {
+  it('jwks publishes the public halves; list shows them; rotate makes a new one and keeps the old', async () => {
+    const jwks = (await json<{ keys: JWK[] }>(A, ['identity', 'jwks'])).value;
+    expect(jwks.keys.map((k) => [k.use, k.alg, 'd' in k])).toEqual(expect.arrayContaining([['sig', 'ES256', false], ['enc', 'ECDH-ES+A256KW', false]]));
+    const rotated = await json(B, ['identity', 'rotate', 'enc']);
+    expect(rotated.value).toMatchObject({ use: 'enc', status: 'active' });
+    const list = (await json<Array<{ kid: string; use: string; status: string }>>(B, ['identity', 'list'])).value;
+    expect(list.filter((k) => k.use === 'enc').map((k) => k.status).sort()).toEqual(['active', 'retired']);
+    await refused(B, ['identity', 'rotate', 'both'], 'USAGE_BAD_VALUE', 2);
+  });
+});
+
+describe('exports --to a recipient', () => {
+  it('device export --to: the factory opens it with its private key and verifies it with identity jwks', async () => {
+    expect((await run(A, ['device', 'add', 'ESN-F', '--keys', '-'], { stdin: JSON.stringify({ kpw: '000102030405060708090a0b0c0d0e0f' }) })).code).toBe(0);
+    const out = join(dir, 'factory.jwe');
+    const made = await json(A, ['device', 'export', 'ESN-F', '--to', 'factory-7', '--out', out]);
+    expect(made.value).toMatchObject({ file: out, devices: 1, to: 'factory-7', signed: true });
+    const jwe = readFileSync(out, 'utf8').trim();
+    expect(decodeProtectedHeader(jwe)).toMatchObject({ alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: 'factory-7' });
+    const { plaintext } = await compactDecrypt(jwe, factory.privateKey, { keyManagementAlgorithms: ['RSA-OAEP-256'], contentEncryptionAlgorithms: ['A256GCM'] });
+    const { payload } = await compactVerify(new TextDecoder().decode(plaintext), await importJWK(await ownKey(A, 'sig'), 'ES256'), { algorithms: ['ES256'] });
+    expect(JSON.parse(new TextDecoder().decode(payload))).toMatchObject({ format: 'keyladder-provisioning-bundle', payload: { devices: [{ identity: 'ESN-F' }] } });
+    const audit = (await json<Array<{ details: unknown }>>(A, ['audit', 'list', '--action', 'device.export', '--limit', '1'])).value;
+    expect(audit[0]!.details).toEqual({ count: 1, protection: 'recipient', recipient: 'factory-7', signed: true });
+  });
+
+  it('refuses an unknown kid, --to with --recipient, and an ad-hoc key the keyring would refuse, writing nothing', async () => {
+    const out = join(dir, 'never.jwe');
+    await refused(A, ['device', 'export', 'ESN-F', '--to', 'nobody', '--out', out], 'RECIPIENT_NOT_FOUND', 1);
+    await refused(A, ['group', 'export', 'g', '--to', 'factory-7', '--recipient', file('r.jwk', JSON.stringify(factoryJwk)), '--out', out], 'USAGE_BAD_VALUE', 2);
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
+    expect(await refused(A, ['issuer', 'export', '1', '--recipient', file('ec.jwk', JSON.stringify(ec)), '--out', out], 'RECIPIENT_KEY_INVALID', 1)).toContain('--to');
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024, publicExponent: 65537 }).publicKey.export({ format: 'pem', type: 'spki' }) as string;
+    await refused(A, ['revocation', 'export', '--recipient', file('weak.pem', weak), '--out', out], 'RECIPIENT_KEY_INVALID', 1);
+    expect(() => readFileSync(out)).toThrow();
+    // An RSA key file still works, PEM too, checked as the keyring checks keys.
+    const pem = factory.publicKey.export({ format: 'pem', type: 'spki' }) as string;
+    expect((await run(A, ['device', 'export', 'ESN-F', '--recipient', file('factory.pem', pem), '--out', join(dir, 'adhoc.jwe')])).code).toBe(0);
+    await compactDecrypt(readFileSync(join(dir, 'adhoc.jwe'), 'utf8').trim(), factory.privateKey);
+  });
+});
+
+describe('imports between peers', () => {
+  it('issuer and revocation import open a JWE by its kid, pin the signer, and say who signed', async () => {
+    // B's encryption key is A's recipient; A's signing key is pinned by B.
+    const bEnc = await ownKey(B, 'enc');
+    const aSig = await ownKey(A, 'sig');
+    expect((await run(A, ['recipient', 'add', file('b.enc.jwk', JSON.stringify(bEnc))])).code).toBe(0);
+    const exported = join(dir, 'revocations.jwe');
+    expect((await json(A, ['revocation', 'export', '--to', bEnc.kid!, '--out', exported])).value).toMatchObject({ to: bEnc.kid, signed: true });
+    // Not pinned yet: refused, nothing changed.
+    expect(await refused(B, ['revocation', 'import', exported], 'SIGNER_UNKNOWN', 1)).toContain('recipient add');
+    expect((await run(B, ['recipient', 'add', '-'], { stdin: JSON.stringify(aSig) })).code).toBe(0);
+    const imported = await run(B, ['revocation', 'import', exported]);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stdout).toContain(`signed by ${aSig.kid}`);
+
+    expect((await run(A, ['issuer', 'rotate'])).code).toBe(0);
+    const kissuer = join(dir, 'kissuer.jwe');
+    expect((await run(A, ['issuer', 'export', '2', '--to', bEnc.kid!, '--out', kissuer])).code).toBe(0);
+    expect((await json(B, ['issuer', 'import', kissuer])).value.map((g: { generation: number }) => g.generation)).toEqual([2]);
+    const rows = (await json<Array<{ details: Record<string, unknown> }>>(B, ['audit', 'list', '--action', 'issuer.import-peer', '--limit', '1'])).value;
+    expect(rows[0]!.details).toMatchObject({ signer: aSig.kid });
+    // A store that is not the recipient has no key for its kid.
+    const C = join(dir, 'c');
+    expect((await run(C, ['init', '--kdf-log-n', '10'])).code).toBe(0);
+    expect(await refused(C, ['issuer', 'import', kissuer], 'NO_KEY_FOR_KID', 1)).toContain(bEnc.kid!);
+  });
+
+  it('a passphrase export needs --unsigned, is refused before any prompt, and is audited as unsigned', async () => {
+    const exported = join(dir, 'revocations-pass.jwe');
+    expect((await run(A, ['revocation', 'export', '--out', exported], { env: BUNDLE })).code).toBe(0);
+    const message = await refused(B, ['revocation', 'import', exported], 'SIGNATURE_REQUIRED', 1, { env: BUNDLE });
+    expect(message).toContain('--unsigned');
+    expect(await refused(B, ['revocation', 'import', exported, '--bundle-passphrase-file', file('bp', 'a peer export passphrase\n')], 'SIGNATURE_REQUIRED', 1)).toContain('--unsigned');
+    const ok = await run(B, ['revocation', 'import', exported, '--unsigned'], { env: BUNDLE });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('(unsigned,');
+    const rows = (await json<Array<{ details: Record<string, unknown> }>>(B, ['audit', 'list', '--action', 'revocation.import', '--limit', '1'])).value;
+    expect(rows[0]!.details).toMatchObject({ unsigned: true });
+  });
+});
+
+describe('audit export', () => {
+  it('writes a JWS that jose verifies with identity jwks; a flipped byte fails', async () => {
+    const out = join(dir, 'audit.jws');
+    const made = await json(A, ['audit', 'export', '--out', out]);
+    expect(made.code).toBe(0);
+    const jws = readFileSync(out, 'utf8').trim();
+    const key = await importJWK(await ownKey(A, 'sig'), 'ES256');
+    const { payload, protectedHeader } = await compactVerify(jws, key, { algorithms: ['ES256'] });
+    expect(protectedHeader).toMatchObject({ alg: 'ES256', typ: 'keyladder-audit+jws', kid: made.value.signer });
+    const body = JSON.parse(new TextDecoder().decode(payload)) as { from: number; to: number; entries: Array<{ seq: number; action: string }>; head: { seq: number } };
+    expect(body).toMatchObject({ from: 1, to: made.value.to, head: { seq: made.value.to } });
+    expect(body.entries.at(-1)!.action).toBe('audit.export');
+    const [h, p, s] = jws.split('.') as [string, string, string];
+    const flipped = Buffer.from(p, 'base64url');
+    flipped[0] = flipped[0]! ^ 1;
+    await expect(compactVerify(`${h}.${flipped.toString('base64url')}.${s}`, key)).rejects.toThrow();
+
+    const ranged = await json(A, ['audit', 'export', '--out', join(dir, 'range.jws'), '--from', '2', '--to', '4']);
+    expect(ranged.value).toMatchObject({ from: 2, to: 4 });
+    await refused(A, ['audit', 'export', '--out', join(dir, 'bad.jws'), '--from', '5', '--to', '2'], 'INVALID_ARGUMENT', 1);
+    await refused(A, ['audit', 'export', '--out', join(dir, 'bad.jws'), '--from', 'x'], 'USAGE_BAD_VALUE', 2);
+    await refused(A, ['audit', 'export', '--out', out], 'FILE_EXISTS', 1);
+  });
+});
