@@ -61,7 +61,16 @@ const protection = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('rsa-key-file') }),
 ]);
 
-const peerProtection = protection;
+/**
+ * How a peer's export is opened: its passphrase, our RSA private key (a file main reads), or this
+ * KeyLadder's own key by the JWE's kid (the keyring; the signer is checked). `unsigned`: the operator
+ * accepts an export that nothing signed (audited).
+ */
+const peerProtection = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('passphrase'), passphrase }),
+  z.strictObject({ kind: z.literal('rsa-key-file') }),
+  z.strictObject({ kind: z.literal('keyring') }),
+]);
 
 /** A JOSE object as pasted (main reads chosen files itself, jose.inspectFile). */
 const joseText = z.string().min(1, { error: 'Paste a JWE or JWS first.' }).max(MAX_JOSE_TEXT, { error: 'The JOSE object is longer than 1 MiB.' });
@@ -255,7 +264,7 @@ export const contract = {
     z.strictObject({ generations: z.array(generation).min(1).max(1000), protection }),
   ),
   'issuers.importFromPeer': channel<FileOutcome<{ readonly imported: IssuerGeneration[] }>>()(
-    z.strictObject({ protection: peerProtection }),
+    z.strictObject({ protection: peerProtection, unsigned: z.boolean().optional() }),
   ),
 
   'exchanges.simulate': channel<SimulationReport>()(

@@ -2,6 +2,7 @@
 // the channels that read or write a file, the file dialog main supplies). No
 // business logic lives here; validation happened in the wrapper.
 
+import type { OpenProtection } from '../services/bundles.js';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -206,14 +207,16 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
       await writePrivate(file, await issuers.exportToPeer(generations, keyed));
       return { canceled: false, file, generations };
     },
-    'issuers.importFromPeer': async ({ protection }) => {
+    'issuers.importFromPeer': async ({ protection, unsigned }) => {
       const file = await deps.openFile({ title: 'Import Kissuer from a peer', filters: JWE_FILTERS });
       if (file === null) return { canceled: true };
-      let keyed: { kind: 'passphrase'; passphrase: string } | { kind: 'rsa'; privateJwk: Record<string, unknown> } = protection as { kind: 'passphrase'; passphrase: string };
+      let keyed: OpenProtection;
       if (protection.kind === 'rsa-key-file') {
         const keyFile = await deps.openFile({ title: 'Choose our RSA private key (JWK) that the export was made for', filters: JWK_FILTERS });
         if (keyFile === null) return { canceled: true };
-        keyed = { kind: 'rsa', privateJwk: await readJwkFile(keyFile, 'the private key') };
+        keyed = { kind: 'rsa', privateJwk: await readJwkFile(keyFile, 'the private key'), unsigned: unsigned === true };
+      } else {
+        keyed = { ...protection, unsigned: unsigned === true };
       }
       const imported = await issuers.importFromPeer((await readFile(file, 'utf8')).trim(), keyed);
       return { canceled: false, file, imported };

@@ -3,6 +3,7 @@
 // and format. Every method that fails throws a ServiceError (or a LadderError
 // for exchanges) with a stable `code`.
 
+import type { OpenProtection } from './bundles.js';
 import type { SignedAuditExport } from './audit.js';
 import type {
   AuditEntry, AuditQuery, AuditVerification, BundleProtection, DevicePage, DeviceSummary, GroupSummary, ImportReport,
@@ -93,7 +94,8 @@ export interface IssuerApi {
   /** Adds a bare-MSL generation from a hex Kissuer; it becomes active. */
   importMsl(kissuerHex: string, graceDays?: number): IssuerGeneration;
   exportToPeer(generations: readonly number[], protection: BundleProtection): Promise<string>;
-  importFromPeer(jwe: string, protection: { readonly kind: 'passphrase'; readonly passphrase: string } | { readonly kind: 'rsa'; readonly privateJwk: Readonly<Record<string, unknown>> }): Promise<IssuerGeneration[]>;
+  /** `protection.unsigned`: accept an export nothing signed (audited); otherwise only a signed one, by a signer the keyring pins. */
+  importFromPeer(jwe: string, protection: OpenProtection): Promise<IssuerGeneration[]>;
 }
 
 export interface ExchangeApi {

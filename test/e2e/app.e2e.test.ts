@@ -506,7 +506,12 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     await dialog().getByRole('button', { name: 'Close', exact: true }).click();
 
     await h.page.getByRole('button', { name: 'Import from peer…' }).click();
+    await dialog().getByLabel('A passphrase').check();
     await dialog().getByLabel('Passphrase', { exact: true }).fill('not the peer passphrase');
+    // Nothing signs a passphrase export: the operator must say they know where it came from.
+    const importButton = dialog().getByRole('button', { name: 'Choose file and import…' });
+    expect(await importButton.isDisabled()).toBe(true);
+    await dialog().getByLabel(/I know where this file came from/).check();
     h.dialogs.open.push(file);
     await dialog().getByRole('button', { name: 'Choose file and import…' }).click();
     await visible(dialog().getByRole('alert'));
@@ -517,6 +522,7 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     await dialog().getByRole('button', { name: 'Choose file and import…' }).click();
     await visible(h.page.getByText(/Imported \d+ generation\(s\) from/));
     expect(await h.page.getByRole('alert').count()).toBe(0);
+    expect(h.services.audit.list({ action: 'issuer.import-peer', limit: 1 })[0]?.details).toMatchObject({ unsigned: true });
   });
 
   it('exports a provisioning bundle to a file main writes', async () => {
