@@ -68,7 +68,7 @@ describe('keyring channels', () => {
     const jwk = { ...(privateKey.export({ format: 'jwk' }) as JWK), kid: 'oops' };
     writeFileSync(file, JSON.stringify(jwk));
     const { h } = await handlers([file], []);
-    const refusal = await h['keyring.addRecipientFile']({}, ctx).catch((e: unknown) => e as { code: string; message: string });
+    const refusal = await Promise.resolve(h['keyring.addRecipientFile']({}, ctx)).catch((e: unknown) => e as { code: string; message: string });
     expect(refusal).toMatchObject({ code: 'RECIPIENT_KEY_INVALID' });
     expect(JSON.stringify(refusal)).not.toContain(jwk.d);
     expect(await h['keyring.recipients'](undefined, ctx)).toEqual([]);
