@@ -69,7 +69,7 @@ const kid = z.string().regex(/^[\x21-\x7e]{1,128}$/, { error: 'A kid is 1 to 128
 const keyUse = z.enum(['sig', 'enc']);
 const label = z.string().max(200, { error: 'A label is at most 200 characters.' }).regex(/^[^\u0000-\u001f\u007f]*$/, { error: 'A label has no control characters.' });
 
-/** A device bundle may also go to a keyring recipient, by kid: signed by this KeyLadder, then encrypted to it. */
+/** A device bundle or a Kissuer export may also go to a keyring recipient, by kid: signed by this KeyLadder, then encrypted to it. */
 const bundleProtection = z.discriminatedUnion('kind', [...protection.options, z.strictObject({ kind: z.literal('recipient'), kid })]);
 
 /** A JOSE object as pasted (main reads chosen files itself, jose.inspectFile). */
@@ -261,7 +261,7 @@ export const contract = {
     }),
   ),
   'issuers.exportToPeer': channel<FileOutcome<{ readonly generations: number[] }>>()(
-    z.strictObject({ generations: z.array(generation).min(1).max(1000), protection }),
+    z.strictObject({ generations: z.array(generation).min(1).max(1000), protection: bundleProtection }),
   ),
   'issuers.importFromPeer': channel<FileOutcome<{ readonly imported: IssuerGeneration[] }>>()(
     z.strictObject({ protection: peerProtection }),
