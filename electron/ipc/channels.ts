@@ -14,6 +14,7 @@ export const CHANNELS = [
   'audit.list', 'audit.verify',
   'revocations.peerLists',
   'jose.inspect', 'jose.inspectFile', 'jose.decrypt', 'jose.verify',
+  'keyring.recipients', 'keyring.addRecipientFile', 'keyring.removeRecipient', 'keyring.ownKeys', 'keyring.identityJwks', 'keyring.rotateOwnKey',
   'responder.status', 'responder.start', 'responder.stop', 'responder.chooseTls', 'responder.chooseTokenFile', 'responder.chooseClientCa', 'responder.metrics',
 ] as const;
 

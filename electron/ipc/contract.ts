@@ -23,6 +23,7 @@ import type { ExchangeOutcome, ResponseCheck } from '../services/api.js';
 import type { ClonePolicy } from '../../db/repositories/wrapdata.js';
 import type { PeerList } from '../services/revocations.js';
 import type { RekeyCounts } from '../../db/rekey.js';
+import type { OwnKeySummary, RecipientSummary } from '../services/keyring.js';
 import { MAX_JOSE_TEXT, type JoseDecryption, type JoseInspection, type JoseVerification } from '../services/joseTools.js';
 import { AUDIT_ACTIONS, CHANNELS, PASSIVE_CHANNELS, type Channel } from './channels.js';
 
@@ -71,6 +72,14 @@ const peerProtection = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('rsa-key-file') }),
   z.strictObject({ kind: z.literal('keyring') }),
 ]);
+
+/** A keyring entry's kid, as the keyring itself checks it. */
+const kid = z.string().regex(/^[\x21-\x7e]{1,128}$/, { error: 'A kid is 1 to 128 printable characters, no spaces.' });
+const keyUse = z.enum(['sig', 'enc']);
+const label = z.string().max(200, { error: 'A label is at most 200 characters.' }).regex(/^[^\u0000-\u001f\u007f]*$/, { error: 'A label has no control characters.' });
+
+/** A device bundle or a Kissuer export may also go to a keyring recipient, by kid: signed by this KeyLadder, then encrypted to it. */
+const bundleProtection = z.discriminatedUnion('kind', [...protection.options, z.strictObject({ kind: z.literal('recipient'), kid })]);
 
 /** A JOSE object as pasted (main reads chosen files itself, jose.inspectFile). */
 const joseText = z.string().min(1, { error: 'Paste a JWE or JWS first.' }).max(MAX_JOSE_TEXT, { error: 'The JOSE object is longer than 1 MiB.' });
@@ -242,7 +251,7 @@ export const contract = {
   'devices.clearPossibleClone': channel<DeviceSummary>()(z.strictObject({ identity })),
   /** Main asks where to save, and writes the encrypted bundle there: the renderer never holds it. */
   'devices.exportBundle': channel<FileOutcome<{ readonly count: number }>>()(
-    z.strictObject({ selection: deviceSelector, protection }),
+    z.strictObject({ selection: deviceSelector, protection: bundleProtection }),
   ),
   /** How many devices a selection holds (revoked ones apart), for the count shown before an export. */
   'devices.countSelection': channel<SelectionCount>()(z.strictObject({ selection: deviceSelector })),
@@ -261,7 +270,7 @@ export const contract = {
     }),
   ),
   'issuers.exportToPeer': channel<FileOutcome<{ readonly generations: number[] }>>()(
-    z.strictObject({ generations: z.array(generation).min(1).max(1000), protection }),
+    z.strictObject({ generations: z.array(generation).min(1).max(1000), protection: bundleProtection }),
   ),
   'issuers.importFromPeer': channel<FileOutcome<{ readonly imported: IssuerGeneration[] }>>()(
     z.strictObject({ protection: peerProtection, unsigned: z.boolean().optional() }),
@@ -296,6 +305,19 @@ export const contract = {
   'jose.verify': channel<KeyedOutcome<JoseVerificationView>>()(
     z.strictObject({ text: joseText, key: z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('own') }), z.strictObject({ kind: z.literal('key-file') })]) }),
   ),
+
+  'keyring.recipients': channel<RecipientSummary[]>()(noArgs),
+  /** Main asks for the public key file (JWK, JWKS or PEM) and reads it; the answer carries the thumbprint to confirm out of band. */
+  'keyring.addRecipientFile': channel<FileOutcome<{ readonly recipient: RecipientSummary }>>()(
+    z.strictObject({ kid: kid.optional(), label: label.optional(), use: keyUse.optional() }),
+  ),
+  /** Main asks for the operator's yes in its own dialog first. */
+  'keyring.removeRecipient': channel<RecipientSummary>()(z.strictObject({ kid })),
+  'keyring.ownKeys': channel<OwnKeySummary[]>()(noArgs),
+  /** The public halves of this KeyLadder's keys, as JWKS text to hand out: no private member ever. */
+  'keyring.identityJwks': channel<string>()(noArgs),
+  /** Main asks for the operator's yes in its own dialog first. */
+  'keyring.rotateOwnKey': channel<OwnKeySummary>()(z.strictObject({ use: keyUse })),
 
   'responder.status': channel<ResponderStatus>()(noArgs),
   'responder.start': channel<ResponderStatus>()(responderStart),

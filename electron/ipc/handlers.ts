@@ -59,6 +59,14 @@ const JOSE_FILTERS: readonly FileFilter[] = [
   { name: 'All files', extensions: ['*'] },
 ];
 
+const PUBLIC_KEY_FILTERS: readonly FileFilter[] = [
+  { name: 'Public keys (JWK, JWKS, PEM)', extensions: ['jwk', 'json', 'pem', 'pub'] },
+  { name: 'All files', extensions: ['*'] },
+];
+
+/** No public key file, JWKS included, comes near this; a bigger file is not read. */
+const MAX_PUBLIC_KEY_FILE = 256 * 1024;
+
 const JWK_FILTERS: readonly FileFilter[] = [
   { name: 'JSON Web Key', extensions: ['jwk', 'json'] },
   { name: 'All files', extensions: ['*'] },
@@ -96,8 +104,8 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
   };
   const unlockBackoff = deps.unlockBackoff ?? new UnlockBackoff();
   /** An export's protection, with the recipient's public key read from the file the operator picks here; null if they cancel. */
-  const exportProtection = async (protection: { kind: 'passphrase'; passphrase: string } | { kind: 'rsa-key-file' }): Promise<BundleProtection | null> => {
-    if (protection.kind === 'passphrase') return protection;
+  const exportProtection = async (protection: { kind: 'passphrase'; passphrase: string } | { kind: 'rsa-key-file' } | { kind: 'recipient'; kid: string }): Promise<BundleProtection | null> => {
+    if (protection.kind !== 'rsa-key-file') return protection;
     const keyFile = await deps.openFile({ title: 'Choose the recipient’s RSA public key (JWK)', filters: JWK_FILTERS });
     return keyFile === null ? null : { kind: 'rsa', publicJwk: await readJwkFile(keyFile, 'the recipient key') };
   };
@@ -245,6 +253,42 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
       const { payload, ...result } = await jose.verify(text, source);
       payload?.fill(0);
       return { canceled: false, result };
+    },
+
+    'keyring.recipients': () => services.keyring.recipients(),
+    'keyring.addRecipientFile': async ({ kid, label, use }) => {
+      const file = await deps.openFile({ title: 'Choose the recipient’s public key', filters: PUBLIC_KEY_FILTERS });
+      if (file === null) return { canceled: true };
+      if ((await stat(file)).size > MAX_PUBLIC_KEY_FILE) throw new ServiceError(ServiceErrorCode.RECIPIENT_KEY_INVALID, 'That file is larger than 256 KiB: no public key or JWKS is.', undefined, 'MALFORMED');
+      const recipient = await services.keyring.addRecipient(await readFile(file, 'utf8'), { ...(kid === undefined ? {} : { kid }), ...(use === undefined ? {} : { use }), ...(label === undefined ? {} : { label }) });
+      return { canceled: false, file, recipient };
+    },
+    'keyring.removeRecipient': async ({ kid }) => {
+      const recipient = services.keyring.recipient(kid);
+      const yes = await deps.confirm({
+        title: 'Remove this recipient?',
+        message: `Remove the recipient "${recipient.kid}" (${recipient.description}, ${recipient.use}) from the keyring?`,
+        detail: recipient.use === 'enc'
+          ? 'Exports can no longer be made to it until its public key is added again and its thumbprint confirmed with its owner.'
+          : 'Imports signed by it are no longer accepted until its public key is added again and its thumbprint confirmed with its owner.',
+        yes: 'Remove it',
+      });
+      if (!yes) throw new AppError('NOT_CONFIRMED', `The recipient "${recipient.kid}" was not removed: removing it was not confirmed.`);
+      return services.keyring.removeRecipient(kid);
+    },
+    'keyring.ownKeys': () => services.keyring.ownKeys(),
+    'keyring.identityJwks': async () => `${JSON.stringify(await services.keyring.identityJwks(), null, 2)}\n`,
+    'keyring.rotateOwnKey': async ({ use }) => {
+      const yes = await deps.confirm({
+        title: use === 'sig' ? 'Rotate the signing key?' : 'Rotate the encryption key?',
+        message: use === 'sig' ? 'Make a new signing key pair for this KeyLadder?' : 'Make a new encryption key pair for this KeyLadder?',
+        detail: use === 'sig'
+          ? 'What is signed from now on carries the new key’s kid: hand the new public JWKS to factories and peers, or they refuse what this KeyLadder signs. The old key is kept, retired.'
+          : 'Peers should encrypt to the new key from now on: hand them the new public JWKS. The old key is kept, retired, so exports made to it still open.',
+        yes: 'Rotate it',
+      });
+      if (!yes) throw new AppError('NOT_CONFIRMED', 'No key was rotated: rotating it was not confirmed.');
+      return services.keyring.rotateOwnKey(use);
     },
 
     'exchanges.simulate': ({ identity, ...options }) => exchanges.simulate(identity, options),

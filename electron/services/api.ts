@@ -5,6 +5,7 @@
 
 import type { OpenProtection } from './bundles.js';
 import type { SignedAuditExport } from './audit.js';
+import type { KeyringService } from './keyring.js';
 import type {
   AuditEntry, AuditQuery, AuditVerification, BundleProtection, DevicePage, DeviceSummary, GroupSummary, ImportReport,
   IssuerGeneration, JweProfileName, Mechanism, ProgressCallback, SimulationReport, StoreStatus, StoreVerification,
@@ -146,6 +147,9 @@ export interface OverviewApi {
 /** The JOSE workbench (joseTools.ts): inspect, decrypt, verify, encrypt to a recipient. */
 export type JoseApi = Pick<JoseToolsService, 'inspect' | 'decrypt' | 'verify' | 'encrypt'>;
 
+/** The keyring (keyring.ts): recipients' public keys, and this KeyLadder's own key pairs by their public halves. */
+export type KeyringApi = Pick<KeyringService, 'addRecipient' | 'recipients' | 'recipient' | 'removeRecipient' | 'ownKeys' | 'identityJwks' | 'rotateOwnKey'>;
+
 export interface KeyLadderServices {
   readonly store: StoreApi;
   readonly devices: DeviceApi;
@@ -156,4 +160,5 @@ export interface KeyLadderServices {
   readonly revocations: RevocationApi;
   readonly overview: OverviewApi;
   readonly jose: JoseApi;
+  readonly keyring: KeyringApi;
 }

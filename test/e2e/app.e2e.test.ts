@@ -3,13 +3,14 @@
 // harness.ts). One store, one browser; the tests run in order and build on
 // each other, as an operator's first session would.
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
+import { calculateJwkThumbprint, compactDecrypt, compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import type { Locator } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CHANNELS } from '../../electron/ipc/contract.js';
@@ -666,6 +667,62 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     expect(await h.page.getByRole('alert').textContent()).toMatch(/key is wrong, or the JWE was altered[\s\S]*JOSE_INTEGRITY/);
     await h.screenshot('jose-refused-integrity');
     expect(h.services.audit.list({ action: 'jose.decrypt', limit: 10 }).map((e) => e.outcome)).toEqual(['refused', 'ok', 'ok']);
+  });
+
+  it('adds a recipient from its key file with the thumbprint to confirm, exports a signed bundle to it, and removes it on a yes', async () => {
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const publicJwk = { ...(publicKey.export({ format: 'jwk' }) as JWK), kid: 'factory-e2e', use: 'enc' };
+    known.push(Buffer.from((privateKey.export({ format: 'jwk' }) as JWK).d!, 'base64url'));
+    const keyFile = path.join(h.workDir, 'factory-e2e.jwk');
+    await writeFile(keyFile, JSON.stringify(publicJwk));
+    const thumbprint = await calculateJwkThumbprint(publicJwk, 'sha256');
+
+    await nav('Keys');
+    await h.page.getByRole('button', { name: 'Add from a file…' }).click();
+    await dialog().getByLabel('Label (optional)').fill('Factory in Łódź');
+    h.dialogs.open.push(keyFile);
+    await dialog().getByRole('button', { name: 'Choose the key file…' }).click();
+    await visible(dialog().locator('[data-added-thumbprint]'));
+    expect(await dialog().locator('[data-added-thumbprint]').textContent()).toBe(thumbprint);
+    expect(await dialog().textContent()).toContain('Confirm this thumbprint with the key’s owner by another channel');
+    await h.screenshot('keys-added');
+    await dialog().getByText('Close', { exact: true }).click();
+    const row = h.page.locator('[data-recipient="factory-e2e"]');
+    await visible(row);
+    expect(await row.locator('[data-thumbprint]').textContent()).toBe(thumbprint);
+    expect(await row.textContent()).toMatch(/Factory in Łódź\s*enc\s*EC P-256/);
+    const own = await h.services.keyring.ownKeys();
+    for (const k of own) await visible(h.page.locator(`[data-own-key="${k.kid}"]`));
+    await h.screenshot('keys');
+
+    // A device bundle to it: signed by this KeyLadder, then encrypted to the recipient's key.
+    await nav('Devices');
+    await selectDevice(kpwDevice.identity);
+    await h.page.getByRole('complementary').getByRole('button', { name: 'Export bundle…' }).click();
+    await dialog().getByLabel('A keyring recipient').check();
+    await dialog().locator('[data-recipient-select]').selectOption('factory-e2e');
+    const bundle = path.join(h.workDir, 'bundle-to-factory.jwe');
+    h.dialogs.save.push(bundle);
+    await dialog().getByRole('button', { name: 'Choose file and export…' }).click();
+    await visible(dialog().getByText('Saved the bundle of 1 device'));
+    await dialog().getByRole('button', { name: 'Close', exact: true }).click();
+    const jwe = (await readFile(bundle, 'utf8')).trim();
+    expect(decodeProtectedHeader(jwe)).toMatchObject({ alg: 'ECDH-ES+A256KW', enc: 'A256GCM', kid: 'factory-e2e' });
+    const { plaintext } = await compactDecrypt(jwe, privateKey, { keyManagementAlgorithms: ['ECDH-ES+A256KW'] });
+    const jws = new TextDecoder().decode(plaintext);
+    const signer = (await h.services.keyring.identityJwks()).keys.find((k) => k.kid === decodeProtectedHeader(jws).kid && k.use === 'sig')!;
+    const { payload } = await compactVerify(jws, await importJWK(signer, 'ES256'));
+    expect(new TextDecoder().decode(payload)).toContain(kpwDevice.identity);
+
+    // Removed only on the operator's yes in main's dialog.
+    await nav('Keys');
+    await row.getByRole('button', { name: 'Remove…' }).click();
+    await visible(h.page.getByRole('alert').filter({ hasText: 'NOT_CONFIRMED' }));
+    expect(await row.count()).toBe(1);
+    h.dialogs.confirm.push(true);
+    await row.getByRole('button', { name: 'Remove…' }).click();
+    await row.waitFor({ state: 'detached' });
+    expect(h.services.audit.list({ action: 'recipient.remove', limit: 5 }).map((e) => e.subject)).toEqual(['factory-e2e']);
   });
 
   it('shows the settings screen and saves the idle lock time', async () => {
