@@ -10,11 +10,12 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
-import { calculateJwkThumbprint, compactDecrypt, compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
+import { calculateJwkThumbprint, compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import type { Locator } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CHANNELS } from '../../electron/ipc/contract.js';
 import { createServices } from '../../electron/services/index.js';
+import { decryptJose } from '../../electron/jose/open.js';
 import { deriveWrappingKey } from '../../electron/jwe/keyDerivation.js';
 import { kcv } from '../../electron/jwe/kcv.js';
 import { acceptKeyResponse, importWrappingKey, LadderRequestor } from '../support/device.js';
@@ -708,11 +709,28 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     await dialog().getByRole('button', { name: 'Close', exact: true }).click();
     const jwe = (await readFile(bundle, 'utf8')).trim();
     expect(decodeProtectedHeader(jwe)).toMatchObject({ alg: 'ECDH-ES+A256KW', enc: 'A256GCM', kid: 'factory-e2e' });
-    const { plaintext } = await compactDecrypt(jwe, privateKey, { keyManagementAlgorithms: ['ECDH-ES+A256KW'] });
+    // Opened as the factory would; not with jose's own ECDH-ES+A256KW, which needs Web Crypto AES-KW,
+    // absent under this run's Electron crypto model: with electron/jose, which works on both.
+    const { plaintext } = await decryptJose(jwe, [{ kind: 'jwk', jwk: { ...(privateKey.export({ format: 'jwk' }) as JWK), kid: 'factory-e2e' } }]);
     const jws = new TextDecoder().decode(plaintext);
     const signer = (await h.services.keyring.identityJwks()).keys.find((k) => k.kid === decodeProtectedHeader(jws).kid && k.use === 'sig')!;
     const { payload } = await compactVerify(jws, await importJWK(signer, 'ES256'));
     expect(new TextDecoder().decode(payload)).toContain(kpwDevice.identity);
+
+    // Kissuer to the same key (a peer's, here): signed, then encrypted, like the bundle.
+    await nav('Kissuer');
+    await h.page.getByRole('button', { name: 'Export to peer…' }).click();
+    await dialog().getByLabel('A keyring recipient').check();
+    await dialog().locator('[data-recipient-select]').selectOption('factory-e2e');
+    const kissuerFile = path.join(h.workDir, 'kissuer-to-peer.jwe');
+    h.dialogs.save.push(kissuerFile);
+    await dialog().getByRole('button', { name: 'Choose file and export…' }).click();
+    await visible(dialog().getByText(/Saved generations/));
+    await dialog().getByRole('button', { name: 'Close', exact: true }).click();
+    const kissuerJwe = (await readFile(kissuerFile, 'utf8')).trim();
+    expect(decodeProtectedHeader(kissuerJwe)).toMatchObject({ alg: 'ECDH-ES+A256KW', kid: 'factory-e2e', cty: 'JWT' });
+    const opened = await decryptJose(kissuerJwe, [{ kind: 'jwk', jwk: { ...(privateKey.export({ format: 'jwk' }) as JWK), kid: 'factory-e2e' } }]);
+    expect(decodeProtectedHeader(new TextDecoder().decode(opened.plaintext))).toMatchObject({ alg: 'ES256', cty: 'keyladder-issuer-export' });
 
     // Removed only on the operator's yes in main's dialog.
     await nav('Keys');
