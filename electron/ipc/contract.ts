@@ -306,6 +306,9 @@ export const contract = {
     z.strictObject({ text: joseText, key: z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('own') }), z.strictObject({ kind: z.literal('key-file') })]) }),
   ),
 
+  /** Text the operator typed, to a keyring recipient's encryption key: the answer is the compact JWE. */
+  'jose.encrypt': channel<{ readonly jwe: string }>()(z.strictObject({ text: z.string().min(1, { error: 'Type or paste what to encrypt first.' }).max(MAX_JOSE_TEXT, { error: 'At most 1 MiB.' }), to: kid })),
+
   'keyring.recipients': channel<RecipientSummary[]>()(noArgs),
   /** Main asks for the public key file (JWK, JWKS or PEM) and reads it; the answer carries the thumbprint to confirm out of band. */
   'keyring.addRecipientFile': channel<FileOutcome<{ readonly recipient: RecipientSummary }>>()(

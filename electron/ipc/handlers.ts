@@ -231,6 +231,7 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
     },
 
     'jose.inspect': ({ text }) => jose.inspect(text),
+    'jose.encrypt': async ({ text, to }) => ({ jwe: await jose.encrypt(text, to) }),
     'jose.inspectFile': async () => {
       const file = await deps.openFile({ title: 'Choose a JWE or JWS to inspect', filters: JOSE_FILTERS });
       if (file === null) return { canceled: true };

@@ -732,6 +732,19 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     const opened = await decryptJose(kissuerJwe, [{ kind: 'jwk', jwk: { ...(privateKey.export({ format: 'jwk' }) as JWK), kid: 'factory-e2e' } }]);
     expect(decodeProtectedHeader(new TextDecoder().decode(opened.plaintext))).toMatchObject({ alg: 'ES256', cty: 'keyladder-issuer-export' });
 
+    // Encrypt to its kid from the JOSE screen; the factory opens it with its private key.
+    await nav('JOSE');
+    await h.page.getByLabel('What to encrypt').fill('a note for the factory, not a key');
+    await h.page.locator('[data-encrypt-to]').selectOption('factory-e2e');
+    await h.page.getByRole('button', { name: 'Encrypt', exact: true }).click();
+    await visible(h.page.locator('[data-encrypted]'));
+    const encrypted = await h.page.locator('[data-encrypted]').inputValue();
+    expect(decodeProtectedHeader(encrypted)).toMatchObject({ alg: 'ECDH-ES+A256KW', enc: 'A256GCM', kid: 'factory-e2e' });
+    const note = await decryptJose(encrypted, [{ kind: 'jwk', jwk: { ...(privateKey.export({ format: 'jwk' }) as JWK), kid: 'factory-e2e' } }]);
+    expect(new TextDecoder().decode(note.plaintext)).toBe('a note for the factory, not a key');
+    expect(h.services.audit.list({ action: 'jose.encrypt', limit: 1 })[0]).toMatchObject({ subject: 'factory-e2e' });
+    await h.screenshot('jose-encrypt');
+
     // Removed only on the operator's yes in main's dialog.
     await nav('Keys');
     await row.getByRole('button', { name: 'Remove…' }).click();
