@@ -28,4 +28,25 @@ export interface JoseVectorFile {
   readonly vectors: readonly JoseVector[];
 }
 
-export const joseVectors = (name: string): JoseVectorFile => JSON.parse(readFileSync(new URL(`../vectors/jose/${name}`, import.meta.url), 'utf8')) as JoseVectorFile;
+const readVectorFile = (name: string): unknown => JSON.parse(readFileSync(new URL(`../vectors/jose/${name}`, import.meta.url), 'utf8'));
+
+export const joseVectors = (name: string): JoseVectorFile => readVectorFile(name) as JoseVectorFile;
+
+/** One JWE of test/vectors/jose/jose-matrix.json (build/make-jose-matrix.mjs): its key is a name in the file's keys, or a passphrase. */
+export interface JoseMatrixVector {
+  readonly alg: string;
+  readonly enc: string;
+  readonly kid: string;
+  readonly key?: string;
+  readonly passphrase?: string;
+  readonly jwe: string;
+}
+
+export interface JoseMatrixFile {
+  readonly source: string;
+  readonly plaintext: string;
+  readonly keys: Readonly<Record<string, JWK>>;
+  readonly vectors: readonly JoseMatrixVector[];
+}
+
+export const joseMatrix = (): JoseMatrixFile => readVectorFile('jose-matrix.json') as JoseMatrixFile;
