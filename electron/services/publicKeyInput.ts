@@ -31,6 +31,8 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 const PUBLIC_MEMBERS: Record<string, readonly string[]> = { RSA: ['kty', 'n', 'e'], EC: ['kty', 'crv', 'x', 'y'], OKP: ['kty', 'crv', 'x'] };
 /** Curves accepted for EC keys, with the length of a coordinate. */
 const EC_CURVES: Record<string, number> = { 'P-256': 32, 'P-384': 48 };
+/** SubjectPublicKeyInfo, and PKCS #1's RSA public key. */
+const PUBLIC_PEM_LABELS = new Set(['PUBLIC KEY', 'RSA PUBLIC KEY']);
 const SIGNING_ALGS = new Set(['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA']);
 const ENCRYPTION_ALGS = new Set(['RSA-OAEP-256', 'ECDH-ES', 'ECDH-ES+A128KW', 'ECDH-ES+A256KW']);
 
@@ -89,8 +91,15 @@ function checkedKey(text: string, options: PublicKeyOptions): { source: Record<s
 }
 
 function fromPem(text: string): Record<string, unknown> {
-  if (/-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.test(text)) {
+  // createPublicKey would take a private key too (and give its public half), so the PEM labels are
+  // allowed, not denied: a public key's only. Anything else (a private key, encrypted or not, a
+  // certificate) is refused before any parsing.
+  const labels = [...text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)].map((m) => m[1]);
+  if (labels.some((label) => label!.includes('PRIVATE'))) {
     throw refuse(KeyRefusal.PRIVATE_MEMBERS, 'That is a private key: give the public key only (PEM "PUBLIC KEY", a JWK or a JWKS). Nothing was added.');
+  }
+  if (labels.length !== 1 || !PUBLIC_PEM_LABELS.has(labels[0]!)) {
+    throw refuse(KeyRefusal.MALFORMED, `Give one public key: a PEM "PUBLIC KEY" block (this file has ${labels.length === 1 ? `a "${labels[0]}"` : `${labels.length} blocks`}), a JWK or a JWKS.`);
   }
   let key: KeyObject;
   try {

@@ -62,6 +62,10 @@ describe('recipients', () => {
     await refused(s, JSON.stringify(generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 }).publicKey.export({ format: 'jwk' })), { kid: 'e3', use: 'enc' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'WEAK_RSA' });
     await refused(s, JSON.stringify(strong.privateKey.export({ format: 'jwk' })), { kid: 'private', use: 'enc' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'PRIVATE_MEMBERS' });
     await refused(s, strong.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { kid: 'private-pem', use: 'enc' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'PRIVATE_MEMBERS' });
+    await refused(s, strong.privateKey.export({ format: 'pem', type: 'pkcs1' }) as string, { kid: 'private-pkcs1', use: 'enc' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'PRIVATE_MEMBERS' });
+    await refused(s, strong.privateKey.export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'a passphrase' }) as string, { kid: 'private-encrypted', use: 'enc' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'PRIVATE_MEMBERS' });
+    const spki = strong.publicKey.export({ format: 'pem', type: 'spki' }) as string;
+    await refused(s, `${spki}${spki}`, { kid: 'two-blocks', use: 'enc' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'MALFORMED' });
     await refused(s, JSON.stringify({ kty: 'oct', k: 'AAAAAAAAAAAAAAAAAAAAAA' }), { kid: 'secret', use: 'enc' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'PRIVATE_MEMBERS' });
     await refused(s, JSON.stringify(publicJwk(ec('secp256k1'))), { kid: 'k1', use: 'sig' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'UNSUPPORTED_CURVE' });
     const p256 = publicJwk(ec('P-256'));
