@@ -119,6 +119,20 @@ describe('jose decrypt', () => {
     expect(tampered.stderr).toContain('[JOSE_INTEGRITY/integrity]');
   });
 
+  it('never prints JSON that holds keys (a bundle opened with its passphrase): it asks for --out', async () => {
+    const bundle = join(dir, 'bundle.jwe');
+    const env = { KEYLADDER_BUNDLE_PASSPHRASE: 'a factory bundle passphrase' };
+    expect((await cli([...S, 'device', 'export', v.identity, '--out', bundle], { env })).code).toBe(0);
+    const passphraseFile = file('bundle-passphrase.txt', 'a factory bundle passphrase\n');
+    const shown = await run(['jose', 'decrypt', bundle, '--bundle-passphrase-file', passphraseFile]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain('add --out FILE');
+    expect(shown.stdout.toLowerCase()).not.toContain(v.kpw_hex.toLowerCase());
+    const out = join(dir, 'bundle.json');
+    expect((await run(['jose', 'decrypt', bundle, '--bundle-passphrase-file', passphraseFile, '--out', out])).code).toBe(0);
+    expect(readFileSync(out, 'utf8').toLowerCase()).toContain(v.kpw_hex.toLowerCase());
+  });
+
   it('refuses two key options at once, and two reads of stdin', async () => {
     const r = await run(['jose', 'decrypt', join(dir, 'a3.jwe'), '--device', v.identity, '--group', 'g']);
     expect(r.code).toBe(2);

@@ -119,11 +119,15 @@ async function decryptSource(ctx: Context): Promise<JoseKeySource> {
   return keyFile(ctx) ?? { kind: 'own' };
 }
 
-/** Plaintext bytes to --out (a new file), else as text on stdout. */
-function plaintextOutput(ctx: Context): (plaintext: Uint8Array | undefined) => string[] {
+/**
+ * Plaintext bytes to --out (a new file), else as text on stdout: but never JSON that names key
+ * members (a KeyLadder bundle, an MSL key response), which would put keys on the terminal and in
+ * its scrollback. The service offers a preview only of JSON without them.
+ */
+function plaintextOutput(ctx: Context): (plaintext: Uint8Array | undefined, opened: { readonly summary: PlaintextSummary; readonly preview?: string }) => string[] {
   const out = ctx.values.out;
   if (out !== undefined) checkOutput(out, ctx.values.force === true);
-  return (plaintext) => {
+  return (plaintext, opened) => {
     if (plaintext === undefined) return [];
     try {
       if (out !== undefined) {
@@ -131,6 +135,7 @@ function plaintextOutput(ctx: Context): (plaintext: Uint8Array | undefined) => s
         return [`Wrote the plaintext to ${out}.`];
       }
       if (ctx.out.json) return [];
+      if (opened.summary.kind === 'json' && opened.preview === undefined) return ['It is JSON that holds key members: add --out FILE to write it to a new, owner-only file, not to the terminal.'];
       const text = Buffer.from(plaintext).toString('utf8');
       return Buffer.from(text, 'utf8').equals(plaintext) ? ['', text] : ['It is not text: add --out FILE to write it.'];
     } finally {
@@ -177,7 +182,7 @@ export const joseCommands: readonly Command[] = [
         `Decrypted ${result.type === 'msl-jwe' ? 'the MSL JWE' : `recipient ${result.index}`} (${result.alg}${result.kid ? `, kid ${result.kid}` : ''}; ${result.enc}) with ${source.kind === 'own' ? 'this KeyLadder\'s own key' : source.kind === 'jwk' ? 'the key file' : `the ${source.kind}'s key`}.`,
         ...skippedLines(result.skipped),
         ...summaryLines(result.summary),
-        ...write(plaintext),
+        ...write(plaintext, result),
       ];
       ctx.out.print(lines.join('\n'), { ...shown, ...(ctx.values.out !== undefined && plaintext !== undefined ? { file: ctx.values.out } : {}) });
       return 0;
