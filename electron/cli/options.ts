@@ -93,21 +93,64 @@ export interface ParsedArgs {
  */
 const PARSE_OPTIONS = Object.fromEntries(NAMES.map((n) => [n, { type: OPTIONS[n].type, ...('multiple' in OPTIONS[n] ? { multiple: true } : {}) }]));
 
+/**
+ * parseArgs reads any word that starts with "-" as an option. Kids are RFC 7638
+ * thumbprints, base64url, and one in 64 starts with "-": an operator pasting
+ * one from `recipient list` into `--to -U9a…` or `recipient show -U9a…` must
+ * not have to know parseArgs' rules. We have no short options, so:
+ * - a string option takes the next word as its value unless that word names
+ *   one of our options (`--out --force` stays a missing value);
+ * - any other word with a single leading "-" is a positional, hidden from
+ *   parseArgs behind a placeholder no argument can hold (a NUL byte).
+ * "-" alone (stdin) and everything after "--" are parseArgs' own cases.
+ */
+function shieldDashWords(argv: readonly string[]): { args: string[]; positional: (word: string) => string } {
+  const args: string[] = [];
+  const hidden: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--') {
+      args.push(...argv.slice(i));
+      break;
+    }
+    const next = argv[i + 1];
+    const name = /^--([^=]+)$/.exec(word)?.[1];
+    const takesValue = name !== undefined && Object.hasOwn(OPTIONS, name) && OPTIONS[name as OptionName].type === 'string';
+    if (takesValue && next !== undefined && dashLed(next) && next !== '--' && !namesAnOption(next)) {
+      args.push(`${word}=${next}`);
+      i++;
+    } else if (dashLed(word) && !word.startsWith('--')) {
+      args.push(`\0${hidden.push(word) - 1}`);
+    } else {
+      args.push(word);
+    }
+  }
+  return { args, positional: (word) => (word.startsWith('\0') ? hidden[Number(word.slice(1))]! : word) };
+}
+const dashLed = (word: string): boolean => word.length > 1 && word.startsWith('-');
+/** `--to` or `--out=x`: a word that names one of our options. */
+const namesAnOption = (word: string): boolean => {
+  const m = /^--([^=]+)/.exec(word);
+  return m !== null && Object.hasOwn(OPTIONS, m[1]!);
+};
+
 export function parseCommandLine(argv: readonly string[]): ParsedArgs {
+  const { args, positional } = shieldDashWords(argv);
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options: PARSE_OPTIONS as never, allowPositionals: true, strict: true, tokens: true });
+    parsed = parseArgs({ args, options: PARSE_OPTIONS as never, allowPositionals: true, strict: true, tokens: true });
   } catch (e) {
     throw parseError(e as Error & { code?: string }, argv);
   }
   const given = parsed.tokens.flatMap((t) => (t.kind === 'option' ? [t.name as OptionName] : []));
-  return { values: parsed.values as Values, positionals: parsed.positionals, given };
+  return { values: parsed.values as Values, positionals: parsed.positionals.map(positional), given };
 }
 
 /** The positional words of a command line that does not parse, to name the command its usage error is about. */
 export function wordsOf(argv: readonly string[]): string[] {
   try {
-    return parseArgs({ args: [...argv], options: PARSE_OPTIONS as never, strict: false, allowPositionals: true }).positionals;
+    const { args, positional } = shieldDashWords(argv);
+    return parseArgs({ args, options: PARSE_OPTIONS as never, strict: false, allowPositionals: true }).positionals.map(positional);
   } catch {
     return [];
   }
@@ -122,10 +165,8 @@ function parseError(e: Error & { code?: string }, argv: readonly string[]): CliE
       const name = named.replace(/^-+/, '') as OptionName;
       const spec: OptionSpec | undefined = OPTIONS[name];
       if (spec?.type === 'boolean') return new CliError(CliErrorCode.USAGE_BAD_VALUE, `--${name} takes no value.`);
-      // A value that starts with a dash (--grace-days -1) reads as another option.
-      const next = argv[argv.indexOf(`--${name}`) + 1];
-      if (next !== undefined && /^-\d/.test(next)) return new CliError(CliErrorCode.USAGE_BAD_VALUE, `--${name} takes a whole number (0 or more), not "${next.slice(0, 20)}".`);
-      return new CliError(CliErrorCode.USAGE_MISSING_ARGUMENT, `--${name} needs a value: ${optionUsage(name)} (a value that starts with "-" is written --${name}=VALUE).`);
+      // joinDashValues took every other dash-led word as a value: what is left is an option where the value should be.
+      return new CliError(CliErrorCode.USAGE_MISSING_ARGUMENT, `--${name} needs a value: ${optionUsage(name)}.`);
     }
     default:
       return new CliError(CliErrorCode.USAGE_BAD_VALUE, 'The options cannot be read.');

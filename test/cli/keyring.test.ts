@@ -85,6 +85,22 @@ describe('recipient', () => {
   });
 });
 
+describe('kids that start with "-" (one RFC 7638 thumbprint in 64 does)', () => {
+  it('are taken after --kid and --to, and as a positional, as typed', async () => {
+    const kid = '-U9alK5V-6zLjIfD5M7XCdIMrgCKCBToDoXxU0virv0';
+    const key = JSON.stringify(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }));
+    const added = await json(A, ['recipient', 'add', file('dash.jwk', key), '--kid', kid, '--use', 'enc']);
+    expect(added.value, added.stderr).toMatchObject({ kid });
+    expect((await json(A, ['recipient', 'show', kid])).value).toMatchObject({ kid });
+    const enc = await json(A, ['jose', 'encrypt', '--to', kid, file('dash-note.txt', 'for a dash kid')]);
+    expect(enc.code, enc.stderr).toBe(0);
+    expect(await refused(A, ['recipient', 'remove', kid], 'USAGE_NOT_CONFIRMED', 2)).toContain('--yes');
+    expect((await json(A, ['recipient', 'remove', kid, '--yes'])).value).toMatchObject({ kid });
+    // A word that names one of our options is never taken as a value.
+    await refused(A, ['recipient', 'add', file('dash2.jwk', key), '--kid', '--json'], 'USAGE_MISSING_ARGUMENT', 2);
+  });
+});
+
 describe('identity', () => {
   it('jwks publishes the public halves; list shows them; rotate makes a new one and keeps the old', async () => {
     const jwks = (await json<{ keys: JWK[] }>(A, ['identity', 'jwks'])).value;
