@@ -300,7 +300,8 @@ export const contract = {
 
   'jose.inspect': channel<JoseInspection>()(z.strictObject({ text: joseText })),
   /** Main asks for the file and reads it; its text crosses only when it is a JOSE object. */
-  'jose.inspectFile': channel<FileOutcome<{ readonly text: string; readonly inspection: JoseInspection }>>()(noArgs),
+  /** `text` is absent when the object is a JWS whose payload holds key material: it does not cross. */
+  'jose.inspectFile': channel<FileOutcome<{ readonly text?: string; readonly inspection: JoseInspection }>>()(noArgs),
   'jose.decrypt': channel<KeyedOutcome<JoseDecryptionView>>()(z.strictObject({ text: joseText, key: joseKey })),
   'jose.verify': channel<KeyedOutcome<JoseVerificationView>>()(
     z.strictObject({ text: joseText, key: z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('own') }), z.strictObject({ kind: z.literal('key-file') })]) }),

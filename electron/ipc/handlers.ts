@@ -239,7 +239,9 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
       const text = (await readFile(file, 'utf8')).trim();
       // Inspected first: a file that is no JOSE object (a key file, say) is refused here and its text never crosses.
       const inspection = await jose.inspect(text);
-      return { canceled: false, file, text, inspection };
+      // A JWS whose payload holds key material carries it in its text (base64url hides nothing): that text stays in main.
+      const withheld = inspection.view.type === 'jws' && inspection.view.payload.withheld !== undefined;
+      return { canceled: false, file, ...(withheld ? {} : { text }), inspection };
     },
     'jose.decrypt': async ({ text, key }) => {
       const source = await chosenKey(key);

@@ -6,7 +6,10 @@
 // parseJose checks shape only and keeps every part (decrypting and verifying
 // start from it); describeJose turns that into what the inspector shows:
 // every header decoded, part lengths, the IV and tag, and each algorithm
-// named with KeyLadder's verdict from the table. Headers and JSON
+// named with KeyLadder's verdict from the table. A JWS payload that holds key
+// material (keyMembers.ts: key members, a KeyLadder bundle, or a JWS whose
+// payload is one) is described by its member names only, never its text or
+// bytes: a JWS protects integrity, not secrecy. Headers and JSON
 // serializations go through strict JSON: a name given twice is refused, as
 // JSON.parse would silently keep the last one.
 
@@ -16,6 +19,7 @@ import { readJweParts, type JweParts } from '../ladder/jweDecrypt.js';
 import { parseStrictJson } from '../ladder/strictJson.js';
 import { algorithmVerdict, type AlgorithmVerdict } from './algorithms.js';
 import { parseRefusal } from './errors.js';
+import { withheldPayload, type Withheld } from './keyMembers.js';
 
 export type Header = Readonly<Record<string, unknown>>;
 export type Serialization = 'compact' | 'json-general' | 'json-flattened';
@@ -258,6 +262,10 @@ export interface JweView {
   readonly tag: BytesView;
 }
 
+export type JwsPayloadView =
+  | (BytesView & { readonly text?: string; readonly withheld?: undefined })
+  | { readonly length: number; readonly withheld: Withheld };
+
 export interface JwsSignatureView {
   readonly index: number;
   readonly protectedHeader?: Header;
@@ -270,8 +278,8 @@ export interface JwsSignatureView {
 export interface JwsView {
   readonly type: 'jws';
   readonly serialization: Serialization;
-  /** A JWS protects integrity, not secrecy: its payload is shown, as text where it is UTF-8. */
-  readonly payload: BytesView & { readonly text?: string };
+  /** A JWS protects integrity, not secrecy: its payload is shown, as text where it is UTF-8, unless it holds key material (then `withheld` only). */
+  readonly payload: JwsPayloadView;
   readonly signatures: readonly JwsSignatureView[];
 }
 
@@ -299,6 +307,17 @@ function textOf(bytes: Uint8Array): { text?: string } {
   return text === undefined ? {} : { text };
 }
 
+/** The payload, or (when it holds key material, by its content or a signature's cty) its length and member names only. */
+function payloadView(jws: ParsedJws): JwsPayloadView {
+  const bytes = jws.payload.bytes;
+  const ctys = jws.signatures.map((s) => s.joseHeader['cty']);
+  for (const cty of ctys.length > 0 ? ctys : [undefined]) {
+    const withheld = withheldPayload(bytes, cty);
+    if (withheld !== undefined) return { length: bytes.length, withheld };
+  }
+  return { ...bytesView(bytes), ...textOf(bytes) };
+}
+
 export function describeJose(parsed: ParsedJose): JoseView {
   if (parsed.type === 'jwe') {
     return {
@@ -324,7 +343,7 @@ export function describeJose(parsed: ParsedJose): JoseView {
     return {
       type: 'jws',
       serialization: parsed.serialization,
-      payload: { ...bytesView(parsed.payload.bytes), ...textOf(parsed.payload.bytes) },
+      payload: payloadView(parsed),
       signatures: parsed.signatures.map((s, index) => ({
         index,
         ...(s.protectedHeader === undefined ? {} : { protectedHeader: s.protectedHeader }),

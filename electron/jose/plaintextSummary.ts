@@ -4,12 +4,18 @@
 // length and shape. The decoded key bytes are zeroed once the KCV is taken.
 // (The JSON text a JWK is parsed from lives in JS strings, which cannot be
 // zeroed; that is the caller's plaintext, which it zeroes.)
+//
+// A plaintext that is itself a compact JWS (a nested JWT: what KeyLadder's
+// signed exports hold) is summarised by its header and its payload's summary,
+// through the same key-member check as JSON (keyMembers.ts), so a signed
+// bundle is withheld exactly as an unsigned one is.
 
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { decodeBase64Url, fromUtf8 } from '../ladder/base64.js';
 import { KEY_KINDS } from '../ladder/keyKinds.js';
 import { parseStrictJson } from '../ladder/strictJson.js';
 import { kcv, type KcvKind } from '../jwe/kcv.js';
+import { compactJws, secretJson } from './keyMembers.js';
 import { algorithmEntry } from './algorithms.js';
 
 export interface JwkSummary {
@@ -33,8 +39,29 @@ export interface JwkSummary {
 export type PlaintextSummary =
   | { readonly kind: 'jwk'; readonly length: number; readonly jwk: JwkSummary }
   | { readonly kind: 'jwks'; readonly length: number; readonly keys: readonly JwkSummary[] }
-  | { readonly kind: 'json'; readonly length: number; readonly members?: readonly string[] }
+  /** `holdsKeys`: key members somewhere in it, or a KeyLadder bundle (keyMembers.ts): never shown. */
+  | { readonly kind: 'json'; readonly length: number; readonly members?: readonly string[]; readonly holdsKeys?: true }
+  /** A compact JWS: its header's names (never the payload), and its payload's own summary. */
+  | { readonly kind: 'jws'; readonly length: number; readonly header: JwsHeaderSummary; readonly payload: PlaintextSummary }
   | { readonly kind: 'text' | 'bytes'; readonly length: number };
+
+export interface JwsHeaderSummary {
+  readonly alg: string;
+  readonly kid?: string;
+  readonly typ?: string;
+  readonly cty?: string;
+}
+
+/** Whether what the summary describes holds key material, so that its bytes go to a file the operator names, never to a screen. */
+export function withholds(summary: PlaintextSummary): boolean {
+  if (summary.kind === 'jwk' || summary.kind === 'jwks') return true;
+  if (summary.kind === 'json') return summary.holdsKeys === true;
+  if (summary.kind === 'jws') return withholds(summary.payload);
+  return false;
+}
+
+/** A nested JWS inside a JWS is followed this deep; deeper is withheld unread. */
+const MAX_NESTING = 3;
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isJwk = (value: unknown): value is JWK & Record<string, unknown> => isObject(value) && typeof value['kty'] === 'string';
@@ -79,16 +106,31 @@ async function summarizeJwk(jwk: JWK & Record<string, unknown>): Promise<JwkSumm
   }
 }
 
-export async function summarizePlaintext(plaintext: Uint8Array): Promise<PlaintextSummary> {
+function headerSummary(header: Readonly<Record<string, unknown>>): JwsHeaderSummary {
+  const named = (name: string): Record<string, string> => (typeof header[name] === 'string' ? { [name]: header[name] as string } : {});
+  return { alg: header['alg'] as string, ...named('kid'), ...named('typ'), ...named('cty') };
+}
+
+export async function summarizePlaintext(plaintext: Uint8Array, depth = 0): Promise<PlaintextSummary> {
   const length = plaintext.length;
   const text = fromUtf8(plaintext);
   if (text === undefined) return { kind: 'bytes', length };
   const parsed = parseStrictJson(text);
-  if (!parsed.ok) return { kind: 'text', length };
+  if (!parsed.ok) {
+    const jws = compactJws(text);
+    if (jws === undefined) return { kind: 'text', length };
+    try {
+      // Too deep to follow: said to hold keys, so it is withheld rather than shown unread.
+      const payload: PlaintextSummary = depth >= MAX_NESTING ? { kind: 'json', length: jws.payload.length, holdsKeys: true } : await summarizePlaintext(jws.payload, depth + 1);
+      return { kind: 'jws', length, header: headerSummary(jws.header), payload };
+    } finally {
+      jws.payload.fill(0);
+    }
+  }
   const value = parsed.value;
   if (isJwk(value)) return { kind: 'jwk', length, jwk: await summarizeJwk(value) };
   if (isObject(value) && Array.isArray(value['keys']) && value['keys'].every(isJwk)) {
     return { kind: 'jwks', length, keys: await Promise.all((value['keys'] as (JWK & Record<string, unknown>)[]).map(summarizeJwk)) };
   }
-  return { kind: 'json', length, ...(isObject(value) ? { members: Object.keys(value) } : {}) };
+  return { kind: 'json', length, ...(isObject(value) ? { members: Object.keys(value) } : {}), ...(secretJson(value) ? { holdsKeys: true as const } : {}) };
 }

@@ -17,14 +17,13 @@
 import type { JWK } from 'jose';
 import type { KeyStore } from '../../db/store.js';
 import { deviceBinding, groupBinding } from '../../db/sealing.js';
-import { parseStrictJson } from '../ladder/strictJson.js';
 import { fromUtf8, utf8 } from '../ladder/base64.js';
 import { JoseRefusal, type JoseRefusalCode, type Skipped } from '../jose/errors.js';
 import { describeJose, parseJose, type JoseView, type ParsedJose } from '../jose/inspect.js';
 import { decryptJose, verifyJose } from '../jose/open.js';
 import type { JoseKey } from '../jose/keys.js';
 import { encryptToRecipient } from '../jose/produce.js';
-import { summarizePlaintext, type PlaintextSummary } from '../jose/plaintextSummary.js';
+import { summarizePlaintext, withholds, type PlaintextSummary } from '../jose/plaintextSummary.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import { checkGroupName, checkIdentity } from './keyInput.js';
 import type { KeyringService } from './keyring.js';
@@ -120,21 +119,12 @@ function checkText(text: unknown, what: string): string {
   return text;
 }
 
-// Members that hold key material, in JWKs (RFC 7518 6) and in KeyLadder's and MSL's own JSON.
-const KEY_MEMBERS = new Set(['k', 'd', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'kpw', 'kpe', 'kph', 'kdw', 'kde', 'kdh', 'kissuer', 'key', 'keys', 'secret', 'passphrase', 'wrapkey', 'encryptionkey', 'hmackey', 'wrapdata']);
 const MAX_PREVIEW = 4000;
 
-function holdsKeyMembers(value: unknown): boolean {
-  if (Array.isArray(value)) return value.some(holdsKeyMembers);
-  if (typeof value !== 'object' || value === null) return false;
-  return Object.entries(value).some(([name, member]) => KEY_MEMBERS.has(name.toLowerCase()) || holdsKeyMembers(member));
-}
-
+/** JSON that holds no key (keyMembers.ts judged it for the summary) may be previewed; nothing else is. */
 function preview(bytes: Uint8Array, summary: PlaintextSummary): { preview?: string } {
-  if (summary.kind !== 'json') return {};
+  if (summary.kind !== 'json' || withholds(summary)) return {};
   const text = fromUtf8(bytes)!;
-  const parsed = parseStrictJson(text);
-  if (!parsed.ok || holdsKeyMembers(parsed.value)) return {};
   return { preview: text.length > MAX_PREVIEW ? `${text.slice(0, MAX_PREVIEW)}…` : text };
 }
 

@@ -133,6 +133,36 @@ describe('jose decrypt', () => {
     expect(readFileSync(out, 'utf8').toLowerCase()).toContain(v.kpw_hex.toLowerCase());
   });
 
+  it('never prints a signed export to its own key (a JWS holding keys), nor inspect its payload: --out, and member names only', async () => {
+    const own = (JSON.parse((await run(['identity', 'jwks'])).stdout) as { keys: Array<{ kid: string; use: string }> }).keys.find((k) => k.use === 'enc')!;
+    const added = await run(['recipient', 'add', '-'], JSON.stringify(own));
+    if (added.code !== 0) expect(added.stderr).toContain('RECIPIENT_EXISTS'); // an earlier test added it
+    const exported = join(dir, 'own-export.jwe');
+    expect((await run(['device', 'export', v.identity, '--to', own.kid, '--out', exported])).code).toBe(0);
+    const kpw = v.kpw_hex.toLowerCase();
+    const shown = await run(['jose', 'decrypt', exported]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain('A compact JWS (alg ES256');
+    expect(shown.stdout).toContain('add --out FILE');
+    expect(shown.stdout).not.toMatch(/eyJ[\w-]+\.eyJ/);
+    expect(shown.stdout.toLowerCase()).not.toContain(kpw);
+    const machine = await json(['jose', 'decrypt', exported]);
+    expect(machine.value.summary).toMatchObject({ kind: 'jws', payload: { kind: 'json', holdsKeys: true } });
+    const inner = join(dir, 'own-export.jws');
+    expect((await run(['jose', 'decrypt', exported, '--out', inner])).code).toBe(0);
+    const jws = readFileSync(inner, 'utf8');
+    expect(Buffer.from(jws.split('.')[1]!, 'base64url').toString().toLowerCase()).toContain(kpw);
+    for (const args of [['jose', 'inspect', inner], ['jose', 'inspect', inner, '--json'], ['jose', 'verify', inner], ['jose', 'verify', inner, '--json']]) {
+      const r = await run(args);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.toLowerCase()).not.toContain(kpw);
+      expect(r.stdout).not.toContain(jws.split('.')[1]!.slice(0, 40));
+      expect(r.stdout).not.toContain(Buffer.from('{"format"').toString('hex'));
+    }
+    expect((await run(['jose', 'inspect', inner])).stdout).toContain('payload: ');
+    expect((await run(['jose', 'inspect', inner])).stdout).toMatch(/not shown: it holds key members \(members format, version, createdAt, payload\)/);
+  });
+
   it('refuses two key options at once, and two reads of stdin', async () => {
     const r = await run(['jose', 'decrypt', join(dir, 'a3.jwe'), '--device', v.identity, '--group', 'g']);
     expect(r.code).toBe(2);

@@ -64,4 +64,31 @@ describe('jose channels', () => {
     expect(refused).toMatchObject({ code: 'JOSE_PARSE' });
     expect(JSON.stringify({ message: (refused as Error).message })).not.toContain(a.keys['A.3.3']!.k);
   });
+
+  it('a signed export holding keys never crosses: decrypt answers its summary, inspectFile its member names and no text', async () => {
+    const dir = tempDir();
+    const kpw = '000102030405060708090a0b0c0d0e0f';
+    const inner = path.join(dir, 'export.jws');
+    const h = await handlersOpening(inner);
+    const s = t!.services;
+    const own = (await s.keyring.identityJwks()).keys.find((k) => k.use === 'enc')!;
+    await s.keyring.addRecipient(JSON.stringify(own), { kid: own.kid! });
+    s.devices.provision({ identity: 'ESN-1', keys: { kind: 'kpw', kpw } });
+    const jwe = await s.devices.exportBundle(['ESN-1'], { kind: 'recipient', kid: own.kid! });
+    const jws = Buffer.from((await s.jose.decrypt(jwe, { kind: 'own' })).plaintext!).toString('utf8');
+    writeFileSync(inner, jws);
+    const leaks = (reply: unknown) => {
+      const shown = JSON.stringify(reply);
+      return [shown.includes(kpw), shown.includes(jws.split('.')[1]!.slice(0, 40)), shown.includes(Buffer.from('{"format"').toString('hex'))];
+    };
+    const decrypted = await h['jose.decrypt']({ text: jwe, key: { kind: 'own' } }, ctx);
+    expect(decrypted).toMatchObject({ canceled: false, result: { summary: { kind: 'jws', payload: { kind: 'json', holdsKeys: true } } } });
+    expect(leaks(decrypted)).toEqual([false, false, false]);
+    const inspected = await h['jose.inspectFile'](undefined, ctx);
+    expect(inspected).toMatchObject({ canceled: false, file: inner, inspection: { view: { type: 'jws', payload: { withheld: { members: ['format', 'version', 'createdAt', 'payload'] } } } } });
+    expect(inspected).not.toHaveProperty('text');
+    expect(leaks(inspected)).toEqual([false, false, false]);
+    expect(leaks(await h['jose.inspect']({ text: jws }, ctx))).toEqual([false, false, false]);
+    expect(leaks(await h['jose.verify']({ text: jws, key: { kind: 'own' } }, ctx))).toEqual([false, false, false]);
+  });
 });

@@ -8,6 +8,7 @@ import type { JWK } from 'jose';
 import { joseVectors } from '../support/joseVectors.js';
 import { openTestServices, type TestServices } from '../support/services.js';
 import { deriveVector } from '../support/vectors.js';
+import { withholds } from '../../electron/jose/plaintextSummary.js';
 
 let t: TestServices | undefined;
 afterEach(() => {
@@ -182,5 +183,64 @@ describe('verify and encrypt', () => {
     await expect(s.jose.encrypt('x', 'signer')).rejects.toMatchObject({ code: 'RECIPIENT_KEY_INVALID' });
     await expect(s.jose.encrypt('x', 'nobody')).rejects.toMatchObject({ code: 'RECIPIENT_NOT_FOUND' });
     expect(s.audit.list({ action: 'jose.encrypt' })).toEqual([]);
+  });
+});
+
+describe('a signed export to this KeyLadder (a nested JWT holding keys)', () => {
+  const KPW = '000102030405060708090a0b0c0d0e0f';
+  /** A device export --to this KeyLadder's own enc key: the JWE, and the compact JWS inside it (the bytes the CLI writes only to --out). */
+  async function ownExport(s: TestServices['services']): Promise<{ jwe: string; jws: string }> {
+    const own = (await s.keyring.identityJwks()).keys.find((k) => k.use === 'enc')!;
+    await s.keyring.addRecipient(JSON.stringify(own), { kid: own.kid! });
+    s.devices.provision({ identity: 'ESN-1', keys: { kind: 'kpw', kpw: KPW } });
+    const jwe = await s.devices.exportBundle(['ESN-1'], { kind: 'recipient', kid: own.kid! });
+    const jws = Buffer.from((await s.jose.decrypt(jwe, { kind: 'own' })).plaintext!).toString('utf8');
+    // What is withheld below is the key: the JWS's payload decodes to it.
+    expect(Buffer.from(jws.split('.')[1]!, 'base64url').toString()).toContain(`"kpw":"${KPW}"`);
+    return { jwe, jws };
+  }
+  /** Nothing that decodes to the key: neither its hex, nor the JWS's payload part, nor the payload's bytes in hex. */
+  const leaksNothing = (value: unknown, jws: string) => {
+    const shown = JSON.stringify(value);
+    expect(shown.toLowerCase()).not.toContain(KPW);
+    expect(shown).not.toContain(jws.split('.')[1]!.slice(0, 40));
+    expect(shown).not.toContain(Buffer.from('{"format"').toString('hex'));
+  };
+
+  it('decrypts to a JWS summary whose payload goes through the key-member check: no preview, no key in the answer or the audit', async () => {
+    const s = await services();
+    const { jwe, jws } = await ownExport(s);
+    const out = await s.jose.decrypt(jwe, { kind: 'own' });
+    expect(out.summary).toMatchObject({ kind: 'jws', header: { alg: 'ES256', cty: 'keyladder-provisioning-bundle' }, payload: { kind: 'json', holdsKeys: true, members: ['format', 'version', 'createdAt', 'payload'] } });
+    expect(out.preview).toBeUndefined();
+    expect(withholds(out.summary)).toBe(true);
+    const { plaintext: _bytes, ...shown } = out;
+    leaksNothing(shown, jws);
+    leaksNothing(s.audit.list({ limit: 100 }), jws);
+  });
+
+  it('inspects the JWS (compact, flattened and general JSON) with its payload withheld: member names only, no text, no hex', async () => {
+    const s = await services();
+    const { jws } = await ownExport(s);
+    const [protectedB64, payload, signature] = jws.split('.');
+    for (const form of [jws, JSON.stringify({ payload, protected: protectedB64, signature }), JSON.stringify({ payload, signatures: [{ protected: protectedB64, signature }] })]) {
+      const { view } = await s.jose.inspect(form);
+      expect(view.type).toBe('jws');
+      if (view.type !== 'jws') return;
+      expect(view.payload).toEqual({ length: expect.any(Number), withheld: { reason: 'key-members', members: ['format', 'version', 'createdAt', 'payload'] } });
+      leaksNothing(view, jws);
+    }
+  });
+
+  it('withholds a JWS whose cty names a KeyLadder export, and one whose payload is such a JWS', async () => {
+    const s = await services();
+    const { jws } = await ownExport(s);
+    const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+    const bundleCty = `${b64({ alg: 'ES256', cty: 'keyladder-revocation-list' })}.${b64({ note: 'no key members' })}.c2ln`;
+    const nested = `${b64({ alg: 'ES256', cty: 'JWT' })}.${b64(jws)}.c2ln`;
+    expect((await s.jose.inspect(bundleCty)).view).toMatchObject({ payload: { withheld: { reason: 'keyladder-bundle', members: ['note'] } } });
+    const view = (await s.jose.inspect(nested)).view;
+    expect(view).toMatchObject({ payload: { withheld: { reason: 'key-members' } } });
+    leaksNothing(view, jws);
   });
 });

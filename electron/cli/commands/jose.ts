@@ -6,8 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { checkOutput, writeNewFile } from '../../../db/files.js';
 import type { AlgorithmVerdict } from '../../jose/algorithms.js';
-import type { Header, JoseView } from '../../jose/inspect.js';
-import type { JwkSummary, PlaintextSummary } from '../../jose/plaintextSummary.js';
+import type { Header, JoseView, JwsPayloadView } from '../../jose/inspect.js';
+import type { Withheld } from '../../jose/keyMembers.js';
+import { withholds, type JwkSummary, type PlaintextSummary } from '../../jose/plaintextSummary.js';
 import { utf8 } from '../../ladder/base64.js';
 import type { JoseInspection, JoseKeySource, KidHolder } from '../../services/joseTools.js';
 import type { Command, Context } from '../command.js';
@@ -28,6 +29,22 @@ function holderLine(holders: JoseInspection['holders'], index: number): string[]
   if (h === undefined) return [];
   const who = h.holder === 'own' ? 'this KeyLadder\'s own key' : h.holder === 'recipient' ? `keyring recipient ${h.kid}${h.label ? ` (${h.label})` : ''}` : 'no key KeyLadder holds';
   return [`  key: ${who}`];
+}
+
+const WITHHELD: Record<Withheld['reason'], string> = {
+  'key-members': 'it holds key members',
+  'keyladder-bundle': 'it is a KeyLadder export',
+  nested: 'it nests JWSs too deep to read',
+};
+
+/** The payload as text, unless it holds key material: then its member names only. */
+function payloadLine(payload: JwsPayloadView): string {
+  const size = `  payload: ${count(payload.length, 'byte')}`;
+  if (payload.withheld !== undefined) {
+    const { reason, members } = payload.withheld;
+    return `${size}, not shown: ${WITHHELD[reason]}${members.length ? ` (members ${members.join(', ')})` : ''}`;
+  }
+  return `${size}${payload.text === undefined ? '' : `: ${payload.text}`}`;
 }
 
 function viewLines(view: JoseView, holders: JoseInspection['holders']): string[] {
@@ -54,7 +71,7 @@ function viewLines(view: JoseView, holders: JoseInspection['holders']): string[]
   if (view.type === 'jws') {
     return [
       `JWS, ${view.serialization} serialization`,
-      `  payload: ${count(view.payload.length, 'byte')}${view.payload.text === undefined ? '' : `: ${view.payload.text}`}`,
+      payloadLine(view.payload),
       ...view.signatures.flatMap((s) => [
         `Signature ${s.index}`,
         ...header('protected header', s.protectedHeader),
@@ -92,6 +109,11 @@ function summaryLines(summary: PlaintextSummary): string[] {
       return [`A JWKS of ${count(summary.keys.length, 'key')} (not shown):`, ...summary.keys.map((k) => `  ${jwkLine(k)}`)];
     case 'json':
       return [`JSON, ${count(summary.length, 'byte')}${summary.members ? `, members ${summary.members.join(', ')}` : ''}`];
+    case 'jws': {
+      const h = summary.header;
+      const named = [`alg ${h.alg}`, h.kid && `kid ${h.kid}`, h.typ && `typ ${h.typ}`, h.cty && `cty ${h.cty}`].filter(Boolean).join(', ');
+      return [`A compact JWS (${named}), ${count(summary.length, 'byte')}; its payload:`, ...summaryLines(summary.payload).map((line) => `  ${line}`)];
+    }
     default:
       return [`${summary.kind === 'text' ? 'Text' : 'Binary'}, ${count(summary.length, 'byte')}`];
   }
@@ -120,9 +142,9 @@ async function decryptSource(ctx: Context): Promise<JoseKeySource> {
 }
 
 /**
- * Plaintext bytes to --out (a new file), else as text on stdout: but never JSON that names key
- * members (a KeyLadder bundle, an MSL key response), which would put keys on the terminal and in
- * its scrollback. The service offers a preview only of JSON without them.
+ * Plaintext bytes to --out (a new file), else as text on stdout: but never what holds key material
+ * (JSON that names key members, a KeyLadder bundle, an MSL key response, or a JWS whose payload is
+ * one: base64url hides nothing), which would put keys on the terminal and in its scrollback.
  */
 function plaintextOutput(ctx: Context): (plaintext: Uint8Array | undefined, opened: { readonly summary: PlaintextSummary; readonly preview?: string }) => string[] {
   const out = ctx.values.out;
@@ -135,7 +157,10 @@ function plaintextOutput(ctx: Context): (plaintext: Uint8Array | undefined, open
         return [`Wrote the plaintext to ${out}.`];
       }
       if (ctx.out.json) return [];
-      if (opened.summary.kind === 'json' && opened.preview === undefined) return ['It is JSON that holds key members: add --out FILE to write it to a new, owner-only file, not to the terminal.'];
+      if (withholds(opened.summary)) {
+        const what = opened.summary.kind === 'jws' ? 'a JWS whose payload holds key material' : 'JSON that holds key members';
+        return [`It is ${what}: add --out FILE to write it to a new, owner-only file, not to the terminal.`];
+      }
       const text = Buffer.from(plaintext).toString('utf8');
       return Buffer.from(text, 'utf8').equals(plaintext) ? ['', text] : ['It is not text: add --out FILE to write it.'];
     } finally {
