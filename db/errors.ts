@@ -16,6 +16,8 @@ export const StoreErrorCode = {
   RECORD_SEAL_INVALID: 'RECORD_SEAL_INVALID',
   /** An output file already exists (and --force was not given), or is a symbolic link. */
   FILE_EXISTS: 'FILE_EXISTS',
+  /** An output file's folder is missing, not a folder, or not writable (or the disk is full). */
+  FILE_UNWRITABLE: 'FILE_UNWRITABLE',
   /** An audit checkpoint file that is malformed, altered, or of another store. */
   CHECKPOINT_INVALID: 'CHECKPOINT_INVALID',
   /** Another process has the store open (rekey needs it alone). */

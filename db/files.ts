@@ -1,8 +1,8 @@
 // Where a store's files live, and how we replace one without a torn write.
 
-import { chmodSync, closeSync, constants, fsyncSync, linkSync, lstatSync, openSync, renameSync, unlinkSync, writeSync, existsSync, rmSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, fsyncSync, linkSync, lstatSync, openSync, renameSync, statSync, unlinkSync, writeSync, existsSync, rmSync } from 'node:fs';
 import { StoreError, StoreErrorCode } from './errors.js';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 export const DB_FILE = 'keyladder.db';
 export const KEY_FILE = 'keyladder.key.json';
@@ -69,8 +69,59 @@ export function openNewFile(path: string): number {
   return openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
 }
 
-/** Refuses to write over `path` unless `force`, and refuses a symbolic link even then. */
+const unwritable = (path: string, why: string): StoreError => new StoreError(StoreErrorCode.FILE_UNWRITABLE, `Cannot write the output file '${path}': ${why}.`);
+
+/** Why the folder that is to hold `path` cannot take a new file, or undefined if it can. */
+function folderProblem(path: string): string | undefined {
+  const folder = dirname(resolve(path));
+  try {
+    if (!statSync(folder).isDirectory()) return `'${folder}' is not a folder`;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return `the folder '${folder}' does not exist`;
+    if (code === 'ENOTDIR') return `part of the path '${folder}' is a file, not a folder`;
+    return `the folder '${folder}' cannot be reached (${code ?? 'unknown error'})`;
+  }
+  try {
+    accessSync(folder, constants.W_OK);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EROFS' ? `the folder '${folder}' is on a read-only disk` : `the folder '${folder}' is not writable for this user`;
+  }
+  return undefined;
+}
+
+const WRITE_FAILURES: Readonly<Record<string, string>> = {
+  EROFS: 'the disk is read-only',
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  ENAMETOOLONG: 'its name is too long for this file system',
+  EACCES: 'this user may not write there',
+  EPERM: 'this user may not write there',
+};
+
+/**
+ * The operator's sentence for a failed write of `path` (FILE_UNWRITABLE), or
+ * `error` itself when it is no file-system refusal we can explain. The folder
+ * is looked at again, as it may have gone since checkOutput.
+ */
+export function asUnwritable(error: unknown, path: string): unknown {
+  if (error instanceof StoreError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return error;
+  const known = code in WRITE_FAILURES || code === 'ENOENT' || code === 'ENOTDIR' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_FULL' || code === 'SQLITE_READONLY';
+  if (!known) return error;
+  const why = folderProblem(path) ?? WRITE_FAILURES[code] ?? (code === 'SQLITE_FULL' ? WRITE_FAILURES.ENOSPC! : `the file could not be created (${code})`);
+  return unwritable(path, why);
+}
+
+/**
+ * Refuses to write over `path` unless `force`, and refuses a symbolic link
+ * even then; and refuses a folder that cannot take the file, so that an
+ * export fails before the store is unlocked rather than after its work.
+ */
 export function checkOutput(path: string, force: boolean): void {
+  const problem = folderProblem(path);
+  if (problem !== undefined) throw unwritable(path, problem);
   let link = false;
   try {
     link = lstatSync(path).isSymbolicLink();
@@ -111,17 +162,21 @@ export function publishFile(tmp: string, path: string, force: boolean): void {
 export function writeNewFile(path: string, data: string | Uint8Array, force: boolean): void {
   checkOutput(path, force);
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  const fd = openNewFile(tmp);
   try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-    fsyncSync(fd);
-  } catch (e) {
+    const fd = openNewFile(tmp);
+    try {
+      writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+      fsyncSync(fd);
+    } catch (e) {
+      closeSync(fd);
+      unlinkSync(tmp);
+      throw e;
+    }
     closeSync(fd);
-    unlinkSync(tmp);
-    throw e;
+    publishFile(tmp, path, force);
+  } catch (e) {
+    throw asUnwritable(e, path);
   }
-  closeSync(fd);
-  publishFile(tmp, path, force);
 }
 
 export function removeIfExists(path: string): void {

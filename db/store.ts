@@ -11,7 +11,7 @@ import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, 
 import { join } from 'node:path';
 import { BUSY_TIMEOUT_MS, openForWriting, probe, type Db } from './connection.js';
 import { StoreError, StoreErrorCode, fromSqliteError } from './errors.js';
-import { DB_FILE, KEY_FILE, RESTORE_READY, checkOutput, fsyncDir, keepPrivate, openNewFile, publishFile, removeIfExists, storeFiles, writeFileAtomic } from './files.js';
+import { DB_FILE, KEY_FILE, RESTORE_READY, asUnwritable, checkOutput, fsyncDir, keepPrivate, openNewFile, publishFile, removeIfExists, storeFiles, writeFileAtomic } from './files.js';
 import { checkPassphrase, newScryptParams, DEFAULT_LOG_N } from './kdf.js';
 import { parseKeyFile, readKeyFile, unwrapStoreKey, wrapStoreKey, writeKeyFile, type KeyFile } from './keyfile.js';
 import { LATEST_VERSION, migrate, refuseNewer } from './migrations/index.js';
@@ -413,46 +413,63 @@ export class KeyStore {
     checkOutput(file, force);
     const tmpDb = `${file}.db-tmp-${process.pid}`;
     removeIfExists(tmpDb);
+    let size: number;
     try {
-      this.db.exec(`VACUUM INTO '${tmpDb.replace(/'/g, "''")}'`);
-      const keyFileBytes = Buffer.from(JSON.stringify(this.keyFile), 'utf8');
-      const size = statSync(tmpDb).size;
-      const digest = createHash('sha256');
-      const header = Buffer.alloc(8);
-      header.writeUInt32BE(keyFileBytes.length, 0);
-      removeIfExists(`${file}.tmp-${process.pid}`);
-      const out = openNewFile(`${file}.tmp-${process.pid}`);
       try {
-        for (const part of [BACKUP_MAGIC, header, keyFileBytes]) {
-          writeSync(out, part);
-          digest.update(part);
-        }
-        const chunk = Buffer.alloc(1 << 20);
-        const input = openSync(tmpDb, 'r');
-        try {
-          let done = 0;
-          for (;;) {
-            const n = readSync(input, chunk, 0, chunk.length, null);
-            if (n === 0) break;
-            writeSync(out, chunk, 0, n);
-            digest.update(chunk.subarray(0, n));
-            done += n;
-            onProgress?.(done, size);
-          }
-        } finally {
-          closeSync(input);
-        }
-        writeSync(out, digest.digest());
-        fsyncSync(out);
-      } finally {
-        closeSync(out);
+        size = this.writeBackup(file, tmpDb, force, onProgress);
+      } catch (e) {
+        throw asUnwritable(e, file);
       }
-      publishFile(`${file}.tmp-${process.pid}`, file, force);
-      this.audit.append({ at: now(), action: 'store.backup', outcome: 'ok', subject: null, details: { bytes: size } });
+      try {
+        this.audit.append({ at: now(), action: 'store.backup', outcome: 'ok', subject: null, details: { bytes: size } });
+      } catch (e) {
+        // No record, no backup: a file the audit log does not know of is taken back.
+        removeIfExists(file);
+        throw e;
+      }
     } finally {
       removeIfExists(tmpDb);
       removeIfExists(`${file}.tmp-${process.pid}`);
     }
+  }
+
+  /** The backup file itself (see backup); returns the database's size. */
+  private writeBackup(file: string, tmpDb: string, force: boolean, onProgress?: (done: number, total: number) => void): number {
+    this.db.exec(`VACUUM INTO '${tmpDb.replace(/'/g, "''")}'`);
+    const keyFileBytes = Buffer.from(JSON.stringify(this.keyFile), 'utf8');
+    const size = statSync(tmpDb).size;
+    const digest = createHash('sha256');
+    const header = Buffer.alloc(8);
+    header.writeUInt32BE(keyFileBytes.length, 0);
+    removeIfExists(`${file}.tmp-${process.pid}`);
+    const out = openNewFile(`${file}.tmp-${process.pid}`);
+    try {
+      for (const part of [BACKUP_MAGIC, header, keyFileBytes]) {
+        writeSync(out, part);
+        digest.update(part);
+      }
+      const chunk = Buffer.alloc(1 << 20);
+      const input = openSync(tmpDb, 'r');
+      try {
+        let done = 0;
+        for (;;) {
+          const n = readSync(input, chunk, 0, chunk.length, null);
+          if (n === 0) break;
+          writeSync(out, chunk, 0, n);
+          digest.update(chunk.subarray(0, n));
+          done += n;
+          onProgress?.(done, size);
+        }
+      } finally {
+        closeSync(input);
+      }
+      writeSync(out, digest.digest());
+      fsyncSync(out);
+    } finally {
+      closeSync(out);
+    }
+    publishFile(`${file}.tmp-${process.pid}`, file, force);
+    return size;
   }
 
   /**

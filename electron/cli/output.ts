@@ -1,7 +1,9 @@
 // How the CLI prints: human text, or one line of JSON with --json; warnings go
 // to stderr (and into the JSON result, by the command that has them).
 
+import { rmSync } from 'node:fs';
 import { checkOutput, writeNewFile } from '../../db/files.js';
+import type { Delivery } from '../services/delivery.js';
 import type { CliIo } from './io.js';
 
 export interface Output {
@@ -27,6 +29,18 @@ export const count = (n: number, one: string, many = `${one}s`): string => `${n.
  * to write it once made: a new file, unless `force`, and never through a link.
  */
 export function outFile(path: string, force: boolean): (make: () => Promise<string> | string) => Promise<void> {
+  const file = outDelivery(path, force);
+  return async (make) => file.write(await make());
+}
+
+/**
+ * outFile as an export's Delivery: handed to the service, so that the export
+ * is audited only once its file is in place.
+ */
+export function outDelivery(path: string, force: boolean): Delivery {
   checkOutput(path, force);
-  return async (make) => writeNewFile(path, `${await make()}\n`, force);
+  return {
+    write: (text) => writeNewFile(path, `${text}\n`, force),
+    undo: () => rmSync(path, { force: true }),
+  };
 }

@@ -3,7 +3,7 @@
 // business logic lives here; validation happened in the wrapper.
 
 import type { OpenProtection } from '../services/bundles.js';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeNewFile } from '../../db/files.js';
@@ -11,6 +11,7 @@ import type { AppResponder } from '../appResponder.js';
 import type { KeyLadderServices } from '../services/api.js';
 import { ServiceError, ServiceErrorCode } from '../services/errors.js';
 import type { BundleProtection } from '../services/types.js';
+import type { Delivery } from '../services/delivery.js';
 import { MAX_JOSE_TEXT } from '../services/joseTools.js';
 import { parseStrictJson } from '../ladder/strictJson.js';
 import type { AppSettings } from './contract.js';
@@ -93,6 +94,8 @@ async function readJwkFile(file: string, role: string): Promise<Record<string, u
  * replacing an existing file, so replacing is allowed here.
  */
 const writePrivate = async (file: string, text: string) => writeNewFile(file, text, true);
+/** The same file as an export's Delivery: the export is audited only once the file is in place. */
+const privateFile = (file: string): Delivery => ({ write: (text) => writeNewFile(file, text, true), undo: () => rmSync(file, { force: true }) });
 
 export function createHandlers(services: KeyLadderServices, deps: AppDeps): Handlers {
   const { store, devices, groups, issuers, exchanges, audit, jose } = services;
@@ -196,7 +199,7 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
       if (keyed === null) return { canceled: true };
       const file = await deps.saveFile({ title: 'Save the provisioning bundle', defaultName: 'keyladder-bundle.jwe', filters: JWE_FILTERS });
       if (file === null) return { canceled: true };
-      await writePrivate(file, await devices.exportBundle(identities, keyed));
+      await devices.exportBundle(identities, keyed, privateFile(file));
       return { canceled: false, file, count: identities.length };
     },
 

@@ -5,6 +5,7 @@
 
 import type { OpenProtection } from './bundles.js';
 import type { SignedAuditExport } from './audit.js';
+import type { Delivery } from './delivery.js';
 import type { KeyringService } from './keyring.js';
 import type {
   AuditEntry, AuditQuery, AuditVerification, BundleProtection, DevicePage, DeviceSummary, GroupSummary, ImportReport,
@@ -72,8 +73,8 @@ export interface DeviceApi {
   revoke(identity: string): DeviceSummary;
   /** Clears a device's "possible clone" mark once the operator has looked into it (audited). */
   clearPossibleClone(identity: string): DeviceSummary;
-  /** A compact JWE (through jose) of the devices' keys, for a factory. */
-  exportBundle(identities: readonly string[], protection: BundleProtection): Promise<string>;
+  /** A compact JWE (through jose) of the devices' keys, for a factory; with `delivery`, audited only once delivered. */
+  exportBundle(identities: readonly string[], protection: BundleProtection, delivery?: Delivery): Promise<string>;
   /** How many devices a selector holds (revoked ones counted apart), before an export. */
   countSelection(selector: DeviceSelector): SelectionCount;
   /** The identities a selector holds, in identity order (1 to 100,000 of them, else INVALID_ARGUMENT). */
@@ -83,8 +84,8 @@ export interface DeviceApi {
 export interface GroupApi {
   add(name: string, keys: GroupKeyInput): GroupSummary;
   list(): GroupSummary[];
-  /** A compact JWE of the groups' keys (Kdw, and Kde+Kdh when the group has them), for a factory; audited. */
-  exportBundle(names: readonly string[], protection: BundleProtection): Promise<string>;
+  /** A compact JWE of the groups' keys (Kdw, and Kde+Kdh when the group has them), for a factory; audited (with `delivery`, once delivered). */
+  exportBundle(names: readonly string[], protection: BundleProtection, delivery?: Delivery): Promise<string>;
 }
 
 export interface IssuerApi {
@@ -128,8 +129,8 @@ export interface ResponseCheck {
 export interface AuditApi {
   list(query?: AuditQuery): AuditEntry[];
   verify(): AuditVerification;
-  /** A MACed record of the chain's head, to keep outside the store (audited). */
-  checkpoint(): AuditCheckpoint;
+  /** A MACed record of the chain's head, to keep outside the store (audited; with `delivery`, only if delivered). */
+  checkpoint(delivery?: Delivery): AuditCheckpoint;
   /** Entries signed by this KeyLadder (a compact JWS), for anyone with its public JWKS (audited). */
   exportSigned(range?: { readonly from?: number; readonly to?: number }): Promise<SignedAuditExport>;
 }

@@ -2,6 +2,7 @@
 
 import type { AuditCheckpoint } from '../../db/checkpoint.js';
 import type { AuditApi } from './api.js';
+import type { Delivery } from './delivery.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import { checkInteger } from './keyInput.js';
 import { signAsKeyLadder } from './keyring.js';
@@ -39,16 +40,28 @@ export class AuditService implements AuditApi {
   /**
    * A checkpoint of the chain's head for the operator to keep outside the
    * store (`verify --checkpoint` holds the store against it later). Its own
-   * audit record comes first, so the checkpoint covers it.
+   * audit record comes first, so the checkpoint covers it; with `delivery`,
+   * the checkpoint (as JSON text) is delivered inside the record's
+   * transaction, so a failed write rolls the record back.
    */
-  checkpoint(): AuditCheckpoint {
+  checkpoint(delivery?: Delivery): AuditCheckpoint {
     this.session.flushPending();
     const store = this.session.store();
     const at = this.now().toISOString();
-    return store.transaction(() => {
-      store.audit.append({ at, action: 'audit.checkpoint', outcome: 'ok', subject: null, details: { seq: store.audit.head().seq + 1 } });
-      return store.auditCheckpoint(at);
-    });
+    let delivered = false;
+    try {
+      return store.transaction(() => {
+        store.audit.append({ at, action: 'audit.checkpoint', outcome: 'ok', subject: null, details: { seq: store.audit.head().seq + 1 } });
+        const checkpoint = store.auditCheckpoint(at);
+        delivery?.write(JSON.stringify(checkpoint, null, 2));
+        delivered = true;
+        return checkpoint;
+      });
+    } catch (e) {
+      // The commit failed after the file was written: no record, no file.
+      if (delivered) delivery?.undo();
+      throw e;
+    }
   }
 
   /**

@@ -11,6 +11,7 @@ import type { DeviceRow, DeviceScope } from '../../db/repositories/devices.js';
 import type { GroupRow } from '../../db/repositories/groups.js';
 import type { DeviceApi, GroupApi, GroupKeyInput, ImportFormat, ProvisionRequest } from './api.js';
 import { protectionDetails, sealBundle } from './bundles.js';
+import { deliverThenRecord, type Delivery } from './delivery.js';
 import { GROUP_NAMES, keysFromInput, sealDeviceKeys, sealTriple, type DeviceKeyInput, type SealedTriple, type TripleInput } from './deviceKeys.js';
 import { ServiceError, ServiceErrorCode, describeError } from './errors.js';
 import { parseImportFile } from './importRows.js';
@@ -222,7 +223,7 @@ export class DeviceService implements DeviceApi {
     return this.get(identity);
   }
 
-  async exportBundle(identities: readonly string[], protection: BundleProtection): Promise<string> {
+  async exportBundle(identities: readonly string[], protection: BundleProtection, delivery?: Delivery): Promise<string> {
     if (!Array.isArray(identities) || identities.length === 0 || identities.length > MAX_EXPORT) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Export 1 to 100,000 devices at a time.');
     const store = this.session.store();
     const devices = identities.map((input) => {
@@ -240,7 +241,7 @@ export class DeviceService implements DeviceApi {
       return { identity, group: summary.group, status: summary.status, kpw: open('kpw', sealed.kpw), kpe: open('kpe', sealed.kpe), kph: open('kph', sealed.kph), kcv: summary.kcv };
     });
     const jwe = await sealBundle('keyladder-provisioning-bundle', { devices }, protection, store);
-    store.audit.append({ at: this.now().toISOString(), action: 'device.export', outcome: 'ok', subject: identities.length === 1 ? identities[0]! : null, details: { count: identities.length, ...protectionDetails(protection) } });
+    deliverThenRecord(jwe, delivery, () => store.audit.append({ at: this.now().toISOString(), action: 'device.export', outcome: 'ok', subject: identities.length === 1 ? identities[0]! : null, details: { count: identities.length, ...protectionDetails(protection) } }));
     return jwe;
   }
 
@@ -317,7 +318,7 @@ export class GroupService implements GroupApi {
    * {groups: [{name, origin, kdw, kde?, kdh?, kcv}]}, keys in hex. A factory
    * puts a group's keys into each device of the model, for MGK.
    */
-  async exportBundle(names: readonly string[], protection: BundleProtection): Promise<string> {
+  async exportBundle(names: readonly string[], protection: BundleProtection, delivery?: Delivery): Promise<string> {
     if (!Array.isArray(names) || names.length === 0 || names.length > 1000) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Export 1 to 1,000 model groups at a time.');
     const store = this.session.store();
     const groups = names.map((input) => {
@@ -336,7 +337,7 @@ export class GroupService implements GroupApi {
       return { name, origin: GROUP_ORIGIN[origin], ...open('kdw', sealed.kdw), ...open('kde', sealed.kde), ...open('kdh', sealed.kdh), kcv };
     });
     const jwe = await sealBundle('keyladder-group-bundle', { groups }, protection, store);
-    store.audit.append({ at: this.now().toISOString(), action: 'group.export', outcome: 'ok', subject: names.length === 1 ? groups[0]!.name : null, details: { count: names.length, ...protectionDetails(protection) } });
+    deliverThenRecord(jwe, delivery, () => store.audit.append({ at: this.now().toISOString(), action: 'group.export', outcome: 'ok', subject: names.length === 1 ? groups[0]!.name : null, details: { count: names.length, ...protectionDetails(protection) } }));
     return jwe;
   }
 }

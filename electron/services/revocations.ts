@@ -15,6 +15,7 @@
 import { z } from 'zod';
 import type { KeyStore } from '../../db/store.js';
 import { openBundle, protectionDetails, provenanceDetails, sealBundle, type OpenProtection } from './bundles.js';
+import { deliverThenRecord, type Delivery } from './delivery.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import type { StoreSession } from './session.js';
 import type { BundleProtection } from './types.js';
@@ -49,13 +50,13 @@ export class RevocationService {
   constructor(private readonly session: StoreSession, private readonly now: () => Date) {}
 
   /** This store's revocation list (its own revocations and those it heard), as a JWE for peers. */
-  async exportList(protection: BundleProtection): Promise<{ jwe: string; entries: number }> {
+  async exportList(protection: BundleProtection, delivery?: Delivery): Promise<{ jwe: string; entries: number }> {
     this.session.flushPending();
     const store = this.session.store();
     const at = this.now().toISOString();
     const revoked = store.revocations.all().map((r) => ({ identity: r.identity, revokedAt: r.revokedAt, wrapdata: r.tags.map((t) => t.toString('hex')) }));
     const jwe = await sealBundle('keyladder-revocation-list', { source: store.storeId, at, revoked }, protection, store);
-    store.audit.append({ at, action: 'revocation.export', outcome: 'ok', subject: null, details: { entries: revoked.length, ...protectionDetails(protection) } });
+    deliverThenRecord(jwe, delivery, () => store.audit.append({ at, action: 'revocation.export', outcome: 'ok', subject: null, details: { entries: revoked.length, ...protectionDetails(protection) } }));
     return { jwe, entries: revoked.length };
   }
 

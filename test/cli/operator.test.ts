@@ -3,7 +3,7 @@
 // the environment, output files never replaced silently, warnings, plurals,
 // simulate from existing wrapdata, the audit list, and group bundles.
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compactDecrypt, importJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -219,6 +219,56 @@ describe('files: their role and path, never their content', () => {
     expect(headless.value.error.message).not.toContain(v.kpw_hex);
     expect((await json(['device', 'import', file('semicolons.csv', 'identity;kpw\nSEMI-1;\n')])).value.error.message).toContain('separated by semicolons');
     expect((await json(['device', 'show', 'LINE-1'])).value.error.code).toBe('DEVICE_NOT_FOUND');
+  });
+});
+
+describe('files: an output file whose folder cannot take it', () => {
+  const exports = (out: string): string[][] => [
+    ['device', 'export', v.identity, '--out', out],
+    ['group', 'export', 'files-group', '--out', out],
+    ['issuer', 'export', '1', '--out', out],
+    ['revocation', 'export', '--out', out],
+    ['audit', 'checkpoint', '--out', out],
+    ['audit', 'export', '--out', out],
+    ['backup', out],
+  ];
+  beforeAll(async () => {
+    expect((await run(['group', 'add', 'files-group'])).code).toBe(0);
+  });
+
+  it('a folder that does not exist, or a file where a folder should be, is FILE_UNWRITABLE before the unlock: nothing written, the store untouched', async () => {
+    const missing = join(dir, 'no-such-folder');
+    const aFile = file('not-a-folder', 'x\n');
+    const cases: Array<[string, string]> = [
+      [join(missing, 'x.jwe'), `the folder '${missing}' does not exist`],
+      [join(missing, 'deeper', 'x.jwe'), `the folder '${join(missing, 'deeper')}' does not exist`],
+      [join(aFile, 'x.jwe'), `'${aFile}' is not a folder`],
+      [join(aFile, 'deeper', 'x.jwe'), `part of the path '${join(aFile, 'deeper')}' is a file, not a folder`],
+    ];
+    for (const [out, why] of cases) {
+      for (const args of exports(out)) {
+        const { machine } = await refused(args, 'FILE_UNWRITABLE', 1, { env: BUNDLE });
+        expect(machine.message).toBe(`Cannot write the output file '${out}': ${why}.`);
+      }
+    }
+    expect(existsSync(missing)).toBe(false);
+  });
+
+  it('a write that fails after the unlock leaves no "ok" audit record of a file that is not there', async () => {
+    // The folder is fine, so the check before the unlock passes; the file's
+    // temporary name is too long for the file system, so the write fails.
+    const out = join(dir, `${'n'.repeat(240)}.jwe`);
+    const audited = async () => JSON.stringify((await json(['audit', 'list', '--limit', '10000'])).value);
+    const before = await audited();
+    // Not audit export, whose record is inside what it signs, nor (yet) issuer export.
+    for (const args of exports(out).filter((a) => a[1] !== 'export' || (a[0] !== 'audit' && a[0] !== 'issuer'))) {
+      const r = await json(args, { env: BUNDLE });
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.value.error).toEqual({ code: 'FILE_UNWRITABLE', message: expect.stringMatching(/^Cannot write the output file '.*': /) });
+      expect(existsSync(out)).toBe(false);
+    }
+    expect(await audited()).toBe(before);
+    expect((await json(['audit', 'verify'])).value).toMatchObject({ ok: true });
   });
 });
 

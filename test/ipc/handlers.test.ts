@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createHandlers, type AppDeps } from '../../electron/ipc/handlers.js';
 import type { KeyLadderServices } from '../../electron/services/api.js';
+import type { Delivery } from '../../electron/services/delivery.js';
 
 /** Services where every method is a spy returning `result` (or its own, from `results`, by "area.method"). */
 function spyServices(result: unknown = 'ok', results: Record<string, unknown> = {}) {
@@ -13,8 +14,13 @@ function spyServices(result: unknown = 'ok', results: Record<string, unknown> = 
   const services = new Proxy({}, {
     get: (_t, area: string) => new Proxy({}, {
       get: (_u, method: string) => vi.fn((...args: unknown[]) => {
-        calls.push(`${area}.${method}(${args.map((a) => (typeof a === 'function' ? 'fn' : JSON.stringify(a))).join(', ')})`);
-        return `${area}.${method}` in results ? results[`${area}.${method}`] : result;
+        const isDelivery = (a: unknown): a is Delivery => typeof (a as Delivery | null)?.write === 'function';
+        calls.push(`${area}.${method}(${args.map((a) => (typeof a === 'function' ? 'fn' : isDelivery(a) ? 'delivery' : JSON.stringify(a))).join(', ')})`);
+        const value = `${area}.${method}` in results ? results[`${area}.${method}`] : result;
+        // An export delivers its text where it was asked to before it returns it, as the services do.
+        const delivery = args.find(isDelivery);
+        if (delivery && typeof value === 'string') delivery.write(value);
+        return value;
       }),
     }),
   }) as KeyLadderServices;
@@ -114,7 +120,7 @@ describe('RSA keys reach main from files main reads, never through the renderer 
     const d = deps(keyFile, out);
     const h = createHandlers(services, d);
     expect(await h['devices.exportBundle']({ selection: { kind: 'identities', identities: ['A'] }, protection: { kind: 'rsa-key-file' } }, ctx)).toEqual({ canceled: false, file: out, count: 1 });
-    expect(calls).toEqual(['devices.select({"kind":"identities","identities":["A"]})', 'devices.exportBundle(["A"], {"kind":"rsa","publicJwk":{"kty":"RSA","n":"sXch","e":"AQAB"}})']);
+    expect(calls).toEqual(['devices.select({"kind":"identities","identities":["A"]})', 'devices.exportBundle(["A"], {"kind":"rsa","publicJwk":{"kty":"RSA","n":"sXch","e":"AQAB"}}, delivery)']);
     expect((d.openFile as ReturnType<typeof vi.fn>).mock.calls[0]![0]).toMatchObject({ title: 'Choose the recipient’s RSA public key (JWK)' });
   });
 

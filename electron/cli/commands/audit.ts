@@ -6,7 +6,7 @@ import type { AuditAction } from '../../services/types.js';
 import type { Command } from '../command.js';
 import { CliError, CliErrorCode } from '../errors.js';
 import { int, oneOf } from '../options.js';
-import { count, outFile } from '../output.js';
+import { count, outDelivery } from '../output.js';
 
 const SECTION = 'Audit' as const;
 
@@ -65,14 +65,9 @@ export const auditCommands: readonly Command[] = [
     summary: 'a MACed record of the chain\'s head, to keep away from the store',
     async run(ctx) {
       const out = ctx.values.out!;
-      const write = outFile(out, ctx.values.force === true);
+      const file = outDelivery(out, ctx.values.force === true);
       await ctx.unlock();
-      let seq = 0;
-      await write(() => {
-        const checkpoint = ctx.services.audit.checkpoint();
-        seq = checkpoint.seq;
-        return JSON.stringify(checkpoint, null, 2);
-      });
+      const { seq } = ctx.services.audit.checkpoint(file);
       ctx.out.print(`Wrote a checkpoint of the audit log at entry ${seq} to ${out}. Keep it away from the store; \`keyladder verify --checkpoint ${out}\` tells whether the store went back behind it.`, { file: out, seq });
       return 0;
     },
@@ -87,14 +82,14 @@ export const auditCommands: readonly Command[] = [
     async run(ctx) {
       const out = ctx.values.out!;
       const range = { ...(ctx.values.from !== undefined ? { from: int(ctx.values.from, 'from', undefined, { min: 1 })! } : {}), ...(ctx.values.to !== undefined ? { to: int(ctx.values.to, 'to', undefined, { min: 1 })! } : {}) };
-      const write = outFile(out, ctx.values.force === true);
+      const file = outDelivery(out, ctx.values.force === true);
       await ctx.unlock();
       let made = { from: 0, to: 0, signer: '' };
-      await write(async () => {
-        const { jws, ...rest } = await ctx.services.audit.exportSigned(range);
-        made = rest;
-        return jws;
-      });
+      // The export's record is inside what it signs, so it is written first;
+      // checkOutput above refused a file that cannot be written before that.
+      const { jws, ...rest } = await ctx.services.audit.exportSigned(range);
+      made = rest;
+      file.write(jws);
       ctx.out.print(`Wrote entries ${made.from} to ${made.to} of the audit log, signed by ${made.signer}, to ${out}. Verify it with this KeyLadder's public key (keyladder identity jwks).`, { file: out, ...made });
       return 0;
     },

@@ -5,7 +5,7 @@ import type { Command } from '../command.js';
 import { deviceKeys, protection, readTextFile, recipientNote } from '../inputs.js';
 import { deviceLine } from '../lines.js';
 import { int, oneOf } from '../options.js';
-import { count, outFile } from '../output.js';
+import { count, outDelivery } from '../output.js';
 import { progressBar } from '../progress.js';
 
 const SECTION = 'Devices and model groups' as const;
@@ -92,11 +92,11 @@ export const deviceCommands: readonly Command[] = [
     details: 'A revoked device is exported with its status "revoked", and named in a warning (stderr; "warnings" with --json).',
     async run(ctx) {
       const out = ctx.values.out!;
-      const write = outFile(out, ctx.values.force === true);
+      const file = outDelivery(out, ctx.values.force === true);
       const bundleProtection = await protection(ctx);
       await ctx.unlock();
       const revoked = ctx.args.filter((id) => ctx.services.devices.get(id).status === 'revoked');
-      await write(() => ctx.services.devices.exportBundle(ctx.args, bundleProtection));
+      await ctx.services.devices.exportBundle(ctx.args, bundleProtection, file);
       const warnings = revoked.length ? [`${count(revoked.length, 'device')} in the bundle ${revoked.length === 1 ? 'is' : 'are'} revoked (${revoked.slice(0, 10).join(', ')}${revoked.length > 10 ? ', ...' : ''}): this responder refuses ${revoked.length === 1 ? 'it' : 'them'}.`] : [];
       for (const w of warnings) ctx.out.warn(w);
       const note = recipientNote(bundleProtection);

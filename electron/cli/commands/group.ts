@@ -2,7 +2,7 @@
 
 import type { Command } from '../command.js';
 import { groupKeys, protection, recipientNote } from '../inputs.js';
-import { count, outFile } from '../output.js';
+import { count, outDelivery } from '../output.js';
 
 const SECTION = 'Devices and model groups' as const;
 
@@ -37,10 +37,10 @@ export const groupCommands: readonly Command[] = [
       'or imported-kdw (kde and kdh only when the group has them: a group imported from {"kdw"} has Kdw alone).',
     async run(ctx) {
       const out = ctx.values.out!;
-      const write = outFile(out, ctx.values.force === true);
+      const file = outDelivery(out, ctx.values.force === true);
       const bundleProtection = await protection(ctx);
       await ctx.unlock();
-      await write(() => ctx.services.groups.exportBundle(ctx.args, bundleProtection));
+      await ctx.services.groups.exportBundle(ctx.args, bundleProtection, file);
       const note = recipientNote(bundleProtection);
       ctx.out.print(`Wrote a protected bundle of ${count(ctx.args.length, 'model group')} to ${out}. Hand it only to the factory that makes the model's devices.${note.text}`, { file: out, groups: ctx.args.length, ...note.machine });
       return 0;

@@ -6,7 +6,7 @@ import { CliError, CliErrorCode } from '../errors.js';
 import { IMPORT_DETAILS, protection, peerProtection, readExport, readJsonObject, recipientNote } from '../inputs.js';
 import { generationLine } from '../lines.js';
 import { int, oneOf } from '../options.js';
-import { outFile } from '../output.js';
+import { outDelivery } from '../output.js';
 
 const SECTION = 'Kissuer and peers' as const;
 
@@ -84,10 +84,10 @@ export const issuerCommands: readonly Command[] = [
     async run(ctx) {
       const gens = generations(ctx);
       const out = ctx.values.out!;
-      const write = outFile(out, ctx.values.force === true);
+      const file = outDelivery(out, ctx.values.force === true);
       const exportProtection = await protection(ctx);
       await ctx.unlock();
-      await write(() => ctx.services.issuers.exportToPeer(gens, exportProtection));
+      file.write(await ctx.services.issuers.exportToPeer(gens, exportProtection));
       const note = recipientNote(exportProtection);
       ctx.out.print(`Wrote a protected Kissuer export to ${out}. Hand it only to a trusted peer responder.${note.text}`, { file: out, ...note.machine });
       return 0;

@@ -2,7 +2,7 @@
 
 import type { Command } from '../command.js';
 import { IMPORT_DETAILS, peerProtection, protection, readExport, recipientNote } from '../inputs.js';
-import { count, outFile } from '../output.js';
+import { count, outDelivery } from '../output.js';
 
 const SECTION = 'Kissuer and peers' as const;
 
@@ -12,15 +12,10 @@ export const revocationCommands: readonly Command[] = [
     summary: 'this store\'s revoked devices (and those it heard of), for every peer',
     async run(ctx) {
       const out = ctx.values.out!;
-      const write = outFile(out, ctx.values.force === true);
+      const file = outDelivery(out, ctx.values.force === true);
       const listProtection = await protection(ctx);
       await ctx.unlock();
-      let entries = 0;
-      await write(async () => {
-        const list = await ctx.services.revocations.exportList(listProtection);
-        entries = list.entries;
-        return list.jwe;
-      });
+      const { entries } = await ctx.services.revocations.exportList(listProtection, file);
       const note = recipientNote(listProtection);
       ctx.out.print(`Wrote a revocation list of ${count(entries, 'device')} to ${out}. Import it on every peer responder: keyladder revocation import FILE.${note.text}`, { file: out, entries, ...note.machine });
       return 0;

@@ -39,6 +39,7 @@ const ADVICE: Readonly<Record<string, string>> = {
   NOT_CONFIRMED: 'Nothing was done. Try again and confirm in the dialog if you mean it.',
   AUDIT_UNAVAILABLE: 'Free disk space where the store lives: the responder answers again by itself once its audit log can be written.',
   FILE_EXISTS: 'Choose another file name; KeyLadder never writes over a file without asking, nor through a symbolic link.',
+  FILE_UNWRITABLE: 'Choose a folder that exists and that you may write to, on a disk with free space.',
   WRAPDATA_SUPERSEDED: 'The device presented older wrapdata than its latest: a replay or a clone. See its “possible clone” mark.',
   ENTITY_NOT_FOUND: 'The device is not provisioned here. Provision it, or check the identity.',
   ENTITY_REVOKED: 'The device is revoked; it can no longer exchange keys.',
