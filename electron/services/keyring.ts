@@ -220,8 +220,15 @@ function checkLabel(label: unknown): string {
  */
 export async function sealForRecipient(store: KeyStore, cty: string, plaintext: Uint8Array, recipientKid: string): Promise<string> {
   const recipient = recipientRow(store, recipientKid, 'enc');
-  const { jws } = await signAsKeyLadder(store, plaintext, { typ: 'JWT', cty });
-  return encryptToRecipient(utf8(jws), JSON.parse(recipient.public_jwk) as JWK, recipient.kid, { cty: 'JWT' });
+  try {
+    const { jws } = await signAsKeyLadder(store, plaintext, { typ: 'JWT', cty });
+    return await encryptToRecipient(utf8(jws), JSON.parse(recipient.public_jwk) as JWK, recipient.kid, { cty: 'JWT' });
+  } catch (error) {
+    // jose's refusal (a stored recipient KeyLadder cannot encrypt to: one added before add-time checks,
+    // say) is the operator's to fix, so it gets a code, not INTERNAL_ERROR.
+    if (error instanceof JoseRefusal) throw new ServiceError(ServiceErrorCode.RECIPIENT_KEY_INVALID, `Recipient "${recipient.kid}" cannot be exported to: ${error.message} Remove it and add the owner's key again (keyladder recipient add).`, undefined, error.code);
+    throw error;
+  }
 }
 
 /** A compact JWS of `payload` by this KeyLadder's active signing key (ES256, its kid in the header), which `identity jwks` publishes. */

@@ -10,6 +10,7 @@ import { parseStrictJson } from '../ladder/strictJson.js';
 import { MIN_RSA_BITS, rsaPublicKeyProblem } from '../jwe/rsaKeyCheck.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import type { KeyUse } from '../../db/repositories/keyring.js';
+import { ALGORITHMS, algorithmEntry, type KeyManagementEntry, type SignatureEntry } from '../jose/algorithms.js';
 
 /** Why a key is refused: the reason beside RECIPIENT_KEY_INVALID. */
 export const KeyRefusal = {
@@ -20,6 +21,8 @@ export const KeyRefusal = {
   NOT_ON_CURVE: 'NOT_ON_CURVE',
   UNSUPPORTED_KEY_TYPE: 'UNSUPPORTED_KEY_TYPE',
   USE_UNKNOWN: 'USE_UNKNOWN',
+  /** The key's declared alg is not one KeyLadder can use with it (the table says which). */
+  UNSUPPORTED_ALG: 'UNSUPPORTED_ALG',
 } as const;
 export type KeyRefusal = (typeof KeyRefusal)[keyof typeof KeyRefusal];
 
@@ -33,8 +36,15 @@ const PUBLIC_MEMBERS: Record<string, readonly string[]> = { RSA: ['kty', 'n', 'e
 const EC_CURVES: Record<string, number> = { 'P-256': 32, 'P-384': 48 };
 /** SubjectPublicKeyInfo, and PKCS #1's RSA public key. */
 const PUBLIC_PEM_LABELS = new Set(['PUBLIC KEY', 'RSA PUBLIC KEY']);
-const SIGNING_ALGS = new Set(['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA']);
-const ENCRYPTION_ALGS = new Set(['RSA-OAEP-256', 'ECDH-ES', 'ECDH-ES+A128KW', 'ECDH-ES+A256KW']);
+/**
+ * The algs a public key may declare, from the table (algorithms.ts): a signer's, any signature alg
+ * KeyLadder verifies; a recipient's, only what KeyLadder encrypts with, because a key bound to an
+ * alg (RFC 7517 4.4) is used for that alg alone, and a recipient KeyLadder cannot encrypt to would
+ * be stored only to fail at every export.
+ */
+const PUBLIC_KEY_TYPES: ReadonlySet<string> = new Set(['RSA', 'EC', 'OKP']);
+const SIGNING_ALGS = ALGORITHMS.filter((e): e is SignatureEntry => e.kind === 'signature' && e.accepted && PUBLIC_KEY_TYPES.has(e.keyType ?? ''));
+const ENCRYPTION_ALGS = ALGORITHMS.filter((e): e is KeyManagementEntry => e.kind === 'key-management' && e.produced && PUBLIC_KEY_TYPES.has(e.keyType ?? ''));
 
 export interface PublicKeyEntry {
   readonly kid: string;
@@ -162,9 +172,27 @@ function importOrRefuse(jwk: JWK, size: number): void {
   }
 }
 
+/** The entry `alg` names for a key of this type and curve, refused with the reason when KeyLadder cannot use it so. */
+function algEntry(alg: string, jwk: JWK): SignatureEntry | KeyManagementEntry {
+  const entry = SIGNING_ALGS.find((e) => e.name === alg) ?? ENCRYPTION_ALGS.find((e) => e.name === alg);
+  const key = jwk.kty === 'RSA' ? 'RSA' : `${jwk.kty} ${String(jwk.crv)}`;
+  if (entry === undefined) {
+    const known = algorithmEntry('key-management', alg) ?? algorithmEntry('signature', alg);
+    const why = known === undefined ? 'KeyLadder does not know it'
+      : !known.accepted ? `KeyLadder refuses it: ${known.refusal}`
+      : known.kind === 'key-management' ? 'KeyLadder opens it but never encrypts with it, and a key bound to an alg is used for that alg alone'
+      : 'it is no public-key signature';
+    throw refuse(KeyRefusal.UNSUPPORTED_ALG, `The key declares alg "${alg}": ${why}. KeyLadder encrypts to ${ENCRYPTION_ALGS.map((e) => e.name).join(' or ')} keys and verifies ${SIGNING_ALGS.map((e) => e.name).join(', ')}; ask the owner for a key with one of those, or with no alg. Nothing was added.`);
+  }
+  if (entry.keyType !== jwk.kty || (entry.curves !== undefined && !entry.curves.includes(String(jwk.crv)))) {
+    const wants = `${entry.keyType}${entry.curves ? ` ${entry.curves.join(' or ')}` : ''}`;
+    throw refuse(KeyRefusal.UNSUPPORTED_ALG, `The key declares alg "${alg}", which takes an ${wants} key, but it is an ${key} key: it could never be used. Nothing was added.`);
+  }
+  return entry;
+}
+
 function useOf(option: KeyUse | undefined, declared: unknown, alg: string | undefined, jwk: JWK): KeyUse {
-  const fromAlg: KeyUse | undefined = alg === undefined ? undefined : SIGNING_ALGS.has(alg) ? 'sig' : ENCRYPTION_ALGS.has(alg) ? 'enc' : undefined;
-  if (alg !== undefined && fromAlg === undefined) throw refuse(KeyRefusal.UNSUPPORTED_KEY_TYPE, `The key's alg "${alg}" is not one KeyLadder uses with a public key (${[...ENCRYPTION_ALGS, ...SIGNING_ALGS].join(', ')}).`);
+  const fromAlg: KeyUse | undefined = alg === undefined ? undefined : algEntry(alg, jwk).kind === 'signature' ? 'sig' : 'enc';
   const stated = option ?? (declared === 'enc' || declared === 'sig' ? declared : undefined);
   if (stated !== undefined && fromAlg !== undefined && stated !== fromAlg) throw refuse(KeyRefusal.USE_UNKNOWN, `The key says alg ${alg}, which is for ${fromAlg === 'sig' ? 'signatures' : 'encryption'}, not "${stated}".`);
   const use = stated ?? fromAlg ?? (jwk.kty === 'OKP' ? 'sig' : undefined);

@@ -7,6 +7,7 @@ import { calculateJwkThumbprint, compactVerify, importJWK, SignJWT, type JWK } f
 import { afterEach, describe, expect, it } from 'vitest';
 import { encryptToRecipient } from '../../electron/jose/produce.js';
 import { openTestServices, type TestServices } from '../support/services.js';
+import type { KeyStore } from '../../db/store.js';
 
 let t: TestServices;
 afterEach(() => t?.cleanup());
@@ -25,6 +26,43 @@ async function refused(s: TestServices['services'], text: string, options: Param
 }
 
 describe('recipients', () => {
+  it('takes a declared alg only when KeyLadder can use it with that key (the table decides), so every recipient it keeps can be encrypted to or verified', async () => {
+    t = await openTestServices();
+    const s = t.services;
+    const p256 = publicJwk(ec('P-256'));
+    const p384 = publicJwk(ec('P-384'));
+    const rsaJwk = publicJwk(rsa(2048));
+    // Accepted on decrypt, but never produced: a recipient bound to it could never be exported to.
+    for (const alg of ['ECDH-ES', 'ECDH-ES+A128KW']) {
+      await refused(s, JSON.stringify({ ...p256, alg }), { kid: `p256-${alg}`, use: 'enc' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'UNSUPPORTED_ALG' });
+    }
+    await refused(s, JSON.stringify({ ...rsaJwk, alg: 'RSA-OAEP' }), { kid: 'oaep-sha1' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'UNSUPPORTED_ALG' });
+    // An alg for another key type or curve.
+    await refused(s, JSON.stringify({ ...p384, alg: 'ES256' }), { kid: 'es256-p384' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'UNSUPPORTED_ALG' });
+    await refused(s, JSON.stringify({ ...p256, alg: 'ES384' }), { kid: 'es384-p256' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'UNSUPPORTED_ALG' });
+    await refused(s, JSON.stringify({ ...p256, alg: 'RSA-OAEP-256' }), { kid: 'oaep-ec' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'UNSUPPORTED_ALG' });
+    await refused(s, JSON.stringify({ ...rsaJwk, alg: 'HS256' }), { kid: 'hs256' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'UNSUPPORTED_ALG' });
+    await expect(s.keyring.addRecipient(JSON.stringify({ ...p256, alg: 'ECDH-ES' }), { kid: 'x', use: 'enc' })).rejects.toThrow(/ECDH-ES\+A256KW/);
+    // What it keeps, it uses: an EC P-384 recipient bound to ECDH-ES+A256KW is encrypted to; an ES384 signer is taken.
+    await s.keyring.addRecipient(JSON.stringify({ ...p384, alg: 'ECDH-ES+A256KW' }), { kid: 'p384-enc' });
+    expect((await s.jose.encrypt('to P-384', 'p384-enc')).split('.')).toHaveLength(5);
+    await s.keyring.addRecipient(JSON.stringify({ ...p384, alg: 'ES384' }), { kid: 'p384-sig' });
+    expect(s.keyring.recipient('p384-sig')).toMatchObject({ use: 'sig', alg: 'ES384' });
+  });
+
+  it('a stored recipient KeyLadder cannot encrypt to (kept before add-time checks) refuses exports with a code, changing nothing', async () => {
+    t = await openTestServices();
+    const s = t.services;
+    const store = (s.store as unknown as { session: { store(): KeyStore } }).session.store();
+    const p256 = publicJwk(ec('P-256'));
+    store.transaction(() => store.keyring.addRecipient({ kid: 'legacy', label: null, use: 'enc', thumbprint: 'not-checked-here', public_jwk: JSON.stringify({ ...p256, kid: 'legacy', use: 'enc', alg: 'ECDH-ES' }), added_at: new Date().toISOString() }));
+    s.devices.provision({ identity: 'ESN-1', keys: { kind: 'kpw', kpw: '000102030405060708090a0b0c0d0e0f' } });
+    const before = s.audit.list({ limit: 1000 }).length;
+    await expect(s.devices.exportBundle(['ESN-1'], { kind: 'recipient', kid: 'legacy' })).rejects.toMatchObject({ name: 'ServiceError', code: 'RECIPIENT_KEY_INVALID', reason: 'BAD_KEY', message: expect.stringContaining('recipient add') });
+    await expect(s.jose.encrypt('x', 'legacy')).rejects.toMatchObject({ code: 'RECIPIENT_KEY_INVALID' });
+    expect(s.audit.list({ limit: 1000 })).toHaveLength(before);
+  });
+
   it('adds a public JWK, a JWKS member by kid and a PEM key, each with its RFC 7638 thumbprint, audited', async () => {
     t = await openTestServices();
     const s = t.services;
@@ -76,7 +114,7 @@ describe('recipients', () => {
     await refused(s, '{"kty":"RSA","kty":"EC"}', { kid: 'dup' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'MALFORMED' });
     await refused(s, 'not a key', { kid: 'junk' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'MALFORMED' });
     await refused(s, JSON.stringify(p256), { kid: 'no-use' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'USE_UNKNOWN' });
-    await refused(s, JSON.stringify({ ...jwk, alg: 'RSA1_5' }), { kid: 'rsa15' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'UNSUPPORTED_KEY_TYPE' });
+    await refused(s, JSON.stringify({ ...jwk, alg: 'RSA1_5' }), { kid: 'rsa15' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'UNSUPPORTED_ALG' });
     await refused(s, JSON.stringify({ ...jwk, alg: 'RS256' }), { kid: 'says-sig', use: 'enc' }, { code: 'RECIPIENT_KEY_INVALID', reason: 'USE_UNKNOWN' });
     await refused(s, JSON.stringify({ keys: [{ ...p256, kid: 'a' }, { ...p256, kid: 'b' }] }), { use: 'sig' }, { code: 'INVALID_ARGUMENT' });
     await refused(s, JSON.stringify({ keys: [{ ...p256, kid: 'a' }] }), { kid: 'z', use: 'sig' }, { code: 'INVALID_ARGUMENT' });
