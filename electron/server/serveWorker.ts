@@ -10,9 +10,13 @@ import type { ClusterTotals, FromWorker, ToWorker } from './serveCluster.js';
 import { listenError } from './listenError.js';
 import { rateLimitOf, readTlsFiles, readToken, type ServeSettings } from './serveSettings.js';
 import { surviveClosedOutput } from './closedPipes.js';
+import { batchedAccessLog } from './accessLog.js';
 
 if (!cluster.isWorker) throw new Error('serveWorker.js runs as a worker of `keyladder serve --workers N` only.');
 surviveClosedOutput();
+
+/** One line per request, without key material, on the supervisor's stderr (shared by all workers), in batches. */
+const accessLog = batchedAccessLog(2);
 
 /** Resolves once the message is handed to the channel, so that a process exiting next does not lose it. */
 const send = (message: FromWorker): Promise<void> => new Promise((resolve) => {
@@ -33,8 +37,7 @@ function responderFor(services: KeyLadderRuntime, settings: ServeSettings, index
     uniformRefusals: settings.uniformRefusals,
     rateLimit: rateLimitOf(settings),
     callers: { allowHosts: settings.allowHosts, allowOrigins: settings.allowOrigins, ...(token === undefined ? {} : { token }) },
-    // One line per request, without key material; stderr is the supervisor's, shared by all workers.
-    accessLog: (line) => void process.stderr.write(`${line}\n`),
+    accessLog: (line) => accessLog.write(line),
     health: () => ({ store: services.store.status().unlocked ? 'unlocked' : 'locked', worker: index, cluster: totals ?? null }),
   });
 }
@@ -79,6 +82,7 @@ function stop(): Promise<void> {
     if (server) await server.close();
     const s = server?.stats();
     await send({ type: 'stopped', exchanges: s?.exchanges ?? 0, refused: s?.refused ?? 0 });
+    accessLog.flushSync();
     // Writes the buffered exchange records, then locks the store. On a full disk the write fails:
     // it is tried for a few seconds (space may return), and then the worker says what it could not
     // write, in one line, instead of dying on an uncaught error.

@@ -1,0 +1,51 @@
+// The access log of a `keyladder serve` worker: one line per request, written
+// in batches. A synchronous write per request (process.stderr to a file or a
+// pipe is synchronous on Linux) costs a system call per exchange, and a slow
+// reader (a terminal being scrolled) would stall the responder's event loop.
+// sonic-boom (pino's writer) gathers lines and writes them at 4 KiB or every
+// 200 ms; the worker flushes what is left before it exits.
+//
+// The access log is the operator's tail of the traffic, not the record: the
+// audit log is. So when the reader cannot keep up and 1 MiB waits, further
+// lines are dropped, and counted in a line of their own once writes resume,
+// instead of growing the worker's memory without bound.
+
+import { SonicBoom } from 'sonic-boom';
+
+export interface AccessLog {
+  write(line: string): void;
+  /** Writes everything gathered, now (before the process exits). */
+  flushSync(): void;
+}
+
+const DROP_NOTE = 'keyladder:';
+
+export function batchedAccessLog(fd: number, options: { minLength?: number; periodMs?: number; maxLength?: number } = {}): AccessLog {
+  const out = new SonicBoom({ fd, minLength: options.minLength ?? 4096, periodicFlush: options.periodMs ?? 200, maxLength: options.maxLength ?? 1 << 20, sync: false });
+  let dropped = 0;
+  let noteRefused = false;
+  // sonic-boom tells of a line it drops synchronously, in write().
+  out.on('drop', (data: unknown) => {
+    if (String(data).startsWith(DROP_NOTE)) noteRefused = true;
+    else dropped += 1;
+  });
+  // A closed stderr (the supervisor gone) must not end the worker: the exchanges and their audit go on.
+  out.on('error', () => {});
+  return {
+    write(line) {
+      if (dropped > 0) {
+        noteRefused = false;
+        out.write(`${DROP_NOTE} ${dropped} access log line${dropped === 1 ? ' was' : 's were'} dropped (the log's reader was too slow)\n`);
+        if (!noteRefused) dropped = 0;
+      }
+      out.write(`${line}\n`);
+    },
+    flushSync() {
+      try {
+        out.flushSync();
+      } catch {
+        // Nowhere left to write: the lines are lost, the audit log holds the exchanges.
+      }
+    },
+  };
+}
