@@ -7,8 +7,11 @@
 //   - http.keyx.psk.workers1.cN and .workersW.cN: the real `keyladder serve`
 //     with 1 and with W worker processes over the one store, in a child process
 //     tree (access log written to /dev/null);
-// then a soak run against the second, with the RSS of its whole process tree
-// at the start and the end. wrk shares the machine's cores with the responder.
+// then, for issue 14, `serve --workers W` at 64 connections in turns with
+// Node's bare HTTP server (ratio.http-vs-node.c64, and p99 over p50), and a
+// soak run against it, with the RSS of its whole process tree at the start,
+// after the first minute and at the end. wrk shares the machine's cores with
+// the responder.
 //
 // Options (after `node dist/bench/run.js http`): --http-secs=N per level
 // (default 10), --soak-secs=N (default 300; 0 skips the soak), --workers=W
@@ -67,6 +70,9 @@ function wrk(url: string, script: string, connections: number, seconds: number):
 
 const mb = (bytes: number): string => (bytes / 1048576).toFixed(1);
 
+/** The run with the median rate. */
+const median = (runs: readonly WrkResult[]): WrkResult => [...runs].sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)]!;
+
 const PASSPHRASE = 'bench passphrase, not secret';
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'keyladder.js');
 
@@ -116,9 +122,9 @@ const stopServe = (child: ChildProcess): Promise<void> => new Promise((resolve) 
   child.kill('SIGTERM');
 });
 
-async function levels(name: string, url: string, script: string, secs: number): Promise<void> {
+async function levels(name: string, url: string, script: string, secs: number, counts: readonly number[] = [1, 16, 64]): Promise<void> {
   await wrk(url, script, 16, 2); // warm-up
-  for (const connections of [1, 16, 64]) {
+  for (const connections of counts) {
     const r = await wrk(url, script, connections, secs);
     console.log(`${name}.c${connections}: ${Math.round(r.rps)} exchanges/s (p50 ${r.p50ms.toFixed(2)} ms, p99 ${r.p99ms.toFixed(2)} ms, ${r.non2xx} non-2xx, ${r.errors} socket errors, ${secs} s)`);
   }
@@ -155,16 +161,14 @@ end
       const secs = option('http-secs', 10);
 
       // The ceiling: Node's HTTP server alone, answering every POST with a fixed body the size of an
-      // exchange's answer, no cryptography and no store.
+      // exchange's answer, no cryptography and no store. It stays up, idle, beside the responders.
       const answer = services.exchanges.respond('{"identity":"LOAD-000000","keyrequestdata":{"scheme":"JWE_LADDER","keydata":{"mechanism":"PSK"}}}').json;
       const plain = createHttpServer((req, res) => {
         req.resume();
         req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(answer));
       });
       await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
-      const r = await wrk(`http://127.0.0.1:${(plain.address() as AddressInfo).port}`, script, 64, secs);
-      console.log(`http.baseline.node-http.c64: ${Math.round(r.rps)} requests/s (a fixed ${answer.length}-byte answer, no exchange: Node's HTTP server alone, one process, p99 ${r.p99ms.toFixed(2)} ms)`);
-      await new Promise((resolve) => plain.close(resolve));
+      const plainUrl = `http://127.0.0.1:${(plain.address() as AddressInfo).port}`;
 
       const server = new ResponderServer({ exchanges: services.exchanges, port: 0, rateLimit: false });
       await levels('http.keyx.psk', await server.listen(), script, secs);
@@ -180,21 +184,47 @@ end
       }
       const serve = await startServe(storeDir, workers);
       served = serve.child;
-      await levels(`http.keyx.psk.workers${workers}`, serve.url, script, secs);
+      // Its 64-connection figure is taken below, in turns with the baseline.
+      await levels(`http.keyx.psk.workers${workers}`, serve.url, script, secs, [1, 16]);
+
+      // Issue 14's ratio: the responder against Node's bare server, same wrk settings and body
+      // sizes, in turns (three rounds each), so that the machine's hour moves both sides alike.
+      await wrk(plainUrl, script, 64, 2); // warm-up
+      const bare: WrkResult[] = [];
+      const keyx: WrkResult[] = [];
+      for (let round = 0; round < 3; round++) {
+        bare.push(await wrk(plainUrl, script, 64, secs));
+        keyx.push(await wrk(serve.url, script, 64, secs));
+      }
+      await new Promise((resolve) => plain.close(resolve));
+      const b = median(bare);
+      const k = median(keyx);
+      console.log(`http.baseline.node-http.c64: ${Math.round(b.rps)} requests/s (a fixed ${answer.length}-byte answer, no exchange: Node's HTTP server alone, one process; p50 ${b.p50ms.toFixed(2)} ms, p99 ${b.p99ms.toFixed(2)} ms; median of 3 runs of ${secs} s)`);
+      console.log(`http.keyx.psk.workers${workers}.c64: ${Math.round(k.rps)} exchanges/s (p50 ${k.p50ms.toFixed(2)} ms, p99 ${k.p99ms.toFixed(2)} ms, ${k.non2xx} non-2xx; median of 3 runs of ${secs} s, in turns with the baseline)`);
+      const ratio = k.rps / b.rps;
+      console.log(`ratio.http-vs-node.c64: ${ratio.toFixed(2)} (keyladder serve --workers ${workers} over Node's bare HTTP server at 64 connections: ${Math.round(k.rps)} over ${Math.round(b.rps)}/s; target at least 0.5: ${ratio >= 0.5 ? 'met' : 'NOT met'})`);
+      const spread = k.p99ms / k.p50ms;
+      console.log(`ratio.http-p99-vs-p50.workers${workers}.c64: ${spread.toFixed(2)} (p99 ${k.p99ms.toFixed(2)} ms over p50 ${k.p50ms.toFixed(2)} ms; target at most 4: ${spread <= 4 ? 'met' : 'NOT met'})`);
+
       const soak = option('soak-secs', 300);
       if (soak > 0) {
         const pid = serve.child.pid!;
         const rssStart = treeRss(pid);
-        // The RSS every tenth of the run: it should level off (each worker's SQLite page cache,
-        // 64 MiB at most, fills as the audit log grows), not keep climbing.
+        // The RSS every tenth of the run, and after its first minute: it should level off (each
+        // worker's SQLite page cache, 64 MiB at most, fills as the audit log grows), not keep climbing.
         const samples: number[] = [];
         const sampler = setInterval(() => samples.push(treeRss(pid)), (soak * 1000) / 10);
+        let rssMinute: number | undefined;
+        const minute = setTimeout(() => { rssMinute = treeRss(pid); }, Math.min(60, soak / 5) * 1000);
         const r = await wrk(serve.url, script, 64, soak);
         clearInterval(sampler);
+        clearTimeout(minute);
         const rssEnd = treeRss(pid);
         console.log(`http.keyx.psk.workers${workers}.soak.c64: ${Math.round(r.rps)} exchanges/s over ${soak} s (p99 ${r.p99ms.toFixed(2)} ms, ${r.non2xx} non-2xx)`);
-        console.log(`http.soak.rss: ${mb(rssStart)} MB at start, ${mb(rssEnd)} MB at end (keyladder serve and its ${workers} workers together)`);
+        console.log(`http.soak.rss: ${mb(rssStart)} MB at start, ${mb(rssMinute ?? rssStart)} MB after ${Math.min(60, soak / 5)} s, ${mb(rssEnd)} MB at end (keyladder serve and its ${workers} workers together)`);
         console.log(`# http.soak.rss every ${soak / 10} s (MB): ${samples.map(mb).join(' ')}`);
+        const growth = rssEnd / (rssMinute ?? rssStart);
+        console.log(`ratio.soak-rss-end-vs-1m: ${growth.toFixed(3)} (RSS at the end over RSS after the first ${Math.min(60, soak / 5)} s; target at most 1.05: ${growth <= 1.05 ? 'met' : 'NOT met'})`);
       }
       await stopServe(serve.child);
       served = undefined;

@@ -4,7 +4,10 @@
 //   - store size per device;
 //   - exchanges per second through the services, store lookup, unsealing,
 //     bookkeeping and audit included (audit writes batched: 256 or 20 ms);
-//   - device lookup latency (p50/p99) with 1,000,000 devices in the store;
+//   - device lookup latency (p50/p99) with 10,000 and with 1,000,000 devices;
+//   - issue 14's ratios within this run: per-row import time at 100,000 rows
+//     over 10,000, p50 lookup at 1,000,000 devices over 10,000, and the
+//     services' exchange rate over the protocol core's (taken in turns);
 //   - exchange latency p99 while another connection holds the write lock for
 //     10 s, over the p99 of the same loop idle (issue 11: writers must never
 //     freeze the responder; target at most 2).
@@ -17,7 +20,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3-multiple-ciphers';
 import { readKeyFile, unwrapStoreKey } from '../../db/keyfile.js';
 import { createServices, type KeyLadderRuntime } from '../../electron/services/index.js';
-import { registerSuite, type BenchCase } from '../harness.js';
+import { responderCase, setup } from '../core.js';
+import { formatRatio, registerSuite, type BenchCase } from '../harness.js';
 
 const PASSPHRASE = 'bench passphrase, not secret';
 
@@ -92,20 +96,45 @@ async function lockedVsIdle(services: KeyLadderRuntime, dir: string, run: () => 
   console.log(`ratio.write-locked-vs-idle.p99: ${ratio.toFixed(2)} (target: at most 2; ${ratio <= 2 ? 'met' : 'NOT met'})`);
 }
 
+/** A store of its own, removed when this process exits. */
+async function freshStore(): Promise<{ services: KeyLadderRuntime; dir: string; close: () => void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'keyladder-bench-'));
+  const services = createServices({ storeDir: dir, kdfLogN: 10, batchExchangeRecords: true, backgroundCheckpoints: true });
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    services.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', close);
+  await services.store.create(PASSPHRASE);
+  return { services, dir, close };
+}
+
+/** `ratio.x: 1.07 (what; target at most 1.2: met)` for figures that are not rates. */
+function ratioLine(name: string, value: number, describe: string, atMost: number): string {
+  return `${name}: ${value.toFixed(2)} (${describe}; target at most ${atMost}: ${value <= atMost ? 'met' : 'NOT met'})`;
+}
+
 registerSuite({
   name: 'store',
-  description: 'the encrypted store through the services (bulk import, size, exchanges with store lookup, 1M-device lookups)',
+  interleave: true,
+  description: 'the encrypted store through the services (bulk import, size, exchanges with store lookup, lookups at 10,000 and 1,000,000 devices)',
   async cases(): Promise<BenchCase[]> {
     process.env['KEYLADDER_ALLOW_WEAK_KDF'] = '1';
-    const dir = mkdtempSync(join(tmpdir(), 'keyladder-bench-'));
-    const services = createServices({ storeDir: dir, kdfLogN: 10, batchExchangeRecords: true, backgroundCheckpoints: true });
-    process.once('exit', () => {
-      services.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
-    await services.store.create(PASSPHRASE);
+    const { services, dir } = await freshStore();
     const seconds = await importTimed(services, 0, 100_000);
-    console.log(`store.import.100k: ${seconds.toFixed(2)} s (${Math.round(100_000 / seconds)} devices/s, generated keys, one transaction, with progress)`);
+    console.log(`store.import.100k: ${seconds.toFixed(2)} s (${Math.round(100_000 / seconds)} devices/s, ${(seconds * 1e6 / 100_000).toFixed(1)} us/row, generated keys, one transaction, with progress)`);
+
+    // The small fleet, in a store of its own, after the large import so that both are warm.
+    const small = await freshStore();
+    const seconds10k = await importTimed(small.services, 0, 10_000);
+    console.log(`store.import.10k: ${seconds10k.toFixed(2)} s (${Math.round(10_000 / seconds10k)} devices/s, ${(seconds10k * 1e6 / 10_000).toFixed(1)} us/row)`);
+    const lookup10k = lookupLatency(10_000, 100_000, (id) => small.services.devices.get(id));
+    console.log(`store.lookup.10k (10,000 devices, services.devices.get): p50 ${lookup10k.p50.toFixed(1)} us, p99 ${lookup10k.p99.toFixed(1)} us`);
+    small.close();
+    console.log(ratioLine('ratio.import-100k-vs-10k', (seconds / 100_000) / (seconds10k / 10_000), 'per-row import time at 100,000 rows over that at 10,000', 1.2));
 
     const identity = 'BENCH-00000042';
     const psk = JSON.stringify({ identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'PSK' } } });
@@ -115,25 +144,33 @@ registerSuite({
     const respond = (request: string, profile: 'msl' | 'rfc7516') => () => {
       if (!services.exchanges.respond(request, profile).ok) throw new Error('bench exchange refused');
     };
+    // The protocol core alone (keys in memory), taken in turns with the services: issue 14's baseline.
+    const core = setup('keyladder-v1');
     const cases: BenchCase[] = [
-      { name: 'services.respond.msl.psk (store lookup, audit batched)', op: 'exchange', run: respond(psk, 'msl') },
-      { name: 'services.respond.msl.wrap (store lookup, audit batched)', op: 'exchange', run: respond(wrap, 'msl') },
-      { name: 'services.respond.rfc7516.psk (store lookup, audit batched)', op: 'exchange', run: respond(psk, 'rfc7516') },
+      responderCase('responder.msl.psk', core, core.pskRequest, 'msl'),
+      { name: 'services.respond.msl.psk', op: 'exchange', run: respond(psk, 'msl') },
+      { name: 'services.respond.msl.wrap', op: 'exchange', run: respond(wrap, 'msl') },
+      { name: 'services.respond.rfc7516.psk', op: 'exchange', run: respond(psk, 'rfc7516') },
     ];
 
     // The one-off figures need a large store; they run now, so the exchange
     // rates above are then measured against a store of 1,000,000 devices.
-    const grow = async () => {
-      services.exchanges.flush();
-      const size = services.store.sizeBytes();
-      console.log(`store.size-per-device: ${Math.round(size / 100_000)} bytes/device (100,000 devices, ${(size / 1e6).toFixed(1)} MB file)`);
-      for (let from = 100_000; from < 1_000_000; from += 150_000) await importTimed(services, from, Math.min(150_000, 1_000_000 - from));
-      const rows = lookupLatency(1_000_000, 100_000, (id) => services.devices.get(id));
-      console.log(`store.lookup.p99 (1,000,000 devices, services.devices.get): ${rows.p99.toFixed(1)} us (p50 ${rows.p50.toFixed(1)} us)`);
-      console.log(`store.size-per-device.1m: ${Math.round(services.store.sizeBytes() / 1_000_000)} bytes/device (1,000,000 devices)`);
-    };
-    await grow();
+    services.exchanges.flush();
+    const size = services.store.sizeBytes();
+    console.log(`store.size-per-device: ${Math.round(size / 100_000)} bytes/device (100,000 devices, ${(size / 1e6).toFixed(1)} MB file)`);
+    for (let from = 100_000; from < 1_000_000; from += 150_000) await importTimed(services, from, Math.min(150_000, 1_000_000 - from));
+    const rows = lookupLatency(1_000_000, 100_000, (id) => services.devices.get(id));
+    console.log(`store.lookup.p99 (1,000,000 devices, services.devices.get): ${rows.p99.toFixed(1)} us (p50 ${rows.p50.toFixed(1)} us)`);
+    console.log(ratioLine('ratio.lookup-1m-vs-10k', rows.p50 / lookup10k.p50, `p50 device lookup at 1,000,000 devices over p50 at 10,000 (${rows.p50.toFixed(1)} over ${lookup10k.p50.toFixed(1)} us)`, 1.5));
+    console.log(`store.size-per-device.1m: ${Math.round(services.store.sizeBytes() / 1_000_000)} bytes/device (1,000,000 devices)`);
     await lockedVsIdle(services, dir, respond(psk, 'msl'));
+    console.log('# services.respond.*: the store lookup, Kpw unseal, wrapdata registry, and the audit record and counters (batched: 256 records or 20 ms)');
     return cases;
+  },
+  summarize(figures) {
+    return [formatRatio({
+      name: 'ratio.services-vs-core.msl.psk', numerator: 'services.respond.msl.psk', denominator: 'responder.msl.psk', target: { atLeast: 0.75 },
+      describe: 'the services\' exchange rate (store, audit) over the protocol core\'s, in turns',
+    }, figures)];
   },
 });
