@@ -14,7 +14,8 @@
 // kind stays with jose (RSA-OAEP and AES-GCM work on both runtimes). Both are
 // standard JWEs that jose opens.
 
-import { CompactEncrypt, compactDecrypt, importJWK, type JWK } from 'jose';
+import { CompactEncrypt, compactDecrypt, decodeProtectedHeader, importJWK, type JWK } from 'jose';
+import { algorithmVerdict } from '../jose/algorithms.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import { CryptoFailure } from '../jwe/cryptoFailure.js';
 import { Pbes2Error, pbes2Decrypt, pbes2Encrypt } from '../jwe/pbes2.js';
@@ -27,6 +28,8 @@ import { MIN_RSA_BITS, rsaPublicKeyProblem } from '../jwe/rsaKeyCheck.js';
 
 const PBES2_ITERATIONS = 600_000;
 const ENC = 'A256GCM';
+/** What an unsigned export to an RSA key file is made and opened with. */
+const RSA_ALG = 'RSA-OAEP-256';
 
 export type BundleKind = 'keyladder-provisioning-bundle' | 'keyladder-group-bundle' | 'keyladder-issuer-export' | 'keyladder-revocation-list';
 
@@ -125,6 +128,23 @@ export const unsignedRefused = (what: string): ServiceError => new ServiceError(
   'or have the peer export it --to this KeyLadder\'s key (keyladder identity jwks) and add the peer\'s signing key (keyladder recipient add FILE --use sig).');
 
 /**
+ * An export opened with a private RSA key says which alg it used before any key is tried: the
+ * table's verdict (RSA1_5's Bleichenbacher reason) rather than "wrong passphrase or key", which
+ * would send the operator looking for another key.
+ */
+function checkRsaExportAlg(jwe: string): void {
+  let alg: unknown;
+  try {
+    alg = decodeProtectedHeader(jwe).alg;
+  } catch {
+    throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, 'That is not a KeyLadder export: its protected header does not parse.');
+  }
+  const verdict = algorithmVerdict('key-management', alg);
+  if (!verdict.supported) throw new ServiceError(ServiceErrorCode.JOSE_UNSUPPORTED_ALG, `The export uses ${verdict.name}, which KeyLadder refuses: ${verdict.reason}. Nothing was imported.`, undefined, 'UNSUPPORTED_ALG');
+  if (verdict.name !== RSA_ALG) throw new ServiceError(ServiceErrorCode.JOSE_UNSUPPORTED_ALG, `The export uses ${verdict.name}; an export to an RSA key is ${RSA_ALG}. Nothing was imported.`, undefined, 'UNSUPPORTED_ALG');
+}
+
+/**
  * Decrypts an export and checks that it is a `kind`. A store is needed for
  * the keyring; a store being created (init --join) has no key a peer could
  * have encrypted to yet.
@@ -146,8 +166,9 @@ export async function openBundle(kind: BundleKind, jwe: string, protection: Open
     } else if (protection.kind === 'passphrase') {
       ({ plaintext } = await withPassphraseBytes(protection.passphrase, (passphrase) => pbes2Decrypt(jwe, passphrase)));
     } else {
+      checkRsaExportAlg(jwe);
       const key = await recipientKey(protection.privateJwk, 'private');
-      ({ plaintext } = await compactDecrypt(jwe, key, { keyManagementAlgorithms: ['RSA-OAEP-256'], contentEncryptionAlgorithms: [ENC] }));
+      ({ plaintext } = await compactDecrypt(jwe, key, { keyManagementAlgorithms: [RSA_ALG], contentEncryptionAlgorithms: [ENC] }));
     }
   } catch (error) {
     // A primitive that broke is not a wrong passphrase: it stays INTERNAL_ERROR.

@@ -5,6 +5,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { compactDecrypt, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
 import { openPassphraseExport } from '../support/factory.js';
+import { joseVectors } from '../support/joseVectors.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { kcv } from '../../electron/jwe/kcv.js';
 import { parseJson } from '../../electron/ladder/messages.js';
@@ -275,6 +276,11 @@ describe('export and import to a trusted peer', () => {
     expect(await codeOf(() => b.services.issuers.importFromPeer(jwe, { kind: 'rsa', privateJwk: { ...other }, unsigned: true }))).toBe('BUNDLE_INVALID');
     expect(await codeOf(() => b.services.issuers.importFromPeer(jwe, { kind: 'rsa', privateJwk: { ...publicJwk }, unsigned: true }))).toBe('RECIPIENT_KEY_INVALID');
     expect(await codeOf(() => b.services.issuers.importFromPeer(jwe, { kind: 'passphrase', passphrase: BUNDLE_PASSPHRASE, unsigned: true }))).toBe('BUNDLE_INVALID');
+    // RSA1_5 (RFC 7516 A.2) is refused for what it is, with the table's reason, not as a wrong key; RSA-OAEP (A.1) is no export's alg.
+    const appendixA = joseVectors('rfc7516-appendix-a.json').vectors;
+    const rsa15 = appendixA.find((v) => v.section === 'A.2')!.jwe!;
+    await expect(b.services.issuers.importFromPeer(rsa15, { kind: 'rsa', privateJwk: { ...privateJwk }, unsigned: true })).rejects.toMatchObject({ code: 'JOSE_UNSUPPORTED_ALG', reason: 'UNSUPPORTED_ALG', message: expect.stringMatching(/RSA1_5.*Bleichenbacher/) });
+    await expect(b.services.issuers.importFromPeer(appendixA.find((v) => v.section === 'A.1')!.jwe!, { kind: 'rsa', privateJwk: { ...privateJwk }, unsigned: true })).rejects.toMatchObject({ code: 'JOSE_UNSUPPORTED_ALG', message: expect.stringContaining('RSA-OAEP-256') });
     await expectUnchanged(b, before);
     await b.services.issuers.importFromPeer(jwe, { kind: 'rsa', privateJwk: { ...privateJwk }, unsigned: true });
     await peerAnswers(b, device);
