@@ -26,6 +26,7 @@ import { ResponderServer } from './server/httpResponder.js';
 import { MetricsRing, type ResponderMetrics } from './responderMetrics.js';
 import type { ExchangeApi, KeyLadderServices, StoreApi } from './services/api.js';
 import type { JweProfileName } from './services/types.js';
+import { count } from './shared/plural.js';
 
 export interface ResponderStartRequest {
   readonly host?: string | undefined;
@@ -182,8 +183,8 @@ export class AppResponder {
     const server = this.#server;
     if (this.#stopping) await this.#stopping;
     else if (server !== undefined && server.stats().state === 'listening') {
-      const counts = () => `${server.stats().exchanges} exchanges, ${server.stats().refused} refused`;
-      this.#log(`[responder] stopping (${reason}); draining ${server.stats().inFlight} request(s) in flight`);
+      const counts = () => `${count(server.stats().exchanges, 'exchange')}, ${server.stats().refused.toLocaleString('en-US')} refused`;
+      this.#log(`[responder] stopping (${reason}); draining ${count(server.stats().inFlight, 'request')} in flight`);
       this.#stopping = server
         .close(drainMs)
         .then(() => {

@@ -20,8 +20,7 @@ export const outputFor = (io: CliIo, json: boolean): Output => ({
   warn: (text) => io.stderr(`keyladder: warning: ${text}\n`),
 });
 
-/** "1 device", "2 devices"; `many` for nouns that do not take an s. */
-export const count = (n: number, one: string, many = `${one}s`): string => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+export { count, plural } from '../shared/plural.js';
 
 /**
  * Checks an output file now, before the store is unlocked (so a refusal

@@ -25,6 +25,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import { isLoopbackHost } from '../ipc/responderHost.js';
+import { count } from '../shared/plural.js';
 import { authenticatesCallers, readTlsFiles, readToken, type ServeSettings } from './serveSettings.js';
 import { surviveClosedOutput } from './closedPipes.js';
 
@@ -262,7 +263,7 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
   const outcome = await Promise.race([stop.then(() => undefined), gaveUp]);
   await stopAll();
   const sum = totals();
-  report.notice(`keyladder: stopped after ${sum.exchanges} exchanges (${sum.refused} refused)${settings.workers > 1 ? ` across ${settings.workers} workers` : ''}.\n`);
+  report.notice(`keyladder: stopped after ${count(sum.exchanges, 'exchange')} (${sum.refused.toLocaleString('en-US')} refused)${settings.workers > 1 ? ` across ${settings.workers} workers` : ''}.\n`);
   if (outcome instanceof WorkerStartError) throw outcome;
   return 0;
 }

@@ -403,7 +403,7 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     // Off again: the address goes away, and so does the listener.
     await h.page.getByRole('button', { name: 'Stop responder' }).click();
     await visible(h.page.locator('[data-responder-state="stopped"]'));
-    await visible(h.page.getByText(/Stopped at .* after 4 exchange\(s\) and 1 refusal\(s\)/));
+    await visible(h.page.getByText(/Stopped at .* after 4 exchanges and 1 refusal\./));
     expect(await h.page.getByRole('button', { name: /Responder on/ }).count()).toBe(0);
     await expect(fetch(endpoint, { method: 'POST', body: '{}' })).rejects.toThrow();
     await h.screenshot('responder-stopped');

@@ -101,6 +101,16 @@ describe('keyladder serve', () => {
     expect(cliProcess([...store, 'audit', 'verify']).code).toBe(0);
   });
 
+  it('counts its exchanges in words on the stop line: "1 exchange", not "1 exchanges"', async () => {
+    expect(cliProcess([...store, 'device', 'add', 'SERVE-ONE', '--keys', '-'], { stdin: JSON.stringify({ kpw: v.kpw_hex }) }).code).toBe(0);
+    const s = await serve();
+    const device = new LadderRequestor('SERVE-ONE', await importWrappingKey(hex(v.kpw_hex)));
+    const res = await fetch(`${s.url}/v1/keyx`, { method: 'POST', body: JSON.stringify(device.nextRequest()), headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(200);
+    expect(await stop(s)).toBe(0);
+    expect(s.stderr()).toContain('stopped after 1 exchange (0 refused).');
+  });
+
   it('keeps answering when whatever read its stdout and stderr has gone (EPIPE), and still drains on SIGTERM', async () => {
     const s = await serve();
     // The reading ends of both pipes close: every later log line meets EPIPE.
