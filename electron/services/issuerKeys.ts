@@ -211,9 +211,15 @@ export async function readPeerExport(jwe: string, protection: OpenProtection, st
   return { generations: checked.data.generations, opened };
 }
 
-/** Adds a peer's generations (see IssuerService.importFromPeer), audited with who signed them. Call inside a transaction. */
+/**
+ * Adds a peer's generations (see IssuerService.importFromPeer). Call inside a transaction. Every
+ * import is audited by one record, with who signed it (or that nobody did) and how many
+ * generations it brought, even none: an unsigned file the operator accepted is worth recording
+ * whatever it held.
+ */
 export function applyPeerGenerations(store: KeyStore, entries: ReadonlyArray<Record<string, unknown>>, at: Date, signer: string | null): number[] {
   const imported: number[] = [];
+  const added: string[] = [];
   for (const entry of entries) {
     const generation = checkInteger(entry['generation'], 'generation', 1, 2 ** 32 - 1);
     const format = entry['format'] === 'msl' ? 'msl' : entry['format'] === 'keyladder-v1' ? 'keyladder-v1' : undefined;
@@ -238,10 +244,14 @@ export function applyPeerGenerations(store: KeyStore, entries: ReadonlyArray<Rec
         store.issuers.insertImported({ generation, status: 'grace', format, key: sealed, kcv: keyKcv, at: at.toISOString(), graceUntil });
       }
       imported.push(generation);
-      store.audit.append({ at: at.toISOString(), action: 'issuer.import-peer', outcome: 'ok', subject: String(generation), details: { format, status: entry['status'] as string, kcv: keyKcv, ...provenanceDetails(signer) } });
+      added.push(`${generation} ${entry['status'] as string} ${format} KCV ${keyKcv}`);
     } finally {
       key.fill(0);
     }
   }
+  store.audit.append({
+    at: at.toISOString(), action: 'issuer.import-peer', outcome: 'ok', subject: imported.length > 0 ? imported.join(',') : null,
+    details: { count: imported.length, offered: entries.length, generations: added.join('; '), ...provenanceDetails(signer) },
+  });
   return imported;
 }

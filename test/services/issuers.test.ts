@@ -258,8 +258,13 @@ describe('export and import to a trusted peer', () => {
     await peerAnswers(b, device);
     // Importing the same export again adds nothing.
     const before = await dumpStore(b.dir, PASSPHRASE);
+    const records = () => b.services.audit.list({ action: 'issuer.import-peer', limit: 100 });
+    expect(records()).toEqual([expect.objectContaining({ subject: '2', details: { count: 1, offered: 1, generations: expect.stringMatching(/^2 active keyladder-v1 KCV [0-9A-F]{6}$/), unsigned: true } })]);
     expect(await b.services.issuers.importFromPeer(jwe, { kind: 'passphrase', passphrase: BUNDLE_PASSPHRASE, unsigned: true })).toEqual([]);
     expect(keyTables(await dumpStore(b.dir, PASSPHRASE))).toEqual(keyTables(before));
+    // An unsigned import that brought nothing is recorded all the same: one record per import.
+    expect(records()).toHaveLength(2);
+    expect(records()[0]).toMatchObject({ subject: null, details: { count: 0, offered: 1, generations: '', unsigned: true } });
     expect(a.services.audit.list({ action: 'issuer.export' })).toEqual([expect.objectContaining({ subject: '2', details: { count: 1, protection: 'passphrase' } })]);
   });
 
