@@ -10,7 +10,10 @@
 // lines are dropped, and counted in a line of their own once writes resume,
 // instead of growing the worker's memory without bound.
 
-import { SonicBoom } from 'sonic-boom';
+// sonic-boom is CommonJS, whose named exports Node's ESM loader cannot see: take it off the default export.
+import sonicBoom from 'sonic-boom';
+
+const { SonicBoom } = sonicBoom;
 
 export interface AccessLog {
   write(line: string): void;
