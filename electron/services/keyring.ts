@@ -21,6 +21,7 @@ import { encryptToRecipient, signCompact, type ExtraHeader } from '../jose/produ
 import { decryptJose, verifyJose } from '../jose/open.js';
 import { JoseRefusal } from '../jose/errors.js';
 import { parseJose } from '../jose/inspect.js';
+import { algorithmVerdict } from '../jose/algorithms.js';
 import { utf8 } from '../ladder/base64.js';
 
 export const OWN_KEY_ALGS: Record<KeyUse, string> = { sig: 'ES256', enc: 'ECDH-ES+A256KW' };
@@ -257,6 +258,7 @@ export async function openWithKeyring(store: KeyStore, cty: string, jwe: string,
   const kids = [...new Set(outer.recipients.map((r) => r.joseHeader['kid']).filter((k): k is string => typeof k === 'string'))];
   const own = kids.map((kid) => store.keyring.ownKey(kid)).filter((row): row is OwnKeyRow => row !== undefined && row.use === 'enc');
   if (own.length === 0) throw new ServiceError(ServiceErrorCode.NO_KEY_FOR_KID, kids.length === 0 ? 'The JWE names no kid, so no key of this KeyLadder can be chosen for it: open it with the passphrase or key file it was made for.' : `No key for kid ${kids.map((k) => `"${k}"`).join(', ')}: it was made for another key than this KeyLadder's (keyladder identity jwks lists its kids).`);
+  refuseOtherAlgs(outer, own);
   const decrypted = await joseStep(() => decryptJose(outer, own.map((row) => ({ kind: 'jwk' as const, jwk: privateJwkOf(store, row), kid: row.kid }))));
   const { plaintext } = decrypted;
   const contentType = decrypted.protectedHeader?.['cty'];
@@ -275,6 +277,23 @@ export async function openWithKeyring(store: KeyStore, cty: string, jwe: string,
   const verified = await joseStep(() => verifyJose(jws, signers), 'signer');
   if (verified.protectedHeader?.['cty'] !== cty) throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, `The signed content is not a ${cty}.`);
   return { plaintext: verified.payload, signer: verified.kid ?? null, warnings: [...decrypted.warnings, ...verified.warnings] };
+}
+
+/**
+ * Own keys are bound to their alg (ECDH-ES+A256KW, as identity jwks publishes them), so a JWE to
+ * one of their kids under another alg (ECDH-ES, ECDH-ES+A128KW) is refused as what it is, an
+ * algorithm this key does not take, rather than as a kid this KeyLadder has no key for.
+ */
+function refuseOtherAlgs(jwe: Extract<ReturnType<typeof parseJose>, { type: 'jwe' }>, own: readonly OwnKeyRow[]): void {
+  const byKid = new Map(own.map((row) => [row.kid, row]));
+  const toOwn = jwe.recipients.filter((r) => byKid.has(r.joseHeader['kid'] as string));
+  if (toOwn.some((r) => r.alg === byKid.get(r.joseHeader['kid'] as string)!.alg)) return;
+  const first = toOwn[0]!;
+  const row = byKid.get(first.joseHeader['kid'] as string)!;
+  const verdict = algorithmVerdict('key-management', first.alg);
+  throw new ServiceError(ServiceErrorCode.JOSE_UNSUPPORTED_ALG,
+    `The JWE to kid "${row.kid}" uses ${verdict.name}${verdict.supported ? '' : ` (refused: ${verdict.reason})`}; this KeyLadder's key of that kid takes ${row.alg} only, as its JWK in keyladder identity jwks says. Ask the sender to encrypt with ${row.alg}.`,
+    undefined, 'UNSUPPORTED_ALG');
 }
 
 function parseOrRefuse(text: string): ReturnType<typeof parseJose> {

@@ -5,7 +5,7 @@
 // unsigned needs the operator's say-so, and the audit records who signed or
 // that nobody did. The audit log exports as a JWS anyone can verify.
 import { generateKeyPairSync } from 'node:crypto';
-import { compactDecrypt, compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
+import { CompactEncrypt, compactDecrypt, compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encryptToRecipient } from '../../electron/jose/produce.js';
 import { AUDIT_EXPORT_TYP, type AuditExportPayload } from '../../electron/services/audit.js';
@@ -150,6 +150,19 @@ describe('an import', () => {
     expect(state(b)).toEqual(again);
     // Accepted as unsigned, it is then checked like any export (an empty one is malformed).
     await expect(b.issuers.importFromPeer(unsignedJwe, { kind: 'keyring', unsigned: true })).rejects.toMatchObject({ code: 'BUNDLE_INVALID', message: expect.stringContaining('malformed') });
+  });
+
+  it('a JWE to its own kid under another ECDH-ES variant is refused as that alg (JOSE_UNSUPPORTED_ALG, naming what the key takes), not as a missing kid', async () => {
+    const { b } = await peers();
+    const bEnc = (await b.keyring.identityJwks()).keys.find((k) => k.use === 'enc')!;
+    const { kid, alg: _alg, use: _use, ...bare } = bEnc;
+    const plain = Buffer.from(JSON.stringify({ format: 'keyladder-issuer-export', version: 1, createdAt: new Date().toISOString(), payload: { generations: [] } }));
+    const jwe = await new CompactEncrypt(plain).setProtectedHeader({ alg: 'ECDH-ES', enc: 'A256GCM', kid: kid!, cty: 'keyladder-issuer-export' }).encrypt(await importJWK(bare, 'ECDH-ES'));
+    const before = state(b);
+    for (const unsigned of [false, true]) {
+      await expect(b.issuers.importFromPeer(jwe, { kind: 'keyring', unsigned })).rejects.toMatchObject({ code: 'JOSE_UNSUPPORTED_ALG', reason: 'UNSUPPORTED_ALG', message: expect.stringMatching(/uses ECDH-ES;.*takes ECDH-ES\+A256KW only/) });
+    }
+    expect(state(b)).toEqual(before);
   });
 
   it('init --join from a JWE to a kid: a store being created has no key for it', async () => {
