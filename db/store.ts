@@ -129,7 +129,7 @@ export class KeyStore {
     const files = storeFiles(dir);
     KeyStore.finishPendingRestore(dir);
     if (!existsSync(files.key)) {
-      throw new StoreError(StoreErrorCode.STORE_NOT_FOUND, `No KeyLadder store in ${dir}. Create one with \`keyladder init\`, or point --store at the right folder.`);
+      throw new StoreError(StoreErrorCode.STORE_NOT_FOUND, `No KeyLadder store in ${dir}: create one there, or choose the folder that holds it.`);
     }
     if (!existsSync(files.db)) throw new StoreError(StoreErrorCode.STORE_CORRUPT, `The store in ${dir} has a key file but no database. Restore it from a backup.`);
     const keyFile = readKeyFile(files.key);

@@ -21,7 +21,7 @@ import { joseCommands } from './cli/commands/jose.js';
 import { revocationCommands } from './cli/commands/revocation.js';
 import { serveCommands } from './cli/commands/serve.js';
 import { storeCommands } from './cli/commands/store.js';
-import { CliError, CliErrorCode, exitStatusOf } from './cli/errors.js';
+import { CliError, CliErrorCode, exitStatusOf, withCliHint } from './cli/errors.js';
 import { commandHelp, groupHelp, overview, usageLine } from './cli/help.js';
 import { processIo, type CliIo } from './cli/io.js';
 import { GLOBAL_OPTIONS, int, parseCommandLine, wordsOf, type ParsedArgs } from './cli/options.js';
@@ -99,7 +99,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   let command: Command | undefined;
   let args: string[] = [];
   const fail = (error: unknown): number => {
-    const described = describeError(error);
+    const plain = describeError(error);
+    const described = { ...plain, message: withCliHint(plain.code, plain.message) };
     const usage = command && described.code.startsWith('USAGE_') ? usageLine(command) : undefined;
     if (json) io.stdout(`${JSON.stringify({ error: { ...described, ...(usage ? { usage } : {}) } })}\n`);
     else io.stderr(`keyladder: ${described.message} [${described.code}${described.reason ? `/${described.reason}` : ''}]\n${usage ? `Usage: ${usage}\n` : ''}`);

@@ -34,5 +34,14 @@ export class CliError extends Error {
   }
 }
 
+/**
+ * What to type, for errors whose message (written for every door, the app's
+ * included) cannot name a command: the CLI adds it after the message.
+ */
+const CLI_HINTS: Readonly<Record<string, string>> = {
+  STORE_NOT_FOUND: 'Type `keyladder init` to create it, or give --store (or KEYLADDER_STORE) the right folder.',
+};
+export const withCliHint = (code: string, message: string): string => (CLI_HINTS[code] ? `${message} ${CLI_HINTS[code]}` : message);
+
 /** `role` names what the file is for ("import", "recipient key"): the message says which file of several failed. */
 export const unreadable = (role: string, path: string): CliError => new CliError(CliErrorCode.FILE_UNREADABLE, `Cannot read the ${role} file '${path}'.`);

@@ -135,6 +135,12 @@ describe('passphrases: an explicit flag wins over the environment', () => {
     expect((await cli([...fromEnv, 'device', 'list'], { env: { KEYLADDER_PASSPHRASE: 'the new passphrase from the environment' } })).code).toBe(0);
   });
 
+  it('a folder without a store is STORE_NOT_FOUND, and the CLI (not the store\'s message, which the app shows too) says what to type', async () => {
+    const empty = join(dir, 'no-store-here');
+    const r = await cli(['--store', empty, 'device', 'list', '--json']);
+    expect(JSON.parse(r.stdout).error).toEqual({ code: 'STORE_NOT_FOUND', message: `No KeyLadder store in ${empty}: create one there, or choose the folder that holds it. Type \`keyladder init\` to create it, or give --store (or KEYLADDER_STORE) the right folder.` });
+  });
+
   it('no passphrase source and no terminal is NO_PASSPHRASE, naming the flag and the variable', async () => {
     const { machine } = await refused(['device', 'list'], 'NO_PASSPHRASE', 2, { env: { KEYLADDER_PASSPHRASE: '' } });
     expect(machine.message).toBe('No store passphrase: pass --passphrase-file F, or set KEYLADDER_PASSPHRASE, or run on a terminal to be asked.');
