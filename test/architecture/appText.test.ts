@@ -38,3 +38,22 @@ describe('the app names no CLI command', () => {
     expect(NAMES_THE_CLI.test('KeyLadder keeps the keys')).toBe(false);
   });
 });
+
+/** Commands the app has no screen for: a walkthrough step that shows one must not let its "(App: …)" note claim it. */
+const CLI_ONLY = ['keyladder group export', 'keyladder revocation export', 'keyladder revocation import', 'keyladder audit checkpoint', 'keyladder audit export'];
+
+describe('README\'s walkthrough', () => {
+  it('says "CLI only" in a step whose (App: …) note sits beside a command the app does not have', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const block = /<!-- walkthrough -->\s*```sh\n([\s\S]*?)\n```/.exec(readme)![1]!;
+    const steps = block.split(/\n(?=# \d+\. )/);
+    expect(steps.length).toBeGreaterThan(5);
+    const unmarked = steps.flatMap((step) => {
+      const lines = step.split('\n');
+      const notes = lines.filter((l) => l.startsWith('#')).join(' ');
+      if (!notes.includes('(App:')) return [];
+      return CLI_ONLY.filter((c) => lines.some((l) => l.startsWith(c)) && !new RegExp(`${c.split(' ')[1]} \\w+ are CLI only`, 'i').test(notes));
+    });
+    expect(unmarked).toEqual([]);
+  });
+});
