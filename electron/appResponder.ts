@@ -20,7 +20,7 @@ import { StoreError, StoreErrorCode } from '../db/errors.js';
 import type { ResponderStatus } from './ipc/contract.js';
 import { AppError } from './ipc/errors.js';
 import { listenError } from './server/listenError.js';
-import { isLoopbackHost, RESPONDER_DEFAULT_HOST, RESPONDER_DEFAULT_PORT } from './ipc/responderHost.js';
+import { isLoopbackHost, RESPONDER_DEFAULT_HOST, RESPONDER_DEFAULT_PORT } from './shared/responderHost.js';
 import { MIN_TOKEN_LENGTH } from './server/callerChecks.js';
 import { ResponderServer } from './server/httpResponder.js';
 import { MetricsRing, type ResponderMetrics } from './responderMetrics.js';

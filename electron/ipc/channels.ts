@@ -1,8 +1,7 @@
-// The names of the IPC channels and events, with no dependencies, so the
+// The names of the IPC channels and events, with no dependencies (the audit
+// actions' list it passes on has none either), so the
 // preload (bundled on its own) and the contract share one list. contract.ts
 // must define exactly these channels: the compiler checks it.
-
-import type { AuditAction } from '../services/types.js';
 
 export const CHANNELS = [
   'app.info', 'app.setIdleLockMinutes', 'app.touch',
@@ -46,13 +45,5 @@ export interface LockedEvent {
   readonly reason: 'idle' | 'system';
 }
 
-/** Every audit action, for the audit filter (checked against the services' type in contract.ts). */
-export const AUDIT_ACTIONS = [
-  'store.create', 'store.unlock', 'store.unlock-cli', 'store.unlock-failed', 'store.passphrase-change', 'store.backup', 'store.restore', 'store.recovery-key', 'store.rollback-detected', 'store.rekey',
-  'device.provision', 'device.import', 'device.revoke', 'device.export', 'device.clone-cleared',
-  'group.add', 'group.export', 'policy.clone',
-  'issuer.create', 'issuer.rotate', 'issuer.retire', 'issuer.destroy', 'issuer.import-msl', 'issuer.export', 'issuer.import-peer',
-  'exchange', 'exchange.test', 'exchange.check', 'audit.checkpoint', 'audit.export', 'revocation.export', 'revocation.import',
-  'recipient.add', 'recipient.remove', 'identity.create', 'identity.rotate',
-  'jose.decrypt', 'jose.encrypt',
-] as const satisfies readonly AuditAction[];
+/** Every audit action (defined with the services, which write them), for the IPC contract's audit filter. */
+export { AUDIT_ACTIONS } from '../services/auditActions.js';

@@ -17,7 +17,7 @@ import { parseStrictJson } from '../ladder/strictJson.js';
 import type { AppSettings } from './contract.js';
 import { AppError } from './errors.js';
 import { UnlockBackoff } from '../security/unlockBackoff.js';
-import { isLoopbackHost, RESPONDER_DEFAULT_HOST } from './responderHost.js';
+import { isLoopbackHost, RESPONDER_DEFAULT_HOST } from '../shared/responderHost.js';
 import type { Handlers } from './register.js';
 
 export interface FileFilter {

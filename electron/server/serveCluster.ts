@@ -24,7 +24,7 @@
 
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
-import { isLoopbackHost } from '../ipc/responderHost.js';
+import { isLoopbackHost } from '../shared/responderHost.js';
 import { count } from '../shared/plural.js';
 import { authenticatesCallers, readTlsFiles, readToken, type ServeSettings } from './serveSettings.js';
 import { surviveClosedOutput } from './closedPipes.js';

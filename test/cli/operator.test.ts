@@ -7,7 +7,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compactDecrypt, importJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIT_ACTIONS } from '../../electron/ipc/channels.js';
+import { AUDIT_ACTIONS } from '../../electron/services/auditActions.js';
 import { ROOT, cli, cliProcess } from '../support/cli.js';
 import { LadderRequestor, acceptKeyResponse, importWrappingKey } from '../support/device.js';
 import { openPassphraseExport } from '../support/factory.js';

@@ -11,7 +11,7 @@ import { AppResponder } from '../../electron/appResponder.js';
 import { contract } from '../../electron/ipc/contract.js';
 import { createHandlers } from '../../electron/ipc/handlers.js';
 import { wrapHandler, type IpcEventLike } from '../../electron/ipc/register.js';
-import { isLoopbackHost } from '../../electron/ipc/responderHost.js';
+import { isLoopbackHost } from '../../electron/shared/responderHost.js';
 import { LadderRequestor, importWrappingKey, type DeviceKey } from '../support/device.js';
 import { trustedSender } from '../../electron/security/trustedSender.js';
 import { openTestServices, PASSPHRASE, tempDir, type TestServices } from '../support/services.js';
@@ -250,7 +250,7 @@ describe('appResponder over the real services', () => {
     await vi.waitFor(() => expect(r.status().state).toBe('stopped'));
     expect(r.status()).toMatchObject({ stopped: { reason: 'store-locked' }, exchanges: 1 });
     await expect(fetch(`${address}/v1/health`)).rejects.toThrow();
-    expect(log.some((l) => l.includes('stopped (store-locked) after 1 exchanges'))).toBe(true);
+    expect(log.some((l) => l.includes('stopped (store-locked) after 1 exchange, 0 refused'))).toBe(true);
   });
 
   it('refuses to start while the store is locked', async () => {

@@ -1,6 +1,6 @@
 // The audit log: list, verify, checkpoint, and export signed.
 
-import { AUDIT_ACTIONS } from '../../ipc/channels.js';
+import { AUDIT_ACTIONS } from '../../services/auditActions.js';
 import { AUDIT_EXPORT_TYP } from '../../services/audit.js';
 import type { AuditAction } from '../../services/types.js';
 import type { Command } from '../command.js';

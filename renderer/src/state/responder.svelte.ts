@@ -7,7 +7,7 @@
 // lock), no new event on the preload's surface, and nothing to miss.
 
 import type { ResponderStatus } from '../../../electron/ipc/contract';
-import { RESPONDER_DEFAULT_HOST, RESPONDER_DEFAULT_PORT } from '../../../electron/ipc/responderHost';
+import { RESPONDER_DEFAULT_HOST, RESPONDER_DEFAULT_PORT } from '../../../electron/shared/responderHost';
 import { asApiError, bridge, call, type ApiError } from '../api/client';
 
 const POLL_MS = 1_000;

@@ -1,6 +1,6 @@
-// Which addresses the in-app HTTP responder may bind, shared by main (which
-// validates) and the renderer (which warns). No dependencies, so the renderer
-// bundle can import it.
+// Which addresses an HTTP responder may bind, shared by main (which
+// validates), `keyladder serve` and the renderer (which warn). No
+// dependencies, so the renderer bundle can import it.
 
 export const RESPONDER_DEFAULT_HOST = '127.0.0.1';
 export const RESPONDER_DEFAULT_PORT = 8420;

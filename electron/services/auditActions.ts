@@ -1,0 +1,15 @@
+// Every audit action as a list, for the audit filters of the CLI, the IPC
+// contract and the renderer (which imports it: so nothing here but a type).
+
+import type { AuditAction } from './types.js';
+
+/** Every audit action, for the audit filters (contract.ts also checks that none is missing). */
+export const AUDIT_ACTIONS = [
+  'store.create', 'store.unlock', 'store.unlock-cli', 'store.unlock-failed', 'store.passphrase-change', 'store.backup', 'store.restore', 'store.recovery-key', 'store.rollback-detected', 'store.rekey',
+  'device.provision', 'device.import', 'device.revoke', 'device.export', 'device.clone-cleared',
+  'group.add', 'group.export', 'policy.clone',
+  'issuer.create', 'issuer.rotate', 'issuer.retire', 'issuer.destroy', 'issuer.import-msl', 'issuer.export', 'issuer.import-peer',
+  'exchange', 'exchange.test', 'exchange.check', 'audit.checkpoint', 'audit.export', 'revocation.export', 'revocation.import',
+  'recipient.add', 'recipient.remove', 'identity.create', 'identity.rotate',
+  'jose.decrypt', 'jose.encrypt',
+] as const satisfies readonly AuditAction[];
