@@ -19,8 +19,8 @@ import { JoseRefusal } from './errors.js';
 import { wrapCekForEcRecipient } from './keyManagement.js';
 import { keyFits, publicJwk } from './keys.js';
 
-/** Header members besides alg, enc, kid and epk (typ, cty). */
-export type ExtraHeader = Readonly<Record<string, string>>;
+/** Header members besides alg, enc, kid and epk (typ, cty; and claims replicated as RFC 7519 5.3 allows: aud, iat). */
+export type ExtraHeader = Readonly<Record<string, string | number>>;
 
 const badKey = (message: string): JoseRefusal => new JoseRefusal('BAD_KEY', message);
 

@@ -23,6 +23,8 @@ export const ServiceErrorCode = {
   NO_KEY_FOR_KID: 'NO_KEY_FOR_KID',
   /** Signed by a key the keyring does not pin. */
   SIGNER_UNKNOWN: 'SIGNER_UNKNOWN',
+  /** A signed export made for another recipient (its "aud" names no key of this KeyLadder): re-encrypted on the way. */
+  AUDIENCE_MISMATCH: 'AUDIENCE_MISMATCH',
   /** An unsigned import, not asked for. */
   SIGNATURE_REQUIRED: 'SIGNATURE_REQUIRED',
   /** A JOSE object that does not parse (the inspector's and decryptor's first step). */

@@ -218,11 +218,17 @@ function checkLabel(label: unknown): string {
  * signing key (ES256, `cty` naming the payload), inside a JWE to the keyring's
  * `enc` recipient `recipientKid` (RSA-OAEP-256 or ECDH-ES+A256KW, A256GCM,
  * `cty` "JWT"). The receiver learns who made it, and only it can read it.
+ *
+ * The signed header names the recipient (`aud`, its kid) and the time (`iat`),
+ * replicated as RFC 7519 §5.3 allows: the signature alone says who made it,
+ * not for whom, so a recipient could otherwise re-encrypt what it received to
+ * a third party, who would take it as sent to it. The bundle's plaintext (and
+ * its version) is unchanged, so a factory's reader keeps working.
  */
 export async function sealForRecipient(store: KeyStore, cty: string, plaintext: Uint8Array, recipientKid: string): Promise<string> {
   const recipient = recipientRow(store, recipientKid, 'enc');
   try {
-    const { jws } = await signAsKeyLadder(store, plaintext, { typ: 'JWT', cty });
+    const { jws } = await signAsKeyLadder(store, plaintext, { typ: 'JWT', cty, aud: recipient.kid, iat: Math.floor(Date.now() / 1000) });
     return await encryptToRecipient(utf8(jws), JSON.parse(recipient.public_jwk) as JWK, recipient.kid, { cty: 'JWT' });
   } catch (error) {
     // jose's refusal (a stored recipient KeyLadder cannot encrypt to: one added before add-time checks,
@@ -276,6 +282,7 @@ export async function openWithKeyring(store: KeyStore, cty: string, jwe: string,
   const signers = store.keyring.recipients().filter((r) => r.use === 'sig').map((r) => ({ kind: 'jwk' as const, jwk: JSON.parse(r.public_jwk) as JWK, kid: r.kid }));
   const verified = await joseStep(() => verifyJose(jws, signers), 'signer');
   if (verified.protectedHeader?.['cty'] !== cty) throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, `The signed content is not a ${cty}.`);
+  checkAudience(store, verified.protectedHeader?.['aud'], verified.payload);
   return { plaintext: verified.payload, signer: verified.kid ?? null, warnings: [...decrypted.warnings, ...verified.warnings] };
 }
 
@@ -294,6 +301,20 @@ function refuseOtherAlgs(jwe: Extract<ReturnType<typeof parseJose>, { type: 'jwe
   throw new ServiceError(ServiceErrorCode.JOSE_UNSUPPORTED_ALG,
     `The JWE to kid "${row.kid}" uses ${verdict.name}${verdict.supported ? '' : ` (refused: ${verdict.reason})`}; this KeyLadder's key of that kid takes ${row.alg} only, as its JWK in keyladder identity jwks says. Ask the sender to encrypt with ${row.alg}.`,
     undefined, 'UNSUPPORTED_ALG');
+}
+
+/**
+ * The signed `aud` must name one of this KeyLadder's own encryption keys (a
+ * rotated one too): anything else was made for another recipient and
+ * re-encrypted to this one. Checked before anything is imported; the payload
+ * is zeroed on refusal.
+ */
+function checkAudience(store: KeyStore, aud: unknown, payload: Uint8Array): void {
+  if (typeof aud === 'string' && store.keyring.ownKey(aud)?.use === 'enc') return;
+  payload.fill(0);
+  throw new ServiceError(ServiceErrorCode.AUDIENCE_MISMATCH, typeof aud === 'string'
+    ? `The export was signed for recipient "${aud}", which is no key of this KeyLadder: it was re-encrypted on the way. Ask its maker to export it --to this KeyLadder's key. Nothing was imported.`
+    : 'The export is signed without naming its recipient ("aud"), so nothing says it was made for this KeyLadder: ask its maker to export it again with a current KeyLadder. Nothing was imported.');
 }
 
 function parseOrRefuse(text: string): ReturnType<typeof parseJose> {

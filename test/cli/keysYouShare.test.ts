@@ -2,11 +2,13 @@
 // plain Node (no crypto model: the factory is not Electron, and jose's
 // ECDH-ES+A256KW needs Web Crypto AES-KW): it opens a bundle exported --to
 // its key, RSA or EC, and verifies KeyLadder's signature with `identity jwks`;
-// anything altered, or signed by another KeyLadder, it refuses.
+// anything altered, signed by another KeyLadder, or re-encrypted by another
+// recipient (its signed aud names that one), it refuses.
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { CompactEncrypt, compactDecrypt } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, cli } from '../support/cli.js';
 import { tempDir } from '../support/services.js';
@@ -35,6 +37,13 @@ const open = (jwe: string, privateJwk: string, jwks: string) =>
 
 const factories: Array<[string, KeyObject, KeyObject]> = [];
 
+/** What a recipient could do with what it received: open it, and encrypt the signed JWS inside, as it is, under another kid. */
+async function forwardAs(out: string, name: string, kid: string): Promise<void> {
+  const [, publicKey, privateKey] = factories.find(([n]) => n === name)!;
+  const { plaintext } = await compactDecrypt(readFileSync(path(`${name}.jwe`), 'utf8').trim(), privateKey, { keyManagementAlgorithms: ['RSA-OAEP-256'] });
+  writeFileSync(path(out), await new CompactEncrypt(plaintext).setProtectedHeader({ alg: 'RSA-OAEP-256', enc: 'A256GCM', kid, cty: 'JWT' }).encrypt(publicKey));
+}
+
 beforeAll(async () => {
   writeFileSync(path('open-signed.mjs'), snippet());
   symlinkSync(join(ROOT, 'node_modules'), path('node_modules'), 'dir');
@@ -61,13 +70,17 @@ describe('README: Keys you share', () => {
     expect(opened.stdout).toBe(`signed by ${kid}\nESN-0001 - KCV kpw ${kcv}\n`);
   });
 
-  it('refuses a bundle signed by another KeyLadder, one altered, and the other factory\'s', () => {
+  it('refuses a bundle signed by another KeyLadder, one altered, one re-encrypted, and the other factory\'s', async () => {
     // Each fails at its own step, in jose: no signing key of that kid, then decryption (twice).
     const foreign = open('rsa.jwe', 'rsa.private.jwk', 'other.jwks.json');
     expect([foreign.status, /ERR_JWKS_NO_MATCHING_KEY/.test(foreign.stderr)]).toEqual([1, true]);
     const parts = readFileSync(path('rsa.jwe'), 'utf8').trim().split('.');
     parts[3] = `${parts[3]!.startsWith('A') ? 'B' : 'A'}${parts[3]!.slice(1)}`;
     writeFileSync(path('altered.jwe'), parts.join('.'));
+    // Opened by its recipient and re-encrypted, signature untouched, under another kid: the signed aud names the first.
+    await forwardAs('forwarded.jwe', 'rsa', 'factory-other');
+    const forwarded = open('forwarded.jwe', 'rsa.private.jwk', 'keyladder.jwks.json');
+    expect([forwarded.status, /signed for factory-rsa, not for this key \(factory-other\)/.test(forwarded.stderr)], forwarded.stderr).toEqual([1, true]);
     for (const [jwe, key] of [['altered.jwe', 'rsa.private.jwk'], ['rsa.jwe', 'ec.private.jwk']]) {
       const refused = open(jwe!, key!, 'keyladder.jwks.json');
       expect([refused.status, /ERR_JWE_DECRYPTION_FAILED|ERR_JOSE_ALG_NOT_ALLOWED|ERR_JWE_INVALID/.test(refused.stderr)], refused.stderr).toEqual([1, true]);

@@ -7,7 +7,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { CompactEncrypt, compactDecrypt, compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encryptToRecipient } from '../../electron/jose/produce.js';
+import { encryptToRecipient, signCompact } from '../../electron/jose/produce.js';
 import { AUDIT_EXPORT_TYP, type AuditExportPayload } from '../../electron/services/audit.js';
 import { openTestServices, PASSPHRASE, type TestServices } from '../support/services.js';
 
@@ -163,6 +163,30 @@ describe('an import', () => {
       await expect(b.issuers.importFromPeer(jwe, { kind: 'keyring', unsigned })).rejects.toMatchObject({ code: 'JOSE_UNSUPPORTED_ALG', reason: 'UNSUPPORTED_ALG', message: expect.stringMatching(/uses ECDH-ES;.*takes ECDH-ES\+A256KW only/) });
     }
     expect(state(b)).toEqual(before);
+  });
+
+  it('binds the recipient: the signed header names it (aud) and when (iat); a pinned peer re-encrypting what it received to a third store is refused, changing nothing', async () => {
+    const { a, b, aSig } = await peers();
+    const bEnc = (await b.keyring.identityJwks()).keys.find((k) => k.use === 'enc')!;
+    const c = (await store()).services;
+    await c.keyring.addRecipient(JSON.stringify(aSig), { label: 'peer A' });
+    const cEnc = (await c.keyring.identityJwks()).keys.find((k) => k.use === 'enc')!;
+    const forB = await a.issuers.exportToPeer([1], { kind: 'recipient', kid: bEnc.kid! });
+    // B opens it (its own key), and re-encrypts the signed inner JWS, untouched, to C.
+    const inner = (await b.jose.decrypt(forB, { kind: 'own' })).plaintext!;
+    expect(decodeProtectedHeader(Buffer.from(inner).toString('utf8'))).toMatchObject({ alg: 'ES256', kid: aSig.kid, aud: bEnc.kid, iat: expect.any(Number) });
+    const forwarded = await encryptToRecipient(inner, cEnc, cEnc.kid!, { cty: 'JWT' });
+    const before = state(c);
+    await expect(c.issuers.importFromPeer(forwarded, { kind: 'keyring' })).rejects.toMatchObject({ code: 'AUDIENCE_MISMATCH', message: expect.stringContaining(bEnc.kid!) });
+    expect(state(c)).toEqual(before);
+    // Signed by A but naming no recipient at all: refused the same way.
+    const aSigner = (await a.keyring.ownPrivateKey('sig'))!;
+    const plain = Buffer.from(JSON.stringify({ format: 'keyladder-issuer-export', version: 1, createdAt: new Date().toISOString(), payload: { generations: [] } }));
+    const noAud = await signCompact(plain, { ...(aSigner.key.export({ format: 'jwk' }) as JWK) }, aSigner.kid, { typ: 'JWT', cty: 'keyladder-issuer-export' });
+    await expect(c.issuers.importFromPeer(await encryptToRecipient(Buffer.from(noAud), cEnc, cEnc.kid!, { cty: 'JWT' }), { kind: 'keyring' })).rejects.toMatchObject({ code: 'AUDIENCE_MISMATCH' });
+    expect(state(c)).toEqual(before);
+    // What was made for B, B opens.
+    expect(await b.keyring.openSealed('keyladder-issuer-export', forB)).toMatchObject({ signer: aSig.kid });
   });
 
   it('init --join from a JWE to a kid: a store being created has no key for it', async () => {
