@@ -320,6 +320,19 @@ describe('output files, warnings and plurals', () => {
   });
 });
 
+describe('simulate is a test exchange', () => {
+  it('leaves the device\'s exchange count at 0 and its last exchange unset; its rungs are audited as exchange.test', async () => {
+    expect((await run(['device', 'add', 'SIM-COUNT-1'])).code).toBe(0);
+    const tests = async () => ((await json(['audit', 'list', '--action', 'exchange.test', '--subject', 'SIM-COUNT-1'])).value as unknown[]).length;
+    const r = await run(['simulate', 'SIM-COUNT-1', '--rungs', '3']);
+    expect(r.code, r.stderr).toBe(0);
+    const shown = (await json(['device', 'show', 'SIM-COUNT-1'])).value;
+    expect(shown).toMatchObject({ identity: 'SIM-COUNT-1', exchangeCount: 0, lastExchangeAt: null });
+    expect(await tests()).toBe(3);
+    expect(((await json(['audit', 'list', '--action', 'exchange', '--subject', 'SIM-COUNT-1'])).value as unknown[])).toEqual([]);
+  });
+});
+
 describe('simulate --wrapdata', () => {
   const S2 = ['--store', join(dir, 'grace')];
   const run2 = (args: string[], options?: Options) => cli([...S2, ...args], options);
