@@ -668,6 +668,20 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     expect(await h.page.getByRole('alert').textContent()).toMatch(/key is wrong, or the JWE was altered[\s\S]*JOSE_INTEGRITY/);
     await h.screenshot('jose-refused-integrity');
     expect(h.services.audit.list({ action: 'jose.decrypt', limit: 10 }).map((e) => e.outcome)).toEqual(['refused', 'ok', 'ok']);
+
+    // A signed export to this KeyLadder, its inner JWS chosen as a file: its payload (the device's Kpw) never reaches the page.
+    const kpw = keep('0f0e0d0c0b0a09080706050403020100');
+    h.services.devices.provision({ identity: 'ESN-JWS', keys: { kind: 'kpw', kpw } });
+    const exported = await h.services.devices.exportBundle(['ESN-JWS'], { kind: 'recipient', kid: own.kid! });
+    const jws = Buffer.from((await h.services.jose.decrypt(exported, { kind: 'own' })).plaintext!).toString('utf8');
+    const jwsFile = path.join(h.workDir, 'export.jws');
+    await writeFile(jwsFile, jws);
+    h.dialogs.open.push(jwsFile);
+    await h.page.getByRole('button', { name: 'Choose a file…' }).click();
+    await visible(h.page.locator('[data-jws-payload]'));
+    expect(await h.page.locator('[data-jws-payload]').textContent()).toMatch(/not shown: it holds key material\s*\(members\s*format, version, createdAt, payload\)/);
+    expect(await text.inputValue()).toBe('');
+    expect(await h.page.content()).not.toContain(jws.split('.')[1]!.slice(0, 40));
   });
 
   it('adds a recipient from its key file with the thumbprint to confirm, exports a signed bundle to it, and removes it on a yes', async () => {
