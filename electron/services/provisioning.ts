@@ -14,7 +14,7 @@ import { protectionDetails, sealBundle } from './bundles.js';
 import { deliverThenRecord, type Delivery } from './delivery.js';
 import { GROUP_NAMES, keysFromInput, sealDeviceKeys, sealTriple, type DeviceKeyInput, type SealedTriple, type TripleInput } from './deviceKeys.js';
 import { ServiceError, ServiceErrorCode, describeError } from './errors.js';
-import { parseImportFile } from './importRows.js';
+import { parseImportFile, reportedIdentity } from './importRows.js';
 import { deviceSealerFor, type SealJob } from './sealPool.js';
 import { checkGroupName, checkIdentity, checkInteger } from './keyInput.js';
 import type { StoreSession } from './session.js';
@@ -144,7 +144,7 @@ export class DeviceService implements DeviceApi {
     try {
       for (let i = 0; i < total; i++) {
         const { row, number } = rows[i]!;
-        const identity = typeof row.identity === 'string' ? row.identity : null;
+        const identity = reportedIdentity(row.identity);
         try {
           const id = checkIdentity(row.identity);
           if (seen.has(id)) throw new ServiceError(ServiceErrorCode.DEVICE_EXISTS, `"${id}" appears more than once in the file.`);

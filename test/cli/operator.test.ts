@@ -219,6 +219,9 @@ describe('files: their role and path, never their content', () => {
     expect(csv.stdout).toContain('  line 4 (LINE-2): ');
     const jsonImport = await run(['device', 'import', file('entries.json', JSON.stringify([{ identity: 'ENTRY-1' }, { identity: 'ENTRY 2' }]))]);
     expect(jsonImport.stdout).toContain('  entry 2 (ENTRY 2): ');
+    const forged = await run(['device', 'import', file('forged.json', JSON.stringify([{ identity: 'OK-1' }, { identity: 'BAD\n  entry 9 (FAKE): fine' }]))]);
+    expect(forged.stdout).toContain('  entry 2 (BAD\\n  entry 9 (FAKE): fine): ');
+    expect(forged.stdout.split('\n').filter((l) => l.startsWith('  entry'))).toHaveLength(1);
     const headless = await json(['device', 'import', file('headless.csv', `NOHEAD-1,${v.kpw_hex}\n`)]);
     expect(headless.value.error.code).toBe('IMPORT_INVALID');
     expect(headless.value.error.message).toContain('line 1 is no header row');
