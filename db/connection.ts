@@ -89,8 +89,7 @@ export function openForWriting(path: string, storeKey: Uint8Array, create: boole
     'foreign_keys = ON',
     `busy_timeout = ${BUSY_TIMEOUT_MS}`,
     'temp_store = MEMORY',
-    // 64 MiB of decrypted pages: the identity index of a million devices and the
-    // exchange counters stay in memory, so a lookup decrypts at most one page.
+    // 64 MiB of decrypted pages to start with; KeyStore sizes it to the fleet once open (cacheKibFor).
     'cache_size = -65536',
     'secure_delete = ON',
   ]);
