@@ -91,10 +91,9 @@ async function readJwkFile(file: string, role: string): Promise<Record<string, u
 /**
  * Files that hold key material are written for the owner only, crash-safely,
  * never through a symbolic link. The save dialog already asked before
- * replacing an existing file, so replacing is allowed here.
+ * replacing an existing file, so replacing is allowed here. As an export's
+ * Delivery, the export is audited only once the file is in place.
  */
-const writePrivate = async (file: string, text: string) => writeNewFile(file, text, true);
-/** The same file as an export's Delivery: the export is audited only once the file is in place. */
 const privateFile = (file: string): Delivery => ({ write: (text) => writeNewFile(file, text, true), undo: () => rmSync(file, { force: true }) });
 
 export function createHandlers(services: KeyLadderServices, deps: AppDeps): Handlers {
@@ -215,7 +214,7 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
       if (keyed === null) return { canceled: true };
       const file = await deps.saveFile({ title: 'Save the Kissuer export for the peer', defaultName: 'keyladder-kissuer.jwe', filters: JWE_FILTERS });
       if (file === null) return { canceled: true };
-      await writePrivate(file, await issuers.exportToPeer(generations, keyed));
+      await issuers.exportToPeer(generations, keyed, privateFile(file));
       return { canceled: false, file, generations };
     },
     'issuers.importFromPeer': async ({ protection, unsigned }) => {

@@ -95,7 +95,7 @@ export interface IssuerApi {
   destroy(generation: number): IssuerGeneration;
   /** Adds a bare-MSL generation from a hex Kissuer; it becomes active. */
   importMsl(kissuerHex: string, graceDays?: number): IssuerGeneration;
-  exportToPeer(generations: readonly number[], protection: BundleProtection): Promise<string>;
+  exportToPeer(generations: readonly number[], protection: BundleProtection, delivery?: Delivery): Promise<string>;
   /** `protection.unsigned`: accept an export nothing signed (audited); otherwise only a signed one, by a signer the keyring pins. */
   importFromPeer(jwe: string, protection: OpenProtection): Promise<IssuerGeneration[]>;
 }

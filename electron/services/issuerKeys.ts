@@ -15,6 +15,7 @@ import { kcv } from '../jwe/kcv.js';
 import type { WrapdataFormat } from '../ladder/wrapdata.js';
 import type { IssuerApi } from './api.js';
 import { openBundle, protectionDetails, provenanceDetails, sealBundle, type OpenedBundle, type OpenProtection } from './bundles.js';
+import { deliverThenRecord, type Delivery } from './delivery.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import { checkInteger, keyFromHex } from './keyInput.js';
 import type { StoreSession } from './session.js';
@@ -144,7 +145,8 @@ export class IssuerService implements IssuerApi {
     return this.view(generation);
   }
 
-  async exportToPeer(generations: readonly number[], protection: BundleProtection): Promise<string> {
+  /** `delivery`: where the export goes; it is audited "ok" only once it is there (delivery.ts). */
+  async exportToPeer(generations: readonly number[], protection: BundleProtection, delivery?: Delivery): Promise<string> {
     if (!Array.isArray(generations) || generations.length === 0) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Name at least one generation to export.');
     const store = this.session.store();
     const payload = generations.map((g) => {
@@ -157,7 +159,7 @@ export class IssuerService implements IssuerApi {
       return { generation: g, status: row.status, format: row.format, graceUntil: row.grace_until, kcv: row.kcv, kissuer: hex };
     });
     const jwe = await sealBundle('keyladder-issuer-export', { generations: payload }, protection, store);
-    store.audit.append({ at: this.now().toISOString(), action: 'issuer.export', outcome: 'ok', subject: generations.join(','), details: { count: generations.length, ...protectionDetails(protection) } });
+    deliverThenRecord(jwe, delivery, () => store.audit.append({ at: this.now().toISOString(), action: 'issuer.export', outcome: 'ok', subject: generations.join(','), details: { count: generations.length, ...protectionDetails(protection) } }));
     return jwe;
   }
 

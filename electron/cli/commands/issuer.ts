@@ -87,7 +87,7 @@ export const issuerCommands: readonly Command[] = [
       const file = outDelivery(out, ctx.values.force === true);
       const exportProtection = await protection(ctx);
       await ctx.unlock();
-      file.write(await ctx.services.issuers.exportToPeer(gens, exportProtection));
+      await ctx.services.issuers.exportToPeer(gens, exportProtection, file);
       const note = recipientNote(exportProtection);
       ctx.out.print(`Wrote a protected Kissuer export to ${out}. Hand it only to a trusted peer responder.${note.text}`, { file: out, ...note.machine });
       return 0;
