@@ -11,7 +11,7 @@ import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, 
 import { join } from 'node:path';
 import { BUSY_TIMEOUT_MS, openForWriting, probe, type Db } from './connection.js';
 import { StoreError, StoreErrorCode, fromSqliteError } from './errors.js';
-import { DB_FILE, KEY_FILE, RESTORE_READY, asUnwritable, checkOutput, fsyncDir, keepPrivate, openNewFile, publishFile, removeIfExists, storeFiles, writeFileAtomic } from './files.js';
+import { DB_FILE, KEY_FILE, RESTORE_READY, asUnwritable, checkOutput, fsyncDir, keepPrevious, keepPrivate, openNewFile, publishFile, removeIfExists, storeFiles, writeFileAtomic, type PreviousFile } from './files.js';
 import { checkPassphrase, newScryptParams, DEFAULT_LOG_N } from './kdf.js';
 import { parseKeyFile, readKeyFile, unwrapStoreKey, wrapStoreKey, writeKeyFile, type KeyFile } from './keyfile.js';
 import { LATEST_VERSION, migrate, refuseNewer } from './migrations/index.js';
@@ -213,9 +213,9 @@ export class KeyStore {
     let seen = this.db.pragma('data_version', { simple: true }) as number;
     this.watcher = setInterval(() => {
       if (!this.open) return;
+      // The fleet may have grown here or in another process (an import).
+      this.sizeCacheToFleet();
       try {
-        // The fleet may have grown here or in another process (an import).
-        this.sizeCacheToFleet();
         const version = this.db.pragma('data_version', { simple: true }) as number;
         if (version !== seen) {
           seen = version;
@@ -230,15 +230,24 @@ export class KeyStore {
 
   private cacheKib = 0;
 
-  /** Sets the page cache to hold the fleet (cacheKibFor); a no-op while the fleet's size is the same. */
+  /**
+   * Sets the page cache to hold the fleet (cacheKibFor); a no-op while the
+   * fleet's size is the same. The cache is only a matter of speed: if the
+   * store cannot say (busy, or a page that does not authenticate, which every
+   * other read will report), the cache stays as it was.
+   */
   sizeCacheToFleet(): void {
-    // max(id) is one step down the table's b-tree, where count(*) reads it all; it is the count, or a little
-    // more after deletions, which only errs towards a larger cache.
-    const devices = (this.db.prepare('SELECT coalesce(max(id), 0) FROM devices').pluck().get() as number);
-    const kib = cacheKibFor(devices);
-    if (kib === this.cacheKib) return;
-    this.db.pragma(`cache_size = -${kib}`);
-    this.cacheKib = kib;
+    try {
+      // max(id) is one step down the table's b-tree, where count(*) reads it all; it is the count, or a
+      // little more after deletions, which only errs towards a larger cache.
+      const devices = this.db.prepare('SELECT coalesce(max(id), 0) FROM devices').pluck().get() as number;
+      const kib = cacheKibFor(devices);
+      if (kib === this.cacheKib) return;
+      this.db.pragma(`cache_size = -${kib}`);
+      this.cacheKib = kib;
+    } catch {
+      // Next second, again.
+    }
   }
 
   /** The page cache's size in KiB, as set (tests). */
@@ -451,19 +460,28 @@ export class KeyStore {
     const tmpDb = `${file}.db-tmp-${process.pid}`;
     removeIfExists(tmpDb);
     let size: number;
+    let previous: PreviousFile;
     try {
+      try {
+        previous = keepPrevious(file);
+      } catch (e) {
+        throw asUnwritable(e, file);
+      }
       try {
         size = this.writeBackup(file, tmpDb, force, onProgress);
       } catch (e) {
+        previous.forget();
         throw asUnwritable(e, file);
       }
       try {
         this.audit.append({ at: now(), action: 'store.backup', outcome: 'ok', subject: null, details: { bytes: size } });
       } catch (e) {
-        // No record, no backup: a file the audit log does not know of is taken back.
-        removeIfExists(file);
+        // No record, no backup: a file the audit log does not know of is taken back, and the file
+        // it replaced (with --force, kept aside by keepPrevious) comes back rather than vanishing.
+        previous.putBack();
         throw e;
       }
+      previous.forget();
     } finally {
       removeIfExists(tmpDb);
       removeIfExists(`${file}.tmp-${process.pid}`);

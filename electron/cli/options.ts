@@ -101,7 +101,8 @@ const PARSE_OPTIONS = Object.fromEntries(NAMES.map((n) => [n, { type: OPTIONS[n]
  * - a string option takes the next word as its value unless that word names
  *   one of our options (`--out --force` stays a missing value);
  * - any other word with a single leading "-" is a positional, hidden from
- *   parseArgs behind a placeholder no argument can hold (a NUL byte).
+ *   parseArgs behind a placeholder no argument can hold (a NUL byte),
+ *   unless it reads as an option typed with one dash (`-force`, `-h`).
  * "-" alone (stdin) and everything after "--" are parseArgs' own cases.
  */
 function shieldDashWords(argv: readonly string[]): { args: string[]; positional: (word: string) => string } {
@@ -120,6 +121,10 @@ function shieldDashWords(argv: readonly string[]): { args: string[]; positional:
       args.push(`${word}=${next}`);
       i++;
     } else if (dashLed(word) && !word.startsWith('--')) {
+      // `-force` or `-h` is an option typed with one dash, not a kid: say so rather than take it as one.
+      const name = word.slice(1);
+      if (Object.hasOwn(OPTIONS, name)) throw new CliError(CliErrorCode.USAGE_UNKNOWN_OPTION, `Unknown option ${word}: options take two dashes (--${name}).`);
+      if (/^[A-Za-z]$/.test(name)) throw new CliError(CliErrorCode.USAGE_UNKNOWN_OPTION, `Unknown option ${word}: keyladder has no one-letter options${name === 'h' ? ' (--help)' : ''}.`);
       args.push(`\0${hidden.push(word) - 1}`);
     } else {
       args.push(word);
@@ -152,7 +157,8 @@ export function wordsOf(argv: readonly string[]): string[] {
     const { args, positional } = shieldDashWords(argv);
     return parseArgs({ args, options: PARSE_OPTIONS as never, strict: false, allowPositionals: true }).positionals.map(positional);
   } catch {
-    return [];
+    // A word shieldDashWords refuses (`-force`): the plain words still name the command.
+    return argv.filter((word) => !word.startsWith('-'));
   }
 }
 
@@ -165,7 +171,7 @@ function parseError(e: Error & { code?: string }, argv: readonly string[]): CliE
       const name = named.replace(/^-+/, '') as OptionName;
       const spec: OptionSpec | undefined = OPTIONS[name];
       if (spec?.type === 'boolean') return new CliError(CliErrorCode.USAGE_BAD_VALUE, `--${name} takes no value.`);
-      // joinDashValues took every other dash-led word as a value: what is left is an option where the value should be.
+      // shieldDashWords took every other dash-led word as a value: what is left is an option where the value should be.
       return new CliError(CliErrorCode.USAGE_MISSING_ARGUMENT, `--${name} needs a value: ${optionUsage(name)}.`);
     }
     default:

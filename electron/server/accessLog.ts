@@ -11,7 +11,7 @@
 // instead of growing the worker's memory without bound.
 
 // sonic-boom is CommonJS, whose named exports Node's ESM loader cannot see: take it off the default export.
-import sonicBoom from 'sonic-boom';
+import sonicBoom, { type SonicBoomOpts } from 'sonic-boom';
 
 const { SonicBoom } = sonicBoom;
 
@@ -24,7 +24,12 @@ export interface AccessLog {
 const DROP_NOTE = 'keyladder:';
 
 export function batchedAccessLog(fd: number, options: { minLength?: number; periodMs?: number; maxLength?: number } = {}): AccessLog {
-  const out = new SonicBoom({ fd, minLength: options.minLength ?? 4096, periodicFlush: options.periodMs ?? 200, maxLength: options.maxLength ?? 1 << 20, sync: false });
+  // maxWriteRetries: a reader that keeps answering EAGAIN costs a stopping worker 2 s at most, not forever.
+  // (sonic-boom takes maxWriteRetries; its type definitions do not list it yet.)
+  const settings: SonicBoomOpts & { maxWriteRetries: number } = {
+    fd, minLength: options.minLength ?? 4096, periodicFlush: options.periodMs ?? 200, maxLength: options.maxLength ?? 1 << 20, maxWriteRetries: 20, sync: false,
+  };
+  const out = new SonicBoom(settings);
   let dropped = 0;
   let noteRefused = false;
   // sonic-boom tells of a line it drops synchronously, in write().
@@ -34,11 +39,12 @@ export function batchedAccessLog(fd: number, options: { minLength?: number; peri
   });
   // A closed stderr (the supervisor gone) must not end the worker: the exchanges and their audit go on.
   out.on('error', () => {});
+  const dropNote = () => `${DROP_NOTE} ${dropped} access log line${dropped === 1 ? ' was' : 's were'} dropped (the log's reader was too slow)\n`;
   return {
     write(line) {
       if (dropped > 0) {
         noteRefused = false;
-        out.write(`${DROP_NOTE} ${dropped} access log line${dropped === 1 ? ' was' : 's were'} dropped (the log's reader was too slow)\n`);
+        out.write(dropNote());
         if (!noteRefused) dropped = 0;
       }
       out.write(`${line}\n`);
@@ -46,6 +52,12 @@ export function batchedAccessLog(fd: number, options: { minLength?: number; peri
     flushSync() {
       try {
         out.flushSync();
+        // The last word on lines lost, so that it is not lost with the process.
+        if (dropped > 0) {
+          out.write(dropNote());
+          dropped = 0;
+          out.flushSync();
+        }
       } catch {
         // Nowhere left to write: the lines are lost, the audit log holds the exchanges.
       }

@@ -82,17 +82,20 @@ function stop(): Promise<void> {
     if (server) await server.close();
     const s = server?.stats();
     await send({ type: 'stopped', exchanges: s?.exchanges ?? 0, refused: s?.refused ?? 0 });
-    accessLog.flushSync();
     // Writes the buffered exchange records, then locks the store. On a full disk the write fails:
     // it is tried for a few seconds (space may return), and then the worker says what it could not
-    // write, in one line, instead of dying on an uncaught error.
+    // write, in one line, instead of dying on an uncaught error. The access log's last lines go
+    // after the records: a stalled reader of stderr must not hold the worker past its grace
+    // period (the primary then kills it) with the audit records still in memory.
     for (let attempt = 1; ; attempt++) {
       try {
         services?.close();
+        accessLog.flushSync();
         process.exit(0);
       } catch (e) {
         const pending = services?.exchanges.pendingRecords();
         if (attempt >= CLOSE_ATTEMPTS) {
+          accessLog.flushSync();
           process.stderr.write(`keyladder: worker ${process.pid} stopped without writing ${pending?.audit ?? 0} audit records (${describeError(e).code}): the store could not be written.\n`);
           process.exit(1);
         }

@@ -107,7 +107,10 @@ export class ExchangeRecorder {
         this.marks.set(entry.device.id, { at: entry.device.at, mechanism: entry.device.mechanism, generation: entry.generation, count: (previous?.count ?? 0) + 1 });
       }
     }
-    if (this.audit.length >= this.limits.auditBatch) this.write(false);
+    // A full batch is written at once, unless the last write failed: then its retry, a second later,
+    // takes everything. (Trying again every auditBatch records while another process holds the write
+    // lock put back an ever longer batch each time, on the responder's thread.)
+    if (this.audit.length >= this.limits.auditBatch && !this.retrying) this.write(false);
     // An audit record waits auditDelayMs at most, even when the next write was due later (counters, a retry).
     // (After a failed write, the retry keeps its pace.)
     else if (this.timer === undefined || (!this.retrying && this.timerDue > Date.now() + this.limits.auditDelayMs)) this.writeIn(this.limits.auditDelayMs);

@@ -33,10 +33,18 @@ describe('parseCommandLine', () => {
     const p = parseCommandLine(['recipient', 'show', '-U9a', '--json']);
     expect(p.positionals).toEqual(['recipient', 'show', '-U9a']);
     expect(p.values.json).toBe(true);
-    expect(parseCommandLine(['a', '-x', 'b', '-y']).positionals).toEqual(['a', '-x', 'b', '-y']);
+    expect(parseCommandLine(['a', '-xY', 'b', '-y9']).positionals).toEqual(['a', '-xY', 'b', '-y9']);
     expect(parseCommandLine(['jose', 'inspect', '-']).positionals).toEqual(['jose', 'inspect', '-']);
     expect(parseCommandLine(['recipient', 'show', '--', '--U9a']).positionals).toEqual(['recipient', 'show', '--U9a']);
     expect(wordsOf(['recipient', 'show', '-U9a', '--nope'])).toEqual(['recipient', 'show', '-U9a']);
+  });
+
+  it('an option typed with one dash is refused, saying so, not taken as a kid', () => {
+    expect(codeOf(['device', 'export', 'D', '-force'])).toBe('USAGE_UNKNOWN_OPTION');
+    expect(codeOf(['device', 'list', '-h'])).toBe('USAGE_UNKNOWN_OPTION');
+    expect(() => parseCommandLine(['device', 'export', 'D', '-out', 'f'])).toThrow('Unknown option -out: options take two dashes (--out).');
+    expect(() => parseCommandLine(['device', 'list', '-h'])).toThrow('keyladder has no one-letter options (--help)');
+    expect(wordsOf(['device', 'export', 'D', '-force'])).toEqual(['device', 'export', 'D']);
   });
 
   it('an unknown long option and a value for a flag stay errors', () => {

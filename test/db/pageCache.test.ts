@@ -30,12 +30,22 @@ describe('the page cache', () => {
       });
       // The once-a-second look at the store sees the new devices.
       await expect.poll(() => store.pageCacheKib, { timeout: 3_000, interval: 100 }).toBe(cacheKibFor(3_000));
+      // And those another connection adds (another process: the CLI beside the app, another serve worker).
+      const other = await KeyStore.unlock(dir, PASSPHRASE);
+      try {
+        other.transaction(() => {
+          for (let i = 3_000; i < 5_000; i++) other.devices.insert(device(i));
+        });
+      } finally {
+        other.lock();
+      }
+      await expect.poll(() => store.pageCacheKib, { timeout: 3_000, interval: 100 }).toBe(cacheKibFor(5_000));
     } finally {
       store.lock();
     }
     const again = await KeyStore.unlock(dir, PASSPHRASE);
     try {
-      expect(again.pageCacheKib).toBe(cacheKibFor(3_000));
+      expect(again.pageCacheKib).toBe(cacheKibFor(5_000));
     } finally {
       again.lock();
     }

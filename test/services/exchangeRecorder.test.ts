@@ -115,6 +115,26 @@ describe('ExchangeRecorder', () => {
     expect(recorder.pending()).toEqual({ audit: 0, devices: 0 });
   });
 
+  it('after a failed write, tries again once a second, not at every full batch', () => {
+    vi.useFakeTimers();
+    const writes: Written[] = [];
+    let attempts = 0;
+    let locked = true;
+    const recorder = new ExchangeRecorder(fakeStore(writes, () => (attempts++, locked)), true, limits);
+    vi.advanceTimersByTime(1000);
+    // 40 records are ten full batches; while the lock is held, only the first batch tries.
+    for (let i = 0; i < 40; i++) recorder.record(exchange(i % 7));
+    expect(attempts).toBe(1);
+    vi.advanceTimersByTime(1000);
+    expect(attempts).toBe(2);
+    locked = false;
+    vi.advanceTimersByTime(1000);
+    expect(writes.reduce((n, w) => n + w.audit, 0)).toBe(40);
+    // Written again, a full batch goes at once.
+    for (let i = 0; i < 4; i++) recorder.record(exchange(i));
+    expect(writes.at(-1)!.audit).toBe(4);
+  });
+
   it('lets a flush that cannot write throw, and keeps the records for the next one', () => {
     const writes: Written[] = [];
     let locked = true;
