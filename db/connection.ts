@@ -89,8 +89,8 @@ export function openForWriting(path: string, storeKey: Uint8Array, create: boole
     'foreign_keys = ON',
     `busy_timeout = ${BUSY_TIMEOUT_MS}`,
     'temp_store = MEMORY',
-    // 64 MiB of decrypted pages to start with; KeyStore sizes it to the fleet once open (cacheKibFor).
-    'cache_size = -65536',
+    // 16 MiB of decrypted pages to start with; KeyStore sizes it to the fleet once open (cacheKibFor).
+    'cache_size = -16384',
     'secure_delete = ON',
   ]);
 }

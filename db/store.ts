@@ -58,18 +58,21 @@ const now = (): string => new Date().toISOString();
 const OTHER_WRITERS_CHECK_MS = 1000;
 
 /**
- * SQLite's page cache (decrypted pages), per connection: 64 MiB, plus room
- * for every device's rows (its row, its identity index entry, its counters:
- * about 310 bytes on disk, 400 with the cache's own overhead), at most 1 GiB.
- * With 64 MiB alone, a store of 1,000,000 devices (306 MB) keeps only its
- * identity index in memory, and nearly every lookup decrypts and
- * authenticates a 4 KiB page: 20 us at the p50 against 6 us at 10,000
- * devices (issue 14; docs/benchmarks.md). SQLite fills the cache only with
- * pages it reads, so a small fleet costs no more memory than before. The
- * pages hold sealed records only: no key is in the clear in this memory.
+ * SQLite's page cache (decrypted pages), per connection: 16 MiB for the
+ * audit log's tail and the small tables, plus room for every device's working
+ * set: its row, its identity index entry and counters (about 335 bytes on
+ * disk) and its last three wrapdata tags with their index (about 270 bytes),
+ * so 640 bytes a device with the cache's own overhead; at most 1 GiB.
+ * With 64 MiB for all, a store of 1,000,000 devices (306 MB) kept only its
+ * identity index in memory, and nearly every lookup decrypted and
+ * authenticated a 4 KiB page: 20 us at the p50 against 6 us at 10,000 devices
+ * (issue 14; docs/benchmarks.md). SQLite fills the cache only with pages it
+ * reads or writes, and a small fleet's cache is smaller than before, so a
+ * responder's memory levels off within its first minute (the soak). The pages
+ * hold sealed records only: no key is in the clear in this memory.
  */
-const BASE_CACHE_KIB = 64 * 1024;
-const CACHE_BYTES_PER_DEVICE = 400;
+const BASE_CACHE_KIB = 16 * 1024;
+const CACHE_BYTES_PER_DEVICE = 640;
 const MAX_CACHE_KIB = 1024 * 1024;
 export const cacheKibFor = (devices: number): number => Math.min(MAX_CACHE_KIB, BASE_CACHE_KIB + Math.ceil((devices * CACHE_BYTES_PER_DEVICE) / 1024));
 

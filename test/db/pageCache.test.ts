@@ -14,10 +14,10 @@ const device = (i: number) => ({
 });
 
 describe('the page cache', () => {
-  it('is 64 MiB plus 400 bytes a device, at most 1 GiB', () => {
-    expect(cacheKibFor(0)).toBe(65_536);
-    expect(cacheKibFor(10_000)).toBe(65_536 + 3_907);
-    expect(cacheKibFor(1_000_000)).toBe(65_536 + 390_625);
+  it('is 16 MiB plus 640 bytes a device, at most 1 GiB', () => {
+    expect(cacheKibFor(0)).toBe(16_384);
+    expect(cacheKibFor(10_000)).toBe(16_384 + 6_250);
+    expect(cacheKibFor(1_000_000)).toBe(16_384 + 625_000);
     expect(cacheKibFor(10_000_000)).toBe(1_048_576);
   });
 
