@@ -3,9 +3,11 @@
 // never receives it. Base64url is an encoding, not protection: a JWS whose
 // payload is a bundle carries the bundle's keys in its middle part, so a
 // compact JWS is judged by its payload, and a nested one (cty JWT) by the
-// innermost payload.
+// innermost payload. The JSON serialization (RFC 7515 7.2) hides the same
+// bytes in its "payload" member, and a JSON string can hold a compact JWS, so
+// parsed JSON is searched for both (hiddenInside) before it may be shown.
 
-import { decodeBase64Url, fromUtf8 } from '../ladder/base64.js';
+import { decodeBase64Url, fromUtf8, utf8 } from '../ladder/base64.js';
 import { parseStrictJson } from '../ladder/strictJson.js';
 
 /** Members that hold key material, in JWKs (RFC 7518 6) and in KeyLadder's and MSL's own JSON. */
@@ -28,9 +30,6 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 
 /** A KeyLadder export's plaintext (its "format" names a bundle kind). */
 export const isBundle = (value: unknown): boolean => isObject(value) && typeof value['format'] === 'string' && BUNDLES.has(value['format']);
-
-/** JSON whose text must not be shown: key members anywhere in it, or a KeyLadder bundle. */
-export const secretJson = (value: unknown): boolean => holdsKeyMembers(value) || isBundle(value);
 
 export interface CompactJws {
   readonly header: Readonly<Record<string, unknown>>;
@@ -57,19 +56,147 @@ export interface Withheld {
 }
 
 /**
+ * Text as JSON for judging it: strictly, or, when a member is named twice,
+ * as JSON.parse reads it. Such text is refused wherever it is interpreted,
+ * but here it is only judged, and one that named "kpw" twice must not pass
+ * for plain text and be shown. Undefined when it is no JSON.
+ */
+function jsonToJudge(text: string): { value: unknown } | undefined {
+  const parsed = parseStrictJson(text);
+  if (parsed.ok) return { value: parsed.value };
+  if (parsed.problem !== 'duplicate') return undefined;
+  return { value: JSON.parse(text) as unknown };
+}
+
+/** Whether an object is a JSON-serialized JWS (RFC 7515 7.2, general or flattened): a string payload and a signature or signatures. */
+function isJsonJws(value: Record<string, unknown>): boolean {
+  return typeof value['payload'] === 'string' && (value['signature'] !== undefined || value['signatures'] !== undefined);
+}
+
+/**
+ * The headers of a JSON-serialized JWS: each protected header decoded, and
+ * each unprotected one; `undefined` for a protected header that does not
+ * decode to a JSON object (then nothing it might say can be trusted, and
+ * its payload is withheld).
+ */
+function jsonJwsHeaders(jws: Record<string, unknown>): Array<Record<string, unknown> | undefined> {
+  const signatures = Array.isArray(jws['signatures']) ? jws['signatures'] : [jws];
+  const headers: Array<Record<string, unknown> | undefined> = [];
+  for (const signature of signatures) {
+    if (!isObject(signature)) continue;
+    if (signature['protected'] !== undefined) {
+      const bytes = typeof signature['protected'] === 'string' ? decodeBase64Url(signature['protected']) : undefined;
+      const text = bytes === undefined ? undefined : fromUtf8(bytes);
+      const parsed = text === undefined ? undefined : jsonToJudge(text);
+      headers.push(parsed !== undefined && isObject(parsed.value) ? parsed.value : undefined);
+    }
+    if (isObject(signature['header'])) headers.push(signature['header']);
+  }
+  return headers;
+}
+
+/**
+ * Why the payload of a JSON-serialized JWS must not be shown: judged as a
+ * compact JWS's is (withheldPayload), under each content type its headers
+ * give it, so that the JSON serialization hides no more than the compact one.
+ */
+function withheldJsonJws(jws: Record<string, unknown>, depth: number): Withheld | undefined {
+  if (depth >= MAX_NESTING) return { reason: 'nested', members: [] };
+  const headers = jsonJwsHeaders(jws);
+  if (headers.includes(undefined)) return { reason: 'nested', members: [] };
+  const payloadText = jws['payload'] as string;
+  // RFC 7797: "b64": false carries the payload as it is, unencoded.
+  const unencoded = headers.some((h) => h!['b64'] === false);
+  const payload = unencoded ? utf8(payloadText) : decodeBase64Url(payloadText);
+  // Not base64url: no JWS hides bytes in it; the string itself is judged with the other members.
+  if (payload === undefined) return undefined;
+  try {
+    const ctys = headers.map((h) => h!['cty']).filter((cty) => cty !== undefined);
+    for (const cty of ctys.length > 0 ? ctys : [undefined]) {
+      const withheld = withheldPayload(payload, cty, depth + 1);
+      if (withheld !== undefined) return withheld;
+    }
+    return undefined;
+  } finally {
+    payload.fill(0);
+  }
+}
+
+/**
+ * Key material hidden inside parsed JSON behind an encoding rather than
+ * under a member name: a JSON-serialized JWS anywhere in it, and strings that
+ * are a compact JWS or JSON text themselves (a JSON string holding "eyJ…", a
+ * member whose value is a signed bundle). Each is judged like a payload, one
+ * level deeper; deeper than MAX_NESTING it is withheld unread.
+ */
+function hiddenInside(value: unknown, depth: number): Withheld | undefined {
+  if (typeof value === 'string') return withheldString(value, depth);
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const withheld = hiddenInside(item, depth);
+      if (withheld !== undefined) return withheld;
+    }
+    return undefined;
+  }
+  if (!isObject(value)) return undefined;
+  if (isJsonJws(value)) {
+    const withheld = withheldJsonJws(value, depth);
+    if (withheld !== undefined) return withheld;
+  }
+  for (const member of Object.values(value)) {
+    const withheld = hiddenInside(member, depth);
+    if (withheld !== undefined) return withheld;
+  }
+  return undefined;
+}
+
+/** A string inside JSON: a compact JWS is judged by its payload, JSON text (an object or array) as JSON. */
+function withheldString(text: string, depth: number): Withheld | undefined {
+  const jws = compactJws(text);
+  if (jws !== undefined) {
+    try {
+      if (depth >= MAX_NESTING) return { reason: 'nested', members: [] };
+      return withheldPayload(jws.payload, jws.header['cty'], depth + 1);
+    } finally {
+      jws.payload.fill(0);
+    }
+  }
+  const trimmed = text.trimStart();
+  if (!trimmed.startsWith('{') && !trimmed.startsWith('[')) return undefined;
+  const parsed = jsonToJudge(text);
+  if (parsed === undefined) return undefined;
+  if (depth >= MAX_NESTING) return { reason: 'nested', members: [] };
+  return withheldJson(parsed.value, undefined, depth + 1);
+}
+
+/**
+ * Why parsed JSON must not be shown: key members anywhere, a KeyLadder bundle
+ * (by its format, or the `cty` it came under), or either hidden inside it
+ * (hiddenInside). `members`: its top-level names, which may be said instead.
+ */
+export function withheldJson(value: unknown, cty?: unknown, depth = 0): Withheld | undefined {
+  const members = isObject(value) ? Object.keys(value) : [];
+  try {
+    if (holdsKeyMembers(value)) return { reason: 'key-members', members };
+    if (isBundle(value) || (typeof cty === 'string' && BUNDLES.has(cty))) return { reason: 'keyladder-bundle', members };
+    const hidden = hiddenInside(value, depth);
+    return hidden === undefined ? undefined : { reason: hidden.reason, members };
+  } catch {
+    // JSON nested deeper than the stack can walk (JSON.parse reads deeper than a recursive walk):
+    // not judged, so not shown.
+    return { reason: 'nested', members };
+  }
+}
+
+/**
  * Why these bytes (a JWS payload, a decrypted plaintext) must not be shown,
  * or undefined when they may be. `cty`: the content type a header gave them.
  */
 export function withheldPayload(bytes: Uint8Array, cty?: unknown, depth = 0): Withheld | undefined {
   const text = fromUtf8(bytes);
   if (text === undefined) return undefined;
-  const parsed = parseStrictJson(text);
-  if (parsed.ok) {
-    const members = isObject(parsed.value) ? Object.keys(parsed.value) : [];
-    if (holdsKeyMembers(parsed.value)) return { reason: 'key-members', members };
-    if (isBundle(parsed.value) || (typeof cty === 'string' && BUNDLES.has(cty))) return { reason: 'keyladder-bundle', members };
-    return undefined;
-  }
+  const parsed = jsonToJudge(text);
+  if (parsed !== undefined) return withheldJson(parsed.value, cty, depth);
   if (typeof cty === 'string' && BUNDLES.has(cty)) return { reason: 'keyladder-bundle', members: [] };
   const inner = compactJws(text);
   if (inner === undefined) return undefined;

@@ -8,14 +8,15 @@
 // A plaintext that is itself a compact JWS (a nested JWT: what KeyLadder's
 // signed exports hold) is summarised by its header and its payload's summary,
 // through the same key-member check as JSON (keyMembers.ts), so a signed
-// bundle is withheld exactly as an unsigned one is.
+// bundle is withheld exactly as an unsigned one is. So is JSON that holds a
+// JWS (JSON-serialized, or a compact one in a string), judged by its payload.
 
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { decodeBase64Url, fromUtf8 } from '../ladder/base64.js';
 import { KEY_KINDS } from '../ladder/keyKinds.js';
 import { parseStrictJson } from '../ladder/strictJson.js';
 import { kcv, type KcvKind } from '../jwe/kcv.js';
-import { compactJws, secretJson } from './keyMembers.js';
+import { compactJws, withheldJson, withheldPayload } from './keyMembers.js';
 import { algorithmEntry } from './algorithms.js';
 
 export interface JwkSummary {
@@ -118,10 +119,17 @@ export async function summarizePlaintext(plaintext: Uint8Array, depth = 0): Prom
   const parsed = parseStrictJson(text);
   if (!parsed.ok) {
     const jws = compactJws(text);
-    if (jws === undefined) return { kind: 'text', length };
+    if (jws === undefined) {
+      // JSON that names a member twice is refused wherever it is read, but a reader sees JSON all the
+      // same: one that holds keys is withheld, not printed as text.
+      if (parsed.problem === 'duplicate' && withheldPayload(plaintext, undefined, depth) !== undefined) return { kind: 'json', length, holdsKeys: true };
+      return { kind: 'text', length };
+    }
     try {
       // Too deep to follow: said to hold keys, so it is withheld rather than shown unread.
-      const payload: PlaintextSummary = depth >= MAX_NESTING ? { kind: 'json', length: jws.payload.length, holdsKeys: true } : await summarizePlaintext(jws.payload, depth + 1);
+      let payload: PlaintextSummary = depth >= MAX_NESTING ? { kind: 'json', length: jws.payload.length, holdsKeys: true } : await summarizePlaintext(jws.payload, depth + 1);
+      // The header's cty may name a KeyLadder export whose payload shows nothing of it: withheld all the same.
+      if (!withholds(payload) && withheldPayload(jws.payload, jws.header['cty'], depth + 1) !== undefined) payload = { kind: 'json', length: jws.payload.length, holdsKeys: true };
       return { kind: 'jws', length, header: headerSummary(jws.header), payload };
     } finally {
       jws.payload.fill(0);
@@ -132,5 +140,7 @@ export async function summarizePlaintext(plaintext: Uint8Array, depth = 0): Prom
   if (isObject(value) && Array.isArray(value['keys']) && value['keys'].every(isJwk)) {
     return { kind: 'jwks', length, keys: await Promise.all((value['keys'] as (JWK & Record<string, unknown>)[]).map(summarizeJwk)) };
   }
-  return { kind: 'json', length, ...(isObject(value) ? { members: Object.keys(value) } : {}), ...(secretJson(value) ? { holdsKeys: true as const } : {}) };
+  // withheldJson also looks for a JWS hidden inside (a JSON-serialized one, a string holding a compact one).
+  const holdsKeys = withheldJson(value, undefined, depth) !== undefined;
+  return { kind: 'json', length, ...(isObject(value) ? { members: Object.keys(value) } : {}), ...(holdsKeys ? { holdsKeys: true as const } : {}) };
 }

@@ -163,6 +163,46 @@ describe('jose decrypt', () => {
     expect((await run(['jose', 'inspect', inner])).stdout).toMatch(/not shown: it holds key members \(members format, version, createdAt, payload\)/);
   });
 
+  it('never prints a JWS hidden in JSON (JSON-serialized, or a compact one in a JSON string): decrypt asks for --out, inspect says member names', async () => {
+    const own = (JSON.parse((await run(['identity', 'jwks'])).stdout) as { keys: Array<{ kid: string; use: string }> }).keys.find((k) => k.use === 'enc')!;
+    const added = await run(['recipient', 'add', '-'], JSON.stringify(own));
+    if (added.code !== 0) expect(added.stderr).toContain('RECIPIENT_EXISTS'); // an earlier test added it
+    const exported = join(dir, 'hidden-export.jwe');
+    expect((await run(['device', 'export', v.identity, '--to', own.kid, '--out', exported])).code).toBe(0);
+    const inner = join(dir, 'hidden-export.jws');
+    expect((await run(['jose', 'decrypt', exported, '--out', inner])).code).toBe(0);
+    const jws = readFileSync(inner, 'utf8');
+    const [, payload, signature] = jws.split('.');
+    const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+    const kpw = v.kpw_hex.toLowerCase();
+    const leaksNothing = (text: string) => {
+      expect(text.toLowerCase()).not.toContain(kpw);
+      expect(text).not.toContain(payload!.slice(0, 40));
+      expect(text).not.toContain(Buffer.from('{"format"').toString('hex'));
+    };
+    const shapes = [JSON.stringify({ payload, protected: b64({ alg: 'ES256' }), signature }), JSON.stringify(jws)];
+    for (const text of shapes) {
+      const jwe = (await json(['jose', 'encrypt', '--to', own.kid, file('hidden.txt', text)])).value.jwe as string;
+      const shown = await run(['jose', 'decrypt', '-'], jwe);
+      expect(shown.code, shown.stderr).toBe(0);
+      expect(shown.stdout).toContain('add --out FILE');
+      leaksNothing(shown.stdout);
+      const machine = await json(['jose', 'decrypt', file('hidden.jwe', jwe)]);
+      expect(machine.value.summary).toMatchObject({ kind: 'json', holdsKeys: true });
+      expect(machine.value.preview).toBeUndefined();
+      leaksNothing(machine.stdout);
+      const outer = file('hidden-outer.jws', `${b64({ alg: 'ES256' })}.${b64(text)}.c2ln`);
+      const inspected = await run(['jose', 'inspect', outer]);
+      expect(inspected.code, inspected.stderr).toBe(0);
+      expect(inspected.stdout).toMatch(/payload: \d+ bytes, not shown: it holds key members/);
+      leaksNothing(inspected.stdout);
+      leaksNothing((await run(['jose', 'inspect', outer, '--json'])).stdout);
+    }
+    expect((await run(['jose', 'inspect', join(dir, 'hidden-outer.jws')])).stdout).toMatch(/not shown: it holds key members\n/);
+    const flattened = file('hidden-outer.jws', `${b64({ alg: 'ES256' })}.${b64(shapes[0]!)}.c2ln`);
+    expect((await run(['jose', 'inspect', flattened])).stdout).toContain('not shown: it holds key members (members payload, protected, signature)');
+  });
+
   it('refuses two key options at once, and two reads of stdin', async () => {
     const r = await run(['jose', 'decrypt', join(dir, 'a3.jwe'), '--device', v.identity, '--group', 'g']);
     expect(r.code).toBe(2);

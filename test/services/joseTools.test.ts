@@ -243,4 +243,50 @@ describe('a signed export to this KeyLadder (a nested JWT holding keys)', () => 
     expect(view).toMatchObject({ payload: { withheld: { reason: 'key-members' } } });
     leaksNothing(view, jws);
   });
+
+  it('withholds a JWS hidden in JSON (JSON-serialized, or a compact one in a JSON string or member), as a JWS payload and as a plaintext', async () => {
+    const s = await services();
+    const { jws } = await ownExport(s);
+    const own = (await s.keyring.identityJwks()).keys.find((k) => k.use === 'enc')!;
+    const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+    const [protectedB64, payload, signature] = jws.split('.');
+    const hidden = {
+      flattened: JSON.stringify({ payload, protected: protectedB64, signature }),
+      // No cty to give it away: only the payload says it holds keys.
+      'flattened, no cty': JSON.stringify({ payload, protected: b64({ alg: 'ES256' }), signature }),
+      general: JSON.stringify({ payload, signatures: [{ protected: b64({ alg: 'ES256' }), signature }] }),
+      'a JSON string': JSON.stringify(jws),
+      'a member': JSON.stringify({ note: 'signed', token: jws }),
+      'a member, as JSON text': JSON.stringify({ note: 'signed', token: JSON.stringify({ payload, protected: b64({ alg: 'ES256' }), signature }) }),
+    };
+    for (const [shape, text] of Object.entries(hidden)) {
+      // As a JWS's payload: the inspector says its member names, never its text.
+      const { view } = await s.jose.inspect(`${b64({ alg: 'ES256' })}.${b64(text)}.c2ln`);
+      expect(view, shape).toMatchObject({ type: 'jws', payload: { withheld: { reason: 'key-members' } } });
+      if (view.type === 'jws') expect('text' in view.payload, shape).toBe(false);
+      leaksNothing(view, jws);
+      // As a decrypted plaintext: said to hold keys, so no preview reaches the renderer.
+      const out = await s.jose.decrypt(await s.jose.encrypt(text, own.kid!), { kind: 'own' });
+      expect(out.summary, shape).toMatchObject({ kind: 'json', holdsKeys: true });
+      expect(withholds(out.summary), shape).toBe(true);
+      expect(out.preview, shape).toBeUndefined();
+      const { plaintext: _bytes, ...shown } = out;
+      leaksNothing(shown, jws);
+    }
+    // What holds no key is still shown: a JSON JWS of a note, a JSON string that is no JWS.
+    const note = JSON.stringify({ payload: b64({ note: 'hello' }), protected: b64({ alg: 'ES256' }), signature: 'c2ln' });
+    for (const text of [note, JSON.stringify('a.b.c')]) {
+      const out = await s.jose.decrypt(await s.jose.encrypt(text, own.kid!), { kind: 'own' });
+      expect(out.preview, text).toBe(text);
+    }
+  });
+
+  it('withholds unread what nests JWSs in JSON deeper than it follows', async () => {
+    const s = await services();
+    const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+    let text = JSON.stringify({ note: 'nothing secret' });
+    for (let i = 0; i < 5; i++) text = JSON.stringify({ payload: b64(text), protected: b64({ alg: 'ES256' }), signature: 'c2ln' });
+    const { view } = await s.jose.inspect(`${b64({ alg: 'ES256' })}.${b64(text)}.c2ln`);
+    expect(view).toMatchObject({ payload: { withheld: { reason: 'nested', members: ['payload', 'protected', 'signature'] } } });
+  });
 });

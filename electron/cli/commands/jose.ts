@@ -158,7 +158,7 @@ function plaintextOutput(ctx: Context): (plaintext: Uint8Array | undefined, open
       }
       if (ctx.out.json) return [];
       if (withholds(opened.summary)) {
-        const what = opened.summary.kind === 'jws' ? 'a JWS whose payload holds key material' : 'JSON that holds key members';
+        const what = opened.summary.kind === 'jws' ? 'a JWS whose payload holds key material' : 'JSON that holds key material';
         return [`It is ${what}: add --out FILE to write it to a new, owner-only file, not to the terminal.`];
       }
       const text = Buffer.from(plaintext).toString('utf8');
