@@ -141,11 +141,14 @@ export function parseImportFile(text: string, format: 'csv' | 'json'): NumberedR
     numbers = records.map((r) => r.number);
     rows = records.map((r) => Object.fromEntries(Object.entries(r.record).filter(([, v]) => v !== '')));
   } else {
+    // A byte order mark, as editors on Windows save UTF-8, is no part of the JSON: JSON.parse refuses
+    // it, and the error locator skips it and would say a valid file "ends too early". (CSV: bom above.)
+    const json = text.startsWith('\uFEFF') ? text.slice(1) : text;
     try {
-      rows = JSON.parse(text);
+      rows = JSON.parse(json);
     } catch {
-      const at = jsonErrorOffset(text);
-      const where = at === undefined ? '' : at >= text.length ? ': it ends too early' : (({ line, column }) => `: line ${line}, column ${column} cannot continue it`)(lineAndColumn(text, at));
+      const at = jsonErrorOffset(json);
+      const where = at === undefined ? '' : at >= json.length ? ': it ends too early' : (({ line, column }) => `: line ${line}, column ${column} cannot continue it`)(lineAndColumn(json, at));
       throw new ServiceError(ServiceErrorCode.IMPORT_INVALID, `The JSON file is not valid JSON${where}.`);
     }
     if (rows && typeof rows === 'object' && !Array.isArray(rows) && Array.isArray((rows as { devices?: unknown }).devices)) rows = (rows as { devices: unknown[] }).devices;

@@ -46,6 +46,16 @@ describe('a file that is not CSV or not JSON says where, in a sentence, quoting 
     expect(refusal('', 'json')).toBe('The JSON file is not valid JSON: it ends too early.');
   });
 
+  it('a JSON file that starts with a byte order mark (as Windows editors save UTF-8) is read; a broken one is placed past the mark', () => {
+    const rows = parseImportFile('\uFEFF[{"identity":"BOM-1"},{"identity":"BOM-2"}]', 'json');
+    expect(rows.map((r) => [r.row.identity, r.number])).toEqual([['BOM-1', 1], ['BOM-2', 2]]);
+    expect(parseImportFile('\uFEFF{"devices":[{"identity":"BOM-3"}]}', 'json').map((r) => r.row.identity)).toEqual(['BOM-3']);
+    expect(refusal('\uFEFF[1,2,]', 'json')).toBe('The JSON file is not valid JSON: line 1, column 6 cannot continue it.');
+    expect(refusal('\uFEFF[1,', 'json')).toBe('The JSON file is not valid JSON: it ends too early.');
+    // Only a leading mark is a byte order mark.
+    expect(refusal('[\uFEFF1]', 'json')).toBe('The JSON file is not valid JSON: line 1, column 2 cannot continue it.');
+  });
+
   it('the JSON locator agrees with JSON.parse on what is valid', () => {
     for (const ok of ['{}', '[]', ' {"a":[1,-2.5e+3,true,false,null,"\\u00e9\\n"]} ', '"x"', '0']) {
       expect(() => JSON.parse(ok)).not.toThrow();
