@@ -9,6 +9,7 @@
 import { parse } from 'csv-parse/sync';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import { jsonErrorOffset, lineAndColumn } from './jsonPosition.js';
+import { parseIdentity } from '../ladder/messages.js';
 
 export interface ImportRow {
   readonly identity?: unknown;
@@ -160,13 +161,20 @@ export function parseImportFile(text: string, format: 'csv' | 'json'): NumberedR
 }
 
 /**
- * An identity as a report shows it: a row's identity may be anything, and a
- * newline or a terminal escape in it would break or forge the report's lines.
- * Characters outside printable ASCII are escaped (\n, \u001b), and a long one
- * is cut at 80 characters.
+ * An identity as a report shows it. A valid identity (1 to 256 printable
+ * ASCII characters) is shown whole, as the store holds it, so that a row
+ * refused as DEVICE_EXISTS names the device it collides with. Anything else
+ * may hold a newline or a terminal escape that would break or forge the
+ * report's lines: characters outside printable ASCII are escaped (\n,
+ * \u001b), and a long one is cut at 80 characters.
  */
 export function reportedIdentity(value: unknown): string | null {
   if (typeof value !== 'string') return null;
+  try {
+    return parseIdentity(value);
+  } catch {
+    // Not an identity: escaped and cut below.
+  }
   const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
   const escaped = value.replace(/[^\x20-\x7e]/gu, (c) => NAMED[c] ?? `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
   return escaped.length > 80 ? `${escaped.slice(0, 79)}…` : escaped;

@@ -1,9 +1,16 @@
 // Bulk-import files name their places the way an editor shows them: a CSV row
 // by the line it starts on, a broken quote by the line it opened on, a JSON
 // syntax error by line and column; and a row's identity is echoed escaped.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { parseImportFile, reportedIdentity } from '../../electron/services/importRows.js';
 import { jsonErrorOffset } from '../../electron/services/jsonPosition.js';
+import { openTestServices, type TestServices } from '../support/services.js';
+
+let t: TestServices | undefined;
+afterEach(() => {
+  t?.cleanup();
+  t = undefined;
+});
 
 const numbers = (text: string) => parseImportFile(text, 'csv').map((r) => [r.row.identity, r.number]);
 const refusal = (text: string, format: 'csv' | 'json' = 'csv'): string => {
@@ -66,10 +73,25 @@ describe('a file that is not CSV or not JSON says where, in a sentence, quoting 
 });
 
 describe('identities in a report', () => {
-  it('are escaped outside printable ASCII, and cut at 80 characters', () => {
+  it('are escaped outside printable ASCII, and what is no identity is cut at 80 characters', () => {
     expect(reportedIdentity('A\nB\u001b[31mC\t')).toBe('A\\nB\\u001b[31mC\\t');
     expect(reportedIdentity('ESN-0001')).toBe('ESN-0001');
-    expect(reportedIdentity('x'.repeat(100))).toBe(`${'x'.repeat(79)}…`);
+    expect(reportedIdentity('x'.repeat(300))).toBe(`${'x'.repeat(79)}…`);
+    expect(reportedIdentity(`${'x'.repeat(100)} y`)).toBe(`${'x'.repeat(79)}…`);
     expect(reportedIdentity(42)).toBeNull();
+  });
+
+  it('a valid identity is shown whole, up to 256 characters, so a refused row names the device it collides with', async () => {
+    expect(reportedIdentity('x'.repeat(100))).toBe('x'.repeat(100));
+    expect(reportedIdentity('y'.repeat(256))).toBe('y'.repeat(256));
+    t = await openTestServices();
+    const long = `ESN-${'L'.repeat(252)}`;
+    t.services.devices.provision({ identity: long, keys: { kind: 'generate' } });
+    const report = await t.services.devices.import(JSON.stringify([{ identity: 'ESN-NEW' }, { identity: long }, { identity: `${'z'.repeat(300)}` }]), 'json');
+    expect(report).toMatchObject({ total: 3, imported: 0 });
+    expect(report.failed).toEqual([
+      { row: 2, identity: long, code: 'DEVICE_EXISTS', message: expect.any(String) },
+      { row: 3, identity: `${'z'.repeat(79)}…`, code: 'INVALID_IDENTITY', message: expect.any(String) },
+    ]);
   });
 });
