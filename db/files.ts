@@ -1,6 +1,6 @@
 // Where a store's files live, and how we replace one without a torn write.
 
-import { accessSync, chmodSync, closeSync, constants, fsyncSync, linkSync, lstatSync, openSync, renameSync, statSync, unlinkSync, writeSync, existsSync, rmSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, copyFileSync, fsyncSync, linkSync, lstatSync, openSync, renameSync, statSync, unlinkSync, writeSync, existsSync, rmSync } from 'node:fs';
 import { StoreError, StoreErrorCode } from './errors.js';
 import { dirname, join, resolve } from 'node:path';
 
@@ -177,6 +177,102 @@ export function writeNewFile(path: string, data: string | Uint8Array, force: boo
   } catch (e) {
     throw asUnwritable(e, path);
   }
+}
+
+/**
+ * What was at a path before a write replaced it, kept until the write is
+ * known to stand: an export's file is taken back when its audit record fails,
+ * and with --force (the app always forces, once its save dialog asked) the
+ * file it replaced is the operator's own, which must come back, not vanish.
+ */
+export interface PreviousFile {
+  /** Puts back what was there: the kept file, renamed over the new one, or nothing (the new one is removed). */
+  putBack(): void;
+  /** The new file stands: the kept copy is dropped. */
+  forget(): void;
+}
+
+/** Link errors that mean "this file system has no hard links" (FAT, exFAT, some network shares), not "this cannot be written". */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK', 'EXDEV']);
+
+/**
+ * Keeps the regular file at `path` under a sibling name, before it is
+ * replaced: `<name>.keyladder-previous-<pid>`, which an operator recognises
+ * if a crash leaves it behind. It is a hard link (the same file, so the same
+ * owner and mode as the operator's file, and no copy of its bytes), made with
+ * link(2), which like O_EXCL never replaces or follows what is at the new
+ * name; where the file system has no hard links, an owner-only copy made with
+ * COPYFILE_EXCL. Nothing there (or no regular file): nothing is kept, and
+ * putBack removes what the write made.
+ */
+export function keepPrevious(path: string): PreviousFile {
+  let regular: boolean;
+  try {
+    regular = lstatSync(path).isFile();
+  } catch {
+    return { putBack: () => rmSync(path, { force: true }), forget: () => undefined };
+  }
+  // A folder or a device is never replaced (the rename over it fails), so there is nothing to keep or take back.
+  if (!regular) return { putBack: () => undefined, forget: () => undefined };
+  const folder = dirname(path);
+  let kept: string | undefined;
+  for (let n = 0; kept === undefined; n++) {
+    const name = `${path}.keyladder-previous-${process.pid}${n === 0 ? '' : `-${n}`}`;
+    try {
+      linkSync(path, name);
+      kept = name;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? '';
+      if (code === 'EEXIST' && n < 100) continue;
+      if (!NO_HARD_LINKS.has(code)) throw e;
+      copyFileSync(path, name, constants.COPYFILE_EXCL);
+      chmodSync(name, 0o600);
+      kept = name;
+    }
+  }
+  // The kept name must be on disk before the rename over `path` is, or a crash between them could lose both.
+  fsyncDir(folder);
+  const saved = kept;
+  return {
+    putBack: () => {
+      try {
+        renameSync(saved, path);
+        fsyncDir(folder);
+      } catch {
+        // Called while an error is on its way to the operator; that error is the one to report. The
+        // kept file stays under its recognisable name.
+      }
+    },
+    forget: () => {
+      try {
+        unlinkSync(saved);
+      } catch {
+        // Gone already, or left under its recognisable name: the new file stands either way.
+      }
+    },
+  };
+}
+
+/**
+ * writeNewFile that can be taken back: the file it replaces (with `force`)
+ * is kept until the caller calls forget() (the write stands) or putBack()
+ * (it does not). A failed write leaves the old file as it was.
+ */
+export function writeNewFileUndoably(path: string, data: string | Uint8Array, force: boolean): PreviousFile {
+  checkOutput(path, force);
+  let previous: PreviousFile;
+  try {
+    previous = keepPrevious(path);
+  } catch (e) {
+    throw asUnwritable(e, path);
+  }
+  try {
+    writeNewFile(path, data, force);
+  } catch (e) {
+    previous.forget();
+    throw e;
+  }
+  return previous;
 }
 
 export function removeIfExists(path: string): void {

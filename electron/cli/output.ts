@@ -1,9 +1,8 @@
 // How the CLI prints: human text, or one line of JSON with --json; warnings go
 // to stderr (and into the JSON result, by the command that has them).
 
-import { rmSync } from 'node:fs';
-import { checkOutput, writeNewFile } from '../../db/files.js';
-import type { Delivery } from '../services/delivery.js';
+import { checkOutput } from '../../db/files.js';
+import { fileDelivery, type Delivery } from '../services/delivery.js';
 import type { CliIo } from './io.js';
 
 export interface Output {
@@ -29,7 +28,11 @@ export { count, plural } from '../shared/plural.js';
  */
 export function outFile(path: string, force: boolean): (make: () => Promise<string> | string) => Promise<void> {
   const file = outDelivery(path, force);
-  return async (make) => file.write(await make());
+  return async (make) => {
+    file.write(await make());
+    // Nothing is audited after it: the write stands at once.
+    file.done();
+  };
 }
 
 /**
@@ -38,8 +41,5 @@ export function outFile(path: string, force: boolean): (make: () => Promise<stri
  */
 export function outDelivery(path: string, force: boolean): Delivery {
   checkOutput(path, force);
-  return {
-    write: (text) => writeNewFile(path, `${text}\n`, force),
-    undo: () => rmSync(path, { force: true }),
-  };
+  return fileDelivery(path, force, '\n');
 }

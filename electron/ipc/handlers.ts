@@ -3,15 +3,14 @@
 // business logic lives here; validation happened in the wrapper.
 
 import type { OpenProtection } from '../services/bundles.js';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { writeNewFile } from '../../db/files.js';
 import type { AppResponder } from '../appResponder.js';
 import type { KeyLadderServices } from '../services/api.js';
 import { ServiceError, ServiceErrorCode } from '../services/errors.js';
 import type { BundleProtection } from '../services/types.js';
-import type { Delivery } from '../services/delivery.js';
+import { fileDelivery, type Delivery } from '../services/delivery.js';
 import { MAX_JOSE_TEXT } from '../services/joseTools.js';
 import { parseStrictJson } from '../ladder/strictJson.js';
 import type { AppSettings } from './contract.js';
@@ -92,9 +91,10 @@ async function readJwkFile(file: string, role: string): Promise<Record<string, u
  * Files that hold key material are written for the owner only, crash-safely,
  * never through a symbolic link. The save dialog already asked before
  * replacing an existing file, so replacing is allowed here. As an export's
- * Delivery, the export is audited only once the file is in place.
+ * Delivery, the export is audited only once the file is in place, and a
+ * failed record puts back the file it replaced.
  */
-const privateFile = (file: string): Delivery => ({ write: (text) => writeNewFile(file, text, true), undo: () => rmSync(file, { force: true }) });
+const privateFile = (file: string): Delivery => fileDelivery(file, true);
 
 export function createHandlers(services: KeyLadderServices, deps: AppDeps): Handlers {
   const { store, devices, groups, issuers, exchanges, audit, jose } = services;

@@ -49,19 +49,23 @@ export class AuditService implements AuditApi {
     const store = this.session.store();
     const at = this.now().toISOString();
     let delivered = false;
+    let checkpoint: AuditCheckpoint;
     try {
-      return store.transaction(() => {
+      checkpoint = store.transaction(() => {
         store.audit.append({ at, action: 'audit.checkpoint', outcome: 'ok', subject: null, details: { seq: store.audit.head().seq + 1 } });
-        const checkpoint = store.auditCheckpoint(at);
-        delivery?.write(JSON.stringify(checkpoint, null, 2));
+        const made = store.auditCheckpoint(at);
+        delivery?.write(JSON.stringify(made, null, 2));
         delivered = true;
-        return checkpoint;
+        return made;
       });
     } catch (e) {
-      // The commit failed after the file was written: no record, no file.
+      // The commit failed after the file was written: no record, no file (the one it replaced comes back).
       if (delivered) delivery?.undo();
       throw e;
     }
+    // Committed: the file stands, and what it replaced is dropped.
+    delivery?.done();
+    return checkpoint;
   }
 
   /**

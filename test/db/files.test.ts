@@ -2,10 +2,11 @@
 // owner's only whatever the folder's mode and the umask, and --out and backup
 // files never replace an existing file without --force, never write through a
 // symbolic link, and are created exclusively.
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { writeNewFile } from '../../db/files.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { KeyStore } from '../../db/store.js';
+import { writeNewFile, writeNewFileUndoably } from '../../db/files.js';
 import { openTestServices, PASSPHRASE, tempDir, type TestServices } from '../support/services.js';
 
 const posix = process.platform !== 'win32';
@@ -14,6 +15,7 @@ const mode = (path: string): number => statSync(path).mode & 0o777;
 let t: TestServices | undefined;
 let umask: number | undefined;
 afterEach(() => {
+  vi.restoreAllMocks();
   t?.cleanup();
   t = undefined;
   if (umask !== undefined) process.umask(umask);
@@ -96,5 +98,73 @@ describe('output files', () => {
       expect(readFileSync(target, 'utf8')).toBe('do not touch');
       expect(backups()).toBe(1);
     }
+  });
+});
+
+describe('a forced write can be taken back: the file it replaced is kept aside until the write stands', () => {
+  const kept = (dir: string) => readdirSync(dir).filter((name) => name.includes('.keyladder-previous-'));
+
+  it('putBack restores the replaced file, forget drops the kept copy; with nothing there, putBack removes the new file', () => {
+    const dir = tempDir('keyladder-undo-');
+    const file = join(dir, 'export.jwe');
+    writeFileSync(file, 'previous');
+    const undone = writeNewFileUndoably(file, 'new', true);
+    expect(readFileSync(file, 'utf8')).toBe('new');
+    expect(kept(dir)).toEqual([`export.jwe.keyladder-previous-${process.pid}`]);
+    undone.putBack();
+    expect(readFileSync(file, 'utf8')).toBe('previous');
+    expect(kept(dir)).toEqual([]);
+
+    const stands = writeNewFileUndoably(file, 'newer', true);
+    stands.forget();
+    expect(readFileSync(file, 'utf8')).toBe('newer');
+    expect(kept(dir)).toEqual([]);
+
+    const fresh = join(dir, 'fresh.jwe');
+    writeNewFileUndoably(fresh, 'new', false).putBack();
+    expect(existsSync(fresh)).toBe(false);
+  });
+
+  it('a kept name already taken (a crash left one behind) is never replaced: the next free name is used', () => {
+    const dir = tempDir('keyladder-undo-');
+    const file = join(dir, 'export.jwe');
+    writeFileSync(file, 'previous');
+    const stale = `${file}.keyladder-previous-${process.pid}`;
+    writeFileSync(stale, 'left by a crash');
+    const undone = writeNewFileUndoably(file, 'new', true);
+    expect(readFileSync(stale, 'utf8')).toBe('left by a crash');
+    undone.putBack();
+    expect(readFileSync(file, 'utf8')).toBe('previous');
+    expect(kept(dir)).toEqual([`export.jwe.keyladder-previous-${process.pid}`]);
+  });
+
+  it('a write that fails leaves the old file and no kept copy', () => {
+    const dir = tempDir('keyladder-undo-');
+    const file = join(dir, `${'n'.repeat(240)}.jwe`);
+    writeFileSync(file, 'previous');
+    let code: unknown;
+    try {
+      writeNewFileUndoably(file, 'new', true);
+    } catch (e) {
+      code = (e as { code?: unknown }).code;
+    }
+    expect(code).toBe('FILE_UNWRITABLE');
+    expect(readFileSync(file, 'utf8')).toBe('previous');
+    expect(kept(dir)).toEqual([]);
+  });
+
+  it('a forced backup whose audit record fails puts back the backup it replaced', async () => {
+    t = await openTestServices();
+    const dir = tempDir('keyladder-backup-undo-');
+    const file = join(dir, 'store.klbackup');
+    writeFileSync(file, 'an older backup');
+    const store = (t.services.store as unknown as { session: { store(): KeyStore } }).session.store();
+    vi.spyOn(store.audit, 'append').mockImplementationOnce(() => { throw new Error('the audit log cannot be written'); });
+    await expect(t.services.store.backup(file, undefined, true)).rejects.toThrow('the audit log cannot be written');
+    expect(readFileSync(file, 'utf8')).toBe('an older backup');
+    expect(kept(dir)).toEqual([]);
+    await t.services.store.backup(file, undefined, true);
+    expect(readFileSync(file).subarray(0, 18).toString()).toBe('KEYLADDER-BACKUP-1');
+    expect(kept(dir)).toEqual([]);
   });
 });

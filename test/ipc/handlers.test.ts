@@ -1,12 +1,12 @@
 // The handlers hold no logic: they call the services, and main's file dialogs
 // for the channels that read or write files. A canceled dialog does nothing.
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createHandlers, type AppDeps } from '../../electron/ipc/handlers.js';
 import type { KeyLadderServices } from '../../electron/services/api.js';
-import type { Delivery } from '../../electron/services/delivery.js';
+import { deliverThenRecord, type Delivery } from '../../electron/services/delivery.js';
 
 /** Services where every method is a spy returning `result` (or its own, from `results`, by "area.method"). */
 function spyServices(result: unknown = 'ok', results: Record<string, unknown> = {}) {
@@ -19,7 +19,10 @@ function spyServices(result: unknown = 'ok', results: Record<string, unknown> = 
         const value = `${area}.${method}` in results ? results[`${area}.${method}`] : result;
         // An export delivers its text where it was asked to before it returns it, as the services do.
         const delivery = args.find(isDelivery);
-        if (delivery && typeof value === 'string') delivery.write(value);
+        if (delivery && typeof value === 'string') {
+          delivery.write(value);
+          delivery.done();
+        }
         return value;
       }),
     }),
@@ -80,6 +83,26 @@ describe('IPC handlers', () => {
     expect(value).toEqual({ canceled: false, file, count: 2 });
     expect(readFileSync(file, 'utf8')).toBe('eyJhbGciOi.compact.jwe');
     if (process.platform !== 'win32') expect(statSync(file).mode & 0o077).toBe(0);
+  });
+
+  it('an export over the file the save dialog let it replace puts that file back when its audit record fails', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'bundle.jwe');
+    writeFileSync(file, 'the bundle saved here last week');
+    // The services' own order (delivery.ts): the file first, then the record, which fails here.
+    const record = () => {
+      throw new Error('the audit log cannot be written');
+    };
+    const services = {
+      devices: { select: () => ['A'], exportBundle: async (_ids: unknown, _protection: unknown, delivery: Delivery) => deliverThenRecord('a new bundle', delivery, record) },
+      issuers: { exportToPeer: async (_generations: unknown, _protection: unknown, delivery: Delivery) => deliverThenRecord('a new export', delivery, record) },
+    } as unknown as KeyLadderServices;
+    const h = createHandlers(services, deps(null, file));
+    await expect(h['devices.exportBundle']({ selection: { kind: 'identities', identities: ['A'] }, protection: { kind: 'passphrase', passphrase: 'p' } }, ctx)).rejects.toThrow('the audit log cannot be written');
+    expect(readFileSync(file, 'utf8')).toBe('the bundle saved here last week');
+    await expect(h['issuers.exportToPeer']({ generations: [1], protection: { kind: 'passphrase', passphrase: 'p' } }, ctx)).rejects.toThrow('the audit log cannot be written');
+    expect(readFileSync(file, 'utf8')).toBe('the bundle saved here last week');
+    expect(readdirSync(dir)).toEqual(['bundle.jwe']);
   });
 
   it('map each channel to its one service call', async () => {

@@ -90,6 +90,7 @@ export const auditCommands: readonly Command[] = [
       const { jws, ...rest } = await ctx.services.audit.exportSigned(range);
       made = rest;
       file.write(jws);
+      file.done();
       ctx.out.print(`Wrote entries ${made.from} to ${made.to} of the audit log, signed by ${made.signer}, to ${out}. Verify it with this KeyLadder's public key (keyladder identity jwks).`, { file: out, ...made });
       return 0;
     },
