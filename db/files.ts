@@ -95,6 +95,7 @@ const WRITE_FAILURES: Readonly<Record<string, string>> = {
   ENOSPC: 'the disk is full',
   EDQUOT: 'the disk quota is used up',
   ENAMETOOLONG: 'its name is too long for this file system',
+  EIO: 'the disk reported an input/output error',
   EACCES: 'this user may not write there',
   EPERM: 'this user may not write there',
 };

@@ -131,8 +131,8 @@ export interface AuditApi {
   verify(): AuditVerification;
   /** A MACed record of the chain's head, to keep outside the store (audited; with `delivery`, only if delivered). */
   checkpoint(delivery?: Delivery): AuditCheckpoint;
-  /** Entries signed by this KeyLadder (a compact JWS), for anyone with its public JWKS (audited). */
-  exportSigned(range?: { readonly from?: number; readonly to?: number }): Promise<SignedAuditExport>;
+  /** Entries signed by this KeyLadder (a compact JWS), for anyone with its public JWKS (audited; a `delivery` that fails adds a "refused" record). */
+  exportSigned(range?: { readonly from?: number; readonly to?: number }, delivery?: Delivery): Promise<SignedAuditExport>;
 }
 
 export interface RevocationApi {

@@ -73,8 +73,15 @@ export class AuditService implements AuditApi {
    * included), signed by this KeyLadder, so anyone holding its public JWKS
    * can check them without the store. The record of the export comes first;
    * a range that does not exist is refused before it, changing nothing.
+   *
+   * With `delivery`, the JWS is delivered once signed. Its "ok" record is
+   * inside what it signs, so it cannot wait for the file as other exports'
+   * records do; a delivery that fails (a full or failing disk, after the
+   * caller's checks) gets a second record, outcome "refused", naming the
+   * failure's code (never the path), so the log does not end on an "ok" for
+   * a file that was never written.
    */
-  async exportSigned(range: { readonly from?: number; readonly to?: number } = {}): Promise<SignedAuditExport> {
+  async exportSigned(range: { readonly from?: number; readonly to?: number } = {}, delivery?: Delivery): Promise<SignedAuditExport> {
     this.session.flushPending();
     const store = this.session.store();
     const last = store.audit.head().seq + 1;
@@ -88,6 +95,21 @@ export class AuditService implements AuditApi {
       return { format: 'keyladder-audit-export', version: 1, storeId: store.storeId, exportedAt: at, from, to, head: { seq: to, mac: store.audit.macAt(to)!.toString('hex') }, entries };
     });
     const { jws, kid } = await signAsKeyLadder(store, Buffer.from(JSON.stringify(payload), 'utf8'), { typ: AUDIT_EXPORT_TYP, cty: 'json' });
+    if (delivery !== undefined) {
+      try {
+        delivery.write(jws);
+      } catch (e) {
+        const code = (e as { code?: unknown } | null)?.code;
+        try {
+          store.audit.append({ at: this.now().toISOString(), action: 'audit.export', outcome: 'refused', subject: null, details: { from, to, reason: typeof code === 'string' ? code : 'WRITE_FAILED' } });
+        } catch {
+          // The write's failure is the one the operator must see; a log that cannot take this record either
+          // will refuse the next operation in its own words.
+        }
+        throw e;
+      }
+      delivery.done();
+    }
     return { jws, from, to, signer: kid };
   }
 

@@ -279,6 +279,21 @@ describe('files: an output file whose folder cannot take it', () => {
     expect(await audited()).toBe(before);
     expect((await json(['audit', 'verify'])).value).toMatchObject({ ok: true });
   });
+
+  it('audit export, whose "ok" record is inside what it signs, adds a "refused" record when its write fails after the unlock', async () => {
+    const out = join(dir, `${'n'.repeat(240)}.jws`);
+    const list = async () => (await json(['audit', 'list', '--limit', '10000'])).value as Array<{ seq: number; action: string; outcome: string; details: Record<string, unknown> }>;
+    const r = await json(['audit', 'export', '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.value.error).toEqual({ code: 'FILE_UNWRITABLE', message: expect.stringMatching(/^Cannot write the output file '.*': /) });
+    expect(existsSync(out)).toBe(false);
+    const [refusal, signed] = await list();
+    // The export signed its "ok" record first; the next one says the file never came, by code, not by path.
+    expect(signed).toMatchObject({ action: 'audit.export', outcome: 'ok', details: { from: 1, to: signed!.seq } });
+    expect(refusal).toMatchObject({ seq: signed!.seq + 1, action: 'audit.export', outcome: 'refused', details: { from: 1, to: signed!.seq, reason: 'FILE_UNWRITABLE' } });
+    expect(JSON.stringify(refusal)).not.toContain('nnnn');
+    expect((await json(['audit', 'verify'])).value).toMatchObject({ ok: true });
+  });
 });
 
 describe('output files, warnings and plurals', () => {

@@ -116,4 +116,22 @@ describe('exports and their audit records', () => {
     }
     expect(t!.services.audit.verify()).toMatchObject({ ok: true });
   });
+
+  it('audit.export signs its own "ok" record, so a delivery that fails after it adds a "refused" record naming the code, not the file', async () => {
+    t = await openTestServices();
+    const { audit } = t.services;
+    const done = vi.fn();
+    const failing: Delivery = { write: () => { throw Object.assign(new Error("EIO: i/o error, write '/secret/place.jws'"), { code: 'EIO' }); }, undo: vi.fn(), done };
+    await expect(audit.exportSigned({}, failing)).rejects.toMatchObject({ code: 'EIO' });
+    const [refusal, signed] = audit.list({ action: 'audit.export', limit: 2 });
+    expect(signed).toMatchObject({ outcome: 'ok' });
+    expect(refusal).toMatchObject({ seq: signed!.seq + 1, outcome: 'refused', details: { from: 1, to: signed!.seq, reason: 'EIO' } });
+    expect(JSON.stringify(refusal)).not.toContain('secret');
+    expect(done).not.toHaveBeenCalled();
+    const delivered = vi.fn();
+    const { jws } = await audit.exportSigned({}, { write: delivered, undo: vi.fn(), done });
+    expect(delivered).toHaveBeenCalledWith(jws);
+    expect(done).toHaveBeenCalledOnce();
+    expect(audit.verify()).toMatchObject({ ok: true });
+  });
 });

@@ -84,13 +84,10 @@ export const auditCommands: readonly Command[] = [
       const range = { ...(ctx.values.from !== undefined ? { from: int(ctx.values.from, 'from', undefined, { min: 1 })! } : {}), ...(ctx.values.to !== undefined ? { to: int(ctx.values.to, 'to', undefined, { min: 1 })! } : {}) };
       const file = outDelivery(out, ctx.values.force === true);
       await ctx.unlock();
-      let made = { from: 0, to: 0, signer: '' };
       // The export's record is inside what it signs, so it is written first;
-      // checkOutput above refused a file that cannot be written before that.
-      const { jws, ...rest } = await ctx.services.audit.exportSigned(range);
-      made = rest;
-      file.write(jws);
-      file.done();
+      // checkOutput above refused a file that cannot be written before that,
+      // and a write that fails after it is recorded as refused by the service.
+      const { jws: _jws, ...made } = await ctx.services.audit.exportSigned(range, file);
       ctx.out.print(`Wrote entries ${made.from} to ${made.to} of the audit log, signed by ${made.signer}, to ${out}. Verify it with this KeyLadder's public key (keyladder identity jwks).`, { file: out, ...made });
       return 0;
     },
