@@ -16,8 +16,9 @@
 // counters (a power cut: the batches since the last checkpoint, as these
 // commits are not fsynced); it never loses or tears a key change, which is
 // written at once with a full fsync. A batch whose write fails is kept, in
-// order, and tried again a second later; until it is written, a crash would
-// lose it too. When another process holds the write lock (a long `device
+// order, and tried again: within 20 ms when another writer held the lock, a
+// second later when the log could not be written; until it is written, a
+// crash would lose it too. When another process holds the write lock (a long `device
 // import` on a live store), a batched write does not wait for it: it fails at
 // once, so the responder's event loop never blocks on the lock, and exchanges
 // go on being answered while their records wait (up to MAX_PENDING_AUDIT).
@@ -107,17 +108,16 @@ export class ExchangeRecorder {
         this.marks.set(entry.device.id, { at: entry.device.at, mechanism: entry.device.mechanism, generation: entry.generation, count: (previous?.count ?? 0) + 1 });
       }
     }
-    // A full batch is written at once, unless the last write failed: then its retry, a second later,
-    // takes everything. (Trying again every auditBatch records while another process holds the write
-    // lock put back an ever longer batch each time, on the responder's thread.)
+    // A full batch is written at once, unless the log cannot be written (a full disk): then its retry,
+    // a second later, takes everything, and exchanges are refused meanwhile (unavailable()).
     if (this.audit.length >= this.limits.auditBatch && !this.retrying) this.write(false);
     // An audit record waits auditDelayMs at most, even when the next write was due later (counters, a retry).
     // (After a failed write, the retry keeps its pace.)
     else if (this.timer === undefined || (!this.retrying && this.timerDue > Date.now() + this.limits.auditDelayMs)) this.writeIn(this.limits.auditDelayMs);
   }
 
-  private requeue(audit: AuditRecord[], marks: ExchangeMark[], perGeneration: Map<number, number>): void {
-    this.audit = audit.concat(this.audit);
+  /** Puts a failed write's counters back, merged with what came since. (Its audit records never left.) */
+  private requeue(marks: ExchangeMark[], perGeneration: Map<number, number>): void {
     const later = this.marks;
     this.marks = new Map();
     for (const m of marks) this.marks.set(m.deviceId, { at: m.at, mechanism: m.mechanism, generation: m.generation, count: m.count });
@@ -147,8 +147,10 @@ export class ExchangeRecorder {
     // Counters are due once a second; once due, they drain over as many writes as it takes.
     const statsDue = all || this.draining || Date.now() - this.statsWrittenAt >= this.limits.statsDelayMs;
     if (this.audit.length === 0 && this.registry.size === 0 && this.refusedWhileUnavailable.size === 0 && !(statsDue && (this.perGeneration.size > 0 || this.marks.size > 0))) return;
+    // The records stay where they are until their transaction commits: a write that fails (another
+    // process holds the lock, for seconds maybe) then costs nothing but its failed BEGIN, however
+    // many records wait. (Taking them out and putting them back copied them all at every attempt.)
     const audit = this.audit;
-    this.audit = [];
     const aggregates = [...this.refusedWhileUnavailable].map(([code, r]): AuditRecord => ({
       at: r.to, action: 'exchange', outcome: 'refused', subject: null,
       details: { mechanism: null, profile: null, code, reason: 'AUDIT_UNAVAILABLE', count: r.count, from: r.from, to: r.to },
@@ -171,7 +173,7 @@ export class ExchangeRecorder {
     const store = this.store();
     try {
       // Batched, the write never waits for another process's lock on the event loop: it fails
-      // at once and is retried a second later (flushes, before a read or a lock, may wait).
+      // at once and is tried again (flushes, before a read or a lock, may wait).
       store.transaction(() => {
         store.audit.append(...audit, ...aggregates);
         store.wrapdata.apply(this.registry.taken());
@@ -181,19 +183,32 @@ export class ExchangeRecorder {
     } catch (error) {
       // Unbatched (a one-shot command): the caller learns it at once and does not answer, so
       // the record of what was not answered must not be kept.
-      if (!this.batched) throw error;
-      // Nothing was written (one transaction). Put the batch back, ahead of what came since,
-      // so that no record is lost or reordered: another process holding the write lock past
-      // the busy timeout (a large import from the CLI) must not cost a responder its records.
-      this.requeue(audit, marks, perGeneration);
-      // A busy lock passes (another process writes); anything else means the log cannot be written.
-      if (!isBusy(error)) this.failing ??= { since: new Date().toISOString(), error: sqliteCode(error) };
-      this.retrying = true;
-      if (this.timer === undefined) this.writeIn(RETRY_MS);
+      if (!this.batched) {
+        this.audit = [];
+        throw error;
+      }
+      // Nothing was written (one transaction): the records wait, in order, and the counters go
+      // back, so that another process holding the write lock past the busy timeout (a large import
+      // from the CLI) does not cost a responder its records.
+      this.requeue(marks, perGeneration);
+      if (isBusy(error)) {
+        // Another writer (another `serve` worker, most often, between two of its own batches):
+        // try again soon, and at the next full batch. A second's wait here would make the next
+        // write a second's worth of records, and that write a stall of the responder's thread.
+        if (this.timer === undefined) this.writeIn(this.limits.auditDelayMs);
+      } else {
+        // Anything else means the log cannot be written: exchanges are refused until it can,
+        // and it is tried again once a second.
+        this.failing ??= { since: new Date().toISOString(), error: sqliteCode(error) };
+        this.retrying = true;
+        if (this.timer === undefined) this.writeIn(RETRY_MS);
+      }
       // Flushes (before a read, a lock, a stop) report it.
       if (all) throw error;
       return;
     }
+    // Nothing can have been recorded during the transaction (it runs synchronously): all of it is written.
+    this.audit = [];
     this.registry.written();
     this.retrying = false;
     this.failing = undefined;

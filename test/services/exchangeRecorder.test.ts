@@ -13,12 +13,16 @@ interface Written {
   generations: Map<number, number>;
 }
 
-/** `busy()` says whether the next transaction fails, as SQLite's SQLITE_BUSY would, writing nothing. */
-function fakeStore(writes: Written[], busy: () => boolean = () => false, subjects: string[] = []): () => KeyStore {
+/**
+ * `busy()` says whether the next transaction fails, writing nothing: true as SQLite's SQLITE_BUSY
+ * would (another writer), or the SQLite code to fail with (SQLITE_FULL: the log cannot be written).
+ */
+function fakeStore(writes: Written[], busy: () => boolean | string = () => false, subjects: string[] = []): () => KeyStore {
   let current: Written | undefined;
   const store = {
     transaction(fn: () => void) {
-      if (busy()) throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+      const failure = busy();
+      if (failure !== false) throw Object.assign(new Error('database is locked'), { code: failure === true ? 'SQLITE_BUSY' : failure });
       current = { audit: 0, marks: [], generations: new Map() };
       fn();
       writes.push(current);
@@ -115,24 +119,54 @@ describe('ExchangeRecorder', () => {
     expect(recorder.pending()).toEqual({ audit: 0, devices: 0 });
   });
 
-  it('after a failed write, tries again once a second, not at every full batch', () => {
+  it('when the log cannot be written, tries again once a second, not at every full batch', () => {
     vi.useFakeTimers();
     const writes: Written[] = [];
     let attempts = 0;
-    let locked = true;
-    const recorder = new ExchangeRecorder(fakeStore(writes, () => (attempts++, locked)), true, limits);
+    let full = true;
+    const recorder = new ExchangeRecorder(fakeStore(writes, () => (attempts++, full ? 'SQLITE_FULL' : false)), true, limits);
     vi.advanceTimersByTime(1000);
-    // 40 records are ten full batches; while the lock is held, only the first batch tries.
-    for (let i = 0; i < 40; i++) recorder.record(exchange(i % 7));
+    for (let i = 0; i < 4; i++) recorder.record(exchange(i % 7));
+    expect(attempts).toBe(1);
+    expect(recorder.unavailable()).toMatch(/cannot be written/);
+    // Exchanges are refused meanwhile (the service asks unavailable()); records that still come
+    // (refusals, counted) do not make it try at every batch.
+    for (let i = 0; i < 36; i++) recorder.record(exchange(i % 7));
     expect(attempts).toBe(1);
     vi.advanceTimersByTime(1000);
     expect(attempts).toBe(2);
-    locked = false;
+    full = false;
     vi.advanceTimersByTime(1000);
     expect(writes.reduce((n, w) => n + w.audit, 0)).toBe(40);
+    expect(recorder.unavailable()).toBeUndefined();
     // Written again, a full batch goes at once.
     for (let i = 0; i < 4; i++) recorder.record(exchange(i));
     expect(writes.at(-1)!.audit).toBe(4);
+  });
+
+  it('when another writer holds the lock, tries again within the audit delay and at each full batch, losing and reordering nothing', () => {
+    vi.useFakeTimers();
+    const writes: Written[] = [];
+    const subjects: string[] = [];
+    let attempts = 0;
+    let locked = true;
+    const recorder = new ExchangeRecorder(fakeStore(writes, () => (attempts++, locked), subjects), true, limits);
+    vi.advanceTimersByTime(1000);
+    recorder.record(exchange(1));
+    vi.advanceTimersByTime(20);
+    expect(attempts).toBe(1);
+    vi.advanceTimersByTime(20);
+    expect(attempts).toBe(2);
+    // A long hold: 20,000 records wait, and every full batch of 4 tries (each try fails at its
+    // BEGIN; the waiting records are not moved, so a try costs the same at the end as at the start).
+    for (let i = 0; i < 20_000; i++) recorder.record(exchange(i % 50, `u${i}`));
+    expect(attempts).toBeGreaterThan(4_000);
+    expect(recorder.unavailable()).toBeUndefined(); // another writer is no reason to refuse
+    locked = false;
+    vi.advanceTimersByTime(20);
+    expect(writes.reduce((n, w) => n + w.audit, 0)).toBe(20_001);
+    expect(subjects.slice(0, 3)).toEqual(['D1', 'D0', 'D1']);
+    expect(subjects.at(-1)).toBe('D49');
   });
 
   it('lets a flush that cannot write throw, and keeps the records for the next one', () => {
