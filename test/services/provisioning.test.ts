@@ -280,7 +280,7 @@ describe('bulk import', () => {
     expect(await messageOf(`identity;kpw\nX-1;${key}\n`)).toContain('separated by semicolons (;)');
     expect(await messageOf(`identity\tkpw\nX-1\t${key}\n`)).toContain('separated by tabs');
     // The same numbering as a report's rows: line 4 is the third device, after the header and an empty line.
-    expect(await messageOf('identity,kpw\nX-1,\n\nX-2,,extra\n')).toContain('at line 4');
+    expect(await messageOf('identity,kpw\nX-1,\n\nX-2,,extra\n')).toContain('the row on line 4');
     const report = await t.services.devices.import('identity,kpw\nNUM-1,\n\nNUM-2,zz\n', 'csv');
     expect(report.failed.map((f) => f.row)).toEqual([4]);
   });
