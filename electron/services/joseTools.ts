@@ -291,7 +291,7 @@ export class JoseToolsService {
 
   /** Public halves of this KeyLadder's signing keys and the keyring's signers, by kid. */
   private async signingKeys(): Promise<JoseKey[]> {
-    const own = (await this.keyring.identityJwks()).keys.filter((k) => k.use === 'sig');
+    const own = (await this.keyring.ownPublicJwks()).keys.filter((k) => k.use === 'sig');
     const pinned = this.session.store().keyring.recipients().filter((r) => r.use === 'sig').map((r) => ({ ...(JSON.parse(r.public_jwk) as JWK), kid: r.kid }));
     return [...own, ...pinned].map((jwk) => ({ kind: 'jwk', jwk, ...(jwk.kid === undefined ? {} : { kid: jwk.kid }) }));
   }

@@ -17,6 +17,7 @@ import { ownKeyBinding } from '../../db/sealing.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import { readPublicKey, type PublicKeyOptions } from './publicKeyInput.js';
 import type { StoreSession } from './session.js';
+import type { AuditAction } from './types.js';
 import { encryptToRecipient, signCompact, type ExtraHeader } from '../jose/produce.js';
 import { decryptJose, verifyJose } from '../jose/open.js';
 import { JoseRefusal } from '../jose/errors.js';
@@ -25,6 +26,9 @@ import { algorithmVerdict } from '../jose/algorithms.js';
 import { utf8 } from '../ladder/base64.js';
 
 export const OWN_KEY_ALGS: Record<KeyUse, string> = { sig: 'ES256', enc: 'ECDH-ES+A256KW' };
+
+/** The audited reads of the keyring: what an operator looked at, never a change. */
+export const KEYRING_READ_ACTIONS = ['recipient.list', 'recipient.show', 'recipient.jwks', 'identity.list', 'identity.jwks'] as const satisfies readonly AuditAction[];
 
 export interface RecipientSummary {
   readonly kid: string;
@@ -114,21 +118,43 @@ export class KeyringService {
       store.keyring.addRecipient({ kid: entry.kid, label, use: entry.use, thumbprint: entry.thumbprint, public_jwk: JSON.stringify(entry.jwk), added_at: at });
       store.audit.append({ at, action: 'recipient.add', outcome: 'ok', subject: entry.kid, details: { use: entry.use, key: entry.description, thumbprint: entry.thumbprint } });
     });
-    return this.recipient(entry.kid);
+    return this.findRecipient(entry.kid);
   }
 
+  /** The keyring's recipients, audited (recipient.list: how many, never a key). */
   recipients(): RecipientSummary[] {
-    return this.session.store().keyring.recipients().map(recipientSummary);
+    const list = this.session.store().keyring.recipients().map(recipientSummary);
+    this.auditRead('recipient.list', null, { count: list.length, sig: list.filter((r) => r.use === 'sig').length, enc: list.filter((r) => r.use === 'enc').length });
+    return list;
   }
 
+  /** One recipient, audited (recipient.show: its kid, use and thumbprint). A kid not in the keyring is refused, unaudited, as remove refuses it. */
   recipient(kid: string): RecipientSummary {
+    const r = this.findRecipient(kid);
+    this.auditRead('recipient.show', r.kid, { use: r.use, thumbprint: r.thumbprint });
+    return r;
+  }
+
+  private findRecipient(kid: string): RecipientSummary {
     const row = this.session.store().keyring.recipient(checkKid(kid));
     if (!row) throw new ServiceError(ServiceErrorCode.RECIPIENT_NOT_FOUND, `No recipient with kid "${kid}" is in the keyring.`);
     return recipientSummary(row);
   }
 
+  /**
+   * Reads of the keyring an operator asks for (list, show, the JWKS) are
+   * audited like its changes: who looked at which keys, and how many. Details
+   * are kids, uses, thumbprints and counts, never a key. Internal lookups
+   * (an export finding its recipient, a verification its signers) are not.
+   */
+  private auditRead(action: (typeof KEYRING_READ_ACTIONS)[number], subject: string | null, details: Record<string, string | number>): void {
+    const store = this.session.store();
+    const at = this.now().toISOString();
+    store.transaction(() => store.audit.append({ at, action, outcome: 'ok', subject, details }));
+  }
+
   removeRecipient(kid: string): RecipientSummary {
-    const removed = this.recipient(kid);
+    const removed = this.findRecipient(kid);
     const store = this.session.store();
     const at = this.now().toISOString();
     store.transaction(() => {
@@ -138,9 +164,11 @@ export class KeyringService {
     return removed;
   }
 
-  /** The keyring's public keys as a JWKS. */
+  /** The keyring's public keys as a JWKS, audited (recipient.jwks: how many). */
   recipientsJwks(): { keys: JWK[] } {
-    return { keys: this.session.store().keyring.recipients().map((r) => JSON.parse(r.public_jwk) as JWK) };
+    const keys = this.session.store().keyring.recipients().map((r) => JSON.parse(r.public_jwk) as JWK);
+    this.auditRead('recipient.jwks', null, { count: keys.length });
+    return { keys };
   }
 
   /** A recipient's public JWK, for encrypting to (`enc`) or verifying (`sig`). */
@@ -161,11 +189,20 @@ export class KeyringService {
   /** This KeyLadder's own keys, made now if the store predates the keyring. */
   async ownKeys(): Promise<OwnKeySummary[]> {
     await this.ensureOwnKeys();
-    return this.session.store().keyring.ownKeys().map(ownSummary);
+    const keys = this.session.store().keyring.ownKeys().map(ownSummary);
+    this.auditRead('identity.list', null, { count: keys.length, active: keys.filter((k) => k.status === 'active').length });
+    return keys;
   }
 
-  /** The public halves of this KeyLadder's keys (active and retired), to hand to factories and peers. */
+  /** The public halves of this KeyLadder's keys (active and retired), to hand to factories and peers; audited (identity.jwks: the kids handed out). */
   async identityJwks(): Promise<{ keys: JWK[] }> {
+    const jwks = await this.ownPublicJwks();
+    this.auditRead('identity.jwks', null, { count: jwks.keys.length, kids: jwks.keys.map((k) => k.kid).join(' ') });
+    return jwks;
+  }
+
+  /** identityJwks without its audit record, for KeyLadder's own use (verifying what it signed). */
+  async ownPublicJwks(): Promise<{ keys: JWK[] }> {
     await this.ensureOwnKeys();
     return { keys: this.session.store().keyring.ownKeys().map((k) => JSON.parse(k.public_jwk) as JWK) };
   }

@@ -83,7 +83,7 @@ export type AuditAction =
   | 'group.add' | 'group.export' | 'policy.clone'
   | 'issuer.create' | 'issuer.rotate' | 'issuer.retire' | 'issuer.destroy' | 'issuer.import-msl' | 'issuer.export' | 'issuer.import-peer'
   | 'exchange' | 'exchange.test' | 'exchange.check' | 'audit.checkpoint' | 'audit.export' | 'revocation.export' | 'revocation.import'
-  | 'recipient.add' | 'recipient.remove' | 'identity.create' | 'identity.rotate'
+  | 'recipient.add' | 'recipient.remove' | 'recipient.list' | 'recipient.show' | 'recipient.jwks' | 'identity.create' | 'identity.rotate' | 'identity.list' | 'identity.jwks'
   | 'jose.decrypt' | 'jose.encrypt';
 
 export interface AuditEntry {

@@ -25,7 +25,7 @@ async function json<T = any>(store: string, args: string[], options?: Options): 
   const r = await run(store, [...args, '--json'], options);
   return { code: r.code, value: JSON.parse(r.stdout) as T, stderr: r.stderr };
 }
-/** A refusal with `code` and exit `status`; what the store holds (recipients, generations, audit rows but the CLI's unlocks) stays as it was. */
+/** A refusal with `code` and exit `status`; what the store holds (recipients, generations, audit rows but the CLI's unlocks and the recipient.list rows `held` itself makes) stays as it was. */
 async function refused(store: string, args: string[], code: string, status: number, options?: Options): Promise<string> {
   const before = await held(store);
   const r = await json<{ error: { code: string; message: string } }>(store, args, options);
@@ -37,7 +37,8 @@ async function refused(store: string, args: string[], code: string, status: numb
 const held = async (store: string) => ({
   recipients: (await json(store, ['recipient', 'list'])).value,
   issuers: (await json(store, ['issuer', 'list'])).value,
-  audit: ((await json<unknown[]>(store, ['audit', 'list', '--limit', '10000'])).value).length,
+  // Listing the recipients above is an audited read (recipient.list): its rows are left out, every other row counts.
+  audit: ((await json<Array<{ action: string }>>(store, ['audit', 'list', '--limit', '10000'])).value).filter((e) => e.action !== 'recipient.list').length,
 });
 const BUNDLE = { KEYLADDER_BUNDLE_PASSPHRASE: 'a peer export passphrase' };
 const factory = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 65537 });
@@ -74,6 +75,24 @@ describe('recipient', () => {
     expect(storeHashes(A)).toEqual(hashes);
     expect((await json(A, ['recipient', 'remove', 'lab', '--yes'])).value).toMatchObject({ kid: 'lab' });
     await refused(A, ['recipient', 'show', 'lab'], 'RECIPIENT_NOT_FOUND', 1);
+  });
+
+  it('list, show and jwks are audited, as are identity jwks and list: by kid and count, never a key; audit list --action knows them', async () => {
+    const last = async (action: string) => (await json<Array<{ subject: string | null; details: Record<string, unknown> }>>(A, ['audit', 'list', '--action', action, '--limit', '1'])).value[0];
+    const count = (await json<unknown[]>(A, ['recipient', 'list'])).value.length;
+    expect(await last('recipient.list')).toMatchObject({ subject: null, details: { count } });
+    expect((await json(A, ['recipient', 'show', 'factory-7'])).code).toBe(0);
+    expect(await last('recipient.show')).toEqual(expect.objectContaining({ subject: 'factory-7', details: { use: 'enc', thumbprint: await calculateJwkThumbprint(factoryJwk) } }));
+    expect((await json(A, ['recipient', 'jwks'])).code).toBe(0);
+    expect(await last('recipient.jwks')).toMatchObject({ details: { count } });
+    const own = (await json<{ keys: JWK[] }>(A, ['identity', 'jwks'])).value.keys;
+    expect(await last('identity.jwks')).toMatchObject({ details: { count: own.length, kids: own.map((k) => k.kid).join(' ') } });
+    expect((await json(A, ['identity', 'list'])).code).toBe(0);
+    expect(await last('identity.list')).toMatchObject({ details: { count: own.length } });
+    const rows = JSON.stringify((await json(A, ['audit', 'list', '--limit', '50'])).value);
+    for (const member of [factoryJwk.n!, ...own.flatMap((k) => [k.x!, k.y!])]) expect(rows).not.toContain(member);
+    const help = (await cli(['audit', 'list', '--help'])).stdout;
+    for (const action of ['recipient.list', 'recipient.show', 'recipient.jwks', 'identity.list', 'identity.jwks']) expect(help).toContain(action);
   });
 
   it('refuses weak, private and unreadable keys with their code, adding nothing', async () => {

@@ -76,6 +76,18 @@ describe('key material never reaches the audit log or an error', () => {
     await expectRefused('provision duplicate', () => s.devices.provision({ identity: 'ESN-KPW', keys: { kind: 'kpw', kpw: known('dup kpw', hex(16, 6)) } }));
     await expectRefused('group bad key', () => s.groups.add('model-c', { kind: 'kde-kdh', kde: known('bad kde', hex(16, 7)), kdh: hex(31, 8) }));
 
+    // The keyring: a recipient added, and every read of it (audited, by kid and count), with this KeyLadder's own private keys known.
+    const keyringPeer = await generateKeyPair('ECDH-ES+A256KW', { extractable: true });
+    await s.keyring.addRecipient(JSON.stringify(await exportJWK(keyringPeer.publicKey)), { kid: 'peer-enc', use: 'enc' });
+    known('recipient private d', Buffer.from((await exportJWK(keyringPeer.privateKey)).d!, 'base64url').toString('hex'));
+    for (const use of ['sig', 'enc'] as const) known(`own ${use} d`, Buffer.from((await s.keyring.ownPrivateKey(use))!.key.export({ format: 'jwk' }).d!, 'base64url').toString('hex'));
+    s.keyring.recipients();
+    s.keyring.recipient('peer-enc');
+    s.keyring.recipientsJwks();
+    await s.keyring.identityJwks();
+    await s.keyring.ownKeys();
+    await expectRefused('recipient show unknown', () => s.keyring.recipient('nobody'));
+
     // Bulk import, good and bad, CSV and JSON.
     const csv = ['identity,group,kpe,kph,kpw'];
     const json: Array<Record<string, string>> = [];
@@ -187,6 +199,7 @@ describe('key material never reaches the audit log or an error', () => {
       'group.add:ok', 'device.provision:ok', 'device.import:ok', 'device.import:refused', 'device.export:ok', 'device.revoke:ok',
       'issuer.create:ok', 'issuer.rotate:ok', 'issuer.import-msl:ok', 'issuer.export:ok', 'issuer.retire:ok', 'issuer.destroy:ok',
       'exchange:ok', 'exchange:refused',
+      'recipient.add:ok', 'recipient.list:ok', 'recipient.show:ok', 'recipient.jwks:ok', 'identity.jwks:ok', 'identity.list:ok',
     ]) expect(actions, a).toContain(a);
     for (const row of rows) {
       const { mac: _mac, ...text } = row;

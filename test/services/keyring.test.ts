@@ -6,6 +6,7 @@ import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { calculateJwkThumbprint, compactVerify, importJWK, SignJWT, type JWK } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encryptToRecipient } from '../../electron/jose/produce.js';
+import { KEYRING_READ_ACTIONS } from '../../electron/services/keyring.js';
 import { openTestServices, type TestServices } from '../support/services.js';
 import type { KeyStore } from '../../db/store.js';
 
@@ -16,8 +17,8 @@ const rsa = (bits: number) => generateKeyPairSync('rsa', { modulusLength: bits, 
 const ec = (namedCurve: string) => generateKeyPairSync('ec', { namedCurve });
 const publicJwk = (k: ReturnType<typeof ec>) => k.publicKey.export({ format: 'jwk' }) as JWK;
 
-/** What the store holds that a refused add must not change. */
-const state = (s: TestServices['services']) => ({ recipients: s.keyring.recipients(), audit: s.audit.list({ limit: 1000 }).length });
+/** What the store holds that a refused add must not change: its recipients, and its audit rows but the reads (listing the recipients is one). */
+const state = (s: TestServices['services']) => ({ recipients: s.keyring.recipients(), audit: s.audit.list({ limit: 1000, excludeActions: KEYRING_READ_ACTIONS }).length });
 
 async function refused(s: TestServices['services'], text: string, options: Parameters<TestServices['services']['keyring']['addRecipient']>[1], expected: { code: string; reason?: string }): Promise<void> {
   const before = state(s);
@@ -88,6 +89,49 @@ describe('recipients', () => {
     expect(s.keyring.removeRecipient('lab').kid).toBe('lab');
     expect(() => s.keyring.recipient('lab')).toThrow(expect.objectContaining({ code: 'RECIPIENT_NOT_FOUND' }));
     expect(s.audit.list({ action: 'recipient.remove', limit: 10 }).map((e) => e.subject)).toEqual(['lab']);
+    expect(s.audit.verify().ok).toBe(true);
+  });
+
+  it('list, show and the JWKS are audited like add and remove: which kid, how many, never a key; a kid not held is refused unaudited', async () => {
+    t = await openTestServices();
+    const s = t.services;
+    const factory = rsa(2048);
+    const jwk = factory.publicKey.export({ format: 'jwk' }) as JWK;
+    const signer = ec('P-384');
+    const added = await s.keyring.addRecipient(JSON.stringify(jwk), { kid: 'factory-1', use: 'enc' });
+    await s.keyring.addRecipient(JSON.stringify(publicJwk(signer)), { kid: 'peer-sig', use: 'sig' });
+    // Adding and removing read nothing the operator asked to see.
+    expect(s.audit.list({ limit: 1000 }).filter((e) => (KEYRING_READ_ACTIONS as readonly string[]).includes(e.action))).toEqual([]);
+
+    expect(s.keyring.recipients()).toHaveLength(2);
+    expect(s.keyring.recipient('factory-1').kid).toBe('factory-1');
+    expect(s.keyring.recipientsJwks().keys).toHaveLength(2);
+    const jwks = await s.keyring.identityJwks();
+    expect(await s.keyring.ownKeys()).toHaveLength(2);
+    const reads = s.audit.list({ limit: 1000 }).filter((e) => (KEYRING_READ_ACTIONS as readonly string[]).includes(e.action)).reverse();
+    expect(reads.map((e) => [e.action, e.outcome, e.subject, e.details])).toEqual([
+      ['recipient.list', 'ok', null, { count: 2, sig: 1, enc: 1 }],
+      ['recipient.show', 'ok', 'factory-1', { use: 'enc', thumbprint: added.thumbprint }],
+      ['recipient.jwks', 'ok', null, { count: 2 }],
+      ['identity.jwks', 'ok', null, { count: 2, kids: jwks.keys.map((k) => k.kid).join(' ') }],
+      ['identity.list', 'ok', null, { count: 2, active: 2 }],
+    ]);
+
+    // No key in them: neither the recipients' public members nor this KeyLadder's private ones.
+    const text = JSON.stringify(reads);
+    const own = await Promise.all((['sig', 'enc'] as const).map(async (use) => (await s.keyring.ownPrivateKey(use))!.key.export({ format: 'jwk' })));
+    for (const member of [jwk.n!, publicJwk(signer).x!, publicJwk(signer).y!, ...jwks.keys.flatMap((k) => [k.x!, k.y!]), ...own.map((k) => k.d!)]) {
+      expect(text).not.toContain(member);
+      expect(text).not.toContain(Buffer.from(member, 'base64url').toString('hex'));
+    }
+
+    // A kid the keyring lacks: refused, and nothing recorded.
+    const count = s.audit.list({ limit: 1000 }).length;
+    expect(() => s.keyring.recipient('nobody')).toThrow(expect.objectContaining({ code: 'RECIPIENT_NOT_FOUND' }));
+    expect(s.audit.list({ limit: 1000 })).toHaveLength(count);
+    // Encrypting to a recipient looks its key up without a read record: the jose.encrypt record names it.
+    await s.jose.encrypt('to the factory', 'factory-1');
+    expect(s.audit.list({ limit: 1000 }).slice(0, 2).map((e) => e.action)).toEqual(['jose.encrypt', 'identity.list']);
     expect(s.audit.verify().ok).toBe(true);
   });
 
