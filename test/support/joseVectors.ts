@@ -50,3 +50,21 @@ export interface JoseMatrixFile {
 }
 
 export const joseMatrix = (): JoseMatrixFile => readVectorFile('jose-matrix.json') as JoseMatrixFile;
+
+/** One JWS of test/vectors/jose/jws-matrix.json (build/make-jws-matrix.mjs): `key` verifies it, `wrongKey` (same kind) must not. */
+export interface JwsMatrixVector {
+  readonly alg: string;
+  readonly kid: string;
+  readonly key: string;
+  readonly wrongKey: string;
+  readonly jws: string;
+}
+
+export interface JwsMatrixFile {
+  readonly source: string;
+  readonly payload: string;
+  readonly keys: Readonly<Record<string, JWK>>;
+  readonly vectors: readonly JwsMatrixVector[];
+}
+
+export const jwsMatrix = (): JwsMatrixFile => readVectorFile('jws-matrix.json') as JwsMatrixFile;
