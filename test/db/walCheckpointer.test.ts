@@ -62,6 +62,25 @@ describe('WalCheckpointer', () => {
     db.close();
   });
 
+  it('empties a WAL past 10,000 frames (SQLite would only reuse it, and with several writing processes never did)', async () => {
+    const path = join(dir, 'd.db');
+    const key = randomBytes(32);
+    const db = openForWriting(path, key, true);
+    db.exec('CREATE TABLE t (x BLOB)');
+    const checkpointer = WalCheckpointer.start(db, path, key, 50, BUILT_WORKER);
+    const insert = db.prepare('INSERT INTO t VALUES (?)');
+    const row = randomBytes(1000);
+    // About 12,000 pages in one transaction: past the bound at the worker's next look.
+    db.transaction(() => { for (let i = 0; i < 45_000; i++) insert.run(row); })();
+    expect(statSync(`${path}-wal`).size).toBeGreaterThan(10_000 * 4096);
+    // A PASSIVE checkpoint copies the pages but leaves the WAL file as long as it was; the
+    // TRUNCATE past the bound empties it.
+    await until(() => statSync(`${path}-wal`).size === 0, 5_000);
+    expect((db.prepare('SELECT count(*) FROM t').pluck().get() as number)).toBe(45_000);
+    checkpointer!.stop();
+    db.close();
+  });
+
   it('without the built worker (sources run directly), SQLite keeps checkpointing by itself', () => {
     const path = join(dir, 'c.db');
     const key = randomBytes(32);
