@@ -12,18 +12,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { CompactSign, exportJWK, generateKeyPair, importJWK } from 'jose';
-import ts from 'typescript';
+import { loadAlgorithmTable } from './loadAlgorithmTable.mjs';
 
 const root = new URL('../', import.meta.url);
 
-// The table is TypeScript with no imports: strip its types and load it as it is.
-function loadTable() {
-  const source = readFileSync(new URL('electron/jose/algorithms.ts', root), 'utf8');
-  const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
-  return import(`data:text/javascript;base64,${Buffer.from(outputText).toString('base64')}`);
-}
-
-const { ALGORITHMS } = await loadTable();
+const { ALGORITHMS } = await loadAlgorithmTable();
 const accepted = ALGORITHMS.filter((e) => e.kind === 'signature' && e.accepted);
 
 const PAYLOAD = 'KeyLadder JWS matrix: every accepted signature alg, made by jose.';
