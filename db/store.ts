@@ -232,6 +232,8 @@ export class KeyStore {
   }
 
   private cacheKib = 0;
+  /** Prepared once: it runs every second. */
+  private fleetSizeStmt: { get(): unknown } | undefined;
 
   /**
    * Sets the page cache to hold the fleet (cacheKibFor); a no-op while the
@@ -243,7 +245,8 @@ export class KeyStore {
     try {
       // max(id) is one step down the table's b-tree, where count(*) reads it all; it is the count, or a
       // little more after deletions, which only errs towards a larger cache.
-      const devices = this.db.prepare('SELECT coalesce(max(id), 0) FROM devices').pluck().get() as number;
+      this.fleetSizeStmt ??= this.db.prepare('SELECT coalesce(max(id), 0) FROM devices').pluck();
+      const devices = this.fleetSizeStmt.get() as number;
       const kib = cacheKibFor(devices);
       if (kib === this.cacheKib) return;
       this.db.pragma(`cache_size = -${kib}`);
