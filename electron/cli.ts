@@ -25,7 +25,7 @@ import { CliError, CliErrorCode, exitStatusOf, withCliHint } from './cli/errors.
 import { commandHelp, groupHelp, overview, usageLine } from './cli/help.js';
 import { processIo, type CliIo } from './cli/io.js';
 import { GLOBAL_OPTIONS, int, parseCommandLine, wordsOf, type ParsedArgs } from './cli/options.js';
-import { outputFor } from './cli/output.js';
+import { outputFor, terminalSafe } from './cli/output.js';
 import { readPassphrase, storePassphrase } from './cli/passphrase.js';
 
 export type { CliIo } from './cli/io.js';
@@ -93,7 +93,8 @@ function resolve(parsed: ParsedArgs): { command: Command; args: string[] } {
   return found;
 }
 
-export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+export async function main(argv: readonly string[], rawIo: CliIo = processIo()): Promise<number> {
+  const io = terminalSafe(rawIo);
   // --json decides how even a parse error is printed, so it is looked for before parsing.
   let json = argv.includes('--json');
   let command: Command | undefined;

@@ -3,6 +3,7 @@
 
 import { checkOutput } from '../../db/files.js';
 import { fileDelivery, type Delivery } from '../services/delivery.js';
+import { visibleLines } from '../shared/visibleText.js';
 import type { CliIo } from './io.js';
 
 export interface Output {
@@ -12,6 +13,20 @@ export interface Output {
   /** A warning the operator must see, on stderr whatever the output mode. */
   warn(text: string): void;
 }
+
+/**
+ * The CLI's last guard: everything it writes to stdout and stderr (results,
+ * warnings, errors, help) goes through here, so no control or invisible format
+ * character reaches the terminal raw, whatever a message forgot to escape
+ * where the untrusted text entered it (shared/visibleText.ts). The newlines
+ * and tabs the lines are laid out with stay; JSON stays valid JSON with the
+ * same values (the escapes are JSON's own).
+ */
+export const terminalSafe = (io: CliIo): CliIo => ({
+  ...io,
+  stdout: (text) => io.stdout(visibleLines(text)),
+  stderr: (text) => io.stderr(visibleLines(text)),
+});
 
 export const outputFor = (io: CliIo, json: boolean): Output => ({
   json,

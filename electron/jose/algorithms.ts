@@ -11,6 +11,8 @@
 // electron/jwe/aesKeyWrap.ts), on every runtime; everything else goes
 // through jose.
 
+import { visible } from '../shared/visibleText.js';
+
 export type AlgorithmKind = 'key-management' | 'content-encryption' | 'signature';
 
 /** What a key for the algorithm is: a JWK's kty, or a passphrase (PBES2). */
@@ -180,7 +182,7 @@ export interface AlgorithmVerdict {
 export function algorithmVerdict(kind: AlgorithmKind, name: unknown): AlgorithmVerdict {
   const entry = algorithmEntry(kind, name);
   const shown = typeof name === 'string' ? name : String(JSON.stringify(name));
-  if (entry === undefined) return { name: shown, kind, supported: false, produced: false, reason: `"${shown}" is not an algorithm KeyLadder knows` };
+  if (entry === undefined) return { name: shown, kind, supported: false, produced: false, reason: `"${visible(shown, 80)}" is not an algorithm KeyLadder knows` };
   return {
     name: entry.name,
     kind,

@@ -16,6 +16,7 @@
 
 import { flattenedDecrypt, flattenedVerify, importJWK, type FlattenedJWE, type FlattenedJWSInput, type JWK } from 'jose';
 import { utf8 } from '../ladder/base64.js';
+import { visible } from '../shared/visibleText.js';
 import { decryptJwe } from '../ladder/jweDecrypt.js';
 import { LadderError, MslErrorCode } from '../ladder/errors.js';
 import { MAX_PBES2_COUNT } from '../jwe/pbes2.js';
@@ -82,9 +83,9 @@ function refuseExtensions(headers: readonly Header[], what: string): void {
 /** `lacking`: the acceptable recipients or signatures no key fitted. */
 function nothingOpened(what: 'JWE' | 'JWS', skipped: readonly Skipped[], attempted: boolean, lacking: readonly Skipped[]): JoseRefusal {
   if (attempted) return what === 'JWE' ? decryptionFailed(skipped) : verificationFailed(skipped);
-  const reasons = skipped.map((s) => `${what === 'JWE' ? 'recipient' : 'signature'} ${s.index} (${s.alg}): ${s.reason}`).join('; ');
+  const reasons = skipped.map((s) => `${what === 'JWE' ? 'recipient' : 'signature'} ${s.index} (${visible(s.alg, 80)}): ${s.reason}`).join('; ');
   if (lacking.length > 0) {
-    const kids = lacking.filter((s) => s.kid !== undefined).map((s) => `"${s.kid}"`);
+    const kids = lacking.filter((s) => s.kid !== undefined).map((s) => `"${visible(s.kid!, 130)}"`);
     const message = kids.length > 0 ? `No key for kid ${kids.join(', ')}.` : 'No key given fits this object.';
     return new JoseRefusal('NO_KEY_FOR_KID', `${message} (${reasons})`, skipped);
   }
@@ -153,7 +154,7 @@ async function decryptRfcJwe(jwe: ParsedJwe, keys: readonly JoseKey[]): Promise<
     }
     const candidates = candidateKeys(keys, kid).filter((key) => keyFits(entry, key, enc));
     if (candidates.length === 0) {
-      const skip = { index, alg: recipient.alg, ...withKid(kid), reason: kid === undefined ? `no key given fits ${entry.name}` : `no key for kid "${kid}"` };
+      const skip = { index, alg: recipient.alg, ...withKid(kid), reason: kid === undefined ? `no key given fits ${entry.name}` : `no key for kid "${visible(kid, 130)}"` };
       lacking.push(skip);
       skipped.push(skip);
       continue;
@@ -261,7 +262,7 @@ export async function verifyJose(input: string | Uint8Array | ParsedJose, keys: 
     }
     const candidates = candidateKeys(keys, kid).filter((key) => keyFits(entry, key, undefined, 'verify'));
     if (candidates.length === 0) {
-      const skip = { index, alg: signature.alg, ...withKid(kid), reason: kid === undefined ? `no key given fits ${entry.name}` : `no key for kid "${kid}"` };
+      const skip = { index, alg: signature.alg, ...withKid(kid), reason: kid === undefined ? `no key given fits ${entry.name}` : `no key for kid "${visible(kid, 130)}"` };
       lacking.push(skip);
       skipped.push(skip);
       continue;

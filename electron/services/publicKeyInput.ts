@@ -7,6 +7,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { parseStrictJson } from '../ladder/strictJson.js';
+import { visible } from '../shared/visibleText.js';
 import { MIN_RSA_BITS, rsaPublicKeyProblem } from '../jwe/rsaKeyCheck.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import type { KeyUse } from '../../db/repositories/keyring.js';
@@ -68,7 +69,7 @@ export async function readPublicKey(text: string, options: PublicKeyOptions = {}
   // The kid is the key owner's (a JWE to the key names it, and the owner finds its key by it):
   // --kid only names a key that has none, or chooses one from a JWKS.
   const ownKid = typeof source['kid'] === 'string' ? source['kid'] : undefined;
-  if (options.kid !== undefined && ownKid !== undefined && options.kid !== ownKid) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `The key names itself "${ownKid}"; its owner finds it by that kid, so it cannot be added as "${options.kid}".`);
+  if (options.kid !== undefined && ownKid !== undefined && options.kid !== ownKid) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `The key names itself "${visible(ownKid, 130)}"; its owner finds it by that kid, so it cannot be added as "${visible(options.kid, 130)}".`);
   const kid = options.kid ?? ownKid;
   if (kid === undefined || !/^[\x21-\x7e]{1,128}$/.test(kid)) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Name the key with a kid: 1 to 128 printable characters, no spaces (--kid KID).');
   const jwk: JWK = { ...publicJwk, kid, use, ...(alg ? { alg } : {}) };
@@ -125,7 +126,7 @@ function chooseFromJson(text: string, kid: string | undefined): Record<string, u
   if (!parsed.ok || parsed.value === null || typeof parsed.value !== 'object' || Array.isArray(parsed.value)) {
     throw refuse(KeyRefusal.MALFORMED, parsed.ok || parsed.problem === 'malformed'
       ? 'The key file is neither a JWK, a JWKS nor a PEM public key.'
-      : `The key file names the member "${parsed.member}" twice.`);
+      : `The key file names the member "${visible(parsed.member ?? '', 80)}" twice.`);
   }
   const value = parsed.value as Record<string, unknown>;
   if (!('keys' in value)) return value;
@@ -134,11 +135,11 @@ function chooseFromJson(text: string, kid: string | undefined): Record<string, u
   const kids = keys.map((k) => (k as Record<string, unknown>)['kid']);
   if (kid !== undefined) {
     const found = keys.filter((k) => (k as Record<string, unknown>)['kid'] === kid);
-    if (found.length !== 1) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, found.length === 0 ? `The JWKS has no key with kid "${kid}" (it has: ${kids.map(String).join(', ') || 'none'}).` : `The JWKS has ${found.length} keys with kid "${kid}".`);
+    if (found.length !== 1) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, found.length === 0 ? `The JWKS has no key with kid "${visible(kid, 130)}" (it has: ${kids.map((k) => visible(String(k), 130)).join(', ') || 'none'}).` : `The JWKS has ${found.length} keys with kid "${visible(kid, 130)}".`);
     return found[0] as Record<string, unknown>;
   }
   if (keys.length === 1) return keys[0] as Record<string, unknown>;
-  throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `The JWKS holds ${keys.length} keys: choose one with --kid (it has: ${kids.map(String).join(', ')}).`);
+  throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `The JWKS holds ${keys.length} keys: choose one with --kid (it has: ${kids.map((k) => visible(String(k), 130)).join(', ')}).`);
 }
 
 /** Refuses weak or malformed keys; describes the acceptable ones. */

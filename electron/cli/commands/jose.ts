@@ -10,6 +10,7 @@ import type { Header, JoseView, JwsPayloadView } from '../../jose/inspect.js';
 import type { Withheld } from '../../jose/keyMembers.js';
 import { withholds, type JwkSummary, type PlaintextSummary } from '../../jose/plaintextSummary.js';
 import { utf8 } from '../../ladder/base64.js';
+import { visible } from '../../shared/visibleText.js';
 import type { JoseInspection, JoseKeySource, KidHolder } from '../../services/joseTools.js';
 import type { Command, Context } from '../command.js';
 import { CliError, CliErrorCode, unreadable } from '../errors.js';
@@ -19,15 +20,17 @@ import { count, outFile } from '../output.js';
 
 const SECTION = 'JOSE' as const;
 
+// Every value read from the object (kid, alg, payload text, a decrypted JWK's members) is untrusted:
+// it goes through visible() where it enters a line, so it cannot forge, erase or hide lines.
 const verdict = (v: AlgorithmVerdict): string =>
-  `${v.name} (${v.supported ? `supported${v.produced ? ', produced' : ''}` : `refused: ${v.reason}`})${v.warning ? ` warning: ${v.warning}` : ''}`;
+  `${visible(v.name, 80)} (${v.supported ? `supported${v.produced ? ', produced' : ''}` : `refused: ${v.reason}`})${v.warning ? ` warning: ${v.warning}` : ''}`;
 const header = (name: string, h: Header | undefined): string[] => (h === undefined ? [] : [`  ${name}: ${JSON.stringify(h)}`]);
 const bytes = (name: string, b: { length: number; hex: string }): string => `  ${name}: ${count(b.length, 'byte')}${b.length ? ` ${b.hex}` : ''}`;
 
 function holderLine(holders: JoseInspection['holders'], index: number): string[] {
   const h: KidHolder | undefined = holders?.find((x) => x.index === index);
   if (h === undefined) return [];
-  const who = h.holder === 'own' ? 'this KeyLadder\'s own key' : h.holder === 'recipient' ? `keyring recipient ${h.kid}${h.label ? ` (${h.label})` : ''}` : 'no key KeyLadder holds';
+  const who = h.holder === 'own' ? 'this KeyLadder\'s own key' : h.holder === 'recipient' ? `keyring recipient ${visible(h.kid)}${h.label ? ` (${visible(h.label)})` : ''}` : 'no key KeyLadder holds';
   return [`  key: ${who}`];
 }
 
@@ -42,9 +45,9 @@ function payloadLine(payload: JwsPayloadView): string {
   const size = `  payload: ${count(payload.length, 'byte')}`;
   if (payload.withheld !== undefined) {
     const { reason, members } = payload.withheld;
-    return `${size}, not shown: ${WITHHELD[reason]}${members.length ? ` (members ${members.join(', ')})` : ''}`;
+    return `${size}, not shown: ${WITHHELD[reason]}${members.length ? ` (members ${members.map((m) => visible(m, 40)).join(', ')})` : ''}`;
   }
-  return `${size}${payload.text === undefined ? '' : `: ${payload.text}`}`;
+  return `${size}${payload.text === undefined ? '' : `: ${visible(payload.text)}`}`;
 }
 
 function viewLines(view: JoseView, holders: JoseInspection['holders']): string[] {
@@ -62,7 +65,7 @@ function viewLines(view: JoseView, holders: JoseInspection['holders']): string[]
         `Recipient ${r.index}`,
         ...header('header', r.header),
         `  alg: ${verdict(r.alg)}`,
-        ...(r.kid === undefined ? [] : [`  kid: ${r.kid}`]),
+        ...(r.kid === undefined ? [] : [`  kid: ${visible(r.kid)}`]),
         `  encrypted key: ${count(r.encryptedKeyLength, 'byte')}`,
         ...holderLine(holders, r.index),
       ]),
@@ -77,7 +80,7 @@ function viewLines(view: JoseView, holders: JoseInspection['holders']): string[]
         ...header('protected header', s.protectedHeader),
         ...header('header', s.header),
         `  alg: ${verdict(s.alg)}`,
-        ...(s.kid === undefined ? [] : [`  kid: ${s.kid}`]),
+        ...(s.kid === undefined ? [] : [`  kid: ${visible(s.kid)}`]),
         `  signature: ${count(s.signatureLength, 'byte')}`,
         ...holderLine(holders, s.index),
       ]),
@@ -97,8 +100,8 @@ function viewLines(view: JoseView, holders: JoseInspection['holders']): string[]
 }
 
 const jwkLine = (k: JwkSummary): string =>
-  [`kty ${k.kty}`, k.crv && `crv ${k.crv}`, k.alg && `alg ${k.alg}`, k.use && `use ${k.use}`, k.key_ops && `key_ops ${k.key_ops.join(',')}`,
-    k.ext !== undefined && `ext ${k.ext}`, k.extractable !== undefined && `extractable ${k.extractable}`, k.kid && `kid ${k.kid}`,
+  [`kty ${visible(String(k.kty))}`, k.crv && `crv ${visible(String(k.crv))}`, k.alg && `alg ${visible(String(k.alg))}`, k.use && `use ${visible(String(k.use))}`, k.key_ops && `key_ops ${visible(k.key_ops.join(','))}`,
+    k.ext !== undefined && `ext ${k.ext}`, k.extractable !== undefined && `extractable ${k.extractable}`, k.kid && `kid ${visible(String(k.kid))}`,
     k.kcv && `KCV ${k.kcv}`, k.thumbprint && `thumbprint ${k.thumbprint}`].filter(Boolean).join('  ');
 
 function summaryLines(summary: PlaintextSummary): string[] {
@@ -108,10 +111,10 @@ function summaryLines(summary: PlaintextSummary): string[] {
     case 'jwks':
       return [`A JWKS of ${count(summary.keys.length, 'key')} (not shown):`, ...summary.keys.map((k) => `  ${jwkLine(k)}`)];
     case 'json':
-      return [`JSON, ${count(summary.length, 'byte')}${summary.members ? `, members ${summary.members.join(', ')}` : ''}`];
+      return [`JSON, ${count(summary.length, 'byte')}${summary.members ? `, members ${summary.members.map((m) => visible(m, 40)).join(', ')}` : ''}`];
     case 'jws': {
       const h = summary.header;
-      const named = [`alg ${h.alg}`, h.kid && `kid ${h.kid}`, h.typ && `typ ${h.typ}`, h.cty && `cty ${h.cty}`].filter(Boolean).join(', ');
+      const named = [`alg ${visible(String(h.alg))}`, h.kid && `kid ${visible(h.kid)}`, h.typ && `typ ${visible(h.typ)}`, h.cty && `cty ${visible(h.cty)}`].filter(Boolean).join(', ');
       return [`A compact JWS (${named}), ${count(summary.length, 'byte')}; its payload:`, ...summaryLines(summary.payload).map((line) => `  ${line}`)];
     }
     default:
@@ -170,7 +173,7 @@ function plaintextOutput(ctx: Context): (plaintext: Uint8Array | undefined, open
 }
 
 const skippedLines = (skipped: readonly { index: number; alg: string; kid?: string; reason: string }[]): string[] =>
-  skipped.map((s) => `Skipped ${s.index} (${s.alg}${s.kid ? `, kid ${s.kid}` : ''}): ${s.reason}`);
+  skipped.map((s) => `Skipped ${s.index} (${visible(s.alg, 80)}${s.kid ? `, kid ${visible(s.kid)}` : ''}): ${s.reason}`);
 
 export const joseCommands: readonly Command[] = [
   {
@@ -204,7 +207,7 @@ export const joseCommands: readonly Command[] = [
       const { plaintext, ...shown } = result;
       for (const w of result.warnings) ctx.out.warn(w);
       const lines = [
-        `Decrypted ${result.type === 'msl-jwe' ? 'the MSL JWE' : `recipient ${result.index}`} (${result.alg}${result.kid ? `, kid ${result.kid}` : ''}; ${result.enc}) with ${source.kind === 'own' ? 'this KeyLadder\'s own key' : source.kind === 'jwk' ? 'the key file' : `the ${source.kind}'s key`}.`,
+        `Decrypted ${result.type === 'msl-jwe' ? 'the MSL JWE' : `recipient ${result.index}`} (${result.alg}${result.kid ? `, kid ${visible(result.kid)}` : ''}; ${result.enc}) with ${source.kind === 'own' ? 'this KeyLadder\'s own key' : source.kind === 'jwk' ? 'the key file' : `the ${source.kind}'s key`}.`,
         ...skippedLines(result.skipped),
         ...summaryLines(result.summary),
         ...write(plaintext, result),
@@ -223,8 +226,8 @@ export const joseCommands: readonly Command[] = [
       const result = await ctx.services.jose.verify(text, source as Extract<JoseKeySource, { kind: 'own' | 'jwk' }>);
       const { payload, ...shown } = result;
       payload?.fill(0);
-      const who = result.signer.kind === 'own' ? 'this KeyLadder' : result.signer.kind === 'recipient' ? `keyring signer ${result.signer.kid}` : 'the key file\'s holder';
-      ctx.out.print([`Verified signature ${result.index} (${result.alg}${result.kid ? `, kid ${result.kid}` : ''}): signed by ${who}.`, ...skippedLines(result.skipped), ...summaryLines(result.summary), ...(result.preview ? [result.preview] : [])].join('\n'), shown);
+      const who = result.signer.kind === 'own' ? 'this KeyLadder' : result.signer.kind === 'recipient' ? `keyring signer ${visible(result.signer.kid ?? '')}` : 'the key file\'s holder';
+      ctx.out.print([`Verified signature ${result.index} (${result.alg}${result.kid ? `, kid ${visible(result.kid)}` : ''}): signed by ${who}.`, ...skippedLines(result.skipped), ...summaryLines(result.summary), ...(result.preview ? [result.preview] : [])].join('\n'), shown);
       return 0;
     },
   },

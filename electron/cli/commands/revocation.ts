@@ -1,5 +1,6 @@
 // Revocation lists between peer responders.
 
+import { visible } from '../../shared/visibleText.js';
 import type { Command } from '../command.js';
 import { IMPORT_DETAILS, peerProtection, protection, readExport, recipientNote } from '../inputs.js';
 import { count, outDelivery } from '../output.js';
@@ -30,7 +31,7 @@ export const revocationCommands: readonly Command[] = [
       const listProtection = await peerProtection(ctx, jwe);
       await ctx.unlock();
       const result = await ctx.services.revocations.importList(jwe, listProtection);
-      ctx.out.print(`Imported the revocation list of ${result.source} (${result.signer ? `signed by ${result.signer}` : 'unsigned'}, ${count(result.entries, 'entry', 'entries')}): revoked here ${result.revokedHere.length ? result.revokedHere.join(', ') : 'none'}; ${count(result.heard, 'more identity', 'more identities')} now refused on WRAP.`, result);
+      ctx.out.print(`Imported the revocation list of ${visible(result.source)} (${result.signer ? `signed by ${visible(String(result.signer))}` : 'unsigned'}, ${count(result.entries, 'entry', 'entries')}): revoked here ${result.revokedHere.length ? result.revokedHere.map((id) => visible(id)).join(', ') : 'none'}; ${count(result.heard, 'more identity', 'more identities')} now refused on WRAP.`, result);
       return 0;
     },
   },
@@ -40,7 +41,7 @@ export const revocationCommands: readonly Command[] = [
     async run(ctx) {
       await ctx.unlock();
       const lists = ctx.services.revocations.peerLists();
-      ctx.out.print(lists.map((l) => `${l.source}  list of ${l.listAt}  received ${l.receivedAt}  ${count(l.entries, 'entry', 'entries')}`).join('\n') || '(no revocation list received from a peer)', lists);
+      ctx.out.print(lists.map((l) => `${visible(l.source)}  list of ${l.listAt}  received ${l.receivedAt}  ${count(l.entries, 'entry', 'entries')}`).join('\n') || '(no revocation list received from a peer)', lists);
       return 0;
     },
   },
