@@ -11,6 +11,7 @@ import { CliError, CliErrorCode, unreadable } from './errors.js';
 import type { CliIo } from './io.js';
 import { readNewPassphrase, readPassphrase } from './passphrase.js';
 import { checkAdHocRecipient, unsignedRefused } from '../services/bundles.js';
+import { readStrictJson } from '../services/strictJsonInput.js';
 
 /** The text of `path` ("-": stdin), as the file of `role`. */
 export function readTextFile(path: string, role: string, io?: CliIo): string {
@@ -21,15 +22,16 @@ export function readTextFile(path: string, role: string, io?: CliIo): string {
   }
 }
 
-/** A JSON object from `path`; what is wrong with it is said without its content. */
+/**
+ * A JSON object from `path`, read strictly as requests are (a member named
+ * twice is DUPLICATE_MEMBER, naming the member and where; deeper than
+ * MAX_JSON_DEPTH is JSON_TOO_DEEP); what is wrong with it is said without
+ * its content.
+ */
 export function readJsonObject(path: string, role: string, io?: CliIo): Record<string, unknown> {
   const text = readTextFile(path, role, io);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new CliError(CliErrorCode.FILE_INVALID, `The ${role} file '${path}' is not valid JSON.`);
-  }
+  const shown = path === '-' ? 'stdin' : `'${path}'`;
+  const parsed = readStrictJson(text, `${role} file ${shown}`, () => new CliError(CliErrorCode.FILE_INVALID, `The ${role} file '${path}' is not valid JSON.`));
   if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
   throw new CliError(CliErrorCode.FILE_INVALID, `The ${role} file '${path}' must hold one JSON object.`);
 }

@@ -13,6 +13,7 @@ import type { BundleProtection } from '../services/types.js';
 import { fileDelivery, type Delivery } from '../services/delivery.js';
 import { MAX_JOSE_TEXT } from '../services/joseTools.js';
 import { parseStrictJson } from '../ladder/strictJson.js';
+import { tooDeep } from '../services/strictJsonInput.js';
 import type { AppSettings } from './contract.js';
 import { AppError } from './errors.js';
 import { UnlockBackoff } from '../security/unlockBackoff.js';
@@ -81,6 +82,7 @@ async function readJwkFile(file: string, role: string): Promise<Record<string, u
     throw new ServiceError(ServiceErrorCode.RECIPIENT_KEY_INVALID, `Cannot read ${role} file.`);
   }
   const parsed = parseStrictJson(text);
+  if (!parsed.ok && parsed.problem === 'too-deep') throw tooDeep(`${role} file`);
   if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
     throw new ServiceError(ServiceErrorCode.RECIPIENT_KEY_INVALID, `${role[0]!.toUpperCase()}${role.slice(1)} file is not a JSON Web Key.`);
   }

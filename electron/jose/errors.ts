@@ -5,8 +5,12 @@
 // (wrong key, altered header, key, IV, ciphertext or tag, a key unwrap whose
 // check failed): a caller that could tell them apart would be an oracle.
 
-/** The four steps of opening an object, and BAD_KEY: a key KeyLadder will not encrypt or sign with. */
-export type JoseRefusalCode = 'PARSE' | 'UNSUPPORTED_ALG' | 'NO_KEY_FOR_KID' | 'INTEGRITY' | 'BAD_KEY';
+/**
+ * The four steps of opening an object, and BAD_KEY: a key KeyLadder will not
+ * encrypt or sign with; TOO_DEEP: JSON nested beyond MAX_JSON_DEPTH (a parse
+ * refusal of its own); PBES2_BUDGET: more PBKDF2 work than one object may cost.
+ */
+export type JoseRefusalCode = 'PARSE' | 'UNSUPPORTED_ALG' | 'NO_KEY_FOR_KID' | 'INTEGRITY' | 'BAD_KEY' | 'TOO_DEEP' | 'PBES2_BUDGET';
 
 /** A recipient or signature that was not tried, and why. */
 export interface Skipped {

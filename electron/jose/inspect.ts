@@ -16,9 +16,10 @@
 import { decodeBase64Url, fromUtf8, utf8 } from '../ladder/base64.js';
 import { LadderError } from '../ladder/errors.js';
 import { readJweParts, type JweParts } from '../ladder/jweDecrypt.js';
-import { parseStrictJson } from '../ladder/strictJson.js';
+import { MAX_JSON_DEPTH, parseStrictJson } from '../ladder/strictJson.js';
+import { visible } from '../shared/visibleText.js';
 import { algorithmVerdict, type AlgorithmVerdict } from './algorithms.js';
-import { parseRefusal } from './errors.js';
+import { JoseRefusal, parseRefusal } from './errors.js';
 import { withheldPayload, type Withheld } from './keyMembers.js';
 
 export type Header = Readonly<Record<string, unknown>>;
@@ -83,9 +84,12 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 
 function strictJson(text: string, what: string): unknown {
   const parsed = parseStrictJson(text);
-  if (!parsed.ok) throw parseRefusal(parsed.problem === 'duplicate' ? `The ${what} names "${parsed.member}" twice.` : `The ${what} is not valid JSON.`);
-  return parsed.value;
+  if (parsed.ok) return parsed.value;
+  if (parsed.problem === 'too-deep') throw tooDeep(what);
+  throw parseRefusal(parsed.problem === 'duplicate' ? `The ${what} names "${visible(parsed.member, 80)}" twice.` : `The ${what} is not valid JSON.`);
 }
+
+const tooDeep = (what: string): JoseRefusal => new JoseRefusal('TOO_DEEP', `The ${what} nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep.`);
 
 function part(value: unknown, what: string): Part {
   if (typeof value !== 'string') throw parseRefusal(`The ${what} is missing or not a string.`);
@@ -183,7 +187,7 @@ function parseMsl(text: string): ParsedMslJwe {
   try {
     return { type: 'msl-jwe', text, parts: readJweParts(text) };
   } catch (error) {
-    if (error instanceof LadderError) throw parseRefusal(error.message);
+    if (error instanceof LadderError) throw error.reason === 'JSON_TOO_DEEP' ? new JoseRefusal('TOO_DEEP', error.message) : parseRefusal(error.message);
     throw error;
   }
 }

@@ -37,13 +37,18 @@ export interface CompactJws {
   readonly payload: Uint8Array;
 }
 
-/** `text` as a compact JWS (three base64url parts, a JSON object header naming an alg), or undefined. */
-export function compactJws(text: string): CompactJws | undefined {
+/**
+ * `text` as a compact JWS (three base64url parts, a JSON object header naming
+ * an alg), or undefined; 'too-deep' when its header nests beyond
+ * MAX_JSON_DEPTH (unread: whatever it carries is withheld, not shown).
+ */
+export function compactJws(text: string): CompactJws | 'too-deep' | undefined {
   const parts = text.trim().split('.');
   if (parts.length !== 3 || parts[0] === '') return undefined;
   const headerBytes = decodeBase64Url(parts[0]!);
   const headerText = headerBytes === undefined ? undefined : fromUtf8(headerBytes);
   const parsed = headerText === undefined ? undefined : parseStrictJson(headerText);
+  if (parsed?.ok === false && parsed.problem === 'too-deep') return 'too-deep';
   if (parsed === undefined || !parsed.ok || !isObject(parsed.value) || typeof parsed.value['alg'] !== 'string') return undefined;
   const payload = decodeBase64Url(parts[1]!);
   return payload === undefined ? undefined : { header: parsed.value, payload };
@@ -59,11 +64,13 @@ export interface Withheld {
  * Text as JSON for judging it: strictly, or, when a member is named twice,
  * as JSON.parse reads it. Such text is refused wherever it is interpreted,
  * but here it is only judged, and one that named "kpw" twice must not pass
- * for plain text and be shown. Undefined when it is no JSON.
+ * for plain text and be shown. Undefined when it is no JSON; 'too-deep' when
+ * it nests beyond MAX_JSON_DEPTH (never walked, so never shown).
  */
-function jsonToJudge(text: string): { value: unknown } | undefined {
+function jsonToJudge(text: string): { value: unknown } | 'too-deep' | undefined {
   const parsed = parseStrictJson(text);
   if (parsed.ok) return { value: parsed.value };
+  if (parsed.problem === 'too-deep') return 'too-deep';
   if (parsed.problem !== 'duplicate') return undefined;
   return { value: JSON.parse(text) as unknown };
 }
@@ -88,7 +95,7 @@ function jsonJwsHeaders(jws: Record<string, unknown>): Array<Record<string, unkn
       const bytes = typeof signature['protected'] === 'string' ? decodeBase64Url(signature['protected']) : undefined;
       const text = bytes === undefined ? undefined : fromUtf8(bytes);
       const parsed = text === undefined ? undefined : jsonToJudge(text);
-      headers.push(parsed !== undefined && isObject(parsed.value) ? parsed.value : undefined);
+      headers.push(parsed !== undefined && parsed !== 'too-deep' && isObject(parsed.value) ? parsed.value : undefined);
     }
     if (isObject(signature['header'])) headers.push(signature['header']);
   }
@@ -153,6 +160,7 @@ function hiddenInside(value: unknown, depth: number): Withheld | undefined {
 /** A string inside JSON: a compact JWS is judged by its payload, JSON text (an object or array) as JSON. */
 function withheldString(text: string, depth: number): Withheld | undefined {
   const jws = compactJws(text);
+  if (jws === 'too-deep') return { reason: 'nested', members: [] };
   if (jws !== undefined) {
     try {
       if (depth >= MAX_NESTING) return { reason: 'nested', members: [] };
@@ -165,7 +173,7 @@ function withheldString(text: string, depth: number): Withheld | undefined {
   if (!trimmed.startsWith('{') && !trimmed.startsWith('[')) return undefined;
   const parsed = jsonToJudge(text);
   if (parsed === undefined) return undefined;
-  if (depth >= MAX_NESTING) return { reason: 'nested', members: [] };
+  if (parsed === 'too-deep' || depth >= MAX_NESTING) return { reason: 'nested', members: [] };
   return withheldJson(parsed.value, undefined, depth + 1);
 }
 
@@ -196,9 +204,11 @@ export function withheldPayload(bytes: Uint8Array, cty?: unknown, depth = 0): Wi
   const text = fromUtf8(bytes);
   if (text === undefined) return undefined;
   const parsed = jsonToJudge(text);
+  if (parsed === 'too-deep') return { reason: 'nested', members: [] };
   if (parsed !== undefined) return withheldJson(parsed.value, cty, depth);
   if (typeof cty === 'string' && BUNDLES.has(cty)) return { reason: 'keyladder-bundle', members: [] };
   const inner = compactJws(text);
+  if (inner === 'too-deep') return { reason: 'nested', members: [] };
   if (inner === undefined) return undefined;
   try {
     if (depth >= MAX_NESTING) return { reason: 'nested', members: [] };

@@ -117,8 +117,11 @@ export async function summarizePlaintext(plaintext: Uint8Array, depth = 0): Prom
   const text = fromUtf8(plaintext);
   if (text === undefined) return { kind: 'bytes', length };
   const parsed = parseStrictJson(text);
+  // Nested beyond MAX_JSON_DEPTH (the JSON, or a compact JWS's header): never walked, so withheld unread.
+  if (!parsed.ok && parsed.problem === 'too-deep') return { kind: 'json', length, holdsKeys: true };
   if (!parsed.ok) {
     const jws = compactJws(text);
+    if (jws === 'too-deep') return { kind: 'json', length, holdsKeys: true };
     if (jws === undefined) {
       // JSON that names a member twice is refused wherever it is read, but a reader sees JSON all the
       // same: one that holds keys is withheld, not printed as text.

@@ -21,7 +21,7 @@ import { promisify } from 'node:util';
 import { decodeBase64Url, fromUtf8 } from '../ladder/base64.js';
 import { aesKeyUnwrap, aesKeyWrap } from './aesKeyWrap.js';
 import { CryptoFailure } from './cryptoFailure.js';
-import { parseStrictJson } from '../ladder/strictJson.js';
+import { MAX_JSON_DEPTH, parseStrictJson } from '../ladder/strictJson.js';
 
 export const PBES2_ALG = 'PBES2-HS512+A256KW';
 export const PBES2_ENC = 'A256GCM';
@@ -42,8 +42,8 @@ const WRAPPED_CEK_LENGTH = KEY_LENGTH + 8;
 const pbkdf2Async = promisify(pbkdf2);
 const ALG_PREFIX = Buffer.from(`${PBES2_ALG}\0`, 'utf8');
 
-/** Why opening failed. `decryption` covers every integrity failure alike. */
-export type Pbes2Failure = 'malformed' | 'unsupported' | 'decryption';
+/** Why opening failed. `decryption` covers every integrity failure alike; `too-deep`: a header nested beyond MAX_JSON_DEPTH. */
+export type Pbes2Failure = 'malformed' | 'unsupported' | 'decryption' | 'too-deep';
 
 export class Pbes2Error extends Error {
   override readonly name = 'Pbes2Error';
@@ -119,6 +119,7 @@ function parse(jwe: string): ParsedJwe {
   if (bytes.some((b) => b === undefined)) throw badShape('A part of the JWE is not base64url.');
   const [headerBytes, encryptedKey, iv, ciphertext, tag] = bytes as Uint8Array[] as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
   const parsed = parseStrictJson(fromUtf8(headerBytes) ?? '');
+  if (!parsed.ok && parsed.problem === 'too-deep') throw new Pbes2Error('too-deep', `The JWE header nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep.`);
   if (!parsed.ok) throw badShape(parsed.problem === 'duplicate' ? 'The JWE header names a parameter twice.' : 'The JWE header is not JSON.');
   const header = parsed.value;
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw badShape('The JWE header is not a JSON object.');

@@ -16,7 +16,7 @@
 import { decodeBase64Url, fromUtf8, utf8, type Bytes } from './base64.js';
 import { LadderError, MslErrorCode, decryptionFailed } from './errors.js';
 import { IV_LENGTH, JWE_ALG, JWE_ENC, TAG_LENGTH, WRAPPED_CEK_LENGTH, type JweProfileName } from './keyKinds.js';
-import { parseStrictJson } from './strictJson.js';
+import { MAX_JSON_DEPTH, parseStrictJson } from './strictJson.js';
 
 /** A JWE in MSL's form, read but not yet judged: what inspect tools show, and what decryptJwe checks. */
 export interface JweParts {
@@ -33,6 +33,8 @@ export interface JweParts {
 }
 
 const malformed = (reason: string, message: string): LadderError => new LadderError(MslErrorCode.JWE_PARSE_ERROR, reason, message);
+/** Reason JSON_TOO_DEEP: nested beyond MAX_JSON_DEPTH, refused before anything walks it (callers keep the reason). */
+const tooDeep = (what: string): LadderError => malformed('JSON_TOO_DEEP', `The ${what} nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep.`);
 const unsupported = (reason: string, message: string): LadderError => new LadderError(MslErrorCode.UNSUPPORTED_JWE_ALGORITHM, reason, message);
 
 function part(text: unknown, name: string): { bytes: Bytes; text: string } {
@@ -57,6 +59,7 @@ export function readJweParts(serialization: string): JweParts {
   const json = serialization.startsWith('{');
   if (json) {
     const parsed = parseStrictJson(serialization);
+    if (!parsed.ok && parsed.problem === 'too-deep') throw tooDeep('JWE');
     if (!parsed.ok) throw malformed('JWE_MALFORMED_JSON', parsed.problem === 'duplicate' ? 'The JWE names a member twice.' : 'The JWE is not valid JSON.');
     const obj = parsed.value as Record<string, unknown> | null;
     const recipients = obj?.['recipients'];
@@ -83,6 +86,7 @@ export function readJweParts(serialization: string): JweParts {
   const headerJson = fromUtf8(header.bytes);
   const parsed = headerJson === undefined ? undefined : parseStrictJson(headerJson);
   if (parsed?.ok === false && parsed.problem === 'duplicate') throw malformed('JWE_BAD_HEADER', 'The JWE header names a parameter twice.');
+  if (parsed?.ok === false && parsed.problem === 'too-deep') throw tooDeep('JWE header');
   const fields = parsed?.ok ? parsed.value : undefined;
   if (!isJsonObject(fields)) throw malformed('JWE_BAD_HEADER', 'The JWE header is not a JSON object.');
   return {

@@ -6,7 +6,7 @@
 
 import { decodeBase64, encodeBase64, type Bytes } from './base64.js';
 import { LadderError, MslErrorCode, parseError } from './errors.js';
-import { parseStrictJson } from './strictJson.js';
+import { MAX_JSON_DEPTH, parseStrictJson } from './strictJson.js';
 
 export const SCHEME = 'JWE_LADDER';
 export const MECHANISMS = ['PSK', 'MGK', 'WRAP'] as const;
@@ -142,7 +142,8 @@ export function parseExchangeRequestJson(text: string): ExchangeRequest {
 export function parseJson(text: string): unknown {
   const parsed = parseStrictJson(text);
   if (parsed.ok) return parsed.value;
-  if (parsed.problem === 'duplicate') throw parseError('DUPLICATE_MEMBER', `The message names the member "${printable(parsed.member ?? '')}" twice.`);
+  if (parsed.problem === 'duplicate') throw parseError('DUPLICATE_MEMBER', `The message names the member "${printable(parsed.member)}" twice.`);
+  if (parsed.problem === 'too-deep') throw parseError('JSON_TOO_DEEP', `The message nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep.`);
   throw parseError('MALFORMED_JSON', 'The message is not valid JSON.');
 }
 

@@ -12,13 +12,54 @@
 // is "a"), as org.json compares them. A JSON AST parser (momoa) does the same
 // in about 18 µs per exchange request here, ten times JSON.parse; this scan
 // costs about as much as JSON.parse. Runs in Node and in a browser.
+//
+// Depth is bounded too, before anything is parsed: JSON.parse itself reads
+// 300,000 nested arrays, but every recursive walk after it (JSON.stringify,
+// the inspector's printer, the key-member scans) overflows the stack on them,
+// which surfaced as INTERNAL_ERROR. A plain scan of the text (iterative,
+// strings skipped) refuses such text up front as 'too-deep', so nothing
+// recursive ever meets it.
 
-export type StrictJsonResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly problem: 'malformed' | 'duplicate'; readonly member?: string };
+export type StrictJsonResult =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly problem: 'malformed' | 'too-deep' }
+  /** `offset`: where the second naming of `member` starts in the text (its opening quote). */
+  | { readonly ok: false; readonly problem: 'duplicate'; readonly member: string; readonly offset: number };
+
+/**
+ * How deeply an untrusted JSON text may nest objects and arrays. KeyLadder's
+ * own JSON needs a handful of levels (a JWE header's epk is 2, an import file
+ * 3); 64 leaves room for any honest producer.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Whether `text` nests objects and arrays deeper than `max`: one pass, no
+ * recursion, brackets inside strings not counted. Safe on any text, JSON or
+ * not (an unterminated string ends the scan).
+ */
+export function nestsDeeperThan(text: string, max: number = MAX_JSON_DEPTH): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      for (i++; i < text.length && text.charCodeAt(i) !== QUOTE; i++) if (text.charCodeAt(i) === BACKSLASH) i++;
+    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      if (++depth > max) return true;
+    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+      depth--;
+    }
+  }
+  return false;
+}
 
 const QUOTE = 0x22, BACKSLASH = 0x5c, OPEN_OBJECT = 0x7b, CLOSE_OBJECT = 0x7d, OPEN_ARRAY = 0x5b, CLOSE_ARRAY = 0x5d, COMMA = 0x2c;
 
 /** The first member name that an object of `text` (valid JSON) repeats, if any. */
-export function duplicateMember(text: string): string | undefined {
+export const duplicateMember = (text: string): string | undefined => firstDuplicate(text)?.member;
+
+/** The first member name that an object of `text` (valid JSON) repeats, and where its second naming starts. */
+export function firstDuplicate(text: string): { member: string; offset: number } | undefined {
   // One Set of names per open object; null for an open array.
   const open: Array<Set<string> | null> = [];
   let nameNext = false;
@@ -36,7 +77,7 @@ export function duplicateMember(text: string): string | undefined {
       if (nameNext) {
         const name = escaped ? (JSON.parse(text.slice(i, end + 1)) as string) : text.slice(i + 1, end);
         const names = open[open.length - 1]!;
-        if (names.has(name)) return name;
+        if (names.has(name)) return { member: name, offset: i };
         names.add(name);
         nameNext = false;
       }
@@ -57,14 +98,15 @@ export function duplicateMember(text: string): string | undefined {
   return undefined;
 }
 
-/** Parses JSON text, refusing malformed text and duplicate member names alike. */
+/** Parses JSON text, refusing malformed text, text nested deeper than MAX_JSON_DEPTH, and duplicate member names. */
 export function parseStrictJson(text: string): StrictJsonResult {
+  if (nestsDeeperThan(text)) return { ok: false, problem: 'too-deep' };
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     return { ok: false, problem: 'malformed' };
   }
-  const member = duplicateMember(text);
-  return member === undefined ? { ok: true, value } : { ok: false, problem: 'duplicate', member };
+  const duplicate = firstDuplicate(text);
+  return duplicate === undefined ? { ok: true, value } : { ok: false, problem: 'duplicate', ...duplicate };
 }

@@ -18,6 +18,8 @@ import { CompactEncrypt, compactDecrypt, decodeProtectedHeader, importJWK, type 
 import { algorithmVerdict } from '../jose/algorithms.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import { CryptoFailure } from '../jwe/cryptoFailure.js';
+import { parseStrictJson } from '../ladder/strictJson.js';
+import { tooDeep } from './strictJsonInput.js';
 import { Pbes2Error, pbes2Decrypt, pbes2Encrypt } from '../jwe/pbes2.js';
 import { MIN_PASSPHRASE_LENGTH } from '../../db/kdf.js';
 import type { BundleProtection } from './types.js';
@@ -174,15 +176,21 @@ export async function openBundle(kind: BundleKind, jwe: string, protection: Open
     // A primitive that broke is not a wrong passphrase: it stays INTERNAL_ERROR.
     if (error instanceof CryptoFailure || error instanceof ServiceError) throw error;
     // A file KeyLadder cannot read at all is not a wrong passphrase.
+    if (error instanceof Pbes2Error && error.failure === 'too-deep') throw new ServiceError(ServiceErrorCode.JSON_TOO_DEEP, error.message);
     if (error instanceof Pbes2Error && error.failure !== 'decryption') throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, `That is not a KeyLadder passphrase export: ${error.message}`);
     throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, 'The export does not decrypt: wrong passphrase or key, or the file was altered.');
   }
   try {
     // A view, not a copy: the plaintext holds keys, and only this one buffer is zeroed below.
-    const parsed = JSON.parse(Buffer.from(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength).toString('utf8')) as { format?: unknown; version?: unknown; payload?: unknown };
-    if (parsed.format !== kind || parsed.version !== 1) throw new Error('wrong kind');
+    // Strictly, as every JSON KeyLadder is handed: no member named twice, no nesting beyond MAX_JSON_DEPTH.
+    const strict = parseStrictJson(Buffer.from(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength).toString('utf8'));
+    if (!strict.ok && strict.problem === 'too-deep') throw tooDeep(`${kind}'s content`);
+    if (!strict.ok) throw new Error('not strict JSON');
+    const parsed = strict.value as { format?: unknown; version?: unknown; payload?: unknown } | null;
+    if (parsed?.format !== kind || parsed.version !== 1) throw new Error('wrong kind');
     return { payload: parsed.payload, signer };
-  } catch {
+  } catch (error) {
+    if (error instanceof ServiceError) throw error;
     throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, `The file decrypts but is not a ${kind}.`);
   } finally {
     plaintext.fill(0);

@@ -33,6 +33,12 @@ export const ServiceErrorCode = {
   JOSE_UNSUPPORTED_ALG: 'JOSE_UNSUPPORTED_ALG',
   /** The key given did not open or verify it: one code whatever failed. */
   JOSE_INTEGRITY: 'JOSE_INTEGRITY',
+  /** Untrusted JSON (a JOSE header or payload, a key or import file) nests deeper than MAX_JSON_DEPTH levels: refused before it is walked. */
+  JSON_TOO_DEEP: 'JSON_TOO_DEEP',
+  /** A key or import file names a member twice (strict JSON, as requests are read): the message names it and where. */
+  DUPLICATE_MEMBER: 'DUPLICATE_MEMBER',
+  /** A JWE's PBES2 recipients ask for more PBKDF2 iterations in all than one object may cost. */
+  PBES2_BUDGET_EXCEEDED: 'PBES2_BUDGET_EXCEEDED',
   /** The audit log cannot be written (a full disk, say): nothing is answered until it can. */
   AUDIT_UNAVAILABLE: 'AUDIT_UNAVAILABLE',
 } as const;

@@ -9,6 +9,7 @@
 import { parse } from 'csv-parse/sync';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import { jsonErrorOffset, lineAndColumn } from './jsonPosition.js';
+import { readStrictJson } from './strictJsonInput.js';
 import { parseIdentity } from '../ladder/messages.js';
 
 export interface ImportRow {
@@ -145,13 +146,13 @@ export function parseImportFile(text: string, format: 'csv' | 'json'): NumberedR
     // A byte order mark, as editors on Windows save UTF-8, is no part of the JSON: JSON.parse refuses
     // it, and the error locator skips it and would say a valid file "ends too early". (CSV: bom above.)
     const json = text.startsWith('\uFEFF') ? text.slice(1) : text;
-    try {
-      rows = JSON.parse(json);
-    } catch {
+    // Strictly, as requests are read: a member named twice is refused (DUPLICATE_MEMBER, with where), not
+    // resolved to the last one; nesting beyond MAX_JSON_DEPTH is refused before the locator's recursion meets it.
+    rows = readStrictJson(json, 'JSON file', () => {
       const at = jsonErrorOffset(json);
       const where = at === undefined ? '' : at >= json.length ? ': it ends too early' : (({ line, column }) => `: line ${line}, column ${column} cannot continue it`)(lineAndColumn(json, at));
-      throw new ServiceError(ServiceErrorCode.IMPORT_INVALID, `The JSON file is not valid JSON${where}.`);
-    }
+      return new ServiceError(ServiceErrorCode.IMPORT_INVALID, `The JSON file is not valid JSON${where}.`);
+    });
     if (rows && typeof rows === 'object' && !Array.isArray(rows) && Array.isArray((rows as { devices?: unknown }).devices)) rows = (rows as { devices: unknown[] }).devices;
     if (!Array.isArray(rows)) throw new ServiceError(ServiceErrorCode.IMPORT_INVALID, 'The JSON file must be an array of devices, or {"devices": [...]}.');
   }

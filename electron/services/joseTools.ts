@@ -98,6 +98,8 @@ const STEP: Record<JoseRefusalCode, { code: ServiceErrorCode; reason: string }> 
   NO_KEY_FOR_KID: { code: ServiceErrorCode.NO_KEY_FOR_KID, reason: 'no-key-for-kid' },
   INTEGRITY: { code: ServiceErrorCode.JOSE_INTEGRITY, reason: 'integrity' },
   BAD_KEY: { code: ServiceErrorCode.RECIPIENT_KEY_INVALID, reason: 'bad-key' },
+  TOO_DEEP: { code: ServiceErrorCode.JSON_TOO_DEEP, reason: 'json-too-deep' },
+  PBES2_BUDGET: { code: ServiceErrorCode.PBES2_BUDGET_EXCEEDED, reason: 'pbes2-budget' },
 };
 
 /** A JoseRefusal as a service error: the code and reason name the step; details list what was skipped and why. */

@@ -8,6 +8,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { parseStrictJson } from '../ladder/strictJson.js';
 import { visible } from '../shared/visibleText.js';
+import { tooDeep } from './strictJsonInput.js';
 import { MIN_RSA_BITS, rsaPublicKeyProblem } from '../jwe/rsaKeyCheck.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import type { KeyUse } from '../../db/repositories/keyring.js';
@@ -123,10 +124,11 @@ function fromPem(text: string): Record<string, unknown> {
 
 function chooseFromJson(text: string, kid: string | undefined): Record<string, unknown> {
   const parsed = parseStrictJson(text);
+  if (!parsed.ok && parsed.problem === 'too-deep') throw tooDeep('key file');
   if (!parsed.ok || parsed.value === null || typeof parsed.value !== 'object' || Array.isArray(parsed.value)) {
-    throw refuse(KeyRefusal.MALFORMED, parsed.ok || parsed.problem === 'malformed'
+    throw refuse(KeyRefusal.MALFORMED, parsed.ok || parsed.problem !== 'duplicate'
       ? 'The key file is neither a JWK, a JWKS nor a PEM public key.'
-      : `The key file names the member "${visible(parsed.member ?? '', 80)}" twice.`);
+      : `The key file names the member "${visible(parsed.member, 80)}" twice.`);
   }
   const value = parsed.value as Record<string, unknown>;
   if (!('keys' in value)) return value;

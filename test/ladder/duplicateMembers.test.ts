@@ -36,7 +36,7 @@ describe('duplicateMember', () => {
 
   it('tells malformed text from a duplicate', () => {
     expect(parseStrictJson('{"a":')).toEqual({ ok: false, problem: 'malformed' });
-    expect(parseStrictJson('{"a":1,"a":1}')).toEqual({ ok: false, problem: 'duplicate', member: 'a' });
+    expect(parseStrictJson('{"a":1,"a":1}')).toEqual({ ok: false, problem: 'duplicate', member: 'a', offset: 7 });
   });
 });
 

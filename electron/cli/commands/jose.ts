@@ -37,7 +37,7 @@ function holderLine(holders: JoseInspection['holders'], index: number): string[]
 const WITHHELD: Record<Withheld['reason'], string> = {
   'key-members': 'it holds key members',
   'keyladder-bundle': 'it is a KeyLadder export',
-  nested: 'it nests JWSs too deep to read',
+  nested: 'it nests too deep to read',
 };
 
 /** The payload as text, unless it holds key material: then its member names only. */
