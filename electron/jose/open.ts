@@ -9,6 +9,13 @@
 // UNSUPPORTED_ALG when no recipient is acceptable, NO_KEY_FOR_KID when no key
 // fits an acceptable one, INTEGRITY (one message) when every key tried failed.
 //
+// PBES2 is the one key management whose cost the object sets (p2c): one
+// recipient may ask for MAX_PBES2_COUNT iterations (about 1.5 s), and a 1 MiB
+// general JWE holds thousands of recipients, each tried with the passphrase.
+// So the iterations of all the PBES2 recipients tried for one object are
+// counted against MAX_PBES2_WORK; the recipient that would go beyond it is not
+// derived, and the object is refused (PBES2_BUDGET).
+//
 // Decryption goes through jose (flattenedDecrypt, one recipient at a time,
 // with allow-lists from the table), except for the table's AES-key-wrap
 // entries, which KeyLadder opens itself (keyManagement.ts says why). MSL's
@@ -19,7 +26,7 @@ import { utf8 } from '../ladder/base64.js';
 import { visible } from '../shared/visibleText.js';
 import { decryptJwe } from '../ladder/jweDecrypt.js';
 import { LadderError, MslErrorCode } from '../ladder/errors.js';
-import { MAX_PBES2_COUNT } from '../jwe/pbes2.js';
+import { MAX_PBES2_COUNT, MIN_PBES2_COUNT } from '../jwe/pbes2.js';
 import { nodeKeyUnwrapper } from '../jwe/nodeKeyUnwrap.js';
 import { decodeBase64Url } from '../ladder/base64.js';
 import { ALGORITHMS, algorithmEntry, algorithmVerdict, type ContentEncryptionEntry, type KeyManagementEntry } from './algorithms.js';
@@ -67,6 +74,21 @@ function joseRefusal(error: unknown): JoseRefusal | undefined {
   if (code === 'ERR_JWE_INVALID' || code === 'ERR_JWS_INVALID') return parseRefusal(`jose refused the object's shape: ${(error as Error).message}`);
   if (code === 'ERR_JOSE_ALG_NOT_ALLOWED' || code === 'ERR_JOSE_NOT_SUPPORTED') return new JoseRefusal('UNSUPPORTED_ALG', `jose refused it: ${(error as Error).message}`);
   return undefined;
+}
+
+/**
+ * The PBKDF2 iterations one object may cost in all, across its PBES2
+ * recipients: the heaviest recipient KeyLadder accepts (MAX_PBES2_COUNT,
+ * about 1.5 s) and one more. A passphrase export has one recipient at 600,000.
+ */
+export const MAX_PBES2_WORK = 2 * MAX_PBES2_COUNT;
+
+/** What deriving this recipient's KEK costs: its p2c, for a PBES2 entry tried with a passphrase; 0 otherwise. */
+function pbes2Cost(entry: KeyManagementEntry, key: JoseKey, header: Header): number {
+  if (entry.aesKeyWrap?.kek.from !== 'pbes2' || key.kind !== 'passphrase') return 0;
+  const p2c = header['p2c'];
+  // An out-of-range count is refused by the derivation itself, before any work.
+  return typeof p2c === 'number' && Number.isInteger(p2c) && p2c >= MIN_PBES2_COUNT && p2c <= MAX_PBES2_COUNT ? p2c : 0;
 }
 
 async function importForJose(jwk: JWK, alg: string): Promise<CryptoKey | Uint8Array> {
@@ -145,6 +167,7 @@ async function decryptRfcJwe(jwe: ParsedJwe, keys: readonly JoseKey[]): Promise<
   const skipped: Skipped[] = [];
   let attempted = false;
   const lacking: Skipped[] = [];
+  let pbes2Work = 0;
   for (const [index, recipient] of jwe.recipients.entries()) {
     const kid = kidOf(recipient.joseHeader);
     const entry = algorithmEntry('key-management', recipient.alg);
@@ -160,6 +183,11 @@ async function decryptRfcJwe(jwe: ParsedJwe, keys: readonly JoseKey[]): Promise<
       continue;
     }
     for (const key of candidates) {
+      const cost = pbes2Cost(entry, key, recipient.joseHeader);
+      if (pbes2Work + cost > MAX_PBES2_WORK) {
+        throw new JoseRefusal('PBES2_BUDGET', `The JWE's PBES2 recipients ask for more than ${MAX_PBES2_WORK.toLocaleString('en-US')} PBKDF2 iterations in all; KeyLadder stopped at recipient ${index} of ${jwe.recipients.length}, after ${pbes2Work.toLocaleString('en-US')}.`, skipped);
+      }
+      pbes2Work += cost;
       attempted = true;
       const plaintext = await openRecipient(jwe, index, entry, enc, key);
       if (plaintext !== undefined) {

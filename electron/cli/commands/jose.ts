@@ -197,7 +197,9 @@ export const joseCommands: readonly Command[] = [
       'lists them). --device ID or --group NAME open MSL ladder answers (wrapkey) with the device\'s Kpw or the group\'s Kdw;\n' +
       '--bundle-passphrase-file a PBES2 JWE. A plaintext that is a JWK or JWKS is shown as metadata and KCV, never the key;\n' +
       'any other plaintext is printed, or written to --out FILE. RSA-OAEP (SHA-1) opens with a warning, RSA1_5 never.\n' +
-      'A refusal names its step: JOSE_PARSE, JOSE_UNSUPPORTED_ALG, NO_KEY_FOR_KID or JOSE_INTEGRITY. Every attempt is audited.',
+      'A refusal names its step: JOSE_PARSE (JSON_TOO_DEEP beyond 64 levels), JOSE_UNSUPPORTED_ALG, NO_KEY_FOR_KID or\n' +
+      'JOSE_INTEGRITY; PBES2_BUDGET_EXCEEDED when its PBES2 recipients ask for over 2,000,000 iterations in all.\n' +
+      'Every attempt is audited.',
     async run(ctx) {
       const text = readObject(ctx);
       const source = await decryptSource(ctx);
