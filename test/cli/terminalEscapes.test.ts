@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, cliProcess } from '../support/cli.js';
 import { tempDir } from '../support/services.js';
 import { visible, visibleLines } from '../../electron/shared/visibleText.js';
+import { sealBundle } from '../../electron/services/bundles.js';
 
 const dir = tempDir('keyladder-escapes-cli-');
 const S = ['--store', join(dir, 'store')];
@@ -80,6 +81,22 @@ describe('the terminal gets no raw control from an object', () => {
     expect(r.code).toBe(1);
     expectNoRawControls(r.stderr);
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('revocation import and peers: a peer list\'s source', async () => {
+    const passphrase = 'a peer export passphrase';
+    const source = ATTACK.slice(0, 100);
+    const list = file('attack-list.jwe', await sealBundle('keyladder-revocation-list', { source, at: new Date().toISOString(), revoked: [] }, { kind: 'passphrase', passphrase }));
+    const env = { KEYLADDER_BUNDLE_PASSPHRASE: passphrase };
+    const imported = cliProcess([...S, 'revocation', 'import', list, '--unsigned'], { env });
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stdout).toContain(`Imported the revocation list of ${visible(source)} (unsigned`);
+    const listed = cliProcess([...S, 'revocation', 'peers']);
+    expect(listed.code, listed.stderr).toBe(0);
+    for (const r of [imported, listed]) {
+      expectNoRawControls(r.stdout);
+      expect(r.stdout.trimEnd().split('\n')).toHaveLength(1);
+    }
   });
 
   it('recipient add: the JWKS\'s kids in the error message', () => {
