@@ -22,7 +22,6 @@ import type { StoreSession } from './session.js';
 import { StoreKeySource } from './storeKeySource.js';
 import { WrapdataRegistry } from './wrapdataRegistry.js';
 import { RefusalAggregator } from './refusalAggregator.js';
-import { DecoyResponder, isDecoyed } from './decoyAnswer.js';
 import { CLONE_POLICIES, type ClonePolicy } from '../../db/repositories/wrapdata.js';
 import type { JweProfileName, Mechanism, RungReport, SimulationReport } from './types.js';
 
@@ -32,7 +31,6 @@ export class ExchangeService implements ExchangeApi {
   private readonly recorder: ExchangeRecorder;
   private readonly registry: WrapdataRegistry;
   private readonly refusals: RefusalAggregator;
-  private readonly decoys: DecoyResponder;
 
   constructor(
     private readonly session: StoreSession,
@@ -42,7 +40,6 @@ export class ExchangeService implements ExchangeApi {
   ) {
     this.recorder = new ExchangeRecorder(() => session.store(), batchRecords);
     this.registry = new WrapdataRegistry(this.recorder.registry);
-    this.decoys = new DecoyResponder(random);
     this.refusals = new RefusalAggregator((audit) => this.recordRefusal(audit), () => this.now());
     // The minute's aggregates go into the recorder's buffer first, then everything is written.
     session.onFlush(() => {
@@ -64,7 +61,7 @@ export class ExchangeService implements ExchangeApi {
   /**
    * `caller.client`: the caller's network address (the HTTP door), for the per-client aggregation of refusals.
    * `caller.uniform` (serve --uniform-refusals): a refusal that an identity's state or its wrapdata
-   * decides is audited as usual, and answered with a decoy (decoyAnswer.ts): `ok: false`, `decoy: true`.
+   * decides is audited as usual, and answered with a decoy (RespondOptions.decoy): `ok: false`, `decoy: true`.
    */
   respond(requestJson: string, profile: JweProfileName = 'msl', caller?: { readonly client: string; readonly uniform?: boolean }): ExchangeOutcome {
     let request: ExchangeRequest | undefined;
@@ -116,7 +113,7 @@ export class ExchangeService implements ExchangeApi {
    * and its wrapdata (which the real device never holds) would supersede the
    * real device's.
    */
-  private answer(request: ExchangeRequest, profile: JweProfileName, options: { kcv: boolean; test: boolean; decoy?: boolean; client?: string }): ResponderResult & { refused?: { code: string; reason: string } } {
+  private answer(request: ExchangeRequest, profile: JweProfileName, options: { kcv: boolean; test: boolean; decoy?: boolean; client?: string }): ResponderResult {
     const store = this.session.store();
     const at = this.now().toISOString();
     const { identity, keyRequest } = request;
@@ -133,14 +130,17 @@ export class ExchangeService implements ExchangeApi {
     let result: ResponderResult;
     try {
       device = source.prepare(identity);
-      result = new LadderResponder(source, this.random).respond(identity, keyRequest, { profile, kcv: options.kcv });
+      result = new LadderResponder(source, this.random).respond(identity, keyRequest, { profile, kcv: options.kcv, decoy: options.decoy === true });
     } catch (error) {
       const { code, reason } = describeError(error);
-      const decoy = options.decoy === true && isDecoyed(error);
+      this.recordRefusal({ at, action, outcome: 'refused', subject: identity, details: { ...details, code, reason: reason ?? null } }, options.client);
+      throw error;
+    }
+    if (result.refused !== undefined) {
       // A decoy is the operator's record of a refusal, never the device's exchange: nothing else is touched.
-      this.recordRefusal({ at, action, outcome: 'refused', subject: identity, details: { ...details, code, reason: reason ?? null, ...(decoy ? { decoy: true } : {}) } }, options.client);
-      if (!decoy) throw error;
-      return { ...this.decoys.answer(store, identity, profile), refused: { code: error.code, reason: error.reason } };
+      const { code, reason } = result.refused;
+      this.recordRefusal({ at, action, outcome: 'refused', subject: identity, details: { ...details, code, reason, decoy: true } }, options.client);
+      return result;
     }
     const returning = result.registry?.returning;
     const clone = returning?.verdict === 'superseded';
