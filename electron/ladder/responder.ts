@@ -6,6 +6,7 @@
 // Every key buffer it touches, its own or one the source handed it, is zeroed
 // before it returns.
 
+import { randomBytes } from 'node:crypto';
 import { kcv } from '../jwe/kcv.js';
 import { ENCODERS, encodersFor, type JweProfileEncoder } from '../jwe/encrypt.js';
 import { keyWrap as detectedKeyWrap, type KeyWrapImplementation } from '../jwe/aesKeyWrap.js';
@@ -187,7 +188,10 @@ export class LadderResponder {
           }
           opened = openWrapdata(this.keys, identity, wrapdata, this.keyWrap);
           kprev = opened.kwrap;
-          if (options.decoy) this.refuseRevoked(identity);
+          if (options.decoy) {
+            this.balanceUnwrap(false);
+            this.refuseRevoked(identity);
+          }
           if (this.keys.judgeReturningWrapdata) {
             const tag = wrapdataTag(opened.kwrap, wrapdata);
             returning = { tag, verdict: this.keys.judgeReturningWrapdata(identity, tag, opened.format) };
@@ -202,6 +206,9 @@ export class LadderResponder {
       } catch (error) {
         if (!options.decoy || !(error instanceof LadderError) || !isDecoyed(error)) throw error;
         refused = { code: error.code, reason: error.reason, message: error.message };
+        // Wrapdata that failed its integrity check (a decoy's, say) cost a failed unwrap; an answer's
+        // cost a successful one: each does the other too, so that both cost one of each.
+        if (error.reason === 'WRAPDATA_INVALID') this.balanceUnwrap(true);
       }
       if (refused !== undefined) {
         // The decoy: a random previous key, and the active generation over a random Kissuer.
@@ -282,12 +289,40 @@ export class LadderResponder {
     }
   }
 
+  /** One unwrap that opens, or one that fails its integrity check, of nothing secret (see balancerFor). */
+  private balanceUnwrap(opens: boolean): void {
+    const b = balancerFor(this.keyWrap);
+    this.keyWrap.unwrap(b.kek, opens ? b.opens : b.fails)?.fill(0);
+  }
+
   /** Overwrites a key with random bytes (the pool's copy is zeroed at once). */
   private randomize(key: Buffer): void {
     const drawn = this.random.take(key.length);
     drawn.copy(key);
     drawn.fill(0);
   }
+}
+
+/**
+ * Under `decoy`, a native key unwrap that fails its integrity check costs more
+ * than one that opens (it raises an error): about 15 us here, enough to tell
+ * a decoy's wrapdata from an answer's over many requests. So a WRAP that opens
+ * also runs one unwrap that fails, and one that fails also runs one that opens,
+ * over this pair: a random KEK and a key wrapped under it, as made and with one
+ * byte flipped. They guard nothing.
+ */
+const balancers = new WeakMap<KeyWrapImplementation, { readonly kek: Buffer; readonly opens: Buffer; readonly fails: Buffer }>();
+function balancerFor(kw: KeyWrapImplementation): { readonly kek: Buffer; readonly opens: Buffer; readonly fails: Buffer } {
+  let b = balancers.get(kw);
+  if (b === undefined) {
+    const kek = randomBytes(16);
+    const opens = kw.wrap(kek, randomBytes(16));
+    const fails = Buffer.from(opens);
+    fails[8]! ^= 0x01;
+    b = { kek, opens, fails };
+    balancers.set(kw, b);
+  }
+  return b;
 }
 
 const cekOf = (r: Buffer, i: number): Buffer => r.subarray(CEKS + i * CEK_LENGTH, CEKS + (i + 1) * CEK_LENGTH);
