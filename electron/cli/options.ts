@@ -59,7 +59,7 @@ export const OPTIONS = {
   'token-file': { type: 'string', value: 'F', help: 'every request needs Authorization: Bearer <first line of F>' },
   'allow-host': { type: 'string', multiple: true, value: 'NAME', help: 'a Host name to answer for, besides IP literals and loopback names (repeatable)' },
   'allow-origin': { type: 'string', multiple: true, value: 'ORIGIN', help: 'a browser origin to answer, with CORS (repeatable)' },
-  'uniform-refusals': { type: 'boolean', help: 'one answer (403 KEYX_REFUSED) for unknown, revoked and group-less identities' },
+  'uniform-refusals': { type: 'boolean', help: 'answer unknown, revoked and group-less identities, and refused wrapdata, with a decoy (200, random keys)' },
   'rate-limit': { type: 'string', value: 'N', help: 'requests a second per client and worker, bursts of 2N (default 1000; 0: off)' },
   'key-file': { type: 'string', value: 'JWK', help: 'the key to open or verify with: a JWK file (- reads stdin)' },
   device: { type: 'string', value: 'ID', help: 'open an MSL ladder answer with this device\'s Kpw' },

@@ -6,6 +6,7 @@
 // Every key buffer it touches, its own or one the source handed it, is zeroed
 // before it returns.
 
+import { randomBytes } from 'node:crypto';
 import { kcv } from '../jwe/kcv.js';
 import { ENCODERS, encodersFor, type JweProfileEncoder } from '../jwe/encrypt.js';
 import { keyWrap as detectedKeyWrap, type KeyWrapImplementation } from '../jwe/aesKeyWrap.js';
@@ -48,6 +49,12 @@ export interface LadderKeySource extends IssuerLookup {
    * issued; it throws a LadderError to refuse. The result carries both tags.
    */
   judgeReturningWrapdata?(identity: string, tag: Buffer, format: WrapdataFormat): ReturningVerdict;
+  /**
+   * Optional: a 16-byte buffer of the responder's own for a decoy's previous
+   * key (RespondOptions.decoy), got at the cost of a real key (a store opens a
+   * sealed key). The responder overwrites it with random bytes.
+   */
+  decoyKey?(): Buffer;
 }
 
 /**
@@ -86,18 +93,58 @@ export interface ResponderResult {
   readonly kcv?: ExchangeKcvs;
   /** Only when the key source keeps the wrapdata registry. */
   readonly registry?: RegistryTags;
+  /**
+   * Only with RespondOptions.decoy: the refusal this answer stands in for. Its
+   * keys were random and are gone; it answers nothing and grants nothing.
+   */
+  readonly refused?: Refusal;
+}
+
+/** Why a request was refused, in the terms of LadderError. */
+export interface Refusal {
+  readonly code: MslErrorCode;
+  readonly reason: string;
+  readonly message: string;
 }
 
 export interface RespondOptions {
   readonly profile?: JweProfileName;
   /** Compute KCVs of the issued keys (costs three extra cipher calls). */
   readonly kcv?: boolean;
+  /**
+   * Answer a refusal that the identity's state or its wrapdata decides
+   * (isDecoyed) with a decoy instead of throwing: the same steps and cipher
+   * calls as an answer, with a random previous key and the active generation's
+   * number and format over a random Kissuer key, so that its wrapdata, sent back,
+   * opens nowhere. The result carries `refused`. (serve --uniform-refusals.)
+   */
+  readonly decoy?: boolean;
+}
+
+/**
+ * The refusals that an identity's state (unknown, revoked, no model group) or
+ * the wrapdata it brought back decide: the ones that would tell a caller which
+ * identities exist and which are revoked.
+ */
+export function isDecoyed(refusal: { readonly code: string; readonly reason: string }): boolean {
+  return refusal.code === MslErrorCode.ENTITY_NOT_FOUND || refusal.code === MslErrorCode.ENTITY_REVOKED
+    || refusal.code === MslErrorCode.KEYX_WRAPPING_KEY_MISSING || refusal.reason === 'NO_MODEL_GROUP';
 }
 
 // One random draw per exchange, laid out as MSL draws it: the three keys, the
 // kid, then a CEK and an IV per JWE.
 const KWRAP = 0, KENC = 16, KHMAC = 32, KID = 64, CEKS = 72, IVS = CEKS + 3 * CEK_LENGTH;
 export const EXCHANGE_RANDOM_BYTES = IVS + 3 * IV_LENGTH;
+
+/**
+ * The key lookup's refusals as decoys record them, made once: a decoy's
+ * refusal costs no Error (and no stack trace), which a real answer does not make either.
+ */
+const DECOYED_LOOKUPS: Readonly<Record<'revoked' | 'unknown' | 'no-group', Refusal>> = {
+  revoked: { code: MslErrorCode.ENTITY_REVOKED, reason: 'DEVICE_REVOKED', message: 'The device is revoked.' },
+  unknown: { code: MslErrorCode.ENTITY_NOT_FOUND, reason: 'DEVICE_UNKNOWN', message: 'The device is not provisioned.' },
+  'no-group': { code: MslErrorCode.UNSUPPORTED_KEYX_MECHANISM, reason: 'NO_MODEL_GROUP', message: 'The device belongs to no model group, so MGK cannot be used.' },
+};
 
 const unavailable = (reason: string, message: string): LadderError => new LadderError(MslErrorCode.KEYX_RESPONDER_UNAVAILABLE, reason, message);
 
@@ -126,29 +173,55 @@ export class LadderResponder {
     if (issuer === undefined) throw unavailable('NO_ACTIVE_ISSUER', 'The responder has no active Kissuer generation; create or rotate one.');
     let kprev: Buffer | undefined;
     let r: Buffer | undefined;
+    let refused: Refusal | undefined;
     try {
       if (issuer.key.length !== 16) throw unavailable('ISSUER_KEY_LENGTH', 'The active Kissuer is not a 16-byte AES key.');
       let opened: OpenedWrapdata | undefined;
       let returning: RegistryTags['returning'];
-      if (request.mechanism === 'WRAP') {
-        this.refuseRevoked(identity);
-        const wrapdata = request.wrapdata;
-        if (wrapdata === undefined || wrapdata.length === 0) {
-          throw wrappingKeyMissing(wrapdata === undefined ? 'WRAPDATA_MISSING' : 'WRAPDATA_EMPTY', 'A WRAP request must carry the wrapdata of the previous exchange.');
+      try {
+        if (request.mechanism === 'WRAP') {
+          // Under `decoy`, the wrapdata is opened before the revocation check, as for every identity.
+          if (!options.decoy) this.refuseRevoked(identity);
+          const wrapdata = request.wrapdata;
+          if (wrapdata === undefined || wrapdata.length === 0) {
+            throw wrappingKeyMissing(wrapdata === undefined ? 'WRAPDATA_MISSING' : 'WRAPDATA_EMPTY', 'A WRAP request must carry the wrapdata of the previous exchange.');
+          }
+          opened = openWrapdata(this.keys, identity, wrapdata, this.keyWrap);
+          kprev = opened.kwrap;
+          if (options.decoy) {
+            this.balanceUnwrap(false);
+            this.refuseRevoked(identity);
+          }
+          if (this.keys.judgeReturningWrapdata) {
+            const tag = wrapdataTag(opened.kwrap, wrapdata);
+            returning = { tag, verdict: this.keys.judgeReturningWrapdata(identity, tag, opened.format) };
+          }
+        } else if (request.mechanism === 'PSK' || request.mechanism === 'MGK') {
+          const found = this.wrappingKey(identity, request.mechanism, options.decoy === true);
+          if (Buffer.isBuffer(found)) kprev = found;
+          else refused = found;
+        } else {
+          throw new LadderError(MslErrorCode.UNIDENTIFIED_KEYX_MECHANISM, 'UNKNOWN_MECHANISM', 'The mechanism is not PSK, MGK or WRAP.');
         }
-        opened = openWrapdata(this.keys, identity, wrapdata, this.keyWrap);
-        kprev = opened.kwrap;
-        if (this.keys.judgeReturningWrapdata) {
-          const tag = wrapdataTag(opened.kwrap, wrapdata);
-          returning = { tag, verdict: this.keys.judgeReturningWrapdata(identity, tag, opened.format) };
-        }
-      } else if (request.mechanism === 'PSK' || request.mechanism === 'MGK') {
-        kprev = this.wrappingKey(identity, request.mechanism);
-      } else {
-        throw new LadderError(MslErrorCode.UNIDENTIFIED_KEYX_MECHANISM, 'UNKNOWN_MECHANISM', 'The mechanism is not PSK, MGK or WRAP.');
+      } catch (error) {
+        if (!options.decoy || !(error instanceof LadderError) || !isDecoyed(error)) throw error;
+        refused = { code: error.code, reason: error.reason, message: error.message };
+        // Wrapdata that failed its integrity check (a decoy's, say) cost a failed unwrap; an answer's
+        // cost a successful one: each does the other too, so that both cost one of each.
+        if (error.reason === 'WRAPDATA_INVALID') this.balanceUnwrap(true);
+      }
+      if (refused !== undefined) {
+        // The decoy: a random previous key, and the active generation over a random Kissuer.
+        kprev?.fill(0);
+        kprev = this.keys.decoyKey?.() ?? Buffer.alloc(16);
+        this.randomize(kprev);
+        opened = undefined;
+        returning = undefined;
+        // The issuer's key is the source's copy, the responder's own: overwritten, not the store's.
+        this.randomize(issuer.key);
       }
       // A128KW says AES-128: a source that hands out another length is refused, not wrapped with AES-192/256.
-      if (kprev.length !== 16) throw unavailable('WRAPPING_KEY_LENGTH', `The ${request.mechanism} wrapping key is not a 16-byte AES key.`);
+      if (kprev === undefined || kprev.length !== 16) throw unavailable('WRAPPING_KEY_LENGTH', `The ${request.mechanism} wrapping key is not a 16-byte AES key.`);
 
       r = this.random.take(EXCHANGE_RANDOM_BYTES);
       const kwrap = r.subarray(KWRAP, KENC);
@@ -179,6 +252,7 @@ export class LadderResponder {
         ...(opened === undefined ? {} : { openedGeneration: opened.generation }),
         ...(options.kcv ? { kcv: { kwrap: kcv(kwrap, 'aes'), kenc: kcv(kenc, 'aes'), khmac: kcv(khmac, 'hmac') } } : {}),
         ...(registry === undefined ? {} : { registry }),
+        ...(refused === undefined ? {} : { refused }),
       };
       return result;
     } finally {
@@ -200,11 +274,12 @@ export class LadderResponder {
     if (status === 'revoked') throw new LadderError(MslErrorCode.ENTITY_REVOKED, 'DEVICE_REVOKED', `Device "${identity}" is revoked.`);
   }
 
-  private wrappingKey(identity: string, mechanism: 'PSK' | 'MGK'): Buffer {
+  /** The key, or (under `decoy`) the refusal a decoy stands in for; else the refusal is thrown. */
+  private wrappingKey(identity: string, mechanism: 'PSK' | 'MGK', decoy: boolean): Buffer | Refusal {
     const found = this.keys.wrappingKey(identity, mechanism);
+    if (found.status === 'active') return found.key;
+    if (decoy) return DECOYED_LOOKUPS[found.status];
     switch (found.status) {
-      case 'active':
-        return found.key;
       case 'revoked':
         throw new LadderError(MslErrorCode.ENTITY_REVOKED, 'DEVICE_REVOKED', `Device "${identity}" is revoked.`);
       case 'unknown':
@@ -213,6 +288,41 @@ export class LadderResponder {
         throw new LadderError(MslErrorCode.UNSUPPORTED_KEYX_MECHANISM, 'NO_MODEL_GROUP', `Device "${identity}" belongs to no model group, so MGK cannot be used.`);
     }
   }
+
+  /** One unwrap that opens, or one that fails its integrity check, of nothing secret (see balancerFor). */
+  private balanceUnwrap(opens: boolean): void {
+    const b = balancerFor(this.keyWrap);
+    this.keyWrap.unwrap(b.kek, opens ? b.opens : b.fails)?.fill(0);
+  }
+
+  /** Overwrites a key with random bytes (the pool's copy is zeroed at once). */
+  private randomize(key: Buffer): void {
+    const drawn = this.random.take(key.length);
+    drawn.copy(key);
+    drawn.fill(0);
+  }
+}
+
+/**
+ * Under `decoy`, a native key unwrap that fails its integrity check costs more
+ * than one that opens (it raises an error): about 15 us here, enough to tell
+ * a decoy's wrapdata from an answer's over many requests. So a WRAP that opens
+ * also runs one unwrap that fails, and one that fails also runs one that opens,
+ * over this pair: a random KEK and a key wrapped under it, as made and with one
+ * byte flipped. They guard nothing.
+ */
+const balancers = new WeakMap<KeyWrapImplementation, { readonly kek: Buffer; readonly opens: Buffer; readonly fails: Buffer }>();
+function balancerFor(kw: KeyWrapImplementation): { readonly kek: Buffer; readonly opens: Buffer; readonly fails: Buffer } {
+  let b = balancers.get(kw);
+  if (b === undefined) {
+    const kek = randomBytes(16);
+    const opens = kw.wrap(kek, randomBytes(16));
+    const fails = Buffer.from(opens);
+    fails[8]! ^= 0x01;
+    b = { kek, opens, fails };
+    balancers.set(kw, b);
+  }
+  return b;
 }
 
 const cekOf = (r: Buffer, i: number): Buffer => r.subarray(CEKS + i * CEK_LENGTH, CEKS + (i + 1) * CEK_LENGTH);

@@ -38,9 +38,12 @@ export interface ResponderServerOptions {
   /** A whole request (headers and body) must arrive within this time. */
   readonly requestTimeoutMs?: number;
   /**
-   * Answer unknown, revoked and group-less identities (and wrapdata issued to
-   * another identity) with one status and code, so that callers cannot learn
-   * which identities exist or are revoked. The audit keeps the true reason.
+   * Answer every refusal that an identity's state or its wrapdata decides
+   * (unknown, revoked, group-less; wrapdata refused for any reason) with a
+   * decoy: 200 and an answer of the real one's shape, length and work, under
+   * random keys (services/decoyAnswer.ts). Callers cannot learn which
+   * identities exist or are revoked. The audit and the access log keep the
+   * true reason; the door's counts count decoys among the exchanges answered.
    */
   readonly uniformRefusals?: boolean;
   /** One line per request; never holds key material. */
@@ -76,9 +79,6 @@ const clientOf = (req: IncomingMessage): string => req.socket.remoteAddress ?? '
 
 const errorBody = (code: string, message: string): string => JSON.stringify({ error: { code, message } });
 
-/** The refusals that tell a caller something about an identity, and the one answer --uniform-refusals gives them all. */
-const IDENTITY_REASONS: ReadonlySet<string> = new Set(['DEVICE_UNKNOWN', 'DEVICE_REVOKED', 'NO_MODEL_GROUP', 'WRAPDATA_IDENTITY_MISMATCH']);
-export const UNIFORM_REFUSAL = { status: 403, code: 'KEYX_REFUSED', body: errorBody('KEYX_REFUSED', 'The key exchange was refused.') } as const;
 
 export class ResponderServer {
   private server: Server | undefined;
@@ -253,7 +253,8 @@ export class ResponderServer {
       if (done) return;
       let outcome;
       try {
-        outcome = this.options.exchanges.respond(Buffer.concat(chunks, size).toString('utf8'), this.profile, { client: clientOf(req) });
+        const caller = this.options.uniformRefusals ? { client: clientOf(req), uniform: true } : { client: clientOf(req) };
+        outcome = this.options.exchanges.respond(Buffer.concat(chunks, size).toString('utf8'), this.profile, caller);
       } catch {
         this.refused += 1;
         return finish(500, errorBody('INTERNAL_ERROR', 'The responder hit an unexpected error.'), 'INTERNAL_ERROR');
@@ -262,12 +263,14 @@ export class ResponderServer {
         this.exchanges += 1;
         return finish(200, outcome.json, `ok ${outcome.identity ?? ''}`);
       }
-      this.refused += 1;
       const code = outcome.code ?? 'INTERNAL_ERROR';
-      // The access log keeps the true code: it is the operator's.
-      if (this.options.uniformRefusals && outcome.reason !== undefined && IDENTITY_REASONS.has(outcome.reason)) {
-        return finish(UNIFORM_REFUSAL.status, UNIFORM_REFUSAL.body, `${code} ${outcome.identity ?? ''}`);
+      // A decoy is counted as the caller saw it (GET /v1/health must not tell either);
+      // the access log keeps the true code: it is the operator's.
+      if (outcome.decoy === true) {
+        this.exchanges += 1;
+        return finish(200, outcome.json, `decoy ${code} ${outcome.reason ?? ''} ${outcome.identity ?? ''}`);
       }
+      this.refused += 1;
       finish(STATUS_BY_CODE[code] ?? 500, outcome.json, `${code} ${outcome.identity ?? ''}`, code === 'AUDIT_UNAVAILABLE' ? { 'retry-after': '1' } : undefined);
     });
   }

@@ -47,6 +47,8 @@ export interface ExchangeOutcome {
   readonly reason?: string;
   /** When answered or refused for a parsed request: the identity, for access logs. */
   readonly identity?: string;
+  /** Refused, and `json` is a decoy answer under random keys (asked for with `caller.uniform`). */
+  readonly decoy?: boolean;
 }
 
 export interface StoreApi {
@@ -106,7 +108,7 @@ export interface ExchangeApi {
    * `caller.client` (the HTTP door) is the caller's address: past a threshold,
    * its refusals are recorded as one aggregate row a minute.
    */
-  respond(requestJson: string, profile?: JweProfileName, caller?: { readonly client: string }): ExchangeOutcome;
+  respond(requestJson: string, profile?: JweProfileName, caller?: { readonly client: string; readonly uniform?: boolean }): ExchangeOutcome;
   /** Runs the device-side requestor against this store's responder; with `wrapdata` (base64), its first rung is a WRAP with it. */
   simulate(identity: string, options?: { readonly mechanism?: Exclude<Mechanism, 'WRAP'>; readonly rungs?: number; readonly profile?: JweProfileName; readonly wrapdata?: string }): Promise<SimulationReport>;
   /**

@@ -58,12 +58,20 @@ export class ExchangeService implements ExchangeApi {
     this.session.flushPending();
   }
 
-  /** `caller.client`: the caller's network address (the HTTP door), for the per-client aggregation of refusals. */
-  respond(requestJson: string, profile: JweProfileName = 'msl', caller?: { readonly client: string }): ExchangeOutcome {
+  /**
+   * `caller.client`: the caller's network address (the HTTP door), for the per-client aggregation of refusals.
+   * `caller.uniform` (serve --uniform-refusals): a refusal that an identity's state or its wrapdata
+   * decides is audited as usual, and answered with a decoy (RespondOptions.decoy): `ok: false`, `decoy: true`.
+   */
+  respond(requestJson: string, profile: JweProfileName = 'msl', caller?: { readonly client: string; readonly uniform?: boolean }): ExchangeOutcome {
     let request: ExchangeRequest | undefined;
     try {
       request = parseExchangeRequestJson(requestJson);
-      const result = this.answer(request, checkProfile(profile), { kcv: false, test: false, ...(caller ? { client: caller.client } : {}) });
+      const result = this.answer(request, checkProfile(profile), { kcv: false, test: false, decoy: caller?.uniform === true, ...(caller ? { client: caller.client } : {}) });
+      if (result.refused !== undefined) {
+        const { code, reason } = result.refused;
+        return { ok: false, decoy: true, json: keyResponseEnvelopeJson(result.keydata), code, reason, identity: request.identity };
+      }
       return { ok: true, json: keyResponseEnvelopeJson(result.keydata), identity: request.identity };
     } catch (error) {
       const described = describeError(error);
@@ -105,7 +113,7 @@ export class ExchangeService implements ExchangeApi {
    * and its wrapdata (which the real device never holds) would supersede the
    * real device's.
    */
-  private answer(request: ExchangeRequest, profile: JweProfileName, options: { kcv: boolean; test: boolean; client?: string }): ResponderResult {
+  private answer(request: ExchangeRequest, profile: JweProfileName, options: { kcv: boolean; test: boolean; decoy?: boolean; client?: string }): ResponderResult {
     const store = this.session.store();
     const at = this.now().toISOString();
     const { identity, keyRequest } = request;
@@ -122,11 +130,17 @@ export class ExchangeService implements ExchangeApi {
     let result: ResponderResult;
     try {
       device = source.prepare(identity);
-      result = new LadderResponder(source, this.random).respond(identity, keyRequest, { profile, kcv: options.kcv });
+      result = new LadderResponder(source, this.random).respond(identity, keyRequest, { profile, kcv: options.kcv, decoy: options.decoy === true });
     } catch (error) {
       const { code, reason } = describeError(error);
       this.recordRefusal({ at, action, outcome: 'refused', subject: identity, details: { ...details, code, reason: reason ?? null } }, options.client);
       throw error;
+    }
+    if (result.refused !== undefined) {
+      // A decoy is the operator's record of a refusal, never the device's exchange: nothing else is touched.
+      const { code, reason } = result.refused;
+      this.recordRefusal({ at, action, outcome: 'refused', subject: identity, details: { ...details, code, reason, decoy: true } }, options.client);
+      return result;
     }
     const returning = result.registry?.returning;
     const clone = returning?.verdict === 'superseded';

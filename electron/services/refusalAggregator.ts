@@ -9,25 +9,41 @@
 // the HTTP door before they became exchanges (rate limit, Host, Origin, …) are
 // only ever counted. Every refusal is in the log, one way or the other, and
 // the chain stays whole: aggregates are ordinary rows of it.
+//
+// The budget is global as well (issue 19, item 9): refusals spread over many
+// addresses (300 sources × 25 refusals made 6,000 rows) would escape a budget
+// per address alone. All clients together get GLOBAL_INDIVIDUAL_PER_MINUTE
+// rows of their own a minute, and MAX_CLIENT_AGGREGATES clients an aggregate
+// of their own; the rest share one aggregate, "(other clients)". So one
+// process writes at most 200 + 100 + 1 refusal rows a minute, however many
+// addresses send them. Answers are not changed: a refusal past the budget is
+// answered as before (a 429 there would keep a refused device from learning
+// to fall back, and under --uniform-refusals would tell decoys from answers).
+// Successful exchanges never count against it.
 
 import type { AuditRecord } from '../../db/repositories/audit.js';
 
 export const INDIVIDUAL_PER_MINUTE = 20;
+/** Refusals recorded one by one in a minute, all clients together. */
+export const GLOBAL_INDIVIDUAL_PER_MINUTE = 200;
+/** Clients with an aggregate of their own in one minute, at most; the rest share one. */
+export const MAX_CLIENT_AGGREGATES = 100;
 const WINDOW_MS = 60_000;
-/** Clients tracked in one minute, at most; the rest share one bucket. */
-const MAX_CLIENTS = 10_000;
-const OTHERS = '(other clients)';
+export const OTHER_CLIENTS = '(other clients)';
 
 interface Tally {
   individual: number;
   counted: number;
   readonly codes: Map<string, number>;
-  readonly from: string;
+  /** The first and last counted refusal since the last aggregate. */
+  from: string;
   to: string;
 }
 
 export class RefusalAggregator {
   private tallies = new Map<string, Tally>();
+  /** Refusals recorded one by one in this minute, all clients together. */
+  private individual = 0;
   private windowStart = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
 
@@ -41,18 +57,23 @@ export class RefusalAggregator {
     const now = this.now();
     if (now.getTime() - this.windowStart >= WINDOW_MS) {
       this.flush();
+      this.tallies = new Map();
+      this.individual = 0;
       this.windowStart = now.getTime();
     }
-    const key = this.tallies.has(client) || this.tallies.size < MAX_CLIENTS ? client : OTHERS;
+    // The shared bucket is no client: its members are held to the global budget only.
+    const key = this.tallies.has(client) || this.tallies.size < MAX_CLIENT_AGGREGATES ? client : OTHER_CLIENTS;
     let tally = this.tallies.get(key);
     if (tally === undefined) {
       tally = { individual: 0, counted: 0, codes: new Map(), from: now.toISOString(), to: now.toISOString() };
       this.tallies.set(key, tally);
     }
-    if (individual && tally.individual < INDIVIDUAL_PER_MINUTE) {
+    if (individual && this.individual < GLOBAL_INDIVIDUAL_PER_MINUTE && (key === OTHER_CLIENTS || tally.individual < INDIVIDUAL_PER_MINUTE)) {
       tally.individual += 1;
+      this.individual += 1;
       return true;
     }
+    if (tally.counted === 0) tally.from = now.toISOString();
     tally.counted += 1;
     tally.codes.set(code, (tally.codes.get(code) ?? 0) + 1);
     tally.to = now.toISOString();
@@ -72,16 +93,21 @@ export class RefusalAggregator {
     }
   }
 
-  /** Records the aggregates of the current minute, and starts afresh. */
+  /**
+   * Records the aggregates counted so far. The minute's budgets stand (a
+   * flush comes with every read of the store, which must not hand a flood a
+   * fresh budget); they start afresh when the minute ends.
+   */
   flush(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    const tallies = this.tallies;
-    this.tallies = new Map();
-    for (const [client, t] of tallies) {
+    for (const [client, t] of this.tallies) {
       if (t.counted === 0) continue;
       const codes = [...t.codes].map(([c, n]) => `${c}=${n}`).join(',');
-      this.emit({ at: t.to, action: 'exchange', outcome: 'refused', subject: null, details: { mechanism: null, profile: null, code: 'AGGREGATE', reason: null, client, count: t.counted, codes, from: t.from, to: t.to } });
+      const { counted: count, from, to } = t;
+      t.counted = 0;
+      t.codes.clear();
+      this.emit({ at: to, action: 'exchange', outcome: 'refused', subject: null, details: { mechanism: null, profile: null, code: 'AGGREGATE', reason: null, client, count, codes, from, to } });
     }
   }
 }

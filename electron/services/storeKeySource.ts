@@ -18,7 +18,12 @@ import type { IdentityStatus, LadderKeySource, ReturningVerdict, WrappingKeyLook
 import type { WrapdataRegistry } from './wrapdataRegistry.js';
 import type { IssuerKey, WrapdataFormat } from '../ladder/wrapdata.js';
 
+import { randomBytes } from 'node:crypto';
 import { deviceBinding, groupBinding, issuerBinding } from '../../db/sealing.js';
+
+/** A random key sealed under each store's key, opened by every decoy (see decoyKey). */
+const DECOY_BINDING = 'decoy/kpw';
+const decoySealed = new WeakMap<KeyStore, Buffer>();
 
 export { deviceBinding, groupBinding, issuerBinding };
 
@@ -65,6 +70,22 @@ export class StoreKeySource implements LadderKeySource {
     if (mechanism === 'PSK') return { status: 'active', key: this.store.sealer.unseal(deviceBinding(identity, 'kpw'), row.kpw) };
     if (row.group_name === null || row.kdw === null) return { status: 'no-group' };
     return { status: 'active', key: this.store.sealer.unseal(groupBinding(row.group_name, 'kdw'), row.kdw) };
+  }
+
+  /**
+   * A decoy's previous key (serve --uniform-refusals): a real answer opens the
+   * device's or group's sealed key, so a decoy opens a sealed key of the same
+   * size too (made once per store); the responder overwrites it with random bytes.
+   */
+  decoyKey(): Buffer {
+    let sealed = decoySealed.get(this.store);
+    if (sealed === undefined) {
+      const plain = randomBytes(16);
+      sealed = this.store.sealer.seal(DECOY_BINDING, plain);
+      plain.fill(0);
+      decoySealed.set(this.store, sealed);
+    }
+    return this.store.sealer.unseal(DECOY_BINDING, sealed);
   }
 
   private issuerKey(row: IssuerKeyRow): IssuerKey {

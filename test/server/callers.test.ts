@@ -184,31 +184,3 @@ describe('mutual TLS (--tls-client-ca)', () => {
     expect(a.status).toBe(200);
   });
 });
-
-describe('--uniform-refusals (issue 11, item 10)', () => {
-  it('unknown, revoked and group-less identities, and wrapdata of another identity, get one status and body; the audit keeps the truth', async () => {
-    t.services.devices.provision({ identity: 'ESN-REVOKED-U', keys: { kind: 'generate' } });
-    t.services.devices.revoke('ESN-REVOKED-U');
-    t.services.devices.provision({ identity: 'ESN-NOGROUP-U', keys: { kind: 'generate' } });
-    const keyx = (identity: string, keydata: Record<string, string>) => JSON.stringify({ identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata } });
-    const answered = JSON.parse((await call(await start(), { headers: JSON_TYPE, body: PSK })).body) as { keyresponsedata: { keydata: { wrapdata: string } } };
-    const requests = [
-      keyx('ESN-NOT-PROVISIONED', { mechanism: 'PSK' }),
-      keyx('ESN-REVOKED-U', { mechanism: 'PSK' }),
-      keyx('ESN-REVOKED-U', { mechanism: 'MGK' }),
-      keyx('ESN-NOGROUP-U', { mechanism: 'MGK' }),
-      keyx('ESN-NOGROUP-U', { mechanism: 'WRAP', wrapdata: answered.keyresponsedata.keydata.wrapdata }),
-    ];
-    const plain = await start();
-    const plainAnswers = await Promise.all(requests.map((body) => call(plain, { headers: JSON_TYPE, body })));
-    // Without the flag they differ: that is the oracle.
-    expect(new Set(plainAnswers.map((a) => code(a))).size).toBeGreaterThan(2);
-    const uniform = await start({ uniformRefusals: true });
-    const answers = await Promise.all(requests.map((body) => call(uniform, { headers: JSON_TYPE, body })));
-    expect(new Set(answers.map((a) => `${a.status} ${a.body}`))).toEqual(new Set(['403 {"error":{"code":"KEYX_REFUSED","message":"The key exchange was refused."}}']));
-    const reasons = t.services.audit.list({ action: 'exchange', outcome: 'refused', limit: 5 }).map((e) => e.details['reason']);
-    expect(new Set(reasons)).toEqual(new Set(['DEVICE_UNKNOWN', 'DEVICE_REVOKED', 'NO_MODEL_GROUP', 'WRAPDATA_IDENTITY_MISMATCH']));
-    // Refusals that say nothing about an identity keep their own codes.
-    expect(code(await call(uniform, { headers: JSON_TYPE, body: '{"identity":' }))).toBe('MSL_PARSE_ERROR');
-  });
-});

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RateLimiter } from '../../electron/server/rateLimit.js';
 import { ResponderServer } from '../../electron/server/httpResponder.js';
-import { INDIVIDUAL_PER_MINUTE } from '../../electron/services/refusalAggregator.js';
+import { request as httpRequest } from 'node:http';
+import { GLOBAL_INDIVIDUAL_PER_MINUTE, INDIVIDUAL_PER_MINUTE, MAX_CLIENT_AGGREGATES } from '../../electron/services/refusalAggregator.js';
 import { openTestServices, type TestServices } from '../support/services.js';
 
 describe('RateLimiter', () => {
@@ -40,6 +41,10 @@ describe('over HTTP', () => {
   });
   afterAll(() => t.cleanup());
 
+  /** The refusal budgets are a minute's: each test starts its own (the store's clock moves; reads do not reset them). */
+  const nextMinute = () => {
+    t.clock.now = new Date(t.clock.now.getTime() + 60_000);
+  };
   const post = (url: string, body: string) => fetch(`${url}/v1/keyx`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
 
   it('answers 429 RATE_LIMITED with Retry-After past the client\'s rate, before any exchange', async () => {
@@ -59,6 +64,7 @@ describe('over HTTP', () => {
   it(`a flood of refused requests: ${INDIVIDUAL_PER_MINUTE} rows, then one aggregate row for the client's minute, door refusals included`, async () => {
     const server = new ResponderServer({ exchanges: t.services.exchanges, port: 0, rateLimit: { perSecond: 0.001, burst: 300 } });
     const url = await server.listen();
+    nextMinute();
     try {
       const before = t.services.audit.list({ action: 'exchange', limit: 1000 }).length;
       for (let i = 0; i < 320; i++) await post(url, '{"identity":');
@@ -75,4 +81,49 @@ describe('over HTTP', () => {
       await server.close();
     }
   });
+
+  /** A POST from a given loopback address (Linux answers the whole of 127/8). */
+  const postFrom = (url: string, localAddress: string, body: string) => new Promise<number>((resolve, reject) => {
+    const u = new URL(url);
+    const req = httpRequest({ host: u.hostname, port: u.port, method: 'POST', path: '/v1/keyx', localAddress, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode!));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+
+  it('refusals spread over 300 source addresses (25 each) are aggregated globally: bounded rows, every refusal counted, a real device still answered (issue 19, item 9)', async () => {
+    t.services.devices.provision({ identity: 'ESN-FLOOD-REAL', keys: { kind: 'generate' } });
+    const server = new ResponderServer({ exchanges: t.services.exchanges, port: 0 });
+    const url = await server.listen();
+    const keyx = (identity: string) => JSON.stringify({ identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'PSK' } } });
+    nextMinute();
+    try {
+      t.services.exchanges.flush();
+      const before = t.services.audit.list({ action: 'exchange', limit: 10_000 }).length;
+      const sources = Array.from({ length: 300 }, (_, i) => `127.0.${1 + Math.floor(i / 200)}.${1 + (i % 200)}`);
+      const real: number[] = [];
+      for (let round = 0; round < 25; round++) {
+        // Ten at a time; a real device (its own address) exchanges once a round, in the thick of it.
+        for (let i = 0; i < sources.length; i += 10) {
+          const statuses = await Promise.all(sources.slice(i, i + 10).map((s) => postFrom(url, s, keyx(`ESN-NOBODY-${s}`))));
+          expect(new Set(statuses)).toEqual(new Set([403]));
+        }
+        real.push(await postFrom(url, '127.0.9.9', keyx('ESN-FLOOD-REAL')));
+      }
+      expect(real).toEqual(Array(25).fill(200));
+      t.services.exchanges.flush();
+      const added = t.services.audit.list({ action: 'exchange', limit: 10_000 }).slice(0, -before || undefined);
+      const refused = added.filter((r) => r.outcome === 'refused');
+      const aggregates = refused.filter((r) => r.details['code'] === 'AGGREGATE');
+      expect(added.filter((r) => r.outcome === 'ok')).toHaveLength(25);
+      expect(refused.length - aggregates.length).toBe(GLOBAL_INDIVIDUAL_PER_MINUTE);
+      expect(aggregates.length).toBeLessThanOrEqual(MAX_CLIENT_AGGREGATES + 1);
+      expect(refused.length - aggregates.length + aggregates.reduce((n, r) => n + Number(r.details['count']), 0)).toBe(300 * 25);
+      expect(t.services.audit.verify()).toMatchObject({ ok: true });
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
 });

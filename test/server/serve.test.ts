@@ -101,6 +101,19 @@ describe('keyladder serve', () => {
     expect(cliProcess([...store, 'audit', 'verify']).code).toBe(0);
   });
 
+  it('--uniform-refusals: an unknown identity gets a decoy (200, an answer\'s shape), the access log and the audit keep the truth', async () => {
+    const s = await serve(['--uniform-refusals']);
+    const post = (identity: string) => fetch(`${s.url}/v1/keyx`, { method: 'POST', body: JSON.stringify({ identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'PSK' } } }), headers: { 'content-type': 'application/json' } });
+    const [real, decoy] = [await post(v.identity), await post('SERVE-NOBODY')];
+    expect([real.status, decoy.status]).toEqual([200, 200]);
+    const members = (b: string) => b.replace(/"[A-Za-z0-9+/=]{16,}"/g, '"…"');
+    expect(members(await decoy.text())).toBe(members(await real.text()));
+    expect(await stop(s)).toBe(0);
+    expect(s.stderr().split('\n').filter((l) => / POST \/v1\/keyx 200 [\d.]+ms decoy ENTITY_NOT_FOUND DEVICE_UNKNOWN SERVE-NOBODY$/.test(l))).toHaveLength(1);
+    const audit = JSON.parse(cliProcess([...store, 'audit', 'list', '--json']).stdout) as Array<{ subject: string | null; outcome: string; details: Record<string, unknown> }>;
+    expect(audit.find((e) => e.subject === 'SERVE-NOBODY')).toMatchObject({ outcome: 'refused', details: { reason: 'DEVICE_UNKNOWN', decoy: true } });
+  });
+
   it('counts its exchanges in words on the stop line: "1 exchange", not "1 exchanges"', async () => {
     expect(cliProcess([...store, 'device', 'add', 'SERVE-ONE', '--keys', '-'], { stdin: JSON.stringify({ kpw: v.kpw_hex }) }).code).toBe(0);
     const s = await serve();

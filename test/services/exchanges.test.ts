@@ -223,3 +223,58 @@ describe('bookkeeping', () => {
     expect(await s.exchanges.checkResponse(mgk(v.identity), other.json)).toMatchObject({ ok: false, error: { code: 'JWE_DECRYPTION_ERROR' } });
   });
 });
+
+describe('decoys (serve --uniform-refusals, issue 19 item 5)', () => {
+  const uniform = { client: '127.0.0.1', uniform: true } as const;
+
+  it('a revoked device gets decoys for PSK, MGK and WRAP (wrapdata issued before), and opens none of them with its own keys', async () => {
+    const { services: s } = await setup();
+    const device = new LadderRequestor(v.identity, await keyOf(v.kpw_hex), 'PSK');
+    expect(s.exchanges.respond(JSON.stringify(device.nextRequest()), 'msl', uniform).ok).toBe(true);
+    const first = s.exchanges.respond(JSON.stringify(device.nextRequest()), 'msl', uniform);
+    await device.accept(parseJson(first.json));
+    const before = s.devices.get(v.identity);
+    s.devices.revoke(v.identity);
+    const answers = [
+      [s.exchanges.respond(psk(v.identity), 'msl', uniform), v.kpw_hex],
+      [s.exchanges.respond(mgk(v.identity), 'msl', uniform), KDW],
+    ] as const;
+    for (const [out, key] of answers) {
+      expect(out).toMatchObject({ ok: false, decoy: true, code: 'ENTITY_REVOKED', reason: 'DEVICE_REVOKED', identity: v.identity });
+      await expect(acceptKeyResponse(parseJson(out.json), await keyOf(key))).rejects.toMatchObject({ code: 'JWE_DECRYPTION_ERROR' });
+    }
+    // Its WRAP with the wrapdata it holds: a decoy its Kwrap does not open.
+    const climb = s.exchanges.respond(JSON.stringify(device.nextRequest()), 'msl', uniform);
+    expect(climb).toMatchObject({ ok: false, decoy: true, code: 'ENTITY_REVOKED', reason: 'DEVICE_REVOKED' });
+    await expect(device.accept(parseJson(climb.json))).rejects.toMatchObject({ code: 'JWE_DECRYPTION_ERROR' });
+    // The decoy's own wrapdata, sent back, opens nowhere: another decoy (WRAPDATA_INVALID), for any identity.
+    const decoyWrapdata = (JSON.parse(climb.json) as { keyresponsedata: { keydata: { wrapdata: string } } }).keyresponsedata.keydata.wrapdata;
+    expect(Buffer.from(decoyWrapdata, 'base64').length).toBe(33);
+    expect(s.exchanges.respond(wrap(v.identity, decoyWrapdata), 'msl', uniform)).toMatchObject({ decoy: true, reason: 'WRAPDATA_INVALID' });
+    // The audit: refusals with their reasons, marked; nothing counted as the device's exchange.
+    const rows = s.audit.list({ action: 'exchange', outcome: 'refused', limit: 10 });
+    expect(rows.filter((r) => r.details['decoy'] === true).map((r) => r.details['reason']).sort()).toEqual(['DEVICE_REVOKED', 'DEVICE_REVOKED', 'DEVICE_REVOKED', 'WRAPDATA_INVALID']);
+    const after = s.devices.get(v.identity);
+    expect([after.exchangeCount, after.lastExchangeAt]).toEqual([before.exchangeCount, before.lastExchangeAt]);
+  });
+
+  it('under a bare-MSL Kissuer, a decoy carries 24-byte wrapdata like a real answer, and it opens nowhere', async () => {
+    const { services: s } = await setup();
+    s.issuers.importMsl('00112233445566778899aabbccddeeff');
+    const real = s.exchanges.respond(psk('ESN-NO-GROUP'), 'msl', uniform);
+    const decoy = s.exchanges.respond(psk('ESN-NOBODY'), 'msl', uniform);
+    const wrapdataOf = (json: string) => (JSON.parse(json) as { keyresponsedata: { keydata: { wrapdata: string } } }).keyresponsedata.keydata.wrapdata;
+    expect([real.ok, decoy.decoy]).toEqual([true, true]);
+    expect(Buffer.from(wrapdataOf(decoy.json), 'base64').length).toBe(24);
+    expect(Buffer.from(wrapdataOf(real.json), 'base64').length).toBe(24);
+    expect(s.exchanges.respond(wrap('ESN-NO-GROUP', wrapdataOf(decoy.json)), 'msl', uniform)).toMatchObject({ decoy: true, code: 'KEYX_WRAPPING_KEY_MISSING' });
+  });
+
+  it('decoys are asked for: without `uniform`, the same requests are refused as before', async () => {
+    const { services: s } = await setup();
+    s.devices.revoke(v.identity);
+    expect(s.exchanges.respond(psk(v.identity), 'msl', { client: '127.0.0.1' })).toMatchObject({ ok: false, code: 'ENTITY_REVOKED' });
+    expect(s.exchanges.respond(psk(v.identity), 'msl', { client: '127.0.0.1' }).decoy).toBeUndefined();
+    expect(s.exchanges.respond(psk('ESN-NOBODY'), 'msl', uniform)).toMatchObject({ decoy: true, code: 'ENTITY_NOT_FOUND' });
+  });
+});
