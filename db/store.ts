@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUSY_TIMEOUT_MS, openForWriting, probe, type Db } from './connection.js';
-import { StoreError, StoreErrorCode, fromSqliteError } from './errors.js';
+import { StoreError, StoreErrorCode, fromSqliteError, isDiskFull } from './errors.js';
 import { DB_FILE, KEY_FILE, RESTORE_READY, asUnwritable, checkOutput, fsyncDir, keepPrevious, keepPrivate, openNewFile, publishFile, removeIfExists, storeFiles, writeFileAtomic, type PreviousFile } from './files.js';
 import { checkPassphrase, newScryptParams, DEFAULT_LOG_N } from './kdf.js';
 import { parseKeyFile, readKeyFile, unwrapStoreKey, wrapStoreKey, writeKeyFile, type KeyFile } from './keyfile.js';
@@ -195,7 +195,7 @@ export class KeyStore {
       migrate(db);
     } catch (e) {
       db.close();
-      throw e instanceof StoreError ? e : fromSqliteError(e, 'The database file');
+      throw e instanceof StoreError ? e : fromSqliteError(e, 'The database file', path);
     }
     const store = new KeyStore(dir, db, RecordSealer.forStore(storeKey), deriveSubkey(storeKey, 'audit mac'), keyFile);
     if (options.backgroundCheckpoints === true) store.checkpointer = WalCheckpointer.start(db, path, storeKey);
@@ -317,7 +317,8 @@ export class KeyStore {
       // fail on its first write (SQLITE_BUSY_SNAPSHOT) instead of waiting its turn.
       return this.db.transaction(fn).immediate();
     } catch (e) {
-      throw isSqliteCorruption(e) ? fromSqliteError(e, 'The database file') : e;
+      // A damaged page or a full disk gets its own code; anything else (busy, a bug) goes up as it is.
+      throw isSqliteCorruption(e) || isDiskFull(e) ? fromSqliteError(e, 'The database file') : e;
     } finally {
       if (durability === 'relaxed') this.db.pragma('synchronous = FULL');
       if (wait === 'no-wait') this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);

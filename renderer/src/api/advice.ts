@@ -37,6 +37,8 @@ const ADVICE: Readonly<Record<string, string>> = {
   AUDIENCE_MISMATCH: 'The file was signed for another KeyLadder, and re-encrypted to this one on the way. Ask its maker for an export made to this KeyLadder’s own key (Keys → Copy public JWKS).',
   SIGNATURE_REQUIRED: 'Nothing signed this file. Import it only if you know where it came from: choose how it is protected and tick “I know where this file came from”.',
   JOSE_INTEGRITY: 'The key is not the one it was made for, or the object was altered on the way: check both with its sender.',
+  DISK_FULL: 'Free disk space where the store lives, then try again: nothing was lost, and the store does not need restoring.',
+  STORE_REPLACED: 'Another program replaced the store file (a restore) while this one had it open. Unlock the store again to work on the file now in place.',
   STORE_IN_USE: 'Stop the other program that has this store open (a command-line responder, or another KeyLadder window), then try again.',
   CHECKPOINT_INVALID: 'Use a checkpoint this store wrote; after a rekey, take a new one.',
   TOKEN_NOT_CHOSEN: 'Choose the token file, or switch the token off.',
