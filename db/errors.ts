@@ -71,6 +71,11 @@ export function diskFullError(what: string): StoreError {
   return new StoreError(StoreErrorCode.DISK_FULL, `${what} could not be written: the disk is full. Nothing was lost and the store is not damaged; free some space where the store lives, then try again.`);
 }
 
+/** A store that locked itself because its database file was replaced under it (db/store.ts, watchOtherWriters). */
+export function storeReplacedError(): StoreError {
+  return new StoreError(StoreErrorCode.STORE_REPLACED, 'The store\'s database file was replaced by another process (a restore, or a copy) while this one had it open: it stopped answering from the old file. Unlock the store again to use the file now in place.');
+}
+
 /** Maps what SQLite says about an unreadable or altered file to our codes. */
 export function fromSqliteError(error: unknown, what: string, path?: string): StoreError {
   const code = (error as { code?: string } | null)?.code ?? '';

@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUSY_TIMEOUT_MS, openForWriting, probe, type Db } from './connection.js';
-import { StoreError, StoreErrorCode, fromSqliteError, isDiskFull } from './errors.js';
+import { StoreError, StoreErrorCode, fromSqliteError, isDiskFull, storeReplacedError } from './errors.js';
 import { DB_FILE, KEY_FILE, asUnwritable, checkOutput, keepPrevious, keepPrivate, openNewFile, publishFile, removeIfExists, storeFiles, type PreviousFile } from './files.js';
 import { StoreHold } from './storeHold.js';
 import { closeJournal, finishSwap, markReady, needsSwap, owedRestore, type RestoreMarker } from './restoreJournal.js';
@@ -391,7 +391,7 @@ export class KeyStore {
   }
 
   private ensureOpen(): void {
-    if (this.replacedFile) throw replacedError();
+    if (this.replacedFile) throw storeReplacedError();
     if (!this.open) throw new StoreError(StoreErrorCode.STORE_LOCKED, 'The store is locked. Unlock it first.');
   }
 
@@ -834,7 +834,3 @@ function readBackup(file: string): { keyFileText: string; dbBytes: Buffer } {
   return { keyFileText: bytes.subarray(keyStart, dbStart).toString('utf8'), dbBytes: Buffer.from(bytes.subarray(dbStart, dbEnd)) };
 }
 
-
-function replacedError(): StoreError {
-  return new StoreError(StoreErrorCode.STORE_REPLACED, 'The store\'s database file was replaced by another process (a restore, or a copy) while this one had it open: it stopped answering from the old file. Unlock the store again to use the file now in place.');
-}
