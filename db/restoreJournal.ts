@@ -38,7 +38,12 @@ function readMarker(dir: string): RestoreMarker {
   const text = readFileSync(paths(dir).ready, 'utf8');
   // 'ready' was the marker of KeyLadder before issue 19: such a swap owes no record it could name.
   if (text.trim() === 'ready') return { kind: 'rekey' };
-  const parsed = JSON.parse(text) as Partial<RestoreMarker>;
+  let parsed: Partial<RestoreMarker>;
+  try {
+    parsed = JSON.parse(text) as Partial<RestoreMarker>;
+  } catch {
+    return { kind: 'rekey' }; // written atomically, so never half; a foreign one names no record either
+  }
   if (parsed.kind === 'restore' && typeof parsed.restoreId === 'string' && typeof parsed.restoredAt === 'string' && typeof parsed.bytes === 'number') {
     return { kind: 'restore', restoreId: parsed.restoreId, restoredAt: parsed.restoredAt, bytes: parsed.bytes };
   }
@@ -54,7 +59,9 @@ function readMarker(dir: string): RestoreMarker {
 export function needsSwap(dir: string): boolean {
   const p = paths(dir);
   if (!existsSync(p.restore)) return false;
-  return !existsSync(p.ready) || existsSync(p.db) || existsSync(p.key);
+  if (!existsSync(p.ready) || existsSync(p.db) || existsSync(p.key)) return true;
+  // Swapped, and only a restore's READY stays (its record owed); any other is left to remove.
+  return readMarker(dir).kind !== 'restore';
 }
 
 /**

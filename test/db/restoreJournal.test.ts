@@ -137,6 +137,17 @@ describe('a restore killed at any point', () => {
     }
   });
 
+  it('a rekey\'s journal left with READY alone (killed just before its removal) is removed at the next unlock', async () => {
+    for (const ready of ['{"kind":"rekey"}\n', 'ready\n']) {
+      const dir = copyBase();
+      mkdirSync(join(dir, 'restore-pending'));
+      writeFileSync(join(dir, 'restore-pending', 'READY'), ready);
+      const store = await opened(dir);
+      store.lock();
+      expect(existsSync(join(dir, 'restore-pending')), ready).toBe(false);
+    }
+  });
+
   it('killed while READY was being written (its temporary copy only): the old store', async () => {
     const dir = copyBase();
     await restoreUpTo(dir, 4);
