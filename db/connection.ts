@@ -68,7 +68,7 @@ function openWith(path: string, storeKey: Uint8Array, mustExist: boolean, pragma
     return db;
   } catch (e) {
     db.close();
-    throw fromSqliteError(e, 'The database file');
+    throw fromSqliteError(e, 'The database file', path);
   }
 }
 

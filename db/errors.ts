@@ -1,6 +1,9 @@
 // The store's error catalogue. Every failure an operator can meet has a stable
 // code and a message that says what to do. Messages never hold key material.
 
+import { statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
+
 export const StoreErrorCode = {
   STORE_NOT_FOUND: 'STORE_NOT_FOUND',
   STORE_EXISTS: 'STORE_EXISTS',
@@ -22,6 +25,10 @@ export const StoreErrorCode = {
   CHECKPOINT_INVALID: 'CHECKPOINT_INVALID',
   /** Another process has the store open (rekey needs it alone). */
   STORE_IN_USE: 'STORE_IN_USE',
+  /** The disk (or the quota) is full: a write failed, nothing was lost, and the store is not damaged. */
+  DISK_FULL: 'DISK_FULL',
+  /** The database file was replaced (a restore by another process) while this process had it open. */
+  STORE_REPLACED: 'STORE_REPLACED',
 } as const;
 export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
 
@@ -32,9 +39,47 @@ export class StoreError extends Error {
   }
 }
 
+/**
+ * Whether an error is a full disk or quota: SQLite's SQLITE_FULL (better-sqlite3 passes SQLite's
+ * extended code, so SQLITE_FULL itself), or ENOSPC / EDQUOT from a plain file write.
+ */
+export function isDiskFull(error: unknown, path?: string): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT') return true;
+  // Growing the -shm file on a full disk fails as SQLITE_IOERR_SHMSIZE (or another I/O error), not
+  // SQLITE_FULL: then the file system itself says whether it has room left.
+  return path !== undefined && typeof code === 'string' && code.startsWith('SQLITE_IOERR') && noSpaceLeft(path);
+}
+
+function noSpaceLeft(path: string): boolean {
+  try {
+    const fs = statfsSync(dirname(path));
+    return fs.bavail * fs.bsize < MIN_FREE_BYTES;
+  } catch {
+    return false;
+  }
+}
+
+/** Less free space than this (a few of SQLite's pages and a WAL frame) counts as a full disk. */
+const MIN_FREE_BYTES = 64 * 1024;
+
+/**
+ * A full disk is no damage: the write failed whole (SQLite rolled its transaction back), so the
+ * operator is told to free space, never to restore a backup, which would throw away good data.
+ */
+export function diskFullError(what: string): StoreError {
+  return new StoreError(StoreErrorCode.DISK_FULL, `${what} could not be written: the disk is full. Nothing was lost and the store is not damaged; free some space where the store lives, then try again.`);
+}
+
+/** A store that locked itself because its database file was replaced under it (db/store.ts, watchOtherWriters). */
+export function storeReplacedError(): StoreError {
+  return new StoreError(StoreErrorCode.STORE_REPLACED, 'The store\'s database file was replaced by another process (a restore, or a copy) while this one had it open: it stopped answering from the old file. Unlock the store again to use the file now in place.');
+}
+
 /** Maps what SQLite says about an unreadable or altered file to our codes. */
-export function fromSqliteError(error: unknown, what: string): StoreError {
+export function fromSqliteError(error: unknown, what: string, path?: string): StoreError {
   const code = (error as { code?: string } | null)?.code ?? '';
+  if (isDiskFull(error, path)) return diskFullError(what);
   if (code === 'SQLITE_NOTADB') {
     return new StoreError(StoreErrorCode.STORE_CORRUPT, `${what} cannot be decrypted with this store's key: it is damaged, altered, or belongs to another store. Restore it from a backup.`);
   }

@@ -10,6 +10,8 @@ export const KEY_FILE = 'keyladder.key.json';
 export const FAILED_UNLOCKS_FILE = 'failed-unlocks.log';
 export const RESTORE_DIR = 'restore-pending';
 export const RESTORE_READY = 'READY';
+/** Held shared by every process that has the store open, exclusive by a restore or rekey (db/storeHold.ts). */
+export const LOCK_FILE = 'keyladder.lock';
 
 export const storeFiles = (dir: string) => ({
   db: join(dir, DB_FILE),
@@ -18,6 +20,7 @@ export const storeFiles = (dir: string) => ({
   key: join(dir, KEY_FILE),
   failedUnlocks: join(dir, FAILED_UNLOCKS_FILE),
   restore: join(dir, RESTORE_DIR),
+  lock: join(dir, LOCK_FILE),
 });
 
 export function fsyncDir(dir: string): void {

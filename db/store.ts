@@ -7,15 +7,17 @@
 // database, or one from a newer KeyLadder leaves every byte as it was.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUSY_TIMEOUT_MS, openForWriting, probe, type Db } from './connection.js';
-import { StoreError, StoreErrorCode, fromSqliteError } from './errors.js';
-import { DB_FILE, KEY_FILE, RESTORE_READY, asUnwritable, checkOutput, fsyncDir, keepPrevious, keepPrivate, openNewFile, publishFile, removeIfExists, storeFiles, writeFileAtomic, type PreviousFile } from './files.js';
+import { StoreError, StoreErrorCode, fromSqliteError, isDiskFull, storeReplacedError } from './errors.js';
+import { DB_FILE, KEY_FILE, asUnwritable, checkOutput, keepPrevious, keepPrivate, openNewFile, publishFile, removeIfExists, storeFiles, type PreviousFile } from './files.js';
+import { StoreHold } from './storeHold.js';
+import { closeJournal, finishSwap, markReady, needsSwap, owedRestore, type RestoreMarker } from './restoreJournal.js';
 import { checkPassphrase, newScryptParams, DEFAULT_LOG_N } from './kdf.js';
 import { parseKeyFile, readKeyFile, unwrapStoreKey, wrapStoreKey, writeKeyFile, type KeyFile } from './keyfile.js';
 import { LATEST_VERSION, migrate, refuseNewer } from './migrations/index.js';
-import { AuditRepository, type AuditRecord } from './repositories/audit.js';
+import { AuditRepository, stampRestore, type AuditRecord } from './repositories/audit.js';
 import { DeviceRepository } from './repositories/devices.js';
 import { GroupRepository } from './repositories/groups.js';
 import { IssuerRepository } from './repositories/issuers.js';
@@ -39,6 +41,12 @@ export interface OpenOptions {
    * and records 'store.unlock-cli', which `audit list` leaves out by default.
    */
   readonly unlockAction?: 'store.unlock' | 'store.unlock-cli';
+  /**
+   * Called once if the database file is found replaced under this open store
+   * (see watchOtherWriters): the store has locked itself by then. `serve`'s
+   * workers stop on it.
+   */
+  readonly onReplaced?: () => void;
 }
 
 export interface CreateOptions extends OpenOptions {
@@ -88,6 +96,9 @@ export class KeyStore {
   private open = true;
   private checkpointer: WalCheckpointer | undefined;
   private watcher: NodeJS.Timeout | undefined;
+  private replacedFile = false;
+  /** The database file this store opened (device and inode), to notice it replaced (fileReplaced). */
+  private readonly opened: { dev: number; ino: number };
 
   private constructor(
     readonly dir: string,
@@ -95,7 +106,10 @@ export class KeyStore {
     readonly sealer: RecordSealer,
     private readonly auditKey: Buffer,
     private keyFile: KeyFile,
+    private hold: StoreHold,
   ) {
+    const { dev, ino } = statSync(storeFiles(dir).db);
+    this.opened = { dev, ino };
     this.devices = new DeviceRepository(db);
     this.groups = new GroupRepository(db);
     this.issuers = new IssuerRepository(db);
@@ -121,11 +135,12 @@ export class KeyStore {
     const files = storeFiles(dir);
     if (existsSync(files.key)) throw new StoreError(StoreErrorCode.STORE_EXISTS, `A store already exists in ${dir}. Unlock it, or choose another folder.`);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    for (const f of [files.db, files.wal, files.shm]) removeIfExists(f);
     const storeKey = randomBytes(32);
+    const hold = StoreHold.shared(dir);
     try {
+      for (const f of [files.db, files.wal, files.shm]) removeIfExists(f);
       const keyFile = await wrapStoreKey(storeKey, passphrase, newScryptParams(options.kdfLogN ?? DEFAULT_LOG_N));
-      const store = KeyStore.openUnlocked(dir, storeKey, keyFile, true, options);
+      const store = KeyStore.openUnlocked(dir, storeKey, keyFile, true, options, hold);
       try {
         store.transaction(() => {
           initialize(store);
@@ -139,6 +154,9 @@ export class KeyStore {
         for (const f of [files.db, files.wal, files.shm]) removeIfExists(f);
         throw e;
       }
+    } catch (e) {
+      hold.release(); // idempotent: lock() let go of it already if the store opened
+      throw e;
     } finally {
       storeKey.fill(0);
     }
@@ -146,7 +164,44 @@ export class KeyStore {
 
   static async unlock(dir: string, passphrase: string, options: OpenOptions = {}): Promise<KeyStore> {
     const files = storeFiles(dir);
-    KeyStore.finishPendingRestore(dir);
+    const notFound = () => new StoreError(StoreErrorCode.STORE_NOT_FOUND, `No KeyLadder store in ${dir}: create one there, or choose the folder that holds it.`);
+    // Nothing is made in a folder that holds no store (not even the lock file).
+    if (!existsSync(files.key) && !existsSync(files.restore)) throw notFound();
+    const hold = KeyStore.holdAfterSwap(dir);
+    try {
+      return await KeyStore.unlockHeld(dir, passphrase, options, hold);
+    } catch (e) {
+      hold.release(); // idempotent: lock() let go of it already if the store opened
+      throw e;
+    }
+  }
+
+  /**
+   * The shared hold of an opener (db/storeHold.ts), taken once no journaled
+   * swap is left half done: one is finished first, holding the store alone
+   * (it waits for a restore or rekey under way in another process, up to the
+   * busy timeout). The journal is looked at again under the shared hold,
+   * since a swap may have been staged between the two.
+   */
+  private static holdAfterSwap(dir: string): StoreHold {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (needsSwap(dir)) {
+        const alone = StoreHold.exclusive(dir, 'unlock again', BUSY_TIMEOUT_MS);
+        try {
+          finishSwap(dir);
+        } finally {
+          alone.release();
+        }
+      }
+      const hold = StoreHold.shared(dir);
+      if (!needsSwap(dir)) return hold;
+      hold.release();
+    }
+    throw new StoreError(StoreErrorCode.STORE_IN_USE, 'Another process keeps restoring or rekeying this store. Try again when it has finished.');
+  }
+
+  private static async unlockHeld(dir: string, passphrase: string, options: OpenOptions, hold: StoreHold): Promise<KeyStore> {
+    const files = storeFiles(dir);
     if (!existsSync(files.key)) {
       throw new StoreError(StoreErrorCode.STORE_NOT_FOUND, `No KeyLadder store in ${dir}: create one there, or choose the folder that holds it.`);
     }
@@ -171,15 +226,22 @@ export class KeyStore {
     }
     try {
       refuseNewer(probe(files.db, storeKey));
-      const store = KeyStore.openUnlocked(dir, storeKey, keyFile, false, options);
+      const store = KeyStore.openUnlocked(dir, storeKey, keyFile, false, options, hold);
+      // A restore swapped in and not yet recorded (its own unlock, or a crash before it): its record
+      // is written here, in the unlock's transaction, once (the shared hold keeps the journal still).
+      const owed = owedRestore(dir);
       try {
         store.transaction(() => {
+          if (owed !== undefined && !store.audit.recordsRestore(owed.restoreId)) {
+            store.audit.append({ at: now(), action: 'store.restore', outcome: 'ok', subject: null, details: { bytes: owed.bytes, restoreId: owed.restoreId, restoredAt: owed.restoredAt } });
+          }
           store.audit.append(...store.takeFailedUnlocks(), { at: now(), action: options.unlockAction ?? 'store.unlock', outcome: 'ok', subject: null, details: {} });
         });
       } catch (e) {
         store.lock();
         throw e;
       }
+      if (owed !== undefined) closeJournal(dir);
       removeIfExists(files.failedUnlocks);
       removeStaleKeyFileCopies(dir);
       return store;
@@ -188,19 +250,25 @@ export class KeyStore {
     }
   }
 
-  private static openUnlocked(dir: string, storeKey: Buffer, keyFile: KeyFile, create: boolean, options: OpenOptions): KeyStore {
+  private static openUnlocked(dir: string, storeKey: Buffer, keyFile: KeyFile, create: boolean, options: OpenOptions, hold: StoreHold): KeyStore {
     const path = storeFiles(dir).db;
     const db = openForWriting(path, storeKey, create);
     try {
       migrate(db);
     } catch (e) {
       db.close();
-      throw e instanceof StoreError ? e : fromSqliteError(e, 'The database file');
+      throw e instanceof StoreError ? e : fromSqliteError(e, 'The database file', path);
     }
-    const store = new KeyStore(dir, db, RecordSealer.forStore(storeKey), deriveSubkey(storeKey, 'audit mac'), keyFile);
+    let store: KeyStore;
+    try {
+      store = new KeyStore(dir, db, RecordSealer.forStore(storeKey), deriveSubkey(storeKey, 'audit mac'), keyFile, hold);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
     if (options.backgroundCheckpoints === true) store.checkpointer = WalCheckpointer.start(db, path, storeKey);
     store.sizeCacheToFleet();
-    store.watchOtherWriters();
+    store.watchOtherWriters(options.onReplaced);
     return store;
   }
 
@@ -211,11 +279,28 @@ export class KeyStore {
    * asked for by number), so once a second this process checks whether any
    * other connection committed (PRAGMA data_version, which costs no I/O), and
    * if so forgets and zeroes the opened keys of destroyed generations.
+   *
+   * And it checks that the database file is still the one it opened: a
+   * process that went on answering from a file a restore had replaced would
+   * answer for devices revoked since, and record its exchanges where nobody
+   * reads them (issue 19, item 1). A restore or rekey cannot replace the file
+   * while this store holds it (db/storeHold.ts); this is the defence behind
+   * that, for a file replaced by other means (a copy by hand, an older
+   * KeyLadder). The store then locks itself (STORE_REPLACED from then on) and
+   * calls `onReplaced`. SQLite itself, seeing the file moved, neither
+   * checkpoints into nor deletes the new file's -wal and -shm when this
+   * connection closes.
    */
-  private watchOtherWriters(): void {
+  private watchOtherWriters(onReplaced?: () => void): void {
     let seen = this.db.pragma('data_version', { simple: true }) as number;
     this.watcher = setInterval(() => {
       if (!this.open) return;
+      if (this.fileReplaced()) {
+        this.replacedFile = true;
+        this.lock();
+        onReplaced?.();
+        return;
+      }
       // The fleet may have grown here or in another process (an import).
       this.sizeCacheToFleet();
       try {
@@ -294,7 +379,19 @@ export class KeyStore {
     return this.open;
   }
 
+  /** Whether this store locked itself because its database file was replaced (watchOtherWriters). */
+  get replaced(): boolean {
+    return this.replacedFile;
+  }
+
+  /** Whether the path this store opened now names another file, or none. */
+  fileReplaced(): boolean {
+    const now = statSync(storeFiles(this.dir).db, { throwIfNoEntry: false });
+    return now === undefined || now.ino !== this.opened.ino || now.dev !== this.opened.dev;
+  }
+
   private ensureOpen(): void {
+    if (this.replacedFile) throw storeReplacedError();
     if (!this.open) throw new StoreError(StoreErrorCode.STORE_LOCKED, 'The store is locked. Unlock it first.');
   }
 
@@ -317,7 +414,8 @@ export class KeyStore {
       // fail on its first write (SQLITE_BUSY_SNAPSHOT) instead of waiting its turn.
       return this.db.transaction(fn).immediate();
     } catch (e) {
-      throw isSqliteCorruption(e) ? fromSqliteError(e, 'The database file') : e;
+      // A damaged page or a full disk gets its own code; anything else (busy, a bug) goes up as it is.
+      throw isSqliteCorruption(e) || isDiskFull(e) ? fromSqliteError(e, 'The database file') : e;
     } finally {
       if (durability === 'relaxed') this.db.pragma('synchronous = FULL');
       if (wait === 'no-wait') this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -341,11 +439,13 @@ export class KeyStore {
     clearInterval(this.watcher);
     this.checkpointer?.stop();
     try {
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      // Not into a file that has been replaced: nobody reads it any more.
+      if (!this.replacedFile) this.db.pragma('wal_checkpoint(TRUNCATE)');
     } catch {
       // Nothing to checkpoint, or a reader holds it; SQLite will do it next time.
     }
     this.db.close();
+    this.hold.release();
     this.sealer.destroy();
     this.auditKey.fill(0);
   }
@@ -393,11 +493,27 @@ export class KeyStore {
     const checkpointing = this.checkpointer !== undefined;
     this.checkpointer?.stop();
     this.checkpointer = undefined;
+    // The test restore uses too (db/storeHold.ts): this store's own shared hold is traded for the
+    // exclusive one, held until the swap is done. Between the two calls (the same tick of this
+    // thread) another process could only take the store alone if nobody else held it; it would then
+    // get it instead, this rekey would be refused, and the watcher would see the file replaced.
+    this.hold.release();
+    let alone: StoreHold;
+    try {
+      alone = StoreHold.exclusive(this.dir, 'rekey');
+    } catch (e) {
+      this.hold = StoreHold.shared(this.dir);
+      if (checkpointing) this.checkpointer = WalCheckpointer.start(this.db, files.db, currentKey);
+      throw e;
+    }
     const resume = () => {
+      alone.release();
+      this.hold = StoreHold.shared(this.dir);
       if (checkpointing) this.checkpointer = WalCheckpointer.start(this.db, files.db, currentKey);
     };
-    // Leaving WAL mode needs every other connection closed: SQLite's own test that we are alone.
-    const inUse = new StoreError(StoreErrorCode.STORE_IN_USE, 'Another process has the store open (the app, or keyladder serve): stop it, then rekey. Nothing was changed.');
+    // And leaving WAL mode needs every other connection closed: SQLite's own test, which also sees
+    // an older KeyLadder that takes no hold.
+    const inUse = new StoreError(StoreErrorCode.STORE_IN_USE, 'Another process has the store open (the app, keyladder serve, or another command): stop it, then rekey. Nothing was changed.');
     let mode: string;
     try {
       mode = String(this.db.pragma('journal_mode = DELETE', { simple: true })).toLowerCase();
@@ -439,8 +555,7 @@ export class KeyStore {
         newKey.fill(0);
       }
       // From here a crash rolls the rekey forward at the next unlock; before, it is discarded.
-      writeFileAtomic(join(files.restore, RESTORE_READY), 'ready\n');
-      fsyncDir(files.restore);
+      markReady(this.dir, { kind: 'rekey' });
     } catch (e) {
       this.db.exec('ROLLBACK');
       removeIfExists(files.restore);
@@ -449,8 +564,12 @@ export class KeyStore {
       throw e;
     }
     this.db.exec('ROLLBACK'); // nothing was written to the old database
-    this.lock();
-    KeyStore.finishPendingRestore(this.dir);
+    try {
+      this.lock();
+      finishSwap(this.dir);
+    } finally {
+      alone.release();
+    }
     return counts;
   }
 
@@ -535,15 +654,41 @@ export class KeyStore {
 
   /**
    * Replaces the store in `dir` with a backup, after proving that `passphrase`
-   * opens it. The swap is journaled (restore-pending/READY) and rolls forward
-   * at the next unlock if a crash interrupts it.
+   * opens it. Refused with STORE_IN_USE, changing nothing, while any process
+   * (this one included: lock its store first) has the store open; the store is
+   * held alone from that test to the end of the swap (db/storeHold.ts). The
+   * restored database is stamped with the restore's id before the swap, and
+   * the swap is journaled (db/restoreJournal.ts): a crash after READY rolls
+   * forward at the next unlock, which writes the `store.restore` record; a
+   * stamped store whose log lacks that record does not verify.
    */
   static async restore(dir: string, file: string, passphrase: string): Promise<void> {
     const { keyFileText, dbBytes } = readBackup(file);
     const keyFile = parseKeyFile(keyFileText);
     const storeKey = await unwrapStoreKey(keyFile, passphrase);
+    let alone: StoreHold;
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      alone = StoreHold.exclusive(dir, 'restore');
+    } catch (e) {
+      storeKey.fill(0);
+      throw e;
+    }
+    try {
+      KeyStore.stageRestore(dir, keyFile, dbBytes, storeKey);
+      finishSwap(dir);
+    } finally {
+      storeKey.fill(0);
+      alone.release();
+    }
+    // The unlock writes the restore's record (owedRestore), as it would after a crash here.
+    const store = await KeyStore.unlock(dir, passphrase);
+    store.lock();
+  }
+
+  /** Stages the backup in restore-pending/, stamped, and marks it READY. Call holding the store alone. */
+  private static stageRestore(dir: string, keyFile: KeyFile, dbBytes: Buffer, storeKey: Buffer): void {
     const files = storeFiles(dir);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
     removeIfExists(files.restore);
     mkdirSync(files.restore, { mode: 0o700 });
     try {
@@ -564,42 +709,20 @@ export class KeyStore {
         throw e;
       }
       refuseNewer(version);
+      const marker: RestoreMarker = { kind: 'restore', restoreId: randomBytes(16).toString('hex'), restoredAt: now(), bytes: dbBytes.length };
+      const staged = openForWriting(stagedDb, storeKey, false);
+      try {
+        stampRestore(staged, { restoreId: marker.restoreId, restoredAt: marker.restoredAt, bytes: marker.bytes });
+        staged.pragma('wal_checkpoint(TRUNCATE)');
+      } finally {
+        staged.close();
+      }
       writeKeyFile(join(files.restore, KEY_FILE), keyFile);
-      writeFileAtomic(join(files.restore, RESTORE_READY), 'ready\n');
-      fsyncDir(files.restore);
+      markReady(dir, marker);
     } catch (e) {
       removeIfExists(files.restore);
       throw e;
-    } finally {
-      storeKey.fill(0);
     }
-    KeyStore.finishPendingRestore(dir);
-    const store = await KeyStore.unlock(dir, passphrase);
-    try {
-      store.audit.append({ at: now(), action: 'store.restore', outcome: 'ok', subject: null, details: { bytes: dbBytes.length } });
-    } finally {
-      store.lock();
-    }
-  }
-
-  /** Rolls a journaled restore forward. Each step is idempotent. */
-  private static finishPendingRestore(dir: string): void {
-    const files = storeFiles(dir);
-    if (!existsSync(join(files.restore, RESTORE_READY))) {
-      removeIfExists(files.restore);
-      return;
-    }
-    const stagedDb = join(files.restore, DB_FILE);
-    if (existsSync(stagedDb)) {
-      // A stale WAL would be replayed into the restored database: drop it first.
-      removeIfExists(files.wal);
-      removeIfExists(files.shm);
-      renameSync(stagedDb, files.db);
-    }
-    const stagedKey = join(files.restore, KEY_FILE);
-    if (existsSync(stagedKey)) renameSync(stagedKey, files.key);
-    fsyncDir(dir);
-    rmSync(files.restore, { recursive: true, force: true });
   }
 
   /** Full check: every page's HMAC and SQLite's structure, then the audit chain. */

@@ -289,7 +289,7 @@ export class AppResponder {
     const started = performance.now();
     const outcome = this.options.exchanges.respond(json, profile, caller);
     this.#metrics.record(outcome.ok, performance.now() - started);
-    if (!outcome.ok && outcome.code === StoreErrorCode.STORE_LOCKED) setImmediate(() => this.storeLocked());
+    if (!outcome.ok && (outcome.code === StoreErrorCode.STORE_LOCKED || outcome.code === StoreErrorCode.STORE_REPLACED)) setImmediate(() => this.storeLocked());
     return outcome;
   }
 

@@ -42,6 +42,24 @@ export interface ChainCheck {
 
 const GENESIS: Buffer = Buffer.alloc(32);
 const HEAD_KEY = 'audit_head';
+/**
+ * A restore stamps the database it puts in place with this meta row (which
+ * restore, when, from how many bytes) before the swap; the chain must then
+ * end its story of restores with a `store.restore` record of the same id
+ * (verify), so a restored store whose record is missing does not verify.
+ */
+const RESTORE_STAMP_KEY = 'restored';
+
+export interface RestoreStamp {
+  readonly restoreId: string;
+  readonly restoredAt: string;
+  readonly bytes: number;
+}
+
+/** Writes the restore's stamp into a database about to be swapped in (KeyStore.restore). */
+export function stampRestore(db: Db, stamp: RestoreStamp): void {
+  db.prepare(`INSERT INTO meta (key, value) VALUES ('${RESTORE_STAMP_KEY}', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(JSON.stringify(stamp));
+}
 
 const canonical = (seq: number, r: AuditRecord, details: string): string => JSON.stringify([seq, r.at, r.action, r.outcome, r.subject, details]);
 
@@ -102,6 +120,25 @@ export class AuditRepository {
   /** The MAC of entry `seq`, if the log holds it. */
   macAt(seq: number): Buffer | undefined {
     return this.db.prepare('SELECT mac FROM audit_log WHERE seq = ?').pluck().get(seq) as Buffer | undefined;
+  }
+
+  /** The stamp of the last restore that put this database in place, if any. */
+  restoreStamp(): RestoreStamp | undefined {
+    const value = this.db.prepare(`SELECT value FROM meta WHERE key = '${RESTORE_STAMP_KEY}'`).pluck().get() as string | undefined;
+    return value === undefined ? undefined : (JSON.parse(value) as RestoreStamp);
+  }
+
+  /** The id (details.restoreId) of the last `store.restore` record; null for one without (older KeyLadder); undefined if none. */
+  lastRestoreId(): string | null | undefined {
+    const details = this.db.prepare(`SELECT details FROM audit_log WHERE action = 'store.restore' ORDER BY seq DESC LIMIT 1`).pluck().get() as string | undefined;
+    if (details === undefined) return undefined;
+    const id = (JSON.parse(details) as AuditDetails)['restoreId'];
+    return typeof id === 'string' ? id : null;
+  }
+
+  /** Whether the log records the restore `restoreId` (so that a rolled-forward restore is recorded once). */
+  recordsRestore(restoreId: string): boolean {
+    return this.db.prepare(`SELECT 1 FROM audit_log WHERE action = 'store.restore' AND json_extract(details, '$.restoreId') = ? LIMIT 1`).get(restoreId) !== undefined;
   }
 
   /** The times of the entries of `action` at any of `times` (one per entry). */
@@ -185,6 +222,14 @@ export class AuditRepository {
     const head = this.head();
     if (head.seq !== entries || !head.mac.equals(prev)) {
       return { ok: false, entries, brokenAt: entries + 1, problem: `The log ends at entry ${entries}, but its head says ${head.seq}: entries at the end were deleted or the head was altered.` };
+    }
+    const stamp = this.restoreStamp();
+    if (stamp !== undefined && this.lastRestoreId() !== stamp.restoreId) {
+      return {
+        ok: false,
+        entries,
+        problem: `The store was restored from a backup (${stamp.restoredAt}), but its audit log has no record of that restore: the restore was cut short before its record, or the database file was put in place outside KeyLadder. What was changed after the backup (revocations among it) is not in this store.`,
+      };
     }
     return { ok: true, entries };
   }

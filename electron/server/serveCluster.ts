@@ -43,7 +43,9 @@ export type FromWorker =
   | { readonly type: 'listening'; readonly address: string }
   | { readonly type: 'failed'; readonly error: { readonly code: string; readonly message: string; readonly reason?: string } }
   | { readonly type: 'stats'; readonly exchanges: number; readonly refused: number; readonly inFlight: number }
-  | { readonly type: 'stopped'; readonly exchanges: number; readonly refused: number };
+  | { readonly type: 'stopped'; readonly exchanges: number; readonly refused: number }
+  /** The worker found the store's database file replaced under it, and is exiting (serveWorker.ts). */
+  | { readonly type: 'store-replaced' };
 
 /**
  * What every worker's GET /v1/health reports for the whole responder: null
@@ -135,6 +137,7 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
   // Counts of workers that have ended, so that a replaced worker's exchanges still count.
   const retired = { exchanges: 0, refused: 0 };
   let stopping = false;
+  let storeReplaced = false;
   let restarts: number[] = [];
   let giveUp: (e: WorkerStartError) => void = () => {};
   const gaveUp = new Promise<WorkerStartError>((resolve) => { giveUp = resolve; });
@@ -158,6 +161,7 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
 
   /** Starts a replacement for worker `index`, or gives up when workers keep ending. */
   const replace = (index: number, why: string): void => {
+    if (storeReplaced) return; // the responder is stopping: see 'store-replaced'
     const now = Date.now();
     restarts = [...restarts.filter((at) => now - at < RESTART_WINDOW_MS), now];
     if (restarts.length > MAX_RESTARTS) {
@@ -199,6 +203,13 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
         case 'stopped':
           t.stats = { exchanges: m.exchanges, refused: m.refused, inFlight: 0 };
           t.stopped = true;
+          break;
+        case 'store-replaced':
+          // A new worker would open the file now in place, which nobody chose to serve (and a
+          // restore under a running responder is refused: this is another process's doing). The
+          // supervisor stops the whole responder, non-zero, and says why.
+          storeReplaced = true;
+          giveUp(new WorkerStartError('STORE_REPLACED', `The store's database file was replaced while worker ${index} had it open (a restore or a copy by another process); the responder stopped rather than go on answering from the old file. Start it again to serve the file now in place.`));
           break;
       }
     });

@@ -54,7 +54,7 @@ let statsTimer: NodeJS.Timeout | undefined;
 async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   const { storeDir, settings, index } = message;
   try {
-    services = createServices({ storeDir, batchExchangeRecords: true, backgroundCheckpoints: true });
+    services = createServices({ storeDir, batchExchangeRecords: true, backgroundCheckpoints: true, onStoreReplaced: () => void storeReplaced(index) });
     await services.store.unlock(message.passphrase);
     const runtime = services;
     server = responderFor(runtime, settings, index);
@@ -76,7 +76,21 @@ async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<voi
   }
 }
 
-function stop(): Promise<void> {
+/**
+ * The store's database file was replaced under this worker (a restore or a copy by another
+ * process; db/store.ts): the store has locked itself, so nothing more is answered from the old
+ * file. The worker says why, tells the primary (which stops the whole responder rather than start
+ * workers on a file nobody chose to serve), and exits non-zero. Its buffered exchange records
+ * belonged to the old file and cannot go into the new one; the line says how many.
+ */
+async function storeReplaced(index: number): Promise<void> {
+  const pending = services?.exchanges.pendingRecords().audit ?? 0;
+  process.stderr.write(`keyladder: worker ${index} stopped: the store's database file was replaced while it had it open (a restore or a copy by another process); it no longer answers from the old file${pending > 0 ? ` (${pending} audit records of exchanges answered from it are not written)` : ''}. Start keyladder serve again to serve the file now in place.\n`);
+  await send({ type: 'store-replaced' });
+  await stop(1);
+}
+
+function stop(exitCode = 0): Promise<void> {
   stopping ??= (async () => {
     clearInterval(statsTimer);
     if (server) await server.close();
@@ -91,10 +105,11 @@ function stop(): Promise<void> {
       try {
         services?.close();
         accessLog.flushSync();
-        process.exit(0);
+        process.exit(exitCode);
       } catch (e) {
         const pending = services?.exchanges.pendingRecords();
-        if (attempt >= CLOSE_ATTEMPTS) {
+        // A replaced store will not become writable again: no point waiting.
+        if (attempt >= CLOSE_ATTEMPTS || exitCode !== 0) {
           accessLog.flushSync();
           process.stderr.write(`keyladder: worker ${process.pid} stopped without writing ${pending?.audit ?? 0} audit records (${describeError(e).code}): the store could not be written.\n`);
           process.exit(1);

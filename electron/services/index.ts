@@ -26,6 +26,11 @@ export interface ServicesOptions {
   readonly backgroundCheckpoints?: boolean;
   /** Which door opens the store: the CLI's unlocks get their own audit action ('store.unlock-cli'). */
   readonly door?: 'cli';
+  /**
+   * Called if the store's database file is found replaced while it is open (db/store.ts,
+   * watchOtherWriters); the store has locked itself by then. `serve`'s workers stop on it.
+   */
+  readonly onStoreReplaced?: () => void;
   /** The app's keeper of the last audit head it saw (the OS keychain), to warn at unlock when the store went back. */
   readonly headKeeper?: HeadKeeper;
   /** For tests: a clock and a random source. */
@@ -48,7 +53,11 @@ export function createServices(options: ServicesOptions): KeyLadderRuntime {
   const now = options.now ?? (() => new Date());
   const session = new StoreSession(options.storeDir);
   const exchanges = new ExchangeService(session, now, options.batchExchangeRecords ?? true, options.random);
-  const store = new StoreService(session, now, options.kdfLogN, { backgroundCheckpoints: options.backgroundCheckpoints ?? false, ...(options.door === 'cli' ? { unlockAction: 'store.unlock-cli' as const } : {}) }, options.headKeeper);
+  const store = new StoreService(session, now, options.kdfLogN, {
+    backgroundCheckpoints: options.backgroundCheckpoints ?? false,
+    ...(options.door === 'cli' ? { unlockAction: 'store.unlock-cli' as const } : {}),
+    ...(options.onStoreReplaced ? { onReplaced: options.onStoreReplaced } : {}),
+  }, options.headKeeper);
   const issuers = new IssuerService(session, now);
   const keyring = new KeyringService(session, now);
   return {

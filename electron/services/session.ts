@@ -2,7 +2,7 @@
 // store at the moment of use, so a lock takes effect at once everywhere.
 
 import { KeyStore } from '../../db/store.js';
-import { StoreError, StoreErrorCode } from '../../db/errors.js';
+import { StoreError, StoreErrorCode, storeReplacedError } from '../../db/errors.js';
 
 export class StoreSession {
   private current: KeyStore | undefined;
@@ -16,6 +16,8 @@ export class StoreSession {
   }
 
   store(): KeyStore {
+    // A store that locked itself because its file was replaced says so (STORE_REPLACED), not just "locked".
+    if (this.current?.replaced === true) throw storeReplacedError();
     if (!this.current?.isOpen) throw new StoreError(StoreErrorCode.STORE_LOCKED, 'The store is locked. Unlock it with its passphrase first.');
     return this.current;
   }

@@ -89,7 +89,7 @@ beforeAll(async () => {
   s.close();
   fixture = t.dir;
   fixtureHashes = hashFiles(fixture);
-  expect(Object.keys(fixtureHashes).sort()).toEqual([DB, KEYFILE]);
+  expect(Object.keys(fixtureHashes).sort()).toEqual([DB, KEYFILE, 'keyladder.lock']);
 });
 
 describe('create, unlock, lock', () => {

@@ -14,7 +14,7 @@ import { wrapHandler, type IpcEventLike } from '../../electron/ipc/register.js';
 import { isLoopbackHost } from '../../electron/shared/responderHost.js';
 import { LadderRequestor, importWrappingKey, type DeviceKey } from '../support/device.js';
 import { trustedSender } from '../../electron/security/trustedSender.js';
-import { openTestServices, PASSPHRASE, tempDir, type TestServices } from '../support/services.js';
+import { openTestServices, PASSPHRASE, TEST_KDF_LOG_N, tempDir, type TestServices } from '../support/services.js';
 
 const TRUSTED: IpcEventLike = { senderFrame: { url: 'app://keyladder/index.html', parent: null }, sender: { send: () => {} } };
 const isTrustedSender = trustedSender({ origins: ['app://keyladder'] });
@@ -251,6 +251,31 @@ describe('appResponder over the real services', () => {
     expect(r.status()).toMatchObject({ stopped: { reason: 'store-locked' }, exchanges: 1 });
     await expect(fetch(`${address}/v1/health`)).rejects.toThrow();
     expect(log.some((l) => l.includes('stopped (store-locked) after 1 exchange, 0 refused'))).toBe(true);
+  });
+
+  it('a restore through the services it guards stops it and locks the app\'s own store first; another program holding the store gets it refused (STORE_IN_USE), then it goes through', async () => {
+    const r = make();
+    const guarded = r.lockAware(t.services);
+    const backup = path.join(tempDir('keyladder-app-restore-'), 'b.klbackup');
+    await t.services.store.backup(backup);
+    const { address } = await r.start({ port: 0 });
+    await climb(address!, 1);
+    // Another program (a CLI, a serve) has the store open.
+    const { createServices } = await import('../../electron/services/index.js');
+    const other = createServices({ storeDir: t.dir, kdfLogN: TEST_KDF_LOG_N, batchExchangeRecords: false });
+    await other.store.unlock(PASSPHRASE);
+    try {
+      await expect(guarded.store.restore(backup, PASSPHRASE)).rejects.toMatchObject({ code: 'STORE_IN_USE' });
+      // The app's own side was shut first, whatever the outcome: nothing answers from a store about to change.
+      await vi.waitFor(() => expect(r.status()).toMatchObject({ state: 'stopped', stopped: { reason: 'store-locked' } }));
+      expect(t.services.store.status().unlocked).toBe(false);
+      expect(other.audit.list({ action: 'store.restore', limit: 5 })).toHaveLength(0);
+    } finally {
+      other.close();
+    }
+    await guarded.store.restore(backup, PASSPHRASE);
+    await t.services.store.unlock(PASSPHRASE);
+    expect(t.services.audit.list({ action: 'store.restore', limit: 5 })).toHaveLength(1);
   });
 
   it('refuses to start while the store is locked', async () => {

@@ -3,7 +3,7 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LadderRequestor, importWrappingKey } from '../support/device.js';
@@ -36,8 +36,8 @@ afterEach(() => {
   running.clear();
 });
 
-async function serve(extra: string[] = [], env: Record<string, string> = {}): Promise<Served> {
-  const child = spawn(process.execPath, [...childNodeArgs(), join(ROOT, 'bin', 'keyladder.js'), ...store, 'serve', '--port', '0', '--json', ...extra], { env: { PATH: process.env['PATH'] ?? '', ...testEnv(env) } });
+async function serve(extra: string[] = [], env: Record<string, string> = {}, at: string[] = store): Promise<Served> {
+  const child = spawn(process.execPath, [...childNodeArgs(), join(ROOT, 'bin', 'keyladder.js'), ...at, 'serve', '--port', '0', '--json', ...extra], { env: { PATH: process.env['PATH'] ?? '', ...testEnv(env) } });
   running.add(child);
   child.once('exit', () => running.delete(child));
   let err = '';
@@ -313,5 +313,53 @@ describe('keyladder serve --workers N', () => {
     await expect.poll(() => workers.filter(alive), { timeout: 15_000, interval: 200 }).toEqual([]);
     expect(exchangeCount()).toBe(before + 1);
     expect(JSON.parse(cliProcess([...store, 'audit', 'verify', '--json']).stdout).ok).toBe(true);
+  });
+});
+
+describe('restore while keyladder serve runs (issue 19, item 1)', () => {
+  // A store of its own: these tests restore and replace it.
+  const own = join(dir, 'store-restore');
+  const at = ['--store', own];
+  const backup = join(dir, 'store-restore.klbackup');
+  beforeAll(() => {
+    expect(cliProcess([...at, 'init', '--kdf-log-n', '10']).code).toBe(0);
+    expect(cliProcess([...at, 'device', 'add', v.identity, '--keys', '-'], { stdin: JSON.stringify({ kpw: v.kpw_hex }) }).code).toBe(0);
+    expect(cliProcess([...at, 'backup', backup]).code).toBe(0);
+  });
+
+  it('restore is refused with STORE_IN_USE and changes nothing; a revocation made next reaches the responder; once serve stops, the restore goes through', async () => {
+    const s = await serve(['--workers', '2'], {}, at);
+    const key = readFileSync(join(own, 'keyladder.key.json'));
+    const refused = cliProcess([...at, 'restore', backup, '--yes']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/STORE_IN_USE/);
+    expect(readFileSync(join(own, 'keyladder.key.json')).equals(key)).toBe(true);
+    expect(existsSync(join(own, 'restore-pending'))).toBe(false);
+    // The responder answers from the one file there is: a revocation made now is refused at once.
+    expect((await post(s.url, psk)).status).toBe(200);
+    expect(cliProcess([...at, 'device', 'revoke', v.identity]).code).toBe(0);
+    expect((await post(s.url, psk)).status).toBe(403);
+    expect(await stop(s)).toBe(0);
+    expect(cliProcess([...at, 'restore', backup, '--yes']).code).toBe(0);
+    const restores = JSON.parse(cliProcess([...at, 'audit', 'list', '--action', 'store.restore', '--json']).stdout) as unknown[];
+    expect(restores).toHaveLength(1);
+    expect(JSON.parse(cliProcess([...at, 'audit', 'verify', '--json']).stdout).ok).toBe(true);
+  });
+
+  it('a serve whose database file is replaced under it (by other means) stops non-zero, says why, and starts no worker on the new file', async () => {
+    const copy = join(dir, 'store-restore-copy');
+    expect(cliProcess(['--store', copy, 'restore', backup, '--yes']).code).toBe(0);
+    const s = await serve(['--workers', '2'], {}, at);
+    expect((await post(s.url, psk)).status).toBe(200);
+    const exited = new Promise<number | null>((resolve) => s.child.once('exit', (code) => resolve(code)));
+    // What KeyLadder's restore did before issue 19, or an operator's copy: -wal and -shm removed, a file renamed in.
+    copyFileSync(join(copy, 'keyladder.db'), join(own, 'keyladder.db.new'));
+    for (const f of ['keyladder.db-wal', 'keyladder.db-shm']) rmSync(join(own, f), { force: true });
+    renameSync(join(own, 'keyladder.db.new'), join(own, 'keyladder.db'));
+    const code = await Promise.race([exited, new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 15_000))]);
+    expect(code).not.toBe('running');
+    expect(code).not.toBe(0);
+    expect(s.stderr()).toMatch(/database file was replaced while it had it open/);
+    expect(s.stderr()).not.toMatch(/starting another/);
   });
 });

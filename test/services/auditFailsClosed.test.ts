@@ -51,7 +51,7 @@ describe('a full disk', () => {
     const refused = Array.from({ length: 3000 }, (_, i) => s.exchanges.respond(psk(`ESN-FULL-${i % 20}`)));
     expect(refused.filter((r) => r.ok || r.code !== 'AUDIT_UNAVAILABLE').length).toBe(0);
     expect(refused.every((r) => !r.ok && r.code === 'AUDIT_UNAVAILABLE')).toBe(true);
-    expect(error(refused[0]!.json).message).toMatch(/audit log cannot be written \(SQLITE_FULL since/);
+    expect(error(refused[0]!.json).message).toMatch(/audit log cannot be written \(DISK_FULL since/);
     // 3,000 refusals, and the buffer still holds the one answered exchange only.
     expect(s.exchanges.pendingRecords().audit).toBe(1);
     // Space returns: the next retry (within a second) writes the answered exchange and one aggregate.

@@ -52,7 +52,7 @@ async function checkStore(dir: string, passphrase: string, context: string): Pro
 
 /** Files the store folder may hold after a crash and a clean re-open. */
 function strayFiles(dir: string): string[] {
-  return readdirSync(dir).filter((f) => !['keyladder.db', 'keyladder.key.json'].includes(f));
+  return readdirSync(dir).filter((f) => !['keyladder.db', 'keyladder.key.json', 'keyladder.lock'].includes(f));
 }
 
 describe('crash safety (SIGKILL at random points)', () => {

@@ -40,6 +40,8 @@ const ADVICE: Readonly<Record<string, string>> = {
   DUPLICATE_MEMBER: 'The file names a member twice, and KeyLadder will not guess which one is meant: remove one of them (the message says which and where).',
   PBES2_BUDGET_EXCEEDED: 'The JWE asks for more passphrase iterations in all than KeyLadder runs for one object: ask its sender for one PBES2 recipient at 600,000 iterations or fewer.',
   JOSE_INTEGRITY: 'The key is not the one it was made for, or the object was altered on the way: check both with its sender.',
+  DISK_FULL: 'Free disk space where the store lives, then try again: nothing was lost, and the store does not need restoring.',
+  STORE_REPLACED: 'Another program replaced the store file (a restore) while this one had it open. Unlock the store again to work on the file now in place.',
   STORE_IN_USE: 'Stop the other program that has this store open (a command-line responder, or another KeyLadder window), then try again.',
   CHECKPOINT_INVALID: 'Use a checkpoint this store wrote; after a rekey, take a new one.',
   TOKEN_NOT_CHOSEN: 'Choose the token file, or switch the token off.',

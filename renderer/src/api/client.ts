@@ -52,7 +52,7 @@ export async function call<T>(reply: Promise<Reply<T>>): Promise<T> {
     throw new ApiError({ code: 'IPC_FAILED', message: 'The request did not reach the KeyLadder main process.' });
   }
   if (answer.ok) return answer.value;
-  if (answer.error.code === 'STORE_LOCKED') storeLocked();
+  if (answer.error.code === 'STORE_LOCKED' || answer.error.code === 'STORE_REPLACED') storeLocked();
   throw new ApiError(answer.error);
 }
 
