@@ -40,6 +40,8 @@ export interface KeyLadderRuntime extends KeyLadderServices {
   readonly revocations: RevocationService;
   readonly keyring: KeyringService;
   readonly jose: JoseToolsService;
+  /** The CLI's audit retention (archive, verify an archive, the exchange policy) as well as AuditApi. */
+  readonly audit: AuditService;
   /** Flushes pending records and locks the store. */
   close(): void;
 }
