@@ -8,6 +8,7 @@ import { IssuerService } from './issuerKeys.js';
 import { DeviceService, GroupService } from './provisioning.js';
 import { StoreSession } from './session.js';
 import { StoreService, type HeadKeeper } from './storeService.js';
+import type { StatFs } from './diskSpace.js';
 import { RevocationService } from './revocations.js';
 import { KeyringService } from './keyring.js';
 import { OverviewService } from './overview.js';
@@ -28,6 +29,8 @@ export interface ServicesOptions {
   readonly door?: 'cli';
   /** The app's keeper of the last audit head it saw (the OS keychain), to warn at unlock when the store went back. */
   readonly headKeeper?: HeadKeeper;
+  /** For tests: the file system's free space (fs.statfsSync otherwise). */
+  readonly statfs?: StatFs;
   /** For tests: a clock and a random source. */
   readonly now?: () => Date;
   readonly random?: RandomSource;
@@ -50,7 +53,7 @@ export function createServices(options: ServicesOptions): KeyLadderRuntime {
   const now = options.now ?? (() => new Date());
   const session = new StoreSession(options.storeDir);
   const exchanges = new ExchangeService(session, now, options.batchExchangeRecords ?? true, options.random);
-  const store = new StoreService(session, now, options.kdfLogN, { backgroundCheckpoints: options.backgroundCheckpoints ?? false, ...(options.door === 'cli' ? { unlockAction: 'store.unlock-cli' as const } : {}) }, options.headKeeper);
+  const store = new StoreService(session, now, options.kdfLogN, { backgroundCheckpoints: options.backgroundCheckpoints ?? false, ...(options.door === 'cli' ? { unlockAction: 'store.unlock-cli' as const } : {}) }, options.headKeeper, options.statfs);
   const issuers = new IssuerService(session, now);
   const keyring = new KeyringService(session, now);
   return {

@@ -189,6 +189,12 @@ export interface SelectionCount {
 export interface StoreOverview {
   /** Bytes of database pages in use. */
   readonly fileBytes: number;
+  /**
+   * The store's file system: free and total bytes, and `low` (with the
+   * warning) below max(1 GiB, 10% of it), long before a full disk makes the
+   * audit log refuse every exchange. Null where it cannot be read.
+   */
+  readonly disk: { readonly freeBytes: number; readonly totalBytes: number; readonly thresholdBytes: number; readonly low: boolean; readonly warning?: string } | null;
   /** The last full check in this session, if one ran. */
   readonly lastVerify: { readonly at: Timestamp; readonly ok: boolean; readonly problems: number } | null;
   readonly generations: readonly IssuerGeneration[];
