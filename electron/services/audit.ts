@@ -234,8 +234,8 @@ export class AuditService implements AuditApi {
   }
 }
 
-/** An ISO 8601 date or time (UTC): what `--before` takes. */
-function checkDate(value: string): string {
+/** An ISO 8601 date or time (UTC): what `--before` takes; returned as a full ISO timestamp. */
+export function checkDate(value: string): string {
   const ok = typeof value === 'string' && /^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d{1,3})?)?Z)?$/.test(value);
   const time = ok ? Date.parse(value.length === 10 ? `${value}T00:00:00Z` : value) : Number.NaN;
   if (!Number.isFinite(time)) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The date is YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS[.mmm]]Z (UTC).');

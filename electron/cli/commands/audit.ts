@@ -1,12 +1,12 @@
 // The audit log: list, verify, checkpoint, export signed, archive (retention) and the exchange policy.
 
 import { AUDIT_ACTIONS } from '../../services/auditActions.js';
-import { AUDIT_EXPORT_TYP } from '../../services/audit.js';
+import { AUDIT_EXPORT_TYP, checkDate } from '../../services/audit.js';
 import type { AuditAction } from '../../services/types.js';
 import type { Command } from '../command.js';
 import { CliError, CliErrorCode } from '../errors.js';
 import { int, oneOf } from '../options.js';
-import { count, outDelivery } from '../output.js';
+import { checkNewOutFile, count, outDelivery } from '../output.js';
 
 const SECTION = 'Audit' as const;
 
@@ -81,6 +81,9 @@ export const auditCommands: readonly Command[] = [
       'Keep the archives: `audit verify --archive FILE` checks each against the store.',
     async run(ctx) {
       const out = ctx.values.out!;
+      // A bad date or a file in the way is refused before the unlock: nothing changes.
+      checkDate(ctx.values.before!);
+      checkNewOutFile(out);
       await ctx.unlock();
       const r = ctx.services.audit.archive(ctx.values.before!, out);
       ctx.out.print(`Archived entries ${r.from} to ${r.to} (${count(r.entries, 'entry', 'entries')}) to ${out} (SHA-256 ${r.sha256}) and trimmed them from the store. Keep the file: \`keyladder audit verify --archive ${out}\` checks it.`, r);
