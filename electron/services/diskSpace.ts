@@ -47,10 +47,16 @@ export function diskSpace(dir: string, statfs: StatFs = statfsSync, env: NodeJS.
 
 const gib = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 
-/** The operator's sentence for a low disk (no path: /v1/health may be read by callers). */
+/**
+ * The operator's sentence for a low disk: no path (/v1/health may be read by
+ * callers) and no command (the app shows it too; the serve log adds them).
+ */
 export function lowDiskWarning(d: DiskSpace): string {
-  return `Low disk space on the store's file system: ${gib(d.freeBytes)} free of ${gib(d.totalBytes)} (the warning starts below ${gib(d.thresholdBytes)}). When the disk is full, the audit log cannot be written and every exchange is refused: free space, or archive the audit log (keyladder audit archive) and set audit policy --exchanges summary.`;
+  return `Low disk space on the store's file system: ${gib(d.freeBytes)} free of ${gib(d.totalBytes)} (the warning starts below ${gib(d.thresholdBytes)}). When the disk is full, the audit log cannot be written and every exchange is refused: free space, or archive the audit log and summarise answered exchanges.`;
 }
+
+/** What the serve log adds: the commands that free the space the log takes. */
+const CLI_CURE = ' (keyladder audit archive --before DATE --out FILE; keyladder audit policy --exchanges summary)';
 
 /** The fields GET /v1/health adds: the disk, and status "degraded" with the warning while it is low. */
 export function diskHealth(d: DiskSpace | undefined): { status: 'ok' | 'degraded'; disk: DiskSpace | null; warnings: string[] } {
@@ -69,7 +75,7 @@ export function watchDiskSpace(check: () => DiskSpace | undefined, notice: (line
     const d = check();
     if (d === undefined || d.low === low) return;
     low = d.low;
-    notice(low ? `warning: ${lowDiskWarning(d)}` : `Disk space is back above the warning: ${gib(d.freeBytes)} free.`);
+    notice(low ? `warning: ${lowDiskWarning(d)}${CLI_CURE}` : `Disk space is back above the warning: ${gib(d.freeBytes)} free.`);
   };
   look();
   const timer = setInterval(look, everyMs);

@@ -32,7 +32,7 @@ describe('disk space', () => {
     const low = diskSpace('/secret/path', fs(0.5 * GiB, 8 * GiB), {})!;
     const h = diskHealth(low);
     expect(h.status).toBe('degraded');
-    expect(h.warnings[0]).toMatch(/^Low disk space on the store's file system: 0\.5 GiB free of 8\.0 GiB \(the warning starts below 1\.0 GiB\)\..*audit archive/);
+    expect(h.warnings[0]).toMatch(/^Low disk space on the store's file system: 0\.5 GiB free of 8\.0 GiB \(the warning starts below 1\.0 GiB\)\..*archive the audit log and summarise answered exchanges\.$/);
     expect(JSON.stringify(h)).not.toContain('/secret');
     expect(diskHealth(diskSpace('/x', fs(5 * GiB, 8 * GiB), {}))).toMatchObject({ status: 'ok', warnings: [] });
     expect(diskHealth(undefined)).toEqual({ status: 'ok', disk: null, warnings: [] });
@@ -48,7 +48,7 @@ describe('disk space', () => {
     free = 0.5 * GiB;
     vi.advanceTimersByTime(5000);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^warning: Low disk space/);
+    expect(lines[0]).toMatch(/^warning: Low disk space.*\(keyladder audit archive --before DATE --out FILE; keyladder audit policy --exchanges summary\)$/);
     free = 4 * GiB;
     vi.advanceTimersByTime(5000);
     expect(lines).toHaveLength(2);

@@ -39,7 +39,7 @@ const ADVICE: Readonly<Record<string, string>> = {
   JOSE_INTEGRITY: 'The key is not the one it was made for, or the object was altered on the way: check both with its sender.',
   STORE_IN_USE: 'Stop the other program that has this store open (a command-line responder, or another KeyLadder window), then try again.',
   CHECKPOINT_INVALID: 'Use a checkpoint this store wrote; after a rekey, take a new one.',
-  ARCHIVE_INVALID: 'Use an audit archive file this store wrote (keyladder audit archive), as it was written.',
+  ARCHIVE_INVALID: 'Use an audit archive file this store wrote, as it was written.',
   TOKEN_NOT_CHOSEN: 'Choose the token file, or switch the token off.',
   TOKEN_FILE_INVALID: 'Use a file whose first line is a token of at least 22 printable characters (for example: openssl rand -base64 32).',
   CLIENT_CA_NOT_CHOSEN: 'Choose the CA certificate, or switch mutual TLS off.',
