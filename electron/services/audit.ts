@@ -115,7 +115,12 @@ export class AuditService implements AuditApi {
     this.session.flushPending();
     const store = this.session.store();
     const last = store.audit.head().seq + 1;
-    const from = checkInteger(range.from ?? 1, 'from', 1, last);
+    // A trimmed log starts after its cut: the entries before it are in archive files (audit archive).
+    const first = (store.audit.cut()?.seq ?? 0) + 1;
+    if (range.from !== undefined && Number.isSafeInteger(range.from) && range.from >= 1 && range.from < first) {
+      throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `Entries 1 to ${first - 1} are archived (audit archive) and no longer in the store: export from ${first} on.`);
+    }
+    const from = checkInteger(range.from ?? first, 'from', first, last);
     const to = checkInteger(range.to ?? last, 'to', from, last);
     if (to - from + 1 > MAX_EXPORT_ENTRIES) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `Export at most ${MAX_EXPORT_ENTRIES.toLocaleString('en-US')} entries at a time (--from, --to).`);
     const at = this.now().toISOString();

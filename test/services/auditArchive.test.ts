@@ -213,6 +213,18 @@ describe('a trimmed log and', () => {
     expect(s.audit.verifyArchive(`${file}.edited`)).toMatchObject({ ok: false, recorded: false });
   });
 
+  it('audit export: starts at the cut by default, and refuses a range in the archived part', async () => {
+    const { x, cutoff } = await storeWithHistory();
+    t = x;
+    const s = x.services;
+    const { to } = s.audit.archive(cutoff, join(tempDir('keyladder-archive-'), 'audit.jsonl'));
+    const whole = await s.audit.exportSigned();
+    expect(whole.from).toBe(to + 1);
+    const payload = JSON.parse(Buffer.from(whole.jws.split('.')[1]!, 'base64url').toString('utf8')) as { from: number; entries: Array<{ seq: number }> };
+    expect(payload.entries[0]!.seq).toBe(to + 1);
+    await expect(s.audit.exportSigned({ from: 1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: `Entries 1 to ${to} are archived (audit archive) and no longer in the store: export from ${to + 1} on.` });
+  });
+
   it('checkpoints: one taken before the trim, and one at the cut, still hold; a rollback behind them is still caught', async () => {
     const { x, cutoff } = await storeWithHistory();
     t = x;
