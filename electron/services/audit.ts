@@ -13,6 +13,12 @@ import type { AuditEntry, AuditQuery, AuditVerification } from './types.js';
 
 /** The JWS header's typ of a signed audit export. */
 export const AUDIT_EXPORT_TYP = 'keyladder-audit+jws';
+/**
+ * Entries in one archive file at most (some 210 MB of log): the trim is one
+ * transaction, whose WAL holds every page it frees, so a log archived late
+ * is archived in slices, each run taking the next (the result says `more`).
+ */
+export const MAX_ARCHIVE_ENTRIES = 1_000_000;
 /** Entries in one export at most: the JWS is built in memory. */
 const MAX_EXPORT_ENTRIES = 100_000;
 
@@ -43,6 +49,8 @@ export interface AuditArchiveResult {
   readonly to: number;
   readonly entries: number;
   readonly sha256: string;
+  /** Entries before the date remain (MAX_ARCHIVE_ENTRIES per run): run it again. */
+  readonly more: boolean;
 }
 
 /** What `audit verify --archive` found. */
@@ -158,13 +166,14 @@ export class AuditService implements AuditApi {
    * checkpoint of the last archived entry, db/checkpoint.ts) and deletes the
    * archived entries. A crash before (3) commits leaves every entry in place.
    */
-  archive(before: string, path: string, stage?: (s: ArchiveStage) => void): AuditArchiveResult {
+  archive(before: string, path: string, stage?: (s: ArchiveStage) => void, maxEntries = MAX_ARCHIVE_ENTRIES): AuditArchiveResult {
     const cutoff = checkDate(before);
     this.session.flushPending();
     const store = this.session.store();
     const cut = store.audit.cut();
     const from = (cut?.seq ?? 0) + 1;
-    const to = Math.min(store.audit.firstSeqSince(cutoff) - 1, store.audit.head().seq);
+    const due = Math.min(store.audit.firstSeqSince(cutoff) - 1, store.audit.head().seq);
+    const to = Math.min(due, from + maxEntries - 1);
     if (to < from) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `No entry of the log is older than ${cutoff}${cut ? ` (entries up to ${cut.seq} are archived already)` : ''}. Nothing was written or changed.`);
     const at = this.now().toISOString();
     const written = writeAuditArchive(store.audit, store.storeId, { from, to, prev: cut?.mac ?? Buffer.alloc(32) }, path, at);
@@ -178,7 +187,13 @@ export class AuditService implements AuditApi {
       store.audit.trimThrough({ seq: to, mac: written.mac, at, archiveSha256: written.sha256 });
       stage?.('trimming');
     });
-    return { file: path, from, to, entries: written.entries, sha256: written.sha256 };
+    // The WAL held the freed pages: give the space back now (a reader elsewhere may hold it; then SQLite does it later).
+    try {
+      store.checkpoint();
+    } catch {
+      // Busy: the next checkpoint truncates it.
+    }
+    return { file: path, from, to, entries: written.entries, sha256: written.sha256, more: to < due };
   }
 
   /**

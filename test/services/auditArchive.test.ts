@@ -84,6 +84,23 @@ describe('audit archive', () => {
     expect(header.prev).toBe((JSON.parse(lastOfFirst) as { mac: string }).mac);
   });
 
+  it('archives a long log in slices of at most MAX_ARCHIVE_ENTRIES, each run taking the next, all chained', async () => {
+    const { x, cutoff } = await storeWithHistory();
+    t = x;
+    const s = x.services;
+    const dir = tempDir('keyladder-archive-');
+    const first = s.audit.archive(cutoff, join(dir, 's1.jsonl'), undefined, 3);
+    expect(first).toMatchObject({ from: 1, to: 3, entries: 3, more: true });
+    const second = s.audit.archive(cutoff, join(dir, 's2.jsonl'), undefined, 3);
+    expect(second).toMatchObject({ from: 4, to: 6, more: true });
+    let last = second;
+    for (let n = 3; last.more; n++) last = s.audit.archive(cutoff, join(dir, `s${n}.jsonl`), undefined, 3);
+    expect(s.audit.verify()).toMatchObject({ ok: true, archivedThrough: last.to });
+    for (const f of ['s1.jsonl', 's2.jsonl']) expect(s.audit.verifyArchive(join(dir, f))).toMatchObject({ ok: true, macsChecked: true });
+    // What was archived is what was older than the date: the late part stays.
+    expect(s.audit.list({ subject: 'ESN-NEW' }).map((e) => e.action)).toContain('device.provision');
+  });
+
   it('refuses a date with nothing before it, a bad date, and an existing file, changing nothing', async () => {
     const { x } = await storeWithHistory();
     t = x;

@@ -1,7 +1,7 @@
 // The audit log: list, verify, checkpoint, export signed, archive (retention) and the exchange policy.
 
 import { AUDIT_ACTIONS } from '../../services/auditActions.js';
-import { AUDIT_EXPORT_TYP, checkDate } from '../../services/audit.js';
+import { AUDIT_EXPORT_TYP, MAX_ARCHIVE_ENTRIES, checkDate } from '../../services/audit.js';
 import type { AuditAction } from '../../services/types.js';
 import type { Command } from '../command.js';
 import { CliError, CliErrorCode } from '../errors.js';
@@ -86,7 +86,8 @@ export const auditCommands: readonly Command[] = [
       checkNewOutFile(out);
       await ctx.unlock();
       const r = ctx.services.audit.archive(ctx.values.before!, out);
-      ctx.out.print(`Archived entries ${r.from} to ${r.to} (${count(r.entries, 'entry', 'entries')}) to ${out} (SHA-256 ${r.sha256}) and trimmed them from the store. Keep the file: \`keyladder audit verify --archive ${out}\` checks it.`, r);
+      const more = r.more ? ` Older entries remain (at most ${MAX_ARCHIVE_ENTRIES.toLocaleString('en-US')} a file): run it again with another --out.` : '';
+      ctx.out.print(`Archived entries ${r.from} to ${r.to} (${count(r.entries, 'entry', 'entries')}) to ${out} (SHA-256 ${r.sha256}) and trimmed them from the store. Keep the file: \`keyladder audit verify --archive ${out}\` checks it.${more}`, r);
       return 0;
     },
   },
