@@ -11,6 +11,7 @@ import './suites/protocol.js';
 import './suites/store.js';
 import './suites/http.js';
 import './suites/unlock.js';
+import './suites/audit.js';
 
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';

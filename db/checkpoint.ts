@@ -45,6 +45,13 @@ export function makeCheckpoint(auditKey: Uint8Array, storeId: string, head: { se
   return { ...unsigned, tag: tagOf(auditKey, unsigned).toString('hex') };
 }
 
+/** Whether `c`'s tag is this store's MAC over its fields (the audit cut, db/repositories/audit.ts, is such a checkpoint). */
+export function checkpointHolds(auditKey: Uint8Array, c: AuditCheckpoint): boolean {
+  const tag = Buffer.from(c.tag, 'hex');
+  const expected = tagOf(auditKey, c);
+  return tag.length === expected.length && timingSafeEqual(expected, tag);
+}
+
 const invalid = (message: string) => new StoreError(StoreErrorCode.CHECKPOINT_INVALID, message);
 
 /** Parses checkpoint text and checks its MAC for this store; a checkpoint of another store or an altered one is refused. */
@@ -66,11 +73,14 @@ export function readCheckpoint(text: string, auditKey: Uint8Array, storeId: stri
 }
 
 /** What is wrong with a store whose chain is `head`, held against an earlier checkpoint; empty when the store is at or past it. */
-export function rollbackProblems(checkpoint: Pick<AuditCheckpoint, 'seq' | 'mac' | 'at'>, head: { seq: number }, macAt: (seq: number) => Buffer | undefined): string[] {
+export function rollbackProblems(checkpoint: Pick<AuditCheckpoint, 'seq' | 'mac' | 'at'>, head: { seq: number }, macAt: (seq: number) => Buffer | undefined, archivedThrough = 0): string[] {
   if (head.seq < checkpoint.seq) {
     return [`The store is behind the checkpoint of ${checkpoint.at}: its audit log ends at entry ${head.seq}, the checkpoint saw entry ${checkpoint.seq}. An older copy of the database (or of its WAL) was put back, or entries were cut.`];
   }
   if (checkpoint.seq === 0) return [];
+  // An entry moved to an archive (audit archive) is no longer here: the store is past it, and the
+  // archive, whose end the kept chain is proved to start from, is where that entry is checked.
+  if (checkpoint.seq < archivedThrough) return [];
   const mac = macAt(checkpoint.seq);
   if (mac === undefined || !mac.equals(Buffer.from(checkpoint.mac, 'hex'))) {
     return [`The store does not contain the checkpoint of ${checkpoint.at}: its entry ${checkpoint.seq} is not the one the checkpoint saw. The log was cut and written again, or this is another history.`];

@@ -23,6 +23,8 @@ export const StoreErrorCode = {
   FILE_UNWRITABLE: 'FILE_UNWRITABLE',
   /** An audit checkpoint file that is malformed, altered, or of another store. */
   CHECKPOINT_INVALID: 'CHECKPOINT_INVALID',
+  /** An audit archive file that is not one, is of another store, or cannot be read. */
+  ARCHIVE_INVALID: 'ARCHIVE_INVALID',
   /** Another process has the store open (rekey needs it alone). */
   STORE_IN_USE: 'STORE_IN_USE',
   /** The disk (or the quota) is full: a write failed, nothing was lost, and the store is not damaged. */

@@ -16,13 +16,13 @@
 // re-MAC the chain; and in WAL mode SQLite3 Multiple Ciphers keeps the old salt.
 
 import type { Db } from './connection.js';
-import { AuditRepository, type AuditRecord } from './repositories/audit.js';
+import { AuditRepository, readCut, type AuditRecord } from './repositories/audit.js';
 import { deviceBinding, groupBinding, issuerBinding, ownKeyBinding, type RecordSealer } from './sealing.js';
 
 /** Tables copied as they are: nothing in them is sealed or MACed under the store key. */
-const PLAIN_TABLES = ['device_stats', 'wrapdata_issued', 'peer_revocations', 'peer_revoked_wrapdata', 'peer_lists', 'recipients'] as const;
+const PLAIN_TABLES = ['device_stats', 'wrapdata_issued', 'peer_revocations', 'peer_revoked_wrapdata', 'peer_lists', 'recipients', 'exchange_counts'] as const;
 /** Tables copied below with their sealed columns resealed, or (the audit log) chained again. */
-const RESEALED_TABLES = ['meta', 'model_groups', 'devices', 'issuer_generations', 'own_keys', 'audit_log'] as const;
+const RESEALED_TABLES = ['meta', 'model_groups', 'devices', 'issuer_generations', 'own_keys', 'audit_log', 'audit_cut'] as const;
 
 /**
  * A table that a later migration adds must be named above, or the rekey would
@@ -45,7 +45,7 @@ export interface RekeyCounts {
 type Row = Record<string, unknown>;
 
 /** Copies every row of `from` into the freshly migrated, empty `to`. Call inside a transaction on `to`. */
-export function copyResealed(from: Db, to: Db, oldSealer: RecordSealer, newSealer: RecordSealer, newAuditKey: Buffer, rekeyRecord: (counts: RekeyCounts) => AuditRecord): RekeyCounts {
+export function copyResealed(from: Db, to: Db, oldSealer: RecordSealer, newSealer: RecordSealer, newAuditKey: Buffer, storeId: string, rekeyRecord: (counts: RekeyCounts) => AuditRecord): RekeyCounts {
   checkEveryTableCopied(from);
   const reseal = (binding: string, sealed: unknown): Buffer | null => {
     if (sealed === null) return null;
@@ -89,7 +89,10 @@ export function copyResealed(from: Db, to: Db, oldSealer: RecordSealer, newSeale
   for (const table of PLAIN_TABLES) copy(table, from.prepare(`SELECT * FROM ${table}`).iterate() as Iterable<Row>);
 
   // The chain again, entry for entry, under the new audit key; then the rekey's own record.
-  const audit = new AuditRepository(to, newAuditKey);
+  const audit = new AuditRepository(to, newAuditKey, storeId);
+  // A trimmed log: the copy starts at the same cut (same entry, same MAC), its checkpoint under the new key.
+  const cut = readCut(from);
+  if (cut !== undefined) audit.startAfterCut(cut);
   let auditEntries = 0;
   const batch: Array<AuditRecord & { seq: number }> = [];
   const flush = () => {

@@ -113,7 +113,7 @@ export class KeyStore {
     this.devices = new DeviceRepository(db);
     this.groups = new GroupRepository(db);
     this.issuers = new IssuerRepository(db);
-    this.audit = new AuditRepository(db, auditKey);
+    this.audit = new AuditRepository(db, auditKey, keyFile.storeId);
     this.wrapdata = new WrapdataRepository(db);
     this.revocations = new RevocationRepository(db);
     this.keyring = new KeyringRepository(db);
@@ -539,7 +539,7 @@ export class KeyStore {
         const newAuditKey = deriveSubkey(newKey, 'audit mac');
         try {
           migrate(to);
-          counts = to.transaction(() => copyResealed(this.db, to, this.sealer, newSealer, newAuditKey, (c) => ({
+          counts = to.transaction(() => copyResealed(this.db, to, this.sealer, newSealer, newAuditKey, this.keyFile.storeId, (c) => ({
             at: now(), action: 'store.rekey', outcome: 'ok', subject: null,
             details: { devices: c.devices, groups: c.groups, generations: c.generations, auditEntries: c.auditEntries, passphraseChanged: next !== undefined },
           }))).immediate();
@@ -766,7 +766,7 @@ export class KeyStore {
   /** How this store stands against an earlier head of its chain: problems if it went back or forked. */
   rollbackProblems(checkpoint: Pick<AuditCheckpoint, 'seq' | 'mac' | 'at'>): string[] {
     this.ensureOpen();
-    return rollbackProblems(checkpoint, this.audit.head(), (seq) => this.audit.macAt(seq));
+    return rollbackProblems(checkpoint, this.audit.head(), (seq) => this.audit.macAt(seq), this.audit.cut()?.seq ?? 0);
   }
 
   get storeId(): string {

@@ -27,6 +27,7 @@ import { MetricsRing, type ResponderMetrics } from './responderMetrics.js';
 import type { ExchangeApi, KeyLadderServices, StoreApi } from './services/api.js';
 import type { JweProfileName } from './services/types.js';
 import { count } from './shared/plural.js';
+import { diskHealth, type DiskSpace } from './services/diskSpace.js';
 
 export interface ResponderStartRequest {
   readonly host?: string | undefined;
@@ -43,7 +44,8 @@ export type StopReason = NonNullable<ResponderStatus['stopped']>['reason'];
 export interface AppResponderOptions {
   /** The services' exchanges (flush, when present, writes pending records after a stop). */
   readonly exchanges: Pick<ExchangeApi, 'respond'> & { flush?(): void; noteRefusedCall?(client: string, code: string): void };
-  readonly store: Pick<StoreApi, 'status'>;
+  /** With diskSpace (the StoreService has it), /v1/health warns of low disk space as serve's does. */
+  readonly store: Pick<StoreApi, 'status'> & { diskSpace?(): DiskSpace | undefined };
   /** Main's log: start and stop lines and the access log. Never sent to the renderer. */
   readonly log?: (line: string) => void;
   /** A whole request must arrive within this time (default 10 s). */
@@ -148,7 +150,7 @@ export class AppResponder {
       ...(token === undefined ? {} : { callers: { token } }),
       ...(this.options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: this.options.requestTimeoutMs }),
       accessLog: (line) => this.#log(`[responder] ${line}`),
-      health: () => ({ store: this.options.store.status().unlocked ? 'unlocked' : 'locked' }),
+      health: () => ({ store: this.options.store.status().unlocked ? 'unlocked' : 'locked', ...(this.options.store.diskSpace ? diskHealth(this.options.store.diskSpace()) : {}) }),
     });
     this.#starting = true;
     let address: string;

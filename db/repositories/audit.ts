@@ -7,6 +7,7 @@
 // without it.
 
 import { createHmac } from 'node:crypto';
+import { checkpointHolds, makeCheckpoint } from '../checkpoint.js';
 import type { Db } from '../connection.js';
 
 export type AuditDetails = Record<string, string | number | boolean | null>;
@@ -33,9 +34,29 @@ export interface AuditFilter {
   readonly limit: number;
 }
 
+/**
+ * Where the log was trimmed (audit archive): the last archived entry, its MAC,
+ * and the archive file's SHA-256. A checkpoint (db/checkpoint.ts) of that
+ * entry, MACed under the store's audit key, so it cannot be moved or forged.
+ */
+export interface AuditCut {
+  readonly seq: number;
+  readonly mac: Buffer;
+  readonly at: string;
+  readonly archiveSha256: string;
+}
+
+/** An entry as stored, with its MAC: what an archive file holds. */
+export interface ChainedAuditRow extends AuditRow {
+  readonly details: AuditDetails;
+  readonly mac: Buffer;
+}
+
 export interface ChainCheck {
   readonly ok: boolean;
   readonly entries: number;
+  /** The entries before this one are in archive files (audit archive); 0 when none was trimmed. */
+  readonly archivedThrough?: number;
   readonly brokenAt?: number;
   readonly problem?: string;
 }
@@ -61,14 +82,36 @@ export function stampRestore(db: Db, stamp: RestoreStamp): void {
   db.prepare(`INSERT INTO meta (key, value) VALUES ('${RESTORE_STAMP_KEY}', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(JSON.stringify(stamp));
 }
 
+const POLICY_KEY = 'exchange_audit_policy';
+
+/**
+ * What the log keeps of answered exchanges: 'full', a row each (the default);
+ * 'summary', one exchange.summary row per device per hour (counted in
+ * exchange_counts until the hour is past). Refusals, test exchanges and
+ * answers flagged as possible clones are always a row each.
+ */
+export type ExchangePolicy = 'full' | 'summary';
+export const EXCHANGE_POLICIES: readonly ExchangePolicy[] = ['full', 'summary'];
+
+/** The start of the UTC hour `at` falls in (ISO 8601). */
+export const hourOf = (at: string): string => `${at.slice(0, 13)}:00:00.000Z`;
+
+/** Whether a record may be counted into its hour's summary under the 'summary' policy. */
+export const summarisable = (r: AuditRecord): boolean => r.action === 'exchange' && r.outcome === 'ok' && r.details['possibleClone'] !== true;
+
+/** The cut of the log in `db` (no key needed: its checkpoint is checked by verify). */
+export const readCut = (db: Db): AuditCut | undefined => db.prepare('SELECT seq, mac, at, archive_sha256 AS archiveSha256 FROM audit_cut WHERE id = 1').get() as AuditCut | undefined;
+
 const canonical = (seq: number, r: AuditRecord, details: string): string => JSON.stringify([seq, r.at, r.action, r.outcome, r.subject, details]);
 
 export class AuditRepository {
   private readonly insert;
   private readonly readHead;
   private readonly writeHead;
+  private policyStmt: { get(): unknown } | undefined;
+  private countStmt: { run(...args: unknown[]): unknown } | undefined;
 
-  constructor(private readonly db: Db, private readonly key: Buffer) {
+  constructor(private readonly db: Db, private readonly key: Buffer, private readonly storeId: string) {
     this.insert = db.prepare('INSERT INTO audit_log (seq, at, action, outcome, subject, details, mac) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.readHead = db.prepare(`SELECT value FROM meta WHERE key = '${HEAD_KEY}'`).pluck();
     this.writeHead = db.prepare(`INSERT INTO meta (key, value) VALUES ('${HEAD_KEY}', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`);
@@ -76,6 +119,65 @@ export class AuditRepository {
 
   private mac(prev: Buffer, text: string): Buffer {
     return createHmac('sha256', this.key).update(prev).update(text, 'utf8').digest();
+  }
+
+  /** The MAC an entry must carry after `prev` (an archive file is checked with it). */
+  macOf(prev: Buffer, row: AuditRecord & { readonly seq: number }, details: string = JSON.stringify(row.details)): Buffer {
+    return this.mac(prev, canonical(row.seq, row, details));
+  }
+
+  /** Where the log was trimmed, or undefined when it never was. */
+  cut(): AuditCut | undefined {
+    return readCut(this.db);
+  }
+
+  private cutHolds(cut: AuditCut): boolean {
+    const tag = this.db.prepare('SELECT tag FROM audit_cut WHERE id = 1').pluck().get() as string;
+    return checkpointHolds(this.key, { ...makeCheckpoint(this.key, this.storeId, cut, cut.at), tag });
+  }
+
+  private writeCut(cut: AuditCut): void {
+    const { tag } = makeCheckpoint(this.key, this.storeId, cut, cut.at);
+    this.db.prepare(`INSERT INTO audit_cut (id, seq, mac, at, archive_sha256, tag) VALUES (1, @seq, @mac, @at, @archiveSha256, @tag)
+      ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac, at = excluded.at, archive_sha256 = excluded.archive_sha256, tag = excluded.tag`).run({ ...cut, tag });
+  }
+
+  /**
+   * Deletes the entries up to `cut.seq`, which an archive file (SHA-256
+   * `cut.archiveSha256`) holds, and leaves the cut's checkpoint in their place.
+   * Call inside one transaction with the checks that the archive is recorded.
+   */
+  trimThrough(cut: AuditCut): number {
+    if (!this.db.inTransaction) throw new Error('trimThrough runs inside a transaction');
+    const mac = this.macAt(cut.seq);
+    if (mac === undefined || !mac.equals(cut.mac)) throw new Error(`audit entry ${cut.seq} is not the one archived`);
+    const from = (this.cut()?.seq ?? 0) + 1;
+    // A restore's stamp asks verify for its store.restore record; once the trim moves that record
+    // into the archive (which proves it), the kept log can no longer show it, so the stamp goes too.
+    const stamp = this.restoreStamp();
+    if (stamp !== undefined && this.restoreRecordSeq(stamp.restoreId) !== undefined && this.restoreRecordSeq(stamp.restoreId)! <= cut.seq) {
+      this.db.prepare(`DELETE FROM meta WHERE key = '${RESTORE_STAMP_KEY}'`).run();
+    }
+    // The trigger (migration 006) lets these through only once the cut is moved past them.
+    this.writeCut(cut);
+    return this.db.prepare('DELETE FROM audit_log WHERE seq >= ? AND seq <= ?').run(from, cut.seq).changes;
+  }
+
+  /**
+   * A rekey's copy of a trimmed log (db/rekey.ts) starts at the same cut: the
+   * kept entries chain from the same MAC, so the archive still ends where the
+   * kept part starts; the cut's checkpoint is MACed under the new key.
+   */
+  startAfterCut(cut: AuditCut): void {
+    if (this.head().seq !== 0) throw new Error('a cut starts an empty log only');
+    this.writeCut(cut);
+    this.writeHead.run(`${cut.seq}:${cut.mac.toString('hex')}`);
+  }
+
+  /** The entries `from` to `to` with their MACs, in order (an archive file is written from them). */
+  *chained(from: number, to: number): IterableIterator<ChainedAuditRow> {
+    const rows = this.db.prepare('SELECT seq, at, action, outcome, subject, details, mac FROM audit_log WHERE seq >= ? AND seq <= ? ORDER BY seq').iterate(from, to) as IterableIterator<Omit<ChainedAuditRow, 'details'> & { details: string }>;
+    for (const row of rows) yield { ...row, details: JSON.parse(row.details) as AuditDetails };
   }
 
   /** The chain's head: the last entry's number and MAC (0 and zeros for an empty log). */
@@ -117,9 +219,60 @@ export class AuditRepository {
     else this.db.transaction(run).immediate();
   }
 
-  /** The MAC of entry `seq`, if the log holds it. */
+  /** What the log keeps of answered exchanges (see ExchangePolicy). Read at each batch: another process may change it. */
+  exchangePolicy(): ExchangePolicy {
+    this.policyStmt ??= this.db.prepare(`SELECT value FROM meta WHERE key = '${POLICY_KEY}'`).pluck();
+    return this.policyStmt.get() === 'summary' ? 'summary' : 'full';
+  }
+
+  setExchangePolicy(policy: ExchangePolicy): void {
+    this.db.prepare(`INSERT INTO meta (key, value) VALUES ('${POLICY_KEY}', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(policy);
+  }
+
+  /** Counts answered exchanges into their device's hour (the 'summary' policy). Call inside the batch's transaction. */
+  countExchanges(records: readonly AuditRecord[]): void {
+    this.countStmt ??= this.db.prepare(`INSERT INTO exchange_counts (subject, hour, count, first_at, last_at) VALUES (?, ?, 1, ?, ?)
+      ON CONFLICT(subject, hour) DO UPDATE SET count = count + 1, first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at)`);
+    for (const r of records) this.countStmt.run(r.subject ?? '', hourOf(r.at), r.at, r.at);
+  }
+
+  /**
+   * Appends one exchange.summary entry per device for each hour that ended
+   * before `now`, and drops those counts: in one transaction, so an hour is
+   * either counted here or summarised in the chain, never both or neither.
+   */
+  closeSummaries(now: string): number {
+    const hour = hourOf(now);
+    const run = () => {
+      const closed = this.db.prepare('SELECT subject, hour, count, first_at AS firstAt, last_at AS lastAt FROM exchange_counts WHERE hour < ? ORDER BY hour, subject').all(hour) as Array<{ subject: string; hour: string; count: number; firstAt: string; lastAt: string }>;
+      if (closed.length === 0) return 0;
+      this.append(...closed.map((c): AuditRecord => ({
+        at: now, action: 'exchange.summary', outcome: 'ok', subject: c.subject === '' ? null : c.subject,
+        details: { from: c.hour, to: new Date(Date.parse(c.hour) + 3_600_000).toISOString(), count: c.count, first: c.firstAt, last: c.lastAt },
+      })));
+      this.db.prepare('DELETE FROM exchange_counts WHERE hour < ?').run(hour);
+      return closed.length;
+    };
+    return this.db.inTransaction ? run() : this.db.transaction(run).immediate();
+  }
+
+  /** Whether an hour before `now`'s waits to be closed into summary rows. */
+  hasClosableSummaries(now: string): boolean {
+    return this.db.prepare('SELECT 1 FROM exchange_counts WHERE hour < ? LIMIT 1').get(hourOf(now)) !== undefined;
+  }
+
+  /** Answered exchanges counted in hours not yet summarised. */
+  openSummaries(): { devices: number; exchanges: number } {
+    const row = this.db.prepare('SELECT count(*) AS devices, coalesce(sum(count), 0) AS exchanges FROM exchange_counts').get() as { devices: number; exchanges: number };
+    return row;
+  }
+
+  /** The MAC of entry `seq`, if the log holds it (or it is the last archived one, whose MAC the cut keeps). */
   macAt(seq: number): Buffer | undefined {
-    return this.db.prepare('SELECT mac FROM audit_log WHERE seq = ?').pluck().get(seq) as Buffer | undefined;
+    const mac = this.db.prepare('SELECT mac FROM audit_log WHERE seq = ?').pluck().get(seq) as Buffer | undefined;
+    if (mac !== undefined) return mac;
+    const cut = this.cut();
+    return cut?.seq === seq ? cut.mac : undefined;
   }
 
   /** The stamp of the last restore that put this database in place, if any. */
@@ -134,6 +287,11 @@ export class AuditRepository {
     if (details === undefined) return undefined;
     const id = (JSON.parse(details) as AuditDetails)['restoreId'];
     return typeof id === 'string' ? id : null;
+  }
+
+  /** The seq of the store.restore record of `restoreId`, if the kept log holds it. */
+  private restoreRecordSeq(restoreId: string): number | undefined {
+    return this.db.prepare(`SELECT seq FROM audit_log WHERE action = 'store.restore' AND json_extract(details, '$.restoreId') = ? ORDER BY seq DESC LIMIT 1`).pluck().get(restoreId) as number | undefined;
   }
 
   /** Whether the log records the restore `restoreId` (so that a rolled-forward restore is recorded once). */
@@ -172,7 +330,7 @@ export class AuditRepository {
    */
   firstSeqSince(at: string): number {
     const atOf = this.db.prepare('SELECT at FROM audit_log WHERE seq = ?').pluck();
-    let low = 1;
+    let low = (this.cut()?.seq ?? 0) + 1;
     let high = this.head().seq + 1;
     while (low < high) {
       const mid = Math.floor((low + high) / 2);
@@ -207,30 +365,53 @@ export class AuditRepository {
   }
 
   verify(): ChainCheck {
-    let prev: Buffer = GENESIS;
-    let expected = 1;
+    // A trimmed log starts after its cut: a checkpoint of the last archived entry, MACed by this store.
+    const cut = this.cut();
+    const archivedThrough = cut?.seq ?? 0;
+    // Only a trimmed log says where its archive ends (a whole log's result stays as it was).
+    const trimmed = cut === undefined ? {} : { archivedThrough };
+    if (cut !== undefined && !this.cutHolds(cut)) {
+      return { ok: false, entries: 0, brokenAt: cut.seq + 1, ...trimmed, problem: `The archive cut at entry ${cut.seq} does not authenticate: it was altered, or was not made by this store.` };
+    }
+    let prev: Buffer = cut?.mac ?? GENESIS;
+    let expected = archivedThrough + 1;
     let entries = 0;
+    let archiveRecorded = false;
     const rows = this.db.prepare('SELECT seq, at, action, outcome, subject, details, mac FROM audit_log ORDER BY seq').iterate() as IterableIterator<AuditRow & { details: string; mac: Buffer }>;
     for (const row of rows) {
-      if (row.seq !== expected) return { ok: false, entries, brokenAt: expected, problem: `Entry ${expected} is missing (the next one is ${row.seq}): rows were deleted.` };
+      if (row.seq !== expected) {
+        const problem = row.seq < expected
+          ? `Entry ${row.seq} is before the archive cut at entry ${archivedThrough}: the cut was moved.`
+          : `Entry ${expected} is missing (the next one is ${row.seq}): rows were deleted.`;
+        return { ok: false, entries, brokenAt: expected, ...trimmed, problem };
+      }
       const mac = this.mac(prev, canonical(row.seq, { ...row, details: {} }, row.details));
-      if (!mac.equals(row.mac)) return { ok: false, entries, brokenAt: row.seq, problem: `Entry ${row.seq} does not match the chain: it, or an entry before it, was edited or reordered.` };
+      if (!mac.equals(row.mac)) return { ok: false, entries, brokenAt: row.seq, ...trimmed, problem: `Entry ${row.seq} does not match the chain: it, or an entry before it, was edited or reordered.` };
+      // The trim's own record: the archive of exactly this cut, with this file's digest, was written first.
+      if (cut !== undefined && row.action === 'audit.archive' && row.outcome === 'ok') {
+        const d = JSON.parse(row.details) as AuditDetails;
+        if (d['to'] === cut.seq && d['mac'] === cut.mac.toString('hex') && d['sha256'] === cut.archiveSha256) archiveRecorded = true;
+      }
       prev = mac;
       expected += 1;
       entries += 1;
     }
     const head = this.head();
-    if (head.seq !== entries || !head.mac.equals(prev)) {
-      return { ok: false, entries, brokenAt: entries + 1, problem: `The log ends at entry ${entries}, but its head says ${head.seq}: entries at the end were deleted or the head was altered.` };
+    if (head.seq !== expected - 1 || !head.mac.equals(prev)) {
+      return { ok: false, entries, brokenAt: expected, ...trimmed, problem: `The log ends at entry ${expected - 1}, but its head says ${head.seq}: entries at the end were deleted or the head was altered.` };
+    }
+    if (cut !== undefined && !archiveRecorded) {
+      return { ok: false, entries, brokenAt: cut.seq + 1, ...trimmed, problem: `The log was trimmed at entry ${cut.seq}, but no audit.archive record names that cut and its archive file: entries were removed without an archive.` };
     }
     const stamp = this.restoreStamp();
     if (stamp !== undefined && this.lastRestoreId() !== stamp.restoreId) {
       return {
         ok: false,
         entries,
+        ...trimmed,
         problem: `The store was restored from a backup (${stamp.restoredAt}), but its audit log has no record of that restore: the restore was cut short before its record, or the database file was put in place outside KeyLadder. What was changed after the backup (revocations among it) is not in this store.`,
       };
     }
-    return { ok: true, entries };
+    return { ok: true, entries, ...trimmed };
   }
 }

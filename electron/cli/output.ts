@@ -50,6 +50,11 @@ export function outFile(path: string, force: boolean): (make: () => Promise<stri
   };
 }
 
+/** An output file the service writes itself (audit archive): checked before the unlock, as outFile's. */
+export function checkNewOutFile(path: string): void {
+  checkOutput(path, false);
+}
+
 /**
  * outFile as an export's Delivery: handed to the service, so that the export
  * is audited only once its file is in place.

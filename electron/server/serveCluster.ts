@@ -28,6 +28,7 @@ import { isLoopbackHost } from '../shared/responderHost.js';
 import { count } from '../shared/plural.js';
 import { authenticatesCallers, readTlsFiles, readToken, type ServeSettings } from './serveSettings.js';
 import { surviveClosedOutput } from './closedPipes.js';
+import { diskSpace, watchDiskSpace } from '../services/diskSpace.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./serveWorker.js', import.meta.url));
 
@@ -271,7 +272,10 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
   }
   warnIfReachable(settings, report);
   report.listening(address, settings.workers);
+  // Low disk space is said once when crossed (and once when it is over), long before the audit log fails closed.
+  const disk = watchDiskSpace(() => diskSpace(storeDir), (line) => report.notice(`keyladder: ${line}\n`));
   const outcome = await Promise.race([stop.then(() => undefined), gaveUp]);
+  disk.stop();
   await stopAll();
   const sum = totals();
   report.notice(`keyladder: stopped after ${count(sum.exchanges, 'exchange')} (${sum.refused.toLocaleString('en-US')} refused)${settings.workers > 1 ? ` across ${settings.workers} workers` : ''}.\n`);

@@ -11,6 +11,7 @@ import { listenError } from './listenError.js';
 import { rateLimitOf, readTlsFiles, readToken, type ServeSettings } from './serveSettings.js';
 import { surviveClosedOutput } from './closedPipes.js';
 import { batchedAccessLog } from './accessLog.js';
+import { diskHealth } from '../services/diskSpace.js';
 
 if (!cluster.isWorker) throw new Error('serveWorker.js runs as a worker of `keyladder serve --workers N` only.');
 surviveClosedOutput();
@@ -38,7 +39,8 @@ function responderFor(services: KeyLadderRuntime, settings: ServeSettings, index
     rateLimit: rateLimitOf(settings),
     callers: { allowHosts: settings.allowHosts, allowOrigins: settings.allowOrigins, ...(token === undefined ? {} : { token }) },
     accessLog: (line) => accessLog.write(line),
-    health: () => ({ store: services.store.status().unlocked ? 'unlocked' : 'locked', worker: index, cluster: totals ?? null }),
+    // The disk: status "degraded" and a warning while free space is low (services/diskSpace.ts).
+    health: () => ({ store: services.store.status().unlocked ? 'unlocked' : 'locked', worker: index, cluster: totals ?? null, ...diskHealth(services.store.diskSpace()) }),
   });
 }
 

@@ -22,8 +22,14 @@
 // import` on a live store), a batched write does not wait for it: it fails at
 // once, so the responder's event loop never blocks on the lock, and exchanges
 // go on being answered while their records wait (up to MAX_PENDING_AUDIT).
+//
+// Under the 'summary' exchange policy (audit policy --exchanges summary, read
+// in each batch's transaction), a batch counts its plain answered exchanges
+// into exchange_counts (per device per hour) instead of appending them; each
+// hour, once past, is closed into one exchange.summary row per device by the
+// next batch. Refusals and the device counters are written as under 'full'.
 
-import type { AuditRecord } from '../../db/repositories/audit.js';
+import { hourOf, summarisable, type AuditRecord } from '../../db/repositories/audit.js';
 import type { ExchangeMark } from '../../db/repositories/devices.js';
 import type { RegistryUpdate } from '../../db/repositories/wrapdata.js';
 import type { KeyStore } from '../../db/store.js';
@@ -74,7 +80,10 @@ export class ExchangeRecorder {
   /** Exchanges refused while the log could not be written, per code, with the first and last time. */
   private refusedWhileUnavailable = new Map<string, { count: number; from: string; to: string }>();
 
-  constructor(private readonly store: () => KeyStore, private readonly batched: boolean, limits?: RecorderLimits) {
+  /** The hour whose past hours this process last closed into summary rows. */
+  private closedHour = '';
+
+  constructor(private readonly store: () => KeyStore, private readonly batched: boolean, limits?: RecorderLimits, private readonly now: () => Date = () => new Date()) {
     this.limits = limits ?? (batched ? BATCHED : IMMEDIATE);
   }
 
@@ -146,7 +155,17 @@ export class ExchangeRecorder {
     }
     // Counters are due once a second; once due, they drain over as many writes as it takes.
     const statsDue = all || this.draining || Date.now() - this.statsWrittenAt >= this.limits.statsDelayMs;
-    if (this.audit.length === 0 && this.registry.size === 0 && this.refusedWhileUnavailable.size === 0 && !(statsDue && (this.perGeneration.size > 0 || this.marks.size > 0))) return;
+    const nowIso = this.now().toISOString();
+    // Past hours' counts are closed once per hour by each process (any flush closes them too).
+    const closeHours = hourOf(nowIso) !== this.closedHour;
+    if (this.audit.length === 0 && this.registry.size === 0 && this.refusedWhileUnavailable.size === 0 && !(statsDue && (this.perGeneration.size > 0 || this.marks.size > 0))) {
+      // Nothing else to write: a transaction only when a past hour waits to be summarised (an indexed look).
+      if (!closeHours) return;
+      if (!this.store().audit.hasClosableSummaries(nowIso)) {
+        this.closedHour = hourOf(nowIso);
+        return;
+      }
+    }
     // The records stay where they are until their transaction commits: a write that fails (another
     // process holds the lock, for seconds maybe) then costs nothing but its failed BEGIN, however
     // many records wait. (Taking them out and putting them back copied them all at every attempt.)
@@ -175,7 +194,11 @@ export class ExchangeRecorder {
       // Batched, the write never waits for another process's lock on the event loop: it fails
       // at once and is tried again (flushes, before a read or a lock, may wait).
       store.transaction(() => {
-        store.audit.append(...audit, ...aggregates);
+        if (store.audit.exchangePolicy() === 'summary') {
+          store.audit.countExchanges(audit.filter(summarisable));
+          store.audit.append(...audit.filter((r) => !summarisable(r)), ...aggregates);
+        } else store.audit.append(...audit, ...aggregates);
+        if (closeHours) store.audit.closeSummaries(nowIso);
         store.wrapdata.apply(this.registry.taken());
         store.devices.markExchanges(marks);
         store.issuers.addExchanges(perGeneration);
@@ -213,6 +236,7 @@ export class ExchangeRecorder {
     this.retrying = false;
     this.failing = undefined;
     this.refusedWhileUnavailable.clear();
+    if (closeHours) this.closedHour = hourOf(nowIso);
     // Counters still waiting: the next batch takes more of them (soon, if they are draining).
     if (this.marks.size > 0 && this.timer === undefined) this.writeIn(this.draining ? this.limits.auditDelayMs : this.limits.statsDelayMs);
   }

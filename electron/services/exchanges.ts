@@ -38,7 +38,7 @@ export class ExchangeService implements ExchangeApi {
     batchRecords: boolean,
     private readonly random?: RandomSource,
   ) {
-    this.recorder = new ExchangeRecorder(() => session.store(), batchRecords);
+    this.recorder = new ExchangeRecorder(() => session.store(), batchRecords, undefined, () => this.now());
     this.registry = new WrapdataRegistry(this.recorder.registry);
     this.refusals = new RefusalAggregator((audit) => this.recordRefusal(audit), () => this.now());
     // The minute's aggregates go into the recorder's buffer first, then everything is written.

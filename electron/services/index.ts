@@ -8,6 +8,7 @@ import { IssuerService } from './issuerKeys.js';
 import { DeviceService, GroupService } from './provisioning.js';
 import { StoreSession } from './session.js';
 import { StoreService, type HeadKeeper } from './storeService.js';
+import type { StatFs } from './diskSpace.js';
 import { RevocationService } from './revocations.js';
 import { KeyringService } from './keyring.js';
 import { OverviewService } from './overview.js';
@@ -33,6 +34,8 @@ export interface ServicesOptions {
   readonly onStoreReplaced?: () => void;
   /** The app's keeper of the last audit head it saw (the OS keychain), to warn at unlock when the store went back. */
   readonly headKeeper?: HeadKeeper;
+  /** For tests: the file system's free space (fs.statfsSync otherwise). */
+  readonly statfs?: StatFs;
   /** For tests: a clock and a random source. */
   readonly now?: () => Date;
   readonly random?: RandomSource;
@@ -45,6 +48,8 @@ export interface KeyLadderRuntime extends KeyLadderServices {
   readonly revocations: RevocationService;
   readonly keyring: KeyringService;
   readonly jose: JoseToolsService;
+  /** The CLI's audit retention (archive, verify an archive, the exchange policy) as well as AuditApi. */
+  readonly audit: AuditService;
   /** Flushes pending records and locks the store. */
   close(): void;
 }
@@ -57,7 +62,7 @@ export function createServices(options: ServicesOptions): KeyLadderRuntime {
     backgroundCheckpoints: options.backgroundCheckpoints ?? false,
     ...(options.door === 'cli' ? { unlockAction: 'store.unlock-cli' as const } : {}),
     ...(options.onStoreReplaced ? { onReplaced: options.onStoreReplaced } : {}),
-  }, options.headKeeper);
+  }, options.headKeeper, options.statfs);
   const issuers = new IssuerService(session, now);
   const keyring = new KeyringService(session, now);
   return {

@@ -6,6 +6,7 @@ import type { IssuerApi, OverviewApi } from './api.js';
 import type { StoreSession } from './session.js';
 import type { StoreService } from './storeService.js';
 import type { StoreOverview } from './types.js';
+import { lowDiskWarning } from './diskSpace.js';
 
 /** How far back the refusals go. */
 export const REFUSAL_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -13,7 +14,7 @@ export const REFUSAL_WINDOW_MS = 24 * 60 * 60 * 1000;
 export class OverviewService implements OverviewApi {
   constructor(
     private readonly session: StoreSession,
-    private readonly store: Pick<StoreService, 'sizeBytes' | 'lastVerification'>,
+    private readonly store: Pick<StoreService, 'sizeBytes' | 'lastVerification' | 'diskSpace'>,
     private readonly issuers: Pick<IssuerApi, 'list'>,
     private readonly now: () => Date,
   ) {}
@@ -25,8 +26,10 @@ export class OverviewService implements OverviewApi {
     const countOf = (status: 'active' | 'revoked') => census.byStatus.find((s) => s.status === status)?.count ?? 0;
     const since = new Date(this.now().getTime() - REFUSAL_WINDOW_MS).toISOString();
     const byCode = store.audit.refusalsByCode(since);
+    const disk = this.store.diskSpace();
     return {
       fileBytes: this.store.sizeBytes(),
+      disk: disk === undefined ? null : { ...disk, ...(disk.low ? { warning: lowDiskWarning(disk) } : {}) },
       lastVerify: this.store.lastVerification(),
       generations: this.issuers.list(),
       devices: { total: countOf('active') + countOf('revoked'), active: countOf('active'), revoked: countOf('revoked'), byGroup: census.byGroup },

@@ -11,6 +11,7 @@ import { addActiveGeneration, applyPeerGenerations, readPeerExport } from './iss
 import type { OpenProtection } from './bundles.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import type { StoreSession } from './session.js';
+import { diskSpace, type DiskSpace, type StatFs } from './diskSpace.js';
 import type { ProgressCallback, StoreStatus, StoreVerification } from './types.js';
 
 /**
@@ -36,6 +37,7 @@ export class StoreService implements StoreApi {
     private readonly kdfLogN?: number,
     private readonly open: OpenOptions = {},
     private readonly headKeeper?: HeadKeeper,
+    private readonly statfs?: StatFs,
   ) {
     session.onLock(() => this.keepHead());
   }
@@ -153,6 +155,11 @@ export class StoreService implements StoreApi {
 
   lastVerification(): { at: string; ok: boolean; problems: number } | null {
     return this.lastVerified;
+  }
+
+  /** Free space on the store's file system, and whether it is low (diskSpace.ts); undefined where it cannot be read. */
+  diskSpace(): DiskSpace | undefined {
+    return diskSpace(this.session.dir, this.statfs);
   }
 
   /** The database's size in bytes (pages in use), for the status view and the benchmarks. */

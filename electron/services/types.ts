@@ -82,7 +82,7 @@ export type AuditAction =
   | 'device.provision' | 'device.import' | 'device.revoke' | 'device.export' | 'device.clone-cleared'
   | 'group.add' | 'group.export' | 'policy.clone'
   | 'issuer.create' | 'issuer.rotate' | 'issuer.retire' | 'issuer.destroy' | 'issuer.import-msl' | 'issuer.export' | 'issuer.import-peer'
-  | 'exchange' | 'exchange.test' | 'exchange.check' | 'audit.checkpoint' | 'audit.export' | 'revocation.export' | 'revocation.import'
+  | 'exchange' | 'exchange.summary' | 'exchange.test' | 'exchange.check' | 'audit.checkpoint' | 'audit.export' | 'audit.archive' | 'audit.policy' | 'revocation.export' | 'revocation.import'
   | 'recipient.add' | 'recipient.remove' | 'recipient.list' | 'recipient.show' | 'recipient.jwks' | 'identity.create' | 'identity.rotate' | 'identity.list' | 'identity.jwks'
   | 'jose.decrypt' | 'jose.encrypt';
 
@@ -113,6 +113,8 @@ export interface AuditVerification {
   readonly entries: number;
   /** The first sequence number where the chain breaks. */
   readonly brokenAt?: number;
+  /** A trimmed log (audit archive): the entries up to this one are in archive files. */
+  readonly archivedThrough?: number;
   readonly problem?: string;
 }
 
@@ -187,6 +189,12 @@ export interface SelectionCount {
 export interface StoreOverview {
   /** Bytes of database pages in use. */
   readonly fileBytes: number;
+  /**
+   * The store's file system: free and total bytes, and `low` (with the
+   * warning) below max(1 GiB, 10% of it), long before a full disk makes the
+   * audit log refuse every exchange. Null where it cannot be read.
+   */
+  readonly disk: { readonly freeBytes: number; readonly totalBytes: number; readonly thresholdBytes: number; readonly low: boolean; readonly warning?: string } | null;
   /** The last full check in this session, if one ran. */
   readonly lastVerify: { readonly at: Timestamp; readonly ok: boolean; readonly problems: number } | null;
   readonly generations: readonly IssuerGeneration[];

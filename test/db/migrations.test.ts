@@ -5,6 +5,7 @@ import Database from 'better-sqlite3-multiple-ciphers';
 import { describe, expect, it } from 'vitest';
 import { LATEST_VERSION, MIGRATIONS, migrate, refuseNewer, schemaVersion, type Migration } from '../../db/migrations/index.js';
 import { migration001 } from '../../db/migrations/001_initial.js';
+import { migration006 } from '../../db/migrations/006_audit_retention.js';
 
 const memory = () => new Database(':memory:');
 const tables = (db: Database.Database): string[] => db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).pluck().all() as string[];
@@ -74,6 +75,24 @@ describe('migrations', () => {
     expect(ran).toBe(false);
     expect(schemaVersion(db)).toBe(LATEST_VERSION + 1);
     expect(() => refuseNewer(LATEST_VERSION)).not.toThrow();
+    db.close();
+  });
+
+  it('006 adds the audit cut and the per-hour exchange counts, and lets a delete through only at or before the cut', () => {
+    const db = memory();
+    migrate(db, MIGRATIONS.filter((m) => m.version < 6));
+    const insert = db.prepare(`INSERT INTO audit_log (seq, at, action, outcome, subject, details, mac) VALUES (?, 'now', 'store.create', 'ok', NULL, '{}', zeroblob(32))`);
+    for (let seq = 1; seq <= 5; seq++) insert.run(seq);
+    expect(migrate(db, [migration006])).toEqual([6]);
+    expect(tables(db)).toEqual(expect.arrayContaining(['audit_cut', 'exchange_counts']));
+    // No cut: nothing may be deleted, as before.
+    expect(() => db.prepare('DELETE FROM audit_log WHERE seq = 1').run()).toThrow(/append-only/);
+    db.prepare(`INSERT INTO audit_cut (id, seq, mac, at, archive_sha256, tag) VALUES (1, 3, zeroblob(32), 'now', '', '')`).run();
+    expect(db.prepare('DELETE FROM audit_log WHERE seq <= 3').run().changes).toBe(3);
+    expect(() => db.prepare('DELETE FROM audit_log WHERE seq = 4').run()).toThrow(/only archived entries may be trimmed/);
+    expect(() => db.prepare('UPDATE audit_log SET at = 0 WHERE seq = 4').run()).toThrow(/append-only/);
+    // One cut at most.
+    expect(() => db.prepare(`INSERT INTO audit_cut (id, seq, mac, at, archive_sha256, tag) VALUES (2, 4, zeroblob(32), 'now', '', '')`).run()).toThrow(/CHECK/);
     db.close();
   });
 });

@@ -196,6 +196,21 @@ describe('appResponder over the real services', () => {
     await expect(r.start({ port: 0, clientCa: true })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
+  it('warns of low disk space on /v1/health, as serve does', async () => {
+    const r = make();
+    const { address } = await r.start({ port: 0 });
+    const health = async () => (await fetch(`${address}/v1/health`)).json() as Promise<{ status: string; warnings: string[]; disk: { low: boolean } }>;
+    try {
+      // A threshold of 0, then one above any disk's free space (whatever this machine's disk holds).
+      process.env['KEYLADDER_LOW_DISK_BYTES'] = '0';
+      expect(await health()).toMatchObject({ status: 'ok', disk: { low: false }, warnings: [] });
+      process.env['KEYLADDER_LOW_DISK_BYTES'] = '9000000000000000';
+      expect(await health()).toMatchObject({ status: 'degraded', disk: { low: true }, warnings: [expect.stringMatching(/^Low disk space/)] });
+    } finally {
+      delete process.env['KEYLADDER_LOW_DISK_BYTES'];
+    }
+  });
+
   it('is stopped until started, binds 127.0.0.1 by default, and counts exchanges', async () => {
     const r = make();
     expect(r.status()).toMatchObject({ state: 'stopped', address: null, exchanges: 0, stopped: null, remote: false, tls: false });

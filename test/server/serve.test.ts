@@ -124,6 +124,25 @@ describe('keyladder serve', () => {
     expect(s.stderr()).toContain('stopped after 1 exchange (0 refused).');
   });
 
+  it('warns of low disk space on /v1/health (status degraded) and once in its log, and answers meanwhile', async () => {
+    // A threshold above any disk's free space: the store's file system is "low".
+    const s = await serve([], { KEYLADDER_LOW_DISK_BYTES: '9000000000000000' });
+    const body = await (await fetch(`${s.url}/v1/health`, { headers: { connection: 'close' } })).json() as { status: string; disk: { low: boolean; freeBytes: number; thresholdBytes: number }; warnings: string[] };
+    expect(body.status).toBe('degraded');
+    expect(body.disk).toMatchObject({ low: true, thresholdBytes: 9e15 });
+    expect(body.warnings[0]).toMatch(/^Low disk space on the store's file system/);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(s.stderr().match(/warning: Low disk space/g)).toHaveLength(1);
+    const ok = await fetch(`${s.url}/v1/health`, { headers: { connection: 'close' } });
+    expect(ok.status).toBe(200);
+    expect(await stop(s)).toBe(0);
+    // A threshold of 0 (whatever this machine's disk holds): status ok, no warning.
+    const roomy = await serve([], { KEYLADDER_LOW_DISK_BYTES: '0' });
+    expect(await (await fetch(`${roomy.url}/v1/health`, { headers: { connection: 'close' } })).json()).toMatchObject({ status: 'ok', warnings: [], disk: { low: false } });
+    expect(await stop(roomy)).toBe(0);
+    expect(roomy.stderr()).not.toContain('Low disk space');
+  });
+
   it('keeps answering when whatever read its stdout and stderr has gone (EPIPE), and still drains on SIGTERM', async () => {
     const s = await serve();
     // The reading ends of both pipes close: every later log line meets EPIPE.

@@ -27,7 +27,13 @@ function fakeStore(writes: Written[], busy: () => boolean | string = () => false
       fn();
       writes.push(current);
     },
-    audit: { append: (...records: { subject: string }[]) => { current!.audit += records.length; subjects.push(...records.map((r) => r.subject)); } },
+    audit: {
+      append: (...records: { subject: string }[]) => { current!.audit += records.length; subjects.push(...records.map((r) => r.subject)); },
+      // The 'full' policy (test/services/exchangeSummary.test.ts covers 'summary' on a real store).
+      exchangePolicy: () => 'full',
+      hasClosableSummaries: () => false,
+      closeSummaries: () => 0,
+    },
     devices: { markExchanges: (marks: ExchangeMark[]) => { current!.marks.push(...marks); } },
     issuers: { addExchanges: (counts: Map<number, number>) => { for (const [g, n] of counts) current!.generations.set(g, n); } },
     wrapdata: { apply: () => undefined },

@@ -5,6 +5,8 @@
 //   import      bulk imports of ROWS devices (CSV, generated keys), one after another
 //   rotate      Kissuer rotations, with retirements and destructions mixed in
 //   passphrase  passphrase changes, alternating between two passphrases
+//   archive     a device provisioned, then audit archive of the whole log to OUT/a-<n>.jsonl; with
+//               stopAt (written|recorded|trimming) it reports "S <stage>" there and waits to be killed
 //
 // It reports on stdout, one line per event, written synchronously (a pipe on
 // Linux is synchronous), so the parent knows where it is when it kills:
@@ -12,6 +14,7 @@
 //   C                 an import's rows are all checked: its write transaction starts now
 //   I <ms> <writeMs>  an import committed
 //   R <n> / P <n>     a rotation (or retire/destroy) / passphrase change committed
+//   A <n>             an archive and its trim committed
 //
 // Usage: node crashChild.mjs '<json config>'
 //   { build, store, mode, passphrase, other?, rows?, prefix, kdfLogN }
@@ -65,6 +68,18 @@ if (config.mode === 'import') {
     await services.store.changePassphrase(current, next);
     [current, next] = [next, current];
     say(`P ${n}`);
+  }
+} else if (config.mode === 'archive') {
+  const hold = new Int32Array(new SharedArrayBuffer(4));
+  for (let n = 1; ; n++) {
+    services.devices.provision({ identity: `${config.prefix}-${n}`, keys: { kind: 'generate' } });
+    services.audit.archive('2099-01-01', join(config.out, `a-${n}.jsonl`), (stage) => {
+      if (stage !== config.stopAt) return;
+      say(`S ${stage}`);
+      // Stay exactly here (a transaction open, for "trimming") until the parent's SIGKILL.
+      Atomics.wait(hold, 0, 0, 60_000);
+    });
+    say(`A ${n}`);
   }
 } else {
   throw new Error(`unknown mode ${config.mode}`);

@@ -52,12 +52,15 @@ export function prepareBuild(): { dir: string; cleanup(): void } {
 export interface ChildConfig {
   readonly build: string;
   readonly store: string;
-  readonly mode: 'import' | 'rotate' | 'passphrase';
+  readonly mode: 'import' | 'rotate' | 'passphrase' | 'archive';
   readonly passphrase: string;
   readonly other?: string;
   readonly rows?: number;
   readonly prefix: string;
   readonly kdfLogN: number;
+  /** archive: the folder of the archive files, and the stage to stop at (killed there). */
+  readonly out?: string;
+  readonly stopAt?: 'written' | 'recorded' | 'trimming';
 }
 
 export interface ChildEvent {

@@ -1,12 +1,12 @@
-// The audit log: list, verify, checkpoint, and export signed.
+// The audit log: list, verify, checkpoint, export signed, archive (retention) and the exchange policy.
 
 import { AUDIT_ACTIONS } from '../../services/auditActions.js';
-import { AUDIT_EXPORT_TYP } from '../../services/audit.js';
+import { AUDIT_EXPORT_TYP, MAX_ARCHIVE_ENTRIES, checkDate } from '../../services/audit.js';
 import type { AuditAction } from '../../services/types.js';
 import type { Command } from '../command.js';
 import { CliError, CliErrorCode } from '../errors.js';
 import { int, oneOf } from '../options.js';
-import { count, outDelivery } from '../output.js';
+import { checkNewOutFile, count, outDelivery } from '../output.js';
 
 const SECTION = 'Audit' as const;
 
@@ -51,13 +51,63 @@ export const auditCommands: readonly Command[] = [
     },
   },
   {
-    name: 'audit verify', section: SECTION, arity: [0, 0], options: [],
-    summary: 'check the hash chain of the whole log',
+    name: 'audit verify', section: SECTION, arity: [0, 0], options: ['archive'],
+    summary: 'check the hash chain of the whole log (kept since the last archive); --archive FILE: check an archive file',
+    details: 'A trimmed log starts after its archive cut: a checkpoint of the last archived entry, which the first kept\n' +
+      'entry chains from, and an audit.archive record naming the archive file\'s SHA-256. With --archive, the file\'s\n' +
+      'entries and MACs are checked under the store\'s key (after a rekey: its SHA-256, which the chain names).',
     async run(ctx) {
+      const archive = ctx.values.archive;
       await ctx.unlock();
+      if (archive !== undefined) {
+        const r = ctx.services.audit.verifyArchive(archive);
+        const how = r.macsChecked ? 'every MAC checked' : 'its SHA-256 is the one the log recorded (MACed under the key before a rekey)';
+        const tail = `${r.recorded ? 'The log records this archive.' : 'The log does not record this archive (an archive whose trim never ran, or whose record was archived since).'}${r.continuesInStore ? ' The kept log starts right after it.' : ''}`;
+        ctx.out.print(r.ok ? `The archive verifies: entries ${r.from} to ${r.to} (${count(r.entries, 'entry', 'entries')}), ${how}. ${tail}` : `The archive does NOT verify: ${r.problem}`, r);
+        return r.ok ? 0 : 1;
+      }
       const result = ctx.services.audit.verify();
-      ctx.out.print(result.ok ? `The audit log verifies: ${count(result.entries, 'entry', 'entries')}.` : `The audit log does NOT verify: ${result.problem}`, result);
+      const archived = result.archivedThrough ? ` (entries 1 to ${result.archivedThrough} are in archive files; check them with --archive)` : '';
+      ctx.out.print(result.ok ? `The audit log verifies: ${count(result.entries, 'entry', 'entries')}${archived}.` : `The audit log does NOT verify: ${result.problem}`, result);
       return result.ok ? 0 : 1;
+    },
+  },
+  {
+    name: 'audit archive', section: SECTION, arity: [0, 0], options: ['before', 'out'], required: ['before', 'out'],
+    summary: 'move the entries older than --before DATE to a new archive file, then trim them from the store',
+    details: 'The file (JSON Lines: a header, the entries with their chain MACs, a last line) is written and fsynced, and its\n' +
+      'audit.archive record (range, last MAC, SHA-256) committed, before one transaction trims the entries and leaves\n' +
+      'a MACed checkpoint of the last one, which the kept log chains from. An existing file is never replaced.\n' +
+      'Keep the archives: `audit verify --archive FILE` checks each against the store.',
+    async run(ctx) {
+      const out = ctx.values.out!;
+      // A bad date or a file in the way is refused before the unlock: nothing changes.
+      checkDate(ctx.values.before!);
+      checkNewOutFile(out);
+      await ctx.unlock();
+      const r = ctx.services.audit.archive(ctx.values.before!, out);
+      const more = r.more ? ` Older entries remain (at most ${MAX_ARCHIVE_ENTRIES.toLocaleString('en-US')} a file): run it again with another --out.` : '';
+      ctx.out.print(`Archived entries ${r.from} to ${r.to} (${count(r.entries, 'entry', 'entries')}) to ${out} (SHA-256 ${r.sha256}) and trimmed them from the store. Keep the file: \`keyladder audit verify --archive ${out}\` checks it.${more}`, r);
+      return 0;
+    },
+  },
+  {
+    name: 'audit policy', section: SECTION, arity: [0, 0], options: ['exchanges'],
+    summary: 'what the log keeps of answered exchanges: a row each (full, the default) or one per device per hour (summary)',
+    details: 'Under summary, answered exchanges are counted per device per UTC hour and, once the hour is past, written as\n' +
+      'one exchange.summary entry (count, first, last). Refusals, test exchanges and possible clones stay one entry each;\n' +
+      'device counters (exchanges, last exchange) are kept as under full.',
+    async run(ctx) {
+      const value = ctx.values.exchanges;
+      await ctx.unlock();
+      if (value === undefined) {
+        const policy = ctx.services.audit.exchangePolicy();
+        ctx.out.print(`Answered exchanges are audited: ${policy}.`, { exchanges: policy });
+        return 0;
+      }
+      const policy = ctx.services.audit.setExchangePolicy(oneOf(value, 'exchanges', ['full', 'summary'] as const)!);
+      ctx.out.print(`Answered exchanges are now audited: ${policy}.`, { exchanges: policy });
+      return 0;
     },
   },
   {

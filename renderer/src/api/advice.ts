@@ -44,6 +44,7 @@ const ADVICE: Readonly<Record<string, string>> = {
   STORE_REPLACED: 'Another program replaced the store file (a restore) while this one had it open. Unlock the store again to work on the file now in place.',
   STORE_IN_USE: 'Stop the other program that has this store open (a command-line responder, or another KeyLadder window), then try again.',
   CHECKPOINT_INVALID: 'Use a checkpoint this store wrote; after a rekey, take a new one.',
+  ARCHIVE_INVALID: 'Use an audit archive file this store wrote, as it was written.',
   TOKEN_NOT_CHOSEN: 'Choose the token file, or switch the token off.',
   TOKEN_FILE_INVALID: 'Use a file whose first line is a token of at least 22 printable characters (for example: openssl rand -base64 32).',
   CLIENT_CA_NOT_CHOSEN: 'Choose the CA certificate, or switch mutual TLS off.',
