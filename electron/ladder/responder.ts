@@ -44,19 +44,22 @@ export interface LadderKeySource extends IssuerLookup {
   /**
    * Optional: the wrapdata registry. When the source has it, the responder
    * names each wrapdata it opens and issues by its tag (wrapdataTag) and asks
-   * this about the one that came back, after it opened and before anything is
-   * issued; it throws a LadderError to refuse. The result carries both tags.
+   * this about the one that came back (with its format and the generation that
+   * opened it), after it opened and before anything is issued; it throws a
+   * LadderError to refuse. The result carries both tags.
    */
-  judgeReturningWrapdata?(identity: string, tag: Buffer, format: WrapdataFormat): ReturningVerdict;
+  judgeReturningWrapdata?(identity: string, tag: Buffer, format: WrapdataFormat, generation: number): ReturningVerdict;
 }
 
 /**
  * What the registry says of returning wrapdata: the latest issued to the
  * identity; the one before it, back once more (the device lost our answer);
  * older than the latest (a replay or a clone: answered only under the `flag`
- * policy); or not registered (issued by a peer, or before the registry).
+ * policy); not registered (keyladder-v1 issued by a peer, or before the
+ * registry); or the old responder's bare-MSL wrapdata, answered once for a
+ * device migrating from it while the operator allows it.
  */
-export type ReturningVerdict = 'latest' | 'retry' | 'superseded' | 'unregistered';
+export type ReturningVerdict = 'latest' | 'retry' | 'superseded' | 'unregistered' | 'migrated';
 
 /** The registry's view of one answered exchange. */
 export interface RegistryTags {
@@ -140,7 +143,7 @@ export class LadderResponder {
         kprev = opened.kwrap;
         if (this.keys.judgeReturningWrapdata) {
           const tag = wrapdataTag(opened.kwrap, wrapdata);
-          returning = { tag, verdict: this.keys.judgeReturningWrapdata(identity, tag, opened.format) };
+          returning = { tag, verdict: this.keys.judgeReturningWrapdata(identity, tag, opened.format, opened.generation) };
         }
       } else if (request.mechanism === 'PSK' || request.mechanism === 'MGK') {
         kprev = this.wrappingKey(identity, request.mechanism);

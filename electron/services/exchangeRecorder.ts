@@ -38,6 +38,8 @@ export interface ExchangeRecord {
   readonly generation?: number;
   /** For answered exchanges of a provisioned device: what the wrapdata registry learns. */
   readonly registry?: RegistryUpdate;
+  /** For every answered exchange, test ones included: the generation the new wrapdata was issued under. */
+  readonly issuedUnder?: number;
 }
 
 export interface RecorderLimits {
@@ -101,6 +103,7 @@ export class ExchangeRecorder {
   record(entry: ExchangeRecord): void {
     this.audit.push(entry.audit);
     if (entry.registry) this.registry.add(entry.registry);
+    if (entry.issuedUnder !== undefined) this.registry.noteIssued(entry.issuedUnder);
     if (entry.generation !== undefined) {
       this.perGeneration.set(entry.generation, (this.perGeneration.get(entry.generation) ?? 0) + 1);
       if (entry.device) {
@@ -177,6 +180,7 @@ export class ExchangeRecorder {
       store.transaction(() => {
         store.audit.append(...audit, ...aggregates);
         store.wrapdata.apply(this.registry.taken());
+        store.wrapdata.noteIssued(this.registry.generationsIssued(), audit[0]?.at ?? new Date().toISOString());
         store.devices.markExchanges(marks);
         store.issuers.addExchanges(perGeneration);
       }, 'relaxed', this.batched && !all ? 'no-wait' : 'wait');
