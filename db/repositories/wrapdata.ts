@@ -86,10 +86,10 @@ export class WrapdataRepository {
     this.migratedOfStmt = db.prepare('SELECT tag FROM wrapdata_migrated WHERE device_id = ?').pluck();
     this.migrateStmt = db.prepare('INSERT INTO wrapdata_migrated (tag, device_id, generation, migrated_at) VALUES (@tag, @deviceId, @generation, @at) ON CONFLICT DO NOTHING');
     this.firstIssueStmt = db.prepare('INSERT INTO issuer_first_issue (generation, first_issued_at) VALUES (?, ?) ON CONFLICT(generation) DO NOTHING');
-    this.migrationGenerationStmt = db.prepare(`SELECT g.origin = 'imported-msl' AND g.status = 'grace' AND f.generation IS NULL
+    this.migrationGenerationStmt = db.prepare(`SELECT g.origin = 'imported-msl' AND g.status IN ('active', 'grace') AND f.generation IS NULL
       FROM issuer_generations g LEFT JOIN issuer_first_issue f USING (generation) WHERE g.generation = ?`).pluck();
     this.openGenerationsStmt = db.prepare(`SELECT g.generation FROM issuer_generations g LEFT JOIN issuer_first_issue f USING (generation)
-      WHERE g.origin = 'imported-msl' AND g.status = 'grace' AND f.generation IS NULL ORDER BY g.generation`).pluck();
+      WHERE g.origin = 'imported-msl' AND g.status IN ('active', 'grace') AND f.generation IS NULL ORDER BY g.generation`).pluck();
     this.migrationUntilStmt = db.prepare(`SELECT value FROM meta WHERE key = '${MIGRATION_KEY}'`).pluck();
     this.setMigrationStmt = db.prepare(`INSERT INTO meta (key, value) VALUES ('${MIGRATION_KEY}', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`);
     this.clearMigrationStmt = db.prepare(`DELETE FROM meta WHERE key = '${MIGRATION_KEY}'`);
@@ -109,8 +109,9 @@ export class WrapdataRepository {
 
   /**
    * Whether unknown bare-MSL wrapdata that opened under this generation may be
-   * the old responder's: the generation came from MSL (imported-msl), only
-   * opens returning wrapdata (grace), and this KeyLadder never issued under it.
+   * the old responder's: the generation came from MSL (imported-msl), still
+   * opens returning wrapdata, and this KeyLadder never issued under it (an
+   * active one closes at its first issue: rotate right after importing it).
    */
   openToMigration(generation: number): boolean {
     return this.migrationGenerationStmt.get(generation) === 1;
@@ -141,8 +142,13 @@ export class WrapdataRepository {
     return this.historyStmt.all(deviceId) as RegisteredWrapdata[];
   }
 
-  /** Applies answered exchanges in order. Call inside a transaction. */
-  apply(updates: readonly RegistryUpdate[]): void {
+  /**
+   * Applies answered exchanges in order, and records that this KeyLadder
+   * issued under `issuedUnder` generations (the first time counts). Call
+   * inside a transaction.
+   */
+  apply(updates: readonly RegistryUpdate[], issuedUnder: Iterable<number> = [], at = ''): void {
+    for (const generation of issuedUnder) this.firstIssueStmt.run(generation, at);
     for (const u of updates) {
       if (u.presented !== undefined) this.presentedStmt.run(u.presented);
       if (u.migrated !== undefined) this.migrateStmt.run({ tag: u.migrated.tag, deviceId: u.deviceId, generation: u.migrated.generation, at: u.at });
@@ -150,11 +156,6 @@ export class WrapdataRepository {
       if (seq !== undefined) this.pruneStmt.run({ deviceId: u.deviceId, root: u.parent === undefined ? 1 : 0 });
       if (u.clone) this.cloneStmt.run({ deviceId: u.deviceId, at: u.at });
     }
-  }
-
-  /** Records that this KeyLadder issued under these generations (the first time counts). Call inside a transaction. */
-  noteIssued(generations: Iterable<number>, at: string): void {
-    for (const generation of generations) this.firstIssueStmt.run(generation, at);
   }
 
   /** The operator has looked into a "possible clone" mark; whether there was one. */

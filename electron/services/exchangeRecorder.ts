@@ -179,8 +179,7 @@ export class ExchangeRecorder {
       // at once and is tried again (flushes, before a read or a lock, may wait).
       store.transaction(() => {
         store.audit.append(...audit, ...aggregates);
-        store.wrapdata.apply(this.registry.taken());
-        store.wrapdata.noteIssued(this.registry.generationsIssued(), audit[0]?.at ?? new Date().toISOString());
+        store.wrapdata.apply(this.registry.taken(), this.registry.generationsIssued(), audit[0]?.at ?? new Date().toISOString());
         store.devices.markExchanges(marks);
         store.issuers.addExchanges(perGeneration);
       }, 'relaxed', this.batched && !all ? 'no-wait' : 'wait');

@@ -261,7 +261,7 @@ export class ExchangeService implements ExchangeApi {
    * The migration window from MSL's own responder: until when unknown bare-MSL
    * wrapdata may be answered (see WrapdataRegistry.mayMigrate), whether it is
    * open now, and the Kissuer generations it would be answered under
-   * (imported-msl, in grace, never issued under here).
+   * (imported-msl, not retired, never issued under here).
    */
   mslMigration(): MslMigrationWindow {
     const store = this.session.store();

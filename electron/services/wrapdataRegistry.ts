@@ -164,8 +164,8 @@ export class WrapdataRegistry {
   /**
    * The migration from MSL's own responder: unknown bare-MSL wrapdata is
    * answered only while the operator's migration window is open, only if it
-   * opened under an imported-msl generation in grace under which this
-   * KeyLadder never issued (so it was issued by the old responder, not here to
+   * opened under an imported-msl generation under which this KeyLadder never
+   * issued (so it was issued by the old responder, not here to
    * a device since revoked), and only for a held identity (revoked ones never
    * get here) that never climbed here, once. Its tag is then remembered as the
    * device's, so it is refused under any other identity, and under every one
