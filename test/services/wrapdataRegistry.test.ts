@@ -199,6 +199,30 @@ describe('the migration from MSL\'s own responder (issue 19, item 2)', () => {
     expect(s.exchanges.respond(wrap('ESN-B', fromMsl())).ok).toBe(true);
   });
 
+  it('a migrated device\'s revocation list carries the old responder\'s wrapdata: a peer migrating from the same MSL refuses it', async () => {
+    const { s, fromMsl } = await migrating();
+    s.exchanges.setMslMigration('2027-01-15');
+    const held = fromMsl();
+    expect(s.exchanges.respond(wrap('ESN-A', held)).ok).toBe(true);
+    s.devices.revoke('ESN-A');
+    const bundle = { kind: 'passphrase' as const, passphrase: 'a revocation list passphrase', unsigned: true };
+    const { jwe } = await s.revocations.exportList(bundle);
+    // Another KeyLadder moving devices off the same MSL responder, with a device that never climbed there.
+    const peer = await openTestServices();
+    try {
+      const p = peer.services;
+      p.issuers.importMsl(KISSUER_MSL);
+      p.issuers.rotate(90, 'msl');
+      p.exchanges.setMslMigration('2027-01-15');
+      p.devices.provision({ identity: 'DEV-NEW1', keys: { kind: 'kpw', kpw: KPW_R } });
+      await p.revocations.importList(jwe, bundle);
+      expect(error(p.exchanges.respond(wrap('DEV-NEW1', held)).json).reason).toBe('WRAPDATA_IDENTITY_MISMATCH');
+      expect(p.exchanges.respond(wrap('DEV-NEW1', fromMsl())).ok).toBe(true);
+    } finally {
+      peer.cleanup();
+    }
+  });
+
   it('is off after its end, and can be closed', async () => {
     const { s, fromMsl } = await migrating();
     s.exchanges.setMslMigration('2026-11-30');
