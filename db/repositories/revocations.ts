@@ -5,7 +5,7 @@ import type { Db } from '../connection.js';
 export interface RevokedDevice {
   readonly identity: string;
   readonly revokedAt: string;
-  /** Tags of the wrapdata last issued to it (the wrapdata registry). */
+  /** Tags of the wrapdata last issued to it, and of the old responder's it migrated with (the wrapdata registry). */
   readonly tags: Buffer[];
 }
 
@@ -27,7 +27,7 @@ export class RevocationRepository {
 
   /** This store's revoked devices and the peers' revocations it heard, with their wrapdata tags. */
   all(): Array<RevokedDevice & { readonly source: string | null }> {
-    const local = this.db.prepare(`SELECT d.identity, d.revoked_at AS revokedAt, w.tag FROM devices d LEFT JOIN wrapdata_issued w ON w.device_id = d.id WHERE d.status = 'revoked' ORDER BY d.identity`).all() as Array<{ identity: string; revokedAt: string; tag: Buffer | null }>;
+    const local = this.db.prepare(`SELECT d.identity, d.revoked_at AS revokedAt, w.tag FROM devices d LEFT JOIN (SELECT device_id, tag FROM wrapdata_issued UNION ALL SELECT device_id, tag FROM wrapdata_migrated) w ON w.device_id = d.id WHERE d.status = 'revoked' ORDER BY d.identity`).all() as Array<{ identity: string; revokedAt: string; tag: Buffer | null }>;
     const heard = this.db.prepare(`SELECT p.identity, p.revoked_at AS revokedAt, p.source, t.tag FROM peer_revocations p LEFT JOIN peer_revoked_wrapdata t ON t.identity = p.identity ORDER BY p.identity`).all() as Array<{ identity: string; revokedAt: string; source: string; tag: Buffer | null }>;
     const out = new Map<string, RevokedDevice & { source: string | null }>();
     for (const r of [...local.map((l) => ({ ...l, source: null as string | null })), ...heard]) {

@@ -1,10 +1,14 @@
 // The wrapdata registry's rows: which device each recent wrapdata was issued
-// to, in what order, and how often it came back. Rows hold 16-byte keyed
-// hashes (see electron/ladder/wrapdata.ts, wrapdataTag), never wrapdata.
+// to, in what order, from which wrapdata (its parent), and how often it came
+// back. Rows hold 16-byte keyed hashes (see electron/ladder/wrapdata.ts,
+// wrapdataTag), never wrapdata.
 //
-// Each device keeps its last REGISTRY_DEPTH issues: enough to tell the latest
-// from the one before it (a device whose answer was lost retries with that,
-// once) and from a clone replaying an older one.
+// Each device keeps its last REGISTRY_DEPTH WRAP answers (its lineage) and,
+// apart from them, its last REGISTRY_DEPTH PSK/MGK answers (roots): anyone
+// can ask for a PSK answer under any identity, so roots must never push the
+// device's lineage out. Also kept: the old responder's wrapdata each migrated
+// device came with (until its generation is retired), and when this KeyLadder
+// first issued under each Kissuer generation.
 
 import type { Db } from '../connection.js';
 
@@ -14,6 +18,8 @@ export interface RegisteredWrapdata {
   readonly tag: Buffer;
   readonly seq: number;
   readonly presented: number;
+  /** The tag of the wrapdata presented in the WRAP this answered; null for a PSK/MGK answer. */
+  readonly parent: Buffer | null;
 }
 
 /** What one answered exchange changes in the registry. */
@@ -22,8 +28,14 @@ export interface RegistryUpdate {
   readonly at: string;
   /** The tag of the wrapdata just issued. */
   readonly issued: Buffer;
-  /** WRAP: the tag of the wrapdata that came back, when the registry knew it. */
+  /** The generation it was issued under (the first issue under each is recorded). */
+  readonly generation: number;
+  /** WRAP: the tag of the wrapdata that came back (the new one's parent). */
+  readonly parent?: Buffer;
+  /** WRAP: the tag of the wrapdata that came back, when the registry knew it (its count goes up). */
   readonly presented?: Buffer;
+  /** WRAP under the migration setting: the old responder's wrapdata, now this device's. */
+  readonly migrated?: { readonly tag: Buffer; readonly generation: number };
   /** The wrapdata that came back was older than the latest: mark the device. */
   readonly clone?: boolean;
 }
@@ -31,6 +43,7 @@ export interface RegistryUpdate {
 export type ClonePolicy = 'flag' | 'refuse';
 export const CLONE_POLICIES: readonly ClonePolicy[] = ['flag', 'refuse'];
 const POLICY_KEY = 'clone_policy';
+const MIGRATION_KEY = 'msl_migration_until';
 
 export class WrapdataRepository {
   private readonly ownerStmt;
@@ -42,27 +55,86 @@ export class WrapdataRepository {
   private readonly clearStmt;
   private readonly policyStmt;
   private readonly setPolicyStmt;
+  private readonly migratedOwnerStmt;
+  private readonly migratedOfStmt;
+  private readonly migrateStmt;
+  private readonly firstIssueStmt;
+  private readonly migrationGenerationStmt;
+  private readonly migrationUntilStmt;
+  private readonly setMigrationStmt;
+  private readonly clearMigrationStmt;
+  private readonly openGenerationsStmt;
+  private readonly forgetMigratedStmt;
 
   constructor(db: Db) {
     this.ownerStmt = db.prepare('SELECT device_id FROM wrapdata_issued WHERE tag = ?').pluck();
-    this.historyStmt = db.prepare('SELECT tag, seq, presented FROM wrapdata_issued WHERE device_id = ? ORDER BY seq');
+    this.historyStmt = db.prepare('SELECT tag, seq, presented, parent FROM wrapdata_issued WHERE device_id = ? ORDER BY seq');
     this.presentedStmt = db.prepare('UPDATE wrapdata_issued SET presented = presented + 1 WHERE tag = ?');
     // Several processes may issue to one device (`serve --workers N`): the number is taken at write time.
-    this.issueStmt = db.prepare(`INSERT INTO wrapdata_issued (tag, device_id, seq, issued_at)
-      VALUES (@tag, @deviceId, (SELECT coalesce(max(seq), 0) + 1 FROM wrapdata_issued WHERE device_id = @deviceId), @at)
+    this.issueStmt = db.prepare(`INSERT INTO wrapdata_issued (tag, device_id, seq, issued_at, parent)
+      VALUES (@tag, @deviceId, (SELECT coalesce(max(seq), 0) + 1 FROM wrapdata_issued WHERE device_id = @deviceId), @at, @parent)
       ON CONFLICT(tag) DO NOTHING RETURNING seq`).pluck();
-    // Issue numbers only grow, so at most one row falls out per issue: the one REGISTRY_DEPTH back.
-    this.pruneStmt = db.prepare('DELETE FROM wrapdata_issued WHERE device_id = @deviceId AND seq = @seq');
+    // Roots and the lineage are kept apart, REGISTRY_DEPTH each: what falls out is of the new row's kind.
+    this.pruneStmt = db.prepare(`DELETE FROM wrapdata_issued WHERE device_id = @deviceId AND (parent IS NULL) = @root AND seq <= coalesce(
+      (SELECT seq FROM wrapdata_issued WHERE device_id = @deviceId AND (parent IS NULL) = @root ORDER BY seq DESC LIMIT 1 OFFSET ${REGISTRY_DEPTH}), 0)`);
     this.cloneStmt = db.prepare(`UPDATE device_stats SET clone_events = clone_events + 1,
       clone_suspected_at = coalesce(clone_suspected_at, @at) WHERE device_id = @deviceId`);
     this.clearStmt = db.prepare('UPDATE device_stats SET clone_events = 0, clone_suspected_at = NULL WHERE device_id = ? AND clone_suspected_at IS NOT NULL');
     this.policyStmt = db.prepare(`SELECT value FROM meta WHERE key = '${POLICY_KEY}'`).pluck();
     this.setPolicyStmt = db.prepare(`INSERT INTO meta (key, value) VALUES ('${POLICY_KEY}', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`);
+    this.migratedOwnerStmt = db.prepare('SELECT device_id FROM wrapdata_migrated WHERE tag = ?').pluck();
+    this.migratedOfStmt = db.prepare('SELECT tag FROM wrapdata_migrated WHERE device_id = ?').pluck();
+    this.migrateStmt = db.prepare('INSERT INTO wrapdata_migrated (tag, device_id, generation, migrated_at) VALUES (@tag, @deviceId, @generation, @at) ON CONFLICT DO NOTHING');
+    this.firstIssueStmt = db.prepare('INSERT INTO issuer_first_issue (generation, first_issued_at) VALUES (?, ?) ON CONFLICT(generation) DO NOTHING');
+    this.migrationGenerationStmt = db.prepare(`SELECT g.origin = 'imported-msl' AND g.status IN ('active', 'grace') AND f.generation IS NULL
+      FROM issuer_generations g LEFT JOIN issuer_first_issue f USING (generation) WHERE g.generation = ?`).pluck();
+    this.openGenerationsStmt = db.prepare(`SELECT g.generation FROM issuer_generations g LEFT JOIN issuer_first_issue f USING (generation)
+      WHERE g.origin = 'imported-msl' AND g.status IN ('active', 'grace') AND f.generation IS NULL ORDER BY g.generation`).pluck();
+    this.migrationUntilStmt = db.prepare(`SELECT value FROM meta WHERE key = '${MIGRATION_KEY}'`).pluck();
+    this.setMigrationStmt = db.prepare(`INSERT INTO meta (key, value) VALUES ('${MIGRATION_KEY}', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`);
+    this.clearMigrationStmt = db.prepare(`DELETE FROM meta WHERE key = '${MIGRATION_KEY}'`);
+    this.forgetMigratedStmt = db.prepare(`DELETE FROM wrapdata_migrated WHERE generation IN
+      (SELECT generation FROM issuer_generations WHERE status IN ('retired', 'destroyed'))`);
   }
 
-  /** The device a wrapdata (by tag) was issued to, if it is among the registered ones. */
+  /** The device a wrapdata (by tag) was issued to, if it is among the registered ones, or migrated with. */
   ownerOf(tag: Buffer): number | undefined {
-    return this.ownerStmt.get(tag) as number | undefined;
+    return (this.ownerStmt.get(tag) ?? this.migratedOwnerStmt.get(tag)) as number | undefined;
+  }
+
+  /** The old responder's wrapdata the device migrated with (by tag), if it did. */
+  migratedOf(deviceId: number): Buffer | undefined {
+    return this.migratedOfStmt.get(deviceId) as Buffer | undefined;
+  }
+
+  /**
+   * Whether unknown bare-MSL wrapdata that opened under this generation may be
+   * the old responder's: the generation came from MSL (imported-msl), still
+   * opens returning wrapdata, and this KeyLadder never issued under it (an
+   * active one closes at its first issue: rotate right after importing it).
+   */
+  openToMigration(generation: number): boolean {
+    return this.migrationGenerationStmt.get(generation) === 1;
+  }
+
+  /** The generations openToMigration() would accept. */
+  generationsOpenToMigration(): number[] {
+    return this.openGenerationsStmt.all() as number[];
+  }
+
+  /** The end of the migration window (ISO 8601), or undefined when none was set. */
+  migrationUntil(): string | undefined {
+    return this.migrationUntilStmt.get() as string | undefined;
+  }
+
+  setMigrationUntil(until: string | undefined): void {
+    if (until === undefined) this.clearMigrationStmt.run();
+    else this.setMigrationStmt.run(until);
+  }
+
+  /** Migrated wrapdata of retired and destroyed generations opens nowhere any more: forgotten. Call inside a transaction. */
+  forgetRetiredMigrations(): number {
+    return this.forgetMigratedStmt.run().changes;
   }
 
   /** The device's registered wrapdata, oldest first. */
@@ -70,12 +142,18 @@ export class WrapdataRepository {
     return this.historyStmt.all(deviceId) as RegisteredWrapdata[];
   }
 
-  /** Applies answered exchanges in order. Call inside a transaction. */
-  apply(updates: readonly RegistryUpdate[]): void {
+  /**
+   * Applies answered exchanges in order, and records that this KeyLadder
+   * issued under `issuedUnder` generations (the first time counts). Call
+   * inside a transaction.
+   */
+  apply(updates: readonly RegistryUpdate[], issuedUnder: Iterable<number> = [], at = ''): void {
+    for (const generation of issuedUnder) this.firstIssueStmt.run(generation, at);
     for (const u of updates) {
       if (u.presented !== undefined) this.presentedStmt.run(u.presented);
-      const seq = this.issueStmt.get({ tag: u.issued, deviceId: u.deviceId, at: u.at }) as number | undefined;
-      if (seq !== undefined && seq > REGISTRY_DEPTH) this.pruneStmt.run({ deviceId: u.deviceId, seq: seq - REGISTRY_DEPTH });
+      if (u.migrated !== undefined) this.migrateStmt.run({ tag: u.migrated.tag, deviceId: u.deviceId, generation: u.migrated.generation, at: u.at });
+      const seq = this.issueStmt.get({ tag: u.issued, deviceId: u.deviceId, at: u.at, parent: u.parent ?? null }) as number | undefined;
+      if (seq !== undefined) this.pruneStmt.run({ deviceId: u.deviceId, root: u.parent === undefined ? 1 : 0 });
       if (u.clone) this.cloneStmt.run({ deviceId: u.deviceId, at: u.at });
     }
   }

@@ -45,10 +45,11 @@ export interface LadderKeySource extends IssuerLookup {
   /**
    * Optional: the wrapdata registry. When the source has it, the responder
    * names each wrapdata it opens and issues by its tag (wrapdataTag) and asks
-   * this about the one that came back, after it opened and before anything is
-   * issued; it throws a LadderError to refuse. The result carries both tags.
+   * this about the one that came back (with its format and the generation that
+   * opened it), after it opened and before anything is issued; it throws a
+   * LadderError to refuse. The result carries both tags.
    */
-  judgeReturningWrapdata?(identity: string, tag: Buffer, format: WrapdataFormat): ReturningVerdict;
+  judgeReturningWrapdata?(identity: string, tag: Buffer, format: WrapdataFormat, generation: number): ReturningVerdict;
   /**
    * Optional: a 16-byte buffer of the responder's own for a decoy's previous
    * key (RespondOptions.decoy), got at the cost of a real key (a store opens a
@@ -61,9 +62,11 @@ export interface LadderKeySource extends IssuerLookup {
  * What the registry says of returning wrapdata: the latest issued to the
  * identity; the one before it, back once more (the device lost our answer);
  * older than the latest (a replay or a clone: answered only under the `flag`
- * policy); or not registered (issued by a peer, or before the registry).
+ * policy); not registered (keyladder-v1 issued by a peer, or before the
+ * registry); or the old responder's bare-MSL wrapdata, answered once for a
+ * device migrating from it while the operator allows it.
  */
-export type ReturningVerdict = 'latest' | 'retry' | 'superseded' | 'unregistered';
+export type ReturningVerdict = 'latest' | 'retry' | 'superseded' | 'unregistered' | 'migrated';
 
 /** The registry's view of one answered exchange. */
 export interface RegistryTags {
@@ -194,7 +197,7 @@ export class LadderResponder {
           }
           if (this.keys.judgeReturningWrapdata) {
             const tag = wrapdataTag(opened.kwrap, wrapdata);
-            returning = { tag, verdict: this.keys.judgeReturningWrapdata(identity, tag, opened.format) };
+            returning = { tag, verdict: this.keys.judgeReturningWrapdata(identity, tag, opened.format, opened.generation) };
           }
         } else if (request.mechanism === 'PSK' || request.mechanism === 'MGK') {
           const found = this.wrappingKey(identity, request.mechanism, options.decoy === true);

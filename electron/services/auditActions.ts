@@ -7,7 +7,7 @@ import type { AuditAction } from './types.js';
 export const AUDIT_ACTIONS = [
   'store.create', 'store.unlock', 'store.unlock-cli', 'store.unlock-failed', 'store.passphrase-change', 'store.backup', 'store.restore', 'store.recovery-key', 'store.rollback-detected', 'store.rekey',
   'device.provision', 'device.import', 'device.revoke', 'device.export', 'device.clone-cleared',
-  'group.add', 'group.export', 'policy.clone',
+  'group.add', 'group.export', 'policy.clone', 'policy.migration',
   'issuer.create', 'issuer.rotate', 'issuer.retire', 'issuer.destroy', 'issuer.import-msl', 'issuer.export', 'issuer.import-peer',
   'exchange', 'exchange.summary', 'exchange.test', 'exchange.check', 'audit.checkpoint', 'audit.export', 'audit.archive', 'audit.policy', 'revocation.export', 'revocation.import',
   'recipient.add', 'recipient.remove', 'recipient.list', 'recipient.show', 'recipient.jwks', 'identity.create', 'identity.rotate', 'identity.list', 'identity.jwks',

@@ -44,6 +44,8 @@ export interface ExchangeRecord {
   readonly generation?: number;
   /** For answered exchanges of a provisioned device: what the wrapdata registry learns. */
   readonly registry?: RegistryUpdate;
+  /** For every answered exchange, test ones included: the generation the new wrapdata was issued under. */
+  readonly issuedUnder?: number;
 }
 
 export interface RecorderLimits {
@@ -110,6 +112,7 @@ export class ExchangeRecorder {
   record(entry: ExchangeRecord): void {
     this.audit.push(entry.audit);
     if (entry.registry) this.registry.add(entry.registry);
+    if (entry.issuedUnder !== undefined) this.registry.noteIssued(entry.issuedUnder);
     if (entry.generation !== undefined) {
       this.perGeneration.set(entry.generation, (this.perGeneration.get(entry.generation) ?? 0) + 1);
       if (entry.device) {
@@ -199,7 +202,7 @@ export class ExchangeRecorder {
           store.audit.append(...audit.filter((r) => !summarisable(r)), ...aggregates);
         } else store.audit.append(...audit, ...aggregates);
         if (closeHours) store.audit.closeSummaries(nowIso);
-        store.wrapdata.apply(this.registry.taken());
+        store.wrapdata.apply(this.registry.taken(), this.registry.generationsIssued(), audit[0]?.at ?? new Date().toISOString());
         store.devices.markExchanges(marks);
         store.issuers.addExchanges(perGeneration);
       }, 'relaxed', this.batched && !all ? 'no-wait' : 'wait');

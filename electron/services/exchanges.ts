@@ -22,10 +22,21 @@ import type { StoreSession } from './session.js';
 import { StoreKeySource } from './storeKeySource.js';
 import { WrapdataRegistry } from './wrapdataRegistry.js';
 import { RefusalAggregator } from './refusalAggregator.js';
-import { CLONE_POLICIES, type ClonePolicy } from '../../db/repositories/wrapdata.js';
+import { CLONE_POLICIES, type ClonePolicy, type RegistryUpdate } from '../../db/repositories/wrapdata.js';
 import type { JweProfileName, Mechanism, RungReport, SimulationReport } from './types.js';
 
 const PROFILES: readonly JweProfileName[] = ['msl', 'rfc7516'];
+/** The migration window from MSL's own responder is at most this long: expired, it is off. */
+export const MAX_MIGRATION_DAYS = 90;
+const DAY_MS = 86_400_000;
+
+export interface MslMigrationWindow {
+  /** The end of the window (ISO 8601), or null when none was set. */
+  readonly until: string | null;
+  readonly open: boolean;
+  /** The generations unknown bare-MSL wrapdata would be answered under. */
+  readonly generations: number[];
+}
 
 export class ExchangeService implements ExchangeApi {
   private readonly recorder: ExchangeRecorder;
@@ -156,9 +167,8 @@ export class ExchangeService implements ExchangeApi {
         },
         ...(real ? { generation: result.issuedGeneration } : {}),
         ...(real && device ? { device: { id: device.id, at, mechanism: keyRequest.mechanism } } : {}),
-        ...(device && result.registry
-          ? { registry: { deviceId: device.id, at, issued: result.registry.issued, ...(returning && returning.verdict !== 'unregistered' ? { presented: returning.tag } : {}), ...(clone ? { clone } : {}) } }
-          : {}),
+        issuedUnder: result.issuedGeneration,
+        ...(device && result.registry ? { registry: registryUpdate(device.id, at, result, clone) } : {}),
       });
     } catch (error) {
       // Unbatched (a one-shot command): the record could not be written, so the answer is not given.
@@ -262,6 +272,43 @@ export class ExchangeService implements ExchangeApi {
   }
 
   /**
+   * The migration window from MSL's own responder: until when unknown bare-MSL
+   * wrapdata may be answered (see WrapdataRegistry.mayMigrate), whether it is
+   * open now, and the Kissuer generations it would be answered under
+   * (imported-msl, not retired, never issued under here).
+   */
+  mslMigration(): MslMigrationWindow {
+    const store = this.session.store();
+    this.session.flushPending();
+    const until = store.wrapdata.migrationUntil() ?? null;
+    return { until, open: until !== null && this.now().toISOString() < until, generations: store.wrapdata.generationsOpenToMigration() };
+  }
+
+  /**
+   * Opens the migration window until `untilInput` (an ISO 8601 date, in the
+   * future and at most MAX_MIGRATION_DAYS away), or closes it (null). Audited;
+   * each exchange it answers is audited too (`wrapdata: migrated`).
+   */
+  setMslMigration(untilInput: string | null): MslMigrationWindow {
+    const now = this.now();
+    let until: string | null = null;
+    if (untilInput !== null) {
+      const parsed = typeof untilInput === 'string' && /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(untilInput) ? new Date(untilInput) : undefined;
+      if (parsed === undefined || Number.isNaN(parsed.getTime())) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The end of the migration window is a date: YYYY-MM-DD, or an ISO 8601 time.');
+      if (parsed.getTime() <= now.getTime()) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The end of the migration window is in the past: nothing was changed.');
+      if (parsed.getTime() > now.getTime() + MAX_MIGRATION_DAYS * DAY_MS) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `The migration window is at most ${MAX_MIGRATION_DAYS} days: nothing was changed.`);
+      until = parsed.toISOString();
+    }
+    const store = this.session.store();
+    store.transaction(() => {
+      const previous = store.wrapdata.migrationUntil() ?? null;
+      store.wrapdata.setMigrationUntil(until ?? undefined);
+      store.audit.append({ at: now.toISOString(), action: 'policy.migration', outcome: 'ok', subject: null, details: { until, previous, generations: store.wrapdata.generationsOpenToMigration().join(',') } });
+    });
+    return this.mslMigration();
+  }
+
+  /**
    * Starts a simulated device from wrapdata (base64) a device holds, with the
    * Kwrap inside it, so that its first rung is a WRAP: how a store's grace and
    * retirement look to a returning device. Wrapdata this store cannot open
@@ -296,6 +343,19 @@ export class ExchangeService implements ExchangeApi {
         throw new LadderError(MslErrorCode.UNSUPPORTED_KEYX_MECHANISM, 'NO_MODEL_GROUP', `Device "${identity}" belongs to no model group, so MGK cannot be used.`);
     }
   }
+}
+
+/** What the wrapdata registry learns from an answer to a provisioned device. */
+function registryUpdate(deviceId: number, at: string, result: ResponderResult, clone: boolean): RegistryUpdate {
+  const returning = result.registry!.returning;
+  return {
+    deviceId, at, generation: result.issuedGeneration, issued: result.registry!.issued,
+    // WRAP: the new wrapdata's parent is what came back (a PSK/MGK answer is a root).
+    ...(returning ? { parent: returning.tag } : {}),
+    ...(returning && returning.verdict !== 'unregistered' && returning.verdict !== 'migrated' ? { presented: returning.tag } : {}),
+    ...(returning?.verdict === 'migrated' ? { migrated: { tag: returning.tag, generation: result.openedGeneration! } } : {}),
+    ...(clone ? { clone } : {}),
+  };
 }
 
 function checkProfile(profile: unknown): JweProfileName {

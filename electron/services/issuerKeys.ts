@@ -76,6 +76,8 @@ export class IssuerService implements IssuerApi {
       for (const generation of store.issuers.expireGrace(at)) {
         store.audit.append({ at, action: 'issuer.retire', outcome: 'ok', subject: String(generation), details: { reason: 'grace period ended' } });
       }
+      // The old responder's wrapdata migrated under a retired generation opens nowhere now.
+      store.wrapdata.forgetRetiredMigrations();
     });
   }
 
@@ -124,6 +126,7 @@ export class IssuerService implements IssuerApi {
     store.transaction(() => {
       store.issuers.retire(generation, at);
       store.audit.append({ at, action: 'issuer.retire', outcome: 'ok', subject: String(generation), details: { reason: 'operator' } });
+      store.wrapdata.forgetRetiredMigrations();
     });
     store.sealer.forget(issuerBinding(generation));
     return this.view(generation);

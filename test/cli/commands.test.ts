@@ -249,6 +249,18 @@ describe('keyladder policy clone and device clear-clone', () => {
     expect((await json(['policy', 'clone', 'flag'])).value).toEqual({ clone: 'flag' });
   });
 
+  it('shows, opens (90 days at most) and closes the migration window from MSL\'s responder', async () => {
+    expect((await json(['policy', 'migration'])).value).toEqual({ migration: { until: null, open: false, generations: [] } });
+    const until = new Date(Date.now() + 30 * 86_400_000).toISOString();
+    expect((await json(['policy', 'migration', until])).value).toMatchObject({ migration: { until, open: true } });
+    expect((await cli([...S, 'policy', 'migration'])).stdout).toContain(`msl migration: open until ${until}`);
+    const far = await cli([...S, 'policy', 'migration', new Date(Date.now() + 91 * 86_400_000).toISOString().slice(0, 10)]);
+    expect(far.code).toBe(1);
+    expect(far.stderr).toContain('[INVALID_ARGUMENT]');
+    expect((await json(['policy', 'migration', 'off'])).value).toMatchObject({ migration: { until: null, open: false } });
+    expect((await json(['audit', 'list', '--action', 'policy.migration'])).value).toHaveLength(2);
+  });
+
   it('a device marked "possible clone" says so in device show; clear-clone removes the mark', async () => {
     expect((await cli([...S, 'device', 'add', 'ESN-CLONED'])).code).toBe(0);
     const request = JSON.stringify({ identity: 'ESN-CLONED', keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'PSK' } } });

@@ -130,7 +130,11 @@ describe('key material never reaches the audit log or an error', () => {
     s.issuers.rotate(30);
     s.issuers.importMsl(known('msl kissuer', e1.inputs['msl_wrapping_key_hex (Kissuer)']), 30);
     known('exchange-1 kwrap', e1.expected['kwrap_hex (new wrapping key)']);
-    expect(s.exchanges.respond(JSON.stringify({ identity: e2.inputs.identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: e2.inputs.request_keydata } })).ok).toBe(true);
+    // MSL's own wrapdata is answered only within the migration window (audited, policy.migration), for a
+    // device that never climbed here (e2's identity did, above).
+    s.exchanges.setMslMigration(new Date(Date.now() + 30 * 86_400_000).toISOString());
+    s.devices.provision({ identity: 'ESN-FROM-MSL', keys: { kind: 'generate' } });
+    expect(s.exchanges.respond(JSON.stringify({ identity: 'ESN-FROM-MSL', keyrequestdata: { scheme: 'JWE_LADDER', keydata: e2.inputs.request_keydata } })).ok).toBe(true);
     await expectRefused('import-msl bad', () => s.issuers.importMsl(`${known('bad kissuer', hex(16, 9))}0`));
     const peerExport = await s.issuers.exportToPeer([1, 2, 3], { kind: 'passphrase', passphrase: BUNDLE_PASSPHRASE });
     const peer = await openPassphraseExport(peerExport, BUNDLE_PASSPHRASE);

@@ -194,12 +194,15 @@ describe('a bare-MSL Kissuer', () => {
     const unheld = t.services.exchanges.respond(JSON.stringify({ identity: e2.inputs.identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: e2.inputs.request_keydata } }));
     expect(JSON.parse(unheld.json).error).toMatchObject({ code: 'KEYX_WRAPPING_KEY_MISSING', reason: 'WRAPDATA_IDENTITY_UNKNOWN' });
     t.services.devices.provision({ identity: e2.inputs.identity, keys: { kind: 'kpw', kpw: '00112233445566778899aabbccddeeff' } });
+    // MSL's wrapdata is unknown here: refused unless the operator opens the migration window.
+    expect(JSON.parse(t.services.exchanges.respond(JSON.stringify({ identity: e2.inputs.identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: e2.inputs.request_keydata } })).json).error).toMatchObject({ reason: 'WRAPDATA_UNREGISTERED' });
+    t.services.exchanges.setMslMigration('2026-12-31');
 
     const out = t.services.exchanges.respond(JSON.stringify({ identity: e2.inputs.identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: e2.inputs.request_keydata } }));
     expect(out.ok, out.json).toBe(true);
     const keys = await acceptKeyResponse(parseJson(out.json), await keyOf(e1.expected['kwrap_hex (new wrapping key)']));
     expect(keys.wrapdata.length).toBe(24); // bare MSL wrapdata again
-    expect(t.services.audit.list({ action: 'exchange' })[0]).toMatchObject({ outcome: 'ok', details: { mechanism: 'WRAP', opened: 2, generation: 2, provisioned: true, wrapdata: 'unregistered' } });
+    expect(t.services.audit.list({ action: 'exchange' })[0]).toMatchObject({ outcome: 'ok', details: { mechanism: 'WRAP', opened: 2, generation: 2, provisioned: true, wrapdata: 'migrated' } });
     expect(t.services.issuers.list()[0]!.exchangeCount).toBe(1);
   });
 
@@ -212,6 +215,7 @@ describe('a bare-MSL Kissuer', () => {
     await services.store.create(PASSPHRASE);
     services.issuers.importMsl(e1.inputs['msl_wrapping_key_hex (Kissuer)']);
     services.devices.provision({ identity: e2.inputs.identity, keys: { kind: 'kpw', kpw: '00112233445566778899aabbccddeeff' } });
+    services.exchanges.setMslMigration(new Date(Date.now() + 86_400_000).toISOString());
     const out = services.exchanges.respond(JSON.stringify({ identity: e2.inputs.identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: e2.inputs.request_keydata } }));
     expect(out.ok, out.json).toBe(true);
     const exact = JSON.parse(e2['response_keydata_json_exact (MSL JsonMslObject encoding)']) as Record<string, unknown>;

@@ -20,6 +20,7 @@ describe('services smoke', () => {
     expect(s.audit.verify().ok).toBe(true);
     const e2 = exchange2();
     s.issuers.importMsl(exchange1().inputs['msl_wrapping_key_hex (Kissuer)']);
+    s.exchanges.setMslMigration('2026-12-31'); // MSL's own wrapdata: answered within the migration window
     const out = s.exchanges.respond(JSON.stringify({ identity: e2.inputs.identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: e2.inputs.request_keydata } }));
     expect(out.ok).toBe(true);
     expect(s.store.verify().ok).toBe(true);

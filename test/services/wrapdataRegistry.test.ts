@@ -20,6 +20,7 @@ afterEach(() => {
 const KPW_A = '000102030405060708090a0b0c0d0e0f';
 const KPW_B = '101112131415161718191a1b1c1d1e1f';
 const KISSUER_MSL = '8899aabbccddeeff0011223344556677';
+const KPW_R = '202122232425262728292a2b2c2d2e2f';
 
 const wrap = (identity: string, wrapdata: Uint8Array): string =>
   JSON.stringify({ identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'WRAP', wrapdata: Buffer.from(wrapdata).toString('base64') } } });
@@ -101,31 +102,210 @@ describe('wrapdata issued to one device is refused under any other identity', ()
   });
 });
 
-describe('bare-MSL wrapdata the registry does not know', () => {
-  it('a revoked device\'s older wrapdata (pruned from the registry) gets nothing under an unknown identity, and marks an active one', async () => {
+describe('bare-MSL wrapdata the registry does not know (issue 19, item 2)', () => {
+  /** A revoked device's wrapdata from 4 WRAP exchanges before its last: no longer registered. */
+  async function revokedDevicesOldWrapdata(s: TestServices['services']): Promise<Uint8Array> {
+    s.devices.provision({ identity: 'ESN-R', keys: { kind: 'kpw', kpw: KPW_R } });
+    const r = await device('ESN-R', KPW_R);
+    await climb(r, 1); // PSK: a root
+    const old = await climb(r, 1); // the first WRAP answer
+    await climb(r, 4); // four more: the lineage keeps the last three, so `old` is forgotten
+    s.devices.revoke('ESN-R');
+    return old;
+  }
+
+  it('flag policy: a revoked device\'s wrapdata 4+ exchanges old is refused under a device that has climbed', async () => {
     const { services: s } = await setup('msl');
-    const a = await device('ESN-A', KPW_A);
-    const oldest = await climb(a, 1);
-    await climb(a, 4); // five issues: the first is no longer registered
-    s.devices.revoke('ESN-A');
-    const unknown = s.exchanges.respond(wrap('ESN-NOT-HERE', oldest));
-    expect(error(unknown.json)).toMatchObject({ code: 'KEYX_WRAPPING_KEY_MISSING', reason: 'WRAPDATA_IDENTITY_UNKNOWN' });
-    // Under ESN-B, which has wrapdata of its own: not B's, so a replay or a clone (flag: answered and marked).
-    await climb(await device('ESN-B', KPW_B), 1);
-    expect(s.exchanges.respond(wrap('ESN-B', oldest)).ok).toBe(true);
-    expect(s.devices.get('ESN-B').possibleClone).toMatchObject({ events: 1 });
-    // Under the refuse policy it is refused.
-    s.exchanges.setClonePolicy('refuse');
-    expect(error(s.exchanges.respond(wrap('ESN-B', oldest)).json).reason).toBe('WRAPDATA_SUPERSEDED');
+    const old = await revokedDevicesOldWrapdata(s);
+    await climb(await device('ESN-B', KPW_B), 3);
+    expect(s.exchanges.clonePolicy()).toBe('flag');
+    const out = s.exchanges.respond(wrap('ESN-B', old));
+    expect(out.ok, out.json).toBe(false);
+    expect(error(out.json)).toMatchObject({ code: 'KEYX_WRAPPING_KEY_MISSING', reason: 'WRAPDATA_UNREGISTERED' });
+    // Nothing issued, nothing marked: ESN-B is not a clone, it was impersonated.
+    expect(s.devices.get('ESN-B')).toMatchObject({ exchangeCount: 3, possibleClone: null });
+    expect(error(s.exchanges.respond(wrap('ESN-NOT-HERE', old)).json).reason).toBe('WRAPDATA_IDENTITY_UNKNOWN');
   });
 
-  it('is answered for a held identity with no registered wrapdata yet (its first WRAP after migrating from MSL)', async () => {
+  it('refuse policy: it is refused under a held identity that never climbed (what the migration case let through)', async () => {
     const { services: s } = await setup('msl');
+    const old = await revokedDevicesOldWrapdata(s);
+    s.exchanges.setClonePolicy('refuse');
+    s.devices.provision({ identity: 'DEV-NEW1', keys: { kind: 'kpw', kpw: KPW_B } });
+    const out = s.exchanges.respond(wrap('DEV-NEW1', old));
+    expect(error(out.json)).toMatchObject({ code: 'KEYX_WRAPPING_KEY_MISSING', reason: 'WRAPDATA_UNREGISTERED' });
+    expect(s.devices.get('DEV-NEW1').exchangeCount).toBe(0);
+    // Opening the migration window changes nothing here: the generation that issued it is this KeyLadder's.
+    s.exchanges.setMslMigration('2026-12-20');
+    expect(error(s.exchanges.respond(wrap('DEV-NEW1', old)).json).reason).toBe('WRAPDATA_UNREGISTERED');
+    expect(error(s.exchanges.respond(wrap('ESN-A', old)).json).reason).toBe('WRAPDATA_UNREGISTERED');
+  });
+
+  it('the roots (PSK answers) of a revoked device are refused under any other identity too, however far its lineage went', async () => {
+    const { services: s } = await setup('msl');
+    s.devices.provision({ identity: 'ESN-R', keys: { kind: 'kpw', kpw: KPW_R } });
+    const r = await device('ESN-R', KPW_R);
+    const root = await climb(r, 1);
+    await climb(r, 6);
+    s.devices.revoke('ESN-R');
+    for (const other of ['ESN-A', 'ESN-B']) expect(error(s.exchanges.respond(wrap(other, root)).json).reason).toBe('WRAPDATA_IDENTITY_MISMATCH');
+  });
+});
+
+describe('the migration from MSL\'s own responder (issue 19, item 2)', () => {
+  /** MSL's Kissuer imported, then a rotation: the imported generation only opens wrapdata, and never issued here. */
+  async function migrating(): Promise<{ s: TestServices['services']; fromMsl: () => Buffer }> {
+    const { services: s } = await setup('msl');
+    s.issuers.rotate(90, 'msl');
     // Wrapdata as Netflix's MSL responder made it under the shared Kissuer: AES-KW(Kissuer, Kwrap), never registered here.
-    const held = aesKeyWrap(Buffer.from(KISSUER_MSL, 'hex'), randomBytes(16));
+    return { s, fromMsl: () => aesKeyWrap(Buffer.from(KISSUER_MSL, 'hex'), randomBytes(16)) };
+  }
+
+  it('is off by default: the old responder\'s wrapdata is refused, WRAPDATA_UNREGISTERED', async () => {
+    const { s, fromMsl } = await migrating();
+    expect(s.exchanges.mslMigration()).toMatchObject({ until: null, open: false });
+    expect(error(s.exchanges.respond(wrap('ESN-A', fromMsl())).json)).toMatchObject({ code: 'KEYX_WRAPPING_KEY_MISSING', reason: 'WRAPDATA_UNREGISTERED' });
+  });
+
+  it('within its window: answered once per device that never climbed here, audited when set and at each use', async () => {
+    const { s, fromMsl } = await migrating();
+    const window = s.exchanges.setMslMigration('2027-01-15');
+    expect(window).toMatchObject({ until: '2027-01-15T00:00:00.000Z', open: true, generations: [2] });
+    expect(s.audit.list({ action: 'policy.migration', limit: 1 })[0]!.details).toMatchObject({ until: '2027-01-15T00:00:00.000Z', previous: null });
+    const held = fromMsl();
     const out = s.exchanges.respond(wrap('ESN-A', held));
     expect(out.ok, out.json).toBe(true);
-    expect(s.audit.list({ action: 'exchange', subject: 'ESN-A', limit: 1 })[0]!.details).toMatchObject({ wrapdata: 'unregistered' });
+    expect(s.audit.list({ action: 'exchange', subject: 'ESN-A', limit: 1 })[0]!.details).toMatchObject({ wrapdata: 'migrated', opened: 2 });
+    // The device climbs on with what it got.
+    const next = Buffer.from((JSON.parse(out.json) as { keyresponsedata: { keydata: { wrapdata: string } } }).keyresponsedata.keydata.wrapdata, 'base64');
+    expect(s.exchanges.respond(wrap('ESN-A', next)).ok).toBe(true);
+    // Once: other old-responder wrapdata under the same identity is refused now.
+    expect(error(s.exchanges.respond(wrap('ESN-A', fromMsl())).json).reason).toBe('WRAPDATA_UNREGISTERED');
+    // The migrated wrapdata is ESN-A's now: refused under any other identity ...
+    expect(error(s.exchanges.respond(wrap('ESN-B', held)).json).reason).toBe('WRAPDATA_IDENTITY_MISMATCH');
+    // ... and, once ESN-A is revoked, under every identity.
+    s.devices.revoke('ESN-A');
+    s.devices.provision({ identity: 'DEV-NEW1', keys: { kind: 'kpw', kpw: KPW_R } });
+    for (const other of ['ESN-A', 'ESN-B', 'DEV-NEW1']) expect(s.exchanges.respond(wrap(other, held)).ok).toBe(false);
+    expect(error(s.exchanges.respond(wrap('DEV-NEW1', held)).json).reason).toBe('WRAPDATA_IDENTITY_MISMATCH');
+  });
+
+  it('a device that climbed here does not migrate; PSK answers (anyone can ask for them) do not count as climbing', async () => {
+    const { s, fromMsl } = await migrating();
+    s.exchanges.setMslMigration('2027-01-15');
+    await climb(await device('ESN-A', KPW_A), 2);
+    expect(error(s.exchanges.respond(wrap('ESN-A', fromMsl())).json).reason).toBe('WRAPDATA_UNREGISTERED');
+    expect(s.exchanges.respond(JSON.stringify({ identity: 'ESN-B', keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'PSK' } } })).ok).toBe(true);
+    expect(s.exchanges.respond(wrap('ESN-B', fromMsl())).ok).toBe(true);
+  });
+
+  it('a migrated device\'s revocation list carries the old responder\'s wrapdata: a peer migrating from the same MSL refuses it', async () => {
+    const { s, fromMsl } = await migrating();
+    s.exchanges.setMslMigration('2027-01-15');
+    const held = fromMsl();
+    expect(s.exchanges.respond(wrap('ESN-A', held)).ok).toBe(true);
+    s.devices.revoke('ESN-A');
+    const bundle = { kind: 'passphrase' as const, passphrase: 'a revocation list passphrase', unsigned: true };
+    const { jwe } = await s.revocations.exportList(bundle);
+    // Another KeyLadder moving devices off the same MSL responder, with a device that never climbed there.
+    const peer = await openTestServices();
+    try {
+      const p = peer.services;
+      p.issuers.importMsl(KISSUER_MSL);
+      p.issuers.rotate(90, 'msl');
+      p.exchanges.setMslMigration('2027-01-15');
+      p.devices.provision({ identity: 'DEV-NEW1', keys: { kind: 'kpw', kpw: KPW_R } });
+      await p.revocations.importList(jwe, bundle);
+      expect(error(p.exchanges.respond(wrap('DEV-NEW1', held)).json).reason).toBe('WRAPDATA_IDENTITY_MISMATCH');
+      expect(p.exchanges.respond(wrap('DEV-NEW1', fromMsl())).ok).toBe(true);
+    } finally {
+      peer.cleanup();
+    }
+  });
+
+  it('is off after its end, and can be closed', async () => {
+    const { s, fromMsl } = await migrating();
+    s.exchanges.setMslMigration('2026-11-30');
+    t!.clock.advanceDays(8);
+    expect(s.exchanges.mslMigration()).toMatchObject({ until: '2026-11-30T00:00:00.000Z', open: false });
+    expect(error(s.exchanges.respond(wrap('ESN-A', fromMsl())).json).reason).toBe('WRAPDATA_UNREGISTERED');
+    s.exchanges.setMslMigration('2026-12-30');
+    expect(s.exchanges.setMslMigration(null)).toMatchObject({ until: null, open: false });
+    expect(s.audit.list({ action: 'policy.migration', limit: 1 })[0]!.details).toMatchObject({ until: null, previous: '2026-12-30T00:00:00.000Z' });
+    expect(error(s.exchanges.respond(wrap('ESN-A', fromMsl())).json).reason).toBe('WRAPDATA_UNREGISTERED');
+  });
+
+  it('is bounded: a past end or one more than 90 days away is refused, and nothing changes', async () => {
+    const { s } = await migrating();
+    const audit = s.audit.list({ limit: 1000 }).length;
+    for (const bad of ['2026-11-01', '2027-03-01', 'tomorrow', '2027-13-45'] as const) {
+      expect(() => s.exchanges.setMslMigration(bad)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    }
+    expect(s.exchanges.mslMigration().until).toBeNull();
+    expect(s.audit.list({ limit: 1000 })).toHaveLength(audit);
+  });
+
+  it('is never answered under a generation this KeyLadder issued under (here, MSL\'s Kissuer while it was active)', async () => {
+    const { services: s } = await setup('msl');
+    await climb(await device('ESN-B', KPW_B), 1); // issues under the imported generation
+    s.issuers.rotate(90, 'msl');
+    const window = s.exchanges.setMslMigration('2027-01-15');
+    expect(window.generations).toEqual([]);
+    expect(error(s.exchanges.respond(wrap('ESN-A', aesKeyWrap(Buffer.from(KISSUER_MSL, 'hex'), randomBytes(16)))).json).reason).toBe('WRAPDATA_UNREGISTERED');
+  });
+});
+
+describe('strangers cannot make a device look like a clone (issue 19, item 4)', () => {
+  const psk = (identity: string) => JSON.stringify({ identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'PSK' } } });
+
+  it.each(['msl', 'keyladder-v1'] as const)('%s: two anonymous PSK requests for its identity neither mark it nor get its next WRAP refused', async (format) => {
+    const { services: s } = await setup(format);
+    s.exchanges.setClonePolicy('refuse');
+    const a = await device('ESN-A', KPW_A);
+    await climb(a, 3);
+    // A stranger asks twice (answered: useless without Kpw).
+    expect(s.exchanges.respond(psk('ESN-A')).ok).toBe(true);
+    expect(s.exchanges.respond(psk('ESN-A')).ok).toBe(true);
+    await climb(a, 2); // the real device's next WRAPs are answered
+    s.exchanges.setClonePolicy('flag');
+    expect(s.exchanges.respond(psk('ESN-A')).ok).toBe(true);
+    expect(s.exchanges.respond(psk('ESN-A')).ok).toBe(true);
+    await climb(a, 1);
+    expect(s.devices.get('ESN-A').possibleClone).toBeNull();
+    expect(s.audit.list({ action: 'exchange', subject: 'ESN-A', limit: 1 })[0]!.details).toMatchObject({ wrapdata: 'latest' });
+  });
+
+  it.each(['msl', 'keyladder-v1'] as const)('%s: PSK spam does not push the device\'s lineage out of the registry', async (format) => {
+    const { services: s } = await setup(format);
+    s.exchanges.setClonePolicy('refuse');
+    const a = await device('ESN-A', KPW_A);
+    await climb(a, 2);
+    for (let i = 0; i < 20; i++) expect(s.exchanges.respond(psk('ESN-A')).ok).toBe(true);
+    await climb(a, 1);
+    expect(s.audit.list({ action: 'exchange', subject: 'ESN-A', limit: 1 })[0]!.details).toMatchObject({ wrapdata: 'latest' });
+  });
+
+  it.each(['msl', 'keyladder-v1'] as const)('%s: a real fork still flags (two holders climb on from one wrapdata)', async (format) => {
+    const { services: s } = await setup(format);
+    const a = await device('ESN-A', KPW_A);
+    const shared = await climb(a, 2);
+    // A copy of the device holds the same wrapdata and Kwrap; both climb on from it.
+    const first = s.exchanges.respond(wrap('ESN-A', shared));
+    const second = s.exchanges.respond(wrap('ESN-A', shared)); // looks like a retry, once
+    expect([first.ok, second.ok]).toEqual([true, true]);
+    const held = (out: { json: string }) => Buffer.from((JSON.parse(out.json) as { keyresponsedata: { keydata: { wrapdata: string } } }).keyresponsedata.keydata.wrapdata, 'base64');
+    expect(s.exchanges.respond(wrap('ESN-A', held(first))).ok).toBe(true);
+    expect(s.devices.get('ESN-A').possibleClone).toBeNull();
+    // The second branch climbs on too: a fork.
+    expect(s.exchanges.respond(wrap('ESN-A', held(second))).ok).toBe(true);
+    expect(s.devices.get('ESN-A').possibleClone).toMatchObject({ events: 1 });
+    expect(s.audit.list({ action: 'exchange', subject: 'ESN-A', limit: 1 })[0]!.details).toMatchObject({ wrapdata: 'superseded', possibleClone: true });
+    // Under `refuse`, the second branch is refused (ESN-B forks the same way).
+    s.exchanges.setClonePolicy('refuse');
+    const sharedB = await climb(await device('ESN-B', KPW_B), 2);
+    const [b1, b2] = [s.exchanges.respond(wrap('ESN-B', sharedB)), s.exchanges.respond(wrap('ESN-B', sharedB))];
+    expect(s.exchanges.respond(wrap('ESN-B', held(b1))).ok).toBe(true);
+    expect(error(s.exchanges.respond(wrap('ESN-B', held(b2))).json)).toMatchObject({ code: 'KEYX_WRAPPING_KEY_MISSING', reason: 'WRAPDATA_SUPERSEDED' });
   });
 });
 
@@ -183,9 +363,10 @@ describe('wrapdata older than the latest: a replay or a clone', () => {
     const clone = s.exchanges.respond(wrap('ESN-A', shared));
     expect([original.ok, clone.ok]).toEqual([true, true]);
     expect(s.devices.get('ESN-A').possibleClone).toBeNull();
-    // The original now presents what it got, which the clone's exchange superseded.
-    const originalHolds = (JSON.parse(original.json) as { keyresponsedata: { keydata: { wrapdata: string } } }).keyresponsedata.keydata.wrapdata;
-    expect(s.exchanges.respond(wrap('ESN-A', Buffer.from(originalHolds, 'base64'))).ok).toBe(true);
+    const holds = (out: { json: string }) => Buffer.from((JSON.parse(out.json) as { keyresponsedata: { keydata: { wrapdata: string } } }).keyresponsedata.keydata.wrapdata, 'base64');
+    // Each presents what it got: the second to climb on from the shared wrapdata is a fork.
+    expect(s.exchanges.respond(wrap('ESN-A', holds(original))).ok).toBe(true);
+    expect(s.exchanges.respond(wrap('ESN-A', holds(clone))).ok).toBe(true);
     expect(s.devices.get('ESN-A').possibleClone).toMatchObject({ events: 1 });
   });
 

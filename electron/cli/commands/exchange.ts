@@ -66,4 +66,21 @@ export const exchangeCommands: readonly Command[] = [
       return 0;
     },
   },
+  {
+    name: 'policy migration', section: SECTION, params: '[UNTIL|off]', arity: [0, 1], options: [],
+    summary: 'show, open until a date (at most 90 days), or close the window in which a device migrating from MSL\'s own responder may climb once with its unknown bare-MSL wrapdata',
+    details: 'Off by default: bare-MSL wrapdata this responder does not know is refused (WRAPDATA_UNREGISTERED), since it could be a revoked\n' +
+      'device\'s. While the window is open it is answered once per held device that never climbed here, and only if it opens under an\n' +
+      'imported-msl Kissuer generation under which this KeyLadder never issued (import-msl, then rotate at once). Audited when set\n' +
+      'and at each use (wrapdata: migrated). UNTIL: YYYY-MM-DD or an ISO 8601 time; past it, the window is closed.',
+    async run(ctx) {
+      const arg = ctx.args[0];
+      await ctx.unlock();
+      const window = arg === undefined ? ctx.services.exchanges.mslMigration() : ctx.services.exchanges.setMslMigration(arg === 'off' ? null : arg);
+      const state = window.open ? `open until ${window.until}` : window.until === null ? 'off' : `off (ended ${window.until})`;
+      const generations = window.generations.length === 0 ? 'none (only an imported-msl generation that never issued here qualifies: import the MSL Kissuer, then rotate at once)' : window.generations.join(', ');
+      ctx.out.print(`msl migration: ${state}\ngenerations open to it: ${generations}`, { migration: window });
+      return 0;
+    },
+  },
 ];

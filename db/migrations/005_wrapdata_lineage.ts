@@ -1,0 +1,42 @@
+// The wrapdata registry as lineages (electron/services/wrapdataRegistry.ts),
+// and the migration from MSL's own responder:
+//   - each issue records its parent: the tag of the wrapdata presented in the
+//     WRAP it answered, or NULL for a PSK/MGK answer (a root). Rows from
+//     before this migration have no known parent and count as roots;
+//   - the old responder's wrapdata a device migrated with, kept (as its tag)
+//     until its generation is retired, so that it is refused under any other
+//     identity, and after a revocation under every one;
+//   - when this KeyLadder first issued wrapdata under each Kissuer generation:
+//     unknown bare-MSL wrapdata is answered (during a migration window) only
+//     under an imported-msl generation that never issued here, since any
+//     other could have issued it to a device since revoked.
+
+import type { Migration } from './index.js';
+
+export const migration005: Migration = {
+  version: 5,
+  name: 'wrapdata lineages and the migration from MSL',
+  up: (db) => {
+    db.exec(`
+      ALTER TABLE wrapdata_issued ADD COLUMN parent BLOB CHECK (parent IS NULL OR length(parent) = 16);
+
+      CREATE TABLE wrapdata_migrated (
+        tag         BLOB PRIMARY KEY CHECK (length(tag) = 16),
+        -- One migration per device, ever.
+        device_id   INTEGER NOT NULL UNIQUE REFERENCES devices(id),
+        generation  INTEGER NOT NULL REFERENCES issuer_generations(generation),
+        migrated_at TEXT NOT NULL
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE issuer_first_issue (
+        generation      INTEGER PRIMARY KEY REFERENCES issuer_generations(generation),
+        first_issued_at TEXT NOT NULL
+      ) STRICT;
+      -- A generation that answered exchanges before this migration has issued here; so may the
+      -- active one have (its count is written a second late). Both count as having issued.
+      INSERT INTO issuer_first_issue (generation, first_issued_at)
+        SELECT generation, coalesce(activated_at, created_at) FROM issuer_generations
+        WHERE exchange_count > 0 OR status = 'active' OR activated_at IS NOT NULL;
+    `);
+  },
+};

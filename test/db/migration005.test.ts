@@ -1,0 +1,59 @@
+// Migration 005: the registry's lineages, the wrapdata devices migrated with
+// from MSL's responder, and each Kissuer generation's first issue here. A
+// store upgraded from schema 4 counts every generation that was ever active
+// as having issued (it cannot know), so none of them opens to migration.
+import Database from 'better-sqlite3-multiple-ciphers';
+import { describe, expect, it } from 'vitest';
+import { MIGRATIONS, migrate, schemaVersion } from '../../db/migrations/index.js';
+import { WrapdataRepository } from '../../db/repositories/wrapdata.js';
+
+const tag = (n: number) => Buffer.alloc(16, n);
+
+describe('migration 005', () => {
+  it('upgrades a schema-4 store: old rows become roots, generations ever active count as issued, and the tables keep their invariants', () => {
+    const db = new Database(':memory:');
+    migrate(db, MIGRATIONS.slice(0, 4));
+    const at = '2026-11-01T00:00:00.000Z';
+    const generation = db.prepare(`INSERT INTO issuer_generations (generation, status, format, origin, key, kcv, created_at, activated_at, grace_until)
+      VALUES (?, ?, 'msl', ?, ?, 'AAAAAA', ?, ?, ?)`);
+    generation.run(1, 'grace', 'imported-msl', Buffer.alloc(45), at, at, '2027-01-01T00:00:00.000Z'); // was active: may have issued
+    generation.run(2, 'active', 'generated', Buffer.alloc(45), at, at, null);
+    db.prepare(`INSERT INTO devices (id, identity, status, origin, kpw, kcv_kpw, created_at) VALUES (1, 'ESN-1', 'active', 'generated', x'00', 'AAAAAA', ?)`).run(at);
+    db.prepare('INSERT INTO wrapdata_issued (tag, device_id, seq, presented, issued_at) VALUES (?, 1, 1, 1, ?), (?, 1, 2, 0, ?)').run(tag(1), at, tag(2), at);
+
+    expect(migrate(db)).toEqual([5]);
+    expect(schemaVersion(db)).toBe(5);
+    const repo = new WrapdataRepository(db);
+    expect(repo.historyOf(1).map((w) => w.parent)).toEqual([null, null]);
+    expect(db.prepare('SELECT generation FROM issuer_first_issue ORDER BY generation').pluck().all()).toEqual([1, 2]);
+    expect(repo.generationsOpenToMigration()).toEqual([]);
+    expect(() => db.prepare('INSERT INTO wrapdata_issued (tag, device_id, seq, issued_at, parent) VALUES (?, 1, 3, ?, ?)').run(tag(3), at, Buffer.alloc(15))).toThrow(/CHECK/);
+    // One migration per device.
+    const migrated = db.prepare('INSERT INTO wrapdata_migrated (tag, device_id, generation, migrated_at) VALUES (?, 1, 1, ?)');
+    migrated.run(tag(9), at);
+    expect(() => migrated.run(tag(8), at)).toThrow(/UNIQUE/);
+    expect(repo.ownerOf(tag(9))).toBe(1);
+    db.close();
+  });
+
+  it('keeps roots and the lineage apart, three of each', () => {
+    const db = new Database(':memory:');
+    migrate(db);
+    const at = '2026-11-01T00:00:00.000Z';
+    db.prepare(`INSERT INTO issuer_generations (generation, status, format, origin, key, kcv, created_at, activated_at) VALUES (1, 'active', 'msl', 'generated', x'00', 'AAAAAA', ?, ?)`).run(at, at);
+    db.prepare(`INSERT INTO devices (id, identity, status, origin, kpw, kcv_kpw, created_at) VALUES (1, 'ESN-1', 'active', 'generated', x'00', 'AAAAAA', ?)`).run(at);
+    const repo = new WrapdataRepository(db);
+    // A root, four WRAP answers climbing from it, then five roots (a stranger's PSK requests).
+    const updates = [
+      { deviceId: 1, at, generation: 1, issued: tag(1) },
+      ...[2, 3, 4, 5].map((n) => ({ deviceId: 1, at, generation: 1, issued: tag(n), parent: tag(n - 1), presented: tag(n - 1) })),
+      ...[11, 12, 13, 14, 15].map((n) => ({ deviceId: 1, at, generation: 1, issued: tag(n) })),
+    ];
+    db.transaction(() => repo.apply(updates, [1], at))();
+    const history = repo.historyOf(1);
+    expect(history.filter((w) => w.parent !== null).map((w) => w.tag[0])).toEqual([3, 4, 5]);
+    expect(history.filter((w) => w.parent === null).map((w) => w.tag[0])).toEqual([13, 14, 15]);
+    expect(db.prepare('SELECT generation FROM issuer_first_issue').pluck().all()).toEqual([1]);
+    db.close();
+  });
+});
