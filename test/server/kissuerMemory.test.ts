@@ -29,7 +29,7 @@ afterEach(() => {
 const canScan = process.platform === 'linux' && existsSync('/proc/self/mem') && spawnSync('pgrep', ['--version']).error === undefined;
 
 async function serveOneWorker(): Promise<{ url: string; worker: number }> {
-  const { child, url } = await startServe([...store, 'serve'], {}, (c) => running.add(c));
+  const { child, url } = await startServe([...store, 'serve'], { started: (c) => running.add(c) });
   const workers = spawnSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).map(Number);
   expect(workers).toHaveLength(1);
   return { url, worker: workers[0]! };

@@ -32,9 +32,12 @@ afterEach(() => {
 });
 
 async function serve(extra: string[] = [], env: Record<string, string> = {}): Promise<Served> {
-  return startServe([...store, 'serve', ...extra], env, (child) => {
-    running.add(child);
-    child.once('exit', () => running.delete(child));
+  return startServe([...store, 'serve', ...extra], {
+    env,
+    started: (child) => {
+      running.add(child);
+      child.once('exit', () => running.delete(child));
+    },
   });
 }
 

@@ -11,10 +11,24 @@ export interface Served {
   stderr: () => string;
 }
 
-/** `args`: the global options and `serve`'s own (`--port 0 --json` is added); `started` sees the child at once, before it listens. */
-export async function startServe(args: string[], env: Record<string, string> = {}, started: (child: ChildProcessWithoutNullStreams) => void = () => {}): Promise<Served> {
-  const child = spawn(process.execPath, [...childNodeArgs(), join(ROOT, 'bin', 'keyladder.js'), ...args, '--port', '0', '--json'], { env: { PATH: process.env['PATH'] ?? '', ...testEnv(env) } });
-  started(child);
+export interface ServeOptions {
+  readonly env?: Record<string, string>;
+  /** Sees the child at once, before it listens (to kill it whatever happens). */
+  readonly started?: (child: ChildProcessWithoutNullStreams) => void;
+  /** A command that runs node for it (`prlimit --core=unlimited`), before node's own arguments. */
+  readonly launcher?: readonly string[];
+  readonly cwd?: string;
+}
+
+/** `args`: the global options and `serve`'s own (`--port 0 --json` is added). */
+export async function startServe(args: string[], options: ServeOptions = {}): Promise<Served> {
+  const node = [...childNodeArgs(), join(ROOT, 'bin', 'keyladder.js'), ...args, '--port', '0', '--json'];
+  const [command, ...before] = options.launcher ?? [];
+  const child = spawn(command ?? process.execPath, command === undefined ? node : [...before, process.execPath, ...node], {
+    env: { PATH: process.env['PATH'] ?? '', ...testEnv(options.env) },
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+  });
+  options.started?.(child);
   let err = '';
   child.stderr.on('data', (d) => { err += d; });
   const url = await new Promise<string>((resolve, reject) => {
