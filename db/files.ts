@@ -56,13 +56,29 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
  * database file's mode, so a 0600 database keeps them 0600 too.
  */
 export function keepPrivate(dbPath: string): void {
-  for (const path of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`]) {
-    try {
-      if (!lstatSync(path).isSymbolicLink()) chmodSync(path, 0o600);
-    } catch {
-      // Not there (yet): nothing to tighten. (Windows has no such modes.)
-    }
+  for (const path of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`]) ownerOnly(path);
+}
+
+/** chmod 0600, never through a symbolic link. */
+function ownerOnly(path: string): void {
+  try {
+    if (!lstatSync(path).isSymbolicLink()) chmodSync(path, 0o600);
+  } catch {
+    // Not there (yet): nothing to tighten. (Windows has no such modes.)
   }
+}
+
+/**
+ * Makes every file of the store in `dir` the owner's only: the database with
+ * its -wal and -shm, the key file and the failed-unlock note. Stores made by
+ * an older KeyLadder may have left them at the umask's mode (0644); a key file
+ * readable by others is an offline passphrase-guessing target.
+ */
+export function keepStorePrivate(dir: string): void {
+  const files = storeFiles(dir);
+  keepPrivate(files.db);
+  ownerOnly(files.key);
+  ownerOnly(files.failedUnlocks);
 }
 
 /** Opens a file that must not exist yet, for writing, owner-only; never through a symbolic link. */

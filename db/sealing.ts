@@ -7,6 +7,7 @@
 
 import { createCipheriv, createDecipheriv, hkdfSync, randomFillSync } from 'node:crypto';
 import { StoreError, StoreErrorCode } from './errors.js';
+import { secretCopy } from '../electron/jwe/secretBuffer.js';
 
 const VERSION = 0x01;
 const NONCE = 12;
@@ -60,9 +61,7 @@ export class RecordSealer {
   sealingKeyForWorkers(): Buffer {
     // Its own memory, not a slice of Node's shared pool: posting a slice to a
     // worker would copy the whole pool with it.
-    const copy = Buffer.alloc(this.key.length);
-    this.key.copy(copy);
-    return copy;
+    return secretCopy(this.key);
   }
 
   seal(binding: string, plaintext: Uint8Array): Buffer {
@@ -108,14 +107,13 @@ export class RecordSealer {
    */
   unsealRemembered(binding: string, sealed: Uint8Array): Buffer {
     const known = this.remembered.get(binding);
-    if (known !== undefined && known.sealed.equals(sealed)) return Buffer.from(known.plain);
+    if (known !== undefined && known.sealed.equals(sealed)) return secretCopy(known.plain);
     const plain = this.unseal(binding, sealed);
     this.forget(binding);
     if (this.remembered.size >= REMEMBERED) this.forgetOldest();
-    // Its own memory (not a slice of Node's shared pool), so zeroing it wipes the key.
-    const kept = Buffer.alloc(plain.length);
-    plain.copy(kept);
-    this.remembered.set(binding, { sealed: Buffer.from(sealed), plain: kept });
+    // Off the V8 heap, where a garbage collection would move it and leave the old bytes behind:
+    // zeroing it on forget must wipe the key (secretBuffer.ts).
+    this.remembered.set(binding, { sealed: Buffer.from(sealed), plain: secretCopy(plain) });
     return plain;
   }
 

@@ -11,7 +11,7 @@ import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, 
 import { join } from 'node:path';
 import { BUSY_TIMEOUT_MS, openForWriting, probe, type Db } from './connection.js';
 import { StoreError, StoreErrorCode, fromSqliteError, isDiskFull, storeReplacedError } from './errors.js';
-import { DB_FILE, KEY_FILE, asUnwritable, checkOutput, keepPrevious, keepPrivate, openNewFile, publishFile, removeIfExists, storeFiles, type PreviousFile } from './files.js';
+import { DB_FILE, KEY_FILE, asUnwritable, checkOutput, keepPrevious, keepPrivate, keepStorePrivate, openNewFile, publishFile, removeIfExists, storeFiles, type PreviousFile } from './files.js';
 import { StoreHold } from './storeHold.js';
 import { closeJournal, finishSwap, markReady, needsSwap, owedRestore, type RestoreMarker } from './restoreJournal.js';
 import { checkPassphrase, newScryptParams, DEFAULT_LOG_N } from './kdf.js';
@@ -206,6 +206,9 @@ export class KeyStore {
       throw new StoreError(StoreErrorCode.STORE_NOT_FOUND, `No KeyLadder store in ${dir}: create one there, or choose the folder that holds it.`);
     }
     if (!existsSync(files.db)) throw new StoreError(StoreErrorCode.STORE_CORRUPT, `The store in ${dir} has a key file but no database. Restore it from a backup.`);
+    // An older KeyLadder's store may have its files at 0644: tighten them before anything is read
+    // (a mode, never a byte: a refused unlock still leaves the files byte-identical).
+    keepStorePrivate(dir);
     const keyFile = readKeyFile(files.key);
     let storeKey: Buffer;
     try {

@@ -27,6 +27,7 @@ import { processIo, type CliIo } from './cli/io.js';
 import { GLOBAL_OPTIONS, int, parseCommandLine, wordsOf, type ParsedArgs } from './cli/options.js';
 import { outputFor, terminalSafe } from './cli/output.js';
 import { readPassphrase, storePassphrase } from './cli/passphrase.js';
+import { disableCoreDumps } from './security/coreDumps.js';
 
 export type { CliIo } from './cli/io.js';
 
@@ -125,6 +126,8 @@ export async function main(argv: readonly string[], rawIo: CliIo = processIo()):
     command ??= find(wordsOf(argv))?.command;
     return fail(error);
   }
+  // Every command may hold the passphrase or keys: no core dump of this process (security/coreDumps.ts).
+  disableCoreDumps();
   const { values } = parsed;
   const storeDir = values.store ?? io.env['KEYLADDER_STORE'] ?? defaultStoreDir();
   let services;

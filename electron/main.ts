@@ -20,6 +20,7 @@ import { denyPermissions } from './security/permissions.js';
 import { trustedSender } from './security/trustedSender.js';
 import { createMainWindow } from './security/window.js';
 import { createServices } from './services/index.js';
+import { disableCoreDumps } from './security/coreDumps.js';
 import { keychainHeadKeeper } from './keychainHead.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -27,6 +28,8 @@ const PRELOAD = path.join(here, 'preload.cjs');
 const RENDERER = path.join(here, '..', 'renderer');
 
 // Before ready: the sandbox for every renderer, the app:// scheme, and no navigation anywhere.
+// Main holds the store key and opened keys: no core dump of it, nor of what it starts later.
+disableCoreDumps();
 app.enableSandbox();
 registerAppScheme(protocol);
 blockNavigationEverywhere(app);

@@ -15,5 +15,8 @@ export function kcv(key: Uint8Array, kind: KcvKind): string {
   const cipherName = key.length === 32 ? 'aes-256-ecb' : key.length === 24 ? 'aes-192-ecb' : 'aes-128-ecb';
   const cipher = createCipheriv(cipherName, key, null);
   cipher.setAutoPadding(false);
-  return hex6(cipher.update(ZERO_BLOCK));
+  const block = cipher.update(ZERO_BLOCK);
+  // final() frees the context's key schedule now, not at the next garbage collection (aesKeyWrap.ts, release).
+  cipher.final();
+  return hex6(block);
 }

@@ -29,6 +29,7 @@ import { count } from '../shared/plural.js';
 import { authenticatesCallers, readTlsFiles, readToken, type ServeSettings } from './serveSettings.js';
 import { surviveClosedOutput } from './closedPipes.js';
 import { diskSpace, watchDiskSpace } from '../services/diskSpace.js';
+import { disableCoreDumps, NOT_LINUX } from '../security/coreDumps.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./serveWorker.js', import.meta.url));
 
@@ -124,6 +125,9 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
   // A TLS file that cannot be read is the operator's mistake: say so before any worker unlocks.
   readTlsFiles(settings);
   readToken(settings);
+  // Before any worker exists: each inherits this process's core size limit of 0.
+  const cores = disableCoreDumps();
+  if (!cores.disabled && cores.why !== NOT_LINUX) report.notice(`keyladder: warning: core dumps are not turned off (${cores.why}); a crash could write the passphrase and keys to disk. Run with \`ulimit -c 0\` or LimitCORE=0.\n`);
   cluster.setupPrimary({
     exec: WORKER_SCRIPT,
     args: [],

@@ -7,7 +7,7 @@
 // MGK); destroying erases its key for good. Every transition is one transaction
 // with its audit record.
 
-import { randomBytes } from 'node:crypto';
+import { secretRandom } from '../jwe/secretBuffer.js';
 import { z } from 'zod';
 import type { KeyStore } from '../../db/store.js';
 import type { IssuerRow } from '../../db/repositories/issuers.js';
@@ -98,7 +98,7 @@ export class IssuerService implements IssuerApi {
     if (format !== 'keyladder-v1' && format !== 'msl') throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The wrapdata format is "keyladder-v1" or "msl".');
     const store = this.session.store();
     this.expire(store);
-    const generation = store.transaction(() => addActiveGeneration(store, randomBytes(16), format, 'generated', this.now(), graceDays));
+    const generation = store.transaction(() => addActiveGeneration(store, secretRandom(16), format, 'generated', this.now(), graceDays));
     return this.view(generation);
   }
 

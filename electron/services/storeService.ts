@@ -1,6 +1,6 @@
 // Creating, unlocking, locking, re-keying, backing up and restoring the store.
 
-import { randomBytes } from 'node:crypto';
+import { secretRandom } from '../jwe/secretBuffer.js';
 import { ownKeysFor } from './keyring.js';
 import { KeyStore, type OpenOptions } from '../../db/store.js';
 import type { RekeyCounts } from '../../db/rekey.js';
@@ -95,7 +95,7 @@ export class StoreService implements StoreApi {
     const addOwnKeys = await ownKeysFor(this.now());
     const store = await KeyStore.create(this.session.dir, passphrase, (s) => {
       if (joined) applyPeerGenerations(s, joined.generations, this.now(), joined.opened.signer);
-      else addActiveGeneration(s, randomBytes(16), 'keyladder-v1', 'generated', this.now(), 0);
+      else addActiveGeneration(s, secretRandom(16), 'keyladder-v1', 'generated', this.now(), 0);
       addOwnKeys(s);
     }, this.kdfLogN === undefined ? this.open : { ...this.open, kdfLogN: this.kdfLogN });
     this.session.set(store);

@@ -44,7 +44,7 @@ describe.runIf(posix)('store files are 0600', () => {
   it('an existing store whose files were left 0644 (an older KeyLadder) is tightened at unlock', async () => {
     t = await openTestServices();
     t.services.store.lock();
-    for (const f of ['keyladder.db', 'failed-unlocks.log']) {
+    for (const f of ['keyladder.db', 'keyladder.key.json', 'failed-unlocks.log']) {
       const path = join(t.dir, f);
       if (!existsSync(path)) writeFileSync(path, '');
       chmodSync(path, 0o644);
@@ -53,6 +53,21 @@ describe.runIf(posix)('store files are 0600', () => {
     expect(mode(join(t.dir, 'failed-unlocks.log'))).toBe(0o600);
     await t.services.store.unlock(PASSPHRASE);
     expect(mode(join(t.dir, 'keyladder.db'))).toBe(0o600);
+    expect(mode(join(t.dir, 'keyladder.key.json'))).toBe(0o600);
+  });
+
+  it('the key file alone at 0644 is tightened by a successful unlock, and by a refused one without a byte changed', async () => {
+    t = await openTestServices();
+    t.services.store.lock();
+    const keyFile = join(t.dir, 'keyladder.key.json');
+    const before = readFileSync(keyFile);
+    chmodSync(keyFile, 0o644);
+    await expect(t.services.store.unlock('not the passphrase at all')).rejects.toMatchObject({ code: 'WRONG_PASSPHRASE' });
+    expect(mode(keyFile)).toBe(0o600);
+    expect(readFileSync(keyFile).equals(before)).toBe(true);
+    chmodSync(keyFile, 0o644);
+    await t.services.store.unlock(PASSPHRASE);
+    expect(mode(keyFile)).toBe(0o600);
   });
 });
 

@@ -48,6 +48,16 @@ describe('RecordSealer', () => {
     expect(() => sealer.unsealRemembered('issuer/2/key', sealed)).toThrow(expect.objectContaining({ code: 'RECORD_SEAL_INVALID' }));
   });
 
+  it('the remembered key and every copy handed out are in memory of their own: an ArrayBuffer of the key\'s length, not Node\'s shared pool', () => {
+    // (Issue 19, item 10.) A pool slice is wiped by zeroing, but Buffer.alloc(16) is a typed array
+    // inside V8's heap, which a garbage collection copies and leaves behind: see secretBuffer.ts.
+    const { sealer, sealed } = sealerWith();
+    const own = (b: Buffer): boolean => b.byteOffset === 0 && b.buffer.byteLength === 16;
+    const missed = sealer.unsealRemembered(BINDING, sealed);
+    const hit = sealer.unsealRemembered(BINDING, sealed);
+    expect([own(missed), own(hit), own(rememberedOf(sealer).get(BINDING)!.plain)]).toEqual([true, true, true]);
+  });
+
   it('forget and destroy wipe the remembered copies; it keeps at most 8', () => {
     const { sealer, sealed } = sealerWith();
     sealer.unsealRemembered(BINDING, sealed);

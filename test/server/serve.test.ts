@@ -11,6 +11,7 @@ import { ROOT, cliProcess, testEnv } from '../support/cli.js';
 import { childNodeArgs } from '../support/runtime.js';
 import { tempDir } from '../support/services.js';
 import { hashFiles } from '../support/storeFiles.js';
+import { startServe, type Served } from '../support/serveProcess.js';
 import { deriveVector, hex } from '../support/vectors.js';
 
 const v = deriveVector();
@@ -23,12 +24,6 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Served {
-  child: ChildProcessWithoutNullStreams;
-  url: string;
-  stderr: () => string;
-}
-
 const running = new Set<ChildProcessWithoutNullStreams>();
 // A failed expectation or a skip must not leave a responder (and its workers) running.
 afterEach(() => {
@@ -37,21 +32,13 @@ afterEach(() => {
 });
 
 async function serve(extra: string[] = [], env: Record<string, string> = {}, at: string[] = store): Promise<Served> {
-  const child = spawn(process.execPath, [...childNodeArgs(), join(ROOT, 'bin', 'keyladder.js'), ...at, 'serve', '--port', '0', '--json', ...extra], { env: { PATH: process.env['PATH'] ?? '', ...testEnv(env) } });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  let err = '';
-  child.stderr.on('data', (d) => { err += d; });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.includes('listening'));
-      if (line) resolve(JSON.parse(line).listening);
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
+  return startServe([...at, 'serve', ...extra], {
+    env,
+    started: (child) => {
+      running.add(child);
+      child.once('exit', () => running.delete(child));
+    },
   });
-  return { child, url, stderr: () => err };
 }
 
 async function stop(s: Served): Promise<number | null> {
