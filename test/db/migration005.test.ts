@@ -21,7 +21,7 @@ describe('migration 005', () => {
     db.prepare(`INSERT INTO devices (id, identity, status, origin, kpw, kcv_kpw, created_at) VALUES (1, 'ESN-1', 'active', 'generated', x'00', 'AAAAAA', ?)`).run(at);
     db.prepare('INSERT INTO wrapdata_issued (tag, device_id, seq, presented, issued_at) VALUES (?, 1, 1, 1, ?), (?, 1, 2, 0, ?)').run(tag(1), at, tag(2), at);
 
-    expect(migrate(db)).toEqual([5]);
+    expect(migrate(db, MIGRATIONS.slice(0, 5))).toEqual([5]);
     expect(schemaVersion(db)).toBe(5);
     const repo = new WrapdataRepository(db);
     expect(repo.historyOf(1).map((w) => w.parent)).toEqual([null, null]);
