@@ -261,12 +261,6 @@ export class AuditRepository {
     return this.db.prepare('SELECT 1 FROM exchange_counts WHERE hour < ? LIMIT 1').get(hourOf(now)) !== undefined;
   }
 
-  /** Answered exchanges counted in hours not yet summarised. */
-  openSummaries(): { devices: number; exchanges: number } {
-    const row = this.db.prepare('SELECT count(*) AS devices, coalesce(sum(count), 0) AS exchanges FROM exchange_counts').get() as { devices: number; exchanges: number };
-    return row;
-  }
-
   /** The MAC of entry `seq`, if the log holds it (or it is the last archived one, whose MAC the cut keeps). */
   macAt(seq: number): Buffer | undefined {
     const mac = this.db.prepare('SELECT mac FROM audit_log WHERE seq = ?').pluck().get(seq) as Buffer | undefined;

@@ -164,7 +164,13 @@ export class ExchangeRecorder {
     if (this.audit.length === 0 && this.registry.size === 0 && this.refusedWhileUnavailable.size === 0 && !(statsDue && (this.perGeneration.size > 0 || this.marks.size > 0))) {
       // Nothing else to write: a transaction only when a past hour waits to be summarised (an indexed look).
       if (!closeHours) return;
-      if (!this.store().audit.hasClosableSummaries(nowIso)) {
+      let closable: boolean;
+      try {
+        closable = this.store().audit.hasClosableSummaries(nowIso);
+      } catch {
+        return; // locked, or busy: a later write looks again
+      }
+      if (!closable) {
         this.closedHour = hourOf(nowIso);
         return;
       }

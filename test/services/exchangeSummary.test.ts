@@ -5,6 +5,7 @@
 import type { Database } from 'better-sqlite3-multiple-ciphers';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KeyStore } from '../../db/store.js';
+import { summarisable } from '../../db/repositories/audit.js';
 import { openTestServices, PASSPHRASE, type TestServices } from '../support/services.js';
 
 let t: TestServices | undefined;
@@ -83,6 +84,16 @@ describe('the summary exchange policy', () => {
     expect(rowsOf(t, 'exchange')).toBe(11);
     t.clock.now = new Date(t.clock.now.getTime() + HOUR);
     expect(s.audit.list({ action: 'exchange.summary' }).map((e) => [e.subject, e.details['count']])).toEqual([['ESN-A', 1]]);
+  });
+});
+
+describe('what the summary policy counts', () => {
+  it('plain answered exchanges only: never refusals, test exchanges or possible clones', () => {
+    const at = '2026-12-07T09:00:00.000Z';
+    expect(summarisable({ at, action: 'exchange', outcome: 'ok', subject: 'D', details: { mechanism: 'PSK' } })).toBe(true);
+    expect(summarisable({ at, action: 'exchange', outcome: 'ok', subject: 'D', details: { wrapdata: 'superseded', possibleClone: true } })).toBe(false);
+    expect(summarisable({ at, action: 'exchange', outcome: 'refused', subject: 'D', details: { code: 'DEVICE_REVOKED' } })).toBe(false);
+    expect(summarisable({ at, action: 'exchange.test', outcome: 'ok', subject: 'D', details: {} })).toBe(false);
   });
 });
 
