@@ -5,6 +5,7 @@
 //   import      bulk imports of ROWS devices (CSV, generated keys), one after another
 //   rotate      Kissuer rotations, with retirements and destructions mixed in
 //   passphrase  passphrase changes, alternating between two passphrases
+//   restore     restores of the backups in `backups`, in turn
 //
 // It reports on stdout, one line per event, written synchronously (a pipe on
 // Linux is synchronous), so the parent knows where it is when it kills:
@@ -12,6 +13,7 @@
 //   C                 an import's rows are all checked: its write transaction starts now
 //   I <ms> <writeMs>  an import committed
 //   R <n> / P <n>     a rotation (or retire/destroy) / passphrase change committed
+//   S <n>             a restore finished (its record written)
 //
 // Usage: node crashChild.mjs '<json config>'
 //   { build, store, mode, passphrase, other?, rows?, prefix, kdfLogN }
@@ -65,6 +67,12 @@ if (config.mode === 'import') {
     await services.store.changePassphrase(current, next);
     [current, next] = [next, current];
     say(`P ${n}`);
+  }
+} else if (config.mode === 'restore') {
+  // Restores the backups in turn (the store locks for each, as the app's restore does).
+  for (let n = 1; ; n++) {
+    await services.store.restore(config.backups[n % config.backups.length], config.passphrase);
+    say(`S ${n}`);
   }
 } else {
   throw new Error(`unknown mode ${config.mode}`);
