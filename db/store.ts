@@ -164,9 +164,8 @@ export class KeyStore {
 
   static async unlock(dir: string, passphrase: string, options: OpenOptions = {}): Promise<KeyStore> {
     const files = storeFiles(dir);
-    const notFound = () => new StoreError(StoreErrorCode.STORE_NOT_FOUND, `No KeyLadder store in ${dir}: create one there, or choose the folder that holds it.`);
     // Nothing is made in a folder that holds no store (not even the lock file).
-    if (!existsSync(files.key) && !existsSync(files.restore)) throw notFound();
+    if (!existsSync(files.key) && !existsSync(files.restore)) throw storeNotFound(dir);
     const hold = KeyStore.holdAfterSwap(dir);
     try {
       return await KeyStore.unlockHeld(dir, passphrase, options, hold);
@@ -202,9 +201,7 @@ export class KeyStore {
 
   private static async unlockHeld(dir: string, passphrase: string, options: OpenOptions, hold: StoreHold): Promise<KeyStore> {
     const files = storeFiles(dir);
-    if (!existsSync(files.key)) {
-      throw new StoreError(StoreErrorCode.STORE_NOT_FOUND, `No KeyLadder store in ${dir}: create one there, or choose the folder that holds it.`);
-    }
+    if (!existsSync(files.key)) throw storeNotFound(dir);
     if (!existsSync(files.db)) throw new StoreError(StoreErrorCode.STORE_CORRUPT, `The store in ${dir} has a key file but no database. Restore it from a backup.`);
     // An older KeyLadder's store may have its files at 0644: tighten them before anything is read
     // (a mode, never a byte: a refused unlock still leaves the files byte-identical).
@@ -389,7 +386,12 @@ export class KeyStore {
 
   /** Whether the path this store opened now names another file, or none. */
   fileReplaced(): boolean {
-    const now = statSync(storeFiles(this.dir).db, { throwIfNoEntry: false });
+    let now: { dev: number; ino: number } | undefined;
+    try {
+      now = statSync(storeFiles(this.dir).db, { throwIfNoEntry: false });
+    } catch {
+      return false; // the folder cannot be looked at just now (permissions, a network share): next second, again
+    }
     return now === undefined || now.ino !== this.opened.ino || now.dev !== this.opened.dev;
   }
 
@@ -812,6 +814,10 @@ function removeStaleKeyFileCopies(dir: string): void {
     }
     if (!alive) removeIfExists(join(dir, name));
   }
+}
+
+function storeNotFound(dir: string): StoreError {
+  return new StoreError(StoreErrorCode.STORE_NOT_FOUND, `No KeyLadder store in ${dir}: create one there, or choose the folder that holds it.`);
 }
 
 function isSqliteCorruption(e: unknown): boolean {

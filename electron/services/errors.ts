@@ -2,6 +2,8 @@
 // cause, and a message that says what to do. Store errors (db/errors.ts) and
 // ladder errors (electron/ladder/errors.ts) pass through with their own codes.
 
+import { diskFullError, isDiskFull } from '../../db/errors.js';
+
 export const ServiceErrorCode = {
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
   INVALID_IDENTITY: 'INVALID_IDENTITY',
@@ -61,6 +63,12 @@ const RUNTIME_ERROR = /^ERR_/;
 
 /** What any door shows for an error: code and message, never a stack or a key. */
 export function describeError(error: unknown): { code: string; reason?: string; message: string } {
+  // A write the disk had no room for (a key file, a staged restore, an SQLite page) is DISK_FULL at
+  // every door, never a raw ENOSPC or a damaged store (issue 19, item 17).
+  if (isDiskFull(error)) {
+    const full = diskFullError('The change');
+    return { code: full.code, message: full.message };
+  }
   const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
   if (typeof code === 'string' && !RUNTIME_ERROR.test(code)) {
     const e = error as Error & { code: string; reason?: unknown };

@@ -4,6 +4,7 @@
 // space returns, is whole.
 import { describe, expect, it, afterEach } from 'vitest';
 import { StoreErrorCode, fromSqliteError } from '../../db/errors.js';
+import { describeError } from '../../electron/services/errors.js';
 import { fillDisk, freeDisk } from '../support/fullDisk.js';
 import { openTestServices, type TestServices } from '../support/services.js';
 
@@ -24,6 +25,16 @@ describe('a full disk', () => {
     }
     // Damage is still damage.
     expect(fromSqliteError(Object.assign(new Error('x'), { code: 'SQLITE_CORRUPT' }), 'The database file').code).toBe(StoreErrorCode.STORE_CORRUPT);
+  });
+
+  it('every door reports a raw full-disk error from a plain file write (a key file, a staged restore) as DISK_FULL', () => {
+    for (const code of ['ENOSPC', 'EDQUOT', 'SQLITE_FULL']) {
+      const described = describeError(Object.assign(new Error(`${code}: no space left on device, write`), { code }));
+      expect(described.code, code).toBe('DISK_FULL');
+      expect(described.message, code).toMatch(/disk is full/);
+    }
+    // Other errors keep their codes.
+    expect(describeError(Object.assign(new Error('x'), { code: 'EACCES' })).code).toBe('EACCES');
   });
 
   it('a store change that needs a page the disk does not have is refused with DISK_FULL, changes nothing, and works once space returns', async () => {

@@ -1,6 +1,6 @@
 // Crash safety: a child process works on the store (bulk imports, Kissuer
-// rotations, passphrase changes) and is killed with SIGKILL at random points,
-// 50 times in all. After every kill the store unlocks, has exactly one active
+// rotations, passphrase changes, restores) and is killed with SIGKILL at random
+// points, 65 times in all. After every kill the store unlocks, has exactly one active
 // Kissuer generation, holds no half-applied batch, and its audit log and
 // integrity check pass.
 import { readdirSync, rmSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { PASSPHRASE, TEST_KDF_LOG_N, tempDir } from '../support/services.js';
 
 const OTHER = 'the other passphrase of the two';
 const ROWS = 5000;
-const KILLS = { import: 20, rotate: 15, passphrase: 15 };
+const KILLS = { import: 20, rotate: 15, passphrase: 15, restore: 15 };
 
 let build: { dir: string; cleanup(): void };
 const dirs: string[] = [];
@@ -196,4 +196,51 @@ describe('crash safety (SIGKILL at random points)', () => {
     }
     expect(changes).toBeGreaterThan(KILLS.passphrase);
   });
+  it(`restores (issue 19, item 3): the old store or the restored one, never a restored store without its record, ${KILLS.restore} kills`, async () => {
+    // Two backups that differ in one device's status; restores alternate between them.
+    let backups: string[] = [];
+    const dir = await newStore((s) => {
+      s.devices.provision({ identity: 'ESN-RESTORED', keys: { kind: 'generate' } });
+    });
+    {
+      const s = createServices({ storeDir: dir, kdfLogN: TEST_KDF_LOG_N, batchExchangeRecords: false });
+      await s.store.unlock(PASSPHRASE);
+      const folder = tempDir('keyladder-crash-backups-');
+      dirs.push(folder);
+      backups = [join(folder, 'active.klbackup'), join(folder, 'revoked.klbackup')];
+      await s.store.backup(backups[0]!);
+      s.devices.revoke('ESN-RESTORED');
+      await s.store.backup(backups[1]!);
+      s.close();
+    }
+    let window = 200;
+    let restores = 0;
+    let afterSwap = 0;
+    for (let k = 0; k < KILLS.restore; k++) {
+      const child = new Child({ build: build.dir, store: dir, mode: 'restore', passphrase: PASSPHRASE, backups, prefix: '', kdfLogN: TEST_KDF_LOG_N });
+      await child.waitFor((l) => l === 'U');
+      const delay = Math.random() * window;
+      await sleep(delay);
+      await child.kill();
+      const reported = child.count('O ');
+      restores += reported;
+      if (reported === 0) window = Math.min(window * 1.5, 3_000);
+      const context = `kill ${k} after ${delay.toFixed(0)} ms, ${reported} restores reported`;
+      const store = await checkStore(dir, PASSPHRASE, context);
+      try {
+        // checkStore's verify includes the check that a stamped store's last restore record is its own.
+        const stamp = store.audit.restoreStamp();
+        if (stamp !== undefined) {
+          expect(store.audit.recordsRestore(stamp.restoreId), context).toBe(true);
+          afterSwap += 1;
+        }
+        expect(['active', 'revoked'], context).toContain(store.devices.get('ESN-RESTORED')?.status);
+      } finally {
+        store.lock();
+      }
+      expect(strayFiles(dir), context).toEqual([]);
+    }
+    expect(restores).toBeGreaterThan(KILLS.restore);
+    expect(afterSwap).toBeGreaterThan(0);
+  }, 240_000);
 });

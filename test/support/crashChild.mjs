@@ -7,6 +7,7 @@
 //   passphrase  passphrase changes, alternating between two passphrases
 //   archive     a device provisioned, then audit archive of the whole log to OUT/a-<n>.jsonl; with
 //               stopAt (written|recorded|trimming) it reports "S <stage>" there and waits to be killed
+//   restore     restores of the backups in `backups`, in turn
 //
 // It reports on stdout, one line per event, written synchronously (a pipe on
 // Linux is synchronous), so the parent knows where it is when it kills:
@@ -15,6 +16,7 @@
 //   I <ms> <writeMs>  an import committed
 //   R <n> / P <n>     a rotation (or retire/destroy) / passphrase change committed
 //   A <n>             an archive and its trim committed
+//   O <n>             a restore finished (its record written)
 //
 // Usage: node crashChild.mjs '<json config>'
 //   { build, store, mode, passphrase, other?, rows?, prefix, kdfLogN }
@@ -80,6 +82,11 @@ if (config.mode === 'import') {
       Atomics.wait(hold, 0, 0, 60_000);
     });
     say(`A ${n}`);
+} else if (config.mode === 'restore') {
+  // Restores the backups in turn (the store locks for each, as the app's restore does).
+  for (let n = 1; ; n++) {
+    await services.store.restore(config.backups[n % config.backups.length], config.passphrase);
+    say(`O ${n}`);
   }
 } else {
   throw new Error(`unknown mode ${config.mode}`);

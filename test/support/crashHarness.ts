@@ -52,7 +52,9 @@ export function prepareBuild(): { dir: string; cleanup(): void } {
 export interface ChildConfig {
   readonly build: string;
   readonly store: string;
-  readonly mode: 'import' | 'rotate' | 'passphrase' | 'archive';
+  readonly mode: 'import' | 'rotate' | 'passphrase' | 'archive' | 'restore';
+  /** restore: the backup files to restore in turn. */
+  readonly backups?: readonly string[];
   readonly passphrase: string;
   readonly other?: string;
   readonly rows?: number;

@@ -82,6 +82,8 @@ export const storeCommands: readonly Command[] = [
   {
     name: 'restore', section: STORE, params: 'FILE', arity: [1, 1], options: ['yes'],
     summary: 'replace the store with a backup, opened with the passphrase in force when it was made',
+    details: 'It needs the store alone: refused with STORE_IN_USE, changing nothing, while keyladder serve, the app or another\n' +
+      'command has it open. The store is locked afterwards; audit verify then shows the restore\'s record.',
     async run(ctx) {
       const file = ctx.args[0]!;
       if (!ctx.io.isTty) confirmed(ctx, `restore replaces the store in ${ctx.storeDir} with ${file}.`);
