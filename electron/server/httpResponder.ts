@@ -41,7 +41,7 @@ export interface ResponderServerOptions {
    * Answer every refusal that an identity's state or its wrapdata decides
    * (unknown, revoked, group-less; wrapdata refused for any reason) with a
    * decoy: 200 and an answer of the real one's shape, length and work, under
-   * random keys (services/decoyAnswer.ts). Callers cannot learn which
+   * random keys (RespondOptions.decoy, ladder/responder.ts). Callers cannot learn which
    * identities exist or are revoked. The audit and the access log keep the
    * true reason; the door's counts count decoys among the exchanges answered.
    */
@@ -79,7 +79,6 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
 const clientOf = (req: IncomingMessage): string => req.socket.remoteAddress ?? 'unknown';
 
 const errorBody = (code: string, message: string): string => JSON.stringify({ error: { code, message } });
-
 
 export class ResponderServer {
   private server: Server | undefined;

@@ -16,7 +16,8 @@
 // rows of their own a minute, and MAX_CLIENT_AGGREGATES clients an aggregate
 // of their own; the rest share one aggregate, "(other clients)". So one
 // process writes at most 200 + 100 + 1 refusal rows a minute, however many
-// addresses send them. Answers are not changed: a refusal past the budget is
+// addresses send them (and, for each read of the store within the minute,
+// the aggregates counted so far, at most 101 more). Answers are not changed: a refusal past the budget is
 // answered as before (a 429 there would keep a refused device from learning
 // to fall back, and under --uniform-refusals would tell decoys from answers).
 // Successful exchanges never count against it.

@@ -93,10 +93,15 @@ describe('over HTTP', () => {
     req.end(body);
   });
 
-  it('refusals spread over 300 source addresses (25 each) are aggregated globally: bounded rows, every refusal counted, a real device still answered (issue 19, item 9)', async () => {
+  it('refusals spread over 300 source addresses (25 each) are aggregated globally: bounded rows, every refusal counted, a real device still answered (issue 19, item 9)', async (ctx) => {
     t.services.devices.provision({ identity: 'ESN-FLOOD-REAL', keys: { kind: 'generate' } });
     const server = new ResponderServer({ exchanges: t.services.exchanges, port: 0 });
     const url = await server.listen();
+    // Linux answers the whole of 127/8; a system that binds only 127.0.0.1 cannot play 300 sources.
+    if ((await postFrom(url, '127.0.1.1', '{}').catch(() => 0)) === 0) {
+      await server.close();
+      ctx.skip();
+    }
     const keyx = (identity: string) => JSON.stringify({ identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'PSK' } } });
     nextMinute();
     try {
