@@ -82,6 +82,7 @@ if (config.mode === 'import') {
       Atomics.wait(hold, 0, 0, 60_000);
     });
     say(`A ${n}`);
+  }
 } else if (config.mode === 'restore') {
   // Restores the backups in turn (the store locks for each, as the app's restore does).
   for (let n = 1; ; n++) {
