@@ -420,7 +420,9 @@ export class KeyStore {
       return this.db.transaction(fn).immediate();
     } catch (e) {
       // A damaged page or a full disk gets its own code; anything else (busy, a bug) goes up as it is.
-      throw isSqliteCorruption(e) || isDiskFull(e) ? fromSqliteError(e, 'The database file') : e;
+      // Only SQLite's own full disk names the database: an ENOSPC thrown by `fn` (an export's file
+      // written inside the transaction) is that file's failure, which its caller reports as such.
+      throw isSqliteCorruption(e) || (isSqliteError(e) && isDiskFull(e, storeFiles(this.dir).db)) ? fromSqliteError(e, 'The database file') : e;
     } finally {
       if (durability === 'relaxed') this.db.pragma('synchronous = FULL');
       if (wait === 'no-wait') this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -818,6 +820,10 @@ function removeStaleKeyFileCopies(dir: string): void {
 
 function storeNotFound(dir: string): StoreError {
   return new StoreError(StoreErrorCode.STORE_NOT_FOUND, `No KeyLadder store in ${dir}: create one there, or choose the folder that holds it.`);
+}
+
+function isSqliteError(e: unknown): boolean {
+  return ((e as { code?: unknown } | null)?.code as string | undefined)?.startsWith?.('SQLITE_') === true;
 }
 
 function isSqliteCorruption(e: unknown): boolean {
