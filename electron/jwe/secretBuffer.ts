@@ -2,8 +2,9 @@
 //
 // Zeroing a Buffer wipes the bytes where the Buffer is now. Two kinds of small
 // Buffer have had copies elsewhere:
-// - Buffer.alloc(n), allocUnsafeSlow(n) and randomBytes(n) for n <= 64 are
-//   typed arrays that V8 keeps inside its own heap. Each young-generation GC
+// - Buffer.alloc(n) and allocUnsafeSlow(n) for n <= 64 are typed arrays that
+//   V8 keeps inside its own heap (checked with %DebugPrint on Node 20: a
+//   non-zero base_pointer). Each young-generation GC
 //   copies a live one to a new place and leaves the old bytes behind, unzeroed,
 //   until something else is allocated over them; an idle `serve` worker kept a
 //   destroyed Kissuer that way (issue 19, item 10: a ByteArray of 16 found in
@@ -28,7 +29,10 @@ export function secretCopy(bytes: Uint8Array): Buffer {
   return copy;
 }
 
-/** `length` random bytes in a secretBuffer (randomBytes(16) is a typed array inside the V8 heap). */
+/**
+ * `length` random bytes in a secretBuffer. (Node 20's randomBytes happens to
+ * return off-heap memory too; this says so instead of relying on it.)
+ */
 export function secretRandom(length: number): Buffer {
   return randomFillSync(secretBuffer(length));
 }

@@ -1,16 +1,17 @@
-// Issue 19, item 16: no core dumps of `keyladder serve`, its primary or its workers. With
+// Issue 19, item 16: no core dumps of `keyladder serve`, its primary or its workers, nor of a CLI command. With
 // `ulimit -c unlimited`, a SIGABRT on a worker wrote a core holding the passphrase and the store
 // key. The responder is started here under `prlimit --core=unlimited` (the operator's unlimited
 // shell); its processes must run with a core size limit of 0, and an aborted worker must leave no
 // core behind.
-import { spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { disableCoreDumps, NOT_LINUX, softCoreLimit, type CoreDumpDeps } from '../../electron/security/coreDumps.js';
-import { cliProcess } from '../support/cli.js';
+import { ROOT, cliProcess } from '../support/cli.js';
+import { childNodeArgs } from '../support/runtime.js';
 import { startServe } from '../support/serveProcess.js';
-import { tempDir } from '../support/services.js';
+import { PASSPHRASE, tempDir } from '../support/services.js';
 
 const limitsWith = (soft: string, hard: string): string =>
   `Limit                     Soft Limit           Hard Limit           Units     \nMax file size             unlimited            unlimited            bytes     \nMax core file size        ${soft.padEnd(20)} ${hard.padEnd(20)} bytes     \n`;
@@ -67,7 +68,7 @@ const coreLimit = (pid: number): string | undefined => /^Max core file size\s+(\
 const canRaise = process.platform === 'linux' && spawnSync('prlimit', ['--core=unlimited:unlimited', 'true']).status === 0 && spawnSync('pgrep', ['--version']).error === undefined;
 const corePattern = existsSync('/proc/sys/kernel/core_pattern') ? readFileSync('/proc/sys/kernel/core_pattern', 'utf8').trim() : '';
 
-describe.runIf(canRaise)('keyladder serve under `ulimit -c unlimited`', () => {
+describe.runIf(canRaise)('serve and the CLI under `ulimit -c unlimited`', () => {
   const dir = tempDir('keyladder-cores-');
   const store = ['--store', join(dir, 'store')];
   const running = new Set<ChildProcessWithoutNullStreams>();
@@ -97,5 +98,18 @@ describe.runIf(canRaise)('keyladder serve under `ulimit -c unlimited`', () => {
     }
     s.child.kill('SIGTERM');
     await new Promise((resolve) => s.child.once('exit', resolve));
+  }, 60_000);
+
+  it('a CLI command runs at 0 too: seen while it waits for its passphrase from a FIFO', async () => {
+    const fifo = join(tempDir('keyladder-cores-fifo-'), 'passphrase');
+    expect(spawnSync('mkfifo', ['-m', '600', fifo]).status).toBe(0);
+    const child = spawn('prlimit', ['--core=unlimited:unlimited', process.execPath, ...childNodeArgs(), join(ROOT, 'bin', 'keyladder.js'), ...store, '--passphrase-file', fifo, 'device', 'list'], { env: { PATH: process.env['PATH'] ?? '', KEYLADDER_ALLOW_WEAK_KDF: '1' } });
+    running.add(child);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    // Opening the FIFO blocks until it is written, so the command waits there; its limit can only
+    // reach 0 by its own doing (the launcher made it unlimited).
+    await expect.poll(() => coreLimit(child.pid!), { timeout: 20_000, interval: 50 }).toBe('0 0');
+    writeFileSync(fifo, `${PASSPHRASE}\n`);
+    expect(await exited).toBe(0);
   }, 60_000);
 });
