@@ -238,7 +238,7 @@ describe('the migration from MSL\'s own responder (issue 19, item 2)', () => {
   it('is bounded: a past end or one more than 90 days away is refused, and nothing changes', async () => {
     const { s } = await migrating();
     const audit = s.audit.list({ limit: 1000 }).length;
-    for (const bad of ['2026-11-01', '2027-03-01', 'tomorrow', '2027-13-45'] as const) {
+    for (const bad of ['2026-11-01', '2027-03-01', 'tomorrow', '2027-13-45', '2026-11-31'] as const) {
       expect(() => s.exchanges.setMslMigration(bad)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     }
     expect(s.exchanges.mslMigration().until).toBeNull();
