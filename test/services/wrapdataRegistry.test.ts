@@ -85,9 +85,12 @@ describe('wrapdata issued to one device is refused under any other identity', ()
 
   it('holds while the records are still batched (the next exchange comes before the 20 ms write)', async () => {
     const { services: s } = await setup('msl', true);
-    const held = await climb(await device('ESN-A', KPW_A), 1);
-    expect(t!.services.exchanges.pendingRecords().audit).toBeGreaterThan(0);
+    // Synchronously, so that no timer can write the batch in between (the wrapdata is in clear in the answer).
+    const out = s.exchanges.respond(JSON.stringify({ identity: 'ESN-A', keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'PSK' } } }));
+    const held = Buffer.from((JSON.parse(out.json) as { keyresponsedata: { keydata: { wrapdata: string } } }).keyresponsedata.keydata.wrapdata, 'base64');
+    expect(s.exchanges.pendingRecords().audit).toBeGreaterThan(0);
     expect(error(s.exchanges.respond(wrap('ESN-B', held)).json).reason).toBe('WRAPDATA_IDENTITY_MISMATCH');
+    expect(s.exchanges.respond(wrap('ESN-A', held)).ok).toBe(true);
   });
 
   it('the registry holds keyed hashes, never the wrapdata', async () => {
