@@ -1,5 +1,6 @@
 // Probe (issue 19, item 2): what the wrapdata registry costs per device, on the real schema.
-// `node bench/probes/registry.mjs [DEVICES]` (default 1,000,000; about a minute per million on one core;
+// `node bench/probes/registry.mjs [DEVICES] [before|typical|worst ...]` (default 1,000,000 and all three;
+// one to seven minutes a layout per million, by the machine's load;
 // build dist/ first: npx tsc -p tsconfig.build.json, or any vitest run).
 // Each layout fills a fresh store (no encryption: SQLCipher keeps the page size and adds a per-page
 // reserve, so sizes are within a few percent) and reports the registry's tables and indexes by
@@ -69,4 +70,4 @@ for (const layout of [
   { name: 'before (schema 4: 3 issues)', schema: 4 },
   { name: 'typical (3 WRAP answers + 1 root)', schema: 5, roots: 1, migrated: false },
   { name: 'worst (3 WRAP answers + 3 roots + migrated)', schema: 5, roots: 3, migrated: true },
-]) console.log(JSON.stringify(fill(layout)));
+].filter((l) => process.argv.length <= 3 || process.argv.slice(3).some((name) => l.name.startsWith(name)))) console.log(JSON.stringify(fill(layout)));

@@ -294,7 +294,8 @@ export class ExchangeService implements ExchangeApi {
     let until: string | null = null;
     if (untilInput !== null) {
       const parsed = typeof untilInput === 'string' && /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(untilInput) ? new Date(untilInput) : undefined;
-      if (parsed === undefined || Number.isNaN(parsed.getTime())) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The end of the migration window is a date: YYYY-MM-DD, or an ISO 8601 time.');
+      // A day that does not exist (2027-02-30) is refused, not rolled over into the next month.
+      if (parsed === undefined || Number.isNaN(parsed.getTime()) || (untilInput.length === 10 && parsed.toISOString().slice(0, 10) !== untilInput)) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The end of the migration window is a date: YYYY-MM-DD, or an ISO 8601 time.');
       if (parsed.getTime() <= now.getTime()) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The end of the migration window is in the past: nothing was changed.');
       if (parsed.getTime() > now.getTime() + MAX_MIGRATION_DAYS * DAY_MS) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `The migration window is at most ${MAX_MIGRATION_DAYS} days: nothing was changed.`);
       until = parsed.toISOString();
