@@ -99,6 +99,18 @@ describe('the terminal gets no raw control from an object', () => {
     }
   });
 
+  it('a --keys file\'s unknown member names, and words echoed from the command line', () => {
+    const keys = file('attack-keys.json', JSON.stringify({ kpw: '00112233445566778899aabbccddeeff', [`\nkeyladder: ok\x1b]0;t\x07`]: 1 }));
+    const r = cliProcess([...S, 'device', 'add', 'ESN-ESC', '--keys', keys]);
+    expect(r.stderr).toContain('KEYS_INCOMPLETE');
+    for (const args of [['device', 'add', 'ESN-ESC', '--keys', keys], [`nope\nkeyladder: ok\x1b[2J`], ['device', 'show', 'a', `b\n\x1b[2J`], ['audit', 'list', '--action', `x\n\x9b2J`]]) {
+      const e = cliProcess([...S, ...args]);
+      expect(e.code).not.toBe(0);
+      expectNoRawControls(e.stderr);
+      expect(e.stderr.trimEnd().split('\n').filter((line) => !line.startsWith('Usage: '))).toHaveLength(1);
+    }
+  });
+
   it('recipient add: the JWKS\'s kids in the error message', () => {
     const jwk = (kid: string) => ({ ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }), kid });
     const jwks = file('attack.jwks', JSON.stringify({ keys: [jwk(ATTACK), jwk(`b${ATTACK}`)] }));
