@@ -111,6 +111,15 @@ describe('the terminal gets no raw control from an object', () => {
     }
   });
 
+  it('issuer import --private-key: an export\'s alg in the refusal', () => {
+    const privateKey = file('rsa.jwk', JSON.stringify(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' })));
+    const jwe = file('attack-export.jwe', `${b64({ alg: ATTACK, enc: 'A256GCM' })}.${b64('k')}.${b64('iv')}.${b64('c')}.${b64('t')}`);
+    const r = cliProcess([...S, 'issuer', 'import', jwe, '--private-key', privateKey, '--unsigned']);
+    expect(r.stderr).toContain('JOSE_UNSUPPORTED_ALG');
+    expectNoRawControls(r.stderr);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
   it('recipient add: the JWKS\'s kids in the error message', () => {
     const jwk = (kid: string) => ({ ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }), kid });
     const jwks = file('attack.jwks', JSON.stringify({ keys: [jwk(ATTACK), jwk(`b${ATTACK}`)] }));
