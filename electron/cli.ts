@@ -28,6 +28,7 @@ import { GLOBAL_OPTIONS, int, parseCommandLine, wordsOf, type ParsedArgs } from 
 import { outputFor, terminalSafe } from './cli/output.js';
 import { readPassphrase, storePassphrase } from './cli/passphrase.js';
 import { disableCoreDumps } from './security/coreDumps.js';
+import { visible } from './shared/visibleText.js';
 
 export type { CliIo } from './cli/io.js';
 
@@ -65,7 +66,7 @@ function helpFor(words: readonly string[]): string {
   if (found) return commandHelp(found.command);
   const group = groupOf(words[0]);
   if (group.length) return groupHelp(words[0]!, group);
-  if (words.length) throw new CliError(CliErrorCode.USAGE_UNKNOWN_COMMAND, `There is no command "${words.join(' ').slice(0, 60)}". Run keyladder --help for the list.`);
+  if (words.length) throw new CliError(CliErrorCode.USAGE_UNKNOWN_COMMAND, `There is no command "${visible(words.join(' '), 60)}". Run keyladder --help for the list.`);
   return overview(COMMANDS, version());
 }
 
@@ -76,10 +77,10 @@ function resolve(parsed: ParsedArgs): { command: Command; args: string[] } {
   if (!found) {
     const group = groupOf(words[0]);
     if (group.length) {
-      const what = words[1] === undefined ? `${words[0]} needs a subcommand` : `${words[0]} has no subcommand "${words[1].slice(0, 40)}"`;
+      const what = words[1] === undefined ? `${words[0]} needs a subcommand` : `${words[0]} has no subcommand "${visible(words[1], 40)}"`;
       throw new CliError(words[1] === undefined ? CliErrorCode.USAGE_MISSING_ARGUMENT : CliErrorCode.USAGE_UNKNOWN_COMMAND, `${what}: ${group.map((c) => c.name.split(' ')[1]).join(', ')}. keyladder help ${words[0]} tells more.`);
     }
-    throw new CliError(CliErrorCode.USAGE_UNKNOWN_COMMAND, `Unknown command "${words[0]!.slice(0, 40)}". Run keyladder --help for the list.`);
+    throw new CliError(CliErrorCode.USAGE_UNKNOWN_COMMAND, `Unknown command "${visible(words[0]!, 40)}". Run keyladder --help for the list.`);
   }
   const { command, args } = found;
   const takes = new Set([...GLOBAL_OPTIONS, ...command.options]);
@@ -88,7 +89,7 @@ function resolve(parsed: ParsedArgs): { command: Command; args: string[] } {
   const [min, max] = command.arity;
   const params = command.params ?? 'no arguments';
   if (args.length < min) throw new CliError(CliErrorCode.USAGE_MISSING_ARGUMENT, `${command.name} needs ${params}.`);
-  if (args.length > max) throw new CliError(CliErrorCode.USAGE_EXTRA_ARGUMENT, `${command.name} takes ${max === 0 ? 'no arguments' : params}; "${args[max]!.slice(0, 40)}" is one too many.`);
+  if (args.length > max) throw new CliError(CliErrorCode.USAGE_EXTRA_ARGUMENT, `${command.name} takes ${max === 0 ? 'no arguments' : params}; "${visible(args[max]!, 40)}" is one too many.`);
   const missing = (command.required ?? []).find((o) => parsed.values[o] === undefined);
   if (missing !== undefined) throw new CliError(CliErrorCode.USAGE_MISSING_ARGUMENT, `${command.name} needs --${missing}.`);
   return found;

@@ -12,6 +12,7 @@ import type { CliIo } from './io.js';
 import { readNewPassphrase, readPassphrase } from './passphrase.js';
 import { checkAdHocRecipient, unsignedRefused } from '../services/bundles.js';
 import { readStrictJson } from '../services/strictJsonInput.js';
+import { visible } from '../shared/visibleText.js';
 
 /** The text of `path` ("-": stdin), as the file of `role`. */
 export function readTextFile(path: string, role: string, io?: CliIo): string {
@@ -44,7 +45,7 @@ function keyTriple(keys: Record<string, unknown> | undefined, names: { enc: stri
   const { enc, hmac, wrap } = names;
   const incomplete = (message: string) => new CliError(CliErrorCode.KEYS_INCOMPLETE, message);
   const extra = Object.keys(keys).filter((k) => ![enc, hmac, wrap].includes(k));
-  if (extra.length) throw incomplete(`The keys file has unknown members (${extra.slice(0, 5).map((k) => k.slice(0, 20)).join(', ')}); a ${what} takes ${enc}+${hmac}, or ${wrap}.`);
+  if (extra.length) throw incomplete(`The keys file has unknown members (${extra.slice(0, 5).map((k) => visible(k, 20)).join(', ')}); a ${what} takes ${enc}+${hmac}, or ${wrap}.`);
   const has = (k: string) => keys[k] !== undefined;
   if (has(enc) || has(hmac)) {
     if (has(wrap)) throw incomplete(`Give ${enc}+${hmac} (${wrap} is derived from them) or ${wrap}, not both.`);

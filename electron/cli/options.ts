@@ -4,6 +4,7 @@
 
 import { parseArgs } from 'node:util';
 import { CliError, CliErrorCode } from './errors.js';
+import { visible } from '../shared/visibleText.js';
 
 interface OptionSpec {
   readonly type: 'string' | 'boolean';
@@ -169,7 +170,7 @@ function parseError(e: Error & { code?: string }, argv: readonly string[]): CliE
   const named = /'(--?[A-Za-z0-9-]+)/.exec(e.message)?.[1] ?? argv.find((a) => a.startsWith('-')) ?? '';
   switch (e.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return new CliError(CliErrorCode.USAGE_UNKNOWN_OPTION, `Unknown option ${named.slice(0, 40)}.`);
+      return new CliError(CliErrorCode.USAGE_UNKNOWN_OPTION, `Unknown option ${visible(named, 40)}.`);
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
       const name = named.replace(/^-+/, '') as OptionName;
       const spec: OptionSpec | undefined = OPTIONS[name];
@@ -187,13 +188,13 @@ export function int(value: string | undefined, name: OptionName, fallback?: numb
   const n = /^\d{1,15}$/.test(value) ? Number(value) : NaN;
   const { min = 0, max = Number.MAX_SAFE_INTEGER } = range;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new CliError(CliErrorCode.USAGE_BAD_VALUE, `--${name} takes a whole number${max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max}` : min > 0 ? ` from ${min}` : ' (0 or more)'}, not "${value.slice(0, 20)}".`);
+    throw new CliError(CliErrorCode.USAGE_BAD_VALUE, `--${name} takes a whole number${max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max}` : min > 0 ? ` from ${min}` : ' (0 or more)'}, not "${visible(value, 20)}".`);
   }
   return n;
 }
 
 export function oneOf<T extends string>(value: string | undefined, name: OptionName, allowed: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(value)) throw new CliError(CliErrorCode.USAGE_BAD_VALUE, `--${name} is one of: ${allowed.join(', ')} (not "${value.slice(0, 40)}").`);
+  if (!(allowed as readonly string[]).includes(value)) throw new CliError(CliErrorCode.USAGE_BAD_VALUE, `--${name} is one of: ${allowed.join(', ')} (not "${visible(value, 40)}").`);
   return value as T;
 }

@@ -82,7 +82,7 @@ async function readJwkFile(file: string, role: string): Promise<Record<string, u
     throw new ServiceError(ServiceErrorCode.RECIPIENT_KEY_INVALID, `Cannot read ${role} file.`);
   }
   const parsed = parseStrictJson(text);
-  if (!parsed.ok && parsed.problem === 'too-deep') throw tooDeep(`${role} file`);
+  if (!parsed.ok && parsed.problem === 'too-deep') throw tooDeep(`${role.replace(/^the /, '')} file`);
   if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
     throw new ServiceError(ServiceErrorCode.RECIPIENT_KEY_INVALID, `${role[0]!.toUpperCase()}${role.slice(1)} file is not a JSON Web Key.`);
   }

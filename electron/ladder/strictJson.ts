@@ -39,6 +39,13 @@ export const MAX_JSON_DEPTH = 64;
  * not (an unterminated string ends the scan).
  */
 export function nestsDeeperThan(text: string, max: number = MAX_JSON_DEPTH): boolean {
+  // Text with no more than `max` brackets cannot nest deeper (every request): counted by indexOf,
+  // at native speed, so the full scan below runs only on text that might.
+  let brackets = 0;
+  for (const bracket of ['{', '[']) {
+    for (let i = text.indexOf(bracket); i !== -1 && brackets <= max; i = text.indexOf(bracket, i + 1)) brackets++;
+  }
+  if (brackets <= max) return false;
   let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

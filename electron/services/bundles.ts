@@ -27,6 +27,7 @@ import type { KeyStore } from '../../db/store.js';
 import { openWithKeyring, sealForRecipient } from './keyring.js';
 import { readAdHocPublicKey } from './publicKeyInput.js';
 import { MIN_RSA_BITS, rsaPublicKeyProblem } from '../jwe/rsaKeyCheck.js';
+import { visible } from '../shared/visibleText.js';
 
 const PBES2_ITERATIONS = 600_000;
 const ENC = 'A256GCM';
@@ -142,8 +143,8 @@ function checkRsaExportAlg(jwe: string): void {
     throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, 'That is not a KeyLadder export: its protected header does not parse.');
   }
   const verdict = algorithmVerdict('key-management', alg);
-  if (!verdict.supported) throw new ServiceError(ServiceErrorCode.JOSE_UNSUPPORTED_ALG, `The export uses ${verdict.name}, which KeyLadder refuses: ${verdict.reason}. Nothing was imported.`, undefined, 'UNSUPPORTED_ALG');
-  if (verdict.name !== RSA_ALG) throw new ServiceError(ServiceErrorCode.JOSE_UNSUPPORTED_ALG, `The export uses ${verdict.name}; an export to an RSA key is ${RSA_ALG}. Nothing was imported.`, undefined, 'UNSUPPORTED_ALG');
+  if (!verdict.supported) throw new ServiceError(ServiceErrorCode.JOSE_UNSUPPORTED_ALG, `The export uses ${visible(verdict.name, 80)}, which KeyLadder refuses: ${verdict.reason}. Nothing was imported.`, undefined, 'UNSUPPORTED_ALG');
+  if (verdict.name !== RSA_ALG) throw new ServiceError(ServiceErrorCode.JOSE_UNSUPPORTED_ALG, `The export uses ${visible(verdict.name, 80)}; an export to an RSA key is ${RSA_ALG}. Nothing was imported.`, undefined, 'UNSUPPORTED_ALG');
 }
 
 /**

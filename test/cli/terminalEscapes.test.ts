@@ -99,6 +99,27 @@ describe('the terminal gets no raw control from an object', () => {
     }
   });
 
+  it('a --keys file\'s unknown member names, and words echoed from the command line', () => {
+    const keys = file('attack-keys.json', JSON.stringify({ kpw: '00112233445566778899aabbccddeeff', [`\nkeyladder: ok\x1b]0;t\x07`]: 1 }));
+    const r = cliProcess([...S, 'device', 'add', 'ESN-ESC', '--keys', keys]);
+    expect(r.stderr).toContain('KEYS_INCOMPLETE');
+    for (const args of [['device', 'add', 'ESN-ESC', '--keys', keys], [`nope\nkeyladder: ok\x1b[2J`], ['device', 'show', 'a', `b\n\x1b[2J`], ['audit', 'list', '--action', `x\n\x9b2J`]]) {
+      const e = cliProcess([...S, ...args]);
+      expect(e.code).not.toBe(0);
+      expectNoRawControls(e.stderr);
+      expect(e.stderr.trimEnd().split('\n').filter((line) => !line.startsWith('Usage: '))).toHaveLength(1);
+    }
+  });
+
+  it('issuer import --private-key: an export\'s alg in the refusal', () => {
+    const privateKey = file('rsa.jwk', JSON.stringify(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' })));
+    const jwe = file('attack-export.jwe', `${b64({ alg: ATTACK, enc: 'A256GCM' })}.${b64('k')}.${b64('iv')}.${b64('c')}.${b64('t')}`);
+    const r = cliProcess([...S, 'issuer', 'import', jwe, '--private-key', privateKey, '--unsigned']);
+    expect(r.stderr).toContain('JOSE_UNSUPPORTED_ALG');
+    expectNoRawControls(r.stderr);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
   it('recipient add: the JWKS\'s kids in the error message', () => {
     const jwk = (kid: string) => ({ ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }), kid });
     const jwks = file('attack.jwks', JSON.stringify({ keys: [jwk(ATTACK), jwk(`b${ATTACK}`)] }));

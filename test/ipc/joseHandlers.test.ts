@@ -52,6 +52,15 @@ describe('jose channels', () => {
     expect(t!.services.audit.list({ action: 'jose.decrypt' })).toHaveLength(1);
   });
 
+  it('a key file nested 300,000 deep is JSON_TOO_DEEP (issue 19 item 15), and nothing is audited', async () => {
+    const dir = tempDir();
+    const keyFile = path.join(dir, 'deep.jwk');
+    writeFileSync(keyFile, `{"kty":"oct","x":${'['.repeat(300_000)}${']'.repeat(300_000)}}`);
+    const h = await handlersOpening(keyFile);
+    await expect(h['jose.decrypt']({ text: vector('A.4').jwe!, key: { kind: 'key-file' } }, ctx)).rejects.toMatchObject({ code: 'JSON_TOO_DEEP', message: expect.stringMatching(/^The key file nests/) });
+    expect(t!.services.audit.list({ action: 'jose.decrypt' })).toHaveLength(0);
+  });
+
   it('inspectFile sends the text of a JOSE object, and refuses any other file without sending it', async () => {
     const dir = tempDir();
     const jwe = path.join(dir, 'a5.json');

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { MslErrorCode as C } from '../../electron/ladder/errors.js';
 import { parseExchangeRequestJson, parseJson } from '../../electron/ladder/messages.js';
-import { duplicateMember, parseStrictJson } from '../../electron/ladder/strictJson.js';
+import { duplicateMember, MAX_JSON_DEPTH, nestsDeeperThan, parseStrictJson } from '../../electron/ladder/strictJson.js';
 import { expectThrows } from './helpers.js';
 
 const PSK = '{"scheme":"JWE_LADDER","keydata":{"mechanism":"PSK"}}';
@@ -63,5 +63,28 @@ describe('requests and responses that name a member twice are MSL_PARSE_ERROR DU
     } catch (error) {
       expect((error as Error).message).toBe('The message names the member "x?y" twice.');
     }
+  });
+});
+
+describe('nesting depth (issue 19 item 15)', () => {
+  const nested = (depth: number) => `${'[{"a":'.repeat(depth / 2)}1${'}]'.repeat(depth / 2)}`;
+
+  it('reads 64 levels, refuses 66 as too-deep before parsing, and 300,000 as fast', () => {
+    expect(MAX_JSON_DEPTH).toBe(64);
+    expect(parseStrictJson(nested(64)).ok).toBe(true);
+    expect(parseStrictJson(nested(66))).toEqual({ ok: false, problem: 'too-deep' });
+    expect(parseStrictJson(`${'['.repeat(300_000)}${']'.repeat(300_000)}`)).toEqual({ ok: false, problem: 'too-deep' });
+    expect(parseStrictJson(`{"a":${'{"a":'.repeat(300_000)}`)).toEqual({ ok: false, problem: 'too-deep' });
+  });
+
+  it('does not count brackets inside strings, escaped quotes included', () => {
+    const text = `{"a":"${'['.repeat(100)}\\"${'{'.repeat(100)}","b":[1]}`;
+    expect(JSON.parse(text)).toBeDefined();
+    expect(nestsDeeperThan(text)).toBe(false);
+    expect(parseStrictJson(text).ok).toBe(true);
+  });
+
+  it('many shallow containers are not deep', () => {
+    expect(nestsDeeperThan(JSON.stringify(Array.from({ length: 1000 }, () => ({ a: [1] }))))).toBe(false);
   });
 });

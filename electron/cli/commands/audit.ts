@@ -7,6 +7,7 @@ import type { Command } from '../command.js';
 import { CliError, CliErrorCode } from '../errors.js';
 import { int, oneOf } from '../options.js';
 import { checkNewOutFile, count, outDelivery } from '../output.js';
+import { visible } from '../../shared/visibleText.js';
 
 const SECTION = 'Audit' as const;
 
@@ -15,7 +16,7 @@ const CLI_UNLOCK: AuditAction = 'store.unlock-cli';
 
 function action(value: string | undefined): AuditAction | undefined {
   if (value === undefined) return undefined;
-  if (!(AUDIT_ACTIONS as readonly string[]).includes(value)) throw new CliError(CliErrorCode.USAGE_BAD_VALUE, `--action "${value.slice(0, 40)}" is none of the audit actions: ${AUDIT_ACTIONS.join(', ')}.`);
+  if (!(AUDIT_ACTIONS as readonly string[]).includes(value)) throw new CliError(CliErrorCode.USAGE_BAD_VALUE, `--action "${visible(value, 40)}" is none of the audit actions: ${AUDIT_ACTIONS.join(', ')}.`);
   return value as AuditAction;
 }
 

@@ -7,6 +7,7 @@ import { CliError, CliErrorCode } from '../errors.js';
 import { readTextFile } from '../inputs.js';
 import { rungLine } from '../lines.js';
 import { int, oneOf } from '../options.js';
+import { visible } from '../../shared/visibleText.js';
 
 const SECTION = 'Exchanges' as const;
 const PROFILES: readonly JweProfileName[] = ['msl', 'rfc7516'];
@@ -59,7 +60,7 @@ export const exchangeCommands: readonly Command[] = [
     summary: 'show or set what superseded wrapdata gets: answered and the device marked (flag), or refused (refuse)',
     async run(ctx) {
       const policy = ctx.args[0];
-      if (policy !== undefined && policy !== 'flag' && policy !== 'refuse') throw new CliError(CliErrorCode.USAGE_BAD_VALUE, `The clone policy is flag or refuse, not "${policy.slice(0, 20)}".`);
+      if (policy !== undefined && policy !== 'flag' && policy !== 'refuse') throw new CliError(CliErrorCode.USAGE_BAD_VALUE, `The clone policy is flag or refuse, not "${visible(policy, 20)}".`);
       await ctx.unlock();
       const now = policy === undefined ? ctx.services.exchanges.clonePolicy() : ctx.services.exchanges.setClonePolicy(policy);
       ctx.out.print(`clone policy: ${now}`, { clone: now });

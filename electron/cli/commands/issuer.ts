@@ -7,12 +7,13 @@ import { IMPORT_DETAILS, protection, peerProtection, readExport, readJsonObject,
 import { generationLine } from '../lines.js';
 import { int, oneOf } from '../options.js';
 import { outDelivery } from '../output.js';
+import { visible } from '../../shared/visibleText.js';
 
 const SECTION = 'Kissuer and peers' as const;
 
 function generations(ctx: Context): number[] {
   const bad = ctx.args.find((a) => !/^\d{1,9}$/.test(a));
-  if (bad !== undefined) throw new CliError(CliErrorCode.USAGE_BAD_VALUE, `A generation is a whole number (as issuer list shows), not "${bad.slice(0, 20)}".`);
+  if (bad !== undefined) throw new CliError(CliErrorCode.USAGE_BAD_VALUE, `A generation is a whole number (as issuer list shows), not "${visible(bad, 20)}".`);
   return ctx.args.map(Number);
 }
 

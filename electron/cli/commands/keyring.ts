@@ -9,6 +9,7 @@ import { confirmed } from '../command.js';
 import { CliError, CliErrorCode } from '../errors.js';
 import { readTextFile } from '../inputs.js';
 import { oneOf } from '../options.js';
+import { visible } from '../../shared/visibleText.js';
 
 const SECTION = 'Keys you share' as const;
 
@@ -18,7 +19,7 @@ const recipientLine = (r: RecipientSummary): string =>
 const ownKeyLine = (k: OwnKeySummary): string => `${k.kid}  ${k.use}  ${k.alg}  ${k.status}  created ${k.createdAt}${k.retiredAt ? `  retired ${k.retiredAt}` : ''}`;
 
 function keyUse(value: string): KeyUse {
-  if (value !== 'sig' && value !== 'enc') throw new CliError(CliErrorCode.USAGE_BAD_VALUE, `The key to rotate is sig or enc, not "${value.slice(0, 20)}".`);
+  if (value !== 'sig' && value !== 'enc') throw new CliError(CliErrorCode.USAGE_BAD_VALUE, `The key to rotate is sig or enc, not "${visible(value, 20)}".`);
   return value;
 }
 
@@ -63,7 +64,7 @@ export const recipientCommands: readonly Command[] = [
     name: 'recipient remove', section: SECTION, params: 'KID', arity: [1, 1], options: ['yes'],
     summary: 'take a recipient out of the keyring: no export goes to it, no import it signs is accepted',
     async run(ctx) {
-      confirmed(ctx, `Removing ${ctx.args[0]!.slice(0, 128)} stops exports to it and imports it signed.`);
+      confirmed(ctx, `Removing ${visible(ctx.args[0]!, 128)} stops exports to it and imports it signed.`);
       await ctx.unlock();
       const r = ctx.services.keyring.removeRecipient(ctx.args[0]!);
       ctx.out.print(`Removed ${r.kid} (thumbprint ${r.thumbprint}).`, r);
