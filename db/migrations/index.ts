@@ -8,6 +8,7 @@ import { migration001 } from './001_initial.js';
 import { migration002 } from './002_wrapdata_registry.js';
 import { migration003 } from './003_peer_revocations.js';
 import { migration004 } from './004_keyring.js';
+import { migration007 } from './007_signer_bindings.js';
 
 export interface Migration {
   readonly version: number;
@@ -15,7 +16,7 @@ export interface Migration {
   up(db: Database.Database): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration007];
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 export function schemaVersion(db: Database.Database): number {
