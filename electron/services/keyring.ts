@@ -21,6 +21,7 @@ import type { AuditAction } from './types.js';
 import { encryptToRecipient, signCompact, type ExtraHeader } from '../jose/produce.js';
 import { decryptJose, verifyJose } from '../jose/open.js';
 import { JoseRefusal } from '../jose/errors.js';
+import { publicJwk as publicMembersOf } from '../jose/keys.js';
 import { parseJose } from '../jose/inspect.js';
 import { algorithmVerdict } from '../jose/algorithms.js';
 import { utf8 } from '../ladder/base64.js';
@@ -143,13 +144,8 @@ function refuseTakenKid(store: KeyStore, kid: string, thumbprint: string): void 
 /** RFC 7638 thumbprints of this KeyLadder's own keys (active and retired) of `use`. */
 async function ownThumbprints(store: KeyStore, use: KeyUse): Promise<Set<string>> {
   const rows = store.keyring.ownKeys().filter((k) => k.use === use);
-  return new Set(await Promise.all(rows.map((k) => calculateJwkThumbprint(publicMembers(JSON.parse(k.public_jwk) as JWK), 'sha256'))));
+  return new Set(await Promise.all(rows.map((k) => calculateJwkThumbprint(publicMembersOf(JSON.parse(k.public_jwk) as JWK), 'sha256'))));
 }
-
-const publicMembers = (jwk: JWK): JWK => {
-  const { kty, crv, x, y, n, e } = jwk;
-  return Object.fromEntries(Object.entries({ kty, crv, x, y, n, e }).filter(([, v]) => v !== undefined)) as JWK;
-};
 
 /** Who a verifying key (by thumbprint) is: an own key, or the keyring entry with that thumbprint and use. */
 export async function signerByThumbprint(store: KeyStore, thumbprint: string | undefined): Promise<{ kind: 'own' } | { kind: 'recipient'; row: RecipientRow } | undefined> {
