@@ -35,7 +35,7 @@ const ADVICE: Readonly<Record<string, string>> = {
   RECIPIENT_NOT_FOUND: 'Check the kid against Keys → Recipients, or add the recipient’s key first.',
   SIGNER_UNKNOWN: 'Pin the signer first: add its public signing key as a recipient (use: sig) after confirming its thumbprint with its owner, then import again.',
   KID_TAKEN: 'That kid already names another key, this KeyLadder’s own or one in the keyring: a signature naming it could pass for that key’s. Ask the key’s owner to give it another kid, or remove the keyring entry first.',
-  SIGNER_ROLE: 'The signer’s key is pinned for other imports only. If the peer should sign this kind too, remove its key and add it again with that role (keyladder recipient add FILE --use sig --role …).',
+  SIGNER_ROLE: 'The signer’s key is pinned for other imports only. If the peer should sign Kissuer exports too, remove its key on the Keys screen and add it again with “may also sign Kissuer exports” ticked.',
   REVOCATION_LIST_REFUSED: 'Nothing was imported. Ask the peer for its newest list, signed by the key that signed its earlier lists; a list dated ahead needs the clocks set right.',
   AUDIENCE_MISMATCH: 'The file was signed for another KeyLadder, and re-encrypted to this one on the way. Ask its maker for an export made to this KeyLadder’s own key (Keys → Copy public JWKS).',
   SIGNATURE_REQUIRED: 'Nothing signed this file. Import it only if you know where it came from: choose how it is protected and tick “I know where this file came from”.',
