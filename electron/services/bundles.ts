@@ -122,8 +122,9 @@ export interface OpenedBundle {
   readonly signerThumbprint: string | null;
 }
 
-/** What the audit records of where an import came from: who signed it, or that nobody did. */
-export const provenanceDetails = (signer: string | null): Record<string, string | boolean> => (signer === null ? { unsigned: true } : { signer });
+/** What the audit records of where an import came from: who signed it (kid, and the key's RFC 7638 thumbprint), or that nobody did. */
+export const provenanceDetails = (signer: string | null, thumbprint: string | null = null): Record<string, string | boolean> =>
+  (signer === null ? { unsigned: true } : { signer, ...(thumbprint === null ? {} : { signerThumbprint: thumbprint }) });
 
 export const unsignedRefused = (what: string): ServiceError => new ServiceError(ServiceErrorCode.SIGNATURE_REQUIRED,
   `${what} is not signed, so nothing says who made it. If you know where it came from, import it with --unsigned (the audit log records that); ` +

@@ -141,6 +141,6 @@ function applyList(store: KeyStore, list: z.infer<typeof List>, at: string, sign
     }
   }
   store.revocations.notePeerList(list.source, list.at, at, list.revoked.length, signerThumbprint, digest);
-  store.audit.append({ at, action: 'revocation.import', outcome: 'ok', subject: null, details: { source: list.source, entries: list.revoked.length, revokedHere: revokedHere.length, heard, ...provenanceDetails(signer) } });
+  store.audit.append({ at, action: 'revocation.import', outcome: 'ok', subject: null, details: { source: list.source, entries: list.revoked.length, revokedHere: revokedHere.length, heard, ...provenanceDetails(signer, signerThumbprint) } });
   return { source: list.source, entries: list.revoked.length, revokedHere, heard, signer };
 }

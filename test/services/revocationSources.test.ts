@@ -64,6 +64,9 @@ describe('a revocation list\'s source is bound to its signer', () => {
     p.services.devices.revoke('ESN-P');
     const fromP = await b.services.revocations.importList((await p.services.revocations.exportList({ kind: 'recipient', kid: toB })).jwe, KEYRING);
     expect(fromP).toMatchObject({ source: pId, entries: 1 });
+    // The audit names the signer by kid and by the thumbprint of the key that verified.
+    const pSig = (await p.services.keyring.identityJwks()).keys.find((k) => k.use === 'sig')!;
+    expect(b.services.audit.list({ action: 'revocation.import', limit: 1 })[0]!.details).toMatchObject({ signer: pSig.kid, signerThumbprint: pSig.kid });
     await refused(b.services, await forged(q, toB, pId, '2099-01-01T00:00:00.000Z'), KEYRING, { code: 'REVOCATION_LIST_REFUSED', reason: 'FUTURE' });
     b.clock.advanceDays(1);
     await refused(b.services, await forged(q, toB, pId, b.clock.now.toISOString(), ['ESN-FRAMED']), KEYRING, { code: 'REVOCATION_LIST_REFUSED', reason: 'SOURCE_NOT_SIGNERS' });
