@@ -4,6 +4,10 @@ import type { Db } from '../connection.js';
 
 export type KeyUse = 'enc' | 'sig';
 
+/** What a `sig` key's signature is accepted on (migration 007). */
+export const SIGNER_ROLES = ['revocations', 'issuer-export'] as const;
+export type SignerRole = (typeof SIGNER_ROLES)[number];
+
 export interface RecipientRow {
   readonly kid: string;
   readonly label: string | null;
@@ -11,6 +15,8 @@ export interface RecipientRow {
   readonly thumbprint: string;
   readonly public_jwk: string;
   readonly added_at: string;
+  /** A `sig` key's roles, space-separated (SIGNER_ROLES); null for `enc` keys. */
+  readonly roles: string | null;
 }
 
 export interface OwnKeyRow {
@@ -40,7 +46,7 @@ export class KeyringRepository {
   }
 
   addRecipient(row: RecipientRow): void {
-    this.db.prepare('INSERT INTO recipients (kid, label, use, thumbprint, public_jwk, added_at) VALUES (@kid, @label, @use, @thumbprint, @public_jwk, @added_at)').run(row);
+    this.db.prepare('INSERT INTO recipients (kid, label, use, thumbprint, public_jwk, added_at, roles) VALUES (@kid, @label, @use, @thumbprint, @public_jwk, @added_at, @roles)').run(row);
   }
 
   removeRecipient(kid: string): boolean {

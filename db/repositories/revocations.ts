@@ -14,6 +14,10 @@ export interface PeerListRow {
   readonly list_at: string;
   readonly received_at: string;
   readonly entries: number;
+  /** RFC 7638 thumbprint of the key bound to this source (migration 007); null while only unsigned lists came. */
+  readonly signer: string | null;
+  /** SHA-256 (hex) of the newest list's payload. */
+  readonly digest: string | null;
 }
 
 export class RevocationRepository {
@@ -56,12 +60,23 @@ export class RevocationRepository {
     return added;
   }
 
-  notePeerList(source: string, listAt: string, at: string, entries: number): void {
-    this.db.prepare(`INSERT INTO peer_lists (source, list_at, received_at, entries) VALUES (?, ?, ?, ?)
-      ON CONFLICT(source) DO UPDATE SET list_at = excluded.list_at, received_at = excluded.received_at, entries = excluded.entries`).run(source, listAt, at, entries);
+  /** Records a source's newest list; binds the source to `signer` when it is not bound yet. Call inside a transaction. */
+  notePeerList(source: string, listAt: string, at: string, entries: number, signer: string | null, digest: string): void {
+    this.db.prepare(`INSERT INTO peer_lists (source, list_at, received_at, entries, signer, digest) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT(source) DO UPDATE SET list_at = excluded.list_at, received_at = excluded.received_at, entries = excluded.entries,
+        signer = coalesce(peer_lists.signer, excluded.signer), digest = excluded.digest`).run(source, listAt, at, entries, signer, digest);
+  }
+
+  peerList(source: string): PeerListRow | undefined {
+    return this.db.prepare('SELECT source, list_at, received_at, entries, signer, digest FROM peer_lists WHERE source = ?').get(source) as PeerListRow | undefined;
+  }
+
+  /** The source a signer (by thumbprint) is bound to, if any. */
+  sourceOfSigner(signer: string): string | undefined {
+    return this.db.prepare('SELECT source FROM peer_lists WHERE signer = ?').pluck().get(signer) as string | undefined;
   }
 
   peerLists(): PeerListRow[] {
-    return this.db.prepare('SELECT source, list_at, received_at, entries FROM peer_lists ORDER BY received_at DESC').all() as PeerListRow[];
+    return this.db.prepare('SELECT source, list_at, received_at, entries, signer, digest FROM peer_lists ORDER BY received_at DESC').all() as PeerListRow[];
   }
 }

@@ -21,6 +21,7 @@ import type {
 import type { ResponderMetrics } from '../responderMetrics.js';
 import type { ExchangeOutcome, ResponseCheck } from '../services/api.js';
 import type { ClonePolicy } from '../../db/repositories/wrapdata.js';
+import type { SignerRole } from '../../db/repositories/keyring.js';
 import type { PeerList } from '../services/revocations.js';
 import type { RekeyCounts } from '../../db/rekey.js';
 import type { OwnKeySummary, RecipientSummary } from '../services/keyring.js';
@@ -313,7 +314,8 @@ export const contract = {
   'keyring.recipients': channel<RecipientSummary[]>()(noArgs),
   /** Main asks for the public key file (JWK, JWKS or PEM) and reads it; the answer carries the thumbprint to confirm out of band. */
   'keyring.addRecipientFile': channel<FileOutcome<{ readonly recipient: RecipientSummary }>>()(
-    z.strictObject({ kid: kid.optional(), label: label.optional(), use: keyUse.optional() }),
+    // roles: what a sig key may sign (revocations by default; issuer-export only when the operator says so).
+    z.strictObject({ kid: kid.optional(), label: label.optional(), use: keyUse.optional(), roles: z.array(z.enum(['revocations', 'issuer-export'] as const satisfies readonly SignerRole[])).max(2).optional() }),
   ),
   /** Main asks for the operator's yes in its own dialog first. */
   'keyring.removeRecipient': channel<RecipientSummary>()(z.strictObject({ kid })),

@@ -21,7 +21,7 @@
 // entries, which KeyLadder opens itself (keyManagement.ts says why). MSL's
 // pre-RFC JWE goes through the ladder's own decryptor, as ladder devices do.
 
-import { flattenedDecrypt, flattenedVerify, importJWK, type FlattenedJWE, type FlattenedJWSInput, type JWK } from 'jose';
+import { calculateJwkThumbprint, flattenedDecrypt, flattenedVerify, importJWK, type FlattenedJWE, type FlattenedJWSInput, type JWK } from 'jose';
 import { utf8 } from '../ladder/base64.js';
 import { visible } from '../shared/visibleText.js';
 import { decryptJwe } from '../ladder/jweDecrypt.js';
@@ -57,6 +57,12 @@ export interface Decrypted extends Opened {
 
 export interface Verified extends Opened {
   readonly protectedHeader?: Header;
+  /**
+   * RFC 7638 thumbprint (SHA-256, base64url) of the key that verified: who signed is said by
+   * it, never by the header's kid, which anyone writes (issue 19, item 7). Absent for a secret
+   * (oct) key: a hash of a secret is not shown.
+   */
+  readonly thumbprint?: string;
   readonly payload: Uint8Array;
 }
 
@@ -298,8 +304,9 @@ export async function verifyJose(input: string | Uint8Array | ParsedJose, keys: 
     for (const key of candidates) {
       attempted = true;
       const payload = await verifyOne(jws, index, entry.name, key);
-      if (payload !== undefined) {
+      if (payload !== undefined && key.kind === 'jwk') {
         return {
+          ...(key.jwk.kty === 'oct' ? {} : { thumbprint: await calculateJwkThumbprint(publicJwk(key.jwk), 'sha256') }),
           index,
           alg: entry.name,
           ...withKid(kid),

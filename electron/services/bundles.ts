@@ -121,10 +121,13 @@ export interface OpenedBundle {
   readonly payload: unknown;
   /** The keyring kid of the signer; null when the export was not signed (and that was accepted). */
   readonly signer: string | null;
+  /** The RFC 7638 thumbprint of the key that signed it; null when unsigned. */
+  readonly signerThumbprint: string | null;
 }
 
-/** What the audit records of where an import came from: who signed it, or that nobody did. */
-export const provenanceDetails = (signer: string | null): Record<string, string | boolean> => (signer === null ? { unsigned: true } : { signer });
+/** What the audit records of where an import came from: who signed it (kid, and the key's RFC 7638 thumbprint), or that nobody did. */
+export const provenanceDetails = (signer: string | null, thumbprint: string | null = null): Record<string, string | boolean> =>
+  (signer === null ? { unsigned: true } : { signer, ...(thumbprint === null ? {} : { signerThumbprint: thumbprint }) });
 
 export const unsignedRefused = (what: string): ServiceError => new ServiceError(ServiceErrorCode.SIGNATURE_REQUIRED,
   `${what} is not signed, so nothing says who made it. If you know where it came from, import it with --unsigned (the audit log records that); ` +
@@ -157,11 +160,14 @@ export async function openBundle(kind: BundleKind, jwe: string, protection: Open
   if (protection.kind !== 'keyring' && protection.unsigned !== true) throw unsignedRefused(protection.kind === 'passphrase' ? 'A passphrase export' : 'An export to an RSA key file');
   let plaintext: Uint8Array;
   let signer: string | null = null;
+  let signerThumbprint: string | null = null;
   try {
     if (protection.kind === 'keyring') {
       if (!store) throw new ServiceError(ServiceErrorCode.NO_KEY_FOR_KID, 'A store being created has no key yet that a peer could have encrypted to: join from a passphrase or RSA key export (with --unsigned), then exchange keys (keyladder identity jwks).');
       try {
-        ({ plaintext, signer } = await openWithKeyring(store, kind, jwe, protection.unsigned === true));
+        const opened = await openWithKeyring(store, kind, jwe, protection.unsigned === true);
+        ({ plaintext, signer } = opened);
+        signerThumbprint = opened.signerThumbprint ?? null;
       } catch (error) {
         if (error instanceof ServiceError && error.code === ServiceErrorCode.SIGNATURE_REQUIRED) throw unsignedRefused('The export');
         throw error;
@@ -189,7 +195,7 @@ export async function openBundle(kind: BundleKind, jwe: string, protection: Open
     if (!strict.ok) throw new Error('not strict JSON');
     const parsed = strict.value as { format?: unknown; version?: unknown; payload?: unknown } | null;
     if (parsed?.format !== kind || parsed.version !== 1) throw new Error('wrong kind');
-    return { payload: parsed.payload, signer };
+    return { payload: parsed.payload, signer, signerThumbprint };
   } catch (error) {
     if (error instanceof ServiceError) throw error;
     throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, `The file decrypts but is not a ${kind}.`);

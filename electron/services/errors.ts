@@ -21,12 +21,18 @@ export const ServiceErrorCode = {
   RECIPIENT_KEY_INVALID: 'RECIPIENT_KEY_INVALID',
   RECIPIENT_EXISTS: 'RECIPIENT_EXISTS',
   RECIPIENT_NOT_FOUND: 'RECIPIENT_NOT_FOUND',
+  /** A kid already names another key (an own key or a keyring entry): kids are unique across both. */
+  KID_TAKEN: 'KID_TAKEN',
   /** A JWE names kids this KeyLadder holds no key for. */
   NO_KEY_FOR_KID: 'NO_KEY_FOR_KID',
   /** Signed by a key the keyring does not pin. */
   SIGNER_UNKNOWN: 'SIGNER_UNKNOWN',
   /** A signed export made for another recipient (its "aud" names no key of this KeyLadder): re-encrypted on the way. */
   AUDIENCE_MISMATCH: 'AUDIENCE_MISMATCH',
+  /** Signed by a keyring key not pinned for that kind of import (its roles: recipient add --role). */
+  SIGNER_ROLE: 'SIGNER_ROLE',
+  /** A peer's revocation list refused: its source is bound to another signer, or it is older than (or as old as) the newest seen, or dated in the future. */
+  REVOCATION_LIST_REFUSED: 'REVOCATION_LIST_REFUSED',
   /** An unsigned import, not asked for. */
   SIGNATURE_REQUIRED: 'SIGNATURE_REQUIRED',
   /** A JOSE object that does not parse (the inspector's and decryptor's first step). */

@@ -176,7 +176,7 @@ export class IssuerService implements IssuerApi {
   async importFromPeer(jwe: string, protection: OpenProtection): Promise<IssuerGeneration[]> {
     const store = this.session.store();
     const { generations, opened } = await readPeerExport(jwe, protection, store);
-    const imported = store.transaction(() => applyPeerGenerations(store, generations, this.now(), opened.signer));
+    const imported = store.transaction(() => applyPeerGenerations(store, generations, this.now(), opened.signer, opened.signerThumbprint));
     return imported.map((g) => this.view(g));
   }
 }
@@ -222,7 +222,7 @@ export async function readPeerExport(jwe: string, protection: OpenProtection, st
  * generations it brought, even none: an unsigned file the operator accepted is worth recording
  * whatever it held.
  */
-export function applyPeerGenerations(store: KeyStore, entries: ReadonlyArray<Record<string, unknown>>, at: Date, signer: string | null): number[] {
+export function applyPeerGenerations(store: KeyStore, entries: ReadonlyArray<Record<string, unknown>>, at: Date, signer: string | null, signerThumbprint: string | null = null): number[] {
   const imported: number[] = [];
   const added: string[] = [];
   for (const entry of entries) {
@@ -256,7 +256,7 @@ export function applyPeerGenerations(store: KeyStore, entries: ReadonlyArray<Rec
   }
   store.audit.append({
     at: at.toISOString(), action: 'issuer.import-peer', outcome: 'ok', subject: imported.length > 0 ? imported.join(',') : null,
-    details: { count: imported.length, offered: entries.length, generations: added.join('; '), ...provenanceDetails(signer) },
+    details: { count: imported.length, offered: entries.length, generations: added.join('; '), ...provenanceDetails(signer, signerThumbprint) },
   });
   return imported;
 }

@@ -26,7 +26,7 @@ import { encryptToRecipient } from '../jose/produce.js';
 import { summarizePlaintext, withholds, type PlaintextSummary } from '../jose/plaintextSummary.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import { checkGroupName, checkIdentity } from './keyInput.js';
-import type { KeyringService } from './keyring.js';
+import { signerByThumbprint, type KeyringService } from './keyring.js';
 import type { StoreSession } from './session.js';
 
 /** Where the key to decrypt or verify with comes from. */
@@ -82,8 +82,8 @@ export interface JoseVerification extends OpenedPlaintext {
   readonly index: number;
   readonly alg: string;
   readonly kid?: string;
-  /** Who signed it: this KeyLadder, a keyring signer (by kid), or the key file's holder. */
-  readonly signer: { readonly kind: 'own' | 'recipient' | 'key-file'; readonly kid?: string };
+  /** Who signed it, found by the verifying key's thumbprint: this KeyLadder, a keyring signer (its kid), or the key file's holder. */
+  readonly signer: { readonly kind: 'own' | 'recipient' | 'key-file'; readonly kid?: string; readonly thumbprint?: string };
   readonly warnings: readonly string[];
   readonly skipped: readonly Skipped[];
   readonly payload?: Uint8Array;
@@ -236,9 +236,21 @@ export class JoseToolsService {
     const keys: JoseKey[] = source.kind === 'jwk' ? [{ kind: 'jwk', jwk: checkJwk(source.jwk) }] : await this.signingKeys();
     const verified = await refusalsAsErrors(() => verifyJose(parsed, keys));
     const { payload, protectedHeader: _header, ...rest } = verified;
-    const signer = source.kind === 'jwk' ? { kind: 'key-file' as const } : { kind: this.session.store().keyring.ownKey(rest.kid ?? '') ? ('own' as const) : ('recipient' as const), ...(rest.kid === undefined ? {} : { kid: rest.kid }) };
+    const signer = await this.signerOf(source.kind, rest.thumbprint);
     const { bytes, ...shown } = await opened(payload);
     return { ...rest, signer, ...shown, ...(bytes === undefined ? {} : { payload: bytes }) };
+  }
+
+  /**
+   * Who signed, from the key that verified (its RFC 7638 thumbprint), never from the header's kid:
+   * a keyring key given this KeyLadder's kid once made a stranger's JWS read as this KeyLadder's.
+   */
+  private async signerOf(source: 'own' | 'jwk', thumbprint: string | undefined): Promise<JoseVerification['signer']> {
+    const print = thumbprint === undefined ? {} : { thumbprint };
+    if (source === 'jwk') return { kind: 'key-file', ...print };
+    const who = await signerByThumbprint(this.session.store(), thumbprint);
+    if (who === undefined) throw new ServiceError(ServiceErrorCode.SIGNER_UNKNOWN, 'The key that verified is neither this KeyLadder\'s nor one the keyring pins.');
+    return who.kind === 'own' ? { kind: 'own', ...print } : { kind: 'recipient', kid: who.row.kid, ...print };
   }
 
   /** A compact JWE of `plaintext` to the keyring's encryption recipient `kid` (RSA-OAEP-256 or ECDH-ES+A256KW, A256GCM). Audited. */

@@ -12,7 +12,7 @@
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { KeyStore } from '../../db/store.js';
-import type { KeyUse, OwnKeyRow, RecipientRow } from '../../db/repositories/keyring.js';
+import { SIGNER_ROLES, type KeyUse, type OwnKeyRow, type RecipientRow, type SignerRole } from '../../db/repositories/keyring.js';
 import { ownKeyBinding } from '../../db/sealing.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import { readPublicKey, type PublicKeyOptions } from './publicKeyInput.js';
@@ -21,6 +21,7 @@ import type { AuditAction } from './types.js';
 import { encryptToRecipient, signCompact, type ExtraHeader } from '../jose/produce.js';
 import { decryptJose, verifyJose } from '../jose/open.js';
 import { JoseRefusal } from '../jose/errors.js';
+import { publicJwk as publicMembersOf } from '../jose/keys.js';
 import { parseJose } from '../jose/inspect.js';
 import { algorithmVerdict } from '../jose/algorithms.js';
 import { utf8 } from '../ladder/base64.js';
@@ -39,6 +40,27 @@ export interface RecipientSummary {
   /** RFC 7638 (SHA-256, base64url): compare it with the owner's, out of band. */
   readonly thumbprint: string;
   readonly addedAt: string;
+  /** What a signing key's signature is accepted on; empty for an encryption key. */
+  readonly roles: readonly SignerRole[];
+}
+
+/** A signing key's roles when the operator names none: revocation lists only (a Kissuer export needs --role issuer-export). */
+export const DEFAULT_SIGNER_ROLES: readonly SignerRole[] = ['revocations'];
+
+/** Which role a signer needs for each kind of signed import. */
+const ROLE_FOR_KIND: Readonly<Record<string, SignerRole>> = { 'keyladder-revocation-list': 'revocations', 'keyladder-issuer-export': 'issuer-export' };
+
+const rolesOf = (row: RecipientRow): SignerRole[] => (row.roles ?? '').split(' ').filter((r): r is SignerRole => (SIGNER_ROLES as readonly string[]).includes(r));
+
+function checkRoles(roles: readonly unknown[] | undefined, use: KeyUse): SignerRole[] | null {
+  if (use === 'enc') {
+    if (roles !== undefined && roles.length > 0) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Roles say what a signing key may sign; an encryption key (--use enc) takes none.');
+    return null;
+  }
+  if (roles === undefined || roles.length === 0) return [...DEFAULT_SIGNER_ROLES];
+  const bad = roles.filter((r) => typeof r !== 'string' || !(SIGNER_ROLES as readonly string[]).includes(r));
+  if (bad.length > 0) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `A signer's role is ${SIGNER_ROLES.join(' or ')} (not ${bad.map((r) => JSON.stringify(r)).join(', ')}).`);
+  return SIGNER_ROLES.filter((r) => roles.includes(r));
 }
 
 export interface OwnKeySummary {
@@ -55,7 +77,7 @@ const describe = (jwk: JWK): string => (jwk.kty === 'RSA' ? `RSA ${Buffer.from(j
 
 function recipientSummary(row: RecipientRow): RecipientSummary {
   const jwk = JSON.parse(row.public_jwk) as JWK;
-  return { kid: row.kid, label: row.label, use: row.use, description: describe(jwk), alg: jwk.alg ?? null, thumbprint: row.thumbprint, addedAt: row.added_at };
+  return { kid: row.kid, label: row.label, use: row.use, description: describe(jwk), alg: jwk.alg ?? null, thumbprint: row.thumbprint, addedAt: row.added_at, roles: rolesOf(row) };
 }
 
 const ownSummary = (row: OwnKeyRow): OwnKeySummary => ({
@@ -77,6 +99,8 @@ async function newKeyPair(): Promise<{ publicJwk: JWK; kid: string; der: Buffer 
 function addOwnKeyRow(store: KeyStore, use: KeyUse, at: Date, kid: string, publicJwk: JWK, der: Buffer): OwnKeySummary {
   const iso = at.toISOString();
   try {
+    // An own key's kid is its thumbprint.
+    refuseTakenKid(store, kid, kid);
     const previous = store.keyring.activeOwnKey(use);
     store.keyring.addOwnKey({
       kid, use, alg: OWN_KEY_ALGS[use], created_at: iso,
@@ -103,20 +127,50 @@ export async function ownKeysFor(at: Date): Promise<(store: KeyStore) => void> {
   };
 }
 
+/**
+ * A kid names one key, across own keys and the keyring (issue 19, item 7): a
+ * keyring key under this KeyLadder's own kid made a JWS signed by it read as
+ * "signed by this KeyLadder". Checked both ways, inside the transaction that
+ * adds the key. The same key under the same kid is no collision (an own key's
+ * kid is its RFC 7638 thumbprint): an operator may pin this KeyLadder's own
+ * public key to export to itself.
+ */
+function refuseTakenKid(store: KeyStore, kid: string, thumbprint: string): void {
+  if (store.keyring.ownKey(kid) && thumbprint !== kid) throw new ServiceError(ServiceErrorCode.KID_TAKEN, `The kid "${kid}" is this KeyLadder's own key's (keyladder identity list), and this is another key: a keyring key cannot take it. Ask the key's owner for another kid. Nothing was added.`);
+  const recipient = store.keyring.recipient(kid);
+  if (recipient && recipient.thumbprint !== thumbprint) throw new ServiceError(ServiceErrorCode.KID_TAKEN, `The kid "${kid}" names a keyring key (thumbprint ${recipient.thumbprint}): remove it (keyladder recipient remove ${kid}) before this KeyLadder takes a key of that kid. Nothing was changed.`);
+}
+
+/** RFC 7638 thumbprints of this KeyLadder's own keys (active and retired) of `use`. */
+async function ownThumbprints(store: KeyStore, use: KeyUse): Promise<Set<string>> {
+  const rows = store.keyring.ownKeys().filter((k) => k.use === use);
+  return new Set(await Promise.all(rows.map((k) => calculateJwkThumbprint(publicMembersOf(JSON.parse(k.public_jwk) as JWK), 'sha256'))));
+}
+
+/** Who a verifying key (by thumbprint) is: an own key, or the keyring entry with that thumbprint and use. */
+export async function signerByThumbprint(store: KeyStore, thumbprint: string | undefined): Promise<{ kind: 'own' } | { kind: 'recipient'; row: RecipientRow } | undefined> {
+  if (thumbprint === undefined) return undefined;
+  if ((await ownThumbprints(store, 'sig')).has(thumbprint)) return { kind: 'own' };
+  const row = store.keyring.recipients().find((r) => r.use === 'sig' && r.thumbprint === thumbprint);
+  return row ? { kind: 'recipient', row } : undefined;
+}
+
 export class KeyringService {
   constructor(private readonly session: StoreSession, private readonly now: () => Date) {}
 
-  async addRecipient(keyText: string, options: PublicKeyOptions & { readonly label?: string } = {}): Promise<RecipientSummary> {
+  async addRecipient(keyText: string, options: PublicKeyOptions & { readonly label?: string; readonly roles?: readonly SignerRole[] } = {}): Promise<RecipientSummary> {
     const label = options.label === undefined ? null : checkLabel(options.label);
     const entry = await readPublicKey(keyText, options);
+    const roles = checkRoles(options.roles, entry.use);
     const store = this.session.store();
     const at = this.now().toISOString();
     store.transaction(() => {
       if (store.keyring.recipient(entry.kid)) throw new ServiceError(ServiceErrorCode.RECIPIENT_EXISTS, `A recipient with kid "${entry.kid}" is already in the keyring. Remove it first to replace it.`);
+      refuseTakenKid(store, entry.kid, entry.thumbprint);
       const same = store.keyring.recipientByThumbprint(entry.thumbprint);
       if (same && same.use === entry.use) throw new ServiceError(ServiceErrorCode.RECIPIENT_EXISTS, `That key is already in the keyring, as "${same.kid}".`);
-      store.keyring.addRecipient({ kid: entry.kid, label, use: entry.use, thumbprint: entry.thumbprint, public_jwk: JSON.stringify(entry.jwk), added_at: at });
-      store.audit.append({ at, action: 'recipient.add', outcome: 'ok', subject: entry.kid, details: { use: entry.use, key: entry.description, thumbprint: entry.thumbprint } });
+      store.keyring.addRecipient({ kid: entry.kid, label, use: entry.use, thumbprint: entry.thumbprint, public_jwk: JSON.stringify(entry.jwk), added_at: at, roles: roles === null ? null : roles.join(' ') });
+      store.audit.append({ at, action: 'recipient.add', outcome: 'ok', subject: entry.kid, details: { use: entry.use, key: entry.description, thumbprint: entry.thumbprint, ...(roles === null ? {} : { roles: roles.join(' ') }) } });
     });
     return this.findRecipient(entry.kid);
   }
@@ -286,6 +340,8 @@ export interface OpenedFromKeyring {
   readonly plaintext: Uint8Array;
   /** The keyring's kid of the signer; null for an unsigned JWE (accepted only when asked). */
   readonly signer: string | null;
+  /** The signer's RFC 7638 thumbprint (the key that verified); absent for an unsigned JWE. */
+  readonly signerThumbprint?: string;
   readonly warnings: readonly string[];
 }
 
@@ -318,9 +374,23 @@ export async function openWithKeyring(store: KeyStore, cty: string, jwe: string,
   if (jws.type !== 'jws') throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, 'The JWE says it holds a signed JWT, but holds no JWS.');
   const signers = store.keyring.recipients().filter((r) => r.use === 'sig').map((r) => ({ kind: 'jwk' as const, jwk: JSON.parse(r.public_jwk) as JWK, kid: r.kid }));
   const verified = await joseStep(() => verifyJose(jws, signers), 'signer');
-  if (verified.protectedHeader?.['cty'] !== cty) throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, `The signed content is not a ${cty}.`);
+  // The signer is the keyring entry whose key verified (by thumbprint), not whatever the header's kid says.
+  const signer = store.keyring.recipients().find((r) => r.use === 'sig' && r.thumbprint === verified.thumbprint);
+  if (signer === undefined) {
+    verified.payload.fill(0);
+    throw new ServiceError(ServiceErrorCode.SIGNER_UNKNOWN, 'The key that verified the signature is no signing key the keyring pins. Nothing was imported.');
+  }
+  if (verified.protectedHeader?.['cty'] !== cty) {
+    verified.payload.fill(0);
+    throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, `The signed content is not a ${cty}.`);
+  }
+  const role = ROLE_FOR_KIND[cty];
+  if (role !== undefined && !rolesOf(signer).includes(role)) {
+    verified.payload.fill(0);
+    throw new ServiceError(ServiceErrorCode.SIGNER_ROLE, `Keyring signer "${signer.kid}" (thumbprint ${signer.thumbprint}) is pinned to sign ${rolesOf(signer).join(' and ') || 'nothing'}, not ${role}. If it should, remove it and add it again with --role ${[...rolesOf(signer), role].join(',')}. Nothing was imported.`, undefined, role);
+  }
   checkAudience(store, verified.protectedHeader?.['aud'], verified.payload);
-  return { plaintext: verified.payload, signer: verified.kid ?? null, warnings: [...decrypted.warnings, ...verified.warnings] };
+  return { plaintext: verified.payload, signer: signer.kid, signerThumbprint: signer.thumbprint, warnings: [...decrypted.warnings, ...verified.warnings] };
 }
 
 /**

@@ -12,6 +12,7 @@
 // peers as well, so a revocation reaches a whole network through any chain of
 // exports.
 
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { KeyStore } from '../../db/store.js';
 import { openBundle, protectionDetails, provenanceDetails, sealBundle, type OpenProtection } from './bundles.js';
@@ -61,7 +62,7 @@ export class RevocationService {
   }
 
   async importList(jwe: string, protection: OpenProtection): Promise<RevocationImport> {
-    const { payload, signer } = await openBundle('keyladder-revocation-list', jwe, protection, this.session.store());
+    const { payload, signer, signerThumbprint } = await openBundle('keyladder-revocation-list', jwe, protection, this.session.store());
     const checked = List.safeParse(payload);
     if (!checked.success) {
       const where = checked.error.issues[0]?.path.join('.') || 'revoked';
@@ -71,8 +72,13 @@ export class RevocationService {
     this.session.flushPending();
     const store = this.session.store();
     if (list.source === store.storeId) throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, 'That is this store\'s own revocation list; import it on a peer.');
-    const at = this.now().toISOString();
-    return store.transaction(() => applyList(store, list, at, signer));
+    const now = this.now();
+    const at = now.toISOString();
+    const digest = createHash('sha256').update(JSON.stringify(payload)).digest('hex');
+    return store.transaction(() => {
+      checkListSource(store, list, signerThumbprint, digest, now);
+      return applyList(store, list, at, signer, signerThumbprint, digest);
+    });
   }
 
   /** When each peer's list came last, for the operator. */
@@ -81,7 +87,43 @@ export class RevocationService {
   }
 }
 
-function applyList(store: KeyStore, list: z.infer<typeof List>, at: string, signer: string | null): RevocationImport {
+/** How far ahead of this clock a list may be dated: clocks of peers drift a little, not by years. */
+export const LIST_CLOCK_SKEW_MS = 5 * 60_000;
+
+const listRefused = (reason: string, message: string): ServiceError => new ServiceError(ServiceErrorCode.REVOCATION_LIST_REFUSED, `${message} Nothing was imported.`, undefined, reason);
+
+/**
+ * A list speaks for its `source` only when its signer is the one bound to that
+ * source (issue 19, item 12): the first signed list from a source binds it to
+ * its signer's key (by RFC 7638 thumbprint), and a signer is bound to one source.
+ * A source's lists only move forward in time: an older list (a replay) is
+ * refused, and one of the same date unless it is the same list; a list dated
+ * ahead of this clock beyond a small skew is refused, or it would hold the
+ * source's date in the future and every later list would look old.
+ * Checked inside the import's transaction, before anything is written.
+ */
+function checkListSource(store: KeyStore, list: z.infer<typeof List>, signer: string | null, digest: string, now: Date): void {
+  const listAt = Date.parse(list.at);
+  if (listAt > now.getTime() + LIST_CLOCK_SKEW_MS) throw listRefused('FUTURE', `The list is dated ${list.at}, ahead of this KeyLadder's clock (${now.toISOString()}) by more than ${LIST_CLOCK_SKEW_MS / 60_000} minutes.`);
+  const seen = store.revocations.peerList(list.source);
+  if (signer !== null) {
+    const bound = store.revocations.sourceOfSigner(signer);
+    if (bound !== undefined && bound !== list.source) throw listRefused('SOURCE_NOT_SIGNERS', `The list claims source ${list.source}, but its signer (thumbprint ${signer}) speaks for ${bound}.`);
+  }
+  if (seen?.signer != null && seen.signer !== signer) {
+    throw listRefused('SOURCE_NOT_SIGNERS', signer === null
+      ? `Lists from ${list.source} are signed (by thumbprint ${seen.signer}); this one is not.`
+      : `Lists from ${list.source} are signed by the key of thumbprint ${seen.signer}; this one by ${signer}.`);
+  }
+  if (seen !== undefined) {
+    const newest = Date.parse(seen.list_at);
+    if (listAt < newest || (listAt === newest && seen.digest !== digest)) {
+      throw listRefused('STALE', `The list from ${list.source} is dated ${list.at}; a list dated ${seen.list_at} came already${listAt === newest ? ', with other entries' : ''}.`);
+    }
+  }
+}
+
+function applyList(store: KeyStore, list: z.infer<typeof List>, at: string, signer: string | null, signerThumbprint: string | null, digest: string): RevocationImport {
   const revokedHere: string[] = [];
   let heard = 0;
   for (const entry of list.revoked) {
@@ -98,7 +140,7 @@ function applyList(store: KeyStore, list: z.infer<typeof List>, at: string, sign
       heard += 1;
     }
   }
-  store.revocations.notePeerList(list.source, list.at, at, list.revoked.length);
-  store.audit.append({ at, action: 'revocation.import', outcome: 'ok', subject: null, details: { source: list.source, entries: list.revoked.length, revokedHere: revokedHere.length, heard, ...provenanceDetails(signer) } });
+  store.revocations.notePeerList(list.source, list.at, at, list.revoked.length, signerThumbprint, digest);
+  store.audit.append({ at, action: 'revocation.import', outcome: 'ok', subject: null, details: { source: list.source, entries: list.revoked.length, revokedHere: revokedHere.length, heard, ...provenanceDetails(signer, signerThumbprint) } });
   return { source: list.source, entries: list.revoked.length, revokedHere, heard, signer };
 }

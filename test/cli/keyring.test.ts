@@ -173,7 +173,8 @@ describe('imports between peers', () => {
     expect((await json(A, ['revocation', 'export', '--to', bEnc.kid!, '--out', exported])).value).toMatchObject({ to: bEnc.kid, signed: true });
     // Not pinned yet: refused, nothing changed.
     expect(await refused(B, ['revocation', 'import', exported], 'SIGNER_UNKNOWN', 1)).toContain('recipient add');
-    expect((await run(B, ['recipient', 'add', '-'], { stdin: JSON.stringify(aSig) })).code).toBe(0);
+    const pinned = await json(B, ['recipient', 'add', '-', '--use', 'sig'], { stdin: JSON.stringify(aSig) });
+    expect(pinned.value).toMatchObject({ kid: aSig.kid, roles: ['revocations'] });
     const imported = await run(B, ['revocation', 'import', exported]);
     expect(imported.code, imported.stderr).toBe(0);
     expect(imported.stdout).toContain(`signed by ${aSig.kid}`);
@@ -181,6 +182,12 @@ describe('imports between peers', () => {
     expect((await run(A, ['issuer', 'rotate'])).code).toBe(0);
     const kissuer = join(dir, 'kissuer.jwe');
     expect((await run(A, ['issuer', 'export', '2', '--to', bEnc.kid!, '--out', kissuer])).code).toBe(0);
+    // Pinned for revocation lists only (the default), A's key does not sign Kissuer for B (issue 19, item 12).
+    expect(await refused(B, ['issuer', 'import', kissuer], 'SIGNER_ROLE', 1)).toContain('--role revocations,issuer-export');
+    expect(await refused(B, ['recipient', 'add', '-', '--role', 'anything'], 'USAGE_BAD_VALUE', 2, { stdin: JSON.stringify(aSig) })).toContain('issuer-export');
+    expect((await run(B, ['recipient', 'remove', aSig.kid!, '--yes'])).code).toBe(0);
+    const repinned = await run(B, ['recipient', 'add', '-', '--role', 'revocations,issuer-export'], { stdin: JSON.stringify(aSig) });
+    expect(repinned.stdout).toContain('(revocations, issuer-export)');
     expect((await json(B, ['issuer', 'import', kissuer])).value.map((g: { generation: number }) => g.generation)).toEqual([2]);
     const rows = (await json<Array<{ details: Record<string, unknown> }>>(B, ['audit', 'list', '--action', 'issuer.import-peer', '--limit', '1'])).value;
     expect(rows[0]!.details).toMatchObject({ signer: aSig.kid });
@@ -196,10 +203,16 @@ describe('imports between peers', () => {
     const message = await refused(B, ['revocation', 'import', exported], 'SIGNATURE_REQUIRED', 1, { env: BUNDLE });
     expect(message).toContain('--unsigned');
     expect(await refused(B, ['revocation', 'import', exported, '--bundle-passphrase-file', file('bp', 'a peer export passphrase\n')], 'SIGNATURE_REQUIRED', 1)).toContain('--unsigned');
-    const ok = await run(B, ['revocation', 'import', exported, '--unsigned'], { env: BUNDLE });
+    // B took A's signed list before (the test above): A's store id is bound to A's key there, so an
+    // unsigned list claiming it is refused even with --unsigned (issue 19, item 12).
+    expect(await refused(B, ['revocation', 'import', exported, '--unsigned'], 'REVOCATION_LIST_REFUSED', 1, { env: BUNDLE })).toContain('are signed');
+    // A store that never heard from A takes it, on the operator's word.
+    const D = join(dir, 'd');
+    expect((await run(D, ['init', '--kdf-log-n', '10'])).code).toBe(0);
+    const ok = await run(D, ['revocation', 'import', exported, '--unsigned'], { env: BUNDLE });
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain('(unsigned,');
-    const rows = (await json<Array<{ details: Record<string, unknown> }>>(B, ['audit', 'list', '--action', 'revocation.import', '--limit', '1'])).value;
+    const rows = (await json<Array<{ details: Record<string, unknown> }>>(D, ['audit', 'list', '--action', 'revocation.import', '--limit', '1'])).value;
     expect(rows[0]!.details).toMatchObject({ unsigned: true });
   });
 });

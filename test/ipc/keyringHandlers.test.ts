@@ -45,6 +45,10 @@ describe('keyring channels', () => {
     expect(add.safeParse({ use: 'wrap' }).success).toBe(false);
     expect(add.safeParse({ jwk: {} }).success).toBe(false);
     expect(add.safeParse({ kid: 'k'.repeat(128), label: 'Factory in Łódź', use: 'enc' }).success).toBe(true);
+    // A signing key's roles (issue 19, item 12): the two KeyLadder knows, nothing else.
+    expect(add.safeParse({ use: 'sig', roles: ['revocations', 'issuer-export'] }).success).toBe(true);
+    expect(add.safeParse({ use: 'sig', roles: ['everything'] }).success).toBe(false);
+    expect(add.safeParse({ use: 'sig', roles: 'issuer-export' }).success).toBe(false);
     expect(contract['keyring.rotateOwnKey'].request.safeParse({ use: 'both' }).success).toBe(false);
     expect(contract['keyring.removeRecipient'].request.safeParse({ kid: '' }).success).toBe(false);
     const exportBundle = contract['devices.exportBundle'].request;
@@ -60,6 +64,18 @@ describe('keyring channels', () => {
     expect(added.canceled === false && added.recipient.thumbprint).toBe(await calculateJwkThumbprint(publicJwk, 'sha256'));
     expect(await h['keyring.addRecipientFile']({}, ctx)).toEqual({ canceled: true });
     expect(await h['keyring.recipients'](undefined, ctx)).toHaveLength(1);
+  });
+
+  it('pass a signing key\'s roles through: revocation lists only unless the operator adds Kissuer exports', async () => {
+    const files = [0, 1].map((i) => {
+      const publicJwk = { ...(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as JWK), kid: `peer-${i}`, use: 'sig' };
+      const file = path.join(tempDir(), `peer-${i}.jwk`);
+      writeFileSync(file, JSON.stringify(publicJwk));
+      return file;
+    });
+    const { h } = await handlers(files, []);
+    expect(await h['keyring.addRecipientFile']({}, ctx)).toMatchObject({ recipient: { kid: 'peer-0', use: 'sig', roles: ['revocations'] } });
+    expect(await h['keyring.addRecipientFile']({ roles: ['revocations', 'issuer-export'] }, ctx)).toMatchObject({ recipient: { kid: 'peer-1', roles: ['revocations', 'issuer-export'] } });
   });
 
   it('refuse a private key file, and keep the keyring unchanged', async () => {

@@ -36,7 +36,7 @@ async function peers(): Promise<{ a: Services; b: Services; aSig: JWK }> {
   const aSig = (await a.keyring.identityJwks()).keys.find((k) => k.use === 'sig')!;
   const bEnc = (await b.keyring.identityJwks()).keys.find((k) => k.use === 'enc')!;
   await a.keyring.addRecipient(JSON.stringify(bEnc), { label: 'peer B' });
-  await b.keyring.addRecipient(JSON.stringify(aSig), { label: 'peer A' });
+  await b.keyring.addRecipient(JSON.stringify(aSig), { label: 'peer A', roles: ['revocations', 'issuer-export'] });
   return { a, b, aSig };
 }
 
@@ -169,7 +169,7 @@ describe('an import', () => {
     const { a, b, aSig } = await peers();
     const bEnc = (await b.keyring.identityJwks()).keys.find((k) => k.use === 'enc')!;
     const c = (await store()).services;
-    await c.keyring.addRecipient(JSON.stringify(aSig), { label: 'peer A' });
+    await c.keyring.addRecipient(JSON.stringify(aSig), { label: 'peer A', roles: ['issuer-export'] });
     const cEnc = (await c.keyring.identityJwks()).keys.find((k) => k.use === 'enc')!;
     const forB = await a.issuers.exportToPeer([1], { kind: 'recipient', kid: bEnc.kid! });
     // B opens it (its own key), and re-encrypts the signed inner JWS, untouched, to C.

@@ -27,11 +27,12 @@ const verdict = (v: AlgorithmVerdict): string =>
 const header = (name: string, h: Header | undefined): string[] => (h === undefined ? [] : [`  ${name}: ${JSON.stringify(h)}`]);
 const bytes = (name: string, b: { length: number; hex: string }): string => `  ${name}: ${count(b.length, 'byte')}${b.length ? ` ${b.hex}` : ''}`;
 
-function holderLine(holders: JoseInspection['holders'], index: number): string[] {
+function holderLine(holders: JoseInspection['holders'], index: number, signature = false): string[] {
   const h: KidHolder | undefined = holders?.find((x) => x.index === index);
   if (h === undefined) return [];
   const who = h.holder === 'own' ? 'this KeyLadder\'s own key' : h.holder === 'recipient' ? `keyring recipient ${visible(h.kid)}${h.label ? ` (${visible(h.label)})` : ''}` : 'no key KeyLadder holds';
-  return [`  key: ${who}`];
+  // A kid is what the signer wrote, not who signed: only jose verify says that (by the key's thumbprint).
+  return [`  key: ${signature && h.holder !== 'none' ? `its kid names ${who}; not verified (jose verify says who signed)` : who}`];
 }
 
 const WITHHELD: Record<Withheld['reason'], string> = {
@@ -82,7 +83,7 @@ function viewLines(view: JoseView, holders: JoseInspection['holders']): string[]
         `  alg: ${verdict(s.alg)}`,
         ...(s.kid === undefined ? [] : [`  kid: ${visible(s.kid)}`]),
         `  signature: ${count(s.signatureLength, 'byte')}`,
-        ...holderLine(holders, s.index),
+        ...holderLine(holders, s.index, true),
       ]),
     ];
   }
@@ -228,7 +229,7 @@ export const joseCommands: readonly Command[] = [
       const result = await ctx.services.jose.verify(text, source as Extract<JoseKeySource, { kind: 'own' | 'jwk' }>);
       const { payload, ...shown } = result;
       payload?.fill(0);
-      const who = result.signer.kind === 'own' ? 'this KeyLadder' : result.signer.kind === 'recipient' ? `keyring signer ${visible(result.signer.kid ?? '')}` : 'the key file\'s holder';
+      const who = `${result.signer.kind === 'own' ? 'this KeyLadder' : result.signer.kind === 'recipient' ? `keyring signer ${visible(result.signer.kid ?? '')}` : 'the key file\'s holder'}${result.signer.thumbprint ? ` (key thumbprint ${result.signer.thumbprint})` : ''}`;
       ctx.out.print([`Verified signature ${result.index} (${result.alg}${result.kid ? `, kid ${visible(result.kid)}` : ''}): signed by ${who}.`, ...skippedLines(result.skipped), ...summaryLines(result.summary), ...(result.preview ? [result.preview] : [])].join('\n'), shown);
       return 0;
     },
