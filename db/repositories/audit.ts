@@ -88,7 +88,7 @@ const POLICY_KEY = 'exchange_audit_policy';
  * What the log keeps of answered exchanges: 'full', a row each (the default);
  * 'summary', one exchange.summary row per device per hour (counted in
  * exchange_counts until the hour is past). Refusals, test exchanges and
- * answers flagged as possible clones are always a row each.
+ * answers flagged as possible clones, migrated or retried are always a row each.
  */
 export type ExchangePolicy = 'full' | 'summary';
 export const EXCHANGE_POLICIES: readonly ExchangePolicy[] = ['full', 'summary'];
@@ -96,8 +96,16 @@ export const EXCHANGE_POLICIES: readonly ExchangePolicy[] = ['full', 'summary'];
 /** The start of the UTC hour `at` falls in (ISO 8601). */
 export const hourOf = (at: string): string => `${at.slice(0, 13)}:00:00.000Z`;
 
+/**
+ * Wrapdata verdicts the operator must be able to find one by one: a migration from MSL's own
+ * responder (the door a revoked device would use), a superseded wrapdata (a replay or a clone),
+ * and a retry (a lost answer, or a copy's first use).
+ */
+const NOTABLE_WRAPDATA: ReadonlySet<unknown> = new Set(['migrated', 'superseded', 'retry']);
+
 /** Whether a record may be counted into its hour's summary under the 'summary' policy. */
-export const summarisable = (r: AuditRecord): boolean => r.action === 'exchange' && r.outcome === 'ok' && r.details['possibleClone'] !== true;
+export const summarisable = (r: AuditRecord): boolean =>
+  r.action === 'exchange' && r.outcome === 'ok' && r.details['possibleClone'] !== true && !NOTABLE_WRAPDATA.has(r.details['wrapdata']);
 
 /** The cut of the log in `db` (no key needed: its checkpoint is checked by verify). */
 export const readCut = (db: Db): AuditCut | undefined => db.prepare('SELECT seq, mac, at, archive_sha256 AS archiveSha256 FROM audit_cut WHERE id = 1').get() as AuditCut | undefined;

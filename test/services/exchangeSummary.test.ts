@@ -94,6 +94,8 @@ describe('what the summary policy counts', () => {
     expect(summarisable({ at, action: 'exchange', outcome: 'ok', subject: 'D', details: { wrapdata: 'superseded', possibleClone: true } })).toBe(false);
     expect(summarisable({ at, action: 'exchange', outcome: 'refused', subject: 'D', details: { code: 'DEVICE_REVOKED' } })).toBe(false);
     expect(summarisable({ at, action: 'exchange.test', outcome: 'ok', subject: 'D', details: {} })).toBe(false);
+    for (const wrapdata of ['migrated', 'retry', 'superseded']) expect(summarisable({ at, action: 'exchange', outcome: 'ok', subject: 'D', details: { mechanism: 'WRAP', wrapdata } })).toBe(false);
+    expect(summarisable({ at, action: 'exchange', outcome: 'ok', subject: 'D', details: { mechanism: 'WRAP', wrapdata: 'latest' } })).toBe(true);
   });
 });
 

@@ -392,3 +392,25 @@ describe('wrapdata older than the latest: a replay or a clone', () => {
     expect(s.audit.list({ limit: 1000 })).toHaveLength(audit);
   });
 });
+
+describe('under the summary audit policy, what the operator must see is still a row each (round 2)', () => {
+  it('a migration, a retry and a superseded wrapdata each keep their own exchange row; a plain climb is summarised', async () => {
+    const { services: s } = await setup('msl');
+    s.issuers.rotate(90, 'msl');
+    s.audit.setExchangePolicy('summary');
+    s.exchanges.setMslMigration('2027-01-15');
+    const rows = (subject: string) => s.audit.list({ action: 'exchange', subject, limit: 100 }).map((e) => e.details['wrapdata'] ?? e.details['mechanism']);
+    // ESN-A migrates from MSL's own responder.
+    expect(s.exchanges.respond(wrap('ESN-A', aesKeyWrap(Buffer.from(KISSUER_MSL, 'hex'), randomBytes(16)))).ok).toBe(true);
+    expect(rows('ESN-A')).toEqual(['migrated']);
+    // ESN-B climbs (PSK, then a plain WRAP: summarised), then retries, then presents superseded wrapdata.
+    const b = await device('ESN-B', KPW_B);
+    const w1 = await climb(b, 1);
+    expect(s.exchanges.respond(wrap('ESN-B', w1)).ok).toBe(true);
+    expect(rows('ESN-B')).toEqual([]);
+    expect(s.exchanges.respond(wrap('ESN-B', w1)).ok).toBe(true);
+    expect(rows('ESN-B')).toEqual(['retry']);
+    expect(s.exchanges.respond(wrap('ESN-B', w1)).ok).toBe(true);
+    expect(rows('ESN-B')).toEqual(['superseded', 'retry']);
+  });
+});
