@@ -28,6 +28,14 @@ export const migration005: Migration = {
         migrated_at TEXT NOT NULL
       ) STRICT, WITHOUT ROWID;
 
+      -- A destroyed generation's KCV (its kcv column is emptied): MSL's Kissuer imported again
+      -- must be known as the generation it was, destroyed or not. Earlier destructions kept it
+      -- in their audit record only.
+      ALTER TABLE issuer_generations ADD COLUMN former_kcv TEXT;
+      UPDATE issuer_generations SET former_kcv = (SELECT json_extract(a.details, '$.kcv') FROM audit_log a
+        WHERE a.action = 'issuer.destroy' AND a.subject = CAST(issuer_generations.generation AS TEXT) ORDER BY a.seq DESC LIMIT 1)
+        WHERE status = 'destroyed';
+
       CREATE TABLE issuer_first_issue (
         generation      INTEGER PRIMARY KEY REFERENCES issuer_generations(generation),
         first_issued_at TEXT NOT NULL

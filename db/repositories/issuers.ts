@@ -76,6 +76,13 @@ export class IssuerRepository {
     return this.keyStmt.get(generation) as IssuerKeyRow | undefined;
   }
 
+  /** The oldest generation whose key has (or, destroyed, had) this KCV. */
+  knownKcv(kcv: string): { generation: number; status: IssuerStatus } | undefined {
+    return this.db.prepare('SELECT generation, status FROM issuer_generations WHERE kcv = ? OR former_kcv = ? ORDER BY generation LIMIT 1').get(kcv, kcv) as
+      | { generation: number; status: IssuerStatus }
+      | undefined;
+  }
+
   /** The generations whose key is gone. */
   destroyedGenerations(): number[] {
     return this.db.prepare(`SELECT generation FROM issuer_generations WHERE status = 'destroyed'`).pluck().all() as number[];
@@ -95,10 +102,11 @@ export class IssuerRepository {
 
   /**
    * Erases the key for good: secure_delete is on, so SQLite overwrites the freed bytes.
-   * The KCV goes too (the API promises null once destroyed); the audit record keeps it.
+   * The KCV leaves the kcv column (the API promises null once destroyed) for former_kcv: the
+   * same key imported again must be known as this generation's (knownKcv).
    */
   destroy(generation: number, at: string): void {
-    this.db.prepare(`UPDATE issuer_generations SET status = 'destroyed', key = NULL, kcv = NULL, grace_until = NULL, destroyed_at = ?,
+    this.db.prepare(`UPDATE issuer_generations SET status = 'destroyed', key = NULL, former_kcv = kcv, kcv = NULL, grace_until = NULL, destroyed_at = ?,
       retired_at = coalesce(retired_at, ?) WHERE generation = ?`).run(at, at, generation);
   }
 

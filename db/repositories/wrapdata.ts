@@ -40,6 +40,15 @@ export interface RegistryUpdate {
   readonly clone?: boolean;
 }
 
+/**
+ * A generation `g` under which unknown bare-MSL wrapdata may be the old responder's: imported
+ * from MSL, still opening, and no generation with the same key (the same KCV, a destroyed one's
+ * included) ever issued here. import-msl refuses a known key; this holds even if one got in.
+ */
+const OPEN_TO_MIGRATION = `g.origin = 'imported-msl' AND g.status IN ('active', 'grace') AND NOT EXISTS (
+  SELECT 1 FROM issuer_first_issue f JOIN issuer_generations s USING (generation)
+  WHERE s.generation = g.generation OR s.kcv = g.kcv OR s.former_kcv = g.kcv)`;
+
 export type ClonePolicy = 'flag' | 'refuse';
 export const CLONE_POLICIES: readonly ClonePolicy[] = ['flag', 'refuse'];
 const POLICY_KEY = 'clone_policy';
@@ -86,10 +95,8 @@ export class WrapdataRepository {
     this.migratedOfStmt = db.prepare('SELECT tag FROM wrapdata_migrated WHERE device_id = ?').pluck();
     this.migrateStmt = db.prepare('INSERT INTO wrapdata_migrated (tag, device_id, generation, migrated_at) VALUES (@tag, @deviceId, @generation, @at) ON CONFLICT DO NOTHING');
     this.firstIssueStmt = db.prepare('INSERT INTO issuer_first_issue (generation, first_issued_at) VALUES (?, ?) ON CONFLICT(generation) DO NOTHING');
-    this.migrationGenerationStmt = db.prepare(`SELECT g.origin = 'imported-msl' AND g.status IN ('active', 'grace') AND f.generation IS NULL
-      FROM issuer_generations g LEFT JOIN issuer_first_issue f USING (generation) WHERE g.generation = ?`).pluck();
-    this.openGenerationsStmt = db.prepare(`SELECT g.generation FROM issuer_generations g LEFT JOIN issuer_first_issue f USING (generation)
-      WHERE g.origin = 'imported-msl' AND g.status IN ('active', 'grace') AND f.generation IS NULL ORDER BY g.generation`).pluck();
+    this.migrationGenerationStmt = db.prepare(`SELECT count(*) FROM issuer_generations g WHERE g.generation = ? AND ${OPEN_TO_MIGRATION}`).pluck();
+    this.openGenerationsStmt = db.prepare(`SELECT g.generation FROM issuer_generations g WHERE ${OPEN_TO_MIGRATION} ORDER BY g.generation`).pluck();
     this.migrationUntilStmt = db.prepare(`SELECT value FROM meta WHERE key = '${MIGRATION_KEY}'`).pluck();
     this.setMigrationStmt = db.prepare(`INSERT INTO meta (key, value) VALUES ('${MIGRATION_KEY}', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`);
     this.clearMigrationStmt = db.prepare(`DELETE FROM meta WHERE key = '${MIGRATION_KEY}'`);

@@ -16,6 +16,8 @@ export const ServiceErrorCode = {
   ISSUER_NOT_FOUND: 'ISSUER_NOT_FOUND',
   ISSUER_TRANSITION: 'ISSUER_TRANSITION',
   ISSUER_CONFLICT: 'ISSUER_CONFLICT',
+  /** import-msl of a Kissuer this store already holds or held (a destroyed generation's included): wrapdata it issued would open as "never issued here". */
+  ISSUER_KEY_KNOWN: 'ISSUER_KEY_KNOWN',
   IMPORT_INVALID: 'IMPORT_INVALID',
   BUNDLE_INVALID: 'BUNDLE_INVALID',
   RECIPIENT_KEY_INVALID: 'RECIPIENT_KEY_INVALID',

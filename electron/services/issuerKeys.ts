@@ -44,6 +44,7 @@ function generationView(row: IssuerRow): IssuerGeneration {
 /** Adds a new active generation; the current active one (if any) goes into grace. Call inside a transaction. */
 export function addActiveGeneration(store: KeyStore, key: Buffer, format: WrapdataFormat, origin: 'generated' | 'imported-msl', at: Date, graceDays: number): number {
   const iso = at.toISOString();
+  if (origin === 'imported-msl') refuseKnownKey(store, key);
   const current = store.issuers.active();
   const generation = store.issuers.nextGeneration();
   if (current) {
@@ -64,6 +65,20 @@ export function addActiveGeneration(store: KeyStore, key: Buffer, format: Wrapda
     key.fill(0);
   }
   return generation;
+}
+
+/**
+ * MSL's Kissuer imported a second time would be a new imported-msl generation that never issued
+ * here, while wrapdata this store issued under the first import (to devices since revoked
+ * included) opens under it first (openMsl tries the newest generation first): open to the
+ * migration from MSL. So a key this store holds or held, a destroyed generation's too (its KCV
+ * is kept in former_kcv), is refused before anything changes. The key is zeroed on refusal.
+ */
+function refuseKnownKey(store: KeyStore, key: Buffer): void {
+  const known = store.issuers.knownKcv(kcv(key, 'aes'));
+  if (known === undefined) return;
+  key.fill(0);
+  throw new ServiceError(ServiceErrorCode.ISSUER_KEY_KNOWN, `This Kissuer is generation ${known.generation} here (${known.status}); nothing was imported. Importing it again would let wrapdata issued here pass for MSL's own.`);
 }
 
 export class IssuerService implements IssuerApi {

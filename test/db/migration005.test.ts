@@ -18,6 +18,9 @@ describe('migration 005', () => {
       VALUES (?, ?, 'msl', ?, ?, 'AAAAAA', ?, ?, ?)`);
     generation.run(1, 'grace', 'imported-msl', Buffer.alloc(45), at, at, '2027-01-01T00:00:00.000Z'); // was active: may have issued
     generation.run(2, 'active', 'generated', Buffer.alloc(45), at, at, null);
+    // Generation 3 was MSL's Kissuer, destroyed before the upgrade: its KCV lives on in its audit record only.
+    db.prepare(`INSERT INTO issuer_generations (generation, status, format, origin, created_at, retired_at, destroyed_at) VALUES (3, 'destroyed', 'msl', 'imported-msl', ?, ?, ?)`).run(at, at, at);
+    db.prepare(`INSERT INTO audit_log (seq, at, action, outcome, subject, details, mac) VALUES (1, ?, 'issuer.destroy', 'ok', '3', '{"kcv":"C0FFEE"}', x'00')`).run(at);
     db.prepare(`INSERT INTO devices (id, identity, status, origin, kpw, kcv_kpw, created_at) VALUES (1, 'ESN-1', 'active', 'generated', x'00', 'AAAAAA', ?)`).run(at);
     db.prepare('INSERT INTO wrapdata_issued (tag, device_id, seq, presented, issued_at) VALUES (?, 1, 1, 1, ?), (?, 1, 2, 0, ?)').run(tag(1), at, tag(2), at);
 
@@ -26,6 +29,12 @@ describe('migration 005', () => {
     const repo = new WrapdataRepository(db);
     expect(repo.historyOf(1).map((w) => w.parent)).toEqual([null, null]);
     expect(db.prepare('SELECT generation FROM issuer_first_issue ORDER BY generation').pluck().all()).toEqual([1, 2]);
+    // The destroyed generation's KCV is kept where import-msl looks for known keys.
+    expect(db.prepare('SELECT generation, kcv, former_kcv FROM issuer_generations ORDER BY generation').all()).toEqual([
+      { generation: 1, kcv: 'AAAAAA', former_kcv: null },
+      { generation: 2, kcv: 'AAAAAA', former_kcv: null },
+      { generation: 3, kcv: null, former_kcv: 'C0FFEE' },
+    ]);
     expect(repo.generationsOpenToMigration()).toEqual([]);
     expect(() => db.prepare('INSERT INTO wrapdata_issued (tag, device_id, seq, issued_at, parent) VALUES (?, 1, 3, ?, ?)').run(tag(3), at, Buffer.alloc(15))).toThrow(/CHECK/);
     // One migration per device.

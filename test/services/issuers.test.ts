@@ -135,7 +135,7 @@ describe('the Kissuer lifecycle', () => {
     oneActive(t.services.issuers.list());
   });
 
-  it('destroy: only a retired generation; the key is erased (NULL in the database) and its KCV is gone', async () => {
+  it('destroy: only a retired generation; the key is erased (NULL in the database) and its KCV is gone from the API (kept as former_kcv)', async () => {
     const t = await store();
     t.services.devices.provision({ identity: v.identity, keys: { kind: 'kpw', kpw: v.kpw_hex } });
     const old = await climbedDevice(t);
@@ -146,7 +146,7 @@ describe('the Kissuer lifecycle', () => {
     expect(destroyed).toMatchObject({ generation: 1, status: 'destroyed', kcv: null, destroyedAt: t.clock.now.toISOString() });
     expect(await codeOf(() => t.services.issuers.destroy(1))).toBe('ISSUER_TRANSITION');
     const raw = (await dumpStore(t.dir, PASSPHRASE))['issuer_generations']!;
-    expect(raw.find((r) => r['generation'] === 1)).toMatchObject({ status: 'destroyed', key: null, kcv: null });
+    expect(raw.find((r) => r['generation'] === 1)).toMatchObject({ status: 'destroyed', key: null, kcv: null, former_kcv: kcvBefore });
     expect(raw.find((r) => r['generation'] === 2)!['key']).toMatch(/^x'01/);
     // The audit log remembers which key was destroyed, by KCV only.
     expect(t.services.audit.list({ action: 'issuer.destroy' })).toEqual([expect.objectContaining({ subject: '1', details: { kcv: kcvBefore } })]);

@@ -248,6 +248,44 @@ describe('the migration from MSL\'s own responder (issue 19, item 2)', () => {
     expect(s.audit.list({ limit: 1000 })).toHaveLength(audit);
   });
 
+  it('MSL\'s Kissuer imported again (active, retired or destroyed) is ISSUER_KEY_KNOWN and nothing changes: a revoked device\'s old wrapdata stays refused (round 2)', async () => {
+    const { services: s } = await setup('msl');
+    const msl = s.issuers.list()[0]!.generation; // MSL's Kissuer, imported
+    const a = await device('ESN-A', KPW_A);
+    const old = await climb(a, 2); // issued here under MSL's generation
+    s.devices.revoke('ESN-A');
+    let n = 0;
+    s.exchanges.setMslMigration('2027-01-15');
+    const reimport = async () => {
+      const before = await dumpStore(t!.dir, PASSPHRASE);
+      expect(() => s.issuers.importMsl(KISSUER_MSL, 30)).toThrow(expect.objectContaining({ code: 'ISSUER_KEY_KNOWN', message: expect.stringContaining(`generation ${msl} here`) }));
+      const after = await dumpStore(t!.dir, PASSPHRASE);
+      for (const table of ['issuer_generations', 'audit_log', 'issuer_first_issue', 'meta']) expect(after[table], table).toEqual(before[table]);
+      expect(JSON.stringify(s.audit.list({ limit: 1000 }))).not.toContain(KISSUER_MSL);
+      // The revoked device's wrapdata is refused under a held identity that never climbed.
+      s.devices.provision({ identity: `DEV-NEW${++n}`, keys: { kind: 'kpw', kpw: KPW_R } });
+      expect(s.exchanges.respond(wrap(`DEV-NEW${n}`, old)).ok).toBe(false);
+    };
+    await reimport(); // active
+    s.issuers.rotate(0, 'msl'); // MSL's generation retired at once
+    await reimport(); // retired
+    s.issuers.destroy(msl);
+    await reimport(); // destroyed: known by the KCV it had
+    expect(s.issuers.list().map((g) => g.origin)).toEqual(['generated', 'imported-msl', 'generated']);
+  });
+
+  it('defence in depth: a generation with the key of one that issued here never opens to migration', async () => {
+    const { services: s } = await setup('msl');
+    const msl = s.issuers.list()[0]!.generation;
+    await climb(await device('ESN-B', KPW_B), 1); // MSL's generation issued here
+    s.issuers.rotate(90, 'msl');
+    // A copy of generation 1's key as a new imported-msl generation, as if import-msl had let it in.
+    const db = (s.store as unknown as { session: { store(): { unsafeDatabase(): import('better-sqlite3-multiple-ciphers').Database } } }).session.store().unsafeDatabase();
+    db.prepare(`INSERT INTO issuer_generations (generation, status, format, origin, key, kcv, created_at, grace_until)
+      SELECT ?, 'grace', format, 'imported-msl', key, kcv, created_at, '2027-01-01T00:00:00.000Z' FROM issuer_generations WHERE generation = ?`).run(msl + 2, msl);
+    expect(s.exchanges.setMslMigration('2027-01-15').generations).toEqual([]);
+  });
+
   it('is never answered under a generation this KeyLadder issued under (here, MSL\'s Kissuer while it was active)', async () => {
     const { services: s } = await setup('msl');
     await climb(await device('ESN-B', KPW_B), 1); // issues under the imported generation

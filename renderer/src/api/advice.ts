@@ -25,6 +25,7 @@ const ADVICE: Readonly<Record<string, string>> = {
   ISSUER_NOT_FOUND: 'Open Kissuer again to see the generations this store has.',
   ISSUER_TRANSITION: 'That change is not allowed from the generation’s current status; see the status column.',
   ISSUER_CONFLICT: 'Refresh the table and try again.',
+  ISSUER_KEY_KNOWN: 'This Kissuer is (or was) one of this store’s generations already; nothing was imported. There is nothing to import again.',
   IMPORT_INVALID: 'Fix the file (header row: identity, group, kpe, kph, kpw) and import it again.',
   BUNDLE_INVALID: 'Check that the file and the passphrase or key belong together.',
   RECIPIENT_KEY_INVALID: 'Choose the recipient’s public key file: RSA of at least 2048 bits with e = 65537, or EC on P-256 or P-384, with no private members.',
