@@ -2,7 +2,9 @@
 // and the migration from MSL's own responder:
 //   - each issue records its parent: the tag of the wrapdata presented in the
 //     WRAP it answered, or NULL for a PSK/MGK answer (a root). Rows from
-//     before this migration have no known parent and count as roots;
+//     before this migration have no known parent and count as roots, so a
+//     device with any history before it is marked as having climbed
+//     (device_stats.climbed_before_lineages): it never migrates from MSL;
 //   - the old responder's wrapdata a device migrated with, kept (as its tag)
 //     until its generation is retired, so that it is refused under any other
 //     identity, and after a revocation under every one;
@@ -19,6 +21,13 @@ export const migration005: Migration = {
   up: (db) => {
     db.exec(`
       ALTER TABLE wrapdata_issued ADD COLUMN parent BLOB CHECK (parent IS NULL OR length(parent) = 16);
+
+      -- Lineages start here: whether a device climbed before cannot be read from its rows (all
+      -- roots now), so any device with exchanges or registered wrapdata counts as having climbed.
+      -- Else a revoked device's MSL-era wrapdata would migrate under its identity.
+      ALTER TABLE device_stats ADD COLUMN climbed_before_lineages INTEGER NOT NULL DEFAULT 0 CHECK (climbed_before_lineages IN (0, 1));
+      UPDATE device_stats SET climbed_before_lineages = 1
+        WHERE exchange_count > 0 OR last_mechanism IS NOT NULL OR device_id IN (SELECT device_id FROM wrapdata_issued);
 
       CREATE TABLE wrapdata_migrated (
         tag         BLOB PRIMARY KEY CHECK (length(tag) = 16),

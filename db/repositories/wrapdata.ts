@@ -74,6 +74,7 @@ export class WrapdataRepository {
   private readonly clearMigrationStmt;
   private readonly openGenerationsStmt;
   private readonly forgetMigratedStmt;
+  private readonly climbedBeforeStmt;
 
   constructor(db: Db) {
     this.ownerStmt = db.prepare('SELECT device_id FROM wrapdata_issued WHERE tag = ?').pluck();
@@ -100,6 +101,7 @@ export class WrapdataRepository {
     this.migrationUntilStmt = db.prepare(`SELECT value FROM meta WHERE key = '${MIGRATION_KEY}'`).pluck();
     this.setMigrationStmt = db.prepare(`INSERT INTO meta (key, value) VALUES ('${MIGRATION_KEY}', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`);
     this.clearMigrationStmt = db.prepare(`DELETE FROM meta WHERE key = '${MIGRATION_KEY}'`);
+    this.climbedBeforeStmt = db.prepare('SELECT climbed_before_lineages FROM device_stats WHERE device_id = ?').pluck();
     this.forgetMigratedStmt = db.prepare(`DELETE FROM wrapdata_migrated WHERE generation IN
       (SELECT generation FROM issuer_generations WHERE status IN ('retired', 'destroyed'))`);
   }
@@ -107,6 +109,11 @@ export class WrapdataRepository {
   /** The device a wrapdata (by tag) was issued to, if it is among the registered ones, or migrated with. */
   ownerOf(tag: Buffer): number | undefined {
     return (this.ownerStmt.get(tag) ?? this.migratedOwnerStmt.get(tag)) as number | undefined;
+  }
+
+  /** Whether the device had exchanges before lineages were recorded (migration 005): it counts as having climbed. */
+  climbedBeforeLineages(deviceId: number): boolean {
+    return this.climbedBeforeStmt.get(deviceId) === 1;
   }
 
   /** The old responder's wrapdata the device migrated with (by tag), if it did. */

@@ -176,6 +176,8 @@ export class WrapdataRegistry {
     if (until === undefined || !(now < until)) return false;
     if (this.pending.hasIssuedUnder(generation) || !store.wrapdata.openToMigration(generation)) return false;
     if (this.pending.hasMigrated(deviceId) || store.wrapdata.migratedOf(deviceId) !== undefined) return false;
+    // Climbed before lineages were recorded: its rows are all roots, but it is no newcomer.
+    if (store.wrapdata.climbedBeforeLineages(deviceId)) return false;
     return !this.pending.merge(deviceId, store.wrapdata.historyOf(deviceId)).some((w) => w.parent !== null);
   }
 }

@@ -23,11 +23,16 @@ describe('migration 005', () => {
     db.prepare(`INSERT INTO audit_log (seq, at, action, outcome, subject, details, mac) VALUES (1, ?, 'issuer.destroy', 'ok', '3', '{"kcv":"C0FFEE"}', x'00')`).run(at);
     db.prepare(`INSERT INTO devices (id, identity, status, origin, kpw, kcv_kpw, created_at) VALUES (1, 'ESN-1', 'active', 'generated', x'00', 'AAAAAA', ?)`).run(at);
     db.prepare('INSERT INTO wrapdata_issued (tag, device_id, seq, presented, issued_at) VALUES (?, 1, 1, 1, ?), (?, 1, 2, 0, ?)').run(tag(1), at, tag(2), at);
+    // ESN-1 climbed before the upgrade; ESN-2 only exchanged (its registry rows pruned or never kept); ESN-3 never did.
+    db.prepare(`INSERT INTO devices (id, identity, status, origin, kpw, kcv_kpw, created_at) VALUES (2, 'ESN-2', 'active', 'generated', x'00', 'AAAAAA', ?), (3, 'ESN-3', 'active', 'generated', x'00', 'AAAAAA', ?)`).run(at, at);
+    db.prepare(`INSERT INTO device_stats (device_id, exchange_count, last_mechanism, last_exchange_at) VALUES (1, 5, 'WRAP', ?), (2, 1, 'PSK', ?), (3, 0, NULL, NULL)`).run(at, at);
 
     expect(migrate(db, MIGRATIONS.slice(0, 5))).toEqual([5]);
     expect(schemaVersion(db)).toBe(5);
     const repo = new WrapdataRepository(db);
     expect(repo.historyOf(1).map((w) => w.parent)).toEqual([null, null]);
+    // Its old rows are roots now, yet the device has climbed: it never counts as a newcomer to migrate.
+    expect([1, 2, 3].map((d) => repo.climbedBeforeLineages(d))).toEqual([true, true, false]);
     expect(db.prepare('SELECT generation FROM issuer_first_issue ORDER BY generation').pluck().all()).toEqual([1, 2]);
     // The destroyed generation's KCV is kept where import-msl looks for known keys.
     expect(db.prepare('SELECT generation, kcv, former_kcv FROM issuer_generations ORDER BY generation').all()).toEqual([

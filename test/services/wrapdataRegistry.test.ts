@@ -274,6 +274,16 @@ describe('the migration from MSL\'s own responder (issue 19, item 2)', () => {
     expect(s.issuers.list().map((g) => g.origin)).toEqual(['generated', 'imported-msl', 'generated']);
   });
 
+  it('a device that climbed before lineages were recorded (a store upgraded to schema 5) does not migrate (round 2)', async () => {
+    const { s, fromMsl } = await migrating();
+    s.exchanges.setMslMigration('2027-01-15');
+    // What migration 005 marks on a device with exchanges before it (test/db/migration005.test.ts).
+    const db = (s.store as unknown as { session: { store(): { unsafeDatabase(): import('better-sqlite3-multiple-ciphers').Database } } }).session.store().unsafeDatabase();
+    db.prepare(`UPDATE device_stats SET climbed_before_lineages = 1 WHERE device_id = (SELECT id FROM devices WHERE identity = 'ESN-A')`).run();
+    expect(error(s.exchanges.respond(wrap('ESN-A', fromMsl())).json).reason).toBe('WRAPDATA_UNREGISTERED');
+    expect(s.exchanges.respond(wrap('ESN-B', fromMsl())).ok).toBe(true);
+  });
+
   it('defence in depth: a generation with the key of one that issued here never opens to migration', async () => {
     const { services: s } = await setup('msl');
     const msl = s.issuers.list()[0]!.generation;
