@@ -21,6 +21,10 @@ export const migration005: Migration = {
   up: (db) => {
     db.exec(`
       ALTER TABLE wrapdata_issued ADD COLUMN parent BLOB CHECK (parent IS NULL OR length(parent) = 16);
+      -- A WRAP answer's lineage: the root it climbed from (its parent's root, or its parent when
+      -- that is not registered); NULL for a root. Lineages are pruned apart, so that one root
+      -- (a stranger's PSK answer) cannot push another root's tip out.
+      ALTER TABLE wrapdata_issued ADD COLUMN root BLOB CHECK (root IS NULL OR length(root) = 16);
 
       -- Lineages start here: whether a device climbed before cannot be read from its rows (all
       -- roots now), so any device with exchanges or registered wrapdata counts as having climbed.

@@ -101,7 +101,7 @@ export const hourOf = (at: string): string => `${at.slice(0, 13)}:00:00.000Z`;
  * responder (the door a revoked device would use), a superseded wrapdata (a replay or a clone),
  * and a retry (a lost answer, or a copy's first use).
  */
-const NOTABLE_WRAPDATA: ReadonlySet<unknown> = new Set(['migrated', 'superseded', 'retry']);
+const NOTABLE_WRAPDATA: ReadonlySet<unknown> = new Set(['migrated', 'superseded', 'root-replayed', 'retry']);
 
 /** Whether a record may be counted into its hour's summary under the 'summary' policy. */
 export const summarisable = (r: AuditRecord): boolean =>

@@ -13,6 +13,8 @@
 import type { Db } from '../connection.js';
 
 export const REGISTRY_DEPTH = 3;
+/** How many lineages (WRAP answers from distinct roots) a device keeps, REGISTRY_DEPTH rows each. */
+export const REGISTRY_LINEAGES = 3;
 
 export interface RegisteredWrapdata {
   readonly tag: Buffer;
@@ -59,7 +61,10 @@ export class WrapdataRepository {
   private readonly historyStmt;
   private readonly presentedStmt;
   private readonly issueStmt;
-  private readonly pruneStmt;
+  private readonly pruneRootsStmt;
+  private readonly pruneLineageStmt;
+  private readonly pruneLineagesStmt;
+  private readonly rootOfStmt;
   private readonly cloneStmt;
   private readonly clearStmt;
   private readonly policyStmt;
@@ -81,12 +86,20 @@ export class WrapdataRepository {
     this.historyStmt = db.prepare('SELECT tag, seq, presented, parent FROM wrapdata_issued WHERE device_id = ? ORDER BY seq');
     this.presentedStmt = db.prepare('UPDATE wrapdata_issued SET presented = presented + 1 WHERE tag = ?');
     // Several processes may issue to one device (`serve --workers N`): the number is taken at write time.
-    this.issueStmt = db.prepare(`INSERT INTO wrapdata_issued (tag, device_id, seq, issued_at, parent)
-      VALUES (@tag, @deviceId, (SELECT coalesce(max(seq), 0) + 1 FROM wrapdata_issued WHERE device_id = @deviceId), @at, @parent)
+    this.issueStmt = db.prepare(`INSERT INTO wrapdata_issued (tag, device_id, seq, issued_at, parent, root)
+      VALUES (@tag, @deviceId, (SELECT coalesce(max(seq), 0) + 1 FROM wrapdata_issued WHERE device_id = @deviceId), @at, @parent,
+        CASE WHEN @parent IS NOT NULL THEN coalesce((SELECT coalesce(root, tag) FROM wrapdata_issued WHERE tag = @parent), @parent) END)
       ON CONFLICT(tag) DO NOTHING RETURNING seq`).pluck();
-    // Roots and the lineage are kept apart, REGISTRY_DEPTH each: what falls out is of the new row's kind.
-    this.pruneStmt = db.prepare(`DELETE FROM wrapdata_issued WHERE device_id = @deviceId AND (parent IS NULL) = @root AND seq <= coalesce(
-      (SELECT seq FROM wrapdata_issued WHERE device_id = @deviceId AND (parent IS NULL) = @root ORDER BY seq DESC LIMIT 1 OFFSET ${REGISTRY_DEPTH}), 0)`);
+    // Roots are kept apart from WRAP answers, REGISTRY_DEPTH of them. WRAP answers are kept per
+    // lineage: REGISTRY_DEPTH per root, for the REGISTRY_LINEAGES roots last climbed from, so one
+    // lineage (a stranger climbing from its own PSK answer) cannot push another's tip out.
+    this.pruneRootsStmt = db.prepare(`DELETE FROM wrapdata_issued WHERE device_id = @deviceId AND parent IS NULL AND seq <= coalesce(
+      (SELECT seq FROM wrapdata_issued WHERE device_id = @deviceId AND parent IS NULL ORDER BY seq DESC LIMIT 1 OFFSET ${REGISTRY_DEPTH}), 0)`);
+    this.pruneLineageStmt = db.prepare(`DELETE FROM wrapdata_issued WHERE device_id = @deviceId AND root = @root AND seq <= coalesce(
+      (SELECT seq FROM wrapdata_issued WHERE device_id = @deviceId AND root = @root ORDER BY seq DESC LIMIT 1 OFFSET ${REGISTRY_DEPTH}), 0)`);
+    this.pruneLineagesStmt = db.prepare(`DELETE FROM wrapdata_issued WHERE device_id = @deviceId AND root IS NOT NULL AND root NOT IN
+      (SELECT root FROM wrapdata_issued WHERE device_id = @deviceId AND root IS NOT NULL GROUP BY root ORDER BY max(seq) DESC LIMIT ${REGISTRY_LINEAGES})`);
+    this.rootOfStmt = db.prepare('SELECT root FROM wrapdata_issued WHERE tag = ?').pluck();
     this.cloneStmt = db.prepare(`UPDATE device_stats SET clone_events = clone_events + 1,
       clone_suspected_at = coalesce(clone_suspected_at, @at) WHERE device_id = @deviceId`);
     this.clearStmt = db.prepare('UPDATE device_stats SET clone_events = 0, clone_suspected_at = NULL WHERE device_id = ? AND clone_suspected_at IS NOT NULL');
@@ -167,7 +180,13 @@ export class WrapdataRepository {
       if (u.presented !== undefined) this.presentedStmt.run(u.presented);
       if (u.migrated !== undefined) this.migrateStmt.run({ tag: u.migrated.tag, deviceId: u.deviceId, generation: u.migrated.generation, at: u.at });
       const seq = this.issueStmt.get({ tag: u.issued, deviceId: u.deviceId, at: u.at, parent: u.parent ?? null }) as number | undefined;
-      if (seq !== undefined) this.pruneStmt.run({ deviceId: u.deviceId, root: u.parent === undefined ? 1 : 0 });
+      if (seq !== undefined) {
+        if (u.parent === undefined) this.pruneRootsStmt.run({ deviceId: u.deviceId });
+        else {
+          this.pruneLineageStmt.run({ deviceId: u.deviceId, root: this.rootOfStmt.get(u.issued) });
+          this.pruneLineagesStmt.run({ deviceId: u.deviceId });
+        }
+      }
       if (u.clone) this.cloneStmt.run({ deviceId: u.deviceId, at: u.at });
     }
   }

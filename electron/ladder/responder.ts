@@ -62,11 +62,14 @@ export interface LadderKeySource extends IssuerLookup {
  * What the registry says of returning wrapdata: the latest issued to the
  * identity; the one before it, back once more (the device lost our answer);
  * older than the latest (a replay or a clone: answered only under the `flag`
- * policy); not registered (keyladder-v1 issued by a peer, or before the
+ * policy); a root (a PSK/MGK answer, which anyone may ask for) presented a
+ * third time with no answer to it ever presented ('root-replayed': a
+ * stranger's cheap fork, refused or answered like 'superseded' but never a
+ * clone mark); not registered (keyladder-v1 issued by a peer, or before the
  * registry); or the old responder's bare-MSL wrapdata, answered once for a
  * device migrating from it while the operator allows it.
  */
-export type ReturningVerdict = 'latest' | 'retry' | 'superseded' | 'unregistered' | 'migrated';
+export type ReturningVerdict = 'latest' | 'retry' | 'superseded' | 'root-replayed' | 'unregistered' | 'migrated';
 
 /** The registry's view of one answered exchange. */
 export interface RegistryTags {

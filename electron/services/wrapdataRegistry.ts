@@ -124,6 +124,10 @@ export function verdictOn(history: readonly RegisteredWrapdata[], tag: Buffer): 
   const node = history.find((w) => w.tag.equals(tag));
   const answers = history.filter((w) => w.parent !== null && w.parent.equals(tag));
   const uses = node ? node.presented : Math.max(1, answers.length);
+  // A root anyone could have asked for, replayed before any answer to it climbed on: the four
+  // requests a stranger needs (PSK, then its root three times). Not a clone mark; a real clone
+  // is caught one step on, when two answers to it are presented (the fork check below).
+  if (uses >= 2 && node !== undefined && node.parent === null && answers.every((a) => a.presented === 0)) return 'root-replayed';
   if (uses >= 2) return 'superseded';
   if (uses === 1) return answers.length > 0 && answers.every((a) => a.presented === 0) ? 'retry' : 'superseded';
   const parent = node!.parent;
@@ -157,7 +161,7 @@ export class WrapdataRegistry {
     }
     if (owner !== deviceId) throw wrappingKeyMissing('WRAPDATA_IDENTITY_MISMATCH', 'The wrapdata was issued to another identity.');
     const verdict = verdictOn(this.pending.merge(owner, store.wrapdata.historyOf(owner)), tag);
-    if (verdict === 'superseded' && clonePolicy(store) === 'refuse') throw superseded();
+    if ((verdict === 'superseded' || verdict === 'root-replayed') && clonePolicy(store) === 'refuse') throw superseded();
     return verdict;
   }
 

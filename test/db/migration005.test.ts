@@ -70,4 +70,26 @@ describe('migration 005', () => {
     expect(db.prepare('SELECT generation FROM issuer_first_issue').pluck().all()).toEqual([1]);
     db.close();
   });
+
+  it('prunes WRAP answers per lineage: one root climbing on never pushes another root\'s tip out; the last three lineages are kept (round 2)', () => {
+    const db = new Database(':memory:');
+    migrate(db);
+    const at = '2026-11-01T00:00:00.000Z';
+    db.prepare(`INSERT INTO issuer_generations (generation, status, format, origin, key, kcv, created_at, activated_at) VALUES (1, 'active', 'msl', 'generated', x'00', 'AAAAAA', ?, ?)`).run(at, at);
+    db.prepare(`INSERT INTO devices (id, identity, status, origin, kpw, kcv_kpw, created_at) VALUES (1, 'ESN-1', 'active', 'generated', x'00', 'AAAAAA', ?)`).run(at);
+    const repo = new WrapdataRepository(db);
+    const chain = (root: number, from: number, to: number) => [
+      { deviceId: 1, at, generation: 1, issued: tag(root) },
+      ...Array.from({ length: to - from + 1 }, (_, i) => from + i).map((n) => ({ deviceId: 1, at, generation: 1, issued: tag(n), parent: tag(n === from ? root : n - 1), presented: tag(n === from ? root : n - 1) })),
+    ];
+    // The device climbs from root 1 (2, 3); a stranger climbs five rungs from its own root 10.
+    db.transaction(() => repo.apply([...chain(1, 2, 3), ...chain(10, 11, 15)], [1], at))();
+    const lineage = () => repo.historyOf(1).filter((w) => w.parent !== null).map((w) => w.tag[0]);
+    expect(lineage()).toEqual([2, 3, 13, 14, 15]);
+    expect(db.prepare('SELECT root FROM wrapdata_issued WHERE tag = ?').pluck().get(tag(15))).toEqual(tag(10));
+    // Two more lineages: the one least recently climbed (the device's, here) goes; three are kept.
+    db.transaction(() => repo.apply([...chain(20, 21, 21), ...chain(30, 31, 31)], [1], at))();
+    expect(lineage()).toEqual([13, 14, 15, 21, 31]);
+    db.close();
+  });
 });

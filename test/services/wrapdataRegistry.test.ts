@@ -336,6 +336,27 @@ describe('strangers cannot make a device look like a clone (issue 19, item 4)', 
     expect(s.audit.list({ action: 'exchange', subject: 'ESN-A', limit: 1 })[0]!.details).toMatchObject({ wrapdata: 'latest' });
   });
 
+  it.each(['msl', 'keyladder-v1'] as const)('%s: a stranger\'s own root replayed three times (4 requests) is audited but marks nothing (round 2)', async (format) => {
+    const { services: s } = await setup(format);
+    const a = await device('ESN-A', KPW_A);
+    await climb(a, 2);
+    const rootOf = (out: { json: string }) => Buffer.from((JSON.parse(out.json) as { keyresponsedata: { keydata: { wrapdata: string } } }).keyresponsedata.keydata.wrapdata, 'base64');
+    // The stranger's PSK answer carries a root in clear; it presents it three times: latest, retry, then a third.
+    const root = rootOf(s.exchanges.respond(psk('ESN-A')));
+    for (let i = 0; i < 3; i++) expect(s.exchanges.respond(wrap('ESN-A', root)).ok).toBe(true);
+    expect(s.audit.list({ action: 'exchange', subject: 'ESN-A', limit: 1 })[0]!.details).toMatchObject({ wrapdata: 'root-replayed' });
+    expect(s.audit.list({ action: 'exchange', subject: 'ESN-A', limit: 1 })[0]!.details['possibleClone']).toBeUndefined();
+    expect(s.devices.get('ESN-A').possibleClone).toBeNull();
+    // Under refuse, the stranger's replay is refused; the real device climbs on untouched.
+    s.exchanges.setClonePolicy('refuse');
+    const again = rootOf(s.exchanges.respond(psk('ESN-A')));
+    for (let i = 0; i < 2; i++) expect(s.exchanges.respond(wrap('ESN-A', again)).ok).toBe(true);
+    expect(error(s.exchanges.respond(wrap('ESN-A', again)).json).reason).toBe('WRAPDATA_SUPERSEDED');
+    await climb(a, 1);
+    expect(s.audit.list({ action: 'exchange', subject: 'ESN-A', limit: 1 })[0]!.details).toMatchObject({ wrapdata: 'latest' });
+    expect(s.devices.get('ESN-A').possibleClone).toBeNull();
+  });
+
   it.each(['msl', 'keyladder-v1'] as const)('%s: a real fork still flags (two holders climb on from one wrapdata)', async (format) => {
     const { services: s } = await setup(format);
     const a = await device('ESN-A', KPW_A);
@@ -442,7 +463,7 @@ describe('wrapdata older than the latest: a replay or a clone', () => {
 });
 
 describe('under the summary audit policy, what the operator must see is still a row each (round 2)', () => {
-  it('a migration, a retry and a superseded wrapdata each keep their own exchange row; a plain climb is summarised', async () => {
+  it('a migration, a retry and a replayed wrapdata each keep their own exchange row; a plain climb is summarised', async () => {
     const { services: s } = await setup('msl');
     s.issuers.rotate(90, 'msl');
     s.audit.setExchangePolicy('summary');
@@ -459,6 +480,6 @@ describe('under the summary audit policy, what the operator must see is still a 
     expect(s.exchanges.respond(wrap('ESN-B', w1)).ok).toBe(true);
     expect(rows('ESN-B')).toEqual(['retry']);
     expect(s.exchanges.respond(wrap('ESN-B', w1)).ok).toBe(true);
-    expect(rows('ESN-B')).toEqual(['superseded', 'retry']);
+    expect(rows('ESN-B')).toEqual(['root-replayed', 'retry']); // w1 is a root (a PSK answer)
   });
 });
