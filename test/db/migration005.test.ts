@@ -8,12 +8,21 @@ import { MIGRATIONS, migrate, schemaVersion } from '../../db/migrations/index.js
 import { WrapdataRepository } from '../../db/repositories/wrapdata.js';
 
 const tag = (n: number) => Buffer.alloc(16, n);
+const at = '2026-11-01T00:00:00.000Z';
+
+/** A store at the current schema with one active generation (1) and one device (1). */
+function oneDevice(): { db: Database.Database; repo: WrapdataRepository } {
+  const db = new Database(':memory:');
+  migrate(db);
+  db.prepare(`INSERT INTO issuer_generations (generation, status, format, origin, key, kcv, created_at, activated_at) VALUES (1, 'active', 'msl', 'generated', x'00', 'AAAAAA', ?, ?)`).run(at, at);
+  db.prepare(`INSERT INTO devices (id, identity, status, origin, kpw, kcv_kpw, created_at) VALUES (1, 'ESN-1', 'active', 'generated', x'00', 'AAAAAA', ?)`).run(at);
+  return { db, repo: new WrapdataRepository(db) };
+}
 
 describe('migration 005', () => {
   it('upgrades a schema-4 store: old rows become roots, generations ever active count as issued, and the tables keep their invariants', () => {
     const db = new Database(':memory:');
     migrate(db, MIGRATIONS.slice(0, 4));
-    const at = '2026-11-01T00:00:00.000Z';
     const generation = db.prepare(`INSERT INTO issuer_generations (generation, status, format, origin, key, kcv, created_at, activated_at, grace_until)
       VALUES (?, ?, 'msl', ?, ?, 'AAAAAA', ?, ?, ?)`);
     generation.run(1, 'grace', 'imported-msl', Buffer.alloc(45), at, at, '2027-01-01T00:00:00.000Z'); // was active: may have issued
@@ -51,12 +60,7 @@ describe('migration 005', () => {
   });
 
   it('keeps roots and the lineage apart, three of each', () => {
-    const db = new Database(':memory:');
-    migrate(db);
-    const at = '2026-11-01T00:00:00.000Z';
-    db.prepare(`INSERT INTO issuer_generations (generation, status, format, origin, key, kcv, created_at, activated_at) VALUES (1, 'active', 'msl', 'generated', x'00', 'AAAAAA', ?, ?)`).run(at, at);
-    db.prepare(`INSERT INTO devices (id, identity, status, origin, kpw, kcv_kpw, created_at) VALUES (1, 'ESN-1', 'active', 'generated', x'00', 'AAAAAA', ?)`).run(at);
-    const repo = new WrapdataRepository(db);
+    const { db, repo } = oneDevice();
     // A root, four WRAP answers climbing from it, then five roots (a stranger's PSK requests).
     const updates = [
       { deviceId: 1, at, generation: 1, issued: tag(1) },
@@ -72,12 +76,7 @@ describe('migration 005', () => {
   });
 
   it('prunes WRAP answers per lineage: one root climbing on never pushes another root\'s tip out; the last three lineages are kept (round 2)', () => {
-    const db = new Database(':memory:');
-    migrate(db);
-    const at = '2026-11-01T00:00:00.000Z';
-    db.prepare(`INSERT INTO issuer_generations (generation, status, format, origin, key, kcv, created_at, activated_at) VALUES (1, 'active', 'msl', 'generated', x'00', 'AAAAAA', ?, ?)`).run(at, at);
-    db.prepare(`INSERT INTO devices (id, identity, status, origin, kpw, kcv_kpw, created_at) VALUES (1, 'ESN-1', 'active', 'generated', x'00', 'AAAAAA', ?)`).run(at);
-    const repo = new WrapdataRepository(db);
+    const { db, repo } = oneDevice();
     const chain = (root: number, from: number, to: number) => [
       { deviceId: 1, at, generation: 1, issued: tag(root) },
       ...Array.from({ length: to - from + 1 }, (_, i) => from + i).map((n) => ({ deviceId: 1, at, generation: 1, issued: tag(n), parent: tag(n === from ? root : n - 1), presented: tag(n === from ? root : n - 1) })),
