@@ -444,7 +444,10 @@ export class KeyStore {
     if (!this.open) return;
     this.open = false;
     clearInterval(this.watcher);
-    this.checkpointer?.stop();
+    // A checkpointing thread that did not close in time is being terminated: the hold covers its
+    // connection until it is really closed (a restore must not swap the files under it).
+    const closing = this.checkpointer?.stop();
+    this.checkpointer = undefined;
     try {
       // Not into a file that has been replaced: nobody reads it any more.
       if (!this.replacedFile) this.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -452,6 +455,7 @@ export class KeyStore {
       // Nothing to checkpoint, or a reader holds it; SQLite will do it next time.
     }
     this.db.close();
+    if (closing !== undefined) this.hold.releaseAfter(closing);
     this.hold.release();
     this.sealer.destroy();
     this.auditKey.fill(0);
@@ -498,8 +502,10 @@ export class KeyStore {
     const files = storeFiles(this.dir);
     // The WAL checkpointer's connection would count as another one; it comes back if the rekey is refused.
     const checkpointing = this.checkpointer !== undefined;
-    this.checkpointer?.stop();
+    const closing = this.checkpointer?.stop();
     this.checkpointer = undefined;
+    // Its connection must be closed before the hold is traded (see lock()).
+    if (closing !== undefined) await closing;
     // The test restore uses too (db/storeHold.ts): this store's own shared hold is traded for the
     // exclusive one, held until the swap is done. Between the two calls (the same tick of this
     // thread) another process could only take the store alone if nobody else held it; it would then
