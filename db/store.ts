@@ -442,10 +442,45 @@ export class KeyStore {
   /** Forgets every key held in memory and closes the database. */
   lock(): void {
     if (!this.open) return;
-    this.open = false;
-    clearInterval(this.watcher);
     // A checkpointing thread that did not close in time is being terminated: the hold covers its
     // connection until it is really closed (a restore must not swap the files under it).
+    const closing = this.close();
+    if (closing !== undefined) this.hold.releaseAfter(closing);
+    this.hold.release();
+  }
+
+  /**
+   * Locks this store holding it alone (db/storeHold.ts), for a restore by the
+   * process that has it open (the app): its shared hold is traded for the
+   * exclusive one first, as rekey does, and a refusal (STORE_IN_USE: `serve`
+   * or another process has it open) leaves it open and unchanged. `beforeLock`
+   * runs once the store is known to be alone, while it is still open. The
+   * caller releases the returned hold.
+   */
+  async lockAlone(then: string, beforeLock: () => void = () => {}): Promise<StoreHold> {
+    this.ensureOpen();
+    this.hold.release();
+    let alone: StoreHold;
+    try {
+      alone = StoreHold.exclusive(this.dir, then);
+    } catch (e) {
+      this.hold = StoreHold.shared(this.dir);
+      throw e;
+    }
+    try {
+      beforeLock();
+    } finally {
+      const closing = this.close();
+      // The checkpointing thread's connection is closed before anything is swapped.
+      if (closing !== undefined) await closing;
+    }
+    return alone;
+  }
+
+  /** Closes the database and forgets the keys; the hold is the caller's. Returns a promise while the checkpointing thread is still closing. */
+  private close(): Promise<void> | undefined {
+    this.open = false;
+    clearInterval(this.watcher);
     const closing = this.checkpointer?.stop();
     this.checkpointer = undefined;
     try {
@@ -455,10 +490,9 @@ export class KeyStore {
       // Nothing to checkpoint, or a reader holds it; SQLite will do it next time.
     }
     this.db.close();
-    if (closing !== undefined) this.hold.releaseAfter(closing);
-    this.hold.release();
     this.sealer.destroy();
     this.auditKey.fill(0);
+    return closing;
   }
 
   /** Re-wraps the store key only; the database is not rewritten. */
@@ -668,21 +702,23 @@ export class KeyStore {
   /**
    * Replaces the store in `dir` with a backup, after proving that `passphrase`
    * opens it. Refused with STORE_IN_USE, changing nothing, while any process
-   * (this one included: lock its store first) has the store open; the store is
+   * (this one included: lock its store first, or pass `holdAlone`, which
+   * locks it with lockAlone) has the store open; the store is
    * held alone from that test to the end of the swap (db/storeHold.ts). The
    * restored database is stamped with the restore's id before the swap, and
    * the swap is journaled (db/restoreJournal.ts): a crash after READY rolls
    * forward at the next unlock, which writes the `store.restore` record; a
    * stamped store whose log lacks that record does not verify.
    */
-  static async restore(dir: string, file: string, passphrase: string): Promise<void> {
+  static async restore(dir: string, file: string, passphrase: string, holdAlone: () => Promise<StoreHold> = async () => StoreHold.exclusive(dir, 'restore')): Promise<void> {
     const { keyFileText, dbBytes } = readBackup(file);
     const keyFile = parseKeyFile(keyFileText);
     const storeKey = await unwrapStoreKey(keyFile, passphrase);
     let alone: StoreHold;
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      alone = StoreHold.exclusive(dir, 'restore');
+      // The app passes its own (KeyStore.lockAlone): it locks its store only once it holds it alone.
+      alone = await holdAlone();
     } catch (e) {
       storeKey.fill(0);
       throw e;
