@@ -17,7 +17,7 @@ import { closeJournal, finishSwap, markReady, needsSwap, owedRestore, type Resto
 import { checkPassphrase, newScryptParams, DEFAULT_LOG_N } from './kdf.js';
 import { parseKeyFile, readKeyFile, unwrapStoreKey, wrapStoreKey, writeKeyFile, type KeyFile } from './keyfile.js';
 import { LATEST_VERSION, migrate, refuseNewer } from './migrations/index.js';
-import { AuditRepository, stampRestore, type AuditRecord } from './repositories/audit.js';
+import { AuditRepository, type BackupStamp, stampBackup, stampRestore, takeBackupStamp, type AuditRecord } from './repositories/audit.js';
 import { DeviceRepository } from './repositories/devices.js';
 import { GroupRepository } from './repositories/groups.js';
 import { IssuerRepository } from './repositories/issuers.js';
@@ -233,7 +233,7 @@ export class KeyStore {
       try {
         store.transaction(() => {
           if (owed !== undefined && !store.audit.recordsRestore(owed.restoreId)) {
-            store.audit.append({ at: now(), action: 'store.restore', outcome: 'ok', subject: null, details: { bytes: owed.bytes, restoreId: owed.restoreId, restoredAt: owed.restoredAt } });
+            store.audit.append({ at: now(), action: 'store.restore', outcome: 'ok', subject: null, details: { bytes: owed.bytes, restoreId: owed.restoreId, restoredAt: owed.restoredAt, ...(owed.backupId !== undefined ? { backupId: owed.backupId } : {}) } });
           }
           store.audit.append(...store.takeFailedUnlocks(), { at: now(), action: options.unlockAction ?? 'store.unlock', outcome: 'ok', subject: null, details: {} });
         });
@@ -629,6 +629,8 @@ export class KeyStore {
     this.ensureOpen();
     // Before any work: an existing file is replaced only with --force, a symbolic link never.
     checkOutput(file, force);
+    // Names this backup: its copy carries the id (writeBackup), and so does its audit record.
+    const backupId = randomBytes(16).toString('hex');
     const tmpDb = `${file}.db-tmp-${process.pid}`;
     removeIfExists(tmpDb);
     let size: number;
@@ -640,13 +642,13 @@ export class KeyStore {
         throw asUnwritable(e, file);
       }
       try {
-        size = this.writeBackup(file, tmpDb, force, onProgress);
+        size = this.writeBackup(file, tmpDb, force, { backupId, at: now() }, onProgress);
       } catch (e) {
         previous.forget();
         throw asUnwritable(e, file);
       }
       try {
-        this.audit.append({ at: now(), action: 'store.backup', outcome: 'ok', subject: null, details: { bytes: size } });
+        this.audit.append({ at: now(), action: 'store.backup', outcome: 'ok', subject: null, details: { bytes: size, backupId } });
       } catch (e) {
         // No record, no backup: a file the audit log does not know of is taken back, and the file
         // it replaced (with --force, kept aside by keepPrevious) comes back rather than vanishing.
@@ -661,8 +663,19 @@ export class KeyStore {
   }
 
   /** The backup file itself (see backup); returns the database's size. */
-  private writeBackup(file: string, tmpDb: string, force: boolean, onProgress?: (done: number, total: number) => void): number {
-    this.db.exec(`VACUUM INTO '${tmpDb.replace(/'/g, "''")}'`);
+  private writeBackup(file: string, tmpDb: string, force: boolean, stamp: BackupStamp, onProgress?: (done: number, total: number) => void): number {
+    const quoted = `'${tmpDb.replace(/'/g, "''")}'`;
+    this.db.exec(`VACUUM INTO ${quoted}`);
+    // The copy alone is stamped (audit.ts, BackupStamp), through this connection: attached without a
+    // key, the copy is opened under the store's own, which this process keeps only sealed.
+    this.db.exec(`ATTACH DATABASE ${quoted} AS backup_copy`);
+    try {
+      // Nothing of the stamp may stay in a -wal beside the copy: only the copy's file is read below.
+      this.db.pragma('backup_copy.journal_mode = DELETE');
+      stampBackup(this.db, 'backup_copy', stamp);
+    } finally {
+      this.db.exec('DETACH DATABASE backup_copy');
+    }
     const keyFileBytes = Buffer.from(JSON.stringify(this.keyFile), 'utf8');
     const size = statSync(tmpDb).size;
     const digest = createHash('sha256');
@@ -758,10 +771,19 @@ export class KeyStore {
         throw e;
       }
       refuseNewer(version);
-      const marker: RestoreMarker = { kind: 'restore', restoreId: randomBytes(16).toString('hex'), restoredAt: now(), bytes: dbBytes.length };
+      const restoreId = randomBytes(16).toString('hex');
+      const restoredAt = now();
       const staged = openForWriting(stagedDb, storeKey, false);
+      let marker: RestoreMarker;
       try {
-        stampRestore(staged, { restoreId: marker.restoreId, restoredAt: marker.restoredAt, bytes: marker.bytes });
+        // The backup's stamp is taken out (a store still carrying one was copied in by hand, and does
+        // not verify) and its id goes into this restore's stamp and record, in one transaction.
+        marker = staged.transaction(() => {
+          const backup = takeBackupStamp(staged);
+          const m: RestoreMarker = { kind: 'restore', restoreId, restoredAt, bytes: dbBytes.length, ...(backup !== undefined ? { backupId: backup.backupId } : {}) };
+          stampRestore(staged, { restoreId, restoredAt, bytes: m.bytes, ...(backup !== undefined ? { backupId: backup.backupId } : {}) });
+          return m;
+        })();
         staged.pragma('wal_checkpoint(TRUNCATE)');
       } finally {
         staged.close();
