@@ -17,7 +17,7 @@ import { closeJournal, finishSwap, markReady, needsSwap, owedRestore, type Resto
 import { checkPassphrase, newScryptParams, DEFAULT_LOG_N } from './kdf.js';
 import { parseKeyFile, readKeyFile, unwrapStoreKey, wrapStoreKey, writeKeyFile, type KeyFile } from './keyfile.js';
 import { LATEST_VERSION, migrate, refuseNewer } from './migrations/index.js';
-import { AuditRepository, stampRestore, type AuditRecord } from './repositories/audit.js';
+import { AuditRepository, type BackupStamp, stampBackup, stampRestore, takeBackupStamp, type AuditRecord } from './repositories/audit.js';
 import { DeviceRepository } from './repositories/devices.js';
 import { GroupRepository } from './repositories/groups.js';
 import { IssuerRepository } from './repositories/issuers.js';
@@ -233,7 +233,7 @@ export class KeyStore {
       try {
         store.transaction(() => {
           if (owed !== undefined && !store.audit.recordsRestore(owed.restoreId)) {
-            store.audit.append({ at: now(), action: 'store.restore', outcome: 'ok', subject: null, details: { bytes: owed.bytes, restoreId: owed.restoreId, restoredAt: owed.restoredAt } });
+            store.audit.append({ at: now(), action: 'store.restore', outcome: 'ok', subject: null, details: { bytes: owed.bytes, restoreId: owed.restoreId, restoredAt: owed.restoredAt, ...(owed.backupId !== undefined ? { backupId: owed.backupId } : {}) } });
           }
           store.audit.append(...store.takeFailedUnlocks(), { at: now(), action: options.unlockAction ?? 'store.unlock', outcome: 'ok', subject: null, details: {} });
         });
@@ -442,9 +442,47 @@ export class KeyStore {
   /** Forgets every key held in memory and closes the database. */
   lock(): void {
     if (!this.open) return;
+    // A checkpointing thread that did not close in time is being terminated: the hold covers its
+    // connection until it is really closed (a restore must not swap the files under it).
+    const closing = this.close();
+    if (closing !== undefined) this.hold.releaseAfter(closing);
+    this.hold.release();
+  }
+
+  /**
+   * Locks this store holding it alone (db/storeHold.ts), for a restore by the
+   * process that has it open (the app): its shared hold is traded for the
+   * exclusive one first, as rekey does, and a refusal (STORE_IN_USE: `serve`
+   * or another process has it open) leaves it open and unchanged. `beforeLock`
+   * runs once the store is known to be alone, while it is still open. The
+   * caller releases the returned hold.
+   */
+  async lockAlone(then: string, beforeLock: () => void = () => {}): Promise<StoreHold> {
+    this.ensureOpen();
+    this.hold.release();
+    let alone: StoreHold;
+    try {
+      alone = StoreHold.exclusive(this.dir, then);
+    } catch (e) {
+      this.hold = StoreHold.shared(this.dir);
+      throw e;
+    }
+    try {
+      beforeLock();
+    } finally {
+      const closing = this.close();
+      // The checkpointing thread's connection is closed before anything is swapped.
+      if (closing !== undefined) await closing;
+    }
+    return alone;
+  }
+
+  /** Closes the database and forgets the keys; the hold is the caller's. Returns a promise while the checkpointing thread is still closing. */
+  private close(): Promise<void> | undefined {
     this.open = false;
     clearInterval(this.watcher);
-    this.checkpointer?.stop();
+    const closing = this.checkpointer?.stop();
+    this.checkpointer = undefined;
     try {
       // Not into a file that has been replaced: nobody reads it any more.
       if (!this.replacedFile) this.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -452,9 +490,9 @@ export class KeyStore {
       // Nothing to checkpoint, or a reader holds it; SQLite will do it next time.
     }
     this.db.close();
-    this.hold.release();
     this.sealer.destroy();
     this.auditKey.fill(0);
+    return closing;
   }
 
   /** Re-wraps the store key only; the database is not rewritten. */
@@ -498,8 +536,10 @@ export class KeyStore {
     const files = storeFiles(this.dir);
     // The WAL checkpointer's connection would count as another one; it comes back if the rekey is refused.
     const checkpointing = this.checkpointer !== undefined;
-    this.checkpointer?.stop();
+    const closing = this.checkpointer?.stop();
     this.checkpointer = undefined;
+    // Its connection must be closed before the hold is traded (see lock()).
+    if (closing !== undefined) await closing;
     // The test restore uses too (db/storeHold.ts): this store's own shared hold is traded for the
     // exclusive one, held until the swap is done. Between the two calls (the same tick of this
     // thread) another process could only take the store alone if nobody else held it; it would then
@@ -589,6 +629,8 @@ export class KeyStore {
     this.ensureOpen();
     // Before any work: an existing file is replaced only with --force, a symbolic link never.
     checkOutput(file, force);
+    // Names this backup: its copy carries the id (writeBackup), and so does its audit record.
+    const backupId = randomBytes(16).toString('hex');
     const tmpDb = `${file}.db-tmp-${process.pid}`;
     removeIfExists(tmpDb);
     let size: number;
@@ -600,13 +642,13 @@ export class KeyStore {
         throw asUnwritable(e, file);
       }
       try {
-        size = this.writeBackup(file, tmpDb, force, onProgress);
+        size = this.writeBackup(file, tmpDb, force, { backupId, at: now() }, onProgress);
       } catch (e) {
         previous.forget();
         throw asUnwritable(e, file);
       }
       try {
-        this.audit.append({ at: now(), action: 'store.backup', outcome: 'ok', subject: null, details: { bytes: size } });
+        this.audit.append({ at: now(), action: 'store.backup', outcome: 'ok', subject: null, details: { bytes: size, backupId } });
       } catch (e) {
         // No record, no backup: a file the audit log does not know of is taken back, and the file
         // it replaced (with --force, kept aside by keepPrevious) comes back rather than vanishing.
@@ -621,8 +663,19 @@ export class KeyStore {
   }
 
   /** The backup file itself (see backup); returns the database's size. */
-  private writeBackup(file: string, tmpDb: string, force: boolean, onProgress?: (done: number, total: number) => void): number {
-    this.db.exec(`VACUUM INTO '${tmpDb.replace(/'/g, "''")}'`);
+  private writeBackup(file: string, tmpDb: string, force: boolean, stamp: BackupStamp, onProgress?: (done: number, total: number) => void): number {
+    const quoted = `'${tmpDb.replace(/'/g, "''")}'`;
+    this.db.exec(`VACUUM INTO ${quoted}`);
+    // The copy alone is stamped (audit.ts, BackupStamp), through this connection: attached without a
+    // key, the copy is opened under the store's own, which this process keeps only sealed.
+    this.db.exec(`ATTACH DATABASE ${quoted} AS backup_copy`);
+    try {
+      // Nothing of the stamp may stay in a -wal beside the copy: only the copy's file is read below.
+      this.db.pragma('backup_copy.journal_mode = DELETE');
+      stampBackup(this.db, 'backup_copy', stamp);
+    } finally {
+      this.db.exec('DETACH DATABASE backup_copy');
+    }
     const keyFileBytes = Buffer.from(JSON.stringify(this.keyFile), 'utf8');
     const size = statSync(tmpDb).size;
     const digest = createHash('sha256');
@@ -662,21 +715,23 @@ export class KeyStore {
   /**
    * Replaces the store in `dir` with a backup, after proving that `passphrase`
    * opens it. Refused with STORE_IN_USE, changing nothing, while any process
-   * (this one included: lock its store first) has the store open; the store is
+   * (this one included: lock its store first, or pass `holdAlone`, which
+   * locks it with lockAlone) has the store open; the store is
    * held alone from that test to the end of the swap (db/storeHold.ts). The
    * restored database is stamped with the restore's id before the swap, and
    * the swap is journaled (db/restoreJournal.ts): a crash after READY rolls
    * forward at the next unlock, which writes the `store.restore` record; a
    * stamped store whose log lacks that record does not verify.
    */
-  static async restore(dir: string, file: string, passphrase: string): Promise<void> {
+  static async restore(dir: string, file: string, passphrase: string, holdAlone: () => Promise<StoreHold> = async () => StoreHold.exclusive(dir, 'restore')): Promise<void> {
     const { keyFileText, dbBytes } = readBackup(file);
     const keyFile = parseKeyFile(keyFileText);
     const storeKey = await unwrapStoreKey(keyFile, passphrase);
     let alone: StoreHold;
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      alone = StoreHold.exclusive(dir, 'restore');
+      // The app passes its own (KeyStore.lockAlone): it locks its store only once it holds it alone.
+      alone = await holdAlone();
     } catch (e) {
       storeKey.fill(0);
       throw e;
@@ -716,10 +771,19 @@ export class KeyStore {
         throw e;
       }
       refuseNewer(version);
-      const marker: RestoreMarker = { kind: 'restore', restoreId: randomBytes(16).toString('hex'), restoredAt: now(), bytes: dbBytes.length };
+      const restoreId = randomBytes(16).toString('hex');
+      const restoredAt = now();
       const staged = openForWriting(stagedDb, storeKey, false);
+      let marker: RestoreMarker;
       try {
-        stampRestore(staged, { restoreId: marker.restoreId, restoredAt: marker.restoredAt, bytes: marker.bytes });
+        // The backup's stamp is taken out (a store still carrying one was copied in by hand, and does
+        // not verify) and its id goes into this restore's stamp and record, in one transaction.
+        marker = staged.transaction(() => {
+          const backup = takeBackupStamp(staged);
+          const m: RestoreMarker = { kind: 'restore', restoreId, restoredAt, bytes: dbBytes.length, ...(backup !== undefined ? { backupId: backup.backupId } : {}) };
+          stampRestore(staged, { restoreId, restoredAt, bytes: m.bytes, ...(backup !== undefined ? { backupId: backup.backupId } : {}) });
+          return m;
+        })();
         staged.pragma('wal_checkpoint(TRUNCATE)');
       } finally {
         staged.close();

@@ -48,6 +48,9 @@ function openLockFile(dir: string, waitMs: number): Db {
 }
 
 export class StoreHold {
+  /** Set by releaseAfter: a connection this hold covers is still closing. */
+  private pending: Promise<void> | undefined;
+
   private constructor(private db: Db | undefined, readonly exclusive: boolean) {}
 
   /**
@@ -86,8 +89,26 @@ export class StoreHold {
     }
   }
 
-  /** Lets go (idempotent). */
+  /**
+   * Lets go once `closing` settles, and not before, whoever calls release()
+   * meanwhile: a connection of this process that is still closing (the WAL
+   * checkpointer's thread being terminated) is covered until it is closed.
+   */
+  releaseAfter(closing: Promise<void>): void {
+    if (this.db === undefined || this.pending !== undefined) return;
+    const pending = closing.then(() => {
+      this.pending = undefined;
+      this.release();
+    }, () => {
+      this.pending = undefined;
+      this.release();
+    });
+    this.pending = pending;
+  }
+
+  /** Lets go (idempotent); after releaseAfter, only once its connection is closed. */
   release(): void {
+    if (this.pending !== undefined) return;
     const db = this.db;
     if (db === undefined) return;
     this.db = undefined;

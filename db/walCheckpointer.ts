@@ -40,15 +40,23 @@ const STOP_WAIT_MS = 5000;
 
 export class WalCheckpointer {
   private stopped = false;
+  private exited = false;
+  /** Settles once the thread has exited: its connection is closed by then (better-sqlite3 closes its databases at a thread's teardown). */
+  private readonly exit: Promise<void>;
 
-  private constructor(private readonly worker: Worker, private readonly closed: Int32Array) {}
+  private constructor(private readonly worker: Worker, private readonly closed: Int32Array, private readonly stopWaitMs: number) {
+    this.exit = new Promise((resolve) => worker.once('exit', () => {
+      this.exited = true;
+      resolve();
+    }));
+  }
 
   /**
    * Starts a checkpointing thread for `db` (at `path`, under `storeKey`) and
    * turns the connection's automatic checkpoints off; undefined when the
    * worker script is not there.
    */
-  static start(db: Db, path: string, storeKey: Uint8Array, intervalMs = 250, script: string = WORKER_SCRIPT): WalCheckpointer | undefined {
+  static start(db: Db, path: string, storeKey: Uint8Array, intervalMs = 250, script: string = WORKER_SCRIPT, stopWaitMs = STOP_WAIT_MS): WalCheckpointer | undefined {
     if (!existsSync(script)) return undefined;
     // Its own memory, not a slice of Node's shared pool (posting a slice would copy the pool).
     const key = new Uint8Array(storeKey.length);
@@ -57,7 +65,7 @@ export class WalCheckpointer {
     const data: CheckpointWorkerData = { path, key, intervalMs, closed };
     const worker = new Worker(script, { workerData: data });
     key.fill(0);
-    const checkpointer = new WalCheckpointer(worker, closed);
+    const checkpointer = new WalCheckpointer(worker, closed, stopWaitMs);
     const fallBack = () => {
       if (checkpointer.stopped || !db.open) return;
       checkpointer.stopped = true;
@@ -72,15 +80,22 @@ export class WalCheckpointer {
   }
 
   /**
-   * Tells the worker to close its connection and zero its key, and waits until
-   * it has: after a lock nothing may still hold the database open (a restore
-   * replaces its files next). The caller then checkpoints itself.
+   * Tells the worker to close its connection and zero its key, and waits (up
+   * to 5 s) until it has: after a lock nothing may still hold the database
+   * open (a restore replaces its files next). The caller then checkpoints
+   * itself. Returns undefined once the thread's connection is closed, or a
+   * promise that settles when it is: a thread that did not confirm in time is
+   * terminated, and termination is asynchronous, so whoever holds the store
+   * for it (its StoreHold) must keep holding until then, or a restore could
+   * swap the files under a connection still open (issue 19, item 1).
    */
-  stop(): void {
-    if (this.stopped) return;
+  stop(): Promise<void> | undefined {
+    if (this.stopped) return this.exited || Atomics.load(this.closed, 0) === 1 ? undefined : this.exit;
     this.stopped = true;
     this.worker.postMessage('stop');
     // The worker runs on its own thread, so blocking this one briefly is safe.
-    if (Atomics.wait(this.closed, 0, 0, STOP_WAIT_MS) === 'timed-out') void this.worker.terminate();
+    if (Atomics.wait(this.closed, 0, 0, this.stopWaitMs) !== 'timed-out') return undefined;
+    void this.worker.terminate();
+    return this.exit;
   }
 }

@@ -75,6 +75,39 @@ export interface RestoreStamp {
   readonly restoreId: string;
   readonly restoredAt: string;
   readonly bytes: number;
+  /** The backup's own stamp (BackupStamp), when it had one. */
+  readonly backupId?: string;
+}
+
+/**
+ * A backup stamps its copy of the database (never the store itself) with this
+ * meta row. A KeyLadder restore takes it out of the database it puts in place
+ * and names the backup in its `store.restore` record; so a store that still
+ * carries one was copied into place by hand, past the restore's record, and
+ * does not verify (a rollback that would otherwise pass).
+ */
+const BACKUP_STAMP_KEY = 'backup';
+
+export interface BackupStamp {
+  readonly backupId: string;
+  readonly at: string;
+}
+
+/** Writes a backup's stamp into its copy, attached to the store's connection as `schema` (KeyStore.backup). */
+export function stampBackup(db: Db, schema: string, stamp: BackupStamp): void {
+  db.prepare(`INSERT INTO "${schema}".meta (key, value) VALUES ('${BACKUP_STAMP_KEY}', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(JSON.stringify(stamp));
+}
+
+/** Takes a backup's stamp out of a database about to be restored, and returns it (undefined for a backup made before stamps). */
+export function takeBackupStamp(db: Db): BackupStamp | undefined {
+  const stamp = readBackupStamp(db);
+  db.prepare(`DELETE FROM meta WHERE key = '${BACKUP_STAMP_KEY}'`).run();
+  return stamp;
+}
+
+function readBackupStamp(db: Db): BackupStamp | undefined {
+  const value = db.prepare(`SELECT value FROM meta WHERE key = '${BACKUP_STAMP_KEY}'`).pluck().get() as string | undefined;
+  return value === undefined ? undefined : (JSON.parse(value) as BackupStamp);
 }
 
 /** Writes the restore's stamp into a database about to be swapped in (KeyStore.restore). */
@@ -296,6 +329,11 @@ export class AuditRepository {
     return this.db.prepare(`SELECT seq FROM audit_log WHERE action = 'store.restore' AND json_extract(details, '$.restoreId') = ? ORDER BY seq DESC LIMIT 1`).pluck().get(restoreId) as number | undefined;
   }
 
+  /** Whether a store.restore record names the backup `backupId` (details.backupId). */
+  private recordsBackupRestore(backupId: string): boolean {
+    return this.db.prepare(`SELECT 1 FROM audit_log WHERE action = 'store.restore' AND json_extract(details, '$.backupId') = ? LIMIT 1`).get(backupId) !== undefined;
+  }
+
   /** Whether the log records the restore `restoreId` (so that a rolled-forward restore is recorded once). */
   recordsRestore(restoreId: string): boolean {
     return this.db.prepare(`SELECT 1 FROM audit_log WHERE action = 'store.restore' AND json_extract(details, '$.restoreId') = ? LIMIT 1`).get(restoreId) !== undefined;
@@ -411,7 +449,16 @@ export class AuditRepository {
         ok: false,
         entries,
         ...trimmed,
-        problem: `The store was restored from a backup (${stamp.restoredAt}), but its audit log has no record of that restore: the restore was cut short before its record, or the database file was put in place outside KeyLadder. What was changed after the backup (revocations among it) is not in this store.`,
+        problem: `This database was put in place by a KeyLadder restore (${stamp.restoredAt}), but its audit log does not record that restore (a restore's record is written at its swap, or by the roll-forward at the next unlock after a crash): the file was copied into place outside KeyLadder, or the record was removed. What was changed after the backup (revocations among it) is not in this store.`,
+      };
+    }
+    const backup = readBackupStamp(this.db);
+    if (backup !== undefined && !this.recordsBackupRestore(backup.backupId)) {
+      return {
+        ok: false,
+        entries,
+        ...trimmed,
+        problem: `This database is a backup's copy (backup of ${backup.at}) put in place outside KeyLadder: no store.restore record names that backup, and a KeyLadder restore would have. What was changed after the backup (revocations among it) is not in this store. Restore the store with \`keyladder restore\`, or from a newer backup.`,
       };
     }
     return { ok: true, entries, ...trimmed };

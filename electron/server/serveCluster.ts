@@ -30,6 +30,7 @@ import { authenticatesCallers, readTlsFiles, readToken, type ServeSettings } fro
 import { surviveClosedOutput } from './closedPipes.js';
 import { diskSpace, watchDiskSpace } from '../services/diskSpace.js';
 import { disableCoreDumps, NOT_LINUX } from '../security/coreDumps.js';
+import { StoreHold } from '../../db/storeHold.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./serveWorker.js', import.meta.url));
 
@@ -144,6 +145,7 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
   let stopping = false;
   let storeReplaced = false;
   let restarts: number[] = [];
+  const pendingRestarts = new Set<NodeJS.Timeout>();
   let giveUp: (e: WorkerStartError) => void = () => {};
   const gaveUp = new Promise<WorkerStartError>((resolve) => { giveUp = resolve; });
 
@@ -175,10 +177,14 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
       return;
     }
     report.notice(`keyladder: worker ${index} ${why}; starting another.\n`);
-    setTimeout(() => {
+    // Not unref'd: with --workers 1 it is all that keeps the supervisor alive until the replacement
+    // exists (unref'd, the supervisor exited with its only worker). stopAll clears it.
+    const timer = setTimeout(() => {
+      pendingRestarts.delete(timer);
       if (stopping) return;
       fork(index).catch((e: WorkerStartError) => replace(index, `could not start again: ${e.message}`));
-    }, RESTART_DELAY_MS).unref();
+    }, RESTART_DELAY_MS);
+    pendingRestarts.add(timer);
   };
 
   /** Forks worker `index` and resolves with its address once it listens. */
@@ -236,6 +242,9 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
       // It drained on a signal of its own: ours may be on its way (Ctrl-C reaches the whole group).
       setTimeout(() => { if (!stopping) replace(index, 'was stopped by a signal sent to it alone'); }, SELF_STOP_GRACE_MS).unref();
     };
+    // A message sent to a worker that has just died (the totals beat) fails with EPIPE, emitted here:
+    // unhandled, it would end the supervisor and every other worker. The death itself is 'exit'.
+    worker.on('error', () => {});
     worker.on('exit', (code, signal) => { exit = { code, signal }; ended(); });
     worker.on('disconnect', () => { disconnected = true; ended(); });
   });
@@ -243,6 +252,8 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
   const stopAll = async (): Promise<void> => {
     stopping = true;
     clearInterval(beat);
+    for (const timer of pendingRestarts) clearTimeout(timer);
+    pendingRestarts.clear();
     await Promise.all([...tracked].map((t) => new Promise<void>((resolve) => {
       if (t.worker.isDead()) return resolve();
       const kill = setTimeout(() => t.worker.process.kill('SIGKILL'), STOP_GRACE_MS);
@@ -256,35 +267,47 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
 
   // The first worker alone proves the passphrase; the rest start side by side. A stop
   // signal during start-up ends it cleanly.
+  // The supervisor holds the store too (shared, like each worker) for its whole life: with one
+  // worker, a restore landing between that worker's death and its replacement would otherwise find
+  // nobody holding the store and succeed, and the replacement would unlock the restored file with
+  // the passphrase kept here (issue 19, item 1). Taken once the first worker has unlocked (an
+  // unlock finishes a journaled swap first, which needs the store alone); let go once every
+  // worker has ended. Shared holds do not block one another, so workers still unlock.
+  let hold: StoreHold | undefined;
   const started = (async () => {
     const address = await fork(1);
+    if (!stopping) hold = StoreHold.shared(storeDir);
     await Promise.all(Array.from({ length: settings.workers - 1 }, (_, i) => fork(i + 2)));
     return address;
   })();
-  let address: string | undefined;
   try {
-    address = await Promise.race([started, stop.then(() => undefined)]);
-  } catch (e) {
+    let address: string | undefined;
+    try {
+      address = await Promise.race([started, stop.then(() => undefined)]);
+    } catch (e) {
+      await stopAll();
+      throw e;
+    }
+    if (address === undefined) {
+      started.catch(() => {}); // the workers it was waiting for are being stopped
+      await stopAll();
+      report.notice('keyladder: stopped while starting.\n');
+      return 0;
+    }
+    warnIfReachable(settings, report);
+    report.listening(address, settings.workers);
+    // Low disk space is said once when crossed (and once when it is over), long before the audit log fails closed.
+    const disk = watchDiskSpace(() => diskSpace(storeDir), (line) => report.notice(`keyladder: ${line}\n`));
+    const outcome = await Promise.race([stop.then(() => undefined), gaveUp]);
+    disk.stop();
     await stopAll();
-    throw e;
-  }
-  if (address === undefined) {
-    started.catch(() => {}); // the workers it was waiting for are being stopped
-    await stopAll();
-    report.notice('keyladder: stopped while starting.\n');
+    const sum = totals();
+    report.notice(`keyladder: stopped after ${count(sum.exchanges, 'exchange')} (${sum.refused.toLocaleString('en-US')} refused)${settings.workers > 1 ? ` across ${settings.workers} workers` : ''}.\n`);
+    if (outcome instanceof WorkerStartError) throw outcome;
     return 0;
+  } finally {
+    hold?.release();
   }
-  warnIfReachable(settings, report);
-  report.listening(address, settings.workers);
-  // Low disk space is said once when crossed (and once when it is over), long before the audit log fails closed.
-  const disk = watchDiskSpace(() => diskSpace(storeDir), (line) => report.notice(`keyladder: ${line}\n`));
-  const outcome = await Promise.race([stop.then(() => undefined), gaveUp]);
-  disk.stop();
-  await stopAll();
-  const sum = totals();
-  report.notice(`keyladder: stopped after ${count(sum.exchanges, 'exchange')} (${sum.refused.toLocaleString('en-US')} refused)${settings.workers > 1 ? ` across ${settings.workers} workers` : ''}.\n`);
-  if (outcome instanceof WorkerStartError) throw outcome;
-  return 0;
 }
 
 function warnIfReachable(settings: ServeSettings, report: ClusterReport): void {

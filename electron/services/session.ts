@@ -2,6 +2,7 @@
 // store at the moment of use, so a lock takes effect at once everywhere.
 
 import { KeyStore } from '../../db/store.js';
+import { StoreHold } from '../../db/storeHold.js';
 import { StoreError, StoreErrorCode, storeReplacedError } from '../../db/errors.js';
 
 export class StoreSession {
@@ -40,6 +41,24 @@ export class StoreSession {
   /** Writes what is buffered, so that reads see every exchange so far. */
   flushPending(): void {
     if (this.current?.isOpen) for (const fn of this.flushers) fn();
+  }
+
+  /**
+   * Locks the store holding it alone, for a restore (db/store.ts, lockAlone):
+   * refused with STORE_IN_USE while another process has it open, and then the
+   * store stays unlocked and everything using it (the responder) goes on.
+   * The caller releases the hold.
+   */
+  async lockAlone(then: string): Promise<StoreHold> {
+    const store = this.current;
+    if (!store?.isOpen) {
+      this.current = undefined;
+      return StoreHold.exclusive(this.dir, then);
+    }
+    this.flushPending();
+    const alone = await store.lockAlone(then, () => { for (const fn of this.lockers) fn(); });
+    this.current = undefined;
+    return alone;
   }
 
   lock(): void {

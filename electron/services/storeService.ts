@@ -146,10 +146,14 @@ export class StoreService implements StoreApi {
     return key;
   }
 
-  /** Restoring replaces the store: it is locked first, and stays locked. */
+  /**
+   * Restoring replaces the store: it is locked once held alone, and stays
+   * locked. A restore refused before that (the backup's passphrase, or
+   * STORE_IN_USE while `serve` has the store open) leaves the store as it was:
+   * unlocked, its responder answering, if it was.
+   */
   async restore(file: string, passphrase: string): Promise<void> {
-    this.session.lock();
-    await KeyStore.restore(this.session.dir, file, passphrase);
+    await KeyStore.restore(this.session.dir, file, passphrase, () => this.session.lockAlone('restore'));
     this.lastVerified = null;
   }
 

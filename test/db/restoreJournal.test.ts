@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openForWriting } from '../../db/connection.js';
 import { parseKeyFile, unwrapStoreKey } from '../../db/keyfile.js';
-import { stampRestore } from '../../db/repositories/audit.js';
+import { stampRestore, takeBackupStamp } from '../../db/repositories/audit.js';
 import { markReady, type RestoreMarker } from '../../db/restoreJournal.js';
 import { KeyStore } from '../../db/store.js';
 import { createServices } from '../../electron/services/index.js';
@@ -60,14 +60,17 @@ const STEPS = ['journal folder made', 'database staged', 'staged database stampe
 async function restoreUpTo(dir: string, n: number): Promise<RestoreMarker & { kind: 'restore' }> {
   const { keyText, dbBytes } = backupParts();
   const pending = join(dir, 'restore-pending');
-  const marker = { kind: 'restore' as const, restoreId: `test-${n}-${Date.now()}`, restoredAt: new Date().toISOString(), bytes: dbBytes.length };
+  const marker: RestoreMarker & { kind: 'restore' } = { kind: 'restore' as const, restoreId: `test-${n}-${Date.now()}`, restoredAt: new Date().toISOString(), bytes: dbBytes.length };
   const steps: Array<() => Promise<void> | void> = [
     () => mkdirSync(pending, { mode: 0o700 }),
     () => writeFileSync(join(pending, DB), dbBytes),
     async () => {
       const key = await unwrapStoreKey(parseKeyFile(keyText), PASSPHRASE);
       const db = openForWriting(join(pending, DB), key, false);
-      stampRestore(db, { restoreId: marker.restoreId, restoredAt: marker.restoredAt, bytes: marker.bytes });
+      // As KeyStore.restore does: the backup's stamp out, its id into the restore's stamp and record.
+      const backupId = takeBackupStamp(db)?.backupId;
+      if (backupId !== undefined) Object.assign(marker, { backupId });
+      stampRestore(db, { restoreId: marker.restoreId, restoredAt: marker.restoredAt, bytes: marker.bytes, ...(backupId !== undefined ? { backupId } : {}) });
       db.pragma('wal_checkpoint(TRUNCATE)');
       db.close();
       key.fill(0);
@@ -171,10 +174,10 @@ describe('a restore killed at any point', () => {
       expect(s.audit.list({ action: 'store.restore', limit: 10 })).toHaveLength(0);
       const audit = s.audit.verify();
       expect(audit.ok).toBe(false);
-      expect(audit.problem).toMatch(/restored from a backup .* no record of that restore/);
+      expect(audit.problem).toMatch(/put in place by a KeyLadder restore .* does not record that restore/);
       const store = s.store.verify();
       expect(store.ok).toBe(false);
-      expect(store.problems.join('\n')).toMatch(/no record of that restore/);
+      expect(store.problems.join('\n')).toMatch(/does not record that restore/);
     } finally {
       s.close();
     }

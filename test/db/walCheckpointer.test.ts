@@ -4,11 +4,12 @@
 // closed; a worker that fails gives the main connection its automatic
 // checkpoints back.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openForWriting } from '../../db/connection.js';
+import { StoreHold } from '../../db/storeHold.js';
 import { WalCheckpointer } from '../../db/walCheckpointer.js';
 
 // npm test builds dist first (test/globalSetup.ts), so the built worker is there.
@@ -78,6 +79,33 @@ describe('WalCheckpointer', () => {
     await until(() => statSync(`${path}-wal`).size === 0, 5_000);
     expect((db.prepare('SELECT count(*) FROM t').pluck().get() as number)).toBe(45_000);
     checkpointer!.stop();
+    db.close();
+  });
+
+  it('a thread that does not confirm its close in time keeps the store held until it has exited (issue 19, item 1)', async () => {
+    const storeDir = join(dir, 'held');
+    mkdirSync(storeDir);
+    const path = join(storeDir, 'keyladder.db');
+    const key = randomBytes(32);
+    const db = openForWriting(path, key, true);
+    // A thread that never answers 'stop': stop() gives up waiting and terminates it.
+    const stubborn = join(dir, 'stubborn-worker.mjs');
+    writeFileSync(stubborn, 'setInterval(() => {}, 1000);\n');
+    const hold = StoreHold.shared(storeDir);
+    const checkpointer = WalCheckpointer.start(db, path, key, 50, stubborn, 100);
+    const closing = checkpointer!.stop();
+    expect(closing).toBeInstanceOf(Promise);
+    let exited = false;
+    void closing!.then(() => { exited = true; });
+    hold.releaseAfter(closing!);
+    hold.release(); // what lock() does next: no effect until the thread is gone
+    // Termination is asynchronous: the thread may still have its connection open, so a restore is refused.
+    expect(exited).toBe(false);
+    expect(() => StoreHold.exclusive(storeDir, 'restore')).toThrow(expect.objectContaining({ code: 'STORE_IN_USE' }));
+    await closing;
+    // Gone: the hold has let go.
+    await until(() => { try { StoreHold.exclusive(storeDir, 'restore').release(); return true; } catch { return false; } }, 2_000);
+    expect(checkpointer!.stop()).toBeUndefined();
     db.close();
   });
 

@@ -369,3 +369,41 @@ describe('restore while keyladder serve runs (issue 19, item 1)', () => {
     expect(s.stderr()).not.toMatch(/starting another/);
   });
 });
+
+describe('restore in the gap between a worker\'s death and its replacement (issue 19, item 1)', () => {
+  const own = join(dir, 'store-gap');
+  const at = ['--store', own];
+  const backup = join(dir, 'store-gap.klbackup');
+  beforeAll(() => {
+    expect(cliProcess([...at, 'init', '--kdf-log-n', '10']).code).toBe(0);
+    expect(cliProcess([...at, 'backup', backup]).code).toBe(0);
+  });
+
+  it('serve --workers 1: with its only worker dead, a restore is still refused with STORE_IN_USE (the supervisor holds the store), and a replacement starts', async (ctx) => {
+    if (!hasPgrep()) ctx.skip(); // procps is not installed: the worker processes cannot be found.
+    const s = await serve(['--workers', '1'], {}, at);
+    const [worker] = workerPids(s.child.pid!);
+    expect(worker).toBeDefined();
+    const key = readFileSync(join(own, 'keyladder.key.json'));
+    // The supervisor is held still, so no replacement can start: the gap stays open as long as the test needs.
+    process.kill(s.child.pid!, 'SIGSTOP');
+    try {
+      process.kill(worker!, 'SIGKILL');
+      // The kernel lets go of a dead process's locks at once; it stays a zombie until the supervisor reaps it.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const refused = cliProcess([...at, 'restore', backup, '--yes']);
+      expect(refused.stderr).toMatch(/STORE_IN_USE/);
+      expect(refused.code).not.toBe(0);
+      expect(readFileSync(join(own, 'keyladder.key.json')).equals(key)).toBe(true);
+      expect(existsSync(join(own, 'restore-pending'))).toBe(false);
+    } finally {
+      process.kill(s.child.pid!, 'SIGCONT');
+    }
+    await expect.poll(() => s.stderr(), { timeout: 10_000, interval: 100 }).toMatch(/worker 1 ended unexpectedly \(SIGKILL\); starting another/);
+    // A replacement starts (on port 0 the cluster binds a new port once its only worker is gone, so it is found by pid).
+    await expect.poll(() => workerPids(s.child.pid!).filter((pid) => pid !== worker), { timeout: 10_000, interval: 100 }).toHaveLength(1);
+    expect(await stop(s)).toBe(0);
+    // Once serve has stopped (its hold let go), the restore goes through.
+    expect(cliProcess([...at, 'restore', backup, '--yes']).code).toBe(0);
+  });
+});
