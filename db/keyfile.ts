@@ -53,6 +53,9 @@ export function readKeyFile(path: string): KeyFile {
   return parseKeyFile(readFileSync(path, 'utf8'));
 }
 
+/** A store id as wrapStoreKey makes it (randomUUID): what a peer's revocation list may name as its source. */
+export const STORE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export async function wrapStoreKey(storeKey: Buffer, passphrase: string, kdf: ScryptParams, storeId: string = randomUUID(), createdAt = new Date().toISOString()): Promise<KeyFile> {
   const kek = await deriveKek(passphrase, kdf);
   try {

@@ -17,6 +17,8 @@ export interface RecipientRow {
   readonly added_at: string;
   /** A `sig` key's roles, space-separated (SIGNER_ROLES); null for `enc` keys. */
   readonly roles: string | null;
+  /** For a `sig` key pinned with --source: the store id whose revocation lists it speaks for (migration 007). */
+  readonly list_source: string | null;
 }
 
 export interface OwnKeyRow {
@@ -45,8 +47,13 @@ export class KeyringRepository {
     return this.db.prepare('SELECT * FROM recipients WHERE thumbprint = ?').get(thumbprint) as RecipientRow | undefined;
   }
 
+  /** The `sig` key pinned to speak for a source's revocation lists, if any. */
+  recipientForListSource(source: string): RecipientRow | undefined {
+    return this.db.prepare(`SELECT * FROM recipients WHERE list_source = ? AND use = 'sig'`).get(source) as RecipientRow | undefined;
+  }
+
   addRecipient(row: RecipientRow): void {
-    this.db.prepare('INSERT INTO recipients (kid, label, use, thumbprint, public_jwk, added_at, roles) VALUES (@kid, @label, @use, @thumbprint, @public_jwk, @added_at, @roles)').run(row);
+    this.db.prepare('INSERT INTO recipients (kid, label, use, thumbprint, public_jwk, added_at, roles, list_source) VALUES (@kid, @label, @use, @thumbprint, @public_jwk, @added_at, @roles, @list_source)').run(row);
   }
 
   removeRecipient(kid: string): boolean {

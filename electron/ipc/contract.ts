@@ -315,7 +315,8 @@ export const contract = {
   /** Main asks for the public key file (JWK, JWKS or PEM) and reads it; the answer carries the thumbprint to confirm out of band. */
   'keyring.addRecipientFile': channel<FileOutcome<{ readonly recipient: RecipientSummary }>>()(
     // roles: what a sig key may sign (revocations by default; issuer-export only when the operator says so).
-    z.strictObject({ kid: kid.optional(), label: label.optional(), use: keyUse.optional(), roles: z.array(z.enum(['revocations', 'issuer-export'] as const satisfies readonly SignerRole[])).max(2).optional() }),
+    // source: the peer store id whose revocation lists a sig key speaks for (checked by the service).
+    z.strictObject({ kid: kid.optional(), label: label.optional(), use: keyUse.optional(), roles: z.array(z.enum(['revocations', 'issuer-export'] as const satisfies readonly SignerRole[])).max(2).optional(), source: z.string().max(64).optional() }),
   ),
   /** Main asks for the operator's yes in its own dialog first. */
   'keyring.removeRecipient': channel<RecipientSummary>()(z.strictObject({ kid })),

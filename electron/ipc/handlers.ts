@@ -263,11 +263,11 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
     },
 
     'keyring.recipients': () => services.keyring.recipients(),
-    'keyring.addRecipientFile': async ({ kid, label, use, roles }) => {
+    'keyring.addRecipientFile': async ({ kid, label, use, roles, source }) => {
       const file = await deps.openFile({ title: 'Choose the recipient’s public key', filters: PUBLIC_KEY_FILTERS });
       if (file === null) return { canceled: true };
       if ((await stat(file)).size > MAX_PUBLIC_KEY_FILE) throw new ServiceError(ServiceErrorCode.RECIPIENT_KEY_INVALID, 'That file is larger than 256 KiB: no public key or JWKS is.', undefined, 'MALFORMED');
-      const recipient = await services.keyring.addRecipient(await readFile(file, 'utf8'), { ...(kid === undefined ? {} : { kid }), ...(use === undefined ? {} : { use }), ...(label === undefined ? {} : { label }), ...(roles === undefined ? {} : { roles }) });
+      const recipient = await services.keyring.addRecipient(await readFile(file, 'utf8'), { ...(kid === undefined ? {} : { kid }), ...(use === undefined ? {} : { use }), ...(label === undefined ? {} : { label }), ...(roles === undefined ? {} : { roles }), ...(source === undefined ? {} : { source }) });
       return { canceled: false, file, recipient };
     },
     'keyring.removeRecipient': async ({ kid }) => {

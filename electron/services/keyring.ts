@@ -14,6 +14,8 @@ import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { KeyStore } from '../../db/store.js';
 import { SIGNER_ROLES, type KeyUse, type OwnKeyRow, type RecipientRow, type SignerRole } from '../../db/repositories/keyring.js';
 import { ownKeyBinding } from '../../db/sealing.js';
+import { STORE_ID } from '../../db/keyfile.js';
+import { visible } from '../shared/visibleText.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import { readPublicKey, type PublicKeyOptions } from './publicKeyInput.js';
 import type { StoreSession } from './session.js';
@@ -42,6 +44,8 @@ export interface RecipientSummary {
   readonly addedAt: string;
   /** What a signing key's signature is accepted on; empty for an encryption key. */
   readonly roles: readonly SignerRole[];
+  /** The store id whose revocation lists this signing key speaks for (recipient add --source); null when none was bound. */
+  readonly source: string | null;
 }
 
 /** A signing key's roles when the operator names none: revocation lists only (a Kissuer export needs --role issuer-export). */
@@ -63,6 +67,26 @@ function checkRoles(roles: readonly unknown[] | undefined, use: KeyUse): SignerR
   return SIGNER_ROLES.filter((r) => roles.includes(r));
 }
 
+/**
+ * The store id a revocation signer is pinned to speak for (round 2: a source
+ * is bound when its signer is pinned, not by whoever signs first). It must be
+ * a store id, a signer with the revocations role, not this store, and not a
+ * source already bound to another key. Checked inside the add's transaction.
+ */
+function checkListSource(store: KeyStore, source: string | undefined, use: KeyUse, roles: readonly SignerRole[] | null, thumbprint: string): string | null {
+  if (source === undefined) return null;
+  if (use !== 'sig' || !roles?.includes('revocations')) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'A source binds a key that signs revocation lists: --source needs --use sig and the revocations role.');
+  if (!STORE_ID.test(source)) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `A source is a peer's store id (the peer's \`keyladder revocation export\` prints it, \`keyladder revocation peers\` lists those seen: 8-4-4-4-12 lowercase hex), not "${visible(source, 60)}".`);
+  if (source === store.storeId) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'That is this store\'s own id; a peer\'s signer speaks for the peer\'s store.');
+  const pinned = store.keyring.recipientForListSource(source);
+  if (pinned) throw new ServiceError(ServiceErrorCode.RECIPIENT_EXISTS, `Source ${source} is already bound to "${visible(pinned.kid)}" (thumbprint ${pinned.thumbprint}). Remove that key first to bind another.`);
+  const seen = store.revocations.peerList(source)?.signer;
+  if (seen != null && seen !== thumbprint) throw new ServiceError(ServiceErrorCode.RECIPIENT_EXISTS, `Lists from ${source} came signed by the key of thumbprint ${seen}, not this one. If the peer changed its key, say so with revocation import --bind-source after checking with its operator.`);
+  const other = store.revocations.sourceOfSigner(thumbprint);
+  if (other !== undefined && other !== source) throw new ServiceError(ServiceErrorCode.RECIPIENT_EXISTS, `This key already signs the lists of ${other}; a signer speaks for one source.`);
+  return source;
+}
+
 export interface OwnKeySummary {
   readonly kid: string;
   readonly use: KeyUse;
@@ -77,7 +101,7 @@ const describe = (jwk: JWK): string => (jwk.kty === 'RSA' ? `RSA ${Buffer.from(j
 
 function recipientSummary(row: RecipientRow): RecipientSummary {
   const jwk = JSON.parse(row.public_jwk) as JWK;
-  return { kid: row.kid, label: row.label, use: row.use, description: describe(jwk), alg: jwk.alg ?? null, thumbprint: row.thumbprint, addedAt: row.added_at, roles: rolesOf(row) };
+  return { kid: row.kid, label: row.label, use: row.use, description: describe(jwk), alg: jwk.alg ?? null, thumbprint: row.thumbprint, addedAt: row.added_at, roles: rolesOf(row), source: row.list_source };
 }
 
 const ownSummary = (row: OwnKeyRow): OwnKeySummary => ({
@@ -158,7 +182,7 @@ export async function signerByThumbprint(store: KeyStore, thumbprint: string | u
 export class KeyringService {
   constructor(private readonly session: StoreSession, private readonly now: () => Date) {}
 
-  async addRecipient(keyText: string, options: PublicKeyOptions & { readonly label?: string; readonly roles?: readonly SignerRole[] } = {}): Promise<RecipientSummary> {
+  async addRecipient(keyText: string, options: PublicKeyOptions & { readonly label?: string; readonly roles?: readonly SignerRole[]; readonly source?: string } = {}): Promise<RecipientSummary> {
     const label = options.label === undefined ? null : checkLabel(options.label);
     const entry = await readPublicKey(keyText, options);
     const roles = checkRoles(options.roles, entry.use);
@@ -169,8 +193,9 @@ export class KeyringService {
       refuseTakenKid(store, entry.kid, entry.thumbprint);
       const same = store.keyring.recipientByThumbprint(entry.thumbprint);
       if (same && same.use === entry.use) throw new ServiceError(ServiceErrorCode.RECIPIENT_EXISTS, `That key is already in the keyring, as "${same.kid}".`);
-      store.keyring.addRecipient({ kid: entry.kid, label, use: entry.use, thumbprint: entry.thumbprint, public_jwk: JSON.stringify(entry.jwk), added_at: at, roles: roles === null ? null : roles.join(' ') });
-      store.audit.append({ at, action: 'recipient.add', outcome: 'ok', subject: entry.kid, details: { use: entry.use, key: entry.description, thumbprint: entry.thumbprint, ...(roles === null ? {} : { roles: roles.join(' ') }) } });
+      const listSource = checkListSource(store, options.source, entry.use, roles, entry.thumbprint);
+      store.keyring.addRecipient({ kid: entry.kid, label, use: entry.use, thumbprint: entry.thumbprint, public_jwk: JSON.stringify(entry.jwk), added_at: at, roles: roles === null ? null : roles.join(' '), list_source: listSource });
+      store.audit.append({ at, action: 'recipient.add', outcome: 'ok', subject: entry.kid, details: { use: entry.use, key: entry.description, thumbprint: entry.thumbprint, ...(roles === null ? {} : { roles: roles.join(' ') }), ...(listSource === null ? {} : { source: listSource }) } });
     });
     return this.findRecipient(entry.kid);
   }

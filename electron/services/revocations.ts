@@ -14,7 +14,9 @@
 
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { STORE_ID } from '../../db/keyfile.js';
 import type { KeyStore } from '../../db/store.js';
+import { visible } from '../shared/visibleText.js';
 import { openBundle, protectionDetails, provenanceDetails, sealBundle, type OpenProtection } from './bundles.js';
 import { deliverThenRecord, type Delivery } from './delivery.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
@@ -45,25 +47,32 @@ const Entry = z.strictObject({
   revokedAt: z.iso.datetime(),
   wrapdata: z.array(z.string().regex(/^[0-9a-f]{32}$/)).max(16),
 });
-const List = z.strictObject({ source: z.string().min(1).max(100), at: z.iso.datetime(), revoked: z.array(Entry).max(10_000_000) });
+// A source is a store id (db/keyfile.ts STORE_ID): no other character can reach a message or the terminal.
+const List = z.strictObject({ source: z.string().regex(STORE_ID), at: z.iso.datetime(), revoked: z.array(Entry).max(10_000_000) });
 
 export class RevocationService {
   constructor(private readonly session: StoreSession, private readonly now: () => Date) {}
 
   /** This store's revocation list (its own revocations and those it heard), as a JWE for peers. */
-  async exportList(protection: BundleProtection, delivery?: Delivery): Promise<{ jwe: string; entries: number }> {
+  async exportList(protection: BundleProtection, delivery?: Delivery): Promise<{ jwe: string; entries: number; source: string }> {
     this.session.flushPending();
     const store = this.session.store();
     const at = this.now().toISOString();
     const revoked = store.revocations.all().map((r) => ({ identity: r.identity, revokedAt: r.revokedAt, wrapdata: r.tags.map((t) => t.toString('hex')) }));
     const jwe = await sealBundle('keyladder-revocation-list', { source: store.storeId, at, revoked }, protection, store);
     deliverThenRecord(jwe, delivery, () => store.audit.append({ at, action: 'revocation.export', outcome: 'ok', subject: null, details: { entries: revoked.length, ...protectionDetails(protection) } }));
-    return { jwe, entries: revoked.length };
+    return { jwe, entries: revoked.length, source: store.storeId };
   }
 
-  async importList(jwe: string, protection: OpenProtection): Promise<RevocationImport> {
+  /**
+   * `bindSource`: the operator vouches that this list's signer speaks for its
+   * source, a source seen before with no signer bound (a store upgraded from
+   * before bindings, or lists that came unsigned). Audited on the import row.
+   */
+  async importList(jwe: string, protection: OpenProtection, options: { readonly bindSource?: boolean } = {}): Promise<RevocationImport> {
     const { payload, signer, signerThumbprint } = await openBundle('keyladder-revocation-list', jwe, protection, this.session.store());
     const checked = List.safeParse(payload);
+    if (options.bindSource === true && signerThumbprint === null) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Only a signed list can bind its source to its signer (--bind-source); this one is not signed. Nothing was imported.');
     if (!checked.success) {
       const where = checked.error.issues[0]?.path.join('.') || 'revoked';
       throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, `The revocation list is malformed at ${where}; nothing was imported.`);
@@ -76,8 +85,8 @@ export class RevocationService {
     const at = now.toISOString();
     const digest = createHash('sha256').update(JSON.stringify(payload)).digest('hex');
     return store.transaction(() => {
-      checkListSource(store, list, signerThumbprint, digest, now);
-      return applyList(store, list, at, signer, signerThumbprint, digest);
+      const bound = checkListSource(store, list, signerThumbprint, digest, now, options.bindSource === true);
+      return applyList(store, list, at, signer, signerThumbprint, digest, bound);
     });
   }
 
@@ -94,36 +103,56 @@ const listRefused = (reason: string, message: string): ServiceError => new Servi
 
 /**
  * A list speaks for its `source` only when its signer is the one bound to that
- * source (issue 19, item 12): the first signed list from a source binds it to
- * its signer's key (by RFC 7638 thumbprint), and a signer is bound to one source.
- * A source's lists only move forward in time: an older list (a replay) is
- * refused, and one of the same date unless it is the same list; a list dated
- * ahead of this clock beyond a small skew is refused, or it would hold the
- * source's date in the future and every later list would look old.
+ * source (issue 19, item 12; round 2). A signer is bound to a source when the
+ * operator pins it (`recipient add --source`), when migration 007 found one
+ * unambiguous signer in the audit log, when the operator vouches on import
+ * (`--bind-source`), or, for a source never seen before, by its first signed
+ * list. A source already seen with no signer bound accepts no signed list
+ * otherwise: whoever signed first would take it (the re-review's upgraded
+ * store). A signer speaks for one source, and a source's lists only move
+ * forward in time: an older list (a replay) is refused, and one of the same
+ * date unless it is the same list; a list dated ahead of this clock beyond a
+ * small skew is refused, or it would hold the source's date in the future.
  * Checked inside the import's transaction, before anything is written.
+ * Returns how the signer came to be bound by this import, for the audit.
  */
-function checkListSource(store: KeyStore, list: z.infer<typeof List>, signer: string | null, digest: string, now: Date): void {
+function checkListSource(store: KeyStore, list: z.infer<typeof List>, signer: string | null, digest: string, now: Date, bindSource: boolean): 'first-list' | 'operator' | null {
   const listAt = Date.parse(list.at);
+  // list.source matched STORE_ID: it carries no control character; visible() all the same, should that rule ever widen.
+  const source = visible(list.source);
   if (listAt > now.getTime() + LIST_CLOCK_SKEW_MS) throw listRefused('FUTURE', `The list is dated ${list.at}, ahead of this KeyLadder's clock (${now.toISOString()}) by more than ${LIST_CLOCK_SKEW_MS / 60_000} minutes.`);
   const seen = store.revocations.peerList(list.source);
+  const pinnedForSource = store.keyring.recipientForListSource(list.source);
+  const signerRow = signer === null ? undefined : store.keyring.recipientByThumbprint(signer);
+  const signerPinnedTo = signerRow?.use === 'sig' ? signerRow.list_source : null;
   if (signer !== null) {
-    const bound = store.revocations.sourceOfSigner(signer);
-    if (bound !== undefined && bound !== list.source) throw listRefused('SOURCE_NOT_SIGNERS', `The list claims source ${list.source}, but its signer (thumbprint ${signer}) speaks for ${bound}.`);
+    const bound = signerPinnedTo ?? store.revocations.sourceOfSigner(signer);
+    if (bound != null && bound !== list.source) throw listRefused('SOURCE_NOT_SIGNERS', `The list claims source ${source}, but its signer (thumbprint ${signer}) speaks for ${visible(bound)}.`);
   }
-  if (seen?.signer != null && seen.signer !== signer) {
+  const boundSigner = pinnedForSource?.thumbprint ?? seen?.signer ?? null;
+  if (boundSigner !== null && boundSigner !== signer) {
     throw listRefused('SOURCE_NOT_SIGNERS', signer === null
-      ? `Lists from ${list.source} are signed (by thumbprint ${seen.signer}); this one is not.`
-      : `Lists from ${list.source} are signed by the key of thumbprint ${seen.signer}; this one by ${signer}.`);
+      ? `Lists from ${source} are signed (by thumbprint ${boundSigner}); this one is not.`
+      : `Lists from ${source} are signed by the key of thumbprint ${boundSigner}; this one by ${signer}.`);
+  }
+  let boundNow: 'first-list' | 'operator' | null = null;
+  if (signer !== null && boundSigner === null) {
+    if (seen !== undefined && !bindSource) {
+      throw listRefused('SOURCE_UNBOUND', `Lists from ${source} came before, but no signer is bound to it, so nothing says the key of thumbprint ${signer} speaks for it. ` +
+        `If it does (check with that peer's operator), pin it with \`keyladder recipient add FILE --use sig --source ${source}\` or import this list with --bind-source.`);
+    }
+    boundNow = seen === undefined && !bindSource ? 'first-list' : 'operator';
   }
   if (seen !== undefined) {
     const newest = Date.parse(seen.list_at);
     if (listAt < newest || (listAt === newest && seen.digest !== digest)) {
-      throw listRefused('STALE', `The list from ${list.source} is dated ${list.at}; a list dated ${seen.list_at} came already${listAt === newest ? ', with other entries' : ''}.`);
+      throw listRefused('STALE', `The list from ${source} is dated ${list.at}; a list dated ${seen.list_at} came already${listAt === newest ? ', with other entries' : ''}.`);
     }
   }
+  return boundNow;
 }
 
-function applyList(store: KeyStore, list: z.infer<typeof List>, at: string, signer: string | null, signerThumbprint: string | null, digest: string): RevocationImport {
+function applyList(store: KeyStore, list: z.infer<typeof List>, at: string, signer: string | null, signerThumbprint: string | null, digest: string, bound: 'first-list' | 'operator' | null): RevocationImport {
   const revokedHere: string[] = [];
   let heard = 0;
   for (const entry of list.revoked) {
@@ -141,6 +170,6 @@ function applyList(store: KeyStore, list: z.infer<typeof List>, at: string, sign
     }
   }
   store.revocations.notePeerList(list.source, list.at, at, list.revoked.length, signerThumbprint, digest);
-  store.audit.append({ at, action: 'revocation.import', outcome: 'ok', subject: null, details: { source: list.source, entries: list.revoked.length, revokedHere: revokedHere.length, heard, ...provenanceDetails(signer, signerThumbprint) } });
+  store.audit.append({ at, action: 'revocation.import', outcome: 'ok', subject: null, details: { source: list.source, entries: list.revoked.length, revokedHere: revokedHere.length, heard, ...provenanceDetails(signer, signerThumbprint), ...(bound === null ? {} : { sourceBound: bound }) } });
   return { source: list.source, entries: list.revoked.length, revokedHere, heard, signer };
 }

@@ -215,6 +215,47 @@ describe('imports between peers', () => {
     const rows = (await json<Array<{ details: Record<string, unknown> }>>(D, ['audit', 'list', '--action', 'revocation.import', '--limit', '1'])).value;
     expect(rows[0]!.details).toMatchObject({ unsigned: true });
   });
+
+  it('round 2: a source seen unsigned takes A\'s signed list only once A\'s key is pinned --source A, or with --bind-source', async () => {
+    const aSig = await ownKey(A, 'sig');
+    // D and E took A's list unsigned (as the test above did on D): A's source is seen there, bound to no key.
+    const unsignedList = join(dir, 'revocations-pass.jwe');
+    const E = join(dir, 'e');
+    expect((await run(E, ['init', '--kdf-log-n', '10'])).code).toBe(0);
+    expect((await run(E, ['revocation', 'import', unsignedList, '--unsigned'], { env: BUNDLE })).code).toBe(0);
+    for (const [store, name] of [[join(dir, 'd'), 'd'], [E, 'e']] as const) {
+      const enc = await ownKey(store, 'enc');
+      expect((await run(A, ['recipient', 'add', file(`${name}.enc.jwk`, JSON.stringify(enc))])).code).toBe(0);
+    }
+    const exportTo = async (store: string, name: string) => {
+      const out = join(dir, `revocations-to-${name}.jwe`);
+      const r = await json<{ source: string }>(A, ['revocation', 'export', '--to', (await ownKey(store, 'enc')).kid!, '--out', out]);
+      expect(r.code, r.stderr).toBe(0);
+      return { out, source: r.value.source };
+    };
+    const D = join(dir, 'd');
+    const toD = await exportTo(D, 'd');
+    expect(toD.source).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect((await run(D, ['recipient', 'add', '-', '--use', 'sig'], { stdin: JSON.stringify(aSig) })).code).toBe(0);
+    expect(await refused(D, ['revocation', 'import', toD.out], 'REVOCATION_LIST_REFUSED', 1)).toContain('--bind-source');
+    // Pinned for A's store id: taken.
+    expect((await run(D, ['recipient', 'remove', aSig.kid!, '--yes'])).code).toBe(0);
+    const bad = await run(D, ['recipient', 'add', '-', '--use', 'sig', '--source', 'A'], { stdin: JSON.stringify(aSig) });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('INVALID_ARGUMENT');
+    const pinned = await json(D, ['recipient', 'add', '-', '--use', 'sig', '--source', toD.source], { stdin: JSON.stringify(aSig) });
+    expect(pinned.value).toMatchObject({ kid: aSig.kid, source: toD.source });
+    const taken = await run(D, ['revocation', 'import', toD.out]);
+    expect(taken.code, taken.stderr).toBe(0);
+    // On E, the operator vouches instead: --bind-source, audited.
+    const toE = await exportTo(E, 'e');
+    expect((await run(E, ['recipient', 'add', '-', '--use', 'sig'], { stdin: JSON.stringify(aSig) })).code).toBe(0);
+    expect(await refused(E, ['revocation', 'import', toE.out], 'REVOCATION_LIST_REFUSED', 1)).toContain('no signer is bound');
+    const vouched = await run(E, ['revocation', 'import', toE.out, '--bind-source']);
+    expect(vouched.code, vouched.stderr).toBe(0);
+    const rows = (await json<Array<{ details: Record<string, unknown> }>>(E, ['audit', 'list', '--action', 'revocation.import', '--limit', '1'])).value;
+    expect(rows[0]!.details).toMatchObject({ source: toE.source, signer: aSig.kid, sourceBound: 'operator' });
+  });
 });
 
 describe('audit export', () => {

@@ -29,6 +29,39 @@ describe('migration 007', () => {
     db.close();
   });
 
+  it('binds each upgraded source to the one signer its signed imports in the audit log name, where that is unambiguous', () => {
+    const db = new Database(':memory:');
+    migrate(db, before007);
+    const key = db.prepare(`INSERT INTO recipients (kid, label, use, thumbprint, public_jwk, added_at) VALUES (?, NULL, ?, ?, '{}', 'now')`);
+    for (const [kid, use] of [['P', 'sig'], ['Q', 'sig'], ['R', 'sig'], ['E', 'enc']] as const) key.run(kid, use, `T-${kid}`);
+    const source = db.prepare(`INSERT INTO peer_lists (source, list_at, received_at, entries) VALUES (?, 'at', 'now', 0)`);
+    for (const s of ['p-store', 'two-signers', 'q-store', 'q-forged', 'gone-store', 'unsigned-store', 'enc-store']) source.run(s);
+    let seq = 0;
+    const audit = db.prepare(`INSERT INTO audit_log (seq, at, action, outcome, subject, details, mac) VALUES (?, 'at', ?, ?, NULL, ?, x'00')`);
+    const imported = (details: Record<string, unknown>, action = 'revocation.import', outcome = 'ok') => audit.run(++seq, action, outcome, JSON.stringify(details));
+    imported({ source: 'p-store', entries: 1, signer: 'P' });
+    imported({ source: 'p-store', entries: 2, signer: 'P' });
+    imported({ source: 'p-store', entries: 2, unsigned: true });
+    // Two kids signed for it: nothing says which speaks for it.
+    imported({ source: 'two-signers', signer: 'R' });
+    imported({ source: 'two-signers', signer: 'removed-kid' });
+    // Q signed for its own store and claimed another: Q is bound to neither.
+    imported({ source: 'q-store', signer: 'Q' });
+    imported({ source: 'q-forged', signer: 'Q' });
+    imported({ source: 'gone-store', signer: 'removed-kid-2' });
+    imported({ source: 'unsigned-store', unsigned: true });
+    imported({ source: 'enc-store', signer: 'E' });
+    imported({ source: 'unsigned-store', signer: 'R' }, 'revocation.export');
+    imported({ source: 'unsigned-store', signer: 'R' }, 'revocation.import', 'refused');
+
+    migrate(db, [...before007, migration007]);
+    expect(Object.fromEntries((db.prepare('SELECT source, signer FROM peer_lists').all() as Array<{ source: string; signer: string | null }>).map((r) => [r.source, r.signer]))).toEqual({
+      'p-store': 'T-P', 'two-signers': null, 'q-store': null, 'q-forged': null, 'gone-store': null, 'unsigned-store': null, 'enc-store': null,
+    });
+    expect(db.prepare('SELECT kid, list_source FROM recipients WHERE list_source IS NOT NULL').all()).toEqual([]);
+    db.close();
+  });
+
   it('runs in one transaction: a failure leaves the store at the version before', () => {
     const db = new Database(':memory:');
     migrate(db, before007);

@@ -78,6 +78,20 @@ describe('keyring channels', () => {
     expect(await h['keyring.addRecipientFile']({ roles: ['revocations', 'issuer-export'] }, ctx)).toMatchObject({ recipient: { kid: 'peer-1', roles: ['revocations', 'issuer-export'] } });
   });
 
+  it('pass the peer store id a revocation signer speaks for (round 2: bound at pin time), checked by the service', async () => {
+    const files = [0, 1].map((i) => {
+      const publicJwk = { ...(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as JWK), kid: `peer-${i}`, use: 'sig' };
+      const file = path.join(tempDir(), `peer-${i}.jwk`);
+      writeFileSync(file, JSON.stringify(publicJwk));
+      return file;
+    });
+    const { h } = await handlers(files, []);
+    expect(contract['keyring.addRecipientFile'].request.safeParse({ source: 's'.repeat(65) }).success).toBe(false);
+    const source = '0f1e2d3c-4b5a-4697-8877-665544332211';
+    await expect(Promise.resolve(h['keyring.addRecipientFile']({ source: 'P\nforged' }, ctx))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await h['keyring.addRecipientFile']({ source }, ctx)).toMatchObject({ recipient: { kid: 'peer-1', use: 'sig', source } });
+  });
+
   it('refuse a private key file, and keep the keyring unchanged', async () => {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const file = path.join(tempDir(), 'private.jwk');

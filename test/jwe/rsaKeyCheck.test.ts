@@ -3,7 +3,7 @@
 import { checkPrimeSync, generateKeyPairSync, generatePrimeSync } from 'node:crypto';
 import { compactDecrypt, CompactEncrypt, importJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fermatSplits, integerRoot, perfectPowerExponent, rsaPublicKeyProblem, smallFactor, TRIAL_DIVISION_BOUND } from '../../electron/jwe/rsaKeyCheck.js';
+import { fermatSplits, integerRoot, perfectPowerExponent, rhoFactor, RHO_STEPS, rsaPublicKeyProblem, smallFactor, TRIAL_DIVISION_BOUND } from '../../electron/jwe/rsaKeyCheck.js';
 import { openTestServices, type TestServices } from '../support/services.js';
 
 const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -97,6 +97,27 @@ describe('rsaPublicKeyProblem: SP 800-89 partial public-key validation', () => {
     const p = prime(1024);
     expect(fermatSplits(p * nextPrime(p + (1n << 400n)))).toBe(true);
     expect(fermatSplits(prime(1024) * prime(1024))).toBe(false);
+  });
+
+  // Round 2: trial division stops at 2^17; n = P·r with r a 20-bit prime passed every check, and
+  // Pollard's rho splits it in milliseconds. Rho's walk modulo r depends on r alone (x ↦ x² + 1 from
+  // 2), not on P, so fixed primes r make these deterministic whatever random P is drawn.
+  const FACTORS_20 = [nextPrime((1n << 19n) + 12345n), nextPrime((1n << 19n) + 300_000n), nextPrime((1n << 20n) - 5000n), nextPrime(131101n + 2n)];
+  it.each(FACTORS_20.map((r) => [r]))('refuses n = P·%s, a factor above the trial bound that rho finds within RHO_STEPS', (r) => {
+    expect(smallFactor(r)).toBeUndefined();
+    expect(rsaPublicKeyProblem(withN(prime(2040) * r))).toMatch(/has a (18|19|20)-bit factor that Pollard's rho finds/);
+  });
+
+  it('rho finds 32- and 40-bit factors given the steps they need (about √r), and nothing in a sound modulus', () => {
+    // A 64-bit cofactor keeps each step cheap: the steps rho needs depend on r, not on n's size.
+    // At 2048 bits a step costs microseconds, so RHO_STEPS reaches ~2^22 for sure, not these (README says so).
+    const p = prime(64);
+    const r32 = nextPrime((1n << 31n) + 12345n);
+    const r40 = nextPrime((1n << 39n) + 12345n);
+    expect(rhoFactor(p * r32, 1 << 19)).toBe(r32);
+    expect(rhoFactor(p * r40, 1 << 23)).toBe(r40);
+    expect(rhoFactor(prime(1024) * prime(1024))).toBeUndefined();
+    expect(RHO_STEPS).toBe(8192);
   });
 
   it('exports refuse n = P·2003 and n = P² with RECIPIENT_KEY_INVALID, and the keyring adds neither', async () => {

@@ -56,7 +56,7 @@ describe('recipients', () => {
     const s = t.services;
     const store = (s.store as unknown as { session: { store(): KeyStore } }).session.store();
     const p256 = publicJwk(ec('P-256'));
-    store.transaction(() => store.keyring.addRecipient({ kid: 'legacy', label: null, use: 'enc', thumbprint: 'not-checked-here', public_jwk: JSON.stringify({ ...p256, kid: 'legacy', use: 'enc', alg: 'ECDH-ES' }), added_at: new Date().toISOString(), roles: null }));
+    store.transaction(() => store.keyring.addRecipient({ kid: 'legacy', label: null, use: 'enc', thumbprint: 'not-checked-here', public_jwk: JSON.stringify({ ...p256, kid: 'legacy', use: 'enc', alg: 'ECDH-ES' }), added_at: new Date().toISOString(), roles: null, list_source: null }));
     s.devices.provision({ identity: 'ESN-1', keys: { kind: 'kpw', kpw: '000102030405060708090a0b0c0d0e0f' } });
     const before = s.audit.list({ limit: 1000 }).length;
     await expect(s.devices.exportBundle(['ESN-1'], { kind: 'recipient', kid: 'legacy' })).rejects.toMatchObject({ name: 'ServiceError', code: 'RECIPIENT_KEY_INVALID', reason: 'BAD_KEY', message: expect.stringContaining('recipient add') });

@@ -76,7 +76,7 @@ describe('jose verify names the key that verified, by thumbprint', () => {
     const evilPrint = await calculateJwkThumbprint(publicOf(evil), 'sha256');
     // The review's store: the collision went in before add checked it (written past the service, as then).
     const store = storeOf(s);
-    store.transaction(() => store.keyring.addRecipient({ kid: ownSig.kid!, label: 'evil', use: 'sig', thumbprint: evilPrint, public_jwk: JSON.stringify({ ...publicOf(evil), kid: ownSig.kid, use: 'sig' }), added_at: new Date().toISOString(), roles: 'revocations' }));
+    store.transaction(() => store.keyring.addRecipient({ kid: ownSig.kid!, label: 'evil', use: 'sig', thumbprint: evilPrint, public_jwk: JSON.stringify({ ...publicOf(evil), kid: ownSig.kid, use: 'sig' }), added_at: new Date().toISOString(), roles: 'revocations', list_source: null }));
 
     const forged = await signCompact(new TextEncoder().encode('{"say":"trust me"}'), privateOf(evil), ownSig.kid!);
     const out = await s.jose.verify(forged, { kind: 'own' });

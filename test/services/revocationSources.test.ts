@@ -7,6 +7,7 @@
 // and so is one dated ahead of the clock. A key pinned for revocation lists
 // does not sign Kissuer exports unless the operator gave it that role.
 // Each refusal: REVOCATION_LIST_REFUSED (or SIGNER_ROLE) with a reason, nothing changed.
+import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sealBundle } from '../../electron/services/bundles.js';
 import type { KeyStore } from '../../db/store.js';
@@ -78,7 +79,95 @@ describe('a revocation list\'s source is bound to its signer', () => {
   it('a signer speaks for one source: Q, bound to its own store id, cannot speak for a source B never heard from', async () => {
     const { q, b, toB } = await network();
     await b.services.revocations.importList((await q.services.revocations.exportList({ kind: 'recipient', kid: toB })).jwe, KEYRING);
-    await refused(b.services, await forged(q, toB, 'a-store-b-never-heard-from', b.clock.now.toISOString(), ['ESN-FRAMED']), KEYRING, { code: 'REVOCATION_LIST_REFUSED', reason: 'SOURCE_NOT_SIGNERS' });
+    await refused(b.services, await forged(q, toB, randomUUID(), b.clock.now.toISOString(), ['ESN-FRAMED']), KEYRING, { code: 'REVOCATION_LIST_REFUSED', reason: 'SOURCE_NOT_SIGNERS' });
+  });
+});
+
+/** A store upgraded from before bindings (migrations 003-006): its lists' sources have no signer bound. */
+const unbindAll = (s: Services): void => {
+  (storeOf(s) as unknown as { db: { prepare(sql: string): { run(): unknown } } }).db.prepare('UPDATE peer_lists SET signer = NULL').run();
+};
+const sigOf = async (t: TestServices) => (await t.services.keyring.identityJwks()).keys.find((k) => k.use === 'sig')!;
+
+describe('round 2: a source is bound at pin time; a seen, unbound source takes no signer by itself', () => {
+  it('on an upgraded store, Q\'s list claiming P\'s store id, dated after P\'s last list, is refused (SOURCE_UNBOUND), and binds nothing', async () => {
+    const { p, q, b, toB } = await network();
+    const pId = storeOf(p.services).storeId;
+    await b.services.revocations.importList((await p.services.revocations.exportList({ kind: 'recipient', kid: toB })).jwe, KEYRING);
+    unbindAll(b.services);
+    b.clock.advanceDays(1);
+    await refused(b.services, await forged(q, toB, pId, b.clock.now.toISOString(), ['ESN-FRAMED']), KEYRING, { code: 'REVOCATION_LIST_REFUSED', reason: 'SOURCE_UNBOUND' });
+    // P's own lists are refused as well until the operator binds P: nothing tells P's key from Q's here.
+    p.clock.advanceDays(1);
+    await refused(b.services, (await p.services.revocations.exportList({ kind: 'recipient', kid: toB })).jwe, KEYRING, { code: 'REVOCATION_LIST_REFUSED', reason: 'SOURCE_UNBOUND' });
+    expect(storeOf(b.services).revocations.peerList(pId)?.signer).toBeNull();
+  });
+
+  it('a signer pinned with --source speaks for that source only: P\'s lists pass on the upgraded store, Q cannot claim P even first', async () => {
+    const { p, q, b, toB } = await network();
+    const [pId, qId] = [storeOf(p.services).storeId, storeOf(q.services).storeId];
+    const [pSig, qSig] = [await sigOf(p), await sigOf(q)];
+    for (const [sig, source, label] of [[pSig, pId, 'P'], [qSig, qId, 'Q']] as const) {
+      b.services.keyring.removeRecipient(sig.kid!);
+      expect(await b.services.keyring.addRecipient(JSON.stringify(sig), { label, source })).toMatchObject({ roles: ['revocations'], source });
+    }
+    expect(b.services.audit.list({ action: 'recipient.add', limit: 1 })[0]!.details).toMatchObject({ source: qId });
+    // Q first, before P ever sent a list: P's source is bound to P's key already.
+    await refused(b.services, await forged(q, toB, pId, b.clock.now.toISOString(), ['ESN-FRAMED']), KEYRING, { code: 'REVOCATION_LIST_REFUSED', reason: 'SOURCE_NOT_SIGNERS' });
+    // Nor may Q take a source no key is pinned for: it is pinned to its own.
+    await refused(b.services, await forged(q, toB, randomUUID(), b.clock.now.toISOString()), KEYRING, { code: 'REVOCATION_LIST_REFUSED', reason: 'SOURCE_NOT_SIGNERS' });
+    await b.services.revocations.importList((await p.services.revocations.exportList({ kind: 'recipient', kid: toB })).jwe, KEYRING);
+    unbindAll(b.services);
+    for (const t of [p, b]) t.clock.advanceDays(1);
+    await expect(b.services.revocations.importList((await p.services.revocations.exportList({ kind: 'recipient', kid: toB })).jwe, KEYRING)).resolves.toMatchObject({ source: pId });
+    expect(storeOf(b.services).revocations.peerList(pId)?.signer).toBe(pSig.kid);
+  });
+
+  it('--bind-source: the operator binds a seen, unbound source to the list\'s signer, audited; then other signers are refused', async () => {
+    const { p, q, b, toB } = await network();
+    const pId = storeOf(p.services).storeId;
+    await b.services.revocations.importList((await p.services.revocations.exportList({ kind: 'recipient', kid: toB })).jwe, KEYRING);
+    unbindAll(b.services);
+    for (const t of [p, b]) t.clock.advanceDays(1);
+    const list = (await p.services.revocations.exportList({ kind: 'recipient', kid: toB })).jwe;
+    await refused(b.services, list, KEYRING, { code: 'REVOCATION_LIST_REFUSED', reason: 'SOURCE_UNBOUND' });
+    await expect(b.services.revocations.importList(list, KEYRING, { bindSource: true })).resolves.toMatchObject({ source: pId });
+    expect(b.services.audit.list({ action: 'revocation.import', limit: 1 })[0]!.details).toMatchObject({ source: pId, sourceBound: 'operator', signerThumbprint: (await sigOf(p)).kid });
+    b.clock.advanceDays(1);
+    await refused(b.services, await forged(q, toB, pId, b.clock.now.toISOString()), KEYRING, { code: 'REVOCATION_LIST_REFUSED', reason: 'SOURCE_NOT_SIGNERS' });
+    // An unsigned list cannot bind anything.
+    await expect(b.services.revocations.importList(await sealBundle('keyladder-revocation-list', { source: randomUUID(), at: b.clock.now.toISOString(), revoked: [] }, UNSIGNED), UNSIGNED, { bindSource: true })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('recipient add --source takes a peer\'s store id on a revocations signer, once per source', async () => {
+    const { p, q, b } = await network();
+    const [pSig, qSig] = [await sigOf(p), await sigOf(q)];
+    const pEnc = (await p.services.keyring.identityJwks()).keys.find((k) => k.use === 'enc')!;
+    const pId = storeOf(p.services).storeId;
+    b.services.keyring.removeRecipient(pSig.kid!);
+    b.services.keyring.removeRecipient(qSig.kid!);
+    const before = { keyring: b.services.keyring.recipients().length, audit: b.services.audit.list({ limit: 10_000, action: 'recipient.add' }).length };
+    for (const source of ['P', `${pId}\nFAKE LINE`, pId.toUpperCase(), storeOf(b.services).storeId]) {
+      await expect(b.services.keyring.addRecipient(JSON.stringify(pSig), { source })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.not.stringContaining('\n') });
+    }
+    await expect(b.services.keyring.addRecipient(JSON.stringify(pSig), { source: pId, roles: ['issuer-export'] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(b.services.keyring.addRecipient(JSON.stringify(pEnc), { source: pId })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect({ keyring: b.services.keyring.recipients().length, audit: b.services.audit.list({ limit: 10_000, action: 'recipient.add' }).length }).toEqual(before);
+    await b.services.keyring.addRecipient(JSON.stringify(pSig), { source: pId });
+    await expect(b.services.keyring.addRecipient(JSON.stringify(qSig), { source: pId })).rejects.toMatchObject({ code: 'RECIPIENT_EXISTS' });
+  });
+});
+
+describe('round 2: a list\'s source is a store id', () => {
+  it('refuses a source with a newline, an escape or any other text as malformed, and no message carries it', async () => {
+    const { q, b, toB } = await network();
+    for (const source of [`${randomUUID()}\nImported the revocation list of P: revoked here none.`, '\u001b]0;owned\u0007', 'P', 'x'.repeat(36)]) {
+      const before = state(b.services);
+      const error = await b.services.revocations.importList(await forged(q, toB, source, b.clock.now.toISOString()), KEYRING).catch((e: unknown) => e as Error);
+      expect(error).toMatchObject({ code: 'BUNDLE_INVALID', message: expect.stringContaining('at source') });
+      expect((error as Error).message).not.toMatch(/[\n\u001b\u0007]|owned|Imported/);
+      expect(state(b.services)).toEqual(before);
+    }
   });
 });
 

@@ -14,7 +14,7 @@ import { visible } from '../../shared/visibleText.js';
 const SECTION = 'Keys you share' as const;
 
 const recipientLine = (r: RecipientSummary): string =>
-  `${r.kid}  ${r.use}${r.roles.length ? ` (${r.roles.join(',')})` : ''}  ${r.description}${r.alg ? ` ${r.alg}` : ''}  thumbprint ${r.thumbprint}${r.label ? `  "${r.label}"` : ''}  added ${r.addedAt}`;
+  `${r.kid}  ${r.use}${r.roles.length ? ` (${r.roles.join(',')})` : ''}${r.source ? ` source ${r.source}` : ''}  ${r.description}${r.alg ? ` ${r.alg}` : ''}  thumbprint ${r.thumbprint}${r.label ? `  "${r.label}"` : ''}  added ${r.addedAt}`;
 
 const ownKeyLine = (k: OwnKeySummary): string => `${k.kid}  ${k.use}  ${k.alg}  ${k.status}  created ${k.createdAt}${k.retiredAt ? `  retired ${k.retiredAt}` : ''}`;
 
@@ -25,20 +25,22 @@ function keyUse(value: string): KeyUse {
 
 export const recipientCommands: readonly Command[] = [
   {
-    name: 'recipient add', section: SECTION, params: 'FILE', arity: [1, 1], options: ['kid', 'label', 'use', 'role'],
+    name: 'recipient add', section: SECTION, params: 'FILE', arity: [1, 1], options: ['kid', 'label', 'use', 'role', 'source'],
     summary: 'add a factory\'s or peer\'s public key (JWK, JWKS with --kid choosing one, or PEM; "-": stdin)',
     details: 'Weak or malformed keys are refused: RSA below 2048 bits or e other than 65537, EC off P-256/P-384\n' +
       'or off the curve, and any private member. --use enc: exports are encrypted to it (--to KID);\n' +
       '--use sig: imports it signed are accepted, of the kinds --role names: revocations (the default) and/or\n' +
       'issuer-export (Kissuer exports: say it only for a peer that shares Kissuer). A kid that names this\n' +
-      'KeyLadder\'s own key is refused (KID_TAKEN). Compare the thumbprint it prints with the owner\'s, out of band.',
+      'KeyLadder\'s own key is refused (KID_TAKEN). --source STORE_ID binds a revocations signer to the peer store\n' +
+      'it speaks for: lists from that store signed by any other key are refused, and this key\'s for another store.\n' +
+      'Compare the thumbprint it prints with the owner\'s, out of band.',
     async run(ctx) {
       const text = readTextFile(ctx.args[0]!, 'recipient key', ctx.io);
       const use = oneOf(ctx.values.use, 'use', ['sig', 'enc'] as const);
       const roles = ctx.values.role === undefined ? undefined : ctx.values.role.split(',').map((r) => oneOf(r.trim(), 'role', SIGNER_ROLES)!);
       await ctx.unlock();
-      const r = await ctx.services.keyring.addRecipient(text, { ...(ctx.values.kid !== undefined ? { kid: ctx.values.kid } : {}), ...(use ? { use } : {}), ...(ctx.values.label !== undefined ? { label: ctx.values.label } : {}), ...(roles ? { roles } : {}) });
-      ctx.out.print(`Added ${r.kid}: ${r.use === 'enc' ? 'exports are encrypted to it' : `imports it signs are accepted (${r.roles.join(', ')})`}, ${r.description}.\n` +
+      const r = await ctx.services.keyring.addRecipient(text, { ...(ctx.values.kid !== undefined ? { kid: ctx.values.kid } : {}), ...(use ? { use } : {}), ...(ctx.values.label !== undefined ? { label: ctx.values.label } : {}), ...(roles ? { roles } : {}), ...(ctx.values.source !== undefined ? { source: ctx.values.source } : {}) });
+      ctx.out.print(`Added ${r.kid}: ${r.use === 'enc' ? 'exports are encrypted to it' : `imports it signs are accepted (${r.roles.join(', ')}${r.source ? `; revocation lists of ${r.source} only` : ''})`}, ${r.description}.\n` +
         `Thumbprint (RFC 7638, SHA-256): ${r.thumbprint}\nConfirm it with the key's owner by another channel (phone, in person) before you rely on it.`, r);
       return 0;
     },

@@ -16,21 +16,21 @@ export const revocationCommands: readonly Command[] = [
       const file = outDelivery(out, ctx.values.force === true);
       const listProtection = await protection(ctx);
       await ctx.unlock();
-      const { entries } = await ctx.services.revocations.exportList(listProtection, file);
+      const { entries, source } = await ctx.services.revocations.exportList(listProtection, file);
       const note = recipientNote(listProtection);
-      ctx.out.print(`Wrote a revocation list of ${count(entries, 'device')} to ${out}. Import it on every peer responder: keyladder revocation import FILE.${note.text}`, { file: out, entries, ...note.machine });
+      ctx.out.print(`Wrote a revocation list of ${count(entries, 'device')} to ${out}, source ${source} (this store's id: peers pin this KeyLadder's signing key with recipient add --source ${source}). Import it on every peer responder: keyladder revocation import FILE.${note.text}`, { file: out, entries, source, ...note.machine });
       return 0;
     },
   },
   {
-    name: 'revocation import', section: SECTION, params: 'FILE', arity: [1, 1], options: ['private-key', 'bundle-passphrase-file', 'unsigned'],
+    name: 'revocation import', section: SECTION, params: 'FILE', arity: [1, 1], options: ['private-key', 'bundle-passphrase-file', 'unsigned', 'bind-source'],
     summary: 'revoke the list\'s devices held here; refuse the rest on WRAP',
     details: IMPORT_DETAILS,
     async run(ctx) {
       const jwe = readExport(ctx.args[0]!, 'revocation list');
       const listProtection = await peerProtection(ctx, jwe);
       await ctx.unlock();
-      const result = await ctx.services.revocations.importList(jwe, listProtection);
+      const result = await ctx.services.revocations.importList(jwe, listProtection, { bindSource: ctx.values['bind-source'] === true });
       ctx.out.print(`Imported the revocation list of ${visible(result.source)} (${result.signer ? `signed by ${visible(String(result.signer))}` : 'unsigned'}, ${count(result.entries, 'entry', 'entries')}): revoked here ${result.revokedHere.length ? result.revokedHere.map((id) => visible(id)).join(', ') : 'none'}; ${count(result.heard, 'more identity', 'more identities')} now refused on WRAP.`, result);
       return 0;
     },
