@@ -268,7 +268,7 @@ describe('appResponder over the real services', () => {
     expect(log.some((l) => l.includes('stopped (store-locked) after 1 exchange, 0 refused'))).toBe(true);
   });
 
-  it('a restore through the services it guards stops it and locks the app\'s own store first; another program holding the store gets it refused (STORE_IN_USE), then it goes through', async () => {
+  it('a restore through the services it guards stops it first; another program holding the store gets it refused (STORE_IN_USE) and the app stays unlocked; then it goes through', async () => {
     const r = make();
     const guarded = r.lockAware(t.services);
     const backup = path.join(tempDir('keyladder-app-restore-'), 'b.klbackup');
@@ -281,9 +281,10 @@ describe('appResponder over the real services', () => {
     await other.store.unlock(PASSPHRASE);
     try {
       await expect(guarded.store.restore(backup, PASSPHRASE)).rejects.toMatchObject({ code: 'STORE_IN_USE' });
-      // The app's own side was shut first, whatever the outcome: nothing answers from a store about to change.
+      // The responder was stopped first, whatever the outcome: nothing answers from a store about to change.
       await vi.waitFor(() => expect(r.status()).toMatchObject({ state: 'stopped', stopped: { reason: 'store-locked' } }));
-      expect(t.services.store.status().unlocked).toBe(false);
+      // The refused restore changed nothing, the app's own store included: it is still unlocked.
+      expect(t.services.store.status().unlocked).toBe(true);
       expect(other.audit.list({ action: 'store.restore', limit: 5 })).toHaveLength(0);
     } finally {
       other.close();

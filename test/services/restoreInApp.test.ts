@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { StoreHold } from '../../db/storeHold.js';
 import { deriveVector } from '../support/vectors.js';
 import { PASSPHRASE, openTestServices, type TestServices } from '../support/services.js';
+import { tempDir } from '../support/tempDirs.js';
 
 const v = deriveVector();
 let opened: TestServices | undefined;
@@ -18,7 +19,7 @@ describe('app restore under another process', () => {
   it('refused with STORE_IN_USE while another holder has the store open: the app stays unlocked and its store usable; once alone, the restore goes through', async () => {
     opened = await openTestServices();
     const s = opened.services;
-    const backup = join(opened.dir, '..', `${opened.dir.split('/').pop()}.klbackup`);
+    const backup = join(tempDir('keyladder-backup-'), 'store.klbackup');
     await s.store.backup(backup);
     s.devices.provision({ identity: v.identity, keys: { kind: 'kpe-kph', kpe: v.kpe_hex, kph: v.kph_hex } });
     // What `serve` (a worker, or its supervisor) holds for as long as it runs.
@@ -43,7 +44,7 @@ describe('app restore under another process', () => {
   it('a wrong passphrase for the backup leaves the app unlocked too', async () => {
     opened = await openTestServices();
     const s = opened.services;
-    const backup = join(opened.dir, '..', `${opened.dir.split('/').pop()}-2.klbackup`);
+    const backup = join(tempDir('keyladder-backup-'), 'store.klbackup');
     await s.store.backup(backup);
     await expect(s.store.restore(backup, 'not the passphrase at all')).rejects.toMatchObject({ code: 'WRONG_PASSPHRASE' });
     expect(s.store.status().unlocked).toBe(true);
