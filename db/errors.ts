@@ -90,3 +90,6 @@ export function fromSqliteError(error: unknown, what: string, path?: string): St
   }
   return new StoreError(StoreErrorCode.STORE_CORRUPT, `${what} could not be read (${code || 'unknown error'}). Restore it from a backup.`);
 }
+
+/** Whether SQLite refused because another connection holds a lock (busy or locked), not because anything is wrong. */
+export const isSqliteBusy = (error: unknown): boolean => /^SQLITE_(BUSY|LOCKED)/.test(String((error as { code?: unknown } | null)?.code ?? ''));

@@ -27,10 +27,10 @@
 import Database from 'better-sqlite3-multiple-ciphers';
 import { closeSync, existsSync } from 'node:fs';
 import { BUSY_TIMEOUT_MS, type Db } from './connection.js';
-import { StoreError, StoreErrorCode } from './errors.js';
+import { StoreError, StoreErrorCode, isSqliteBusy } from './errors.js';
 import { openNewFile, storeFiles } from './files.js';
 
-const isBusy = (e: unknown): boolean => /^SQLITE_(BUSY|LOCKED)/.test(String((e as { code?: unknown } | null)?.code ?? ''));
+const isBusy = isSqliteBusy;
 
 function openLockFile(dir: string, waitMs: number): Db {
   const path = storeFiles(dir).lock;

@@ -29,6 +29,7 @@
 // hour, once past, is closed into one exchange.summary row per device by the
 // next batch. Refusals and the device counters are written as under 'full'.
 
+import { isSqliteBusy } from '../../db/errors.js';
 import { hourOf, summarisable, type AuditRecord } from '../../db/repositories/audit.js';
 import type { ExchangeMark } from '../../db/repositories/devices.js';
 import type { RegistryUpdate } from '../../db/repositories/wrapdata.js';
@@ -264,4 +265,4 @@ const sqliteCode = (error: unknown): string => {
   return typeof code === 'string' ? code : 'an unexpected error';
 };
 
-const isBusy = (error: unknown): boolean => /^SQLITE_(BUSY|LOCKED)/.test(sqliteCode(error));
+const isBusy = isSqliteBusy;
