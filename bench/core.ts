@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { portableKeyWrap } from '../electron/jwe/aesKeyWrap.js';
 import { systemRandom } from '../electron/jwe/random.js';
-import type { JweProfileName } from '../electron/ladder/keyKinds.js';
+import type { JweProfileName } from '../electron/jwe/keyKinds.js';
 import { parseExchangeRequestJson } from '../electron/ladder/messages.js';
 import { LadderResponder } from '../electron/ladder/responder.js';
 import type { WrapdataFormat } from '../electron/ladder/wrapdata.js';

@@ -6,9 +6,9 @@ import { createCipheriv, createDecipheriv, hash, randomBytes } from 'node:crypto
 import { CompactEncrypt, compactDecrypt } from 'jose';
 import { opensslKeyWrap, portableKeyWrap, keyWrap } from '../../electron/jwe/aesKeyWrap.js';
 import { ENCODERS } from '../../electron/jwe/encrypt.js';
-import { decodeBase64 } from '../../electron/ladder/base64.js';
+import { decodeBase64 } from '../../electron/encoding/base64.js';
 import { decryptJwe } from '../../electron/ladder/jweDecrypt.js';
-import type { JweProfileName } from '../../electron/ladder/keyKinds.js';
+import type { JweProfileName } from '../../electron/jwe/keyKinds.js';
 import { parseExchangeRequestJson, parseJson } from '../../electron/ladder/messages.js';
 import { acceptKeyResponse, importWrappingKey } from '../../electron/ladder/requestor.js';
 import { openWrapdata, sealWrapdata } from '../../electron/ladder/wrapdata.js';

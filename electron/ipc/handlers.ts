@@ -12,7 +12,7 @@ import { ServiceError, ServiceErrorCode } from '../services/errors.js';
 import type { BundleProtection } from '../services/types.js';
 import { fileDelivery, type Delivery } from '../services/delivery.js';
 import { MAX_JOSE_TEXT } from '../services/joseTools.js';
-import { parseStrictJson } from '../ladder/strictJson.js';
+import { parseStrictJson } from '../encoding/strictJson.js';
 import { tooDeep } from '../services/strictJsonInput.js';
 import type { AppSettings } from './contract.js';
 import { AppError } from './errors.js';

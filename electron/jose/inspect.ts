@@ -13,10 +13,11 @@
 // serializations go through strict JSON: a name given twice is refused, as
 // JSON.parse would silently keep the last one.
 
-import { decodeBase64Url, fromUtf8, utf8 } from '../ladder/base64.js';
+import { decodeBase64Url } from '../encoding/base64.js';
+import { fromUtf8, utf8 } from '../encoding/bytes.js';
 import { LadderError } from '../ladder/errors.js';
 import { readJweParts, type JweParts } from '../ladder/jweDecrypt.js';
-import { MAX_JSON_DEPTH, parseStrictJson } from '../ladder/strictJson.js';
+import { MAX_JSON_DEPTH, parseStrictJson } from '../encoding/strictJson.js';
 import { visible } from '../shared/visibleText.js';
 import { algorithmVerdict, type AlgorithmVerdict } from './algorithms.js';
 import { JoseRefusal, parseRefusal } from './errors.js';

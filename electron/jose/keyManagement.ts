@@ -15,7 +15,8 @@
 import { createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, pbkdf2, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { JWK } from 'jose';
-import { decodeBase64Url, utf8 } from '../ladder/base64.js';
+import { decodeBase64Url } from '../encoding/base64.js';
+import { utf8 } from '../encoding/bytes.js';
 import { aesKeyUnwrap, aesKeyWrap } from '../jwe/aesKeyWrap.js';
 import { CryptoFailure } from '../jwe/cryptoFailure.js';
 import { MAX_PBES2_COUNT, MIN_PBES2_COUNT } from '../jwe/pbes2.js';

@@ -7,8 +7,9 @@
 // bytes in its "payload" member, and a JSON string can hold a compact JWS, so
 // parsed JSON is searched for both (hiddenInside) before it may be shown.
 
-import { decodeBase64Url, fromUtf8, utf8 } from '../ladder/base64.js';
-import { parseStrictJson } from '../ladder/strictJson.js';
+import { decodeBase64Url } from '../encoding/base64.js';
+import { fromUtf8, utf8 } from '../encoding/bytes.js';
+import { parseStrictJson } from '../encoding/strictJson.js';
 
 /** Members that hold key material, in JWKs (RFC 7518 6) and in KeyLadder's and MSL's own JSON. */
 const KEY_MEMBERS = new Set(['k', 'd', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'kpw', 'kpe', 'kph', 'kdw', 'kde', 'kdh', 'kissuer', 'key', 'keys', 'secret', 'passphrase', 'wrapkey', 'encryptionkey', 'hmackey', 'wrapdata']);

@@ -3,7 +3,7 @@
 // its algorithm, and its kid. A header's kid must match a key's kid; a key
 // with no kid (a key file the operator picked) is tried whatever the kid.
 
-import { decodeBase64Url } from '../ladder/base64.js';
+import { decodeBase64Url } from '../encoding/base64.js';
 import type { JWK } from 'jose';
 import type { ContentEncryptionEntry, KeyManagementEntry, SignatureEntry } from './algorithms.js';
 

@@ -22,13 +22,13 @@
 // pre-RFC JWE goes through the ladder's own decryptor, as ladder devices do.
 
 import { calculateJwkThumbprint, flattenedDecrypt, flattenedVerify, importJWK, type FlattenedJWE, type FlattenedJWSInput, type JWK } from 'jose';
-import { utf8 } from '../ladder/base64.js';
+import { utf8 } from '../encoding/bytes.js';
 import { visible } from '../shared/visibleText.js';
 import { decryptJwe } from '../ladder/jweDecrypt.js';
 import { LadderError, MslErrorCode } from '../ladder/errors.js';
 import { MAX_PBES2_COUNT, MIN_PBES2_COUNT } from '../jwe/pbes2.js';
 import { nodeKeyUnwrapper } from '../jwe/nodeKeyUnwrap.js';
-import { decodeBase64Url } from '../ladder/base64.js';
+import { decodeBase64Url } from '../encoding/base64.js';
 import { ALGORITHMS, algorithmEntry, algorithmVerdict, type ContentEncryptionEntry, type KeyManagementEntry } from './algorithms.js';
 import { openContent } from './contentCipher.js';
 import { JoseRefusal, decryptionFailed, parseRefusal, verificationFailed, type Skipped } from './errors.js';

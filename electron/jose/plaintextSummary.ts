@@ -12,9 +12,10 @@
 // JWS (JSON-serialized, or a compact one in a string), judged by its payload.
 
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { decodeBase64Url, fromUtf8 } from '../ladder/base64.js';
-import { KEY_KINDS } from '../ladder/keyKinds.js';
-import { parseStrictJson } from '../ladder/strictJson.js';
+import { decodeBase64Url } from '../encoding/base64.js';
+import { fromUtf8 } from '../encoding/bytes.js';
+import { KEY_KINDS } from '../jwe/keyKinds.js';
+import { parseStrictJson } from '../encoding/strictJson.js';
 import { kcv, type KcvKind } from '../jwe/kcv.js';
 import { compactJws, withheldJson, withheldPayload } from './keyMembers.js';
 import { algorithmEntry } from './algorithms.js';

@@ -11,7 +11,8 @@
 
 import { randomBytes } from 'node:crypto';
 import { CompactEncrypt, CompactSign, importJWK, type JWK } from 'jose';
-import { encodeBase64Url, utf8 } from '../ladder/base64.js';
+import { encodeBase64Url } from '../encoding/base64.js';
+import { utf8 } from '../encoding/bytes.js';
 import { rsaPublicKeyProblem } from '../jwe/rsaKeyCheck.js';
 import { producedEntry, type KeyType } from './algorithms.js';
 import { sealContent } from './contentCipher.js';

@@ -12,7 +12,7 @@
 
 import { createCipheriv } from 'node:crypto';
 import { keyWrap as detectedKeyWrap, type KeyWrapImplementation } from './aesKeyWrap.js';
-import { JWE_ALG, JWE_CTY, JWE_ENC, KEY_KINDS, type JweProfileName, type KeyKind } from '../ladder/keyKinds.js';
+import { JWE_ALG, JWE_CTY, JWE_ENC, KEY_KINDS, type JweProfileName, type KeyKind } from './keyKinds.js';
 
 /** MSL writes its per-recipient header in this member order; precomputed once. */
 export const MSL_HEADER_JSON = `{"enc":"${JWE_ENC}","alg":"${JWE_ALG}"}`;

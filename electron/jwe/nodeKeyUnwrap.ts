@@ -10,8 +10,8 @@
 // into a non-extractable AES-GCM key, and is zeroed then.
 
 import { createSecretKey, type KeyObject } from 'node:crypto';
-import type { Bytes } from '../ladder/base64.js';
-import type { KeyUnwrapper } from '../ladder/jweDecrypt.js';
+import type { Bytes } from '../encoding/bytes.js';
+import type { KeyUnwrapper } from './keyUnwrapper.js';
 import { aesKeyUnwrap } from './aesKeyWrap.js';
 import { CryptoFailure } from './cryptoFailure.js';
 

@@ -18,10 +18,11 @@
 
 import { createCipheriv, createDecipheriv, pbkdf2, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { decodeBase64Url, fromUtf8 } from '../ladder/base64.js';
+import { decodeBase64Url } from '../encoding/base64.js';
+import { fromUtf8 } from '../encoding/bytes.js';
 import { aesKeyUnwrap, aesKeyWrap } from './aesKeyWrap.js';
 import { CryptoFailure } from './cryptoFailure.js';
-import { MAX_JSON_DEPTH, parseStrictJson } from '../ladder/strictJson.js';
+import { MAX_JSON_DEPTH, parseStrictJson } from '../encoding/strictJson.js';
 
 export const PBES2_ALG = 'PBES2-HS512+A256KW';
 export const PBES2_ENC = 'A256GCM';

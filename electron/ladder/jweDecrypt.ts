@@ -13,10 +13,12 @@
 // where Web Crypto has no AES-KW (Electron's main process: see
 // electron/jwe/nodeKeyUnwrap.ts). Everything else here is Web Crypto.
 
-import { decodeBase64Url, fromUtf8, utf8, type Bytes } from './base64.js';
+import { decodeBase64Url } from '../encoding/base64.js';
+import { fromUtf8, utf8, type Bytes } from '../encoding/bytes.js';
+import type { KeyUnwrapper } from '../jwe/keyUnwrapper.js';
 import { LadderError, MslErrorCode, decryptionFailed } from './errors.js';
-import { IV_LENGTH, JWE_ALG, JWE_ENC, TAG_LENGTH, WRAPPED_CEK_LENGTH, type JweProfileName } from './keyKinds.js';
-import { MAX_JSON_DEPTH, parseStrictJson } from './strictJson.js';
+import { IV_LENGTH, JWE_ALG, JWE_ENC, TAG_LENGTH, WRAPPED_CEK_LENGTH, type JweProfileName } from '../jwe/keyKinds.js';
+import { MAX_JSON_DEPTH, parseStrictJson } from '../encoding/strictJson.js';
 
 /** A JWE in MSL's form, read but not yet judged: what inspect tools show, and what decryptJwe checks. */
 export interface JweParts {
@@ -116,22 +118,6 @@ function parseSerialization(serialization: string): JweParts {
   if (jwe.tag.length !== TAG_LENGTH) throw malformed('JWE_TAG_LENGTH', `The integrity value must be ${TAG_LENGTH} bytes.`);
   if (jwe.ciphertext.length === 0) throw malformed('JWE_MISSING_PART', 'The JWE has an empty ciphertext.');
   return jwe;
-}
-
-/**
- * How a requestor holds its wrapping keys (Kpw, Kdw, Kwrap) and unwraps a
- * JWE's CEK with one. K is the key's type: a non-extractable CryptoKey for Web
- * Crypto, something else for another implementation.
- */
-export interface KeyUnwrapper<K> {
-  /** Takes raw key bytes into a K, and zeroes `raw`. */
-  importWrappingKey(raw: Bytes): Promise<K>;
-  /**
-   * Unwraps a 24-byte wrapped CEK into a non-extractable AES-GCM decryption
-   * key, or resolves undefined when the key wrap's integrity check fails. A
-   * primitive that fails for any other reason rejects: that is not a bad JWE.
-   */
-  unwrapCek(kek: K, encryptedKey: Bytes): Promise<CryptoKey | undefined>;
 }
 
 /** Web Crypto's AES-KW, as devices and browsers have it. */

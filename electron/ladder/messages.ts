@@ -4,9 +4,10 @@
 // Base64 and members that do not belong to the mechanism are all refused, each
 // with a stable reason. Runs in Node and in a browser (no Buffer, no node:*).
 
-import { decodeBase64, encodeBase64, type Bytes } from './base64.js';
+import { decodeBase64, encodeBase64 } from '../encoding/base64.js';
+import { type Bytes } from '../encoding/bytes.js';
 import { LadderError, MslErrorCode, parseError } from './errors.js';
-import { MAX_JSON_DEPTH, parseStrictJson } from './strictJson.js';
+import { MAX_JSON_DEPTH, parseStrictJson } from '../encoding/strictJson.js';
 
 export const SCHEME = 'JWE_LADDER';
 export const MECHANISMS = ['PSK', 'MGK', 'WRAP'] as const;

@@ -13,10 +13,12 @@
 // (The JWK's base64url text is a JS string and cannot be zeroed; it is left to
 // the garbage collector.)
 
-import { decodeBase64Url, encodeBase64, fromUtf8, type Bytes } from './base64.js';
+import { decodeBase64Url, encodeBase64 } from '../encoding/base64.js';
+import { fromUtf8, type Bytes } from '../encoding/bytes.js';
 import { LadderError, MslErrorCode } from './errors.js';
-import { decryptJwe, defaultUnwrapper, webCryptoUnwrapper, type KeyUnwrapper } from './jweDecrypt.js';
-import { KEY_KINDS, type JweProfileName, type KeyKind } from './keyKinds.js';
+import type { KeyUnwrapper } from '../jwe/keyUnwrapper.js';
+import { decryptJwe, defaultUnwrapper, webCryptoUnwrapper } from './jweDecrypt.js';
+import { KEY_KINDS, type JweProfileName, type KeyKind } from '../jwe/keyKinds.js';
 import { keyRequestDataJson, parseKeyResponseEnvelope, type Mechanism } from './messages.js';
 
 export interface DeviceKeys<K = CryptoKey> {

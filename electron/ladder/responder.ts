@@ -12,7 +12,7 @@ import { ENCODERS, encodersFor, type JweProfileEncoder } from '../jwe/encrypt.js
 import { keyWrap as detectedKeyWrap, type KeyWrapImplementation } from '../jwe/aesKeyWrap.js';
 import { systemRandom, type RandomSource } from '../jwe/random.js';
 import { LadderError, MslErrorCode, wrappingKeyMissing } from './errors.js';
-import { CEK_LENGTH, IV_LENGTH, type JweProfileName } from './keyKinds.js';
+import { CEK_LENGTH, IV_LENGTH, type JweProfileName } from '../jwe/keyKinds.js';
 import { keyResponseKeydataJson, type KeyRequestData, type KeyResponseKeydata, type Mechanism } from './messages.js';
 import { openWrapdata, sealWrapdata, wrapdataTag, type IssuerKey, type IssuerLookup, type OpenedWrapdata, type WrapdataFormat } from './wrapdata.js';
 

@@ -18,7 +18,7 @@ import { CompactEncrypt, compactDecrypt, decodeProtectedHeader, importJWK, type 
 import { algorithmVerdict } from '../jose/algorithms.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import { CryptoFailure } from '../jwe/cryptoFailure.js';
-import { parseStrictJson } from '../ladder/strictJson.js';
+import { parseStrictJson } from '../encoding/strictJson.js';
 import { tooDeep } from './strictJsonInput.js';
 import { Pbes2Error, pbes2Decrypt, pbes2Encrypt } from '../jwe/pbes2.js';
 import { MIN_PASSPHRASE_LENGTH } from '../../db/kdf.js';

@@ -17,7 +17,7 @@
 import type { JWK } from 'jose';
 import type { KeyStore } from '../../db/store.js';
 import { deviceBinding, groupBinding } from '../../db/sealing.js';
-import { fromUtf8, utf8 } from '../ladder/base64.js';
+import { fromUtf8, utf8 } from '../encoding/bytes.js';
 import { JoseRefusal, type JoseRefusalCode, type Skipped } from '../jose/errors.js';
 import { describeJose, parseJose, type JoseView, type ParsedJose } from '../jose/inspect.js';
 import { decryptJose, verifyJose } from '../jose/open.js';

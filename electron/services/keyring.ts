@@ -26,7 +26,7 @@ import { JoseRefusal } from '../jose/errors.js';
 import { publicJwk as publicMembersOf } from '../jose/keys.js';
 import { parseJose } from '../jose/inspect.js';
 import { algorithmVerdict } from '../jose/algorithms.js';
-import { utf8 } from '../ladder/base64.js';
+import { utf8 } from '../encoding/bytes.js';
 
 export const OWN_KEY_ALGS: Record<KeyUse, string> = { sig: 'ES256', enc: 'ECDH-ES+A256KW' };
 

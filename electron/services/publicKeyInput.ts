@@ -6,7 +6,7 @@
 
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { parseStrictJson } from '../ladder/strictJson.js';
+import { parseStrictJson } from '../encoding/strictJson.js';
 import { visible } from '../shared/visibleText.js';
 import { tooDeep } from './strictJsonInput.js';
 import { MIN_RSA_BITS, rsaPublicKeyProblem } from '../jwe/rsaKeyCheck.js';

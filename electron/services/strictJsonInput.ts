@@ -1,10 +1,10 @@
 // Untrusted JSON files (--keys files, device import files, key files) read
-// as requests are: strictly (electron/ladder/strictJson.ts). A member named
+// as requests are: strictly (electron/encoding/strictJson.ts). A member named
 // twice is refused, not resolved to the last one as JSON.parse would, and
 // the message says which member and where; JSON nested deeper than
 // MAX_JSON_DEPTH is refused before anything walks it.
 
-import { MAX_JSON_DEPTH, parseStrictJson } from '../ladder/strictJson.js';
+import { MAX_JSON_DEPTH, parseStrictJson } from '../encoding/strictJson.js';
 import { visible } from '../shared/visibleText.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import { lineAndColumn } from './jsonPosition.js';

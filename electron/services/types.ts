@@ -2,7 +2,7 @@
 // them holds key material: keys travel only as KCVs. The renderer imports these
 // types (never the code) through the IPC contract.
 
-import type { JweProfileName } from '../ladder/keyKinds.js';
+import type { JweProfileName } from '../jwe/keyKinds.js';
 import type { Mechanism } from '../ladder/messages.js';
 import type { WrapdataFormat } from '../ladder/wrapdata.js';
 

@@ -64,6 +64,19 @@ describe('layering', () => {
     for (const file of files) expect(specifiers(readFileSync(file, 'utf8')), relative(ROOT, file)).toEqual([]);
   });
 
+  it('electron/encoding, the leaf every protocol room shares, imports nothing but itself: no node:, no package', () => {
+    const files = tsFiles(join(ELECTRON, 'encoding'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) expect(specifiers(readFileSync(file, 'utf8')).filter((s) => !s.startsWith('./')), relative(ROOT, file)).toEqual([]);
+  });
+
+  it('the protocol rooms import downward only: jwe nothing from ladder, jose or msl; ladder nothing from msl; none of them a door, a service or the store', () => {
+    expect(crossing('jwe', ['ladder', 'jose', 'msl'])).toEqual([]);
+    expect(crossing('ladder', ['msl', 'jose'])).toEqual([]);
+    for (const room of ['encoding', 'jwe', 'ladder', 'jose', 'msl']) expect(crossing(room, ['services', 'server', 'cli', 'ipc', '../db']), room).toEqual([]);
+    expect(importsOf('ladder').filter(({ target }) => target.startsWith('../'))).toEqual([]);
+  });
+
   it('(the check sees what it must)', () => {
     expect(specifiers(`import type { Output } from '../cli/output.js';\nexport * from '../cli.js';\ntype T = import('../ipc/channels.js').Channel;\nconst m = await import('../cli/io.js');`)).toEqual(['../cli/output.js', '../cli.js', '../ipc/channels.js', '../cli/io.js']);
     expect(into('cli', 'cli') && into('cli.js', 'cli') && into('cli/commands/audit.js', 'cli')).toBe(true);

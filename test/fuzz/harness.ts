@@ -25,7 +25,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { LadderError, MslErrorCode } from '../../electron/ladder/errors.js';
 
-import { KEY_KINDS, type JweProfileName, type KeyKind } from '../../electron/ladder/keyKinds.js';
+import { KEY_KINDS, type JweProfileName, type KeyKind } from '../../electron/jwe/keyKinds.js';
 import { keyResponseEnvelopeJson, parseExchangeRequestJson, type ExchangeRequest, type KeyResponseKeydata } from '../../electron/ladder/messages.js';
 import { acceptKeyResponse, importWrappingKey, decryptJwe, type DeviceKey } from '../support/device.js';
 import { LadderResponder } from '../../electron/ladder/responder.js';

@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import { aesKeyUnwrap } from '../../electron/jwe/aesKeyWrap.js';
 import type { RandomSource } from '../../electron/jwe/random.js';
 import { LadderError, MslErrorCode } from '../../electron/ladder/errors.js';
-import type { JweProfileName } from '../../electron/ladder/keyKinds.js';
+import type { JweProfileName } from '../../electron/jwe/keyKinds.js';
 import { keyResponseEnvelopeJson, parseExchangeRequestJson, type Mechanism } from '../../electron/ladder/messages.js';
 import { importWrappingKey, LadderRequestor } from '../support/device.js';
 import { LadderResponder, type ResponderResult, type RespondOptions } from '../../electron/ladder/responder.js';

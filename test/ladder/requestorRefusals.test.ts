@@ -7,7 +7,7 @@ import { aesKeyWrap } from '../../electron/jwe/aesKeyWrap.js';
 import { ENCODERS } from '../../electron/jwe/encrypt.js';
 import { MslErrorCode as C, type MslErrorCode } from '../../electron/ladder/errors.js';
 
-import { JWE_PROFILES, type JweProfileName } from '../../electron/ladder/keyKinds.js';
+import { JWE_PROFILES, type JweProfileName } from '../../electron/jwe/keyKinds.js';
 import { acceptKeyResponse, importWrappingKey, LadderRequestor, decryptJwe, type DeviceKey } from '../support/device.js';
 import { answer, expectLadderError, expectRejects, ladder, rejected, requestJson, type Ladder } from './helpers.js';
 

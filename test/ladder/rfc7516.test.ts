@@ -6,7 +6,7 @@ import { underElectronCryptoModel } from '../support/runtime.js';
 import { describe, expect, it } from 'vitest';
 import { kcv } from '../../electron/jwe/kcv.js';
 import { MslErrorCode } from '../../electron/ladder/errors.js';
-import { KEY_KINDS, type KeyKind } from '../../electron/ladder/keyKinds.js';
+import { KEY_KINDS, type KeyKind } from '../../electron/jwe/keyKinds.js';
 import { acceptKeyResponse, importWrappingKey } from '../support/device.js';
 import { WRAPDATA_FORMATS } from '../../electron/ladder/wrapdata.js';
 import { expectKeyHolds } from '../support/keyProbe.js';

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { aesKeyWrap } from '../../electron/jwe/aesKeyWrap.js';
 import { kcv } from '../../electron/jwe/kcv.js';
 import { MslErrorCode } from '../../electron/ladder/errors.js';
-import { JWE_PROFILES } from '../../electron/ladder/keyKinds.js';
+import { JWE_PROFILES } from '../../electron/jwe/keyKinds.js';
 import { importWrappingKey, acceptKeyResponse } from '../support/device.js';
 import { WRAPDATA_FORMATS } from '../../electron/ladder/wrapdata.js';
 import { expectKeyHolds } from '../support/keyProbe.js';

@@ -6,10 +6,11 @@
 // unwrapper; the Web Crypto path itself is covered by the plain-Node run.
 
 import type { KeyObject } from 'node:crypto';
-import type { Bytes } from '../../electron/ladder/base64.js';
-import { decryptJwe as decrypt, webCryptoUnwrapper, type KeyUnwrapper } from '../../electron/ladder/jweDecrypt.js';
+import type { Bytes } from '../../electron/encoding/bytes.js';
+import type { KeyUnwrapper } from '../../electron/jwe/keyUnwrapper.js';
+import { decryptJwe as decrypt, webCryptoUnwrapper } from '../../electron/ladder/jweDecrypt.js';
 import { LadderRequestor as Requestor, acceptKeyResponse as accept, type DeviceKeys } from '../../electron/ladder/requestor.js';
-import type { JweProfileName } from '../../electron/ladder/keyKinds.js';
+import type { JweProfileName } from '../../electron/jwe/keyKinds.js';
 import { nodeKeyUnwrapper } from '../../electron/jwe/nodeKeyUnwrap.js';
 import { underElectronCryptoModel } from './runtime.js';
 

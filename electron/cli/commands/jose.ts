@@ -9,7 +9,7 @@ import type { AlgorithmVerdict } from '../../jose/algorithms.js';
 import type { Header, JoseView, JwsPayloadView } from '../../jose/inspect.js';
 import type { Withheld } from '../../jose/keyMembers.js';
 import { withholds, type JwkSummary, type PlaintextSummary } from '../../jose/plaintextSummary.js';
-import { utf8 } from '../../ladder/base64.js';
+import { utf8 } from '../../encoding/bytes.js';
 import { visible } from '../../shared/visibleText.js';
 import type { JoseInspection, JoseKeySource, KidHolder } from '../../services/joseTools.js';
 import type { Command, Context } from '../command.js';

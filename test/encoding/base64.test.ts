@@ -2,7 +2,8 @@
 // canonical spelling, checked exhaustively on every tail against Node's Buffer
 // (decode, then re-encode and compare) as the reference.
 import { describe, expect, it } from 'vitest';
-import { decodeBase64, decodeBase64Url, encodeBase64, encodeBase64Url, fromUtf8, utf8 } from '../../electron/ladder/base64.js';
+import { decodeBase64, decodeBase64Url, encodeBase64, encodeBase64Url } from '../../electron/encoding/base64.js';
+import { fromUtf8, utf8 } from '../../electron/encoding/bytes.js';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';

@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { MslErrorCode as C } from '../../electron/ladder/errors.js';
 import { parseExchangeRequestJson, parseJson } from '../../electron/ladder/messages.js';
-import { duplicateMember, MAX_JSON_DEPTH, nestsDeeperThan, parseStrictJson } from '../../electron/ladder/strictJson.js';
-import { expectThrows } from './helpers.js';
+import { duplicateMember, MAX_JSON_DEPTH, nestsDeeperThan, parseStrictJson } from '../../electron/encoding/strictJson.js';
+import { expectThrows } from '../ladder/helpers.js';
 
 const PSK = '{"scheme":"JWE_LADDER","keydata":{"mechanism":"PSK"}}';
 

@@ -9,8 +9,7 @@
 const STANDARD = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const URL_SAFE = /^[A-Za-z0-9_-]*$/;
 
-/** Bytes backed by a plain ArrayBuffer, which is what Web Crypto takes. */
-export type Bytes = Uint8Array<ArrayBuffer>;
+import type { Bytes } from './bytes.js';
 
 function bytesFromBinary(binary: string): Bytes {
   const out = new Uint8Array(binary.length);
@@ -62,18 +61,4 @@ export function decodeBase64Url(text: string): Bytes | undefined {
   if (rest !== 0 && !(rest === 2 ? TAIL_OF_ONE : TAIL_OF_TWO).includes(text.charAt(text.length - 1))) return undefined;
   const standard = text.replace(/-/g, '+').replace(/_/g, '/');
   return bytesFromBinary(atob(rest === 0 ? standard : standard + (rest === 2 ? '==' : '=')));
-}
-
-const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
-
-export const utf8 = (text: string): Bytes => utf8Encoder.encode(text);
-
-/** Decodes UTF-8, returning undefined for invalid sequences. */
-export function fromUtf8(bytes: Uint8Array): string | undefined {
-  try {
-    return utf8Decoder.decode(bytes);
-  } catch {
-    return undefined;
-  }
 }
