@@ -40,6 +40,7 @@ export const MSL_ERRORS = {
   MSL_PARSE_ERROR: { number: 0, responseCode: FAIL, message: 'The message could not be parsed.' },
   ENVELOPE_KEY_ID_MISMATCH: { number: 11, responseCode: FAIL, message: 'The ciphertext envelope names another key.' },
   CIPHERTEXT_ENVELOPE_PARSE_ERROR: { number: 12, responseCode: FAIL, message: 'The ciphertext envelope could not be parsed.' },
+  SIGN_NOT_SUPPORTED: { number: 14, responseCode: FAIL, message: 'This key cannot sign.' },
   DECRYPT_ERROR: { number: 19, responseCode: FAIL, message: 'The ciphertext could not be decrypted.' },
   UNIDENTIFIED_CIPHERTEXT_ENVELOPE: { number: 52, responseCode: FAIL, message: 'The ciphertext envelope version is not known.' },
   SIGNATURE_ENVELOPE_PARSE_ERROR: { number: 58, responseCode: FAIL, message: 'The signature envelope could not be parsed.' },
