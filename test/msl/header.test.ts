@@ -179,6 +179,23 @@ describe('header data: written, then read', () => {
   });
 });
 
+describe('key response', () => {
+  it('the writer puts the new token and the ladder keydata verbatim; the client parser reads them back', async () => {
+    const { issueMasterToken } = await import('../../electron/msl/masterToken.js');
+    const { keyResponseDataJson } = await import('../../electron/msl/keyExchange.js');
+    const token = issueMasterToken({ renewalWindow: 10, expiration: 20, sequenceNumber: 0, serialNumber: 5 }, 'client1', { encryptionKey: new Uint8Array(16), hmacKey: new Uint8Array(32) }, tokenContext());
+    const keydata = decoded('001', 'response').headerdata.keyresponsedata.keydata;
+    const keydataJson = JSON.stringify({ wrapdata: keydata.wrapdata.b64, hmackey: 'AQ==', encryptionkey: 'Ag==', wrapkey: 'Aw==' });
+    const text = keyResponseDataJson(token.text, keydataJson);
+    const parsed = parseKeyResponse(JSON.parse(text));
+    expect(parsed.masterToken.json).toEqual(token.json);
+    expect(parsed.masterToken.serialNumber).toBe(5);
+    expect(encodeBase64(parsed.keydata.wrapdata)).toBe(keydata.wrapdata.b64);
+    expect(codeOf(() => parseKeyResponse({ ...JSON.parse(text), scheme: 'JWK_LADDER' }))).toBe('KEYX_RESPONSE_REQUEST_MISMATCH');
+    expect(codeOf(() => parseKeyResponse({ ...JSON.parse(text), keydata: { wrapdata: 'AA==' } }))).toBe('MSL_PARSE_ERROR');
+  });
+});
+
 describe('key request selection', () => {
   it('takes the first JWE_LADDER request, passes over MSL schemes it does not serve, refuses unknown ones', () => {
     const wrap = { scheme: 'JWE_LADDER', keydata: { mechanism: 'WRAP', wrapdata: 'AAECAw==' } };
