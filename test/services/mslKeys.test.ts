@@ -126,7 +126,7 @@ describe('the MSL server identity', () => {
       ['encrypted PKCS #8', encrypted, /encrypted/],
       ['encrypted PKCS #1', encryptedPkcs1, /encrypted/],
       ['a public key', publicPem, /not a private key/],
-      ['EC', ec, /ec key/],
+      ['EC', ec, /an EC key/],
       ['RSA-PSS', pss, /RSA-PSS/],
       ['two blocks', `${small}${ec}`, /2 PEM blocks/],
       ['base64url', der.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''), /neither PEM nor/],
