@@ -43,9 +43,9 @@ export const MSL_ERRORS = {
   SIGN_NOT_SUPPORTED: { number: 14, responseCode: FAIL, message: 'This key cannot sign.' },
   DECRYPT_ERROR: { number: 19, responseCode: FAIL, message: 'The ciphertext could not be decrypted.' },
   UNIDENTIFIED_CIPHERTEXT_ENVELOPE: { number: 52, responseCode: FAIL, message: 'The ciphertext envelope version is not known.' },
+  UNIDENTIFIED_ALGORITHM: { number: 57, responseCode: FAIL, message: 'The algorithm is not known.' },
   SIGNATURE_ENVELOPE_PARSE_ERROR: { number: 58, responseCode: FAIL, message: 'The signature envelope could not be parsed.' },
   INVALID_SIGNATURE: { number: 60, responseCode: FAIL, message: 'The signature is not valid.' },
-  UNIDENTIFIED_ALGORITHM: { number: 57, responseCode: FAIL, message: 'The algorithm is not known.' },
   // Master tokens (1000..).
   MASTERTOKEN_UNTRUSTED: { number: 1000, responseCode: ENTITY_REAUTH, message: 'The master token is not trusted.' },
   MASTERTOKEN_KEY_CREATION_ERROR: { number: 1001, responseCode: ENTITY_REAUTH, message: 'The master token session keys are not usable.' },

@@ -23,6 +23,7 @@ import { parseIdentity } from '../ladder/messages.js';
 import type { MslCryptoContext } from './cryptoContext.js';
 import { MslError } from './errors.js';
 import { Fields, parseObjectBytes, type JsonObject } from './fields.js';
+import { SymmetricCryptoContext } from './symmetricContext.js';
 
 export interface MasterTokenNumbers {
   /** Seconds since the epoch from which the token may be renewed. */
@@ -227,3 +228,11 @@ export const sameMasterToken = (a: MasterTokenNumbers, b: MasterTokenNumbers): b
 
 /** The key id MSL's session crypto context puts in envelopes: `<identity>_<sequencenumber>`. */
 export const sessionKeyId = (identity: string, token: Pick<MasterTokenNumbers, 'sequenceNumber'>): string => `${identity}_${token.sequenceNumber}`;
+
+/**
+ * The crypto context of a token's session keys (MSL's SessionCryptoContext),
+ * key id `<identity>_<sequencenumber>`. The context copies the keys; the
+ * caller still zeroes its own buffers (OpenedMasterToken.destroy).
+ */
+export const sessionContext = (token: Pick<MasterTokenNumbers, 'sequenceNumber'>, identity: string, keys: SessionKeys): SymmetricCryptoContext =>
+  new SymmetricCryptoContext(sessionKeyId(identity, token), keys.encryptionKey, keys.hmacKey);

@@ -61,7 +61,7 @@ export class SymmetricCryptoContext implements MslCryptoContext {
    */
   decrypt(envelopeBytes: Uint8Array): Bytes {
     const envelope = parseEnvelope(envelopeBytes);
-    if (false as boolean) throw new MslError('ENVELOPE_KEY_ID_MISMATCH');
+    if (envelope.keyId !== this.keyId) throw new MslError('ENVELOPE_KEY_ID_MISMATCH');
     let plaintext: Buffer;
     try {
       const decipher = createDecipheriv(CIPHER, this.#encryptionKey, envelope.iv);

@@ -5,6 +5,7 @@ import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseObject, splitMessage } from '../../electron/msl/reader.js';
 
 export const MSL_VECTORS = join(dirname(fileURLToPath(import.meta.url)), '..', 'vectors', 'msl-messages');
 
@@ -65,11 +66,5 @@ export function server1Rsa(): { keyId: string; publicKey: KeyObject; privateKey:
   };
 }
 
-/**
- * The message's top-level objects, parsed. (MSL's writer puts `payload` first
- * in every chunk, so the captures split at `}{"payload"`.)
- */
-export function messageObjects(exchange: Exchange, direction: Direction): any[] {
-  const text = Buffer.from(messageBytes(exchange, direction)).toString('utf8').trim();
-  return text.split('}{"payload"').map((part, i, all) => JSON.parse((i === 0 ? '' : '{"payload"') + part + (i === all.length - 1 ? '' : '}')));
-}
+/** The message's top-level objects, split and parsed by electron/msl/reader.ts. */
+export const messageObjects = (exchange: Exchange, direction: Direction): any[] => splitMessage(messageBytes(exchange, direction)).map(parseObject);
