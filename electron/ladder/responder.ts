@@ -114,8 +114,8 @@ export interface ResponderResult {
 
 /** The session keys of one answer (16-byte AES-128 Kenc, 32-byte HMAC-SHA256 Khmac). */
 export interface SessionKeys {
-  readonly kenc: Buffer;
-  readonly khmac: Buffer;
+  readonly kenc: Buffer<ArrayBuffer>;
+  readonly khmac: Buffer<ArrayBuffer>;
 }
 
 /** Why a request was refused, in the terms of LadderError. */
@@ -277,7 +277,7 @@ export class LadderResponder {
         ...(registry === undefined ? {} : { registry }),
         ...(refused === undefined ? {} : { refused }),
         // Copies: `r` is zeroed below. A decoy grants nothing, so it has none.
-        ...(options.sessionKeys && refused === undefined ? { sessionKeys: { kenc: Buffer.from(kenc), khmac: Buffer.from(khmac) } } : {}),
+        ...(options.sessionKeys && refused === undefined ? { sessionKeys: { kenc: ownCopy(kenc), khmac: ownCopy(khmac) } } : {}),
       };
       return result;
     } finally {
@@ -348,6 +348,13 @@ function balancerFor(kw: KeyWrapImplementation): { readonly kek: Buffer; readonl
     balancers.set(kw, b);
   }
   return b;
+}
+
+/** A copy in its own memory (Buffer.from would take a slice of Node's shared pool), for the caller to zero. */
+function ownCopy(key: Buffer): Buffer<ArrayBuffer> {
+  const copy = Buffer.alloc(key.length);
+  key.copy(copy);
+  return copy;
 }
 
 const cekOf = (r: Buffer, i: number): Buffer => r.subarray(CEKS + i * CEK_LENGTH, CEKS + (i + 1) * CEK_LENGTH);

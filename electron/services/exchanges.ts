@@ -193,6 +193,14 @@ export class ExchangeService implements ExchangeApi {
     return this.answer(request, 'msl', { kcv: false, test: false, msl: { details: message.details }, ...(message.client === undefined ? {} : { client: message.client }) });
   }
 
+  /** Throws AUDIT_UNAVAILABLE (and counts the refusal) while exchange records cannot be written: no answer then. */
+  ensureAuditable(): void {
+    const unavailable = this.recorder.unavailable();
+    if (unavailable === undefined) return;
+    this.recorder.countRefusal(ServiceErrorCode.AUDIT_UNAVAILABLE, this.now().toISOString());
+    throw new ServiceError(ServiceErrorCode.AUDIT_UNAVAILABLE, unavailable);
+  }
+
   /**
    * One MSL message answered or refused without a key exchange, audited as
    * `msl` through the same recorder (batched, refusals aggregated per client).
