@@ -210,3 +210,15 @@ describe('key request selection', () => {
     expect(codeOf(() => selectKeyRequest([{ scheme: 'JWE_LADDER', keydata: { mechanism: 'WRAP', wrapdata: 'AAECAw' } }]))).toBe('MSL_PARSE_ERROR');
   });
 });
+
+describe('error header message ids', () => {
+  it('answer the request id + 1 when known, else a random id below 2^53', async () => {
+    const { errorMessageId } = await import('../../electron/msl/errorHeader.js');
+    expect(errorMessageId(new MslError('MESSAGE_REPLAYED', undefined, 41))).toBe(42);
+    expect(errorMessageId(new MslError('MESSAGE_REPLAYED', undefined, 2 ** 53 - 1))).toBe(0);
+    const ids = Array.from({ length: 64 }, () => errorMessageId(new MslError('ENTITY_NOT_FOUND')));
+    expect(ids.every((id) => Number.isSafeInteger(id) && id >= 0)).toBe(true);
+    expect(new Set(ids).size).toBeGreaterThan(60);
+    expect(ids.some((id) => id > 2 ** 52)).toBe(true);
+  });
+});
