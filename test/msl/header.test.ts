@@ -13,17 +13,7 @@ import type { HeaderData } from '../../electron/msl/headerData.js';
 import { parseKeyResponse, selectKeyRequest } from '../../electron/msl/keyExchange.js';
 import { openMasterToken, sessionContext } from '../../electron/msl/masterToken.js';
 import { decoded, EXCHANGES, messageObjects, type Direction, type Exchange } from '../support/mslVectors.js';
-import { pskContext, SERVER_ENTITY, serverRsaContext, serverRsaVerifier, tokenContext } from '../support/mslWire.js';
-
-const codeOf = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof MslError) return e.code;
-    throw e;
-  }
-  throw new Error('did not throw');
-};
+import { codeOf, pskContext, SERVER_ENTITY, serverRsaContext, serverRsaVerifier, tokenContext } from '../support/mslWire.js';
 
 /** The context a header is under, as the other side finds it: PSK keys, the server's RSA key, or the master token's session keys. */
 function contextFor(parsed: ParsedHeader): MslCryptoContext {
