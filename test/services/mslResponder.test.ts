@@ -7,7 +7,7 @@
 // each gets its error header, and nothing in the store changes but the
 // refusal's audit record.
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { deriveWrappingKey } from '../../electron/jwe/keyDerivation.js';
 import { buildRequest, decodeResponse, openSymmetric, openToken, splitObjects, type DecodedResponse, type RequestSender, type SymmetricKeys } from '../support/mslWikiDecoder.js';
 import { client1Psk, decoded, messageBytes, pskOf, server1Rsa, type Exchange } from '../support/mslVectors.js';
@@ -146,9 +146,9 @@ class TestClient {
       : { kind: 'entity', scheme: this.scheme, identity: this.identity, keys: this.keys };
   }
 
-  request(options: { renew?: 'PSK' | 'WRAP'; handshake?: boolean; nonReplayableId?: number; payload?: Buffer; gzip?: boolean; extra?: Record<string, unknown> } = {}): Buffer {
+  request(options: { renew?: 'PSK' | 'MGK' | 'WRAP'; handshake?: boolean; nonReplayableId?: number; payload?: Buffer; gzip?: boolean; extra?: Record<string, unknown> } = {}): Buffer {
     this.messageId += 7;
-    const keyrequestdata = options.renew === undefined ? undefined : [{ scheme: 'JWE_LADDER', keydata: options.renew === 'WRAP' ? { mechanism: 'WRAP', wrapdata: this.wrapdata } : { mechanism: 'PSK' } }];
+    const keyrequestdata = options.renew === undefined ? undefined : [{ scheme: 'JWE_LADDER', keydata: options.renew === 'WRAP' ? { mechanism: 'WRAP', wrapdata: this.wrapdata } : { mechanism: options.renew } }];
     const headerdata = {
       messageid: this.messageId, renewable: options.renew !== undefined, handshake: options.handshake ?? false, capabilities: CAPABILITIES,
       ...(keyrequestdata ? { keyrequestdata } : {}), ...(options.nonReplayableId === undefined ? {} : { nonreplayableid: options.nonReplayableId }),
@@ -254,6 +254,62 @@ describe('the whole flow with our own client', () => {
     const out = answer(new TestClient().request());
     expect(out).toMatchObject({ kind: 'error-header', code: 'RESPONSE_REQUIRES_MASTERTOKEN' });
     expect(decode(out.body).data).toMatchObject({ errorcode: 5 });
+  });
+});
+
+describe('model groups, stale tokens, and an audit log that cannot be written', () => {
+  it('MGK entity authentication: the model group\'s Kde/Kdh authenticate the device, and MGK key exchange answers under its Kdw', async () => {
+    const { services: s } = await setup(1_796_626_900);
+    const kde = Buffer.alloc(16, 0x3c), kdh = Buffer.alloc(32, 0x5a);
+    s.groups.add('model-a', { kind: 'kde-kdh', kde: kde.toString('hex'), kdh: kdh.toString('hex') });
+    s.devices.provision({ identity: 'ESN-MGK-1', keys: { kind: 'generate' }, group: 'model-a' });
+    const c = new TestClient('ESN-MGK-1', { enc: kde, hmac: kdh }, 'MGK');
+    const r = c.accept(answer(c.request({ renew: 'MGK' })).body, deriveWrappingKey(kde, kdh));
+    expect(r.keyResponse!.token.session['identity']).toBe('ESN-MGK-1');
+    expect(r.payload!.data.toString()).toBe(`hello ${c.messageId}`);
+    // The group's keys do not authenticate a device of no group, nor PSK entity auth.
+    expect(answer(new TestClient('ESN-MGK-1', { enc: kde, hmac: kdh }, 'PSK').request({ renew: 'PSK' }))).toMatchObject({ code: 'MESSAGE_ENTITYDATABASED_VERIFICATION_FAILED' });
+    expect(answer(new TestClient('client1', { enc: kde, hmac: kdh }, 'MGK').request({ renew: 'MGK' }))).toMatchObject({ code: 'ENTITY_NOT_FOUND' });
+  });
+
+  it('002 at its capture time: a renewal of a token whose serial this store never issued is MASTERTOKEN_SEQUENCE_NUMBER_OUT_OF_SYNC (the client re-authenticates), and changes nothing', async () => {
+    const { services: s } = await setup(capturedAt('002'));
+    const out = answer(messageBytes('002', 'request'));
+    expect(out).toMatchObject({ kind: 'error-header', code: 'MASTERTOKEN_SEQUENCE_NUMBER_OUT_OF_SYNC' });
+    expect(decode(out.body).data).toMatchObject({ errorcode: 3, messageid: decoded('002', 'request').headerdata.messageid + 1 });
+    s.exchanges.flush();
+    expect(s.devices.get('client1')).toMatchObject({ exchangeCount: 0 });
+    expect(s.audit.list({ action: 'msl' })[0]).toMatchObject({ outcome: 'refused', details: { code: 'MASTERTOKEN_SEQUENCE_NUMBER_OUT_OF_SYNC', serial: 2254509952953800, sequence: 0 } });
+  });
+
+  it('fails closed: while the audit log cannot be written there is no MSL answer at all (503 body), and nothing is issued', async () => {
+    const { services: s } = await setup(1_796_626_900);
+    const c = new TestClient();
+    c.accept(answer(c.request({ renew: 'PSK' })).body, kpw);
+    const recorder = (s.exchanges as unknown as { recorder: { unavailable(): string | undefined } }).recorder;
+    const spy = vi.spyOn(recorder, 'unavailable').mockReturnValue('The audit log cannot be written (DISK_FULL).');
+    try {
+      for (const request of [c.request(), c.request({ renew: 'PSK' }), new TestClient().request({ renew: 'PSK' })]) {
+        const out = answer(request);
+        expect(out).toMatchObject({ kind: 'unavailable', code: 'AUDIT_UNAVAILABLE' });
+        expect(JSON.parse(new TextDecoder().decode(out.body)).error.code).toBe('AUDIT_UNAVAILABLE');
+      }
+      // Refused before anything is looked up: the non-replayable id is not spent.
+      expect(answer(c.request({ nonReplayableId: 5 }))).toMatchObject({ kind: 'unavailable' });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(answer(c.request({ nonReplayableId: 5 })).kind).toBe('answered');
+    s.exchanges.flush();
+    expect(s.devices.get('client1')).toMatchObject({ exchangeCount: 1 });
+    expect(s.msl.tokens.serial(c.token!.serial)).toMatchObject({ sequence: 0 });
+  });
+
+  it('a locked store: no MSL answer', async () => {
+    const { services: s } = await setup(1_796_626_900);
+    const request = new TestClient().request({ renew: 'PSK' });
+    s.store.lock();
+    expect(answer(request)).toMatchObject({ kind: 'unavailable', code: 'STORE_LOCKED' });
   });
 });
 
