@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { utf8 } from '../../electron/encoding/bytes.js';
-import { MslError } from '../../electron/msl/errors.js';
+import { mslRefusal as refusal } from '../support/mslRefusal.js';
 import { MessageSplitter, parseObject, splitMessage } from '../../electron/msl/reader.js';
 import { EXCHANGES, messageBytes, summaryObjectCount } from '../support/mslVectors.js';
-
-function refusal(f: () => unknown): { code: string; detail?: string } {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MslError);
-    return { code: (e as MslError).code, detail: (e as MslError).detail };
-  }
-  throw new Error('accepted');
-}
 
 const split = (text: string, limits = {}): string[] => splitMessage(utf8(text), limits);
 
@@ -50,6 +40,8 @@ describe('MessageSplitter', () => {
     const tricky = '{"a":"}{","b":"\\"}","c":"[[[","d":"\\\\"}';
     expect(split(tricky + '{"e":"]"}')).toEqual([tricky, '{"e":"]"}']);
     expect(JSON.parse(tricky)).toEqual({ a: '}{', b: '"}', c: '[[[', d: '\\' });
+    // The same with every chunk boundary (an escape split from what it escapes, a quote first in a chunk).
+    for (const size of [1, 2, 3, 4, 5, 6]) expect(splitInPieces(utf8(tricky + '{"e":"]"}'), size)).toEqual([tricky, '{"e":"]"}']);
   });
 
   it('keeps multi-byte UTF-8 split across chunks whole', () => {
