@@ -9,8 +9,11 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { deriveWrappingKey } from '../../electron/jwe/keyDerivation.js';
+import { MslClient } from '../../electron/msl/client.js';
 import { buildRequest, decodeResponse, openSymmetric, openToken, splitObjects, type DecodedResponse, type RequestSender, type SymmetricKeys } from '../support/mslWikiDecoder.js';
-import { client1Psk, decoded, messageBytes, pskOf, server1Rsa, type Exchange } from '../support/mslVectors.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { client1Psk, decoded, messageBytes, MSL_VECTORS, pskOf, server1Rsa, type Exchange } from '../support/mslVectors.js';
 import { openTestServices, type TestServices } from '../support/services.js';
 
 let t: TestServices | undefined;
@@ -254,6 +257,59 @@ describe('the whole flow with our own client', () => {
     const out = answer(new TestClient().request());
     expect(out).toMatchObject({ kind: 'error-header', code: 'RESPONSE_REQUIRES_MASTERTOKEN' });
     expect(decode(out.body).data).toMatchObject({ errorcode: 5 });
+  });
+});
+
+describe('with KeyLadder\'s MSL client (electron/msl/client.ts)', () => {
+  const client = (identity: string, kpe: Uint8Array, kph: Uint8Array) => MslClient.create({
+    identity, longTerm: { mechanism: 'PSK', encryptionKey: kpe, hmacKey: kph },
+    trustedServerKeys: new Map([['rsakeyid1', server.publicKey]]), now: () => Math.floor(t!.clock.now.getTime() / 1000),
+  });
+  const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
+
+  it('accepts our answer to the captured 001 request as MSL\'s client would', async () => {
+    await setup(capturedAt('001'));
+    const c = await client('client1', psk.kpe, psk.kph);
+    const request = messageBytes('001', 'request');
+    c.adoptRequest(request);
+    const r = await c.accept(answer(request).body);
+    expect(r).toMatchObject({ renewed: true, masterToken: { sequence: 0 } });
+    expect(text(r.payload)).toBe('run A: hello via PSK handshake');
+  });
+
+  it('first contact PSK, token reuse, renewal by PSK then WRAP, handshake then non-replayable, a 55 KB GZIP echo, an unknown identity', async () => {
+    const { clock } = await setup(1_796_626_900);
+    const c = await client('client1', psk.kpe, psk.kph);
+    const first = await c.accept(answer(c.request({ payload: Buffer.from('first') })).body);
+    expect(first).toMatchObject({ renewed: true, masterToken: { sequence: 0 } });
+    expect(text(first.payload)).toBe('first');
+    const serial = first.masterToken!.serial;
+    const reuse = await c.accept(answer(c.request({ payload: Buffer.from('reuse') })).body);
+    expect(reuse).toMatchObject({ renewed: false });
+    expect(text(reuse.payload)).toBe('reuse');
+    clock.now = new Date(clock.now.getTime() + 6_000);
+    expect(await c.accept(answer(c.request({ renew: 'PSK', payload: Buffer.from('psk') })).body)).toMatchObject({ renewed: true, masterToken: { serial, sequence: 1 } });
+    clock.now = new Date(clock.now.getTime() + 6_000);
+    expect(await c.accept(answer(c.request({ renew: 'WRAP', payload: Buffer.from('wrap') })).body)).toMatchObject({ renewed: true, masterToken: { serial, sequence: 2 } });
+
+    const d = await client('client1', psk.kpe, psk.kph);
+    const hs = await d.accept(answer(d.request({ handshake: true })).body);
+    expect(hs).toMatchObject({ renewed: true, chunks: 0 });
+    const nrep = await d.accept(answer(d.request({ nonReplayable: true, payload: Buffer.from('once') })).body);
+    expect(text(nrep.payload)).toBe('once');
+
+    // Words in a pseudo-random order, as 008's payload (a text that deflates beyond MSL's ratio of 200 is refused).
+    let seed = 7;
+    const words = ['alpha', 'beta', 'gamma', 'delta', 'token', 'chunk', 'msl', 'ladder'];
+    const big = Buffer.from(Array.from({ length: 11_000 }, () => words[(seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) >>> 20 & 7]).join(' ').slice(0, 55_000));
+    const gz = await d.accept(answer(d.request({ payload: big, compression: 'GZIP' })).body);
+    expect(gz.compressed).toBe(true);
+    expect(Buffer.from(gz.payload).equals(big)).toBe(true);
+
+    const [, kpe9, kph9] = readFileSync(join(MSL_VECTORS, 'client9.psk'), 'utf8').trim().split('\n');
+    const stranger = await client('client9', Buffer.from(kpe9!, 'base64'), Buffer.from(kph9!, 'base64'));
+    const refused = await stranger.accept(answer(stranger.request({ payload: Buffer.from('x') })).body);
+    expect(refused.error).toMatchObject({ errorCode: 1, internalCode: 104005 });
   });
 });
 
