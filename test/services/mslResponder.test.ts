@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { client1Psk, decoded, messageBytes, MSL_VECTORS, pskOf, server1Rsa, type Exchange } from '../support/mslVectors.js';
 import { openTestServices, type TestServices } from '../support/services.js';
+import { provisionMslSample, sampleTokenKeys } from '../support/mslSample.js';
 
 let t: TestServices | undefined;
 afterEach(() => {
@@ -22,9 +23,7 @@ afterEach(() => {
   t = undefined;
 });
 
-const ENC_HEX = '1d58f3b8f747d16ab1093c4ca624eacf';
-const HMAC_HEX = 'd7aebfd5879bb0e0ad016a4cf3cb3982f5ba260da520245bb42275bd7947370c';
-const tokenKeys: SymmetricKeys = { enc: Buffer.from(ENC_HEX, 'hex'), hmac: Buffer.from(HMAC_HEX, 'hex') };
+const tokenKeys: SymmetricKeys = sampleTokenKeys;
 const psk = client1Psk();
 const clientKeys: SymmetricKeys = { enc: Buffer.from(psk.kpe), hmac: Buffer.from(psk.kph) };
 const kpw = deriveWrappingKey(psk.kpe, psk.kph);
@@ -38,11 +37,7 @@ async function setup(atSeconds: number): Promise<TestServices> {
   t = await openTestServices();
   t.clock.now = new Date(atSeconds * 1000);
   const s = t.services;
-  s.devices.provision({ identity: 'client1', keys: { kind: 'kpe-kph', kpe: Buffer.from(psk.kpe).toString('hex'), kph: Buffer.from(psk.kph).toString('hex') } });
-  const client2 = pskOf('client2');
-  s.devices.provision({ identity: 'client2', keys: { kind: 'kpe-kph', kpe: Buffer.from(client2.kpe).toString('hex'), kph: Buffer.from(client2.kph).toString('hex') } });
-  await s.msl.keys.importIdentity(server.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 'rsakeyid1', 'server1');
-  s.msl.keys.importTokenKeys(ENC_HEX, HMAC_HEX);
+  await provisionMslSample(s);
   // The capture's server: renewal window 5 s, expiration 120 s (mslsrv.cfg).
   s.msl.settings.set({ renewalWindow: 5, expiration: 120 });
   return t;
