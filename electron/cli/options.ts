@@ -79,6 +79,9 @@ export const OPTIONS = {
   'renewal-window': { type: 'string', value: 'S', help: 'MSL master tokens: seconds from issue until a client may renew (default 3600)' },
   expiration: { type: 'string', value: 'S', help: 'MSL master tokens: seconds from issue until they expire, at least the renewal window (default 86400)' },
   workers: { type: 'string', value: 'N', help: 'responder processes sharing the port and the store, 1 to 32 (default 1)' },
+  'msl-renewal-window': { type: 'string', value: 'S', help: 'POST /msl: renew master tokens S seconds after issue (this run; overrides the store\'s setting)' },
+  'msl-expiration': { type: 'string', value: 'S', help: 'POST /msl: master tokens expire S seconds after issue (this run; overrides the store\'s setting)' },
+  'msl-max-body': { type: 'string', value: 'BYTES', help: 'POST /msl: the largest MSL message taken (default 1048576; 413 beyond)' },
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;

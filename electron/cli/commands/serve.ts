@@ -6,8 +6,8 @@ import { readPassphrase, storePassphrase } from '../passphrase.js';
 export const serveCommands: readonly Command[] = [
   {
     name: 'serve', section: 'Exchanges', arity: [0, 0],
-    options: ['host', 'port', 'profile', 'tls-cert', 'tls-key', 'tls-client-ca', 'token-file', 'allow-host', 'allow-origin', 'uniform-refusals', 'rate-limit', 'workers'],
-    summary: 'the HTTP responder: POST /v1/keyx, GET /v1/health (127.0.0.1:8420 by default)',
+    options: ['host', 'port', 'profile', 'tls-cert', 'tls-key', 'tls-client-ca', 'token-file', 'allow-host', 'allow-origin', 'uniform-refusals', 'rate-limit', 'workers', 'msl-renewal-window', 'msl-expiration', 'msl-max-body'],
+    summary: 'the HTTP responder: POST /v1/keyx, POST /msl, GET /v1/health (127.0.0.1:8420 by default)',
     details: 'N worker processes (--workers, one per core helps most) share the port and the store. Host names other than\n' +
       'IP literals and loopback names get 421 unless --allow-host lists them; browser origins get 403 unless\n' +
       '--allow-origin lists them. Beyond loopback, use --token-file or --tls-client-ca.',
@@ -19,7 +19,7 @@ export const serveCommands: readonly Command[] = [
       const passphrase = await readPassphrase(storePassphrase(ctx.values['passphrase-file']), ctx.io);
       return serveCluster({
         storeDir: ctx.storeDir, passphrase, settings,
-        report: { notice: ctx.io.stderr, listening: (address, workers) => ctx.out.print(`Responding on ${address}/v1/keyx with ${workers === 1 ? '1 worker process' : `${workers} worker processes`} (Ctrl-C to stop)`, { listening: address, workers }) },
+        report: { notice: ctx.io.stderr, listening: (address, workers) => ctx.out.print(`Responding on ${address}/v1/keyx and ${address}/msl with ${workers === 1 ? '1 worker process' : `${workers} worker processes`} (Ctrl-C to stop)`, { listening: address, workers }) },
       });
     },
   },
