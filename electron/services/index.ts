@@ -13,6 +13,7 @@ import { RevocationService } from './revocations.js';
 import { KeyringService } from './keyring.js';
 import { OverviewService } from './overview.js';
 import { JoseToolsService } from './joseTools.js';
+import { MslInspectService, type MslInspectKeys } from './mslInspect.js';
 
 export interface ServicesOptions {
   readonly storeDir: string;
@@ -44,6 +45,8 @@ export interface ServicesOptions {
 export interface KeyLadderRuntime extends KeyLadderServices {
   readonly store: StoreService;
   readonly exchanges: ExchangeService;
+  /** `msl inspect` over the store's device keys and the MSL server state `keys` gives (the MSL key service, once wired). */
+  mslInspector(keys: MslInspectKeys): MslInspectService;
   readonly issuers: IssuerService;
   readonly revocations: RevocationService;
   readonly keyring: KeyringService;
@@ -71,6 +74,7 @@ export function createServices(options: ServicesOptions): KeyLadderRuntime {
     groups: new GroupService(session, now),
     issuers,
     exchanges,
+    mslInspector: (keys) => new MslInspectService(session, keys, now),
     audit: new AuditService(session, now),
     revocations: new RevocationService(session, now),
     keyring,

@@ -1,0 +1,136 @@
+// `keyladder msl inspect`'s service: MSL's captured messages decoded with the
+// keys a store holds (client1's PSK keys, server1's RSA public key and MSL's
+// server's master-token keys, from the sample configurations): who speaks,
+// whether the signature holds, the header data and the master tokens, and
+// never a key or the payload.
+import { afterEach, describe, expect, it } from 'vitest';
+import { kcv } from '../../electron/jwe/kcv.js';
+import type { MslInspectKeys } from '../../electron/services/mslInspect.js';
+import { openTestServices, type TestServices } from '../support/services.js';
+import { client1Psk, decoded, messageBytes, server1Rsa } from '../support/mslVectors.js';
+import { tokenKeys } from '../support/mslWire.js';
+
+let t: TestServices | undefined;
+afterEach(() => {
+  t?.cleanup();
+  t = undefined;
+});
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+/** The store's MSL server state as the sample server holds it: server1, rsakeyid1, msl.key.enc/hmac. */
+const sampleKeys = (tokens = true): MslInspectKeys => ({
+  serverPublicKeys: () => [{ name: 'server1', keyId: server1Rsa().keyId, publicKey: server1Rsa().publicKey }],
+  serverName: () => 'server1',
+  tokenKeys: () => (tokens ? [{ generation: 1, encryptionKey: Buffer.from(tokenKeys().enc), hmacKey: Buffer.from(tokenKeys().hmac) }] : []),
+});
+
+async function inspector(keys = sampleKeys(), provision = true) {
+  t = await openTestServices();
+  const psk = client1Psk();
+  if (provision) t.services.devices.provision({ identity: 'client1', keys: { kind: 'kpe-kph', kpe: hex(psk.kpe), kph: hex(psk.kph) } });
+  // The capture's clock: 001's request time.
+  t.clock.now = new Date(decoded('001', 'request').headerdata.timestamp * 1000);
+  return t.services.mslInspector(keys);
+}
+
+describe('MslInspectService.inspect', () => {
+  it('a first contact: the device, its PSK keys by KCV, a valid signature, the key request and the chunk sizes', async () => {
+    const svc = await inspector();
+    const out = svc.inspect(messageBytes('001', 'request'));
+    const psk = client1Psk();
+    expect(out).toMatchObject({
+      kind: 'message',
+      sender: { kind: 'entity', scheme: 'PSK', identity: 'client1' },
+      signature: 'valid',
+      header: { messageId: decoded('001', 'request').headerdata.messageid, renewable: true, handshake: false, keyRequests: [{ scheme: 'JWE_LADDER', mechanism: 'PSK' }] },
+      payload: { chunks: 2 },
+    });
+    expect(out.key).toContain(kcv(psk.kpe, 'aes'));
+    expect(out.key).toContain(kcv(psk.kph, 'hmac'));
+    expect(out.header!.capabilities!.compression).toEqual(['LZW', 'GZIP']);
+    expect(out.payload.encryptedBytes.every((n) => n > 0)).toBe(true);
+    const text = JSON.stringify(out);
+    expect(text).not.toContain(hex(psk.kpe));
+    expect(text).not.toContain('hello via PSK');
+  });
+
+  it("the server's answer: its RSA key by thumbprint, and the new master token opened with the store's token keys (session keys by KCV)", async () => {
+    const svc = await inspector();
+    const out = svc.inspect(messageBytes('001', 'response'));
+    const token = decoded('001', 'response').headerdata.keyresponsedata.mastertoken.tokendata;
+    const session = token.sessiondata.plaintext;
+    expect(out).toMatchObject({ kind: 'message', sender: { kind: 'entity', scheme: 'RSA', identity: 'server1', pubkeyid: 'rsakeyid1' }, signature: 'valid' });
+    expect(out.key).toMatch(/thumbprint [A-Za-z0-9_-]{43}/);
+    expect(out.header!.keyResponse).toMatchObject({
+      scheme: 'JWE_LADDER',
+      masterToken: {
+        serialNumber: token.serialnumber,
+        sequenceNumber: 0,
+        state: 'current',
+        opened: {
+          identity: 'client1',
+          tokenKeyGeneration: 1,
+          sessionKcvs: { encryption: kcv(Buffer.from(session.encryptionkey, 'base64'), 'aes'), hmac: kcv(Buffer.from(session.hmackey, 'base64'), 'hmac') },
+        },
+      },
+    });
+    expect(out.header!.keyResponse!.members).toEqual(['encryptionkey', 'hmackey', 'wrapdata', 'wrapkey']);
+    expect(JSON.stringify(out)).not.toContain(session.hmackey);
+  });
+
+  it('a request under a master token: the token opened, the header under its session keys', async () => {
+    const svc = await inspector();
+    const out = svc.inspect(messageBytes('002', 'request'));
+    const tokendata = decoded('002', 'request').mastertoken.tokendata;
+    expect(out).toMatchObject({
+      sender: { kind: 'master-token', token: { serialNumber: tokendata.serialnumber, sequenceNumber: tokendata.sequencenumber, opened: { identity: 'client1' } } },
+      signature: 'valid',
+      header: { sender: 'client1', keyRequests: [{ scheme: 'JWE_LADDER', mechanism: 'PSK' }] },
+    });
+  });
+
+  it('a token the store cannot open (no token keys): its numbers, and why the header was not checked', async () => {
+    const svc = await inspector(sampleKeys(false));
+    const out = svc.inspect(messageBytes('002', 'request'));
+    expect(out.signature).toBe('not checked');
+    expect(out.header).toBeUndefined();
+    expect(out.sender).toMatchObject({ kind: 'master-token', token: { notOpened: expect.stringContaining('MASTERTOKEN_UNTRUSTED') } });
+  });
+
+  it("an error header: MSL's codes, under the server's RSA key", async () => {
+    const svc = await inspector();
+    const out = svc.inspect(messageBytes('005', 'response'));
+    expect(out).toMatchObject({ kind: 'error', signature: 'valid', error: { responseCode: 1, internalCode: 104005, errorMsg: 'Entity not recognized.' }, payload: { chunks: 0 } });
+  });
+
+  it('a signature over other bytes is invalid, and the header is not decrypted', async () => {
+    const svc = await inspector();
+    const bytes = messageBytes('001', 'request');
+    const text = Buffer.from(bytes).toString('utf8');
+    const header = JSON.parse(text.slice(0, text.indexOf('}{') + 1)) as { signature: string };
+    const sig = Buffer.from(header.signature, 'base64');
+    sig[0]! ^= 1;
+    const forged = text.replace(header.signature, sig.toString('base64'));
+    const out = svc.inspect(new Uint8Array(Buffer.from(forged)));
+    expect(out.signature).toBe('invalid');
+    expect(out.header).toBeUndefined();
+  });
+
+  it('an unknown device: not checked, with the reason; garbage: unreadable, with the MSL code', async () => {
+    const svc = await inspector(sampleKeys(), false);
+    expect(svc.inspect(messageBytes('001', 'request'))).toMatchObject({ signature: 'not checked', problem: expect.stringContaining('ENTITY_NOT_FOUND') });
+    expect(svc.inspect(new Uint8Array(Buffer.from('{"headerdata":"AA==","signature":"AA=="}garbage')))).toMatchObject({ unreadable: { code: expect.any(String) }, signature: 'not checked' });
+  });
+
+  it('writes nothing: no audit record, no device bookkeeping', async () => {
+    const svc = await inspector();
+    const before = t!.services.audit.list({}).length;
+    for (const n of ['001', '002', '003', '005'] as const) {
+      svc.inspect(messageBytes(n, 'request'));
+      svc.inspect(messageBytes(n, 'response'));
+    }
+    expect(t!.services.audit.list({})).toHaveLength(before);
+    expect(t!.services.devices.get('client1')).toMatchObject({ exchangeCount: 0 });
+  });
+});
