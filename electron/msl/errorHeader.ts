@@ -16,6 +16,7 @@ import type { EntityAuthData } from './entityAuth.js';
 import { MslError, type ResponseCode } from './errors.js';
 import { Fields, parseObjectBytes } from './fields.js';
 import { writeSigned, type ParsedErrorHeader } from './header.js';
+import { nextMessageId, randomMessageId } from './headerData.js';
 
 export interface ErrorData {
   readonly messageId: number;
@@ -25,6 +26,9 @@ export interface ErrorData {
   readonly userMsg?: string;
   readonly timestamp?: number;
 }
+
+/** The error header's message id: the request's + 1 when the error knows it, else random (MSL: vector 005). */
+export const errorMessageId = (error: MslError): number => (error.messageId === undefined ? randomMessageId() : nextMessageId(error.messageId));
 
 const RESPONSE_CODES = [1, 2, 3, 4, 5, 6, 7, 8, 9];
 

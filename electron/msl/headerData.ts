@@ -17,6 +17,7 @@
 // keyExchange.ts reads the first two; service tokens are kept opaque (KeyLadder
 // issues none and a client may echo another server's).
 
+import { randomBytes } from 'node:crypto';
 import { MslError } from './errors.js';
 import { Fields, printable, type JsonObject } from './fields.js';
 
@@ -130,3 +131,13 @@ export function headerDataJson(h: HeaderDataOut): string {
 
 /** MSL's next message id: + 1, wrapping to 0 past the largest id (our bound: 2^53 - 1). */
 export const nextMessageId = (messageId: number): number => (messageId >= Number.MAX_SAFE_INTEGER ? 0 : messageId + 1);
+
+/** A fresh random message id in 0..2^53 - 1 (MSL's clients and servers pick them at random). */
+export function randomMessageId(): number {
+  const b = randomBytes(8);
+  b[0] = 0;
+  b[1]! &= 0x1f;
+  const id = Number(b.readBigUInt64BE(0));
+  b.fill(0);
+  return Math.min(id, Number.MAX_SAFE_INTEGER);
+}

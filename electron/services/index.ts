@@ -14,6 +14,9 @@ import { KeyringService } from './keyring.js';
 import { OverviewService } from './overview.js';
 import { JoseToolsService } from './joseTools.js';
 import { MslInspectService, type MslInspectKeys } from './mslInspect.js';
+import { MslKeyService } from './mslKeys.js';
+import { MslSettingsService } from './mslSettings.js';
+import { MslTokenService } from './mslTokens.js';
 
 export interface ServicesOptions {
   readonly storeDir: string;
@@ -51,6 +54,8 @@ export interface KeyLadderRuntime extends KeyLadderServices {
   readonly revocations: RevocationService;
   readonly keyring: KeyringService;
   readonly jose: JoseToolsService;
+  /** The MSL server's identity and master-token keys, its settings and its token bookkeeping (issue 20). */
+  readonly msl: { readonly keys: MslKeyService; readonly settings: MslSettingsService; readonly tokens: MslTokenService };
   /** The CLI's audit retention (archive, verify an archive, the exchange policy) as well as AuditApi. */
   readonly audit: AuditService;
   /** Flushes pending records and locks the store. */
@@ -79,6 +84,7 @@ export function createServices(options: ServicesOptions): KeyLadderRuntime {
     revocations: new RevocationService(session, now),
     keyring,
     jose: new JoseToolsService(session, keyring, now),
+    msl: { keys: new MslKeyService(session, now), settings: new MslSettingsService(session, now), tokens: new MslTokenService(session, now) },
     overview: new OverviewService(session, store, issuers, now),
     close: () => session.lock(),
   };

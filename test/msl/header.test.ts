@@ -13,17 +13,7 @@ import type { HeaderData } from '../../electron/msl/headerData.js';
 import { parseKeyResponse, selectKeyRequest } from '../../electron/msl/keyExchange.js';
 import { openMasterToken, sessionContext } from '../../electron/msl/masterToken.js';
 import { decoded, EXCHANGES, messageObjects, type Direction, type Exchange } from '../support/mslVectors.js';
-import { pskContext, SERVER_ENTITY, serverRsaContext, serverRsaVerifier, tokenContext } from '../support/mslWire.js';
-
-const codeOf = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof MslError) return e.code;
-    throw e;
-  }
-  throw new Error('did not throw');
-};
+import { codeOf, pskContext, SERVER_ENTITY, serverRsaContext, serverRsaVerifier, tokenContext } from '../support/mslWire.js';
 
 /** The context a header is under, as the other side finds it: PSK keys, the server's RSA key, or the master token's session keys. */
 function contextFor(parsed: ParsedHeader): MslCryptoContext {
@@ -208,5 +198,17 @@ describe('key request selection', () => {
     expect(codeOf(() => selectKeyRequest([{ scheme: 'JWE_LADDER', keydata: { mechanism: 'RSA' } }]))).toBe('UNIDENTIFIED_KEYX_MECHANISM');
     expect(codeOf(() => selectKeyRequest([{ scheme: 'JWE_LADDER', keydata: { mechanism: 'WRAP' } }]))).toBe('KEYX_WRAPPING_KEY_MISSING');
     expect(codeOf(() => selectKeyRequest([{ scheme: 'JWE_LADDER', keydata: { mechanism: 'WRAP', wrapdata: 'AAECAw' } }]))).toBe('MSL_PARSE_ERROR');
+  });
+});
+
+describe('error header message ids', () => {
+  it('answer the request id + 1 when known, else a random id below 2^53', async () => {
+    const { errorMessageId } = await import('../../electron/msl/errorHeader.js');
+    expect(errorMessageId(new MslError('MESSAGE_REPLAYED', undefined, 41))).toBe(42);
+    expect(errorMessageId(new MslError('MESSAGE_REPLAYED', undefined, 2 ** 53 - 1))).toBe(0);
+    const ids = Array.from({ length: 64 }, () => errorMessageId(new MslError('ENTITY_NOT_FOUND')));
+    expect(ids.every((id) => Number.isSafeInteger(id) && id >= 0)).toBe(true);
+    expect(new Set(ids).size).toBeGreaterThan(60);
+    expect(ids.some((id) => id > 2 ** 52)).toBe(true);
   });
 });

@@ -3,21 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { decodeBase64, encodeBase64 } from '../../electron/encoding/base64.js';
 import { fromUtf8, utf8 } from '../../electron/encoding/bytes.js';
-import { MslError } from '../../electron/msl/errors.js';
 import { isExpired, isRenewable, issueMasterToken, openMasterToken, readMasterToken, sameMasterToken, sessionContext } from '../../electron/msl/masterToken.js';
 import { SymmetricCryptoContext } from '../../electron/msl/symmetricContext.js';
 import { decoded, messageObjects, type Exchange } from '../support/mslVectors.js';
-import { tokenContext } from '../support/mslWire.js';
-
-const codeOf = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof MslError) return e.code;
-    throw e;
-  }
-  throw new Error('did not throw');
-};
+import { codeOf, tokenContext } from '../support/mslWire.js';
 
 const jwkBytes = (k: string): Uint8Array => new Uint8Array(Buffer.from(k, 'base64url'));
 

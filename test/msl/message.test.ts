@@ -2,19 +2,9 @@
 // with the context the header calls for.
 import { describe, expect, it } from 'vitest';
 import { utf8 } from '../../electron/encoding/bytes.js';
-import { MslError } from '../../electron/msl/errors.js';
 import { parseMessage, writeMessage } from '../../electron/msl/message.js';
 import { EXCHANGES, messageBytes, summaryObjectCount } from '../support/mslVectors.js';
-
-const codeOf = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof MslError) return e.code;
-    throw e;
-  }
-  throw new Error('did not throw');
-};
+import { codeOf } from '../support/mslWire.js';
 
 describe('parseMessage', () => {
   for (const n of EXCHANGES) {

@@ -68,3 +68,33 @@ export function server1Rsa(): { keyId: string; publicKey: KeyObject; privateKey:
 
 /** The message's top-level objects, split and parsed by electron/msl/reader.ts. */
 export const messageObjects = (exchange: Exchange, direction: Direction): any[] => splitMessage(messageBytes(exchange, direction)).map(parseObject);
+
+/** client9's keys (client9.psk: identity, Kpe and Kph in Base64), an identity MSL's server does not know. */
+export function client9Psk(): { identity: string; kpe: Uint8Array; kph: Uint8Array } {
+  const [identity, kpe, kph] = readFileSync(join(MSL_VECTORS, 'client9.psk'), 'utf8').trim().split(/\s+/);
+  return { identity: identity!, kpe: new Uint8Array(Buffer.from(kpe!, 'base64')), kph: new Uint8Array(Buffer.from(kph!, 'base64')) };
+}
+
+/**
+ * The keys that protect a captured message's payload chunks, as MSL chooses
+ * them: a response carrying a key response uses the new master token's session
+ * keys; otherwise a message with a master token uses that token's; otherwise
+ * the entity's pre-shared keys. Session keys come from the decoded token's
+ * session data (opened with mslsrv.cfg's key); their envelope key id is MSL's
+ * `<identity>_<sequencenumber>`.
+ */
+export function chunkKeys(exchange: Exchange, direction: Direction): { keyId: string; kpe: Uint8Array; kph: Uint8Array } {
+  const view = decoded(exchange, direction);
+  const token = view.headerdata?.keyresponsedata?.mastertoken?.tokendata ?? view.mastertoken?.tokendata;
+  if (token === undefined) {
+    const identity = view.entityauthdata.authdata.identity;
+    const keys = identity === 'client9' ? client9Psk() : pskOf(identity);
+    return { keyId: identity, kpe: keys.kpe, kph: keys.kph };
+  }
+  const session = token.sessiondata.plaintext;
+  return {
+    keyId: `${session.identity}_${token.sequencenumber}`,
+    kpe: new Uint8Array(Buffer.from(session.encryptionkey, 'base64')),
+    kph: new Uint8Array(Buffer.from(session.hmackey, 'base64')),
+  };
+}

@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MslError } from '../../electron/msl/errors.js';
 import { RsaCryptoContext } from '../../electron/msl/rsaContext.js';
 import { SymmetricCryptoContext } from '../../electron/msl/symmetricContext.js';
 import { client1Psk, MSL_VECTORS, pskOf, server1Rsa } from './mslVectors.js';
@@ -44,3 +45,14 @@ export const serverRsaVerifier = (): RsaCryptoContext => new RsaCryptoContext({ 
 
 /** The server's entity auth data as MSL's server writes it. */
 export const SERVER_ENTITY = { scheme: 'RSA', identity: 'server1', pubkeyid: 'rsakeyid1' } as const;
+
+/** The MslError code `f` throws (anything else is rethrown; not throwing fails). */
+export function codeOf(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof MslError) return e.code;
+    throw e;
+  }
+  throw new Error('did not throw');
+}
