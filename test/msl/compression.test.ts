@@ -4,6 +4,7 @@ import { constants, crc32, deflateRawSync, gunzipSync, gzipSync } from 'node:zli
 import { describe, expect, it } from 'vitest';
 import { compress, compressIfSmaller, MAX_DEFLATE_RATIO, uncompress } from '../../electron/msl/compression.js';
 import { MslError } from '../../electron/msl/errors.js';
+import { mslRefusal as refusal } from '../support/mslRefusal.js';
 import { MSL_VECTORS } from '../support/mslVectors.js';
 
 const LZW_VECTORS = join(MSL_VECTORS, '..', 'msl-lzw');
@@ -18,16 +19,6 @@ function lcg(n: number): Uint8Array {
     out[i] = (x >> 16) & 0xff;
   }
   return out;
-}
-
-function refusal(f: () => unknown): { code: string; detail?: string } {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MslError);
-    return { code: (e as MslError).code, detail: (e as MslError).detail };
-  }
-  throw new Error('accepted');
 }
 
 /** 008's payload text, which MSL's client sent GZIP-compressed (read from the capture's decoded view: length and start). */

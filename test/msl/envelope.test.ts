@@ -2,22 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { encodeBase64 } from '../../electron/encoding/base64.js';
 import { utf8 } from '../../electron/encoding/bytes.js';
 import { encodeEnvelopeV1, parseEnvelope } from '../../electron/msl/envelope.js';
-import { MslError } from '../../electron/msl/errors.js';
+import { mslRefusal } from '../support/mslRefusal.js';
 
 const IV = new Uint8Array(16).fill(7);
 const CT = new Uint8Array(32).fill(9);
 const GOOD = { ciphertext: encodeBase64(CT), sha256: 'AA==', keyid: 'client1', iv: encodeBase64(IV) };
 const bytesOf = (o: unknown): Uint8Array => utf8(typeof o === 'string' ? o : JSON.stringify(o));
 
-function refusal(bytes: Uint8Array): { code: string; detail?: string } {
-  try {
-    parseEnvelope(bytes);
-  } catch (e) {
-    expect(e).toBeInstanceOf(MslError);
-    return { code: (e as MslError).code, detail: (e as MslError).detail };
-  }
-  throw new Error('accepted');
-}
+const refusal = (bytes: Uint8Array): { code: string; detail?: string } => mslRefusal(() => parseEnvelope(bytes));
 
 describe('MSL v1 ciphertext envelope', () => {
   it('writes the members MSL writes, in its order, with the constant sha256', () => {

@@ -8,21 +8,12 @@ import { utf8 } from '../../electron/encoding/bytes.js';
 import type { MslCryptoContext } from '../../electron/msl/cryptoContext.js';
 import { openErrorHeader, writeErrorHeader } from '../../electron/msl/errorHeader.js';
 import { MslError } from '../../electron/msl/errors.js';
-import { openHeader, parseHeader, writeMessageHeader, type ParsedHeader, type ParsedMessageHeader } from '../../electron/msl/header.js';
+import { openHeader, parseHeader, writeMessageHeader, type ParsedMessageHeader } from '../../electron/msl/header.js';
 import type { HeaderData } from '../../electron/msl/headerData.js';
 import { parseKeyResponse, selectKeyRequest } from '../../electron/msl/keyExchange.js';
-import { openMasterToken, sessionContext } from '../../electron/msl/masterToken.js';
+import { openMasterToken } from '../../electron/msl/masterToken.js';
 import { decoded, EXCHANGES, messageObjects, type Direction, type Exchange } from '../support/mslVectors.js';
-import { codeOf, pskContext, SERVER_ENTITY, serverRsaContext, serverRsaVerifier, tokenContext } from '../support/mslWire.js';
-
-/** The context a header is under, as the other side finds it: PSK keys, the server's RSA key, or the master token's session keys. */
-function contextFor(parsed: ParsedHeader): MslCryptoContext {
-  if (parsed.kind === 'message' && parsed.masterToken) {
-    const token = openMasterToken(parsed.masterToken.json, [tokenContext()]);
-    return sessionContext(token, token.identity, token.keys);
-  }
-  return parsed.entityAuth!.scheme === 'RSA' ? serverRsaVerifier() : pskContext(parsed.entityAuth!.identity);
-}
+import { codeOf, contextFor, pskContext, SERVER_ENTITY, serverRsaContext, serverRsaVerifier, tokenContext } from '../support/mslWire.js';
 
 /** Our HeaderData in the shape of *.decoded.json's headerdata (service tokens compared by count). */
 function asDecoded(h: HeaderData): Record<string, unknown> {

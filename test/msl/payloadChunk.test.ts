@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeBase64, encodeBase64 } from '../../electron/encoding/base64.js';
 import { fromUtf8, utf8 } from '../../electron/encoding/bytes.js';
 import type { MslCryptoContext } from '../../electron/msl/cryptoContext.js';
-import { MslError } from '../../electron/msl/errors.js';
+import { mslRefusal as refusal } from '../support/mslRefusal.js';
 import { openPayloadChunk, type PayloadChunk, PayloadSequence, writePayloadChunk } from '../../electron/msl/payloadChunk.js';
 import { SymmetricCryptoContext } from '../../electron/msl/symmetricContext.js';
 import { chunkKeys, decoded, type Direction, EXCHANGES, type Exchange, messageObjects, pskOf } from '../support/mslVectors.js';
@@ -21,16 +21,6 @@ function contextFor(exchange: Exchange, direction: Direction): SymmetricCryptoCo
 const shownText = (text: string): string => text.replace(/\.\.\.\(\d+ chars\)$/, '');
 
 const envelopeKeyId = (chunk: { payload: string }): string => JSON.parse(Buffer.from(chunk.payload, 'base64').toString()).keyid;
-
-function refusal(f: () => unknown): { code: string; detail?: string } {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MslError);
-    return { code: (e as MslError).code, detail: (e as MslError).detail };
-  }
-  throw new Error('accepted');
-}
 
 /** Opens and sequences a captured message's chunks; returns them and the sequence. */
 function openCaptured(exchange: Exchange, direction: Direction): { chunks: PayloadChunk[]; sequence: PayloadSequence } {

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { utf8 } from '../../electron/encoding/bytes.js';
-import { MslError } from '../../electron/msl/errors.js';
+import { mslRefusal as refusal } from '../support/mslRefusal.js';
 import { MessageSplitter, parseObject, splitMessage } from '../../electron/msl/reader.js';
 import { EXCHANGES, messageBytes, summaryObjectCount } from '../support/mslVectors.js';
-
-function refusal(f: () => unknown): { code: string; detail?: string } {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MslError);
-    return { code: (e as MslError).code, detail: (e as MslError).detail };
-  }
-  throw new Error('accepted');
-}
 
 const split = (text: string, limits = {}): string[] => splitMessage(utf8(text), limits);
 

@@ -5,6 +5,7 @@ import { fromUtf8, utf8 } from '../../electron/encoding/bytes.js';
 import { encodeEnvelopeV1, parseEnvelope } from '../../electron/msl/envelope.js';
 import { MslError } from '../../electron/msl/errors.js';
 import { SymmetricCryptoContext } from '../../electron/msl/symmetricContext.js';
+import { mslRefusal } from '../support/mslRefusal.js';
 import { client1Psk, decoded, messageObjects, pskOf } from '../support/mslVectors.js';
 
 const b64 = (text: string): Uint8Array => {
@@ -18,15 +19,7 @@ function client1(): SymmetricCryptoContext {
   return new SymmetricCryptoContext(identity, kpe, kph);
 }
 
-const codeOf = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MslError);
-    return (e as MslError).code;
-  }
-  throw new Error('no error');
-};
+const codeOf = (f: () => unknown): string => mslRefusal(f).code;
 
 describe('SymmetricCryptoContext against MSL\'s captured PSK messages', () => {
   it.each(['001', '008'] as const)('%s: the request header verifies under Kph and decrypts under Kpe to the decoded headerdata', (exchange) => {

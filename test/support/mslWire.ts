@@ -5,6 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MslError } from '../../electron/msl/errors.js';
+import type { MslCryptoContext } from '../../electron/msl/cryptoContext.js';
+import type { ParsedHeader } from '../../electron/msl/header.js';
+import { openMasterToken, sessionContext } from '../../electron/msl/masterToken.js';
 import { RsaCryptoContext } from '../../electron/msl/rsaContext.js';
 import { SymmetricCryptoContext } from '../../electron/msl/symmetricContext.js';
 import { client1Psk, MSL_VECTORS, pskOf, server1Rsa } from './mslVectors.js';
@@ -56,3 +59,13 @@ export function codeOf(f: () => unknown): string {
   }
   throw new Error('did not throw');
 }
+
+/** The context a header is under, as the other side finds it: PSK keys, the server's RSA key, or the master token's session keys. */
+export function contextFor(parsed: ParsedHeader): MslCryptoContext {
+  if (parsed.kind === 'message' && parsed.masterToken) {
+    const token = openMasterToken(parsed.masterToken.json, [tokenContext()]);
+    return sessionContext(token, token.identity, token.keys);
+  }
+  return parsed.entityAuth!.scheme === 'RSA' ? serverRsaVerifier() : pskContext(parsed.entityAuth!.identity);
+}
+
