@@ -13,7 +13,7 @@ import { RevocationService } from './revocations.js';
 import { KeyringService } from './keyring.js';
 import { OverviewService } from './overview.js';
 import { JoseToolsService } from './joseTools.js';
-import { MslInspectService, type MslInspectKeys } from './mslInspect.js';
+import { MslInspectService, storeInspectKeys } from './mslInspect.js';
 import { MslKeyService } from './mslKeys.js';
 import { MslSettingsService } from './mslSettings.js';
 import { MslTokenService } from './mslTokens.js';
@@ -48,8 +48,8 @@ export interface ServicesOptions {
 export interface KeyLadderRuntime extends KeyLadderServices {
   readonly store: StoreService;
   readonly exchanges: ExchangeService;
-  /** `msl inspect` over the store's device keys and the MSL server state `keys` gives (the MSL key service, once wired). */
-  mslInspector(keys: MslInspectKeys): MslInspectService;
+  /** `msl inspect`: captured MSL messages decoded with the store's device keys and MSL server keys. */
+  readonly mslInspect: MslInspectService;
   readonly issuers: IssuerService;
   readonly revocations: RevocationService;
   readonly keyring: KeyringService;
@@ -73,18 +73,19 @@ export function createServices(options: ServicesOptions): KeyLadderRuntime {
   }, options.headKeeper, options.statfs);
   const issuers = new IssuerService(session, now);
   const keyring = new KeyringService(session, now);
+  const mslKeys = new MslKeyService(session, now);
   return {
     store,
     devices: new DeviceService(session, now),
     groups: new GroupService(session, now),
     issuers,
     exchanges,
-    mslInspector: (keys) => new MslInspectService(session, keys, now),
+    mslInspect: new MslInspectService(session, storeInspectKeys(mslKeys), now),
     audit: new AuditService(session, now),
     revocations: new RevocationService(session, now),
     keyring,
     jose: new JoseToolsService(session, keyring, now),
-    msl: { keys: new MslKeyService(session, now), settings: new MslSettingsService(session, now), tokens: new MslTokenService(session, now) },
+    msl: { keys: mslKeys, settings: new MslSettingsService(session, now), tokens: new MslTokenService(session, now) },
     overview: new OverviewService(session, store, issuers, now),
     close: () => session.lock(),
   };

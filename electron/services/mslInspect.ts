@@ -22,7 +22,7 @@
 // decrypted; a header whose signature fails is not decrypted. Nothing is
 // written to the store.
 
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { encodeBase64Url } from '../encoding/base64.js';
 import { kcv } from '../jwe/kcv.js';
 import type { MslCryptoContext } from '../msl/cryptoContext.js';
@@ -33,12 +33,15 @@ import { openHeader, type ParsedMessageHeader } from '../msl/header.js';
 import type { HeaderData } from '../msl/headerData.js';
 import { parseKeyResponse } from '../msl/keyExchange.js';
 import { isExpired, isRenewable, openMasterToken, sessionContext, type ReadMasterToken } from '../msl/masterToken.js';
-import { parseMessage, type ParsedMessage } from '../msl/message.js';
+import { DEFAULT_PAYLOAD_LIMITS, parseMessage, type ParsedMessage } from '../msl/message.js';
+import { openPayloadChunk } from '../msl/payloadChunk.js';
 import { RsaCryptoContext } from '../msl/rsaContext.js';
 import { SymmetricCryptoContext } from '../msl/symmetricContext.js';
 import { Fields } from '../msl/fields.js';
 import { decodeBase64 } from '../encoding/base64.js';
+import { ServiceError } from './errors.js';
 import { entityContext } from './mslEntities.js';
+import type { MslKeyService } from './mslKeys.js';
 import type { StoreSession } from './session.js';
 
 /** What the inspector needs of the store's MSL server state (the MSL key service provides it). */
@@ -49,6 +52,16 @@ export interface MslInspectKeys {
   serverName(): string;
   /** Master-token key generations, newest first: copies the inspector zeroes. */
   tokenKeys(): { readonly generation: number; readonly encryptionKey: Buffer; readonly hmacKey: Buffer }[];
+}
+
+/** The store's MSL server state, from the MSL key service: every identity key not destroyed (a rotated one's too), the token key generations. */
+export function storeInspectKeys(keys: MslKeyService): MslInspectKeys {
+  return {
+    serverPublicKeys: () =>
+      keys.identities().filter((i) => i.status !== 'destroyed').map((i) => ({ name: i.name, keyId: i.keyId, publicKey: createPublicKey({ key: Buffer.from(i.spki, 'base64'), format: 'der', type: 'spki' }) })),
+    serverName: () => keys.identity().name,
+    tokenKeys: () => keys.tokenKeys(),
+  };
 }
 
 export interface MslTokenView {
@@ -104,11 +117,29 @@ export interface MslInspection {
   readonly error?: MslErrorView;
   /** Payload chunks as they travel (encrypted payload sizes): the application data is never shown. */
   readonly payload: { readonly chunks: number; readonly encryptedBytes: readonly number[] };
+  /**
+   * The chunks opened (verified, then decrypted and inflated) under the keys
+   * the header names: the request's own, or the new master token's session
+   * keys when the message carries a key response. Sizes only.
+   */
+  readonly chunks?: readonly MslChunkView[];
+  /** Why the chunks were not opened (an MSL error code and detail). */
+  readonly chunkProblem?: string;
+}
+
+export interface MslChunkView {
+  readonly sequenceNumber: number;
+  readonly messageId: number;
+  readonly endOfMessage: boolean;
+  readonly compression?: string;
+  /** The application data's size once inflated. */
+  readonly dataBytes: number;
 }
 
 const iso = (seconds: number): string => new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
 
-const describe = (e: unknown): string => (e instanceof MslError ? `${e.code}${e.detail === undefined ? '' : ` (${e.detail})`}` : 'INTERNAL_EXCEPTION');
+const describe = (e: unknown): string =>
+  e instanceof MslError ? `${e.code}${e.detail === undefined ? '' : ` (${e.detail})`}` : e instanceof ServiceError ? e.code : 'INTERNAL_EXCEPTION';
 
 /** RFC 7638 thumbprint of an RSA public key (SHA-256, base64url). */
 function rsaThumbprint(key: KeyObject): string {
@@ -157,22 +188,26 @@ export class MslInspectService {
       const found = this.entityKey(parsed.entityAuth);
       const sender = entityView(parsed.entityAuth);
       if ('problem' in found) return { ...base, kind: 'message', sender, signature: 'not checked', problem: found.problem };
-      return { ...base, kind: 'message', sender, key: found.key, ...this.openWith(parsed, found.ctx) };
+      return { ...base, kind: 'message', sender, key: found.key, ...this.openWith(parsed, found.ctx, message.chunks) };
     }
     const token = this.tokenView(parsed.masterToken);
     const sender = { kind: 'master-token' as const, token: token.view };
     if (token.session === undefined) return { ...base, kind: 'message', sender, signature: 'not checked', problem: `the master token does not open with this store's token keys: ${token.view.notOpened}` };
-    return { ...base, kind: 'message', sender, key: `the master token's session keys (KCVs ${token.view.opened!.sessionKcvs.encryption}/${token.view.opened!.sessionKcvs.hmac})`, ...this.openWith(parsed, token.session) };
+    return { ...base, kind: 'message', sender, key: `the master token's session keys (KCVs ${token.view.opened!.sessionKcvs.encryption}/${token.view.opened!.sessionKcvs.hmac})`, ...this.openWith(parsed, token.session, message.chunks) };
   }
 
   /** Verify, then decrypt and read the header data. */
-  private openWith(parsed: ParsedMessageHeader, ctx: MslCryptoContext): Pick<MslInspection, 'signature' | 'problem' | 'header'> {
+  private openWith(parsed: ParsedMessageHeader, ctx: MslCryptoContext, chunks: readonly unknown[]): Pick<MslInspection, 'signature' | 'problem' | 'header' | 'chunks' | 'chunkProblem'> {
     if (!ctx.verify(parsed.headerdata, parsed.signature)) return { signature: 'invalid' };
+    let header: { view: MslHeaderView; payloadContext?: MslCryptoContext };
     try {
-      return { signature: 'valid', header: this.headerView(openHeader(parsed, ctx)) };
+      header = this.headerView(openHeader(parsed, ctx));
     } catch (e) {
       return { signature: 'valid', problem: describe(e) };
     }
+    const payloadContext = header.view.keyResponse === undefined ? ctx : header.payloadContext;
+    if (payloadContext === undefined) return { signature: 'valid', header: header.view, ...(chunks.length > 0 ? { chunkProblem: 'the new master token does not open with this store\'s token keys' } : {}) };
+    return { signature: 'valid', header: header.view, ...openChunks(chunks, payloadContext) };
   }
 
   /** The entity's context and a description of its key, or why there is none. */
@@ -200,7 +235,8 @@ export class MslInspectService {
     return `model group ${group?.name ?? '?'}'s Kde/Kdh (KCVs ${group?.kcv_kde ?? '?'}/${group?.kcv_kdh ?? '?'})`;
   }
 
-  private headerView(h: HeaderData): MslHeaderView {
+  /** The header data as shown, and the new master token's session context when it carries a key response the store can open. */
+  private headerView(h: HeaderData): { view: MslHeaderView; payloadContext?: MslCryptoContext } {
     const keyRequests = h.keyRequestData.map((entry) => {
       const f = Fields.of(entry, 'MSL_PARSE_ERROR', 'keyrequestdata');
       const scheme = f.string('scheme');
@@ -211,12 +247,14 @@ export class MslInspectService {
       return { scheme, ...(typeof k['mechanism'] === 'string' ? { mechanism: k['mechanism'] } : {}), ...(wrapdata ? { wrapdataBytes: wrapdata.length } : {}) };
     });
     let keyResponse: MslHeaderView['keyResponse'];
+    let payloadContext: MslCryptoContext | undefined;
     if (h.keyResponseData !== undefined) {
       const response = parseKeyResponse(h.keyResponseData);
       const token = this.tokenView(response.masterToken);
+      payloadContext = token.session;
       keyResponse = { scheme: 'JWE_LADDER', members: Object.keys(response.ladderResponse.keydata as object).sort(), masterToken: token.view };
     }
-    return {
+    const view: MslHeaderView = {
       messageId: h.messageId,
       ...(h.timestamp === undefined ? {} : { timestamp: iso(h.timestamp) }),
       renewable: h.renewable,
@@ -228,6 +266,7 @@ export class MslInspectService {
       ...(keyResponse === undefined ? {} : { keyResponse }),
       serviceTokens: h.serviceTokens.length,
     };
+    return { view, ...(payloadContext === undefined ? {} : { payloadContext }) };
   }
 
   /**
@@ -267,6 +306,22 @@ export class MslInspectService {
       }
     }
   }
+}
+
+/** Each chunk verified, decrypted and inflated (within the message layer's default cap); its data zeroed once measured. */
+function openChunks(chunks: readonly unknown[], ctx: MslCryptoContext): Pick<MslInspection, 'chunks' | 'chunkProblem'> {
+  const views: MslChunkView[] = [];
+  for (const json of chunks) {
+    let chunk;
+    try {
+      chunk = openPayloadChunk(json, ctx, { maxInflated: DEFAULT_PAYLOAD_LIMITS.maxInflated });
+    } catch (e) {
+      return { chunks: views, chunkProblem: `chunk ${views.length + 1}: ${describe(e)}` };
+    }
+    views.push({ sequenceNumber: chunk.sequenceNumber, messageId: chunk.messageId, endOfMessage: chunk.endOfMessage, ...(chunk.compression === undefined ? {} : { compression: chunk.compression }), dataBytes: chunk.data.length });
+    chunk.data.fill(0);
+  }
+  return { chunks: views };
 }
 
 function entityView(entity: EntityAuthData): NonNullable<MslInspection['sender']> {

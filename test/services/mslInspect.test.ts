@@ -5,7 +5,6 @@
 // never a key or the payload.
 import { afterEach, describe, expect, it } from 'vitest';
 import { kcv } from '../../electron/jwe/kcv.js';
-import type { MslInspectKeys } from '../../electron/services/mslInspect.js';
 import { openTestServices, type TestServices } from '../support/services.js';
 import { client1Psk, decoded, messageBytes, server1Rsa } from '../support/mslVectors.js';
 import { tokenKeys } from '../support/mslWire.js';
@@ -18,20 +17,20 @@ afterEach(() => {
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-/** The store's MSL server state as the sample server holds it: server1, rsakeyid1, msl.key.enc/hmac. */
-const sampleKeys = (tokens = true): MslInspectKeys => ({
-  serverPublicKeys: () => [{ name: 'server1', keyId: server1Rsa().keyId, publicKey: server1Rsa().publicKey }],
-  serverName: () => 'server1',
-  tokenKeys: () => (tokens ? [{ generation: 1, encryptionKey: Buffer.from(tokenKeys().enc), hmacKey: Buffer.from(tokenKeys().hmac) }] : []),
-});
-
-async function inspector(keys = sampleKeys(), provision = true) {
+/**
+ * A store holding what MSL's sample server holds: client1's PSK keys, server1's
+ * RSA key pair rsakeyid1 and (unless `tokens` is false) its master-token keys
+ * msl.key.enc/hmac, with the clock at 001's request time.
+ */
+async function inspector(options: { tokens?: boolean; provision?: boolean } = {}) {
   t = await openTestServices();
+  const s = t.services;
   const psk = client1Psk();
-  if (provision) t.services.devices.provision({ identity: 'client1', keys: { kind: 'kpe-kph', kpe: hex(psk.kpe), kph: hex(psk.kph) } });
-  // The capture's clock: 001's request time.
+  if (options.provision ?? true) s.devices.provision({ identity: 'client1', keys: { kind: 'kpe-kph', kpe: hex(psk.kpe), kph: hex(psk.kph) } });
+  await s.msl.keys.importIdentity(server1Rsa().privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 'rsakeyid1', 'server1');
+  if (options.tokens ?? true) s.msl.keys.importTokenKeys(hex(tokenKeys().enc), hex(tokenKeys().hmac));
   t.clock.now = new Date(decoded('001', 'request').headerdata.timestamp * 1000);
-  return t.services.mslInspector(keys);
+  return s.mslInspect;
 }
 
 describe('MslInspectService.inspect', () => {
@@ -49,7 +48,12 @@ describe('MslInspectService.inspect', () => {
     expect(out.key).toContain(kcv(psk.kpe, 'aes'));
     expect(out.key).toContain(kcv(psk.kph, 'hmac'));
     expect(out.header!.capabilities!.compression).toEqual(['LZW', 'GZIP']);
-    expect(out.payload.encryptedBytes.every((n) => n > 0)).toBe(true);
+    expect(out.payload.encryptedBytes.every((n: number) => n > 0)).toBe(true);
+    const id = decoded('001', 'request').headerdata.messageid;
+    expect(out.chunks).toEqual([
+      { sequenceNumber: 1, messageId: id, endOfMessage: false, dataBytes: 30 },
+      { sequenceNumber: 2, messageId: id, endOfMessage: true, dataBytes: 0 },
+    ]);
     const text = JSON.stringify(out);
     expect(text).not.toContain(hex(psk.kpe));
     expect(text).not.toContain('hello via PSK');
@@ -70,12 +74,13 @@ describe('MslInspectService.inspect', () => {
         state: 'current',
         opened: {
           identity: 'client1',
-          tokenKeyGeneration: 1,
-          sessionKcvs: { encryption: kcv(Buffer.from(session.encryptionkey, 'base64'), 'aes'), hmac: kcv(Buffer.from(session.hmackey, 'base64'), 'hmac') },
+                    sessionKcvs: { encryption: kcv(Buffer.from(session.encryptionkey, 'base64'), 'aes'), hmac: kcv(Buffer.from(session.hmackey, 'base64'), 'hmac') },
         },
       },
     });
     expect(out.header!.keyResponse!.members).toEqual(['encryptionkey', 'hmackey', 'wrapdata', 'wrapkey']);
+    // The echo is under the new token's session keys, which the store's token keys reveal.
+    expect(out.chunks).toEqual([{ sequenceNumber: 1, messageId: decoded('001', 'response').headerdata.messageid, endOfMessage: true, dataBytes: 30 }]);
     expect(JSON.stringify(out)).not.toContain(session.hmackey);
   });
 
@@ -90,12 +95,23 @@ describe('MslInspectService.inspect', () => {
     });
   });
 
+  it('a GZIP payload: the compression and the inflated size, both ways', async () => {
+    const svc = await inspector();
+    expect(svc.inspect(messageBytes('008', 'request')).chunks).toMatchObject([{ compression: 'GZIP', dataBytes: 55844 }, { endOfMessage: true, dataBytes: 0 }]);
+    expect(svc.inspect(messageBytes('008', 'response')).chunks).toMatchObject([{ compression: 'GZIP', dataBytes: 55844, endOfMessage: true }]);
+  });
+
   it('a token the store cannot open (no token keys): its numbers, and why the header was not checked', async () => {
-    const svc = await inspector(sampleKeys(false));
+    const svc = await inspector({ tokens: false });
     const out = svc.inspect(messageBytes('002', 'request'));
     expect(out.signature).toBe('not checked');
     expect(out.header).toBeUndefined();
     expect(out.sender).toMatchObject({ kind: 'master-token', token: { notOpened: expect.stringContaining('MASTERTOKEN_UNTRUSTED') } });
+    expect(out.chunks).toBeUndefined();
+    // A first contact's answer: the header verifies under the server's key, its echo stays closed.
+    const answer = svc.inspect(messageBytes('001', 'response'));
+    expect(answer).toMatchObject({ signature: 'valid', chunkProblem: expect.stringContaining('does not open') });
+    expect(answer.chunks).toBeUndefined();
   });
 
   it("an error header: MSL's codes, under the server's RSA key", async () => {
@@ -118,7 +134,7 @@ describe('MslInspectService.inspect', () => {
   });
 
   it('an unknown device: not checked, with the reason; garbage: unreadable, with the MSL code', async () => {
-    const svc = await inspector(sampleKeys(), false);
+    const svc = await inspector({ provision: false });
     expect(svc.inspect(messageBytes('001', 'request'))).toMatchObject({ signature: 'not checked', problem: expect.stringContaining('ENTITY_NOT_FOUND') });
     expect(svc.inspect(new Uint8Array(Buffer.from('{"headerdata":"AA==","signature":"AA=="}garbage')))).toMatchObject({ unreadable: { code: expect.any(String) }, signature: 'not checked' });
   });
