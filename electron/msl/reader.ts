@@ -50,6 +50,12 @@ const SPACE = 0x20, TAB = 0x09, LF = 0x0a, CR = 0x0d;
 const QUOTE = 0x22, BACKSLASH = 0x5c;
 const OPEN_OBJECT = 0x7b, CLOSE_OBJECT = 0x7d, OPEN_ARRAY = 0x5b, CLOSE_ARRAY = 0x5d;
 
+/** Where `byte` next occurs in `chunk` from `from`, or the chunk's length. */
+function indexOrEnd(chunk: Uint8Array, byte: number, from: number): number {
+  const at = chunk.indexOf(byte, from);
+  return at === -1 ? chunk.length : at;
+}
+
 const isWhitespace = (b: number): boolean => b === SPACE || b === LF || b === CR || b === TAB;
 
 const formatError = (detail: string): MslError => new MslError('MESSAGE_FORMAT_ERROR', detail);
@@ -106,6 +112,8 @@ export class MessageSplitter {
     const done: string[] = [];
     /** Where the current object starts in this chunk (0 when it began in an earlier one). */
     let start = 0;
+    let nextQuote = -1;
+    let nextBackslash = -1;
     for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i]!;
       if (this.depth === 0) {
@@ -122,6 +130,14 @@ export class MessageSplitter {
         if (this.escaped) this.escaped = false;
         else if (b === BACKSLASH) this.escaped = true;
         else if (b === QUOTE) this.inString = false;
+        else {
+          // Inside a string only a quote or a backslash matters: jump to the
+          // next one (native indexOf; each is searched again only once passed,
+          // so a chunk costs one search per quote and per backslash).
+          if (nextQuote < i) nextQuote = indexOrEnd(chunk, QUOTE, i);
+          if (nextBackslash < i) nextBackslash = indexOrEnd(chunk, BACKSLASH, i);
+          i = Math.min(nextQuote, nextBackslash) - 1;
+        }
         continue;
       }
       if (b === QUOTE) this.inString = true;

@@ -7,7 +7,7 @@
 // Both primitives exist in Node's OpenSSL and Electron's BoringSSL.
 
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
-import type { Bytes } from '../encoding/bytes.js';
+import { type Bytes, concatBytes } from '../encoding/bytes.js';
 import { type RandomSource, systemRandom } from '../jwe/random.js';
 import type { MslCryptoContext } from './cryptoContext.js';
 import { AES_BLOCK_BYTES, encodeEnvelopeV1, parseEnvelope } from './envelope.js';
@@ -62,15 +62,19 @@ export class SymmetricCryptoContext implements MslCryptoContext {
   decrypt(envelopeBytes: Uint8Array): Bytes {
     const envelope = parseEnvelope(envelopeBytes);
     if (envelope.keyId !== this.keyId) throw new MslError('ENVELOPE_KEY_ID_MISMATCH');
-    let plaintext: Buffer;
+    // The plaintext may be key material (a master token's session data), so
+    // every intermediate buffer is zeroed once its bytes are in the result.
+    const parts: Buffer[] = [];
     try {
       const decipher = createDecipheriv(CIPHER, this.#encryptionKey, envelope.iv);
-      plaintext = Buffer.concat([decipher.update(envelope.ciphertext), decipher.final()]);
+      parts.push(decipher.update(envelope.ciphertext));
+      parts.push(decipher.final());
     } catch {
+      for (const part of parts) part.fill(0);
       throw new MslError('DECRYPT_ERROR');
     }
-    const out = own(plaintext);
-    plaintext.fill(0);
+    const out = concatBytes(...parts);
+    for (const part of parts) part.fill(0);
     return out;
   }
 

@@ -6,6 +6,7 @@ import type { JweProfileName } from '../services/types.js';
 import { MIN_TOKEN_LENGTH } from './callerChecks.js';
 import { DEFAULT_RATE_LIMIT, type RateLimit } from './rateLimit.js';
 import { DEFAULT_HOST, DEFAULT_MSL_MAX_BODY_BYTES, DEFAULT_PORT } from './httpResponder.js';
+import { MAX_MSL_TIME_SECONDS } from '../services/mslSettings.js';
 
 interface ServeFlags {
   host?: string;
@@ -66,8 +67,6 @@ export interface MslServeSettings {
   readonly maxBodyBytes: number;
 }
 
-/** A master token lives at most this long (30 days): a device that is gone longer starts again with PSK. */
-export const MAX_MSL_TOKEN_SECONDS = 30 * 86_400;
 /** The largest MSL body cap (16 MiB): what one worker may hold per request. */
 export const MAX_MSL_BODY_BYTES = 16 * 1024 * 1024;
 
@@ -117,8 +116,8 @@ function wholeNumber(value: string | undefined, min: number, max: number, messag
 }
 
 function parseMslFlags(flags: ServeFlags): MslServeSettings {
-  const renewal = wholeNumber(flags['msl-renewal-window'], 1, MAX_MSL_TOKEN_SECONDS, `--msl-renewal-window is a whole number of seconds, 1 to ${MAX_MSL_TOKEN_SECONDS}.`);
-  const expiration = wholeNumber(flags['msl-expiration'], 1, MAX_MSL_TOKEN_SECONDS, `--msl-expiration is a whole number of seconds, 1 to ${MAX_MSL_TOKEN_SECONDS}.`);
+  const renewal = wholeNumber(flags['msl-renewal-window'], 1, MAX_MSL_TIME_SECONDS, `--msl-renewal-window is a whole number of seconds, 1 to ${MAX_MSL_TIME_SECONDS}.`);
+  const expiration = wholeNumber(flags['msl-expiration'], 1, MAX_MSL_TIME_SECONDS, `--msl-expiration is a whole number of seconds, 1 to ${MAX_MSL_TIME_SECONDS}.`);
   // MSL's master token refuses a renewal window after its expiration (MasterToken's constructor).
   if (renewal !== undefined && expiration !== undefined && renewal > expiration) throw badValue('--msl-renewal-window must not be longer than --msl-expiration: a token would expire before it could be renewed.');
   const maxBodyBytes = wholeNumber(flags['msl-max-body'], 1024, MAX_MSL_BODY_BYTES, `--msl-max-body is a number of bytes, 1024 to ${MAX_MSL_BODY_BYTES}.`) ?? DEFAULT_MSL_MAX_BODY_BYTES;

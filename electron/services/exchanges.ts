@@ -136,12 +136,23 @@ export class ExchangeService implements ExchangeApi {
       this.recorder.countRefusal(ServiceErrorCode.AUDIT_UNAVAILABLE, at);
       throw new ServiceError(ServiceErrorCode.AUDIT_UNAVAILABLE, unavailable);
     }
+    // What the MSL responder's `issue` step adds to the record (the new token's serial and sequence).
+    const issued: Record<string, AuditDetail> = {};
     const source = new StoreKeySource(store, () => at, options.test ? undefined : this.registry);
     let device: ReturnType<StoreKeySource['prepare']>;
     let result: ResponderResult;
     try {
       device = source.prepare(identity);
       result = new LadderResponder(source, this.random).respond(identity, keyRequest, { profile, kcv: options.kcv, decoy: options.decoy === true, sessionKeys: options.msl !== undefined });
+      if (options.msl?.issue) {
+        const answered = result;
+        try {
+          Object.assign(issued, options.msl.issue(answered));
+        } catch (error) {
+          zeroSessionKeys(answered);
+          throw error;
+        }
+      }
     } catch (error) {
       const { code, reason } = describeError(error);
       this.recordRefusal({ at, action, outcome: 'refused', subject: identity, details: { ...details, code, reason: reason ?? null } }, options.client);
@@ -161,7 +172,7 @@ export class ExchangeService implements ExchangeApi {
         audit: {
           at, action, outcome: 'ok', subject: identity,
           details: {
-            ...details, generation: result.issuedGeneration, opened: result.openedGeneration ?? null, provisioned: device !== undefined,
+            ...details, ...issued, generation: result.issuedGeneration, opened: result.openedGeneration ?? null, provisioned: device !== undefined,
             ...(returning ? { wrapdata: returning.verdict } : {}), ...(clone ? { possibleClone: true } : {}),
           },
         },
@@ -188,9 +199,9 @@ export class ExchangeService implements ExchangeApi {
    * puts in the master token and must zero (zeroSessionKeys). Refusals throw,
    * as respond()'s do, and are audited here: never a decoy.
    */
-  answerMslKeyRequest(identity: string, keyRequest: KeyRequestData, message: MslAuditContext): ResponderResult {
+  answerMslKeyRequest(identity: string, keyRequest: KeyRequestData, message: MslAuditContext, issue?: (result: ResponderResult) => Record<string, AuditDetail>): ResponderResult {
     const request: ExchangeRequest = { identity: parseIdentity(identity), keyRequest };
-    return this.answer(request, 'msl', { kcv: false, test: false, msl: { details: message.details }, ...(message.client === undefined ? {} : { client: message.client }) });
+    return this.answer(request, 'msl', { kcv: false, test: false, msl: { details: message.details, ...(issue ? { issue } : {}) }, ...(message.client === undefined ? {} : { client: message.client }) });
   }
 
   /** Throws AUDIT_UNAVAILABLE (and counts the refusal) while exchange records cannot be written: no answer then. */
@@ -400,8 +411,13 @@ interface AnswerOptions {
   readonly test: boolean;
   readonly decoy?: boolean;
   readonly client?: string;
-  /** An MSL message's exchange: audited as `msl` with these details added; the result has sessionKeys. */
-  readonly msl?: { readonly details: Readonly<Record<string, AuditDetail>> };
+  /**
+   * An MSL message's exchange: audited as `msl` with these details added; the
+   * result has sessionKeys. `issue` runs once the ladder answered and before
+   * the record is written (the new master token's bookkeeping): what it
+   * returns joins the record, and if it throws the exchange is refused.
+   */
+  readonly msl?: { readonly details: Readonly<Record<string, AuditDetail>>; readonly issue?: (result: ResponderResult) => Record<string, AuditDetail> };
 }
 
 /** What the audit learns of one MSL message: never its payload, its keys or its tokens' bytes. */
@@ -411,7 +427,7 @@ export interface MslAuditContext {
   readonly client?: string;
 }
 
-type AuditDetail = string | number | boolean | null;
+export type AuditDetail = string | number | boolean | null;
 
 /** Zeroes the session keys of an answer, if it carries any. */
 export function zeroSessionKeys(result: ResponderResult): void {

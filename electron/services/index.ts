@@ -17,6 +17,7 @@ import { MslInspectService, storeInspectKeys } from './mslInspect.js';
 import { MslKeyService } from './mslKeys.js';
 import { MslSettingsService } from './mslSettings.js';
 import { MslTokenService } from './mslTokens.js';
+import { MslResponderService, mslServerState } from './mslResponder.js';
 
 export interface ServicesOptions {
   readonly storeDir: string;
@@ -56,6 +57,8 @@ export interface KeyLadderRuntime extends KeyLadderServices {
   readonly jose: JoseToolsService;
   /** The MSL server's identity and master-token keys, its settings and its token bookkeeping (issue 20). */
   readonly msl: { readonly keys: MslKeyService; readonly settings: MslSettingsService; readonly tokens: MslTokenService };
+  /** POST /msl: whole MSL messages answered (issue 20). */
+  readonly mslResponder: MslResponderService;
   /** The CLI's audit retention (archive, verify an archive, the exchange policy) as well as AuditApi. */
   readonly audit: AuditService;
   /** Flushes pending records and locks the store. */
@@ -73,19 +76,20 @@ export function createServices(options: ServicesOptions): KeyLadderRuntime {
   }, options.headKeeper, options.statfs);
   const issuers = new IssuerService(session, now);
   const keyring = new KeyringService(session, now);
-  const mslKeys = new MslKeyService(session, now);
+  const msl = { keys: new MslKeyService(session, now), settings: new MslSettingsService(session, now), tokens: new MslTokenService(session, now) };
   return {
     store,
     devices: new DeviceService(session, now),
     groups: new GroupService(session, now),
     issuers,
     exchanges,
-    mslInspect: new MslInspectService(session, storeInspectKeys(mslKeys), now),
+    mslInspect: new MslInspectService(session, storeInspectKeys(msl.keys), now),
     audit: new AuditService(session, now),
     revocations: new RevocationService(session, now),
     keyring,
     jose: new JoseToolsService(session, keyring, now),
-    msl: { keys: mslKeys, settings: new MslSettingsService(session, now), tokens: new MslTokenService(session, now) },
+    msl,
+    mslResponder: new MslResponderService(session, exchanges, mslServerState(msl), now),
     overview: new OverviewService(session, store, issuers, now),
     close: () => session.lock(),
   };

@@ -3,10 +3,11 @@
 // binary itself once): what an MSL client's config takes, imports from MSL's
 // own sample server config, refusals with their codes and nothing changed.
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, cliProcess, ROOT } from '../support/cli.js';
+import { cli, cliProcess } from '../support/cli.js';
+import { mslServerConfig } from '../support/msl.js';
 import { tempDir } from '../support/services.js';
 
 const dir = tempDir('keyladder-msl-cli-');
@@ -21,8 +22,7 @@ const json = async (args: string[]) => {
   const r = await cli([...S, ...args, '--json']);
   return { ...r, value: r.stdout ? JSON.parse(r.stdout) : undefined };
 };
-const cfg: Record<string, string> = Object.fromEntries(readFileSync(join(ROOT, 'test', 'vectors', 'msl-messages', 'mslsrv.cfg'), 'utf8')
-  .split('\n').filter((l) => /^[a-z]/.test(l)).map((l) => { const [k, ...v] = l.trim().split(/\s+/); return [k!, v.join(' ')]; }));
+const cfg = mslServerConfig();
 
 beforeAll(async () => {
   expect((await cli([...S, 'init', '--kdf-log-n', '10'])).code).toBe(0);

@@ -194,6 +194,17 @@ describe('the client’s own requests', () => {
     expect([renewing.renewable, selectKeyRequest(renewing.keyRequestData)?.mechanism]).toEqual([true, 'WRAP']);
   });
 
+  it('a model-group client authenticates as MGK and asks for an MGK key exchange', async () => {
+    const psk = pskOf('client2');
+    const client = await MslClient.create({ identity: 'group-device-1', longTerm: { mechanism: 'MGK', encryptionKey: psk.kpe, hmacKey: psk.kph }, trustedServerKeys: trusted(), now: () => T });
+    const { header } = parseMessage(client.request({ payload: utf8('x') }));
+    expect(header.kind === 'message' && header.entityAuth).toEqual({ scheme: 'MGK', identity: 'group-device-1' });
+    const { SymmetricCryptoContext } = await import('../../electron/msl/symmetricContext.js');
+    const data = openHeader(header as ParsedMessageHeader, new SymmetricCryptoContext('group-device-1', psk.kpe, psk.kph));
+    expect(selectKeyRequest(data.keyRequestData)).toEqual({ mechanism: 'MGK' });
+    expect(() => client.request({ renew: 'PSK' })).toThrow(RangeError);
+  });
+
   it('refuses to build what MSL forbids', async () => {
     const client = await clientOf('client1');
     expect(() => client.request({ payload: utf8('x'), nonReplayable: true })).toThrow(MslError);

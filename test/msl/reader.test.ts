@@ -40,6 +40,8 @@ describe('MessageSplitter', () => {
     const tricky = '{"a":"}{","b":"\\"}","c":"[[[","d":"\\\\"}';
     expect(split(tricky + '{"e":"]"}')).toEqual([tricky, '{"e":"]"}']);
     expect(JSON.parse(tricky)).toEqual({ a: '}{', b: '"}', c: '[[[', d: '\\' });
+    // The same with every chunk boundary (an escape split from what it escapes, a quote first in a chunk).
+    for (const size of [1, 2, 3, 4, 5, 6]) expect(splitInPieces(utf8(tricky + '{"e":"]"}'), size)).toEqual([tricky, '{"e":"]"}']);
   });
 
   it('keeps multi-byte UTF-8 split across chunks whole', () => {

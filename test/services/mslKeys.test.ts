@@ -4,13 +4,12 @@
 // record; bad keys refused with nothing written. serverSigner()/tokenKeys()
 // open the keys once and follow rotations, even another process's.
 import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createServices, type KeyLadderRuntime } from '../../electron/services/index.js';
+import type { KeyLadderRuntime } from '../../electron/services/index.js';
 import { kcv } from '../../electron/jwe/kcv.js';
-import { openTestServices, PASSPHRASE, TEST_KDF_LOG_N, type TestServices } from '../support/services.js';
-import { ROOT } from '../support/cli.js';
+import { openTestServices, PASSPHRASE, type TestServices } from '../support/services.js';
+import { mslServerConfig, secondRuntime } from '../support/msl.js';
 import { DB, openRaw, storeKeyOf } from '../support/storeFiles.js';
 
 let t: TestServices | undefined;
@@ -21,18 +20,10 @@ afterEach(() => {
   t = other = undefined;
 });
 
-/** The values of MSL's sample server config (test/vectors/msl-messages/mslsrv.cfg). */
-export function mslServerConfig(): Record<string, string> {
-  const text = readFileSync(join(ROOT, 'test', 'vectors', 'msl-messages', 'mslsrv.cfg'), 'utf8');
-  return Object.fromEntries(text.split('\n').filter((l) => /^[a-z]/.test(l)).map((l) => { const [k, ...v] = l.trim().split(/\s+/); return [k!, v.join(' ')]; }));
-}
-
 const auditCount = (s: KeyLadderRuntime): number => s.audit.verify().entries;
 
-/** A second runtime on the same store (another process's view), on the test's clock. */
 async function otherHandle(test: TestServices): Promise<KeyLadderRuntime> {
-  other = createServices({ storeDir: test.dir, kdfLogN: TEST_KDF_LOG_N, batchExchangeRecords: false, now: () => test.clock.now });
-  await other.store.unlock(PASSPHRASE);
+  other = await secondRuntime(test);
   return other;
 }
 

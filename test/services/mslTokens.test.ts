@@ -6,10 +6,12 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createServices, type KeyLadderRuntime } from '../../electron/services/index.js';
+import type { KeyLadderRuntime } from '../../electron/services/index.js';
 import { checkMslTimes } from '../../electron/services/mslSettings.js';
 import { NON_REPLAYABLE_WINDOW } from '../../electron/services/mslTokens.js';
 import { openTestServices, PASSPHRASE, TEST_KDF_LOG_N, type TestServices } from '../support/services.js';
+import { secondRuntime } from '../support/msl.js';
+import { DB, openRaw, storeKeyOf } from '../support/storeFiles.js';
 import { prepareBuild } from '../support/crashHarness.js';
 import { childNodeArgs } from '../support/runtime.js';
 
@@ -23,9 +25,22 @@ afterEach(() => {
 });
 
 async function otherHandle(test: TestServices): Promise<KeyLadderRuntime> {
-  other = createServices({ storeDir: test.dir, kdfLogN: TEST_KDF_LOG_N, batchExchangeRecords: false, now: () => test.clock.now });
-  await other.store.unlock(PASSPHRASE);
+  other = await secondRuntime(test);
   return other;
+}
+
+/** Sets a row as no reachable sequence of calls would soon (2^53 renewals are not a test): through the raw database, the store locked meanwhile. */
+async function rawUpdate(test: TestServices, sql: string, ...params: unknown[]): Promise<void> {
+  test.services.store.lock();
+  const key = await storeKeyOf(test.dir, PASSPHRASE);
+  const db = openRaw(join(test.dir, DB), key, { readonly: false });
+  try {
+    db.prepare(sql).run(...params);
+  } finally {
+    db.close();
+    key.fill(0);
+  }
+  await test.services.store.unlock(PASSPHRASE);
 }
 
 describe('MSL settings', () => {
@@ -93,12 +108,9 @@ describe('MSL master-token serials', () => {
     t = await openTestServices();
     const tokens = t.services.msl.tokens;
     const serial = tokens.allocateSerial('client1');
-    t.services.store.lock();
-    const o = await otherHandle(t);
-    // Only a raw write can put a serial at the top of the range (2^53 renewals are not a test).
-    (o.store as unknown as { session: { store(): { unsafeDatabase(): { prepare(sql: string): { run(...a: unknown[]): unknown } } } } }).session.store().unsafeDatabase().prepare('UPDATE msl_tokens SET sequence = ? WHERE serial = ?').run(MAX, serial);
-    expect(o.msl.tokens.recordRenewal(serial, 'client1', MAX)).toEqual({ ok: true, sequence: 0 });
-    expect(o.msl.tokens.recordRenewal(serial, 'client1', 0)).toEqual({ ok: true, sequence: 1 });
+    await rawUpdate(t, 'UPDATE msl_tokens SET sequence = ? WHERE serial = ?', MAX, serial);
+    expect(tokens.recordRenewal(serial, 'client1', MAX)).toEqual({ ok: true, sequence: 0 });
+    expect(tokens.recordRenewal(serial, 'client1', 0)).toEqual({ ok: true, sequence: 1 });
   });
 
   it('forget serials expired more than 30 days ago when a new one is made', async () => {
@@ -144,9 +156,8 @@ describe('MSL non-replayable ids', () => {
     const tokens = t.services.msl.tokens;
     const serial = tokens.allocateSerial('client1');
     // Climbing to the top window by window would take 2^37 steps: the row is set as the climb would leave it.
-    t.services.store.lock();
-    const o = await otherHandle(t);
-    (o.store as unknown as { session: { store(): { unsafeDatabase(): { prepare(sql: string): { run(...a: unknown[]): unknown } } } } }).session.store().unsafeDatabase().prepare('UPDATE msl_tokens SET nonreplayable_id = ? WHERE serial = ?').run(MAX - 3, serial);
+    await rawUpdate(t, 'UPDATE msl_tokens SET nonreplayable_id = ? WHERE serial = ?', MAX - 3, serial);
+    const o = t.services;
     expect(o.msl.tokens.acceptNonReplayableId(serial, 'client1', MAX)).toBe('accepted');
     expect(o.msl.tokens.acceptNonReplayableId(serial, 'client1', MAX - 1)).toBe('MESSAGE_REPLAYED');
     expect(o.msl.tokens.acceptNonReplayableId(serial, 'client1', 0)).toBe('accepted');

@@ -194,3 +194,28 @@ export function sealSymmetric(keys: SymmetricKeys, keyid: string, plaintext: Buf
   const envelope = Buffer.from(JSON.stringify({ keyid, iv: iv.toString('base64'), ciphertext: Buffer.concat([c.update(plaintext), c.final()]).toString('base64'), sha256: 'AA==' }));
   return { envelope, signature: createHmac('sha256', keys.hmac).update(envelope).digest() };
 }
+
+export type RequestSender =
+  | { readonly kind: 'entity'; readonly scheme: 'PSK' | 'MGK'; readonly identity: string; readonly keys: SymmetricKeys }
+  | { readonly kind: 'token'; readonly token: Json; readonly identity: string; readonly sequence: number; readonly keys: SymmetricKeys };
+
+export interface RequestParts {
+  readonly headerdata: Json;
+  /** Payload chunks' plaintext objects (data as bytes); none for a handshake. */
+  readonly chunks?: ReadonlyArray<{ readonly sequencenumber: number; readonly messageid: number; readonly endofmsg?: boolean; readonly compressionalgo?: string; readonly data: Buffer }>;
+}
+
+/** A request as an MSL client writes it (wiki: Messages), every part sealed with the sender's keys. */
+export function buildRequest(sender: RequestSender, parts: RequestParts): Buffer {
+  const keyid = sender.kind === 'entity' ? sender.identity : `${sender.identity}_${sender.sequence}`;
+  const iv = () => Buffer.from(Array.from({ length: 16 }, () => Math.floor(Math.random() * 256)));
+  const header = sealSymmetric(sender.keys, keyid, Buffer.from(JSON.stringify(parts.headerdata)), iv());
+  const who = sender.kind === 'entity' ? { entityauthdata: { scheme: sender.scheme, authdata: { identity: sender.identity } } } : { mastertoken: sender.token };
+  const objects: string[] = [JSON.stringify({ ...who, headerdata: header.envelope.toString('base64'), signature: header.signature.toString('base64') })];
+  for (const chunk of parts.chunks ?? []) {
+    const { data, ...rest } = chunk;
+    const sealed = sealSymmetric(sender.keys, keyid, Buffer.from(JSON.stringify({ ...rest, data: data.toString('base64') })), iv());
+    objects.push(JSON.stringify({ payload: sealed.envelope.toString('base64'), signature: sealed.signature.toString('base64') }));
+  }
+  return Buffer.from(objects.join(''));
+}

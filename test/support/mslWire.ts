@@ -4,12 +4,12 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MslError } from '../../electron/msl/errors.js';
 import type { MslCryptoContext } from '../../electron/msl/cryptoContext.js';
 import type { ParsedHeader } from '../../electron/msl/header.js';
 import { openMasterToken, sessionContext } from '../../electron/msl/masterToken.js';
 import { RsaCryptoContext } from '../../electron/msl/rsaContext.js';
 import { SymmetricCryptoContext } from '../../electron/msl/symmetricContext.js';
+import { mslRefusal } from './mslRefusal.js';
 import { client1Psk, MSL_VECTORS, pskOf, server1Rsa } from './mslVectors.js';
 
 function cfgValue(key: string): string {
@@ -49,16 +49,8 @@ export const serverRsaVerifier = (): RsaCryptoContext => new RsaCryptoContext({ 
 /** The server's entity auth data as MSL's server writes it. */
 export const SERVER_ENTITY = { scheme: 'RSA', identity: 'server1', pubkeyid: 'rsakeyid1' } as const;
 
-/** The MslError code `f` throws (anything else is rethrown; not throwing fails). */
-export function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof MslError) return e.code;
-    throw e;
-  }
-  throw new Error('did not throw');
-}
+/** The MslError code `f` throws (mslRefusal: anything else, or not throwing, fails). */
+export const codeOf = (f: () => unknown): string => mslRefusal(f).code;
 
 /** The context a header is under, as the other side finds it: PSK keys, the server's RSA key, or the master token's session keys. */
 export function contextFor(parsed: ParsedHeader): MslCryptoContext {
