@@ -1,5 +1,7 @@
-// `keyladder msl inspect FILE|-`: a captured MSL message decoded with the
-// store's keys (services/mslInspect.ts does the work; this prints it).
+// The operator's MSL test tools: `keyladder msl inspect FILE|-` (a captured
+// MSL message decoded with the store's keys, services/mslInspect.ts) and
+// `keyladder msl simulate ID` (a simulated MSL device, services/mslSimulate.ts).
+// The services do the work; this prints it.
 // Everything that came from the message goes through visible(): a message is
 // untrusted input, and an identity or an error text could carry terminal escapes.
 
@@ -7,6 +9,8 @@ import { readFileSync } from 'node:fs';
 import type { Command } from '../command.js';
 import { CliError, CliErrorCode } from '../errors.js';
 import type { MslChunkView, MslInspection, MslTokenView } from '../../services/mslInspect.js';
+import type { MslSimulationStep } from '../../services/mslSimulate.js';
+import { int, oneOf } from '../options.js';
 import { visible } from '../../shared/visibleText.js';
 
 const SECTION = 'MSL server' as const;
@@ -73,6 +77,37 @@ export const mslInspectCommands: readonly Command[] = [
       const report = ctx.services.mslInspect.inspect(bytes);
       ctx.out.print(inspectionText(report), report);
       return report.signature === 'valid' && report.problem === undefined && report.chunkProblem === undefined ? 0 : 2;
+    },
+  },
+];
+
+const stepLine = (s: MslSimulationStep): string => {
+  const token = s.masterToken ? `  token ${s.masterToken.serial}/${s.masterToken.sequence}` : '';
+  const kcvs = s.device ? `  device KCV kwrap ${s.device.kwrap} kenc ${s.device.kenc} khmac ${s.device.khmac}  responder kenc ${s.responder?.kenc ?? '------'} khmac ${s.responder?.khmac ?? '------'}` : '';
+  const outcome = s.error !== undefined ? `error ${visible(s.error, 200)}` : `${s.renewed ? 'renewed' : 'not renewed'}, echo ${s.echoed ? 'intact' : 'WRONG'}`;
+  return `${s.ok ? 'ok  ' : 'FAIL'} ${s.step.padEnd(28)} ${outcome}${token}${kcvs}  ${(s.micros / 1000).toFixed(1)} ms`;
+};
+
+export const mslSimulateCommands: readonly Command[] = [
+  {
+    name: 'msl simulate', section: SECTION, params: 'ID', arity: [1, 1], options: ['mechanism', 'rungs', 'url'],
+    summary: 'a simulated MSL device (Kpe/Kph from the store): first contact, data, renewal by PSK, then --rungs WRAP renewals; KCVs of both sides compared',
+    details: 'In process against this store\'s responder (renewal window 0 s, so every renewal is due), or with --url against a running\n' +
+      '`keyladder serve` (start it with --msl-renewal-window 1: a window of up to 5 s is waited for). The responder\'s side is the master token it\n' +
+      'issued, opened with this store\'s token keys: the same store must be behind --url. These are real MSL messages: audited as\n' +
+      'msl and counted as the device\'s exchanges. Exit 1 when a step fails.',
+    async run(ctx) {
+      const { values } = ctx;
+      const options = {
+        mechanism: oneOf(values.mechanism, 'mechanism', ['PSK', 'MGK'] as const) ?? 'PSK',
+        rungs: int(values.rungs, 'rungs', 2, { min: 1, max: 100 })!,
+        ...(values.url === undefined ? {} : { url: values.url }),
+      };
+      await ctx.unlock();
+      const report = await ctx.services.mslSimulate.simulate(ctx.args[0]!, options);
+      const last = report.allOk ? 'Every step holds: KCVs equal on both sides, every echo intact.' : 'A STEP FAILED: see above.';
+      ctx.out.print(`${report.identity} against ${visible(report.target, 200)}\n${report.steps.map(stepLine).join('\n')}\n${last}`, report);
+      return report.allOk ? 0 : 1;
     },
   },
 ];
