@@ -14,6 +14,7 @@ import './suites/unlock.js';
 import './suites/audit.js';
 import './suites/msl.js';
 import './suites/mslWire.js';
+import './suites/mslStore.js';
 
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';

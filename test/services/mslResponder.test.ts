@@ -9,9 +9,13 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { deriveWrappingKey } from '../../electron/jwe/keyDerivation.js';
+import { MslClient } from '../../electron/msl/client.js';
 import { buildRequest, decodeResponse, openSymmetric, openToken, splitObjects, type DecodedResponse, type RequestSender, type SymmetricKeys } from '../support/mslWikiDecoder.js';
-import { client1Psk, decoded, messageBytes, pskOf, server1Rsa, type Exchange } from '../support/mslVectors.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { client1Psk, decoded, messageBytes, MSL_VECTORS, pskOf, server1Rsa, type Exchange } from '../support/mslVectors.js';
 import { openTestServices, type TestServices } from '../support/services.js';
+import { provisionMslSample, sampleTokenKeys } from '../support/mslSample.js';
 
 let t: TestServices | undefined;
 afterEach(() => {
@@ -19,9 +23,7 @@ afterEach(() => {
   t = undefined;
 });
 
-const ENC_HEX = '1d58f3b8f747d16ab1093c4ca624eacf';
-const HMAC_HEX = 'd7aebfd5879bb0e0ad016a4cf3cb3982f5ba260da520245bb42275bd7947370c';
-const tokenKeys: SymmetricKeys = { enc: Buffer.from(ENC_HEX, 'hex'), hmac: Buffer.from(HMAC_HEX, 'hex') };
+const tokenKeys: SymmetricKeys = sampleTokenKeys;
 const psk = client1Psk();
 const clientKeys: SymmetricKeys = { enc: Buffer.from(psk.kpe), hmac: Buffer.from(psk.kph) };
 const kpw = deriveWrappingKey(psk.kpe, psk.kph);
@@ -35,11 +37,7 @@ async function setup(atSeconds: number): Promise<TestServices> {
   t = await openTestServices();
   t.clock.now = new Date(atSeconds * 1000);
   const s = t.services;
-  s.devices.provision({ identity: 'client1', keys: { kind: 'kpe-kph', kpe: Buffer.from(psk.kpe).toString('hex'), kph: Buffer.from(psk.kph).toString('hex') } });
-  const client2 = pskOf('client2');
-  s.devices.provision({ identity: 'client2', keys: { kind: 'kpe-kph', kpe: Buffer.from(client2.kpe).toString('hex'), kph: Buffer.from(client2.kph).toString('hex') } });
-  await s.msl.keys.importIdentity(server.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 'rsakeyid1', 'server1');
-  s.msl.keys.importTokenKeys(ENC_HEX, HMAC_HEX);
+  await provisionMslSample(s);
   // The capture's server: renewal window 5 s, expiration 120 s (mslsrv.cfg).
   s.msl.settings.set({ renewalWindow: 5, expiration: 120 });
   return t;
@@ -254,6 +252,59 @@ describe('the whole flow with our own client', () => {
     const out = answer(new TestClient().request());
     expect(out).toMatchObject({ kind: 'error-header', code: 'RESPONSE_REQUIRES_MASTERTOKEN' });
     expect(decode(out.body).data).toMatchObject({ errorcode: 5 });
+  });
+});
+
+describe('with KeyLadder\'s MSL client (electron/msl/client.ts)', () => {
+  const client = (identity: string, kpe: Uint8Array, kph: Uint8Array) => MslClient.create({
+    identity, longTerm: { mechanism: 'PSK', encryptionKey: kpe, hmacKey: kph },
+    trustedServerKeys: new Map([['rsakeyid1', server.publicKey]]), now: () => Math.floor(t!.clock.now.getTime() / 1000),
+  });
+  const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
+
+  it('accepts our answer to the captured 001 request as MSL\'s client would', async () => {
+    await setup(capturedAt('001'));
+    const c = await client('client1', psk.kpe, psk.kph);
+    const request = messageBytes('001', 'request');
+    c.adoptRequest(request);
+    const r = await c.accept(answer(request).body);
+    expect(r).toMatchObject({ renewed: true, masterToken: { sequence: 0 } });
+    expect(text(r.payload)).toBe('run A: hello via PSK handshake');
+  });
+
+  it('first contact PSK, token reuse, renewal by PSK then WRAP, handshake then non-replayable, a 55 KB GZIP echo, an unknown identity', async () => {
+    const { clock } = await setup(1_796_626_900);
+    const c = await client('client1', psk.kpe, psk.kph);
+    const first = await c.accept(answer(c.request({ payload: Buffer.from('first') })).body);
+    expect(first).toMatchObject({ renewed: true, masterToken: { sequence: 0 } });
+    expect(text(first.payload)).toBe('first');
+    const serial = first.masterToken!.serial;
+    const reuse = await c.accept(answer(c.request({ payload: Buffer.from('reuse') })).body);
+    expect(reuse).toMatchObject({ renewed: false });
+    expect(text(reuse.payload)).toBe('reuse');
+    clock.now = new Date(clock.now.getTime() + 6_000);
+    expect(await c.accept(answer(c.request({ renew: 'PSK', payload: Buffer.from('psk') })).body)).toMatchObject({ renewed: true, masterToken: { serial, sequence: 1 } });
+    clock.now = new Date(clock.now.getTime() + 6_000);
+    expect(await c.accept(answer(c.request({ renew: 'WRAP', payload: Buffer.from('wrap') })).body)).toMatchObject({ renewed: true, masterToken: { serial, sequence: 2 } });
+
+    const d = await client('client1', psk.kpe, psk.kph);
+    const hs = await d.accept(answer(d.request({ handshake: true })).body);
+    expect(hs).toMatchObject({ renewed: true, chunks: 0 });
+    const nrep = await d.accept(answer(d.request({ nonReplayable: true, payload: Buffer.from('once') })).body);
+    expect(text(nrep.payload)).toBe('once');
+
+    // Words in a pseudo-random order, as 008's payload (a text that deflates beyond MSL's ratio of 200 is refused).
+    let seed = 7;
+    const words = ['alpha', 'beta', 'gamma', 'delta', 'token', 'chunk', 'msl', 'ladder'];
+    const big = Buffer.from(Array.from({ length: 11_000 }, () => words[(seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) >>> 20 & 7]).join(' ').slice(0, 55_000));
+    const gz = await d.accept(answer(d.request({ payload: big, compression: 'GZIP' })).body);
+    expect(gz.compressed).toBe(true);
+    expect(Buffer.from(gz.payload).equals(big)).toBe(true);
+
+    const [, kpe9, kph9] = readFileSync(join(MSL_VECTORS, 'client9.psk'), 'utf8').trim().split('\n');
+    const stranger = await client('client9', Buffer.from(kpe9!, 'base64'), Buffer.from(kph9!, 'base64'));
+    const refused = await stranger.accept(answer(stranger.request({ payload: Buffer.from('x') })).body);
+    expect(refused.error).toMatchObject({ errorCode: 1, internalCode: 104005 });
   });
 });
 
