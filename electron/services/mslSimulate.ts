@@ -50,6 +50,8 @@ export interface MslSimulationStep {
   readonly echoed: boolean;
   /** An MSL error header instead of an answer: its internal code and message. */
   readonly error?: string;
+  /** Why a check could not be made (the responder's side unknown: its token does not open with this store's keys). */
+  readonly note?: string;
   /** Every check of the step held (KCVs equal, echo equal, the renewal asked for granted). */
   readonly ok: boolean;
   readonly micros: number;
@@ -96,7 +98,15 @@ export class MslSimulateService {
       if (renewal !== 'none') await waitForRenewalWindow(client);
       const payload = randomBytes(48);
       const started = performance.now();
-      const body = client.request({ ...request, payload });
+      let body: Uint8Array;
+      try {
+        body = client.request({ ...request, payload });
+      } catch (e) {
+        // The client cannot build the request (a WRAP renewal without a Kwrap): the plan cannot go on.
+        if (!(e instanceof RangeError || e instanceof MslError)) throw e;
+        steps.push({ step, renewal, renewed: false, echoed: false, error: `the device cannot send it: ${e instanceof MslError ? e.code : e.message}`, ok: false, micros: micros(started) });
+        break;
+      }
       const answer = await transport(body);
       let accepted: AcceptResult;
       try {
@@ -108,7 +118,8 @@ export class MslSimulateService {
       }
       const result = this.step(step, renewal, accepted, answer, payload, micros(started));
       steps.push(result);
-      if (result.error !== undefined) break;
+      // Each step builds on the last (a WRAP renewal needs the Kwrap of the one before): stop at the first that failed.
+      if (!result.ok) break;
     }
     return { identity, target: options.url ?? 'this store, in process', steps, allOk: steps.length === plan.length && steps.every((s) => s.ok) };
   }
@@ -126,6 +137,8 @@ export class MslSimulateService {
       if (opened !== undefined) responder = { kenc: opened.sessionKcvs.encryption, khmac: opened.sessionKcvs.hmac };
     }
     const device = accepted.kcvs;
+    const note = accepted.renewed && responder === undefined ? "the new master token does not open with this store's token keys: is the responder at --url on this store?" : undefined;
+    const notGranted = !accepted.renewed && renewal !== 'none' ? "renewal not granted: the token's renewal window had not opened (serve --msl-renewal-window)" : undefined;
     const kcvsMatch = !accepted.renewed || (responder !== undefined && device !== undefined && responder.kenc === device.kenc && responder.khmac === device.khmac);
     return {
       step,
@@ -135,6 +148,7 @@ export class MslSimulateService {
       ...(device === undefined ? {} : { device: { kwrap: device.kwrap, kenc: device.kenc, khmac: device.khmac } }),
       ...(responder === undefined ? {} : { responder }),
       echoed,
+      ...(note ?? notGranted ? { note: (note ?? notGranted)! } : {}),
       ok: echoed && kcvsMatch && accepted.renewed === (renewal !== 'none'),
       micros: us,
     };

@@ -11,8 +11,10 @@ import { tempDir } from '../support/services.js';
 
 const dir = tempDir('keyladder-msl-simulate-');
 let served: Served | undefined;
+let longWindow: Served | undefined;
 afterAll(() => {
   served?.child.kill();
+  longWindow?.child.kill();
   rmSync(dir, { recursive: true, force: true });
 });
 const store = ['--store', join(dir, 'store')];
@@ -49,6 +51,16 @@ describe('keyladder msl simulate', () => {
     const report = JSON.parse(r.stdout);
     expect(report.steps.map((s: { renewed: boolean }) => s.renewed)).toEqual([true, false, true, true, true]);
     expect(report.allOk).toBe(true);
+  });
+
+  it('against a serve whose renewal window is the store\'s hour: first contact and data hold, the renewal by PSK is reported not granted and the simulation stops there (exit 1)', async () => {
+    longWindow = await startServe([...store, 'serve']);
+    const r = run(['msl', 'simulate', 'client1', '--rungs', '1', '--url', `${longWindow.url}/msl`]);
+    expect(r.code).toBe(1);
+    expect(r.stdout.match(/^ok {3}/gm)).toHaveLength(2);
+    expect(r.stdout.match(/^FAIL/gm)).toHaveLength(1);
+    expect(r.stdout).toContain("renewal not granted: the token's renewal window had not opened");
+    expect(r.stdout).toContain('A STEP FAILED');
   });
 
   it('a device the store does not hold, a bad URL, a responder that is not there: clear refusals', () => {

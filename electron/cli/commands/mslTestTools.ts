@@ -85,7 +85,7 @@ const stepLine = (s: MslSimulationStep): string => {
   const token = s.masterToken ? `  token ${s.masterToken.serial}/${s.masterToken.sequence}` : '';
   const kcvs = s.device ? `  device KCV kwrap ${s.device.kwrap} kenc ${s.device.kenc} khmac ${s.device.khmac}  responder kenc ${s.responder?.kenc ?? '------'} khmac ${s.responder?.khmac ?? '------'}` : '';
   const outcome = s.error !== undefined ? `error ${visible(s.error, 200)}` : `${s.renewed ? 'renewed' : 'not renewed'}, echo ${s.echoed ? 'intact' : 'WRONG'}`;
-  return `${s.ok ? 'ok  ' : 'FAIL'} ${s.step.padEnd(28)} ${outcome}${token}${kcvs}  ${(s.micros / 1000).toFixed(1)} ms`;
+  return `${s.ok ? 'ok  ' : 'FAIL'} ${s.step.padEnd(28)} ${outcome}${token}${kcvs}  ${(s.micros / 1000).toFixed(1)} ms${s.note ? `\n     ${s.note}` : ''}`;
 };
 
 export const mslSimulateCommands: readonly Command[] = [
