@@ -4,7 +4,9 @@
 // whether the signature holds, the header data and the master tokens, and
 // never a key or the payload.
 import { afterEach, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { kcv } from '../../electron/jwe/kcv.js';
+import { MslClient } from '../../electron/msl/client.js';
 import { openTestServices, type TestServices } from '../support/services.js';
 import { client1Psk, decoded, messageBytes, server1Rsa } from '../support/mslVectors.js';
 import { tokenKeys } from '../support/mslWire.js';
@@ -137,6 +139,18 @@ describe('MslInspectService.inspect', () => {
     const svc = await inspector({ provision: false });
     expect(svc.inspect(messageBytes('001', 'request'))).toMatchObject({ signature: 'not checked', problem: expect.stringContaining('ENTITY_NOT_FOUND') });
     expect(svc.inspect(new Uint8Array(Buffer.from('{"headerdata":"AA==","signature":"AA=="}garbage')))).toMatchObject({ unreadable: { code: expect.any(String) }, signature: 'not checked' });
+  });
+
+  it("an MGK device's request: its model group's Kde/Kdh by KCV (the MSL wiki's MGK entity authentication)", async () => {
+    const svc = await inspector();
+    const kde = randomBytes(16), kdh = randomBytes(32);
+    t!.services.groups.add('model-a', { kind: 'kde-kdh', kde: hex(kde), kdh: hex(kdh) });
+    t!.services.devices.provision({ identity: 'ESN-MGK-1', group: 'model-a', keys: { kind: 'generate' } });
+    const client = await MslClient.create({ identity: 'ESN-MGK-1', longTerm: { mechanism: 'MGK', encryptionKey: kde, hmacKey: kdh }, trustedServerKeys: new Map() });
+    const out = svc.inspect(client.request({ renew: 'MGK', payload: new Uint8Array(5) }));
+    expect(out).toMatchObject({ sender: { kind: 'entity', scheme: 'MGK', identity: 'ESN-MGK-1' }, signature: 'valid', header: { keyRequests: [{ scheme: 'JWE_LADDER', mechanism: 'MGK' }] } });
+    expect(out.key).toBe(`model group model-a's Kde/Kdh (KCVs ${kcv(kde, 'aes')}/${kcv(kdh, 'hmac')})`);
+    expect(out.chunks!.reduce((n, c) => n + c.dataBytes, 0)).toBe(5);
   });
 
   it('writes nothing: no audit record, no device bookkeeping', async () => {
