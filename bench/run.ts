@@ -12,6 +12,7 @@ import './suites/store.js';
 import './suites/http.js';
 import './suites/unlock.js';
 import './suites/audit.js';
+import './suites/msl.js';
 import './suites/mslWire.js';
 import './suites/mslStore.js';
 

@@ -18,6 +18,7 @@ import { groupCommands } from './cli/commands/group.js';
 import { identityCommands, recipientCommands } from './cli/commands/keyring.js';
 import { issuerCommands } from './cli/commands/issuer.js';
 import { mslCommands } from './cli/commands/msl.js';
+import { mslInspectCommands, mslSimulateCommands } from './cli/commands/mslTestTools.js';
 import { joseCommands } from './cli/commands/jose.js';
 import { revocationCommands } from './cli/commands/revocation.js';
 import { serveCommands } from './cli/commands/serve.js';
@@ -34,7 +35,7 @@ import { visible } from './shared/visibleText.js';
 export type { CliIo } from './cli/io.js';
 
 const COMMANDS: readonly Command[] = [
-  ...storeCommands, ...deviceCommands, ...groupCommands, ...issuerCommands, ...revocationCommands, ...recipientCommands, ...identityCommands, ...mslCommands, ...exchangeCommands, ...serveCommands, ...joseCommands, ...auditCommands,
+  ...storeCommands, ...deviceCommands, ...groupCommands, ...issuerCommands, ...revocationCommands, ...recipientCommands, ...identityCommands, ...mslCommands, ...mslInspectCommands, ...mslSimulateCommands, ...exchangeCommands, ...serveCommands, ...joseCommands, ...auditCommands,
 ];
 
 /** package.json's version: one level above electron/cli.ts, two above dist/electron/cli.js. */

@@ -44,6 +44,7 @@ export const OPTIONS = {
   profile: { type: 'string', value: 'msl|rfc7516', help: 'the JWE profile (default msl)' },
   mechanism: { type: 'string', value: 'PSK|MGK', help: 'the first rung\'s mechanism (default PSK)' },
   rungs: { type: 'string', value: 'N', help: 'rungs to climb, 1 to 100 (default 3)' },
+  url: { type: 'string', value: 'URL', help: 'msl simulate: a running responder\'s POST /msl (http://127.0.0.1:PORT/msl); this store\'s responder in process when absent' },
   wrapdata: { type: 'string', value: 'FILE', help: 'start from this base64 wrapdata (a file, or - for stdin): the first rung is a WRAP' },
   action: { type: 'string', value: 'A', help: 'only entries of action A (listed below)' },
   subject: { type: 'string', value: 'S', help: 'only entries about S (a device, group or generation)' },

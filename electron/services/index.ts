@@ -13,6 +13,8 @@ import { RevocationService } from './revocations.js';
 import { KeyringService } from './keyring.js';
 import { OverviewService } from './overview.js';
 import { JoseToolsService } from './joseTools.js';
+import { MslInspectService, storeInspectKeys } from './mslInspect.js';
+import { MslSimulateService } from './mslSimulate.js';
 import { MslKeyService } from './mslKeys.js';
 import { MslSettingsService } from './mslSettings.js';
 import { MslTokenService } from './mslTokens.js';
@@ -48,6 +50,10 @@ export interface ServicesOptions {
 export interface KeyLadderRuntime extends KeyLadderServices {
   readonly store: StoreService;
   readonly exchanges: ExchangeService;
+  /** `msl inspect`: captured MSL messages decoded with the store's device keys and MSL server keys. */
+  readonly mslInspect: MslInspectService;
+  /** `msl simulate`: a simulated MSL device against this store's responder or a running one. */
+  readonly mslSimulate: MslSimulateService;
   readonly issuers: IssuerService;
   readonly revocations: RevocationService;
   readonly keyring: KeyringService;
@@ -74,18 +80,22 @@ export function createServices(options: ServicesOptions): KeyLadderRuntime {
   const issuers = new IssuerService(session, now);
   const keyring = new KeyringService(session, now);
   const msl = { keys: new MslKeyService(session, now), settings: new MslSettingsService(session, now), tokens: new MslTokenService(session, now) };
+  const mslResponder = new MslResponderService(session, exchanges, mslServerState(msl), now);
+  const mslInspect = new MslInspectService(session, storeInspectKeys(msl.keys), now);
   return {
     store,
     devices: new DeviceService(session, now),
     groups: new GroupService(session, now),
     issuers,
     exchanges,
+    mslInspect,
+    mslSimulate: new MslSimulateService(session, msl.keys, mslResponder, mslInspect),
     audit: new AuditService(session, now),
     revocations: new RevocationService(session, now),
     keyring,
     jose: new JoseToolsService(session, keyring, now),
     msl,
-    mslResponder: new MslResponderService(session, exchanges, mslServerState(msl), now),
+    mslResponder,
     overview: new OverviewService(session, store, issuers, now),
     close: () => session.lock(),
   };
