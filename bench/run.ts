@@ -12,6 +12,7 @@ import './suites/store.js';
 import './suites/http.js';
 import './suites/unlock.js';
 import './suites/audit.js';
+import './suites/mslWire.js';
 
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';

@@ -17,12 +17,12 @@
 
 import type { Db } from './connection.js';
 import { AuditRepository, readCut, type AuditRecord } from './repositories/audit.js';
-import { deviceBinding, groupBinding, issuerBinding, ownKeyBinding, type RecordSealer } from './sealing.js';
+import { deviceBinding, groupBinding, issuerBinding, mslIdentityBinding, mslTokenKeyBinding, ownKeyBinding, type RecordSealer } from './sealing.js';
 
 /** Tables copied as they are: nothing in them is sealed or MACed under the store key. */
-const PLAIN_TABLES = ['device_stats', 'wrapdata_issued', 'wrapdata_migrated', 'issuer_first_issue', 'peer_revocations', 'peer_revoked_wrapdata', 'peer_lists', 'recipients', 'exchange_counts'] as const;
+const PLAIN_TABLES = ['device_stats', 'wrapdata_issued', 'wrapdata_migrated', 'issuer_first_issue', 'peer_revocations', 'peer_revoked_wrapdata', 'peer_lists', 'recipients', 'exchange_counts', 'msl_tokens'] as const;
 /** Tables copied below with their sealed columns resealed, or (the audit log) chained again. */
-const RESEALED_TABLES = ['meta', 'model_groups', 'devices', 'issuer_generations', 'own_keys', 'audit_log', 'audit_cut'] as const;
+const RESEALED_TABLES = ['meta', 'model_groups', 'devices', 'issuer_generations', 'own_keys', 'msl_identities', 'msl_token_keys', 'audit_log', 'audit_cut'] as const;
 
 /**
  * A table that a later migration adds must be named above, or the rekey would
@@ -85,6 +85,15 @@ export function copyResealed(from: Db, to: Db, oldSealer: RecordSealer, newSeale
   copy('own_keys', from.prepare(`SELECT * FROM own_keys ORDER BY status = 'active', created_at`).iterate() as Iterable<Row>, (k) => ({
     ...k,
     private_key: reseal(ownKeyBinding(k['kid'] as string), k['private_key']),
+  }));
+  copy('msl_identities', from.prepare('SELECT * FROM msl_identities ORDER BY generation').iterate() as Iterable<Row>, (i) => ({
+    ...i,
+    private_key: reseal(mslIdentityBinding(i['generation'] as number), i['private_key']),
+  }));
+  copy('msl_token_keys', from.prepare('SELECT * FROM msl_token_keys ORDER BY generation').iterate() as Iterable<Row>, (k) => ({
+    ...k,
+    encryption_key: reseal(mslTokenKeyBinding(k['generation'] as number, 'enc'), k['encryption_key']),
+    hmac_key: reseal(mslTokenKeyBinding(k['generation'] as number, 'hmac'), k['hmac_key']),
   }));
   for (const table of PLAIN_TABLES) copy(table, from.prepare(`SELECT * FROM ${table}`).iterate() as Iterable<Row>);
 

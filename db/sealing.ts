@@ -25,6 +25,10 @@ export const deviceBinding = (identity: string, field: 'kpw' | 'kpe' | 'kph'): s
 export const groupBinding = (name: string, field: 'kdw' | 'kde' | 'kdh'): string => `group/${name}/${field}`;
 export const issuerBinding = (generation: number): string => `issuer/${generation}/key`;
 export const ownKeyBinding = (kid: string): string => `own/${kid}/private`;
+/** The MSL server identity's RSA private key (PKCS #8) of one generation. */
+export const mslIdentityBinding = (generation: number): string => `msl-identity/${generation}/private`;
+/** One of a master-token key generation's two keys (MSL's msl.key.enc and msl.key.hmac). */
+export const mslTokenKeyBinding = (generation: number, field: 'enc' | 'hmac'): string => `msl-token-key/${generation}/${field}`;
 
 /** How many opened keys `unsealRemembered` keeps: Kissuer generations in use are few. */
 const REMEMBERED = 8;

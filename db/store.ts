@@ -24,6 +24,9 @@ import { IssuerRepository } from './repositories/issuers.js';
 import { WrapdataRepository } from './repositories/wrapdata.js';
 import { RevocationRepository } from './repositories/revocations.js';
 import { KeyringRepository } from './repositories/keyring.js';
+import { MslIdentityRepository } from './repositories/mslIdentities.js';
+import { MslTokenKeyRepository } from './repositories/mslTokenKeys.js';
+import { MslTokenRepository } from './repositories/mslTokens.js';
 import { issuerBinding, RecordSealer, deriveSubkey } from './sealing.js';
 import { makeCheckpoint, readCheckpoint, rollbackProblems, type AuditCheckpoint } from './checkpoint.js';
 import { WalCheckpointer } from './walCheckpointer.js';
@@ -93,6 +96,9 @@ export class KeyStore {
   readonly wrapdata: WrapdataRepository;
   readonly revocations: RevocationRepository;
   readonly keyring: KeyringRepository;
+  readonly mslIdentities: MslIdentityRepository;
+  readonly mslTokenKeys: MslTokenKeyRepository;
+  readonly mslTokens: MslTokenRepository;
   private open = true;
   private checkpointer: WalCheckpointer | undefined;
   private watcher: NodeJS.Timeout | undefined;
@@ -117,6 +123,9 @@ export class KeyStore {
     this.wrapdata = new WrapdataRepository(db);
     this.revocations = new RevocationRepository(db);
     this.keyring = new KeyringRepository(db);
+    this.mslIdentities = new MslIdentityRepository(db);
+    this.mslTokenKeys = new MslTokenKeyRepository(db);
+    this.mslTokens = new MslTokenRepository(db);
   }
 
   /** Whether `dir` holds a store (its key file). */

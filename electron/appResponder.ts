@@ -24,7 +24,7 @@ import { isLoopbackHost, RESPONDER_DEFAULT_HOST, RESPONDER_DEFAULT_PORT } from '
 import { MIN_TOKEN_LENGTH } from './server/callerChecks.js';
 import { ResponderServer } from './server/httpResponder.js';
 import { MetricsRing, type ResponderMetrics } from './responderMetrics.js';
-import type { ExchangeApi, KeyLadderServices, StoreApi } from './services/api.js';
+import type { ExchangeApi, KeyLadderServices, MslApi, MslOutcome, StoreApi } from './services/api.js';
 import type { JweProfileName } from './services/types.js';
 import { count } from './shared/plural.js';
 import { diskHealth, type DiskSpace } from './services/diskSpace.js';
@@ -44,6 +44,8 @@ export type StopReason = NonNullable<ResponderStatus['stopped']>['reason'];
 export interface AppResponderOptions {
   /** The services' exchanges (flush, when present, writes pending records after a stop). */
   readonly exchanges: Pick<ExchangeApi, 'respond'> & { flush?(): void; noteRefusedCall?(client: string, code: string): void };
+  /** POST /msl (services/mslResponder.ts); without it the app's responder answers /v1/keyx only. */
+  readonly msl?: MslApi;
   /** With diskSpace (the StoreService has it), /v1/health warns of low disk space as serve's does. */
   readonly store: Pick<StoreApi, 'status'> & { diskSpace?(): DiskSpace | undefined };
   /** Main's log: start and stop lines and the access log. Never sent to the renderer. */
@@ -143,6 +145,7 @@ export class AppResponder {
         respond: (json, p, caller) => this.#respond(json, p, caller),
         noteRefusedCall: (client, code) => this.options.exchanges.noteRefusedCall?.(client, code),
       },
+      ...(this.options.msl ? { msl: { answer: (body, caller) => this.#answerMsl(body, caller) } } : {}),
       host,
       port,
       profile,
@@ -292,6 +295,15 @@ export class AppResponder {
     const outcome = this.options.exchanges.respond(json, profile, caller);
     this.#metrics.record(outcome.ok, performance.now() - started);
     if (!outcome.ok && (outcome.code === StoreErrorCode.STORE_LOCKED || outcome.code === StoreErrorCode.STORE_REPLACED)) setImmediate(() => this.storeLocked());
+    return outcome;
+  }
+
+  /** Every MSL message goes to the services; one that finds the store locked stops the server, as #respond does. */
+  #answerMsl(body: Uint8Array, caller?: { readonly client: string }): MslOutcome {
+    const started = performance.now();
+    const outcome = this.options.msl!.answer(body, caller);
+    this.#metrics.record(outcome.kind === 'answered', performance.now() - started);
+    if (outcome.kind === 'unavailable' && (outcome.code === StoreErrorCode.STORE_LOCKED || outcome.code === StoreErrorCode.STORE_REPLACED)) setImmediate(() => this.storeLocked());
     return outcome;
   }
 

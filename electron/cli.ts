@@ -17,6 +17,7 @@ import { exchangeCommands } from './cli/commands/exchange.js';
 import { groupCommands } from './cli/commands/group.js';
 import { identityCommands, recipientCommands } from './cli/commands/keyring.js';
 import { issuerCommands } from './cli/commands/issuer.js';
+import { mslCommands } from './cli/commands/msl.js';
 import { joseCommands } from './cli/commands/jose.js';
 import { revocationCommands } from './cli/commands/revocation.js';
 import { serveCommands } from './cli/commands/serve.js';
@@ -33,7 +34,7 @@ import { visible } from './shared/visibleText.js';
 export type { CliIo } from './cli/io.js';
 
 const COMMANDS: readonly Command[] = [
-  ...storeCommands, ...deviceCommands, ...groupCommands, ...issuerCommands, ...revocationCommands, ...recipientCommands, ...identityCommands, ...exchangeCommands, ...serveCommands, ...joseCommands, ...auditCommands,
+  ...storeCommands, ...deviceCommands, ...groupCommands, ...issuerCommands, ...revocationCommands, ...recipientCommands, ...identityCommands, ...mslCommands, ...exchangeCommands, ...serveCommands, ...joseCommands, ...auditCommands,
 ];
 
 /** package.json's version: one level above electron/cli.ts, two above dist/electron/cli.js. */
@@ -49,23 +50,32 @@ function version(): string {
   return 'unknown';
 }
 
-/** The command that `words` name ("device add ..."), and the words after it. */
+/** The command that `words` name ("device add ...", "msl identity show ..."), and the words after it. */
 function find(words: readonly string[]): { command: Command; args: string[] } | undefined {
-  const [first, second, ...rest] = words;
-  const two = COMMANDS.find((c) => c.name === `${first} ${second}`);
-  if (two) return { command: two, args: rest };
-  const one = COMMANDS.find((c) => c.name === first);
-  return one && { command: one, args: words.slice(1) };
+  for (let n = 3; n >= 1; n--) {
+    if (words.length < n) continue;
+    const command = COMMANDS.find((c) => c.name === words.slice(0, n).join(' '));
+    if (command) return { command, args: words.slice(n) };
+  }
+  return undefined;
 }
 
-const groupOf = (word: string | undefined): Command[] => COMMANDS.filter((c) => c.name.startsWith(`${word} `));
+/** The longest leading words that name a group of commands ("msl identity", else "msl"), and its commands. */
+function groupOf(words: readonly string[]): { name: string; commands: Command[] } {
+  for (let n = Math.min(2, words.length); n >= 1; n--) {
+    const name = words.slice(0, n).join(' ');
+    const commands = COMMANDS.filter((c) => c.name.startsWith(`${name} `));
+    if (commands.length) return { name, commands };
+  }
+  return { name: words[0] ?? '', commands: [] };
+}
 
 /** `keyladder help WORDS`, or WORDS --help: the command's help, a group's, or the overview. */
 function helpFor(words: readonly string[]): string {
   const found = find(words);
   if (found) return commandHelp(found.command);
-  const group = groupOf(words[0]);
-  if (group.length) return groupHelp(words[0]!, group);
+  const group = groupOf(words);
+  if (group.commands.length) return groupHelp(group.name, group.commands);
   if (words.length) throw new CliError(CliErrorCode.USAGE_UNKNOWN_COMMAND, `There is no command "${visible(words.join(' '), 60)}". Run keyladder --help for the list.`);
   return overview(COMMANDS, version());
 }
@@ -75,10 +85,12 @@ function resolve(parsed: ParsedArgs): { command: Command; args: string[] } {
   const words = parsed.positionals;
   const found = find(words);
   if (!found) {
-    const group = groupOf(words[0]);
-    if (group.length) {
-      const what = words[1] === undefined ? `${words[0]} needs a subcommand` : `${words[0]} has no subcommand "${visible(words[1], 40)}"`;
-      throw new CliError(words[1] === undefined ? CliErrorCode.USAGE_MISSING_ARGUMENT : CliErrorCode.USAGE_UNKNOWN_COMMAND, `${what}: ${group.map((c) => c.name.split(' ')[1]).join(', ')}. keyladder help ${words[0]} tells more.`);
+    const { name, commands } = groupOf(words);
+    if (commands.length) {
+      const next = words[name.split(' ').length];
+      const what = next === undefined ? `${name} needs a subcommand` : `${name} has no subcommand "${visible(next, 40)}"`;
+      const subcommands = [...new Set(commands.map((c) => c.name.slice(name.length + 1).split(' ')[0]))];
+      throw new CliError(next === undefined ? CliErrorCode.USAGE_MISSING_ARGUMENT : CliErrorCode.USAGE_UNKNOWN_COMMAND, `${what}: ${subcommands.join(', ')}. keyladder help ${name} tells more.`);
     }
     throw new CliError(CliErrorCode.USAGE_UNKNOWN_COMMAND, `Unknown command "${visible(words[0]!, 40)}". Run keyladder --help for the list.`);
   }

@@ -8,7 +8,7 @@ import type { CliIo } from './io.js';
 import type { OptionName, Values } from './options.js';
 import type { Output } from './output.js';
 
-export type Section = 'Store' | 'Devices and model groups' | 'Kissuer and peers' | 'Keys you share' | 'Exchanges' | 'JOSE' | 'Audit';
+export type Section = 'Store' | 'Devices and model groups' | 'Kissuer and peers' | 'MSL server' | 'Keys you share' | 'Exchanges' | 'JOSE' | 'Audit';
 
 export interface Context {
   readonly args: readonly string[];
@@ -22,7 +22,7 @@ export interface Context {
 }
 
 export interface Command {
-  /** "device add": a group and a subcommand, or one word. */
+  /** "device add": a group and a subcommand ("msl identity show": a group, a subgroup and a subcommand), or one word. */
   readonly name: string;
   readonly section: Section;
   /** The positional arguments, as usage shows them ("ID...", "FILE", "[flag|refuse]"). */

@@ -5,7 +5,7 @@
 import type { Command, Section } from './command.js';
 import { GLOBAL_OPTIONS, OPTIONS, optionUsage, type OptionName } from './options.js';
 
-const SECTIONS: readonly Section[] = ['Store', 'Devices and model groups', 'Kissuer and peers', 'Keys you share', 'Exchanges', 'JOSE', 'Audit'];
+const SECTIONS: readonly Section[] = ['Store', 'Devices and model groups', 'Kissuer and peers', 'MSL server', 'Keys you share', 'Exchanges', 'JOSE', 'Audit'];
 
 /** What to type: "keyladder device export ID... --out FILE [--recipient PUBLIC_JWK] …". */
 export function usageLine(command: Command): string {

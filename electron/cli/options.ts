@@ -70,7 +70,18 @@ export const OPTIONS = {
   'rate-limit': { type: 'string', value: 'N', help: 'requests a second per client and worker, bursts of 2N (default 1000; 0: off)' },
   'key-file': { type: 'string', value: 'JWK', help: 'the key to open or verify with: a JWK file (- reads stdin)' },
   device: { type: 'string', value: 'ID', help: 'open an MSL ladder answer with this device\'s Kpw' },
+  name: { type: 'string', value: 'NAME', help: 'msl identity: the MSL server\'s entity identity (default keyladder; rotate keeps the current one)' },
+  key: { type: 'string', value: 'FILE', help: 'msl identity import: the server\'s RSA private key, PEM (PKCS #1 or #8) or the Base64 DER of msl.rsa.priv.N; - reads stdin' },
+  pem: { type: 'boolean', help: 'msl identity show: the public key as PEM' },
+  jwk: { type: 'boolean', help: 'msl identity show: the public key as a JWK' },
+  all: { type: 'boolean', help: 'every generation, retiring, retired and destroyed ones too' },
+  'grace-seconds': { type: 'string', value: 'S', help: 'seconds the master-token keys before still verify tokens (default: the master-token expiration)' },
+  'renewal-window': { type: 'string', value: 'S', help: 'MSL master tokens: seconds from issue until a client may renew (default 3600)' },
+  expiration: { type: 'string', value: 'S', help: 'MSL master tokens: seconds from issue until they expire, at least the renewal window (default 86400)' },
   workers: { type: 'string', value: 'N', help: 'responder processes sharing the port and the store, 1 to 32 (default 1)' },
+  'msl-renewal-window': { type: 'string', value: 'S', help: 'POST /msl: renew master tokens S seconds after issue (this run; overrides the store\'s setting)' },
+  'msl-expiration': { type: 'string', value: 'S', help: 'POST /msl: master tokens expire S seconds after issue (this run; overrides the store\'s setting)' },
+  'msl-max-body': { type: 'string', value: 'BYTES', help: 'POST /msl: the largest MSL message taken (default 1048576; 413 beyond)' },
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;

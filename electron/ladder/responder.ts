@@ -104,6 +104,18 @@ export interface ResponderResult {
    * keys were random and are gone; it answers nothing and grants nothing.
    */
   readonly refused?: Refusal;
+  /**
+   * Only with RespondOptions.sessionKeys (and never on a decoy): copies of Kenc
+   * and Khmac as issued, for an MSL master token that must carry the same keys
+   * as the JWEs. The caller owns them and must zero them.
+   */
+  readonly sessionKeys?: SessionKeys;
+}
+
+/** The session keys of one answer (16-byte AES-128 Kenc, 32-byte HMAC-SHA256 Khmac). */
+export interface SessionKeys {
+  readonly kenc: Buffer<ArrayBuffer>;
+  readonly khmac: Buffer<ArrayBuffer>;
 }
 
 /** Why a request was refused, in the terms of LadderError. */
@@ -125,6 +137,11 @@ export interface RespondOptions {
    * opens nowhere. The result carries `refused`. (serve --uniform-refusals.)
    */
   readonly decoy?: boolean;
+  /**
+   * Return copies of Kenc and Khmac (ResponderResult.sessionKeys): the MSL
+   * responder puts them in the master token it issues with the answer.
+   */
+  readonly sessionKeys?: boolean;
 }
 
 /**
@@ -259,6 +276,8 @@ export class LadderResponder {
         ...(options.kcv ? { kcv: { kwrap: kcv(kwrap, 'aes'), kenc: kcv(kenc, 'aes'), khmac: kcv(khmac, 'hmac') } } : {}),
         ...(registry === undefined ? {} : { registry }),
         ...(refused === undefined ? {} : { refused }),
+        // Copies: `r` is zeroed below. A decoy grants nothing, so it has none.
+        ...(options.sessionKeys && refused === undefined ? { sessionKeys: { kenc: ownCopy(kenc), khmac: ownCopy(khmac) } } : {}),
       };
       return result;
     } finally {
@@ -329,6 +348,13 @@ function balancerFor(kw: KeyWrapImplementation): { readonly kek: Buffer; readonl
     balancers.set(kw, b);
   }
   return b;
+}
+
+/** A copy in its own memory (Buffer.from would take a slice of Node's shared pool), for the caller to zero. */
+function ownCopy(key: Buffer): Buffer<ArrayBuffer> {
+  const copy = Buffer.alloc(key.length);
+  key.copy(copy);
+  return copy;
 }
 
 const cekOf = (r: Buffer, i: number): Buffer => r.subarray(CEKS + i * CEK_LENGTH, CEKS + (i + 1) * CEK_LENGTH);

@@ -40,12 +40,15 @@ export const MSL_ERRORS = {
   MSL_PARSE_ERROR: { number: 0, responseCode: FAIL, message: 'The message could not be parsed.' },
   ENVELOPE_KEY_ID_MISMATCH: { number: 11, responseCode: FAIL, message: 'The ciphertext envelope names another key.' },
   CIPHERTEXT_ENVELOPE_PARSE_ERROR: { number: 12, responseCode: FAIL, message: 'The ciphertext envelope could not be parsed.' },
+  SIGN_NOT_SUPPORTED: { number: 14, responseCode: FAIL, message: 'This key cannot sign.' },
   DECRYPT_ERROR: { number: 19, responseCode: FAIL, message: 'The ciphertext could not be decrypted.' },
   UNIDENTIFIED_CIPHERTEXT_ENVELOPE: { number: 52, responseCode: FAIL, message: 'The ciphertext envelope version is not known.' },
+  UNIDENTIFIED_ALGORITHM: { number: 57, responseCode: FAIL, message: 'The algorithm is not known.' },
   SIGNATURE_ENVELOPE_PARSE_ERROR: { number: 58, responseCode: FAIL, message: 'The signature envelope could not be parsed.' },
   INVALID_SIGNATURE: { number: 60, responseCode: FAIL, message: 'The signature is not valid.' },
   // Master tokens (1000..).
   MASTERTOKEN_UNTRUSTED: { number: 1000, responseCode: ENTITY_REAUTH, message: 'The master token is not trusted.' },
+  MASTERTOKEN_KEY_CREATION_ERROR: { number: 1001, responseCode: ENTITY_REAUTH, message: 'The master token session keys are not usable.' },
   MASTERTOKEN_EXPIRES_BEFORE_RENEWAL: { number: 1002, responseCode: ENTITY_REAUTH, message: 'The master token expires before its renewal window opens.' },
   MASTERTOKEN_SESSIONDATA_MISSING: { number: 1003, responseCode: ENTITY_REAUTH, message: 'The master token has no session data.' },
   MASTERTOKEN_SEQUENCE_NUMBER_OUT_OF_RANGE: { number: 1004, responseCode: ENTITY_REAUTH, message: 'The master token sequence number is out of range.' },
@@ -64,6 +67,8 @@ export const MSL_ERRORS = {
   INCORRECT_ENTITYAUTH_DATA: { number: 4006, responseCode: FAIL, message: 'The entity used the wrong entity authentication data.' },
   ENTITY_REVOKED: { number: 4025, responseCode: FAIL, message: 'The entity is revoked.' },
   ENTITYAUTH_VERIFICATION_FAILED: { number: 4035, responseCode: ENTITYDATA_REAUTH, message: 'The entity authentication data did not verify.' },
+  // User authentication (5000..): KeyLadder has none.
+  USERAUTH_FACTORY_NOT_FOUND: { number: 5004, responseCode: FAIL, message: 'This server does not support user authentication.' },
   // Messages (6000..).
   UNSUPPORTED_COMPRESSION: { number: 6000, responseCode: FAIL, message: 'The compression algorithm is not supported.' },
   UNCOMPRESSION_ERROR: { number: 6002, responseCode: FAIL, message: 'The payload could not be uncompressed within the size limit.' },
@@ -79,6 +84,8 @@ export const MSL_ERRORS = {
   UNIDENTIFIED_COMPRESSION: { number: 6013, responseCode: FAIL, message: 'The compression algorithm is not known.' },
   MESSAGE_EXPIRED: { number: 6014, responseCode: EXPIRED, message: 'The master token expired and the message is not renewable or has no key request data.' },
   MESSAGE_ID_OUT_OF_RANGE: { number: 6015, responseCode: FAIL, message: 'The message id is out of range.' },
+  INTERNAL_CODE_NEGATIVE: { number: 6016, responseCode: FAIL, message: 'The error header internal code is negative.' },
+  UNEXPECTED_RESPONSE_MESSAGE_ID: { number: 6017, responseCode: FAIL, message: 'The response does not answer the request message id.' },
   PAYLOAD_SEQUENCE_NUMBER_OUT_OF_RANGE: { number: 6019, responseCode: FAIL, message: 'A payload chunk sequence number is out of range.' },
   PAYLOAD_MESSAGE_ID_OUT_OF_RANGE: { number: 6020, responseCode: FAIL, message: 'A payload chunk message id is out of range.' },
   MESSAGE_REPLAYED: { number: 6021, responseCode: REPLAYED, message: 'Non-replayable message replayed.' },
@@ -88,6 +95,8 @@ export const MSL_ERRORS = {
   NONREPLAYABLE_MESSAGE_REQUIRES_MASTERTOKEN: { number: 6031, responseCode: FAIL, message: 'A non-replayable message needs a master token.' },
   NONREPLAYABLE_ID_OUT_OF_RANGE: { number: 6032, responseCode: FAIL, message: 'The non-replayable id is out of range.' },
   HANDSHAKE_DATA_MISSING: { number: 6036, responseCode: FAIL, message: 'A handshake message must be renewable and carry key request data.' },
+  MESSAGE_ENTITYDATABASED_VERIFICATION_FAILED: { number: 6038, responseCode: ENTITYDATA_REAUTH, message: 'The header signature under the entity authentication data did not verify.' },
+  MESSAGE_MASTERTOKENBASED_VERIFICATION_FAILED: { number: 6039, responseCode: ENTITY_REAUTH, message: 'The header signature under the master token session keys did not verify.' },
   MESSAGE_REPLAYED_UNRECOVERABLE: { number: 6040, responseCode: ENTITY_REAUTH, message: 'Non-replayable message replayed, too far out of sequence to recover.' },
   RESPONSE_REQUIRES_MASTERTOKEN: { number: 6027, responseCode: KEYX_REQUIRED, message: 'The response needs a master token: send key request data.' },
   // Key exchange (7000..).
@@ -95,6 +104,7 @@ export const MSL_ERRORS = {
   KEYX_FACTORY_NOT_FOUND: { number: 7001, responseCode: FAIL, message: 'This server does not support that key exchange scheme.' },
   UNIDENTIFIED_KEYX_MECHANISM: { number: 7005, responseCode: FAIL, message: 'The key exchange mechanism is not known.' },
   UNSUPPORTED_KEYX_MECHANISM: { number: 7006, responseCode: FAIL, message: 'The key exchange mechanism is not supported.' },
+  KEYX_RESPONSE_REQUEST_MISMATCH: { number: 7007, responseCode: FAIL, message: 'The key response does not answer the key request.' },
   KEYX_WRAPPING_KEY_MISSING: { number: 7013, responseCode: FAIL, message: 'Key exchange wrapping key missing.' },
   KEYX_INVALID_WRAPDATA: { number: 7021, responseCode: FAIL, message: 'The key exchange wrap data is not valid.' },
   // The responder itself.

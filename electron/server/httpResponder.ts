@@ -1,9 +1,10 @@
 // The HTTP door: devices under test in a lab run their key exchanges here.
 //
 //   POST /v1/keyx    the request JSON of `keyladder respond`, answered with its response JSON
+//   POST /msl        a whole MSL message (MSL's own client), answered with an MSL message
 //   GET  /v1/health  the server's state
 //
-// It binds 127.0.0.1 unless told otherwise, limits bodies to 64 KiB, times out
+// It binds 127.0.0.1 unless told otherwise, limits bodies to 64 KiB (/msl: 1 MiB), times out
 // slow requests, answers every error as JSON with a stable code (never a
 // stack), drains requests in flight on shutdown, and logs one line per request
 // without key material (identity, status and code only).
@@ -12,7 +13,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { ExchangeApi } from '../services/api.js';
+import type { ExchangeApi, MslApi } from '../services/api.js';
 import { checkContentType, checkHost, checkOrigin, checkToken, corsHeaders, MIN_TOKEN_LENGTH, preflightHeaders, tokenDigest, type CallerPolicy, type Refusal } from './callerChecks.js';
 import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimit } from './rateLimit.js';
 import type { JweProfileName } from '../services/types.js';
@@ -22,10 +23,16 @@ export const DEFAULT_PORT = 8420;
 /** How long a TLS client may take over its handshake. */
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 export const MAX_BODY_BYTES = 64 * 1024;
+/** The default cap of an MSL message: MSL's client sends a 55 KB payload as about 16 KB of GZIP. */
+export const DEFAULT_MSL_MAX_BODY_BYTES = 1024 * 1024;
 
 export interface ResponderServerOptions {
   /** `noteRefusedCall`: where requests refused at this door are counted (per client, in the audit's aggregates). */
   readonly exchanges: Pick<ExchangeApi, 'respond'> & { noteRefusedCall?(client: string, code: string): void };
+  /** POST /msl: whole MSL messages (services/mslResponder.ts); without it /msl is 404. */
+  readonly msl?: MslApi;
+  /** The largest MSL message accepted (413 beyond, read no further); default DEFAULT_MSL_MAX_BODY_BYTES. */
+  readonly mslMaxBodyBytes?: number;
   /** Requests per second per client address (429 beyond); `false` turns the limit off (benchmarks). */
   readonly rateLimit?: RateLimit | false;
   readonly host?: string;
@@ -160,7 +167,7 @@ export class ResponderServer {
     this.state = 'stopped';
   }
 
-  private send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  private send(res: ServerResponse, status: number, body: string | Uint8Array, headers: Record<string, string> = {}): void {
     if (this.state === 'draining') res.setHeader('connection', 'close');
     res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers });
     res.end(body);
@@ -208,53 +215,20 @@ export class ResponderServer {
       this.send(res, 200, JSON.stringify({ ...this.stats(), ...(this.options.health?.() ?? {}) }));
       return this.log(req, 200, started, 'health');
     }
+    if (path === '/msl' && this.options.msl !== undefined) return this.handleMsl(req, res, started, this.options.msl);
     if (path !== '/v1/keyx') {
-      this.send(res, 404, errorBody('NOT_FOUND', 'The responder answers POST /v1/keyx and GET /v1/health.'));
+      this.send(res, 404, errorBody('NOT_FOUND', `The responder answers POST /v1/keyx${this.options.msl ? ', POST /msl' : ''} and GET /v1/health.`));
       return this.log(req, 404, started, 'NOT_FOUND');
     }
     if (req.method !== 'POST') {
       this.send(res, 405, errorBody('METHOD_NOT_ALLOWED', 'Use POST on /v1/keyx.'), { allow: 'POST' });
       return this.log(req, 405, started, 'METHOD_NOT_ALLOWED');
     }
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > MAX_BODY_BYTES) {
-      this.send(res, 413, errorBody('PAYLOAD_TOO_LARGE', `Requests are at most ${MAX_BODY_BYTES} bytes.`), { connection: 'close' });
-      req.resume();
-      return this.log(req, 413, started, 'PAYLOAD_TOO_LARGE');
-    }
-    this.inFlight += 1;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    const finish = (status: number, body: string, detail: string, headers?: Record<string, string>) => {
-      if (done) return;
-      done = true;
-      this.inFlight -= 1;
-      this.send(res, status, body, headers);
-      this.log(req, status, started, detail);
-    };
-    req.on('data', (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        finish(413, errorBody('PAYLOAD_TOO_LARGE', `Requests are at most ${MAX_BODY_BYTES} bytes.`), 'PAYLOAD_TOO_LARGE', { connection: 'close' });
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('error', () => {
-      if (!done) {
-        done = true;
-        this.inFlight -= 1;
-      }
-    });
-    req.on('end', () => {
-      if (done) return;
+    this.readBody(req, res, started, MAX_BODY_BYTES, (body, finish) => {
       let outcome;
       try {
         const caller = this.options.uniformRefusals ? { client: clientOf(req), uniform: true } : { client: clientOf(req) };
-        outcome = this.options.exchanges.respond(Buffer.concat(chunks, size).toString('utf8'), this.profile, caller);
+        outcome = this.options.exchanges.respond(body.toString('utf8'), this.profile, caller);
       } catch {
         this.refused += 1;
         return finish(500, errorBody('INTERNAL_ERROR', 'The responder hit an unexpected error.'), 'INTERNAL_ERROR');
@@ -272,6 +246,87 @@ export class ResponderServer {
       }
       this.refused += 1;
       finish(STATUS_BY_CODE[code] ?? 500, outcome.json, `${code} ${outcome.identity ?? ''}`, code === 'AUDIT_UNAVAILABLE' ? { 'retry-after': '1' } : undefined);
+    });
+  }
+
+  /**
+   * POST /msl. Any content type: MSL's Java client sends
+   * application/x-www-form-urlencoded, and the body is the message's bytes,
+   * never form-decoded. Every MSL-level refusal is an error header with 200
+   * (MSL's client handles no other status); only the door's own refusals
+   * (size, rate, token, Host) and an unavailable store are HTTP errors.
+   */
+  private handleMsl(req: IncomingMessage, res: ServerResponse, started: number, msl: MslApi): void {
+    if (req.method !== 'POST') {
+      this.send(res, 405, errorBody('METHOD_NOT_ALLOWED', 'Use POST on /msl.'), { allow: 'POST' });
+      return this.log(req, 405, started, 'METHOD_NOT_ALLOWED');
+    }
+    this.readBody(req, res, started, this.options.mslMaxBodyBytes ?? DEFAULT_MSL_MAX_BODY_BYTES, (body, finish) => {
+      let outcome;
+      try {
+        outcome = msl.answer(body, { client: clientOf(req) });
+      } catch {
+        this.refused += 1;
+        return finish(500, errorBody('INTERNAL_ERROR', 'The responder hit an unexpected error.'), 'INTERNAL_ERROR');
+      }
+      const who = outcome.identity ?? '';
+      if (outcome.kind === 'answered') {
+        this.exchanges += 1;
+        return finish(200, outcome.body, `msl ok ${who}`);
+      }
+      this.refused += 1;
+      if (outcome.kind === 'error-header') return finish(200, outcome.body, `msl ${outcome.code ?? 'ERROR'} ${who}`);
+      finish(503, outcome.body, `msl ${outcome.code ?? 'UNAVAILABLE'} ${who}`, { 'retry-after': '1' });
+    });
+  }
+
+  /**
+   * Reads a request body of at most `cap` bytes: a larger declared length is
+   * refused before any byte is read, and a body that grows past the cap is
+   * refused as soon as it does (the rest is drained, never kept).
+   */
+  private readBody(
+    req: IncomingMessage, res: ServerResponse, started: number, cap: number,
+    onBody: (body: Buffer, finish: (status: number, body: string | Uint8Array, detail: string, headers?: Record<string, string>) => void) => void,
+  ): void {
+    const tooLarge = errorBody('PAYLOAD_TOO_LARGE', `Requests are at most ${cap} bytes.`);
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > cap) {
+      this.send(res, 413, tooLarge, { connection: 'close' });
+      req.resume();
+      return this.log(req, 413, started, 'PAYLOAD_TOO_LARGE');
+    }
+    this.inFlight += 1;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (status: number, body: string | Uint8Array, detail: string, headers?: Record<string, string>) => {
+      if (done) return;
+      done = true;
+      this.inFlight -= 1;
+      this.send(res, status, body, headers);
+      this.log(req, status, started, detail);
+    };
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > cap) {
+        chunks.length = 0;
+        finish(413, tooLarge, 'PAYLOAD_TOO_LARGE', { connection: 'close' });
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', () => {
+      if (!done) {
+        done = true;
+        this.inFlight -= 1;
+      }
+    });
+    req.on('end', () => {
+      if (done) return;
+      onBody(Buffer.concat(chunks, size), finish);
     });
   }
 }

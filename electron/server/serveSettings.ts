@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import type { JweProfileName } from '../services/types.js';
 import { MIN_TOKEN_LENGTH } from './callerChecks.js';
 import { DEFAULT_RATE_LIMIT, type RateLimit } from './rateLimit.js';
-import { DEFAULT_HOST, DEFAULT_PORT } from './httpResponder.js';
+import { DEFAULT_HOST, DEFAULT_MSL_MAX_BODY_BYTES, DEFAULT_PORT } from './httpResponder.js';
+import { MAX_MSL_TIME_SECONDS } from '../services/mslSettings.js';
 
 interface ServeFlags {
   host?: string;
@@ -20,6 +21,9 @@ interface ServeFlags {
   'uniform-refusals'?: boolean;
   'rate-limit'?: string;
   workers?: string;
+  'msl-renewal-window'?: string;
+  'msl-expiration'?: string;
+  'msl-max-body'?: string;
 }
 
 /**
@@ -51,7 +55,20 @@ export interface ServeSettings {
   /** Requests per second per client address and worker; 0 turns the limit off. */
   readonly rateLimit: number;
   readonly workers: number;
+  /** POST /msl: this run's master-token times (override the store's MSL settings) and the body cap. */
+  readonly msl: MslServeSettings;
 }
+
+export interface MslServeSettings {
+  /** Seconds from issue after which a master token is renewed when its device asks. */
+  readonly renewalWindowSeconds?: number;
+  /** Seconds from issue after which a master token is expired. */
+  readonly expirationSeconds?: number;
+  readonly maxBodyBytes: number;
+}
+
+/** The largest MSL body cap (16 MiB): what one worker may hold per request. */
+export const MAX_MSL_BODY_BYTES = 16 * 1024 * 1024;
 
 /** More processes than this only contend for the store's write lock. */
 const MAX_WORKERS = 32;
@@ -72,6 +89,7 @@ export function parseServeFlags(flags: ServeFlags): ServeSettings {
   if (!Number.isInteger(rateLimit)) throw badValue('--rate-limit is a whole number of requests per second per client (0 turns the limit off).');
   const workers = flags.workers === undefined ? 1 : Number(flags.workers);
   if (!/^\d+$/.test(flags.workers ?? '1') || workers < 1 || workers > MAX_WORKERS) throw badValue(`--workers is 1 to ${MAX_WORKERS} (one per core is the most that helps).`);
+  const msl = parseMslFlags(flags);
   return {
     host: flags.host ?? DEFAULT_HOST,
     port,
@@ -85,7 +103,25 @@ export function parseServeFlags(flags: ServeFlags): ServeSettings {
     uniformRefusals: flags['uniform-refusals'] === true,
     rateLimit,
     workers,
+    msl,
   };
+}
+
+/** A whole number of seconds (or bytes) within bounds, or undefined when the flag is absent. */
+function wholeNumber(value: string | undefined, min: number, max: number, message: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = /^\d{1,10}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) throw badValue(message);
+  return n;
+}
+
+function parseMslFlags(flags: ServeFlags): MslServeSettings {
+  const renewal = wholeNumber(flags['msl-renewal-window'], 1, MAX_MSL_TIME_SECONDS, `--msl-renewal-window is a whole number of seconds, 1 to ${MAX_MSL_TIME_SECONDS}.`);
+  const expiration = wholeNumber(flags['msl-expiration'], 1, MAX_MSL_TIME_SECONDS, `--msl-expiration is a whole number of seconds, 1 to ${MAX_MSL_TIME_SECONDS}.`);
+  // MSL's master token refuses a renewal window after its expiration (MasterToken's constructor).
+  if (renewal !== undefined && expiration !== undefined && renewal > expiration) throw badValue('--msl-renewal-window must not be longer than --msl-expiration: a token would expire before it could be renewed.');
+  const maxBodyBytes = wholeNumber(flags['msl-max-body'], 1024, MAX_MSL_BODY_BYTES, `--msl-max-body is a number of bytes, 1024 to ${MAX_MSL_BODY_BYTES}.`) ?? DEFAULT_MSL_MAX_BODY_BYTES;
+  return { ...(renewal === undefined ? {} : { renewalWindowSeconds: renewal }), ...(expiration === undefined ? {} : { expirationSeconds: expiration }), maxBodyBytes };
 }
 
 function isOrigin(text: string): boolean {

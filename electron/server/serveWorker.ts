@@ -31,6 +31,9 @@ function responderFor(services: KeyLadderRuntime, settings: ServeSettings, index
   const token = readToken(settings);
   return new ResponderServer({
     exchanges: services.exchanges,
+    // This run's master-token times override the store's (serve --msl-renewal-window, --msl-expiration).
+    msl: services.mslResponder.withOverrides(settings.msl, { maxMessageBytes: settings.msl.maxBodyBytes }),
+    mslMaxBodyBytes: settings.msl.maxBodyBytes,
     host: settings.host,
     port: settings.port,
     profile: settings.profile,

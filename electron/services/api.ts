@@ -51,6 +51,30 @@ export interface ExchangeOutcome {
   readonly decoy?: boolean;
 }
 
+/**
+ * The answer to one POST /msl (services/mslResponder.ts). MSL's client reads
+ * an MSL message from any 200 and treats every other status as a transport
+ * failure, so an MSL-level refusal is an error header answered with 200.
+ */
+export interface MslOutcome {
+  /**
+   * `answered`: an MSL message; `error-header`: an MSL error header (both 200);
+   * `unavailable`: no MSL answer at all (the store is locked, the audit cannot
+   * be written): `body` is `{"error":{code,message}}`, sent with 503.
+   */
+  readonly kind: 'answered' | 'error-header' | 'unavailable';
+  readonly body: Uint8Array;
+  /** The error code (MSL's name, or a store/service code), for the access log. */
+  readonly code?: string;
+  /** The sender's identity when known, for the access log. */
+  readonly identity?: string;
+}
+
+export interface MslApi {
+  /** One whole MSL message (the request body's bytes) in, one MSL message out. */
+  answer(body: Uint8Array, caller?: { readonly client: string }): MslOutcome;
+}
+
 export interface StoreApi {
   status(): StoreStatus;
   /** Creates the store; `join` starts it from a peer's Kissuer export instead of a new generation. */

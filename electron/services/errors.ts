@@ -19,6 +19,14 @@ export const ServiceErrorCode = {
   /** import-msl of a Kissuer this store already holds or held (a destroyed generation's included): wrapdata it issued would open as "never issued here". */
   ISSUER_KEY_KNOWN: 'ISSUER_KEY_KNOWN',
   IMPORT_INVALID: 'IMPORT_INVALID',
+  /** The MSL server identity's RSA key refused: not RSA, under 2048 bits, weak (rsaKeyCheck.ts), encrypted, damaged or not a private key. */
+  MSL_KEY_INVALID: 'MSL_KEY_INVALID',
+  /** An MSL identity key id or key pair, or a master-token key, that this store holds or held already. */
+  MSL_KEY_KNOWN: 'MSL_KEY_KNOWN',
+  /** No MSL server identity, master-token key or generation of that number. */
+  MSL_NOT_FOUND: 'MSL_NOT_FOUND',
+  /** An MSL identity or master-token key change not allowed from its status (create with one active, retire the active one). */
+  MSL_TRANSITION: 'MSL_TRANSITION',
   BUNDLE_INVALID: 'BUNDLE_INVALID',
   RECIPIENT_KEY_INVALID: 'RECIPIENT_KEY_INVALID',
   RECIPIENT_EXISTS: 'RECIPIENT_EXISTS',

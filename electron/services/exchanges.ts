@@ -6,7 +6,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { LadderError, MslErrorCode } from '../ladder/errors.js';
-import { parseExchangeRequestJson, parseIdentity, parseJson, keyResponseEnvelopeJson, type ExchangeRequest } from '../ladder/messages.js';
+import { parseExchangeRequestJson, parseIdentity, parseJson, keyResponseEnvelopeJson, type ExchangeRequest, type KeyRequestData } from '../ladder/messages.js';
 import type { KeyObject } from 'node:crypto';
 import { LadderRequestor, acceptKeyResponse } from '../ladder/requestor.js';
 import { nodeKeyUnwrapper } from '../jwe/nodeKeyUnwrap.js';
@@ -124,24 +124,35 @@ export class ExchangeService implements ExchangeApi {
    * and its wrapdata (which the real device never holds) would supersede the
    * real device's.
    */
-  private answer(request: ExchangeRequest, profile: JweProfileName, options: { kcv: boolean; test: boolean; decoy?: boolean; client?: string }): ResponderResult {
+  private answer(request: ExchangeRequest, profile: JweProfileName, options: AnswerOptions): ResponderResult {
     const store = this.session.store();
     const at = this.now().toISOString();
     const { identity, keyRequest } = request;
-    const action = options.test ? 'exchange.test' : 'exchange';
-    const details = { mechanism: keyRequest.mechanism, profile };
+    const action = options.msl ? 'msl' : options.test ? 'exchange.test' : 'exchange';
+    const details = { mechanism: keyRequest.mechanism, profile, ...options.msl?.details };
     // Fail closed: no answer while its audit record could not be written.
     const unavailable = this.recorder.unavailable();
     if (unavailable !== undefined) {
       this.recorder.countRefusal(ServiceErrorCode.AUDIT_UNAVAILABLE, at);
       throw new ServiceError(ServiceErrorCode.AUDIT_UNAVAILABLE, unavailable);
     }
+    // What the MSL responder's `issue` step adds to the record (the new token's serial and sequence).
+    const issued: Record<string, AuditDetail> = {};
     const source = new StoreKeySource(store, () => at, options.test ? undefined : this.registry);
     let device: ReturnType<StoreKeySource['prepare']>;
     let result: ResponderResult;
     try {
       device = source.prepare(identity);
-      result = new LadderResponder(source, this.random).respond(identity, keyRequest, { profile, kcv: options.kcv, decoy: options.decoy === true });
+      result = new LadderResponder(source, this.random).respond(identity, keyRequest, { profile, kcv: options.kcv, decoy: options.decoy === true, sessionKeys: options.msl !== undefined });
+      if (options.msl?.issue) {
+        const answered = result;
+        try {
+          Object.assign(issued, options.msl.issue(answered));
+        } catch (error) {
+          zeroSessionKeys(answered);
+          throw error;
+        }
+      }
     } catch (error) {
       const { code, reason } = describeError(error);
       this.recordRefusal({ at, action, outcome: 'refused', subject: identity, details: { ...details, code, reason: reason ?? null } }, options.client);
@@ -161,7 +172,7 @@ export class ExchangeService implements ExchangeApi {
         audit: {
           at, action, outcome: 'ok', subject: identity,
           details: {
-            ...details, generation: result.issuedGeneration, opened: result.openedGeneration ?? null, provisioned: device !== undefined,
+            ...details, ...issued, generation: result.issuedGeneration, opened: result.openedGeneration ?? null, provisioned: device !== undefined,
             ...(returning ? { wrapdata: returning.verdict } : {}), ...(clone ? { possibleClone: true } : {}),
           },
         },
@@ -172,10 +183,59 @@ export class ExchangeService implements ExchangeApi {
       });
     } catch (error) {
       // Unbatched (a one-shot command): the record could not be written, so the answer is not given.
+      zeroSessionKeys(result);
       this.recorder.countRefusal(ServiceErrorCode.AUDIT_UNAVAILABLE, at);
       throw new ServiceError(ServiceErrorCode.AUDIT_UNAVAILABLE, `The audit log cannot be written (${describeError(error).code}); the exchange was not answered.`);
     }
     return result;
+  }
+
+  /**
+   * The key exchange inside an MSL message (the MSL responder's): the same
+   * answer() as /v1/keyx (wrapdata registry, clone policy, revocation, device
+   * and generation bookkeeping, fail-closed audit), audited as one `msl`
+   * record with the message's own details (token serial, message id, ...).
+   * The result carries `sessionKeys`, copies of Kenc and Khmac that the caller
+   * puts in the master token and must zero (zeroSessionKeys). Refusals throw,
+   * as respond()'s do, and are audited here: never a decoy.
+   */
+  answerMslKeyRequest(identity: string, keyRequest: KeyRequestData, message: MslAuditContext, issue?: (result: ResponderResult) => Record<string, AuditDetail>): ResponderResult {
+    const request: ExchangeRequest = { identity: parseIdentity(identity), keyRequest };
+    return this.answer(request, 'msl', { kcv: false, test: false, msl: { details: message.details, ...(issue ? { issue } : {}) }, ...(message.client === undefined ? {} : { client: message.client }) });
+  }
+
+  /** Throws AUDIT_UNAVAILABLE (and counts the refusal) while exchange records cannot be written: no answer then. */
+  ensureAuditable(): void {
+    const unavailable = this.recorder.unavailable();
+    if (unavailable === undefined) return;
+    this.recorder.countRefusal(ServiceErrorCode.AUDIT_UNAVAILABLE, this.now().toISOString());
+    throw new ServiceError(ServiceErrorCode.AUDIT_UNAVAILABLE, unavailable);
+  }
+
+  /**
+   * One MSL message answered or refused without a key exchange, audited as
+   * `msl` through the same recorder (batched, refusals aggregated per client).
+   * An answer is recorded fail closed: this throws AUDIT_UNAVAILABLE when the
+   * record cannot be written, and the caller must then not answer.
+   */
+  recordMslMessage(outcome: 'ok' | 'refused', subject: string | null, message: MslAuditContext): void {
+    const at = this.now().toISOString();
+    const audit: AuditRecord = { at, action: 'msl', outcome, subject, details: message.details };
+    if (outcome === 'refused') {
+      if (this.session.unlocked) this.recordRefusal(audit, message.client);
+      return;
+    }
+    const unavailable = this.recorder.unavailable();
+    if (unavailable !== undefined) {
+      this.recorder.countRefusal(ServiceErrorCode.AUDIT_UNAVAILABLE, at);
+      throw new ServiceError(ServiceErrorCode.AUDIT_UNAVAILABLE, unavailable);
+    }
+    try {
+      this.recorder.record({ audit });
+    } catch (error) {
+      this.recorder.countRefusal(ServiceErrorCode.AUDIT_UNAVAILABLE, at);
+      throw new ServiceError(ServiceErrorCode.AUDIT_UNAVAILABLE, `The audit log cannot be written (${describeError(error).code}); the message was not answered.`);
+    }
   }
 
   /**
@@ -344,6 +404,35 @@ export class ExchangeService implements ExchangeApi {
         throw new LadderError(MslErrorCode.UNSUPPORTED_KEYX_MECHANISM, 'NO_MODEL_GROUP', `Device "${identity}" belongs to no model group, so MGK cannot be used.`);
     }
   }
+}
+
+interface AnswerOptions {
+  readonly kcv: boolean;
+  readonly test: boolean;
+  readonly decoy?: boolean;
+  readonly client?: string;
+  /**
+   * An MSL message's exchange: audited as `msl` with these details added; the
+   * result has sessionKeys. `issue` runs once the ladder answered and before
+   * the record is written (the new master token's bookkeeping): what it
+   * returns joins the record, and if it throws the exchange is refused.
+   */
+  readonly msl?: { readonly details: Readonly<Record<string, AuditDetail>>; readonly issue?: (result: ResponderResult) => Record<string, AuditDetail> };
+}
+
+/** What the audit learns of one MSL message: never its payload, its keys or its tokens' bytes. */
+export interface MslAuditContext {
+  readonly details: Readonly<Record<string, AuditDetail>>;
+  /** The caller's network address (the HTTP door), for the per-client aggregation of refusals. */
+  readonly client?: string;
+}
+
+export type AuditDetail = string | number | boolean | null;
+
+/** Zeroes the session keys of an answer, if it carries any. */
+export function zeroSessionKeys(result: ResponderResult): void {
+  result.sessionKeys?.kenc.fill(0);
+  result.sessionKeys?.khmac.fill(0);
 }
 
 /** What the wrapdata registry learns from an answer to a provisioned device. */

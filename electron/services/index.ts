@@ -13,6 +13,10 @@ import { RevocationService } from './revocations.js';
 import { KeyringService } from './keyring.js';
 import { OverviewService } from './overview.js';
 import { JoseToolsService } from './joseTools.js';
+import { MslKeyService } from './mslKeys.js';
+import { MslSettingsService } from './mslSettings.js';
+import { MslTokenService } from './mslTokens.js';
+import { MslResponderService, mslServerState } from './mslResponder.js';
 
 export interface ServicesOptions {
   readonly storeDir: string;
@@ -48,6 +52,10 @@ export interface KeyLadderRuntime extends KeyLadderServices {
   readonly revocations: RevocationService;
   readonly keyring: KeyringService;
   readonly jose: JoseToolsService;
+  /** The MSL server's identity and master-token keys, its settings and its token bookkeeping (issue 20). */
+  readonly msl: { readonly keys: MslKeyService; readonly settings: MslSettingsService; readonly tokens: MslTokenService };
+  /** POST /msl: whole MSL messages answered (issue 20). */
+  readonly mslResponder: MslResponderService;
   /** The CLI's audit retention (archive, verify an archive, the exchange policy) as well as AuditApi. */
   readonly audit: AuditService;
   /** Flushes pending records and locks the store. */
@@ -65,6 +73,7 @@ export function createServices(options: ServicesOptions): KeyLadderRuntime {
   }, options.headKeeper, options.statfs);
   const issuers = new IssuerService(session, now);
   const keyring = new KeyringService(session, now);
+  const msl = { keys: new MslKeyService(session, now), settings: new MslSettingsService(session, now), tokens: new MslTokenService(session, now) };
   return {
     store,
     devices: new DeviceService(session, now),
@@ -75,6 +84,8 @@ export function createServices(options: ServicesOptions): KeyLadderRuntime {
     revocations: new RevocationService(session, now),
     keyring,
     jose: new JoseToolsService(session, keyring, now),
+    msl,
+    mslResponder: new MslResponderService(session, exchanges, mslServerState(msl), now),
     overview: new OverviewService(session, store, issuers, now),
     close: () => session.lock(),
   };

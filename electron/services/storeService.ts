@@ -2,6 +2,7 @@
 
 import { secretRandom } from '../jwe/secretBuffer.js';
 import { ownKeysFor } from './keyring.js';
+import { mslServerFor } from './mslKeys.js';
 import { KeyStore, type OpenOptions } from '../../db/store.js';
 import type { RekeyCounts } from '../../db/rekey.js';
 import { storeFiles } from '../../db/files.js';
@@ -92,11 +93,12 @@ export class StoreService implements StoreApi {
   async create(passphrase: string, join?: { readonly jwe: string; readonly protection: OpenProtection }): Promise<void> {
     const joined = join && (await readPeerExport(join.jwe, join.protection));
     if (joined && !joined.generations.some((g) => g['status'] === 'active')) throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, 'To join, the export must hold the peer\'s active generation.');
-    const addOwnKeys = await ownKeysFor(this.now());
+    const [addOwnKeys, addMslServer] = await Promise.all([ownKeysFor(this.now()), mslServerFor(this.now())]);
     const store = await KeyStore.create(this.session.dir, passphrase, (s) => {
       if (joined) applyPeerGenerations(s, joined.generations, this.now(), joined.opened.signer);
       else addActiveGeneration(s, secretRandom(16), 'keyladder-v1', 'generated', this.now(), 0);
       addOwnKeys(s);
+      addMslServer(s);
     }, this.kdfLogN === undefined ? this.open : { ...this.open, kdfLogN: this.kdfLogN });
     this.session.set(store);
     this.rollback = undefined;

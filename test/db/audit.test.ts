@@ -41,10 +41,10 @@ describe('the audit log', () => {
   it('holds every step so far, verifies, and lists newest first', () => {
     const rows = store.audit.list({ limit: 100 });
     expect(rows.map((r) => r.action).reverse()).toEqual([
-      'issuer.create', 'identity.create', 'identity.create', 'store.create', 'device.provision', 'device.provision', 'device.revoke', 'issuer.rotate', 'exchange', 'exchange', 'store.unlock',
+      'issuer.create', 'identity.create', 'identity.create', 'msl.identity-create', 'msl.keys-create', 'store.create', 'device.provision', 'device.provision', 'device.revoke', 'issuer.rotate', 'exchange', 'exchange', 'store.unlock',
     ]);
     expect(rows[1]).toMatchObject({ action: 'exchange', outcome: 'refused', subject: 'ESN-B', details: { code: 'ENTITY_REVOKED' } });
-    expect(store.audit.verify()).toEqual({ ok: true, entries: 11 });
+    expect(store.audit.verify()).toEqual({ ok: true, entries: 13 });
   });
 
   it('is append-only: UPDATE and DELETE are refused by the database while the triggers stand', () => {
@@ -131,7 +131,7 @@ describe('the audit log', () => {
     store.audit.append({ at: new Date().toISOString(), action: 'device.revoke', outcome: 'ok', subject: 'ESN-A', details: { n: 1, ok: true, none: null } });
     store.lock();
     store = await KeyStore.unlock(dir, PASSPHRASE);
-    expect(store.audit.verify()).toMatchObject({ ok: true, entries: 13 });
+    expect(store.audit.verify()).toMatchObject({ ok: true, entries: 15 });
     expect(store.audit.list({ limit: 2, action: 'device.revoke', subject: 'ESN-A' })[0]!.details).toEqual({ n: 1, ok: true, none: null });
   });
 });

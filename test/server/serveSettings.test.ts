@@ -29,6 +29,18 @@ describe('parseServeFlags', () => {
     expect(authenticatesCallers(parseServeFlags({ 'tls-cert': 'c', 'tls-key': 'k', 'tls-client-ca': 'ca' }))).toBe(true);
   });
 
+  it('takes the MSL master-token times for this run and the MSL body cap, and refuses nonsense', () => {
+    expect(parseServeFlags({}).msl).toEqual({ maxBodyBytes: 1024 * 1024 });
+    expect(parseServeFlags({ 'msl-renewal-window': '5', 'msl-expiration': '120', 'msl-max-body': '65536' }).msl).toEqual({ renewalWindowSeconds: 5, expirationSeconds: 120, maxBodyBytes: 65536 });
+    expect(parseServeFlags({ 'msl-expiration': '60' }).msl).toEqual({ expirationSeconds: 60, maxBodyBytes: 1024 * 1024 });
+    for (const s of ['', '0', '-1', '1.5', '1e3', ' 5', '31536001']) {
+      expect(() => parseServeFlags({ 'msl-renewal-window': s }), s).toThrow(/--msl-renewal-window is a whole number of seconds/);
+      expect(() => parseServeFlags({ 'msl-expiration': s }), s).toThrow(/--msl-expiration is a whole number of seconds/);
+    }
+    expect(() => parseServeFlags({ 'msl-renewal-window': '121', 'msl-expiration': '120' })).toThrow(/must not be longer than --msl-expiration/);
+    for (const b of ['1023', '16777217', 'x']) expect(() => parseServeFlags({ 'msl-max-body': b }), b).toThrow(/--msl-max-body is a number of bytes/);
+  });
+
   it('reads the token from the first line of --token-file, and refuses a missing file or a short token', () => {
     const dir = tempDir('keyladder-token-');
     const file = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text); return p; };

@@ -1,0 +1,108 @@
+// The responder's master-token bookkeeping (MSL's TokenFactory): serial numbers
+// issued, the newest sequence number of each, and the non-replayable ids
+// accepted under each. Every check-and-record is one statement in the store
+// (db/repositories/mslTokens.ts), so serve's worker processes agree: an id is
+// accepted once, a token renewed once. Nothing here is audited: the
+// responder's exchange records say what was issued.
+
+import { randomBytes } from 'node:crypto';
+import { MSL_MAX_LONG, type MslTokenRow, type NonReplayableVerdict } from '../../db/repositories/mslTokens.js';
+import { ServiceError, ServiceErrorCode } from './errors.js';
+import { mslTimes } from './mslSettings.js';
+import type { StoreSession } from './session.js';
+
+/** How far ahead of the largest accepted a non-replayable id may be (MSL: msl.mtoken.non_replay_id_window, TokenFactory's 65536). */
+export const NON_REPLAYABLE_WINDOW = 65_536;
+/**
+ * How far behind the largest accepted an id is still "replayed" (the sender
+ * recovers by sending a larger one) rather than unrecoverable: MSL's server
+ * takes MslConstants.MAX_MESSAGES / 2, the messages of one exchange.
+ */
+export const NON_REPLAYABLE_CATCHUP = 6;
+/** Renewals whose responses may go missing before a serial's older token may no longer renew (MSL: msl.mtoken.max_skipped). */
+export const MAX_SKIPPED_RENEWALS = 5;
+/** How long a serial is remembered after its newest token expired (an expired token may still be renewed). */
+export const SERIAL_RETENTION_DAYS = 30;
+
+export type RenewalResult = { readonly ok: true; readonly sequence: number } | { readonly ok: false; readonly error: 'MASTERTOKEN_SEQUENCE_NUMBER_OUT_OF_SYNC' };
+export type NonReplayableResult = Exclude<NonReplayableVerdict, 'UNKNOWN_SERIAL'> | 'NONREPLAYABLE_ID_OUT_OF_RANGE' | 'MASTERTOKEN_UNTRUSTED';
+
+function checkMslInteger(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MSL_MAX_LONG) {
+    throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `${what} must be a whole number from 0 to 2^53.`);
+  }
+  return value;
+}
+
+/** A random serial number, 0 to 2^53 - 1. */
+function randomSerial(): number {
+  const bytes = randomBytes(8);
+  return Number(bytes.readBigUInt64BE() & ((1n << 53n) - 1n));
+}
+
+export class MslTokenService {
+  constructor(private readonly session: StoreSession, private readonly now: () => Date) {}
+
+  private expiresAt(expiresAt: Date | undefined): string {
+    return (expiresAt ?? new Date(this.now().getTime() + mslTimes(this.session.store()).expiration * 1000)).toISOString();
+  }
+
+  /**
+   * A new serial number for a master token issued to `identity`, at sequence number 0, its token
+   * valid until `expiresAt` (default: now + the store's expiration). Serials remembered past
+   * their retention are forgotten in the same transaction.
+   */
+  allocateSerial(identity: string, expiresAt?: Date): number {
+    if (typeof identity !== 'string' || identity.length === 0) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'A master token names an identity.');
+    const store = this.session.store();
+    const at = this.now();
+    const expires = this.expiresAt(expiresAt);
+    return store.transaction(() => {
+      store.mslTokens.pruneExpired(new Date(at.getTime() - SERIAL_RETENTION_DAYS * 86_400_000).toISOString());
+      for (;;) {
+        const serial = randomSerial();
+        if (store.mslTokens.insert({ serial, identity, at: at.toISOString(), expiresAt: expires })) return serial;
+      }
+    });
+  }
+
+  /**
+   * Renews the token of `serial` presented at sequence number `presented`: the newest one of the
+   * serial, or the one it was renewed from if that renewal's response was lost (fewer than
+   * MAX_SKIPPED_RENEWALS times). Returns the new sequence number, recorded; or
+   * MASTERTOKEN_SEQUENCE_NUMBER_OUT_OF_SYNC (an older token, another identity, an unknown serial).
+   */
+  recordRenewal(serial: number, identity: string, presented: number, expiresAt?: Date): RenewalResult {
+    checkMslInteger(serial, 'A serial number');
+    checkMslInteger(presented, 'A sequence number');
+    const store = this.session.store();
+    const expires = this.expiresAt(expiresAt);
+    const sequence = store.transaction(() => store.mslTokens.renew({ serial, identity, presented, maxSkipped: MAX_SKIPPED_RENEWALS, at: this.now().toISOString(), expiresAt: expires }));
+    return sequence === undefined ? { ok: false, error: 'MASTERTOKEN_SEQUENCE_NUMBER_OUT_OF_SYNC' } : { ok: true, sequence };
+  }
+
+  /** The newest sequence number issued under `serial`, if the serial is known. */
+  newestSequence(serial: number): number | undefined {
+    checkMslInteger(serial, 'A serial number');
+    return this.session.store().mslTokens.get(serial)?.sequence;
+  }
+
+  /** The bookkeeping of one serial (tests, forensics). */
+  serial(serial: number): MslTokenRow | undefined {
+    checkMslInteger(serial, 'A serial number');
+    return this.session.store().mslTokens.get(serial);
+  }
+
+  /**
+   * MSL's acceptNonReplayableId for a master token of `serial` issued to `identity`: 'accepted'
+   * (and recorded) or the MSL error to answer with. A serial this store did not issue, or issued
+   * to another identity, is MASTERTOKEN_UNTRUSTED.
+   */
+  acceptNonReplayableId(serial: number, identity: string, id: number): NonReplayableResult {
+    checkMslInteger(serial, 'A serial number');
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > MSL_MAX_LONG) return 'NONREPLAYABLE_ID_OUT_OF_RANGE';
+    const store = this.session.store();
+    const verdict = store.transaction(() => store.mslTokens.acceptNonReplayableId(serial, identity, id, NON_REPLAYABLE_WINDOW, NON_REPLAYABLE_CATCHUP));
+    return verdict === 'UNKNOWN_SERIAL' ? 'MASTERTOKEN_UNTRUSTED' : verdict;
+  }
+}
