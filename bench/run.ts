@@ -13,6 +13,7 @@ import './suites/http.js';
 import './suites/unlock.js';
 import './suites/audit.js';
 import './suites/mslWire.js';
+import './suites/mslStore.js';
 
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';

@@ -169,7 +169,7 @@ export class AppResponder {
     this.#server = server;
     this.#run = { host, port: Number(new URL(address).port), profile, tls: tls !== undefined, token: token !== undefined, clientCa: tls?.clientCa !== undefined };
     this.#stopped = null;
-    this.#log(`[responder] listening on ${address}/v1/keyx (profile ${profile}${tls ? ', TLS' : ''})`);
+    this.#log(`[responder] listening on ${address}/v1/keyx${this.options.msl ? ` and ${address}/msl` : ''} (profile ${profile}${tls ? ', TLS' : ''})`);
     if (remote) this.#log(`[responder] ${host} is reachable beyond this machine, as the operator asked.`);
     // The store may have locked while the socket was opening.
     if (!this.options.store.status().unlocked) {

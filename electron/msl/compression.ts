@@ -64,8 +64,11 @@ const BYTE_RANGE = 256;
 
 function lzwDecode(data: Uint8Array, maxOutput: number): Bytes {
   const failed = (): MslError => new MslError('UNCOMPRESSION_ERROR', 'LZW');
-  // At most one code per 8 input bits, so this many entries can ever exist.
-  const capacity = BYTE_RANGE + data.length + 1;
+  // Every code reads at least 8 bits and writes at least one byte, and a code
+  // that would pass maxOutput is refused, so no more entries than this can
+  // ever exist: the tables cost at most 10 bytes per byte of input or of cap,
+  // whichever is smaller.
+  const capacity = BYTE_RANGE + Math.min(data.length, maxOutput) + 1;
   const prefix = new Int32Array(capacity);
   const last = new Uint8Array(capacity);
   const first = new Uint8Array(capacity);

@@ -27,12 +27,11 @@ import { visible } from '../shared/visibleText.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import { checkInteger, keyFromHex } from './keyInput.js';
 import { generateMslKeyPair, readMslPrivateKey, type MslRsaKeyPair } from './mslRsaKeyInput.js';
-import { mslTimes } from './mslSettings.js';
+import { MAX_MSL_TIME_SECONDS, mslTimes } from './mslSettings.js';
 import type { StoreSession } from './session.js';
 
 /** The server's entity identity when none is named (an MSL client's config lists `entity.auth.schemes.keyladder RSA`). */
 export const DEFAULT_MSL_IDENTITY = 'keyladder';
-const YEAR_SECONDS = 365 * 86_400;
 
 export interface MslIdentityView {
   readonly generation: number;
@@ -148,14 +147,17 @@ export function addActiveIdentity(store: KeyStore, pair: MslRsaKeyPair, origin: 
 
 /**
  * Adds a master-token key pair as the active generation; the active one before goes into grace
- * for `graceSeconds` (0: retired at once). Call inside a transaction. Zeroes both keys.
+ * for `graceSeconds` (0: retired at once). Imported keys this store holds or held (either of the
+ * two, by KCV; a destroyed generation's too) are refused. Call inside a transaction. Zeroes both keys.
  */
 export function addActiveTokenKeys(store: KeyStore, encryptionKey: Buffer, hmacKey: Buffer, origin: 'generated' | 'imported-msl', at: Date, graceSeconds: number): number {
   const iso = at.toISOString();
   try {
     const kcvEnc = kcv(encryptionKey, 'aes');
     const kcvHmac = kcv(hmacKey, 'hmac');
-    const known = store.mslTokenKeys.knownKcv(kcvEnc, kcvHmac);
+    // Imports only (as Kissuer's): a KCV is 3 bytes, so a fresh random key would, once in 2^24 per
+    // key held, be refused for a KCV it merely shares.
+    const known = origin === 'imported-msl' ? store.mslTokenKeys.knownKcv(kcvEnc, kcvHmac) : undefined;
     if (known) throw new ServiceError(ServiceErrorCode.MSL_KEY_KNOWN, `These master-token keys (or one of them) are generation ${known.generation} here (${known.status}). Nothing was imported.`);
     const current = store.mslTokenKeys.active();
     const generation = store.mslTokenKeys.nextGeneration();
@@ -341,7 +343,7 @@ export class MslKeyService {
   /** A new active generation; the one before verifies tokens for `graceSeconds` more (default: the master-token expiration). */
   rotateTokenKeys(graceSeconds?: number): MslTokenKeyView {
     const store = this.session.store();
-    const grace = graceSeconds === undefined ? mslTimes(store).expiration : checkInteger(graceSeconds, 'The grace period in seconds', 0, YEAR_SECONDS);
+    const grace = graceSeconds === undefined ? mslTimes(store).expiration : checkInteger(graceSeconds, 'The grace period in seconds', 0, MAX_MSL_TIME_SECONDS);
     this.expire(store);
     const generation = store.transaction(() => addActiveTokenKeys(store, secretRandom(16), secretRandom(32), 'generated', this.now(), grace));
     return tokenKeyView(store.mslTokenKeys.get(generation)!);
@@ -350,7 +352,7 @@ export class MslKeyService {
   /** An MSL server's msl.key.enc (32 hex digits) and msl.key.hmac (64) become the active generation. */
   importTokenKeys(encHex: string, hmacHex: string, graceSeconds?: number): MslTokenKeyView {
     const store = this.session.store();
-    const grace = graceSeconds === undefined ? mslTimes(store).expiration : checkInteger(graceSeconds, 'The grace period in seconds', 0, YEAR_SECONDS);
+    const grace = graceSeconds === undefined ? mslTimes(store).expiration : checkInteger(graceSeconds, 'The grace period in seconds', 0, MAX_MSL_TIME_SECONDS);
     const enc = keyFromHex(encHex, 'msl.key.enc', 16);
     let hmac: Buffer;
     try {

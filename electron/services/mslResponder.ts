@@ -39,8 +39,7 @@ import { openHeader, writeMessageHeader, type HeaderSender, type ParsedMessageHe
 import { nextMessageId, type HeaderData } from '../msl/headerData.js';
 import { fromLadderError, keyResponseDataJson, selectKeyRequest } from '../msl/keyExchange.js';
 import { issueMasterToken, isExpired, isRenewable, openMasterToken, sessionContext, type OpenedMasterToken } from '../msl/masterToken.js';
-import { parseMessage, writeMessage } from '../msl/message.js';
-import { openPayloadChunk, PayloadSequence, writePayloadChunk } from '../msl/payloadChunk.js';
+import { openPayloads, parseMessage, payloadChunkTexts, writeMessage } from '../msl/message.js';
 import { RsaCryptoContext } from '../msl/rsaContext.js';
 import { SymmetricCryptoContext } from '../msl/symmetricContext.js';
 import type { MslApi, MslOutcome } from './api.js';
@@ -140,7 +139,8 @@ export class MslResponderService implements MslApi {
       const refusal = asMslError(error);
       details['code'] = refusal.code;
       details['internalCode'] = refusal.internalCode;
-      if (refusal.detail !== undefined) details['reason'] = refusal.detail;
+      // Only a reason code goes to the audit: some details quote the caller's text (an unknown scheme's name).
+      if (refusal.detail !== undefined && /^[A-Z][A-Z0-9_]{0,63}$/.test(refusal.detail)) details['reason'] = refusal.detail;
       // Key exchange refusals were audited by the exchange service already.
       if (!(error instanceof AuditedRefusal)) this.exchanges.recordMslMessage('refused', identity ?? null, audit());
       try {
@@ -212,12 +212,12 @@ export class MslResponderService implements MslApi {
       if (!rekey) {
         this.exchanges.recordMslMessage('ok', identity, audit());
         const headerText = writeMessageHeader(sender, base, senderCtx);
-        return writeMessage(headerText, header.handshake ? [] : [this.chunk(responseId, payload.data, compression, headerCtx)]);
+        return writeMessage(headerText, header.handshake ? [] : this.chunks(responseId, payload.data, compression, headerCtx));
       }
       const issued = this.keyExchange(identity, keyRequest!, token, nowMs, details, audit);
       try {
         const headerText = writeMessageHeader(sender, { ...base, keyResponseDataJson: issued.keyResponseDataJson }, senderCtx);
-        const chunks = header.handshake ? [] : [this.chunk(responseId, payload.data, compression, issued.context)];
+        const chunks = header.handshake ? [] : this.chunks(responseId, payload.data, compression, issued.context);
         return writeMessage(headerText, chunks);
       } finally {
         issued.destroy();
@@ -319,17 +319,15 @@ export class MslResponderService implements MslApi {
   /** The request's application data: every chunk verified before it is decrypted, in sequence, bounded once inflated. */
   private openPayloads(chunks: readonly unknown[], ctx: MslCryptoContext, messageId: number): { data: Uint8Array } {
     try {
-      const sequence = new PayloadSequence(messageId, this.limits.maxPayloadBytes);
-      for (const chunk of chunks) sequence.accept(openPayloadChunk(chunk, ctx, { maxInflated: this.limits.maxPayloadBytes }));
-      return { data: sequence.finish() };
+      return openPayloads(chunks, ctx, messageId, { maxInflated: this.limits.maxPayloadBytes, maxData: this.limits.maxPayloadBytes });
     } catch (error) {
       throw error instanceof MslError ? error.withMessageId(messageId) : error;
     }
   }
 
-  /** One payload chunk, the whole echo, ending the message. */
-  private chunk(messageId: number, data: Uint8Array, compression: 'GZIP' | undefined, ctx: MslCryptoContext): string {
-    return writePayloadChunk({ sequenceNumber: 1, messageId, endOfMessage: true, data, ...(compression ? { compression } : {}) }, ctx);
+  /** The echo: one chunk ending the message, compressed when the request's capabilities allow and that is smaller. */
+  private chunks(messageId: number, data: Uint8Array, compression: 'GZIP' | undefined, ctx: MslCryptoContext): string[] {
+    return payloadChunkTexts(data, ctx, messageId, compression ? { compression } : {});
   }
 
   private times(): { renewalWindow: number; expiration: number } {

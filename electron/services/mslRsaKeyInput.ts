@@ -41,7 +41,7 @@ export async function generateMslKeyPair(): Promise<MslRsaKeyPair> {
 export async function readMslPrivateKey(text: string): Promise<MslRsaKeyPair> {
   if (typeof text !== 'string' || text.trim() === '') throw invalid('The key file is empty.');
   const privateKey = text.includes('-----BEGIN') ? fromPem(text) : fromBase64Der(text);
-  if (privateKey.asymmetricKeyType !== 'rsa') throw invalid(`That is a${privateKey.asymmetricKeyType === 'rsa-pss' ? 'n RSA-PSS' : ` ${privateKey.asymmetricKeyType ?? 'non-RSA'}`} key: MSL's RSA entity authentication signs with SHA256withRSA (PKCS #1 v1.5), so give an RSA key.`);
+  if (privateKey.asymmetricKeyType !== 'rsa') throw invalid(`That is ${KEY_TYPE_NAMES[privateKey.asymmetricKeyType ?? ''] ?? 'not an RSA key'}: MSL's RSA entity authentication signs with SHA256withRSA (PKCS #1 v1.5), so give an RSA key.`);
   const bits = privateKey.asymmetricKeyDetails?.modulusLength ?? 0;
   if (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) throw invalid(`The key has ${bits} bits; ${MIN_RSA_BITS} to ${MAX_RSA_BITS} are accepted.`);
   return describePair(privateKey);
@@ -64,6 +64,9 @@ async function describePair(privateKey: KeyObject): Promise<MslRsaKeyPair> {
     thumbprint: await calculateJwkThumbprint({ kty: 'RSA', n: jwk.n!, e: jwk.e! }, 'sha256'),
   };
 }
+
+/** What the refusal calls a key of another type. */
+const KEY_TYPE_NAMES: Readonly<Record<string, string>> = { 'rsa-pss': 'an RSA-PSS key', ec: 'an EC key', ed25519: 'an Ed25519 key', ed448: 'an Ed448 key', x25519: 'an X25519 key', x448: 'an X448 key', dsa: 'a DSA key', dh: 'a DH key' };
 
 const PRIVATE_PEM = { 'RSA PRIVATE KEY': 'pkcs1', 'PRIVATE KEY': 'pkcs8' } as const;
 

@@ -12,7 +12,7 @@ import { selectKeyRequest } from '../../electron/msl/keyExchange.js';
 import { openMasterToken, sessionContext } from '../../electron/msl/masterToken.js';
 import { openPayloads, parseMessage, payloadChunkTexts, writeMessage } from '../../electron/msl/message.js';
 import { decoded, messageBytes, pskOf, server1Rsa } from '../support/mslVectors.js';
-import { client9Psk, pskContext, tokenContext } from '../support/mslWire.js';
+import { client9Psk, contextFor, pskContext, tokenContext } from '../support/mslWire.js';
 
 const T = 1796626903;
 const trusted = (): Map<string, ReturnType<typeof server1Rsa>['publicKey']> => new Map([['rsakeyid1', server1Rsa().publicKey]]);
@@ -82,6 +82,11 @@ describe('the client accepts every response MSL’s server gave', () => {
     const client = await clientOf('client2');
     const r6 = await replay(client, '006');
     expect([r6.chunks, r6.renewed, r6.masterToken]).toEqual([0, true, { serial: 968045932037594, sequence: 0 }]);
+    // Its next request is what MSL's client sent as 007: the handshake response's id + 1, non-replayable id 1, under the new token.
+    const next = parseMessage(client.request({ payload: utf8('run E: non-replayable'), renew: false, nonReplayable: true }));
+    const want7 = decoded('007', 'request').headerdata;
+    const ours = openHeader(next.header as ParsedMessageHeader, contextFor(next.header));
+    expect([ours.messageId, ours.nonReplayableId, ours.sender]).toEqual([want7.messageid, want7.nonreplayableid, want7.sender]);
     const r7 = await replay(client, '007');
     expect([text(r7.payload), r7.renewed]).toEqual(['run E: non-replayable', false]);
   });

@@ -83,6 +83,13 @@ describe('LZW as MSL writes it (vectors written by MSL\'s own LZWOutputStream)',
     expect([...uncompress('LZW', new Uint8Array([0x41, 0x21, 0x40, 0x20, 0x40, 0xff]), 100)]).toEqual([...new TextEncoder().encode('ABABABA'), 0x0f]);
   });
 
+  it('decodes at exactly the cap (its tables are sized by the smaller of input and cap) and refuses one byte under it', () => {
+    const msl = lzwVector('lcg20000.lzw');
+    expect(Buffer.from(uncompress('LZW', msl, 20000)).equals(Buffer.from(lcg(20000)))).toBe(true);
+    expect(refusal(() => uncompress('LZW', msl, 19999)).code).toBe('UNCOMPRESSION_ERROR');
+    expect(refusal(() => uncompress('LZW', msl, 100)).code).toBe('UNCOMPRESSION_ERROR');
+  });
+
   it('stops at the output cap and at MSL\'s deflate ratio of 200: an LZW bomb fails fast', () => {
     const zeros = lzwVector('zeros100000.lzw');
     expect(uncompress('LZW', zeros, 100000).length).toBe(100000);

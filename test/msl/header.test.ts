@@ -105,6 +105,26 @@ describe('header refusals', () => {
     expect(codeOf(() => openHeader(parseHeader(request()) as ParsedMessageHeader, pskContext('client2')))).toBe('MESSAGE_ENTITYDATABASED_VERIFICATION_FAILED');
   });
 
+  it('verifies before it decrypts: a bad signature never reaches decrypt (header and master token)', () => {
+    const calls: string[] = [];
+    const spy: MslCryptoContext = {
+      encrypt: () => new Uint8Array(0),
+      decrypt: () => {
+        calls.push('decrypt');
+        return new Uint8Array(0);
+      },
+      sign: () => new Uint8Array(0),
+      verify: () => {
+        calls.push('verify');
+        return false;
+      },
+    };
+    const garbage = { ...request(), headerdata: 'AAAA' };
+    expect(codeOf(() => openHeader(parseHeader(garbage) as ParsedMessageHeader, spy))).toBe('MESSAGE_ENTITYDATABASED_VERIFICATION_FAILED');
+    expect(codeOf(() => openMasterToken(token(), [spy, spy]))).toBe('MASTERTOKEN_UNTRUSTED');
+    expect(calls).toEqual(['verify', 'verify', 'verify']);
+  });
+
   it('Base64 variants of headerdata and signature', () => {
     const r = request();
     const sig: string = r.signature;

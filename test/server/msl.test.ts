@@ -3,17 +3,15 @@
 // contact answered with 200 and an MSL message, an unknown identity with an
 // error header (200), a 10 MB request refused with 413 without being read whole,
 // and the door still answering after all of it.
-import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveWrappingKey } from '../../electron/jwe/keyDerivation.js';
 import { ResponderServer } from '../../electron/server/httpResponder.js';
 import { decodeResponse } from '../support/mslWikiDecoder.js';
 import { client1Psk, decoded, messageBytes, server1Rsa } from '../support/mslVectors.js';
 import { openTestServices, type TestServices } from '../support/services.js';
+import { provisionMslSample, sampleTokenKeys, uploadUntilAnswered } from '../support/mslSample.js';
 
-const ENC_HEX = '1d58f3b8f747d16ab1093c4ca624eacf';
-const HMAC_HEX = 'd7aebfd5879bb0e0ad016a4cf3cb3982f5ba260da520245bb42275bd7947370c';
-const tokenKeys = { enc: Buffer.from(ENC_HEX, 'hex'), hmac: Buffer.from(HMAC_HEX, 'hex') };
+const tokenKeys = sampleTokenKeys;
 const psk = client1Psk();
 const server = server1Rsa();
 
@@ -26,9 +24,7 @@ beforeAll(async () => {
   t = await openTestServices({ batch: true });
   t.clock.now = new Date((decoded('001', 'request').headerdata.timestamp as number) * 1000);
   const s = t.services;
-  s.devices.provision({ identity: 'client1', keys: { kind: 'kpe-kph', kpe: Buffer.from(psk.kpe).toString('hex'), kph: Buffer.from(psk.kph).toString('hex') } });
-  await s.msl.keys.importIdentity(server.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 'rsakeyid1', 'server1');
-  s.msl.keys.importTokenKeys(ENC_HEX, HMAC_HEX);
+  await provisionMslSample(s);
   responder = new ResponderServer({ exchanges: s.exchanges, msl: s.mslResponder, port: 0, accessLog: (l) => log.push(l), requestTimeoutMs: 5000 });
   base = await responder.listen();
 });
@@ -65,26 +61,7 @@ describe('POST /msl', () => {
   });
 
   it('refuses a 10 MB request with 413 before reading it all', async () => {
-    const block = Buffer.alloc(64 * 1024, 0x20);
-    const { status, written } = await new Promise<{ status: number; written: number }>((resolve, reject) => {
-      let written = 0;
-      let answered = false;
-      const req = httpRequest(`${base}/msl`, { method: 'POST', headers: { 'transfer-encoding': 'chunked', 'content-type': 'application/x-www-form-urlencoded' } }, (res) => {
-        answered = true;
-        res.resume();
-        resolve({ status: res.statusCode ?? 0, written });
-        req.destroy();
-      });
-      req.on('error', (e) => (answered ? undefined : reject(e)));
-      const pump = (): void => {
-        while (!answered && written < 10 * 1024 * 1024) {
-          written += block.length;
-          if (!req.write(block)) return void req.once('drain', pump);
-        }
-        if (!answered) req.end();
-      };
-      pump();
-    });
+    const { status, written } = await uploadUntilAnswered(`${base}/msl`, 10 * 1024 * 1024);
     expect(status).toBe(413);
     expect(written).toBeLessThan(10 * 1024 * 1024);
     const declared = await postMsl(Buffer.alloc(10 * 1024 * 1024, 0x20));

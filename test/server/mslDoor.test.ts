@@ -3,6 +3,7 @@
 // cap (a 10 MB request refused without being read whole), and the caller
 // checks the /v1/keyx door already does.
 import { request as httpRequest } from 'node:http';
+import { uploadUntilAnswered } from '../support/mslSample.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_MSL_MAX_BODY_BYTES, ResponderServer } from '../../electron/server/httpResponder.js';
 import type { MslApi, MslOutcome } from '../../electron/services/api.js';
@@ -85,26 +86,7 @@ describe('POST /msl', () => {
   it('refuses a 10 MB chunked request with 413 as soon as it passes 1 MiB, without reading the rest', async () => {
     const msl = fake(echo);
     const base = await start(msl);
-    const block = Buffer.alloc(64 * 1024, 0x7b);
-    const { status, written } = await new Promise<{ status: number; written: number }>((resolve, reject) => {
-      let written = 0;
-      let answered = false;
-      const req = httpRequest(`${base}/msl`, { method: 'POST', headers: { 'transfer-encoding': 'chunked', 'content-type': 'application/x-www-form-urlencoded' } }, (res) => {
-        answered = true;
-        res.resume();
-        resolve({ status: res.statusCode ?? 0, written });
-        req.destroy();
-      });
-      req.on('error', (e) => (answered ? undefined : reject(e)));
-      const pump = (): void => {
-        while (!answered && written < 10 * 1024 * 1024) {
-          written += block.length;
-          if (!req.write(block)) return void req.once('drain', pump);
-        }
-        if (!answered) req.end();
-      };
-      pump();
-    });
+    const { status, written } = await uploadUntilAnswered(`${base}/msl`, 10 * 1024 * 1024);
     expect(status).toBe(413);
     expect(written).toBeLessThan(10 * 1024 * 1024);
     expect(msl.bodies).toHaveLength(0);

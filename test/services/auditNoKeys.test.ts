@@ -2,7 +2,7 @@
 // operator sees. Provision with known keys, run every operation (answered and
 // refused), then scan every audit row and every error message for every key
 // the test knows, as hex (both cases), Base64 and Base64url.
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { exportJWK, generateKeyPair } from 'jose';
@@ -136,6 +136,29 @@ describe('key material never reaches the audit log or an error', () => {
     s.devices.provision({ identity: 'ESN-FROM-MSL', keys: { kind: 'generate' } });
     expect(s.exchanges.respond(JSON.stringify({ identity: 'ESN-FROM-MSL', keyrequestdata: { scheme: 'JWE_LADDER', keydata: e2.inputs.request_keydata } })).ok).toBe(true);
     await expectRefused('import-msl bad', () => s.issuers.importMsl(`${known('bad kissuer', hex(16, 9))}0`));
+
+    // The MSL server's keys: master-token keys imported, an RSA identity imported (its private key's
+    // parts and DER known), both refused too; the settings; the token bookkeeping.
+    s.msl.keys.importTokenKeys(known('msl.key.enc', hex(16, 21)), known('msl.key.hmac', hex(32, 22)), 60);
+    await expectRefused('msl keys known', () => s.msl.keys.importTokenKeys(hex(16, 21), hex(32, 22)));
+    await expectRefused('msl keys bad', () => s.msl.keys.importTokenKeys(`${known('bad msl.key.enc', hex(16, 23))}0`, hex(32, 24)));
+    s.msl.keys.rotateTokenKeys(0);
+    s.msl.keys.retireTokenKeys(1);
+    const mslRsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const mslRsaJwk = mslRsa.privateKey.export({ format: 'jwk' }) as Record<string, string>;
+    for (const m of ['d', 'p', 'q', 'dp', 'dq', 'qi']) keys.set(`msl rsa ${m}`, Buffer.from(mslRsaJwk[m]!, 'base64url'));
+    const mslRsaDer = mslRsa.privateKey.export({ format: 'der', type: 'pkcs8' });
+    keys.set('msl rsa pkcs8', mslRsaDer);
+    await s.msl.keys.importIdentity(mslRsaDer.toString('base64'), 'rsakeyid1', 'server1');
+    await expectRefused('msl identity known', () => s.msl.keys.importIdentity(mslRsa.privateKey.export({ format: 'pem', type: 'pkcs1' }) as string, 'another'));
+    await expectRefused('msl identity truncated', () => s.msl.keys.importIdentity(mslRsaDer.subarray(0, 600).toString('base64'), 'cut'));
+    await s.msl.keys.rotateIdentity();
+    s.msl.keys.retireIdentity(2);
+    s.msl.keys.destroyIdentity(2);
+    s.msl.settings.set({ renewalWindow: 60, expiration: 600 });
+    const mslSerial = s.msl.tokens.allocateSerial('client1');
+    s.msl.tokens.acceptNonReplayableId(mslSerial, 'client1', 1);
+    for (const k of s.msl.keys.tokenKeys()) keys.set(`msl token keys ${k.generation}`, Buffer.concat([k.encryptionKey, k.hmacKey]));
     const peerExport = await s.issuers.exportToPeer([1, 2, 3], { kind: 'passphrase', passphrase: BUNDLE_PASSPHRASE });
     const peer = await openPassphraseExport(peerExport, BUNDLE_PASSPHRASE);
     for (const g of (JSON.parse(new TextDecoder().decode(peer.plaintext)) as { payload: { generations: Array<{ generation: number; kissuer: string }> } }).payload.generations) known(`kissuer ${g.generation}`, g.kissuer);
@@ -204,6 +227,8 @@ describe('key material never reaches the audit log or an error', () => {
       'issuer.create:ok', 'issuer.rotate:ok', 'issuer.import-msl:ok', 'issuer.export:ok', 'issuer.retire:ok', 'issuer.destroy:ok',
       'exchange:ok', 'exchange:refused',
       'recipient.add:ok', 'recipient.list:ok', 'recipient.show:ok', 'recipient.jwks:ok', 'identity.jwks:ok', 'identity.list:ok',
+      'msl.identity-create:ok', 'msl.identity-import:ok', 'msl.identity-rotate:ok', 'msl.identity-retire:ok', 'msl.identity-destroy:ok',
+      'msl.keys-create:ok', 'msl.keys-import:ok', 'msl.keys-rotate:ok', 'msl.keys-retire:ok', 'msl.settings:ok',
     ]) expect(actions, a).toContain(a);
     for (const row of rows) {
       const { mac: _mac, ...text } = row;

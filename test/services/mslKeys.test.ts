@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { KeyLadderRuntime } from '../../electron/services/index.js';
 import { kcv } from '../../electron/jwe/kcv.js';
 import { openTestServices, PASSPHRASE, type TestServices } from '../support/services.js';
-import { mslServerConfig, secondRuntime } from '../support/msl.js';
+import { mslServerConfig, rawWrite, secondRuntime } from '../support/msl.js';
 import { DB, openRaw, storeKeyOf } from '../support/storeFiles.js';
 
 let t: TestServices | undefined;
@@ -126,7 +126,7 @@ describe('the MSL server identity', () => {
       ['encrypted PKCS #8', encrypted, /encrypted/],
       ['encrypted PKCS #1', encryptedPkcs1, /encrypted/],
       ['a public key', publicPem, /not a private key/],
-      ['EC', ec, /ec key/],
+      ['EC', ec, /an EC key/],
       ['RSA-PSS', pss, /RSA-PSS/],
       ['two blocks', `${small}${ec}`, /2 PEM blocks/],
       ['base64url', der.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''), /neither PEM nor/],
@@ -141,6 +141,22 @@ describe('the MSL server identity', () => {
     await expect(keys.importIdentity(der, 'has space')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect(auditCount(t.services)).toBe(entries);
     expect(keys.identities()).toHaveLength(1);
+  });
+
+  it('a store upgraded from schema 7 has none: the responder is told MSL_NOT_FOUND (no keys: an empty list) until the operator creates them', async () => {
+    t = await openTestServices();
+    await rawWrite(t, 'DELETE FROM msl_identities');
+    await rawWrite(t, 'DELETE FROM msl_token_keys');
+    const keys = t.services.msl.keys;
+    expect(() => keys.serverSigner()).toThrow(expect.objectContaining({ code: 'MSL_NOT_FOUND', message: expect.stringContaining('msl identity create') }));
+    expect(() => keys.identity()).toThrow(expect.objectContaining({ code: 'MSL_NOT_FOUND' }));
+    await expect(keys.rotateIdentity()).rejects.toMatchObject({ code: 'MSL_NOT_FOUND' });
+    expect(keys.tokenKeys()).toEqual([]);
+    expect(await keys.createIdentity('server9')).toMatchObject({ generation: 1, name: 'server9', status: 'active' });
+    expect(keys.serverSigner()).toMatchObject({ generation: 1, name: 'server9' });
+    expect(keys.rotateTokenKeys()).toMatchObject({ generation: 1, status: 'active' });
+    expect(keys.tokenKeys().map((k) => k.generation)).toEqual([1]);
+    expect(t.services.audit.list({ action: 'msl.keys-create' })).toHaveLength(2); // init's, and this one
   });
 
   it('create is refused while an identity is active; retire and destroy follow rotation, and destroy erases the private key', async () => {

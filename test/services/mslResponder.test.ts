@@ -9,9 +9,13 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { deriveWrappingKey } from '../../electron/jwe/keyDerivation.js';
+import { MslClient } from '../../electron/msl/client.js';
 import { buildRequest, decodeResponse, openSymmetric, openToken, splitObjects, type DecodedResponse, type RequestSender, type SymmetricKeys } from '../support/mslWikiDecoder.js';
-import { client1Psk, decoded, messageBytes, pskOf, server1Rsa, type Exchange } from '../support/mslVectors.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { client1Psk, decoded, messageBytes, MSL_VECTORS, pskOf, server1Rsa, type Exchange } from '../support/mslVectors.js';
 import { openTestServices, type TestServices } from '../support/services.js';
+import { provisionMslSample, sampleTokenKeys } from '../support/mslSample.js';
 
 let t: TestServices | undefined;
 afterEach(() => {
@@ -19,9 +23,7 @@ afterEach(() => {
   t = undefined;
 });
 
-const ENC_HEX = '1d58f3b8f747d16ab1093c4ca624eacf';
-const HMAC_HEX = 'd7aebfd5879bb0e0ad016a4cf3cb3982f5ba260da520245bb42275bd7947370c';
-const tokenKeys: SymmetricKeys = { enc: Buffer.from(ENC_HEX, 'hex'), hmac: Buffer.from(HMAC_HEX, 'hex') };
+const tokenKeys: SymmetricKeys = sampleTokenKeys;
 const psk = client1Psk();
 const clientKeys: SymmetricKeys = { enc: Buffer.from(psk.kpe), hmac: Buffer.from(psk.kph) };
 const kpw = deriveWrappingKey(psk.kpe, psk.kph);
@@ -35,11 +37,7 @@ async function setup(atSeconds: number): Promise<TestServices> {
   t = await openTestServices();
   t.clock.now = new Date(atSeconds * 1000);
   const s = t.services;
-  s.devices.provision({ identity: 'client1', keys: { kind: 'kpe-kph', kpe: Buffer.from(psk.kpe).toString('hex'), kph: Buffer.from(psk.kph).toString('hex') } });
-  const client2 = pskOf('client2');
-  s.devices.provision({ identity: 'client2', keys: { kind: 'kpe-kph', kpe: Buffer.from(client2.kpe).toString('hex'), kph: Buffer.from(client2.kph).toString('hex') } });
-  await s.msl.keys.importIdentity(server.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 'rsakeyid1', 'server1');
-  s.msl.keys.importTokenKeys(ENC_HEX, HMAC_HEX);
+  await provisionMslSample(s);
   // The capture's server: renewal window 5 s, expiration 120 s (mslsrv.cfg).
   s.msl.settings.set({ renewalWindow: 5, expiration: 120 });
   return t;
@@ -96,6 +94,18 @@ describe('the captured requests of MSL\'s client', () => {
     expect(r.keyResponse).toBeUndefined();
     expect(r.data['messageid']).toBe(decoded('004', 'request').headerdata.messageid + 1);
     expect(r.payload!.data.toString()).toBe('run C: master token only');
+  });
+
+  it('the master token MSL\'s server issued in 001 is accepted (keys shared): a message under it inside its window is answered under it', async () => {
+    await setup(capturedAt('001') + 2);
+    const kr = decode(messageBytes('001', 'response'), { kprev: kpw }).keyResponse!;
+    const c = new TestClient();
+    // The token as MSL's server wrote it (RSA header data is plaintext), and the session keys its key response gave.
+    const headerdata = JSON.parse(Buffer.from(splitObjects(messageBytes('001', 'response'))[0]!['headerdata'], 'base64').toString('utf8'));
+    c.token = { json: headerdata.keyresponsedata.mastertoken, keys: { enc: kr.kenc, hmac: kr.khmac }, sequence: 0, serial: kr.token.tokendata['serialnumber'] };
+    const r = c.accept(answer(c.request({ payload: Buffer.from('under MSL\'s token') })).body);
+    expect(r.keyResponse).toBeUndefined();
+    expect(r.payload!.data.toString()).toBe('under MSL\'s token');
   });
 
   it('005: an unknown identity gets an error header (FAIL, 104005) under the server\'s RSA key', async () => {
@@ -257,6 +267,59 @@ describe('the whole flow with our own client', () => {
   });
 });
 
+describe('with KeyLadder\'s MSL client (electron/msl/client.ts)', () => {
+  const client = (identity: string, kpe: Uint8Array, kph: Uint8Array) => MslClient.create({
+    identity, longTerm: { mechanism: 'PSK', encryptionKey: kpe, hmacKey: kph },
+    trustedServerKeys: new Map([['rsakeyid1', server.publicKey]]), now: () => Math.floor(t!.clock.now.getTime() / 1000),
+  });
+  const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
+
+  it('accepts our answer to the captured 001 request as MSL\'s client would', async () => {
+    await setup(capturedAt('001'));
+    const c = await client('client1', psk.kpe, psk.kph);
+    const request = messageBytes('001', 'request');
+    c.adoptRequest(request);
+    const r = await c.accept(answer(request).body);
+    expect(r).toMatchObject({ renewed: true, masterToken: { sequence: 0 } });
+    expect(text(r.payload)).toBe('run A: hello via PSK handshake');
+  });
+
+  it('first contact PSK, token reuse, renewal by PSK then WRAP, handshake then non-replayable, a 55 KB GZIP echo, an unknown identity', async () => {
+    const { clock } = await setup(1_796_626_900);
+    const c = await client('client1', psk.kpe, psk.kph);
+    const first = await c.accept(answer(c.request({ payload: Buffer.from('first') })).body);
+    expect(first).toMatchObject({ renewed: true, masterToken: { sequence: 0 } });
+    expect(text(first.payload)).toBe('first');
+    const serial = first.masterToken!.serial;
+    const reuse = await c.accept(answer(c.request({ payload: Buffer.from('reuse') })).body);
+    expect(reuse).toMatchObject({ renewed: false });
+    expect(text(reuse.payload)).toBe('reuse');
+    clock.now = new Date(clock.now.getTime() + 6_000);
+    expect(await c.accept(answer(c.request({ renew: 'PSK', payload: Buffer.from('psk') })).body)).toMatchObject({ renewed: true, masterToken: { serial, sequence: 1 } });
+    clock.now = new Date(clock.now.getTime() + 6_000);
+    expect(await c.accept(answer(c.request({ renew: 'WRAP', payload: Buffer.from('wrap') })).body)).toMatchObject({ renewed: true, masterToken: { serial, sequence: 2 } });
+
+    const d = await client('client1', psk.kpe, psk.kph);
+    const hs = await d.accept(answer(d.request({ handshake: true })).body);
+    expect(hs).toMatchObject({ renewed: true, chunks: 0 });
+    const nrep = await d.accept(answer(d.request({ nonReplayable: true, payload: Buffer.from('once') })).body);
+    expect(text(nrep.payload)).toBe('once');
+
+    // Words in a pseudo-random order, as 008's payload (a text that deflates beyond MSL's ratio of 200 is refused).
+    let seed = 7;
+    const words = ['alpha', 'beta', 'gamma', 'delta', 'token', 'chunk', 'msl', 'ladder'];
+    const big = Buffer.from(Array.from({ length: 11_000 }, () => words[(seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) >>> 20 & 7]).join(' ').slice(0, 55_000));
+    const gz = await d.accept(answer(d.request({ payload: big, compression: 'GZIP' })).body);
+    expect(gz.compressed).toBe(true);
+    expect(Buffer.from(gz.payload).equals(big)).toBe(true);
+
+    const [, kpe9, kph9] = readFileSync(join(MSL_VECTORS, 'client9.psk'), 'utf8').trim().split('\n');
+    const stranger = await client('client9', Buffer.from(kpe9!, 'base64'), Buffer.from(kph9!, 'base64'));
+    const refused = await stranger.accept(answer(stranger.request({ payload: Buffer.from('x') })).body);
+    expect(refused.error).toMatchObject({ errorCode: 1, internalCode: 104005 });
+  });
+});
+
 describe('model groups, stale tokens, and an audit log that cannot be written', () => {
   it('MGK entity authentication: the model group\'s Kde/Kdh authenticate the device, and MGK key exchange answers under its Kdw', async () => {
     const { services: s } = await setup(1_796_626_900);
@@ -356,6 +419,7 @@ describe('bad input: an error header each, no store change but the refusal\'s au
     ['a GZIP bomb', (c) => rechunk(c, [{ sequencenumber: 1, endofmsg: true, compressionalgo: 'GZIP', data: gzipSync(Buffer.alloc(64 * 1024 * 1024)) }]), 'UNCOMPRESSION_ERROR'],
     ['an unknown compression', (c) => rechunk(c, [{ sequencenumber: 1, endofmsg: true, compressionalgo: 'ZSTD' }]), 'UNIDENTIFIED_COMPRESSION'],
     ['an unsupported key exchange scheme', (c) => c.request({ extra: { renewable: true, keyrequestdata: [{ scheme: 'DIFFIE_HELLMAN', keydata: {} }] } }), 'KEYX_FACTORY_NOT_FOUND'],
+    ['an unknown key exchange scheme', (c) => c.request({ extra: { renewable: true, keyrequestdata: [{ scheme: 'SECRET-DATA-HERE', keydata: {} }] } }), 'UNIDENTIFIED_KEYX_SCHEME'],
     ['a message over the size cap', (c) => c.request({ payload: Buffer.alloc(2 * 1024 * 1024, 0x41) }), 'MESSAGE_FORMAT_ERROR'],
   ];
 
@@ -377,10 +441,26 @@ describe('bad input: an error header each, no store change but the refusal\'s au
     expect(r.data['internalcode']).toBeGreaterThanOrEqual(100_000);
     expect(snapshot()).toEqual(before);
     t!.services.exchanges.flush();
-    expect(t!.services.audit.list({ action: 'msl', outcome: 'refused' })[0]?.details['code']).toBe(code);
+    const [refusal] = t!.services.audit.list({ action: 'msl', outcome: 'refused' });
+    expect(refusal?.details['code']).toBe(code);
+    // Reason codes only: nothing the caller wrote reaches the audit.
+    expect(JSON.stringify(refusal)).not.toContain('SECRET-DATA');
   });
 
-  it('a request signed with another client\'s keys (the wrong key id): refused, never answered', async () => {
+  it('an envelope naming another key id, under the right keys: ENVELOPE_KEY_ID_MISMATCH', async () => {
+    await setup(1_796_626_900);
+    const headerdata = { messageid: 77, renewable: true, handshake: false, capabilities: CAPABILITIES, keyrequestdata: [{ scheme: 'JWE_LADDER', keydata: { mechanism: 'PSK' } }] };
+    const request = buildRequest({ kind: 'entity', scheme: 'PSK', identity: 'client1', keys: clientKeys, keyid: 'client2' }, { headerdata, chunks: [{ sequencenumber: 1, messageid: 77, endofmsg: true, data: Buffer.from('x') }] });
+    expect(answer(request)).toMatchObject({ kind: 'error-header', code: 'ENVELOPE_KEY_ID_MISMATCH' });
+  });
+
+  it('chunks that never say endofmsg end with the message\'s bytes, as in MSL (its reader takes the end of the stream as the end)', async () => {
+    const { c } = await withToken();
+    const r = c.accept(answer(rechunk(c, [{ sequencenumber: 1, endofmsg: false, data: Buffer.from('no end') }])).body);
+    expect(r.payload!.data.toString()).toBe('no end');
+  });
+
+  it('a request signed with another client\'s keys: refused, never answered', async () => {
     await setup(1_796_626_900);
     const other = pskOf('client2');
     const c = new TestClient('client1', { enc: Buffer.from(other.kpe), hmac: Buffer.from(other.kph) });

@@ -10,8 +10,7 @@ import type { KeyLadderRuntime } from '../../electron/services/index.js';
 import { checkMslTimes } from '../../electron/services/mslSettings.js';
 import { NON_REPLAYABLE_WINDOW } from '../../electron/services/mslTokens.js';
 import { openTestServices, PASSPHRASE, TEST_KDF_LOG_N, type TestServices } from '../support/services.js';
-import { secondRuntime } from '../support/msl.js';
-import { DB, openRaw, storeKeyOf } from '../support/storeFiles.js';
+import { rawWrite, secondRuntime } from '../support/msl.js';
 import { prepareBuild } from '../support/crashHarness.js';
 import { childNodeArgs } from '../support/runtime.js';
 
@@ -27,20 +26,6 @@ afterEach(() => {
 async function otherHandle(test: TestServices): Promise<KeyLadderRuntime> {
   other = await secondRuntime(test);
   return other;
-}
-
-/** Sets a row as no reachable sequence of calls would soon (2^53 renewals are not a test): through the raw database, the store locked meanwhile. */
-async function rawUpdate(test: TestServices, sql: string, ...params: unknown[]): Promise<void> {
-  test.services.store.lock();
-  const key = await storeKeyOf(test.dir, PASSPHRASE);
-  const db = openRaw(join(test.dir, DB), key, { readonly: false });
-  try {
-    db.prepare(sql).run(...params);
-  } finally {
-    db.close();
-    key.fill(0);
-  }
-  await test.services.store.unlock(PASSPHRASE);
 }
 
 describe('MSL settings', () => {
@@ -108,7 +93,8 @@ describe('MSL master-token serials', () => {
     t = await openTestServices();
     const tokens = t.services.msl.tokens;
     const serial = tokens.allocateSerial('client1');
-    await rawUpdate(t, 'UPDATE msl_tokens SET sequence = ? WHERE serial = ?', MAX, serial);
+    // 2^53 renewals are not a test: the row is set as they would leave it.
+    await rawWrite(t, 'UPDATE msl_tokens SET sequence = ? WHERE serial = ?', MAX, serial);
     expect(tokens.recordRenewal(serial, 'client1', MAX)).toEqual({ ok: true, sequence: 0 });
     expect(tokens.recordRenewal(serial, 'client1', 0)).toEqual({ ok: true, sequence: 1 });
   });
@@ -156,7 +142,7 @@ describe('MSL non-replayable ids', () => {
     const tokens = t.services.msl.tokens;
     const serial = tokens.allocateSerial('client1');
     // Climbing to the top window by window would take 2^37 steps: the row is set as the climb would leave it.
-    await rawUpdate(t, 'UPDATE msl_tokens SET nonreplayable_id = ? WHERE serial = ?', MAX - 3, serial);
+    await rawWrite(t, 'UPDATE msl_tokens SET nonreplayable_id = ? WHERE serial = ?', MAX - 3, serial);
     const o = t.services;
     expect(o.msl.tokens.acceptNonReplayableId(serial, 'client1', MAX)).toBe('accepted');
     expect(o.msl.tokens.acceptNonReplayableId(serial, 'client1', MAX - 1)).toBe('MESSAGE_REPLAYED');

@@ -19,7 +19,7 @@ export const serveCommands: readonly Command[] = [
       const passphrase = await readPassphrase(storePassphrase(ctx.values['passphrase-file']), ctx.io);
       return serveCluster({
         storeDir: ctx.storeDir, passphrase, settings,
-        report: { notice: ctx.io.stderr, listening: (address, workers) => ctx.out.print(`Responding on ${address}/v1/keyx with ${workers === 1 ? '1 worker process' : `${workers} worker processes`} (Ctrl-C to stop)`, { listening: address, workers }) },
+        report: { notice: ctx.io.stderr, listening: (address, workers) => ctx.out.print(`Responding on ${address}/v1/keyx and ${address}/msl with ${workers === 1 ? '1 worker process' : `${workers} worker processes`} (Ctrl-C to stop)`, { listening: address, workers }) },
       });
     },
   },
