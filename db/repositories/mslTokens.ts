@@ -11,6 +11,8 @@ import type { Db } from '../connection.js';
 
 /** MSL's MAX_LONG_VALUE (2^53): serials, sequence numbers and non-replayable ids are 0..2^53, and wrap to 0 after it. */
 export const MSL_MAX_LONG = 9_007_199_254_740_992;
+/** How long a serial is remembered after its newest token expired (an expired token may still be renewed). */
+export const SERIAL_RETENTION_MS = 30 * 86_400_000;
 /** Integers modulo 2^53 + 1 (not a double: written out for SQL, a BigInt in JS): the distance from one id to the next across the wrap. */
 const MODULUS_SQL = '9007199254740993';
 const MODULUS = 9_007_199_254_740_993n;
@@ -35,6 +37,8 @@ export class MslTokenRepository {
   private readonly getStmt;
   private readonly acceptStmt;
   private readonly renewStmt;
+  private readonly insertStmt;
+  private readonly adoptStmt;
 
   constructor(private readonly db: Db) {
     this.getStmt = db.prepare('SELECT serial, identity, sequence, previous_sequence, issued_at, renewed_at, expires_at, nonreplayable_id FROM msl_tokens WHERE serial = ?');
@@ -49,6 +53,8 @@ export class MslTokenRepository {
         (previous_sequence IS NULL AND sequence = @presented)
         OR ((sequence = @presented OR previous_sequence = @presented) AND ${forward('previous_sequence', 'sequence')} < @maxSkipped))
       RETURNING sequence`).pluck();
+    this.insertStmt = db.prepare(`INSERT INTO msl_tokens (serial, identity, sequence, issued_at, expires_at) VALUES (@serial, @identity, 0, @at, @expiresAt) ON CONFLICT(serial) DO NOTHING`);
+    this.adoptStmt = db.prepare(`INSERT INTO msl_tokens (serial, identity, sequence, issued_at, expires_at) VALUES (@serial, @identity, @sequence, @at, @expiresAt) ON CONFLICT(serial) DO NOTHING`);
   }
 
   get(serial: number): MslTokenRow | undefined {
@@ -57,7 +63,18 @@ export class MslTokenRepository {
 
   /** Records a new serial at sequence 0; false if the serial is taken (the caller draws another). */
   insert(row: { serial: number; identity: string; at: string; expiresAt: string }): boolean {
-    return this.db.prepare(`INSERT INTO msl_tokens (serial, identity, sequence, issued_at, expires_at) VALUES (@serial, @identity, 0, @at, @expiresAt) ON CONFLICT(serial) DO NOTHING`).run(row).changes === 1;
+    return this.insertStmt.run(row).changes === 1;
+  }
+
+  /**
+   * Takes up a serial this store has no row for, at the sequence number of a
+   * token that verified under this store's master-token keys: one an MSL
+   * server sharing those keys issued, or a first contact whose row is still in
+   * another worker's batch. A serial already known (to any identity) is left
+   * as it is: the checks then decide on its row.
+   */
+  adopt(row: { serial: number; identity: string; sequence: number; at: string; expiresAt: string }): void {
+    this.adoptStmt.run(row);
   }
 
   /** The new sequence number, or undefined when the presented token is not one this serial may renew from (or the serial is unknown). */

@@ -36,6 +36,7 @@ import type { RegistryUpdate } from '../../db/repositories/wrapdata.js';
 import type { KeyStore } from '../../db/store.js';
 import type { Mechanism } from '../ladder/messages.js';
 import { PendingRegistry } from './wrapdataRegistry.js';
+import { SERIAL_RETENTION_MS } from '../../db/repositories/mslTokens.js';
 
 export interface ExchangeRecord {
   readonly audit: AuditRecord;
@@ -47,6 +48,15 @@ export interface ExchangeRecord {
   readonly registry?: RegistryUpdate;
   /** For every answered exchange, test ones included: the generation the new wrapdata was issued under. */
   readonly issuedUnder?: number;
+  /** An MSL first contact: the new master token's serial number, recorded at sequence 0 with this batch. */
+  readonly mslSerial?: MslSerialRow;
+}
+
+export interface MslSerialRow {
+  readonly serial: number;
+  readonly identity: string;
+  readonly at: string;
+  readonly expiresAt: string;
 }
 
 export interface RecorderLimits {
@@ -66,6 +76,8 @@ const IMMEDIATE: RecorderLimits = { auditBatch: 1, auditDelayMs: 0, statsDelayMs
 
 export class ExchangeRecorder {
   private audit: AuditRecord[] = [];
+  /** New master-token serials, written with the audit batch that records their first contact. */
+  private serials: MslSerialRow[] = [];
   private marks = new Map<number, { at: string; mechanism: Mechanism; generation: number; count: number }>();
   private perGeneration = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
@@ -112,6 +124,7 @@ export class ExchangeRecorder {
 
   record(entry: ExchangeRecord): void {
     this.audit.push(entry.audit);
+    if (entry.mslSerial) this.serials.push(entry.mslSerial);
     if (entry.registry) this.registry.add(entry.registry);
     if (entry.issuedUnder !== undefined) this.registry.noteIssued(entry.issuedUnder);
     if (entry.generation !== undefined) {
@@ -180,6 +193,7 @@ export class ExchangeRecorder {
     // process holds the lock, for seconds maybe) then costs nothing but its failed BEGIN, however
     // many records wait. (Taking them out and putting them back copied them all at every attempt.)
     const audit = this.audit;
+    const serials = this.serials;
     const aggregates = [...this.refusedWhileUnavailable].map(([code, r]): AuditRecord => ({
       at: r.to, action: 'exchange', outcome: 'refused', subject: null,
       details: { mechanism: null, profile: null, code, reason: 'AUDIT_UNAVAILABLE', count: r.count, from: r.from, to: r.to },
@@ -208,7 +222,11 @@ export class ExchangeRecorder {
           store.audit.countExchanges(audit.filter(summarisable));
           store.audit.append(...audit.filter((r) => !summarisable(r)), ...aggregates);
         } else store.audit.append(...audit, ...aggregates);
-        if (closeHours) store.audit.closeSummaries(nowIso);
+        if (closeHours) {
+          store.audit.closeSummaries(nowIso);
+          store.mslTokens.pruneExpired(new Date(Date.parse(nowIso) - SERIAL_RETENTION_MS).toISOString());
+        }
+        for (const row of serials) store.mslTokens.insert(row);
         store.wrapdata.apply(this.registry.taken(), this.registry.generationsIssued(), audit[0]?.at ?? new Date().toISOString());
         store.devices.markExchanges(marks);
         store.issuers.addExchanges(perGeneration);
@@ -218,6 +236,7 @@ export class ExchangeRecorder {
       // the record of what was not answered must not be kept.
       if (!this.batched) {
         this.audit = [];
+        this.serials = [];
         throw error;
       }
       // Nothing was written (one transaction): the records wait, in order, and the counters go
@@ -242,6 +261,7 @@ export class ExchangeRecorder {
     }
     // Nothing can have been recorded during the transaction (it runs synchronously): all of it is written.
     this.audit = [];
+    this.serials = [];
     this.registry.written();
     this.retrying = false;
     this.failing = undefined;

@@ -44,7 +44,8 @@ import { RsaCryptoContext } from '../msl/rsaContext.js';
 import { SymmetricCryptoContext } from '../msl/symmetricContext.js';
 import type { MslApi, MslOutcome } from './api.js';
 import { describeError, ServiceError, ServiceErrorCode } from './errors.js';
-import { zeroSessionKeys, type ExchangeService, type MslAuditContext } from './exchanges.js';
+import { zeroSessionKeys, type ExchangeService, type MslAuditContext, type MslIssued } from './exchanges.js';
+import type { MslTokenService } from './mslTokens.js';
 import { checkTokenIdentity, entityContext } from './mslEntities.js';
 import type { StoreSession } from './session.js';
 
@@ -70,24 +71,27 @@ export interface MslServerState {
   tokenKeys(): MslTokenKeyCopy[];
   /** The store's master-token times, in seconds from issue. */
   times(): { readonly renewalWindow: number; readonly expiration: number };
-  allocateSerial(identity: string, expiresAt: Date): number;
+  /** A first contact's serial, drawn only: its row is written with the exchange's batched record. */
+  drawSerial(): number;
+  /** The serial's next sequence, recorded; a serial without a row (the token verified) is adopted. */
   recordRenewal(serial: number, identity: string, presented: number, expiresAt: Date): MslRenewal;
-  acceptNonReplayableId(serial: number, identity: string, id: number): string;
+  /** MSL's acceptNonReplayableId, adopting a verified token's unknown serial at its sequence. */
+  acceptNonReplayableId(serial: number, identity: string, id: number, sequence: number, expiresAt: Date): string;
 }
 
 /** The store's MSL services (mslKeys.ts, mslSettings.ts, mslTokens.ts) as the responder uses them. */
 export function mslServerState(msl: {
   readonly keys: { serverSigner(): MslServerSigner; tokenKeys(): MslTokenKeyCopy[] };
   readonly settings: { get(): { readonly renewalWindow: number; readonly expiration: number } };
-  readonly tokens: Pick<MslServerState, 'allocateSerial' | 'recordRenewal' | 'acceptNonReplayableId'>;
+  readonly tokens: MslTokenService;
 }): MslServerState {
   return {
     serverSigner: () => msl.keys.serverSigner(),
     tokenKeys: () => msl.keys.tokenKeys(),
     times: () => msl.settings.get(),
-    allocateSerial: (identity, expiresAt) => msl.tokens.allocateSerial(identity, expiresAt),
-    recordRenewal: (serial, identity, presented, expiresAt) => msl.tokens.recordRenewal(serial, identity, presented, expiresAt),
-    acceptNonReplayableId: (serial, identity, id) => msl.tokens.acceptNonReplayableId(serial, identity, id),
+    drawSerial: () => msl.tokens.drawSerial(),
+    recordRenewal: (serial, identity, presented, expiresAt) => msl.tokens.recordRenewal(serial, identity, presented, expiresAt, { adoptUnknown: true }),
+    acceptNonReplayableId: (serial, identity, id, sequence, expiresAt) => msl.tokens.acceptNonReplayableId(serial, identity, id, { adoptUnknown: true, sequence, expiresAt }),
   };
 }
 
@@ -97,6 +101,9 @@ export interface MslResponderLimits {
   /** The most application data one message may carry once uncompressed (a GZIP bomb stops here). */
   readonly maxPayloadBytes: number;
 }
+
+/** Echoes shorter than this are never compressed (see process()). */
+export const MIN_COMPRESSED_ECHO = 512;
 
 export const DEFAULT_MSL_LIMITS: MslResponderLimits = { maxMessageBytes: 1024 * 1024, maxPayloadBytes: 4 * 1024 * 1024 };
 
@@ -208,7 +215,9 @@ export class MslResponderService implements MslApi {
       const sender: HeaderSender = token === undefined ? { entityAuth: this.serverEntity() } : { masterToken: token.json };
       const senderCtx: MslCryptoContext = token === undefined ? this.serverContext() : headerCtx;
       const base = { messageId: responseId, timestamp: nowSeconds, renewable: false, handshake: false };
-      const compression = header.capabilities?.compressionAlgos.includes('GZIP') ? ('GZIP' as const) : undefined;
+      // GZIP only where it can win: below a few hundred bytes its 18-byte frame and the envelope's
+      // block padding eat the gain, and trying cost 4% of a first contact's time.
+      const compression = header.capabilities?.compressionAlgos.includes('GZIP') && payload.data.length >= MIN_COMPRESSED_ECHO ? ('GZIP' as const) : undefined;
       if (!rekey) {
         this.exchanges.recordMslMessage('ok', identity, audit());
         const headerText = writeMessageHeader(sender, base, senderCtx);
@@ -251,7 +260,7 @@ export class MslResponderService implements MslApi {
     }
     if (header.nonReplayableId !== undefined) {
       if (token === undefined) throw fail('NONREPLAYABLE_MESSAGE_REQUIRES_MASTERTOKEN');
-      const verdict = this.state.acceptNonReplayableId(token.serialNumber, identity, header.nonReplayableId);
+      const verdict = this.state.acceptNonReplayableId(token.serialNumber, identity, header.nonReplayableId, token.sequenceNumber, new Date(token.expiration * 1000));
       if (verdict !== 'accepted') throw fail(verdict as ConstructorParameters<typeof MslError>[0]);
     }
   }
@@ -271,20 +280,22 @@ export class MslResponderService implements MslApi {
     const messageId = details['messageId'] as number | undefined;
     details['mechanism'] = keyRequest.mechanism;
     let numbers: { renewalWindow: number; expiration: number; sequenceNumber: number; serialNumber: number } | undefined;
-    const issue = (): Details => {
+    const issue = (): MslIssued => {
       let serialNumber: number;
       let sequenceNumber: number;
+      let newSerial: MslIssued['newSerial'];
       if (token !== undefined) {
         const renewal = this.state.recordRenewal(token.serialNumber, identity, token.sequenceNumber, expiresAt);
         if (!renewal.ok) throw new MslError(renewal.error, undefined, messageId);
         serialNumber = token.serialNumber;
         sequenceNumber = renewal.sequence;
       } else {
-        serialNumber = this.state.allocateSerial(identity, expiresAt);
+        serialNumber = this.state.drawSerial();
         sequenceNumber = 0;
+        newSerial = { serial: serialNumber, expiresAt: expiresAt.toISOString() };
       }
       numbers = { renewalWindow: nowSeconds + times.renewalWindow, expiration: nowSeconds + times.expiration, sequenceNumber, serialNumber };
-      return { newSerial: serialNumber, newSequence: sequenceNumber };
+      return { details: { newSerial: serialNumber, newSequence: sequenceNumber }, ...(newSerial ? { newSerial } : {}) };
     };
     let result: ResponderResult;
     try {

@@ -6,7 +6,7 @@
 // responder's exchange records say what was issued.
 
 import { randomBytes } from 'node:crypto';
-import { MSL_MAX_LONG, type MslTokenRow, type NonReplayableVerdict } from '../../db/repositories/mslTokens.js';
+import { MSL_MAX_LONG, SERIAL_RETENTION_MS, type MslTokenRow, type NonReplayableVerdict } from '../../db/repositories/mslTokens.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import { mslTimes } from './mslSettings.js';
 import type { StoreSession } from './session.js';
@@ -21,8 +21,6 @@ export const NON_REPLAYABLE_WINDOW = 65_536;
 export const NON_REPLAYABLE_CATCHUP = 6;
 /** Renewals whose responses may go missing before a serial's older token may no longer renew (MSL: msl.mtoken.max_skipped). */
 export const MAX_SKIPPED_RENEWALS = 5;
-/** How long a serial is remembered after its newest token expired (an expired token may still be renewed). */
-export const SERIAL_RETENTION_DAYS = 30;
 
 export type RenewalResult = { readonly ok: true; readonly sequence: number } | { readonly ok: false; readonly error: 'MASTERTOKEN_SEQUENCE_NUMBER_OUT_OF_SYNC' };
 export type NonReplayableResult = Exclude<NonReplayableVerdict, 'UNKNOWN_SERIAL'> | 'NONREPLAYABLE_ID_OUT_OF_RANGE' | 'MASTERTOKEN_UNTRUSTED';
@@ -38,6 +36,16 @@ function checkMslInteger(value: unknown, what: string): number {
 function randomSerial(): number {
   const bytes = randomBytes(8);
   return Number(bytes.readBigUInt64BE() & ((1n << 53n) - 1n));
+}
+
+/**
+ * `adoptUnknown`: the caller has verified the token under this store's master-token keys, so a
+ * serial with no row is taken up at the token's sequence number (MslTokenRepository.adopt)
+ * instead of refused: an MSL server sharing the keys issued it, or its first contact's row is
+ * still in a worker's batch.
+ */
+export interface AdoptOption {
+  readonly adoptUnknown?: boolean;
 }
 
 export class MslTokenService {
@@ -58,7 +66,7 @@ export class MslTokenService {
     const at = this.now();
     const expires = this.expiresAt(expiresAt);
     return store.transaction(() => {
-      store.mslTokens.pruneExpired(new Date(at.getTime() - SERIAL_RETENTION_DAYS * 86_400_000).toISOString());
+      store.mslTokens.pruneExpired(new Date(at.getTime() - SERIAL_RETENTION_MS).toISOString());
       for (;;) {
         const serial = randomSerial();
         if (store.mslTokens.insert({ serial, identity, at: at.toISOString(), expiresAt: expires })) return serial;
@@ -67,17 +75,35 @@ export class MslTokenService {
   }
 
   /**
+   * A serial number for a first contact's master token, drawn but not written: the responder
+   * records it with its exchange's batched audit record (ExchangeRecorder), so a first contact
+   * costs no transaction of its own. Among 2^53 values a collision is negligible, and harmless:
+   * the batch's insert leaves the first row, and the second token is adopted when it comes back.
+   */
+  drawSerial(): number {
+    return randomSerial();
+  }
+
+  /**
    * Renews the token of `serial` presented at sequence number `presented`: the newest one of the
    * serial, or the one it was renewed from if that renewal's response was lost (fewer than
    * MAX_SKIPPED_RENEWALS times). Returns the new sequence number, recorded; or
    * MASTERTOKEN_SEQUENCE_NUMBER_OUT_OF_SYNC (an older token, another identity, an unknown serial).
    */
-  recordRenewal(serial: number, identity: string, presented: number, expiresAt?: Date): RenewalResult {
+  recordRenewal(serial: number, identity: string, presented: number, expiresAt?: Date, options: AdoptOption = {}): RenewalResult {
     checkMslInteger(serial, 'A serial number');
     checkMslInteger(presented, 'A sequence number');
     const store = this.session.store();
     const expires = this.expiresAt(expiresAt);
-    const sequence = store.transaction(() => store.mslTokens.renew({ serial, identity, presented, maxSkipped: MAX_SKIPPED_RENEWALS, at: this.now().toISOString(), expiresAt: expires }));
+    const at = this.now().toISOString();
+    // Relaxed durability: still one statement under the write lock, so two workers never renew one
+    // token twice; only an OS crash or power cut can lose the last renewals (the token then renews
+    // once more, through a key exchange that needs the device's keys anyway). A fsync per renewal
+    // capped the store at about 290 a second.
+    const sequence = store.transaction(() => {
+      if (options.adoptUnknown) store.mslTokens.adopt({ serial, identity, sequence: presented, at, expiresAt: expires });
+      return store.mslTokens.renew({ serial, identity, presented, maxSkipped: MAX_SKIPPED_RENEWALS, at, expiresAt: expires });
+    }, 'relaxed');
     return sequence === undefined ? { ok: false, error: 'MASTERTOKEN_SEQUENCE_NUMBER_OUT_OF_SYNC' } : { ok: true, sequence };
   }
 
@@ -98,11 +124,16 @@ export class MslTokenService {
    * (and recorded) or the MSL error to answer with. A serial this store did not issue, or issued
    * to another identity, is MASTERTOKEN_UNTRUSTED.
    */
-  acceptNonReplayableId(serial: number, identity: string, id: number): NonReplayableResult {
+  acceptNonReplayableId(serial: number, identity: string, id: number, options: AdoptOption & { readonly sequence?: number; readonly expiresAt?: Date } = {}): NonReplayableResult {
     checkMslInteger(serial, 'A serial number');
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > MSL_MAX_LONG) return 'NONREPLAYABLE_ID_OUT_OF_RANGE';
     const store = this.session.store();
-    const verdict = store.transaction(() => store.mslTokens.acceptNonReplayableId(serial, identity, id, NON_REPLAYABLE_WINDOW, NON_REPLAYABLE_CATCHUP));
+    const expires = options.adoptUnknown ? this.expiresAt(options.expiresAt) : '';
+    // Fully durable, unlike a renewal: an id accepted and then lost to a power cut could be replayed.
+    const verdict = store.transaction(() => {
+      if (options.adoptUnknown) store.mslTokens.adopt({ serial, identity, sequence: checkMslInteger(options.sequence ?? 0, 'A sequence number'), at: this.now().toISOString(), expiresAt: expires });
+      return store.mslTokens.acceptNonReplayableId(serial, identity, id, NON_REPLAYABLE_WINDOW, NON_REPLAYABLE_CATCHUP);
+    });
     return verdict === 'UNKNOWN_SERIAL' ? 'MASTERTOKEN_UNTRUSTED' : verdict;
   }
 }

@@ -11,6 +11,8 @@ interface Written {
   audit: number;
   marks: ExchangeMark[];
   generations: Map<number, number>;
+  /** The MSL master-token serials inserted by this transaction. */
+  serials?: number[];
 }
 
 /**
@@ -37,6 +39,10 @@ function fakeStore(writes: Written[], busy: () => boolean | string = () => false
     devices: { markExchanges: (marks: ExchangeMark[]) => { current!.marks.push(...marks); } },
     issuers: { addExchanges: (counts: Map<number, number>) => { for (const [g, n] of counts) current!.generations.set(g, n); } },
     wrapdata: { apply: () => undefined },
+    mslTokens: {
+      insert: (row: { serial: number }) => { (current!.serials ??= []).push(row.serial); return true; },
+      pruneExpired: () => 0,
+    },
   };
   return () => store as unknown as KeyStore;
 }
@@ -173,6 +179,24 @@ describe('ExchangeRecorder', () => {
     expect(writes.reduce((n, w) => n + w.audit, 0)).toBe(20_001);
     expect(subjects.slice(0, 3)).toEqual(['D1', 'D0', 'D1']);
     expect(subjects.at(-1)).toBe('D49');
+  });
+
+  it('writes an MSL first contact\'s serial in the batch that holds its audit record, once, after a failed try', () => {
+    vi.useFakeTimers();
+    const writes: Written[] = [];
+    let locked = true;
+    const recorder = new ExchangeRecorder(fakeStore(writes, () => locked), true, limits);
+    const at = 't';
+    recorder.record({ ...exchange(1), mslSerial: { serial: 77, identity: 'D1', at, expiresAt: at } });
+    recorder.record(exchange(2));
+    vi.advanceTimersByTime(20);
+    expect(writes).toEqual([]);
+    locked = false;
+    vi.advanceTimersByTime(20);
+    expect(writes.flatMap((w) => w.serials ?? [])).toEqual([77]);
+    expect(writes.find((w) => w.serials)!.audit).toBe(2);
+    recorder.flush();
+    expect(writes.flatMap((w) => w.serials ?? [])).toEqual([77]);
   });
 
   it('lets a flush that cannot write throw, and keeps the records for the next one', () => {

@@ -335,14 +335,29 @@ describe('model groups, stale tokens, and an audit log that cannot be written', 
     expect(answer(new TestClient('client1', { enc: kde, hmac: kdh }, 'MGK').request({ renew: 'MGK' }))).toMatchObject({ code: 'ENTITY_NOT_FOUND' });
   });
 
-  it('002 at its capture time: a renewal of a token whose serial this store never issued is MASTERTOKEN_SEQUENCE_NUMBER_OUT_OF_SYNC (the client re-authenticates), and changes nothing', async () => {
+  it('002 at its capture time: a renewal of a token MSL\'s server issued under the shared keys is answered; its serial is adopted at the token\'s sequence and renewed from it', async () => {
     const { services: s } = await setup(capturedAt('002'));
+    expect(s.msl.tokens.serial(2254509952953800)).toBeUndefined();
+    const out = answer(messageBytes('002', 'request'));
+    expect(out).toMatchObject({ kind: 'answered', identity: 'client1' });
+    s.exchanges.flush();
+    expect(s.msl.tokens.serial(2254509952953800)).toMatchObject({ identity: 'client1', sequence: 1, previous_sequence: 0 });
+    expect(s.devices.get('client1')).toMatchObject({ exchangeCount: 1 });
+    expect(s.audit.list({ action: 'msl' })[0]).toMatchObject({ outcome: 'ok', details: { serial: 2254509952953800, sequence: 0, newSerial: 2254509952953800, newSequence: 1 } });
+  });
+
+  it('an adopted serial is then held to its own row: an older sequence, or the serial under another identity, is refused', async () => {
+    const { services: s } = await setup(capturedAt('002'));
+    // What 002's renewal would leave had it already happened twice (sequence 2, renewed from 1).
+    expect(s.msl.tokens.recordRenewal(2254509952953800, 'client1', 1, undefined, { adoptUnknown: true })).toEqual({ ok: true, sequence: 2 });
+    expect(s.msl.tokens.recordRenewal(2254509952953800, 'client1', 2)).toEqual({ ok: true, sequence: 3 });
     const out = answer(messageBytes('002', 'request'));
     expect(out).toMatchObject({ kind: 'error-header', code: 'MASTERTOKEN_SEQUENCE_NUMBER_OUT_OF_SYNC' });
     expect(decode(out.body).data).toMatchObject({ errorcode: 3, messageid: decoded('002', 'request').headerdata.messageid + 1 });
+    expect(s.msl.tokens.recordRenewal(2254509952953800, 'client2', 3, undefined, { adoptUnknown: true })).toEqual({ ok: false, error: 'MASTERTOKEN_SEQUENCE_NUMBER_OUT_OF_SYNC' });
     s.exchanges.flush();
     expect(s.devices.get('client1')).toMatchObject({ exchangeCount: 0 });
-    expect(s.audit.list({ action: 'msl' })[0]).toMatchObject({ outcome: 'refused', details: { code: 'MASTERTOKEN_SEQUENCE_NUMBER_OUT_OF_SYNC', serial: 2254509952953800, sequence: 0 } });
+    expect(s.msl.tokens.serial(2254509952953800)).toMatchObject({ identity: 'client1', sequence: 3 });
   });
 
   it('fails closed: while the audit log cannot be written there is no MSL answer at all (503 body), and nothing is issued', async () => {

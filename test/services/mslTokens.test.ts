@@ -111,6 +111,22 @@ describe('MSL master-token serials', () => {
     expect(tokens.serial(old)).toBeUndefined();
     expect(tokens.acceptNonReplayableId(old, 'client1', 1)).toBe('MASTERTOKEN_UNTRUSTED');
   });
+
+  it('adopt a serial with no row when the caller verified its token (adoptUnknown): at the token\'s sequence, then held to that row', async () => {
+    t = await openTestServices();
+    const tokens = t.services.msl.tokens;
+    const serial = tokens.drawSerial();
+    expect(tokens.serial(serial)).toBeUndefined();
+    expect(tokens.acceptNonReplayableId(serial, 'client1', 1, { adoptUnknown: true, sequence: 4 })).toBe('accepted');
+    expect(tokens.serial(serial)).toMatchObject({ identity: 'client1', sequence: 4, nonreplayable_id: 1 });
+    expect(tokens.acceptNonReplayableId(serial, 'client1', 1, { adoptUnknown: true, sequence: 4 })).toBe('MESSAGE_REPLAYED');
+    // Known now: adoption changes nothing, so another identity or an older token is refused.
+    expect(tokens.acceptNonReplayableId(serial, 'client2', 2, { adoptUnknown: true, sequence: 4 })).toBe('MASTERTOKEN_UNTRUSTED');
+    expect(tokens.recordRenewal(serial, 'client1', 3, undefined, { adoptUnknown: true })).toEqual({ ok: false, error: 'MASTERTOKEN_SEQUENCE_NUMBER_OUT_OF_SYNC' });
+    expect(tokens.recordRenewal(serial, 'client1', 4, undefined, { adoptUnknown: true })).toEqual({ ok: true, sequence: 5 });
+    // Without the flag (a caller that verified nothing), an unknown serial is still refused.
+    expect(tokens.recordRenewal(tokens.drawSerial(), 'client1', 0)).toEqual({ ok: false, error: 'MASTERTOKEN_SEQUENCE_NUMBER_OUT_OF_SYNC' });
+  });
 });
 
 describe('MSL non-replayable ids', () => {
