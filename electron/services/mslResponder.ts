@@ -139,7 +139,8 @@ export class MslResponderService implements MslApi {
       const refusal = asMslError(error);
       details['code'] = refusal.code;
       details['internalCode'] = refusal.internalCode;
-      if (refusal.detail !== undefined) details['reason'] = refusal.detail;
+      // Only a reason code goes to the audit: some details quote the caller's text (an unknown scheme's name).
+      if (refusal.detail !== undefined && /^[A-Z][A-Z0-9_]{0,63}$/.test(refusal.detail)) details['reason'] = refusal.detail;
       // Key exchange refusals were audited by the exchange service already.
       if (!(error instanceof AuditedRefusal)) this.exchanges.recordMslMessage('refused', identity ?? null, audit());
       try {

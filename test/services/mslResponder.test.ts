@@ -96,6 +96,18 @@ describe('the captured requests of MSL\'s client', () => {
     expect(r.payload!.data.toString()).toBe('run C: master token only');
   });
 
+  it('the master token MSL\'s server issued in 001 is accepted (keys shared): a message under it inside its window is answered under it', async () => {
+    await setup(capturedAt('001') + 2);
+    const kr = decode(messageBytes('001', 'response'), { kprev: kpw }).keyResponse!;
+    const c = new TestClient();
+    // The token as MSL's server wrote it (RSA header data is plaintext), and the session keys its key response gave.
+    const headerdata = JSON.parse(Buffer.from(splitObjects(messageBytes('001', 'response'))[0]!['headerdata'], 'base64').toString('utf8'));
+    c.token = { json: headerdata.keyresponsedata.mastertoken, keys: { enc: kr.kenc, hmac: kr.khmac }, sequence: 0, serial: kr.token.tokendata['serialnumber'] };
+    const r = c.accept(answer(c.request({ payload: Buffer.from('under MSL\'s token') })).body);
+    expect(r.keyResponse).toBeUndefined();
+    expect(r.payload!.data.toString()).toBe('under MSL\'s token');
+  });
+
   it('005: an unknown identity gets an error header (FAIL, 104005) under the server\'s RSA key', async () => {
     const { services: s } = await setup(capturedAt('005'));
     const out = answer(messageBytes('005', 'request'));
@@ -407,6 +419,7 @@ describe('bad input: an error header each, no store change but the refusal\'s au
     ['a GZIP bomb', (c) => rechunk(c, [{ sequencenumber: 1, endofmsg: true, compressionalgo: 'GZIP', data: gzipSync(Buffer.alloc(64 * 1024 * 1024)) }]), 'UNCOMPRESSION_ERROR'],
     ['an unknown compression', (c) => rechunk(c, [{ sequencenumber: 1, endofmsg: true, compressionalgo: 'ZSTD' }]), 'UNIDENTIFIED_COMPRESSION'],
     ['an unsupported key exchange scheme', (c) => c.request({ extra: { renewable: true, keyrequestdata: [{ scheme: 'DIFFIE_HELLMAN', keydata: {} }] } }), 'KEYX_FACTORY_NOT_FOUND'],
+    ['an unknown key exchange scheme', (c) => c.request({ extra: { renewable: true, keyrequestdata: [{ scheme: 'SECRET-DATA-HERE', keydata: {} }] } }), 'UNIDENTIFIED_KEYX_SCHEME'],
     ['a message over the size cap', (c) => c.request({ payload: Buffer.alloc(2 * 1024 * 1024, 0x41) }), 'MESSAGE_FORMAT_ERROR'],
   ];
 
@@ -428,10 +441,26 @@ describe('bad input: an error header each, no store change but the refusal\'s au
     expect(r.data['internalcode']).toBeGreaterThanOrEqual(100_000);
     expect(snapshot()).toEqual(before);
     t!.services.exchanges.flush();
-    expect(t!.services.audit.list({ action: 'msl', outcome: 'refused' })[0]?.details['code']).toBe(code);
+    const [refusal] = t!.services.audit.list({ action: 'msl', outcome: 'refused' });
+    expect(refusal?.details['code']).toBe(code);
+    // Reason codes only: nothing the caller wrote reaches the audit.
+    expect(JSON.stringify(refusal)).not.toContain('SECRET-DATA');
   });
 
-  it('a request signed with another client\'s keys (the wrong key id): refused, never answered', async () => {
+  it('an envelope naming another key id, under the right keys: ENVELOPE_KEY_ID_MISMATCH', async () => {
+    await setup(1_796_626_900);
+    const headerdata = { messageid: 77, renewable: true, handshake: false, capabilities: CAPABILITIES, keyrequestdata: [{ scheme: 'JWE_LADDER', keydata: { mechanism: 'PSK' } }] };
+    const request = buildRequest({ kind: 'entity', scheme: 'PSK', identity: 'client1', keys: clientKeys, keyid: 'client2' }, { headerdata, chunks: [{ sequencenumber: 1, messageid: 77, endofmsg: true, data: Buffer.from('x') }] });
+    expect(answer(request)).toMatchObject({ kind: 'error-header', code: 'ENVELOPE_KEY_ID_MISMATCH' });
+  });
+
+  it('chunks that never say endofmsg end with the message\'s bytes, as in MSL (its reader takes the end of the stream as the end)', async () => {
+    const { c } = await withToken();
+    const r = c.accept(answer(rechunk(c, [{ sequencenumber: 1, endofmsg: false, data: Buffer.from('no end') }])).body);
+    expect(r.payload!.data.toString()).toBe('no end');
+  });
+
+  it('a request signed with another client\'s keys: refused, never answered', async () => {
     await setup(1_796_626_900);
     const other = pskOf('client2');
     const c = new TestClient('client1', { enc: Buffer.from(other.kpe), hmac: Buffer.from(other.kph) });

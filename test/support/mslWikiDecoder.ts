@@ -196,7 +196,7 @@ export function sealSymmetric(keys: SymmetricKeys, keyid: string, plaintext: Buf
 }
 
 export type RequestSender =
-  | { readonly kind: 'entity'; readonly scheme: 'PSK' | 'MGK'; readonly identity: string; readonly keys: SymmetricKeys }
+  | { readonly kind: 'entity'; readonly scheme: 'PSK' | 'MGK'; readonly identity: string; readonly keys: SymmetricKeys; readonly keyid?: string }
   | { readonly kind: 'token'; readonly token: Json; readonly identity: string; readonly sequence: number; readonly keys: SymmetricKeys };
 
 export interface RequestParts {
@@ -207,7 +207,7 @@ export interface RequestParts {
 
 /** A request as an MSL client writes it (wiki: Messages), every part sealed with the sender's keys. */
 export function buildRequest(sender: RequestSender, parts: RequestParts): Buffer {
-  const keyid = sender.kind === 'entity' ? sender.identity : `${sender.identity}_${sender.sequence}`;
+  const keyid = sender.kind === 'entity' ? sender.keyid ?? sender.identity : `${sender.identity}_${sender.sequence}`;
   const iv = () => Buffer.from(Array.from({ length: 16 }, () => Math.floor(Math.random() * 256)));
   const header = sealSymmetric(sender.keys, keyid, Buffer.from(JSON.stringify(parts.headerdata)), iv());
   const who = sender.kind === 'entity' ? { entityauthdata: { scheme: sender.scheme, authdata: { identity: sender.identity } } } : { mastertoken: sender.token };
