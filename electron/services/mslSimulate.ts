@@ -22,7 +22,7 @@
 // exchanges (the responder has no test flag yet).
 
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
-import { constantTimeEqual } from '../encoding/bytes.js';
+import { concatBytes, constantTimeEqual } from '../encoding/bytes.js';
 import { deviceBinding, groupBinding } from '../../db/sealing.js';
 import { MslClient, type AcceptResult, type RequestOptions } from '../msl/client.js';
 import { MslError } from '../msl/errors.js';
@@ -229,6 +229,27 @@ function httpTransport(url: URL): MslTransport {
       throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `No answer from ${url.origin}: is keyladder serve running there?`);
     }
     if (response.status !== 200) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `${url.origin} answered HTTP ${response.status}, not an MSL message.`);
-    return new Uint8Array(await response.arrayBuffer());
+    return readCapped(response, url);
   };
+}
+
+/** The most a simulated device reads of one answer (our echo of 48 bytes is a few KB): a peer cannot make it buffer more. */
+const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
+
+async function readCapped(response: Response, url: URL): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  const reader = response.body?.getReader();
+  if (reader === undefined) return new Uint8Array(0);
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > MAX_ANSWER_BYTES) {
+      await reader.cancel();
+      throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `${url.origin} answered more than ${MAX_ANSWER_BYTES} bytes: not an answer to this device's message.`);
+    }
+    parts.push(value);
+  }
+  return concatBytes(...parts);
 }

@@ -63,7 +63,7 @@ describe('keyladder msl inspect', () => {
     expect(error.stdout).toContain('error: response code 1, internal code 104005: Entity not recognized.');
   });
 
-  it('exit 2 for a forged signature, an unknown entity or bytes that are no MSL message; exit for a missing file', () => {
+  it('exit 2 for a forged signature, an unknown entity or bytes that are no MSL message; a refusal for a capture past 16 MiB or a missing file', () => {
     const text = readFileSync(vector('001-request'), 'utf8');
     const signature = (JSON.parse(text.slice(0, text.indexOf('}{') + 1)) as { signature: string }).signature;
     const forged = Buffer.from(signature, 'base64');
@@ -78,6 +78,11 @@ describe('keyladder msl inspect', () => {
     const garbage = run(['msl', 'inspect', '-'], '{"a":1}{');
     expect(garbage.code).toBe(2);
     expect(garbage.stdout).toContain('not an MSL message');
+    const big = join(dir, 'big.bin');
+    writeFileSync(big, Buffer.alloc(16 * 1024 * 1024 + 1, 0x20));
+    const tooLarge = run(['msl', 'inspect', big]);
+    expect(tooLarge.code).not.toBe(0);
+    expect(tooLarge.stderr).toContain('larger than 16777216 bytes');
     const missing = run(['msl', 'inspect', join(dir, 'nothing.bin')]);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain('Cannot read the MSL message');

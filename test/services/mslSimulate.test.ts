@@ -2,6 +2,8 @@
 // from the store against the store's responder, in process: first contact,
 // data, renewal by PSK, then by WRAP, with the device's KCVs equal to the
 // session keys in the tokens the responder issued, and the echo intact.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openTestServices, type TestServices } from '../support/services.js';
 import { client1Psk } from '../support/mslVectors.js';
@@ -48,6 +50,36 @@ describe('MslSimulateService.simulate, in process', () => {
     s.devices.provision({ identity: 'kpw-only', keys: { kind: 'kpw', kpw: '00112233445566778899aabbccddeeff' } });
     await expect(s.mslSimulate.simulate('kpw-only')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(s.mslSimulate.simulate('client1', { url: 'ftp://x/msl' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('over HTTP, an answer larger than 4 MiB is refused while it streams in, and a non-200 status is no MSL answer', async () => {
+    const s = await withClient1();
+    const big = Buffer.alloc(1024 * 1024, 0x20);
+    const server = createServer((req, res) => {
+      req.resume();
+      if (req.url === '/status') {
+        res.writeHead(503).end('{}');
+        return;
+      }
+      res.writeHead(200);
+      let sent = 0;
+      const more = () => {
+        while (sent < 64 && res.write(big)) sent++;
+        if (sent < 64) res.once('drain', more);
+        else res.end();
+      };
+      res.on('error', () => undefined);
+      more();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      await expect(s.mslSimulate.simulate('client1', { url: `http://127.0.0.1:${port}/msl` })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('more than 4194304 bytes') });
+      await expect(s.mslSimulate.simulate('client1', { url: `http://127.0.0.1:${port}/status` })).rejects.toMatchObject({ message: expect.stringContaining('HTTP 503') });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 
   it('a revoked device: the first contact gets an error header and the report says so', async () => {

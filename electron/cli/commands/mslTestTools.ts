@@ -5,7 +5,8 @@
 // Everything that came from the message goes through visible(): a message is
 // untrusted input, and an identity or an error text could carry terminal escapes.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { DEFAULT_SPLIT_LIMITS } from '../../msl/reader.js';
 import type { Command } from '../command.js';
 import { CliError, CliErrorCode } from '../errors.js';
 import type { MslChunkView, MslInspection, MslTokenView } from '../../services/mslInspect.js';
@@ -15,13 +16,23 @@ import { visible } from '../../shared/visibleText.js';
 
 const SECTION = 'MSL server' as const;
 
-/** The message's bytes: a file read as is, or stdin ("-"). */
+/** The largest capture inspect reads: the message layer's own cap on a message. */
+const MAX_CAPTURE_BYTES = DEFAULT_SPLIT_LIMITS.maxMessageBytes;
+
+/** The message's bytes: a file read as is, or stdin ("-"); one past the cap is refused before it is read. */
 function messageFrom(path: string, readStdin: () => string): Uint8Array {
+  const where = path === '-' ? 'stdin' : `'${visible(path, 200)}'`;
+  const unreadable = () => new CliError(CliErrorCode.FILE_UNREADABLE, `Cannot read the MSL message from ${where}.`);
+  const tooLarge = () => new CliError(CliErrorCode.FILE_INVALID, `The MSL message from ${where} is larger than ${MAX_CAPTURE_BYTES} bytes, the most an MSL message may be here.`);
+  let bytes: Uint8Array;
   try {
-    return path === '-' ? new Uint8Array(Buffer.from(readStdin(), 'utf8')) : new Uint8Array(readFileSync(path));
-  } catch {
-    throw new CliError(CliErrorCode.FILE_UNREADABLE, `Cannot read the MSL message from ${path === '-' ? 'stdin' : `'${visible(path, 200)}'`}.`);
+    if (path !== '-' && statSync(path).size > MAX_CAPTURE_BYTES) throw tooLarge();
+    bytes = path === '-' ? new Uint8Array(Buffer.from(readStdin(), 'utf8')) : new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw e instanceof CliError ? e : unreadable();
   }
+  if (bytes.length > MAX_CAPTURE_BYTES) throw tooLarge();
+  return bytes;
 }
 
 const tokenLines = (t: MslTokenView, indent: string): string[] => [
