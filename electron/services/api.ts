@@ -72,7 +72,7 @@ export interface MslOutcome {
 
 export interface MslApi {
   /** One whole MSL message (the request body's bytes) in, one MSL message out. */
-  answer(body: Uint8Array, caller?: { readonly client: string }): MslOutcome;
+  answer(body: Uint8Array, caller?: { readonly client: string; readonly test?: boolean }): MslOutcome;
 }
 
 export interface StoreApi {

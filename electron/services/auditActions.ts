@@ -9,7 +9,7 @@ export const AUDIT_ACTIONS = [
   'device.provision', 'device.import', 'device.revoke', 'device.export', 'device.clone-cleared',
   'group.add', 'group.export', 'policy.clone', 'policy.migration',
   'issuer.create', 'issuer.rotate', 'issuer.retire', 'issuer.destroy', 'issuer.import-msl', 'issuer.export', 'issuer.import-peer',
-  'exchange', 'exchange.summary', 'exchange.test', 'exchange.check', 'msl', 'audit.checkpoint', 'audit.export', 'audit.archive', 'audit.policy', 'revocation.export', 'revocation.import',
+  'exchange', 'exchange.summary', 'exchange.test', 'exchange.check', 'msl', 'msl.test', 'audit.checkpoint', 'audit.export', 'audit.archive', 'audit.policy', 'revocation.export', 'revocation.import',
   'recipient.add', 'recipient.remove', 'recipient.list', 'recipient.show', 'recipient.jwks', 'identity.create', 'identity.rotate', 'identity.list', 'identity.jwks',
   'jose.decrypt', 'jose.encrypt',
   'msl.identity-create', 'msl.identity-rotate', 'msl.identity-import', 'msl.identity-retire', 'msl.identity-destroy',

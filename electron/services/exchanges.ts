@@ -128,7 +128,7 @@ export class ExchangeService implements ExchangeApi {
     const store = this.session.store();
     const at = this.now().toISOString();
     const { identity, keyRequest } = request;
-    const action = options.msl ? 'msl' : options.test ? 'exchange.test' : 'exchange';
+    const action = options.msl ? (options.test ? 'msl.test' : 'msl') : options.test ? 'exchange.test' : 'exchange';
     const details = { mechanism: keyRequest.mechanism, profile, ...options.msl?.details };
     // Fail closed: no answer while its audit record could not be written.
     const unavailable = this.recorder.unavailable();
@@ -205,7 +205,7 @@ export class ExchangeService implements ExchangeApi {
    */
   answerMslKeyRequest(identity: string, keyRequest: KeyRequestData, message: MslAuditContext, issue?: (result: ResponderResult) => MslIssued): ResponderResult {
     const request: ExchangeRequest = { identity: parseIdentity(identity), keyRequest };
-    return this.answer(request, 'msl', { kcv: false, test: false, msl: { details: message.details, ...(issue ? { issue } : {}) }, ...(message.client === undefined ? {} : { client: message.client }) });
+    return this.answer(request, 'msl', { kcv: false, test: message.test === true, msl: { details: message.details, ...(issue ? { issue } : {}) }, ...(message.client === undefined ? {} : { client: message.client }) });
   }
 
   /** Throws AUDIT_UNAVAILABLE (and counts the refusal) while exchange records cannot be written: no answer then. */
@@ -224,7 +224,7 @@ export class ExchangeService implements ExchangeApi {
    */
   recordMslMessage(outcome: 'ok' | 'refused', subject: string | null, message: MslAuditContext): void {
     const at = this.now().toISOString();
-    const audit: AuditRecord = { at, action: 'msl', outcome, subject, details: message.details };
+    const audit: AuditRecord = { at, action: message.test ? 'msl.test' : 'msl', outcome, subject, details: message.details };
     if (outcome === 'refused') {
       if (this.session.unlocked) this.recordRefusal(audit, message.client);
       return;
@@ -440,6 +440,8 @@ export interface MslAuditContext {
   readonly details: Readonly<Record<string, AuditDetail>>;
   /** The caller's network address (the HTTP door), for the per-client aggregation of refusals. */
   readonly client?: string;
+  /** The operator's simulated device (msl simulate in process): audited as msl.test, not the device's exchange. */
+  readonly test?: boolean;
 }
 
 export type AuditDetail = string | number | boolean | null;

@@ -17,9 +17,10 @@
 // a window of up to 5 s (`keyladder serve --msl-renewal-window 1`) is waited
 // for, a longer one is not, and the renewal not granted is reported as such.
 //
-// Unlike `exchange simulate`, these messages go through the real MSL
-// responder, so they are audited as `msl` and count as the device's
-// exchanges (the responder has no test flag yet).
+// In process, like `exchange simulate`, the messages are audited as
+// `msl.test` and do not count as the device's exchanges, nor touch its
+// wrapdata lineage. Over HTTP the serve being tested cannot tell a simulation
+// from the device: its records are ordinary `msl` ones.
 
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { concatBytes, constantTimeEqual } from '../encoding/bytes.js';
@@ -157,7 +158,7 @@ export class MslSimulateService {
   /** The store's responder, renewal window 0 s so that every renewal the device asks for is due. */
   private inProcess(): MslTransport {
     const responder = this.responder.withOverrides({ renewalWindowSeconds: 0 });
-    return async (body) => responder.answer(body, { client: 'msl simulate' }).body;
+    return async (body) => responder.answer(body, { client: 'msl simulate', test: true }).body;
   }
 
   /** The simulated device: the store's keys for it, and the server keys it trusts (every MSL identity not destroyed). */

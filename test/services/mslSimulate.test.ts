@@ -44,6 +44,18 @@ describe('MslSimulateService.simulate, in process', () => {
     expect(JSON.stringify(report)).not.toMatch(/[0-9a-fA-F]{32}/);
   });
 
+  it('is a test, as exchange simulate is: audited as msl.test, the device\'s exchange count and wrapdata lineage untouched', async () => {
+    const s = await withClient1();
+    const report = await s.mslSimulate.simulate('client1', { rungs: 2 });
+    expect(report.allOk).toBe(true);
+    s.exchanges.flush();
+    expect(s.devices.get('client1')).toMatchObject({ exchangeCount: 0 });
+    expect(s.audit.list({ action: 'msl' })).toEqual([]);
+    const tests = s.audit.list({ action: 'msl.test' });
+    expect(tests).toHaveLength(report.steps.length);
+    expect(tests.every((r) => r.outcome === 'ok' && r.subject === 'client1')).toBe(true);
+  });
+
   it('an unknown device, or one without Kpe/Kph, is refused before anything is sent', async () => {
     const s = await withClient1();
     await expect(s.mslSimulate.simulate('client9')).rejects.toMatchObject({ code: 'DEVICE_NOT_FOUND' });
