@@ -8,6 +8,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { kcv } from '../../electron/jwe/kcv.js';
 import { cliProcess } from '../support/cli.js';
+import { provisionMslSample } from '../support/mslSample.js';
+import { decoded, messageBytes } from '../support/mslVectors.js';
+import { splitObjects } from '../support/mslWikiDecoder.js';
 import { openTestServices, type TestServices } from '../support/services.js';
 
 let t: TestServices | undefined;
@@ -73,5 +76,24 @@ describe('what the MSL responder reads per message, cached on data_version', () 
     expect(keys.tokenKeys().map((k) => k.generation)).toEqual([3, 2]);
     t.clock.now = new Date(t.clock.now.getTime() + 61_000);
     expect(keys.tokenKeys().map((k) => k.generation)).toEqual([3]);
+  }, 60_000);
+
+  it('through the responder: the message after another process rotated the identity is signed by the new one', async () => {
+    t = await openTestServices();
+    t.clock.now = new Date((decoded('001', 'request').headerdata.timestamp as number) * 1000);
+    const s = t.services;
+    await provisionMslSample(s);
+    const signerOf = (): unknown => {
+      const out = s.mslResponder.answer(messageBytes('001', 'request'), { client: '127.0.0.1' });
+      expect(out.kind).toBe('answered');
+      return (splitObjects(out.body)[0] as { entityauthdata: { authdata: unknown } }).entityauthdata.authdata;
+    };
+    expect(signerOf()).toEqual({ identity: 'server1', pubkeyid: 'rsakeyid1' });
+    expect(signerOf()).toEqual({ identity: 'server1', pubkeyid: 'rsakeyid1' });
+    s.exchanges.flush();
+    otherProcess(t, 'msl', 'identity', 'rotate', '--name', 'rotated');
+    const rotated = s.msl.keys.identity();
+    expect(rotated.generation).toBe(3);
+    expect(signerOf()).toEqual({ identity: 'rotated', pubkeyid: rotated.keyId });
   }, 60_000);
 });
