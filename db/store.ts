@@ -105,6 +105,8 @@ export class KeyStore {
   private replacedFile = false;
   /** The database file this store opened (device and inode), to notice it replaced (fileReplaced). */
   private readonly opened: { dev: number; ino: number };
+  /** Prepared once: read on every MSL message (dataVersion). */
+  private readonly dataVersionStmt: { get(): unknown };
 
   private constructor(
     readonly dir: string,
@@ -126,6 +128,7 @@ export class KeyStore {
     this.mslIdentities = new MslIdentityRepository(db);
     this.mslTokenKeys = new MslTokenKeyRepository(db);
     this.mslTokens = new MslTokenRepository(db);
+    this.dataVersionStmt = db.prepare('PRAGMA data_version').pluck();
   }
 
   /** Whether `dir` holds a store (its key file). */
@@ -436,6 +439,19 @@ export class KeyStore {
       if (durability === 'relaxed') this.db.pragma('synchronous = FULL');
       if (wait === 'no-wait') this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     }
+  }
+
+  /**
+   * SQLite's PRAGMA data_version: a number that changes exactly when ANOTHER
+   * connection (another process, a serve worker, the CLI beside the app)
+   * committed since the last look; this connection's own commits leave it
+   * unchanged. No I/O: it reads the WAL index. Services cache what they read
+   * from the store on it (storeVersionCache.ts) and forget the cache
+   * themselves when they write.
+   */
+  dataVersion(): number {
+    this.ensureOpen();
+    return this.dataVersionStmt.get() as number;
   }
 
   /**

@@ -47,6 +47,12 @@ export interface DeviceKeyRow {
   readonly kdw: Buffer | null;
 }
 
+/** What an MSL message's sender is authenticated with (PSK: Kpe/Kph; MGK: the group's), with the row's status, in one lookup. */
+export interface DeviceEntityRow extends DeviceKeyRow {
+  readonly kpe: Buffer | null;
+  readonly kph: Buffer | null;
+}
+
 /** Sealed keys for an export bundle. */
 export interface DeviceSealedKeys {
   readonly identity: string;
@@ -90,6 +96,7 @@ export class DeviceRepository {
   private readonly statsStmt;
   private readonly revokeStmt;
   private readonly sealedStmt;
+  private readonly entityStmt;
 
   constructor(private readonly db: Db) {
     this.insertStmt = db.prepare(`INSERT INTO devices (identity, group_id, status, origin, kpw, kpe, kph, kcv_kpw, kcv_kpe, kcv_kph, created_at)
@@ -107,6 +114,7 @@ export class DeviceRepository {
       exchange_count = exchange_count + @count WHERE device_id = @deviceId`);
     this.revokeStmt = db.prepare(`UPDATE devices SET status = 'revoked', revoked_at = ? WHERE identity = ? AND status = 'active'`);
     this.sealedStmt = db.prepare('SELECT identity, kpw, kpe, kph FROM devices WHERE identity = ?');
+    this.entityStmt = db.prepare('SELECT d.id, d.status, d.kpw, d.kpe, d.kph, g.name AS group_name, g.kdw FROM devices d LEFT JOIN model_groups g ON g.id = d.group_id WHERE d.identity = ?');
   }
 
   insert(device: NewDevice): void {
@@ -123,6 +131,11 @@ export class DeviceRepository {
 
   keys(identity: string): DeviceKeyRow | undefined {
     return this.keyStmt.get(identity) as DeviceKeyRow | undefined;
+  }
+
+  /** keys() and Kpe/Kph at once: read for every MSL message authenticated by PSK or MGK. */
+  entityKeys(identity: string): DeviceEntityRow | undefined {
+    return this.entityStmt.get(identity) as DeviceEntityRow | undefined;
   }
 
   sealedKeys(identity: string): DeviceSealedKeys | undefined {

@@ -23,22 +23,22 @@ export type MslEntityScheme = 'PSK' | 'MGK';
 
 /** The entity's crypto context (key id = identity, as MSL's client writes it), or the MSL refusal. */
 export function entityContext(store: KeyStore, identity: string, scheme: MslEntityScheme): SymmetricCryptoContext {
-  const sealed = store.devices.sealedKeys(identity);
-  if (sealed === undefined) {
+  // One lookup for the status and the sealed keys (it runs for every message sent under entity auth).
+  const row = store.devices.entityKeys(identity);
+  if (row === undefined) {
     // A device only a peer revoked is as unknown here as any other: this store holds no key for it.
     throw new MslError('ENTITY_NOT_FOUND', store.revocations.heardRevoked(identity) ? 'DEVICE_REVOKED_BY_PEER' : 'DEVICE_UNKNOWN');
   }
-  const row = store.devices.keys(identity);
-  if (row?.status === 'revoked') throw new MslError('ENTITY_REVOKED', 'DEVICE_REVOKED');
+  if (row.status === 'revoked') throw new MslError('ENTITY_REVOKED', 'DEVICE_REVOKED');
   let enc: Buffer | undefined;
   let hmac: Buffer | undefined;
   try {
     if (scheme === 'PSK') {
-      if (sealed.kpe === null || sealed.kph === null) throw new MslError('ENTITY_NOT_FOUND', 'NO_KPE_KPH');
-      enc = store.sealer.unseal(deviceBinding(identity, 'kpe'), sealed.kpe);
-      hmac = store.sealer.unseal(deviceBinding(identity, 'kph'), sealed.kph);
+      if (row.kpe === null || row.kph === null) throw new MslError('ENTITY_NOT_FOUND', 'NO_KPE_KPH');
+      enc = store.sealer.unseal(deviceBinding(identity, 'kpe'), row.kpe);
+      hmac = store.sealer.unseal(deviceBinding(identity, 'kph'), row.kph);
     } else {
-      const group = row?.group_name === null || row === undefined ? undefined : store.groups.sealedKeys(row.group_name);
+      const group = row.group_name === null ? undefined : store.groups.sealedKeys(row.group_name);
       if (group === undefined) throw new MslError('ENTITY_NOT_FOUND', 'NO_MODEL_GROUP');
       if (group.kde === null || group.kdh === null) throw new MslError('ENTITY_NOT_FOUND', 'NO_KDE_KDH');
       enc = store.sealer.unseal(groupBinding(group.name, 'kde'), group.kde);

@@ -28,6 +28,7 @@ import { ServiceError, ServiceErrorCode } from './errors.js';
 import { checkInteger, keyFromHex } from './keyInput.js';
 import { generateMslKeyPair, readMslPrivateKey, type MslRsaKeyPair } from './mslRsaKeyInput.js';
 import { MAX_MSL_TIME_SECONDS, mslTimes } from './mslSettings.js';
+import { StoreVersionCache } from './storeVersionCache.js';
 import type { StoreSession } from './session.js';
 
 /** The server's entity identity when none is named (an MSL client's config lists `entity.auth.schemes.keyladder RSA`). */
@@ -196,21 +197,24 @@ export async function mslServerFor(at: Date): Promise<(store: KeyStore) => void>
   };
 }
 
-interface CachedSigner {
-  readonly store: KeyStore;
-  readonly signer: MslServerSigner;
-}
-
-interface CachedTokenKeys {
-  readonly store: KeyStore;
-  /** The generations and grace ends the list was made from. */
-  readonly shape: string;
-  readonly keys: ReadonlyArray<{ generation: number; status: 'active' | 'grace'; graceUntil: string | null; encryptionKey: Buffer; hmacKey: Buffer }>;
+interface CachedTokenKey {
+  readonly generation: number;
+  readonly status: 'active' | 'grace';
+  readonly graceUntil: string | null;
+  readonly encryptionKey: Buffer;
+  readonly hmacKey: Buffer;
 }
 
 export class MslKeyService {
-  private signer: CachedSigner | undefined;
-  private tokenKeyCache: CachedTokenKeys | undefined;
+  /** The active identity's signing key, opened: read on every first contact and error header. */
+  private readonly signer = new StoreVersionCache<MslServerSigner & { readonly generation: number }>();
+  /** The active and grace generations' keys, unsealed (zeroed when dropped). */
+  private readonly tokenKeyCache = new StoreVersionCache<CachedTokenKey[]>((keys) => {
+    for (const k of keys) {
+      k.encryptionKey.fill(0);
+      k.hmacKey.fill(0);
+    }
+  });
 
   constructor(private readonly session: StoreSession, private readonly now: () => Date) {
     session.onLock(() => this.forget());
@@ -218,8 +222,20 @@ export class MslKeyService {
 
   /** Zeroes and drops the opened keys (the store locks, or the generations changed). */
   forget(): void {
-    this.signer = undefined;
-    this.forgetTokenKeys();
+    this.signer.forget();
+    this.tokenKeyCache.forget();
+  }
+
+  /**
+   * A change to the identities or master-token keys, as one transaction. This connection's own
+   * commit does not move data_version, so the caches are dropped here (also when it failed).
+   */
+  private write<T>(store: KeyStore, change: () => T): T {
+    try {
+      return store.transaction(change);
+    } finally {
+      this.forget();
+    }
   }
 
   // ---- identity
@@ -262,7 +278,7 @@ export class MslKeyService {
 
   private addIdentity(pair: MslRsaKeyPair, origin: 'generated' | 'imported', name?: string, keyId?: string): MslIdentityView {
     const store = this.session.store();
-    const generation = store.transaction(() => addActiveIdentity(store, pair, origin, this.now(), name, keyId));
+    const generation = this.write(store, () => addActiveIdentity(store, pair, origin, this.now(), name, keyId));
     return identityView(store.mslIdentities.get(generation)!);
   }
 
@@ -279,7 +295,7 @@ export class MslKeyService {
     if (row.status !== 'retiring') throw new ServiceError(ServiceErrorCode.MSL_TRANSITION, row.status === 'active' ? `Generation ${generation} is the active identity: rotate first.` : `Generation ${generation} is already ${row.status}.`);
     const store = this.session.store();
     const at = this.now().toISOString();
-    store.transaction(() => {
+    this.write(store, () => {
       store.mslIdentities.retire(generation, at);
       store.audit.append({ at, action: 'msl.identity-retire', outcome: 'ok', subject: String(generation), details: { keyId: row.key_id, thumbprint: row.thumbprint } });
     });
@@ -292,7 +308,7 @@ export class MslKeyService {
     if (row.status !== 'retired') throw new ServiceError(ServiceErrorCode.MSL_TRANSITION, row.status === 'destroyed' ? `Generation ${generation} is already destroyed.` : `Generation ${generation} is ${row.status}: only a retired generation can be destroyed.`);
     const store = this.session.store();
     const at = this.now().toISOString();
-    store.transaction(() => {
+    this.write(store, () => {
       store.mslIdentities.destroy(generation, at);
       store.audit.append({ at, action: 'msl.identity-destroy', outcome: 'ok', subject: String(generation), details: { keyId: row.key_id, thumbprint: row.thumbprint } });
     });
@@ -306,20 +322,18 @@ export class MslKeyService {
    */
   serverSigner(): MslServerSigner {
     const store = this.session.store();
-    const row = store.mslIdentities.active();
-    if (!row) throw noIdentity();
-    const cached = this.signer;
-    if (cached && cached.store === store && cached.signer.generation === row.generation) return cached.signer;
-    const pkcs8 = store.sealer.unseal(mslIdentityBinding(row.generation), store.mslIdentities.sealedPrivateKey(row.generation)!);
-    let privateKey: KeyObject;
-    try {
-      privateKey = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
-    } finally {
-      pkcs8.fill(0);
-    }
-    const signer = { name: row.name, keyId: row.key_id, privateKey, publicKey: publicKeyOf(row), generation: row.generation };
-    this.signer = { store, signer };
-    return signer;
+    return this.signer.get(store, () => {
+      const row = store.mslIdentities.active();
+      if (!row) throw noIdentity();
+      const pkcs8 = store.sealer.unseal(mslIdentityBinding(row.generation), store.mslIdentities.sealedPrivateKey(row.generation)!);
+      let privateKey: KeyObject;
+      try {
+        privateKey = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+      } finally {
+        pkcs8.fill(0);
+      }
+      return { name: row.name, keyId: row.key_id, privateKey, publicKey: publicKeyOf(row), generation: row.generation };
+    });
   }
 
   // ---- master-token keys
@@ -327,7 +341,7 @@ export class MslKeyService {
   /** Turns ended grace periods into retirements, with their audit records. */
   private expire(store: KeyStore): void {
     const at = this.now().toISOString();
-    store.transaction(() => {
+    this.write(store, () => {
       for (const generation of store.mslTokenKeys.expireGrace(at)) {
         store.audit.append({ at, action: 'msl.keys-retire', outcome: 'ok', subject: String(generation), details: { reason: 'grace period ended' } });
       }
@@ -345,7 +359,7 @@ export class MslKeyService {
     const store = this.session.store();
     const grace = graceSeconds === undefined ? mslTimes(store).expiration : checkInteger(graceSeconds, 'The grace period in seconds', 0, MAX_MSL_TIME_SECONDS);
     this.expire(store);
-    const generation = store.transaction(() => addActiveTokenKeys(store, secretRandom(16), secretRandom(32), 'generated', this.now(), grace));
+    const generation = this.write(store, () => addActiveTokenKeys(store, secretRandom(16), secretRandom(32), 'generated', this.now(), grace));
     return tokenKeyView(store.mslTokenKeys.get(generation)!);
   }
 
@@ -361,7 +375,7 @@ export class MslKeyService {
       enc.fill(0);
       throw e;
     }
-    const generation = store.transaction(() => addActiveTokenKeys(store, enc, hmac, 'imported-msl', this.now(), grace));
+    const generation = this.write(store, () => addActiveTokenKeys(store, enc, hmac, 'imported-msl', this.now(), grace));
     return tokenKeyView(store.mslTokenKeys.get(generation)!);
   }
 
@@ -378,7 +392,7 @@ export class MslKeyService {
     if (row.status !== 'grace') throw new ServiceError(ServiceErrorCode.MSL_TRANSITION, row.status === 'active' ? `Generation ${generation} is the active one: rotate first.` : `Generation ${generation} is already ${row.status}.`);
     const store = this.session.store();
     const at = this.now().toISOString();
-    store.transaction(() => {
+    this.write(store, () => {
       store.mslTokenKeys.retire(generation, at);
       store.audit.append({ at, action: 'msl.keys-retire', outcome: 'ok', subject: String(generation), details: { reason: 'operator' } });
     });
@@ -391,7 +405,7 @@ export class MslKeyService {
     if (row.status !== 'retired') throw new ServiceError(ServiceErrorCode.MSL_TRANSITION, row.status === 'destroyed' ? `Generation ${generation} is already destroyed.` : `Generation ${generation} is ${row.status}: only a retired generation can be destroyed.`);
     const store = this.session.store();
     const at = this.now().toISOString();
-    store.transaction(() => {
+    this.write(store, () => {
       store.mslTokenKeys.destroy(generation, at);
       store.audit.append({ at, action: 'msl.keys-destroy', outcome: 'ok', subject: String(generation), details: { kcvEnc: row.kcv_enc, kcvHmac: row.kcv_hmac } });
     });
@@ -407,32 +421,17 @@ export class MslKeyService {
    */
   tokenKeys(): MslTokenKeys[] {
     const store = this.session.store();
+    const keys = this.tokenKeyCache.get(store, () => store.mslTokenKeys.usable().map((r) => ({
+      generation: r.generation,
+      status: r.status,
+      graceUntil: r.grace_until,
+      encryptionKey: store.sealer.unseal(mslTokenKeyBinding(r.generation, 'enc'), r.encryption_key),
+      hmacKey: store.sealer.unseal(mslTokenKeyBinding(r.generation, 'hmac'), r.hmac_key),
+    })));
+    // A grace period ends with time, not with a write: checked on every call.
     const now = this.now().toISOString();
-    const rows = store.mslTokenKeys.usableShape().filter((r) => r.grace_until === null || r.grace_until > now);
-    const shape = rows.map((r) => `${r.generation}:${r.grace_until ?? ''}`).join(',');
-    let cached = this.tokenKeyCache;
-    if (!cached || cached.store !== store || cached.shape !== shape) {
-      this.forgetTokenKeys();
-      const wanted = new Set(rows.map((r) => r.generation));
-      const keys = store.mslTokenKeys.usable().filter((r) => wanted.has(r.generation)).map((r) => ({
-        generation: r.generation,
-        status: r.status,
-        graceUntil: r.grace_until,
-        encryptionKey: store.sealer.unseal(mslTokenKeyBinding(r.generation, 'enc'), r.encryption_key),
-        hmacKey: store.sealer.unseal(mslTokenKeyBinding(r.generation, 'hmac'), r.hmac_key),
-      }));
-      cached = { store, shape, keys };
-      this.tokenKeyCache = cached;
-    }
-    return cached.keys.map((k) => ({ generation: k.generation, status: k.status, encryptionKey: secretCopy(k.encryptionKey), hmacKey: secretCopy(k.hmacKey) }));
-  }
-
-  private forgetTokenKeys(): void {
-    for (const k of this.tokenKeyCache?.keys ?? []) {
-      k.encryptionKey.fill(0);
-      k.hmacKey.fill(0);
-    }
-    this.tokenKeyCache = undefined;
+    return keys.filter((k) => k.graceUntil === null || k.graceUntil > now)
+      .map((k) => ({ generation: k.generation, status: k.status, encryptionKey: secretCopy(k.encryptionKey), hmacKey: secretCopy(k.hmacKey) }));
   }
 }
 

@@ -217,8 +217,10 @@ export class MslResponderService implements MslApi {
         throw new MslError('RESPONSE_REQUIRES_MASTERTOKEN', 'NO_KEY_REQUEST');
       }
       const responseId = nextMessageId(header.messageId);
-      const sender: HeaderSender = token === undefined ? { entityAuth: this.serverEntity() } : { masterToken: token.json };
-      const senderCtx: MslCryptoContext = token === undefined ? this.serverContext() : headerCtx;
+      // The signer read once for both (each read checks the store's data_version).
+      const signer = token === undefined ? this.state.serverSigner() : undefined;
+      const sender: HeaderSender = signer === undefined ? { masterToken: token!.json } : { entityAuth: this.serverEntity(signer) };
+      const senderCtx: MslCryptoContext = signer === undefined ? headerCtx : this.serverContext(signer);
       const base = { messageId: responseId, timestamp: nowSeconds, renewable: false, handshake: false };
       // GZIP only where it can win: below a few hundred bytes its 18-byte frame and the envelope's
       // block padding eat the gain, and trying cost 4% of a first contact's time.
@@ -245,7 +247,8 @@ export class MslResponderService implements MslApi {
   private openToken(parsed: ParsedMessageHeader & { masterToken: object }): OpenedMasterToken {
     const keys = this.state.tokenKeys();
     try {
-      const contexts = keys.map((k) => this.tokenContext(k));
+      const name = this.state.serverSigner().name;
+      const contexts = keys.map((k) => this.tokenContext(k, name));
       return openMasterToken({ tokendata: parsed.masterToken.json.tokendata, signature: parsed.masterToken.json.signature }, contexts);
     } finally {
       for (const k of keys) {
@@ -359,17 +362,15 @@ export class MslResponderService implements MslApi {
    * envelopes with its own identity (001-response: keyid "server1"), so a
    * token it issued opens here when the identity and the keys are shared.
    */
-  private tokenContext(keys: MslTokenKeyCopy): SymmetricCryptoContext {
-    return new SymmetricCryptoContext(this.state.serverSigner().name, keys.encryptionKey, keys.hmacKey);
+  private tokenContext(keys: MslTokenKeyCopy, name = this.state.serverSigner().name): SymmetricCryptoContext {
+    return new SymmetricCryptoContext(name, keys.encryptionKey, keys.hmacKey);
   }
 
-  private serverEntity(): EntityAuthData {
-    const signer = this.state.serverSigner();
+  private serverEntity(signer = this.state.serverSigner()): EntityAuthData {
     return { scheme: 'RSA', identity: signer.name, pubkeyid: signer.keyId };
   }
 
-  private serverContext(): RsaCryptoContext {
-    const signer = this.state.serverSigner();
+  private serverContext(signer = this.state.serverSigner()): RsaCryptoContext {
     return new RsaCryptoContext({ publicKey: signer.publicKey, privateKey: signer.privateKey });
   }
 

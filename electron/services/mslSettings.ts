@@ -9,6 +9,7 @@ import type { MslSettingKey } from '../../db/repositories/mslTokens.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import { checkInteger } from './keyInput.js';
 import type { StoreSession } from './session.js';
+import { StoreVersionCache } from './storeVersionCache.js';
 
 export const DEFAULT_RENEWAL_WINDOW_SECONDS = 3600;
 export const DEFAULT_EXPIRATION_SECONDS = 86_400;
@@ -42,15 +43,30 @@ export function mslTimes(store: KeyStore): MslTimes {
 }
 
 export class MslSettingsService {
-  constructor(private readonly session: StoreSession, private readonly now: () => Date) {}
+  /** Read on every MSL message: kept until another process commits or set() changes them. */
+  private readonly cache = new StoreVersionCache<MslTimes>();
+
+  constructor(private readonly session: StoreSession, private readonly now: () => Date) {
+    session.onLock(() => this.cache.forget());
+  }
 
   get(): MslTimes {
-    return mslTimes(this.session.store());
+    const store = this.session.store();
+    return this.cache.get(store, () => mslTimes(store));
   }
 
   /** Changes one or both times; the pair that results is checked as a whole. Audited (msl.settings) when something changed. */
   set(change: Partial<MslTimes>): MslTimes {
     const store = this.session.store();
+    // This connection's own commit does not move data_version: forget the cached times here.
+    try {
+      return this.change(store, change);
+    } finally {
+      this.cache.forget();
+    }
+  }
+
+  private change(store: KeyStore, change: Partial<MslTimes>): MslTimes {
     return store.transaction(() => {
       const before = mslTimes(store);
       const after = checkMslTimes({ renewalWindow: change.renewalWindow ?? before.renewalWindow, expiration: change.expiration ?? before.expiration });
