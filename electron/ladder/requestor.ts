@@ -65,8 +65,8 @@ interface ImportedKey<T> {
  * rung's CEKs); Kenc and Khmac become Web Crypto keys.
  */
 async function importJwk(plaintext: Bytes, kind: 'wrap', profile: JweProfileName, wrapKeys: KeyUnwrapper<unknown>): Promise<ImportedKey<unknown>>;
-async function importJwk(plaintext: Bytes, kind: 'enc' | 'hmac', profile: JweProfileName): Promise<ImportedKey<CryptoKey>>;
-async function importJwk(plaintext: Bytes, kind: KeyKind, profile: JweProfileName, wrapKeys?: KeyUnwrapper<unknown>): Promise<ImportedKey<unknown>> {
+async function importJwk(plaintext: Bytes, kind: 'enc' | 'hmac', profile: JweProfileName, wrapKeys: undefined, sessionKeys: SessionKeyImport): Promise<ImportedKey<CryptoKey>>;
+async function importJwk(plaintext: Bytes, kind: KeyKind, profile: JweProfileName, wrapKeys?: KeyUnwrapper<unknown>, sessionKeys: SessionKeyImport = 'non-extractable'): Promise<ImportedKey<unknown>> {
   const spec = KEY_KINDS[kind];
   let raw: Bytes | undefined;
   try {
@@ -99,7 +99,7 @@ async function importJwk(plaintext: Bytes, kind: KeyKind, profile: JweProfileNam
       kcv = await aesKcv(raw);
       key = await wrapKeys.importWrappingKey(raw);
     } else {
-      const imported = await subtle().importKey('raw', raw, spec.webCrypto, false, [...spec.keyOps]);
+      const imported = await subtle().importKey('raw', raw, spec.webCrypto, sessionKeys === 'extractable', [...spec.keyOps]);
       kcv = spec.kcv === 'hmac' ? await hmacKcv(imported) : await aesKcv(raw);
       key = imported;
     }
@@ -112,15 +112,25 @@ async function importJwk(plaintext: Bytes, kind: KeyKind, profile: JweProfileNam
 }
 
 /**
+ * How Kenc and Khmac become Web Crypto keys. A device keeps them
+ * non-extractable (the default, as MSL's JWKs say). KeyLadder's own MSL client
+ * runs in main and must hand them to node:crypto's AES-CBC and HMAC for its
+ * session context: it asks for extractable keys and exports them once
+ * (KeyObject.from() of a non-extractable CryptoKey is deprecated from Node 24,
+ * DEP0204, the line Electron embeds).
+ */
+export type SessionKeyImport = 'non-extractable' | 'extractable';
+
+/**
  * Unwraps a key response (bare keyresponsedata or its envelope) with the key
  * the request was made under: Kpw for PSK, Kdw for MGK, the last Kwrap for WRAP.
  * `unwrapper` holds that key's kind (Web Crypto AES-KW unless given).
  */
-export async function acceptKeyResponse<K = CryptoKey>(response: unknown, kprev: K, profile: JweProfileName = 'msl', unwrapper: KeyUnwrapper<K> = defaultUnwrapper<K>()): Promise<DeviceKeys<K>> {
+export async function acceptKeyResponse<K = CryptoKey>(response: unknown, kprev: K, profile: JweProfileName = 'msl', unwrapper: KeyUnwrapper<K> = defaultUnwrapper<K>(), sessionKeys: SessionKeyImport = 'non-extractable'): Promise<DeviceKeys<K>> {
   const data = parseKeyResponseEnvelope(response);
   const kwrap = (await importJwk(await decryptJwe(data.wrapkey, kprev, profile, unwrapper), 'wrap', profile, unwrapper)) as ImportedKey<K>;
-  const kenc = await importJwk(await decryptJwe(data.encryptionkey, kwrap.key, profile, unwrapper), 'enc', profile);
-  const khmac = await importJwk(await decryptJwe(data.hmackey, kwrap.key, profile, unwrapper), 'hmac', profile);
+  const kenc = await importJwk(await decryptJwe(data.encryptionkey, kwrap.key, profile, unwrapper), 'enc', profile, undefined, sessionKeys);
+  const khmac = await importJwk(await decryptJwe(data.hmackey, kwrap.key, profile, unwrapper), 'hmac', profile, undefined, sessionKeys);
   return {
     kwrap: kwrap.key,
     kenc: kenc.key,
@@ -153,6 +163,7 @@ export class LadderRequestor<K = CryptoKey> {
     private readonly longTermMechanism: 'PSK' | 'MGK' = 'PSK',
     readonly profile: JweProfileName = 'msl',
     private readonly unwrapper: KeyUnwrapper<K> = defaultUnwrapper<K>(),
+    private readonly sessionKeys: SessionKeyImport = 'non-extractable',
   ) {}
 
   /** The keys of the last rung climbed, if any. */
@@ -185,7 +196,7 @@ export class LadderRequestor<K = CryptoKey> {
     const pending = this.pending;
     if (!pending) throw new LadderError(MslErrorCode.KEYX_RESPONSE_REQUEST_MISMATCH, 'NO_PENDING_REQUEST', 'No request is waiting for this response.');
     this.pending = undefined;
-    this.rung = await acceptKeyResponse(response, pending.kprev, this.profile, this.unwrapper);
+    this.rung = await acceptKeyResponse(response, pending.kprev, this.profile, this.unwrapper, this.sessionKeys);
     this.resumed = undefined;
     return this.rung;
   }

@@ -18,8 +18,9 @@
 // Keys: the long-term pair is held by a SymmetricCryptoContext (KeyObjects)
 // and Kpw/Kdw and each Kwrap as secret KeyObjects; session keys as raw bytes
 // only while a context is built from them, then zeroed. The ladder requestor
-// yields Kenc/Khmac as non-extractable Web Crypto keys; node:crypto's
-// KeyObject.from reads them back for the node:crypto session context.
+// yields Kenc/Khmac as Web Crypto keys, extractable for this client alone
+// (SessionKeyImport), exported once for the node:crypto session context.
+// (KeyObject.from() of a non-extractable CryptoKey warns from Node 24 on.)
 //
 // Replaying captured exchanges: `adoptRequest(bytes)` takes a request that
 // this client's keys open (a captured one) as if it had just sent it, so the
@@ -123,7 +124,7 @@ export class MslClient {
     this.identity = options.identity;
     this.mechanism = options.longTerm.mechanism;
     this.entity = new SymmetricCryptoContext(options.identity, options.longTerm.encryptionKey, options.longTerm.hmacKey);
-    this.requestor = new LadderRequestor(options.identity, kpw, this.mechanism, 'msl', nodeKeyUnwrapper);
+    this.requestor = new LadderRequestor(options.identity, kpw, this.mechanism, 'msl', nodeKeyUnwrapper, 'extractable');
     this.trusted = options.trustedServerKeys;
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
     this.limits = options.limits ?? {};
@@ -295,8 +296,8 @@ export class MslClient {
     } catch (e) {
       throw e instanceof LadderError ? fromLadderError(e) : e;
     }
-    const encryptionKey = KeyObject.from(keys.kenc).export();
-    const hmacKey = KeyObject.from(keys.khmac).export();
+    const encryptionKey = new Uint8Array(await globalThis.crypto.subtle.exportKey('raw', keys.kenc));
+    const hmacKey = new Uint8Array(await globalThis.crypto.subtle.exportKey('raw', keys.khmac));
     try {
       const token = readMasterToken(response.masterToken.json);
       return { session: { token, context: sessionContext(token, this.identity, { encryptionKey, hmacKey }) }, keys };

@@ -128,3 +128,22 @@ describe('Kissuer rotation during a climb', () => {
     await expectSameKeys(l, r2);
   });
 });
+
+describe('session keys as the requestor imports them', () => {
+  it('non-extractable for a device (the default); extractable, with the issued bytes, only when asked (KeyLadder\'s own MSL client, which hands them to node:crypto)', async () => {
+    const l = ladder('keyladder-v1', 'session-key-import');
+    const { deviceUnwrapper } = await import('../support/device.js');
+    const deviceSide = await device(l, 'PSK', 'msl');
+    const r = await climb(l, deviceSide);
+    expect([r.keys.kenc.extractable, r.keys.khmac.extractable]).toEqual([false, false]);
+    await expect(globalThis.crypto.subtle.exportKey('raw', r.keys.kenc)).rejects.toThrow();
+
+    // This runtime's key unwrap (node:crypto's under the Electron crypto model), as main's MSL client has.
+    const { LadderRequestor: Requestor } = await import('../../electron/ladder/requestor.js');
+    const mainSide = new Requestor(l.identity, await importWrappingKey(Uint8Array.from(l.kpw)), 'PSK', 'msl', deviceUnwrapper, 'extractable');
+    const m = await climb(l, mainSide);
+    expect([m.keys.kenc.extractable, m.keys.khmac.extractable]).toEqual([true, true]);
+    expect(Buffer.from(await globalThis.crypto.subtle.exportKey('raw', m.keys.kenc))).toEqual(m.issued.kenc);
+    expect(Buffer.from(await globalThis.crypto.subtle.exportKey('raw', m.keys.khmac))).toEqual(m.issued.khmac);
+  });
+});
