@@ -108,8 +108,12 @@ export function copyResealed(from: Db, to: Db, oldSealer: RecordSealer, newSeale
     audit.appendAt(batch);
     batch.length = 0;
   };
-  for (const row of from.prepare('SELECT seq, at, action, outcome, subject, details FROM audit_log ORDER BY seq').iterate() as Iterable<Row>) {
-    batch.push({ seq: row['seq'] as number, at: row['at'] as string, action: row['action'] as string, outcome: row['outcome'] as 'ok' | 'refused', subject: row['subject'] as string | null, details: JSON.parse(row['details'] as string) });
+  for (const row of from.prepare('SELECT seq, at, action, outcome, subject, details, actor, reason FROM audit_log ORDER BY seq').iterate() as Iterable<Row>) {
+    // Each entry keeps its actor and reason (migration 011), which the new MAC covers as the old one did.
+    batch.push({
+      seq: row['seq'] as number, at: row['at'] as string, action: row['action'] as string, outcome: row['outcome'] as 'ok' | 'refused', subject: row['subject'] as string | null, details: JSON.parse(row['details'] as string),
+      actor: row['actor'] as string | null, reason: row['reason'] as string | null,
+    });
     auditEntries += 1;
     if (batch.length === 1000) flush();
   }

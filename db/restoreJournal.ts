@@ -20,7 +20,7 @@ import { DB_FILE, KEY_FILE, RESTORE_READY, fsyncDir, removeIfExists, storeFiles,
 
 /** What READY says. A restore names itself, so that its record is written once (details.restoreId). */
 export type RestoreMarker =
-  | { readonly kind: 'restore'; readonly restoreId: string; readonly restoredAt: string; readonly bytes: number; readonly backupId?: string }
+  | { readonly kind: 'restore'; readonly restoreId: string; readonly restoredAt: string; readonly bytes: number; readonly backupId?: string; readonly actor?: string | null; readonly reason?: string }
   | { readonly kind: 'rekey' };
 
 const paths = (dir: string) => {
@@ -45,7 +45,10 @@ function readMarker(dir: string): RestoreMarker {
     return { kind: 'rekey' }; // written atomically, so never half; a foreign one names no record either
   }
   if (parsed.kind === 'restore' && typeof parsed.restoreId === 'string' && typeof parsed.restoredAt === 'string' && typeof parsed.bytes === 'number') {
-    return { kind: 'restore', restoreId: parsed.restoreId, restoredAt: parsed.restoredAt, bytes: parsed.bytes, ...(typeof parsed.backupId === 'string' ? { backupId: parsed.backupId } : {}) };
+    return {
+      kind: 'restore', restoreId: parsed.restoreId, restoredAt: parsed.restoredAt, bytes: parsed.bytes, ...(typeof parsed.backupId === 'string' ? { backupId: parsed.backupId } : {}),
+      ...(typeof parsed.actor === 'string' || parsed.actor === null ? { actor: parsed.actor } : {}), ...(typeof parsed.reason === 'string' ? { reason: parsed.reason } : {}),
+    };
   }
   return { kind: 'rekey' };
 }

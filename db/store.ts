@@ -50,6 +50,18 @@ export interface OpenOptions {
    * workers stop on it.
    */
   readonly onReplaced?: () => void;
+  /**
+   * Who acts through this store (issue 22): every audit record it appends
+   * carries this actor unless the record names its own (a responder's: none).
+   * The CLI's user@host, the app's operator name; none if not given.
+   */
+  readonly actor?: string | null;
+}
+
+/** Who asked for a destructive change, and why: carried into its audit record. */
+export interface Attribution {
+  readonly actor?: string | null;
+  readonly reason?: string | null;
 }
 
 export interface CreateOptions extends OpenOptions {
@@ -245,7 +257,12 @@ export class KeyStore {
       try {
         store.transaction(() => {
           if (owed !== undefined && !store.audit.recordsRestore(owed.restoreId)) {
-            store.audit.append({ at: now(), action: 'store.restore', outcome: 'ok', subject: null, details: { bytes: owed.bytes, restoreId: owed.restoreId, restoredAt: owed.restoredAt, ...(owed.backupId !== undefined ? { backupId: owed.backupId } : {}) } });
+            store.audit.append({
+              at: now(), action: 'store.restore', outcome: 'ok', subject: null,
+              details: { bytes: owed.bytes, restoreId: owed.restoreId, restoredAt: owed.restoredAt, ...(owed.backupId !== undefined ? { backupId: owed.backupId } : {}) },
+              // Who restored and why, as the journal kept them (an older journal: whoever unlocks now).
+              ...(owed.actor !== undefined ? { actor: owed.actor } : {}), reason: owed.reason ?? null,
+            });
           }
           store.audit.append(...store.takeFailedUnlocks(), { at: now(), action: options.unlockAction ?? 'store.unlock', outcome: 'ok', subject: null, details: {} });
         });
@@ -278,6 +295,8 @@ export class KeyStore {
       db.close();
       throw e;
     }
+    // Before the unlock's own record, which names who unlocked.
+    store.audit.actor = options.actor ?? null;
     if (options.backgroundCheckpoints === true) store.checkpointer = WalCheckpointer.start(db, path, storeKey);
     store.sizeCacheToFleet();
     store.watchOtherWriters(options.onReplaced);
@@ -384,7 +403,8 @@ export class KeyStore {
       const n = entered.get(at) ?? 0;
       if (n > 0) entered.set(at, n - 1);
       return n === 0;
-    }).map((at) => ({ at, action: 'store.unlock-failed', outcome: 'refused' as const, subject: null, details: { reason: 'WRONG_PASSPHRASE' } }));
+    // Nobody known made these attempts (the note holds a time only): no actor.
+    }).map((at) => ({ at, action: 'store.unlock-failed', outcome: 'refused' as const, subject: null, details: { reason: 'WRONG_PASSPHRASE' }, actor: null }));
   }
 
   get isOpen(): boolean {
@@ -545,19 +565,19 @@ export class KeyStore {
    * other process may have it open (their connections would go on writing to
    * the replaced file). Locks this store; unlock it again with the passphrase.
    */
-  async rekey(passphrase: string, next?: string, kdfLogN?: number): Promise<RekeyCounts> {
+  async rekey(passphrase: string, next?: string, kdfLogN?: number, reason?: string | null): Promise<RekeyCounts> {
     this.ensureOpen();
     if (next !== undefined) checkPassphrase(next);
     // The passphrase proves the operator: the key file is about to be replaced.
     const currentKey = await unwrapStoreKey(this.keyFile, passphrase);
     try {
-      return await this.rekeyAlone(currentKey, passphrase, next, kdfLogN);
+      return await this.rekeyAlone(currentKey, passphrase, next, kdfLogN, reason ?? null);
     } finally {
       currentKey.fill(0);
     }
   }
 
-  private async rekeyAlone(currentKey: Buffer, passphrase: string, next: string | undefined, kdfLogN: number | undefined): Promise<RekeyCounts> {
+  private async rekeyAlone(currentKey: Buffer, passphrase: string, next: string | undefined, kdfLogN: number | undefined, reason: string | null): Promise<RekeyCounts> {
     const files = storeFiles(this.dir);
     // The WAL checkpointer's connection would count as another one; it comes back if the rekey is refused.
     const checkpointing = this.checkpointer !== undefined;
@@ -614,6 +634,7 @@ export class KeyStore {
           counts = to.transaction(() => copyResealed(this.db, to, this.sealer, newSealer, newAuditKey, this.keyFile.storeId, (c) => ({
             at: now(), action: 'store.rekey', outcome: 'ok', subject: null,
             details: { devices: c.devices, groups: c.groups, generations: c.generations, auditEntries: c.auditEntries, passphraseChanged: next !== undefined },
+            actor: this.audit.actor, reason,
           }))).immediate();
           to.pragma('wal_checkpoint(TRUNCATE)');
         } finally {
@@ -748,7 +769,7 @@ export class KeyStore {
    * forward at the next unlock, which writes the `store.restore` record; a
    * stamped store whose log lacks that record does not verify.
    */
-  static async restore(dir: string, file: string, passphrase: string, holdAlone: () => Promise<StoreHold> = async () => StoreHold.exclusive(dir, 'restore')): Promise<void> {
+  static async restore(dir: string, file: string, passphrase: string, holdAlone: () => Promise<StoreHold> = async () => StoreHold.exclusive(dir, 'restore'), by: Attribution = {}): Promise<void> {
     const { keyFileText, dbBytes } = readBackup(file);
     const keyFile = parseKeyFile(keyFileText);
     const storeKey = await unwrapStoreKey(keyFile, passphrase);
@@ -762,19 +783,19 @@ export class KeyStore {
       throw e;
     }
     try {
-      KeyStore.stageRestore(dir, keyFile, dbBytes, storeKey);
+      KeyStore.stageRestore(dir, keyFile, dbBytes, storeKey, by);
       finishSwap(dir);
     } finally {
       storeKey.fill(0);
       alone.release();
     }
     // The unlock writes the restore's record (owedRestore), as it would after a crash here.
-    const store = await KeyStore.unlock(dir, passphrase);
+    const store = await KeyStore.unlock(dir, passphrase, { actor: by.actor ?? null });
     store.lock();
   }
 
   /** Stages the backup in restore-pending/, stamped, and marks it READY. Call holding the store alone. */
-  private static stageRestore(dir: string, keyFile: KeyFile, dbBytes: Buffer, storeKey: Buffer): void {
+  private static stageRestore(dir: string, keyFile: KeyFile, dbBytes: Buffer, storeKey: Buffer, by: Attribution): void {
     const files = storeFiles(dir);
     removeIfExists(files.restore);
     mkdirSync(files.restore, { mode: 0o700 });
@@ -805,7 +826,11 @@ export class KeyStore {
         // not verify) and its id goes into this restore's stamp and record, in one transaction.
         marker = staged.transaction(() => {
           const backup = takeBackupStamp(staged);
-          const m: RestoreMarker = { kind: 'restore', restoreId, restoredAt, bytes: dbBytes.length, ...(backup !== undefined ? { backupId: backup.backupId } : {}) };
+          const m: RestoreMarker = {
+            kind: 'restore', restoreId, restoredAt, bytes: dbBytes.length, ...(backup !== undefined ? { backupId: backup.backupId } : {}),
+            // Its record is written at the next unlock, maybe another process's after a crash: the journal keeps who and why.
+            actor: by.actor ?? null, ...(by.reason ? { reason: by.reason } : {}),
+          };
           stampRestore(staged, { restoreId, restoredAt, bytes: m.bytes, ...(backup !== undefined ? { backupId: backup.backupId } : {}) });
           return m;
         })();

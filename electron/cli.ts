@@ -31,6 +31,7 @@ import { outputFor, terminalSafe } from './cli/output.js';
 import { readPassphrase, storePassphrase } from './cli/passphrase.js';
 import { disableCoreDumps } from './security/coreDumps.js';
 import { visible } from './shared/visibleText.js';
+import { osActor } from './services/actor.js';
 
 export type { CliIo } from './cli/io.js';
 
@@ -155,6 +156,8 @@ export async function main(argv: readonly string[], rawIo: CliIo = processIo()):
       backgroundCheckpoints: false,
       // Every command unlocks once: audited as the CLI's own action, which `audit list` leaves out.
       door: 'cli',
+      // Who acted, in every record this command writes: the OS user and host (services/actor.ts).
+      actor: osActor(),
     });
   } catch (error) {
     return fail(error);

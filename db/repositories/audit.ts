@@ -18,10 +18,20 @@ export interface AuditRecord {
   readonly outcome: 'ok' | 'refused';
   readonly subject: string | null;
   readonly details: AuditDetails;
+  /**
+   * Who acted (migration 011): absent, the repository's actor (the door's:
+   * user@host for the CLI, the operator's name in the app); null, nobody (a
+   * responder's row, an entry written before the migration).
+   */
+  readonly actor?: string | null;
+  /** Why, for a destructive action given --reason; absent or null, none given. */
+  readonly reason?: string | null;
 }
 
 export interface AuditRow extends AuditRecord {
   readonly seq: number;
+  readonly actor: string | null;
+  readonly reason: string | null;
 }
 
 export interface AuditFilter {
@@ -29,6 +39,8 @@ export interface AuditFilter {
   /** Leave these actions out (the CLI's own unlocks, by default). */
   readonly excludeActions?: readonly string[];
   readonly subject?: string;
+  /** Rows of this actor only (exactly as recorded). */
+  readonly actor?: string;
   readonly outcome?: 'ok' | 'refused';
   readonly beforeSeq?: number;
   readonly limit: number;
@@ -143,7 +155,21 @@ export const summarisable = (r: AuditRecord): boolean =>
 /** The cut of the log in `db` (no key needed: its checkpoint is checked by verify). */
 export const readCut = (db: Db): AuditCut | undefined => db.prepare('SELECT seq, mac, at, archive_sha256 AS archiveSha256 FROM audit_cut WHERE id = 1').get() as AuditCut | undefined;
 
-const canonical = (seq: number, r: AuditRecord, details: string): string => JSON.stringify([seq, r.at, r.action, r.outcome, r.subject, details]);
+/**
+ * The text an entry's MAC covers. An entry with an actor or a reason
+ * (migration 011) is MACed over the two as well; one with neither over the
+ * six fields every entry had before, so entries written before the migration
+ * (and responder rows, which have no actor) verify as they always did. The
+ * two forms are JSON arrays of different lengths, so no entry of one form
+ * reads as the other: adding, removing or changing an actor breaks the chain.
+ */
+const canonical = (seq: number, r: Pick<AuditRecord, 'at' | 'action' | 'outcome' | 'subject'>, details: string, actor: string | null, reason: string | null): string =>
+  actor === null && reason === null
+    ? JSON.stringify([seq, r.at, r.action, r.outcome, r.subject, details])
+    : JSON.stringify([seq, r.at, r.action, r.outcome, r.subject, details, actor, reason]);
+
+/** The columns an entry is read with (verify, archive, rekey, list). */
+const ROW_COLUMNS = 'seq, at, action, outcome, subject, details, actor, reason';
 
 export class AuditRepository {
   private readonly insert;
@@ -152,8 +178,14 @@ export class AuditRepository {
   private policyStmt: { get(): unknown } | undefined;
   private countStmt: { run(...args: unknown[]): unknown } | undefined;
 
+  /**
+   * Who acts through this store (the door sets it: db/store.ts OpenOptions.actor):
+   * every record appended without an actor of its own carries it.
+   */
+  actor: string | null = null;
+
   constructor(private readonly db: Db, private readonly key: Buffer, private readonly storeId: string) {
-    this.insert = db.prepare('INSERT INTO audit_log (seq, at, action, outcome, subject, details, mac) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.insert = db.prepare('INSERT INTO audit_log (seq, at, action, outcome, subject, details, mac, actor, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
     this.readHead = db.prepare(`SELECT value FROM meta WHERE key = '${HEAD_KEY}'`).pluck();
     this.writeHead = db.prepare(`INSERT INTO meta (key, value) VALUES ('${HEAD_KEY}', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`);
   }
@@ -164,7 +196,7 @@ export class AuditRepository {
 
   /** The MAC an entry must carry after `prev` (an archive file is checked with it). */
   macOf(prev: Buffer, row: AuditRecord & { readonly seq: number }, details: string = JSON.stringify(row.details)): Buffer {
-    return this.mac(prev, canonical(row.seq, row, details));
+    return this.mac(prev, canonical(row.seq, row, details, row.actor ?? null, row.reason ?? null));
   }
 
   /** Where the log was trimmed, or undefined when it never was. */
@@ -217,7 +249,7 @@ export class AuditRepository {
 
   /** The entries `from` to `to` with their MACs, in order (an archive file is written from them). */
   *chained(from: number, to: number): IterableIterator<ChainedAuditRow> {
-    const rows = this.db.prepare('SELECT seq, at, action, outcome, subject, details, mac FROM audit_log WHERE seq >= ? AND seq <= ? ORDER BY seq').iterate(from, to) as IterableIterator<Omit<ChainedAuditRow, 'details'> & { details: string }>;
+    const rows = this.db.prepare(`SELECT ${ROW_COLUMNS}, mac FROM audit_log WHERE seq >= ? AND seq <= ? ORDER BY seq`).iterate(from, to) as IterableIterator<Omit<ChainedAuditRow, 'details'> & { details: string }>;
     for (const row of rows) yield { ...row, details: JSON.parse(row.details) as AuditDetails };
   }
 
@@ -229,20 +261,30 @@ export class AuditRepository {
     return { seq: Number(seq), mac: Buffer.from(mac ?? '', 'hex') };
   }
 
-  /** Appends records in order. Call inside the transaction of the change they describe. */
+  /** Appends records in order, each by this repository's actor unless it names its own. Call inside the transaction of the change they describe. */
   append(...records: AuditRecord[]): void {
-    this.write(records);
+    this.write(records, this.actor);
+  }
+
+  /**
+   * Appends a responder's records (device exchanges, MSL messages): no
+   * operator acted, so they carry no actor (unless one names its own: an
+   * operator's test exchange), and cost what they cost before migration 011.
+   */
+  appendUnattributed(records: readonly AuditRecord[]): void {
+    this.write(records, null);
   }
 
   /**
    * Appends entries that keep their numbers (a rekey copies the chain under a
-   * new key, db/rekey.ts): each must continue the chain, so none is skipped.
+   * new key, db/rekey.ts): each must continue the chain, so none is skipped;
+   * each keeps its own actor and reason (none, for an entry without).
    */
   appendAt(records: ReadonlyArray<AuditRecord & { readonly seq: number }>): void {
-    this.write(records);
+    this.write(records, null);
   }
 
-  private write(records: ReadonlyArray<AuditRecord & { readonly seq?: number }>): void {
+  private write(records: ReadonlyArray<AuditRecord & { readonly seq?: number }>, defaultActor: string | null): void {
     if (records.length === 0) return;
     const run = () => {
       let { seq, mac } = this.head() as { seq: number; mac: Buffer };
@@ -250,8 +292,10 @@ export class AuditRepository {
         if (r.seq !== undefined && r.seq !== seq + 1) throw new Error(`audit entry ${r.seq} does not continue the chain at ${seq}`);
         seq += 1;
         const details = JSON.stringify(r.details);
-        mac = this.mac(mac, canonical(seq, r, details));
-        this.insert.run(seq, r.at, r.action, r.outcome, r.subject, details, mac);
+        const actor = r.actor === undefined ? defaultActor : r.actor;
+        const reason = r.reason ?? null;
+        mac = this.mac(mac, canonical(seq, r, details, actor, reason));
+        this.insert.run(seq, r.at, r.action, r.outcome, r.subject, details, mac, actor, reason);
       }
       this.writeHead.run(`${seq}:${mac.toString('hex')}`);
     };
@@ -287,7 +331,7 @@ export class AuditRepository {
     const run = () => {
       const closed = this.db.prepare('SELECT subject, hour, count, first_at AS firstAt, last_at AS lastAt FROM exchange_counts WHERE hour < ? ORDER BY hour, subject').all(hour) as Array<{ subject: string; hour: string; count: number; firstAt: string; lastAt: string }>;
       if (closed.length === 0) return 0;
-      this.append(...closed.map((c): AuditRecord => ({
+      this.appendUnattributed(closed.map((c): AuditRecord => ({
         at: now, action: 'exchange.summary', outcome: 'ok', subject: c.subject === '' ? null : c.subject,
         details: { from: c.hour, to: new Date(Date.parse(c.hour) + 3_600_000).toISOString(), count: c.count, first: c.firstAt, last: c.lastAt },
       })));
@@ -357,9 +401,10 @@ export class AuditRepository {
     if (filter.action) { where.push('action = ?'); args.push(filter.action); }
     if (filter.excludeActions?.length) { where.push(`action NOT IN (${filter.excludeActions.map(() => '?').join(', ')})`); args.push(...filter.excludeActions); }
     if (filter.subject) { where.push('subject = ?'); args.push(filter.subject); }
+    if (filter.actor) { where.push('actor = ?'); args.push(filter.actor); }
     if (filter.outcome) { where.push('outcome = ?'); args.push(filter.outcome); }
     if (filter.beforeSeq !== undefined) { where.push('seq < ?'); args.push(filter.beforeSeq); }
-    const sql = `SELECT seq, at, action, outcome, subject, details FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+    const sql = `SELECT ${ROW_COLUMNS} FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, filter.limit) as Array<Omit<AuditRow, 'details'> & { details: string }>).map((row) => ({ ...row, details: JSON.parse(row.details) as AuditDetails }));
   }
 
@@ -417,7 +462,7 @@ export class AuditRepository {
     let expected = archivedThrough + 1;
     let entries = 0;
     let archiveRecorded = false;
-    const rows = this.db.prepare('SELECT seq, at, action, outcome, subject, details, mac FROM audit_log ORDER BY seq').iterate() as IterableIterator<AuditRow & { details: string; mac: Buffer }>;
+    const rows = this.db.prepare(`SELECT ${ROW_COLUMNS}, mac FROM audit_log ORDER BY seq`).iterate() as IterableIterator<AuditRow & { details: string; mac: Buffer }>;
     for (const row of rows) {
       if (row.seq !== expected) {
         const problem = row.seq < expected
@@ -425,7 +470,7 @@ export class AuditRepository {
           : `Entry ${expected} is missing (the next one is ${row.seq}): rows were deleted.`;
         return { ok: false, entries, brokenAt: expected, ...trimmed, problem };
       }
-      const mac = this.mac(prev, canonical(row.seq, { ...row, details: {} }, row.details));
+      const mac = this.mac(prev, canonical(row.seq, row, row.details, row.actor, row.reason));
       if (!mac.equals(row.mac)) return { ok: false, entries, brokenAt: row.seq, ...trimmed, problem: `Entry ${row.seq} does not match the chain: it, or an entry before it, was edited or reordered.` };
       // The trim's own record: the archive of exactly this cut, with this file's digest, was written first.
       if (cut !== undefined && row.action === 'audit.archive' && row.outcome === 'ok') {

@@ -3,6 +3,7 @@
 // (commands/*.ts) lists its commands; help and usage errors come from here.
 
 import type { KeyLadderRuntime } from '../services/index.js';
+import { checkReason } from '../services/actor.js';
 import { CliError, CliErrorCode } from './errors.js';
 import type { CliIo } from './io.js';
 import type { OptionName, Values } from './options.js';
@@ -45,4 +46,13 @@ export interface Command {
 /** A destructive or revealing command goes on only with --yes. */
 export function confirmed(ctx: Context, what: string): void {
   if (ctx.values.yes !== true) throw new CliError(CliErrorCode.USAGE_NOT_CONFIRMED, `${what} Add --yes to confirm.`);
+}
+
+/**
+ * A destructive command's --reason, checked before the store is unlocked (or
+ * any prompt): over 1,000 characters or with control characters it is
+ * REASON_INVALID, and nothing is changed. Undefined when none was given.
+ */
+export function reasonOf(ctx: Context): string | undefined {
+  return checkReason(ctx.values.reason) ?? undefined;
 }

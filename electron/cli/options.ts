@@ -48,6 +48,8 @@ export const OPTIONS = {
   wrapdata: { type: 'string', value: 'FILE', help: 'start from this base64 wrapdata (a file, or - for stdin): the first rung is a WRAP' },
   action: { type: 'string', value: 'A', help: 'only entries of action A (listed below)' },
   subject: { type: 'string', value: 'S', help: 'only entries about S (a device, group or generation)' },
+  actor: { type: 'string', value: 'WHO', help: 'only entries by WHO, exactly as listed (user@host for the CLI, the operator name for the app, serve:user@host)' },
+  reason: { type: 'string', value: 'TEXT', help: 'why: recorded in the audit entry (at most 1,000 characters, one line)' },
   outcome: { type: 'string', value: 'ok|refused', help: 'only entries with this outcome' },
   'include-unlocks': { type: 'boolean', help: 'also the CLI\'s own unlocks (one per command run; left out by default)' },
   'kdf-log-n': { type: 'string', value: 'N', help: 'scrypt cost as log2(N) for the new key file (default 17, at least 17)' },

@@ -12,6 +12,7 @@ import { rateLimitOf, readTlsFiles, readToken, type ServeSettings } from './serv
 import { surviveClosedOutput } from './closedPipes.js';
 import { batchedAccessLog } from './accessLog.js';
 import { diskHealth } from '../services/diskSpace.js';
+import { serveActor } from '../services/actor.js';
 
 if (!cluster.isWorker) throw new Error('serveWorker.js runs as a worker of `keyladder serve --workers N` only.');
 surviveClosedOutput();
@@ -59,7 +60,7 @@ let statsTimer: NodeJS.Timeout | undefined;
 async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   const { storeDir, settings, index } = message;
   try {
-    services = createServices({ storeDir, batchExchangeRecords: true, backgroundCheckpoints: true, onStoreReplaced: () => void storeReplaced(index) });
+    services = createServices({ storeDir, batchExchangeRecords: true, backgroundCheckpoints: true, actor: serveActor(), onStoreReplaced: () => void storeReplaced(index) });
     await services.store.unlock(message.passphrase);
     const runtime = services;
     server = responderFor(runtime, settings, index);

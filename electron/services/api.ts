@@ -78,15 +78,16 @@ export interface MslApi {
 export interface StoreApi {
   status(): StoreStatus;
   /** Creates the store; `join` starts it from a peer's Kissuer export instead of a new generation. */
-  create(passphrase: string, join?: { readonly jwe: string; readonly protection: { readonly kind: 'passphrase'; readonly passphrase: string } | { readonly kind: 'rsa'; readonly privateJwk: Readonly<Record<string, unknown>> } }): Promise<void>;
-  unlock(passphrase: string): Promise<void>;
+  create(passphrase: string, join?: { readonly jwe: string; readonly protection: { readonly kind: 'passphrase'; readonly passphrase: string } | { readonly kind: 'rsa'; readonly privateJwk: Readonly<Record<string, unknown>> } }, operator?: string): Promise<void>;
+  /** `operator`: the name the app asks for at unlock (actor.ts), recorded as the actor of the session's records. */
+  unlock(passphrase: string, operator?: string): Promise<void>;
   lock(): void;
   changePassphrase(current: string, next: string): Promise<void>;
   /** A new store key (and, with `next`, a new passphrase): old key files and recovery keys open nothing. Audited. */
-  rekey(passphrase: string, next?: string): Promise<RekeyCounts>;
+  rekey(passphrase: string, next?: string, reason?: string): Promise<RekeyCounts>;
   /** Writes a backup to a new file; an existing one is replaced only with `force`, a symbolic link never. */
   backup(file: string, onProgress?: ProgressCallback, force?: boolean): Promise<void>;
-  restore(file: string, passphrase: string): Promise<void>;
+  restore(file: string, passphrase: string, reason?: string): Promise<void>;
   /** Every page, the invariants and the audit chain; with `checkpointText`, also whether the store went back behind it. */
   verify(checkpointText?: string): StoreVerification;
 }
@@ -96,7 +97,7 @@ export interface DeviceApi {
   import(text: string, format: ImportFormat, onProgress?: ProgressCallback): Promise<ImportReport>;
   list(query?: { readonly prefix?: string; readonly offset?: number; readonly limit?: number }): DevicePage;
   get(identity: string): DeviceSummary;
-  revoke(identity: string): DeviceSummary;
+  revoke(identity: string, reason?: string): DeviceSummary;
   /** Clears a device's "possible clone" mark once the operator has looked into it (audited). */
   clearPossibleClone(identity: string): DeviceSummary;
   /** A compact JWE (through jose) of the devices' keys, for a factory; with `delivery`, audited only once delivered. */
@@ -117,8 +118,8 @@ export interface GroupApi {
 export interface IssuerApi {
   list(): IssuerGeneration[];
   rotate(graceDays?: number): IssuerGeneration;
-  retire(generation: number): IssuerGeneration;
-  destroy(generation: number): IssuerGeneration;
+  retire(generation: number, reason?: string): IssuerGeneration;
+  destroy(generation: number, reason?: string): IssuerGeneration;
   /** Adds a bare-MSL generation from a hex Kissuer; it becomes active. */
   importMsl(kissuerHex: string, graceDays?: number): IssuerGeneration;
   exportToPeer(generations: readonly number[], protection: BundleProtection, delivery?: Delivery): Promise<string>;

@@ -19,6 +19,8 @@ export const AUDIT_EXPORT_TYP = 'keyladder-audit+jws';
  * is archived in slices, each run taking the next (the result says `more`).
  */
 export const MAX_ARCHIVE_ENTRIES = 1_000_000;
+/** The longest actor filter (recorded actors are at most 128 characters: actor.ts). */
+const MAX_ACTOR_FILTER = 200;
 /** Entries in one export at most: the JWS is built in memory. */
 const MAX_EXPORT_ENTRIES = 100_000;
 
@@ -244,6 +246,9 @@ export class AuditService implements AuditApi {
     const limit = checkInteger(query.limit ?? 100, 'limit', 1, 10_000);
     if (query.outcome !== undefined && query.outcome !== 'ok' && query.outcome !== 'refused') throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The outcome filter is "ok" or "refused".');
     if (query.beforeSeq !== undefined) checkInteger(query.beforeSeq, 'beforeSeq', 1, Number.MAX_SAFE_INTEGER);
+    if (query.actor !== undefined && (typeof query.actor !== 'string' || query.actor === '' || query.actor.length > MAX_ACTOR_FILTER)) {
+      throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `The actor filter is the actor's name as listed (1 to ${MAX_ACTOR_FILTER} characters).`);
+    }
     this.session.flushPending();
     return this.session.store().audit.list({ ...query, limit }) as AuditEntry[];
   }

@@ -59,6 +59,10 @@ export const ServiceErrorCode = {
   PBES2_BUDGET_EXCEEDED: 'PBES2_BUDGET_EXCEEDED',
   /** The audit log cannot be written (a full disk, say): nothing is answered until it can. */
   AUDIT_UNAVAILABLE: 'AUDIT_UNAVAILABLE',
+  /** A --reason (the audit record's why) over 1,000 characters or with control characters: nothing changed. */
+  REASON_INVALID: 'REASON_INVALID',
+  /** The operator name asked at unlock: empty, over 64 characters, with control characters, or the passphrase itself. */
+  OPERATOR_NAME_INVALID: 'OPERATOR_NAME_INVALID',
 } as const;
 export type ServiceErrorCode = (typeof ServiceErrorCode)[keyof typeof ServiceErrorCode];
 

@@ -220,8 +220,8 @@ export class ExchangeRecorder {
       store.transaction(() => {
         if (store.audit.exchangePolicy() === 'summary') {
           store.audit.countExchanges(audit.filter(summarisable));
-          store.audit.append(...audit.filter((r) => !summarisable(r)), ...aggregates);
-        } else store.audit.append(...audit, ...aggregates);
+          store.audit.appendUnattributed([...audit.filter((r) => !summarisable(r)), ...aggregates]);
+        } else store.audit.appendUnattributed(audit.length === 0 ? aggregates : aggregates.length === 0 ? audit : [...audit, ...aggregates]);
         if (closeHours) {
           store.audit.closeSummaries(nowIso);
           store.mslTokens.pruneExpired(new Date(Date.parse(nowIso) - SERIAL_RETENTION_MS).toISOString());

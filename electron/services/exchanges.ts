@@ -130,6 +130,8 @@ export class ExchangeService implements ExchangeApi {
     const { identity, keyRequest } = request;
     const action = options.msl ? (options.test ? 'msl.test' : 'msl') : options.test ? 'exchange.test' : 'exchange';
     const details = { mechanism: keyRequest.mechanism, profile, ...options.msl?.details };
+    // A device's exchange has no actor (the device is the subject); a test exchange is the operator's.
+    const actor = options.test ? store.audit.actor : null;
     // Fail closed: no answer while its audit record could not be written.
     const unavailable = this.recorder.unavailable();
     if (unavailable !== undefined) {
@@ -158,13 +160,13 @@ export class ExchangeService implements ExchangeApi {
       }
     } catch (error) {
       const { code, reason } = describeError(error);
-      this.recordRefusal({ at, action, outcome: 'refused', subject: identity, details: { ...details, code, reason: reason ?? null } }, options.client);
+      this.recordRefusal({ at, action, outcome: 'refused', subject: identity, details: { ...details, code, reason: reason ?? null }, actor }, options.client);
       throw error;
     }
     if (result.refused !== undefined) {
       // A decoy is the operator's record of a refusal, never the device's exchange: nothing else is touched.
       const { code, reason } = result.refused;
-      this.recordRefusal({ at, action, outcome: 'refused', subject: identity, details: { ...details, code, reason, decoy: true } }, options.client);
+      this.recordRefusal({ at, action, outcome: 'refused', subject: identity, details: { ...details, code, reason, decoy: true }, actor }, options.client);
       return result;
     }
     const returning = result.registry?.returning;
@@ -173,7 +175,7 @@ export class ExchangeService implements ExchangeApi {
     try {
       this.recorder.record({
         audit: {
-          at, action, outcome: 'ok', subject: identity,
+          at, action, outcome: 'ok', subject: identity, actor,
           details: {
             ...details, ...issued, generation: result.issuedGeneration, opened: result.openedGeneration ?? null, provisioned: device !== undefined,
             ...(returning ? { wrapdata: returning.verdict } : {}), ...(clone ? { possibleClone: true } : {}),
@@ -224,7 +226,9 @@ export class ExchangeService implements ExchangeApi {
    */
   recordMslMessage(outcome: 'ok' | 'refused', subject: string | null, message: MslAuditContext): void {
     const at = this.now().toISOString();
-    const audit: AuditRecord = { at, action: message.test ? 'msl.test' : 'msl', outcome, subject, details: message.details };
+    // A simulated device's message (msl.test) is the operator's; a real device's has no actor.
+    const actor = message.test && this.session.unlocked ? this.session.store().audit.actor : null;
+    const audit: AuditRecord = { at, action: message.test ? 'msl.test' : 'msl', outcome, subject, details: message.details, actor };
     if (outcome === 'refused') {
       if (this.session.unlocked) this.recordRefusal(audit, message.client);
       return;

@@ -33,6 +33,8 @@ export interface ServicesOptions {
   readonly backgroundCheckpoints?: boolean;
   /** Which door opens the store: the CLI's unlocks get their own audit action ('store.unlock-cli'). */
   readonly door?: 'cli';
+  /** Who acts through this process (actor.ts): the CLI's user@host, serve's serve:user@host; the app names its operator at unlock instead. */
+  readonly actor?: string;
   /**
    * Called if the store's database file is found replaced while it is open (db/store.ts,
    * watchOtherWriters); the store has locked itself by then. `serve`'s workers stop on it.
@@ -76,6 +78,7 @@ export function createServices(options: ServicesOptions): KeyLadderRuntime {
     backgroundCheckpoints: options.backgroundCheckpoints ?? false,
     ...(options.door === 'cli' ? { unlockAction: 'store.unlock-cli' as const } : {}),
     ...(options.onStoreReplaced ? { onReplaced: options.onStoreReplaced } : {}),
+    ...(options.actor !== undefined ? { actor: options.actor } : {}),
   }, options.headKeeper, options.statfs);
   const issuers = new IssuerService(session, now);
   const keyring = new KeyringService(session, now);

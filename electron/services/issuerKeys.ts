@@ -7,6 +7,7 @@
 // MGK); destroying erases its key for good. Every transition is one transaction
 // with its audit record.
 
+import { checkReason } from './actor.js';
 import { secretRandom } from '../jwe/secretBuffer.js';
 import { z } from 'zod';
 import type { KeyStore } from '../../db/store.js';
@@ -132,7 +133,8 @@ export class IssuerService implements IssuerApi {
     return row;
   }
 
-  retire(generation: number): IssuerGeneration {
+  retire(generation: number, reasonInput?: string): IssuerGeneration {
+    const reason = checkReason(reasonInput);
     const row = this.row(generation);
     if (row.status === 'active') throw new ServiceError(ServiceErrorCode.ISSUER_TRANSITION, `Generation ${generation} is the active one. Rotate first, then retire it.`);
     if (row.status !== 'grace') throw new ServiceError(ServiceErrorCode.ISSUER_TRANSITION, `Generation ${generation} is already ${row.status}.`);
@@ -140,14 +142,15 @@ export class IssuerService implements IssuerApi {
     const at = this.now().toISOString();
     store.transaction(() => {
       store.issuers.retire(generation, at);
-      store.audit.append({ at, action: 'issuer.retire', outcome: 'ok', subject: String(generation), details: { reason: 'operator' } });
+      store.audit.append({ at, action: 'issuer.retire', outcome: 'ok', subject: String(generation), details: { reason: 'operator' }, reason });
       store.wrapdata.forgetRetiredMigrations();
     });
     store.sealer.forget(issuerBinding(generation));
     return this.view(generation);
   }
 
-  destroy(generation: number): IssuerGeneration {
+  destroy(generation: number, reasonInput?: string): IssuerGeneration {
+    const reason = checkReason(reasonInput);
     const row = this.row(generation);
     if (row.status === 'destroyed') throw new ServiceError(ServiceErrorCode.ISSUER_TRANSITION, `Generation ${generation} is already destroyed.`);
     if (row.status !== 'retired') throw new ServiceError(ServiceErrorCode.ISSUER_TRANSITION, `Generation ${generation} is ${row.status}. Only a retired generation can be destroyed: ${row.status === 'active' ? 'rotate, then retire it' : 'retire it'} first.`);
@@ -155,7 +158,7 @@ export class IssuerService implements IssuerApi {
     const at = this.now().toISOString();
     store.transaction(() => {
       store.issuers.destroy(generation, at);
-      store.audit.append({ at, action: 'issuer.destroy', outcome: 'ok', subject: String(generation), details: { kcv: row.kcv } });
+      store.audit.append({ at, action: 'issuer.destroy', outcome: 'ok', subject: String(generation), details: { kcv: row.kcv }, reason });
     });
     store.sealer.forget(issuerBinding(generation));
     this.session.flushPending();

@@ -15,6 +15,7 @@
 // the store locks or the generations change (here or in another process: the
 // cheap query that checks costs microseconds).
 
+import { checkReason } from './actor.js';
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import type { KeyStore } from '../../db/store.js';
 import type { MslIdentityRow } from '../../db/repositories/mslIdentities.js';
@@ -290,27 +291,29 @@ export class MslKeyService {
   }
 
   /** A retiring generation (clients re-configured) becomes retired. */
-  retireIdentity(generation: number): MslIdentityView {
+  retireIdentity(generation: number, reasonInput?: string): MslIdentityView {
+    const reason = checkReason(reasonInput);
     const row = this.identityRow(generation);
     if (row.status !== 'retiring') throw new ServiceError(ServiceErrorCode.MSL_TRANSITION, row.status === 'active' ? `Generation ${generation} is the active identity: rotate first.` : `Generation ${generation} is already ${row.status}.`);
     const store = this.session.store();
     const at = this.now().toISOString();
     this.write(store, () => {
       store.mslIdentities.retire(generation, at);
-      store.audit.append({ at, action: 'msl.identity-retire', outcome: 'ok', subject: String(generation), details: { keyId: row.key_id, thumbprint: row.thumbprint } });
+      store.audit.append({ at, action: 'msl.identity-retire', outcome: 'ok', subject: String(generation), details: { keyId: row.key_id, thumbprint: row.thumbprint }, reason });
     });
     return identityView(store.mslIdentities.get(generation)!);
   }
 
   /** Erases a retired generation's private key for good (its public key stays listed). */
-  destroyIdentity(generation: number): MslIdentityView {
+  destroyIdentity(generation: number, reasonInput?: string): MslIdentityView {
+    const reason = checkReason(reasonInput);
     const row = this.identityRow(generation);
     if (row.status !== 'retired') throw new ServiceError(ServiceErrorCode.MSL_TRANSITION, row.status === 'destroyed' ? `Generation ${generation} is already destroyed.` : `Generation ${generation} is ${row.status}: only a retired generation can be destroyed.`);
     const store = this.session.store();
     const at = this.now().toISOString();
     this.write(store, () => {
       store.mslIdentities.destroy(generation, at);
-      store.audit.append({ at, action: 'msl.identity-destroy', outcome: 'ok', subject: String(generation), details: { keyId: row.key_id, thumbprint: row.thumbprint } });
+      store.audit.append({ at, action: 'msl.identity-destroy', outcome: 'ok', subject: String(generation), details: { keyId: row.key_id, thumbprint: row.thumbprint }, reason });
     });
     store.checkpoint();
     return identityView(store.mslIdentities.get(generation)!);
@@ -387,27 +390,29 @@ export class MslKeyService {
   }
 
   /** Ends a grace period now: tokens issued under the generation no longer verify. */
-  retireTokenKeys(generation: number): MslTokenKeyView {
+  retireTokenKeys(generation: number, reasonInput?: string): MslTokenKeyView {
+    const reason = checkReason(reasonInput);
     const row = this.tokenKeyRow(generation);
     if (row.status !== 'grace') throw new ServiceError(ServiceErrorCode.MSL_TRANSITION, row.status === 'active' ? `Generation ${generation} is the active one: rotate first.` : `Generation ${generation} is already ${row.status}.`);
     const store = this.session.store();
     const at = this.now().toISOString();
     this.write(store, () => {
       store.mslTokenKeys.retire(generation, at);
-      store.audit.append({ at, action: 'msl.keys-retire', outcome: 'ok', subject: String(generation), details: { reason: 'operator' } });
+      store.audit.append({ at, action: 'msl.keys-retire', outcome: 'ok', subject: String(generation), details: { reason: 'operator' }, reason });
     });
     return tokenKeyView(store.mslTokenKeys.get(generation)!);
   }
 
   /** Erases a retired generation's keys for good. */
-  destroyTokenKeys(generation: number): MslTokenKeyView {
+  destroyTokenKeys(generation: number, reasonInput?: string): MslTokenKeyView {
+    const reason = checkReason(reasonInput);
     const row = this.tokenKeyRow(generation);
     if (row.status !== 'retired') throw new ServiceError(ServiceErrorCode.MSL_TRANSITION, row.status === 'destroyed' ? `Generation ${generation} is already destroyed.` : `Generation ${generation} is ${row.status}: only a retired generation can be destroyed.`);
     const store = this.session.store();
     const at = this.now().toISOString();
     this.write(store, () => {
       store.mslTokenKeys.destroy(generation, at);
-      store.audit.append({ at, action: 'msl.keys-destroy', outcome: 'ok', subject: String(generation), details: { kcvEnc: row.kcv_enc, kcvHmac: row.kcv_hmac } });
+      store.audit.append({ at, action: 'msl.keys-destroy', outcome: 'ok', subject: String(generation), details: { kcvEnc: row.kcv_enc, kcvHmac: row.kcv_hmac }, reason });
     });
     store.checkpoint();
     return tokenKeyView(store.mslTokenKeys.get(generation)!);

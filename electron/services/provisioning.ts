@@ -6,6 +6,7 @@
 // rows are written in one transaction. A crash mid-import leaves the store
 // without any of the file's devices, never with part of them.
 
+import { checkReason } from './actor.js';
 import { setImmediate as nextTick } from 'node:timers/promises';
 import type { DeviceRow, DeviceScope } from '../../db/repositories/devices.js';
 import type { GroupRow } from '../../db/repositories/groups.js';
@@ -210,7 +211,9 @@ export class DeviceService implements DeviceApi {
     return deviceSummary(row);
   }
 
-  revoke(identityInput: string): DeviceSummary {
+  revoke(identityInput: string, reasonInput?: string): DeviceSummary {
+    // The reason first: a bad one changes nothing.
+    const reason = checkReason(reasonInput);
     const identity = checkIdentity(identityInput);
     const store = this.session.store();
     const current = this.get(identity);
@@ -218,7 +221,7 @@ export class DeviceService implements DeviceApi {
     const at = this.now().toISOString();
     store.transaction(() => {
       store.devices.revoke(identity, at);
-      store.audit.append({ at, action: 'device.revoke', outcome: 'ok', subject: identity, details: {} });
+      store.audit.append({ at, action: 'device.revoke', outcome: 'ok', subject: identity, details: {}, reason });
     });
     return this.get(identity);
   }

@@ -14,6 +14,7 @@ import { ServiceError, ServiceErrorCode } from './errors.js';
 import type { StoreSession } from './session.js';
 import { diskSpace, type DiskSpace, type StatFs } from './diskSpace.js';
 import type { ProgressCallback, StoreStatus, StoreVerification } from './types.js';
+import { checkOperatorName, checkReason } from './actor.js';
 
 /**
  * Where the app keeps the last audit head it saw, outside the store (the OS
@@ -31,6 +32,8 @@ export class StoreService implements StoreApi {
   private pendingSave: Promise<void> = Promise.resolve();
   /** The last full check's outcome, for the Overview; a restore forgets it (it checked another store). */
   private lastVerified: { at: string; ok: boolean; problems: number } | null = null;
+  /** Who acts through the store: the door's actor, or the operator name given at the app's unlock (for the session). */
+  private actor: string | null;
 
   constructor(
     private readonly session: StoreSession,
@@ -41,6 +44,22 @@ export class StoreService implements StoreApi {
     private readonly statfs?: StatFs,
   ) {
     session.onLock(() => this.keepHead());
+    this.actor = open.actor ?? null;
+  }
+
+  /** The open options with the actor of this session (a name given at unlock wins over the door's). */
+  private opening(actor: string | null = this.actor): OpenOptions {
+    return { ...this.open, actor };
+  }
+
+  /** The actor an unlock (or create) with `operator` records: the name checked, or the door's own. */
+  private actorFor(operator: string | undefined, passphrase: string): string | null {
+    return operator === undefined ? this.open.actor ?? null : checkOperatorName(operator, passphrase);
+  }
+
+  /** Who acts through the store now (the app's Audit screen offers it as a filter). */
+  currentActor(): string | null {
+    return this.actor;
   }
 
   status(): StoreStatus {
@@ -90,7 +109,8 @@ export class StoreService implements StoreApi {
    * responder joining a network of peers starts instead from the generations
    * of a peer's export (`join`), so that both name them alike.
    */
-  async create(passphrase: string, join?: { readonly jwe: string; readonly protection: OpenProtection }): Promise<void> {
+  async create(passphrase: string, join?: { readonly jwe: string; readonly protection: OpenProtection }, operator?: string): Promise<void> {
+    const actor = this.actorFor(operator, passphrase);
     const joined = join && (await readPeerExport(join.jwe, join.protection));
     if (joined && !joined.generations.some((g) => g['status'] === 'active')) throw new ServiceError(ServiceErrorCode.BUNDLE_INVALID, 'To join, the export must hold the peer\'s active generation.');
     const [addOwnKeys, addMslServer] = await Promise.all([ownKeysFor(this.now()), mslServerFor(this.now())]);
@@ -99,14 +119,18 @@ export class StoreService implements StoreApi {
       else addActiveGeneration(s, secretRandom(16), 'keyladder-v1', 'generated', this.now(), 0);
       addOwnKeys(s);
       addMslServer(s);
-    }, this.kdfLogN === undefined ? this.open : { ...this.open, kdfLogN: this.kdfLogN });
+    }, this.kdfLogN === undefined ? this.opening(actor) : { ...this.opening(actor), kdfLogN: this.kdfLogN });
+    this.actor = actor;
     this.session.set(store);
     this.rollback = undefined;
     this.keepHead();
   }
 
-  async unlock(passphrase: string): Promise<void> {
-    this.session.set(await KeyStore.unlock(this.session.dir, passphrase, this.open));
+  async unlock(passphrase: string, operator?: string): Promise<void> {
+    // The name is checked before the passphrase is tried: a bad one changes nothing, not even the failed-unlock note.
+    const actor = this.actorFor(operator, passphrase);
+    this.session.set(await KeyStore.unlock(this.session.dir, passphrase, this.opening(actor)));
+    this.actor = actor;
     await this.checkHead();
   }
 
@@ -123,10 +147,11 @@ export class StoreService implements StoreApi {
    * to `next`; the store is unlocked again afterwards. Old key files and
    * recovery keys open nothing from then on.
    */
-  async rekey(passphrase: string, next?: string): Promise<RekeyCounts> {
+  async rekey(passphrase: string, next?: string, reasonInput?: string): Promise<RekeyCounts> {
+    const reason = checkReason(reasonInput);
     this.session.flushPending();
-    const counts = await this.session.store().rekey(passphrase, next, this.kdfLogN);
-    this.session.set(await KeyStore.unlock(this.session.dir, next ?? passphrase, this.open));
+    const counts = await this.session.store().rekey(passphrase, next, this.kdfLogN, reason);
+    this.session.set(await KeyStore.unlock(this.session.dir, next ?? passphrase, this.opening()));
     this.rollback = undefined;
     this.keepHead();
     return counts;
@@ -154,8 +179,9 @@ export class StoreService implements StoreApi {
    * STORE_IN_USE while `serve` has the store open) leaves the store as it was:
    * unlocked, its responder answering, if it was.
    */
-  async restore(file: string, passphrase: string): Promise<void> {
-    await KeyStore.restore(this.session.dir, file, passphrase, () => this.session.lockAlone('restore'));
+  async restore(file: string, passphrase: string, reasonInput?: string): Promise<void> {
+    const reason = checkReason(reasonInput);
+    await KeyStore.restore(this.session.dir, file, passphrase, () => this.session.lockAlone('restore'), { actor: this.actor, reason });
     this.lastVerified = null;
   }
 

@@ -97,6 +97,15 @@ export interface AuditEntry {
   readonly subject: string | null;
   /** Never key material: codes, counts, KCVs, generations, mechanisms. */
   readonly details: Readonly<Record<string, string | number | boolean | null>>;
+  /**
+   * Who acted (actor.ts): user@host for the CLI, the operator name given at
+   * the app's unlock, serve:user@host for serve's own rows; null for a
+   * device's exchange or MSL message, and for entries written before actors
+   * were recorded (schema 11).
+   */
+  readonly actor: string | null;
+  /** Why, as given with --reason (or in the app's dialog) for a destructive action; null when none. */
+  readonly reason: string | null;
 }
 
 export interface AuditQuery {
@@ -104,6 +113,8 @@ export interface AuditQuery {
   /** Leave these actions out. */
   readonly excludeActions?: readonly AuditAction[];
   readonly subject?: string;
+  /** Entries of this actor only (exactly as recorded). */
+  readonly actor?: string;
   readonly outcome?: 'ok' | 'refused';
   /** Newest first; page with `beforeSeq`. */
   readonly beforeSeq?: number;

@@ -2,7 +2,7 @@
 
 import { AUDIT_ACTIONS } from '../../services/auditActions.js';
 import { AUDIT_EXPORT_TYP, MAX_ARCHIVE_ENTRIES, checkDate } from '../../services/audit.js';
-import type { AuditAction } from '../../services/types.js';
+import type { AuditAction, AuditEntry } from '../../services/types.js';
 import type { Command } from '../command.js';
 import { CliError, CliErrorCode } from '../errors.js';
 import { int, oneOf } from '../options.js';
@@ -30,9 +30,17 @@ const wrap = (words: readonly string[], width: number, indent: string): string =
   return [...lines, line].map((l) => indent + l).join(',\n');
 };
 
+/**
+ * One entry on one line: who acted (\`-\` for none: a device's exchange, or an
+ * entry from before actors were recorded) after the outcome, the reason quoted
+ * at the end. Both are shown escaped, as the subject is.
+ */
+const auditLine = (e: AuditEntry): string =>
+  `#${e.seq}  ${e.at}  ${e.action}  ${e.outcome}  by ${e.actor == null ? '-' : visible(e.actor, 140)}  ${e.subject ?? '-'}  ${JSON.stringify(e.details)}${e.reason ? `  reason ${JSON.stringify(e.reason)}` : ''}`;
+
 export const auditCommands: readonly Command[] = [
   {
-    name: 'audit list', section: SECTION, arity: [0, 0], options: ['action', 'subject', 'outcome', 'limit', 'include-unlocks'],
+    name: 'audit list', section: SECTION, arity: [0, 0], options: ['action', 'subject', 'actor', 'outcome', 'limit', 'include-unlocks'],
     summary: 'the newest entries first; the CLI\'s own unlocks (store.unlock-cli) only with --include-unlocks or --action',
     details: `Actions (--action):\n${wrap(AUDIT_ACTIONS, 96, '  ')}`,
     async run(ctx) {
@@ -42,12 +50,13 @@ export const auditCommands: readonly Command[] = [
         ...(only ? { action: only } : {}),
         ...(only || values['include-unlocks'] === true ? {} : { excludeActions: [CLI_UNLOCK] }),
         ...(values.subject ? { subject: values.subject } : {}),
+        ...(values.actor !== undefined ? { actor: values.actor } : {}),
         ...(values.outcome ? { outcome: oneOf(values.outcome, 'outcome', ['ok', 'refused'] as const)! } : {}),
         limit: int(values.limit, 'limit', 100, { min: 1, max: 10_000 })!,
       };
       await ctx.unlock();
       const entries = ctx.services.audit.list(query);
-      ctx.out.print(entries.map((e) => `#${e.seq}  ${e.at}  ${e.action}  ${e.outcome}  ${e.subject ?? '-'}  ${JSON.stringify(e.details)}`).join('\n') || '(no entries)', entries);
+      ctx.out.print(entries.map(auditLine).join('\n') || '(no entries)', entries);
       return 0;
     },
   },

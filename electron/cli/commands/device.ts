@@ -2,6 +2,7 @@
 
 import { extname } from 'node:path';
 import type { Command } from '../command.js';
+import { reasonOf } from '../command.js';
 import { deviceKeys, protection, readTextFile, recipientNote } from '../inputs.js';
 import { deviceLine } from '../lines.js';
 import { int, oneOf } from '../options.js';
@@ -67,11 +68,12 @@ export const deviceCommands: readonly Command[] = [
     },
   },
   {
-    name: 'device revoke', section: SECTION, params: 'ID', arity: [1, 1], options: [],
+    name: 'device revoke', section: SECTION, params: 'ID', arity: [1, 1], options: ['reason'],
     summary: 'refuse the device from now on (PSK, MGK and its wrapdata)',
     async run(ctx) {
+      const reason = reasonOf(ctx);
       await ctx.unlock();
-      const d = ctx.services.devices.revoke(ctx.args[0]!);
+      const d = ctx.services.devices.revoke(ctx.args[0]!, reason);
       ctx.out.print(`Revoked ${d.identity}.`, d);
       return 0;
     },

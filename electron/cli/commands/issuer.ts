@@ -1,7 +1,7 @@
 // Kissuer generations: rotate, retire, destroy, and share with peer responders.
 
 import type { Command, Context } from '../command.js';
-import { confirmed } from '../command.js';
+import { confirmed, reasonOf } from '../command.js';
 import { CliError, CliErrorCode } from '../errors.js';
 import { IMPORT_DETAILS, protection, peerProtection, readExport, readJsonObject, recipientNote } from '../inputs.js';
 import { generationLine } from '../lines.js';
@@ -44,24 +44,26 @@ export const issuerCommands: readonly Command[] = [
     },
   },
   {
-    name: 'issuer retire', section: SECTION, params: 'GEN', arity: [1, 1], options: [],
+    name: 'issuer retire', section: SECTION, params: 'GEN', arity: [1, 1], options: ['reason'],
     summary: 'end a generation\'s grace: its wrapdata gets KEYX_WRAPPING_KEY_MISSING, and devices fall back to PSK/MGK',
     async run(ctx) {
       const [gen] = generations(ctx);
+      const reason = reasonOf(ctx);
       await ctx.unlock();
-      const g = ctx.services.issuers.retire(gen!);
+      const g = ctx.services.issuers.retire(gen!, reason);
       ctx.out.print(`Retired: ${generationLine(g)}`, g);
       return 0;
     },
   },
   {
-    name: 'issuer destroy', section: SECTION, params: 'GEN', arity: [1, 1], options: ['yes'],
+    name: 'issuer destroy', section: SECTION, params: 'GEN', arity: [1, 1], options: ['yes', 'reason'],
     summary: 'erase a retired generation\'s key for good',
     async run(ctx) {
       const [gen] = generations(ctx);
+      const reason = reasonOf(ctx);
       confirmed(ctx, `Destroying erases generation ${gen}'s key for good.`);
       await ctx.unlock();
-      const g = ctx.services.issuers.destroy(gen!);
+      const g = ctx.services.issuers.destroy(gen!, reason);
       ctx.out.print(`Destroyed: ${generationLine(g)}`, g);
       return 0;
     },

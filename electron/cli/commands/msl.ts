@@ -3,7 +3,7 @@
 // What `identity show` prints is what an MSL client's config takes.
 
 import type { Command, Context } from '../command.js';
-import { confirmed } from '../command.js';
+import { confirmed, reasonOf } from '../command.js';
 import { CliError, CliErrorCode } from '../errors.js';
 import { readJsonObject, readTextFile } from '../inputs.js';
 import { int } from '../options.js';
@@ -83,24 +83,26 @@ export const mslCommands: readonly Command[] = [
     },
   },
   {
-    name: 'msl identity retire', section: SECTION, params: 'GEN', arity: [1, 1], options: [],
+    name: 'msl identity retire', section: SECTION, params: 'GEN', arity: [1, 1], options: ['reason'],
     summary: 'a retiring identity generation, no longer pinned by any client, becomes retired',
     async run(ctx) {
       const gen = generation(ctx);
+      const reason = reasonOf(ctx);
       await ctx.unlock();
-      const i = ctx.services.msl.keys.retireIdentity(gen);
+      const i = ctx.services.msl.keys.retireIdentity(gen, reason);
       ctx.out.print(`Retired: ${mslIdentityLine(i)}`, i);
       return 0;
     },
   },
   {
-    name: 'msl identity destroy', section: SECTION, params: 'GEN', arity: [1, 1], options: ['yes'],
+    name: 'msl identity destroy', section: SECTION, params: 'GEN', arity: [1, 1], options: ['yes', 'reason'],
     summary: 'erase a retired identity generation\'s private key for good',
     async run(ctx) {
       const gen = generation(ctx);
+      const reason = reasonOf(ctx);
       confirmed(ctx, `Destroying erases MSL identity generation ${gen}'s private key for good.`);
       await ctx.unlock();
-      const i = ctx.services.msl.keys.destroyIdentity(gen);
+      const i = ctx.services.msl.keys.destroyIdentity(gen, reason);
       ctx.out.print(`Destroyed: ${mslIdentityLine(i)}`, i);
       return 0;
     },
@@ -142,24 +144,26 @@ export const mslCommands: readonly Command[] = [
     },
   },
   {
-    name: 'msl keys retire', section: SECTION, params: 'GEN', arity: [1, 1], options: [],
+    name: 'msl keys retire', section: SECTION, params: 'GEN', arity: [1, 1], options: ['reason'],
     summary: 'end a master-token key generation\'s grace now: tokens issued under it no longer verify',
     async run(ctx) {
       const gen = generation(ctx);
+      const reason = reasonOf(ctx);
       await ctx.unlock();
-      const k = ctx.services.msl.keys.retireTokenKeys(gen);
+      const k = ctx.services.msl.keys.retireTokenKeys(gen, reason);
       ctx.out.print(`Retired: ${mslTokenKeyLine(k)}`, k);
       return 0;
     },
   },
   {
-    name: 'msl keys destroy', section: SECTION, params: 'GEN', arity: [1, 1], options: ['yes'],
+    name: 'msl keys destroy', section: SECTION, params: 'GEN', arity: [1, 1], options: ['yes', 'reason'],
     summary: 'erase a retired master-token key generation for good',
     async run(ctx) {
       const gen = generation(ctx);
-      confirmed(ctx, `Destroying erases master-token key generation ${gen} for good.`);
+const reason = reasonOf(ctx);
+            confirmed(ctx, `Destroying erases master-token key generation ${gen} for good.`);
       await ctx.unlock();
-      const k = ctx.services.msl.keys.destroyTokenKeys(gen);
+      const k = ctx.services.msl.keys.destroyTokenKeys(gen, reason);
       ctx.out.print(`Destroyed: ${mslTokenKeyLine(k)}`, k);
       return 0;
     },

@@ -2,7 +2,8 @@
 
 import { checkOutput } from '../../../db/files.js';
 import type { Command, Context } from '../command.js';
-import { confirmed } from '../command.js';
+import { confirmed, reasonOf } from '../command.js';
+import { CliError, CliErrorCode } from '../errors.js';
 import { peerProtection, readExport, readTextFile } from '../inputs.js';
 import { generationLine, rekeyedLine } from '../lines.js';
 import { readNewPassphrase, readPassphrase, storePassphrase } from '../passphrase.js';
@@ -80,27 +81,30 @@ export const storeCommands: readonly Command[] = [
     },
   },
   {
-    name: 'restore', section: STORE, params: 'FILE', arity: [1, 1], options: ['yes'],
+    name: 'restore', section: STORE, params: 'FILE', arity: [1, 1], options: ['yes', 'reason'],
     summary: 'replace the store with a backup, opened with the passphrase in force when it was made',
     details: 'It needs the store alone: refused with STORE_IN_USE, changing nothing, while keyladder serve, the app or another\n' +
       'command has it open. The store is locked afterwards; audit verify then shows the restore\'s record.',
     async run(ctx) {
       const file = ctx.args[0]!;
+      const reason = reasonOf(ctx);
       if (!ctx.io.isTty) confirmed(ctx, `restore replaces the store in ${ctx.storeDir} with ${file}.`);
       const { services } = ctx;
-      await services.store.restore(file, await readPassphrase(storePassphrase(ctx.values['passphrase-file']), ctx.io));
+      await services.store.restore(file, await readPassphrase(storePassphrase(ctx.values['passphrase-file']), ctx.io), reason);
       ctx.out.print(`Restored ${file} into ${services.store.status().path}.`, { file, store: services.store.status() });
       return 0;
     },
   },
   {
-    name: 'passphrase change', section: STORE, arity: [0, 0], options: ['new-passphrase-file', 'rekey', 'kdf-log-n'],
+    name: 'passphrase change', section: STORE, arity: [0, 0], options: ['new-passphrase-file', 'rekey', 'kdf-log-n', 'reason'],
     summary: 're-wrap the store key under a new passphrase (--rekey: and give the store a new key, as rekey does)',
     async run(ctx) {
+      if (ctx.values.reason !== undefined && ctx.values.rekey !== true) throw new CliError(CliErrorCode.USAGE_BAD_VALUE, '--reason goes with --rekey (a passphrase change alone destroys nothing).');
+      const reason = reasonOf(ctx);
       const current = await ctx.unlock();
       const next = await changedPassphrase(ctx);
       if (ctx.values.rekey === true) {
-        const counts = await ctx.services.store.rekey(current, next);
+        const counts = await ctx.services.store.rekey(current, next, reason);
         ctx.out.print(`The passphrase is changed, and the store has a new key: ${rekeyedLine(counts)}`, { changed: true, rekeyed: counts });
         return 0;
       }
@@ -110,10 +114,11 @@ export const storeCommands: readonly Command[] = [
     },
   },
   {
-    name: 'rekey', section: STORE, arity: [0, 0], options: ['kdf-log-n'],
+    name: 'rekey', section: STORE, arity: [0, 0], options: ['kdf-log-n', 'reason'],
     summary: 'a new store key: every page, sealed key and audit MAC under it; old key files and recovery keys open nothing',
     async run(ctx) {
-      const counts = await ctx.services.store.rekey(await ctx.unlock());
+      const reason = reasonOf(ctx);
+      const counts = await ctx.services.store.rekey(await ctx.unlock(), undefined, reason);
       ctx.out.print(`The store has a new key: ${rekeyedLine(counts)}`, { rekeyed: counts });
       return 0;
     },

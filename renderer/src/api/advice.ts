@@ -42,6 +42,8 @@ const ADVICE: Readonly<Record<string, string>> = {
   KID_TAKEN: 'That kid already names another key, this KeyLadder’s own or one in the keyring: a signature naming it could pass for that key’s. Ask the key’s owner to give it another kid, or remove the keyring entry first.',
   SIGNER_ROLE: 'The signer’s key is pinned for other imports only. If the peer should sign Kissuer exports too, remove its key on the Keys screen and add it again with “may also sign Kissuer exports” ticked.',
   REVOCATION_LIST_REFUSED: 'Nothing was imported. Ask the peer for its newest list, signed by the key that signed its earlier lists; a list dated ahead needs the clocks set right.',
+  REASON_INVALID: 'Shorten the reason to at most 1,000 characters, on one line without control characters. Nothing was changed.',
+  OPERATOR_NAME_INVALID: 'Type the name the audit log should record for you (1 to 64 printable characters): your name, never a passphrase.',
   AUDIENCE_MISMATCH: 'The file was signed for another KeyLadder, and re-encrypted to this one on the way. Ask its maker for an export made to this KeyLadder’s own key (Keys → Copy public JWKS).',
   SIGNATURE_REQUIRED: 'Nothing signed this file. Import it only if you know where it came from: choose how it is protected and tick “I know where this file came from”.',
   JSON_TOO_DEEP: 'The JSON nests objects or arrays more than 64 levels deep, which no honest file or object does: ask its sender for a flatter one.',
