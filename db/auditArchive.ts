@@ -5,8 +5,10 @@
 //
 // The file is JSON Lines, written to a temporary file, fsynced, then moved in
 // place (db/files.ts publishFile, which fsyncs the folder):
-//   {"format":"keyladder-audit-archive","version":1,"storeId","from","to","prev","createdAt"}
-//   {"seq","at","action","outcome","subject","details","mac"}   one per entry, in order
+//   {"format":"keyladder-audit-archive","version":2,"storeId","from","to","prev","createdAt"}
+//   {"seq","at","action","outcome","subject","details","actor"?,"reason"?,"mac"}   one per entry, in order
+// Version 2 (schema 11) adds an entry's actor and reason, when it has them, which its MAC covers;
+// a version 1 file (no actors) is read as before.
 //   {"end":true,"entries","mac"}
 // `prev` is the MAC the first entry chains from (zeros for entry 1, else the
 // last entry of the archive before), `mac` the last entry's: the store's cut.
@@ -19,6 +21,8 @@ import { asUnwritable, checkOutput, openNewFile, publishFile } from './files.js'
 import type { AuditDetails, AuditRepository } from './repositories/audit.js';
 
 export const ARCHIVE_FORMAT = 'keyladder-audit-archive';
+/** What this KeyLadder writes; it reads 1 (before actors) too. */
+const ARCHIVE_VERSION = 2;
 
 export interface ArchiveRange {
   readonly from: number;
@@ -55,10 +59,13 @@ export function writeAuditArchive(audit: AuditRepository, storeId: string, range
         writeSync(fd, bytes);
         digest.update(bytes);
       };
-      put({ format: ARCHIVE_FORMAT, version: 1, storeId, from: range.from, to: range.to, prev: range.prev.toString('hex'), createdAt });
+      put({ format: ARCHIVE_FORMAT, version: ARCHIVE_VERSION, storeId, from: range.from, to: range.to, prev: range.prev.toString('hex'), createdAt });
       for (const row of audit.chained(range.from, range.to)) {
         if (row.seq !== range.from + entries) throw new Error(`audit entry ${range.from + entries} is missing`);
-        put({ seq: row.seq, at: row.at, action: row.action, outcome: row.outcome, subject: row.subject, details: row.details, mac: row.mac.toString('hex') });
+        put({
+          seq: row.seq, at: row.at, action: row.action, outcome: row.outcome, subject: row.subject, details: row.details,
+          ...(row.actor !== null ? { actor: row.actor } : {}), ...(row.reason !== null ? { reason: row.reason } : {}), mac: row.mac.toString('hex'),
+        });
         mac = row.mac;
         entries += 1;
       }
@@ -153,7 +160,7 @@ export function checkAuditArchive(path: string, audit: AuditRepository, storeId:
     if (problem !== undefined) continue; // read on, for the digest
     if (header === undefined) {
       header = parse(line, 'first line');
-      if (header['format'] !== ARCHIVE_FORMAT || header['version'] !== 1) throw invalid('This is no KeyLadder audit archive.');
+      if (header['format'] !== ARCHIVE_FORMAT || (header['version'] !== 1 && header['version'] !== ARCHIVE_VERSION)) throw invalid('This is no KeyLadder audit archive.');
       if (header['storeId'] !== storeId) throw invalid('The archive belongs to another store.');
       from = Number(header['from']);
       to = Number(header['to']);
@@ -184,7 +191,11 @@ export function checkAuditArchive(path: string, audit: AuditRepository, storeId:
     }
     const mac = Buffer.from(row['mac'], 'hex');
     if (checkMacs) {
-      const record = { seq, at: row['at'] as string, action: row['action'] as string, outcome: row['outcome'] as 'ok' | 'refused', subject: row['subject'] as string | null, details: row['details'] as AuditDetails };
+      // An entry without an actor or a reason is MACed without them (AuditRepository's canonical form).
+      const record = {
+        seq, at: row['at'] as string, action: row['action'] as string, outcome: row['outcome'] as 'ok' | 'refused', subject: row['subject'] as string | null, details: row['details'] as AuditDetails,
+        actor: (row['actor'] ?? null) as string | null, reason: (row['reason'] ?? null) as string | null,
+      };
       if (!audit.macOf(prev, record).equals(mac)) {
         problem = `Entry ${seq} of the archive does not match the chain: it, or an entry before it, was edited, or the archive is not this store's.`;
         continue;
