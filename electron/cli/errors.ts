@@ -23,8 +23,11 @@ export const CliErrorCode = {
 } as const;
 export type CliErrorCode = (typeof CliErrorCode)[keyof typeof CliErrorCode];
 
-/** Codes that exit with status 2: the CLI's own, and those serve's settings share (serveSettings.ts). */
-const USAGE_CODES: ReadonlySet<string> = new Set(Object.values(CliErrorCode));
+/**
+ * Codes that exit with status 2: the CLI's own, those serve's settings share (serveSettings.ts),
+ * and a bad --reason (checked before the store is opened, like any option's value: services/actor.ts).
+ */
+const USAGE_CODES: ReadonlySet<string> = new Set([...Object.values(CliErrorCode), 'REASON_INVALID']);
 export const exitStatusOf = (code: string): number => (USAGE_CODES.has(code) ? 2 : 1);
 
 export class CliError extends Error {
