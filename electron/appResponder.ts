@@ -266,22 +266,22 @@ export class AppResponder {
     const store = services.store;
     const guarded: StoreApi = {
       status: () => store.status(),
-      create: (passphrase, join) => store.create(passphrase, join),
-      unlock: (passphrase) => store.unlock(passphrase),
+      create: (passphrase, join, operator) => store.create(passphrase, join, operator),
+      unlock: (passphrase, operator) => store.unlock(passphrase, operator),
       lock: () => {
         this.storeLocked();
         store.lock();
       },
       changePassphrase: (current, next) => store.changePassphrase(current, next),
-      rekey: (passphrase, next) => {
+      rekey: (passphrase, next, reason) => {
         // The store closes and opens again under its new key: the responder stops first.
         this.storeLocked();
-        return store.rekey(passphrase, next);
+        return store.rekey(passphrase, next, reason);
       },
       backup: (file, onProgress, force) => store.backup(file, onProgress, force),
-      restore: (file, passphrase) => {
+      restore: (file, passphrase, reason) => {
         this.storeLocked();
-        return store.restore(file, passphrase);
+        return store.restore(file, passphrase, reason);
       },
       verify: (checkpoint) => store.verify(checkpoint),
     };

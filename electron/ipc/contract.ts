@@ -47,6 +47,15 @@ const groupName = z
 
 const passphrase = z.string().min(1, { error: 'The passphrase is empty.' }).max(1024, { error: 'The passphrase is longer than 1024 characters.' });
 const generation = z.number().int().min(1);
+/** Control and format characters, and line or paragraph separators (services/actor.ts refuses them too). */
+const PRINTABLE = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$/u;
+/** The operator's name, asked at unlock and create: the actor of every record of the session (the service also refuses the passphrase itself). */
+const operatorName = z.string().trim()
+  .min(1, { error: 'Type your name: the audit log records it with each action of this session.' })
+  .max(64, { error: 'The name is longer than 64 characters.' })
+  .regex(PRINTABLE, { error: 'The name holds control characters.' });
+/** Why, for a destructive action: recorded in its audit entry (REASON_INVALID in the service otherwise). */
+const reason = z.string().max(1000, { error: 'The reason is longer than 1,000 characters.' }).regex(PRINTABLE, { error: 'The reason holds control characters: one line of text.' }).optional();
 const graceDays = z.number().int().min(0).max(3650);
 const profile = z.enum(['msl', 'rfc7516']);
 const jsonText = z.string().min(1, { error: 'The JSON text is empty.' }).max(1_000_000, { error: 'The JSON text is too long.' });
@@ -218,12 +227,12 @@ export const contract = {
   'app.touch': channel<null>()(noArgs),
 
   'store.status': channel<StoreStatus>()(noArgs),
-  'store.create': channel<StoreStatus>()(z.strictObject({ passphrase })),
-  'store.unlock': channel<StoreStatus>()(z.strictObject({ passphrase })),
+  'store.create': channel<StoreStatus>()(z.strictObject({ passphrase, operator: operatorName })),
+  'store.unlock': channel<StoreStatus>()(z.strictObject({ passphrase, operator: operatorName })),
   'store.lock': channel<StoreStatus>()(noArgs),
   'store.changePassphrase': channel<null>()(z.strictObject({ current: passphrase, next: passphrase })),
   /** A new store key; `next` changes the passphrase in the same step. */
-  'store.rekey': channel<RekeyCounts>()(z.strictObject({ passphrase, next: passphrase.optional() })),
+  'store.rekey': channel<RekeyCounts>()(z.strictObject({ passphrase, next: passphrase.optional(), reason })),
   'store.verify': channel<StoreVerification>()(noArgs),
   /** Main asks where to save (and, for an existing file, whether to replace it), then copies the store there with progress. */
   'store.backup': channel<FileOutcome<object>>()(noArgs),
@@ -232,7 +241,7 @@ export const contract = {
    * dialog, and replaces the store; `passphrase` is the one in force when the
    * backup was taken. The store is locked afterwards, whatever the outcome.
    */
-  'store.restore': channel<FileOutcome<{ readonly status: StoreStatus }>>()(z.strictObject({ passphrase })),
+  'store.restore': channel<FileOutcome<{ readonly status: StoreStatus }>>()(z.strictObject({ passphrase, reason })),
   'store.overview': channel<AppOverview>()(noArgs),
 
   'devices.list': channel<DevicePage>()(
@@ -248,7 +257,7 @@ export const contract = {
   'devices.importFile': channel<FileOutcome<{ readonly report: ImportReport }>>()(
     z.strictObject({ format: z.enum(['auto', 'csv', 'json']).optional() }),
   ),
-  'devices.revoke': channel<DeviceSummary>()(z.strictObject({ identity })),
+  'devices.revoke': channel<DeviceSummary>()(z.strictObject({ identity, reason })),
   'devices.clearPossibleClone': channel<DeviceSummary>()(z.strictObject({ identity })),
   /** Main asks where to save, and writes the encrypted bundle there: the renderer never holds it. */
   'devices.exportBundle': channel<FileOutcome<{ readonly count: number }>>()(
@@ -262,10 +271,10 @@ export const contract = {
 
   'issuers.list': channel<IssuerGeneration[]>()(noArgs),
   'issuers.rotate': channel<IssuerGeneration>()(z.strictObject({ graceDays: graceDays.optional() })),
-  'issuers.retire': channel<IssuerGeneration>()(z.strictObject({ generation })),
+  'issuers.retire': channel<IssuerGeneration>()(z.strictObject({ generation, reason })),
   /** `confirm` is the generation number as the operator typed it; main refuses a mismatch too. */
   'issuers.destroy': channel<IssuerGeneration>()(
-    z.strictObject({ generation, confirm: generation }).refine((r) => r.generation === r.confirm, {
+    z.strictObject({ generation, confirm: generation, reason }).refine((r) => r.generation === r.confirm, {
       error: 'The typed generation does not match the generation to destroy.',
       path: ['confirm'],
     }),
@@ -290,6 +299,8 @@ export const contract = {
       action: z.enum(AUDIT_ACTIONS).optional(),
       excludeActions: z.array(z.enum(AUDIT_ACTIONS)).max(AUDIT_ACTIONS.length).optional(),
       subject: z.string().min(1).max(MAX_IDENTITY_LENGTH).optional(),
+      /** Entries by this actor only, exactly as recorded. */
+      actor: z.string().min(1).max(200).optional(),
       outcome: z.enum(['ok', 'refused']).optional(),
       beforeSeq: z.number().int().min(1).optional(),
       limit: z.number().int().min(1).max(1000).optional(),

@@ -119,15 +119,16 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
     'app.touch': () => null,
 
     'store.status': () => store.status(),
-    'store.create': async ({ passphrase }) => {
-      await store.create(passphrase);
+    'store.create': async ({ passphrase, operator }) => {
+      await store.create(passphrase, undefined, operator);
       return store.status();
     },
-    'store.unlock': async ({ passphrase }) => {
+    'store.unlock': async ({ passphrase, operator }) => {
       const wait = unlockBackoff.wait();
       if (wait > 0) throw new AppError('UNLOCK_BACKOFF', `Too many wrong passphrases: try again in ${Math.ceil(wait / 1000)} s.`);
       try {
-        await store.unlock(passphrase);
+        // The operator's name: the actor of every record until the store locks (services/actor.ts).
+        await store.unlock(passphrase, operator);
       } catch (error) {
         if ((error as { code?: unknown }).code === 'WRONG_PASSPHRASE') unlockBackoff.failed();
         throw error;
@@ -139,7 +140,7 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
       store.lock();
       return store.status();
     },
-    'store.rekey': ({ passphrase, next }) => store.rekey(passphrase, next),
+    'store.rekey': ({ passphrase, next, reason }) => store.rekey(passphrase, next, reason),
     'store.changePassphrase': async ({ current, next }) => {
       await store.changePassphrase(current, next);
       return null;
@@ -159,7 +160,7 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
       await store.backup(file, ctx.progress, replace);
       return { canceled: false, file };
     },
-    'store.restore': async ({ passphrase }) => {
+    'store.restore': async ({ passphrase, reason }) => {
       const file = await deps.openFile({ title: 'Choose the backup to restore', filters: BACKUP_FILTERS });
       if (file === null) return { canceled: true };
       const yes = await deps.confirm({
@@ -169,7 +170,7 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
         yes: 'Replace the store',
       });
       if (!yes) throw new AppError('NOT_CONFIRMED', 'Nothing was restored: replacing the store was not confirmed.');
-      await store.restore(file, passphrase);
+      await store.restore(file, passphrase, reason);
       return { canceled: false, file, status: store.status() };
     },
     'store.overview': () => ({ ...services.overview.get(), responder: deps.responder.status() }),
@@ -190,7 +191,7 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
       const report = await devices.import(await readFile(file, 'utf8'), chosen, ctx.progress);
       return { canceled: false, file, report };
     },
-    'devices.revoke': ({ identity }) => devices.revoke(identity),
+    'devices.revoke': ({ identity, reason }) => devices.revoke(identity, reason),
     'devices.clearPossibleClone': ({ identity }) => devices.clearPossibleClone(identity),
     'devices.countSelection': ({ selection }) => devices.countSelection(selection),
     'devices.exportBundle': async ({ selection, protection }) => {
@@ -209,8 +210,8 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
 
     'issuers.list': () => issuers.list(),
     'issuers.rotate': ({ graceDays }) => issuers.rotate(graceDays),
-    'issuers.retire': ({ generation }) => issuers.retire(generation),
-    'issuers.destroy': ({ generation }) => issuers.destroy(generation),
+    'issuers.retire': ({ generation, reason }) => issuers.retire(generation, reason),
+    'issuers.destroy': ({ generation, reason }) => issuers.destroy(generation, reason),
     'issuers.exportToPeer': async ({ generations, protection }) => {
       const keyed = await exportProtection(protection);
       if (keyed === null) return { canceled: true };

@@ -64,7 +64,10 @@ export class StoreService implements StoreApi {
 
   status(): StoreStatus {
     const unlocked = this.session.unlocked;
-    return { path: storeFiles(this.session.dir).db, exists: KeyStore.exists(this.session.dir), unlocked, ...(unlocked && this.rollback ? { rollback: this.rollback } : {}) };
+    return {
+      path: storeFiles(this.session.dir).db, exists: KeyStore.exists(this.session.dir), unlocked,
+      ...(unlocked && this.rollback ? { rollback: this.rollback } : {}), ...(unlocked && this.actor !== null ? { actor: this.actor } : {}),
+    };
   }
 
   /** Holds the store just unlocked against the head this app saw last, then remembers the current one. */

@@ -25,6 +25,8 @@ export interface StoreStatus {
    * was put back. The app keeps that head in the OS keychain.
    */
   readonly rollback?: string;
+  /** Who the session's records name (actor.ts), while unlocked: the app's operator name, the CLI's user@host. */
+  readonly actor?: string;
 }
 
 export interface DeviceSummary {

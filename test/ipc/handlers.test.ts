@@ -108,16 +108,16 @@ describe('IPC handlers', () => {
   it('map each channel to its one service call', async () => {
     const { services, calls } = spyServices({ path: '/s', exists: true, unlocked: true });
     const h = createHandlers(services, deps(null, null));
-    await h['store.unlock']({ passphrase: 'pw' }, ctx);
+    await h['store.unlock']({ passphrase: 'pw', operator: 'Alice' }, ctx);
     await h['devices.provision']({ identity: 'A', keys: { kind: 'generate' } }, ctx);
     await h['exchanges.simulate']({ identity: 'A', rungs: 3, mechanism: 'PSK', profile: 'msl' }, ctx);
-    await h['issuers.destroy']({ generation: 2, confirm: 2 }, ctx);
+    await h['issuers.destroy']({ generation: 2, confirm: 2, reason: 'compromised' }, ctx);
     expect(calls).toEqual([
-      'store.unlock("pw")',
+      'store.unlock("pw", "Alice")',
       'store.status()',
       'devices.provision({"identity":"A","group":null,"keys":{"kind":"generate"}})',
       'exchanges.simulate("A", {"rungs":3,"mechanism":"PSK","profile":"msl"})',
-      'issuers.destroy(2)',
+      'issuers.destroy(2, "compromised")',
     ]);
     expect(await h['app.info'](undefined, ctx)).toEqual({ version: '1.2.3', settings: { idleLockMinutes: 10 } });
   });
@@ -172,7 +172,7 @@ describe('failed unlocks back off (issue 11, item 20)', () => {
     const services = { store: { unlock, status: () => ({ unlocked: right }) } } as unknown as KeyLadderServices;
     const backoff = new UnlockBackoff(() => now);
     const h = createHandlers(services, { ...deps(null, null), unlockBackoff: backoff });
-    const attempt = () => h['store.unlock']({ passphrase: 'p' }, ctx);
+    const attempt = () => h['store.unlock']({ passphrase: 'p', operator: 'Alice' }, ctx);
     const waits: number[] = [];
     for (let i = 0; i < 7; i++) {
       await expect(attempt()).rejects.toMatchObject({ code: 'WRONG_PASSPHRASE' });
@@ -227,8 +227,8 @@ describe('backup and restore through main’s dialogs (issue 12, item 7)', () =>
     await expect(createHandlers(spy.services, withConfirm(file, null, false))['store.restore']({ passphrase: 'old pw' }, ctx)).rejects.toMatchObject({ code: 'NOT_CONFIRMED' });
     expect(spy.calls).toEqual([]);
     spy = spyServices({ path: '/s', exists: true, unlocked: false });
-    expect(await createHandlers(spy.services, withConfirm(file, null, true))['store.restore']({ passphrase: 'old pw' }, ctx)).toEqual({ canceled: false, file, status: { path: '/s', exists: true, unlocked: false } });
-    expect(spy.calls).toEqual([`store.restore(${JSON.stringify(file)}, "old pw")`, 'store.status()']);
+    expect(await createHandlers(spy.services, withConfirm(file, null, true))['store.restore']({ passphrase: 'old pw', reason: 'undo a bad import' }, ctx)).toEqual({ canceled: false, file, status: { path: '/s', exists: true, unlocked: false } });
+    expect(spy.calls).toEqual([`store.restore(${JSON.stringify(file)}, "old pw", "undo a bad import")`, 'store.status()']);
   });
 
   it('the selector schema takes the four kinds only, and bounded', async () => {

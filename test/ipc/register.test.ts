@@ -105,7 +105,7 @@ describe('the IPC wrapper', () => {
   });
 
   it('maps service and ladder errors to {code,message}, with no stack', async () => {
-    const fail = (error: unknown) => wrapHandler('store.unlock', () => Promise.reject(error), { isTrustedSender })(eventFrom(TRUSTED), { passphrase: 'pw' });
+    const fail = (error: unknown) => wrapHandler('store.unlock', () => Promise.reject(error), { isTrustedSender })(eventFrom(TRUSTED), { passphrase: 'pw', operator: 'Alice' });
     expect(await fail(new StoreError('WRONG_PASSPHRASE', 'The passphrase is wrong.'))).toEqual({
       ok: false,
       error: { code: 'WRONG_PASSPHRASE', message: 'The passphrase is wrong.' },
@@ -123,7 +123,7 @@ describe('the IPC wrapper', () => {
     const log = vi.fn();
     const reply = await wrapHandler('store.unlock', () => {
       throw new Error('SQLITE_CORRUPT near 00112233445566778899aabbccddeeff');
-    }, { isTrustedSender, log })(eventFrom(TRUSTED), { passphrase: 'correct horse' });
+    }, { isTrustedSender, log })(eventFrom(TRUSTED), { passphrase: 'correct horse', operator: 'Alice' });
     expect(reply).toMatchObject({ ok: false, error: { code: 'INTERNAL_ERROR' } });
     expect(JSON.stringify(reply)).not.toContain('0011223344');
     expect(JSON.stringify(reply)).not.toContain('correct horse');
