@@ -31,6 +31,8 @@ export class Session {
   loadError = $state.raw<ApiError | null>(null);
   /** A device handed from the Devices screen to Test exchange. */
   exchangeIdentity = $state<string | null>(null);
+  /** The operator name given at the last unlock (main records it in the audit log); offered again after a lock. */
+  operator = $state<string | null>(null);
   #lastPing = 0;
 
   unlocked = $derived(this.status?.unlocked === true);
