@@ -97,6 +97,8 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
 
   it('creates the store, showing progress while the KDF runs', async () => {
     await visible(h.page.getByRole('heading', { name: 'Create the KeyLadder store' }));
+    // The operator's name, asked once: the actor of the session's audit entries (test/e2e/actor.e2e.test.ts).
+    await h.page.getByLabel('Your name').fill('E2E Operator');
     await h.page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
     await h.page.getByLabel('Repeat the passphrase').fill(PASSPHRASE);
     await h.screenshot('create-store');
