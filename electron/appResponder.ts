@@ -279,9 +279,9 @@ export class AppResponder {
         return store.rekey(passphrase, next, reason);
       },
       backup: (file, onProgress, force) => store.backup(file, onProgress, force),
-      restore: (file, passphrase, reason) => {
+      restore: (file, passphrase, reason, operator) => {
         this.storeLocked();
-        return store.restore(file, passphrase, reason);
+        return store.restore(file, passphrase, reason, operator);
       },
       verify: (checkpoint) => store.verify(checkpoint),
     };

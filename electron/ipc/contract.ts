@@ -241,7 +241,8 @@ export const contract = {
    * dialog, and replaces the store; `passphrase` is the one in force when the
    * backup was taken. The store is locked afterwards, whatever the outcome.
    */
-  'store.restore': channel<FileOutcome<{ readonly status: StoreStatus }>>()(z.strictObject({ passphrase, reason })),
+  /** `operator`: from the unlock screen, who restores (the session's name otherwise). */
+  'store.restore': channel<FileOutcome<{ readonly status: StoreStatus }>>()(z.strictObject({ passphrase, reason, operator: operatorName.optional() })),
   'store.overview': channel<AppOverview>()(noArgs),
 
   'devices.list': channel<DevicePage>()(

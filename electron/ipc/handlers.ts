@@ -160,7 +160,7 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
       await store.backup(file, ctx.progress, replace);
       return { canceled: false, file };
     },
-    'store.restore': async ({ passphrase, reason }) => {
+    'store.restore': async ({ passphrase, reason, operator }) => {
       const file = await deps.openFile({ title: 'Choose the backup to restore', filters: BACKUP_FILTERS });
       if (file === null) return { canceled: true };
       const yes = await deps.confirm({
@@ -170,7 +170,7 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
         yes: 'Replace the store',
       });
       if (!yes) throw new AppError('NOT_CONFIRMED', 'Nothing was restored: replacing the store was not confirmed.');
-      await store.restore(file, passphrase, reason);
+      await store.restore(file, passphrase, reason, operator);
       return { canceled: false, file, status: store.status() };
     },
     'store.overview': () => ({ ...services.overview.get(), responder: deps.responder.status() }),

@@ -87,7 +87,8 @@ export interface StoreApi {
   rekey(passphrase: string, next?: string, reason?: string): Promise<RekeyCounts>;
   /** Writes a backup to a new file; an existing one is replaced only with `force`, a symbolic link never. */
   backup(file: string, onProgress?: ProgressCallback, force?: boolean): Promise<void>;
-  restore(file: string, passphrase: string, reason?: string): Promise<void>;
+  /** `operator`: the app's restore from the unlock screen names who restores (the session's actor otherwise). */
+  restore(file: string, passphrase: string, reason?: string, operator?: string): Promise<void>;
   /** Every page, the invariants and the audit chain; with `checkpointText`, also whether the store went back behind it. */
   verify(checkpointText?: string): StoreVerification;
 }

@@ -139,6 +139,8 @@ export class StoreService implements StoreApi {
 
   lock(): void {
     this.session.lock();
+    // The name given at unlock was for that session: the next one names its own.
+    this.actor = this.open.actor ?? null;
   }
 
   async changePassphrase(current: string, next: string): Promise<void> {
@@ -182,9 +184,13 @@ export class StoreService implements StoreApi {
    * STORE_IN_USE while `serve` has the store open) leaves the store as it was:
    * unlocked, its responder answering, if it was.
    */
-  async restore(file: string, passphrase: string, reasonInput?: string): Promise<void> {
+  async restore(file: string, passphrase: string, reasonInput?: string, operator?: string): Promise<void> {
     const reason = checkReason(reasonInput);
-    await KeyStore.restore(this.session.dir, file, passphrase, () => this.session.lockAlone('restore'), { actor: this.actor, reason });
+    // From the app's unlock screen (no session), the operator names themself as at an unlock.
+    const actor = operator === undefined ? this.actor : checkOperatorName(operator, passphrase);
+    await KeyStore.restore(this.session.dir, file, passphrase, () => this.session.lockAlone('restore'), { actor, reason });
+    // The restore locks the store: its session, and the name given at its unlock, end.
+    this.actor = this.open.actor ?? null;
     this.lastVerified = null;
   }
 

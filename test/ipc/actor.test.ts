@@ -61,6 +61,13 @@ describe('reasons on destructive channels', () => {
   });
 });
 
+describe('a restore from the unlock screen', () => {
+  it('may name its operator, checked as at unlock', async () => {
+    await refuses('store.restore', [{ passphrase: 'pw', operator: '' }, { passphrase: 'pw', operator: 'a\nb' }, { passphrase: 'pw', operator: 'x'.repeat(65) }]);
+    expect(await accepts('store.restore', { passphrase: 'pw', operator: 'Dana' })).toEqual({ passphrase: 'pw', operator: 'Dana' });
+  });
+});
+
 describe('audit.list by actor', () => {
   it('takes an actor of 1 to 200 characters', async () => {
     await refuses('audit.list', [{ actor: '' }, { actor: 'x'.repeat(201) }, { actor: 3 }]);

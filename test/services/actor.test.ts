@@ -70,6 +70,12 @@ describe('the actor of the CLI and serve', () => {
       ['device.revoke', 'alice@factory-7', 'returned from the field'],
     ]);
     expect(s.audit.verify()).toMatchObject({ ok: true });
+    // A test exchange is the operator's doing (the simulated device is not a real one): it names the actor.
+    s.devices.provision({ identity: 'ESN-T', keys: { kind: 'generate' } });
+    await s.exchanges.simulate('ESN-T', { rungs: 2 });
+    const tests = s.audit.list({ action: 'exchange.test', limit: 10 });
+    expect(tests.length).toBeGreaterThan(0);
+    expect(tests.every((e) => e.actor === 'alice@factory-7')).toBe(true);
   });
 });
 
@@ -163,6 +169,21 @@ describe('the operator name given at the app\'s unlock', () => {
     expect(entries.every((e) => e.actor === 'Alice' || e.actor === 'Bob')).toBe(true);
     expect(s.audit.list({ actor: 'Bob', limit: 10 }).map((e) => e.action)).toEqual(['device.revoke', 'store.unlock']);
     expect(s.audit.verify()).toMatchObject({ ok: true });
+  });
+
+  it('from the unlock screen, a restore names the operator typed there; a session\'s name ends with its lock', async () => {
+    const dir = tempDir();
+    const s = services(dir);
+    await s.store.create(PASSPHRASE, undefined, 'Alice');
+    const backup = join(tempDir(), 'backup.kbk');
+    await s.store.backup(backup);
+    s.store.lock();
+    expect(s.store.status().actor).toBeUndefined();
+    expect(await asyncCodeOf(() => s.store.restore(backup, PASSPHRASE, undefined, PASSPHRASE))).toBe('OPERATOR_NAME_INVALID');
+    await s.store.restore(backup, PASSPHRASE, 'the disk failed', 'Dana');
+    await s.store.unlock(PASSPHRASE, 'Erin');
+    expect(s.store.status().actor).toBe('Erin');
+    expect(s.audit.list({ action: 'store.restore', limit: 1 })[0]).toMatchObject({ actor: 'Dana', reason: 'the disk failed' });
   });
 
   it('reaches the signed audit export', async () => {
