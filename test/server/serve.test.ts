@@ -5,6 +5,7 @@ import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { hostname, userInfo } from 'node:os';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LadderRequestor, importWrappingKey } from '../support/device.js';
 import { ROOT, cliProcess, testEnv } from '../support/cli.js';
@@ -215,7 +216,7 @@ const post = (url: string, body: unknown): Promise<Response> =>
 const health = async (url: string): Promise<{ worker: number; cluster: { workers: number; exchanges: number; refused: number } | null }> =>
   (await fetch(`${url}/v1/health`, { headers: { connection: 'close' } })).json() as never;
 
-const auditEntries = (): { action: string; at: string }[] => JSON.parse(cliProcess([...store, 'audit', 'list', '--limit', '1000', '--json']).stdout);
+const auditEntries = (): { action: string; at: string; actor: string | null }[] => JSON.parse(cliProcess([...store, 'audit', 'list', '--limit', '1000', '--json']).stdout);
 const auditActions = (): string[] => auditEntries().map((e) => e.action);
 
 const workerPids = (primary: number): number[] =>
@@ -255,6 +256,10 @@ describe('keyladder serve --workers N', () => {
     const during = auditEntries().filter((e) => e.at >= from && e.at <= to);
     expect(during.filter((e) => e.action === 'store.unlock')).toHaveLength(2);
     expect(during.filter((e) => e.action === 'exchange')).toHaveLength(70);
+    // Who acted (issue 22): serve's own rows name it and who started it; the devices' exchanges name nobody.
+    const me = `${userInfo().username}@${hostname()}`;
+    expect(during.filter((e) => e.action === 'store.unlock').map((e) => e.actor)).toEqual([`serve:${me}`, `serve:${me}`]);
+    expect(during.filter((e) => e.action === 'exchange').every((e) => e.actor === null)).toBe(true);
   });
 
   it('refuses a wrong passphrase once, starts nothing, and exits non-zero', async () => {
