@@ -71,6 +71,8 @@ export function checkOperatorName(name: unknown, passphrase?: string): string {
   if ([...trimmed].length > MAX_OPERATOR_NAME_LENGTH) throw bad(`is longer than ${MAX_OPERATOR_NAME_LENGTH} characters`);
   if (UNPRINTABLE.test(trimmed)) throw bad('holds control characters');
   if (passphrase !== undefined && (trimmed === passphrase || trimmed === passphrase.trim())) throw bad('is the passphrase: type your name in the name field, and never a secret');
+  // A run of 32 hex digits or more is what a key (Kpw, a KCV never is) looks like pasted into the wrong field.
+  if (/[0-9a-f]{32,}/i.test(trimmed)) throw bad('looks like key material (32 or more hex digits): type your name, never a secret');
   return trimmed;
 }
 

@@ -144,7 +144,7 @@ describe('--reason', () => {
 describe('the operator name given at the app\'s unlock', () => {
   it('takes 1 to 64 printable characters (trimmed), and refuses the passphrase itself', () => {
     expect(checkOperatorName('  Alice Martin  ', PASSPHRASE)).toBe('Alice Martin');
-    for (const bad of ['', '   ', 'x'.repeat(65), 'alice\nroot', 'a\u0000', PASSPHRASE, 7]) {
+    for (const bad of ['', '   ', 'x'.repeat(65), 'alice\nroot', 'a\u0000', PASSPHRASE, '000102030405060708090a0b0c0d0e0f', 7]) {
       expect(codeOf(() => checkOperatorName(bad, PASSPHRASE))).toBe('OPERATOR_NAME_INVALID');
     }
   });

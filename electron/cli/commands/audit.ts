@@ -36,7 +36,7 @@ const wrap = (words: readonly string[], width: number, indent: string): string =
  * at the end. Both are shown escaped, as the subject is.
  */
 const auditLine = (e: AuditEntry): string =>
-  `#${e.seq}  ${e.at}  ${e.action}  ${e.outcome}  by ${e.actor == null ? '-' : visible(e.actor, 140)}  ${e.subject ?? '-'}  ${JSON.stringify(e.details)}${e.reason ? `  reason ${JSON.stringify(e.reason)}` : ''}`;
+  `#${e.seq}  ${e.at}  ${e.action}  ${e.outcome}  by ${e.actor == null ? '-' : visible(e.actor, 140)}  ${e.subject ?? '-'}  ${JSON.stringify(e.details)}${e.reason ? `  reason "${visible(e.reason, 1000)}"` : ''}`;
 
 export const auditCommands: readonly Command[] = [
   {
