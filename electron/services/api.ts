@@ -104,7 +104,11 @@ export interface DeviceApi {
   revoke(identity: string): DeviceSummary;
   /** Clears a device's "possible clone" mark once the operator has looked into it (audited). */
   clearPossibleClone(identity: string): DeviceSummary;
-  /** A compact JWE (through jose) of the devices' keys, for a factory; with `delivery`, audited only once delivered. */
+  /**
+   * A compact JWE of the devices' keys, for a factory; with `delivery`, audited only once delivered. A
+   * passphrase bundle into a delivery with writeChunks (a file) is written as made, up to 1,000,000
+   * devices, and '' is returned; otherwise up to 100,000 devices, and the JWE is returned.
+   */
   exportBundle(identities: readonly string[], protection: BundleProtection, delivery?: Delivery): Promise<string>;
   /** How many devices a selector holds (revoked ones counted apart), before an export. */
   countSelection(selector: DeviceSelector): SelectionCount;

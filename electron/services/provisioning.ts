@@ -10,8 +10,8 @@ import { setImmediate as nextTick } from 'node:timers/promises';
 import type { DeviceRow, DeviceScope } from '../../db/repositories/devices.js';
 import type { GroupRow } from '../../db/repositories/groups.js';
 import type { DeviceApi, GroupApi, GroupKeyInput, ImportFormat, ProvisionRequest } from './api.js';
-import { protectionDetails, sealBundle } from './bundles.js';
-import { deliverThenRecord, type Delivery } from './delivery.js';
+import { protectionDetails, sealBundle, sealBundleStream } from './bundles.js';
+import { deliverChunksThenRecord, deliverThenRecord, type Delivery } from './delivery.js';
 import { GROUP_NAMES, keysFromInput, sealDeviceKeys, sealTriple, type DeviceKeyInput, type SealedTriple, type TripleInput } from './deviceKeys.js';
 import { ServiceError, ServiceErrorCode, describeError } from './errors.js';
 import { parseImportFile, reportedIdentity } from './importRows.js';
@@ -298,11 +298,21 @@ export class DeviceService implements DeviceApi {
     return { deleted: identities.length, wrapdataRefused };
   }
 
+  /**
+   * A passphrase bundle into a delivery that writes pieces (a file) is
+   * written as it is made, one device after another (sealBundleStream): a
+   * million devices never in memory at once, and '' is returned. Any other
+   * bundle is made whole, at most MAX_EXPORT devices, and returned.
+   */
   async exportBundle(identities: readonly string[], protection: BundleProtection, delivery?: Delivery): Promise<string> {
-    if (!Array.isArray(identities) || identities.length === 0 || identities.length > MAX_EXPORT) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Export 1 to 100,000 devices at a time.');
+    const streamed = protection?.kind === 'passphrase' && delivery?.writeChunks !== undefined;
+    const max = streamed ? MAX_SELECTION : MAX_EXPORT;
+    if (!Array.isArray(identities) || identities.length === 0 || identities.length > max) {
+      throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `Export 1 to ${max.toLocaleString('en')} devices at a time${streamed ? '' : ' (up to 1,000,000 to a passphrase, into a file)'}.`);
+    }
     const store = this.session.store();
-    const devices = identities.map((input) => {
-      const identity = checkIdentity(input);
+    const checked = identities.map((input) => checkIdentity(input));
+    const deviceOf = (identity: string) => {
       const sealed = store.devices.sealedKeys(identity);
       if (!sealed) throw new ServiceError(ServiceErrorCode.DEVICE_NOT_FOUND, `No device "${identity}" is provisioned.`);
       const open = (field: 'kpw' | 'kpe' | 'kph', blob: Buffer | null) => {
@@ -314,9 +324,22 @@ export class DeviceService implements DeviceApi {
       };
       const summary = this.get(identity);
       return { identity, group: summary.group, status: summary.status, kpw: open('kpw', sealed.kpw), kpe: open('kpe', sealed.kpe), kph: open('kph', sealed.kph), kcv: summary.kcv };
-    });
+    };
+    const record = () => store.audit.append({ at: this.now().toISOString(), action: 'device.export', outcome: 'ok', subject: identities.length === 1 ? identities[0]! : null, details: { count: identities.length, ...protectionDetails(protection) } });
+    if (streamed) {
+      // Every device is there before a file is begun; the export is one synchronous run, so none goes meanwhile in this process.
+      this.refuseMissing(checked);
+      const produce = await sealBundleStream('keyladder-provisioning-bundle', protection, (push) => {
+        push('{"devices":[');
+        checked.forEach((identity, i) => push(`${i === 0 ? '' : ','}${JSON.stringify(deviceOf(identity))}`));
+        push(']}');
+      });
+      deliverChunksThenRecord(produce, delivery as Delivery & { writeChunks: NonNullable<Delivery['writeChunks']> }, record);
+      return '';
+    }
+    const devices = checked.map(deviceOf);
     const jwe = await sealBundle('keyladder-provisioning-bundle', { devices }, protection, store);
-    deliverThenRecord(jwe, delivery, () => store.audit.append({ at: this.now().toISOString(), action: 'device.export', outcome: 'ok', subject: identities.length === 1 ? identities[0]! : null, details: { count: identities.length, ...protectionDetails(protection) } }));
+    deliverThenRecord(jwe, delivery, record);
     return jwe;
   }
 

@@ -59,7 +59,7 @@ describe('device list by cursor and --all', () => {
     const seen: string[] = [];
     let after: string | null = null;
     for (let i = 0; i < 10; i++) {
-      const page = (await json(['device', 'list', '--limit', '4', ...(after === null ? ['--after', '!'] : ['--after', after])])).value;
+      const page: { items: Array<{ identity: string }>; next: string | null } = (await json(['device', 'list', '--limit', '4', ...(after === null ? ['--after', '!'] : ['--after', after])])).value;
       seen.push(...page.items.map((d: { identity: string }) => d.identity));
       after = page.next;
       if (after === null) break;

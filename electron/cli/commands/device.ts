@@ -165,7 +165,8 @@ export const deviceCommands: readonly Command[] = [
       const file = outDelivery(out, ctx.values.force === true);
       const bundleProtection = await protection(ctx);
       await ctx.unlock();
-      const identities = ctx.services.devices.select(selector);
+      // A passphrase bundle is written as it is made: up to a million devices (the others are made whole: 100,000).
+      const identities = ctx.services.devices.select(selector, bundleProtection.kind === 'passphrase' ? MAX_SELECTION : undefined);
       const revoked = identities.filter((id) => ctx.services.devices.get(id).status === 'revoked');
       await ctx.services.devices.exportBundle(identities, bundleProtection, file);
       const warnings = revoked.length ? [`${count(revoked.length, 'device')} in the bundle ${revoked.length === 1 ? 'is' : 'are'} revoked (${revoked.slice(0, 10).join(', ')}${revoked.length > 10 ? ', ...' : ''}): this responder refuses ${revoked.length === 1 ? 'it' : 'them'}.`] : [];
