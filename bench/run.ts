@@ -15,6 +15,7 @@ import './suites/audit.js';
 import './suites/msl.js';
 import './suites/mslWire.js';
 import './suites/mslStore.js';
+import './suites/exportRss.js';
 
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';

@@ -179,13 +179,17 @@ export function publishFile(tmp: string, path: string, force: boolean): void {
 }
 
 /** Writes a new owner-only file at `path` (see publishFile), crash-safely. */
-export function writeNewFile(path: string, data: string | Uint8Array, force: boolean): void {
+/** Content written as it is made (a bundle too large to hold twice): it calls `write` with each piece, in order. */
+export type ChunkProducer = (write: (chunk: Uint8Array) => void) => void;
+
+export function writeNewFile(path: string, data: string | Uint8Array | ChunkProducer, force: boolean): void {
   checkOutput(path, force);
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
   try {
     const fd = openNewFile(tmp);
     try {
-      writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+      if (typeof data === 'function') data((chunk) => writeAll(fd, chunk));
+      else writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
       fsyncSync(fd);
     } catch (e) {
       closeSync(fd);
@@ -278,7 +282,12 @@ export function keepPrevious(path: string): PreviousFile {
  * is kept until the caller calls forget() (the write stands) or putBack()
  * (it does not). A failed write leaves the old file as it was.
  */
-export function writeNewFileUndoably(path: string, data: string | Uint8Array, force: boolean): PreviousFile {
+/** writeSync may write less than asked (a pipe, a signal): the rest goes after. */
+function writeAll(fd: number, chunk: Uint8Array): void {
+  for (let done = 0; done < chunk.length;) done += writeSync(fd, chunk, done, chunk.length - done);
+}
+
+export function writeNewFileUndoably(path: string, data: string | Uint8Array | ChunkProducer, force: boolean): PreviousFile {
   checkOutput(path, force);
   let previous: PreviousFile;
   try {

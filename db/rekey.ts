@@ -20,7 +20,7 @@ import { AuditRepository, readCut, type AuditRecord } from './repositories/audit
 import { deviceBinding, groupBinding, issuerBinding, mslIdentityBinding, mslTokenKeyBinding, ownKeyBinding, type RecordSealer } from './sealing.js';
 
 /** Tables copied as they are: nothing in them is sealed or MACed under the store key. */
-const PLAIN_TABLES = ['device_stats', 'wrapdata_issued', 'wrapdata_migrated', 'issuer_first_issue', 'peer_revocations', 'peer_revoked_wrapdata', 'peer_lists', 'recipients', 'exchange_counts', 'msl_tokens'] as const;
+const PLAIN_TABLES = ['device_stats', 'wrapdata_issued', 'wrapdata_migrated', 'issuer_first_issue', 'peer_revocations', 'peer_revoked_wrapdata', 'peer_lists', 'recipients', 'exchange_counts', 'msl_tokens', 'deleted_devices', 'deleted_wrapdata'] as const;
 /** Tables copied below with their sealed columns resealed, or (the audit log) chained again. */
 const RESEALED_TABLES = ['meta', 'model_groups', 'devices', 'issuer_generations', 'own_keys', 'msl_identities', 'msl_token_keys', 'audit_log', 'audit_cut'] as const;
 

@@ -27,6 +27,7 @@ import { KeyringRepository } from './repositories/keyring.js';
 import { MslIdentityRepository } from './repositories/mslIdentities.js';
 import { MslTokenKeyRepository } from './repositories/mslTokenKeys.js';
 import { MslTokenRepository } from './repositories/mslTokens.js';
+import { TombstoneRepository } from './repositories/tombstones.js';
 import { issuerBinding, RecordSealer, deriveSubkey } from './sealing.js';
 import { makeCheckpoint, readCheckpoint, rollbackProblems, type AuditCheckpoint } from './checkpoint.js';
 import { WalCheckpointer } from './walCheckpointer.js';
@@ -111,6 +112,8 @@ export class KeyStore {
   readonly mslIdentities: MslIdentityRepository;
   readonly mslTokenKeys: MslTokenKeyRepository;
   readonly mslTokens: MslTokenRepository;
+  /** Deleted devices (migration 010). */
+  readonly tombstones: TombstoneRepository;
   private open = true;
   private checkpointer: WalCheckpointer | undefined;
   private watcher: NodeJS.Timeout | undefined;
@@ -140,6 +143,7 @@ export class KeyStore {
     this.mslIdentities = new MslIdentityRepository(db);
     this.mslTokenKeys = new MslTokenKeyRepository(db);
     this.mslTokens = new MslTokenRepository(db);
+    this.tombstones = new TombstoneRepository(db);
     this.dataVersionStmt = db.prepare('PRAGMA data_version').pluck();
   }
 

@@ -81,9 +81,9 @@ const prefixEnd = (prefix: string): string => prefix + '\u{10FFFF}';
 /** A set of devices named by a rule, resolved in SQL: every device, an identity prefix, or a model group's members. */
 export type DeviceScope = { readonly kind: 'all' } | { readonly kind: 'prefix'; readonly prefix: string } | { readonly kind: 'group'; readonly groupId: number };
 
-function scopeWhere(scope: DeviceScope): { sql: string; args: unknown[] } {
-  if (scope.kind === 'prefix') return { sql: 'WHERE identity >= ? AND identity < ?', args: [scope.prefix, prefixEnd(scope.prefix)] };
-  if (scope.kind === 'group') return { sql: 'WHERE group_id = ?', args: [scope.groupId] };
+function scopeWhere(scope: DeviceScope, table = ''): { sql: string; args: unknown[] } {
+  if (scope.kind === 'prefix') return { sql: `WHERE ${table}identity >= ? AND ${table}identity < ?`, args: [scope.prefix, prefixEnd(scope.prefix)] };
+  if (scope.kind === 'group') return { sql: `WHERE ${table}group_id = ?`, args: [scope.groupId] };
   return { sql: '', args: [] };
 }
 
@@ -193,6 +193,29 @@ export class DeviceRepository {
       revoked += row.revoked;
     }
     return { total, revoked };
+  }
+
+  /** Which of these identities are provisioned. */
+  provisioned(identities: readonly string[]): Set<string> {
+    const found = new Set<string>();
+    // In slices: SQLite takes at most 32,766 parameters.
+    for (let i = 0; i < identities.length; i += 500) {
+      const slice = identities.slice(i, i + 500);
+      for (const id of this.db.prepare(`SELECT identity FROM devices WHERE identity IN (${slice.map(() => '?').join(', ')})`).pluck().all(...slice) as string[]) found.add(id);
+    }
+    return found;
+  }
+
+  /**
+   * A page of a scope by cursor: the devices after identity `after` (from the
+   * first when null), in identity order. A cursor, unlike an offset, costs
+   * the same on the last page as on the first, and skips nothing when
+   * devices are added or deleted between pages.
+   */
+  pageAfter(scope: DeviceScope, after: string | null, limit: number): DeviceRow[] {
+    const { sql, args } = scopeWhere(scope, 'd.');
+    const cursor = after === null ? '' : `${sql ? ' AND' : 'WHERE'} d.identity > ?`;
+    return this.db.prepare(`SELECT ${LIST_COLUMNS} FROM ${LIST_FROM} ${sql}${cursor} ORDER BY d.identity LIMIT ?`).all(...args, ...(after === null ? [] : [after]), limit) as DeviceRow[];
   }
 
   /** Devices by status, and by model group (null: no group). */

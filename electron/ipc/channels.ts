@@ -6,7 +6,7 @@
 export const CHANNELS = [
   'app.info', 'app.setIdleLockMinutes', 'app.touch',
   'store.status', 'store.create', 'store.unlock', 'store.lock', 'store.changePassphrase', 'store.rekey', 'store.verify', 'store.backup', 'store.restore', 'store.overview',
-  'devices.list', 'devices.get', 'devices.provision', 'devices.importFile', 'devices.revoke', 'devices.clearPossibleClone', 'devices.exportBundle', 'devices.countSelection',
+  'devices.list', 'devices.get', 'devices.provision', 'devices.importFile', 'devices.revoke', 'devices.clearPossibleClone', 'devices.exportBundle', 'devices.countSelection', 'devices.delete',
   'groups.list', 'groups.add',
   'issuers.list', 'issuers.rotate', 'issuers.retire', 'issuers.destroy', 'issuers.exportToPeer', 'issuers.importFromPeer',
   'exchanges.simulate', 'exchanges.respond', 'exchanges.checkResponse', 'exchanges.clonePolicy', 'exchanges.setClonePolicy',

@@ -266,6 +266,10 @@ export const contract = {
   ),
   /** How many devices a selection holds (revoked ones apart), for the count shown before an export. */
   'devices.countSelection': channel<SelectionCount>()(z.strictObject({ selection: deviceSelector })),
+  /** `confirm` is the number of devices as the operator typed it; main refuses it unless the selection holds that many now. */
+  'devices.delete': channel<{ readonly deleted: number; readonly wrapdataRefused: number }>()(
+    z.strictObject({ selection: deviceSelector, confirm: z.number().int().min(1, { error: 'Type the number of devices to delete.' }).max(1_000_000, { error: 'Delete at most 1,000,000 devices at a time.' }), reason }),
+  ),
 
   'groups.list': channel<GroupSummary[]>()(noArgs),
   'groups.add': channel<GroupSummary>()(z.strictObject({ name: groupName, keys: groupKeys })),

@@ -12,6 +12,7 @@ import { ServiceError, ServiceErrorCode } from '../services/errors.js';
 import type { BundleProtection } from '../services/types.js';
 import { fileDelivery, type Delivery } from '../services/delivery.js';
 import { MAX_JOSE_TEXT } from '../services/joseTools.js';
+import { MAX_SELECTION } from '../services/provisioning.js';
 import { parseStrictJson } from '../encoding/strictJson.js';
 import { tooDeep } from '../services/strictJsonInput.js';
 import type { AppSettings } from './contract.js';
@@ -194,6 +195,12 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
     'devices.revoke': ({ identity, reason }) => devices.revoke(identity, reason),
     'devices.clearPossibleClone': ({ identity }) => devices.clearPossibleClone(identity),
     'devices.countSelection': ({ selection }) => devices.countSelection(selection),
+    'devices.delete': async ({ selection, confirm, reason }) => {
+      // The typed count must be what the selection holds now: one that grew or shrank since the dialog is not what was confirmed.
+      const held = devices.select(selection, MAX_SELECTION).length;
+      if (held !== confirm) throw new AppError('NOT_CONFIRMED', `Nothing was deleted: the selection holds ${held.toLocaleString('en')} device${held === 1 ? '' : 's'}, not the ${confirm.toLocaleString('en')} typed.`);
+      return devices.deleteSelected(selection, reason);
+    },
     'devices.exportBundle': async ({ selection, protection }) => {
       // Resolved before any dialog: a selection that holds nothing is refused at once.
       const identities = devices.select(selection);

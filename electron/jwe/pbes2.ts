@@ -71,6 +71,21 @@ export interface Pbes2Options {
 
 /** Encrypts `plaintext` to `passphrase` (UTF-8 bytes; zero them after). */
 export async function pbes2Encrypt(plaintext: Uint8Array, passphrase: Uint8Array, options: Pbes2Options): Promise<string> {
+  const parts: string[] = [];
+  const write = await pbes2EncryptStream(passphrase, options);
+  write((chunk) => parts.push(Buffer.from(chunk).toString('latin1')), (push) => push(plaintext));
+  return parts.join('');
+}
+
+/**
+ * The same compact JWE written as it is made, for a plaintext too large to
+ * hold twice (a provisioning bundle of a million devices): the key is derived
+ * now; the returned function, called once, writes the JWE's text to its `sink`
+ * in pieces while `produce` pushes the plaintext in pieces (the caller zeroes
+ * each piece after the push). Only a piece of plaintext and of ciphertext is
+ * in memory at a time. The content key is zeroed when it returns or throws.
+ */
+export async function pbes2EncryptStream(passphrase: Uint8Array, options: Pbes2Options): Promise<(sink: (chunk: Uint8Array) => void, produce: (push: (piece: Uint8Array) => void) => void) => void> {
   const { iterations } = options;
   if (!Number.isInteger(iterations) || iterations < MIN_PBES2_COUNT || iterations > MAX_PBES2_COUNT) {
     throw new RangeError(`PBES2 needs an iteration count from ${MIN_PBES2_COUNT} to ${MAX_PBES2_COUNT}.`);
@@ -80,23 +95,47 @@ export async function pbes2Encrypt(plaintext: Uint8Array, passphrase: Uint8Array
   const headerB64 = Buffer.from(JSON.stringify(header), 'utf8').toString('base64url');
   const kek = await deriveKek(passphrase, p2s, iterations);
   const cek = randomBytes(KEY_LENGTH);
+  let encryptedKey: Buffer;
   try {
-    const encryptedKey = aesKeyWrap(kek, cek);
-    const iv = randomBytes(IV_LENGTH);
-    let ciphertext: Buffer, tag: Buffer;
-    try {
-      const cipher = createCipheriv('aes-256-gcm', cek, iv, { authTagLength: TAG_LENGTH });
-      cipher.setAAD(Buffer.from(headerB64, 'latin1'));
-      ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-      tag = cipher.getAuthTag();
-    } catch (cause) {
-      throw new CryptoFailure('AES-256-GCM (encrypt)', cause);
-    }
-    return [headerB64, encryptedKey.toString('base64url'), iv.toString('base64url'), ciphertext.toString('base64url'), tag.toString('base64url')].join('.');
-  } finally {
+    encryptedKey = aesKeyWrap(kek, cek);
+  } catch (e) {
     cek.fill(0);
+    throw e;
+  } finally {
     kek.fill(0);
   }
+  return (sink, produce) => {
+    try {
+      const iv = randomBytes(IV_LENGTH);
+      sink(Buffer.from(`${headerB64}.${encryptedKey.toString('base64url')}.${iv.toString('base64url')}.`, 'latin1'));
+      let cipher;
+      try {
+        cipher = createCipheriv('aes-256-gcm', cek, iv, { authTagLength: TAG_LENGTH });
+        cipher.setAAD(Buffer.from(headerB64, 'latin1'));
+      } catch (cause) {
+        throw new CryptoFailure('AES-256-GCM (encrypt)', cause);
+      }
+      // base64url in pieces: whole groups of 3 bytes each time, the rest carried to the next piece.
+      let carry: Buffer = Buffer.alloc(0);
+      const encode = (bytes: Buffer, last: boolean) => {
+        const all = carry.length ? Buffer.concat([carry, bytes]) : bytes;
+        const cut = last ? all.length : all.length - (all.length % 3);
+        if (cut > 0) sink(Buffer.from(all.subarray(0, cut).toString('base64url'), 'latin1'));
+        carry = Buffer.from(all.subarray(cut));
+      };
+      produce((piece) => encode(cipher.update(piece), false));
+      let tag: Buffer;
+      try {
+        encode(cipher.final(), true);
+        tag = cipher.getAuthTag();
+      } catch (cause) {
+        throw new CryptoFailure('AES-256-GCM (encrypt)', cause);
+      }
+      sink(Buffer.from(`.${tag.toString('base64url')}`, 'latin1'));
+    } finally {
+      cek.fill(0);
+    }
+  };
 }
 
 interface ParsedJwe {

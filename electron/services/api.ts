@@ -8,7 +8,7 @@ import type { SignedAuditExport } from './audit.js';
 import type { Delivery } from './delivery.js';
 import type { KeyringService } from './keyring.js';
 import type {
-  AuditEntry, AuditQuery, AuditVerification, BundleProtection, DevicePage, DeviceSummary, GroupSummary, ImportReport,
+  AuditEntry, AuditQuery, AuditVerification, BundleProtection, DeviceCursorPage, DevicePage, DeviceSummary, GroupSummary, ImportReport,
   IssuerGeneration, JweProfileName, Mechanism, ProgressCallback, SimulationReport, StoreStatus, StoreVerification,
   DeviceSelector, SelectionCount, StoreOverview,
 } from './types.js';
@@ -33,6 +33,8 @@ export interface ProvisionRequest {
   readonly identity: string;
   readonly group?: string | null;
   readonly keys: DeviceKeyInput;
+  /** Provision an identity whose device was deleted (its tombstone stays, its old wrapdata stays refused). */
+  readonly reuseIdentity?: boolean;
 }
 
 export type ImportFormat = 'csv' | 'json';
@@ -95,18 +97,36 @@ export interface StoreApi {
 
 export interface DeviceApi {
   provision(request: ProvisionRequest): DeviceSummary;
-  import(text: string, format: ImportFormat, onProgress?: ProgressCallback): Promise<ImportReport>;
+  /** `reuseIdentity`: rows may name identities of deleted devices (else each such row is DEVICE_DELETED). */
+  import(text: string, format: ImportFormat, onProgress?: ProgressCallback, options?: { readonly reuseIdentity?: boolean }): Promise<ImportReport>;
   list(query?: { readonly prefix?: string; readonly offset?: number; readonly limit?: number }): DevicePage;
+  /** Up to `limit` (1 to 1,000) devices of every device, a prefix or a group, after identity `after`; `next` pages on. */
+  pageAfter(query?: { readonly selector?: DeviceSelector; readonly after?: string | null; readonly limit?: number }): DeviceCursorPage;
   get(identity: string): DeviceSummary;
   revoke(identity: string, reason?: string): DeviceSummary;
   /** Clears a device's "possible clone" mark once the operator has looked into it (audited). */
   clearPossibleClone(identity: string): DeviceSummary;
-  /** A compact JWE (through jose) of the devices' keys, for a factory; with `delivery`, audited only once delivered. */
+  /**
+   * A compact JWE of the devices' keys, for a factory; with `delivery`, audited only once delivered. A
+   * passphrase bundle into a delivery with writeChunks (a file) is written as made, up to 1,000,000
+   * devices, and '' is returned; otherwise up to 100,000 devices, and the JWE is returned.
+   */
   exportBundle(identities: readonly string[], protection: BundleProtection, delivery?: Delivery): Promise<string>;
   /** How many devices a selector holds (revoked ones counted apart), before an export. */
   countSelection(selector: DeviceSelector): SelectionCount;
-  /** The identities a selector holds, in identity order (1 to 100,000 of them, else INVALID_ARGUMENT). */
-  select(selector: DeviceSelector): string[];
+  /**
+   * The identities a selector holds, in identity order (1 to `max` of them, default 100,000, else
+   * INVALID_ARGUMENT); a list naming an identity not provisioned is DEVICE_NOT_FOUND (DEVICE_DELETED
+   * when every one of them was deleted), nothing matched is DEVICE_NOT_FOUND.
+   */
+  select(selector: DeviceSelector, max?: number): string[];
+  /** Revokes every active device of the selection (up to 1,000,000) in one transaction, one audit row each. */
+  revokeSelected(selector: DeviceSelector, reason?: string): { readonly revoked: number; readonly alreadyRevoked: number };
+  /**
+   * Deletes the selection's devices (up to 1,000,000) in one transaction: keys and registry entries
+   * gone, a tombstone each (their wrapdata refused from then on), one audit row each with the KCVs.
+   */
+  deleteSelected(selector: DeviceSelector, reason?: string): { readonly deleted: number; readonly wrapdataRefused: number };
 }
 
 export interface GroupApi {

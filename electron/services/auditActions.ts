@@ -6,7 +6,7 @@ import type { AuditAction } from './types.js';
 /** Every audit action, for the audit filters (contract.ts also checks that none is missing). */
 export const AUDIT_ACTIONS = [
   'store.create', 'store.unlock', 'store.unlock-cli', 'store.unlock-failed', 'store.passphrase-change', 'store.backup', 'store.restore', 'store.recovery-key', 'store.rollback-detected', 'store.rekey',
-  'device.provision', 'device.import', 'device.revoke', 'device.export', 'device.clone-cleared',
+  'device.provision', 'device.import', 'device.revoke', 'device.export', 'device.clone-cleared', 'device.delete',
   'group.add', 'group.export', 'policy.clone', 'policy.migration',
   'issuer.create', 'issuer.rotate', 'issuer.retire', 'issuer.destroy', 'issuer.import-msl', 'issuer.export', 'issuer.import-peer',
   'exchange', 'exchange.summary', 'exchange.test', 'exchange.check', 'msl', 'msl.test', 'audit.checkpoint', 'audit.export', 'audit.archive', 'audit.policy', 'revocation.export', 'revocation.import',

@@ -20,7 +20,8 @@ import { ServiceError, ServiceErrorCode } from './errors.js';
 import { CryptoFailure } from '../jwe/cryptoFailure.js';
 import { parseStrictJson } from '../encoding/strictJson.js';
 import { tooDeep } from './strictJsonInput.js';
-import { Pbes2Error, pbes2Decrypt, pbes2Encrypt } from '../jwe/pbes2.js';
+import { Pbes2Error, pbes2Decrypt, pbes2Encrypt, pbes2EncryptStream } from '../jwe/pbes2.js';
+import type { ChunkProducer } from './delivery.js';
 import { MIN_PASSPHRASE_LENGTH } from '../../db/kdf.js';
 import type { BundleProtection } from './types.js';
 import type { KeyStore } from '../../db/store.js';
@@ -99,6 +100,43 @@ export async function sealBundle(kind: BundleKind, payload: unknown, protection:
   } finally {
     plaintext.fill(0);
   }
+}
+
+/** How much plaintext a streamed bundle encrypts at a time. */
+const PIECE_CHARS = 64 * 1024;
+
+/**
+ * sealBundle for a passphrase bundle too large to hold twice: the same JWE
+ * (the same envelope around the payload), written as it is made. The key is
+ * derived now; the returned producer, run once by the delivery, asks
+ * `writePayload` for the payload's JSON text in pieces, and encrypts and
+ * writes each piece (zeroed after) before the next is made.
+ */
+export async function sealBundleStream(kind: BundleKind, protection: { readonly kind: 'passphrase'; readonly passphrase: string }, writePayload: (push: (json: string) => void) => void): Promise<ChunkProducer> {
+  checkBundlePassphrase(protection.passphrase);
+  const encrypt = await withPassphraseBytes(protection.passphrase, (passphrase) => pbes2EncryptStream(passphrase, { iterations: PBES2_ITERATIONS, header: { cty: kind } }));
+  const head = JSON.stringify({ format: kind, version: 1, createdAt: new Date().toISOString(), payload: null });
+  const [open, close] = [head.slice(0, -'null}'.length), '}'];
+  return (sink) => encrypt(sink, (pushBytes) => {
+    let pending: string[] = [];
+    let size = 0;
+    const flush = () => {
+      const piece = Buffer.from(pending.join(''), 'utf8');
+      pending = [];
+      size = 0;
+      pushBytes(piece);
+      piece.fill(0);
+    };
+    const push = (json: string) => {
+      pending.push(json);
+      size += json.length;
+      if (size >= PIECE_CHARS) flush();
+    };
+    push(open);
+    writePayload(push);
+    push(close);
+    flush();
+  });
 }
 
 /** What the audit records of an export's protection: its kind, the recipient's kid, and whether it is signed. */

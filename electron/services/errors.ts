@@ -11,6 +11,10 @@ export const ServiceErrorCode = {
   DEVICE_EXISTS: 'DEVICE_EXISTS',
   DEVICE_NOT_FOUND: 'DEVICE_NOT_FOUND',
   DEVICE_ALREADY_REVOKED: 'DEVICE_ALREADY_REVOKED',
+  /** The identity's device was deleted (its tombstone): provisioning it again needs --reuse-identity; deleting it again has nothing to delete. */
+  DEVICE_DELETED: 'DEVICE_DELETED',
+  /** An identity list (--ids-from) with a blank line, an identity named twice, or a line that is no identity: refused whole. */
+  IDENTITY_LIST_INVALID: 'IDENTITY_LIST_INVALID',
   GROUP_EXISTS: 'GROUP_EXISTS',
   GROUP_NOT_FOUND: 'GROUP_NOT_FOUND',
   ISSUER_NOT_FOUND: 'ISSUER_NOT_FOUND',

@@ -11,8 +11,8 @@ import { setImmediate as nextTick } from 'node:timers/promises';
 import type { DeviceRow, DeviceScope } from '../../db/repositories/devices.js';
 import type { GroupRow } from '../../db/repositories/groups.js';
 import type { DeviceApi, GroupApi, GroupKeyInput, ImportFormat, ProvisionRequest } from './api.js';
-import { protectionDetails, sealBundle } from './bundles.js';
-import { deliverThenRecord, type Delivery } from './delivery.js';
+import { protectionDetails, sealBundle, sealBundleStream } from './bundles.js';
+import { deliverChunksThenRecord, deliverThenRecord, type Delivery } from './delivery.js';
 import { GROUP_NAMES, keysFromInput, sealDeviceKeys, sealTriple, type DeviceKeyInput, type SealedTriple, type TripleInput } from './deviceKeys.js';
 import { ServiceError, ServiceErrorCode, describeError } from './errors.js';
 import { parseImportFile, reportedIdentity } from './importRows.js';
@@ -20,12 +20,18 @@ import { deviceSealerFor, type SealJob } from './sealPool.js';
 import { checkGroupName, checkIdentity, checkInteger } from './keyInput.js';
 import type { StoreSession } from './session.js';
 import { deviceBinding, groupBinding } from './storeKeySource.js';
-import type { BundleProtection, DevicePage, DeviceSelector, DeviceSummary, GroupSummary, ImportReport, ImportRowError, ProgressCallback, SelectionCount } from './types.js';
+import type { BundleProtection, DeviceCursorPage, DevicePage, DeviceSelector, DeviceSummary, GroupSummary, ImportReport, ImportRowError, ProgressCallback, SelectionCount } from './types.js';
 
 const CHUNK = 1000;
 export const MAX_PAGE = 1000;
 /** The most devices one bundle holds. */
 export const MAX_EXPORT = 100_000;
+/** The most devices one selection (a revoke, a delete, a list of identities) names. */
+export const MAX_SELECTION = 1_000_000;
+/** How many names a refusal lists (the count says how many there were). */
+const NAMED = 10;
+
+const named = (names: readonly string[]): string => `${names.slice(0, NAMED).join(', ')}${names.length > NAMED ? `, and ${names.length - NAMED} more` : ''}`;
 
 export function deviceSummary(row: DeviceRow): DeviceSummary {
   return {
@@ -91,13 +97,26 @@ export class DeviceService implements DeviceApi {
     const identity = checkIdentity(request?.identity);
     const groupId = this.groupId(request.group);
     if (store.devices.exists(identity)) throw new ServiceError(ServiceErrorCode.DEVICE_EXISTS, `Device "${identity}" is already provisioned.`);
+    const reused = this.checkNotDeleted(identity, request.reuseIdentity === true);
     const sealed = this.sealDevice(identity, deviceKeyInput(request.keys));
     const at = this.now().toISOString();
     store.transaction(() => {
       store.devices.insert({ identity, groupId, origin: sealed.origin, kpw: sealed.wrap, kpe: sealed.enc, kph: sealed.hmac, kcvKpw: sealed.kcvWrap, kcvKpe: sealed.kcvEnc, kcvKph: sealed.kcvHmac, createdAt: at });
-      store.audit.append({ at, action: 'device.provision', outcome: 'ok', subject: identity, details: { origin: sealed.origin, group: request.group ?? null, kcvKpw: sealed.kcvWrap } });
+      store.audit.append({ at, action: 'device.provision', outcome: 'ok', subject: identity, details: { origin: sealed.origin, group: request.group ?? null, kcvKpw: sealed.kcvWrap, ...(reused ? { reusedIdentity: true } : {}) } });
     });
     return this.get(identity);
+  }
+
+  /**
+   * A deleted device's identity is provisioned again only when the operator
+   * says so (`reuse`): a device maker's mistaken batch is deleted, not
+   * re-imported by the next mistake. Whether it is a reuse.
+   */
+  private checkNotDeleted(identity: string, reuse: boolean): boolean {
+    const tombstone = this.session.store().tombstones.get(identity);
+    if (tombstone === undefined) return false;
+    if (!reuse) throw new ServiceError(ServiceErrorCode.DEVICE_DELETED, `Device "${identity}" was deleted on ${tombstone.deleted_at}: provision the identity again only on purpose (--reuse-identity). Its old wrapdata stays refused.`);
+    return true;
   }
 
   clearPossibleClone(identityInput: string): DeviceSummary {
@@ -114,7 +133,7 @@ export class DeviceService implements DeviceApi {
     return this.get(identity);
   }
 
-  async import(text: string, format: ImportFormat, onProgress?: ProgressCallback): Promise<ImportReport> {
+  async import(text: string, format: ImportFormat, onProgress?: ProgressCallback, options: { readonly reuseIdentity?: boolean } = {}): Promise<ImportReport> {
     if (typeof text !== 'string') throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The import needs the file contents as text.');
     if (format !== 'csv' && format !== 'json') throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The import format is "csv" or "json".');
     const rows = parseImportFile(text, format);
@@ -126,6 +145,7 @@ export class DeviceService implements DeviceApi {
     const ready: Array<{ row: number; identity: string; groupId: number | null; sealed?: SealedTriple }> = [];
     const seen = new Set<string>();
     const groups = new Map<string, number | null>();
+    let reused = 0;
     const sealing = deviceSealerFor(store.sealer, total);
     const inFlight: Array<Promise<void>> = [];
     let jobs: SealJob[] = [];
@@ -151,6 +171,7 @@ export class DeviceService implements DeviceApi {
           if (seen.has(id)) throw new ServiceError(ServiceErrorCode.DEVICE_EXISTS, `"${id}" appears more than once in the file.`);
           seen.add(id);
           if (store.devices.exists(id)) throw new ServiceError(ServiceErrorCode.DEVICE_EXISTS, `Device "${id}" is already provisioned.`);
+          if (this.checkNotDeleted(id, options.reuseIdentity === true)) reused++;
           const groupKey = typeof row.group === 'string' ? row.group : '';
           if (!groups.has(groupKey)) groups.set(groupKey, this.groupId(row.group));
           jobs.push({ identity: id, input: deviceInput(row) });
@@ -187,7 +208,7 @@ export class DeviceService implements DeviceApi {
         store.devices.insert({ identity: d.identity, groupId: d.groupId, origin: sealed.origin, kpw: sealed.wrap, kpe: sealed.enc, kph: sealed.hmac, kcvKpw: sealed.kcvWrap, kcvKpe: sealed.kcvEnc, kcvKph: sealed.kcvHmac, createdAt: at });
         if ((i + 1) % (CHUNK * 10) === 0) onProgress?.({ done: i + 1, total, phase: 'writing' });
       });
-      store.audit.append({ at, action: 'device.import', outcome: 'ok', subject: null, details: { format, rows: total, imported: ready.length, first: ready[0]?.identity ?? null, last: ready[ready.length - 1]?.identity ?? null } });
+      store.audit.append({ at, action: 'device.import', outcome: 'ok', subject: null, details: { format, rows: total, imported: ready.length, first: ready[0]?.identity ?? null, last: ready[ready.length - 1]?.identity ?? null, ...(reused > 0 ? { reusedIdentities: reused } : {}) } });
     });
     onProgress?.({ done: total, total, phase: 'writing' });
     return { total, imported: ready.length, failed: [] };
@@ -201,6 +222,23 @@ export class DeviceService implements DeviceApi {
     this.session.flushPending();
     const { total, rows } = this.session.store().devices.list(prefix, offset, limit);
     return { total, offset, items: rows.map(deviceSummary) };
+  }
+
+  /**
+   * A page by cursor: up to `limit` devices of the selection (every device, a
+   * prefix or a group) after identity `after`, and the cursor of the next page
+   * (null after the last). Paging this way to the end reads every device once,
+   * whatever is added or deleted meanwhile, each page costing the same.
+   */
+  pageAfter(query: { readonly selector?: DeviceSelector; readonly after?: string | null; readonly limit?: number } = {}): DeviceCursorPage {
+    const selector = query.selector ?? { kind: 'all' };
+    if (selector.kind === 'identities') throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'A page is of every device, a prefix or a model group.');
+    const scope = this.scopeOf(selector);
+    const after = query.after === undefined || query.after === null ? null : checkIdentity(query.after);
+    const limit = checkInteger(query.limit ?? 100, 'limit', 1, MAX_PAGE);
+    this.session.flushPending();
+    const rows = this.session.store().devices.pageAfter(scope, after, limit);
+    return { items: rows.map(deviceSummary), next: rows.length === limit ? rows[rows.length - 1]!.identity : null };
   }
 
   get(identityInput: string): DeviceSummary {
@@ -226,11 +264,61 @@ export class DeviceService implements DeviceApi {
     return this.get(identity);
   }
 
-  async exportBundle(identities: readonly string[], protection: BundleProtection, delivery?: Delivery): Promise<string> {
-    if (!Array.isArray(identities) || identities.length === 0 || identities.length > MAX_EXPORT) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Export 1 to 100,000 devices at a time.');
+  revokeSelected(selector: DeviceSelector, reasonInput?: string): { readonly revoked: number; readonly alreadyRevoked: number } {
+    // The reason first: a bad one changes nothing.
+    const reason = checkReason(reasonInput);
+    const identities = this.select(selector, MAX_SELECTION);
     const store = this.session.store();
-    const devices = identities.map((input) => {
-      const identity = checkIdentity(input);
+    const at = this.now().toISOString();
+    let revoked = 0;
+    // One transaction: a crash revokes all of them or none. One audit row per device, as one revoke writes.
+    store.transaction(() => {
+      for (const identity of identities) {
+        if (!store.devices.revoke(identity, at)) continue;
+        revoked++;
+        store.audit.append({ at, action: 'device.revoke', outcome: 'ok', subject: identity, details: { batch: identities.length }, reason });
+      }
+    });
+    return { revoked, alreadyRevoked: identities.length - revoked };
+  }
+
+  deleteSelected(selector: DeviceSelector, reasonInput?: string): { readonly deleted: number; readonly wrapdataRefused: number } {
+    const reason = checkReason(reasonInput);
+    const identities = this.select(selector, MAX_SELECTION);
+    const store = this.session.store();
+    // This process's registry writes not yet in the store name devices by id: written first, while they still exist.
+    this.session.flushPending();
+    const at = this.now().toISOString();
+    let wrapdataRefused = 0;
+    // One transaction: every device of the selection is gone with its tombstone and audit record, or none is.
+    store.transaction(() => {
+      for (const identity of identities) {
+        const gone = store.tombstones.bury(identity, at);
+        if (gone === undefined) throw new ServiceError(ServiceErrorCode.DEVICE_NOT_FOUND, `No device "${identity}" is provisioned (deleted meanwhile?). Nothing was deleted.`);
+        wrapdataRefused += gone.wrapdataRefused;
+        store.audit.append({ at, action: 'device.delete', outcome: 'ok', subject: identity, details: {
+          status: gone.status, group: gone.group, kcvKpw: gone.kcvKpw, kcvKpe: gone.kcvKpe, kcvKph: gone.kcvKph, wrapdataRefused: gone.wrapdataRefused, batch: identities.length,
+        }, reason });
+      }
+    });
+    return { deleted: identities.length, wrapdataRefused };
+  }
+
+  /**
+   * A passphrase bundle into a delivery that writes pieces (a file) is
+   * written as it is made, one device after another (sealBundleStream): a
+   * million devices never in memory at once, and '' is returned. Any other
+   * bundle is made whole, at most MAX_EXPORT devices, and returned.
+   */
+  async exportBundle(identities: readonly string[], protection: BundleProtection, delivery?: Delivery): Promise<string> {
+    const streamed = protection?.kind === 'passphrase' && delivery?.writeChunks !== undefined;
+    const max = streamed ? MAX_SELECTION : MAX_EXPORT;
+    if (!Array.isArray(identities) || identities.length === 0 || identities.length > max) {
+      throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `Export 1 to ${max.toLocaleString('en')} devices at a time${streamed ? '' : ' (up to 1,000,000 to a passphrase, into a file)'}.`);
+    }
+    const store = this.session.store();
+    const checked = identities.map((input) => checkIdentity(input));
+    const deviceOf = (identity: string) => {
       const sealed = store.devices.sealedKeys(identity);
       if (!sealed) throw new ServiceError(ServiceErrorCode.DEVICE_NOT_FOUND, `No device "${identity}" is provisioned.`);
       const open = (field: 'kpw' | 'kpe' | 'kph', blob: Buffer | null) => {
@@ -242,9 +330,22 @@ export class DeviceService implements DeviceApi {
       };
       const summary = this.get(identity);
       return { identity, group: summary.group, status: summary.status, kpw: open('kpw', sealed.kpw), kpe: open('kpe', sealed.kpe), kph: open('kph', sealed.kph), kcv: summary.kcv };
-    });
+    };
+    const record = () => store.audit.append({ at: this.now().toISOString(), action: 'device.export', outcome: 'ok', subject: identities.length === 1 ? identities[0]! : null, details: { count: identities.length, ...protectionDetails(protection) } });
+    if (streamed) {
+      // Every device is there before a file is begun; the export is one synchronous run, so none goes meanwhile in this process.
+      this.refuseMissing(checked);
+      const produce = await sealBundleStream('keyladder-provisioning-bundle', protection, (push) => {
+        push('{"devices":[');
+        checked.forEach((identity, i) => push(`${i === 0 ? '' : ','}${JSON.stringify(deviceOf(identity))}`));
+        push(']}');
+      });
+      deliverChunksThenRecord(produce, delivery as Delivery & { writeChunks: NonNullable<Delivery['writeChunks']> }, record);
+      return '';
+    }
+    const devices = checked.map(deviceOf);
     const jwe = await sealBundle('keyladder-provisioning-bundle', { devices }, protection, store);
-    deliverThenRecord(jwe, delivery, () => store.audit.append({ at: this.now().toISOString(), action: 'device.export', outcome: 'ok', subject: identities.length === 1 ? identities[0]! : null, details: { count: identities.length, ...protectionDetails(protection) } }));
+    deliverThenRecord(jwe, delivery, record);
     return jwe;
   }
 
@@ -258,12 +359,32 @@ export class DeviceService implements DeviceApi {
     return { ...store.devices.countScope(this.scopeOf(selector)), missing: 0 };
   }
 
-  select(selector: DeviceSelector): string[] {
-    if (selector?.kind === 'identities') return this.checkedIdentities(selector.identities);
-    const identities = this.session.store().devices.identitiesOf(this.scopeOf(selector), MAX_EXPORT + 1);
-    if (identities.length === 0) throw new ServiceError(ServiceErrorCode.DEVICE_NOT_FOUND, 'No provisioned device matches the selection.');
-    if (identities.length > MAX_EXPORT) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `The selection holds more than ${MAX_EXPORT.toLocaleString('en')} devices: export it in parts (by prefix or group).`);
+  select(selector: DeviceSelector, max: number = MAX_EXPORT): string[] {
+    if (selector?.kind === 'identities') {
+      const identities = this.checkedIdentities(selector.identities, max);
+      this.refuseMissing(identities);
+      return identities;
+    }
+    const identities = this.session.store().devices.identitiesOf(this.scopeOf(selector), max + 1);
+    if (identities.length === 0) throw new ServiceError(ServiceErrorCode.DEVICE_NOT_FOUND, `No provisioned device matches the selection (${describeSelector(selector)}).`);
+    if (identities.length > max) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `The selection holds more than ${max.toLocaleString('en')} devices: take it in parts (by prefix or group).`);
     return identities;
+  }
+
+  /** A list naming an identity that is not provisioned is refused whole, naming them (and those deleted, with when). */
+  private refuseMissing(identities: readonly string[]): void {
+    const store = this.session.store();
+    const provisioned = store.devices.provisioned(identities);
+    const missing = identities.filter((i) => !provisioned.has(i));
+    if (missing.length === 0) return;
+    const described = missing.map((i) => {
+      const tombstone = store.tombstones.get(i);
+      return { deleted: tombstone !== undefined, text: tombstone ? `${i} (deleted on ${tombstone.deleted_at})` : i };
+    });
+    const allDeleted = described.every((d) => d.deleted);
+    throw new ServiceError(allDeleted ? ServiceErrorCode.DEVICE_DELETED : ServiceErrorCode.DEVICE_NOT_FOUND,
+      `Nothing was done: ${missing.length === 1 ? `${identities.length === 1 ? 'the' : '1'} device named is` : `${missing.length} of the devices named are`} not provisioned${allDeleted ? ' (deleted already)' : ''}: ${named(described.map((d) => d.text))}.`,
+      { missing: missing.length });
   }
 
   /** A selector's rule in the repository's terms; a group that does not exist is GROUP_NOT_FOUND. */
@@ -286,9 +407,19 @@ export class DeviceService implements DeviceApi {
     }
   }
 
-  private checkedIdentities(identities: readonly string[]): string[] {
-    if (!Array.isArray(identities) || identities.length === 0 || identities.length > MAX_EXPORT) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `Select 1 to ${MAX_EXPORT.toLocaleString('en')} devices.`);
+  private checkedIdentities(identities: readonly string[], max = MAX_EXPORT): string[] {
+    if (!Array.isArray(identities) || identities.length === 0 || identities.length > max) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `Select 1 to ${max.toLocaleString('en')} devices.`);
     return [...new Set(identities.map((i) => checkIdentity(i)))];
+  }
+}
+
+/** A selector in words, for a refusal: which rule matched nothing. */
+function describeSelector(selector: DeviceSelector): string {
+  switch (selector.kind) {
+    case 'all': return 'every device: the store holds none';
+    case 'prefix': return `identities starting with "${selector.prefix}"`;
+    case 'group': return `model group "${selector.group}" has no device`;
+    default: return 'the identities named';
   }
 }
 

@@ -55,6 +55,12 @@ export interface DevicePage {
   readonly items: readonly DeviceSummary[];
 }
 
+/** A page by cursor: `next` is the `after` of the next page, null after the last. */
+export interface DeviceCursorPage {
+  readonly items: readonly DeviceSummary[];
+  readonly next: string | null;
+}
+
 export interface GroupSummary {
   readonly name: string;
   readonly origin: KeyOrigin;
@@ -81,7 +87,7 @@ export interface IssuerGeneration {
 
 export type AuditAction =
   | 'store.create' | 'store.unlock' | 'store.unlock-cli' | 'store.unlock-failed' | 'store.passphrase-change' | 'store.backup' | 'store.restore' | 'store.recovery-key' | 'store.rollback-detected' | 'store.rekey'
-  | 'device.provision' | 'device.import' | 'device.revoke' | 'device.export' | 'device.clone-cleared'
+  | 'device.provision' | 'device.import' | 'device.revoke' | 'device.export' | 'device.clone-cleared' | 'device.delete'
   | 'group.add' | 'group.export' | 'policy.clone' | 'policy.migration'
   | 'issuer.create' | 'issuer.rotate' | 'issuer.retire' | 'issuer.destroy' | 'issuer.import-msl' | 'issuer.export' | 'issuer.import-peer'
   | 'exchange' | 'exchange.summary' | 'exchange.test' | 'exchange.check' | 'msl' | 'msl.test' | 'audit.checkpoint' | 'audit.export' | 'audit.archive' | 'audit.policy' | 'revocation.export' | 'revocation.import'

@@ -151,9 +151,15 @@ export class WrapdataRegistry {
     if (owner === undefined) {
       // A peer's revocation list names it as a revoked device's wrapdata: refused under any identity.
       if (store.revocations.revokedOwnerOf(tag) !== undefined) throw wrappingKeyMissing('WRAPDATA_IDENTITY_MISMATCH', 'The wrapdata was issued to another identity.');
+      // A deleted device's (its tombstone keeps the tags): refused under any identity, its own reused included.
+      if (store.tombstones.deletedOwnerOf(tag) !== undefined) throw deletedDevices();
       // keyladder-v1 wrapdata is bound to its identity, so wrapdata this store never registered
-      // (a peer's, or older than the registry remembers) can only be the claimed identity's own.
-      if (format !== 'msl') return 'unregistered';
+      // (a peer's, or older than the registry remembers) can only be the claimed identity's own,
+      // unless the identity was a deleted device's: then it may be that device's, older than its tombstone's tags.
+      if (format !== 'msl') {
+        if (deviceId !== undefined && store.tombstones.isReusedIdentity(deviceId)) throw deletedDevices();
+        return 'unregistered';
+      }
       // Bare-MSL wrapdata could be anyone's, a revoked device's older wrapdata included.
       if (deviceId === undefined) throw wrappingKeyMissing('WRAPDATA_IDENTITY_UNKNOWN', 'Bare-MSL wrapdata names no identity, so this responder answers it only for identities it holds. Use PSK or MGK.');
       if (this.mayMigrate(store, deviceId, generation, now)) return 'migrated';
@@ -187,5 +193,7 @@ export class WrapdataRegistry {
 }
 
 export const clonePolicy = (store: KeyStore): ClonePolicy => store.wrapdata.clonePolicy();
+
+const deletedDevices = () => wrappingKeyMissing('WRAPDATA_DEVICE_DELETED', 'The wrapdata was issued to a deleted device (or, under an identity provisioned again, may have been). Use PSK or MGK.');
 
 const superseded = () => wrappingKeyMissing('WRAPDATA_SUPERSEDED', 'The wrapdata was already presented and its answer climbed on (or was presented twice already): a replay, or a cloned device. Use PSK or MGK.');

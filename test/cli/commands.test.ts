@@ -42,7 +42,7 @@ describe('keyladder basics', () => {
     expect((await cli([...S, 'frobnicate'])).code).toBe(2);
     const r = await cli([...S, 'device', 'add', 'X', '--kpw', '00112233445566778899aabbccddeeff']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('keyladder: Unknown option --kpw. [USAGE_UNKNOWN_OPTION]\nUsage: keyladder device add ID [--keys FILE] [--group NAME]\n');
+    expect(r.stderr).toBe('keyladder: Unknown option --kpw. [USAGE_UNKNOWN_OPTION]\nUsage: keyladder device add ID [--keys FILE] [--group NAME] [--reuse-identity]\n');
   });
 
   it('asks for a passphrase source when there is none and no terminal', async () => {

@@ -63,7 +63,7 @@ describe('help and --version', () => {
   it('prints one command\'s help for help COMMAND, COMMAND --help and COMMAND SUB --help, and a group\'s for help GROUP', async () => {
     const one = await cli(['help', 'device', 'export']);
     expect(one.code).toBe(0);
-    expect(one.stdout).toMatch(/^Usage: keyladder device export ID\.\.\. --out FILE \[--to KID\] \[--recipient PUBLIC_KEY\]/);
+    expect(one.stdout).toMatch(/^Usage: keyladder device export \[ID\.\.\.\] \[--group NAME\] \[--prefix P\] \[--all\] \[--ids-from FILE\] --out FILE \[--to KID\] \[--recipient PUBLIC_KEY\]/);
     expect(one.stdout).toContain('--bundle-passphrase-file F');
     expect((await cli(['device', 'export', '--help'])).stdout).toBe(one.stdout);
     expect((await cli(['respond', '--help'])).stdout).toContain('reads {"identity"');
@@ -98,7 +98,7 @@ describe('usage errors: a code, the usage line, --json, and nothing changed', ()
   it('an unknown option, or one the command does not take, is USAGE_UNKNOWN_OPTION', async () => {
     const { machine } = await refused(['device', 'list', '--kpw', 'x'], 'USAGE_UNKNOWN_OPTION', 2);
     expect(machine.message).toBe('Unknown option --kpw.');
-    expect(machine.usage).toBe('keyladder device list [--prefix P] [--offset N] [--limit N]');
+    expect(machine.usage).toBe('keyladder device list [--prefix P] [--group NAME] [--offset N] [--limit N] [--after ID] [--all]');
     const foreign = await refused(['device', 'list', '--grace-days', '3'], 'USAGE_UNKNOWN_OPTION', 2);
     expect(foreign.machine.message).toBe('device list takes no --grace-days.');
   });
@@ -391,7 +391,7 @@ describe('audit list', () => {
   it('lists the valid actions in its help, and refuses any other with USAGE_BAD_VALUE', async () => {
     const help = (await cli(['audit', 'list', '--help'])).stdout;
     for (const a of AUDIT_ACTIONS) expect(help).toContain(a);
-    const { machine } = await refused(['audit', 'list', '--action', 'device.delete'], 'USAGE_BAD_VALUE', 2);
+    const { machine } = await refused(['audit', 'list', '--action', 'device.erase'], 'USAGE_BAD_VALUE', 2);
     expect(machine.message).toContain('device.provision');
   });
 

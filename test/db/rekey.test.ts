@@ -73,6 +73,17 @@ describe('keyladder rekey', () => {
     await expect(s.store.unlock(PASSPHRASE)).rejects.toMatchObject({ code: expect.stringMatching(/STORE_CORRUPT|WRONG_PASSPHRASE|NOT_A_STORE/) });
   });
 
+  it('keeps deleted devices\' tombstones: the identity is still refused, and its wrapdata with it', async () => {
+    const { services: s } = await populated();
+    const device = new LadderRequestor('ESN-A', await importWrappingKey(new Uint8Array(Buffer.from(KPW, 'hex'))), 'PSK', 'msl');
+    const { wrapdata } = await device.accept(parseJson(s.exchanges.respond(JSON.stringify(device.nextRequest())).json));
+    s.devices.deleteSelected({ kind: 'identities', identities: ['ESN-A'] });
+    await s.store.rekey(PASSPHRASE);
+    expect(() => s.devices.provision({ identity: 'ESN-A', keys: { kind: 'generate' } })).toThrow(expect.objectContaining({ code: 'DEVICE_DELETED' }));
+    const out = s.exchanges.respond(JSON.stringify({ identity: 'ESN-C', keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'WRAP', wrapdata: Buffer.from(wrapdata!).toString('base64') } } }));
+    expect(JSON.parse(out.json).error.reason).toBe('WRAPDATA_DEVICE_DELETED');
+  });
+
   it('keeps the passphrase when given none; old key material still opens nothing', async () => {
     const { services: s, dir } = await populated();
     const oldRecoveryKey = await storeKeyOf(dir, PASSPHRASE);

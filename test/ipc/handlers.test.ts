@@ -242,3 +242,32 @@ describe('backup and restore through main’s dialogs (issue 12, item 7)', () =>
     expect(ok({ kind: 'sql' })).toBe(false);
   });
 });
+
+describe('devices.delete', () => {
+  it('deletes only when the typed count is what the selection holds now; otherwise NOT_CONFIRMED and nothing deleted', async () => {
+    const selection = { kind: 'identities' as const, identities: ['A', 'B'] };
+    let spy = spyServices({ deleted: 2, wrapdataRefused: 0 }, { 'devices.select': ['A', 'B'] });
+    await expect(createHandlers(spy.services, deps(null, null))['devices.delete']({ selection, confirm: 3 }, ctx)).rejects.toMatchObject({ code: 'NOT_CONFIRMED', message: expect.stringContaining('holds 2 devices, not the 3 typed') });
+    expect(spy.calls).toEqual(['devices.select({"kind":"identities","identities":["A","B"]}, 1000000)']);
+    spy = spyServices({ deleted: 2, wrapdataRefused: 0 }, { 'devices.select': ['A', 'B'] });
+    expect(await createHandlers(spy.services, deps(null, null))['devices.delete']({ selection, confirm: 2 }, ctx)).toEqual({ deleted: 2, wrapdataRefused: 0 });
+    expect(spy.calls).toEqual(['devices.select({"kind":"identities","identities":["A","B"]}, 1000000)', 'devices.deleteSelected({"kind":"identities","identities":["A","B"]})']);
+  });
+
+  it('validates its request: a selector, and a whole typed count from 1 to 1,000,000, nothing else', async () => {
+    const { contract } = await import('../../electron/ipc/contract.js');
+    const ok = (request: unknown) => contract['devices.delete'].request.safeParse(request).success;
+    expect(ok({ selection: { kind: 'group', group: 'G' }, confirm: 5 })).toBe(true);
+    expect(ok({ selection: { kind: 'identities', identities: ['A'] }, confirm: 1 })).toBe(true);
+    for (const bad of [
+      { selection: { kind: 'identities', identities: ['A'] } },
+      { selection: { kind: 'identities', identities: ['A'] }, confirm: 0 },
+      { selection: { kind: 'identities', identities: ['A'] }, confirm: 1.5 },
+      { selection: { kind: 'identities', identities: ['A'] }, confirm: '1' },
+      { selection: { kind: 'identities', identities: ['A'] }, confirm: 1_000_001 },
+      { selection: { kind: 'identities', identities: [] }, confirm: 1 },
+      { selection: { kind: 'prefix', prefix: '' }, confirm: 1 },
+      { selection: { kind: 'all' }, confirm: 1, reuse: true },
+    ]) expect(ok(bad), JSON.stringify(bad)).toBe(false);
+  });
+});
