@@ -23,6 +23,7 @@ beforeAll(async () => {
   expect((await run(['init', '--kdf-log-n', '10'])).code).toBe(0);
   expect((await run(['device', 'add', 'ESN-1'])).code).toBe(0);
   expect((await run(['device', 'add', 'ESN-2'])).code).toBe(0);
+  for (const id of ['ESN-3', 'ESN-4', 'ESN-5']) expect((await run(['device', 'add', id])).code).toBe(0);
 });
 
 describe('the CLI\'s actor and --reason', () => {
@@ -52,13 +53,26 @@ describe('the CLI\'s actor and --reason', () => {
     ['with an escape sequence', 'red \u001b[31m'],
   ])('refuses a --reason %s: REASON_INVALID, exit 2, nothing changed', async (_what, reason) => {
     const before = storeHashes(storeDir);
-    for (const args of [['device', 'revoke', 'ESN-2'], ['issuer', 'retire', '1'], ['issuer', 'destroy', '1', '--yes'], ['rekey'], ['msl', 'keys', 'retire', '1'], ['msl', 'identity', 'destroy', '1', '--yes']]) {
+    for (const args of [['device', 'revoke', 'ESN-2'], ['device', 'revoke', '--prefix', 'ESN-', '--yes'], ['device', 'delete', 'ESN-3', '--yes'], ['device', 'delete', '--prefix', 'ESN-', '--yes'], ['issuer', 'retire', '1'], ['issuer', 'destroy', '1', '--yes'], ['rekey'], ['msl', 'keys', 'retire', '1'], ['msl', 'identity', 'destroy', '1', '--yes']]) {
       const r = await json([...args, '--reason', reason]);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.value.error.code).toBe('REASON_INVALID');
     }
     expect(storeHashes(storeDir)).toEqual(before);
     expect((await json(['device', 'show', 'ESN-2'])).value).toMatchObject({ status: 'active' });
+    expect((await json(['device', 'show', 'ESN-3'])).value).toMatchObject({ status: 'active' });
+  });
+
+  it('records who deleted a device and why, with its KCVs; a batch revoke carries the reason on each row', async () => {
+    const r = await run(['device', 'delete', 'ESN-3', '--yes', '--reason', 'mistaken import, batch 7']);
+    expect(r.code, r.stderr).toBe(0);
+    const { value } = await json(['audit', 'list', '--action', 'device.delete', '--subject', 'ESN-3']);
+    expect(value[0]).toMatchObject({ actor: ME, reason: 'mistaken import, batch 7', details: { kcvKpw: expect.any(String) } });
+    const batch = await run(['device', 'revoke', 'ESN-4', 'ESN-5', '--yes', '--reason', 'recalled lot']);
+    expect(batch.code, batch.stderr).toBe(0);
+    const revokes = (await json(['audit', 'list', '--action', 'device.revoke', '--limit', '2'])).value as Array<{ subject: string; actor: string; reason: string }>;
+    expect(revokes.map((e) => [e.subject, e.actor, e.reason]).sort()).toEqual([['ESN-4', ME, 'recalled lot'], ['ESN-5', ME, 'recalled lot']]);
+    expect((await run(['audit', 'verify'])).code).toBe(0);
   });
 
   it('takes exactly 1,000 characters', async () => {

@@ -53,6 +53,7 @@ describe('reasons on destructive channels', () => {
     ['issuers.destroy', { generation: 1, confirm: 1 }],
     ['store.rekey', { passphrase: 'pw' }],
     ['store.restore', { passphrase: 'pw' }],
+    ['devices.delete', { selection: { kind: 'identities', identities: ['ESN-1'] }, confirm: 1 }],
   ];
   it.each(cases)('%s takes an optional reason of at most 1,000 printable characters', async (channel, base) => {
     await refuses(channel, [{ ...base, reason: 'x'.repeat(1001) }, { ...base, reason: 'one\ntwo' }, { ...base, reason: 'esc \u001b[2J' }, { ...base, reason: 7 }]);
