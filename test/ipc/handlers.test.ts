@@ -227,8 +227,8 @@ describe('backup and restore through main’s dialogs (issue 12, item 7)', () =>
     await expect(createHandlers(spy.services, withConfirm(file, null, false))['store.restore']({ passphrase: 'old pw' }, ctx)).rejects.toMatchObject({ code: 'NOT_CONFIRMED' });
     expect(spy.calls).toEqual([]);
     spy = spyServices({ path: '/s', exists: true, unlocked: false });
-    expect(await createHandlers(spy.services, withConfirm(file, null, true))['store.restore']({ passphrase: 'old pw', reason: 'undo a bad import' }, ctx)).toEqual({ canceled: false, file, status: { path: '/s', exists: true, unlocked: false } });
-    expect(spy.calls).toEqual([`store.restore(${JSON.stringify(file)}, "old pw", "undo a bad import")`, 'store.status()']);
+    expect(await createHandlers(spy.services, withConfirm(file, null, true))['store.restore']({ passphrase: 'old pw', reason: 'undo a bad import', operator: 'Dana' }, ctx)).toEqual({ canceled: false, file, status: { path: '/s', exists: true, unlocked: false } });
+    expect(spy.calls).toEqual([`store.restore(${JSON.stringify(file)}, "old pw", "undo a bad import", "Dana")`, 'store.status()']);
   });
 
   it('the selector schema takes the four kinds only, and bounded', async () => {
@@ -250,8 +250,8 @@ describe('devices.delete', () => {
     await expect(createHandlers(spy.services, deps(null, null))['devices.delete']({ selection, confirm: 3 }, ctx)).rejects.toMatchObject({ code: 'NOT_CONFIRMED', message: expect.stringContaining('holds 2 devices, not the 3 typed') });
     expect(spy.calls).toEqual(['devices.select({"kind":"identities","identities":["A","B"]}, 1000000)']);
     spy = spyServices({ deleted: 2, wrapdataRefused: 0 }, { 'devices.select': ['A', 'B'] });
-    expect(await createHandlers(spy.services, deps(null, null))['devices.delete']({ selection, confirm: 2 }, ctx)).toEqual({ deleted: 2, wrapdataRefused: 0 });
-    expect(spy.calls).toEqual(['devices.select({"kind":"identities","identities":["A","B"]}, 1000000)', 'devices.deleteSelected({"kind":"identities","identities":["A","B"]})']);
+    expect(await createHandlers(spy.services, deps(null, null))['devices.delete']({ selection, confirm: 2, reason: 'mistaken import' }, ctx)).toEqual({ deleted: 2, wrapdataRefused: 0 });
+    expect(spy.calls).toEqual(['devices.select({"kind":"identities","identities":["A","B"]}, 1000000)', 'devices.deleteSelected({"kind":"identities","identities":["A","B"]}, "mistaken import")']);
   });
 
   it('validates its request: a selector, and a whole typed count from 1 to 1,000,000, nothing else', async () => {
