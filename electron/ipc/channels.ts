@@ -15,6 +15,8 @@ export const CHANNELS = [
   'jose.inspect', 'jose.inspectFile', 'jose.decrypt', 'jose.verify', 'jose.encrypt',
   'keyring.recipients', 'keyring.addRecipientFile', 'keyring.removeRecipient', 'keyring.ownKeys', 'keyring.identityJwks', 'keyring.rotateOwnKey',
   'responder.status', 'responder.start', 'responder.stop', 'responder.chooseTls', 'responder.chooseTokenFile', 'responder.chooseClientCa', 'responder.metrics',
+  // The MSL message inspector (issue 21 item 3).
+  'msl.inspect', 'msl.inspectFile',
 ] as const;
 
 export type Channel = (typeof CHANNELS)[number];

@@ -23,6 +23,8 @@
 // written to the store.
 
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { MAX_MSL_FILE, MAX_MSL_TEXT } from '../shared/mslCaptureLimits.js';
 import { encodeBase64Url } from '../encoding/base64.js';
 import { kcv } from '../jwe/kcv.js';
 import type { MslCryptoContext } from '../msl/cryptoContext.js';
@@ -41,7 +43,7 @@ import { Fields } from '../msl/fields.js';
 import { decodeBase64 } from '../encoding/base64.js';
 import { fromUtf8 } from '../encoding/bytes.js';
 import { withheldPayload, type Withheld } from '../jose/keyMembers.js';
-import { ServiceError } from './errors.js';
+import { ServiceError, ServiceErrorCode } from './errors.js';
 import { entityContext } from './mslEntities.js';
 import type { MslKeyService } from './mslKeys.js';
 import type { StoreSession } from './session.js';
@@ -205,12 +207,72 @@ function payloadSizes(message: ParsedMessage): { chunks: number; encryptedBytes:
   return { chunks: message.chunks.length, encryptedBytes };
 }
 
+
+const isSpace = (b: number): boolean => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+
+/**
+ * A capture as an operator has it: the HTTP body itself (MSL's JSON objects
+ * one after another, so its first non-blank byte is '{'), or that body in
+ * Base64 (standard or URL-safe, line breaks allowed), as a proxy or a log
+ * shows it. Anything else is handed on as it is, and the reader says why it is
+ * no MSL message (MSL_PARSE_ERROR, MESSAGE_FORMAT_ERROR...).
+ */
+export function captureBytes(capture: Uint8Array): Uint8Array {
+  let i = 0;
+  while (i < capture.length && isSpace(capture[i]!)) i++;
+  if (i === capture.length || capture[i] === 0x7b /* { */) return capture;
+  const text = Buffer.from(capture.buffer, capture.byteOffset, capture.length).toString('latin1').replace(/\s+/g, '');
+  const standard = text.replace(/-/g, '+').replace(/_/g, '/');
+  const padded = standard.length % 4 === 0 ? standard : standard + '='.repeat(4 - (standard.length % 4));
+  const decoded = decodeBase64(padded);
+  return decoded !== undefined && decoded.length > 0 ? decoded : capture;
+}
+
+
+/**
+ * A capture file's bytes, read by main (the app's dialog, the file never
+ * crosses to the renderer): at most MAX_MSL_FILE, and one byte past it is
+ * refused without reading the rest, whatever size the file claims.
+ */
+export async function readCaptureFile(file: string): Promise<Uint8Array> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch {
+    throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Cannot read that file.');
+  }
+  try {
+    const buffer = Buffer.alloc(MAX_MSL_FILE + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > MAX_MSL_FILE) throw new ServiceError(ServiceErrorCode.MSL_CAPTURE_TOO_LARGE, `That file is larger than ${MAX_MSL_FILE} bytes, the most an MSL message may be here.`);
+    return new Uint8Array(buffer.buffer, buffer.byteOffset, length);
+  } finally {
+    await handle.close();
+  }
+}
+
 export class MslInspectService {
   constructor(
     private readonly session: StoreSession,
     private readonly keys: MslInspectKeys,
     private readonly now: () => Date,
   ) {}
+
+  /** A pasted capture (captureBytes: the body's text, or its Base64), decoded as inspect() does. */
+  inspectText(text: string, options: MslInspectOptions = {}): MslInspection {
+    if (text.length > MAX_MSL_TEXT) throw new ServiceError(ServiceErrorCode.MSL_CAPTURE_TOO_LARGE, `The pasted MSL message is longer than ${MAX_MSL_TEXT / 1024 / 1024} MiB characters: choose it as a file instead.`);
+    return this.inspectCapture(new Uint8Array(Buffer.from(text, 'utf8')), options);
+  }
+
+  /** A capture's bytes as a file holds them (captureBytes: the body, or its Base64), decoded as inspect() does. */
+  inspectCapture(capture: Uint8Array, options: MslInspectOptions = {}): MslInspection {
+    return this.inspect(captureBytes(capture), options);
+  }
 
   /** Decodes one captured message (a request or a response). Changes nothing in the store. */
   inspect(bytes: Uint8Array, options: MslInspectOptions = {}): MslInspection {
