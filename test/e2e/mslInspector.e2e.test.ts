@@ -112,6 +112,9 @@ d('the MSL message inspector in Chromium', () => {
     // The file's name crosses, its bytes do not.
     const reply = JSON.stringify(h.replies.filter((r) => r.channel === 'msl.inspectFile').at(-1)!.reply);
     expect(reply).toContain('answer.bin');
+    expect(await view().locator('h2').textContent()).toBe('MSL message header · answer.bin');
+    // The earlier paste is cleared: what the box holds is never mistaken for what is shown.
+    expect(await textarea().inputValue()).toBe('');
     expect(reply).not.toContain(Buffer.from(answer.body).toString('utf8').slice(0, 80));
     await h.screenshot('own-answer-from-file');
   });
