@@ -34,6 +34,7 @@ export const OPTIONS = {
   role: { type: 'string', value: 'ROLES', help: 'what a sig key may sign, comma-separated: revocations (the default), issuer-export (Kissuer exports)' },
   source: { type: 'string', value: 'STORE_ID', help: 'recipient add --use sig: the peer store id whose revocation lists this key speaks for (revocation export prints it)' },
   'bind-source': { type: 'boolean', help: 'revocation import: vouch that the list\'s signer speaks for its source, seen before with no signer bound (audited)' },
+  'show-payload': { type: 'boolean', help: 'msl inspect: print the application data as text, only when it is UTF-8, at most 64 KiB and holds no key members (else its size and why)' },
   from: { type: 'string', value: 'SEQ', help: 'the first entry (default 1)' },
   'private-key': { type: 'string', value: 'PRIVATE_JWK', help: 'open the export with this private RSA JWK file instead of a passphrase' },
   format: { type: 'string', value: 'FORMAT', help: 'the file or key format (csv|json for imports; keyladder-v1|msl for a generation)' },

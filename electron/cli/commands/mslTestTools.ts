@@ -69,6 +69,12 @@ export function inspectionText(r: MslInspection): string {
     if (e.userMsg) lines.push(`user message: ${visible(e.userMsg, 200)}`);
   }
   if (r.chunks) lines.push(...r.chunks.map(chunkLine));
+  if (r.payloadData) {
+    const d = r.payloadData;
+    lines.push(d.text !== undefined
+      ? `payload (${d.bytes} bytes): ${visible(d.text, 64 * 1024)}`
+      : `payload: ${d.bytes} bytes, not shown: ${d.withheld?.reason ?? 'withheld'}${d.withheld?.members.length ? ` (members ${d.withheld.members.map((m) => visible(m, 40)).join(', ')})` : ''}`);
+  }
   if (r.chunkProblem) lines.push(`payload not opened: ${visible(r.chunkProblem, 300)}`);
   else if (!r.chunks && r.payload.chunks > 0) lines.push(`payload: encrypted sizes ${r.payload.encryptedBytes.join(', ')} bytes (not opened)`);
   return lines.join('\n');
@@ -76,16 +82,16 @@ export function inspectionText(r: MslInspection): string {
 
 export const mslInspectCommands: readonly Command[] = [
   {
-    name: 'msl inspect', section: SECTION, params: 'FILE|-', arity: [1, 1], options: [],
+    name: 'msl inspect', section: SECTION, params: 'FILE|-', arity: [1, 1], options: ['show-payload'],
     summary: 'decode a captured MSL request or response with the store\'s keys: sender, signature, header data, master tokens, payload sizes (exit 2 when it does not verify)',
     details: 'FILE is the HTTP body exactly as sent ("-" reads stdin). A device\'s message is checked with its Kpe/Kph (PSK) or its\n' +
       'group\'s Kde/Kdh (MGK), the server\'s with the MSL identity key it names, and a message under a master token with the\n' +
       'token\'s session keys once the store\'s token keys open it. Keys are shown by KCV or thumbprint only, and the payload by\n' +
-      'its sizes only. Nothing is written to the store.',
+      'its sizes only (--show-payload: as text when it holds no key members). FILE may hold the body\'s Base64 too. Nothing is written to the store.',
     async run(ctx) {
       const bytes = messageFrom(ctx.args[0]!, () => ctx.io.readStdin());
       await ctx.unlock();
-      const report = ctx.services.mslInspect.inspect(bytes);
+      const report = ctx.services.mslInspect.inspectCapture(bytes, { showPayload: ctx.values['show-payload'] === true });
       ctx.out.print(inspectionText(report), report);
       return report.signature === 'valid' && report.problem === undefined && report.chunkProblem === undefined ? 0 : 2;
     },
