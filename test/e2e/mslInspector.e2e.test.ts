@@ -188,7 +188,9 @@ d('the MSL message inspector in Chromium', () => {
     // Responsive: a round of the event loop is quick while it sits there.
     const started = Date.now();
     await h.page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve(null))));
-    expect(Date.now() - started).toBeLessThan(2_000);
+    const frameMs = Date.now() - started;
+    console.log(`10 MB paste: next frame after ${frameMs} ms (measured from the test, IPC to the page included)`);
+    expect(frameMs).toBeLessThan(2_000);
     await h.screenshot('ten-megabytes');
     // Main refuses it whatever the renderer does.
     const direct = await h.page.evaluate((n) => (window as unknown as { keyladder: { msl: { inspect(q: object): Promise<unknown> } } }).keyladder.msl.inspect({ text: 'A'.repeat(n) }), big.length);
