@@ -36,7 +36,7 @@ import type { HeaderData } from '../msl/headerData.js';
 import { parseKeyResponse } from '../msl/keyExchange.js';
 import { isExpired, isRenewable, openMasterToken, sessionContext, type ReadMasterToken } from '../msl/masterToken.js';
 import { DEFAULT_PAYLOAD_LIMITS, parseMessage, type ParsedMessage } from '../msl/message.js';
-import { openPayloadChunk } from '../msl/payloadChunk.js';
+import { openPayloadChunk, PayloadSequence } from '../msl/payloadChunk.js';
 import { RsaCryptoContext } from '../msl/rsaContext.js';
 import { SymmetricCryptoContext } from '../msl/symmetricContext.js';
 import { Fields } from '../msl/fields.js';
@@ -338,7 +338,7 @@ export class MslInspectService {
         ...(chunks.length > 0 ? { chunkProblem: 'the new master token does not open with this store\'s token keys', chunkProblemCode: 'MASTERTOKEN_UNTRUSTED' } : {}),
       };
     }
-    return { signature: 'valid', header: header.view, ...openChunks(chunks, payloadContext, options.showPayload === true) };
+    return { signature: 'valid', header: header.view, ...openChunks(chunks, payloadContext, header.view.messageId, options.showPayload === true) };
   }
 
   /** The entity's context and a description of its key, or why there is none. */
@@ -448,10 +448,14 @@ export class MslInspectService {
 
 /**
  * Each chunk verified, decrypted and inflated (within the message layer's
- * default cap); its data zeroed once measured. `show`: the application data is
- * kept (up to MAX_SHOWN_PAYLOAD bytes) to be judged by payloadView.
+ * default cap), then taken in order as the responder takes it (PayloadSequence:
+ * the header's message id, sequence numbers from 1, nothing after endofmsg, at
+ * most 16 MiB in all), so that what it refuses is named as the responder names
+ * it; its data zeroed once measured. `show`: the application data is kept (up
+ * to MAX_SHOWN_PAYLOAD bytes) to be judged by payloadView.
  */
-function openChunks(chunks: readonly unknown[], ctx: MslCryptoContext, show: boolean): Pick<MslInspection, 'chunks' | 'chunkProblem' | 'chunkProblemCode' | 'payloadData'> {
+function openChunks(chunks: readonly unknown[], ctx: MslCryptoContext, messageId: number, show: boolean): Pick<MslInspection, 'chunks' | 'chunkProblem' | 'chunkProblemCode' | 'payloadData'> {
+  const sequence = new PayloadSequence(messageId, DEFAULT_PAYLOAD_LIMITS.maxData);
   const views: MslChunkView[] = [];
   const kept: Uint8Array[] = [];
   let total = 0;
@@ -464,6 +468,12 @@ function openChunks(chunks: readonly unknown[], ctx: MslCryptoContext, show: boo
         return { chunks: views, chunkProblem: `chunk ${views.length + 1}: ${describe(e)}`, chunkProblemCode: codeOf(e) };
       }
       views.push({ sequenceNumber: chunk.sequenceNumber, messageId: chunk.messageId, endOfMessage: chunk.endOfMessage, ...(chunk.compression === undefined ? {} : { compression: chunk.compression }), dataBytes: chunk.data.length });
+      try {
+        sequence.accept(chunk);
+      } catch (e) {
+        chunk.data.fill(0);
+        return { chunks: views, chunkProblem: `chunk ${views.length}: ${describe(e)}`, chunkProblemCode: codeOf(e) };
+      }
       total += chunk.data.length;
       if (show && total <= MAX_SHOWN_PAYLOAD) kept.push(chunk.data);
       else chunk.data.fill(0);

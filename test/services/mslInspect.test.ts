@@ -192,6 +192,18 @@ describe('MslInspectService.inspect', () => {
     expect(ours.payloadData).toEqual({ bytes: 2, text: 'hi' });
   });
 
+  it('chunks out of order, or after the end of the message: listed, and refused with the responder\'s names (PayloadSequence)', async () => {
+    const svc = await inspector();
+    const text = Buffer.from(messageBytes('001', 'request')).toString('utf8');
+    const [header, first, second] = text.split(/(?<=\})(?=\{)/) as [string, string, string];
+    const swapped = svc.inspect(new Uint8Array(Buffer.from(header + second + first)), { showPayload: true });
+    expect(swapped).toMatchObject({ signature: 'valid', chunks: [{ sequenceNumber: 2 }], chunkProblemCode: 'PAYLOAD_SEQUENCE_NUMBER_MISMATCH', chunkProblem: 'chunk 1: PAYLOAD_SEQUENCE_NUMBER_MISMATCH' });
+    expect(swapped.payloadData).toBeUndefined();
+    const repeated = svc.inspect(new Uint8Array(Buffer.from(header + first + second + second)));
+    expect(repeated).toMatchObject({ chunkProblemCode: 'MESSAGE_FORMAT_ERROR', chunkProblem: expect.stringContaining('CHUNK_AFTER_END_OF_MESSAGE') });
+    expect(repeated.chunks).toHaveLength(3);
+  });
+
   it('writes nothing: no audit record, no device bookkeeping', async () => {
     const svc = await inspector();
     const before = t!.services.audit.list({}).length;
