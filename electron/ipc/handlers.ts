@@ -41,7 +41,7 @@ export interface AppDeps {
   /** Paces failed unlocks (its own clock in tests). */
   readonly unlockBackoff?: UnlockBackoff;
   /** The in-app HTTP responder (electron/appResponder.ts), over the same services. */
-  readonly responder: Pick<AppResponder, 'status' | 'start' | 'stop' | 'chooseTls' | 'chooseTokenFile' | 'chooseClientCa' | 'metrics'>;
+  readonly responder: Pick<AppResponder, 'status' | 'start' | 'stop' | 'chooseTls' | 'chooseTokenFile' | 'chooseClientCa' | 'metrics' | 'mslMessages' | 'mslMessage'>;
 }
 
 const JWE_FILTERS: readonly FileFilter[] = [{ name: 'JWE (compact)', extensions: ['jwe', 'txt'] }];
@@ -342,5 +342,8 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
       if (key === null) return { canceled: true };
       return { canceled: false, file: cert, status: deps.responder.chooseTls(cert, key) };
     },
+
+    'responder.mslMessages': (request) => deps.responder.mslMessages(request?.after),
+    'responder.mslMessage': ({ id, showPayload }) => deps.responder.mslMessage(id, showPayload === undefined ? {} : { showPayload }),
   };
 }

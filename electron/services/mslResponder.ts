@@ -42,7 +42,7 @@ import { issueMasterToken, isExpired, isRenewable, openMasterToken, sessionConte
 import { openPayloads, parseMessage, payloadChunkTexts, writeMessage } from '../msl/message.js';
 import { RsaCryptoContext } from '../msl/rsaContext.js';
 import { SymmetricCryptoContext } from '../msl/symmetricContext.js';
-import type { MslApi, MslOutcome } from './api.js';
+import type { MslApi, MslMessageSummary, MslOutcome } from './api.js';
 import { describeError, ServiceError, ServiceErrorCode } from './errors.js';
 import { zeroSessionKeys, type ExchangeService, type MslAuditContext, type MslIssued } from './exchanges.js';
 import type { MslTokenService } from './mslTokens.js';
@@ -142,9 +142,12 @@ export class MslResponderService implements MslApi {
     const audit = (): MslAuditContext => ({ details, ...(caller ? { client: caller.client } : {}), ...(caller?.test ? { test: true } : {}) });
     let requestId: number | undefined;
     let identity: string | undefined;
+    // What went back, for the app's live list (the summary reuses the audit's details, read once).
+    const sent: { payloadBytesOut: number; issued?: { serial: number; sequence: number } } = { payloadBytesOut: 0 };
+    const summary = (): MslMessageSummary => ({ details: { ...details }, payloadBytesOut: sent.payloadBytesOut, ...(sent.issued ? { issued: { ...sent.issued } } : {}) });
     try {
-      const answered = this.process(body, details, audit, (id) => (requestId = id), (who) => (identity = who));
-      return { kind: 'answered', body: answered, ...(identity === undefined ? {} : { identity }) };
+      const answered = this.process(body, details, audit, (id) => (requestId = id), (who) => (identity = who), sent);
+      return { kind: 'answered', body: answered, ...(identity === undefined ? {} : { identity }), summary: summary() };
     } catch (error) {
       const down = unavailableOf(error);
       if (down !== undefined) return down;
@@ -158,14 +161,21 @@ export class MslResponderService implements MslApi {
       try {
         // Request + 1 once the header data opened; before that a random id, as MSL's server answers.
         const messageId = errorMessageId(requestId === undefined ? refusal : refusal.withMessageId(requestId));
-        return { kind: 'error-header', body: this.errorHeader(refusal, messageId), code: refusal.code, ...(identity === undefined ? {} : { identity }) };
+        return { kind: 'error-header', body: this.errorHeader(refusal, messageId), code: refusal.code, ...(identity === undefined ? {} : { identity }), summary: summary() };
       } catch (e) {
         return unavailableOf(e) ?? unavailable('MSL_NOT_CONFIGURED', 'The MSL server identity is not usable; see keyladder msl identity.');
       }
     }
   }
 
-  private process(body: Uint8Array, details: Details, audit: () => MslAuditContext, setRequestId: (id: number) => void, setIdentity: (who: string) => void): Uint8Array {
+  private process(
+    body: Uint8Array,
+    details: Details,
+    audit: () => MslAuditContext,
+    setRequestId: (id: number) => void,
+    setIdentity: (who: string) => void,
+    sent: { payloadBytesOut: number; issued?: { serial: number; sequence: number } },
+  ): Uint8Array {
     const store = this.session.store();
     const nowMs = this.now().getTime();
     const nowSeconds = Math.floor(nowMs / 1000);
@@ -228,13 +238,18 @@ export class MslResponderService implements MslApi {
       if (!rekey) {
         this.exchanges.recordMslMessage('ok', identity, audit());
         const headerText = writeMessageHeader(sender, base, senderCtx);
-        return writeMessage(headerText, header.handshake ? [] : this.chunks(responseId, payload.data, compression, headerCtx));
+        const answer = writeMessage(headerText, header.handshake ? [] : this.chunks(responseId, payload.data, compression, headerCtx));
+        sent.payloadBytesOut = header.handshake ? 0 : payload.data.length;
+        return answer;
       }
       const issued = this.keyExchange(identity, keyRequest!, token, nowMs, details, audit);
       try {
         const headerText = writeMessageHeader(sender, { ...base, keyResponseDataJson: issued.keyResponseDataJson }, senderCtx);
         const chunks = header.handshake ? [] : this.chunks(responseId, payload.data, compression, issued.context);
-        return writeMessage(headerText, chunks);
+        const answer = writeMessage(headerText, chunks);
+        sent.payloadBytesOut = header.handshake ? 0 : payload.data.length;
+        sent.issued = issued.token;
+        return answer;
       } finally {
         issued.destroy();
       }
@@ -322,6 +337,7 @@ export class MslResponderService implements MslApi {
       return {
         keyResponseDataJson: keyResponseDataJson(issued.text, result.keydataJson),
         context,
+        token: { serial: numbers!.serialNumber, sequence: numbers!.sequenceNumber },
         destroy: () => zeroSessionKeys(result),
       };
     } catch (error) {
