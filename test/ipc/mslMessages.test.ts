@@ -177,8 +177,8 @@ describe('the app\'s responder lists the MSL messages it answers', () => {
 describe('responder.mslMessages and responder.mslMessage validation in main', () => {
   const hostile = ['x'.repeat(1_000_000), -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, '1', null, [], { valueOf: 1 }, true];
 
-  it.each([
-    ...hostile.map((after) => [`after ${String(after).slice(0, 20)}`, { after }] as const),
+  it.each<[string, unknown]>([
+    ...hostile.map((after): [string, unknown] => [`after ${String(after).slice(0, 20)}`, { after }]),
     ['an extra member', { after: 0, limit: 5 }],
     ['a prototype key', JSON.parse('{"__proto__": {"after": 1}, "x": 1}')],
     ['a string', 'all'],
@@ -189,8 +189,8 @@ describe('responder.mslMessages and responder.mslMessage validation in main', ()
     expect(handler).not.toHaveBeenCalled();
   });
 
-  it.each([
-    ...hostile.map((id) => [`id ${String(id).slice(0, 20)}`, { id }] as const),
+  it.each<[string, unknown]>([
+    ...hostile.map((id): [string, unknown] => [`id ${String(id).slice(0, 20)}`, { id }]),
     ['id 0', { id: 0 }],
     ['no id', {}],
     ['nothing', undefined],
