@@ -118,6 +118,26 @@ d('the Responder screen lists the MSL messages the app answers', () => {
     await h.page.keyboard.press('Escape');
   });
 
+  it('counts the MSL messages and their refusals by MSL error on the Overview', async () => {
+    await nav('Overview');
+    const card = h.page.locator('[data-overview="msl"]');
+    await visible(card);
+    expect(await card.locator('[data-msl-messages]').textContent()).toBe('4');
+    expect(await card.locator('[data-msl-refused]').textContent()).toBe('1');
+    expect(await card.locator('[data-msl-refusal="ENTITY_NOT_FOUND"]').textContent()).toMatch(/ENTITY_NOT_FOUND\s*1/);
+    await h.screenshot('overview');
+  });
+
+  it('shows a device\'s last master token and last MSL message in its detail', async () => {
+    await nav('Devices');
+    await h.page.getByLabel('Search by identity prefix').fill(IDENTITY);
+    await h.page.locator(`[data-device-row="${IDENTITY}"]`).click();
+    const token = h.responder.mslMessages().rows.find((r) => r.issued)!.issued!;
+    await expect.poll(() => h.page.locator('[data-device-msl-token]').textContent()).toMatch(new RegExp(`serial ${token.serial}, sequence 0, expires`));
+    expect(await h.page.locator('[data-device-msl-message]').textContent()).toMatch(/answered$/);
+    await h.screenshot('device-detail');
+  });
+
   it('sends no key bytes to the renderer through the MSL channels (KCVs and thumbprints only)', () => {
     const mine = h.replies.filter((r) => r.channel === 'responder.mslMessages' || r.channel === 'responder.mslMessage' || r.channel === 'responder.metrics');
     expect(mine.some((r) => r.channel === 'responder.mslMessage')).toBe(true);
