@@ -47,7 +47,7 @@ async function start(): Promise<void> {
     exchanges: runtime.exchanges,
     msl: runtime.mslResponder,
     // A row of the live MSL list opens with the same decoding `keyladder msl inspect` gives.
-    inspect: (bytes) => runtime.mslInspect.inspect(bytes),
+    inspect: (bytes, options) => runtime.mslInspect.inspect(bytes, options),
     store: runtime.store,
     log: (line) => console.log(line),
   });

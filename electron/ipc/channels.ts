@@ -16,6 +16,8 @@ export const CHANNELS = [
   'keyring.recipients', 'keyring.addRecipientFile', 'keyring.removeRecipient', 'keyring.ownKeys', 'keyring.identityJwks', 'keyring.rotateOwnKey',
   'responder.status', 'responder.start', 'responder.stop', 'responder.chooseTls', 'responder.chooseTokenFile', 'responder.chooseClientCa', 'responder.metrics',
   'responder.mslMessages', 'responder.mslMessage',
+  // The MSL message inspector (issue 21 item 3).
+  'msl.inspect', 'msl.inspectFile',
 ] as const;
 
 export type Channel = (typeof CHANNELS)[number];

@@ -28,6 +28,8 @@ import type { PeerList } from '../services/revocations.js';
 import type { RekeyCounts } from '../../db/rekey.js';
 import type { OwnKeySummary, RecipientSummary } from '../services/keyring.js';
 import { MAX_JOSE_TEXT, type JoseDecryption, type JoseInspection, type JoseVerification } from '../services/joseTools.js';
+import type { MslInspection } from '../services/mslInspect.js';
+import { MAX_MSL_TEXT } from '../shared/mslCaptureLimits.js';
 import { AUDIT_ACTIONS, CHANNELS, PASSIVE_CHANNELS, type Channel } from './channels.js';
 
 // ---------------------------------------------------------------- building blocks
@@ -86,6 +88,12 @@ const bundleProtection = z.discriminatedUnion('kind', [...protection.options, z.
 
 /** A JOSE object as pasted (main reads chosen files itself, jose.inspectFile). */
 const joseText = z.string().min(1, { error: 'Paste a JWE or JWS first.' }).max(MAX_JOSE_TEXT, { error: 'The JOSE object is longer than 1 MiB.' });
+
+/** A captured MSL message as pasted; a larger one is chosen as a file (msl.inspectFile). */
+const mslText = z
+  .string()
+  .min(1, { error: 'Paste an MSL message first.' })
+  .max(MAX_MSL_TEXT, { error: `The pasted MSL message is longer than ${MAX_MSL_TEXT / 1024 / 1024} MiB: choose it as a file instead.` });
 
 /**
  * The key to open a JOSE object with. Keys never travel through the renderer:
@@ -351,9 +359,20 @@ export const contract = {
   'responder.mslMessages': channel<MslMessagePage>()(
     z.strictObject({ after: z.number({ error: 'The cursor is a number.' }).int({ error: 'The cursor is a whole number.' }).min(0, { error: 'The cursor is 0 or more.' }).max(Number.MAX_SAFE_INTEGER, { error: 'The cursor is too large.' }).optional() }).optional(),
   ),
-  /** One listed message and its header decoded with the store's keys (KCVs and thumbprints only; the payload as its length). */
-  /** `showPayload`: the application data too, when it is text and holds no key members (mslInspect's rule). */
+  /**
+   * One listed message and its header decoded with the store's keys (KCVs and thumbprints only; the payload as
+   * its length). `showPayload`: the application data too, when it is text and holds no key members (mslInspect's rule).
+   */
   'responder.mslMessage': channel<MslMessageDetail>()(z.strictObject({ id: mslMessageId, showPayload: z.boolean().optional() })),
+
+  // ---------------------------------------------------------------- the MSL message inspector (issue 21 item 3)
+  /**
+   * A pasted capture (the HTTP body, or its Base64), decoded in main with the store's keys. `showPayload`: the
+   * application data as text, only when it holds no key material. The answer has KCVs and thumbprints, never a key.
+   */
+  'msl.inspect': channel<MslInspection>()(z.strictObject({ text: mslText, showPayload: z.boolean().optional() })),
+  /** Main asks for the capture file and reads it (at most 16 MiB): its bytes never cross, only the inspection. */
+  'msl.inspectFile': channel<FileOutcome<{ readonly inspection: MslInspection }>>()(z.strictObject({ showPayload: z.boolean().optional() }).optional()),
 } as const satisfies { readonly [C in Channel]: ChannelSpec<z.ZodType, unknown> };
 
 export type Contract = typeof contract;

@@ -12,6 +12,7 @@ import { ServiceError, ServiceErrorCode } from '../services/errors.js';
 import type { BundleProtection } from '../services/types.js';
 import { fileDelivery, type Delivery } from '../services/delivery.js';
 import { MAX_JOSE_TEXT } from '../services/joseTools.js';
+import { readCaptureFile } from '../services/mslInspect.js';
 import { parseStrictJson } from '../encoding/strictJson.js';
 import { tooDeep } from '../services/strictJsonInput.js';
 import type { AppSettings } from './contract.js';
@@ -57,6 +58,11 @@ const BACKUP_FILTERS: readonly FileFilter[] = [
 
 const JOSE_FILTERS: readonly FileFilter[] = [
   { name: 'JWE or JWS', extensions: ['jwe', 'jws', 'jwt', 'json', 'txt'] },
+  { name: 'All files', extensions: ['*'] },
+];
+
+const MSL_CAPTURE_FILTERS: readonly FileFilter[] = [
+  { name: 'MSL messages (HTTP body, or its Base64)', extensions: ['bin', 'msl', 'json', 'txt', 'b64'] },
   { name: 'All files', extensions: ['*'] },
 ];
 
@@ -345,5 +351,13 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
 
     'responder.mslMessages': (request) => deps.responder.mslMessages(request?.after),
     'responder.mslMessage': ({ id, showPayload }) => deps.responder.mslMessage(id, showPayload === undefined ? {} : { showPayload }),
+    // The MSL message inspector: parsing stays here, bounded by the reader's caps; the renderer gets the inspection.
+    'msl.inspect': ({ text, showPayload }) => services.mslInspect.inspectText(text, { showPayload: showPayload === true }),
+    'msl.inspectFile': async (request) => {
+      const file = await deps.openFile({ title: 'Choose a captured MSL message to inspect', filters: MSL_CAPTURE_FILTERS });
+      if (file === null) return { canceled: true };
+      const bytes = await readCaptureFile(file);
+      return { canceled: false, file, inspection: services.mslInspect.inspectCapture(bytes, { showPayload: request?.showPayload === true }) };
+    },
   };
 }

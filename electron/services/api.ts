@@ -17,6 +17,7 @@ import type { AuditCheckpoint } from '../../db/checkpoint.js';
 import type { RekeyCounts } from '../../db/rekey.js';
 import type { PeerList } from './revocations.js';
 import type { JoseToolsService } from './joseTools.js';
+import type { MslInspectService } from './mslInspect.js';
 
 /** Key material as it arrives from an operator's JSON file: hex strings. */
 export type DeviceKeyInput =
@@ -199,5 +200,7 @@ export interface KeyLadderServices {
   readonly revocations: RevocationApi;
   readonly overview: OverviewApi;
   readonly jose: JoseApi;
+  /** The MSL message inspector (issue 21 item 3): captures decoded with the store's keys. */
+  readonly mslInspect: Pick<MslInspectService, 'inspectText' | 'inspectCapture'>;
   readonly keyring: KeyringApi;
 }

@@ -74,7 +74,7 @@ describe('keyladder msl inspect', () => {
     expect(bad.stdout).not.toContain('key request');
     const unknown = run(['msl', 'inspect', vector('005-request')]);
     expect(unknown.code).toBe(2);
-    expect(unknown.stdout).toContain('signature: not checked: ENTITY_NOT_FOUND');
+    expect(unknown.stdout).toContain('signature: no key for this identity: ENTITY_NOT_FOUND');
     const garbage = run(['msl', 'inspect', '-'], '{"a":1}{');
     expect(garbage.code).toBe(2);
     expect(garbage.stdout).toContain('not an MSL message');

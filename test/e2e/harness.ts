@@ -181,7 +181,7 @@ async function start(workDir: string, options: HarnessOptions, cleanups: Array<(
   const responder = new AppResponder({
     exchanges: services.exchanges,
     msl: services.mslResponder,
-    inspect: (bytes) => services.mslInspect.inspect(bytes),
+    inspect: (bytes, options) => services.mslInspect.inspect(bytes, options),
     store: services.store,
     log: (line) => responderLog.push(line),
     drainMs: 2_000,

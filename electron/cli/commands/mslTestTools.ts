@@ -53,7 +53,7 @@ export function inspectionText(r: MslInspection): string {
   if (s.kind === 'entity') lines.push(`sender: ${s.scheme} entity ${visible(s.identity, 100)}${s.pubkeyid === undefined ? '' : ` (key id ${visible(s.pubkeyid, 100)})`}`);
   else lines.push('sender: a master token', ...tokenLines(s.token, '  '));
   if (r.key) lines.push(`key: ${visible(r.key, 300)}`);
-  lines.push(`signature: ${r.signature}${r.problem ? `: ${visible(r.problem, 300)}` : ''}`);
+  lines.push(`signature: ${r.signature === 'no key' ? 'no key for this identity' : r.signature}${r.problem ? `: ${visible(r.problem, 300)}` : ''}`);
   const h = r.header;
   if (h) {
     lines.push(`message id ${h.messageId}${h.timestamp ? `  sent ${h.timestamp}` : ''}  renewable ${h.renewable}  handshake ${h.handshake}${h.nonReplayableId === undefined ? '' : `  non-replayable id ${h.nonReplayableId}`}`);

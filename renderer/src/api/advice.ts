@@ -29,6 +29,7 @@ const ADVICE: Readonly<Record<string, string>> = {
   MSL_KEY_INVALID: 'Give the MSL server’s RSA private key (2048 bits or more, e = 65537), unencrypted: PEM “RSA PRIVATE KEY” or “PRIVATE KEY”, or the Base64 DER of msl.rsa.priv.N.',
   MSL_KEY_KNOWN: 'That key (or key id) is already one of this store’s MSL generations: nothing was imported. Choose another key id, or nothing needs importing.',
   MSL_NOT_FOUND: 'Create the MSL server identity and master-token keys first (keyladder msl identity create, keyladder msl keys rotate), or check the generation number.',
+  MSL_CAPTURE_TOO_LARGE: 'Paste only the one message (its HTTP body, or that body in Base64), or choose the capture as a file: the inspector reads files of up to 16 MiB, the most an MSL message may be.',
   MSL_TRANSITION: 'That change is not allowed from the generation’s current status: rotate to replace the active one.',
   IMPORT_INVALID: 'Fix the file (header row: identity, group, kpe, kph, kpw) and import it again.',
   BUNDLE_INVALID: 'Check that the file and the passphrase or key belong together.',

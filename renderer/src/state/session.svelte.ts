@@ -15,6 +15,7 @@ export const SCREENS = [
   { id: 'kissuer', label: 'Kissuer' },
   { id: 'keys', label: 'Keys' },
   { id: 'jose', label: 'JOSE' },
+  { id: 'msl-inspector', label: 'MSL inspector' },
   { id: 'audit', label: 'Audit' },
   { id: 'settings', label: 'Settings' },
 ] as const;
