@@ -30,8 +30,12 @@ export interface MslMessageRow {
   readonly identity: string | null;
   /** PSK, MGK (entity auth) or MASTERTOKEN with the presented token's serial and sequence; null when the header did not parse. */
   readonly entityAuth: { readonly scheme: string; readonly serial?: number; readonly sequence?: number } | null;
-  /** The JWE_LADDER key exchange the message carried and the responder answered: its mechanism. */
-  readonly keyExchange: { readonly mechanism: string } | null;
+  /**
+   * The JWE_LADDER key request the message carried (its mechanism), and whether the responder
+   * answered it (MSL answers one only on first contact, once the token's renewal window has
+   * opened, or when it expired); null when it carried none.
+   */
+  readonly keyExchange: { readonly mechanism: string; readonly answered: boolean } | null;
   readonly handshake: boolean;
   /** The request's application data (once opened); null when refused before it was read. */
   readonly payloadBytesIn: number | null;
@@ -79,7 +83,9 @@ export function describeMslMessage(outcome: MslOutcome): Pick<MslMessageRow, 'id
   const scheme = str(d['scheme']);
   const serial = num(d['serial']);
   const sequence = num(d['sequence']);
+  // details.mechanism: the exchange the responder ran; summary.keyRequest: what the message asked for.
   const mechanism = str(d['mechanism']);
+  const requested = outcome.summary?.keyRequest ?? mechanism;
   const handshake = d['handshake'] === true;
   const answered = outcome.kind === 'answered';
   const name = answered ? undefined : (str(d['code']) ?? outcome.code ?? 'UNKNOWN');
@@ -90,7 +96,7 @@ export function describeMslMessage(outcome: MslOutcome): Pick<MslMessageRow, 'id
   return {
     identity: outcome.identity ?? null,
     entityAuth: scheme === undefined ? null : { scheme, ...(serial === undefined ? {} : { serial }), ...(sequence === undefined ? {} : { sequence }) },
-    keyExchange: mechanism === undefined ? null : { mechanism },
+    keyExchange: requested === undefined ? null : { mechanism: requested, answered: answered && mechanism !== undefined },
     handshake,
     payloadBytesIn: num(d['payloadBytes']) ?? null,
     payloadBytesOut: outcome.summary?.payloadBytesOut ?? 0,

@@ -79,6 +79,8 @@ export interface MslMessageSummary {
   readonly details: Readonly<Record<string, string | number | boolean | null>>;
   /** Application data bytes echoed back (0 for a handshake or a refusal). */
   readonly payloadBytesOut: number;
+  /** The JWE_LADDER key request the (renewable) message carried, answered or not: its mechanism. */
+  readonly keyRequest?: string;
   /** The master token a key exchange issued: its serial and sequence. */
   readonly issued?: { readonly serial: number; readonly sequence: number };
 }

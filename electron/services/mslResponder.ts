@@ -116,6 +116,13 @@ export interface MslTimeOverrides {
 /** What one message's audit record says, gathered as the message is read. */
 type Details = Record<string, string | number | boolean | null>;
 
+/** What the answer carried back, and the key request read on the way, for the app's live list (MslOutcome.summary). */
+interface Sent {
+  payloadBytesOut: number;
+  keyRequest?: string;
+  issued?: { serial: number; sequence: number };
+}
+
 export class MslResponderService implements MslApi {
   constructor(
     private readonly session: StoreSession,
@@ -143,8 +150,13 @@ export class MslResponderService implements MslApi {
     let requestId: number | undefined;
     let identity: string | undefined;
     // What went back, for the app's live list (the summary reuses the audit's details, read once).
-    const sent: { payloadBytesOut: number; issued?: { serial: number; sequence: number } } = { payloadBytesOut: 0 };
-    const summary = (): MslMessageSummary => ({ details: { ...details }, payloadBytesOut: sent.payloadBytesOut, ...(sent.issued ? { issued: { ...sent.issued } } : {}) });
+    const sent: Sent = { payloadBytesOut: 0 };
+    const summary = (): MslMessageSummary => ({
+      details: { ...details },
+      payloadBytesOut: sent.payloadBytesOut,
+      ...(sent.keyRequest === undefined ? {} : { keyRequest: sent.keyRequest }),
+      ...(sent.issued ? { issued: { ...sent.issued } } : {}),
+    });
     try {
       const answered = this.process(body, details, audit, (id) => (requestId = id), (who) => (identity = who), sent);
       return { kind: 'answered', body: answered, ...(identity === undefined ? {} : { identity }), summary: summary() };
@@ -174,7 +186,7 @@ export class MslResponderService implements MslApi {
     audit: () => MslAuditContext,
     setRequestId: (id: number) => void,
     setIdentity: (who: string) => void,
-    sent: { payloadBytesOut: number; issued?: { serial: number; sequence: number } },
+    sent: Sent,
   ): Uint8Array {
     const store = this.session.store();
     const nowMs = this.now().getTime();
@@ -220,6 +232,7 @@ export class MslResponderService implements MslApi {
 
       // 5. Key exchange, when MSL's ResponseMessageBuilder would.
       const keyRequest = header.renewable ? selectKeyRequest(header.keyRequestData) : undefined;
+      if (keyRequest !== undefined) sent.keyRequest = keyRequest.mechanism;
       const rekey = keyRequest !== undefined && (token === undefined || isRenewable(token, nowSeconds) || isExpired(token, nowSeconds));
       if (!rekey && token === undefined) {
         // Without a token and without a new one, the only protection left is the server's RSA

@@ -84,6 +84,8 @@ d('the Responder screen lists the MSL messages the app answers', () => {
     expect(await first.textContent()).toMatch(/13 \/ 13/);
     const serial = h.responder.mslMessages().rows.at(-1)!.issued!.serial;
     expect(await h.page.locator('[data-kind="data"]').textContent()).toContain(`master token ${serial} / seq 0`);
+    // The handshake carried a key request the responder did not answer (the token's renewal window is not open).
+    expect(await h.page.locator('[data-kind="handshake"]').textContent()).toContain('JWE_LADDER WRAP (not answered: the token is not yet renewable) · handshake');
     // The charts count them by kind.
     await expect.poll(() => h.page.locator('[data-kind-count="mslKeyExchange"]').textContent()).toBe('1');
     expect(await h.page.locator('[data-kind-count="mslData"]').textContent()).toBe('1');

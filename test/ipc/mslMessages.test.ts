@@ -79,7 +79,10 @@ describe('the MSL message log', () => {
     const refused = log.add(new Uint8Array(5), { kind: 'error-header', body: new Uint8Array(1), code: 'ENTITY_NOT_FOUND', identity: 'ESN-X', summary: { details: { bytes: 5, scheme: 'PSK', code: 'ENTITY_NOT_FOUND', internalCode: 104005 }, payloadBytesOut: 0 } }, 2);
     expect(refused).toMatchObject({ outcome: 'refused', kind: 'refused', identity: 'ESN-X', error: { name: 'ENTITY_NOT_FOUND', internalCode: 104005 }, payloadBytesIn: null, entityAuth: { scheme: 'PSK' } });
     const renewal = log.add(new Uint8Array(5), { ...answered({ scheme: 'MASTERTOKEN', serial: 7, sequence: 2, mechanism: 'WRAP' }), summary: { details: { scheme: 'MASTERTOKEN', serial: 7, sequence: 2, mechanism: 'WRAP', payloadBytes: 4 }, payloadBytesOut: 4, issued: { serial: 7, sequence: 3 } } }, 2);
-    expect(renewal).toMatchObject({ kind: 'key-exchange', entityAuth: { scheme: 'MASTERTOKEN', serial: 7, sequence: 2 }, keyExchange: { mechanism: 'WRAP' }, issued: { serial: 7, sequence: 3 }, payloadBytesIn: 4, payloadBytesOut: 4 });
+    expect(renewal).toMatchObject({ kind: 'key-exchange', entityAuth: { scheme: 'MASTERTOKEN', serial: 7, sequence: 2 }, keyExchange: { mechanism: 'WRAP', answered: true }, issued: { serial: 7, sequence: 3 }, payloadBytesIn: 4, payloadBytesOut: 4 });
+    const notYet = log.add(new Uint8Array(5), { ...answered({ scheme: 'MASTERTOKEN', serial: 7, sequence: 3 }), summary: { details: { scheme: 'MASTERTOKEN', serial: 7, sequence: 3, payloadBytes: 1 }, payloadBytesOut: 1, keyRequest: 'WRAP' } }, 1);
+    expect(notYet).toMatchObject({ kind: 'data', keyExchange: { mechanism: 'WRAP', answered: false } });
+    expect(notYet.issued).toBeUndefined();
     expect(log.add(new Uint8Array(5), answered({ handshake: true }), 1).kind).toBe('handshake');
     expect(log.add(new Uint8Array(5), answered(), 1).kind).toBe('data');
     expect(log.add(new Uint8Array(5), { kind: 'unavailable', body: new Uint8Array(1), code: 'AUDIT_UNAVAILABLE' }, 1)).toMatchObject({ kind: 'unavailable', error: { name: 'AUDIT_UNAVAILABLE' }, entityAuth: null });
@@ -130,13 +133,13 @@ describe('the app\'s responder lists the MSL messages it answers', () => {
     const page = r.mslMessages();
     expect(page.rows.map((row) => row.kind)).toEqual(['refused', 'handshake', 'data', 'key-exchange']);
     const [refused, handshake, data, firstContact] = page.rows;
-    expect(firstContact).toMatchObject({ identity: 'ESN-MSL-1', entityAuth: { scheme: 'PSK' }, keyExchange: { mechanism: 'PSK' }, issued: { sequence: 0 }, payloadBytesIn: 5, payloadBytesOut: 5, outcome: 'answered', kept: true });
+    expect(firstContact).toMatchObject({ identity: 'ESN-MSL-1', entityAuth: { scheme: 'PSK' }, keyExchange: { mechanism: 'PSK', answered: true }, issued: { sequence: 0 }, payloadBytesIn: 5, payloadBytesOut: 5, outcome: 'answered', kept: true });
     const serial = firstContact!.issued!.serial;
     expect(data).toMatchObject({ entityAuth: { scheme: 'MASTERTOKEN', serial, sequence: 0 }, keyExchange: null, payloadBytesIn: 20, payloadBytesOut: 20 });
-    // The token's renewal window has not opened: the handshake's key request is not answered.
-    expect(handshake).toMatchObject({ handshake: true, keyExchange: null, entityAuth: { scheme: 'MASTERTOKEN', serial }, payloadBytesOut: 0 });
+    // The token's renewal window has not opened: the handshake carried a key request, not answered.
+    expect(handshake).toMatchObject({ handshake: true, keyExchange: { mechanism: 'WRAP', answered: false }, entityAuth: { scheme: 'MASTERTOKEN', serial }, payloadBytesOut: 0 });
     expect(handshake!.issued).toBeUndefined();
-    expect(refused).toMatchObject({ identity: 'ESN-NOBODY', outcome: 'refused', error: { name: 'ENTITY_NOT_FOUND', internalCode: 104005 } });
+    expect(refused).toMatchObject({ identity: 'ESN-NOBODY', outcome: 'refused', error: { name: 'ENTITY_NOT_FOUND', internalCode: 104005 }, keyExchange: null });
     for (const row of page.rows) expect(row.latencyMs).toBeGreaterThan(0);
     // The screen asks only for what is new.
     expect(r.mslMessages(page.cursor).rows).toEqual([]);
