@@ -12,6 +12,9 @@ import type { Db } from '../connection.js';
 /** MSL's MAX_LONG_VALUE (2^53): serials, sequence numbers and non-replayable ids are 0..2^53, and wrap to 0 after it. */
 export const MSL_MAX_LONG = 9_007_199_254_740_992;
 /** How long a serial is remembered after its newest token expired (an expired token may still be renewed). */
+/** A device's last master token (MslTokenRepository.latestFor), exported for its query-plan test. */
+export const MSL_LATEST_TOKEN_SQL = `SELECT serial, sequence, coalesce(renewed_at, issued_at) AS at, expires_at AS expiresAt FROM msl_tokens WHERE identity = ? ORDER BY coalesce(renewed_at, issued_at) DESC, serial DESC LIMIT 1`;
+
 export const SERIAL_RETENTION_MS = 30 * 86_400_000;
 /** Integers modulo 2^53 + 1 (not a double: written out for SQL, a BigInt in JS): the distance from one id to the next across the wrap. */
 const MODULUS_SQL = '9007199254740993';
@@ -106,6 +109,11 @@ export class MslTokenRepository {
 
   count(): number {
     return this.db.prepare('SELECT count(*) FROM msl_tokens').pluck().get() as number;
+  }
+
+  /** The identity's most recently issued or renewed token (over the msl_tokens_identity index, migration 009). */
+  latestFor(identity: string): { serial: number; sequence: number; at: string; expiresAt: string } | undefined {
+    return this.db.prepare(MSL_LATEST_TOKEN_SQL).get(identity) as { serial: number; sequence: number; at: string; expiresAt: string } | undefined;
   }
 
   /** A setting kept in meta (renewal window, expiration), as stored; undefined when unset. */

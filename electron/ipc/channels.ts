@@ -15,6 +15,7 @@ export const CHANNELS = [
   'jose.inspect', 'jose.inspectFile', 'jose.decrypt', 'jose.verify', 'jose.encrypt',
   'keyring.recipients', 'keyring.addRecipientFile', 'keyring.removeRecipient', 'keyring.ownKeys', 'keyring.identityJwks', 'keyring.rotateOwnKey',
   'responder.status', 'responder.start', 'responder.stop', 'responder.chooseTls', 'responder.chooseTokenFile', 'responder.chooseClientCa', 'responder.metrics',
+  'responder.mslMessages', 'responder.mslMessage',
   // The MSL message inspector (issue 21 item 3).
   'msl.inspect', 'msl.inspectFile',
 ] as const;
@@ -26,7 +27,7 @@ export type Channel = (typeof CHANNELS)[number];
  * Responder screen asks for the server's status and traffic every second while
  * it shows. They do not count as activity, so they never hold off the idle lock.
  */
-export const PASSIVE_CHANNELS: ReadonlySet<Channel> = new Set<Channel>(['responder.status', 'responder.metrics']);
+export const PASSIVE_CHANNELS: ReadonlySet<Channel> = new Set<Channel>(['responder.status', 'responder.metrics', 'responder.mslMessages']);
 
 /** What main sends to the renderer on its own. */
 export const EVENTS = {

@@ -19,6 +19,8 @@ import type {
   SelectionCount, SimulationReport, StoreOverview, StoreStatus, StoreVerification,
 } from '../services/types.js';
 import type { ResponderMetrics } from '../responderMetrics.js';
+import type { MslMessageDetail } from '../appResponder.js';
+import type { MslMessagePage, MslMessageRow } from '../mslMessageLog.js';
 import type { ExchangeOutcome, ResponseCheck } from '../services/api.js';
 import type { ClonePolicy } from '../../db/repositories/wrapdata.js';
 import type { SignerRole } from '../../db/repositories/keyring.js';
@@ -202,6 +204,12 @@ export interface AppOverview extends StoreOverview {
 
 export type { ResponderMetrics };
 
+/** The in-app responder's last MSL messages (bounded, in main's memory) and one message's decoded header. */
+export type { MslMessageDetail, MslMessagePage, MslMessageRow };
+
+/** A row of the live MSL list: ids count from 1 for the app's run. */
+const mslMessageId = z.number({ error: 'The message id is a number.' }).int({ error: 'The message id is a whole number.' }).min(1, { error: 'The message id is 1 or more.' }).max(Number.MAX_SAFE_INTEGER, { error: 'The message id is too large.' });
+
 /** A decryption or verification as the renderer gets it: metadata, a KCV or thumbprint for a key, never plaintext bytes. */
 export type JoseDecryptionView = Omit<JoseDecryption, 'plaintext'>;
 export type JoseVerificationView = Omit<JoseVerification, 'payload'>;
@@ -346,6 +354,16 @@ export const contract = {
   'responder.chooseClientCa': channel<FileOutcome<{ readonly status: ResponderStatus }>>()(noArgs),
   /** Exchanges per second and a latency histogram over the last minutes (polled while the Responder screen shows). */
   'responder.metrics': channel<ResponderMetrics>()(noArgs),
+
+  /** The last MSL messages, newest first; `after` (a page's cursor) asks only for newer ones. Polled while the Responder screen shows. */
+  'responder.mslMessages': channel<MslMessagePage>()(
+    z.strictObject({ after: z.number({ error: 'The cursor is a number.' }).int({ error: 'The cursor is a whole number.' }).min(0, { error: 'The cursor is 0 or more.' }).max(Number.MAX_SAFE_INTEGER, { error: 'The cursor is too large.' }).optional() }).optional(),
+  ),
+  /**
+   * One listed message and its header decoded with the store's keys (KCVs and thumbprints only; the payload as
+   * its length). `showPayload`: the application data too, when it is text and holds no key members (mslInspect's rule).
+   */
+  'responder.mslMessage': channel<MslMessageDetail>()(z.strictObject({ id: mslMessageId, showPayload: z.boolean().optional() })),
 
   // ---------------------------------------------------------------- the MSL message inspector (issue 21 item 3)
   /**

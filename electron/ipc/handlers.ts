@@ -42,7 +42,7 @@ export interface AppDeps {
   /** Paces failed unlocks (its own clock in tests). */
   readonly unlockBackoff?: UnlockBackoff;
   /** The in-app HTTP responder (electron/appResponder.ts), over the same services. */
-  readonly responder: Pick<AppResponder, 'status' | 'start' | 'stop' | 'chooseTls' | 'chooseTokenFile' | 'chooseClientCa' | 'metrics'>;
+  readonly responder: Pick<AppResponder, 'status' | 'start' | 'stop' | 'chooseTls' | 'chooseTokenFile' | 'chooseClientCa' | 'metrics' | 'mslMessages' | 'mslMessage'>;
 }
 
 const JWE_FILTERS: readonly FileFilter[] = [{ name: 'JWE (compact)', extensions: ['jwe', 'txt'] }];
@@ -349,6 +349,8 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
       return { canceled: false, file: cert, status: deps.responder.chooseTls(cert, key) };
     },
 
+    'responder.mslMessages': (request) => deps.responder.mslMessages(request?.after),
+    'responder.mslMessage': ({ id, showPayload }) => deps.responder.mslMessage(id, showPayload === undefined ? {} : { showPayload }),
     // The MSL message inspector: parsing stays here, bounded by the reader's caps; the renderer gets the inspection.
     'msl.inspect': ({ text, showPayload }) => services.mslInspect.inspectText(text, { showPayload: showPayload === true }),
     'msl.inspectFile': async (request) => {

@@ -69,6 +69,20 @@ export interface MslOutcome {
   readonly code?: string;
   /** The sender's identity when known, for the access log. */
   readonly identity?: string;
+  /** What the message's audit record said, for the app's live list of MSL messages (appResponder.ts). Never keys or payload bytes. */
+  readonly summary?: MslMessageSummary;
+}
+
+/** One MSL message as the responder read and answered it: its audit details plus what went back. */
+export interface MslMessageSummary {
+  /** The `msl` audit record's details (scheme, serial, sequence, mechanism, payloadBytes, code, internalCode...). */
+  readonly details: Readonly<Record<string, string | number | boolean | null>>;
+  /** Application data bytes echoed back (0 for a handshake or a refusal). */
+  readonly payloadBytesOut: number;
+  /** The JWE_LADDER key request the (renewable) message carried, answered or not: its mechanism. */
+  readonly keyRequest?: string;
+  /** The master token a key exchange issued: its serial and sequence. */
+  readonly issued?: { readonly serial: number; readonly sequence: number };
 }
 
 export interface MslApi {

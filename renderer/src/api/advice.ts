@@ -57,6 +57,7 @@ const ADVICE: Readonly<Record<string, string>> = {
   TOKEN_NOT_CHOSEN: 'Choose the token file, or switch the token off.',
   TOKEN_FILE_INVALID: 'Use a file whose first line is a token of at least 22 printable characters (for example: openssl rand -base64 32).',
   CLIENT_CA_NOT_CHOSEN: 'Choose the CA certificate, or switch mutual TLS off.',
+  MSL_MESSAGE_NOT_FOUND: 'The live list keeps only the last messages, and none once the store locks: find the message in the audit log (action msl).',
   UNLOCK_BACKOFF: 'Wait until the time shown has passed, then try the passphrase again. Each wrong passphrase doubles the wait, up to 30 seconds.',
   NOT_CONFIRMED: 'Nothing was done. Try again and confirm in the dialog if you mean it.',
   AUDIT_UNAVAILABLE: 'Free disk space where the store lives: the responder answers again by itself once its audit log can be written.',
