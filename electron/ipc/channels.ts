@@ -15,6 +15,8 @@ export const CHANNELS = [
   'jose.inspect', 'jose.inspectFile', 'jose.decrypt', 'jose.verify', 'jose.encrypt',
   'keyring.recipients', 'keyring.addRecipientFile', 'keyring.removeRecipient', 'keyring.ownKeys', 'keyring.identityJwks', 'keyring.rotateOwnKey',
   'responder.status', 'responder.start', 'responder.stop', 'responder.chooseTls', 'responder.chooseTokenFile', 'responder.chooseClientCa', 'responder.metrics',
+  // Issue 21, the Test exchange screen's "Simulated MSL device".
+  'exchanges.simulateMsl',
 ] as const;
 
 export type Channel = (typeof CHANNELS)[number];

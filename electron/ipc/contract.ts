@@ -19,6 +19,7 @@ import type {
   SelectionCount, SimulationReport, StoreOverview, StoreStatus, StoreVerification,
 } from '../services/types.js';
 import type { ResponderMetrics } from '../responderMetrics.js';
+import type { MslSimulationReport } from '../services/mslSimulate.js';
 import type { ExchangeOutcome, ResponseCheck } from '../services/api.js';
 import type { ClonePolicy } from '../../db/repositories/wrapdata.js';
 import type { SignerRole } from '../../db/repositories/keyring.js';
@@ -338,6 +339,13 @@ export const contract = {
   'responder.chooseClientCa': channel<FileOutcome<{ readonly status: ResponderStatus }>>()(noArgs),
   /** Exchanges per second and a latency histogram over the last minutes (polled while the Responder screen shows). */
   'responder.metrics': channel<ResponderMetrics>()(noArgs),
+
+  // ---------------------------------------------------------------- issue 21: simulated MSL device
+  /**
+   * The six MSL steps against this store's responder, in process (never a URL: main sends nothing
+   * anywhere for the renderer). Audited as exchange.test; the report carries names and KCVs, no key.
+   */
+  'exchanges.simulateMsl': channel<MslSimulationReport>()(z.strictObject({ identity, mechanism: z.enum(['PSK', 'MGK']).optional() })),
 } as const satisfies { readonly [C in Channel]: ChannelSpec<z.ZodType, unknown> };
 
 export type Contract = typeof contract;

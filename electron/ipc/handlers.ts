@@ -342,5 +342,8 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
       if (key === null) return { canceled: true };
       return { canceled: false, file: cert, status: deps.responder.chooseTls(cert, key) };
     },
+
+    // Issue 21: one WRAP renewal between the PSK/MGK one and the handshake, so each kind of message shows once.
+    'exchanges.simulateMsl': ({ identity, mechanism }) => services.mslSimulate.simulate(identity, { ...(mechanism === undefined ? {} : { mechanism }), rungs: 1 }),
   };
 }

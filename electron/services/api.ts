@@ -17,6 +17,7 @@ import type { AuditCheckpoint } from '../../db/checkpoint.js';
 import type { RekeyCounts } from '../../db/rekey.js';
 import type { PeerList } from './revocations.js';
 import type { JoseToolsService } from './joseTools.js';
+import type { MslSimulationReport } from './mslSimulate.js';
 
 /** Key material as it arrives from an operator's JSON file: hex strings. */
 export type DeviceKeyInput =
@@ -177,6 +178,11 @@ export type JoseApi = Pick<JoseToolsService, 'inspect' | 'decrypt' | 'verify' | 
 /** The keyring (keyring.ts): recipients' public keys, and this KeyLadder's own key pairs by their public halves. */
 export type KeyringApi = Pick<KeyringService, 'addRecipient' | 'recipients' | 'recipient' | 'removeRecipient' | 'ownKeys' | 'identityJwks' | 'rotateOwnKey'>;
 
+/** The simulated MSL device (mslSimulate.ts), in process: the app's "Simulated MSL device" (issue 21). */
+export interface MslSimulateApi {
+  simulate(identity: string, options?: { readonly mechanism?: 'PSK' | 'MGK'; readonly rungs?: number }): Promise<MslSimulationReport>;
+}
+
 export interface KeyLadderServices {
   readonly store: StoreApi;
   readonly devices: DeviceApi;
@@ -188,4 +194,5 @@ export interface KeyLadderServices {
   readonly overview: OverviewApi;
   readonly jose: JoseApi;
   readonly keyring: KeyringApi;
+  readonly mslSimulate: MslSimulateApi;
 }
