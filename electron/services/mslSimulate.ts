@@ -297,7 +297,7 @@ export class MslSimulateService {
     const sender = i.sender;
     const keys =
       sender === undefined ? 'unknown'
-      : sender.kind === 'master-token' ? `session keys of token ${sender.token.serialNumber}.${sender.token.sequenceNumber}`
+      : sender.kind === 'master-token' ? tokenKeys(sender.token.serialNumber, sender.token.sequenceNumber)
       : sender.scheme === 'PSK' ? 'Kpe/Kph'
       : sender.scheme === 'MGK' ? 'Kde/Kdh'
       : sender.scheme === 'RSA' ? `server RSA key ${sender.pubkeyid ?? '?'}`
@@ -321,7 +321,7 @@ export class MslSimulateService {
           keyResponse: h.keyResponse !== undefined,
         },
       }),
-      ...(issued === undefined ? {} : { payloadKeys: `session keys of token ${issued.serialNumber}.${issued.sequenceNumber}` }),
+      ...(issued === undefined ? {} : { payloadKeys: tokenKeys(issued.serialNumber, issued.sequenceNumber) }),
       chunks: i.payload.chunks,
     };
   }
@@ -377,6 +377,9 @@ async function waitForRenewalWindow(client: MslClient): Promise<void> {
   const wait = token.renewalWindow - serverNow;
   if (wait > 0 && wait <= MAX_RENEWAL_WAIT_SECONDS) await new Promise((resolve) => setTimeout(resolve, (wait + 1) * 1000));
 }
+
+/** The name of a master token's session keys: the token by serial and sequence number. */
+const tokenKeys = (serial: number, sequence: number): string => `session keys of token ${serial} (sequence ${sequence})`;
 
 /** What came back, as short text for the report: UTF-8, cut at MAX_PAYLOAD_TEXT characters. */
 function shortText(bytes: Uint8Array): string {

@@ -88,7 +88,7 @@ describe('MslSimulateService.simulate, in process', () => {
     expect(report.steps.map((x) => x.kind)).toEqual(['first-contact', 'data', 'renewal', 'renewal', 'handshake', 'non-replayable']);
     const keyId = s.msl.keys.identity().keyId;
     const [first, data, psk, wrap, handshake, nonReplayable] = report.steps;
-    const token = (x: typeof first) => `session keys of token ${x!.masterToken!.serial}.${x!.masterToken!.sequence}`;
+    const token = (x: typeof first) => `session keys of token ${x!.masterToken!.serial} (sequence ${x!.masterToken!.sequence})`;
     // First contact: the device's Kpe/Kph (named by KCV), answered under the server's RSA key by key id.
     expect(first!.request).toMatchObject({ keys: 'Kpe/Kph', signature: 'valid', header: { renewable: true, handshake: false, keyRequest: 'PSK', keyResponse: false, capabilities: 'GZIP, LZW, en-US, JSON' } });
     expect(first!.request!.keyDetail).toMatch(/^device client1's Kpe\/Kph \(KCVs [0-9A-F]{6}\/[0-9A-F]{6}\)$/);
