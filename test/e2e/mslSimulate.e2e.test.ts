@@ -87,7 +87,7 @@ d('Test exchange → Simulated MSL device, in Chromium', () => {
     expect(first).toContain('first contact (PSK)');
     expect(first).toContain('Kpe/Kph');
     expect(first).toContain(`server RSA key ${keyId}`);
-    expect(first).toMatch(/msg id \d+ · renewable · key request PSK/);
+    expect(first).toMatch(/msg id \d+ · renewable · key request PSK · offers GZIP, LZW, en-US, JSON/);
     expect(first).toMatch(/Master token issued: serial \d+, sequence 0 ?renewal window \S+ · expires \S+/);
     expect(first).toMatch(/payload under the new session keys of token \d+ \(sequence 0\)/);
     expect(await text(steps.nth(1))).toMatch(/session keys of token \d+ \(sequence 0\)/);
@@ -103,8 +103,13 @@ d('Test exchange → Simulated MSL device, in Chromium', () => {
     await h.screenshot('psk-diagram');
     if (process.env['KEYLADDER_UPDATE_DOCS'] === '1') {
       mkdirSync(path.join(ROOT, 'docs', 'screenshots'), { recursive: true });
-      await h.page.locator('figure.msl [data-msl-step="1"]').scrollIntoViewIfNeeded();
-      await h.page.locator('figure.msl').screenshot({ path: path.join(ROOT, 'docs', 'screenshots', 'msl-simulate.png') });
+      // The first three steps (first contact, data, renewal): every kind of arrow and box, in a small file.
+      await h.page.setViewportSize({ width: 1280, height: 1400 });
+      await h.page.locator('figure.msl').scrollIntoViewIfNeeded();
+      const figure = (await h.page.locator('figure.msl').boundingBox())!;
+      const fourth = (await h.page.locator('figure.msl [data-msl-step="4"]').boundingBox())!;
+      await h.page.screenshot({ path: path.join(ROOT, 'docs', 'screenshots', 'msl-simulate.png'), clip: { x: figure.x, y: figure.y, width: figure.width, height: fourth.y - figure.y - 4 } });
+      await h.page.setViewportSize({ width: 1280, height: 820 });
     }
   });
 
