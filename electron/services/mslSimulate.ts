@@ -38,7 +38,7 @@ import { openWrapdata } from '../ladder/wrapdata.js';
 import { StoreKeySource } from './storeKeySource.js';
 import { checkIdentity, checkInteger } from './keyInput.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
-import type { MslInspectService } from './mslInspect.js';
+import type { MslInspection, MslInspectService } from './mslInspect.js';
 import type { MslKeyService } from './mslKeys.js';
 import type { MslResponderService } from './mslResponder.js';
 import type { StoreSession } from './session.js';
@@ -168,6 +168,8 @@ export class MslSimulateService {
     private readonly keys: MslKeyService,
     private readonly responder: MslResponderService,
     private readonly inspector: MslInspectService,
+    /** The services' clock: a Kissuer generation in grace accepts wrapdata by it, as the responder judges. */
+    private readonly now: () => Date = () => new Date(),
   ) {}
 
   async simulate(identityInput: string, options: MslSimulateOptions = {}): Promise<MslSimulationReport> {
@@ -205,7 +207,9 @@ export class MslSimulateService {
       }
       const answer = await transport(body);
       const us = micros(started);
-      const messages = { request: this.describe(body), answer: this.describe(answer) };
+      // Each message read once by the store's inspector: the report's descriptions, and the token the answer issued.
+      const answerInspection = this.inspector.inspect(answer);
+      const messages = { request: describeMessage(this.inspector.inspect(body)), answer: describeMessage(answerInspection) };
       let accepted: AcceptResult;
       try {
         accepted = await client.accept(answer);
@@ -214,7 +218,7 @@ export class MslSimulateService {
         steps.push({ step, kind, renewal, renewed: false, echoed: false, ...messages, payload: { sent, received: '' }, error: `${e.code}: the device refused the answer`, ok: false, micros: us });
         break;
       }
-      const result = this.step(planned, accepted, answer, payload, us, identity, client.wrapdata());
+      const result = this.step(planned, accepted, answerInspection, payload, us, identity, client.wrapdata());
       steps.push({ ...result, ...messages });
       // Each step builds on the last (a WRAP renewal needs the Kwrap of the one before): stop at the first that failed.
       if (!result.ok) break;
@@ -222,7 +226,7 @@ export class MslSimulateService {
     return { identity, mechanism, target: options.url ?? 'this store, in process', steps, planned: plan.length, allOk: steps.length === plan.length && steps.every((s) => s.ok) };
   }
 
-  private step(planned: PlannedStep, accepted: AcceptResult, answer: Uint8Array, payload: Uint8Array, us: number, identity: string, wrapdata: Uint8Array | undefined): MslSimulationStep {
+  private step(planned: PlannedStep, accepted: AcceptResult, answer: MslInspection, payload: Uint8Array, us: number, identity: string, wrapdata: Uint8Array | undefined): MslSimulationStep {
     const { step, kind, renewal } = planned;
     const sent = new TextDecoder().decode(payload);
     if (accepted.error !== undefined) {
@@ -241,7 +245,7 @@ export class MslSimulateService {
     let issued: MslTokenIssued | undefined;
     let kwrapNote: string | undefined;
     if (accepted.renewed) {
-      const token = this.inspector.inspect(answer).header?.keyResponse?.masterToken;
+      const token = answer.header?.keyResponse?.masterToken;
       const opened = token?.opened;
       if (token !== undefined) issued = { serial: token.serialNumber, sequence: token.sequenceNumber, renewalWindow: token.renewalWindow, expiration: token.expiration, ...(opened ? { tokenKeyGeneration: opened.tokenKeyGeneration } : {}) };
       const kwrap = wrapdata === undefined ? undefined : this.responderKwrap(identity, wrapdata);
@@ -278,7 +282,7 @@ export class MslSimulateService {
   private responderKwrap(identity: string, wrapdata: Uint8Array): { kcv: string } | { note: string } {
     const store = this.session.store();
     try {
-      const opened = openWrapdata(new StoreKeySource(store, () => new Date().toISOString()), identity, wrapdata);
+      const opened = openWrapdata(new StoreKeySource(store, () => this.now().toISOString()), identity, wrapdata);
       try {
         return { kcv: kcv(opened.kwrap, 'aes') };
       } finally {
@@ -289,41 +293,6 @@ export class MslSimulateService {
       if (!(e instanceof LadderError)) throw e;
       return { note: `the wrapdata does not open with this store's Kissuer (${e.reason}): is the responder at --url on this store?` };
     }
-  }
-
-  /** One message as the store's inspector reads it: names and KCVs, never a key or the payload. */
-  private describe(bytes: Uint8Array): MslSimulatedMessage {
-    const i = this.inspector.inspect(bytes);
-    const sender = i.sender;
-    const keys =
-      sender === undefined ? 'unknown'
-      : sender.kind === 'master-token' ? tokenKeys(sender.token.serialNumber, sender.token.sequenceNumber)
-      : sender.scheme === 'PSK' ? 'Kpe/Kph'
-      : sender.scheme === 'MGK' ? 'Kde/Kdh'
-      : sender.scheme === 'RSA' ? `server RSA key ${sender.pubkeyid ?? '?'}`
-      : sender.scheme;
-    const h = i.header;
-    const request = h?.keyRequests.find((k) => k.scheme === 'JWE_LADDER');
-    const issued = h?.keyResponse?.masterToken;
-    return {
-      bytes: i.bytes,
-      keys,
-      keyDetail: i.key ?? i.problem ?? (i.unreadable ? i.unreadable.code : 'not checked'),
-      signature: i.signature,
-      ...(h === undefined ? {} : {
-        header: {
-          messageId: h.messageId,
-          renewable: h.renewable,
-          handshake: h.handshake,
-          ...(h.nonReplayableId === undefined ? {} : { nonReplayableId: h.nonReplayableId }),
-          ...(h.capabilities === undefined ? {} : { capabilities: [...h.capabilities.compression, ...h.capabilities.languages, ...h.capabilities.encoderFormats].join(', ') }),
-          ...(request?.mechanism === undefined ? {} : { keyRequest: request.mechanism }),
-          keyResponse: h.keyResponse !== undefined,
-        },
-      }),
-      ...(issued === undefined ? {} : { payloadKeys: tokenKeys(issued.serialNumber, issued.sequenceNumber) }),
-      chunks: i.payload.chunks,
-    };
   }
 
   /** The store's responder, renewal window 0 s so that every renewal the device asks for is due. */
@@ -376,6 +345,40 @@ async function waitForRenewalWindow(client: MslClient): Promise<void> {
   if (token === undefined || serverNow === undefined) return;
   const wait = token.renewalWindow - serverNow;
   if (wait > 0 && wait <= MAX_RENEWAL_WAIT_SECONDS) await new Promise((resolve) => setTimeout(resolve, (wait + 1) * 1000));
+}
+
+/** One message as the store's inspector read it: names and KCVs, never a key or the payload. */
+function describeMessage(i: MslInspection): MslSimulatedMessage {
+  const sender = i.sender;
+  const keys =
+    sender === undefined ? 'unknown'
+    : sender.kind === 'master-token' ? tokenKeys(sender.token.serialNumber, sender.token.sequenceNumber)
+    : sender.scheme === 'PSK' ? 'Kpe/Kph'
+    : sender.scheme === 'MGK' ? 'Kde/Kdh'
+    : sender.scheme === 'RSA' ? `server RSA key ${sender.pubkeyid ?? '?'}`
+    : sender.scheme;
+  const h = i.header;
+  const request = h?.keyRequests.find((k) => k.scheme === 'JWE_LADDER');
+  const issued = h?.keyResponse?.masterToken;
+  return {
+    bytes: i.bytes,
+    keys,
+    keyDetail: i.key ?? i.problem ?? (i.unreadable ? i.unreadable.code : 'not checked'),
+    signature: i.signature,
+    ...(h === undefined ? {} : {
+      header: {
+        messageId: h.messageId,
+        renewable: h.renewable,
+        handshake: h.handshake,
+        ...(h.nonReplayableId === undefined ? {} : { nonReplayableId: h.nonReplayableId }),
+        ...(h.capabilities === undefined ? {} : { capabilities: [...h.capabilities.compression, ...h.capabilities.languages, ...h.capabilities.encoderFormats].join(', ') }),
+        ...(request?.mechanism === undefined ? {} : { keyRequest: request.mechanism }),
+        keyResponse: h.keyResponse !== undefined,
+      },
+    }),
+    ...(issued === undefined ? {} : { payloadKeys: tokenKeys(issued.serialNumber, issued.sequenceNumber) }),
+    chunks: i.payload.chunks,
+  };
 }
 
 /** The name of a master token's session keys: the token by serial and sequence number. */
