@@ -41,6 +41,7 @@ import { ServiceError, ServiceErrorCode } from './errors.js';
 import type { MslInspection, MslInspectService } from './mslInspect.js';
 import type { MslKeyService } from './mslKeys.js';
 import type { MslResponderService } from './mslResponder.js';
+import type { MslOutcome } from './api.js';
 import type { StoreSession } from './session.js';
 
 /** Sends one message and returns the answer's bytes. */
@@ -298,7 +299,28 @@ export class MslSimulateService {
   /** The store's responder, renewal window 0 s so that every renewal the device asks for is due. */
   private inProcess(): MslTransport {
     const responder = this.responder.withOverrides({ renewalWindowSeconds: 0 });
-    return async (body) => responder.answer(body, { client: 'msl simulate', test: true }).body;
+    return async (body) => {
+      const outcome = responder.answer(body, { client: 'msl simulate', test: true });
+      if (outcome.kind === 'unavailable') throw this.unavailable(outcome);
+      return outcome.body;
+    };
+  }
+
+  /**
+   * No MSL answer at all (the store locked, its audit log unwritable, no MSL server keys): the
+   * cause with its own code, not an answer the device would refuse as malformed.
+   */
+  private unavailable(outcome: MslOutcome): Error {
+    // Locked or replaced since: the store's own error.
+    this.session.store();
+    let message = 'The responder could not answer.';
+    try {
+      const parsed = JSON.parse(new TextDecoder().decode(outcome.body)) as { error?: { message?: unknown } };
+      if (typeof parsed.error?.message === 'string') message = parsed.error.message;
+    } catch {
+      // The body is ours (mslResponder's unavailable()); keep the plain message if it is not.
+    }
+    return new ServiceError(outcome.code === ServiceErrorCode.AUDIT_UNAVAILABLE ? ServiceErrorCode.AUDIT_UNAVAILABLE : ServiceErrorCode.MSL_NOT_FOUND, message);
   }
 
   /** The simulated device: the store's keys for it, and the server keys it trusts (every MSL identity not destroyed). */

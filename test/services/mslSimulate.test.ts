@@ -4,7 +4,7 @@
 // session keys in the tokens the responder issued, and the echo intact.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openTestServices, PASSPHRASE, type TestServices } from '../support/services.js';
 import { dumpStore } from '../support/storeFiles.js';
 import { client1Psk } from '../support/mslVectors.js';
@@ -168,6 +168,13 @@ describe('MslSimulateService.simulate, in process', () => {
       server.closeAllConnections();
       server.close();
     }
+  });
+
+  it('a responder that cannot answer at all (its audit log unwritable): AUDIT_UNAVAILABLE with its message, not a malformed answer', async () => {
+    const s = await withClient1();
+    const body = new TextEncoder().encode(JSON.stringify({ error: { code: 'AUDIT_UNAVAILABLE', message: 'The audit log cannot be written (disk full).' } }));
+    vi.spyOn(s.mslResponder, 'withOverrides').mockReturnValue({ answer: () => ({ kind: 'unavailable', body, code: 'AUDIT_UNAVAILABLE' }) } as unknown as ReturnType<typeof s.mslResponder.withOverrides>);
+    await expect(s.mslSimulate.simulate('client1')).rejects.toMatchObject({ code: 'AUDIT_UNAVAILABLE', message: 'The audit log cannot be written (disk full).' });
   });
 
   it('a revoked device: the first contact gets an error header and the report says so', async () => {
