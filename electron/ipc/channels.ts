@@ -18,6 +18,8 @@ export const CHANNELS = [
   'responder.mslMessages', 'responder.mslMessage',
   // The MSL message inspector (issue 21 item 3).
   'msl.inspect', 'msl.inspectFile',
+  // Issue 21, the Test exchange screen's "Simulated MSL device".
+  'exchanges.simulateMsl',
 ] as const;
 
 export type Channel = (typeof CHANNELS)[number];

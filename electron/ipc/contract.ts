@@ -21,6 +21,7 @@ import type {
 import type { ResponderMetrics } from '../responderMetrics.js';
 import type { MslMessageDetail } from '../appResponder.js';
 import type { MslMessagePage, MslMessageRow } from '../mslMessageLog.js';
+import type { MslSimulationReport } from '../services/mslSimulate.js';
 import type { ExchangeOutcome, ResponseCheck } from '../services/api.js';
 import type { ClonePolicy } from '../../db/repositories/wrapdata.js';
 import type { SignerRole } from '../../db/repositories/keyring.js';
@@ -373,6 +374,12 @@ export const contract = {
   'msl.inspect': channel<MslInspection>()(z.strictObject({ text: mslText, showPayload: z.boolean().optional() })),
   /** Main asks for the capture file and reads it (at most 16 MiB): its bytes never cross, only the inspection. */
   'msl.inspectFile': channel<FileOutcome<{ readonly inspection: MslInspection }>>()(z.strictObject({ showPayload: z.boolean().optional() }).optional()),
+  // ---------------------------------------------------------------- issue 21: simulated MSL device
+  /**
+   * The six MSL steps against this store's responder, in process (never a URL: main sends nothing
+   * anywhere for the renderer). Audited as exchange.test; the report carries names and KCVs, no key.
+   */
+  'exchanges.simulateMsl': channel<MslSimulationReport>()(z.strictObject({ identity, mechanism: z.enum(['PSK', 'MGK']).optional() })),
 } as const satisfies { readonly [C in Channel]: ChannelSpec<z.ZodType, unknown> };
 
 export type Contract = typeof contract;

@@ -359,5 +359,7 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
       const bytes = await readCaptureFile(file);
       return { canceled: false, file, inspection: services.mslInspect.inspectCapture(bytes, { showPayload: request?.showPayload === true }) };
     },
+    // Issue 21: one WRAP renewal between the PSK/MGK one and the handshake, so each kind of message shows once.
+    'exchanges.simulateMsl': ({ identity, mechanism }) => services.mslSimulate.simulate(identity, { ...(mechanism === undefined ? {} : { mechanism }), rungs: 1 }),
   };
 }

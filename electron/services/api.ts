@@ -18,6 +18,7 @@ import type { RekeyCounts } from '../../db/rekey.js';
 import type { PeerList } from './revocations.js';
 import type { JoseToolsService } from './joseTools.js';
 import type { MslInspectService } from './mslInspect.js';
+import type { MslSimulationReport } from './mslSimulate.js';
 
 /** Key material as it arrives from an operator's JSON file: hex strings. */
 export type DeviceKeyInput =
@@ -192,6 +193,11 @@ export type JoseApi = Pick<JoseToolsService, 'inspect' | 'decrypt' | 'verify' | 
 /** The keyring (keyring.ts): recipients' public keys, and this KeyLadder's own key pairs by their public halves. */
 export type KeyringApi = Pick<KeyringService, 'addRecipient' | 'recipients' | 'recipient' | 'removeRecipient' | 'ownKeys' | 'identityJwks' | 'rotateOwnKey'>;
 
+/** The simulated MSL device (mslSimulate.ts), in process: the app's "Simulated MSL device" (issue 21). */
+export interface MslSimulateApi {
+  simulate(identity: string, options?: { readonly mechanism?: 'PSK' | 'MGK'; readonly rungs?: number }): Promise<MslSimulationReport>;
+}
+
 export interface KeyLadderServices {
   readonly store: StoreApi;
   readonly devices: DeviceApi;
@@ -205,4 +211,5 @@ export interface KeyLadderServices {
   /** The MSL message inspector (issue 21 item 3): captures decoded with the store's keys. */
   readonly mslInspect: Pick<MslInspectService, 'inspectText' | 'inspectCapture'>;
   readonly keyring: KeyringApi;
+  readonly mslSimulate: MslSimulateApi;
 }

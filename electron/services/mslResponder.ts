@@ -140,12 +140,13 @@ export class MslResponderService implements MslApi {
 
   /**
    * `caller.test`: the operator's simulated device (msl simulate in process), not the real one:
-   * audited as `msl.test`, and left out of what describes the device (the wrapdata registry, its
+   * audited as `exchange.test` (with `msl: true`, as every operator's test: issue 21; stores
+   * written before it hold `msl.test` records), and left out of what describes the device (the wrapdata registry, its
    * exchange count and last exchange, the issuing generation's count), as `exchange simulate` is.
    */
   answer(body: Uint8Array, caller?: { readonly client: string; readonly test?: boolean }): MslOutcome {
     if (!this.session.unlocked) return unavailable('STORE_LOCKED', 'The store is locked.');
-    const details: Details = { bytes: body.length };
+    const details: Details = { ...(caller?.test ? { msl: true } : {}), bytes: body.length };
     const audit = (): MslAuditContext => ({ details, ...(caller ? { client: caller.client } : {}), ...(caller?.test ? { test: true } : {}) });
     let requestId: number | undefined;
     let identity: string | undefined;

@@ -100,19 +100,21 @@ export const mslInspectCommands: readonly Command[] = [
 
 const stepLine = (s: MslSimulationStep): string => {
   const token = s.masterToken ? `  token ${s.masterToken.serial}/${s.masterToken.sequence}` : '';
-  const kcvs = s.device ? `  device KCV kwrap ${s.device.kwrap} kenc ${s.device.kenc} khmac ${s.device.khmac}  responder kenc ${s.responder?.kenc ?? '------'} khmac ${s.responder?.khmac ?? '------'}` : '';
-  const outcome = s.error !== undefined ? `error ${visible(s.error, 200)}` : `${s.renewed ? 'renewed' : 'not renewed'}, echo ${s.echoed ? 'intact' : 'WRONG'}`;
+  const kcvs = s.device ? `  device KCV kwrap ${s.device.kwrap} kenc ${s.device.kenc} khmac ${s.device.khmac}  responder kwrap ${s.responder?.kwrap ?? '------'} kenc ${s.responder?.kenc ?? '------'} khmac ${s.responder?.khmac ?? '------'}` : '';
+  const error = s.mslError?.name === undefined ? '' : ` ${s.mslError.name}`;
+  const outcome = s.error !== undefined ? `error ${visible(s.error, 200)}${error}` : `${s.renewed ? 'renewed' : 'not renewed'}, echo ${s.kind === 'handshake' ? 'none (handshake)' : s.echoed ? 'intact' : 'WRONG'}`;
   return `${s.ok ? 'ok  ' : 'FAIL'} ${s.step.padEnd(28)} ${outcome}${token}${kcvs}  ${(s.micros / 1000).toFixed(1)} ms${s.note ? `\n     ${s.note}` : ''}`;
 };
 
 export const mslSimulateCommands: readonly Command[] = [
   {
     name: 'msl simulate', section: SECTION, params: 'ID', arity: [1, 1], options: ['mechanism', 'rungs', 'url'],
-    summary: 'a simulated MSL device (Kpe/Kph from the store): first contact, data, renewal by PSK, then --rungs WRAP renewals; KCVs of both sides compared',
+    summary: 'a simulated MSL device (Kpe/Kph from the store): first contact, data, renewal by PSK, --rungs WRAP renewals, a handshake, a non-replayable message; KCVs of both sides compared',
     details: 'In process against this store\'s responder (renewal window 0 s, so every renewal is due), or with --url against a running\n' +
       '`keyladder serve` (start it with --msl-renewal-window 1: a window of up to 5 s is waited for). The responder\'s side is the master token it\n' +
-      'issued, opened with this store\'s token keys: the same store must be behind --url. These are real MSL messages: audited as\n' +
-      'msl and counted as the device\'s exchanges. Exit 1 when a step fails.',
+      'issued, opened with this store\'s token keys: the same store must be behind --url. In process the messages are a test, as the\n' +
+      'app\'s simulated MSL device: audited as exchange.test (details msl: true), not counted as the device\'s exchanges, the wrapdata\n' +
+      'registry untouched. With --url they are real MSL messages to that serve: audited as msl and counted. Exit 1 when a step fails.',
     async run(ctx) {
       const { values } = ctx;
       const options = {

@@ -90,3 +90,23 @@ const ADVICE: Readonly<Record<string, string>> = {
 export function adviceFor(code: string): string {
   return ADVICE[code] ?? 'Check the values you entered and try again. If it keeps failing, see the audit log and the app log.';
 }
+
+/**
+ * What to do about an MSL error header (the simulated MSL device, issue 21): the line of its MSL
+ * error name when it has one, else what its response code tells the device to do, which is what
+ * MSL clients act on.
+ */
+const MSL_RESPONSE_ADVICE: Readonly<Record<string, string>> = {
+  FAIL: 'The responder will not answer this message as it is: check the device’s keys and settings against this store, and see the audit log.',
+  TRANSIENT_FAILURE: 'Try again in a moment: the responder could not answer now.',
+  ENTITY_REAUTH: 'The device drops its master token and authenticates again with PSK or MGK; check that its token came from this store and is the newest for its serial.',
+  KEYX_REQUIRED: 'The device must renew its keys: its next message carries a key request.',
+  ENTITYDATA_REAUTH: 'The device’s entity authentication did not verify: check that the Kpe/Kph (or its model group’s Kde/Kdh) in this store are the keys the device holds.',
+  EXPIRED: 'The master token has expired: the device renews it, or authenticates again.',
+  REPLAYED: 'That non-replayable id was used already: the device sends again with a new one.',
+};
+
+export function mslAdviceFor(name: string | undefined, response: string): string {
+  if (name !== undefined && ADVICE[name] !== undefined) return ADVICE[name];
+  return MSL_RESPONSE_ADVICE[response] ?? adviceFor(name ?? response);
+}
