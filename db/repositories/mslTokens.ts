@@ -5,7 +5,7 @@
 // both pass it: SQLite runs a statement under the write lock, and the second
 // one sees the first one's row.
 //
-// Also the MSL settings kept in meta (renewal window, expiration).
+// Also the MSL settings kept in meta (renewal window, expiration, non-replayable id window).
 
 import type { Db } from '../connection.js';
 
@@ -108,7 +108,7 @@ export class MslTokenRepository {
     return this.db.prepare('SELECT count(*) FROM msl_tokens').pluck().get() as number;
   }
 
-  /** A setting kept in meta (renewal window, expiration), as stored; undefined when unset. */
+  /** A setting kept in meta (renewal window, expiration, non-replayable id window), as stored; undefined when unset. */
   setting(key: MslSettingKey): string | undefined {
     return this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(key) as string | undefined;
   }
@@ -118,4 +118,4 @@ export class MslTokenRepository {
   }
 }
 
-export type MslSettingKey = 'msl_renewal_window' | 'msl_expiration';
+export type MslSettingKey = 'msl_renewal_window' | 'msl_expiration' | 'msl_non_replay_window';
