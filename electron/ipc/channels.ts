@@ -15,6 +15,10 @@ export const CHANNELS = [
   'jose.inspect', 'jose.inspectFile', 'jose.decrypt', 'jose.verify', 'jose.encrypt',
   'keyring.recipients', 'keyring.addRecipientFile', 'keyring.removeRecipient', 'keyring.ownKeys', 'keyring.identityJwks', 'keyring.rotateOwnKey',
   'responder.status', 'responder.start', 'responder.stop', 'responder.chooseTls', 'responder.chooseTokenFile', 'responder.chooseClientCa', 'responder.metrics',
+  // The MSL server's identity, master-token keys and settings (issue 21, item 4).
+  'mslServer.identities', 'mslServer.createIdentity', 'mslServer.rotateIdentity', 'mslServer.importIdentity', 'mslServer.retireIdentity', 'mslServer.destroyIdentity',
+  'mslServer.tokenKeys', 'mslServer.rotateTokenKeys', 'mslServer.importTokenKeys', 'mslServer.retireTokenKeys', 'mslServer.destroyTokenKeys',
+  'mslServer.settings', 'mslServer.setSettings',
 ] as const;
 
 export type Channel = (typeof CHANNELS)[number];

@@ -106,6 +106,10 @@ function tokenKeyView(row: MslTokenKeyRow): MslTokenKeyView {
   };
 }
 
+/** The lines an MSL client's config (mslcli.cfg) takes to authenticate this server: its scheme, msl.rsa.id.N and msl.rsa.pub.N (N: the client's own numbering). */
+export const mslClientConfigLines = (i: Pick<MslIdentityView, 'name' | 'keyId' | 'spki'>): string =>
+  [`entity.auth.schemes.${i.name} RSA`, `msl.rsa.id.N ${i.keyId}`, `msl.rsa.pub.N ${i.spki}`].join('\n');
+
 /** An MSL entity identity or key id: written in MSL client configs (space-separated), so printable ASCII without spaces. */
 export function checkMslName(value: unknown, what: string): string {
   if (typeof value !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(value)) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `${what} is 1 to 128 printable ASCII characters, without spaces.`);

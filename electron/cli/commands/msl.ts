@@ -8,7 +8,7 @@ import { CliError, CliErrorCode } from '../errors.js';
 import { readJsonObject, readTextFile } from '../inputs.js';
 import { int } from '../options.js';
 import { visible } from '../../shared/visibleText.js';
-import type { MslIdentityView, MslTokenKeyView } from '../../services/mslKeys.js';
+import { mslClientConfigLines, type MslIdentityView, type MslTokenKeyView } from '../../services/mslKeys.js';
 import { MAX_MSL_TIME_SECONDS } from '../../services/mslSettings.js';
 
 const SECTION = 'MSL server' as const;
@@ -20,8 +20,7 @@ export const mslTokenKeyLine = (k: MslTokenKeyView): string =>
   `gen ${k.generation}  ${k.status.padEnd(9)} KCV enc ${k.kcvEnc ?? '------'} hmac ${k.kcvHmac ?? '------'}  ${k.origin}  created ${k.createdAt}${k.graceUntil ? `  grace until ${k.graceUntil}` : ''}${k.retiredAt ? `  retired ${k.retiredAt}` : ''}${k.destroyedAt ? `  destroyed ${k.destroyedAt}` : ''}`;
 
 /** The lines an MSL client's config (mslcli.cfg) takes to authenticate this server. */
-const clientConfigLines = (i: MslIdentityView): string =>
-  [`entity.auth.schemes.${i.name} RSA`, `msl.rsa.id.N ${i.keyId}`, `msl.rsa.pub.N ${i.spki}`].join('\n');
+const clientConfigLines = mslClientConfigLines;
 
 function generation(ctx: Context): number {
   const [word] = ctx.args;
