@@ -162,8 +162,8 @@ d('the MSL server screen, through the real IPC wrapper and services', () => {
     await visible(h.page.getByText(/Imported generation 3 from/));
     const imported = h.services.msl.keys.tokenKeyGenerations().find((g) => g.generation === 3)!;
     expect(await h.page.locator('tr[data-token-generation="3"]').textContent()).toContain(imported.kcvEnc!);
-    await visible(h.page.locator('[data-token-timeline] rect'));
-    expect(await h.page.locator('[data-token-timeline] rect').count()).toBe(3);
+    await h.page.locator('[data-token-timeline]').scrollIntoViewIfNeeded();
+    expect(await h.page.locator('[data-token-timeline] [data-timeline-bar]').count()).toBe(3);
     await h.screenshot('token-keys-imported-timeline');
     await h.page.locator('tr[data-token-generation="1"]').getByRole('button', { name: 'Retire…' }).click();
     await h.screenshot('token-keys-retire-confirm');
