@@ -58,7 +58,9 @@ export function identityFromText(text: string, keyId?: string): { privateKey: st
   if (text.includes('-----BEGIN')) return { privateKey: text, ...(keyId === undefined ? {} : { keyId }) };
   const pairs = mslConfigRsaKeys(text);
   if (pairs.length === 0) return { privateKey: text, ...(keyId === undefined ? {} : { keyId }) };
-  const chosen = keyId === undefined ? (pairs.length === 1 ? pairs[0] : undefined) : pairs.find((p) => p.keyId === keyId);
+  // One pair that names no key id (a bare msl.rsa.priv.N line) takes the one given.
+  const lone = pairs.length === 1 ? pairs[0] : undefined;
+  const chosen = keyId === undefined ? lone : pairs.find((p) => p.keyId === keyId) ?? (lone?.keyId === undefined ? lone : undefined);
   if (chosen === undefined) {
     const ids = pairs.map((p) => p.keyId ?? `#${p.index}`).join(', ');
     throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, keyId === undefined

@@ -65,7 +65,7 @@ const checkWindow = (value: unknown): number => checkInteger(value, 'The non-rep
 
 export class MslSettingsService {
   /** Read on every MSL message: kept until another process commits or set() changes them. */
-  private readonly cache = new StoreVersionCache<MslSettings>();
+  private readonly cache = new StoreVersionCache<{ readonly all: MslSettings; readonly times: MslTimes }>();
 
   constructor(private readonly session: StoreSession, private readonly now: () => Date) {
     session.onLock(() => this.cache.forget());
@@ -73,14 +73,21 @@ export class MslSettingsService {
 
   /** The master-token times. */
   get(): MslTimes {
-    const { renewalWindow, expiration } = this.all();
-    return { renewalWindow, expiration };
+    return this.cached().times;
   }
 
   /** The times and the non-replayable id window. */
   all(): MslSettings {
+    return this.cached().all;
+  }
+
+  /** Both answers made once per data_version: the responder reads them on every message, without a copy each time. */
+  private cached(): { readonly all: MslSettings; readonly times: MslTimes } {
     const store = this.session.store();
-    return this.cache.get(store, () => mslSettings(store));
+    return this.cache.get(store, () => {
+      const all = mslSettings(store);
+      return { all, times: { renewalWindow: all.renewalWindow, expiration: all.expiration } };
+    });
   }
 
   /** The non-replayable id window the responder accepts ids in. */
