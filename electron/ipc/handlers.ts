@@ -4,7 +4,7 @@
 
 import type { OpenProtection } from '../services/bundles.js';
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { AppResponder } from '../appResponder.js';
 import type { KeyLadderServices } from '../services/api.js';
@@ -393,24 +393,35 @@ const MSL_CONFIG_FILTERS: readonly FileFilter[] = [
 
 const mslIdentityEntry = (i: MslIdentityView): MslIdentityEntry => ({ ...i, clientConfig: mslClientConfigLines(i) });
 
-/** A key file or MSL config main reads itself, bounded; the bytes read are zeroed once they are text. */
+/**
+ * A key file or MSL config main reads itself, bounded: at most one byte past the limit is ever read
+ * (a file that grows after a size check cannot slip by), and the bytes are zeroed once they are text.
+ */
 async function readMslKeyFile(file: string): Promise<string> {
-  let size: number;
+  const unreadable = () => new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The chosen file cannot be read. Nothing was changed.');
+  let handle: FileHandle;
   try {
-    size = (await stat(file)).size;
+    handle = await open(file, 'r');
   } catch {
-    throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The chosen file cannot be read. Nothing was changed.');
+    throw unreadable();
   }
-  if (size > MAX_MSL_CONFIG_BYTES) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `That file is larger than ${MAX_MSL_CONFIG_BYTES / 1024} KiB: no key file or MSL config is. Nothing was changed.`);
-  let bytes: Buffer;
+  const bytes = Buffer.alloc(MAX_MSL_CONFIG_BYTES + 1);
   try {
-    bytes = await readFile(file);
-  } catch {
-    throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The chosen file cannot be read. Nothing was changed.');
-  }
-  try {
-    return bytes.toString('utf8');
+    let length = 0;
+    for (;;) {
+      let n: number;
+      try {
+        ({ bytesRead: n } = await handle.read(bytes, length, bytes.length - length, null));
+      } catch {
+        throw unreadable();
+      }
+      if (n === 0) break;
+      length += n;
+      if (length > MAX_MSL_CONFIG_BYTES) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `That file is larger than ${MAX_MSL_CONFIG_BYTES / 1024} KiB: no key file or MSL config is. Nothing was changed.`);
+    }
+    return bytes.subarray(0, length).toString('utf8');
   } finally {
     bytes.fill(0);
+    await handle.close();
   }
 }
