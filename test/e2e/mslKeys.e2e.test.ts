@@ -10,6 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Locator } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DB, openRaw, storeKeyOf } from '../support/storeFiles.js';
 import { announceSkip, chromiumMissing, ROOT, SKIP_MESSAGE, startHarness, type Harness } from './harness.js';
 
 process.env['KEYLADDER_ALLOW_WEAK_KDF'] = '1';
@@ -39,6 +40,18 @@ d('the MSL server screen, through the real IPC wrapper and services', () => {
     h = await startHarness({ shotPrefix: 'mslkeys', kdfLogN: 10 });
     h.page.setDefaultTimeout(10_000);
     await h.services.store.create(PASSPHRASE);
+    // A store from before schema 8 (MSL) has no MSL server keys: start from one, as an upgraded store would.
+    h.services.store.lock();
+    const key = await storeKeyOf(h.storeDir, PASSPHRASE);
+    const raw = openRaw(path.join(h.storeDir, DB), key, { readonly: false });
+    try {
+      raw.prepare('DELETE FROM msl_identities').run();
+      raw.prepare('DELETE FROM msl_token_keys').run();
+    } finally {
+      raw.close();
+      key.fill(0);
+    }
+    await h.services.store.unlock(PASSPHRASE);
     await h.page.goto(`${h.origin}/index.html`);
     await visible(h.page.getByRole('heading', { name: 'Overview' }));
   }, 120_000);
@@ -51,9 +64,31 @@ d('the MSL server screen, through the real IPC wrapper and services', () => {
     await h?.close();
   });
 
-  it('shows the identity and copies the lines an MSL client configuration takes, or its PEM or JWK', async () => {
+  it('on a store without MSL keys, says so, and creates the identity and the first master-token keys after a confirmation', async () => {
     await nav('MSL server');
     await visible(h.page.getByRole('heading', { name: 'MSL server' }));
+    await visible(h.page.getByText('No MSL server identity: MSL clients cannot authenticate this server'));
+    await visible(h.page.getByText('No master-token keys: the responder refuses MSL messages until you rotate.'));
+    await h.screenshot('empty');
+    await h.page.getByRole('button', { name: 'Create identity…' }).click();
+    const create = dialog().getByRole('button', { name: 'Create identity' });
+    await dialog().getByLabel(/^Identity name/).fill('bad name');
+    await visible(dialog().getByText('A name is 1 to 128 printable ASCII characters'));
+    await dialog().getByLabel(/^Identity name/).fill('');
+    expect(await create.isDisabled()).toBe(true);
+    await dialog().getByRole('checkbox').check();
+    await h.screenshot('identity-create-confirm');
+    await create.click();
+    await visible(h.page.getByText(/Identity keyladder created/));
+    expect(h.services.msl.keys.identity()).toMatchObject({ generation: 1, name: 'keyladder', status: 'active' });
+    await h.page.locator('[data-msl-token-keys]').getByRole('button', { name: 'Rotate keys…' }).click();
+    await dialog().getByRole('checkbox').check();
+    await dialog().getByRole('button', { name: 'Rotate now' }).click();
+    await visible(h.page.getByText(/Generation 1 issues master tokens/));
+    await h.screenshot('identity-created');
+  });
+
+  it('shows the identity and copies the lines an MSL client configuration takes, or its PEM or JWK', async () => {
     const id = h.services.msl.keys.identity();
     const card = h.page.locator('[data-msl-identity]');
     await visible(card.getByText(id.keyId));
