@@ -5,7 +5,7 @@
 // both pass it: SQLite runs a statement under the write lock, and the second
 // one sees the first one's row.
 //
-// Also the MSL settings kept in meta (renewal window, expiration).
+// Also the MSL settings kept in meta (renewal window, expiration, non-replayable id window).
 
 import type { Db } from '../connection.js';
 
@@ -116,7 +116,7 @@ export class MslTokenRepository {
     return this.db.prepare(MSL_LATEST_TOKEN_SQL).get(identity) as { serial: number; sequence: number; at: string; expiresAt: string } | undefined;
   }
 
-  /** A setting kept in meta (renewal window, expiration), as stored; undefined when unset. */
+  /** A setting kept in meta (renewal window, expiration, non-replayable id window), as stored; undefined when unset. */
   setting(key: MslSettingKey): string | undefined {
     return this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(key) as string | undefined;
   }
@@ -126,4 +126,4 @@ export class MslTokenRepository {
   }
 }
 
-export type MslSettingKey = 'msl_renewal_window' | 'msl_expiration';
+export type MslSettingKey = 'msl_renewal_window' | 'msl_expiration' | 'msl_non_replay_window';

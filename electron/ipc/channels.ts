@@ -20,6 +20,10 @@ export const CHANNELS = [
   'msl.inspect', 'msl.inspectFile',
   // Issue 21, the Test exchange screen's "Simulated MSL device".
   'exchanges.simulateMsl',
+  // The MSL server's identity, master-token keys and settings (issue 21, item 4).
+  'mslServer.identities', 'mslServer.createIdentity', 'mslServer.rotateIdentity', 'mslServer.importIdentity', 'mslServer.retireIdentity', 'mslServer.destroyIdentity',
+  'mslServer.tokenKeys', 'mslServer.rotateTokenKeys', 'mslServer.importTokenKeys', 'mslServer.retireTokenKeys', 'mslServer.destroyTokenKeys',
+  'mslServer.settings', 'mslServer.setSettings',
 ] as const;
 
 export type Channel = (typeof CHANNELS)[number];

@@ -32,6 +32,8 @@ import { MAX_JOSE_TEXT, type JoseDecryption, type JoseInspection, type JoseVerif
 import type { MslInspection } from '../services/mslInspect.js';
 import { MAX_MSL_TEXT } from '../shared/mslCaptureLimits.js';
 import { AUDIT_ACTIONS, CHANNELS, PASSIVE_CHANNELS, type Channel } from './channels.js';
+import type { MslIdentityView, MslTokenKeyView } from '../services/mslKeys.js';
+import { MAX_MSL_TIME_SECONDS, MAX_NON_REPLAYABLE_WINDOW, type MslSettings } from '../services/mslSettings.js';
 
 // ---------------------------------------------------------------- building blocks
 
@@ -219,6 +221,28 @@ export type KeyedOutcome<T> = { readonly canceled: true } | { readonly canceled:
 
 export type FileOutcome<T> = { readonly canceled: true } | ({ readonly canceled: false; readonly file: string } & T);
 
+// ---------------------------------------------------------------- the MSL server's keys (issue 21, item 4)
+
+/** An MSL generation number, as the services bound it. */
+const mslGeneration = z.number({ error: 'A generation is a number.' }).int({ error: 'A generation is a whole number.' }).min(1, { error: 'A generation is 1 or more.' }).max(2 ** 32 - 1, { error: 'No generation is that large.' });
+/** An MSL entity identity or key id: written in MSL configs, space-separated. */
+const mslName = z.string().regex(/^[\x21-\x7e]{1,128}$/, { error: 'Use 1 to 128 printable ASCII characters without spaces.' });
+const mslSeconds = (what: string) => z.number({ error: `${what} is a number of seconds.` }).int({ error: `${what} is a whole number of seconds.` })
+  .min(1, { error: `${what} is at least 1 second.` }).max(MAX_MSL_TIME_SECONDS, { error: `${what} is at most a year (${MAX_MSL_TIME_SECONDS} s).` });
+const mslGrace = z.number().int({ error: 'The grace period is a whole number of seconds.' }).min(0, { error: 'The grace period is 0 seconds or more.' }).max(MAX_MSL_TIME_SECONDS, { error: 'The grace period is at most a year.' });
+/** Destroying asks for the generation typed again, as issuers.destroy does; main refuses a mismatch too. */
+const mslDestroy = z.strictObject({ generation: mslGeneration, confirm: mslGeneration }).refine((r) => r.generation === r.confirm, {
+  error: 'The typed generation does not match the generation to destroy.',
+  path: ['confirm'],
+});
+
+/** An identity generation as the app shows it: public forms only (SPKI, PEM, JWK, the client config lines), never the private key. */
+export type MslIdentityEntry = MslIdentityView & {
+  /** What an MSL client's config takes to authenticate this server (mslcli.cfg lines). */
+  readonly clientConfig: string;
+};
+export type { MslSettings, MslTokenKeyView };
+
 // ---------------------------------------------------------------- the contract
 
 interface ChannelSpec<S extends z.ZodType, R> {
@@ -380,6 +404,40 @@ export const contract = {
    * anywhere for the renderer). Audited as exchange.test; the report carries names and KCVs, no key.
    */
   'exchanges.simulateMsl': channel<MslSimulationReport>()(z.strictObject({ identity, mechanism: z.enum(['PSK', 'MGK']).optional() })),
+  // The MSL server (issue 21, item 4). Keys travel inbound only through files main reads in its own dialog.
+  /** Every identity generation, newest first: public forms only. */
+  'mslServer.identities': channel<MslIdentityEntry[]>()(noArgs),
+  /** The first identity of a store that has none: RSA 2048. */
+  'mslServer.createIdentity': channel<MslIdentityEntry>()(z.strictObject({ name: mslName.optional() })),
+  /** A new key pair signs from now on; the one before is kept as retiring until retired. */
+  'mslServer.rotateIdentity': channel<MslIdentityEntry>()(z.strictObject({ name: mslName.optional() })),
+  /**
+   * Main asks for the private key file (PEM, or an MSL server config with msl.rsa.priv.N), and, with
+   * `publicKeyFile`, for the public key its clients pin; it reads both: the private key never crosses.
+   * `keyId`: the key id clients pin (a config's msl.rsa.id.N otherwise).
+   */
+  'mslServer.importIdentity': channel<FileOutcome<{ readonly identity: MslIdentityEntry }>>()(
+    z.strictObject({ keyId: mslName.optional(), name: mslName.optional(), publicKeyFile: z.boolean().optional() }),
+  ),
+  'mslServer.retireIdentity': channel<MslIdentityEntry>()(z.strictObject({ generation: mslGeneration })),
+  'mslServer.destroyIdentity': channel<MslIdentityEntry>()(mslDestroy),
+  /** Master-token key generations: KCVs only. */
+  'mslServer.tokenKeys': channel<MslTokenKeyView[]>()(noArgs),
+  /** `graceSeconds`: how long the generation before still verifies tokens (default: the master-token expiration). */
+  'mslServer.rotateTokenKeys': channel<MslTokenKeyView>()(z.strictObject({ graceSeconds: mslGrace.optional() })),
+  /** Main asks for an MSL server config (msl.key.enc, msl.key.hmac) or the CLI's {"enc","hmac"} JSON, and reads it. */
+  'mslServer.importTokenKeys': channel<FileOutcome<{ readonly generation: MslTokenKeyView }>>()(z.strictObject({ graceSeconds: mslGrace.optional() })),
+  'mslServer.retireTokenKeys': channel<MslTokenKeyView>()(z.strictObject({ generation: mslGeneration })),
+  'mslServer.destroyTokenKeys': channel<MslTokenKeyView>()(mslDestroy),
+  'mslServer.settings': channel<MslSettings>()(noArgs),
+  /** Checked again in main as a whole (the expiration at least the renewal window), audited. */
+  'mslServer.setSettings': channel<MslSettings>()(
+    z.strictObject({
+      renewalWindow: mslSeconds('The renewal window').optional(),
+      expiration: mslSeconds('The expiration').optional(),
+      nonReplayableWindow: z.number({ error: 'The window is a number.' }).int({ error: 'The window is a whole number.' }).min(1, { error: 'The window is at least 1.' }).max(MAX_NON_REPLAYABLE_WINDOW, { error: `The window is at most ${MAX_NON_REPLAYABLE_WINDOW}.` }).optional(),
+    }),
+  ),
 } as const satisfies { readonly [C in Channel]: ChannelSpec<z.ZodType, unknown> };
 
 export type Contract = typeof contract;
@@ -391,6 +449,8 @@ export type ResultOf<C extends Channel> = Exclude<Contract[C]['result'], undefin
 
 export interface ReplyError {
   readonly code: string;
+  /** A finer, stable name beside the code, when the service gives one (MSL_KEY_INVALID's PUBLIC_KEY_MISMATCH, say). */
+  readonly reason?: string;
   readonly message: string;
 }
 export type Reply<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ReplyError };

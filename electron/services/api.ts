@@ -3,6 +3,8 @@
 // and format. Every method that fails throws a ServiceError (or a LadderError
 // for exchanges) with a stable `code`.
 
+import type { MslKeyService } from './mslKeys.js';
+import type { MslSettingsService } from './mslSettings.js';
 import type { OpenProtection } from './bundles.js';
 import type { SignedAuditExport } from './audit.js';
 import type { Delivery } from './delivery.js';
@@ -212,4 +214,6 @@ export interface KeyLadderServices {
   readonly mslInspect: Pick<MslInspectService, 'inspectText' | 'inspectCapture'>;
   readonly keyring: KeyringApi;
   readonly mslSimulate: MslSimulateApi;
+  /** The MSL server's identity, master-token keys and settings (the app's MSL server screen, issue 21). */
+  readonly msl: { readonly keys: MslKeyService; readonly settings: MslSettingsService };
 }

@@ -82,7 +82,7 @@ export interface MslServerState {
 /** The store's MSL services (mslKeys.ts, mslSettings.ts, mslTokens.ts) as the responder uses them. */
 export function mslServerState(msl: {
   readonly keys: { serverSigner(): MslServerSigner; tokenKeys(): MslTokenKeyCopy[] };
-  readonly settings: { get(): { readonly renewalWindow: number; readonly expiration: number } };
+  readonly settings: { get(): { readonly renewalWindow: number; readonly expiration: number }; nonReplayableWindow(): number };
   readonly tokens: MslTokenService;
 }): MslServerState {
   return {
@@ -91,7 +91,7 @@ export function mslServerState(msl: {
     times: () => msl.settings.get(),
     drawSerial: () => msl.tokens.drawSerial(),
     recordRenewal: (serial, identity, presented, expiresAt) => msl.tokens.recordRenewal(serial, identity, presented, expiresAt, { adoptUnknown: true }),
-    acceptNonReplayableId: (serial, identity, id, sequence, expiresAt) => msl.tokens.acceptNonReplayableId(serial, identity, id, { adoptUnknown: true, sequence, expiresAt }),
+    acceptNonReplayableId: (serial, identity, id, sequence, expiresAt) => msl.tokens.acceptNonReplayableId(serial, identity, id, { adoptUnknown: true, sequence, expiresAt, window: msl.settings.nonReplayableWindow() }),
   };
 }
 

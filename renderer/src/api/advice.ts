@@ -28,7 +28,7 @@ const ADVICE: Readonly<Record<string, string>> = {
   ISSUER_KEY_KNOWN: 'This Kissuer is (or was) one of this store’s generations already; nothing was imported. There is nothing to import again.',
   MSL_KEY_INVALID: 'Give the MSL server’s RSA private key (2048 bits or more, e = 65537), unencrypted: PEM “RSA PRIVATE KEY” or “PRIVATE KEY”, or the Base64 DER of msl.rsa.priv.N.',
   MSL_KEY_KNOWN: 'That key (or key id) is already one of this store’s MSL generations: nothing was imported. Choose another key id, or nothing needs importing.',
-  MSL_NOT_FOUND: 'Create the MSL server identity and master-token keys first (keyladder msl identity create, keyladder msl keys rotate), or check the generation number.',
+  MSL_NOT_FOUND: 'Create the MSL server identity and master-token keys first (MSL server screen: Create identity, Rotate keys; or keyladder msl identity create, keyladder msl keys rotate), or check the generation number.',
   MSL_CAPTURE_TOO_LARGE: 'Paste only the one message (its HTTP body, or that body in Base64), or choose the capture as a file: the inspector reads files of up to 16 MiB, the most an MSL message may be.',
   MSL_TRANSITION: 'That change is not allowed from the generation’s current status: rotate to replace the active one.',
   IMPORT_INVALID: 'Fix the file (header row: identity, group, kpe, kph, kpw) and import it again.',
@@ -87,8 +87,20 @@ const ADVICE: Readonly<Record<string, string>> = {
   TLS_FILES_UNREADABLE: 'Check that both files exist and that your account may read them.',
 };
 
-export function adviceFor(code: string): string {
-  return ADVICE[code] ?? 'Check the values you entered and try again. If it keeps failing, see the audit log and the app log.';
+/** Advice for one reason of a code (CODE.REASON), where the code's own line would not say what to do. */
+const REASON_ADVICE: Readonly<Record<string, string>> = {
+  'MSL_KEY_INVALID.NOT_RSA': 'MSL’s RSA entity authentication needs an RSA key: choose the server’s RSA private key, not an EC or Ed25519 one.',
+  'MSL_KEY_INVALID.KEY_SIZE': 'Use an RSA key of 2048 bits or more, or let KeyLadder make one (Rotate).',
+  'MSL_KEY_INVALID.EXPONENT': 'Use an RSA key whose public exponent is 65537 (openssl genpkey -algorithm RSA makes one), or let KeyLadder make one (Rotate).',
+  'MSL_KEY_INVALID.WEAK_KEY': 'The key can be broken from its public half alone: do not use it anywhere. Let KeyLadder make a new one (Rotate) and re-configure the clients.',
+  'MSL_KEY_INVALID.HALVES_MISMATCH': 'The private key file is damaged or was assembled from two keys: take the key from the MSL server again, unaltered.',
+  'MSL_KEY_INVALID.PUBLIC_KEY_MISMATCH': 'The public key the clients pin (msl.rsa.pub.N) is not this private key’s: choose the matching pair, or import without a public key file and re-configure the clients with the lines shown.',
+  'MSL_KEY_INVALID.ENCRYPTED': 'Decrypt the key first (openssl pkey -in KEY -out PLAIN), import the plain copy, then erase it.',
+  'MSL_KEY_INVALID.NOT_PRIVATE': 'Choose the private key (PEM “RSA PRIVATE KEY” or “PRIVATE KEY”), or the MSL server config holding msl.rsa.priv.N; the public key alone cannot sign.',
+};
+
+export function adviceFor(code: string, reason?: string): string {
+  return (reason === undefined ? undefined : REASON_ADVICE[`${code}.${reason}`]) ?? ADVICE[code] ?? 'Check the values you entered and try again. If it keeps failing, see the audit log and the app log.';
 }
 
 /**

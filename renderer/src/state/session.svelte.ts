@@ -13,6 +13,7 @@ export const SCREENS = [
   { id: 'exchange', label: 'Test exchange' },
   { id: 'responder', label: 'Responder' },
   { id: 'kissuer', label: 'Kissuer' },
+  { id: 'mslserver', label: 'MSL server' },
   { id: 'keys', label: 'Keys' },
   { id: 'jose', label: 'JOSE' },
   { id: 'msl-inspector', label: 'MSL inspector' },
