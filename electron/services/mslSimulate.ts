@@ -38,7 +38,7 @@ import { openWrapdata } from '../ladder/wrapdata.js';
 import { StoreKeySource } from './storeKeySource.js';
 import { checkIdentity, checkInteger } from './keyInput.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
-import type { MslInspection, MslInspectService } from './mslInspect.js';
+import type { MslInspection, MslInspectService, MslSignatureVerdict } from './mslInspect.js';
 import type { MslKeyService } from './mslKeys.js';
 import type { MslResponderService } from './mslResponder.js';
 import type { MslOutcome } from './api.js';
@@ -60,7 +60,7 @@ export interface MslSimulatedMessage {
   readonly keys: string;
   /** The inspector's description of that key (KCVs or RFC 7638 thumbprint), or why it could not be found. */
   readonly keyDetail: string;
-  readonly signature: 'valid' | 'invalid' | 'not checked';
+  readonly signature: MslSignatureVerdict;
   readonly header?: {
     readonly messageId: number;
     readonly renewable: boolean;
