@@ -143,6 +143,18 @@ d('the Responder screen lists the MSL messages the app answers', () => {
     await h.screenshot('device-detail');
   });
 
+  it('forgets the list when the store locks: after the unlock it starts again, empty', async () => {
+    await h.page.getByRole('button', { name: 'Lock' }).click();
+    await visible(h.page.getByRole('heading', { name: 'Unlock KeyLadder' }));
+    expect(h.responder.mslMessages()).toMatchObject({ rows: [], held: 0 });
+    await h.page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
+    await h.page.getByRole('button', { name: 'Unlock' }).click();
+    await h.page.getByRole('heading', { name: 'Unlock KeyLadder' }).waitFor({ state: 'hidden', timeout: 20_000 });
+    await nav('Responder');
+    await visible(h.page.locator('[data-msl-empty]'));
+    expect(await h.page.locator('[data-msl-row]').count()).toBe(0);
+  });
+
   it('sends no key bytes to the renderer through the MSL channels (KCVs and thumbprints only)', () => {
     const mine = h.replies.filter((r) => r.channel === 'responder.mslMessages' || r.channel === 'responder.mslMessage' || r.channel === 'responder.metrics');
     expect(mine.some((r) => r.channel === 'responder.mslMessage')).toBe(true);
