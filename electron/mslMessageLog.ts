@@ -111,7 +111,7 @@ export class MslMessageLog {
   readonly #entries: Entry[] = [];
   #nextId = 1;
   #keptBytes = 0;
-  /** Rows whose bytes went for the total cap after they were added (reported once each page, while held). */
+  /** Rows whose bytes went for the total cap after they were added (named in every page while they are held). */
   readonly #released = new Set<number>();
 
   constructor(

@@ -85,12 +85,13 @@ d('the Responder screen lists the MSL messages the app answers', () => {
     const serial = h.responder.mslMessages().rows.at(-1)!.issued!.serial;
     expect(await h.page.locator('[data-kind="data"]').textContent()).toContain(`master token ${serial} / seq 0`);
     // The handshake carried a key request the responder did not answer (the token's renewal window is not open).
-    expect(await h.page.locator('[data-kind="handshake"]').textContent()).toContain('JWE_LADDER WRAP (not answered: the token is not yet renewable) · handshake');
+    expect(await h.page.locator('[data-kind="handshake"]').textContent()).toContain('JWE_LADDER WRAP, not answered · handshake');
     // The charts count them by kind.
     await expect.poll(() => h.page.locator('[data-kind-count="mslKeyExchange"]').textContent()).toBe('1');
     expect(await h.page.locator('[data-kind-count="mslData"]').textContent()).toBe('1');
     expect(await h.page.locator('[data-kind-count="mslHandshake"]').textContent()).toBe('1');
     expect(await h.page.locator('[data-kind-count="ladder"]').textContent()).toBe('0');
+    await h.page.locator('[data-msl-traffic]').scrollIntoViewIfNeeded();
     await h.screenshot('live-list');
   });
 
@@ -103,6 +104,7 @@ d('the Responder screen lists the MSL messages the app answers', () => {
     expect(await refused.locator('[data-msl-error]').textContent()).toBe('ENTITY_NOT_FOUND');
     expect(await refused.textContent()).toContain('(104005)');
     await expect.poll(() => h.page.locator('[data-kind-count="mslRefused"]').textContent()).toBe('1');
+    await h.page.locator('[data-msl-traffic]').scrollIntoViewIfNeeded();
     await h.screenshot('refused');
   });
 
@@ -141,6 +143,18 @@ d('the Responder screen lists the MSL messages the app answers', () => {
     await expect.poll(() => h.page.locator('[data-device-msl-token]').textContent()).toMatch(new RegExp(`serial ${token.serial}, sequence 0, expires`));
     expect(await h.page.locator('[data-device-msl-message]').textContent()).toMatch(/answered$/);
     await h.screenshot('device-detail');
+  });
+
+  it('forgets the list when the store locks: after the unlock it starts again, empty', async () => {
+    await h.page.getByRole('button', { name: 'Lock' }).click();
+    await visible(h.page.getByRole('heading', { name: 'Unlock KeyLadder' }));
+    expect(h.responder.mslMessages()).toMatchObject({ rows: [], held: 0 });
+    await h.page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
+    await h.page.getByRole('button', { name: 'Unlock' }).click();
+    await h.page.getByRole('heading', { name: 'Unlock KeyLadder' }).waitFor({ state: 'hidden', timeout: 20_000 });
+    await nav('Responder');
+    await visible(h.page.locator('[data-msl-empty]'));
+    expect(await h.page.locator('[data-msl-row]').count()).toBe(0);
   });
 
   it('sends no key bytes to the renderer through the MSL channels (KCVs and thumbprints only)', () => {

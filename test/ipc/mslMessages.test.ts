@@ -13,6 +13,7 @@ import { MslClient } from '../../electron/msl/client.js';
 import { MslMessageLog, MSL_LOG_MESSAGE_BYTES, MSL_LOG_ROWS, MSL_LOG_TOTAL_BYTES } from '../../electron/mslMessageLog.js';
 import type { MslOutcome } from '../../electron/services/api.js';
 import { trustedSender } from '../../electron/security/trustedSender.js';
+import { adviceFor } from '../../renderer/src/api/advice.js';
 import { openTestServices, PASSPHRASE, type TestServices } from '../support/services.js';
 
 const TRUSTED: IpcEventLike = { senderFrame: { url: 'app://keyladder/index.html', parent: null }, sender: { send: () => {} } };
@@ -152,6 +153,8 @@ describe('the app\'s responder lists the MSL messages it answers', () => {
     expect(inspect).toHaveBeenCalledTimes(1);
     expect(r.mslMessage(data!.id).inspection).toMatchObject({ sender: { kind: 'master-token', token: { serialNumber: serial } }, signature: 'valid' });
     expect(() => r.mslMessage(9999)).toThrow(expect.objectContaining({ code: 'MSL_MESSAGE_NOT_FOUND' }));
+    // The app says what to do about it, not the catch-all.
+    expect(adviceFor('MSL_MESSAGE_NOT_FOUND')).not.toBe(adviceFor('NO_SUCH_CODE_AT_ALL'));
 
     // No key bytes in anything that crosses to the renderer.
     const crossing = JSON.stringify([page, ...page.rows.map((row) => r.mslMessage(row.id))]);
