@@ -105,9 +105,9 @@ describe('an imported MSL server key', () => {
     const cfg = mslServerConfig();
     const before = snapshot(t.services);
     for (const text of ['msl.key.enc 00112233445566778899aabbccddeeff\n', '{"enc":"00112233445566778899aabbccddeeff"}', '{"enc":"a","hmac":"b","wrap":"c"}', 'not a config', '{"enc":']) {
-      expect(() => keys.importTokenKeysText(text), text).toThrow(expect.objectContaining({ code: 'INVALID_KEY' }));
+      expect(() => keys.importTokenKeysText(text), text).toThrow(expect.objectContaining({ code: 'INVALID_KEY', reason: 'MSL_TOKEN_KEYS' }));
     }
-    expect(() => keys.importTokenKeysText('msl.key.enc 0011\nmsl.key.hmac 22')).toThrow(expect.objectContaining({ code: 'INVALID_KEY' }));
+    expect(() => keys.importTokenKeysText('msl.key.enc 0011\nmsl.key.hmac 22')).toThrow(expect.objectContaining({ code: 'INVALID_KEY', reason: 'MSL_TOKEN_KEYS', message: expect.stringContaining('msl.key.enc') }));
     expect(snapshot(t.services)).toEqual(before);
     const imported = keys.importTokenKeysText(CONFIG_TEXT, 60);
     expect(imported).toMatchObject({ origin: 'imported-msl', status: 'active', kcvEnc: kcv(Buffer.from(cfg['msl.key.enc']!, 'hex'), 'aes'), kcvHmac: kcv(Buffer.from(cfg['msl.key.hmac']!, 'hex'), 'hmac') });
