@@ -27,7 +27,7 @@ import { visible } from '../shared/visibleText.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import { checkInteger, keyFromHex } from './keyInput.js';
 import { generateMslKeyPair, readMslPrivateKey, type MslRsaKeyPair } from './mslRsaKeyInput.js';
-import { identityFromText, tokenKeysFromText } from './mslServerConfig.js';
+import { identityFromText, MSL_TOKEN_KEYS_REASON, tokenKeysFromText } from './mslServerConfig.js';
 import { MAX_MSL_TIME_SECONDS, mslTimes } from './mslSettings.js';
 import { StoreVersionCache } from './storeVersionCache.js';
 import type { StoreSession } from './session.js';
@@ -387,10 +387,10 @@ export class MslKeyService {
   importTokenKeys(encHex: string, hmacHex: string, graceSeconds?: number): MslTokenKeyView {
     const store = this.session.store();
     const grace = graceSeconds === undefined ? mslTimes(store).expiration : checkInteger(graceSeconds, 'The grace period in seconds', 0, MAX_MSL_TIME_SECONDS);
-    const enc = keyFromHex(encHex, 'msl.key.enc', 16);
+    const enc = tokenKeyFromHex(encHex, 'msl.key.enc', 16);
     let hmac: Buffer;
     try {
-      hmac = keyFromHex(hmacHex, 'msl.key.hmac', 32);
+      hmac = tokenKeyFromHex(hmacHex, 'msl.key.hmac', 32);
     } catch (e) {
       enc.fill(0);
       throw e;
@@ -458,6 +458,16 @@ export class MslKeyService {
     const now = this.now().toISOString();
     return keys.filter((k) => k.graceUntil === null || k.graceUntil > now)
       .map((k) => ({ generation: k.generation, status: k.status, encryptionKey: secretCopy(k.encryptionKey), hmacKey: secretCopy(k.hmacKey) }));
+  }
+}
+
+/** keyFromHex, its refusal marked as a master-token key's (MSL_TOKEN_KEYS), so the app's advice speaks of msl.key.enc/hmac, not a device's keys. */
+function tokenKeyFromHex(value: string, name: string, length: number): Buffer {
+  try {
+    return keyFromHex(value, name, length);
+  } catch (e) {
+    if (e instanceof ServiceError && e.code === ServiceErrorCode.INVALID_KEY) throw new ServiceError(e.code, e.message, undefined, MSL_TOKEN_KEYS_REASON);
+    throw e;
   }
 }
 

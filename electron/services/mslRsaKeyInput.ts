@@ -17,7 +17,7 @@ import { createPrivateKey, createPublicKey, generateKeyPair, sign, verify, type 
 import { promisify } from 'node:util';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { decodeBase64 } from '../encoding/base64.js';
-import { MAX_RSA_BITS, MIN_RSA_BITS, rsaPublicKeyProblem } from '../jwe/rsaKeyCheck.js';
+import { gcd, MAX_RSA_BITS, MIN_RSA_BITS, rsaPublicKeyProblem } from '../jwe/rsaKeyCheck.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 
 /** The modulus of keys generated here. */
@@ -84,10 +84,6 @@ export async function readMslPrivateKey(text: string, publicText?: string): Prom
 }
 
 const bigint = (b64url: string | undefined): bigint => (b64url ? BigInt(`0x${Buffer.from(b64url, 'base64url').toString('hex') || '0'}`) : 0n);
-const gcd = (a: bigint, b: bigint): bigint => {
-  while (b !== 0n) [a, b] = [b, a % b];
-  return a;
-};
 
 /**
  * The private key's members agree with each other and with its public half: n = p·q, e·d ≡ 1

@@ -12,6 +12,9 @@ import { ServiceError, ServiceErrorCode } from './errors.js';
 /** No MSL config, nor a key file, comes near this: a bigger one is refused before it is read. */
 export const MAX_MSL_CONFIG_BYTES = 256 * 1024;
 
+/** The reason beside INVALID_KEY when master-token keys (msl.key.enc, msl.key.hmac) are missing or malformed. */
+export const MSL_TOKEN_KEYS_REASON = 'MSL_TOKEN_KEYS';
+
 /** One RSA key pair of the config, by its index N. */
 export interface MslConfigRsaKey {
   readonly index: number;
@@ -73,7 +76,7 @@ export function identityFromText(text: string, keyId?: string): { privateKey: st
 
 /** msl.key.enc and msl.key.hmac (hex), from an MSL config or the CLI's {"enc","hmac"} JSON. */
 export function tokenKeysFromText(text: string): { enc: string; hmac: string } {
-  const incomplete = () => new ServiceError(ServiceErrorCode.INVALID_KEY, 'The file holds no master-token keys: give an MSL server config with msl.key.enc and msl.key.hmac lines, or {"enc":"<32 hex digits>","hmac":"<64 hex digits>"}. Nothing was changed.');
+  const incomplete = () => new ServiceError(ServiceErrorCode.INVALID_KEY, 'The file holds no master-token keys: give an MSL server config with msl.key.enc and msl.key.hmac lines, or {"enc":"<32 hex digits>","hmac":"<64 hex digits>"}. Nothing was changed.', undefined, MSL_TOKEN_KEYS_REASON);
   if (text.trimStart().startsWith('{')) {
     const parsed = parseStrictJson(text);
     if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) throw incomplete();

@@ -189,7 +189,8 @@ d('the MSL server screen, through the real IPC wrapper and services', () => {
     await dialog().getByRole('checkbox').check();
     await dialog().getByRole('button', { name: 'Choose file and import…' }).click();
     await visible(dialog().getByRole('alert'));
-    expect(await dialog().getByRole('alert').textContent()).toContain('INVALID_KEY');
+    expect(await dialog().getByRole('alert').textContent()).toContain('INVALID_KEY · MSL_TOKEN_KEYS');
+    expect(await dialog().getByRole('alert').textContent()).toContain('mslsrv.cfg holds both lines');
     expect(h.services.msl.keys.tokenKeyGenerations()).toHaveLength(2);
     await h.screenshot('token-keys-import-refused');
     h.dialogs.open.push(CONFIG);

@@ -199,7 +199,7 @@ describe('the MSL server channels', () => {
     expect(await call('mslServer.importTokenKeys', {})).toEqual({ ok: true, value: { canceled: true } });
     const before = snapshot();
     open.push(file('nokeys.cfg', 'msl.key.enc 00112233445566778899aabbccddeeff\n'));
-    expect(await call('mslServer.importTokenKeys', {})).toMatchObject({ ok: false, error: { code: 'INVALID_KEY' } });
+    expect(await call('mslServer.importTokenKeys', {})).toMatchObject({ ok: false, error: { code: 'INVALID_KEY', reason: 'MSL_TOKEN_KEYS' } });
     expect(snapshot()).toEqual(before);
     open.push(CONFIG);
     const imported = await call('mslServer.importTokenKeys', { graceSeconds: 60 });
@@ -238,5 +238,8 @@ describe('the advice for an imported key\'s refusal', () => {
     for (const reason of own) expect(adviceFor('MSL_KEY_INVALID', reason), reason).not.toBe(adviceFor('MSL_KEY_INVALID'));
     // The others fall back to the code's own line.
     expect(adviceFor('MSL_KEY_INVALID', MslKeyRefusal.MALFORMED)).toBe(adviceFor('MSL_KEY_INVALID'));
+    // Master-token keys refused: advice about msl.key.enc/hmac, not a device's Kpe and Kph.
+    expect(adviceFor('INVALID_KEY', 'MSL_TOKEN_KEYS')).toContain('msl.key.hmac');
+    expect(adviceFor('INVALID_KEY')).toContain('Kpe');
   });
 });

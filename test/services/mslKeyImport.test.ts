@@ -36,6 +36,13 @@ const b64u = (n: bigint): string => {
 };
 const big = (s: string | undefined): bigint => BigInt(`0x${Buffer.from(s!, 'base64url').toString('hex')}`);
 
+/** A private key assembled from two: one key's n and e, the other's private members. */
+function assembled(): string {
+  const a = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }) as JsonWebKey;
+  const b = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }) as JsonWebKey;
+  return createPrivateKey({ key: { ...b, n: a.n, e: a.e }, format: 'jwk' }).export({ format: 'pem', type: 'pkcs1' }) as string;
+}
+
 /** An RSA key whose private exponent is not e's inverse, while its CRT members are right: it signs and verifies, as OpenSSL signs by CRT. */
 function wrongD(): string {
   const jwk = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }) as JsonWebKey;
@@ -57,6 +64,7 @@ describe('an imported MSL server key', () => {
       ['e = 3', pem(generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 }).privateKey), undefined, 'EXPONENT'],
       ['e = 65539', pem(generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 65539 }).privateKey), undefined, 'EXPONENT'],
       ['d not e\'s inverse', wrongD(), undefined, 'HALVES_MISMATCH'],
+      ['assembled from two keys', assembled(), undefined, 'HALVES_MISMATCH'],
       ['another key\'s public half', pem(good.privateKey), other.publicKey.export({ format: 'pem', type: 'spki' }) as string, 'PUBLIC_KEY_MISMATCH'],
       ['another key\'s msl.rsa.pub.N', pem(good.privateKey), `msl.rsa.pub.0 ${other.publicKey.export({ format: 'der', type: 'spki' }).toString('base64')}`, 'PUBLIC_KEY_MISMATCH'],
       ['a public key that does not parse', pem(good.privateKey), 'not a key', 'MALFORMED'],
@@ -97,9 +105,9 @@ describe('an imported MSL server key', () => {
     const cfg = mslServerConfig();
     const before = snapshot(t.services);
     for (const text of ['msl.key.enc 00112233445566778899aabbccddeeff\n', '{"enc":"00112233445566778899aabbccddeeff"}', '{"enc":"a","hmac":"b","wrap":"c"}', 'not a config', '{"enc":']) {
-      expect(() => keys.importTokenKeysText(text), text).toThrow(expect.objectContaining({ code: 'INVALID_KEY' }));
+      expect(() => keys.importTokenKeysText(text), text).toThrow(expect.objectContaining({ code: 'INVALID_KEY', reason: 'MSL_TOKEN_KEYS' }));
     }
-    expect(() => keys.importTokenKeysText('msl.key.enc 0011\nmsl.key.hmac 22')).toThrow(expect.objectContaining({ code: 'INVALID_KEY' }));
+    expect(() => keys.importTokenKeysText('msl.key.enc 0011\nmsl.key.hmac 22')).toThrow(expect.objectContaining({ code: 'INVALID_KEY', reason: 'MSL_TOKEN_KEYS', message: expect.stringContaining('msl.key.enc') }));
     expect(snapshot(t.services)).toEqual(before);
     const imported = keys.importTokenKeysText(CONFIG_TEXT, 60);
     expect(imported).toMatchObject({ origin: 'imported-msl', status: 'active', kcvEnc: kcv(Buffer.from(cfg['msl.key.enc']!, 'hex'), 'aes'), kcvHmac: kcv(Buffer.from(cfg['msl.key.hmac']!, 'hex'), 'hmac') });
