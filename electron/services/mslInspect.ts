@@ -265,7 +265,7 @@ export class MslInspectService {
 
   /** A pasted capture (captureBytes: the body's text, or its Base64), decoded as inspect() does. */
   inspectText(text: string, options: MslInspectOptions = {}): MslInspection {
-    if (text.length > MAX_MSL_TEXT) throw new ServiceError(ServiceErrorCode.MSL_CAPTURE_TOO_LARGE, `The pasted MSL message is longer than ${MAX_MSL_TEXT / 1024 / 1024} MiB characters: choose it as a file instead.`);
+    if (text.length > MAX_MSL_TEXT) throw new ServiceError(ServiceErrorCode.MSL_CAPTURE_TOO_LARGE, `The pasted MSL message is longer than ${MAX_MSL_TEXT / 1024 / 1024} MiB: choose it as a file instead.`);
     return this.inspectCapture(new Uint8Array(Buffer.from(text, 'utf8')), options);
   }
 
