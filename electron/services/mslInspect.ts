@@ -23,7 +23,7 @@
 // written to the store.
 
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { MAX_MSL_FILE, MAX_MSL_TEXT } from '../shared/mslCaptureLimits.js';
 import { encodeBase64Url } from '../encoding/base64.js';
 import { kcv } from '../jwe/kcv.js';
@@ -235,17 +235,22 @@ export function captureBytes(capture: Uint8Array): Uint8Array {
  * refused without reading the rest, whatever size the file claims.
  */
 export async function readCaptureFile(file: string): Promise<Uint8Array> {
+  const unreadable = () => new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Cannot read that file.');
+  // A regular file only: a FIFO would hold main's open() until something writes to it, a directory fails on read.
+  if (!(await stat(file).catch(() => undefined))?.isFile()) throw unreadable();
   let handle;
   try {
     handle = await open(file, 'r');
   } catch {
-    throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Cannot read that file.');
+    throw unreadable();
   }
   try {
     const buffer = Buffer.alloc(MAX_MSL_FILE + 1);
     let length = 0;
     while (length < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length).catch(() => {
+        throw unreadable();
+      });
       if (bytesRead === 0) break;
       length += bytesRead;
     }
