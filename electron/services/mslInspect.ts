@@ -44,7 +44,7 @@ import { decodeBase64 } from '../encoding/base64.js';
 import { fromUtf8 } from '../encoding/bytes.js';
 import { withheldPayload, type Withheld } from '../jose/keyMembers.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
-import { entityContext } from './mslEntities.js';
+import { checkTokenIdentity, entityContext } from './mslEntities.js';
 import type { MslKeyService } from './mslKeys.js';
 import type { StoreSession } from './session.js';
 
@@ -88,6 +88,12 @@ export interface MslTokenView {
    * 'identity-mismatch': the serial is recorded for another identity.
    */
   readonly issued?: { readonly byThisStore: 'yes' | 'keys-only' | 'identity-mismatch'; readonly newestSequence?: number };
+  /**
+   * Why the responder would refuse a message under this token now, though it
+   * opens (mslEntities.ts checkTokenIdentity): its identity revoked or gone
+   * from this store (MASTERTOKEN_IDENTITY_REVOKED, with the detail).
+   */
+  readonly refusedNow?: string;
 }
 
 export interface MslHeaderView {
@@ -371,6 +377,17 @@ export class MslInspectService {
     return `model group ${group?.name ?? '?'}'s Kde/Kdh (KCVs ${group?.kcv_kde ?? '?'}/${group?.kcv_kdh ?? '?'})`;
   }
 
+  /** The responder's refusal of the token's identity (a revoked or unknown device), if any. */
+  private refusedNow(identity: string): { refusedNow?: string } {
+    try {
+      checkTokenIdentity(this.session.store(), identity);
+      return {};
+    } catch (e) {
+      if (!(e instanceof MslError)) throw e;
+      return { refusedNow: describe(e) };
+    }
+  }
+
   /** Whether the store's token bookkeeping records this serial for this identity (mslTokens.ts). */
   private issued(serial: number, identity: string): NonNullable<MslTokenView['issued']> {
     const row = this.session.store().mslTokens.get(serial);
@@ -434,7 +451,12 @@ export class MslInspectService {
       try {
         const sessionKcvs = { encryption: kcv(opened.keys.encryptionKey, 'aes'), hmac: kcv(opened.keys.hmacKey, 'hmac') };
         return {
-          view: { ...numbers, opened: { identity: opened.identity, tokenKeyGeneration: generations[opened.contextIndex]!.generation, sessionKcvs }, issued: this.issued(token.serialNumber, opened.identity) },
+          view: {
+            ...numbers,
+            opened: { identity: opened.identity, tokenKeyGeneration: generations[opened.contextIndex]!.generation, sessionKcvs },
+            issued: this.issued(token.serialNumber, opened.identity),
+            ...this.refusedNow(opened.identity),
+          },
           session: sessionContext(opened, opened.identity, opened.keys),
         };
       } finally {
