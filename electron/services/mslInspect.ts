@@ -23,7 +23,7 @@
 // written to the store.
 
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { MAX_MSL_FILE, MAX_MSL_TEXT } from '../shared/mslCaptureLimits.js';
 import { encodeBase64Url } from '../encoding/base64.js';
 import { kcv } from '../jwe/kcv.js';
@@ -44,7 +44,7 @@ import { decodeBase64 } from '../encoding/base64.js';
 import { fromUtf8 } from '../encoding/bytes.js';
 import { withheldPayload, type Withheld } from '../jose/keyMembers.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
-import { entityContext } from './mslEntities.js';
+import { checkTokenIdentity, entityContext } from './mslEntities.js';
 import type { MslKeyService } from './mslKeys.js';
 import type { StoreSession } from './session.js';
 
@@ -88,6 +88,12 @@ export interface MslTokenView {
    * 'identity-mismatch': the serial is recorded for another identity.
    */
   readonly issued?: { readonly byThisStore: 'yes' | 'keys-only' | 'identity-mismatch'; readonly newestSequence?: number };
+  /**
+   * Why the responder would refuse a message under this token now, though it
+   * opens (mslEntities.ts checkTokenIdentity): its identity revoked or gone
+   * from this store (MASTERTOKEN_IDENTITY_REVOKED, with the detail).
+   */
+  readonly refusedNow?: string;
 }
 
 export interface MslHeaderView {
@@ -235,17 +241,22 @@ export function captureBytes(capture: Uint8Array): Uint8Array {
  * refused without reading the rest, whatever size the file claims.
  */
 export async function readCaptureFile(file: string): Promise<Uint8Array> {
+  const unreadable = () => new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Cannot read that file.');
+  // A regular file only: a FIFO would hold main's open() until something writes to it, a directory fails on read.
+  if (!(await stat(file).catch(() => undefined))?.isFile()) throw unreadable();
   let handle;
   try {
     handle = await open(file, 'r');
   } catch {
-    throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Cannot read that file.');
+    throw unreadable();
   }
   try {
     const buffer = Buffer.alloc(MAX_MSL_FILE + 1);
     let length = 0;
     while (length < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length).catch(() => {
+        throw unreadable();
+      });
       if (bytesRead === 0) break;
       length += bytesRead;
     }
@@ -265,7 +276,7 @@ export class MslInspectService {
 
   /** A pasted capture (captureBytes: the body's text, or its Base64), decoded as inspect() does. */
   inspectText(text: string, options: MslInspectOptions = {}): MslInspection {
-    if (text.length > MAX_MSL_TEXT) throw new ServiceError(ServiceErrorCode.MSL_CAPTURE_TOO_LARGE, `The pasted MSL message is longer than ${MAX_MSL_TEXT / 1024 / 1024} MiB characters: choose it as a file instead.`);
+    if (text.length > MAX_MSL_TEXT) throw new ServiceError(ServiceErrorCode.MSL_CAPTURE_TOO_LARGE, `The pasted MSL message is longer than ${MAX_MSL_TEXT / 1024 / 1024} MiB: choose it as a file instead.`);
     return this.inspectCapture(new Uint8Array(Buffer.from(text, 'utf8')), options);
   }
 
@@ -366,6 +377,17 @@ export class MslInspectService {
     return `model group ${group?.name ?? '?'}'s Kde/Kdh (KCVs ${group?.kcv_kde ?? '?'}/${group?.kcv_kdh ?? '?'})`;
   }
 
+  /** The responder's refusal of the token's identity (a revoked or unknown device), if any. */
+  private refusedNow(identity: string): { refusedNow?: string } {
+    try {
+      checkTokenIdentity(this.session.store(), identity);
+      return {};
+    } catch (e) {
+      if (!(e instanceof MslError)) throw e;
+      return { refusedNow: describe(e) };
+    }
+  }
+
   /** Whether the store's token bookkeeping records this serial for this identity (mslTokens.ts). */
   private issued(serial: number, identity: string): NonNullable<MslTokenView['issued']> {
     const row = this.session.store().mslTokens.get(serial);
@@ -429,7 +451,12 @@ export class MslInspectService {
       try {
         const sessionKcvs = { encryption: kcv(opened.keys.encryptionKey, 'aes'), hmac: kcv(opened.keys.hmacKey, 'hmac') };
         return {
-          view: { ...numbers, opened: { identity: opened.identity, tokenKeyGeneration: generations[opened.contextIndex]!.generation, sessionKcvs }, issued: this.issued(token.serialNumber, opened.identity) },
+          view: {
+            ...numbers,
+            opened: { identity: opened.identity, tokenKeyGeneration: generations[opened.contextIndex]!.generation, sessionKcvs },
+            issued: this.issued(token.serialNumber, opened.identity),
+            ...this.refusedNow(opened.identity),
+          },
           session: sessionContext(opened, opened.identity, opened.keys),
         };
       } finally {

@@ -29,6 +29,11 @@ const known: Buffer[] = [];
     if (session) known.push(Buffer.from(session.encryptionkey, 'base64'), Buffer.from(session.hmackey, 'base64'));
   }
 }
+// The server identity's private key: its RSA private members.
+{
+  const jwk = server1Rsa().privateKey.export({ format: 'jwk' });
+  for (const member of [jwk.d, jwk.p, jwk.q, jwk.dp, jwk.dq, jwk.qi]) known.push(Buffer.from(member!, 'base64url'));
+}
 const PAYLOAD_SECRET = '5e2f0c9a7b1d4e3f8a6c2b0d9e7f1a3c';
 known.push(Buffer.from(PAYLOAD_SECRET, 'hex'));
 
@@ -126,6 +131,18 @@ d('the MSL message inspector in Chromium', () => {
     await h.screenshot('msl-server-token');
   });
 
+  it("a renewal sent under MSL's master token: the token's numbers, opened with the store's token keys, the header under its session keys", async () => {
+    await showPayload(false);
+    await inspect(vectorText('003-request'));
+    await expect.poll(() => view().getAttribute('data-signature')).toBe('valid');
+    expect(await h.page.locator('[data-msl-sender]').textContent()).toMatch(/^a master token \(serial \d+, sequence \d+\)$/);
+    const token = h.page.locator('section[aria-label="Master token"]');
+    expect(await token.locator('[data-token-issued]').getAttribute('data-token-issued')).toBe('keys-only');
+    expect(await token.textContent()).toMatch(/Session keysenc [0-9A-F]{6} hmac [0-9A-F]{6}/);
+    expect(await h.page.locator('[data-msl-key-request]').textContent()).toMatch(/JWE_LADDER WRAP \(wrapdata \d+ bytes, not shown\)/);
+    await h.screenshot('master-token-sender');
+  });
+
   it('a payload that holds key members is withheld even when asked: its size and member names only', async () => {
     const c = await client1();
     const bytes = c.request({ renew: 'PSK', payload: Buffer.from(JSON.stringify({ device: 'client1', kpw: PAYLOAD_SECRET })) });
@@ -206,7 +223,7 @@ d('the MSL message inspector in Chromium', () => {
       const b64 = k.toString('base64');
       return [k.toString('hex'), k.toString('hex').toUpperCase(), b64, b64.replace(/=+$/, ''), k.toString('base64url')];
     };
-    expect(known.length).toBeGreaterThanOrEqual(11);
+    expect(known.length).toBeGreaterThanOrEqual(17);
     for (const key of known) {
       for (const spelling of spellings(key)) expect(haystack.includes(spelling), `key spelled ${spelling.slice(0, 6)}… found in a reply`).toBe(false);
     }

@@ -123,16 +123,18 @@ describe('msl.inspect and msl.inspectFile', () => {
     expect(await h['msl.inspectFile'](undefined, ctx)).toEqual({ canceled: true });
   });
 
-  it('a file past 16 MiB is MSL_CAPTURE_TOO_LARGE, read no further than one byte past the cap', async () => {
+  it('a file past 16 MiB is MSL_CAPTURE_TOO_LARGE, read no further than one byte past the cap; a missing file or a directory: INVALID_ARGUMENT', async () => {
     expect(MAX_MSL_FILE).toBe(DEFAULT_SPLIT_LIMITS.maxMessageBytes);
     const dir = tempDir();
     const big = path.join(dir, 'big.bin');
     writeFileSync(big, Buffer.alloc(MAX_MSL_FILE + 1, 0x20));
     const exact = path.join(dir, 'exact.bin');
     writeFileSync(exact, Buffer.alloc(MAX_MSL_FILE, 0x20));
-    const { h } = await sample(big, exact, path.join(dir, 'missing.bin'));
+    const { h } = await sample(big, exact, path.join(dir, 'missing.bin'), dir);
     await expect(Promise.resolve().then(() => h['msl.inspectFile'](undefined, ctx))).rejects.toMatchObject({ code: 'MSL_CAPTURE_TOO_LARGE' });
     expect(await h['msl.inspectFile'](undefined, ctx)).toMatchObject({ canceled: false, inspection: { unreadable: { code: expect.any(String) } } });
+    await expect(Promise.resolve().then(() => h['msl.inspectFile'](undefined, ctx))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: 'Cannot read that file.' });
+    // A directory (or a FIFO, which would hold main's open()) is not read.
     await expect(Promise.resolve().then(() => h['msl.inspectFile'](undefined, ctx))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: 'Cannot read that file.' });
   });
 

@@ -204,6 +204,15 @@ describe('MslInspectService.inspect', () => {
     expect(repeated.chunks).toHaveLength(3);
   });
 
+  it("a token whose device is revoked still opens, and says the responder's refusal (MASTERTOKEN_IDENTITY_REVOKED); a revoked device's own request: ENTITY_REVOKED, not checked", async () => {
+    const svc = await inspector();
+    expect(svc.inspect(messageBytes('003', 'request')).sender).not.toHaveProperty('token.refusedNow');
+    t!.services.devices.revoke('client1');
+    const out = svc.inspect(messageBytes('003', 'request'));
+    expect(out).toMatchObject({ signature: 'valid', sender: { kind: 'master-token', token: { opened: { identity: 'client1' }, refusedNow: 'MASTERTOKEN_IDENTITY_REVOKED (DEVICE_REVOKED)' } } });
+    expect(svc.inspect(messageBytes('001', 'request'))).toMatchObject({ signature: 'not checked', problemCode: 'ENTITY_REVOKED' });
+  });
+
   it('writes nothing: no audit record, no device bookkeeping', async () => {
     const svc = await inspector();
     const before = t!.services.audit.list({}).length;

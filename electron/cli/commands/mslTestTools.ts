@@ -40,6 +40,7 @@ const tokenLines = (t: MslTokenView, indent: string): string[] => [
   t.opened
     ? `${indent}opened with token key generation ${t.opened.tokenKeyGeneration}: identity ${visible(t.opened.identity, 100)}, session keys KCV enc ${t.opened.sessionKcvs.encryption} hmac ${t.opened.sessionKcvs.hmac}`
     : `${indent}not opened: ${visible(t.notOpened ?? '?', 200)}`,
+  ...(t.refusedNow ? [`${indent}refused by the responder now: ${visible(t.refusedNow, 200)}`] : []),
 ];
 
 const chunkLine = (c: MslChunkView): string =>
