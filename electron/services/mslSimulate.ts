@@ -398,7 +398,8 @@ function describeMessage(i: MslInspection): MslSimulatedMessage {
         keyResponse: h.keyResponse !== undefined,
       },
     }),
-    ...(issued === undefined ? {} : { payloadKeys: tokenKeys(issued.serialNumber, issued.sequenceNumber) }),
+    // A key response's payload is under the new token's keys; a handshake's answer carries none.
+    ...(issued === undefined || i.payload.chunks === 0 ? {} : { payloadKeys: tokenKeys(issued.serialNumber, issued.sequenceNumber) }),
     chunks: i.payload.chunks,
   };
 }

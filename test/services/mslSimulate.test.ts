@@ -113,6 +113,8 @@ describe('MslSimulateService.simulate, in process', () => {
     // Handshake: flagged, renewable, no payload either way, new keys.
     expect(handshake!.request).toMatchObject({ header: { handshake: true, renewable: true, keyRequest: 'WRAP' } });
     expect(handshake!.payload).toEqual({ sent: '', received: '' });
+    expect(handshake!.answer).toMatchObject({ chunks: 0, header: { keyResponse: true } });
+    expect(handshake!.answer!.payloadKeys).toBeUndefined();
     expect(handshake!.renewed).toBe(true);
     // Non-replayable: the id 1 for the new token, the echo intact.
     expect(nonReplayable!.request).toMatchObject({ keys: token(handshake), header: { nonReplayableId: 1 } });
