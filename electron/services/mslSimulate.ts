@@ -21,9 +21,9 @@
 // for, a longer one is not, and the renewal not granted is reported as such.
 //
 // In process, like `exchange simulate`, the messages are audited as
-// `exchange.test` (details `msl: true`; `msl.test` before issue 21, whose
-// app screen runs this too) and do not count as the device's exchanges, nor touch its
-// wrapdata lineage. Over HTTP the serve being tested cannot tell a simulation
+// `exchange.test` (details `msl: true`; `msl.test` before issue 21, whose app
+// screen runs this too: one action for every operator's test) and do not
+// count as the device's exchanges, nor touch its wrapdata lineage. Over HTTP the serve being tested cannot tell a simulation
 // from the device: its records are ordinary `msl` ones.
 
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
