@@ -60,6 +60,8 @@ export interface MslSimulatedMessage {
   readonly keys: string;
   /** The inspector's description of that key (KCVs or RFC 7638 thumbprint), or why it could not be found. */
   readonly keyDetail: string;
+  /** The KCVs of a symmetric pair (encryption/HMAC) the header is under, when the store holds them. */
+  readonly keyKcvs?: string;
   readonly signature: 'valid' | 'invalid' | 'not checked';
   readonly header?: {
     readonly messageId: number;
@@ -379,6 +381,9 @@ function describeMessage(i: MslInspection): MslSimulatedMessage {
     : sender.scheme === 'MGK' ? 'Kde/Kdh'
     : sender.scheme === 'RSA' ? `server RSA key ${sender.pubkeyid ?? '?'}`
     : sender.scheme;
+  // The pair's KCVs: the token's session keys as opened, or Kpe/Kph (Kde/Kdh) as the store records them.
+  const sessionKcvs = sender?.kind === 'master-token' ? sender.token.opened?.sessionKcvs : undefined;
+  const keyKcvs = sessionKcvs !== undefined ? `${sessionKcvs.encryption}/${sessionKcvs.hmac}` : sender?.kind === 'entity' && sender.scheme !== 'RSA' ? /\(KCVs ([0-9A-F]{6}\/[0-9A-F]{6})\)/.exec(i.key ?? '')?.[1] : undefined;
   const h = i.header;
   const request = h?.keyRequests.find((k) => k.scheme === 'JWE_LADDER');
   const issued = h?.keyResponse?.masterToken;
@@ -386,6 +391,7 @@ function describeMessage(i: MslInspection): MslSimulatedMessage {
     bytes: i.bytes,
     keys,
     keyDetail: i.key ?? i.problem ?? (i.unreadable ? i.unreadable.code : 'not checked'),
+    ...(keyKcvs === undefined ? {} : { keyKcvs }),
     signature: i.signature,
     ...(h === undefined ? {} : {
       header: {

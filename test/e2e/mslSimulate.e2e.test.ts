@@ -85,7 +85,8 @@ d('Test exchange → Simulated MSL device, in Chromium', () => {
     const keyId = h.services.msl.keys.identity().keyId;
     const first = await text(steps.nth(0));
     expect(first).toContain('first contact (PSK)');
-    expect(first).toContain('Kpe/Kph');
+    const kcv = h.services.devices.get(pskDevice.identity)!.kcv;
+    expect(first).toContain(`Kpe/Kph · KCVs ${kcv.kpe}/${kcv.kph}`);
     expect(first).toContain(`server RSA key ${keyId}`);
     expect(first).toMatch(/msg id \d+ · renewable · key request PSK · offers GZIP, LZW, en-US, JSON/);
     expect(first).toMatch(/Master token issued: serial \d+, sequence 0 ?renewal window \S+ · expires \S+/);
