@@ -21,9 +21,9 @@
 // for, a longer one is not, and the renewal not granted is reported as such.
 //
 // In process, like `exchange simulate`, the messages are audited as
-// `exchange.test` (details `msl: true`; `msl.test` before issue 21, whose
-// app screen runs this too) and do not count as the device's exchanges, nor touch its
-// wrapdata lineage. Over HTTP the serve being tested cannot tell a simulation
+// `exchange.test` (details `msl: true`; `msl.test` before issue 21, whose app
+// screen runs this too: one action for every operator's test) and do not
+// count as the device's exchanges, nor touch its wrapdata lineage. Over HTTP the serve being tested cannot tell a simulation
 // from the device: its records are ordinary `msl` ones.
 
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
@@ -60,6 +60,8 @@ export interface MslSimulatedMessage {
   readonly keys: string;
   /** The inspector's description of that key (KCVs or RFC 7638 thumbprint), or why it could not be found. */
   readonly keyDetail: string;
+  /** The KCVs of a symmetric pair (encryption/HMAC) the header is under, when the store holds them. */
+  readonly keyKcvs?: string;
   readonly signature: MslSignatureVerdict;
   readonly header?: {
     readonly messageId: number;
@@ -379,6 +381,9 @@ function describeMessage(i: MslInspection): MslSimulatedMessage {
     : sender.scheme === 'MGK' ? 'Kde/Kdh'
     : sender.scheme === 'RSA' ? `server RSA key ${sender.pubkeyid ?? '?'}`
     : sender.scheme;
+  // The pair's KCVs: the token's session keys as opened, or Kpe/Kph (Kde/Kdh) as the store records them.
+  const sessionKcvs = sender?.kind === 'master-token' ? sender.token.opened?.sessionKcvs : undefined;
+  const keyKcvs = sessionKcvs !== undefined ? `${sessionKcvs.encryption}/${sessionKcvs.hmac}` : sender?.kind === 'entity' && sender.scheme !== 'RSA' ? /\(KCVs ([0-9A-F]{6}\/[0-9A-F]{6})\)/.exec(i.key ?? '')?.[1] : undefined;
   const h = i.header;
   const request = h?.keyRequests.find((k) => k.scheme === 'JWE_LADDER');
   const issued = h?.keyResponse?.masterToken;
@@ -386,6 +391,7 @@ function describeMessage(i: MslInspection): MslSimulatedMessage {
     bytes: i.bytes,
     keys,
     keyDetail: i.key ?? i.problem ?? (i.unreadable ? i.unreadable.code : 'not checked'),
+    ...(keyKcvs === undefined ? {} : { keyKcvs }),
     signature: i.signature,
     ...(h === undefined ? {} : {
       header: {
@@ -398,7 +404,8 @@ function describeMessage(i: MslInspection): MslSimulatedMessage {
         keyResponse: h.keyResponse !== undefined,
       },
     }),
-    ...(issued === undefined ? {} : { payloadKeys: tokenKeys(issued.serialNumber, issued.sequenceNumber) }),
+    // A key response's payload is under the new token's keys; a handshake's answer carries none.
+    ...(issued === undefined || i.payload.chunks === 0 ? {} : { payloadKeys: tokenKeys(issued.serialNumber, issued.sequenceNumber) }),
     chunks: i.payload.chunks,
   };
 }

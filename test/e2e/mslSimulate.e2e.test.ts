@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveWrappingKey } from '../../electron/jwe/keyDerivation.js';
-import { announceSkip, chromiumMissing, SKIP_MESSAGE, startHarness, type Harness } from './harness.js';
+import { announceSkip, chromiumMissing, SCREENSHOTS, SKIP_MESSAGE, startHarness, type Harness } from './harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PASSPHRASE = 'correct horse battery staple';
@@ -85,7 +85,8 @@ d('Test exchange → Simulated MSL device, in Chromium', () => {
     const keyId = h.services.msl.keys.identity().keyId;
     const first = await text(steps.nth(0));
     expect(first).toContain('first contact (PSK)');
-    expect(first).toContain('Kpe/Kph');
+    const kcv = h.services.devices.get(pskDevice.identity)!.kcv;
+    expect(first).toContain(`Kpe/Kph · KCVs ${kcv.kpe}/${kcv.kph}`);
     expect(first).toContain(`server RSA key ${keyId}`);
     expect(first).toMatch(/msg id \d+ · renewable · key request PSK · offers GZIP, LZW, en-US, JSON/);
     expect(first).toMatch(/Master token issued: serial \d+, sequence 0 ?renewal window \S+ · expires \S+/);
@@ -101,6 +102,10 @@ d('Test exchange → Simulated MSL device, in Chromium', () => {
     await h.screenshot('psk-all-steps');
     await h.page.locator('figure.msl').scrollIntoViewIfNeeded();
     await h.screenshot('psk-diagram');
+    // The whole diagram, all six steps, as one picture.
+    await h.page.setViewportSize({ width: 1280, height: 2400 });
+    await h.page.locator('figure.msl').screenshot({ path: path.join(SCREENSHOTS, 'msl-simulate-psk-diagram-whole.png') });
+    await h.page.setViewportSize({ width: 1280, height: 820 });
     if (process.env['KEYLADDER_UPDATE_DOCS'] === '1') {
       mkdirSync(path.join(ROOT, 'docs', 'screenshots'), { recursive: true });
       // The first three steps (first contact, data, renewal): every kind of arrow and box, in a small file.

@@ -92,6 +92,11 @@ describe('MslSimulateService.simulate, in process', () => {
     // First contact: the device's Kpe/Kph (named by KCV), answered under the server's RSA key by key id.
     expect(first!.request).toMatchObject({ keys: 'Kpe/Kph', signature: 'valid', header: { renewable: true, handshake: false, keyRequest: 'PSK', keyResponse: false, capabilities: 'GZIP, LZW, en-US, JSON' } });
     expect(first!.request!.keyDetail).toMatch(/^device client1's Kpe\/Kph \(KCVs [0-9A-F]{6}\/[0-9A-F]{6}\)$/);
+    const device = s.devices.get('client1')!;
+    expect(first!.request!.keyKcvs).toBe(`${device.kcv.kpe}/${device.kcv.kph}`);
+    expect(first!.answer!.keyKcvs).toBeUndefined();
+    // A message under token n names the session keys by the KCVs the device got with it.
+    expect(data!.request!.keyKcvs).toBe(`${first!.device!.kenc}/${first!.device!.khmac}`);
     expect(first!.answer).toMatchObject({ keys: `server RSA key ${keyId}`, signature: 'valid', header: { keyResponse: true, messageId: first!.request!.header!.messageId + 1 }, payloadKeys: token(first) });
     expect(first!.issued).toMatchObject({ serial: first!.masterToken!.serial, sequence: 0, tokenKeyGeneration: 1 });
     expect(Date.parse(first!.issued!.renewalWindow)).toBeLessThan(Date.parse(first!.issued!.expiration));
@@ -113,6 +118,8 @@ describe('MslSimulateService.simulate, in process', () => {
     // Handshake: flagged, renewable, no payload either way, new keys.
     expect(handshake!.request).toMatchObject({ header: { handshake: true, renewable: true, keyRequest: 'WRAP' } });
     expect(handshake!.payload).toEqual({ sent: '', received: '' });
+    expect(handshake!.answer).toMatchObject({ chunks: 0, header: { keyResponse: true } });
+    expect(handshake!.answer!.payloadKeys).toBeUndefined();
     expect(handshake!.renewed).toBe(true);
     // Non-replayable: the id 1 for the new token, the echo intact.
     expect(nonReplayable!.request).toMatchObject({ keys: token(handshake), header: { nonReplayableId: 1 } });
