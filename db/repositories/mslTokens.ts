@@ -107,6 +107,14 @@ export class MslTokenRepository {
     return this.db.prepare('DELETE FROM msl_tokens WHERE expires_at < ?').run(before).changes;
   }
 
+  /** Forgets the serials an operator's simulated device was issued (they are `identity`'s only). Returns how many. */
+  forget(serials: readonly number[], identity: string): number {
+    const remove = this.db.prepare('DELETE FROM msl_tokens WHERE serial = ? AND identity = ?');
+    let removed = 0;
+    for (const serial of serials) removed += remove.run(serial, identity).changes;
+    return removed;
+  }
+
   count(): number {
     return this.db.prepare('SELECT count(*) FROM msl_tokens').pluck().get() as number;
   }

@@ -192,39 +192,43 @@ export class MslSimulateService {
       { step: 'non-replayable data', kind: 'non-replayable', request: { renew: false, nonReplayable: true }, renewal: 'none' },
     ];
     const steps: MslSimulationStep[] = [];
-    for (const [index, planned] of plan.entries()) {
-      const { step, kind, renewal } = planned;
-      if (renewal !== 'none') await waitForRenewalWindow(client);
-      // Short text, so that the app can show what was sent and what came back; random so an old answer cannot pass for this one.
-      const sent = kind === 'handshake' ? '' : `step ${index + 1}, ${step}: ${randomBytes(6).toString('hex')}`;
-      const payload = new TextEncoder().encode(sent);
-      const started = performance.now();
-      let body: Uint8Array;
-      try {
-        body = client.request({ ...planned.request, ...(kind === 'handshake' ? {} : { payload }) });
-      } catch (e) {
-        // The client cannot build the request (a WRAP renewal without a Kwrap): the plan cannot go on.
-        if (!(e instanceof RangeError || e instanceof MslError)) throw e;
-        steps.push({ step, kind, renewal, renewed: false, echoed: false, payload: { sent, received: '' }, error: `the device cannot send it: ${e instanceof MslError ? e.code : e.message}`, ok: false, micros: micros(started) });
-        break;
+    try {
+      for (const [index, planned] of plan.entries()) {
+        const { step, kind, renewal } = planned;
+        if (renewal !== 'none') await waitForRenewalWindow(client);
+        // Short text, so that the app can show what was sent and what came back; random so an old answer cannot pass for this one.
+        const sent = kind === 'handshake' ? '' : `step ${index + 1}, ${step}: ${randomBytes(6).toString('hex')}`;
+        const payload = new TextEncoder().encode(sent);
+        const started = performance.now();
+        let body: Uint8Array;
+        try {
+          body = client.request({ ...planned.request, ...(kind === 'handshake' ? {} : { payload }) });
+        } catch (e) {
+          // The client cannot build the request (a WRAP renewal without a Kwrap): the plan cannot go on.
+          if (!(e instanceof RangeError || e instanceof MslError)) throw e;
+          steps.push({ step, kind, renewal, renewed: false, echoed: false, payload: { sent, received: '' }, error: `the device cannot send it: ${e instanceof MslError ? e.code : e.message}`, ok: false, micros: micros(started) });
+          break;
+        }
+        const answer = await transport(body);
+        const us = micros(started);
+        // Each message read once by the store's inspector: the report's descriptions, and the token the answer issued.
+        const answerInspection = this.inspector.inspect(answer);
+        const messages = { request: describeMessage(this.inspector.inspect(body)), answer: describeMessage(answerInspection) };
+        let accepted: AcceptResult;
+        try {
+          accepted = await client.accept(answer);
+        } catch (e) {
+          if (!(e instanceof MslError)) throw e;
+          steps.push({ step, kind, renewal, renewed: false, echoed: false, ...messages, payload: { sent, received: '' }, error: `${e.code}: the device refused the answer`, ok: false, micros: us });
+          break;
+        }
+        const result = this.step(planned, accepted, answerInspection, payload, us, identity, client.wrapdata());
+        steps.push({ ...result, ...messages });
+        // Each step builds on the last (a WRAP renewal needs the Kwrap of the one before): stop at the first that failed.
+        if (!result.ok) break;
       }
-      const answer = await transport(body);
-      const us = micros(started);
-      // Each message read once by the store's inspector: the report's descriptions, and the token the answer issued.
-      const answerInspection = this.inspector.inspect(answer);
-      const messages = { request: describeMessage(this.inspector.inspect(body)), answer: describeMessage(answerInspection) };
-      let accepted: AcceptResult;
-      try {
-        accepted = await client.accept(answer);
-      } catch (e) {
-        if (!(e instanceof MslError)) throw e;
-        steps.push({ step, kind, renewal, renewed: false, echoed: false, ...messages, payload: { sent, received: '' }, error: `${e.code}: the device refused the answer`, ok: false, micros: us });
-        break;
-      }
-      const result = this.step(planned, accepted, answerInspection, payload, us, identity, client.wrapdata());
-      steps.push({ ...result, ...messages });
-      // Each step builds on the last (a WRAP renewal needs the Kwrap of the one before): stop at the first that failed.
-      if (!result.ok) break;
+    } finally {
+      if (options.url === undefined) this.forgetSimulatedTokens(identity, steps);
     }
     return { identity, mechanism, target: options.url ?? 'this store, in process', steps, planned: plan.length, allOk: steps.length === plan.length && steps.every((s) => s.ok) };
   }
@@ -299,6 +303,20 @@ export class MslSimulateService {
   }
 
   /** The store's responder, renewal window 0 s so that every renewal the device asks for is due. */
+  /**
+   * In process, the simulated device's master tokens were this store's to track while it ran (a
+   * renewal checks the serial's newest sequence). They must not outlive it: the device's detail
+   * shows its last master token, and the operator's test is not the device's. The first contact's
+   * serial is written with the batched exchange records, so those are flushed first.
+   */
+  private forgetSimulatedTokens(identity: string, steps: readonly MslSimulationStep[]): void {
+    const serials = [...new Set(steps.flatMap((s) => (s.issued === undefined ? [] : [s.issued.serial])))];
+    if (serials.length === 0) return;
+    this.session.flushPending();
+    const store = this.session.store();
+    store.transaction(() => store.mslTokens.forget(serials, identity));
+  }
+
   private inProcess(): MslTransport {
     const responder = this.responder.withOverrides({ renewalWindowSeconds: 0 });
     return async (body) => {
