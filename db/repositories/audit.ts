@@ -411,7 +411,7 @@ export class AuditRepository {
   }
 
   /**
-   * MSL messages (action `msl`; the operator's `msl.test` left out) since
+   * MSL messages (action `msl`; the operator's simulated ones, audited as `exchange.test`, left out) since
    * `at`: how many, and the refused ones by MSL error name. The count reads
    * the audit_action index alone (no row is read); the refusals come from the
    * audit_refused partial index (migration 009), which holds refused rows
