@@ -71,7 +71,7 @@ d('the MSL message inspector in Chromium', () => {
     await provisionMslSample(h.services);
     await h.page.goto(`${h.origin}/index.html`);
     await visible(h.page.getByRole('heading', { name: 'Overview' }));
-    await nav('MSL inspector');
+    await nav('MSL decoder');
     await visible(h.page.getByRole('heading', { name: 'MSL message inspector' }));
     await h.screenshot('empty');
   }, 180_000);

@@ -16,7 +16,8 @@ export const SCREENS = [
   { id: 'mslserver', label: 'MSL server' },
   { id: 'keys', label: 'Keys' },
   { id: 'jose', label: 'JOSE' },
-  { id: 'msl-inspector', label: 'MSL inspector' },
+  // Not "MSL inspector": a button named so would also answer to the JOSE screen's "Inspect" (Playwright's name match).
+  { id: 'msl-inspector', label: 'MSL decoder' },
   { id: 'audit', label: 'Audit' },
   { id: 'settings', label: 'Settings' },
 ] as const;
