@@ -128,7 +128,8 @@ export class ExchangeService implements ExchangeApi {
     const store = this.session.store();
     const at = this.now().toISOString();
     const { identity, keyRequest } = request;
-    const action = options.msl ? (options.test ? 'msl.test' : 'msl') : options.test ? 'exchange.test' : 'exchange';
+    // Every operator's test is `exchange.test`, MSL messages too (issue 21); their details say `msl: true`.
+    const action = options.test ? 'exchange.test' : options.msl ? 'msl' : 'exchange';
     const details = { mechanism: keyRequest.mechanism, profile, ...options.msl?.details };
     // A device's exchange has no actor (the device is the subject); a test exchange is the operator's.
     const actor = options.test ? store.audit.actor : null;
@@ -226,9 +227,9 @@ export class ExchangeService implements ExchangeApi {
    */
   recordMslMessage(outcome: 'ok' | 'refused', subject: string | null, message: MslAuditContext): void {
     const at = this.now().toISOString();
-    // A simulated device's message (msl.test) is the operator's; a real device's has no actor.
+    // A simulated device's message (exchange.test) is the operator's; a real device's has no actor.
     const actor = message.test && this.session.unlocked ? this.session.store().audit.actor : null;
-    const audit: AuditRecord = { at, action: message.test ? 'msl.test' : 'msl', outcome, subject, details: message.details, actor };
+    const audit: AuditRecord = { at, action: message.test ? 'exchange.test' : 'msl', outcome, subject, details: message.details, actor };
     if (outcome === 'refused') {
       if (this.session.unlocked) this.recordRefusal(audit, message.client);
       return;
@@ -444,7 +445,7 @@ export interface MslAuditContext {
   readonly details: Readonly<Record<string, AuditDetail>>;
   /** The caller's network address (the HTTP door), for the per-client aggregation of refusals. */
   readonly client?: string;
-  /** The operator's simulated device (msl simulate in process): audited as msl.test, not the device's exchange. */
+  /** The operator's simulated device (msl simulate in process, the app's simulated MSL device): audited as exchange.test with `msl: true`, not the device's exchange. */
   readonly test?: boolean;
 }
 
