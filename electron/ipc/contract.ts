@@ -240,7 +240,7 @@ const mslSeconds = (what: string) => z.number({ error: `${what} is a number of s
   .min(1, { error: `${what} is at least 1 second.` }).max(MAX_MSL_TIME_SECONDS, { error: `${what} is at most a year (${MAX_MSL_TIME_SECONDS} s).` });
 const mslGrace = z.number().int({ error: 'The grace period is a whole number of seconds.' }).min(0, { error: 'The grace period is 0 seconds or more.' }).max(MAX_MSL_TIME_SECONDS, { error: 'The grace period is at most a year.' });
 /** Destroying asks for the generation typed again, as issuers.destroy does; main refuses a mismatch too. */
-const mslDestroy = z.strictObject({ generation: mslGeneration, confirm: mslGeneration }).refine((r) => r.generation === r.confirm, {
+const mslDestroy = z.strictObject({ generation: mslGeneration, confirm: mslGeneration, reason }).refine((r) => r.generation === r.confirm, {
   error: 'The typed generation does not match the generation to destroy.',
   path: ['confirm'],
 });
@@ -435,7 +435,7 @@ export const contract = {
   'mslServer.importIdentity': channel<FileOutcome<{ readonly identity: MslIdentityEntry }>>()(
     z.strictObject({ keyId: mslName.optional(), name: mslName.optional(), publicKeyFile: z.boolean().optional() }),
   ),
-  'mslServer.retireIdentity': channel<MslIdentityEntry>()(z.strictObject({ generation: mslGeneration })),
+  'mslServer.retireIdentity': channel<MslIdentityEntry>()(z.strictObject({ generation: mslGeneration, reason })),
   'mslServer.destroyIdentity': channel<MslIdentityEntry>()(mslDestroy),
   /** Master-token key generations: KCVs only. */
   'mslServer.tokenKeys': channel<MslTokenKeyView[]>()(noArgs),
@@ -443,7 +443,7 @@ export const contract = {
   'mslServer.rotateTokenKeys': channel<MslTokenKeyView>()(z.strictObject({ graceSeconds: mslGrace.optional() })),
   /** Main asks for an MSL server config (msl.key.enc, msl.key.hmac) or the CLI's {"enc","hmac"} JSON, and reads it. */
   'mslServer.importTokenKeys': channel<FileOutcome<{ readonly generation: MslTokenKeyView }>>()(z.strictObject({ graceSeconds: mslGrace.optional() })),
-  'mslServer.retireTokenKeys': channel<MslTokenKeyView>()(z.strictObject({ generation: mslGeneration })),
+  'mslServer.retireTokenKeys': channel<MslTokenKeyView>()(z.strictObject({ generation: mslGeneration, reason })),
   'mslServer.destroyTokenKeys': channel<MslTokenKeyView>()(mslDestroy),
   'mslServer.settings': channel<MslSettings>()(noArgs),
   /** Checked again in main as a whole (the expiration at least the renewal window), audited. */

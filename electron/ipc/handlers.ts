@@ -388,8 +388,8 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
       const identity = await services.msl.keys.importIdentityText(text, { ...(keyId === undefined ? {} : { keyId }), ...(name === undefined ? {} : { name }), ...(publicKeyText === undefined ? {} : { publicKeyText }) });
       return { canceled: false, file, identity: mslIdentityEntry(identity) };
     },
-    'mslServer.retireIdentity': ({ generation }) => mslIdentityEntry(services.msl.keys.retireIdentity(generation)),
-    'mslServer.destroyIdentity': ({ generation }) => mslIdentityEntry(services.msl.keys.destroyIdentity(generation)),
+    'mslServer.retireIdentity': ({ generation, reason }) => mslIdentityEntry(services.msl.keys.retireIdentity(generation, reason)),
+    'mslServer.destroyIdentity': ({ generation, reason }) => mslIdentityEntry(services.msl.keys.destroyIdentity(generation, reason)),
     'mslServer.tokenKeys': () => services.msl.keys.tokenKeyGenerations(),
     'mslServer.rotateTokenKeys': ({ graceSeconds }) => services.msl.keys.rotateTokenKeys(graceSeconds),
     'mslServer.importTokenKeys': async ({ graceSeconds }) => {
@@ -398,8 +398,8 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
       const generation = services.msl.keys.importTokenKeysText(await readMslKeyFile(file), graceSeconds);
       return { canceled: false, file, generation };
     },
-    'mslServer.retireTokenKeys': ({ generation }) => services.msl.keys.retireTokenKeys(generation),
-    'mslServer.destroyTokenKeys': ({ generation }) => services.msl.keys.destroyTokenKeys(generation),
+    'mslServer.retireTokenKeys': ({ generation, reason }) => services.msl.keys.retireTokenKeys(generation, reason),
+    'mslServer.destroyTokenKeys': ({ generation, reason }) => services.msl.keys.destroyTokenKeys(generation, reason),
     'mslServer.settings': () => services.msl.settings.all(),
     'mslServer.setSettings': (change) => services.msl.settings.setAll(change),
   };

@@ -54,6 +54,10 @@ describe('reasons on destructive channels', () => {
     ['store.rekey', { passphrase: 'pw' }],
     ['store.restore', { passphrase: 'pw' }],
     ['devices.delete', { selection: { kind: 'identities', identities: ['ESN-1'] }, confirm: 1 }],
+    ['mslServer.retireIdentity', { generation: 1 }],
+    ['mslServer.destroyIdentity', { generation: 1, confirm: 1 }],
+    ['mslServer.retireTokenKeys', { generation: 1 }],
+    ['mslServer.destroyTokenKeys', { generation: 1, confirm: 1 }],
   ];
   it.each(cases)('%s takes an optional reason of at most 1,000 printable characters', async (channel, base) => {
     await refuses(channel, [{ ...base, reason: 'x'.repeat(1001) }, { ...base, reason: 'one\ntwo' }, { ...base, reason: 'esc \u001b[2J' }, { ...base, reason: 7 }]);
