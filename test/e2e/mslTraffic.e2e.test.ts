@@ -44,6 +44,8 @@ d('the Responder screen lists the MSL messages the app answers', () => {
     h.page.setDefaultTimeout(10_000);
     await h.page.goto(`${h.origin}/index.html`);
     await visible(h.page.getByRole('heading', { name: 'Create the KeyLadder store' }));
+    // The operator's name, asked at create (issue 22): the actor of the session's audit entries.
+    await h.page.getByLabel('Your name').fill('E2E Operator');
     await h.page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
     await h.page.getByLabel('Repeat the passphrase').fill(PASSPHRASE);
     await h.page.getByRole('button', { name: 'Create store' }).click();
