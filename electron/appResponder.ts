@@ -23,7 +23,9 @@ import { listenError } from './server/listenError.js';
 import { isLoopbackHost, RESPONDER_DEFAULT_HOST, RESPONDER_DEFAULT_PORT } from './shared/responderHost.js';
 import { MIN_TOKEN_LENGTH } from './server/callerChecks.js';
 import { ResponderServer } from './server/httpResponder.js';
-import { MetricsRing, type ResponderMetrics } from './responderMetrics.js';
+import { MetricsRing, type ResponderMetrics, type TrafficKind } from './responderMetrics.js';
+import { MslMessageLog, type MslMessageKind, type MslMessagePage, type MslMessageRow } from './mslMessageLog.js';
+import type { MslInspection } from './services/mslInspect.js';
 import type { ExchangeApi, KeyLadderServices, MslApi, MslOutcome, StoreApi } from './services/api.js';
 import type { JweProfileName } from './services/types.js';
 import { count } from './shared/plural.js';
@@ -55,7 +57,27 @@ export interface AppResponderOptions {
   /** How long a stop lets requests in flight finish before closing their connections (default 10 s). */
   readonly drainMs?: number;
   readonly now?: () => Date;
+  /**
+   * Decodes a kept MSL message for a row's detail (services.mslInspect, which
+   * shows the payload only when asked and never when it holds key members);
+   * without it the detail has the row only.
+   */
+  readonly inspect?: (bytes: Uint8Array, options: { readonly showPayload?: boolean }) => MslInspection;
 }
+
+/** One row of the live list and, when its bytes were kept, its decoded header (mslInspect). */
+export interface MslMessageDetail {
+  readonly row: MslMessageRow;
+  readonly inspection: MslInspection | null;
+}
+
+const TRAFFIC_KIND: Record<MslMessageKind, TrafficKind> = {
+  'key-exchange': 'mslKeyExchange',
+  data: 'mslData',
+  handshake: 'mslHandshake',
+  refused: 'mslRefused',
+  unavailable: 'mslRefused',
+};
 
 interface Run {
   readonly host: string;
@@ -81,11 +103,31 @@ export class AppResponder {
   readonly #now: () => Date;
   /** Exchanges per second and their latency over the last minutes, across runs. */
   readonly #metrics: MetricsRing;
+  /** The last MSL messages (bounded, in memory only; cleared when the store locks). */
+  readonly #mslMessages: MslMessageLog;
 
   constructor(private readonly options: AppResponderOptions) {
     this.#log = options.log ?? (() => {});
     this.#now = options.now ?? (() => new Date());
     this.#metrics = new MetricsRing(() => this.#now().getTime());
+    this.#mslMessages = new MslMessageLog(() => this.#now());
+  }
+
+  /** The MSL messages newer than `after` (a previous page's cursor), newest first. No keys, no payload bytes. */
+  mslMessages(after?: number): MslMessagePage {
+    return this.#mslMessages.page(after);
+  }
+
+  /** One listed message and its decoded header, when its bytes were kept (AppError MSL_MESSAGE_NOT_FOUND once it has left the list). */
+  mslMessage(id: number, options: { readonly showPayload?: boolean } = {}): MslMessageDetail {
+    const held = this.#mslMessages.get(id);
+    if (held === undefined) throw new AppError('MSL_MESSAGE_NOT_FOUND', `Message ${id} is no longer in the list (it keeps the last ${this.#mslMessages.page(Number.MAX_SAFE_INTEGER).capacity} messages, and none once the store locks). The audit log has every message.`);
+    if (held.bytes === undefined || this.options.inspect === undefined) return { row: held.row, inspection: null };
+    try {
+      return { row: held.row, inspection: this.options.inspect(held.bytes, { showPayload: options.showPayload === true }) };
+    } finally {
+      held.bytes.fill(0);
+    }
   }
 
   /** The last minutes' exchanges per second and latency histogram (no identities, no keys). */
@@ -211,6 +253,8 @@ export class AppResponder {
 
   /** The store locked (or is about to): stop now. The stop starts at once; its drain finishes in the background. */
   storeLocked(): void {
+    // Identities and messages are not shown while the store is locked: the list starts again at the next unlock.
+    this.#mslMessages.clear();
     if (this.status().state !== 'listening') return;
     this.stop('store-locked').catch((error: unknown) => this.#log(`[responder] stop failed: ${error instanceof Error ? error.stack : String(error)}`));
   }
@@ -302,7 +346,9 @@ export class AppResponder {
   #answerMsl(body: Uint8Array, caller?: { readonly client: string }): MslOutcome {
     const started = performance.now();
     const outcome = this.options.msl!.answer(body, caller);
-    this.#metrics.record(outcome.kind === 'answered', performance.now() - started);
+    const latency = performance.now() - started;
+    const row = this.#mslMessages.add(body, outcome, latency);
+    this.#metrics.record(outcome.kind === 'answered', latency, TRAFFIC_KIND[row.kind]);
     if (outcome.kind === 'unavailable' && (outcome.code === StoreErrorCode.STORE_LOCKED || outcome.code === StoreErrorCode.STORE_REPLACED)) setImmediate(() => this.storeLocked());
     return outcome;
   }

@@ -12,6 +12,7 @@ import { migration005 } from './005_wrapdata_lineage.js';
 import { migration006 } from './006_audit_retention.js';
 import { migration007 } from './007_signer_bindings.js';
 import { migration008 } from './008_msl_server.js';
+import { migration009 } from './009_audit_refusals_index.js';
 import { migration010 } from './010_device_tombstones.js';
 
 export interface Migration {
@@ -20,7 +21,7 @@ export interface Migration {
   up(db: Database.Database): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008, migration010];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008, migration009, migration010];
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 export function schemaVersion(db: Database.Database): number {

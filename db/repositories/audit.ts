@@ -126,6 +126,12 @@ const POLICY_KEY = 'exchange_audit_policy';
 export type ExchangePolicy = 'full' | 'summary';
 export const EXCHANGE_POLICIES: readonly ExchangePolicy[] = ['full', 'summary'];
 
+/** The Overview's MSL counts (AuditRepository.mslMessagesSince), exported for their query-plan test. */
+export const MSL_COUNT_SQL = `SELECT count(*) FROM audit_log WHERE action = 'msl' AND seq >= ?`;
+export const MSL_REFUSALS_SQL = `SELECT json_extract(details, '$.code') AS code, count(*) AS count FROM audit_log WHERE action = 'msl' AND outcome = 'refused' AND seq >= ? GROUP BY 1`;
+
+export const LAST_MSL_MESSAGE_SQL = `SELECT at, outcome, json_extract(details, '$.code') AS code FROM audit_log WHERE subject = ? AND action != 'exchange' AND action = 'msl' ORDER BY seq DESC LIMIT 1`;
+
 /** The start of the UTC hour `at` falls in (ISO 8601). */
 export const hourOf = (at: string): string => `${at.slice(0, 13)}:00:00.000Z`;
 
@@ -402,6 +408,28 @@ export class AuditRepository {
       }
     }
     return [...counts].map(([code, count]) => ({ code, count })).sort((a, b) => b.count - a.count || a.code.localeCompare(b.code));
+  }
+
+  /**
+   * MSL messages (action `msl`; the operator's simulated ones, audited as `exchange.test`, left out) since
+   * `at`: how many, and the refused ones by MSL error name. The count reads
+   * the audit_action index alone (no row is read); the refusals come from the
+   * audit_refused partial index (migration 009), which holds refused rows
+   * only. The window starts at the first entry at or after `at` (entries are
+   * appended in time order).
+   */
+  mslMessagesSince(at: string): { messages: number; refused: number; byCode: Array<{ code: string; count: number }> } {
+    const from = this.firstSeqSince(at);
+    const messages = this.db.prepare(MSL_COUNT_SQL).pluck().get(from) as number;
+    const byCode = (this.db.prepare(MSL_REFUSALS_SQL).all(from) as Array<{ code: string | null; count: number }>)
+      .map((r) => ({ code: r.code ?? 'UNKNOWN', count: r.count }))
+      .sort((a, b) => b.count - a.count || a.code.localeCompare(b.code));
+    return { messages, refused: byCode.reduce((n, c) => n + c.count, 0), byCode };
+  }
+
+  /** The identity's last MSL message (action msl), over the audit_subject index (whose rows are those of every action but exchange). */
+  lastMslMessage(identity: string): { at: string; outcome: string; code: string | null } | undefined {
+    return this.db.prepare(LAST_MSL_MESSAGE_SQL).get(identity) as { at: string; outcome: string; code: string | null } | undefined;
   }
 
   verify(): ChainCheck {

@@ -5,13 +5,16 @@
 // both pass it: SQLite runs a statement under the write lock, and the second
 // one sees the first one's row.
 //
-// Also the MSL settings kept in meta (renewal window, expiration).
+// Also the MSL settings kept in meta (renewal window, expiration, non-replayable id window).
 
 import type { Db } from '../connection.js';
 
 /** MSL's MAX_LONG_VALUE (2^53): serials, sequence numbers and non-replayable ids are 0..2^53, and wrap to 0 after it. */
 export const MSL_MAX_LONG = 9_007_199_254_740_992;
 /** How long a serial is remembered after its newest token expired (an expired token may still be renewed). */
+/** A device's last master token (MslTokenRepository.latestFor), exported for its query-plan test. */
+export const MSL_LATEST_TOKEN_SQL = `SELECT serial, sequence, coalesce(renewed_at, issued_at) AS at, expires_at AS expiresAt FROM msl_tokens WHERE identity = ? ORDER BY coalesce(renewed_at, issued_at) DESC, serial DESC LIMIT 1`;
+
 export const SERIAL_RETENTION_MS = 30 * 86_400_000;
 /** Integers modulo 2^53 + 1 (not a double: written out for SQL, a BigInt in JS): the distance from one id to the next across the wrap. */
 const MODULUS_SQL = '9007199254740993';
@@ -104,11 +107,24 @@ export class MslTokenRepository {
     return this.db.prepare('DELETE FROM msl_tokens WHERE expires_at < ?').run(before).changes;
   }
 
+  /** Forgets the serials an operator's simulated device was issued (they are `identity`'s only). Returns how many. */
+  forget(serials: readonly number[], identity: string): number {
+    const remove = this.db.prepare('DELETE FROM msl_tokens WHERE serial = ? AND identity = ?');
+    let removed = 0;
+    for (const serial of serials) removed += remove.run(serial, identity).changes;
+    return removed;
+  }
+
   count(): number {
     return this.db.prepare('SELECT count(*) FROM msl_tokens').pluck().get() as number;
   }
 
-  /** A setting kept in meta (renewal window, expiration), as stored; undefined when unset. */
+  /** The identity's most recently issued or renewed token (over the msl_tokens_identity index, migration 009). */
+  latestFor(identity: string): { serial: number; sequence: number; at: string; expiresAt: string } | undefined {
+    return this.db.prepare(MSL_LATEST_TOKEN_SQL).get(identity) as { serial: number; sequence: number; at: string; expiresAt: string } | undefined;
+  }
+
+  /** A setting kept in meta (renewal window, expiration, non-replayable id window), as stored; undefined when unset. */
   setting(key: MslSettingKey): string | undefined {
     return this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(key) as string | undefined;
   }
@@ -118,4 +134,4 @@ export class MslTokenRepository {
   }
 }
 
-export type MslSettingKey = 'msl_renewal_window' | 'msl_expiration';
+export type MslSettingKey = 'msl_renewal_window' | 'msl_expiration' | 'msl_non_replay_window';

@@ -34,6 +34,7 @@ export const OPTIONS = {
   role: { type: 'string', value: 'ROLES', help: 'what a sig key may sign, comma-separated: revocations (the default), issuer-export (Kissuer exports)' },
   source: { type: 'string', value: 'STORE_ID', help: 'recipient add --use sig: the peer store id whose revocation lists this key speaks for (revocation export prints it)' },
   'bind-source': { type: 'boolean', help: 'revocation import: vouch that the list\'s signer speaks for its source, seen before with no signer bound (audited)' },
+  'show-payload': { type: 'boolean', help: 'msl inspect: print the application data as text, only when it is UTF-8, at most 64 KiB and holds no key members (else its size and why)' },
   from: { type: 'string', value: 'SEQ', help: 'the first entry (default 1)' },
   'private-key': { type: 'string', value: 'PRIVATE_JWK', help: 'open the export with this private RSA JWK file instead of a passphrase' },
   format: { type: 'string', value: 'FORMAT', help: 'the file or key format (csv|json for imports; keyladder-v1|msl for a generation)' },
@@ -86,6 +87,8 @@ export const OPTIONS = {
   'msl-renewal-window': { type: 'string', value: 'S', help: 'POST /msl: renew master tokens S seconds after issue (this run; overrides the store\'s setting)' },
   'msl-expiration': { type: 'string', value: 'S', help: 'POST /msl: master tokens expire S seconds after issue (this run; overrides the store\'s setting)' },
   'msl-max-body': { type: 'string', value: 'BYTES', help: 'POST /msl: the largest MSL message taken (default 1048576; 413 beyond)' },
+  'public-key': { type: 'string', value: 'FILE', help: 'msl identity import: the public key the clients pin (PEM, or msl.rsa.pub.N); refused unless it is the private key\'s own' },
+  'non-replayable-window': { type: 'string', value: 'N', help: 'MSL master tokens: how far past the largest non-replayable id accepted the next may be (default 65536)' },
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;

@@ -15,6 +15,15 @@ export const CHANNELS = [
   'jose.inspect', 'jose.inspectFile', 'jose.decrypt', 'jose.verify', 'jose.encrypt',
   'keyring.recipients', 'keyring.addRecipientFile', 'keyring.removeRecipient', 'keyring.ownKeys', 'keyring.identityJwks', 'keyring.rotateOwnKey',
   'responder.status', 'responder.start', 'responder.stop', 'responder.chooseTls', 'responder.chooseTokenFile', 'responder.chooseClientCa', 'responder.metrics',
+  'responder.mslMessages', 'responder.mslMessage',
+  // The MSL message inspector (issue 21 item 3).
+  'msl.inspect', 'msl.inspectFile',
+  // Issue 21, the Test exchange screen's "Simulated MSL device".
+  'exchanges.simulateMsl',
+  // The MSL server's identity, master-token keys and settings (issue 21, item 4).
+  'mslServer.identities', 'mslServer.createIdentity', 'mslServer.rotateIdentity', 'mslServer.importIdentity', 'mslServer.retireIdentity', 'mslServer.destroyIdentity',
+  'mslServer.tokenKeys', 'mslServer.rotateTokenKeys', 'mslServer.importTokenKeys', 'mslServer.retireTokenKeys', 'mslServer.destroyTokenKeys',
+  'mslServer.settings', 'mslServer.setSettings',
 ] as const;
 
 export type Channel = (typeof CHANNELS)[number];
@@ -24,7 +33,7 @@ export type Channel = (typeof CHANNELS)[number];
  * Responder screen asks for the server's status and traffic every second while
  * it shows. They do not count as activity, so they never hold off the idle lock.
  */
-export const PASSIVE_CHANNELS: ReadonlySet<Channel> = new Set<Channel>(['responder.status', 'responder.metrics']);
+export const PASSIVE_CHANNELS: ReadonlySet<Channel> = new Set<Channel>(['responder.status', 'responder.metrics', 'responder.mslMessages']);
 
 /** What main sends to the renderer on its own. */
 export const EVENTS = {

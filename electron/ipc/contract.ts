@@ -19,6 +19,9 @@ import type {
   SelectionCount, SimulationReport, StoreOverview, StoreStatus, StoreVerification,
 } from '../services/types.js';
 import type { ResponderMetrics } from '../responderMetrics.js';
+import type { MslMessageDetail } from '../appResponder.js';
+import type { MslMessagePage, MslMessageRow } from '../mslMessageLog.js';
+import type { MslSimulationReport } from '../services/mslSimulate.js';
 import type { ExchangeOutcome, ResponseCheck } from '../services/api.js';
 import type { ClonePolicy } from '../../db/repositories/wrapdata.js';
 import type { SignerRole } from '../../db/repositories/keyring.js';
@@ -26,7 +29,11 @@ import type { PeerList } from '../services/revocations.js';
 import type { RekeyCounts } from '../../db/rekey.js';
 import type { OwnKeySummary, RecipientSummary } from '../services/keyring.js';
 import { MAX_JOSE_TEXT, type JoseDecryption, type JoseInspection, type JoseVerification } from '../services/joseTools.js';
+import type { MslInspection } from '../services/mslInspect.js';
+import { MAX_MSL_TEXT } from '../shared/mslCaptureLimits.js';
 import { AUDIT_ACTIONS, CHANNELS, PASSIVE_CHANNELS, type Channel } from './channels.js';
+import type { MslIdentityView, MslTokenKeyView } from '../services/mslKeys.js';
+import { MAX_MSL_TIME_SECONDS, MAX_NON_REPLAYABLE_WINDOW, type MslSettings } from '../services/mslSettings.js';
 
 // ---------------------------------------------------------------- building blocks
 
@@ -84,6 +91,12 @@ const bundleProtection = z.discriminatedUnion('kind', [...protection.options, z.
 
 /** A JOSE object as pasted (main reads chosen files itself, jose.inspectFile). */
 const joseText = z.string().min(1, { error: 'Paste a JWE or JWS first.' }).max(MAX_JOSE_TEXT, { error: 'The JOSE object is longer than 1 MiB.' });
+
+/** A captured MSL message as pasted; a larger one is chosen as a file (msl.inspectFile). */
+const mslText = z
+  .string()
+  .min(1, { error: 'Paste an MSL message first.' })
+  .max(MAX_MSL_TEXT, { error: `The pasted MSL message is longer than ${MAX_MSL_TEXT / 1024 / 1024} MiB: choose it as a file instead.` });
 
 /**
  * The key to open a JOSE object with. Keys never travel through the renderer:
@@ -194,6 +207,12 @@ export interface AppOverview extends StoreOverview {
 
 export type { ResponderMetrics };
 
+/** The in-app responder's last MSL messages (bounded, in main's memory) and one message's decoded header. */
+export type { MslMessageDetail, MslMessagePage, MslMessageRow };
+
+/** A row of the live MSL list: ids count from 1 for the app's run. */
+const mslMessageId = z.number({ error: 'The message id is a number.' }).int({ error: 'The message id is a whole number.' }).min(1, { error: 'The message id is 1 or more.' }).max(Number.MAX_SAFE_INTEGER, { error: 'The message id is too large.' });
+
 /** A decryption or verification as the renderer gets it: metadata, a KCV or thumbprint for a key, never plaintext bytes. */
 export type JoseDecryptionView = Omit<JoseDecryption, 'plaintext'>;
 export type JoseVerificationView = Omit<JoseVerification, 'payload'>;
@@ -201,6 +220,28 @@ export type JoseVerificationView = Omit<JoseVerification, 'payload'>;
 export type KeyedOutcome<T> = { readonly canceled: true } | { readonly canceled: false; readonly result: T };
 
 export type FileOutcome<T> = { readonly canceled: true } | ({ readonly canceled: false; readonly file: string } & T);
+
+// ---------------------------------------------------------------- the MSL server's keys (issue 21, item 4)
+
+/** An MSL generation number, as the services bound it. */
+const mslGeneration = z.number({ error: 'A generation is a number.' }).int({ error: 'A generation is a whole number.' }).min(1, { error: 'A generation is 1 or more.' }).max(2 ** 32 - 1, { error: 'No generation is that large.' });
+/** An MSL entity identity or key id: written in MSL configs, space-separated. */
+const mslName = z.string().regex(/^[\x21-\x7e]{1,128}$/, { error: 'Use 1 to 128 printable ASCII characters without spaces.' });
+const mslSeconds = (what: string) => z.number({ error: `${what} is a number of seconds.` }).int({ error: `${what} is a whole number of seconds.` })
+  .min(1, { error: `${what} is at least 1 second.` }).max(MAX_MSL_TIME_SECONDS, { error: `${what} is at most a year (${MAX_MSL_TIME_SECONDS} s).` });
+const mslGrace = z.number().int({ error: 'The grace period is a whole number of seconds.' }).min(0, { error: 'The grace period is 0 seconds or more.' }).max(MAX_MSL_TIME_SECONDS, { error: 'The grace period is at most a year.' });
+/** Destroying asks for the generation typed again, as issuers.destroy does; main refuses a mismatch too. */
+const mslDestroy = z.strictObject({ generation: mslGeneration, confirm: mslGeneration }).refine((r) => r.generation === r.confirm, {
+  error: 'The typed generation does not match the generation to destroy.',
+  path: ['confirm'],
+});
+
+/** An identity generation as the app shows it: public forms only (SPKI, PEM, JWK, the client config lines), never the private key. */
+export type MslIdentityEntry = MslIdentityView & {
+  /** What an MSL client's config takes to authenticate this server (mslcli.cfg lines). */
+  readonly clientConfig: string;
+};
+export type { MslSettings, MslTokenKeyView };
 
 // ---------------------------------------------------------------- the contract
 
@@ -342,6 +383,65 @@ export const contract = {
   'responder.chooseClientCa': channel<FileOutcome<{ readonly status: ResponderStatus }>>()(noArgs),
   /** Exchanges per second and a latency histogram over the last minutes (polled while the Responder screen shows). */
   'responder.metrics': channel<ResponderMetrics>()(noArgs),
+
+  /** The last MSL messages, newest first; `after` (a page's cursor) asks only for newer ones. Polled while the Responder screen shows. */
+  'responder.mslMessages': channel<MslMessagePage>()(
+    z.strictObject({ after: z.number({ error: 'The cursor is a number.' }).int({ error: 'The cursor is a whole number.' }).min(0, { error: 'The cursor is 0 or more.' }).max(Number.MAX_SAFE_INTEGER, { error: 'The cursor is too large.' }).optional() }).optional(),
+  ),
+  /**
+   * One listed message and its header decoded with the store's keys (KCVs and thumbprints only; the payload as
+   * its length). `showPayload`: the application data too, when it is text and holds no key members (mslInspect's rule).
+   */
+  'responder.mslMessage': channel<MslMessageDetail>()(z.strictObject({ id: mslMessageId, showPayload: z.boolean().optional() })),
+
+  // ---------------------------------------------------------------- the MSL message inspector (issue 21 item 3)
+  /**
+   * A pasted capture (the HTTP body, or its Base64), decoded in main with the store's keys. `showPayload`: the
+   * application data as text, only when it holds no key material. The answer has KCVs and thumbprints, never a key.
+   */
+  'msl.inspect': channel<MslInspection>()(z.strictObject({ text: mslText, showPayload: z.boolean().optional() })),
+  /** Main asks for the capture file and reads it (at most 16 MiB): its bytes never cross, only the inspection. */
+  'msl.inspectFile': channel<FileOutcome<{ readonly inspection: MslInspection }>>()(z.strictObject({ showPayload: z.boolean().optional() }).optional()),
+  // ---------------------------------------------------------------- issue 21: simulated MSL device
+  /**
+   * The six MSL steps against this store's responder, in process (never a URL: main sends nothing
+   * anywhere for the renderer). Audited as exchange.test; the report carries names and KCVs, no key.
+   */
+  'exchanges.simulateMsl': channel<MslSimulationReport>()(z.strictObject({ identity, mechanism: z.enum(['PSK', 'MGK']).optional() })),
+  // The MSL server (issue 21, item 4). Keys travel inbound only through files main reads in its own dialog.
+  /** Every identity generation, newest first: public forms only. */
+  'mslServer.identities': channel<MslIdentityEntry[]>()(noArgs),
+  /** The first identity of a store that has none: RSA 2048. */
+  'mslServer.createIdentity': channel<MslIdentityEntry>()(z.strictObject({ name: mslName.optional() })),
+  /** A new key pair signs from now on; the one before is kept as retiring until retired. */
+  'mslServer.rotateIdentity': channel<MslIdentityEntry>()(z.strictObject({ name: mslName.optional() })),
+  /**
+   * Main asks for the private key file (PEM, or an MSL server config with msl.rsa.priv.N), and, with
+   * `publicKeyFile`, for the public key its clients pin; it reads both: the private key never crosses.
+   * `keyId`: the key id clients pin (a config's msl.rsa.id.N otherwise).
+   */
+  'mslServer.importIdentity': channel<FileOutcome<{ readonly identity: MslIdentityEntry }>>()(
+    z.strictObject({ keyId: mslName.optional(), name: mslName.optional(), publicKeyFile: z.boolean().optional() }),
+  ),
+  'mslServer.retireIdentity': channel<MslIdentityEntry>()(z.strictObject({ generation: mslGeneration })),
+  'mslServer.destroyIdentity': channel<MslIdentityEntry>()(mslDestroy),
+  /** Master-token key generations: KCVs only. */
+  'mslServer.tokenKeys': channel<MslTokenKeyView[]>()(noArgs),
+  /** `graceSeconds`: how long the generation before still verifies tokens (default: the master-token expiration). */
+  'mslServer.rotateTokenKeys': channel<MslTokenKeyView>()(z.strictObject({ graceSeconds: mslGrace.optional() })),
+  /** Main asks for an MSL server config (msl.key.enc, msl.key.hmac) or the CLI's {"enc","hmac"} JSON, and reads it. */
+  'mslServer.importTokenKeys': channel<FileOutcome<{ readonly generation: MslTokenKeyView }>>()(z.strictObject({ graceSeconds: mslGrace.optional() })),
+  'mslServer.retireTokenKeys': channel<MslTokenKeyView>()(z.strictObject({ generation: mslGeneration })),
+  'mslServer.destroyTokenKeys': channel<MslTokenKeyView>()(mslDestroy),
+  'mslServer.settings': channel<MslSettings>()(noArgs),
+  /** Checked again in main as a whole (the expiration at least the renewal window), audited. */
+  'mslServer.setSettings': channel<MslSettings>()(
+    z.strictObject({
+      renewalWindow: mslSeconds('The renewal window').optional(),
+      expiration: mslSeconds('The expiration').optional(),
+      nonReplayableWindow: z.number({ error: 'The window is a number.' }).int({ error: 'The window is a whole number.' }).min(1, { error: 'The window is at least 1.' }).max(MAX_NON_REPLAYABLE_WINDOW, { error: `The window is at most ${MAX_NON_REPLAYABLE_WINDOW}.` }).optional(),
+    }),
+  ),
 } as const satisfies { readonly [C in Channel]: ChannelSpec<z.ZodType, unknown> };
 
 export type Contract = typeof contract;
@@ -353,6 +453,8 @@ export type ResultOf<C extends Channel> = Exclude<Contract[C]['result'], undefin
 
 export interface ReplyError {
   readonly code: string;
+  /** A finer, stable name beside the code, when the service gives one (MSL_KEY_INVALID's PUBLIC_KEY_MISMATCH, say). */
+  readonly reason?: string;
   readonly message: string;
 }
 export type Reply<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ReplyError };

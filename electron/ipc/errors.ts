@@ -46,7 +46,11 @@ function isExpected(error: unknown): error is Error & { code: string } {
 /** The reply error for a thrown value, or undefined when the failure was not expected (a bug). */
 export function expectedError(error: unknown): ReplyError | undefined {
   if (!isExpected(error)) return undefined;
-  return { code: error.code, message: clean(error.message) || error.code };
+  // A ServiceError's finer reason (which check refused an imported key, say) goes along when it is a stable name.
+  // (A service's only: a ladder error's reason is MSL's internal detail, kept for the logs.)
+  const reason = error instanceof ServiceError ? error.reason : undefined;
+  const withReason = typeof reason === 'string' && CODE.test(reason) ? { reason } : {};
+  return { code: error.code, ...withReason, message: clean(error.message) || error.code };
 }
 
 export const internalError = (): ReplyError => ({

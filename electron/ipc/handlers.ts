@@ -4,7 +4,7 @@
 
 import type { OpenProtection } from '../services/bundles.js';
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { AppResponder } from '../appResponder.js';
 import type { KeyLadderServices } from '../services/api.js';
@@ -13,9 +13,12 @@ import type { BundleProtection } from '../services/types.js';
 import { fileDelivery, type Delivery } from '../services/delivery.js';
 import { MAX_JOSE_TEXT } from '../services/joseTools.js';
 import { MAX_SELECTION } from '../services/provisioning.js';
+import { readCaptureFile } from '../services/mslInspect.js';
 import { parseStrictJson } from '../encoding/strictJson.js';
 import { tooDeep } from '../services/strictJsonInput.js';
-import type { AppSettings } from './contract.js';
+import type { AppSettings, MslIdentityEntry } from './contract.js';
+import { mslClientConfigLines, type MslIdentityView } from '../services/mslKeys.js';
+import { MAX_MSL_CONFIG_BYTES } from '../services/mslServerConfig.js';
 import { AppError } from './errors.js';
 import { UnlockBackoff } from '../security/unlockBackoff.js';
 import { isLoopbackHost, RESPONDER_DEFAULT_HOST } from '../shared/responderHost.js';
@@ -42,7 +45,7 @@ export interface AppDeps {
   /** Paces failed unlocks (its own clock in tests). */
   readonly unlockBackoff?: UnlockBackoff;
   /** The in-app HTTP responder (electron/appResponder.ts), over the same services. */
-  readonly responder: Pick<AppResponder, 'status' | 'start' | 'stop' | 'chooseTls' | 'chooseTokenFile' | 'chooseClientCa' | 'metrics'>;
+  readonly responder: Pick<AppResponder, 'status' | 'start' | 'stop' | 'chooseTls' | 'chooseTokenFile' | 'chooseClientCa' | 'metrics' | 'mslMessages' | 'mslMessage'>;
 }
 
 const JWE_FILTERS: readonly FileFilter[] = [{ name: 'JWE (compact)', extensions: ['jwe', 'txt'] }];
@@ -58,6 +61,11 @@ const BACKUP_FILTERS: readonly FileFilter[] = [
 
 const JOSE_FILTERS: readonly FileFilter[] = [
   { name: 'JWE or JWS', extensions: ['jwe', 'jws', 'jwt', 'json', 'txt'] },
+  { name: 'All files', extensions: ['*'] },
+];
+
+const MSL_CAPTURE_FILTERS: readonly FileFilter[] = [
+  { name: 'MSL messages (HTTP body, or its Base64)', extensions: ['bin', 'msl', 'json', 'txt', 'b64'] },
   { name: 'All files', extensions: ['*'] },
 ];
 
@@ -349,5 +357,96 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
       if (key === null) return { canceled: true };
       return { canceled: false, file: cert, status: deps.responder.chooseTls(cert, key) };
     },
+
+    'responder.mslMessages': (request) => deps.responder.mslMessages(request?.after),
+    'responder.mslMessage': ({ id, showPayload }) => deps.responder.mslMessage(id, showPayload === undefined ? {} : { showPayload }),
+    // The MSL message inspector: parsing stays here, bounded by the reader's caps; the renderer gets the inspection.
+    'msl.inspect': ({ text, showPayload }) => services.mslInspect.inspectText(text, { showPayload: showPayload === true }),
+    'msl.inspectFile': async (request) => {
+      const file = await deps.openFile({ title: 'Choose a captured MSL message to inspect', filters: MSL_CAPTURE_FILTERS });
+      if (file === null) return { canceled: true };
+      const bytes = await readCaptureFile(file);
+      return { canceled: false, file, inspection: services.mslInspect.inspectCapture(bytes, { showPayload: request?.showPayload === true }) };
+    },
+    // Issue 21: one WRAP renewal between the PSK/MGK one and the handshake, so each kind of message shows once.
+    'exchanges.simulateMsl': ({ identity, mechanism }) => services.mslSimulate.simulate(identity, { ...(mechanism === undefined ? {} : { mechanism }), rungs: 1 }),
+    // The MSL server (issue 21, item 4). Key files are chosen and read here: keys never cross to the renderer.
+    'mslServer.identities': () => services.msl.keys.identities().map(mslIdentityEntry),
+    'mslServer.createIdentity': async ({ name }) => mslIdentityEntry(await services.msl.keys.createIdentity(name)),
+    'mslServer.rotateIdentity': async ({ name }) => mslIdentityEntry(await services.msl.keys.rotateIdentity(name)),
+    'mslServer.importIdentity': async ({ keyId, name, publicKeyFile }) => {
+      const file = await deps.openFile({ title: 'Choose the MSL server’s private key (PEM) or its config (mslsrv.cfg)', filters: MSL_KEY_FILTERS });
+      if (file === null) return { canceled: true };
+      const text = await readMslKeyFile(file);
+      let publicKeyText: string | undefined;
+      if (publicKeyFile === true) {
+        const pub = await deps.openFile({ title: 'Choose the public key the MSL clients pin (PEM, or the msl.rsa.pub.N line)', filters: MSL_KEY_FILTERS });
+        if (pub === null) return { canceled: true };
+        publicKeyText = await readMslKeyFile(pub);
+      }
+      const identity = await services.msl.keys.importIdentityText(text, { ...(keyId === undefined ? {} : { keyId }), ...(name === undefined ? {} : { name }), ...(publicKeyText === undefined ? {} : { publicKeyText }) });
+      return { canceled: false, file, identity: mslIdentityEntry(identity) };
+    },
+    'mslServer.retireIdentity': ({ generation }) => mslIdentityEntry(services.msl.keys.retireIdentity(generation)),
+    'mslServer.destroyIdentity': ({ generation }) => mslIdentityEntry(services.msl.keys.destroyIdentity(generation)),
+    'mslServer.tokenKeys': () => services.msl.keys.tokenKeyGenerations(),
+    'mslServer.rotateTokenKeys': ({ graceSeconds }) => services.msl.keys.rotateTokenKeys(graceSeconds),
+    'mslServer.importTokenKeys': async ({ graceSeconds }) => {
+      const file = await deps.openFile({ title: 'Choose the MSL server’s config (msl.key.enc, msl.key.hmac)', filters: MSL_CONFIG_FILTERS });
+      if (file === null) return { canceled: true };
+      const generation = services.msl.keys.importTokenKeysText(await readMslKeyFile(file), graceSeconds);
+      return { canceled: false, file, generation };
+    },
+    'mslServer.retireTokenKeys': ({ generation }) => services.msl.keys.retireTokenKeys(generation),
+    'mslServer.destroyTokenKeys': ({ generation }) => services.msl.keys.destroyTokenKeys(generation),
+    'mslServer.settings': () => services.msl.settings.all(),
+    'mslServer.setSettings': (change) => services.msl.settings.setAll(change),
   };
+}
+
+// ---------------------------------------------------------------- the MSL server's key files
+
+const MSL_KEY_FILTERS: readonly FileFilter[] = [
+  { name: 'Keys and MSL configs (PEM, cfg)', extensions: ['pem', 'key', 'cfg', 'txt'] },
+  { name: 'All files', extensions: ['*'] },
+];
+
+const MSL_CONFIG_FILTERS: readonly FileFilter[] = [
+  { name: 'MSL configs (cfg, JSON)', extensions: ['cfg', 'json', 'txt'] },
+  { name: 'All files', extensions: ['*'] },
+];
+
+const mslIdentityEntry = (i: MslIdentityView): MslIdentityEntry => ({ ...i, clientConfig: mslClientConfigLines(i) });
+
+/**
+ * A key file or MSL config main reads itself, bounded: at most one byte past the limit is ever read
+ * (a file that grows after a size check cannot slip by), and the bytes are zeroed once they are text.
+ */
+async function readMslKeyFile(file: string): Promise<string> {
+  const unreadable = () => new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'The chosen file cannot be read. Nothing was changed.');
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r');
+  } catch {
+    throw unreadable();
+  }
+  const bytes = Buffer.alloc(MAX_MSL_CONFIG_BYTES + 1);
+  try {
+    let length = 0;
+    for (;;) {
+      let n: number;
+      try {
+        ({ bytesRead: n } = await handle.read(bytes, length, bytes.length - length, null));
+      } catch {
+        throw unreadable();
+      }
+      if (n === 0) break;
+      length += n;
+      if (length > MAX_MSL_CONFIG_BYTES) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `That file is larger than ${MAX_MSL_CONFIG_BYTES / 1024} KiB: no key file or MSL config is. Nothing was changed.`);
+    }
+    return bytes.subarray(0, length).toString('utf8');
+  } finally {
+    bytes.fill(0);
+    await handle.close();
+  }
 }

@@ -149,7 +149,8 @@ export function fermatSplits(n: bigint, steps: number = FERMAT_STEPS): boolean {
   return false;
 }
 
-const gcd = (a: bigint, b: bigint): bigint => {
+/** The greatest common divisor (Euclid), for rho here and for checking an imported key's members (services/mslRsaKeyInput.ts). */
+export const gcd = (a: bigint, b: bigint): bigint => {
   while (b !== 0n) [a, b] = [b, a % b];
   return a;
 };

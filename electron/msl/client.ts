@@ -144,6 +144,15 @@ export class MslClient {
     return this.session?.token;
   }
 
+  /**
+   * A copy of the wrapdata of the last key response (what the next WRAP
+   * request returns), for the simulation's check of the responder's Kwrap.
+   */
+  wrapdata(): Uint8Array | undefined {
+    const current = this.requestor.current;
+    return current === undefined ? undefined : Uint8Array.from(current.wrapdata);
+  }
+
   /** Server time as this client knows it, or undefined before the first response. */
   serverNow(): number | undefined {
     return this.clockOffset === undefined ? undefined : this.now() + this.clockOffset;

@@ -3,6 +3,8 @@
 // and format. Every method that fails throws a ServiceError (or a LadderError
 // for exchanges) with a stable `code`.
 
+import type { MslKeyService } from './mslKeys.js';
+import type { MslSettingsService } from './mslSettings.js';
 import type { OpenProtection } from './bundles.js';
 import type { SignedAuditExport } from './audit.js';
 import type { Delivery } from './delivery.js';
@@ -17,6 +19,8 @@ import type { AuditCheckpoint } from '../../db/checkpoint.js';
 import type { RekeyCounts } from '../../db/rekey.js';
 import type { PeerList } from './revocations.js';
 import type { JoseToolsService } from './joseTools.js';
+import type { MslInspectService } from './mslInspect.js';
+import type { MslSimulationReport } from './mslSimulate.js';
 
 /** Key material as it arrives from an operator's JSON file: hex strings. */
 export type DeviceKeyInput =
@@ -70,6 +74,20 @@ export interface MslOutcome {
   readonly code?: string;
   /** The sender's identity when known, for the access log. */
   readonly identity?: string;
+  /** What the message's audit record said, for the app's live list of MSL messages (appResponder.ts). Never keys or payload bytes. */
+  readonly summary?: MslMessageSummary;
+}
+
+/** One MSL message as the responder read and answered it: its audit details plus what went back. */
+export interface MslMessageSummary {
+  /** The `msl` audit record's details (scheme, serial, sequence, mechanism, payloadBytes, code, internalCode...). */
+  readonly details: Readonly<Record<string, string | number | boolean | null>>;
+  /** Application data bytes echoed back (0 for a handshake or a refusal). */
+  readonly payloadBytesOut: number;
+  /** The JWE_LADDER key request the (renewable) message carried, answered or not: its mechanism. */
+  readonly keyRequest?: string;
+  /** The master token a key exchange issued: its serial and sequence. */
+  readonly issued?: { readonly serial: number; readonly sequence: number };
 }
 
 export interface MslApi {
@@ -197,6 +215,11 @@ export type JoseApi = Pick<JoseToolsService, 'inspect' | 'decrypt' | 'verify' | 
 /** The keyring (keyring.ts): recipients' public keys, and this KeyLadder's own key pairs by their public halves. */
 export type KeyringApi = Pick<KeyringService, 'addRecipient' | 'recipients' | 'recipient' | 'removeRecipient' | 'ownKeys' | 'identityJwks' | 'rotateOwnKey'>;
 
+/** The simulated MSL device (mslSimulate.ts), in process: the app's "Simulated MSL device" (issue 21). */
+export interface MslSimulateApi {
+  simulate(identity: string, options?: { readonly mechanism?: 'PSK' | 'MGK'; readonly rungs?: number }): Promise<MslSimulationReport>;
+}
+
 export interface KeyLadderServices {
   readonly store: StoreApi;
   readonly devices: DeviceApi;
@@ -207,5 +230,10 @@ export interface KeyLadderServices {
   readonly revocations: RevocationApi;
   readonly overview: OverviewApi;
   readonly jose: JoseApi;
+  /** The MSL message inspector (issue 21 item 3): captures decoded with the store's keys. */
+  readonly mslInspect: Pick<MslInspectService, 'inspectText' | 'inspectCapture'>;
   readonly keyring: KeyringApi;
+  readonly mslSimulate: MslSimulateApi;
+  /** The MSL server's identity, master-token keys and settings (the app's MSL server screen, issue 21). */
+  readonly msl: { readonly keys: MslKeyService; readonly settings: MslSettingsService };
 }

@@ -3,7 +3,11 @@
 
 import type { AuditAction } from './types.js';
 
-/** Every audit action, for the audit filters (contract.ts also checks that none is missing). */
+/**
+ * Every audit action, for the audit filters (contract.ts also checks that none is missing).
+ * `msl.test` is no longer written (simulated MSL messages are `exchange.test` since issue 21)
+ * but stays a filter: older stores hold such records.
+ */
 export const AUDIT_ACTIONS = [
   'store.create', 'store.unlock', 'store.unlock-cli', 'store.unlock-failed', 'store.passphrase-change', 'store.backup', 'store.restore', 'store.recovery-key', 'store.rollback-detected', 'store.rekey',
   'device.provision', 'device.import', 'device.revoke', 'device.export', 'device.clone-cleared', 'device.delete',

@@ -29,6 +29,8 @@ export const ServiceErrorCode = {
   MSL_KEY_KNOWN: 'MSL_KEY_KNOWN',
   /** No MSL server identity, master-token key or generation of that number. */
   MSL_NOT_FOUND: 'MSL_NOT_FOUND',
+  /** A captured MSL message handed to the inspector that is larger than it reads (a paste over MAX_MSL_TEXT, a file over the reader's 16 MiB). */
+  MSL_CAPTURE_TOO_LARGE: 'MSL_CAPTURE_TOO_LARGE',
   /** An MSL identity or master-token key change not allowed from its status (create with one active, retire the active one). */
   MSL_TRANSITION: 'MSL_TRANSITION',
   BUNDLE_INVALID: 'BUNDLE_INVALID',

@@ -128,7 +128,8 @@ export class ExchangeService implements ExchangeApi {
     const store = this.session.store();
     const at = this.now().toISOString();
     const { identity, keyRequest } = request;
-    const action = options.msl ? (options.test ? 'msl.test' : 'msl') : options.test ? 'exchange.test' : 'exchange';
+    // Every operator's test is `exchange.test`, MSL messages too (issue 21); their details say `msl: true`.
+    const action = options.test ? 'exchange.test' : options.msl ? 'msl' : 'exchange';
     const details = { mechanism: keyRequest.mechanism, profile, ...options.msl?.details };
     // Fail closed: no answer while its audit record could not be written.
     const unavailable = this.recorder.unavailable();
@@ -224,7 +225,7 @@ export class ExchangeService implements ExchangeApi {
    */
   recordMslMessage(outcome: 'ok' | 'refused', subject: string | null, message: MslAuditContext): void {
     const at = this.now().toISOString();
-    const audit: AuditRecord = { at, action: message.test ? 'msl.test' : 'msl', outcome, subject, details: message.details };
+    const audit: AuditRecord = { at, action: message.test ? 'exchange.test' : 'msl', outcome, subject, details: message.details };
     if (outcome === 'refused') {
       if (this.session.unlocked) this.recordRefusal(audit, message.client);
       return;
@@ -440,7 +441,7 @@ export interface MslAuditContext {
   readonly details: Readonly<Record<string, AuditDetail>>;
   /** The caller's network address (the HTTP door), for the per-client aggregation of refusals. */
   readonly client?: string;
-  /** The operator's simulated device (msl simulate in process): audited as msl.test, not the device's exchange. */
+  /** The operator's simulated device (msl simulate in process, the app's simulated MSL device): audited as exchange.test with `msl: true`, not the device's exchange. */
   readonly test?: boolean;
 }
 

@@ -89,7 +89,7 @@ export function createServices(options: ServicesOptions): KeyLadderRuntime {
     issuers,
     exchanges,
     mslInspect,
-    mslSimulate: new MslSimulateService(session, msl.keys, mslResponder, mslInspect),
+    mslSimulate: new MslSimulateService(session, msl.keys, mslResponder, mslInspect, now),
     audit: new AuditService(session, now),
     revocations: new RevocationService(session, now),
     keyring,

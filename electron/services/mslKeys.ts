@@ -27,6 +27,7 @@ import { visible } from '../shared/visibleText.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
 import { checkInteger, keyFromHex } from './keyInput.js';
 import { generateMslKeyPair, readMslPrivateKey, type MslRsaKeyPair } from './mslRsaKeyInput.js';
+import { identityFromText, MSL_TOKEN_KEYS_REASON, tokenKeysFromText } from './mslServerConfig.js';
 import { MAX_MSL_TIME_SECONDS, mslTimes } from './mslSettings.js';
 import { StoreVersionCache } from './storeVersionCache.js';
 import type { StoreSession } from './session.js';
@@ -104,6 +105,10 @@ function tokenKeyView(row: MslTokenKeyRow): MslTokenKeyView {
     createdAt: row.created_at, activatedAt: row.activated_at, graceUntil: row.grace_until, retiredAt: row.retired_at, destroyedAt: row.destroyed_at,
   };
 }
+
+/** The lines an MSL client's config (mslcli.cfg) takes to authenticate this server: its scheme, msl.rsa.id.N and msl.rsa.pub.N (N: the client's own numbering). */
+export const mslClientConfigLines = (i: Pick<MslIdentityView, 'name' | 'keyId' | 'spki'>): string =>
+  [`entity.auth.schemes.${i.name} RSA`, `msl.rsa.id.N ${i.keyId}`, `msl.rsa.pub.N ${i.spki}`].join('\n');
 
 /** An MSL entity identity or key id: written in MSL client configs (space-separated), so printable ASCII without spaces. */
 export function checkMslName(value: unknown, what: string): string {
@@ -267,13 +272,28 @@ export class MslKeyService {
     return this.addIdentity(pair, 'generated', identityName);
   }
 
-  /** An existing server's key pair becomes the active identity, under the key id its clients pin. */
-  async importIdentity(keyText: string, keyId: string, name?: string): Promise<MslIdentityView> {
+  /**
+   * An existing server's key pair becomes the active identity, under the key id its clients pin.
+   * `publicKeyText`: the public key those clients pin (msl.rsa.pub.N), refused unless it is the pair's own.
+   */
+  async importIdentity(keyText: string, keyId: string, name?: string, publicKeyText?: string): Promise<MslIdentityView> {
     const kid = checkMslName(keyId, 'A key id');
     const identityName = name === undefined ? undefined : checkMslName(name, 'An MSL identity name');
     this.session.store();
-    const pair = await readMslPrivateKey(keyText);
+    const pair = await readMslPrivateKey(keyText, publicKeyText);
     return this.addIdentity(pair, 'imported', identityName, kid);
+  }
+
+  /**
+   * importIdentity() from a file main read: a private key file, or an MSL server config whose
+   * msl.rsa.priv.N is imported under its msl.rsa.id.N and checked against its msl.rsa.pub.N.
+   * `keyId` picks the pair (and names a key file's); `publicKeyText` (a second file) overrides the config's.
+   */
+  async importIdentityText(text: string, options: { readonly keyId?: string; readonly name?: string; readonly publicKeyText?: string } = {}): Promise<MslIdentityView> {
+    const keyId = options.keyId === undefined ? undefined : checkMslName(options.keyId, 'A key id');
+    const found = identityFromText(text, keyId);
+    if (found.keyId === undefined) throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, 'Give the key id the MSL clients pin this key by (msl.rsa.id.N in their config): a key file does not say it. Nothing was changed.');
+    return this.importIdentity(found.privateKey, found.keyId, options.name, options.publicKeyText ?? found.publicKey);
   }
 
   private addIdentity(pair: MslRsaKeyPair, origin: 'generated' | 'imported', name?: string, keyId?: string): MslIdentityView {
@@ -367,16 +387,22 @@ export class MslKeyService {
   importTokenKeys(encHex: string, hmacHex: string, graceSeconds?: number): MslTokenKeyView {
     const store = this.session.store();
     const grace = graceSeconds === undefined ? mslTimes(store).expiration : checkInteger(graceSeconds, 'The grace period in seconds', 0, MAX_MSL_TIME_SECONDS);
-    const enc = keyFromHex(encHex, 'msl.key.enc', 16);
+    const enc = tokenKeyFromHex(encHex, 'msl.key.enc', 16);
     let hmac: Buffer;
     try {
-      hmac = keyFromHex(hmacHex, 'msl.key.hmac', 32);
+      hmac = tokenKeyFromHex(hmacHex, 'msl.key.hmac', 32);
     } catch (e) {
       enc.fill(0);
       throw e;
     }
     const generation = this.write(store, () => addActiveTokenKeys(store, enc, hmac, 'imported-msl', this.now(), grace));
     return tokenKeyView(store.mslTokenKeys.get(generation)!);
+  }
+
+  /** importTokenKeys() from a file main read: an MSL server config (msl.key.enc, msl.key.hmac lines) or {"enc","hmac"} JSON. */
+  importTokenKeysText(text: string, graceSeconds?: number): MslTokenKeyView {
+    const { enc, hmac } = tokenKeysFromText(text);
+    return this.importTokenKeys(enc, hmac, graceSeconds);
   }
 
   private tokenKeyRow(generation: number): MslTokenKeyRow {
@@ -432,6 +458,16 @@ export class MslKeyService {
     const now = this.now().toISOString();
     return keys.filter((k) => k.graceUntil === null || k.graceUntil > now)
       .map((k) => ({ generation: k.generation, status: k.status, encryptionKey: secretCopy(k.encryptionKey), hmacKey: secretCopy(k.hmacKey) }));
+  }
+}
+
+/** keyFromHex, its refusal marked as a master-token key's (MSL_TOKEN_KEYS), so the app's advice speaks of msl.key.enc/hmac, not a device's keys. */
+function tokenKeyFromHex(value: string, name: string, length: number): Buffer {
+  try {
+    return keyFromHex(value, name, length);
+  } catch (e) {
+    if (e instanceof ServiceError && e.code === ServiceErrorCode.INVALID_KEY) throw new ServiceError(e.code, e.message, undefined, MSL_TOKEN_KEYS_REASON);
+    throw e;
   }
 }
 

@@ -42,7 +42,7 @@ import { issueMasterToken, isExpired, isRenewable, openMasterToken, sessionConte
 import { openPayloads, parseMessage, payloadChunkTexts, writeMessage } from '../msl/message.js';
 import { RsaCryptoContext } from '../msl/rsaContext.js';
 import { SymmetricCryptoContext } from '../msl/symmetricContext.js';
-import type { MslApi, MslOutcome } from './api.js';
+import type { MslApi, MslMessageSummary, MslOutcome } from './api.js';
 import { describeError, ServiceError, ServiceErrorCode } from './errors.js';
 import { zeroSessionKeys, type ExchangeService, type MslAuditContext, type MslIssued } from './exchanges.js';
 import type { MslTokenService } from './mslTokens.js';
@@ -82,7 +82,7 @@ export interface MslServerState {
 /** The store's MSL services (mslKeys.ts, mslSettings.ts, mslTokens.ts) as the responder uses them. */
 export function mslServerState(msl: {
   readonly keys: { serverSigner(): MslServerSigner; tokenKeys(): MslTokenKeyCopy[] };
-  readonly settings: { get(): { readonly renewalWindow: number; readonly expiration: number } };
+  readonly settings: { get(): { readonly renewalWindow: number; readonly expiration: number }; nonReplayableWindow(): number };
   readonly tokens: MslTokenService;
 }): MslServerState {
   return {
@@ -91,7 +91,7 @@ export function mslServerState(msl: {
     times: () => msl.settings.get(),
     drawSerial: () => msl.tokens.drawSerial(),
     recordRenewal: (serial, identity, presented, expiresAt) => msl.tokens.recordRenewal(serial, identity, presented, expiresAt, { adoptUnknown: true }),
-    acceptNonReplayableId: (serial, identity, id, sequence, expiresAt) => msl.tokens.acceptNonReplayableId(serial, identity, id, { adoptUnknown: true, sequence, expiresAt }),
+    acceptNonReplayableId: (serial, identity, id, sequence, expiresAt) => msl.tokens.acceptNonReplayableId(serial, identity, id, { adoptUnknown: true, sequence, expiresAt, window: msl.settings.nonReplayableWindow() }),
   };
 }
 
@@ -116,6 +116,13 @@ export interface MslTimeOverrides {
 /** What one message's audit record says, gathered as the message is read. */
 type Details = Record<string, string | number | boolean | null>;
 
+/** What the answer carried back, and the key request read on the way, for the app's live list (MslOutcome.summary). */
+interface Sent {
+  payloadBytesOut: number;
+  keyRequest?: string;
+  issued?: { serial: number; sequence: number };
+}
+
 export class MslResponderService implements MslApi {
   constructor(
     private readonly session: StoreSession,
@@ -133,18 +140,27 @@ export class MslResponderService implements MslApi {
 
   /**
    * `caller.test`: the operator's simulated device (msl simulate in process), not the real one:
-   * audited as `msl.test`, and left out of what describes the device (the wrapdata registry, its
+   * audited as `exchange.test` (with `msl: true`, as every operator's test: issue 21; stores
+   * written before it hold `msl.test` records), and left out of what describes the device (the wrapdata registry, its
    * exchange count and last exchange, the issuing generation's count), as `exchange simulate` is.
    */
   answer(body: Uint8Array, caller?: { readonly client: string; readonly test?: boolean }): MslOutcome {
     if (!this.session.unlocked) return unavailable('STORE_LOCKED', 'The store is locked.');
-    const details: Details = { bytes: body.length };
+    const details: Details = { ...(caller?.test ? { msl: true } : {}), bytes: body.length };
     const audit = (): MslAuditContext => ({ details, ...(caller ? { client: caller.client } : {}), ...(caller?.test ? { test: true } : {}) });
     let requestId: number | undefined;
     let identity: string | undefined;
+    // What went back, for the app's live list (the summary reuses the audit's details, read once).
+    const sent: Sent = { payloadBytesOut: 0 };
+    const summary = (): MslMessageSummary => ({
+      details: { ...details },
+      payloadBytesOut: sent.payloadBytesOut,
+      ...(sent.keyRequest === undefined ? {} : { keyRequest: sent.keyRequest }),
+      ...(sent.issued ? { issued: { ...sent.issued } } : {}),
+    });
     try {
-      const answered = this.process(body, details, audit, (id) => (requestId = id), (who) => (identity = who));
-      return { kind: 'answered', body: answered, ...(identity === undefined ? {} : { identity }) };
+      const answered = this.process(body, details, audit, (id) => (requestId = id), (who) => (identity = who), sent);
+      return { kind: 'answered', body: answered, ...(identity === undefined ? {} : { identity }), summary: summary() };
     } catch (error) {
       const down = unavailableOf(error);
       if (down !== undefined) return down;
@@ -158,14 +174,21 @@ export class MslResponderService implements MslApi {
       try {
         // Request + 1 once the header data opened; before that a random id, as MSL's server answers.
         const messageId = errorMessageId(requestId === undefined ? refusal : refusal.withMessageId(requestId));
-        return { kind: 'error-header', body: this.errorHeader(refusal, messageId), code: refusal.code, ...(identity === undefined ? {} : { identity }) };
+        return { kind: 'error-header', body: this.errorHeader(refusal, messageId), code: refusal.code, ...(identity === undefined ? {} : { identity }), summary: summary() };
       } catch (e) {
         return unavailableOf(e) ?? unavailable('MSL_NOT_CONFIGURED', 'The MSL server identity is not usable; see keyladder msl identity.');
       }
     }
   }
 
-  private process(body: Uint8Array, details: Details, audit: () => MslAuditContext, setRequestId: (id: number) => void, setIdentity: (who: string) => void): Uint8Array {
+  private process(
+    body: Uint8Array,
+    details: Details,
+    audit: () => MslAuditContext,
+    setRequestId: (id: number) => void,
+    setIdentity: (who: string) => void,
+    sent: Sent,
+  ): Uint8Array {
     const store = this.session.store();
     const nowMs = this.now().getTime();
     const nowSeconds = Math.floor(nowMs / 1000);
@@ -210,6 +233,7 @@ export class MslResponderService implements MslApi {
 
       // 5. Key exchange, when MSL's ResponseMessageBuilder would.
       const keyRequest = header.renewable ? selectKeyRequest(header.keyRequestData) : undefined;
+      if (keyRequest !== undefined) sent.keyRequest = keyRequest.mechanism;
       const rekey = keyRequest !== undefined && (token === undefined || isRenewable(token, nowSeconds) || isExpired(token, nowSeconds));
       if (!rekey && token === undefined) {
         // Without a token and without a new one, the only protection left is the server's RSA
@@ -228,13 +252,18 @@ export class MslResponderService implements MslApi {
       if (!rekey) {
         this.exchanges.recordMslMessage('ok', identity, audit());
         const headerText = writeMessageHeader(sender, base, senderCtx);
-        return writeMessage(headerText, header.handshake ? [] : this.chunks(responseId, payload.data, compression, headerCtx));
+        const answer = writeMessage(headerText, header.handshake ? [] : this.chunks(responseId, payload.data, compression, headerCtx));
+        sent.payloadBytesOut = header.handshake ? 0 : payload.data.length;
+        return answer;
       }
       const issued = this.keyExchange(identity, keyRequest!, token, nowMs, details, audit);
       try {
         const headerText = writeMessageHeader(sender, { ...base, keyResponseDataJson: issued.keyResponseDataJson }, senderCtx);
         const chunks = header.handshake ? [] : this.chunks(responseId, payload.data, compression, issued.context);
-        return writeMessage(headerText, chunks);
+        const answer = writeMessage(headerText, chunks);
+        sent.payloadBytesOut = header.handshake ? 0 : payload.data.length;
+        sent.issued = issued.token;
+        return answer;
       } finally {
         issued.destroy();
       }
@@ -322,6 +351,7 @@ export class MslResponderService implements MslApi {
       return {
         keyResponseDataJson: keyResponseDataJson(issued.text, result.keydataJson),
         context,
+        token: { serial: numbers!.serialNumber, sequence: numbers!.sequenceNumber },
         destroy: () => zeroSessionKeys(result),
       };
     } catch (error) {

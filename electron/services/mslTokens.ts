@@ -8,11 +8,11 @@
 import { randomBytes } from 'node:crypto';
 import { MSL_MAX_LONG, SERIAL_RETENTION_MS, type MslTokenRow, type NonReplayableVerdict } from '../../db/repositories/mslTokens.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
-import { mslTimes } from './mslSettings.js';
+import { DEFAULT_NON_REPLAYABLE_WINDOW, mslTimes } from './mslSettings.js';
 import type { StoreSession } from './session.js';
 
-/** How far ahead of the largest accepted a non-replayable id may be (MSL: msl.mtoken.non_replay_id_window, TokenFactory's 65536). */
-export const NON_REPLAYABLE_WINDOW = 65_536;
+/** How far ahead of the largest accepted a non-replayable id may be, unless the store's settings say otherwise (MSL: msl.mtoken.non_replay_id_window, TokenFactory's 65536). */
+export const NON_REPLAYABLE_WINDOW = DEFAULT_NON_REPLAYABLE_WINDOW;
 /**
  * How far behind the largest accepted an id is still "replayed" (the sender
  * recovers by sending a larger one) rather than unrecoverable: MSL's server
@@ -124,7 +124,7 @@ export class MslTokenService {
    * (and recorded) or the MSL error to answer with. A serial this store did not issue, or issued
    * to another identity, is MASTERTOKEN_UNTRUSTED.
    */
-  acceptNonReplayableId(serial: number, identity: string, id: number, options: AdoptOption & { readonly sequence?: number; readonly expiresAt?: Date } = {}): NonReplayableResult {
+  acceptNonReplayableId(serial: number, identity: string, id: number, options: AdoptOption & { readonly sequence?: number; readonly expiresAt?: Date; readonly window?: number } = {}): NonReplayableResult {
     checkMslInteger(serial, 'A serial number');
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > MSL_MAX_LONG) return 'NONREPLAYABLE_ID_OUT_OF_RANGE';
     const store = this.session.store();
@@ -132,7 +132,7 @@ export class MslTokenService {
     // Fully durable, unlike a renewal: an id accepted and then lost to a power cut could be replayed.
     const verdict = store.transaction(() => {
       if (options.adoptUnknown) store.mslTokens.adopt({ serial, identity, sequence: checkMslInteger(options.sequence ?? 0, 'A sequence number'), at: this.now().toISOString(), expiresAt: expires });
-      return store.mslTokens.acceptNonReplayableId(serial, identity, id, NON_REPLAYABLE_WINDOW, NON_REPLAYABLE_CATCHUP);
+      return store.mslTokens.acceptNonReplayableId(serial, identity, id, options.window ?? NON_REPLAYABLE_WINDOW, NON_REPLAYABLE_CATCHUP);
     });
     return verdict === 'UNKNOWN_SERIAL' ? 'MASTERTOKEN_UNTRUSTED' : verdict;
   }

@@ -26,6 +26,7 @@ export class OverviewService implements OverviewApi {
     const countOf = (status: 'active' | 'revoked') => census.byStatus.find((s) => s.status === status)?.count ?? 0;
     const since = new Date(this.now().getTime() - REFUSAL_WINDOW_MS).toISOString();
     const byCode = store.audit.refusalsByCode(since);
+    const msl = store.audit.mslMessagesSince(since);
     const disk = this.store.diskSpace();
     return {
       fileBytes: this.store.sizeBytes(),
@@ -34,6 +35,7 @@ export class OverviewService implements OverviewApi {
       generations: this.issuers.list(),
       devices: { total: countOf('active') + countOf('revoked'), active: countOf('active'), revoked: countOf('revoked'), byGroup: census.byGroup },
       refusals: { since, total: byCode.reduce((n, c) => n + c.count, 0), byCode },
+      msl: { since, messages: msl.messages, refused: msl.refused, byError: msl.byCode },
     };
   }
 }

@@ -243,9 +243,12 @@ export class DeviceService implements DeviceApi {
   get(identityInput: string): DeviceSummary {
     const identity = checkIdentity(identityInput);
     this.session.flushPending();
-    const row = this.session.store().devices.get(identity);
+    const store = this.session.store();
+    const row = store.devices.get(identity);
     if (!row) throw new ServiceError(ServiceErrorCode.DEVICE_NOT_FOUND, `No device "${identity}" is provisioned.`);
-    return deviceSummary(row);
+    // Two indexed lookups (migration 009's msl_tokens_identity, audit_subject).
+    const msl = { lastToken: store.mslTokens.latestFor(identity) ?? null, lastMessage: store.audit.lastMslMessage(identity) ?? null };
+    return { ...deviceSummary(row), msl };
   }
 
   revoke(identityInput: string): DeviceSummary {

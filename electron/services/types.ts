@@ -45,6 +45,15 @@ export interface DeviceSummary {
    * (a replay or a cloned device): since when, and how often.
    */
   readonly possibleClone: { readonly since: Timestamp; readonly events: number } | null;
+  /**
+   * MSL (devices.get only): the last master token issued or renewed for the
+   * device (serial, sequence, expiry), and its last MSL message (time, outcome,
+   * the MSL error name when refused).
+   */
+  readonly msl?: {
+    readonly lastToken: { readonly serial: number; readonly sequence: number; readonly at: Timestamp; readonly expiresAt: Timestamp } | null;
+    readonly lastMessage: { readonly at: Timestamp; readonly outcome: string; readonly code: string | null } | null;
+  };
 }
 
 export interface DevicePage {
@@ -215,4 +224,6 @@ export interface StoreOverview {
   };
   /** Refused exchanges since `since` (the last 24 hours), by code, most frequent first. */
   readonly refusals: { readonly since: Timestamp; readonly total: number; readonly byCode: ReadonlyArray<{ readonly code: string; readonly count: number }> };
+  /** MSL messages (POST /msl) since `since` (the last 24 hours), and the refused ones by MSL error name, most frequent first. */
+  readonly msl: { readonly since: Timestamp; readonly messages: number; readonly refused: number; readonly byError: ReadonlyArray<{ readonly code: string; readonly count: number }> };
 }

@@ -62,10 +62,15 @@ describe('keyladder msl identity', () => {
     const small = file('small.pem', generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs1' }) as string);
     const r1 = await cli([...S, 'msl', 'identity', 'import', '--key', small, '--kid', 'k-small']);
     expect(r1.code).toBe(1);
-    expect(r1.stderr).toMatch(/1024 bits.*\[MSL_KEY_INVALID\]/);
+    expect(r1.stderr).toMatch(/1024 bits.*\[MSL_KEY_INVALID\/KEY_SIZE\]/);
     const again = await json(['msl', 'identity', 'import', '--key', file('again.txt', cfg['msl.rsa.priv.0']!), '--kid', 'another']);
     expect(again.code).toBe(1);
     expect(again.value.error.code).toBe('MSL_KEY_KNOWN');
+    // A public key (--public-key) that is not the private key's own: the clients pinning it would refuse every message.
+    const fresh = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const freshKey = file('fresh.pem', fresh.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
+    const otherPub = file('other.pub', generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'pem', type: 'spki' }) as string);
+    expect((await cli([...S, 'msl', 'identity', 'import', '--key', freshKey, '--kid', 'k-pub', '--public-key', otherPub])).stderr).toContain('[MSL_KEY_INVALID/PUBLIC_KEY_MISMATCH]');
     const noKid = await cli([...S, 'msl', 'identity', 'import', '--key', small]);
     expect(noKid.code).toBe(2);
     expect(noKid.stderr).toContain('msl identity import needs --kid. [USAGE_MISSING_ARGUMENT]');
@@ -104,16 +109,20 @@ describe('keyladder msl keys and settings', () => {
   });
 
   it('settings shows the times and changes them, refusing an expiration before the renewal window; audit list finds the change', async () => {
-    expect((await json(['msl', 'settings'])).value).toEqual({ renewalWindow: 3600, expiration: 86_400 });
+    expect((await json(['msl', 'settings'])).value).toEqual({ renewalWindow: 3600, expiration: 86_400, nonReplayableWindow: 65_536 });
     const set = await cli([...S, 'msl', 'settings', '--renewal-window', '5', '--expiration', '120']);
-    expect(set.stdout).toBe('renewal window 5 s, expiration 120 s\n');
+    expect(set.stdout).toBe('renewal window 5 s, expiration 120 s, non-replayable id window 65536\n');
     const bad = await cli([...S, 'msl', 'settings', '--renewal-window', '200']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('[INVALID_ARGUMENT]');
     expect((await cli([...S, 'msl', 'settings', '--expiration', 'soon'])).code).toBe(2);
-    expect((await json(['msl', 'settings'])).value).toEqual({ renewalWindow: 5, expiration: 120 });
+    expect((await json(['msl', 'settings'])).value).toEqual({ renewalWindow: 5, expiration: 120, nonReplayableWindow: 65_536 });
     const audit = await json(['audit', 'list', '--action', 'msl.settings']);
     expect(audit.value).toEqual([expect.objectContaining({ action: 'msl.settings', details: expect.objectContaining({ renewalWindow: 5, expiration: 120 }) })]);
+    // The non-replayable id window: 1 or more, changed with its own record.
+    expect((await cli([...S, 'msl', 'settings', '--non-replayable-window', '0'])).code).toBe(2);
+    expect((await cli([...S, 'msl', 'settings', '--non-replayable-window', '1024'])).stdout).toBe('renewal window 5 s, expiration 120 s, non-replayable id window 1024\n');
+    expect((await json(['audit', 'list', '--action', 'msl.settings'])).value).toHaveLength(2);
   });
 
   it('help lists the MSL server section', async () => {

@@ -53,6 +53,15 @@ describe('keyladder msl inspect', () => {
     expect(r.stdout).not.toContain(token.sessiondata.plaintext.encryptionkey);
   });
 
+  it('--show-payload prints the application data as text (its Base64 on stdin read alike); without it, sizes only', () => {
+    const base64 = readFileSync(vector('001-request')).toString('base64');
+    const shown = run(['msl', 'inspect', '-', '--show-payload'], base64);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain('sender: PSK entity client1');
+    expect(shown.stdout).toContain('payload (30 bytes): run A: hello via PSK handshake');
+    expect(run(['msl', 'inspect', '-'], base64).stdout).not.toContain('hello via PSK');
+  });
+
   it('a renewal under a master token, and an error header', () => {
     const renewal = run(['msl', 'inspect', vector('003-request')]);
     expect(renewal.code).toBe(0);
@@ -74,7 +83,7 @@ describe('keyladder msl inspect', () => {
     expect(bad.stdout).not.toContain('key request');
     const unknown = run(['msl', 'inspect', vector('005-request')]);
     expect(unknown.code).toBe(2);
-    expect(unknown.stdout).toContain('signature: not checked: ENTITY_NOT_FOUND');
+    expect(unknown.stdout).toContain('signature: no key for this identity: ENTITY_NOT_FOUND');
     const garbage = run(['msl', 'inspect', '-'], '{"a":1}{');
     expect(garbage.code).toBe(2);
     expect(garbage.stdout).toContain('not an MSL message');

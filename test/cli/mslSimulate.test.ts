@@ -29,18 +29,25 @@ describe('keyladder msl simulate', () => {
     expect(run(['device', 'add', 'client1', '--keys', join(dir, 'client1.json')]).code).toBe(0);
   });
 
-  it('in process: first contact, data, renewal by PSK and 2 by WRAP, every KCV equal', () => {
+  it('in process: first contact, data, renewal by PSK and 2 by WRAP, a handshake, a non-replayable message, every KCV equal', () => {
     const r = run(['msl', 'simulate', 'client1']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Every step holds');
-    expect(r.stdout.match(/^ok {3}/gm)).toHaveLength(5);
+    expect(r.stdout.match(/^ok {3}/gm)).toHaveLength(7);
+    expect(r.stdout).toMatch(/^ok {3}handshake only +renewed, echo none \(handshake\)/m);
+    expect(r.stdout).toMatch(/^ok {3}non-replayable data +not renewed, echo intact/m);
     const json = JSON.parse(run(['msl', 'simulate', 'client1', '--rungs', '1', '--json']).stdout);
     expect(json).toMatchObject({ identity: 'client1', allOk: true });
     for (const step of json.steps.filter((s: { renewed: boolean }) => s.renewed)) {
       expect(step.device.kenc).toBe(step.responder.kenc);
       expect(step.device.khmac).toBe(step.responder.khmac);
+      expect(step.device.kwrap).toBe(step.responder.kwrap);
     }
+    // In process it is a test (issue 21): exchange.test records, none as msl.
+    const audit = (action: string) => JSON.parse(run(['audit', 'list', '--action', action, '--subject', 'client1', '--json']).stdout) as unknown[];
+    expect(audit('exchange.test').length).toBe(7 + 6);
+    expect(audit('msl')).toEqual([]);
   });
 
   it('over HTTP against keyladder serve (renewal window 1 s, waited for): the same steps, the same agreement', async () => {
@@ -49,7 +56,7 @@ describe('keyladder msl simulate', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
-    expect(report.steps.map((s: { renewed: boolean }) => s.renewed)).toEqual([true, false, true, true, true]);
+    expect(report.steps.map((s: { renewed: boolean }) => s.renewed)).toEqual([true, false, true, true, true, true, false]);
     expect(report.allOk).toBe(true);
   });
 

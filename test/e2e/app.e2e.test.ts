@@ -625,7 +625,7 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     await nav('JOSE');
     const text = h.page.getByLabel(/JWE or JWS/);
     await text.fill(general);
-    await h.page.getByRole('button', { name: 'Inspect' }).click();
+    await h.page.getByRole('button', { name: 'Inspect', exact: true }).click();
     const first = h.page.getByRole('region', { name: 'Recipient 0' });
     await visible(first);
     expect(await first.textContent()).toMatch(/RSA1_5\s*refused\s*PKCS#1 v1.5 padding invites Bleichenbacher/);
@@ -648,7 +648,7 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     await h.services.keyring.addRecipient(JSON.stringify(own), { kid: own.kid! });
     const mine = await h.services.jose.encrypt('{"note":"made for this KeyLadder"}', own.kid!);
     await text.fill(mine);
-    await h.page.getByRole('button', { name: 'Inspect' }).click();
+    await h.page.getByRole('button', { name: 'Inspect', exact: true }).click();
     await visible(h.page.getByText('this KeyLadder holds its key'));
     await h.page.getByLabel('This KeyLadder’s own keys (by kid)').check();
     await h.page.getByRole('button', { name: 'Decrypt' }).click();
@@ -661,7 +661,7 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     const parts = mine.split('.');
     parts[4] = `${parts[4]!.startsWith('A') ? 'B' : 'A'}${parts[4]!.slice(1)}`;
     await text.fill(parts.join('.'));
-    await h.page.getByRole('button', { name: 'Inspect' }).click();
+    await h.page.getByRole('button', { name: 'Inspect', exact: true }).click();
     await h.page.getByRole('button', { name: 'Decrypt' }).click();
     await visible(h.page.locator('[data-refusal-step]'));
     expect(await h.page.locator('[data-refusal-step]').textContent()).toContain('integrity check');

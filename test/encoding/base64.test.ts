@@ -76,6 +76,16 @@ describe('strict Base64', () => {
     }
   });
 
+  it('decodes (and refuses) 12 million characters without a RangeError: the length of one chunk of a 16 MiB MSL message', () => {
+    const bytes = Buffer.alloc(9 * 1024 * 1024, 0xa5);
+    const text = bytes.toString('base64');
+    expect(text.length).toBeGreaterThan(12_000_000);
+    expect(Buffer.from(decodeBase64(text)!).equals(bytes)).toBe(true);
+    expect(decodeBase64(`${text.slice(0, -4)}Q===`)).toBeUndefined();
+    expect(decodeBase64(`${text}QUJ`)).toBeUndefined();
+    expect(decodeBase64(`${text.slice(0, 6_000_000)}-${text.slice(6_000_001)}`)).toBeUndefined();
+  });
+
   it('UTF-8 decoding refuses invalid sequences instead of replacing them', () => {
     expect(fromUtf8(utf8('ESN-é'))).toBe('ESN-é');
     expect(fromUtf8(Uint8Array.from([0x7b, 0xff]))).toBeUndefined();

@@ -48,7 +48,7 @@ const deps = (open: string | null, save: string | null): AppDeps => ({
   openFile: vi.fn(async () => open),
   saveFile: vi.fn(async () => save),
   confirm: vi.fn(async () => false),
-  responder: { status: vi.fn(), start: vi.fn(), stop: vi.fn(), chooseTls: vi.fn(), chooseTokenFile: vi.fn(), chooseClientCa: vi.fn(), metrics: vi.fn() },
+  responder: { status: vi.fn(), start: vi.fn(), stop: vi.fn(), chooseTls: vi.fn(), chooseTokenFile: vi.fn(), chooseClientCa: vi.fn(), metrics: vi.fn(), mslMessages: vi.fn(), mslMessage: vi.fn() },
 });
 
 describe('IPC handlers', () => {

@@ -114,6 +114,9 @@ describe('the IPC wrapper', () => {
       ok: false,
       error: { code: 'DEVICE_EXISTS', message: 'ESN-1 is already provisioned.' },
     });
+    // A service's finer reason goes along (which check refused an imported key); a ladder error's stays in main.
+    expect(await fail(new ServiceError('MSL_KEY_INVALID', 'Not RSA.', undefined, 'NOT_RSA'))).toEqual({ ok: false, error: { code: 'MSL_KEY_INVALID', reason: 'NOT_RSA', message: 'Not RSA.' } });
+    expect(await fail(new ServiceError('MSL_KEY_INVALID', 'Odd.', undefined, 'not a code; <b>'))).toEqual({ ok: false, error: { code: 'MSL_KEY_INVALID', message: 'Odd.' } });
     const ladder = await fail(new LadderError(MslErrorCode.ENTITY_NOT_FOUND, 'NO_DEVICE', 'No such device.'));
     expect(ladder).toEqual({ ok: false, error: { code: 'ENTITY_NOT_FOUND', message: 'No such device.' } });
     for (const reply of [ladder]) expect(JSON.stringify(reply)).not.toMatch(/stack|at .*\.ts/);

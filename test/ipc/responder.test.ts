@@ -99,6 +99,8 @@ describe('the responder handlers', () => {
     chooseTokenFile: vi.fn(() => 'token chosen' as never),
     chooseClientCa: vi.fn(() => 'ca chosen' as never),
     metrics: vi.fn(() => 'metrics' as never),
+    mslMessages: vi.fn((after?: number) => ({ after }) as never),
+    mslMessage: vi.fn((id: number, o?: { showPayload?: boolean }) => ({ id, ...o }) as never),
   });
   const deps = (r: ReturnType<typeof responder>, open: Array<string | null>, yes = false) => ({
     version: 'x',

@@ -1,7 +1,7 @@
 // The responder's traffic ring: per-second counts over a fixed window and a
 // latency histogram whose p50 and p99 are read off its buckets.
 import { describe, expect, it } from 'vitest';
-import { LATENCY_BOUNDS_MS, MetricsRing, quantile } from '../../electron/responderMetrics.js';
+import { LATENCY_BOUNDS_MS, MetricsRing, quantile, TRAFFIC_KINDS } from '../../electron/responderMetrics.js';
 
 describe('the responder metrics ring', () => {
   it('counts answers and refusals per second, oldest first, and forgets what left the window', () => {
@@ -14,11 +14,11 @@ describe('the responder metrics ring', () => {
     ring.record(true, 3);
     let s = ring.snapshot();
     expect(s.perSecond).toHaveLength(10);
-    expect(s.perSecond.slice(-2)).toEqual([{ ok: 1, refused: 1 }, { ok: 2, refused: 0 }]);
+    expect(s.perSecond.slice(-2)).toEqual([{ ok: 1, refused: 1, msl: 0 }, { ok: 2, refused: 0, msl: 0 }]);
     expect(s.total).toBe(4);
     ms += 9000;
     s = ring.snapshot();
-    expect(s.perSecond.slice(-10, -9)).toEqual([{ ok: 2, refused: 0 }]);
+    expect(s.perSecond.slice(-10, -9)).toEqual([{ ok: 2, refused: 0, msl: 0 }]);
     expect(s.total).toBe(2);
     ms += 1000;
     expect(ring.snapshot().total).toBe(0);
@@ -39,6 +39,29 @@ describe('the responder metrics ring', () => {
     expect(s.p50Ms).toBeLessThanOrEqual(1);
     expect(s.p99Ms).toBeGreaterThan(20);
     expect(s.p99Ms).toBeLessThanOrEqual(50);
+  });
+
+  it('splits the requests by kind: ladder exchanges and MSL messages with key exchange, data, handshake, refused', () => {
+    let ms = 2_000_000_000;
+    const ring = new MetricsRing(() => ms, 10);
+    ring.record(true, 1);
+    ring.record(false, 1, 'ladder');
+    ring.record(true, 1, 'mslKeyExchange');
+    ring.record(true, 1, 'mslData');
+    ring.record(true, 1, 'mslData');
+    ring.record(true, 1, 'mslHandshake');
+    ring.record(false, 1, 'mslRefused');
+    expect(TRAFFIC_KINDS).toEqual(['ladder', 'mslKeyExchange', 'mslData', 'mslHandshake', 'mslRefused']);
+    let s = ring.snapshot();
+    expect(s.kinds).toEqual({ ladder: 2, mslKeyExchange: 1, mslData: 2, mslHandshake: 1, mslRefused: 1 });
+    expect(s.perSecond.at(-1)).toEqual({ ok: 5, refused: 2, msl: 5 });
+    expect(s.total).toBe(7);
+    // A slot reused for a later second starts its kinds from zero.
+    ms += 10_000;
+    ring.record(true, 1, 'mslData');
+    s = ring.snapshot();
+    expect(s.kinds).toEqual({ ladder: 0, mslKeyExchange: 0, mslData: 1, mslHandshake: 0, mslRefused: 0 });
+    expect(s.perSecond.at(-1)).toEqual({ ok: 1, refused: 0, msl: 1 });
   });
 
   it('interpolates a quantile inside its bucket', () => {

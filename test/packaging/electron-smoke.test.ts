@@ -2,7 +2,8 @@
 // by Playwright's `_electron` as an operator would drive it on first use:
 // create a store, provision a device, run a 3-rung test exchange (every KCV
 // must match), switch the in-app HTTP responder on and answer a real
-// POST /v1/keyx from this process, export a passphrase bundle (main's save
+// POST /v1/keyx from this process, answer a simulated MSL device's handshake
+// and a message under its new master token at POST /msl, export a passphrase bundle (main's save
 // dialog is stubbed in main to answer a temporary file), and lock. The steps
 // are in operatorSession.ts; operator-session.test.ts runs the same steps in
 // Chromium on every `npm test`, since this test cannot run here.
@@ -143,6 +144,18 @@ describe('packaged Linux app', () => {
           if (!stubbed) throw new Error('dialog.showSaveDialog could not be replaced in main');
         },
         screenshot,
+        // The store's MSL server key, as the app shows it (the mslServer.identities channel of the MSL server screen).
+        async mslServerKey() {
+          const reply = (await page.evaluate(`window.keyladder.mslServer && window.keyladder.mslServer.identities ? window.keyladder.mslServer.identities() : null`)) as
+            | { ok: true; value: Array<{ keyId: string; pem: string; status: string }> }
+            | { ok: false; error: { code: string; message: string } }
+            | null;
+          if (reply === null) throw new Error('the app has no mslServer.identities channel: the MSL server screen (issue 21 item 4) is not in this build');
+          if (!reply.ok) throw new Error(`mslServer.identities: ${reply.error.code} ${reply.error.message}`);
+          const active = reply.value.find((i) => i.status === 'active');
+          if (active === undefined) throw new Error('the store has no active MSL server identity');
+          return { keyId: active.keyId, pem: active.pem };
+        },
       });
       const order = inOrder(() => screenshot('failed'));
 
@@ -225,6 +238,8 @@ describe('packaged Linux app', () => {
         const lines = () => mainOutput.join('').split('\n').map((l) => l.trimEnd());
         await expect.poll(() => lines().filter((l) => l.includes('POST /v1/keyx 200') && l.endsWith(`ok ${state.device.identity}`)).length, { timeout: 10_000 }).toBe(2);
         expect(lines().some((l) => l.includes('403') && l.includes('ESN-NOT-PROVISIONED'))).toBe(true);
+        // The simulated MSL device's handshake and its message under the new master token.
+        expect(lines().filter((l) => l.includes('POST /msl 200') && l.endsWith(`msl ok ${state.mslDevice.identity}`))).toHaveLength(2);
         const output = mainOutput.join('');
         for (const secret of secretsOf(state)) expect(output.includes(secret), `${secret.slice(0, 4)}… is in main's output`).toBe(false);
       });

@@ -23,6 +23,10 @@ describe.skipIf(chromiumMissing)('the smoke test’s operator session, in Chromi
       return h.workDir;
     },
     chooseSaveFile: async (file) => void h.dialogs.save.push(file),
+    mslServerKey: async () => {
+      const identity = h.services.msl.keys.identity();
+      return { keyId: identity.keyId, pem: identity.pem };
+    },
     screenshot: (name) => h.screenshot(name),
   });
   const order = inOrder((name) => h.screenshot(`failed-${steps.findIndex(([n]) => n === name) + 1}`));
@@ -44,6 +48,8 @@ describe.skipIf(chromiumMissing)('the smoke test’s operator session, in Chromi
     // Main's access log: one line per request, the two exchanges answered, the stranger refused.
     expect(h.responderLog.filter((l) => l.includes('POST /v1/keyx 200') && l.endsWith(`ok ${state.device.identity}`))).toHaveLength(2);
     expect(h.responderLog.some((l) => l.includes('403') && l.includes('ESN-NOT-PROVISIONED'))).toBe(true);
+    // The simulated MSL device's handshake and its message under the new master token.
+    expect(h.responderLog.filter((l) => l.includes('POST /msl 200') && l.endsWith(`msl ok ${state.mslDevice.identity}`))).toHaveLength(2);
     const haystack = JSON.stringify({ replies: h.replies.map((r) => r.reply), events: h.events, log: h.responderLog });
     for (const secret of secretsOf(state)) expect(haystack.includes(secret), `${secret.slice(0, 4)}… came back`).toBe(false);
     expect(h.problems).toEqual([]);

@@ -2,7 +2,9 @@
 // create the store, provision a device with a Kpw this module chose, run a
 // 3-rung test exchange (every KCV must match), switch the in-app HTTP
 // responder on and answer a real PSK request (then the WRAP request made with
-// the wrapdata it returned) from this process, export a passphrase bundle and
+// the wrapdata it returned) from this process, run a simulated MSL device's
+// handshake against the responder's /msl (KeyLadder's own MSL client, with a
+// second device provisioned with Kpe + Kph), export a passphrase bundle and
 // open it with jose, and lock.
 //
 // The steps are the packaged-app smoke test's (electron-smoke.test.ts, CI
@@ -14,9 +16,9 @@
 //
 // Nothing here may load the SQLite addon: in CI the smoke test runs after
 // `npm run dist`, which rebuilds it for Electron's ABI. Only the protocol's
-// pure modules (electron/ladder, electron/jwe/kcv) and jose are imported.
+// pure modules (electron/ladder, electron/jwe/kcv, electron/msl) and jose are imported.
 
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { compactDecrypt, decodeProtectedHeader } from 'jose';
@@ -24,6 +26,7 @@ import type { Locator, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { kcv } from '../../electron/jwe/kcv.js';
 import { importWrappingKey, LadderRequestor } from '../../electron/ladder/requestor.js';
+import { MslClient } from '../../electron/msl/client.js';
 
 export interface SessionEnv {
   /** Read when a step runs. */
@@ -33,6 +36,8 @@ export interface SessionEnv {
   /** Makes main's next "save file" dialog answer `file`, as the operator would by choosing it. */
   chooseSaveFile(file: string): Promise<void>;
   screenshot?(name: string): Promise<unknown>;
+  /** The store's MSL server identity (key id and public key PEM) that the simulated MSL device trusts. */
+  mslServerKey(): Promise<{ readonly keyId: string; readonly pem: string }>;
 }
 
 /** What the session made and learnt, for the checks each runner adds of its own. */
@@ -40,6 +45,8 @@ export interface SessionState {
   readonly passphrase: string;
   readonly bundlePassphrase: string;
   readonly device: { readonly identity: string; readonly kpw: string };
+  /** The simulated MSL device: PSK entity authentication needs Kpe and Kph. */
+  readonly mslDevice: { readonly identity: string; readonly kpe: string; readonly kph: string };
   endpoint?: string;
   bundleFile?: string;
   /** The Kwrap KCVs the device got over HTTP, one per rung. */
@@ -77,13 +84,18 @@ const KDF_TIMEOUT = 90_000;
 const BUNDLE_FORMAT = 'keyladder-provisioning-bundle';
 
 /** Every key and passphrase the session typed: none may ever show up in a log or a reply. */
-export const secretsOf = (s: SessionState): string[] => [s.passphrase, s.bundlePassphrase, s.device.kpw, s.device.kpw.toUpperCase(), Buffer.from(s.device.kpw, 'hex').toString('base64'), Buffer.from(s.device.kpw, 'hex').toString('base64url')];
+export const secretsOf = (s: SessionState): string[] => [
+  s.passphrase,
+  s.bundlePassphrase,
+  ...[s.device.kpw, s.mslDevice.kpe, s.mslDevice.kph].flatMap((k) => [k, k.toUpperCase(), Buffer.from(k, 'hex').toString('base64'), Buffer.from(k, 'hex').toString('base64url')]),
+];
 
 export function newSession(): SessionState {
   return {
     passphrase: `smoke store ${randomBytes(6).toString('hex')}`,
     bundlePassphrase: `smoke bundle ${randomBytes(6).toString('hex')}`,
     device: { identity: 'ESN-SMOKE-0001', kpw: randomBytes(16).toString('hex') },
+    mslDevice: { identity: 'ESN-SMOKE-MSL-1', kpe: randomBytes(16).toString('hex'), kph: randomBytes(32).toString('hex') },
     httpRungs: [],
   };
 }
@@ -194,6 +206,48 @@ export function operatorSession(env: SessionEnv, s: SessionState = newSession())
       await page().waitForFunction(() => document.querySelector('[data-count="exchanges"]')?.textContent === '2' && document.querySelector('[data-count="refused"]')?.textContent === '1', undefined, { timeout: 10_000 });
       expect(await count('inFlight')).toBe('0');
       await shot('responder-answered');
+    }],
+
+    ['answers a simulated MSL device’s handshake at /msl, then a message under the master token it issued, and lists both', async () => {
+      const d = s.mslDevice;
+      await nav('Devices');
+      await page().getByRole('button', { name: 'Add device' }).click();
+      const add = dialog();
+      await add.getByLabel('Identity').fill(d.identity);
+      await add.getByLabel('Enter Kpe + Kph').check();
+      await add.getByRole('textbox', { name: /^Kpe\b/ }).fill(d.kpe);
+      await add.getByRole('textbox', { name: /^Kph\b/ }).fill(d.kph);
+      await add.getByRole('button', { name: 'Provision device' }).click();
+      await settle(add.getByText('is provisioned'), 'provisioning the MSL device');
+      await add.getByRole('button', { name: 'Close', exact: true }).click();
+
+      await nav('Responder');
+      const msl = ((await page().locator('[data-responder-msl-address]').textContent()) ?? '').trim();
+      expect(msl).toBe(s.endpoint!.replace(/\/v1\/keyx$/, '/msl'));
+      const server = await env.mslServerKey();
+      const device = await MslClient.create({
+        identity: d.identity,
+        longTerm: { mechanism: 'PSK', encryptionKey: Buffer.from(d.kpe, 'hex'), hmacKey: Buffer.from(d.kph, 'hex') },
+        trustedServerKeys: new Map([[server.keyId, createPublicKey(server.pem)]]),
+      });
+      const exchange = async (body: Uint8Array) => {
+        const res = await fetch(msl, { method: 'POST', body: Buffer.from(body), signal: AbortSignal.timeout(15_000) });
+        expect(res.status).toBe(200);
+        return device.accept(new Uint8Array(await res.arrayBuffer()));
+      };
+      // The handshake: PSK entity authentication and a JWE_LADDER key request; the answer is under the
+      // server's RSA identity, with a new master token whose session keys the client checks.
+      const handshake = await exchange(device.request({ handshake: true }));
+      expect(handshake.error).toBeUndefined();
+      expect(handshake).toMatchObject({ renewed: true, masterToken: { sequence: 0 } });
+      // A message under that token: the echo opens under its session keys.
+      const data = await exchange(device.request({ payload: Buffer.from('smoke over msl'), renew: false }));
+      expect(Buffer.from(data.payload).toString('utf8')).toBe('smoke over msl');
+      // The Responder screen lists both, newest first, without a click.
+      const rows = page().locator('[data-msl-row]');
+      await expect.poll(() => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-kind'))), { timeout: 10_000 }).toEqual(['data', 'handshake']);
+      expect(await rows.first().textContent()).toContain(`master token ${handshake.masterToken!.serial} / seq 0`);
+      await shot('msl-handshake');
     }],
 
     ['exports a passphrase bundle: a compact JWE (PBES2-HS512+A256KW) that jose opens to the device’s Kpw', async () => {

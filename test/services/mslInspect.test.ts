@@ -106,7 +106,7 @@ describe('MslInspectService.inspect', () => {
   it('a token the store cannot open (no token keys): its numbers, and why the header was not checked', async () => {
     const svc = await inspector({ tokens: false });
     const out = svc.inspect(messageBytes('002', 'request'));
-    expect(out.signature).toBe('not checked');
+    expect(out).toMatchObject({ signature: 'no key', problemCode: 'MASTERTOKEN_UNTRUSTED' });
     expect(out.header).toBeUndefined();
     expect(out.sender).toMatchObject({ kind: 'master-token', token: { notOpened: expect.stringContaining('MASTERTOKEN_UNTRUSTED') } });
     expect(out.chunks).toBeUndefined();
@@ -131,13 +131,13 @@ describe('MslInspectService.inspect', () => {
     sig[0]! ^= 1;
     const forged = text.replace(header.signature, sig.toString('base64'));
     const out = svc.inspect(new Uint8Array(Buffer.from(forged)));
-    expect(out.signature).toBe('invalid');
+    expect(out).toMatchObject({ signature: 'invalid', problemCode: 'MESSAGE_ENTITYDATABASED_VERIFICATION_FAILED' });
     expect(out.header).toBeUndefined();
   });
 
-  it('an unknown device: not checked, with the reason; garbage: unreadable, with the MSL code', async () => {
+  it('an unknown device: no key for this identity, with the responder\'s name for it; garbage: unreadable, with the MSL code', async () => {
     const svc = await inspector({ provision: false });
-    expect(svc.inspect(messageBytes('001', 'request'))).toMatchObject({ signature: 'not checked', problem: expect.stringContaining('ENTITY_NOT_FOUND') });
+    expect(svc.inspect(messageBytes('001', 'request'))).toMatchObject({ signature: 'no key', problem: expect.stringContaining('ENTITY_NOT_FOUND'), problemCode: 'ENTITY_NOT_FOUND' });
     expect(svc.inspect(new Uint8Array(Buffer.from('{"headerdata":"AA==","signature":"AA=="}garbage')))).toMatchObject({ unreadable: { code: expect.any(String) }, signature: 'not checked' });
   });
 
@@ -151,6 +151,66 @@ describe('MslInspectService.inspect', () => {
     expect(out).toMatchObject({ sender: { kind: 'entity', scheme: 'MGK', identity: 'ESN-MGK-1' }, signature: 'valid', header: { keyRequests: [{ scheme: 'JWE_LADDER', mechanism: 'MGK' }] } });
     expect(out.key).toBe(`model group model-a's Kde/Kdh (KCVs ${kcv(kde, 'aes')}/${kcv(kdh, 'hmac')})`);
     expect(out.chunks!.reduce((n, c) => n + c.dataBytes, 0)).toBe(5);
+  });
+
+  /** client1 (PSK) as KeyLadder's own MSL client writes it, trusting server1's key. */
+  const client1 = () => {
+    const psk = client1Psk();
+    return MslClient.create({
+      identity: 'client1', longTerm: { mechanism: 'PSK', encryptionKey: psk.kpe, hmacKey: psk.kph },
+      trustedServerKeys: new Map([['rsakeyid1', server1Rsa().publicKey]]), now: () => Math.floor(t!.clock.now.getTime() / 1000),
+    });
+  };
+
+  it('the payload: only when asked, as text when it holds no key material; never its key members, binary data or more than 64 KiB', async () => {
+    const svc = await inspector();
+    expect(svc.inspect(messageBytes('001', 'request')).payloadData).toBeUndefined();
+    expect(svc.inspect(messageBytes('001', 'request'), { showPayload: true }).payloadData).toEqual({ bytes: 30, text: 'run A: hello via PSK handshake' });
+    const c = await client1();
+    const secret = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+    const keyed = svc.inspect(c.request({ renew: 'PSK', payload: Buffer.from(JSON.stringify({ note: 'x', kpe: secret })) }), { showPayload: true });
+    expect(keyed.payloadData).toMatchObject({ withheld: { reason: 'key-members', members: ['note', 'kpe'] } });
+    expect(JSON.stringify(keyed)).not.toContain(secret);
+    // A JWK two levels down, and a compact JWS whose payload is one: withheld all the same (jose/keyMembers.ts).
+    const nested = svc.inspect(c.request({ renew: 'PSK', payload: Buffer.from(JSON.stringify({ a: { b: [{ kty: 'oct', k: secret }] } })) }), { showPayload: true });
+    expect(nested.payloadData?.withheld?.reason).toBe('key-members');
+    const binary = svc.inspect(c.request({ renew: 'PSK', payload: new Uint8Array([0xff, 0xfe, 0x00, 0x80]) }), { showPayload: true });
+    expect(binary.payloadData).toEqual({ bytes: 4, withheld: { reason: 'binary', members: [] } });
+    const large = svc.inspect(c.request({ renew: 'PSK', payload: Buffer.alloc(64 * 1024 + 1, 0x61) }), { showPayload: true });
+    expect(large.payloadData).toEqual({ bytes: 64 * 1024 + 1, withheld: { reason: 'too-large', members: [] } });
+    expect(JSON.stringify(large)).not.toContain('aaaaaaaa');
+  });
+
+  it("a master token: issued by this store (its serial recorded) or only opened with its token keys (MSL's server issued 001's)", async () => {
+    const svc = await inspector();
+    const captured = svc.inspect(messageBytes('001', 'response')).header!.keyResponse!.masterToken;
+    expect(captured.issued).toEqual({ byThisStore: 'keys-only' });
+    const c = await client1();
+    const answer = t!.services.mslResponder.answer(c.request({ renew: 'PSK', payload: Buffer.from('hi') }), { client: '127.0.0.1' });
+    const ours = svc.inspect(answer.body, { showPayload: true });
+    expect(ours.header!.keyResponse!.masterToken).toMatchObject({ opened: { identity: 'client1', tokenKeyGeneration: expect.any(Number) }, issued: { byThisStore: 'yes', newestSequence: 0 } });
+    expect(ours.payloadData).toEqual({ bytes: 2, text: 'hi' });
+  });
+
+  it('chunks out of order, or after the end of the message: listed, and refused with the responder\'s names (PayloadSequence)', async () => {
+    const svc = await inspector();
+    const text = Buffer.from(messageBytes('001', 'request')).toString('utf8');
+    const [header, first, second] = text.split(/(?<=\})(?=\{)/) as [string, string, string];
+    const swapped = svc.inspect(new Uint8Array(Buffer.from(header + second + first)), { showPayload: true });
+    expect(swapped).toMatchObject({ signature: 'valid', chunks: [{ sequenceNumber: 2 }], chunkProblemCode: 'PAYLOAD_SEQUENCE_NUMBER_MISMATCH', chunkProblem: 'chunk 1: PAYLOAD_SEQUENCE_NUMBER_MISMATCH' });
+    expect(swapped.payloadData).toBeUndefined();
+    const repeated = svc.inspect(new Uint8Array(Buffer.from(header + first + second + second)));
+    expect(repeated).toMatchObject({ chunkProblemCode: 'MESSAGE_FORMAT_ERROR', chunkProblem: expect.stringContaining('CHUNK_AFTER_END_OF_MESSAGE') });
+    expect(repeated.chunks).toHaveLength(3);
+  });
+
+  it("a token whose device is revoked still opens, and says the responder's refusal (MASTERTOKEN_IDENTITY_REVOKED); a revoked device's own request: ENTITY_REVOKED, not checked", async () => {
+    const svc = await inspector();
+    expect(svc.inspect(messageBytes('003', 'request')).sender).not.toHaveProperty('token.refusedNow');
+    t!.services.devices.revoke('client1');
+    const out = svc.inspect(messageBytes('003', 'request'));
+    expect(out).toMatchObject({ signature: 'valid', sender: { kind: 'master-token', token: { opened: { identity: 'client1' }, refusedNow: 'MASTERTOKEN_IDENTITY_REVOKED (DEVICE_REVOKED)' } } });
+    expect(svc.inspect(messageBytes('001', 'request'))).toMatchObject({ signature: 'not checked', problemCode: 'ENTITY_REVOKED' });
   });
 
   it('writes nothing: no audit record, no device bookkeeping', async () => {

@@ -400,7 +400,9 @@ describe('bad input: an error header each, no store change but the refusal\'s au
     s.exchanges.flush();
     const snapshot = () => {
       s.exchanges.flush();
-      return { device: s.devices.get('client1'), token: s.msl.tokens.serial(c.token!.serial), audit: s.audit.list({ limit: 1000 }).filter((e) => !(e.action === 'msl' && e.outcome === 'refused')).length };
+      // The device's last MSL message is read from the audit log, whose refusal row is expected: left out here as that row is.
+      const { msl, ...device } = s.devices.get('client1');
+      return { device: { ...device, lastToken: msl?.lastToken }, token: s.msl.tokens.serial(c.token!.serial), audit: s.audit.list({ limit: 1000 }).filter((e) => !(e.action === 'msl' && e.outcome === 'refused')).length };
     };
     return { c, snapshot };
   }

@@ -8,8 +8,8 @@ import { CliError, CliErrorCode } from '../errors.js';
 import { readJsonObject, readTextFile } from '../inputs.js';
 import { int } from '../options.js';
 import { visible } from '../../shared/visibleText.js';
-import type { MslIdentityView, MslTokenKeyView } from '../../services/mslKeys.js';
-import { MAX_MSL_TIME_SECONDS } from '../../services/mslSettings.js';
+import { mslClientConfigLines, type MslIdentityView, type MslTokenKeyView } from '../../services/mslKeys.js';
+import { MAX_MSL_TIME_SECONDS, MAX_NON_REPLAYABLE_WINDOW } from '../../services/mslSettings.js';
 
 const SECTION = 'MSL server' as const;
 
@@ -20,8 +20,7 @@ export const mslTokenKeyLine = (k: MslTokenKeyView): string =>
   `gen ${k.generation}  ${k.status.padEnd(9)} KCV enc ${k.kcvEnc ?? '------'} hmac ${k.kcvHmac ?? '------'}  ${k.origin}  created ${k.createdAt}${k.graceUntil ? `  grace until ${k.graceUntil}` : ''}${k.retiredAt ? `  retired ${k.retiredAt}` : ''}${k.destroyedAt ? `  destroyed ${k.destroyedAt}` : ''}`;
 
 /** The lines an MSL client's config (mslcli.cfg) takes to authenticate this server. */
-const clientConfigLines = (i: MslIdentityView): string =>
-  [`entity.auth.schemes.${i.name} RSA`, `msl.rsa.id.N ${i.keyId}`, `msl.rsa.pub.N ${i.spki}`].join('\n');
+const clientConfigLines = mslClientConfigLines;
 
 function generation(ctx: Context): number {
   const [word] = ctx.args;
@@ -71,13 +70,14 @@ export const mslCommands: readonly Command[] = [
     },
   },
   {
-    name: 'msl identity import', section: SECTION, arity: [0, 0], options: ['key', 'kid', 'name'], required: ['key', 'kid'],
+    name: 'msl identity import', section: SECTION, arity: [0, 0], options: ['key', 'kid', 'name', 'public-key'], required: ['key', 'kid'],
     summary: 'an MSL server\'s RSA key pair becomes the active identity, under the key id its clients pin (--kid)',
-    details: '--key is the private key: PEM "RSA PRIVATE KEY" (PKCS #1) or "PRIVATE KEY" (PKCS #8), unencrypted, or the Base64 DER an MSL server config holds (msl.rsa.priv.N, the line itself or its value). RSA of 2048 bits or more with e = 65537, checked as every RSA key here is. --kid is msl.rsa.id.N (rsakeyid1 in MSL\'s sample config), --name the server\'s entity identity (server1 there).',
+    details: '--key is the private key: PEM "RSA PRIVATE KEY" (PKCS #1) or "PRIVATE KEY" (PKCS #8), unencrypted, or the Base64 DER an MSL server config holds (msl.rsa.priv.N, the line itself or its value), or the server\'s whole config (mslsrv.cfg: the pair whose msl.rsa.id.N is --kid, checked against its msl.rsa.pub.N). RSA of 2048 bits or more with e = 65537, its halves belonging together, checked as every RSA key here is. --kid is msl.rsa.id.N (rsakeyid1 in MSL\'s sample config), --name the server\'s entity identity (server1 there). --public-key: the public key the clients pin, refused unless it is the private key\'s own.',
     async run(ctx) {
       const text = readTextFile(ctx.values.key!, 'private key', ctx.io);
+      const publicKeyText = ctx.values['public-key'] === undefined ? undefined : readTextFile(ctx.values['public-key'], 'public key', ctx.io);
       await ctx.unlock();
-      const i = await ctx.services.msl.keys.importIdentity(text, ctx.values.kid!, ctx.values.name);
+      const i = await ctx.services.msl.keys.importIdentityText(text, { keyId: ctx.values.kid!, ...(ctx.values.name === undefined ? {} : { name: ctx.values.name }), ...(publicKeyText === undefined ? {} : { publicKeyText }) });
       ctx.out.print(`Imported: ${mslIdentityLine(i)}`, i);
       return 0;
     },
@@ -165,17 +165,18 @@ export const mslCommands: readonly Command[] = [
     },
   },
   {
-    name: 'msl settings', section: SECTION, arity: [0, 0], options: ['renewal-window', 'expiration'],
-    summary: 'the master-token renewal window and expiration, in seconds; with an option, changes it (audited)',
+    name: 'msl settings', section: SECTION, arity: [0, 0], options: ['renewal-window', 'expiration', 'non-replayable-window'],
+    summary: 'the master-token renewal window and expiration, in seconds, and the non-replayable id window; with an option, changes it (audited)',
     async run(ctx) {
       const renewalWindow = int(ctx.values['renewal-window'], 'renewal-window', undefined, { min: 1, max: MAX_MSL_TIME_SECONDS });
       const expiration = int(ctx.values.expiration, 'expiration', undefined, { min: 1, max: MAX_MSL_TIME_SECONDS });
+      const nonReplayableWindow = int(ctx.values['non-replayable-window'], 'non-replayable-window', undefined, { min: 1, max: MAX_NON_REPLAYABLE_WINDOW });
       await ctx.unlock();
       const settings = ctx.services.msl.settings;
-      const times = renewalWindow === undefined && expiration === undefined
-        ? settings.get()
-        : settings.set({ ...(renewalWindow !== undefined ? { renewalWindow } : {}), ...(expiration !== undefined ? { expiration } : {}) });
-      ctx.out.print(`renewal window ${times.renewalWindow} s, expiration ${times.expiration} s`, times);
+      const times = renewalWindow === undefined && expiration === undefined && nonReplayableWindow === undefined
+        ? settings.all()
+        : settings.setAll({ ...(renewalWindow !== undefined ? { renewalWindow } : {}), ...(expiration !== undefined ? { expiration } : {}), ...(nonReplayableWindow !== undefined ? { nonReplayableWindow } : {}) });
+      ctx.out.print(`renewal window ${times.renewalWindow} s, expiration ${times.expiration} s, non-replayable id window ${times.nonReplayableWindow}`, times);
       return 0;
     },
   },

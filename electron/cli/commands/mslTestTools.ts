@@ -40,6 +40,7 @@ const tokenLines = (t: MslTokenView, indent: string): string[] => [
   t.opened
     ? `${indent}opened with token key generation ${t.opened.tokenKeyGeneration}: identity ${visible(t.opened.identity, 100)}, session keys KCV enc ${t.opened.sessionKcvs.encryption} hmac ${t.opened.sessionKcvs.hmac}`
     : `${indent}not opened: ${visible(t.notOpened ?? '?', 200)}`,
+  ...(t.refusedNow ? [`${indent}refused by the responder now: ${visible(t.refusedNow, 200)}`] : []),
 ];
 
 const chunkLine = (c: MslChunkView): string =>
@@ -53,7 +54,7 @@ export function inspectionText(r: MslInspection): string {
   if (s.kind === 'entity') lines.push(`sender: ${s.scheme} entity ${visible(s.identity, 100)}${s.pubkeyid === undefined ? '' : ` (key id ${visible(s.pubkeyid, 100)})`}`);
   else lines.push('sender: a master token', ...tokenLines(s.token, '  '));
   if (r.key) lines.push(`key: ${visible(r.key, 300)}`);
-  lines.push(`signature: ${r.signature}${r.problem ? `: ${visible(r.problem, 300)}` : ''}`);
+  lines.push(`signature: ${r.signature === 'no key' ? 'no key for this identity' : r.signature}${r.problem ? `: ${visible(r.problem, 300)}` : ''}`);
   const h = r.header;
   if (h) {
     lines.push(`message id ${h.messageId}${h.timestamp ? `  sent ${h.timestamp}` : ''}  renewable ${h.renewable}  handshake ${h.handshake}${h.nonReplayableId === undefined ? '' : `  non-replayable id ${h.nonReplayableId}`}`);
@@ -69,6 +70,12 @@ export function inspectionText(r: MslInspection): string {
     if (e.userMsg) lines.push(`user message: ${visible(e.userMsg, 200)}`);
   }
   if (r.chunks) lines.push(...r.chunks.map(chunkLine));
+  if (r.payloadData) {
+    const d = r.payloadData;
+    lines.push(d.text !== undefined
+      ? `payload (${d.bytes} bytes): ${visible(d.text, 64 * 1024)}`
+      : `payload: ${d.bytes} bytes, not shown: ${d.withheld?.reason ?? 'withheld'}${d.withheld?.members.length ? ` (members ${d.withheld.members.map((m) => visible(m, 40)).join(', ')})` : ''}`);
+  }
   if (r.chunkProblem) lines.push(`payload not opened: ${visible(r.chunkProblem, 300)}`);
   else if (!r.chunks && r.payload.chunks > 0) lines.push(`payload: encrypted sizes ${r.payload.encryptedBytes.join(', ')} bytes (not opened)`);
   return lines.join('\n');
@@ -76,16 +83,16 @@ export function inspectionText(r: MslInspection): string {
 
 export const mslInspectCommands: readonly Command[] = [
   {
-    name: 'msl inspect', section: SECTION, params: 'FILE|-', arity: [1, 1], options: [],
+    name: 'msl inspect', section: SECTION, params: 'FILE|-', arity: [1, 1], options: ['show-payload'],
     summary: 'decode a captured MSL request or response with the store\'s keys: sender, signature, header data, master tokens, payload sizes (exit 2 when it does not verify)',
     details: 'FILE is the HTTP body exactly as sent ("-" reads stdin). A device\'s message is checked with its Kpe/Kph (PSK) or its\n' +
       'group\'s Kde/Kdh (MGK), the server\'s with the MSL identity key it names, and a message under a master token with the\n' +
       'token\'s session keys once the store\'s token keys open it. Keys are shown by KCV or thumbprint only, and the payload by\n' +
-      'its sizes only. Nothing is written to the store.',
+      'its sizes only (--show-payload: as text when it holds no key members). FILE may hold the body\'s Base64 too. Nothing is written to the store.',
     async run(ctx) {
       const bytes = messageFrom(ctx.args[0]!, () => ctx.io.readStdin());
       await ctx.unlock();
-      const report = ctx.services.mslInspect.inspect(bytes);
+      const report = ctx.services.mslInspect.inspectCapture(bytes, { showPayload: ctx.values['show-payload'] === true });
       ctx.out.print(inspectionText(report), report);
       return report.signature === 'valid' && report.problem === undefined && report.chunkProblem === undefined ? 0 : 2;
     },
@@ -94,19 +101,21 @@ export const mslInspectCommands: readonly Command[] = [
 
 const stepLine = (s: MslSimulationStep): string => {
   const token = s.masterToken ? `  token ${s.masterToken.serial}/${s.masterToken.sequence}` : '';
-  const kcvs = s.device ? `  device KCV kwrap ${s.device.kwrap} kenc ${s.device.kenc} khmac ${s.device.khmac}  responder kenc ${s.responder?.kenc ?? '------'} khmac ${s.responder?.khmac ?? '------'}` : '';
-  const outcome = s.error !== undefined ? `error ${visible(s.error, 200)}` : `${s.renewed ? 'renewed' : 'not renewed'}, echo ${s.echoed ? 'intact' : 'WRONG'}`;
+  const kcvs = s.device ? `  device KCV kwrap ${s.device.kwrap} kenc ${s.device.kenc} khmac ${s.device.khmac}  responder kwrap ${s.responder?.kwrap ?? '------'} kenc ${s.responder?.kenc ?? '------'} khmac ${s.responder?.khmac ?? '------'}` : '';
+  const error = s.mslError?.name === undefined ? '' : ` ${s.mslError.name}`;
+  const outcome = s.error !== undefined ? `error ${visible(s.error, 200)}${error}` : `${s.renewed ? 'renewed' : 'not renewed'}, echo ${s.kind === 'handshake' ? 'none (handshake)' : s.echoed ? 'intact' : 'WRONG'}`;
   return `${s.ok ? 'ok  ' : 'FAIL'} ${s.step.padEnd(28)} ${outcome}${token}${kcvs}  ${(s.micros / 1000).toFixed(1)} ms${s.note ? `\n     ${s.note}` : ''}`;
 };
 
 export const mslSimulateCommands: readonly Command[] = [
   {
     name: 'msl simulate', section: SECTION, params: 'ID', arity: [1, 1], options: ['mechanism', 'rungs', 'url'],
-    summary: 'a simulated MSL device (Kpe/Kph from the store): first contact, data, renewal by PSK, then --rungs WRAP renewals; KCVs of both sides compared',
+    summary: 'a simulated MSL device (Kpe/Kph from the store): first contact, data, renewal by PSK, --rungs WRAP renewals, a handshake, a non-replayable message; KCVs of both sides compared',
     details: 'In process against this store\'s responder (renewal window 0 s, so every renewal is due), or with --url against a running\n' +
       '`keyladder serve` (start it with --msl-renewal-window 1: a window of up to 5 s is waited for). The responder\'s side is the master token it\n' +
-      'issued, opened with this store\'s token keys: the same store must be behind --url. These are real MSL messages: audited as\n' +
-      'msl and counted as the device\'s exchanges. Exit 1 when a step fails.',
+      'issued, opened with this store\'s token keys: the same store must be behind --url. In process the messages are a test, as the\n' +
+      'app\'s simulated MSL device: audited as exchange.test (details msl: true), not counted as the device\'s exchanges, the wrapdata\n' +
+      'registry untouched. With --url they are real MSL messages to that serve: audited as msl and counted. Exit 1 when a step fails.',
     async run(ctx) {
       const { values } = ctx;
       const options = {

@@ -30,7 +30,8 @@ const ADVICE: Readonly<Record<string, string>> = {
   ISSUER_KEY_KNOWN: 'This Kissuer is (or was) one of this store’s generations already; nothing was imported. There is nothing to import again.',
   MSL_KEY_INVALID: 'Give the MSL server’s RSA private key (2048 bits or more, e = 65537), unencrypted: PEM “RSA PRIVATE KEY” or “PRIVATE KEY”, or the Base64 DER of msl.rsa.priv.N.',
   MSL_KEY_KNOWN: 'That key (or key id) is already one of this store’s MSL generations: nothing was imported. Choose another key id, or nothing needs importing.',
-  MSL_NOT_FOUND: 'Create the MSL server identity and master-token keys first (keyladder msl identity create, keyladder msl keys rotate), or check the generation number.',
+  MSL_NOT_FOUND: 'Create the MSL server identity and master-token keys first (MSL server screen: Create identity, Rotate keys; or keyladder msl identity create, keyladder msl keys rotate), or check the generation number.',
+  MSL_CAPTURE_TOO_LARGE: 'Paste only the one message (its HTTP body, or that body in Base64), or choose the capture as a file: the inspector reads files of up to 16 MiB, the most an MSL message may be.',
   MSL_TRANSITION: 'That change is not allowed from the generation’s current status: rotate to replace the active one.',
   IMPORT_INVALID: 'Fix the file (header row: identity, group, kpe, kph, kpw) and import it again.',
   BUNDLE_INVALID: 'Check that the file and the passphrase or key belong together.',
@@ -58,6 +59,7 @@ const ADVICE: Readonly<Record<string, string>> = {
   TOKEN_NOT_CHOSEN: 'Choose the token file, or switch the token off.',
   TOKEN_FILE_INVALID: 'Use a file whose first line is a token of at least 22 printable characters (for example: openssl rand -base64 32).',
   CLIENT_CA_NOT_CHOSEN: 'Choose the CA certificate, or switch mutual TLS off.',
+  MSL_MESSAGE_NOT_FOUND: 'The live list keeps only the last messages, and none once the store locks: find the message in the audit log (action msl).',
   UNLOCK_BACKOFF: 'Wait until the time shown has passed, then try the passphrase again. Each wrong passphrase doubles the wait, up to 30 seconds.',
   NOT_CONFIRMED: 'Nothing was done. Try again and confirm in the dialog if you mean it.',
   AUDIT_UNAVAILABLE: 'Free disk space where the store lives: the responder answers again by itself once its audit log can be written.',
@@ -87,6 +89,39 @@ const ADVICE: Readonly<Record<string, string>> = {
   TLS_FILES_UNREADABLE: 'Check that both files exist and that your account may read them.',
 };
 
-export function adviceFor(code: string): string {
-  return ADVICE[code] ?? 'Check the values you entered and try again. If it keeps failing, see the audit log and the app log.';
+/** Advice for one reason of a code (CODE.REASON), where the code's own line would not say what to do. */
+const REASON_ADVICE: Readonly<Record<string, string>> = {
+  'MSL_KEY_INVALID.NOT_RSA': 'MSL’s RSA entity authentication needs an RSA key: choose the server’s RSA private key, not an EC or Ed25519 one.',
+  'MSL_KEY_INVALID.KEY_SIZE': 'Use an RSA key of 2048 bits or more, or let KeyLadder make one (Rotate).',
+  'MSL_KEY_INVALID.EXPONENT': 'Use an RSA key whose public exponent is 65537 (openssl genpkey -algorithm RSA makes one), or let KeyLadder make one (Rotate).',
+  'MSL_KEY_INVALID.WEAK_KEY': 'The key can be broken from its public half alone: do not use it anywhere. Let KeyLadder make a new one (Rotate) and re-configure the clients.',
+  'MSL_KEY_INVALID.HALVES_MISMATCH': 'The private key file is damaged or was assembled from two keys: take the key from the MSL server again, unaltered.',
+  'MSL_KEY_INVALID.PUBLIC_KEY_MISMATCH': 'The public key the clients pin (msl.rsa.pub.N) is not this private key’s: choose the matching pair, or import without a public key file and re-configure the clients with the lines shown.',
+  'MSL_KEY_INVALID.ENCRYPTED': 'Decrypt the key first (openssl pkey -in KEY -out PLAIN), import the plain copy, then erase it.',
+  'INVALID_KEY.MSL_TOKEN_KEYS': 'Give the MSL server’s msl.key.enc (32 hex digits, AES-128) and msl.key.hmac (64 hex digits, HMAC-SHA256): its mslsrv.cfg holds both lines.',
+  'MSL_KEY_INVALID.NOT_PRIVATE': 'Choose the private key (PEM “RSA PRIVATE KEY” or “PRIVATE KEY”), or the MSL server config holding msl.rsa.priv.N; the public key alone cannot sign.',
+};
+
+export function adviceFor(code: string, reason?: string): string {
+  return (reason === undefined ? undefined : REASON_ADVICE[`${code}.${reason}`]) ?? ADVICE[code] ?? 'Check the values you entered and try again. If it keeps failing, see the audit log and the app log.';
+}
+
+/**
+ * What to do about an MSL error header (the simulated MSL device, issue 21): the line of its MSL
+ * error name when it has one, else what its response code tells the device to do, which is what
+ * MSL clients act on.
+ */
+const MSL_RESPONSE_ADVICE: Readonly<Record<string, string>> = {
+  FAIL: 'The responder will not answer this message as it is: check the device’s keys and settings against this store, and see the audit log.',
+  TRANSIENT_FAILURE: 'Try again in a moment: the responder could not answer now.',
+  ENTITY_REAUTH: 'The device drops its master token and authenticates again with PSK or MGK; check that its token came from this store and is the newest for its serial.',
+  KEYX_REQUIRED: 'The device must renew its keys: its next message carries a key request.',
+  ENTITYDATA_REAUTH: 'The device’s entity authentication did not verify: check that the Kpe/Kph (or its model group’s Kde/Kdh) in this store are the keys the device holds.',
+  EXPIRED: 'The master token has expired: the device renews it, or authenticates again.',
+  REPLAYED: 'That non-replayable id was used already: the device sends again with a new one.',
+};
+
+export function mslAdviceFor(name: string | undefined, response: string): string {
+  if (name !== undefined && ADVICE[name] !== undefined) return ADVICE[name];
+  return MSL_RESPONSE_ADVICE[response] ?? adviceFor(name ?? response);
 }

@@ -14,14 +14,17 @@ declare global {
 
 export class ApiError extends Error {
   readonly code: string;
+  /** The finer reason beside the code, when main gave one. */
+  readonly reason: string | undefined;
   constructor(error: ReplyError) {
     super(error.message);
     this.name = 'ApiError';
     this.code = error.code;
+    this.reason = error.reason;
   }
   /** What the operator can do about it. */
   get advice(): string {
-    return adviceFor(this.code);
+    return adviceFor(this.code, this.reason);
   }
 }
 

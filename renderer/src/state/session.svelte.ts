@@ -13,8 +13,11 @@ export const SCREENS = [
   { id: 'exchange', label: 'Test exchange' },
   { id: 'responder', label: 'Responder' },
   { id: 'kissuer', label: 'Kissuer' },
+  { id: 'mslserver', label: 'MSL server' },
   { id: 'keys', label: 'Keys' },
   { id: 'jose', label: 'JOSE' },
+  // Not "MSL inspector": a button named so would also answer to the JOSE screen's "Inspect" (Playwright's name match).
+  { id: 'msl-inspector', label: 'MSL decoder' },
   { id: 'audit', label: 'Audit' },
   { id: 'settings', label: 'Settings' },
 ] as const;
