@@ -9,7 +9,8 @@
 //   - streamed@100k: the same devices, written as made;
 //   - streamed@N: every device of the store, written as made.
 // Each line gives the child's peak RSS, its RSS before the export began
-// (store open, identities selected), and the bundle's size.
+// (store open, identities selected, every device read once so that the page
+// cache is full already), and the bundle's size.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
