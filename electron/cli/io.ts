@@ -2,6 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import password from '@inquirer/password';
+import { Cancelled, isCancel } from './errors.js';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -23,5 +24,12 @@ export const processIo = (): CliIo => ({
   isTty: Boolean(process.stdin.isTTY && process.stderr.isTTY),
   stdinIsTty: Boolean(process.stdin.isTTY),
   env: process.env,
-  askHidden: (message) => password({ message }),
+  // Ctrl-C at the prompt rejects with @inquirer's ExitPromptError: it becomes our Cancelled.
+  askHidden: async (message) => {
+    try {
+      return await password({ message });
+    } catch (e) {
+      throw isCancel(e) ? new Cancelled() : e;
+    }
+  },
 });
