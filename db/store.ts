@@ -13,6 +13,8 @@ import { BUSY_TIMEOUT_MS, openForWriting, probe, type Db } from './connection.js
 import { StoreError, StoreErrorCode, fromSqliteError, isDiskFull, storeReplacedError } from './errors.js';
 import { DB_FILE, KEY_FILE, asUnwritable, checkOutput, keepPrevious, keepPrivate, keepStorePrivate, openNewFile, publishFile, removeIfExists, storeFiles, type PreviousFile } from './files.js';
 import { StoreHold } from './storeHold.js';
+import { describeBackupDatabase, otherStoreError, type BackupPreview } from './restorePreview.js';
+import { keepReplacedStore } from './safetyCopy.js';
 import { closeJournal, finishSwap, markReady, needsSwap, owedRestore, type RestoreMarker } from './restoreJournal.js';
 import { checkPassphrase, newScryptParams, DEFAULT_LOG_N } from './kdf.js';
 import { parseKeyFile, readKeyFile, unwrapStoreKey, wrapStoreKey, writeKeyFile, type KeyFile } from './keyfile.js';
@@ -748,9 +750,11 @@ export class KeyStore {
    * forward at the next unlock, which writes the `store.restore` record; a
    * stamped store whose log lacks that record does not verify.
    */
-  static async restore(dir: string, file: string, passphrase: string, holdAlone: () => Promise<StoreHold> = async () => StoreHold.exclusive(dir, 'restore')): Promise<void> {
+  static async restore(dir: string, file: string, passphrase: string, holdAlone: () => Promise<StoreHold> = async () => StoreHold.exclusive(dir, 'restore'), options: RestoreOptions = {}): Promise<RestoreOutcome> {
     const { keyFileText, dbBytes } = readBackup(file);
     const keyFile = parseKeyFile(keyFileText);
+    // Before the passphrase's KDF: another store's backup is refused without --other-store, at no cost.
+    refuseOtherStore(dir, keyFile.storeId, options.otherStore === true);
     const storeKey = await unwrapStoreKey(keyFile, passphrase);
     let alone: StoreHold;
     try {
@@ -761,8 +765,18 @@ export class KeyStore {
       storeKey.fill(0);
       throw e;
     }
+    let safetyCopy: string | null;
     try {
+      // Looked at again holding the store alone: the store in place now is the one replaced.
+      refuseOtherStore(dir, keyFile.storeId, options.otherStore === true);
       KeyStore.stageRestore(dir, keyFile, dbBytes, storeKey);
+      // The replaced store is kept (owner-only) before the swap; a failure here discards the staging.
+      try {
+        safetyCopy = keepReplacedStore(dir, now());
+      } catch (e) {
+        removeIfExists(storeFiles(dir).restore);
+        throw asUnwritable(e, join(dir, 'replaced-*'));
+      }
       finishSwap(dir);
     } finally {
       storeKey.fill(0);
@@ -771,6 +785,26 @@ export class KeyStore {
     // The unlock writes the restore's record (owedRestore), as it would after a crash here.
     const store = await KeyStore.unlock(dir, passphrase);
     store.lock();
+    return { safetyCopy };
+  }
+
+  /**
+   * What restore(dir, file, passphrase) would put in place (db/restorePreview.ts),
+   * read without touching the store: for the operator to confirm first.
+   * Another store's backup is refused (BACKUP_OTHER_STORE) unless `otherStore`.
+   */
+  static async previewRestore(dir: string, file: string, passphrase: string, options: RestoreOptions = {}): Promise<BackupPreview> {
+    const { keyFileText, dbBytes } = readBackup(file);
+    const keyFile = parseKeyFile(keyFileText);
+    // Refused here as restore would refuse it: no question is asked about a restore that cannot happen.
+    refuseOtherStore(dir, keyFile.storeId, options.otherStore === true);
+    const storeKey = await unwrapStoreKey(keyFile, passphrase);
+    try {
+      const currentStoreId = currentStoreIdOf(dir);
+      return { ...describeBackupDatabase(dbBytes, storeKey), storeId: keyFile.storeId, currentStoreId, sameStore: currentStoreId === keyFile.storeId };
+    } finally {
+      storeKey.fill(0);
+    }
   }
 
   /** Stages the backup in restore-pending/, stamped, and marks it READY. Call holding the store alone. */
@@ -918,6 +952,34 @@ function isSqliteError(e: unknown): boolean {
 function isSqliteCorruption(e: unknown): boolean {
   const code = (e as { code?: string } | null)?.code ?? '';
   return code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT');
+}
+
+export interface RestoreOptions {
+  /** The backup may be of another store than the one it replaces (the CLI's --other-store). */
+  readonly otherStore?: boolean;
+}
+
+export interface RestoreOutcome {
+  /** The folder that keeps the replaced store (db/safetyCopy.ts); null when there was none. */
+  readonly safetyCopy: string | null;
+}
+
+/** The id of the store in `dir`, or null when there is none (or its key file cannot be read: nothing to compare). */
+function currentStoreIdOf(dir: string): string | null {
+  const path = storeFiles(dir).key;
+  if (!existsSync(path)) return null;
+  try {
+    return readKeyFile(path).storeId;
+  } catch {
+    return null;
+  }
+}
+
+/** A backup of another store replaces this one only when the operator said so (BACKUP_OTHER_STORE). */
+function refuseOtherStore(dir: string, backupStoreId: string, allowed: boolean): void {
+  const current = currentStoreIdOf(dir);
+  if (current === null || current === backupStoreId || allowed) return;
+  throw otherStoreError(dir, backupStoreId, current);
 }
 
 function readBackup(file: string): { keyFileText: string; dbBytes: Buffer } {

@@ -40,6 +40,7 @@ export class CliError extends Error {
  */
 const CLI_HINTS: Readonly<Record<string, string>> = {
   STORE_NOT_FOUND: 'Type `keyladder init` to create it, or give --store (or KEYLADDER_STORE) the right folder.',
+  BACKUP_OTHER_STORE: 'Add --other-store if you mean to replace this store with that one.',
 };
 export const withCliHint = (code: string, message: string): string => (CLI_HINTS[code] ? `${message} ${CLI_HINTS[code]}` : message);
 
