@@ -769,14 +769,14 @@ export class KeyStore {
     try {
       // Looked at again holding the store alone: the store in place now is the one replaced.
       refuseOtherStore(dir, keyFile.storeId, options.otherStore === true);
-      KeyStore.stageRestore(dir, keyFile, dbBytes, storeKey);
-      // The replaced store is kept (owner-only) before the swap; a failure here discards the staging.
+      // The replaced store is kept (owner-only) before the staging is marked READY: from READY on, a
+      // crash rolls the swap forward, and the store it replaces must already be kept by then.
       try {
         safetyCopy = keepReplacedStore(dir, now());
       } catch (e) {
-        removeIfExists(storeFiles(dir).restore);
         throw asUnwritable(e, join(dir, 'replaced-*'));
       }
+      KeyStore.stageRestore(dir, keyFile, dbBytes, storeKey);
       finishSwap(dir);
     } finally {
       storeKey.fill(0);
