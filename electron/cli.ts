@@ -23,7 +23,7 @@ import { joseCommands } from './cli/commands/jose.js';
 import { revocationCommands } from './cli/commands/revocation.js';
 import { serveCommands } from './cli/commands/serve.js';
 import { storeCommands } from './cli/commands/store.js';
-import { CANCELLED_EXIT, CliError, CliErrorCode, exitStatusOf, isCancel, withCliHint } from './cli/errors.js';
+import { CANCELLED_EXIT, Cancelled, CliError, CliErrorCode, exitStatusOf, isCancel, withCliHint } from './cli/errors.js';
 import { commandHelp, groupHelp, overview, usageLine } from './cli/help.js';
 import { processIo, type CliIo } from './cli/io.js';
 import { GLOBAL_OPTIONS, int, parseCommandLine, wordsOf, type ParsedArgs } from './cli/options.js';
@@ -116,8 +116,9 @@ export async function main(argv: readonly string[], rawIo: CliIo = processIo()):
   let args: string[] = [];
   const fail = (error: unknown): number => {
     if (isCancel(error)) {
-      if (json) io.stdout(`${JSON.stringify({ error: { code: 'CANCELLED', message: 'Cancelled.' } })}\n`);
-      else io.stderr('Cancelled.\n');
+      const message = error instanceof Cancelled ? error.message : 'Cancelled.';
+      if (json) io.stdout(`${JSON.stringify({ error: { code: 'CANCELLED', message } })}\n`);
+      else io.stderr(`${message}\n`);
       return CANCELLED_EXIT;
     }
     const plain = describeError(error);

@@ -54,8 +54,9 @@ export const unreadable = (role: string, path: string): CliError => new CliError
  */
 export class Cancelled extends Error {
   override readonly name = 'Cancelled';
-  constructor() {
-    super('Cancelled.');
+  /** `message`: what the interruption left ("Interrupted: nothing was imported."). */
+  constructor(message = 'Cancelled.') {
+    super(message);
   }
 }
 export const CANCELLED_EXIT = 130;

@@ -1,6 +1,6 @@
 // Interruptions say what happened (issue 22, item 6): Ctrl-C at a passphrase
 // prompt is "Cancelled.", exit 130, on a real terminal, and changes nothing.
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
@@ -33,5 +33,19 @@ describe.skipIf(!hasScript())('Ctrl-C at a passphrase prompt', () => {
     expect(r.code, r.output).toBe(130);
     expect(r.output).toContain('Cancelled.');
     expect(r.output).not.toContain('INTERNAL_ERROR');
+  });
+});
+
+describe.skipIf(!hasScript())('Ctrl-C during device import', () => {
+  it('while the rows are checked: "Interrupted: nothing was imported.", exit 130, no device written', async () => {
+    const file = join(dir, 'big.csv');
+    const rows = ['identity,kpw'];
+    for (let i = 0; i < 60_000; i++) rows.push(`CTRLC-${String(i).padStart(6, '0')},${(i + 1).toString(16).padStart(32, '0')}`);
+    writeFileSync(file, `${rows.join('\n')}\n`);
+    const r = await onTerminal(['--store', storeDir, 'device', 'import', file], [{ when: 'Importing', type: '\x03' }]);
+    expect(r.code, r.output).toBe(130);
+    expect(r.output).toContain('Interrupted: nothing was imported.');
+    const list = await cli(['--store', storeDir, 'device', 'list', '--json']);
+    expect((JSON.parse(list.stdout) as { total: number }).total).toBe(0);
   });
 });
