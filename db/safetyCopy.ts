@@ -7,10 +7,7 @@
 
 import { chmodSync, copyFileSync, constants, existsSync, linkSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDir, storeFiles } from './files.js';
-
-/** Link errors that mean "no hard links here" (see files.ts): the file is copied instead. */
-const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK', 'EXDEV']);
+import { NO_HARD_LINKS, fsyncDir, storeFiles } from './files.js';
 
 /** Keeps `from` at `to` (a new name): a hard link (the swap renames over `from`, so the old file lives on), else an owner-only copy. */
 function keep(from: string, to: string): void {
