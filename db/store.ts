@@ -776,7 +776,14 @@ export class KeyStore {
       } catch (e) {
         throw asUnwritable(e, join(dir, 'replaced-*'));
       }
-      KeyStore.stageRestore(dir, keyFile, dbBytes, storeKey);
+      try {
+        KeyStore.stageRestore(dir, keyFile, dbBytes, storeKey);
+      } catch (e) {
+        // Refused before READY (a backup that does not authenticate, a full disk): the store stays in
+        // place, so the copy kept of it goes (a refusal leaves the store folder as it was).
+        if (safetyCopy !== null) removeIfExists(safetyCopy);
+        throw e;
+      }
       finishSwap(dir);
     } finally {
       storeKey.fill(0);
