@@ -27,6 +27,11 @@ function keyed(path: string, storeKey: Uint8Array, readonly: boolean, fileMustEx
   }
 }
 
+/** Opens an existing database read-only (a backup's copy being described before a restore). */
+export function openForReading(path: string, storeKey: Uint8Array): Db {
+  return keyed(path, storeKey, true, true);
+}
+
 /**
  * Opens read-only and reads the schema, which proves the key and the first
  * page's HMAC without writing a byte. Then reads every page of every table

@@ -16,6 +16,8 @@ export const StoreErrorCode = {
   WEAK_PASSPHRASE: 'WEAK_PASSPHRASE',
   WEAK_KDF: 'WEAK_KDF',
   BACKUP_INVALID: 'BACKUP_INVALID',
+  /** A backup of another store (another storeId) given to restore without --other-store. */
+  BACKUP_OTHER_STORE: 'BACKUP_OTHER_STORE',
   RECORD_SEAL_INVALID: 'RECORD_SEAL_INVALID',
   /** An output file already exists (and --force was not given), or is a symbolic link. */
   FILE_EXISTS: 'FILE_EXISTS',

@@ -217,7 +217,7 @@ export interface PreviousFile {
 }
 
 /** Link errors that mean "this file system has no hard links" (FAT, exFAT, some network shares), not "this cannot be written". */
-const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK', 'EXDEV']);
+export const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK', 'EXDEV']);
 
 /**
  * Keeps the regular file at `path` under a sibling name, before it is

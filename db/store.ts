@@ -13,6 +13,8 @@ import { BUSY_TIMEOUT_MS, openForWriting, probe, type Db } from './connection.js
 import { StoreError, StoreErrorCode, fromSqliteError, isDiskFull, storeReplacedError } from './errors.js';
 import { DB_FILE, KEY_FILE, asUnwritable, checkOutput, keepPrevious, keepPrivate, keepStorePrivate, openNewFile, publishFile, removeIfExists, storeFiles, type PreviousFile } from './files.js';
 import { StoreHold } from './storeHold.js';
+import { describeBackupDatabase, otherStoreError, type BackupPreview } from './restorePreview.js';
+import { keepReplacedStore } from './safetyCopy.js';
 import { closeJournal, finishSwap, markReady, needsSwap, owedRestore, type RestoreMarker } from './restoreJournal.js';
 import { checkPassphrase, newScryptParams, DEFAULT_LOG_N } from './kdf.js';
 import { parseKeyFile, readKeyFile, unwrapStoreKey, wrapStoreKey, writeKeyFile, type KeyFile } from './keyfile.js';
@@ -773,9 +775,11 @@ export class KeyStore {
    * forward at the next unlock, which writes the `store.restore` record; a
    * stamped store whose log lacks that record does not verify.
    */
-  static async restore(dir: string, file: string, passphrase: string, holdAlone: () => Promise<StoreHold> = async () => StoreHold.exclusive(dir, 'restore'), by: Attribution = {}): Promise<void> {
+  static async restore(dir: string, file: string, passphrase: string, holdAlone: () => Promise<StoreHold> = async () => StoreHold.exclusive(dir, 'restore'), options: RestoreOptions = {}, by: Attribution = {}): Promise<RestoreOutcome> {
     const { keyFileText, dbBytes } = readBackup(file);
     const keyFile = parseKeyFile(keyFileText);
+    // Before the passphrase's KDF: another store's backup is refused without --other-store, at no cost.
+    refuseOtherStore(dir, keyFile.storeId, options.otherStore === true);
     const storeKey = await unwrapStoreKey(keyFile, passphrase);
     let alone: StoreHold;
     try {
@@ -786,8 +790,25 @@ export class KeyStore {
       storeKey.fill(0);
       throw e;
     }
+    let safetyCopy: string | null;
     try {
-      KeyStore.stageRestore(dir, keyFile, dbBytes, storeKey, by);
+      // Looked at again holding the store alone: the store in place now is the one replaced.
+      refuseOtherStore(dir, keyFile.storeId, options.otherStore === true);
+      // The replaced store is kept (owner-only) before the staging is marked READY: from READY on, a
+      // crash rolls the swap forward, and the store it replaces must already be kept by then.
+      try {
+        safetyCopy = keepReplacedStore(dir, now());
+      } catch (e) {
+        throw asUnwritable(e, join(dir, 'replaced-*'));
+      }
+      try {
+        KeyStore.stageRestore(dir, keyFile, dbBytes, storeKey, by);
+      } catch (e) {
+        // Refused before READY (a backup that does not authenticate, a full disk): the store stays in
+        // place, so the copy kept of it goes (a refusal leaves the store folder as it was).
+        if (safetyCopy !== null) removeIfExists(safetyCopy);
+        throw e;
+      }
       finishSwap(dir);
     } finally {
       storeKey.fill(0);
@@ -796,6 +817,26 @@ export class KeyStore {
     // The unlock writes the restore's record (owedRestore), as it would after a crash here.
     const store = await KeyStore.unlock(dir, passphrase, { actor: by.actor ?? null });
     store.lock();
+    return { safetyCopy };
+  }
+
+  /**
+   * What restore(dir, file, passphrase) would put in place (db/restorePreview.ts),
+   * read without touching the store: for the operator to confirm first.
+   * Another store's backup is refused (BACKUP_OTHER_STORE) unless `otherStore`.
+   */
+  static async previewRestore(dir: string, file: string, passphrase: string, options: RestoreOptions = {}): Promise<BackupPreview> {
+    const { keyFileText, dbBytes } = readBackup(file);
+    const keyFile = parseKeyFile(keyFileText);
+    // Refused here as restore would refuse it: no question is asked about a restore that cannot happen.
+    refuseOtherStore(dir, keyFile.storeId, options.otherStore === true);
+    const storeKey = await unwrapStoreKey(keyFile, passphrase);
+    try {
+      const currentStoreId = currentStoreIdOf(dir);
+      return { ...describeBackupDatabase(dbBytes, storeKey), storeId: keyFile.storeId, currentStoreId, sameStore: currentStoreId === keyFile.storeId };
+    } finally {
+      storeKey.fill(0);
+    }
   }
 
   /** Stages the backup in restore-pending/, stamped, and marks it READY. Call holding the store alone. */
@@ -947,6 +988,34 @@ function isSqliteError(e: unknown): boolean {
 function isSqliteCorruption(e: unknown): boolean {
   const code = (e as { code?: string } | null)?.code ?? '';
   return code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT');
+}
+
+export interface RestoreOptions {
+  /** The backup may be of another store than the one it replaces (the CLI's --other-store). */
+  readonly otherStore?: boolean;
+}
+
+export interface RestoreOutcome {
+  /** The folder that keeps the replaced store (db/safetyCopy.ts); null when there was none. */
+  readonly safetyCopy: string | null;
+}
+
+/** The id of the store in `dir`, or null when there is none (or its key file cannot be read: nothing to compare). */
+function currentStoreIdOf(dir: string): string | null {
+  const path = storeFiles(dir).key;
+  if (!existsSync(path)) return null;
+  try {
+    return readKeyFile(path).storeId;
+  } catch {
+    return null;
+  }
+}
+
+/** A backup of another store replaces this one only when the operator said so (BACKUP_OTHER_STORE). */
+function refuseOtherStore(dir: string, backupStoreId: string, allowed: boolean): void {
+  const current = currentStoreIdOf(dir);
+  if (current === null || current === backupStoreId || allowed) return;
+  throw otherStoreError(dir, backupStoreId, current);
 }
 
 function readBackup(file: string): { keyFileText: string; dbBytes: Buffer } {

@@ -323,10 +323,12 @@ export class AppResponder {
         return store.rekey(passphrase, next, reason);
       },
       backup: (file, onProgress, force) => store.backup(file, onProgress, force),
-      restore: (file, passphrase, reason, operator) => {
+      restore: (file, passphrase, options) => {
         this.storeLocked();
-        return store.restore(file, passphrase, reason, operator);
+        return store.restore(file, passphrase, options);
       },
+      // Reads the backup only: the responder goes on answering.
+      previewRestore: (file, passphrase, options) => store.previewRestore(file, passphrase, options),
       verify: (checkpoint) => store.verify(checkpoint),
     };
     return { ...services, store: guarded };

@@ -23,7 +23,7 @@ import { joseCommands } from './cli/commands/jose.js';
 import { revocationCommands } from './cli/commands/revocation.js';
 import { serveCommands } from './cli/commands/serve.js';
 import { storeCommands } from './cli/commands/store.js';
-import { CliError, CliErrorCode, exitStatusOf, withCliHint } from './cli/errors.js';
+import { CANCELLED_EXIT, Cancelled, CliError, CliErrorCode, exitStatusOf, isCancel, withCliHint } from './cli/errors.js';
 import { commandHelp, groupHelp, overview, usageLine } from './cli/help.js';
 import { processIo, type CliIo } from './cli/io.js';
 import { GLOBAL_OPTIONS, int, parseCommandLine, wordsOf, type ParsedArgs } from './cli/options.js';
@@ -116,6 +116,12 @@ export async function main(argv: readonly string[], rawIo: CliIo = processIo()):
   let command: Command | undefined;
   let args: string[] = [];
   const fail = (error: unknown): number => {
+    if (isCancel(error)) {
+      const message = error instanceof Cancelled ? error.message : 'Cancelled.';
+      if (json) io.stdout(`${JSON.stringify({ error: { code: 'CANCELLED', message } })}\n`);
+      else io.stderr(`${message}\n`);
+      return CANCELLED_EXIT;
+    }
     const plain = describeError(error);
     const described = { ...plain, message: withCliHint(plain.code, plain.message) };
     const usage = command && described.code.startsWith('USAGE_') ? usageLine(command) : undefined;

@@ -43,8 +43,27 @@ export class CliError extends Error {
  */
 const CLI_HINTS: Readonly<Record<string, string>> = {
   STORE_NOT_FOUND: 'Type `keyladder init` to create it, or give --store (or KEYLADDER_STORE) the right folder.',
+  BACKUP_OTHER_STORE: 'Add --other-store if you mean to replace this store with that one.',
 };
 export const withCliHint = (code: string, message: string): string => (CLI_HINTS[code] ? `${message} ${CLI_HINTS[code]}` : message);
 
 /** `role` names what the file is for ("import", "recipient key"): the message says which file of several failed. */
 export const unreadable = (role: string, path: string): CliError => new CliError(CliErrorCode.FILE_UNREADABLE, `Cannot read the ${role} file '${path}'.`);
+
+/**
+ * The operator pressed Ctrl-C at a prompt: nothing is wrong, nothing was done
+ * by this command. main() prints "Cancelled." and exits 130 (128 + SIGINT, as
+ * a shell reports a job stopped by Ctrl-C), never INTERNAL_ERROR.
+ */
+export class Cancelled extends Error {
+  override readonly name = 'Cancelled';
+  /** `message`: what the interruption left ("Interrupted: nothing was imported."). */
+  constructor(message = 'Cancelled.') {
+    super(message);
+  }
+}
+export const CANCELLED_EXIT = 130;
+
+/** Whether `error` is a prompt's own report of Ctrl-C (@inquirer's ExitPromptError), or ours. */
+export const isCancel = (error: unknown): boolean =>
+  error instanceof Cancelled || (error instanceof Error && error.name === 'ExitPromptError');

@@ -1,7 +1,10 @@
 // What the CLI reads and writes, as one value: the real process, or a test's buffers.
 
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import password from '@inquirer/password';
+import { Cancelled, isCancel } from './errors.js';
+
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -14,6 +17,19 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
   /** Asks on the terminal with the input hidden (a passphrase). */
   readonly askHidden: (message: string) => Promise<string>;
+  /** Asks on the terminal for a line (a yes or no); Ctrl-C rejects with Cancelled. Absent: nothing can be asked. */
+  readonly askLine?: (message: string) => Promise<string>;
+}
+
+/** A question on stderr, answered on stdin's terminal; Ctrl-C is Cancelled, as at the passphrase prompts. */
+function askLine(message: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  return new Promise<string>((resolve, reject) => {
+    let settled = false;
+    rl.on('SIGINT', () => { settled = true; rl.close(); process.stderr.write('\n'); reject(new Cancelled()); });
+    rl.on('close', () => { if (!settled) reject(new Cancelled()); });
+    rl.question(`${message} `, (answer) => { settled = true; rl.close(); resolve(answer); });
+  });
 }
 
 export const processIo = (): CliIo => ({
@@ -23,5 +39,13 @@ export const processIo = (): CliIo => ({
   isTty: Boolean(process.stdin.isTTY && process.stderr.isTTY),
   stdinIsTty: Boolean(process.stdin.isTTY),
   env: process.env,
-  askHidden: (message) => password({ message }),
+  // Ctrl-C at the prompt rejects with @inquirer's ExitPromptError: it becomes our Cancelled.
+  askHidden: async (message) => {
+    try {
+      return await password({ message });
+    } catch (e) {
+      throw isCancel(e) ? new Cancelled() : e;
+    }
+  },
+  askLine,
 });

@@ -3,6 +3,7 @@
 import type { RekeyCounts } from '../../db/rekey.js';
 import type { DeviceSummary, IssuerGeneration, RungReport } from '../services/types.js';
 import { count } from './output.js';
+export { restorePreviewText } from '../shared/restorePreviewText.js';
 
 export const deviceLine = (d: DeviceSummary): string =>
   `${d.identity}  ${d.status}  group=${d.group ?? '-'}  KCV kpw=${d.kcv.kpw}${d.kcv.kpe ? ` kpe=${d.kcv.kpe} kph=${d.kcv.kph}` : ''}  exchanges=${d.exchangeCount}${d.lastExchangeAt ? `  last=${d.lastExchangeAt} ${d.lastMechanism} gen ${d.lastGeneration}` : ''}` +
@@ -17,3 +18,4 @@ export const generationLine = (g: IssuerGeneration): string =>
 export const rungLine = (r: RungReport): string =>
   `rung ${r.rung}  ${r.mechanism.padEnd(4)} gen ${r.issuedGeneration}${r.openedGeneration !== null ? ` (opened gen ${r.openedGeneration})` : ''}  ` +
   `Kwrap ${r.responder.kwrap}/${r.device.kwrap}  Kenc ${r.responder.kenc}/${r.device.kenc}  Khmac ${r.responder.khmac}/${r.device.khmac}  ${r.match ? 'match' : 'MISMATCH'}  ${(r.micros / 1000).toFixed(2)} ms`;
+

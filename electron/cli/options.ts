@@ -59,6 +59,7 @@ export const OPTIONS = {
   'kdf-log-n': { type: 'string', value: 'N', help: 'scrypt cost as log2(N) for the new key file (default 17, at least 17)' },
   join: { type: 'string', value: 'EXPORT', help: 'start from a peer\'s Kissuer export (a responder network)' },
   yes: { type: 'boolean', help: 'confirm: the command destroys or reveals something' },
+  'other-store': { type: 'boolean', help: 'restore: the backup may be of another store than the one it replaces' },
   force: { type: 'boolean', help: 'replace an existing output file (never a symbolic link)' },
   checkpoint: { type: 'string', value: 'F', help: 'also check that the store did not go back behind checkpoint F' },
   before: { type: 'string', value: 'DATE', help: 'audit archive: the entries older than DATE (ISO 8601, UTC: 2026-12-01 or 2026-12-01T00:00:00Z)' },

@@ -22,6 +22,7 @@ import { MAX_MSL_CONFIG_BYTES } from '../services/mslServerConfig.js';
 import { AppError } from './errors.js';
 import { UnlockBackoff } from '../security/unlockBackoff.js';
 import { isLoopbackHost, RESPONDER_DEFAULT_HOST } from '../shared/responderHost.js';
+import { restorePreviewText } from '../shared/restorePreviewText.js';
 import type { Handlers } from './register.js';
 
 export interface FileFilter {
@@ -172,14 +173,17 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
     'store.restore': async ({ passphrase, reason, operator }) => {
       const file = await deps.openFile({ title: 'Choose the backup to restore', filters: BACKUP_FILTERS });
       if (file === null) return { canceled: true };
+      // What is about to be restored, as the CLI shows it; another store's backup is refused here
+      // (BACKUP_OTHER_STORE: the app has no --other-store), before the question.
+      const preview = await store.previewRestore(file, passphrase);
       const yes = await deps.confirm({
         title: 'Replace the store with this backup?',
         message: `Replace the whole store with the backup ${path.basename(file)}?`,
-        detail: 'Every device, model group, Kissuer generation and audit entry added since the backup was taken is lost, and revocations and destroyed generations since then come back. The store locks; unlock it afterwards with the backup’s passphrase.',
+        detail: `${restorePreviewText(path.basename(file), path.dirname(store.status().path), preview)}\n\nThe store in place now is kept in a replaced-<time> folder beside it. Every device, model group, Kissuer generation and audit entry added since the backup was taken is lost, and revocations and destroyed generations since then come back. The store locks; unlock it afterwards with the backup’s passphrase.`,
         yes: 'Replace the store',
       });
       if (!yes) throw new AppError('NOT_CONFIRMED', 'Nothing was restored: replacing the store was not confirmed.');
-      await store.restore(file, passphrase, reason, operator);
+      await store.restore(file, passphrase, { ...(reason === undefined ? {} : { reason }), ...(operator === undefined ? {} : { operator }) });
       return { canceled: false, file, status: store.status() };
     },
     'store.overview': () => ({ ...services.overview.get(), responder: deps.responder.status() }),

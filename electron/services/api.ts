@@ -17,6 +17,8 @@ import type {
 import type { ClonePolicy } from '../../db/repositories/wrapdata.js';
 import type { AuditCheckpoint } from '../../db/checkpoint.js';
 import type { RekeyCounts } from '../../db/rekey.js';
+import type { RestoreOptions, RestoreOutcome } from '../../db/store.js';
+import type { BackupPreview } from '../../db/restorePreview.js';
 import type { PeerList } from './revocations.js';
 import type { JoseToolsService } from './joseTools.js';
 import type { MslInspectService } from './mslInspect.js';
@@ -107,8 +109,10 @@ export interface StoreApi {
   rekey(passphrase: string, next?: string, reason?: string): Promise<RekeyCounts>;
   /** Writes a backup to a new file; an existing one is replaced only with `force`, a symbolic link never. */
   backup(file: string, onProgress?: ProgressCallback, force?: boolean): Promise<void>;
-  /** `operator`: the app's restore from the unlock screen names who restores (the session's actor otherwise). */
-  restore(file: string, passphrase: string, reason?: string, operator?: string): Promise<void>;
+  /** Replaces the store with a backup (`reason` recorded; `operator`: the app's restore from the unlock screen names who restores, the session's actor otherwise); another store's backup only with `otherStore`. The replaced store is kept: `safetyCopy` names its folder. */
+  restore(file: string, passphrase: string, options?: RestoreOptions & { readonly reason?: string; readonly operator?: string }): Promise<RestoreOutcome>;
+  /** What restore would put in place (date, store id, counts, audit head), read without touching the store; another store's backup refused as restore refuses it. */
+  previewRestore(file: string, passphrase: string, options?: RestoreOptions): Promise<BackupPreview>;
   /** Every page, the invariants and the audit chain; with `checkpointText`, also whether the store went back behind it. */
   verify(checkpointText?: string): StoreVerification;
 }

@@ -202,14 +202,25 @@ export class DeviceService implements DeviceApi {
       return { total, imported: 0, failed };
     }
     const at = this.now().toISOString();
-    store.transaction(() => {
-      ready.forEach((d, i) => {
-        const sealed = d.sealed!;
-        store.devices.insert({ identity: d.identity, groupId: d.groupId, origin: sealed.origin, kpw: sealed.wrap, kpe: sealed.enc, kph: sealed.hmac, kcvKpw: sealed.kcvWrap, kcvKpe: sealed.kcvEnc, kcvKph: sealed.kcvHmac, createdAt: at });
-        if ((i + 1) % (CHUNK * 10) === 0) onProgress?.({ done: i + 1, total, phase: 'writing' });
+    try {
+      store.transaction(() => {
+        ready.forEach((d, i) => {
+          const sealed = d.sealed!;
+          store.devices.insert({ identity: d.identity, groupId: d.groupId, origin: sealed.origin, kpw: sealed.wrap, kpe: sealed.enc, kph: sealed.hmac, kcvKpw: sealed.kcvWrap, kcvKpe: sealed.kcvEnc, kcvKph: sealed.kcvHmac, createdAt: at });
+          if ((i + 1) % (CHUNK * 10) === 0) onProgress?.({ done: i + 1, total, phase: 'writing' });
+        });
+        store.audit.append({ at, action: 'device.import', outcome: 'ok', subject: null, details: { format, rows: total, imported: ready.length, first: ready[0]?.identity ?? null, last: ready[ready.length - 1]?.identity ?? null, ...(reused > 0 ? { reusedIdentities: reused } : {}) } });
       });
-      store.audit.append({ at, action: 'device.import', outcome: 'ok', subject: null, details: { format, rows: total, imported: ready.length, first: ready[0]?.identity ?? null, last: ready[ready.length - 1]?.identity ?? null, ...(reused > 0 ? { reusedIdentities: reused } : {}) } });
-    });
+    } catch (e) {
+      if ((e as { code?: unknown } | null)?.code !== 'SQLITE_CONSTRAINT_UNIQUE') throw e;
+      // Another import or add (another process, the same file run twice at once) committed some of
+      // these identities after the checks above and before this write: the whole import is refused
+      // (rolled back), with the report the checks would have given, not SQLite's raw constraint error.
+      const taken: ImportRowError[] = ready.filter((d) => store.devices.exists(d.identity)).map((d) => ({ row: d.row, identity: d.identity, code: ServiceErrorCode.DEVICE_EXISTS, message: `Device "${d.identity}" is already provisioned.` }));
+      if (taken.length === 0) throw e;
+      store.audit.append({ at: this.now().toISOString(), action: 'device.import', outcome: 'refused', subject: null, details: { format, rows: total, badRows: taken.length } });
+      return { total, imported: 0, failed: taken };
+    }
     onProgress?.({ done: total, total, phase: 'writing' });
     return { total, imported: ready.length, failed: [] };
   }

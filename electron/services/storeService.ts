@@ -3,7 +3,8 @@
 import { secretRandom } from '../jwe/secretBuffer.js';
 import { ownKeysFor } from './keyring.js';
 import { mslServerFor } from './mslKeys.js';
-import { KeyStore, type OpenOptions } from '../../db/store.js';
+import { KeyStore, type OpenOptions, type RestoreOptions, type RestoreOutcome } from '../../db/store.js';
+import type { BackupPreview } from '../../db/restorePreview.js';
 import type { RekeyCounts } from '../../db/rekey.js';
 import { storeFiles } from '../../db/files.js';
 import { readKeyFile, unwrapStoreKey } from '../../db/keyfile.js';
@@ -184,14 +185,20 @@ export class StoreService implements StoreApi {
    * STORE_IN_USE while `serve` has the store open) leaves the store as it was:
    * unlocked, its responder answering, if it was.
    */
-  async restore(file: string, passphrase: string, reasonInput?: string, operator?: string): Promise<void> {
-    const reason = checkReason(reasonInput);
+  async restore(file: string, passphrase: string, options: RestoreOptions & { readonly reason?: string; readonly operator?: string } = {}): Promise<RestoreOutcome> {
+    const reason = checkReason(options.reason);
     // From the app's unlock screen (no session), the operator names themself as at an unlock.
-    const actor = operator === undefined ? this.actor : checkOperatorName(operator, passphrase);
-    await KeyStore.restore(this.session.dir, file, passphrase, () => this.session.lockAlone('restore'), { actor, reason });
+    const actor = options.operator === undefined ? this.actor : checkOperatorName(options.operator, passphrase);
+    const outcome = await KeyStore.restore(this.session.dir, file, passphrase, () => this.session.lockAlone('restore'), { ...(options.otherStore === undefined ? {} : { otherStore: options.otherStore }) }, { actor, reason });
     // The restore locks the store: its session, and the name given at its unlock, end.
     this.actor = this.open.actor ?? null;
     this.lastVerified = null;
+    return outcome;
+  }
+
+  /** What restore would put in place; the store (locked or not) is not touched. */
+  previewRestore(file: string, passphrase: string, options: RestoreOptions = {}): Promise<BackupPreview> {
+    return KeyStore.previewRestore(this.session.dir, file, passphrase, options);
   }
 
   lastVerification(): { at: string; ok: boolean; problems: number } | null {

@@ -218,17 +218,42 @@ describe('backup and restore through main’s dialogs (issue 12, item 7)', () =>
     expect(spy.calls).toEqual([]);
   });
 
-  it('restore: only after the file dialog and main’s own yes, with the backup’s passphrase', async () => {
+  it('restore: only after the file dialog, the preview of the backup and main’s own yes, with the backup’s passphrase', async () => {
     const file = path.join(tempDir(), 'b.klbackup');
-    let spy = spyServices({ path: '/s', exists: true, unlocked: false });
+    const preview = { backupAt: '2026-12-01T10:00:00.000Z', backupId: 'b1', storeId: 'store-1', currentStoreId: 'store-1', sameStore: true, devices: 7, generations: 2, activeGeneration: 2, auditHead: { seq: 41, mac: '0123456789abcdef' }, bytes: 4096 };
+    const status = { path: '/s/keyladder.db', exists: true, unlocked: false };
+    const results = { 'store.previewRestore': Promise.resolve(preview), 'store.status': status, 'store.restore': Promise.resolve({ safetyCopy: '/s/replaced-x' }) };
+    let spy = spyServices('ok', results);
     expect(await createHandlers(spy.services, withConfirm(null, null, true))['store.restore']({ passphrase: 'old pw' }, ctx)).toEqual({ canceled: true });
     expect(spy.calls).toEqual([]);
-    spy = spyServices({ path: '/s', exists: true, unlocked: false });
-    await expect(createHandlers(spy.services, withConfirm(file, null, false))['store.restore']({ passphrase: 'old pw' }, ctx)).rejects.toMatchObject({ code: 'NOT_CONFIRMED' });
-    expect(spy.calls).toEqual([]);
-    spy = spyServices({ path: '/s', exists: true, unlocked: false });
-    expect(await createHandlers(spy.services, withConfirm(file, null, true))['store.restore']({ passphrase: 'old pw', reason: 'undo a bad import', operator: 'Dana' }, ctx)).toEqual({ canceled: false, file, status: { path: '/s', exists: true, unlocked: false } });
-    expect(spy.calls).toEqual([`store.restore(${JSON.stringify(file)}, "old pw", "undo a bad import", "Dana")`, 'store.status()']);
+    spy = spyServices('ok', results);
+    const declined = withConfirm(file, null, false);
+    await expect(createHandlers(spy.services, declined)['store.restore']({ passphrase: 'old pw' }, ctx)).rejects.toMatchObject({ code: 'NOT_CONFIRMED' });
+    // Only the preview was asked for (it reads the backup, never the store); the dialog shows it.
+    expect(spy.calls.filter((c) => !c.startsWith('store.status'))).toEqual([`store.previewRestore(${JSON.stringify(file)}, "old pw")`]);
+    const detail = ((declined.confirm as ReturnType<typeof vi.fn>).mock.calls[0]![0] as { detail: string }).detail;
+    expect(detail).toContain('store id:    store-1 (this store\'s own backup)');
+    expect(detail).toContain('devices:     7');
+    expect(detail).toContain('Kissuer:     2 generations, 2 active');
+    expect(detail).toContain('made:        2026-12-01T10:00:00.000Z');
+    expect(detail).toContain('audit head:  entry 41 (MAC 0123456789abcdef…)');
+    spy = spyServices('ok', results);
+    expect(await createHandlers(spy.services, withConfirm(file, null, true))['store.restore']({ passphrase: 'old pw' }, ctx)).toEqual({ canceled: false, file, status });
+    expect(spy.calls).toContain(`store.restore(${JSON.stringify(file)}, "old pw", {})`);
+    // The reason and the restoring operator (from the unlock screen) reach the service.
+    spy = spyServices('ok', results);
+    expect(await createHandlers(spy.services, withConfirm(file, null, true))['store.restore']({ passphrase: 'old pw', reason: 'undo a bad import', operator: 'Dana' }, ctx)).toEqual({ canceled: false, file, status });
+    expect(spy.calls).toContain(`store.restore(${JSON.stringify(file)}, "old pw", {"reason":"undo a bad import","operator":"Dana"})`);
+  });
+
+  it('restore: another store\'s backup is refused before the question (BACKUP_OTHER_STORE, from the preview)', async () => {
+    const file = path.join(tempDir(), 'b.klbackup');
+    const refusal = Object.assign(new Error('This backup is of another store'), { code: 'BACKUP_OTHER_STORE' });
+    const spy = spyServices('ok', { 'store.previewRestore': Promise.reject(refusal), 'store.status': { path: '/s/keyladder.db', exists: true, unlocked: false } });
+    const app = withConfirm(file, null, true);
+    await expect(createHandlers(spy.services, app)['store.restore']({ passphrase: 'old pw' }, ctx)).rejects.toMatchObject({ code: 'BACKUP_OTHER_STORE' });
+    expect(app.confirm).not.toHaveBeenCalled();
+    expect(spy.calls.some((c) => c.startsWith('store.restore('))).toBe(false);
   });
 
   it('the selector schema takes the four kinds only, and bounded', async () => {

@@ -105,7 +105,7 @@ describe('--reason', () => {
     expect(codeOf(() => s.msl.keys.retireTokenKeys(1, long))).toBe('REASON_INVALID');
     expect(codeOf(() => s.msl.keys.destroyTokenKeys(1, long))).toBe('REASON_INVALID');
     expect(await asyncCodeOf(() => s.store.rekey(PASSPHRASE, undefined, long))).toBe('REASON_INVALID');
-    expect(await asyncCodeOf(() => s.store.restore(join(dir, 'no-such-backup'), PASSPHRASE, long))).toBe('REASON_INVALID');
+    expect(await asyncCodeOf(() => s.store.restore(join(dir, 'no-such-backup'), PASSPHRASE, { reason: long }))).toBe('REASON_INVALID');
     expect(s.devices.get('ESN-A').status).toBe('active');
     expect(s.issuers.list().find((g) => g.generation === 1)?.status).toBe('grace');
     expect(s.store.status().unlocked).toBe(true);
@@ -134,7 +134,7 @@ describe('--reason', () => {
     await s.store.create(PASSPHRASE);
     const backup = join(tempDir(), 'backup.kbk');
     await s.store.backup(backup);
-    await s.store.restore(backup, PASSPHRASE, 'rolled back a mistaken import');
+    await s.store.restore(backup, PASSPHRASE, { reason: 'rolled back a mistaken import' });
     await s.store.unlock(PASSPHRASE);
     expect(s.audit.list({ action: 'store.restore', limit: 1 })[0]).toMatchObject({ actor: 'bob@ops', reason: 'rolled back a mistaken import' });
     expect(s.audit.verify()).toMatchObject({ ok: true });
@@ -179,8 +179,8 @@ describe('the operator name given at the app\'s unlock', () => {
     await s.store.backup(backup);
     s.store.lock();
     expect(s.store.status().actor).toBeUndefined();
-    expect(await asyncCodeOf(() => s.store.restore(backup, PASSPHRASE, undefined, PASSPHRASE))).toBe('OPERATOR_NAME_INVALID');
-    await s.store.restore(backup, PASSPHRASE, 'the disk failed', 'Dana');
+    expect(await asyncCodeOf(() => s.store.restore(backup, PASSPHRASE, { operator: PASSPHRASE }))).toBe('OPERATOR_NAME_INVALID');
+    await s.store.restore(backup, PASSPHRASE, { reason: 'the disk failed', operator: 'Dana' });
     await s.store.unlock(PASSPHRASE, 'Erin');
     expect(s.store.status().actor).toBe('Erin');
     expect(s.audit.list({ action: 'store.restore', limit: 1 })[0]).toMatchObject({ actor: 'Dana', reason: 'the disk failed' });

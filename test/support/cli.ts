@@ -23,7 +23,7 @@ export const testEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv =
 
 /**
  * `typed`: a terminal on which the operator types these answers, in order, at
- * the hidden prompts (without it, the CLI runs with no terminal).
+ * the hidden prompts and questions (without it, the CLI runs with no terminal).
  */
 export async function cli(args: string[], options: { stdin?: string; env?: Record<string, string>; stdinIsTty?: boolean; typed?: string[] } = {}): Promise<CliResult> {
   let stdout = '';
@@ -39,6 +39,11 @@ export async function cli(args: string[], options: { stdin?: string; env?: Recor
     askHidden: async (message) => {
       const answer = typed?.shift();
       if (answer === undefined) throw new Error(`the test typed nothing at the prompt "${message}"`);
+      return answer;
+    },
+    askLine: async (message) => {
+      const answer = typed?.shift();
+      if (answer === undefined) throw new Error(`the test typed nothing at the question "${message}"`);
       return answer;
     },
   });

@@ -11,6 +11,7 @@ import { int, oneOf } from '../options.js';
 import { count, outDelivery } from '../output.js';
 import { CliError, CliErrorCode } from '../errors.js';
 import { progressBar } from '../progress.js';
+import { watchInterrupt } from '../interrupt.js';
 
 const SECTION = 'Devices and model groups' as const;
 
@@ -51,8 +52,23 @@ export const deviceCommands: readonly Command[] = [
       const text = readTextFile(file, 'import', ctx.io);
       await ctx.unlock();
       const bar = progressBar(ctx.io, 'Importing');
-      const report = await ctx.services.devices.import(text, format, (p) => bar.update(p.done, p.total, p.phase), { reuseIdentity: ctx.values['reuse-identity'] === true });
-      bar.stop();
+      const ctrlC = watchInterrupt();
+      let report;
+      try {
+        // Checked at each progress step before the write: the last one comes just before its transaction.
+        report = await ctx.services.devices.import(text, format, (p) => {
+          if (p.phase !== 'writing') ctrlC.check('Interrupted: nothing was imported.');
+          bar.update(p.done, p.total, p.phase);
+        }, { reuseIdentity: ctx.values['reuse-identity'] === true });
+      } finally {
+        bar.stop();
+        ctrlC.stop();
+      }
+      if (ctrlC.interrupted && report.imported > 0) {
+        // Ctrl-C came during the write transaction, which committed before the signal could be handled.
+        ctx.out.print(`The import had completed: ${count(report.imported, 'device')}.`, { ...report, interrupted: true });
+        return 130;
+      }
       const where = format === 'csv' ? 'line' : 'entry';
       const failures = report.failed.map((f) => `  ${where} ${f.row}${f.identity ? ` (${f.identity})` : ''}: ${f.message} [${f.code}]`).join('\n');
       ctx.out.print(report.failed.length

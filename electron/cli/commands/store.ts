@@ -5,7 +5,7 @@ import type { Command, Context } from '../command.js';
 import { confirmed, reasonOf } from '../command.js';
 import { CliError, CliErrorCode } from '../errors.js';
 import { peerProtection, readExport, readTextFile } from '../inputs.js';
-import { generationLine, rekeyedLine } from '../lines.js';
+import { generationLine, rekeyedLine, restorePreviewText } from '../lines.js';
 import { readNewPassphrase, readPassphrase, storePassphrase } from '../passphrase.js';
 import { progressBar } from '../progress.js';
 
@@ -81,17 +81,35 @@ export const storeCommands: readonly Command[] = [
     },
   },
   {
-    name: 'restore', section: STORE, params: 'FILE', arity: [1, 1], options: ['yes', 'reason'],
+    name: 'restore', section: STORE, params: 'FILE', arity: [1, 1], options: ['yes', 'other-store', 'reason'],
     summary: 'replace the store with a backup, opened with the passphrase in force when it was made',
-    details: 'It needs the store alone: refused with STORE_IN_USE, changing nothing, while keyladder serve, the app or another\n' +
+    details: 'It first shows what it is about to restore (the backup\'s date, its store id and whether it is this store\'s,\n' +
+      'device and generation counts, the audit head), then asks; --yes answers for a script, and without a terminal\n' +
+      'it is needed. A backup of another store is refused unless --other-store. The replaced store is kept, owner-only,\n' +
+      'in a replaced-<time>/ folder of the store folder (named in the output; `--store` opens it) until you delete it.\n' +
+      'It needs the store alone: refused with STORE_IN_USE, changing nothing, while keyladder serve, the app or another\n' +
       'command has it open. The store is locked afterwards; audit verify then shows the restore\'s record.',
     async run(ctx) {
       const file = ctx.args[0]!;
       const reason = reasonOf(ctx);
-      if (!ctx.io.isTty) confirmed(ctx, `restore replaces the store in ${ctx.storeDir} with ${file}.`);
-      const { services } = ctx;
-      await services.store.restore(file, await readPassphrase(storePassphrase(ctx.values['passphrase-file']), ctx.io), reason);
-      ctx.out.print(`Restored ${file} into ${services.store.status().path}.`, { file, store: services.store.status() });
+      const { services, io } = ctx;
+      const otherStore = ctx.values['other-store'] === true;
+      // Refused before the passphrase is asked: no terminal and no --yes can only end in a refusal.
+      if (!io.isTty || io.askLine === undefined) confirmed(ctx, `restore replaces the store in ${ctx.storeDir} with ${file}.`);
+      const passphrase = await readPassphrase({ ...storePassphrase(ctx.values['passphrase-file']), what: 'passphrase of the backup' }, io);
+      // Refuses another store's backup without --other-store (BACKUP_OTHER_STORE), before any question.
+      const preview = await services.store.previewRestore(file, passphrase, { otherStore });
+      io.stderr(`${restorePreviewText(file, ctx.storeDir, preview)}\n`);
+      if (ctx.values.yes !== true) {
+        const answer = await io.askLine!('Replace the store with this backup? [y/N]');
+        if (!/^y(es)?$/i.test(answer.trim())) {
+          ctx.out.print('Not restored: the store is as it was.', { file, restored: false, preview });
+          return 1;
+        }
+      }
+      const outcome = await services.store.restore(file, passphrase, { otherStore, ...(reason === undefined ? {} : { reason }) });
+      const kept = outcome.safetyCopy === null ? '' : `\nThe replaced store is kept in ${outcome.safetyCopy} (owner-only; keyladder --store that folder opens it). Delete it when you no longer need it.`;
+      ctx.out.print(`Restored ${file} into ${services.store.status().path}.${kept}`, { file, store: services.store.status(), restored: true, preview, safetyCopy: outcome.safetyCopy });
       return 0;
     },
   },
