@@ -2,6 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import password from '@inquirer/password';
+import { inForeground } from './foreground.js';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -11,6 +12,8 @@ export interface CliIo {
   readonly isTty: boolean;
   /** stdin alone is a terminal: nothing was piped in. */
   readonly stdinIsTty?: boolean;
+  /** In the terminal's foreground process group (foreground.ts); a background job (`cmd &`) must not prompt. */
+  readonly foreground?: () => boolean;
   readonly env: NodeJS.ProcessEnv;
   /** Asks on the terminal with the input hidden (a passphrase). */
   readonly askHidden: (message: string) => Promise<string>;
@@ -22,6 +25,7 @@ export const processIo = (): CliIo => ({
   readStdin: () => readFileSync(0, 'utf8'),
   isTty: Boolean(process.stdin.isTTY && process.stderr.isTTY),
   stdinIsTty: Boolean(process.stdin.isTTY),
+  foreground: () => inForeground(),
   env: process.env,
   askHidden: (message) => password({ message }),
 });

@@ -31,9 +31,13 @@ async function read(sources: PassphraseSources, io: CliIo, confirm: boolean): Pr
     const value = io.env[name];
     if (value !== undefined && value !== '') return value;
   }
+  const flags = sources.files.map((f) => `--${f.flag} F`).join(' or ');
   if (!io.isTty) {
-    const flags = sources.files.map((f) => `--${f.flag} F`).join(' or ');
     throw new CliError(CliErrorCode.NO_PASSPHRASE, `No ${sources.what}: pass ${flags}, or set ${sources.env.join(' or ')}, or run on a terminal to be asked.`);
+  }
+  // A background job (`keyladder serve … &`) would be stopped by the terminal at its prompt, for good.
+  if (io.foreground && !io.foreground()) {
+    throw new CliError(CliErrorCode.NO_PASSPHRASE, `No ${sources.what}, and this process runs in the background, where it cannot ask: pass ${flags} (an owner-only file), or set ${sources.env.join(' or ')}, or run it in the foreground.`);
   }
   const prompt = sources.what[0]!.toUpperCase() + sources.what.slice(1);
   const first = await io.askHidden(`${prompt}:`);

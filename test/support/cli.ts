@@ -25,7 +25,7 @@ export const testEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv =
  * `typed`: a terminal on which the operator types these answers, in order, at
  * the hidden prompts (without it, the CLI runs with no terminal).
  */
-export async function cli(args: string[], options: { stdin?: string; env?: Record<string, string>; stdinIsTty?: boolean; typed?: string[] } = {}): Promise<CliResult> {
+export async function cli(args: string[], options: { stdin?: string; env?: Record<string, string>; stdinIsTty?: boolean; typed?: string[]; background?: boolean } = {}): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const typed = options.typed === undefined ? undefined : [...options.typed];
@@ -35,6 +35,8 @@ export async function cli(args: string[], options: { stdin?: string; env?: Recor
     readStdin: () => options.stdin ?? '',
     isTty: typed !== undefined,
     stdinIsTty: options.stdinIsTty ?? false,
+    // `background`: a job started with `&` at that terminal (foreground.ts).
+    foreground: () => options.background !== true,
     env: testEnv(options.env),
     askHidden: async (message) => {
       const answer = typed?.shift();
