@@ -97,3 +97,21 @@ describe('ready line', () => {
     expect(stderr).toContain('stopped after');
   }, 60_000);
 });
+
+describe('prompts: the store passphrase first, each named plainly', () => {
+  it('device export and group export ask the store passphrase once, before the new bundle passphrase (twice)', async () => {
+    const S = ['--store', storeDir];
+    expect((await cli([...S, 'group', 'add', 'prompt-order'])).code).toBe(0);
+    expect((await cli([...S, 'device', 'add', 'ESN-PROMPT-1', '--group', 'prompt-order'])).code).toBe(0);
+    const typed = [PASSPHRASE, 'a bundle passphrase typed', 'a bundle passphrase typed'];
+    for (const args of [['device', 'export', 'ESN-PROMPT-1'], ['group', 'export', 'prompt-order']]) {
+      const r = await cli([...S, ...args, '--out', join(dir, `${args[0]}.jwe`)], { env: noEnv, typed: [...typed] });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.prompts).toEqual(['Store passphrase:', 'New bundle passphrase (whoever opens this bundle needs it):', 'New bundle passphrase (whoever opens this bundle needs it) again:']);
+    }
+    // A wrong store passphrase stops before the bundle passphrase is asked for.
+    const wrong = await cli([...S, 'device', 'export', 'ESN-PROMPT-1', '--out', join(dir, 'never.jwe')], { env: noEnv, typed: ['not the store passphrase', 'x', 'x'] });
+    expect(wrong.stderr).toContain('[WRONG_PASSPHRASE]');
+    expect(wrong.prompts).toEqual(['Store passphrase:']);
+  });
+});

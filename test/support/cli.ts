@@ -13,6 +13,8 @@ export interface CliResult {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
+  /** The hidden prompts asked, in order (in-process runs only). */
+  readonly prompts?: readonly string[];
 }
 
 export const testEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
@@ -29,6 +31,7 @@ export async function cli(args: string[], options: { stdin?: string; env?: Recor
   let stdout = '';
   let stderr = '';
   const typed = options.typed === undefined ? undefined : [...options.typed];
+  const prompts: string[] = [];
   const code = await main(args, {
     stdout: (t) => { stdout += t; },
     stderr: (t) => { stderr += t; },
@@ -39,12 +42,13 @@ export async function cli(args: string[], options: { stdin?: string; env?: Recor
     foreground: () => options.background !== true,
     env: testEnv(options.env),
     askHidden: async (message) => {
+      prompts.push(message);
       const answer = typed?.shift();
       if (answer === undefined) throw new Error(`the test typed nothing at the prompt "${message}"`);
       return answer;
     },
   });
-  return { code, stdout, stderr };
+  return { code, stdout, stderr, prompts };
 }
 
 export function cliProcess(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): CliResult {
