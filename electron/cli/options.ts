@@ -16,7 +16,7 @@ interface OptionSpec {
 
 export const OPTIONS = {
   store: { type: 'string', value: 'DIR', help: 'the store folder (else $KEYLADDER_STORE, else the app\'s data folder)' },
-  'passphrase-file': { type: 'string', value: 'F', help: 'the store passphrase, first line of F (else $KEYLADDER_PASSPHRASE, else a prompt on a terminal)' },
+  'passphrase-file': { type: 'string', value: 'F', help: 'the store passphrase, first line of F ("-": stdin; else $KEYLADDER_PASSPHRASE, else a prompt on a terminal, never in the background)' },
   json: { type: 'boolean', help: 'machine-readable output: one line of JSON; errors as {"error":{"code","message"}}' },
   help: { type: 'boolean', help: 'this command\'s help' },
   version: { type: 'boolean', help: 'the version of keyladder' },

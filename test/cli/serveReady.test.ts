@@ -115,3 +115,16 @@ describe('prompts: the store passphrase first, each named plainly', () => {
     expect(wrong.prompts).toEqual(['Store passphrase:']);
   });
 });
+
+describe('--passphrase-file - (issue 22, item 8)', () => {
+  it('reads the store passphrase from stdin, as "-" does elsewhere; refused from a terminal', async () => {
+    const S = ['--store', storeDir];
+    const ok = await cli([...S, 'device', 'list', '--passphrase-file', '-'], { env: noEnv, stdin: `${PASSPHRASE}\n` });
+    expect(ok.code, ok.stderr).toBe(0);
+    const wrong = await cli([...S, 'device', 'list', '--passphrase-file', '-'], { env: noEnv, stdin: 'not the passphrase\n' });
+    expect(wrong.stderr).toContain('[WRONG_PASSPHRASE]');
+    const tty = await cli([...S, 'device', 'list', '--passphrase-file', '-'], { env: noEnv, stdinIsTty: true });
+    expect([tty.code, tty.stderr]).toEqual([2, expect.stringContaining('[USAGE_STDIN_IS_TERMINAL]')]);
+    expect(tty.stderr).toContain('--passphrase-file - reads the store passphrase from stdin');
+  });
+});
