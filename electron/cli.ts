@@ -34,7 +34,7 @@ import { visible } from './shared/visibleText.js';
 
 export type { CliIo } from './cli/io.js';
 
-const COMMANDS: readonly Command[] = [
+export const COMMANDS: readonly Command[] = [
   ...storeCommands, ...deviceCommands, ...groupCommands, ...issuerCommands, ...revocationCommands, ...recipientCommands, ...identityCommands, ...mslCommands, ...mslInspectCommands, ...mslSimulateCommands, ...exchangeCommands, ...serveCommands, ...joseCommands, ...auditCommands,
 ];
 
