@@ -119,7 +119,8 @@ export async function main(argv: readonly string[], rawIo: CliIo = processIo()):
     const described = { ...plain, message: withCliHint(plain.code, plain.message) };
     const usage = command && described.code.startsWith('USAGE_') ? usageLine(command) : undefined;
     if (json) io.stdout(`${JSON.stringify({ error: { ...described, ...(usage ? { usage } : {}) } })}\n`);
-    else io.stderr(`keyladder: ${described.message} [${described.code}${described.reason ? `/${described.reason}` : ''}]\n${usage ? `Usage: ${usage}\n` : ''}`);
+    // The code alone in brackets, as documented and as scripts grep it; a reason is its own field (issue 22, item 8).
+    else io.stderr(`keyladder: ${described.message} [${described.code}]${described.reason ? ` (reason: ${described.reason})` : ''}\n${usage ? `Usage: ${usage}\n` : ''}`);
     return exitStatusOf(described.code);
   };
   let parsed: ParsedArgs;

@@ -94,7 +94,9 @@ describe('ready line', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     process.kill(Number(pid), 'SIGTERM');
     expect(await exited).toBe(0);
-    expect(stderr).toContain('stopped after');
+    // A normal stop is not printed as an error (issue 22, item 8).
+    expect(stderr).toMatch(/^Stopped after 0 exchanges \(0 refused\)\.$/m);
+    expect(stderr).not.toMatch(/keyladder: stopped/);
   }, 60_000);
 });
 
