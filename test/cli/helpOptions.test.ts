@@ -42,3 +42,15 @@ describe('per-command option help', () => {
     }
   });
 });
+
+describe('README on npx (issue 22, item 8)', () => {
+  it('does not suggest npx keyladder, and says why (outside the checkout npx asks the registry)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { ROOT } = await import('../support/cli.js');
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    expect(readme.match(/`npx keyladder[^`]*`/g) ?? []).toEqual(['`npx keyladder`']);
+    expect(readme).toMatch(/Not `npx keyladder`: [^.]*registry/);
+    expect(readme).toContain('npm link');
+  });
+});
