@@ -130,3 +130,15 @@ describe('--passphrase-file - (issue 22, item 8)', () => {
     expect(tty.stderr).toContain('--passphrase-file - reads the store passphrase from stdin');
   });
 });
+
+describe('a CSV row with non-hex kpe (issue 22, item 8)', () => {
+  it('says that it is not hex; a hex key of the wrong length says only the length', async () => {
+    const csv = join(dir, 'nonhex.csv');
+    const kph = '93edd1ddb772cfce217931265dbdb39c2bcdeeae1ba45d7972a1ba354e9a38c9';
+    writeFileSync(csv, `identity,kpe,kph\nX-NONHEX,zz112233445566778899aabbccddeeff,${kph}\nX-SHORT,00112233,${kph}\n`);
+    const r = await cli(['--store', storeDir, 'device', 'import', csv]);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain('line 2 (X-NONHEX): kpe is not hex: it must be 32 hex digits (16 bytes). [INVALID_KEY]');
+    expect(r.stdout + r.stderr).toContain('line 3 (X-SHORT): kpe must be 32 hex digits (16 bytes). [INVALID_KEY]');
+  });
+});
