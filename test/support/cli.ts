@@ -48,7 +48,8 @@ export async function cli(args: string[], options: { stdin?: string; env?: Recor
       return answer;
     },
   });
-  return { code, stdout, stderr, prompts };
+  // prompts only where a terminal was given (`typed`), so that results compare as before elsewhere.
+  return { code, stdout, stderr, ...(typed !== undefined ? { prompts } : {}) };
 }
 
 export function cliProcess(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): CliResult {
