@@ -35,7 +35,7 @@ import { osActor } from './services/actor.js';
 
 export type { CliIo } from './cli/io.js';
 
-const COMMANDS: readonly Command[] = [
+export const COMMANDS: readonly Command[] = [
   ...storeCommands, ...deviceCommands, ...groupCommands, ...issuerCommands, ...revocationCommands, ...recipientCommands, ...identityCommands, ...mslCommands, ...mslInspectCommands, ...mslSimulateCommands, ...exchangeCommands, ...serveCommands, ...joseCommands, ...auditCommands,
 ];
 
@@ -126,7 +126,8 @@ export async function main(argv: readonly string[], rawIo: CliIo = processIo()):
     const described = { ...plain, message: withCliHint(plain.code, plain.message) };
     const usage = command && described.code.startsWith('USAGE_') ? usageLine(command) : undefined;
     if (json) io.stdout(`${JSON.stringify({ error: { ...described, ...(usage ? { usage } : {}) } })}\n`);
-    else io.stderr(`keyladder: ${described.message} [${described.code}${described.reason ? `/${described.reason}` : ''}]\n${usage ? `Usage: ${usage}\n` : ''}`);
+    // The code alone in brackets, as documented and as scripts grep it; a reason is its own field (issue 22, item 8).
+    else io.stderr(`keyladder: ${described.message} [${described.code}]${described.reason ? ` (reason: ${described.reason})` : ''}\n${usage ? `Usage: ${usage}\n` : ''}`);
     return exitStatusOf(described.code);
   };
   let parsed: ParsedArgs;
@@ -169,12 +170,18 @@ export async function main(argv: readonly string[], rawIo: CliIo = processIo()):
     return fail(error);
   }
   const runtime = services;
+  // Once per command: an export unlocks before it asks for the new bundle passphrase (the store's
+  // is asked first, issue 22 item 5), and the command's own unlock() after that is the same one.
+  let unlocked: Promise<string> | undefined;
   const ctx: Context = {
     args, values, services: runtime, io, out: outputFor(io, json), storeDir,
-    async unlock() {
-      const passphrase = await readPassphrase(storePassphrase(values['passphrase-file']), io);
-      await runtime.store.unlock(passphrase);
-      return passphrase;
+    unlock() {
+      unlocked ??= (async () => {
+        const passphrase = await readPassphrase(storePassphrase(values['passphrase-file']), io);
+        await runtime.store.unlock(passphrase);
+        return passphrase;
+      })();
+      return unlocked;
     },
   };
   try {

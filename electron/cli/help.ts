@@ -3,6 +3,7 @@
 // a group (`keyladder help device`), and the usage line errors end with.
 
 import type { Command, Section } from './command.js';
+import { COMMAND_OPTION_HELP } from './optionHelp.js';
 import { GLOBAL_OPTIONS, OPTIONS, optionUsage, type OptionName } from './options.js';
 
 const SECTIONS: readonly Section[] = ['Store', 'Devices and model groups', 'Kissuer and peers', 'MSL server', 'Keys you share', 'Exchanges', 'JOSE', 'Audit'];
@@ -15,10 +16,11 @@ export function usageLine(command: Command): string {
   return ['keyladder', command.name, ...(command.params ? [command.params] : []), ...options].join(' ');
 }
 
-const optionLines = (names: readonly OptionName[], placeholders: Command['placeholders'] = {}): string[] => {
+/** `own`: what each option means to this command (optionHelp.ts), before the shared text. */
+const optionLines = (names: readonly OptionName[], placeholders: Command['placeholders'] = {}, own: Partial<Record<OptionName, string>> = {}): string[] => {
   const usage = (n: OptionName) => optionUsage(n, placeholders[n]);
   const width = Math.max(...names.map((n) => usage(n).length)) + 2;
-  return names.map((n) => `  ${usage(n).padEnd(width)}${OPTIONS[n].help}`);
+  return names.map((n) => `  ${usage(n).padEnd(width)}${own[n] ?? OPTIONS[n].help}`);
 };
 
 export function commandHelp(command: Command): string {
@@ -28,7 +30,7 @@ export function commandHelp(command: Command): string {
     '',
     command.summary,
     ...(command.details ? ['', command.details] : []),
-    ...(own.length ? ['', 'Options', ...optionLines(own, command.placeholders)] : []),
+    ...(own.length ? ['', 'Options', ...optionLines(own, command.placeholders, COMMAND_OPTION_HELP[command.name])] : []),
     '',
     'Global options',
     ...optionLines(GLOBAL_OPTIONS),

@@ -88,7 +88,9 @@ export async function protection(ctx: Context): Promise<BundleProtection> {
     // A JWK that is not even JSON is a file problem, said without its content, as for every JSON file.
     return { kind: 'rsa', publicJwk: checkAdHocRecipient(text.trim().startsWith('-----BEGIN') ? text : JSON.stringify(readJsonObject(recipient, 'recipient key'))) };
   }
-  return { kind: 'passphrase', passphrase: await readNewPassphrase(bundlePassphrase(ctx), ctx.io) };
+  // The store's passphrase first, then the new one for the bundle: each prompt says which it is.
+  await ctx.unlock();
+  return { kind: 'passphrase', passphrase: await readNewPassphrase({ ...bundlePassphrase(ctx), what: 'new bundle passphrase (whoever opens this bundle needs it)' }, ctx.io) };
 }
 
 /** What an export's report adds when it went to a keyring recipient: who can open it, and that it is signed. */

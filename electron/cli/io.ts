@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import password from '@inquirer/password';
 import { Cancelled, isCancel } from './errors.js';
 
+import { inForeground } from './foreground.js';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -14,6 +15,8 @@ export interface CliIo {
   readonly isTty: boolean;
   /** stdin alone is a terminal: nothing was piped in. */
   readonly stdinIsTty?: boolean;
+  /** In the terminal's foreground process group (foreground.ts); a background job (`cmd &`) must not prompt. */
+  readonly foreground?: () => boolean;
   readonly env: NodeJS.ProcessEnv;
   /** Asks on the terminal with the input hidden (a passphrase). */
   readonly askHidden: (message: string) => Promise<string>;
@@ -38,6 +41,7 @@ export const processIo = (): CliIo => ({
   readStdin: () => readFileSync(0, 'utf8'),
   isTty: Boolean(process.stdin.isTTY && process.stderr.isTTY),
   stdinIsTty: Boolean(process.stdin.isTTY),
+  foreground: () => inForeground(),
   env: process.env,
   // Ctrl-C at the prompt rejects with @inquirer's ExitPromptError: it becomes our Cancelled.
   askHidden: async (message) => {

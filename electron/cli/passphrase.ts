@@ -16,24 +16,31 @@ export interface PassphraseSources {
   readonly what: string;
 }
 
-function fromFile(path: string, what: string): string {
+function fromFile(path: string, flag: string, what: string, io: CliIo): string {
+  // "-" is stdin, as for every other file the CLI reads (issue 22, item 8): `pass show x | keyladder … --passphrase-file -`.
+  // Not from a terminal: it would be typed visibly and echoed; the prompt is for that.
+  if (path === '-' && io.stdinIsTty === true) throw new CliError(CliErrorCode.USAGE_STDIN_IS_TERMINAL, `--${flag} - reads the ${what} from stdin: pipe it in, or leave the flag out to be asked.`);
   try {
     // One trailing newline is the file's, not the passphrase's.
-    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+    return (path === '-' ? io.readStdin() : readFileSync(path, 'utf8')).replace(/\r?\n$/, '');
   } catch {
-    throw unreadable(what, path);
+    throw unreadable(what, path === '-' ? 'stdin' : path);
   }
 }
 
 async function read(sources: PassphraseSources, io: CliIo, confirm: boolean): Promise<string> {
-  for (const f of sources.files) if (f.path !== undefined) return fromFile(f.path, sources.what);
+  for (const f of sources.files) if (f.path !== undefined) return fromFile(f.path, f.flag, sources.what, io);
   for (const name of sources.env) {
     const value = io.env[name];
     if (value !== undefined && value !== '') return value;
   }
+  const flags = sources.files.map((f) => `--${f.flag} F`).join(' or ');
   if (!io.isTty) {
-    const flags = sources.files.map((f) => `--${f.flag} F`).join(' or ');
     throw new CliError(CliErrorCode.NO_PASSPHRASE, `No ${sources.what}: pass ${flags}, or set ${sources.env.join(' or ')}, or run on a terminal to be asked.`);
+  }
+  // A background job (`keyladder serve … &`) would be stopped by the terminal at its prompt, for good.
+  if (io.foreground && !io.foreground()) {
+    throw new CliError(CliErrorCode.NO_PASSPHRASE, `No ${sources.what}, and this process runs in the background, where it cannot ask: pass ${flags} (an owner-only file), or set ${sources.env.join(' or ')}, or run it in the foreground.`);
   }
   const prompt = sources.what[0]!.toUpperCase() + sources.what.slice(1);
   const first = await io.askHidden(`${prompt}:`);

@@ -291,7 +291,7 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
     if (address === undefined) {
       started.catch(() => {}); // the workers it was waiting for are being stopped
       await stopAll();
-      report.notice('keyladder: stopped while starting.\n');
+      report.notice('Stopped while starting.\n');
       return 0;
     }
     warnIfReachable(settings, report);
@@ -302,7 +302,8 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
     disk.stop();
     await stopAll();
     const sum = totals();
-    report.notice(`keyladder: stopped after ${count(sum.exchanges, 'exchange')} (${sum.refused.toLocaleString('en-US')} refused)${settings.workers > 1 ? ` across ${settings.workers} workers` : ''}.\n`);
+    // A normal stop is news, not an error: no "keyladder:" prefix, which errors and warnings carry (issue 22, item 8).
+    report.notice(`Stopped after ${count(sum.exchanges, 'exchange')} (${sum.refused.toLocaleString('en-US')} refused)${settings.workers > 1 ? ` across ${settings.workers} workers` : ''}.\n`);
     if (outcome instanceof WorkerStartError) throw outcome;
     return 0;
   } finally {

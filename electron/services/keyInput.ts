@@ -9,7 +9,9 @@ const HEX = /^[0-9a-fA-F]*$/;
 
 export function keyFromHex(value: unknown, name: string, length: number): Buffer {
   if (typeof value !== 'string' || !HEX.test(value) || value.length !== length * 2) {
-    throw new ServiceError(ServiceErrorCode.INVALID_KEY, `${name} must be ${length * 2} hex digits (${length} bytes).`);
+    // Characters other than 0-9a-f are said as such (issue 22, item 8): "must be 32 hex digits" alone read as a length problem.
+    const notHex = typeof value === 'string' && !HEX.test(value) ? 'is not hex: it ' : '';
+    throw new ServiceError(ServiceErrorCode.INVALID_KEY, `${name} ${notHex}must be ${length * 2} hex digits (${length} bytes).`);
   }
   return Buffer.from(value, 'hex');
 }

@@ -59,7 +59,7 @@ describe('jose inspect', () => {
   it('refuses what is no JOSE object with the parse step', async () => {
     const r = await run(['jose', 'inspect', file('junk.txt', 'a.b')]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('[JOSE_PARSE/parse]');
+    expect(r.stderr).toContain('[JOSE_PARSE] (reason: parse)');
   });
 });
 
@@ -116,7 +116,7 @@ describe('jose decrypt', () => {
     parts[4] = `${parts[4]!.startsWith('A') ? 'B' : 'A'}${parts[4]!.slice(1)}`;
     const tampered = await run(['jose', 'decrypt', '-'], parts.join('.'));
     expect(tampered.code).toBe(1);
-    expect(tampered.stderr).toContain('[JOSE_INTEGRITY/integrity]');
+    expect(tampered.stderr).toContain('[JOSE_INTEGRITY] (reason: integrity)');
   });
 
   it('never prints JSON that holds keys (a bundle opened with its passphrase): it asks for --out', async () => {

@@ -62,7 +62,7 @@ describe('keyladder msl identity', () => {
     const small = file('small.pem', generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs1' }) as string);
     const r1 = await cli([...S, 'msl', 'identity', 'import', '--key', small, '--kid', 'k-small']);
     expect(r1.code).toBe(1);
-    expect(r1.stderr).toMatch(/1024 bits.*\[MSL_KEY_INVALID\/KEY_SIZE\]/);
+    expect(r1.stderr).toMatch(/1024 bits.*\[MSL_KEY_INVALID\] \(reason: KEY_SIZE\)/);
     const again = await json(['msl', 'identity', 'import', '--key', file('again.txt', cfg['msl.rsa.priv.0']!), '--kid', 'another']);
     expect(again.code).toBe(1);
     expect(again.value.error.code).toBe('MSL_KEY_KNOWN');
@@ -70,7 +70,7 @@ describe('keyladder msl identity', () => {
     const fresh = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const freshKey = file('fresh.pem', fresh.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
     const otherPub = file('other.pub', generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'pem', type: 'spki' }) as string);
-    expect((await cli([...S, 'msl', 'identity', 'import', '--key', freshKey, '--kid', 'k-pub', '--public-key', otherPub])).stderr).toContain('[MSL_KEY_INVALID/PUBLIC_KEY_MISMATCH]');
+    expect((await cli([...S, 'msl', 'identity', 'import', '--key', freshKey, '--kid', 'k-pub', '--public-key', otherPub])).stderr).toContain('[MSL_KEY_INVALID] (reason: PUBLIC_KEY_MISMATCH)');
     const noKid = await cli([...S, 'msl', 'identity', 'import', '--key', small]);
     expect(noKid.code).toBe(2);
     expect(noKid.stderr).toContain('msl identity import needs --kid. [USAGE_MISSING_ARGUMENT]');

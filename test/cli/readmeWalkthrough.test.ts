@@ -2,10 +2,12 @@
 // operator's first session must work from the README alone. The walkthrough
 // runs in bash with a bare `keyladder` on PATH (as `npm link` gives), in an
 // empty HOME, with the passphrases in the environment as the README says a
-// script sets them. The only change made to the text: the port, so that
-// parallel test files cannot collide on 8420.
+// script sets them, and the store passphrase typed once on stdin for step 5's
+// passphrase file. serve takes a free port (--port 0) and is waited on by its
+// "Listening on" line; a leftover 8420 is still replaced, so that parallel test
+// files cannot collide on it.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +53,7 @@ beforeAll(async () => {
   run = spawnSync('bash', ['-euo', 'pipefail', '-c', script], {
     cwd: home,
     encoding: 'utf8',
+    input: 'walkthrough store passphrase\n',
     env: { PATH: `${bin}:${process.env['PATH'] ?? ''}`, HOME: home, KEYLADDER_PASSPHRASE: 'walkthrough store passphrase', KEYLADDER_BUNDLE_PASSPHRASE: BUNDLE_PASSPHRASE },
     timeout: 240_000,
   });
@@ -69,6 +72,16 @@ describe('README walkthrough', () => {
     expect(out).toContain('Every KCV matches.');
     expect(out).toMatch(/gen 1\s+destroyed/);
     expect(out).toContain('The audit log verifies');
+  });
+
+  it('serves on a free port, waits on the "Listening on URL pid N" line, and leaves no passphrase file behind', () => {
+    const script = blockAfter('walkthrough', 'sh');
+    expect(script).not.toMatch(/serve[^\n]*--port 8420/);
+    expect(script).not.toMatch(/until curl/);
+    expect(script).toMatch(/keyladder serve --port 0 --passphrase-file store\.pass/);
+    expect(existsSync(join(home, 'store.pass'))).toBe(false);
+    expect(existsSync(join(home, 'serve.out'))).toBe(true);
+    expect(readFileSync(join(home, 'serve.out'), 'utf8')).toMatch(/^Listening on http:\/\/127\.0\.0\.1:\d+ pid \d+$/m);
   });
 
   it("opens both bundles with the README's jose 6 snippet, and its KCVs are the store's", () => {

@@ -45,7 +45,7 @@ describe('JSON nested 300,000 deep is JSON_TOO_DEEP, never INTERNAL_ERROR', () =
     const jws = file('deep-header.jws', `${b64(`{"alg":"ES256","x":${deep}}`)}.${b64('hi')}.${b64('sig')}`);
     const r = cliProcess([...S, 'jose', 'inspect', jws]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/nests objects and arrays more than 64 levels deep\. \[JSON_TOO_DEEP\/json-too-deep\]/);
+    expect(r.stderr).toMatch(/nests objects and arrays more than 64 levels deep\. \[JSON_TOO_DEEP\] \(reason: json-too-deep\)/);
     expect(r.stderr).not.toContain('INTERNAL_ERROR');
   });
 

@@ -81,7 +81,7 @@ describe('keyladder serve', () => {
     }
     expect(mechanisms).toEqual(['PSK', ...Array(9).fill('WRAP')]);
     expect(await stop(s)).toBe(0);
-    expect(s.stderr()).toContain('stopped after 10 exchanges (0 refused)');
+    expect(s.stderr()).toContain('Stopped after 10 exchanges (0 refused)');
     // The access log is written in batches; the worker writes what is left before it exits.
     expect(s.stderr().split('\n').filter((l) => / POST \/v1\/keyx 200 [\d.]+ms ok /.test(l))).toHaveLength(10);
     const shown = JSON.parse(cliProcess([...store, 'device', 'show', v.identity, '--json']).stdout);
@@ -109,7 +109,7 @@ describe('keyladder serve', () => {
     const res = await fetch(`${s.url}/v1/keyx`, { method: 'POST', body: JSON.stringify(device.nextRequest()), headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(200);
     expect(await stop(s)).toBe(0);
-    expect(s.stderr()).toContain('stopped after 1 exchange (0 refused).');
+    expect(s.stderr()).toContain('Stopped after 1 exchange (0 refused).');
   });
 
   it('warns of low disk space on /v1/health (status degraded) and once in its log, and answers meanwhile', async () => {
@@ -248,7 +248,7 @@ describe('keyladder serve --workers N', () => {
     await expect.poll(async () => (await health(s.url)).cluster?.exchanges, { timeout: 5000, interval: 250 }).toBe(70);
     expect(await stop(s)).toBe(0);
     const to = new Date().toISOString();
-    expect(s.stderr()).toContain('stopped after 70 exchanges (0 refused) across 2 workers');
+    expect(s.stderr()).toContain('Stopped after 70 exchanges (0 refused) across 2 workers');
     expect(exchangeCount()).toBe(before + 70);
     const verify = JSON.parse(cliProcess([...store, 'audit', 'verify', '--json']).stdout);
     expect(verify.ok).toBe(true);

@@ -13,6 +13,8 @@ export interface CliResult {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
+  /** The hidden prompts asked, in order (in-process runs only). */
+  readonly prompts?: readonly string[];
 }
 
 export const testEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
@@ -25,18 +27,22 @@ export const testEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv =
  * `typed`: a terminal on which the operator types these answers, in order, at
  * the hidden prompts and questions (without it, the CLI runs with no terminal).
  */
-export async function cli(args: string[], options: { stdin?: string; env?: Record<string, string>; stdinIsTty?: boolean; typed?: string[] } = {}): Promise<CliResult> {
+export async function cli(args: string[], options: { stdin?: string; env?: Record<string, string>; stdinIsTty?: boolean; typed?: string[]; background?: boolean } = {}): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const typed = options.typed === undefined ? undefined : [...options.typed];
+  const prompts: string[] = [];
   const code = await main(args, {
     stdout: (t) => { stdout += t; },
     stderr: (t) => { stderr += t; },
     readStdin: () => options.stdin ?? '',
     isTty: typed !== undefined,
     stdinIsTty: options.stdinIsTty ?? false,
+    // `background`: a job started with `&` at that terminal (foreground.ts).
+    foreground: () => options.background !== true,
     env: testEnv(options.env),
     askHidden: async (message) => {
+      prompts.push(message);
       const answer = typed?.shift();
       if (answer === undefined) throw new Error(`the test typed nothing at the prompt "${message}"`);
       return answer;
@@ -47,7 +53,8 @@ export async function cli(args: string[], options: { stdin?: string; env?: Recor
       return answer;
     },
   });
-  return { code, stdout, stderr };
+  // prompts only where a terminal was given (`typed`), so that results compare as before elsewhere.
+  return { code, stdout, stderr, ...(typed !== undefined ? { prompts } : {}) };
 }
 
 export function cliProcess(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): CliResult {

@@ -3,14 +3,19 @@
 import type { Command } from '../command.js';
 import { readPassphrase, storePassphrase } from '../passphrase.js';
 
+/** `Listening on URL pid N`: one line, kept stable for scripts (the README's step 5 reads the URL from it with sed). */
+export const listeningLine = (address: string, pid: number): string => `Listening on ${address} pid ${pid}`;
+
 export const serveCommands: readonly Command[] = [
   {
     name: 'serve', section: 'Exchanges', arity: [0, 0],
     options: ['host', 'port', 'profile', 'tls-cert', 'tls-key', 'tls-client-ca', 'token-file', 'allow-host', 'allow-origin', 'uniform-refusals', 'rate-limit', 'workers', 'msl-renewal-window', 'msl-expiration', 'msl-max-body'],
-    summary: 'the HTTP responder: POST /v1/keyx, POST /msl, GET /v1/health (127.0.0.1:8420 by default)',
+    summary: 'the HTTP responder: POST /v1/keyx, POST /msl, GET /v1/health (127.0.0.1:8420 by default; --port 0: a free port)',
     details: 'N worker processes (--workers, one per core helps most) share the port and the store. Host names other than\n' +
       'IP literals and loopback names get 421 unless --allow-host lists them; browser origins get 403 unless\n' +
-      '--allow-origin lists them. Beyond loopback, use --token-file or --tls-client-ca.',
+      '--allow-origin lists them. Beyond loopback, use --token-file or --tls-client-ca. When every worker answers it prints\n' +
+      '"Listening on URL pid N" (the port bound, with --port 0 a free one). It never prompts in the background (`&`): give\n' +
+      'the store passphrase by --passphrase-file F (an owner-only file) or KEYLADDER_PASSPHRASE.',
     async run(ctx) {
       const { parseServeFlags } = await import('../../server/serveSettings.js');
       const { serveCluster } = await import('../../server/serveCluster.js');
@@ -19,7 +24,12 @@ export const serveCommands: readonly Command[] = [
       const passphrase = await readPassphrase(storePassphrase(ctx.values['passphrase-file']), ctx.io);
       return serveCluster({
         storeDir: ctx.storeDir, passphrase, settings,
-        report: { notice: ctx.io.stderr, listening: (address, workers) => ctx.out.print(`Responding on ${address}/v1/keyx and ${address}/msl with ${workers === 1 ? '1 worker process' : `${workers} worker processes`} (Ctrl-C to stop)`, { listening: address, workers }) },
+        report: {
+          notice: ctx.io.stderr,
+          // The first line is for scripts to wait on (README, step 5): printed once every worker answers,
+          // with the address actually bound (--port 0 takes a free one) and the pid to stop.
+          listening: (address, workers) => ctx.out.print(`${listeningLine(address, process.pid)}\nResponding on ${address}/v1/keyx and ${address}/msl with ${workers === 1 ? '1 worker process' : `${workers} worker processes`} (Ctrl-C to stop)`, { listening: address, pid: process.pid, workers }),
+        },
       });
     },
   },
