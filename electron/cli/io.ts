@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import password from '@inquirer/password';
 import { Cancelled, isCancel } from './errors.js';
-
 import { inForeground } from './foreground.js';
+
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
