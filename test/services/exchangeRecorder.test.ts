@@ -31,6 +31,8 @@ function fakeStore(writes: Written[], busy: () => boolean | string = () => false
     },
     audit: {
       append: (...records: { subject: string }[]) => { current!.audit += records.length; subjects.push(...records.map((r) => r.subject)); },
+      // Device exchanges are no operator's action: the recorder writes them without an actor (migration 011).
+      appendUnattributed: (records: readonly { subject: string }[]) => { current!.audit += records.length; subjects.push(...records.map((r) => r.subject)); },
       // The 'full' policy (test/services/exchangeSummary.test.ts covers 'summary' on a real store).
       exchangePolicy: () => 'full',
       hasClosableSummaries: () => false,
