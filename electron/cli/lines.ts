@@ -3,7 +3,7 @@
 import type { RekeyCounts } from '../../db/rekey.js';
 import type { DeviceSummary, IssuerGeneration, RungReport } from '../services/types.js';
 import { count } from './output.js';
-export { restorePreviewText } from '../shared/restorePreviewText.js';
+export { restorePreviewText } from '../services/restorePreviewText.js';
 
 export const deviceLine = (d: DeviceSummary): string =>
   `${d.identity}  ${d.status}  group=${d.group ?? '-'}  KCV kpw=${d.kcv.kpw}${d.kcv.kpe ? ` kpe=${d.kcv.kpe} kph=${d.kcv.kph}` : ''}  exchanges=${d.exchangeCount}${d.lastExchangeAt ? `  last=${d.lastExchangeAt} ${d.lastMechanism} gen ${d.lastGeneration}` : ''}` +

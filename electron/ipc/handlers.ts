@@ -22,7 +22,7 @@ import { MAX_MSL_CONFIG_BYTES } from '../services/mslServerConfig.js';
 import { AppError } from './errors.js';
 import { UnlockBackoff } from '../security/unlockBackoff.js';
 import { isLoopbackHost, RESPONDER_DEFAULT_HOST } from '../shared/responderHost.js';
-import { restorePreviewText } from '../shared/restorePreviewText.js';
+import { restorePreviewText } from '../services/restorePreviewText.js';
 import type { Handlers } from './register.js';
 
 export interface FileFilter {
