@@ -12,7 +12,7 @@ const ADVICE: Readonly<Record<string, string>> = {
   NOT_A_STORE: 'The folder holds other files, not a KeyLadder store: choose the store’s own folder, or create a store in an empty one.',
   WEAK_KDF: 'The store key file asks for a weaker passphrase derivation than KeyLadder accepts: restore the store from a backup, or use the key file KeyLadder wrote.',
   BACKUP_INVALID: 'The file is not a backup this KeyLadder wrote, or it was cut short or altered: choose another backup.',
-  BACKUP_OTHER_STORE: 'This backup is of another store, not of the one it would replace: choose a backup of this store, or restore it with the command line (keyladder restore --other-store) if you mean to replace this store with that one.',
+  BACKUP_OTHER_STORE: 'This backup is of another store, not of the one it would replace: choose a backup of this store. The app never replaces a store with another store’s backup: that needs a deliberate --other-store, which only a restore outside the app takes.',
   RECORD_SEAL_INVALID: 'A sealed record does not open: the store was altered outside KeyLadder. Verify the store (Settings), then restore it from a backup.',
   STORE_TOO_NEW: 'This store was written by a newer KeyLadder. Update the app to open it.',
   INVALID_ARGUMENT: 'Correct the highlighted value and try again.',
