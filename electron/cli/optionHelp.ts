@@ -13,7 +13,6 @@ const EXPORT_TO = 'the keyring recipient KID to encrypt to (signed first: a nest
 export const COMMAND_OPTION_HELP: Readonly<Record<string, Partial<Record<OptionName, string>>>> = {
   'device add': { group: 'the device\'s model group, for MGK (`group list` shows them)' },
   'device import': { format: 'csv or json (default: json for a .json file, else csv)' },
-  'device export': { to: EXPORT_TO },
   'group export': { to: EXPORT_TO },
   'issuer export': { to: EXPORT_TO },
   'revocation export': { to: EXPORT_TO },
@@ -24,5 +23,10 @@ export const COMMAND_OPTION_HELP: Readonly<Record<string, Partial<Record<OptionN
     format: 'the new generation\'s wrapdata format: keyladder-v1 (the default) or msl',
     'grace-days': `days the generation before keeps answering returning wrapdata (default ${DEFAULT_GRACE_DAYS}; 0 retires it at once)`,
   },
+  'msl identity show': { all: 'every generation: retiring, retired and destroyed ones too' },
+  'device list': { all: 'every device, in one unlock (JSON lines with --json)' },
+  'device export': { to: EXPORT_TO, all: 'every device (revoked ones apart)' },
+  'device revoke': { all: 'every device (with --yes)' },
+  'device delete': { all: 'every device (with --yes)' },
   'issuer import-msl': { 'grace-days': `days the generation before keeps answering returning wrapdata (default ${DEFAULT_GRACE_DAYS}; 0 retires it at once)` },
 };

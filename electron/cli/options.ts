@@ -82,7 +82,7 @@ export const OPTIONS = {
   key: { type: 'string', value: 'FILE', help: 'msl identity import: the server\'s RSA private key, PEM (PKCS #1 or #8) or the Base64 DER of msl.rsa.priv.N; - reads stdin' },
   pem: { type: 'boolean', help: 'msl identity show: the public key as PEM' },
   jwk: { type: 'boolean', help: 'msl identity show: the public key as a JWK' },
-  all: { type: 'boolean', help: 'msl identity show: every generation, retiring, retired and destroyed ones too; device commands: every device' },
+  all: { type: 'boolean', help: 'every one, not a selection' },
   'grace-seconds': { type: 'string', value: 'S', help: 'seconds the master-token keys before still verify tokens (default: the master-token expiration)' },
   'renewal-window': { type: 'string', value: 'S', help: 'MSL master tokens: seconds from issue until a client may renew (default 3600)' },
   expiration: { type: 'string', value: 'S', help: 'MSL master tokens: seconds from issue until they expire, at least the renewal window (default 86400)' },
