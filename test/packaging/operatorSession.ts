@@ -128,6 +128,8 @@ export function operatorSession(env: SessionEnv, s: SessionState = newSession())
       await visible(page().getByRole('heading', { name: 'Create the KeyLadder store' }));
       await page().getByLabel('Passphrase', { exact: true }).fill(s.passphrase);
       await page().getByLabel('Repeat the passphrase').fill(s.passphrase);
+      // The operator's name, asked once: the actor of the session's audit entries.
+      await page().getByLabel('Your name').fill('Smoke Operator');
       await page().getByRole('button', { name: 'Create store' }).click();
       await settle(page().getByRole('heading', { name: 'Overview' }), 'creating the store', KDF_TIMEOUT);
       await shot('store-created');
