@@ -65,6 +65,14 @@ export interface AppResponderOptions {
   readonly inspect?: (bytes: Uint8Array, options: { readonly showPayload?: boolean }) => MslInspection;
 }
 
+/** The services the app's responder answers with (createServices' runtime). */
+export interface ResponderRuntime {
+  readonly exchanges: AppResponderOptions['exchanges'];
+  readonly mslResponder: MslApi;
+  readonly mslInspect: { inspect(bytes: Uint8Array, options: { readonly showPayload?: boolean }): MslInspection };
+  readonly store: AppResponderOptions['store'];
+}
+
 /** One row of the live list and, when its bytes were kept, its decoded header (mslInspect). */
 export interface MslMessageDetail {
   readonly row: MslMessageRow;
@@ -105,6 +113,21 @@ export class AppResponder {
   readonly #metrics: MetricsRing;
   /** The last MSL messages (bounded, in memory only; cleared when the store locks). */
   readonly #mslMessages: MslMessageLog;
+
+  /**
+   * The responder over a runtime's services, wired one way for main and for the e2e harness (which
+   * must answer as main does): /v1/keyx, POST /msl, and a row of the live MSL list opened with the
+   * same decoding `keyladder msl inspect` gives.
+   */
+  static over(runtime: ResponderRuntime, options: Omit<AppResponderOptions, 'exchanges' | 'msl' | 'inspect' | 'store'> = {}): AppResponder {
+    return new AppResponder({
+      ...options,
+      exchanges: runtime.exchanges,
+      msl: runtime.mslResponder,
+      inspect: (bytes, inspectOptions) => runtime.mslInspect.inspect(bytes, inspectOptions),
+      store: runtime.store,
+    });
+  }
 
   constructor(private readonly options: AppResponderOptions) {
     this.#log = options.log ?? (() => {});

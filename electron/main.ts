@@ -43,14 +43,7 @@ async function start(): Promise<void> {
   const userData = app.getPath('userData');
   const runtime = createServices({ storeDir: userData, backgroundCheckpoints: true, headKeeper: keychainHeadKeeper(userData, (line) => console.error(line)) });
   // The access log goes to main's log only, never to the renderer; it holds no key material.
-  const responder = new AppResponder({
-    exchanges: runtime.exchanges,
-    msl: runtime.mslResponder,
-    // A row of the live MSL list opens with the same decoding `keyladder msl inspect` gives.
-    inspect: (bytes, options) => runtime.mslInspect.inspect(bytes, options),
-    store: runtime.store,
-    log: (line) => console.log(line),
-  });
+  const responder = AppResponder.over(runtime, { log: (line) => console.log(line) });
   // Every lock through these services (idle, system, the Lock button) stops the responder first.
   const services = responder.lockAware(runtime);
   const isTrusted = trustedSender({ origins: [APP_ORIGIN] });

@@ -178,14 +178,7 @@ async function start(workDir: string, options: HarnessOptions, cleanups: Array<(
   const problems: string[] = [];
   const dialogs = { open: [] as Array<string | null>, save: [] as Array<string | null>, confirm: [] as boolean[] };
   const responderLog: string[] = [];
-  const responder = new AppResponder({
-    exchanges: services.exchanges,
-    msl: services.mslResponder,
-    inspect: (bytes, options) => services.mslInspect.inspect(bytes, options),
-    store: services.store,
-    log: (line) => responderLog.push(line),
-    drainMs: 2_000,
-  });
+  const responder = AppResponder.over(services, { log: (line) => responderLog.push(line), drainMs: 2_000 });
   cleanups.push(() => responder.stop('quit', 1_000));
   const deps: AppDeps = {
     version: APP_VERSION,

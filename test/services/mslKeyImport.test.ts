@@ -4,7 +4,7 @@
 // together, or whose pinned public key (msl.rsa.pub.N) is another key's, is
 // refused; an MSL server config (mslsrv.cfg) imports as MSL's clients know
 // it. The non-replayable id window is a setting the responder follows.
-import { generateKeyPairSync, createPrivateKey, type JsonWebKey } from 'node:crypto';
+import { generateKeyPairSync, type JsonWebKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -36,17 +36,40 @@ const b64u = (n: bigint): string => {
 };
 const big = (s: string | undefined): bigint => BigInt(`0x${Buffer.from(s!, 'base64url').toString('hex')}`);
 
+// A bad key file is written as DER by hand, not through createPrivateKey({format: 'jwk'}): Node 24
+// refuses to import an inconsistent JWK ("Invalid JWK RSA key"), while a PEM file holding the same
+// members parses on every runtime, and a PEM file is what an operator imports.
+const derLength = (n: number): Buffer => {
+  if (n < 0x80) return Buffer.from([n]);
+  const hex = n.toString(16);
+  const bytes = Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex');
+  return Buffer.concat([Buffer.from([0x80 | bytes.length]), bytes]);
+};
+const derInteger = (value: Buffer): Buffer => {
+  let v = value;
+  while (v.length > 1 && v[0] === 0) v = v.subarray(1);
+  if (v[0]! & 0x80) v = Buffer.concat([Buffer.from([0]), v]);
+  return Buffer.concat([Buffer.from([0x02]), derLength(v.length), v]);
+};
+/** PKCS#1 RSAPrivateKey (RFC 8017 A.1.2) of these JWK members, as PEM, whether or not they belong together. */
+function pkcs1Pem(jwk: JsonWebKey): string {
+  const members = (['n', 'e', 'd', 'p', 'q', 'dp', 'dq', 'qi'] as const).map((m) => derInteger(Buffer.from(jwk[m]!, 'base64url')));
+  const body = Buffer.concat([derInteger(Buffer.from([0])), ...members]);
+  const der = Buffer.concat([Buffer.from([0x30]), derLength(body.length), body]);
+  return `-----BEGIN RSA PRIVATE KEY-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END RSA PRIVATE KEY-----\n`;
+}
+
 /** A private key assembled from two: one key's n and e, the other's private members. */
 function assembled(): string {
   const a = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }) as JsonWebKey;
   const b = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }) as JsonWebKey;
-  return createPrivateKey({ key: { ...b, n: a.n, e: a.e }, format: 'jwk' }).export({ format: 'pem', type: 'pkcs1' }) as string;
+  return pkcs1Pem({ ...b, n: a.n!, e: a.e! });
 }
 
 /** An RSA key whose private exponent is not e's inverse, while its CRT members are right: it signs and verifies, as OpenSSL signs by CRT. */
 function wrongD(): string {
   const jwk = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }) as JsonWebKey;
-  return createPrivateKey({ key: { ...jwk, d: b64u(big(jwk.d) + 2n) }, format: 'jwk' }).export({ format: 'pem', type: 'pkcs1' }) as string;
+  return pkcs1Pem({ ...jwk, d: b64u(big(jwk.d) + 2n) });
 }
 
 describe('an imported MSL server key', () => {
