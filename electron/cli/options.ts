@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { CliError, CliErrorCode } from './errors.js';
 import { visible } from '../shared/visibleText.js';
+import { didYouMean } from './suggest.js';
 
 interface OptionSpec {
   readonly type: 'string' | 'boolean';
@@ -18,7 +19,7 @@ export const OPTIONS = {
   store: { type: 'string', value: 'DIR', help: 'the store folder (else $KEYLADDER_STORE, else the app\'s data folder)' },
   'passphrase-file': { type: 'string', value: 'F', help: 'the store passphrase, first line of F ("-": stdin; else $KEYLADDER_PASSPHRASE, else a prompt on a terminal, never in the background)' },
   json: { type: 'boolean', help: 'machine-readable output: one line of JSON; errors as {"error":{"code","message"}}' },
-  help: { type: 'boolean', help: 'this command\'s help' },
+  help: { type: 'boolean', help: 'this command\'s help (also -h)' },
   version: { type: 'boolean', help: 'the version of keyladder' },
   'new-passphrase-file': { type: 'string', value: 'F', help: 'the new passphrase (else $KEYLADDER_NEW_PASSPHRASE, else asked twice on a terminal)' },
   'bundle-passphrase-file': { type: 'string', value: 'F', help: 'the export\'s passphrase (else $KEYLADDER_BUNDLE_PASSPHRASE, else a prompt)' },
@@ -125,12 +126,12 @@ const PARSE_OPTIONS = Object.fromEntries(NAMES.map((n) => [n, { type: OPTIONS[n]
  * parseArgs reads any word that starts with "-" as an option. Kids are RFC 7638
  * thumbprints, base64url, and one in 64 starts with "-": an operator pasting
  * one from `recipient list` into `--to -U9a…` or `recipient show -U9a…` must
- * not have to know parseArgs' rules. We have no short options, so:
+ * not have to know parseArgs' rules. We have one short option, -h (--help), so:
  * - a string option takes the next word as its value unless that word names
  *   one of our options (`--out --force` stays a missing value);
  * - any other word with a single leading "-" is a positional, hidden from
  *   parseArgs behind a placeholder no argument can hold (a NUL byte),
- *   unless it reads as an option typed with one dash (`-force`, `-h`).
+ *   unless it reads as an option typed with one dash (`-force`, `-x`).
  * "-" alone (stdin) and everything after "--" are parseArgs' own cases.
  */
 function shieldDashWords(argv: readonly string[]): { args: string[]; positional: (word: string) => string } {
@@ -148,11 +149,14 @@ function shieldDashWords(argv: readonly string[]): { args: string[]; positional:
     if (takesValue && next !== undefined && dashLed(next) && next !== '--' && !namesAnOption(next)) {
       args.push(`${word}=${next}`);
       i++;
+    } else if (word === '-h') {
+      // The one short option: -h is --help everywhere --help works (issue 22, item 7), as most tools have it.
+      args.push('--help');
     } else if (dashLed(word) && !word.startsWith('--')) {
-      // `-force` or `-h` is an option typed with one dash, not a kid: say so rather than take it as one.
+      // `-force` or `-x` is an option typed with one dash, not a kid: say so rather than take it as one.
       const name = word.slice(1);
       if (Object.hasOwn(OPTIONS, name)) throw new CliError(CliErrorCode.USAGE_UNKNOWN_OPTION, `Unknown option ${word}: options take two dashes (--${name}).`);
-      if (/^[A-Za-z]$/.test(name)) throw new CliError(CliErrorCode.USAGE_UNKNOWN_OPTION, `Unknown option ${word}: keyladder has no one-letter options${name === 'h' ? ' (--help)' : ''}.`);
+      if (/^[A-Za-z]$/.test(name)) throw new CliError(CliErrorCode.USAGE_UNKNOWN_OPTION, `Unknown option ${word}: keyladder has no one-letter options but -h (--help).`);
       args.push(`\0${hidden.push(word) - 1}`);
     } else {
       args.push(word);
@@ -161,8 +165,9 @@ function shieldDashWords(argv: readonly string[]): { args: string[]; positional:
   return { args, positional: (word) => (word.startsWith('\0') ? hidden[Number(word.slice(1))]! : word) };
 }
 const dashLed = (word: string): boolean => word.length > 1 && word.startsWith('-');
-/** `--to` or `--out=x`: a word that names one of our options. */
+/** `--to`, `--out=x` or `-h`: a word that names one of our options. */
 const namesAnOption = (word: string): boolean => {
+  if (word === '-h') return true;
   const m = /^--([^=]+)/.exec(word);
   return m !== null && Object.hasOwn(OPTIONS, m[1]!);
 };
@@ -194,7 +199,7 @@ function parseError(e: Error & { code?: string }, argv: readonly string[]): CliE
   const named = /'(--?[A-Za-z0-9-]+)/.exec(e.message)?.[1] ?? argv.find((a) => a.startsWith('-')) ?? '';
   switch (e.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return new CliError(CliErrorCode.USAGE_UNKNOWN_OPTION, `Unknown option ${visible(named, 40)}.`);
+      return new CliError(CliErrorCode.USAGE_UNKNOWN_OPTION, `Unknown option ${visible(named, 40)}.${named.startsWith('--') ? didYouMean(named.slice(2), NAMES, (o) => `--${o}`) : ''}`);
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
       const name = named.replace(/^-+/, '') as OptionName;
       const spec: OptionSpec | undefined = OPTIONS[name];
