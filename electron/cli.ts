@@ -31,6 +31,7 @@ import { outputFor, terminalSafe } from './cli/output.js';
 import { readPassphrase, storePassphrase } from './cli/passphrase.js';
 import { disableCoreDumps } from './security/coreDumps.js';
 import { visible } from './shared/visibleText.js';
+import { didYouMean, nearestWords, sayNearest } from './cli/suggest.js';
 import { osActor } from './services/actor.js';
 
 export type { CliIo } from './cli/io.js';
@@ -72,13 +73,32 @@ function groupOf(words: readonly string[]): { name: string; commands: Command[] 
   return { name: words[0] ?? '', commands: [] };
 }
 
+/** Every name a command line can start with: the commands, and the groups they are in ("msl identity", "msl"). */
+const COMMAND_NAMES: readonly string[] = [...new Set(COMMANDS.flatMap((c) => {
+  const words = c.name.split(' ');
+  return words.map((_, i) => words.slice(0, i + 1).join(' '));
+}))];
+
+/**
+ * " Did you mean device list?" for mistyped command words: the longest run of
+ * leading words that is a typo of a command's or group's name ("devce lst"),
+ * else nothing.
+ */
+function commandSuggestion(words: readonly string[]): string {
+  for (let n = Math.min(3, words.length); n >= 1; n--) {
+    const found = nearestWords(words.slice(0, n), COMMAND_NAMES);
+    if (found.length) return sayNearest(found);
+  }
+  return '';
+}
+
 /** `keyladder help WORDS`, or WORDS --help: the command's help, a group's, or the overview. */
 function helpFor(words: readonly string[]): string {
   const found = find(words);
   if (found) return commandHelp(found.command);
   const group = groupOf(words);
   if (group.commands.length) return groupHelp(group.name, group.commands);
-  if (words.length) throw new CliError(CliErrorCode.USAGE_UNKNOWN_COMMAND, `There is no command "${visible(words.join(' '), 60)}". Run keyladder --help for the list.`);
+  if (words.length) throw new CliError(CliErrorCode.USAGE_UNKNOWN_COMMAND, `There is no command "${visible(words.join(' '), 60)}".${commandSuggestion(words)} Run keyladder --help for the list.`);
   return overview(COMMANDS, version());
 }
 
@@ -92,14 +112,14 @@ function resolve(parsed: ParsedArgs): { command: Command; args: string[] } {
       const next = words[name.split(' ').length];
       const what = next === undefined ? `${name} needs a subcommand` : `${name} has no subcommand "${visible(next, 40)}"`;
       const subcommands = [...new Set(commands.map((c) => c.name.slice(name.length + 1).split(' ')[0]))];
-      throw new CliError(next === undefined ? CliErrorCode.USAGE_MISSING_ARGUMENT : CliErrorCode.USAGE_UNKNOWN_COMMAND, `${what}: ${subcommands.join(', ')}. keyladder help ${name} tells more.`);
+      throw new CliError(next === undefined ? CliErrorCode.USAGE_MISSING_ARGUMENT : CliErrorCode.USAGE_UNKNOWN_COMMAND, `${what}: ${subcommands.join(', ')}.${next === undefined ? '' : commandSuggestion(words)} keyladder help ${name} tells more.`);
     }
-    throw new CliError(CliErrorCode.USAGE_UNKNOWN_COMMAND, `Unknown command "${visible(words[0]!, 40)}". Run keyladder --help for the list.`);
+    throw new CliError(CliErrorCode.USAGE_UNKNOWN_COMMAND, `Unknown command "${visible(words[0]!, 40)}".${commandSuggestion(words)} Run keyladder --help for the list.`);
   }
   const { command, args } = found;
   const takes = new Set([...GLOBAL_OPTIONS, ...command.options]);
   const foreign = parsed.given.find((o) => !takes.has(o));
-  if (foreign !== undefined) throw new CliError(CliErrorCode.USAGE_UNKNOWN_OPTION, `${command.name} takes no --${foreign}.`);
+  if (foreign !== undefined) throw new CliError(CliErrorCode.USAGE_UNKNOWN_OPTION, `${command.name} takes no --${foreign}.${didYouMean(foreign, takes, (o) => `--${o}`)}`);
   const [min, max] = command.arity;
   const params = command.params ?? 'no arguments';
   if (args.length < min) throw new CliError(CliErrorCode.USAGE_MISSING_ARGUMENT, `${command.name} needs ${params}.`);

@@ -19,6 +19,8 @@ export const COMMAND_OPTION_HELP: Readonly<Record<string, Partial<Record<OptionN
   'jose encrypt': { to: 'the keyring recipient KID to encrypt to (`recipient list` shows them)' },
   'jose decrypt': { group: 'open with this model group\'s Kdw' },
   'audit export': { to: 'the last entry (default: the newest)' },
+  // The actions are in the details, which help prints before the options.
+  'audit list': { action: 'only entries of action A (one of the actions listed above)' },
   'issuer rotate': {
     format: 'the new generation\'s wrapdata format: keyladder-v1 (the default) or msl',
     'grace-days': `days the generation before keeps answering returning wrapdata (default ${DEFAULT_GRACE_DAYS}; 0 retires it at once)`,

@@ -51,7 +51,7 @@ export const OPTIONS = {
   rungs: { type: 'string', value: 'N', help: 'rungs to climb, 1 to 100 (default 3)' },
   url: { type: 'string', value: 'URL', help: 'msl simulate: a running responder\'s POST /msl (http://127.0.0.1:PORT/msl); this store\'s responder in process when absent' },
   wrapdata: { type: 'string', value: 'FILE', help: 'start from this base64 wrapdata (a file, or - for stdin): the first rung is a WRAP' },
-  action: { type: 'string', value: 'A', help: 'only entries of action A (listed below)' },
+  action: { type: 'string', value: 'A', help: 'only entries of action A' },
   subject: { type: 'string', value: 'S', help: 'only entries about S (a device, group or generation)' },
   actor: { type: 'string', value: 'WHO', help: 'only entries by WHO, exactly as listed (user@host for the CLI, the operator name for the app, serve:user@host)' },
   reason: { type: 'string', value: 'TEXT', help: 'why: recorded in the audit entry (at most 1,000 characters, one line)' },

@@ -43,6 +43,24 @@ describe('per-command option help', () => {
   });
 });
 
+describe('help points the right way (issue 22, item 7: "listed below" while the list is above)', () => {
+  it('audit list --help lists the actions before --action, and says "above"', async () => {
+    const help = (await cli(['audit', 'list', '--help'])).stdout;
+    const line = optionLine(help, 'action');
+    expect(line).toContain('listed above');
+    expect(help.indexOf('Actions (--action):')).toBeGreaterThan(-1);
+    expect(help.indexOf('Actions (--action):')).toBeLessThan(help.indexOf(line));
+  });
+
+  it('no command\'s help points below: details come before the options, and nothing follows them but the global options', async () => {
+    for (const c of COMMANDS) {
+      const help = (await cli(['help', ...c.name.split(' ')])).stdout;
+      expect(help, `help ${c.name}`).not.toMatch(/\b(listed|see|shown) below\b/);
+      if (/listed above/.test(help)) expect(help.indexOf('Options\n')).toBeGreaterThan(help.indexOf(c.details ?? '\0'));
+    }
+  });
+});
+
 describe('README on npx (issue 22, item 8)', () => {
   it('does not suggest npx keyladder, and says why (outside the checkout npx asks the registry)', async () => {
     const { readFileSync } = await import('node:fs');
