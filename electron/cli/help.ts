@@ -3,6 +3,7 @@
 // a group (`keyladder help device`), and the usage line errors end with.
 
 import type { Command, Section } from './command.js';
+import { EXAMPLES } from './examples.js';
 import { COMMAND_OPTION_HELP } from './optionHelp.js';
 import { GLOBAL_OPTIONS, OPTIONS, optionUsage, type OptionName } from './options.js';
 
@@ -30,6 +31,7 @@ export function commandHelp(command: Command): string {
     '',
     command.summary,
     ...(command.details ? ['', command.details] : []),
+    ...(EXAMPLES[command.name] ? ['', `Example: keyladder ${EXAMPLES[command.name]}`] : []),
     ...(own.length ? ['', 'Options', ...optionLines(own, command.placeholders, COMMAND_OPTION_HELP[command.name])] : []),
     '',
     'Global options',
