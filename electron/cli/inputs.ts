@@ -2,7 +2,7 @@
 // file that cannot be read names its role and path; a file that is not what
 // its role needs says so without quoting it (it may hold keys).
 
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import type { DeviceKeyInput, GroupKeyInput } from '../services/api.js';
 import type { OpenProtection } from '../services/bundles.js';
 import type { BundleProtection } from '../services/types.js';
@@ -20,6 +20,24 @@ export function readTextFile(path: string, role: string, io?: CliIo): string {
     return path === '-' && io ? io.readStdin() : readFileSync(path, 'utf8');
   } catch {
     throw unreadable(role, path === '-' ? 'stdin' : path);
+  }
+}
+
+/**
+ * Refuses now, with FILE_UNREADABLE (exit 2) as every other missing file,
+ * a file a service will read itself (a backup, an audit archive): missing,
+ * not a regular file, or not readable by us. Checked before any prompt, so
+ * a typo costs no passphrase; the service still refuses what it cannot open.
+ */
+export function checkReadableFile(path: string, role: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    if (!fstatSync(fd).isFile()) throw new Error('not a regular file');
+  } catch {
+    throw unreadable(role, path);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

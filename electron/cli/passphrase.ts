@@ -24,7 +24,8 @@ function fromFile(path: string, flag: string, what: string, io: CliIo): string {
     // One trailing newline is the file's, not the passphrase's.
     return (path === '-' ? io.readStdin() : readFileSync(path, 'utf8')).replace(/\r?\n$/, '');
   } catch {
-    throw unreadable(what, path === '-' ? 'stdin' : path);
+    // The file's role without the prompt's aside: "the new bundle passphrase file", not "… (whoever opens …) file".
+    throw unreadable(what.replace(/ \(.*\)$/, ''), path === '-' ? 'stdin' : path);
   }
 }
 

@@ -8,6 +8,7 @@ import { CliError, CliErrorCode } from '../errors.js';
 import { int, oneOf } from '../options.js';
 import { checkNewOutFile, count, outDelivery } from '../output.js';
 import { visible } from '../../shared/visibleText.js';
+import { checkReadableFile } from '../inputs.js';
 
 const SECTION = 'Audit' as const;
 
@@ -68,6 +69,7 @@ export const auditCommands: readonly Command[] = [
       'entries and MACs are checked under the store\'s key (after a rekey: its SHA-256, which the chain names).',
     async run(ctx) {
       const archive = ctx.values.archive;
+      if (archive !== undefined) checkReadableFile(archive, 'archive');
       await ctx.unlock();
       if (archive !== undefined) {
         const r = ctx.services.audit.verifyArchive(archive);

@@ -4,7 +4,7 @@ import { checkOutput } from '../../../db/files.js';
 import type { Command, Context } from '../command.js';
 import { confirmed, reasonOf } from '../command.js';
 import { CliError, CliErrorCode } from '../errors.js';
-import { peerProtection, readExport, readTextFile } from '../inputs.js';
+import { checkReadableFile, peerProtection, readExport, readTextFile } from '../inputs.js';
 import { generationLine, rekeyedLine, restorePreviewText } from '../lines.js';
 import { readNewPassphrase, readPassphrase, storePassphrase } from '../passphrase.js';
 import { progressBar } from '../progress.js';
@@ -94,6 +94,8 @@ export const storeCommands: readonly Command[] = [
       const reason = reasonOf(ctx);
       const { services, io } = ctx;
       const otherStore = ctx.values['other-store'] === true;
+      // A missing backup is FILE_UNREADABLE, exit 2, like every missing file (issue 22, item 8), before any question.
+      checkReadableFile(file, 'backup');
       // Refused before the passphrase is asked: no terminal and no --yes can only end in a refusal.
       if (!io.isTty || io.askLine === undefined) confirmed(ctx, `restore replaces the store in ${ctx.storeDir} with ${file}.`);
       const passphrase = await readPassphrase({ ...storePassphrase(ctx.values['passphrase-file']), what: 'passphrase of the backup' }, io);
