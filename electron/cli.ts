@@ -25,6 +25,7 @@ import { serveCommands } from './cli/commands/serve.js';
 import { storeCommands } from './cli/commands/store.js';
 import { CANCELLED_EXIT, Cancelled, CliError, CliErrorCode, exitStatusOf, isCancel, withCliHint } from './cli/errors.js';
 import { commandHelp, groupHelp, overview, usageLine } from './cli/help.js';
+import { CONCEPTS_TOPIC, conceptsHelp } from './cli/concepts.js';
 import { processIo, type CliIo } from './cli/io.js';
 import { GLOBAL_OPTIONS, int, parseCommandLine, wordsOf, type ParsedArgs } from './cli/options.js';
 import { outputFor, terminalSafe } from './cli/output.js';
@@ -94,6 +95,7 @@ function commandSuggestion(words: readonly string[]): string {
 
 /** `keyladder help WORDS`, or WORDS --help: the command's help, a group's, or the overview. */
 function helpFor(words: readonly string[]): string {
+  if (words.length === 1 && words[0] === CONCEPTS_TOPIC) return conceptsHelp();
   const found = find(words);
   if (found) return commandHelp(found.command);
   const group = groupOf(words);
@@ -128,6 +130,9 @@ function resolve(parsed: ParsedArgs): { command: Command; args: string[] } {
   if (missing !== undefined) throw new CliError(CliErrorCode.USAGE_MISSING_ARGUMENT, `${command.name} needs --${missing}.`);
   return found;
 }
+
+/** The command an argument list names, checked as main() checks it (its options, arguments, required options): for help's examples' test. */
+export const commandOf = (argv: readonly string[]): Command => resolve(parseCommandLine(argv)).command;
 
 export async function main(argv: readonly string[], rawIo: CliIo = processIo()): Promise<number> {
   const io = terminalSafe(rawIo);
