@@ -37,6 +37,14 @@ export const outputFor = (io: CliIo, json: boolean): Output => ({
 export { count, plural } from '../shared/plural.js';
 
 /**
+ * Every list command's --json has one shape (issue 22, item 8: `audit list`
+ * printed a bare array, `device list` an object): {"items": [...]}, and the
+ * members a paged list adds (device list's "total" and "offset", or "next").
+ * `device list --all --json` alone writes JSON lines, one device a line.
+ */
+export const listed = <T>(items: readonly T[], more: Record<string, unknown> = {}): { items: readonly T[] } => ({ items, ...more });
+
+/**
  * Checks an output file now, before the store is unlocked (so a refusal
  * changes nothing, and costs no export nor its audit record), and returns how
  * to write it once made: a new file, unless `force`, and never through a link.

@@ -31,7 +31,7 @@ describe('the CLI\'s actor and --reason', () => {
     const revoked = await run(['device', 'revoke', 'ESN-1', '--reason', 'lost in transit']);
     expect(revoked.code, revoked.stderr).toBe(0);
     const { value } = await json(['audit', 'list', '--include-unlocks', '--limit', '1000']);
-    const entries = value as Array<{ action: string; actor: string | null; reason: string | null; subject: string | null }>;
+    const entries = value.items as Array<{ action: string; actor: string | null; reason: string | null; subject: string | null }>;
     expect(entries.length).toBeGreaterThan(5);
     expect(entries.filter((e) => e.actor !== ME)).toEqual([]);
     expect(entries.find((e) => e.action === 'device.revoke')).toMatchObject({ subject: 'ESN-1', actor: ME, reason: 'lost in transit' });
@@ -42,9 +42,9 @@ describe('the CLI\'s actor and --reason', () => {
 
   it('filters audit list by --actor', async () => {
     const mine = await json(['audit', 'list', '--actor', ME]);
-    expect((mine.value as unknown[]).length).toBeGreaterThan(0);
+    expect((mine.value.items as unknown[]).length).toBeGreaterThan(0);
     const none = await json(['audit', 'list', '--actor', 'nobody@nowhere']);
-    expect(none.value).toEqual([]);
+    expect(none.value).toEqual({ items: [] });
   });
 
   it.each([
@@ -67,10 +67,10 @@ describe('the CLI\'s actor and --reason', () => {
     const r = await run(['device', 'delete', 'ESN-3', '--yes', '--reason', 'mistaken import, batch 7']);
     expect(r.code, r.stderr).toBe(0);
     const { value } = await json(['audit', 'list', '--action', 'device.delete', '--subject', 'ESN-3']);
-    expect(value[0]).toMatchObject({ actor: ME, reason: 'mistaken import, batch 7', details: { kcvKpw: expect.any(String) } });
+    expect(value.items[0]).toMatchObject({ actor: ME, reason: 'mistaken import, batch 7', details: { kcvKpw: expect.any(String) } });
     const batch = await run(['device', 'revoke', 'ESN-4', 'ESN-5', '--yes', '--reason', 'recalled lot']);
     expect(batch.code, batch.stderr).toBe(0);
-    const revokes = (await json(['audit', 'list', '--action', 'device.revoke', '--limit', '2'])).value as Array<{ subject: string; actor: string; reason: string }>;
+    const revokes = (await json(['audit', 'list', '--action', 'device.revoke', '--limit', '2'])).value.items as Array<{ subject: string; actor: string; reason: string }>;
     expect(revokes.map((e) => [e.subject, e.actor, e.reason]).sort()).toEqual([['ESN-4', ME, 'recalled lot'], ['ESN-5', ME, 'recalled lot']]);
     expect((await run(['audit', 'verify'])).code).toBe(0);
   });
@@ -79,7 +79,7 @@ describe('the CLI\'s actor and --reason', () => {
     const r = await run(['device', 'revoke', 'ESN-2', '--reason', 'y'.repeat(1000)]);
     expect(r.code, r.stderr).toBe(0);
     const { value } = await json(['audit', 'list', '--action', 'device.revoke', '--subject', 'ESN-2']);
-    expect(value[0].reason).toBe('y'.repeat(1000));
+    expect(value.items[0].reason).toBe('y'.repeat(1000));
     expect((await run(['audit', 'verify'])).code).toBe(0);
   });
 });

@@ -26,7 +26,7 @@ describe('audit policy', () => {
     expect((await json(['audit', 'policy'])).value).toEqual({ exchanges: 'full' });
     const set = await run(['audit', 'policy', '--exchanges', 'summary']);
     expect(set).toMatchObject({ code: 0, stdout: 'Answered exchanges are now audited: summary.\n' });
-    expect((await json(['audit', 'list', '--action', 'audit.policy'])).value[0].details).toEqual({ exchanges: 'summary', previous: 'full' });
+    expect((await json(['audit', 'list', '--action', 'audit.policy'])).value.items[0].details).toEqual({ exchanges: 'summary', previous: 'full' });
     const bad = await run(['audit', 'policy', '--exchanges', 'none']);
     expect(bad.code).toBe(2);
     expect((await json(['audit', 'policy'])).value).toEqual({ exchanges: 'summary' });
@@ -55,7 +55,7 @@ describe('audit archive and audit verify --archive', () => {
     const archive = await run(['audit', 'verify', '--archive', out]);
     expect(archive.code).toBe(0);
     expect(archive.stdout).toMatch(new RegExp(`^The archive verifies: entries 1 to ${to} .*every MAC checked\\. The log records this archive\\. The kept log starts right after it\\.`));
-    expect((await json(['audit', 'list', '--action', 'audit.archive'])).value[0].details).toMatchObject({ from: 1, to, sha256 });
+    expect((await json(['audit', 'list', '--action', 'audit.archive'])).value.items[0].details).toMatchObject({ from: 1, to, sha256 });
 
     const tampered = join(dir, 'tampered.jsonl');
     writeFileSync(tampered, readFileSync(out, 'utf8').replace('"action":"group.add"', '"action":"group.add "'));

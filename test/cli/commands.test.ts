@@ -100,7 +100,7 @@ describe('keyladder device and group', () => {
   it('adds a model group and a device in it; MGK then works', async () => {
     expect((await json(['group', 'add', 'settop-2026'])).value).toMatchObject({ name: 'settop-2026', origin: 'generated' });
     expect((await json(['device', 'add', 'GRP-0001', '--group', 'settop-2026'])).code).toBe(0);
-    expect((await json(['group', 'list'])).value[0]).toMatchObject({ name: 'settop-2026', deviceCount: 1 });
+    expect((await json(['group', 'list'])).value.items[0]).toMatchObject({ name: 'settop-2026', deviceCount: 1 });
     const sim = await json(['simulate', 'GRP-0001', '--mechanism', 'MGK', '--rungs', '2']);
     expect(sim.value.allMatch).toBe(true);
     expect(sim.value.rungs[0].mechanism).toBe('MGK');
@@ -173,12 +173,12 @@ describe('keyladder issuer, respond, audit, backup, passphrase', () => {
     expect(r.code).toBe(2);
     expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'MSL_PARSE_ERROR', reason: 'MALFORMED_JSON' });
     expect((await cli([...S, 'respond', '--profile', 'jose'])).code).toBe(2);
-    const refused = (await json(['audit', 'list', '--outcome', 'refused', '--limit', '1'])).value;
+    const refused = (await json(['audit', 'list', '--outcome', 'refused', '--limit', '1'])).value.items;
     expect(refused[0]).toMatchObject({ action: 'exchange', outcome: 'refused', subject: null, details: { code: 'MSL_PARSE_ERROR', reason: 'MALFORMED_JSON' } });
   });
 
   it('lists and verifies the audit log', async () => {
-    const entries = (await json(['audit', 'list', '--limit', '500'])).value as Array<{ action: string }>;
+    const entries = (await json(['audit', 'list', '--limit', '500'])).value.items as Array<{ action: string }>;
     const actions = new Set(entries.map((e) => e.action));
     for (const a of ['store.create', 'store.unlock-failed', 'device.provision', 'device.import', 'device.revoke', 'device.export', 'group.add', 'issuer.rotate', 'issuer.retire', 'issuer.destroy', 'exchange']) expect(actions).toContain(a);
     expect((await json(['audit', 'verify'])).value).toMatchObject({ ok: true });
@@ -223,7 +223,7 @@ describe('keyladder recovery-key', () => {
       db.close();
     }
     const audit = await json(['audit', 'list', '--action', 'store.recovery-key'], { env: { KEYLADDER_PASSPHRASE: passphrase } });
-    expect(audit.value).toHaveLength(1);
+    expect(audit.value.items).toHaveLength(1);
   });
 });
 
@@ -258,7 +258,7 @@ describe('keyladder policy clone and device clear-clone', () => {
     expect(far.code).toBe(1);
     expect(far.stderr).toContain('[INVALID_ARGUMENT]');
     expect((await json(['policy', 'migration', 'off'])).value).toMatchObject({ migration: { until: null, open: false } });
-    expect((await json(['audit', 'list', '--action', 'policy.migration'])).value).toHaveLength(2);
+    expect((await json(['audit', 'list', '--action', 'policy.migration'])).value.items).toHaveLength(2);
   });
 
   it('a device marked "possible clone" says so in device show; clear-clone removes the mark', async () => {

@@ -26,7 +26,7 @@ const identities = async (): Promise<string[]> => {
   expect(r.code).toBe(0);
   return r.stdout.trim() === '' ? [] : r.stdout.trim().split('\n').map((l) => JSON.parse(l).identity);
 };
-const auditCount = async (action: string): Promise<number> => (await json(['audit', 'list', '--action', action, '--limit', '1000'])).value.length;
+const auditCount = async (action: string): Promise<number> => (await json(['audit', 'list', '--action', action, '--limit', '1000'])).value.items.length;
 const exportOf = async (args: string[], name: string) => {
   const out = join(dir, name);
   const r = await json(['device', 'export', ...args, '--out', out], { env: { KEYLADDER_BUNDLE_PASSPHRASE: BUNDLE_PASS } });
@@ -168,7 +168,7 @@ describe('device delete', () => {
     expect(r.code).toBe(0);
     expect(r.value.deleted).toBe(1);
     expect((await json(['device', 'show', 'LOT1-4'])).value.error.code).toBe('DEVICE_NOT_FOUND');
-    const [row] = (await json(['audit', 'list', '--action', 'device.delete', '--subject', 'LOT1-4'])).value;
+    const [row] = (await json(['audit', 'list', '--action', 'device.delete', '--subject', 'LOT1-4'])).value.items;
     expect(row.details).toMatchObject({ kcvKpw: shown.kcv.kpw, group: 'model-a', status: 'active' });
     const again = await json(['device', 'delete', 'LOT1-4', '--yes']);
     expect(again.code).toBe(1);

@@ -31,6 +31,6 @@ it('5,000 PBES2 recipients at 1,000,000 iterations: PBES2_BUDGET_EXCEEDED, audit
   const error = JSON.parse(r.stdout).error;
   expect([error.code, error.reason]).toEqual(['PBES2_BUDGET_EXCEEDED', 'pbes2-budget']);
   expect(error.message).toContain('stopped at recipient 2 of 5000');
-  const audit = JSON.parse((await cli([...S, 'audit', 'list', '--action', 'jose.decrypt', '--json'])).stdout) as Array<{ outcome: string; details: Record<string, unknown> }>;
+  const audit = JSON.parse((await cli([...S, 'audit', 'list', '--action', 'jose.decrypt', '--json'])).stdout).items as Array<{ outcome: string; details: Record<string, unknown> }>;
   expect(audit[0]).toMatchObject({ outcome: 'refused', details: { source: 'passphrase', step: 'pbes2-budget' } });
 }, 120_000);

@@ -35,10 +35,10 @@ async function refused(store: string, args: string[], code: string, status: numb
   return r.value.error.message;
 }
 const held = async (store: string) => ({
-  recipients: (await json(store, ['recipient', 'list'])).value,
-  issuers: (await json(store, ['issuer', 'list'])).value,
+  recipients: (await json(store, ['recipient', 'list'])).value.items,
+  issuers: (await json(store, ['issuer', 'list'])).value.items,
   // Listing the recipients above is an audited read (recipient.list): its rows are left out, every other row counts.
-  audit: ((await json<Array<{ action: string }>>(store, ['audit', 'list', '--limit', '10000'])).value).filter((e) => e.action !== 'recipient.list').length,
+  audit: ((await json<{ items: Array<{ action: string }> }>(store, ['audit', 'list', '--limit', '10000'])).value.items).filter((e) => e.action !== 'recipient.list').length,
 });
 const BUNDLE = { KEYLADDER_BUNDLE_PASSPHRASE: 'a peer export passphrase' };
 const factory = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 65537 });
@@ -62,7 +62,7 @@ describe('recipient', () => {
     const fromStdin = await json(A, ['recipient', 'add', '-', '--kid', 'lab', '--use', 'sig'], { stdin: lab.publicKey.export({ format: 'pem', type: 'spki' }) as string });
     expect(fromStdin.value).toMatchObject({ kid: 'lab', use: 'sig', description: 'EC P-384' });
 
-    expect((await json(A, ['recipient', 'list'])).value.map((r: { kid: string }) => r.kid)).toEqual(['factory-7', 'lab']);
+    expect((await json(A, ['recipient', 'list'])).value.items.map((r: { kid: string }) => r.kid)).toEqual(['factory-7', 'lab']);
     expect((await json(A, ['recipient', 'show', 'factory-7'])).value).toMatchObject({ kid: 'factory-7', label: 'line 7', thumbprint, description: 'RSA 2048' });
     const jwks = (await json<{ keys: JWK[] }>(A, ['recipient', 'jwks'])).value;
     expect(jwks.keys.map((k) => [k.kid, 'd' in k])).toEqual([['factory-7', false], ['lab', false]]);
@@ -78,8 +78,8 @@ describe('recipient', () => {
   });
 
   it('list, show and jwks are audited, as are identity jwks and list: by kid and count, never a key; audit list --action knows them', async () => {
-    const last = async (action: string) => (await json<Array<{ subject: string | null; details: Record<string, unknown> }>>(A, ['audit', 'list', '--action', action, '--limit', '1'])).value[0];
-    const count = (await json<unknown[]>(A, ['recipient', 'list'])).value.length;
+    const last = async (action: string) => (await json<{ items: Array<{ subject: string | null; details: Record<string, unknown> }> }>(A, ['audit', 'list', '--action', action, '--limit', '1'])).value.items[0];
+    const count = (await json<{ items: unknown[] }>(A, ['recipient', 'list'])).value.items.length;
     expect(await last('recipient.list')).toMatchObject({ subject: null, details: { count } });
     expect((await json(A, ['recipient', 'show', 'factory-7'])).code).toBe(0);
     expect(await last('recipient.show')).toEqual(expect.objectContaining({ subject: 'factory-7', details: { use: 'enc', thumbprint: await calculateJwkThumbprint(factoryJwk) } }));
@@ -89,7 +89,7 @@ describe('recipient', () => {
     expect(await last('identity.jwks')).toMatchObject({ details: { count: own.length, kids: own.map((k) => k.kid).join(' ') } });
     expect((await json(A, ['identity', 'list'])).code).toBe(0);
     expect(await last('identity.list')).toMatchObject({ details: { count: own.length } });
-    const rows = JSON.stringify((await json(A, ['audit', 'list', '--limit', '50'])).value);
+    const rows = JSON.stringify((await json(A, ['audit', 'list', '--limit', '50'])).value.items);
     for (const member of [factoryJwk.n!, ...own.flatMap((k) => [k.x!, k.y!])]) expect(rows).not.toContain(member);
     const help = (await cli(['audit', 'list', '--help'])).stdout;
     for (const action of ['recipient.list', 'recipient.show', 'recipient.jwks', 'identity.list', 'identity.jwks']) expect(help).toContain(action);
@@ -126,7 +126,7 @@ describe('identity', () => {
     expect(jwks.keys.map((k) => [k.use, k.alg, 'd' in k])).toEqual(expect.arrayContaining([['sig', 'ES256', false], ['enc', 'ECDH-ES+A256KW', false]]));
     const rotated = await json(B, ['identity', 'rotate', 'enc']);
     expect(rotated.value).toMatchObject({ use: 'enc', status: 'active' });
-    const list = (await json<Array<{ kid: string; use: string; status: string }>>(B, ['identity', 'list'])).value;
+    const list = (await json<{ items: Array<{ kid: string; use: string; status: string }> }>(B, ['identity', 'list'])).value.items;
     expect(list.filter((k) => k.use === 'enc').map((k) => k.status).sort()).toEqual(['active', 'retired']);
     await refused(B, ['identity', 'rotate', 'both'], 'USAGE_BAD_VALUE', 2);
   });
@@ -143,7 +143,7 @@ describe('exports --to a recipient', () => {
     const { plaintext } = await compactDecrypt(jwe, factory.privateKey, { keyManagementAlgorithms: ['RSA-OAEP-256'], contentEncryptionAlgorithms: ['A256GCM'] });
     const { payload } = await compactVerify(new TextDecoder().decode(plaintext), await importJWK(await ownKey(A, 'sig'), 'ES256'), { algorithms: ['ES256'] });
     expect(JSON.parse(new TextDecoder().decode(payload))).toMatchObject({ format: 'keyladder-provisioning-bundle', payload: { devices: [{ identity: 'ESN-F' }] } });
-    const audit = (await json<Array<{ details: unknown }>>(A, ['audit', 'list', '--action', 'device.export', '--limit', '1'])).value;
+    const audit = (await json<{ items: Array<{ details: unknown }> }>(A, ['audit', 'list', '--action', 'device.export', '--limit', '1'])).value.items;
     expect(audit[0]!.details).toEqual({ count: 1, protection: 'recipient', recipient: 'factory-7', signed: true });
   });
 
@@ -189,7 +189,7 @@ describe('imports between peers', () => {
     const repinned = await run(B, ['recipient', 'add', '-', '--role', 'revocations,issuer-export'], { stdin: JSON.stringify(aSig) });
     expect(repinned.stdout).toContain('(revocations, issuer-export)');
     expect((await json(B, ['issuer', 'import', kissuer])).value.map((g: { generation: number }) => g.generation)).toEqual([2]);
-    const rows = (await json<Array<{ details: Record<string, unknown> }>>(B, ['audit', 'list', '--action', 'issuer.import-peer', '--limit', '1'])).value;
+    const rows = (await json<{ items: Array<{ details: Record<string, unknown> }> }>(B, ['audit', 'list', '--action', 'issuer.import-peer', '--limit', '1'])).value.items;
     expect(rows[0]!.details).toMatchObject({ signer: aSig.kid });
     // A store that is not the recipient has no key for its kid.
     const C = join(dir, 'c');
@@ -212,7 +212,7 @@ describe('imports between peers', () => {
     const ok = await run(D, ['revocation', 'import', exported, '--unsigned'], { env: BUNDLE });
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain('(unsigned,');
-    const rows = (await json<Array<{ details: Record<string, unknown> }>>(D, ['audit', 'list', '--action', 'revocation.import', '--limit', '1'])).value;
+    const rows = (await json<{ items: Array<{ details: Record<string, unknown> }> }>(D, ['audit', 'list', '--action', 'revocation.import', '--limit', '1'])).value.items;
     expect(rows[0]!.details).toMatchObject({ unsigned: true });
   });
 
@@ -253,7 +253,7 @@ describe('imports between peers', () => {
     expect(await refused(E, ['revocation', 'import', toE.out], 'REVOCATION_LIST_REFUSED', 1)).toContain('no signer is bound');
     const vouched = await run(E, ['revocation', 'import', toE.out, '--bind-source']);
     expect(vouched.code, vouched.stderr).toBe(0);
-    const rows = (await json<Array<{ details: Record<string, unknown> }>>(E, ['audit', 'list', '--action', 'revocation.import', '--limit', '1'])).value;
+    const rows = (await json<{ items: Array<{ details: Record<string, unknown> }> }>(E, ['audit', 'list', '--action', 'revocation.import', '--limit', '1'])).value.items;
     expect(rows[0]!.details).toMatchObject({ source: toE.source, signer: aSig.kid, sourceBound: 'operator' });
   });
 });

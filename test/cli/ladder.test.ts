@@ -62,7 +62,7 @@ describe('the ladder through the CLI', () => {
     const r = run(['issuer', 'rotate', '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ generation: 2, status: 'active' });
-    const list = JSON.parse(run(['issuer', 'list', '--json']).stdout);
+    const list = JSON.parse(run(['issuer', 'list', '--json']).stdout).items;
     expect(list.map((g: { status: string }) => g.status)).toEqual(['active', 'grace']);
   });
 
@@ -86,7 +86,7 @@ describe('the ladder through the CLI', () => {
 
   it('the audit log verifies and records the refused exchange', () => {
     expect(run(['audit', 'verify']).code).toBe(0);
-    const refused = JSON.parse(run(['audit', 'list', '--outcome', 'refused', '--json']).stdout);
+    const refused = JSON.parse(run(['audit', 'list', '--outcome', 'refused', '--json']).stdout).items;
     expect(refused[0]).toMatchObject({ action: 'exchange', outcome: 'refused', subject: v.identity, details: { code: 'KEYX_WRAPPING_KEY_MISSING' } });
   });
 

@@ -51,6 +51,7 @@ const CASES: readonly (readonly [string, readonly string[]])[] = [
   ['msl identity import --key', ['msl', 'identity', 'import', '--key', MISSING, '--kid', 'k']],
   ['msl identity import --public-key', ['msl', 'identity', 'import', '--key', present, '--kid', 'k', '--public-key', MISSING]],
   ['--passphrase-file', ['device', 'list', '--passphrase-file', MISSING]],
+  ['status --passphrase-file', ['status', '--passphrase-file', MISSING]],
   ['passphrase change --new-passphrase-file', ['passphrase', 'change', '--new-passphrase-file', MISSING]],
   ['issuer import --private-key', ['issuer', 'import', present, '--private-key', MISSING]],
   ['revocation import --private-key', ['revocation', 'import', present, '--private-key', MISSING]],

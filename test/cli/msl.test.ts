@@ -54,11 +54,11 @@ describe('keyladder msl identity', () => {
     const text = await cli([...S, 'msl', 'identity', 'show']);
     expect(text.stdout).toContain(`\nentity.auth.schemes.server1 RSA\nmsl.rsa.id.N rsakeyid1\nmsl.rsa.pub.N ${cfg['msl.rsa.pub.0']}\n`);
     const all = await json(['msl', 'identity', 'show', '--all']);
-    expect(all.value.map((i: { generation: number; status: string }) => [i.generation, i.status])).toEqual([[2, 'active'], [1, 'retiring']]);
+    expect(all.value.items.map((i: { generation: number; status: string }) => [i.generation, i.status])).toEqual([[2, 'active'], [1, 'retiring']]);
   });
 
   it('refuses a small key, a known one and a missing --kid, with their codes, changing nothing', async () => {
-    const before = (await json(['msl', 'identity', 'show', '--all'])).value;
+    const before = (await json(['msl', 'identity', 'show', '--all'])).value.items;
     const small = file('small.pem', generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs1' }) as string);
     const r1 = await cli([...S, 'msl', 'identity', 'import', '--key', small, '--kid', 'k-small']);
     expect(r1.code).toBe(1);
@@ -74,7 +74,7 @@ describe('keyladder msl identity', () => {
     const noKid = await cli([...S, 'msl', 'identity', 'import', '--key', small]);
     expect(noKid.code).toBe(2);
     expect(noKid.stderr).toContain('msl identity import needs --kid. [USAGE_MISSING_ARGUMENT]');
-    expect((await json(['msl', 'identity', 'show', '--all'])).value).toEqual(before);
+    expect((await json(['msl', 'identity', 'show', '--all'])).value.items).toEqual(before);
   });
 
   it('rotate keeps the name and gives a new key id; a subcommand left out is named', async () => {
@@ -91,7 +91,7 @@ describe('keyladder msl identity', () => {
 describe('keyladder msl keys and settings', () => {
   it('show, rotate and import-msl the master-token keys (KCVs only), refusing a known key and a bad keys file', async () => {
     const shown = await json(['msl', 'keys', 'show']);
-    expect(shown.value).toEqual([expect.objectContaining({ generation: 1, status: 'active', origin: 'generated' })]);
+    expect(shown.value).toEqual({ items: [expect.objectContaining({ generation: 1, status: 'active', origin: 'generated' })] });
     const rotated = await cli([...S, 'msl', 'keys', 'rotate', '--grace-seconds', '600']);
     expect(rotated.stdout).toMatch(/^Rotated: gen 2 +active +KCV enc [0-9A-F]{6} hmac [0-9A-F]{6}/);
     const keys = file('msl-keys.json', JSON.stringify({ enc: cfg['msl.key.enc'], hmac: cfg['msl.key.hmac'] }));
@@ -105,7 +105,7 @@ describe('keyladder msl keys and settings', () => {
     const wrong = await cli([...S, 'msl', 'keys', 'import-msl', '--keys', file('wrong.json', JSON.stringify({ 'msl.key.enc': cfg['msl.key.enc'] }))]);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('[KEYS_INCOMPLETE]');
-    expect((await json(['msl', 'keys', 'show'])).value).toHaveLength(3);
+    expect((await json(['msl', 'keys', 'show'])).value.items).toHaveLength(3);
   });
 
   it('settings shows the times and changes them, refusing an expiration before the renewal window; audit list finds the change', async () => {
@@ -118,11 +118,11 @@ describe('keyladder msl keys and settings', () => {
     expect((await cli([...S, 'msl', 'settings', '--expiration', 'soon'])).code).toBe(2);
     expect((await json(['msl', 'settings'])).value).toEqual({ renewalWindow: 5, expiration: 120, nonReplayableWindow: 65_536 });
     const audit = await json(['audit', 'list', '--action', 'msl.settings']);
-    expect(audit.value).toEqual([expect.objectContaining({ action: 'msl.settings', details: expect.objectContaining({ renewalWindow: 5, expiration: 120 }) })]);
+    expect(audit.value).toEqual({ items: [expect.objectContaining({ action: 'msl.settings', details: expect.objectContaining({ renewalWindow: 5, expiration: 120 }) })] });
     // The non-replayable id window: 1 or more, changed with its own record.
     expect((await cli([...S, 'msl', 'settings', '--non-replayable-window', '0'])).code).toBe(2);
     expect((await cli([...S, 'msl', 'settings', '--non-replayable-window', '1024'])).stdout).toBe('renewal window 5 s, expiration 120 s, non-replayable id window 1024\n');
-    expect((await json(['audit', 'list', '--action', 'msl.settings'])).value).toHaveLength(2);
+    expect((await json(['audit', 'list', '--action', 'msl.settings'])).value.items).toHaveLength(2);
   });
 
   it('help lists the MSL server section', async () => {

@@ -45,7 +45,7 @@ describe('keyladder msl simulate', () => {
       expect(step.device.kwrap).toBe(step.responder.kwrap);
     }
     // In process it is a test (issue 21): exchange.test records, none as msl.
-    const audit = (action: string) => JSON.parse(run(['audit', 'list', '--action', action, '--subject', 'client1', '--json']).stdout) as unknown[];
+    const audit = (action: string) => JSON.parse(run(['audit', 'list', '--action', action, '--subject', 'client1', '--json']).stdout).items as unknown[];
     expect(audit('exchange.test').length).toBe(7 + 6);
     expect(audit('msl')).toEqual([]);
   });

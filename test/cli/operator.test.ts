@@ -267,7 +267,7 @@ describe('files: an output file whose folder cannot take it', () => {
     // The folder is fine, so the check before the unlock passes; the file's
     // temporary name is too long for the file system, so the write fails.
     const out = join(dir, `${'n'.repeat(240)}.jwe`);
-    const audited = async () => JSON.stringify((await json(['audit', 'list', '--limit', '10000'])).value);
+    const audited = async () => JSON.stringify((await json(['audit', 'list', '--limit', '10000'])).value.items);
     const before = await audited();
     // Not audit export, whose record is inside what it signs (it is refused before the unlock, above).
     for (const args of exports(out).filter((a) => a[1] !== 'export' || a[0] !== 'audit')) {
@@ -282,7 +282,7 @@ describe('files: an output file whose folder cannot take it', () => {
 
   it('audit export, whose "ok" record is inside what it signs, adds a "refused" record when its write fails after the unlock', async () => {
     const out = join(dir, `${'n'.repeat(240)}.jws`);
-    const list = async () => (await json(['audit', 'list', '--limit', '10000'])).value as Array<{ seq: number; action: string; outcome: string; details: Record<string, unknown> }>;
+    const list = async () => (await json(['audit', 'list', '--limit', '10000'])).value.items as Array<{ seq: number; action: string; outcome: string; details: Record<string, unknown> }>;
     const r = await json(['audit', 'export', '--out', out]);
     expect(r.code).toBe(1);
     expect(r.value.error).toEqual({ code: 'FILE_UNWRITABLE', message: expect.stringMatching(/^Cannot write the output file '.*': /) });
@@ -341,13 +341,13 @@ describe('output files, warnings and plurals', () => {
 describe('simulate is a test exchange', () => {
   it('leaves the device\'s exchange count at 0 and its last exchange unset; its rungs are audited as exchange.test', async () => {
     expect((await run(['device', 'add', 'SIM-COUNT-1'])).code).toBe(0);
-    const tests = async () => ((await json(['audit', 'list', '--action', 'exchange.test', '--subject', 'SIM-COUNT-1'])).value as unknown[]).length;
+    const tests = async () => ((await json(['audit', 'list', '--action', 'exchange.test', '--subject', 'SIM-COUNT-1'])).value.items as unknown[]).length;
     const r = await run(['simulate', 'SIM-COUNT-1', '--rungs', '3']);
     expect(r.code, r.stderr).toBe(0);
     const shown = (await json(['device', 'show', 'SIM-COUNT-1'])).value;
     expect(shown).toMatchObject({ identity: 'SIM-COUNT-1', exchangeCount: 0, lastExchangeAt: null });
     expect(await tests()).toBe(3);
-    expect(((await json(['audit', 'list', '--action', 'exchange', '--subject', 'SIM-COUNT-1'])).value as unknown[])).toEqual([]);
+    expect(((await json(['audit', 'list', '--action', 'exchange', '--subject', 'SIM-COUNT-1'])).value.items as unknown[])).toEqual([]);
   });
 });
 
@@ -396,14 +396,14 @@ describe('audit list', () => {
   });
 
   it('leaves the CLI\'s own unlocks out unless asked; the chain still verifies', async () => {
-    const shown = (await json(['audit', 'list', '--limit', '10000'])).value as Array<{ action: string }>;
+    const shown = (await json(['audit', 'list', '--limit', '10000'])).value.items as Array<{ action: string }>;
     expect(shown.some((e) => e.action === 'store.unlock-cli')).toBe(false);
     expect(shown.some((e) => e.action === 'device.provision')).toBe(true);
-    const all = (await json(['audit', 'list', '--limit', '10000', '--include-unlocks'])).value as Array<{ action: string }>;
+    const all = (await json(['audit', 'list', '--limit', '10000', '--include-unlocks'])).value.items as Array<{ action: string }>;
     const unlocks = all.filter((e) => e.action === 'store.unlock-cli').length;
     expect(unlocks).toBeGreaterThan(10);
     expect(all.length).toBe(shown.length + unlocks);
-    expect((await json(['audit', 'list', '--action', 'store.unlock-cli', '--limit', '3'])).value).toHaveLength(3);
+    expect((await json(['audit', 'list', '--action', 'store.unlock-cli', '--limit', '3'])).value.items).toHaveLength(3);
     expect((await json(['audit', 'verify'])).value).toMatchObject({ ok: true });
   });
 });
@@ -433,7 +433,7 @@ describe('group export', () => {
     expect(settop).toMatchObject({ name: 'settop-2026', origin: 'generated', kdw: expect.stringMatching(/^[0-9a-f]{32}$/), kde: expect.stringMatching(/^[0-9a-f]{32}$/), kdh: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(kdwOnly).toEqual({ name: 'kdw-only', origin: 'imported-kdw', kdw: v.kpw_hex, kcv: { kdw: expect.any(String) } });
     const listed = (await run3(['group', 'list', '--json'])).stdout;
-    expect(JSON.parse(listed).find((g: { name: string }) => g.name === 'settop-2026').kcv).toEqual(settop!.kcv);
+    expect(JSON.parse(listed).items.find((g: { name: string }) => g.name === 'settop-2026').kcv).toEqual(settop!.kcv);
 
     // The factory puts Kdw into a device of the model, which then climbs from MGK.
     const device = new LadderRequestor('FACTORY-0001', await importWrappingKey(hex(settop!.kdw)), 'MGK');
@@ -452,7 +452,7 @@ describe('group export', () => {
     expect(JSON.parse(added.stdout).kcv).toEqual(settop!.kcv);
 
     const audit = (await run3(['audit', 'list', '--action', 'group.export', '--json'])).stdout;
-    expect(JSON.parse(audit)).toEqual([expect.objectContaining({ action: 'group.export', outcome: 'ok', subject: null, details: { count: 2, protection: 'passphrase' } })]);
+    expect(JSON.parse(audit)).toEqual({ items: [expect.objectContaining({ action: 'group.export', outcome: 'ok', subject: null, details: { count: 2, protection: 'passphrase' } })] });
     expect(audit).not.toContain(settop!.kdw);
   });
 

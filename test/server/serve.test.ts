@@ -98,7 +98,7 @@ describe('keyladder serve', () => {
     expect(members(await decoy.text())).toBe(members(await real.text()));
     expect(await stop(s)).toBe(0);
     expect(s.stderr().split('\n').filter((l) => / POST \/v1\/keyx 200 [\d.]+ms decoy ENTITY_NOT_FOUND DEVICE_UNKNOWN SERVE-NOBODY$/.test(l))).toHaveLength(1);
-    const audit = JSON.parse(cliProcess([...store, 'audit', 'list', '--json']).stdout) as Array<{ subject: string | null; outcome: string; details: Record<string, unknown> }>;
+    const audit = JSON.parse(cliProcess([...store, 'audit', 'list', '--json']).stdout).items as Array<{ subject: string | null; outcome: string; details: Record<string, unknown> }>;
     expect(audit.find((e) => e.subject === 'SERVE-NOBODY')).toMatchObject({ outcome: 'refused', details: { reason: 'DEVICE_UNKNOWN', decoy: true } });
   });
 
@@ -216,7 +216,7 @@ const post = (url: string, body: unknown): Promise<Response> =>
 const health = async (url: string): Promise<{ worker: number; cluster: { workers: number; exchanges: number; refused: number } | null }> =>
   (await fetch(`${url}/v1/health`, { headers: { connection: 'close' } })).json() as never;
 
-const auditEntries = (): { action: string; at: string; actor: string | null }[] => JSON.parse(cliProcess([...store, 'audit', 'list', '--limit', '1000', '--json']).stdout);
+const auditEntries = (): { action: string; at: string; actor: string | null }[] => JSON.parse(cliProcess([...store, 'audit', 'list', '--limit', '1000', '--json']).stdout).items;
 const auditActions = (): string[] => auditEntries().map((e) => e.action);
 
 const workerPids = (primary: number): number[] =>
@@ -352,7 +352,7 @@ describe('restore while keyladder serve runs (issue 19, item 1)', () => {
     expect((await post(s.url, psk)).status).toBe(403);
     expect(await stop(s)).toBe(0);
     expect(cliProcess([...at, 'restore', backup, '--yes']).code).toBe(0);
-    const restores = JSON.parse(cliProcess([...at, 'audit', 'list', '--action', 'store.restore', '--json']).stdout) as unknown[];
+    const restores = JSON.parse(cliProcess([...at, 'audit', 'list', '--action', 'store.restore', '--json']).stdout).items as unknown[];
     expect(restores).toHaveLength(1);
     expect(JSON.parse(cliProcess([...at, 'audit', 'verify', '--json']).stdout).ok).toBe(true);
   });

@@ -6,7 +6,7 @@ import type { AuditAction, AuditEntry } from '../../services/types.js';
 import type { Command } from '../command.js';
 import { CliError, CliErrorCode } from '../errors.js';
 import { int, oneOf } from '../options.js';
-import { checkNewOutFile, count, outDelivery } from '../output.js';
+import { checkNewOutFile, count, listed, outDelivery } from '../output.js';
 import { visible } from '../../shared/visibleText.js';
 import { checkReadableFile } from '../inputs.js';
 
@@ -57,7 +57,7 @@ export const auditCommands: readonly Command[] = [
       };
       await ctx.unlock();
       const entries = ctx.services.audit.list(query);
-      ctx.out.print(entries.map(auditLine).join('\n') || '(no entries)', entries);
+      ctx.out.print(entries.map(auditLine).join('\n') || '(no entries)', listed(entries));
       return 0;
     },
   },

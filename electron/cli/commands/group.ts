@@ -2,7 +2,7 @@
 
 import type { Command } from '../command.js';
 import { groupKeys, protection, recipientNote } from '../inputs.js';
-import { count, outDelivery } from '../output.js';
+import { count, listed, outDelivery } from '../output.js';
 
 const SECTION = 'Devices and model groups' as const;
 
@@ -24,7 +24,7 @@ export const groupCommands: readonly Command[] = [
     async run(ctx) {
       await ctx.unlock();
       const groups = ctx.services.groups.list();
-      ctx.out.print(groups.map((g) => `${g.name}  ${count(g.deviceCount, 'device')}  KCV kdw=${g.kcv.kdw}${g.kcv.kde ? ` kde=${g.kcv.kde} kdh=${g.kcv.kdh}` : ''}`).join('\n') || '(no model groups)', groups);
+      ctx.out.print(groups.map((g) => `${g.name}  ${count(g.deviceCount, 'device')}  KCV kdw=${g.kcv.kdw}${g.kcv.kde ? ` kde=${g.kcv.kde} kdh=${g.kcv.kdh}` : ''}`).join('\n') || '(no model groups)', listed(groups));
       return 0;
     },
   },

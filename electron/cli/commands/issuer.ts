@@ -6,7 +6,7 @@ import { CliError, CliErrorCode } from '../errors.js';
 import { IMPORT_DETAILS, protection, peerProtection, readExport, readJsonObject, recipientNote } from '../inputs.js';
 import { generationLine } from '../lines.js';
 import { int, oneOf } from '../options.js';
-import { outDelivery } from '../output.js';
+import { listed, outDelivery } from '../output.js';
 import { visible } from '../../shared/visibleText.js';
 
 const SECTION = 'Kissuer and peers' as const;
@@ -26,7 +26,7 @@ export const issuerCommands: readonly Command[] = [
     async run(ctx) {
       await ctx.unlock();
       const gens = ctx.services.issuers.list();
-      ctx.out.print(gens.map(generationLine).join('\n'), gens);
+      ctx.out.print(gens.map(generationLine).join('\n'), listed(gens));
       return 0;
     },
   },

@@ -10,6 +10,7 @@ import { CliError, CliErrorCode } from '../errors.js';
 import { readTextFile } from '../inputs.js';
 import { oneOf } from '../options.js';
 import { visible } from '../../shared/visibleText.js';
+import { listed } from '../output.js';
 
 const SECTION = 'Keys you share' as const;
 
@@ -51,7 +52,7 @@ export const recipientCommands: readonly Command[] = [
     async run(ctx) {
       await ctx.unlock();
       const list = ctx.services.keyring.recipients();
-      ctx.out.print(list.map(recipientLine).join('\n') || '(no recipients: keyladder recipient add FILE --kid KID)', list);
+      ctx.out.print(list.map(recipientLine).join('\n') || '(no recipients: keyladder recipient add FILE --kid KID)', listed(list));
       return 0;
     },
   },
@@ -107,7 +108,7 @@ export const identityCommands: readonly Command[] = [
     async run(ctx) {
       await ctx.unlock();
       const keys = await ctx.services.keyring.ownKeys();
-      ctx.out.print(keys.map(ownKeyLine).join('\n'), keys);
+      ctx.out.print(keys.map(ownKeyLine).join('\n'), listed(keys));
       return 0;
     },
   },

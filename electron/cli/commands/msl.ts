@@ -10,6 +10,7 @@ import { int } from '../options.js';
 import { visible } from '../../shared/visibleText.js';
 import { mslClientConfigLines, type MslIdentityView, type MslTokenKeyView } from '../../services/mslKeys.js';
 import { MAX_MSL_TIME_SECONDS, MAX_NON_REPLAYABLE_WINDOW } from '../../services/mslSettings.js';
+import { listed } from '../output.js';
 
 const SECTION = 'MSL server' as const;
 
@@ -39,7 +40,7 @@ export const mslCommands: readonly Command[] = [
       await ctx.unlock();
       if (ctx.values.all === true) {
         const all = ctx.services.msl.keys.identities();
-        ctx.out.print(all.length ? all.map(mslIdentityLine).join('\n') : 'No MSL server identity yet: keyladder msl identity create.', all);
+        ctx.out.print(all.length ? all.map(mslIdentityLine).join('\n') : 'No MSL server identity yet: keyladder msl identity create.', listed(all));
         return 0;
       }
       const i = ctx.services.msl.keys.identity();
@@ -113,7 +114,7 @@ export const mslCommands: readonly Command[] = [
     async run(ctx) {
       await ctx.unlock();
       const all = ctx.services.msl.keys.tokenKeyGenerations();
-      ctx.out.print(all.length ? all.map(mslTokenKeyLine).join('\n') : 'No master-token keys yet: keyladder msl keys rotate.', all);
+      ctx.out.print(all.length ? all.map(mslTokenKeyLine).join('\n') : 'No master-token keys yet: keyladder msl keys rotate.', listed(all));
       return 0;
     },
   },

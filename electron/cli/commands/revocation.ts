@@ -3,7 +3,7 @@
 import { visible } from '../../shared/visibleText.js';
 import type { Command } from '../command.js';
 import { IMPORT_DETAILS, peerProtection, protection, readExport, recipientNote } from '../inputs.js';
-import { count, outDelivery } from '../output.js';
+import { count, listed, outDelivery } from '../output.js';
 
 const SECTION = 'Kissuer and peers' as const;
 
@@ -41,7 +41,7 @@ export const revocationCommands: readonly Command[] = [
     async run(ctx) {
       await ctx.unlock();
       const lists = ctx.services.revocations.peerLists();
-      ctx.out.print(lists.map((l) => `${visible(l.source)}  list of ${l.listAt}  received ${l.receivedAt}  ${count(l.entries, 'entry', 'entries')}`).join('\n') || '(no revocation list received from a peer)', lists);
+      ctx.out.print(lists.map((l) => `${visible(l.source)}  list of ${l.listAt}  received ${l.receivedAt}  ${count(l.entries, 'entry', 'entries')}`).join('\n') || '(no revocation list received from a peer)', listed(lists));
       return 0;
     },
   },
