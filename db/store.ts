@@ -8,7 +8,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { BUSY_TIMEOUT_MS, openForWriting, probe, type Db } from './connection.js';
 import { StoreError, StoreErrorCode, fromSqliteError, isDiskFull, storeReplacedError } from './errors.js';
 import { DB_FILE, KEY_FILE, asUnwritable, checkOutput, keepPrevious, keepPrivate, keepStorePrivate, openNewFile, publishFile, removeIfExists, storeFiles, type PreviousFile } from './files.js';
@@ -700,7 +700,7 @@ export class KeyStore {
         throw asUnwritable(e, file);
       }
       try {
-        this.audit.append({ at: now(), action: 'store.backup', outcome: 'ok', subject: null, details: { bytes: size, backupId } });
+        this.audit.append({ at: now(), action: 'store.backup', outcome: 'ok', subject: null, details: { bytes: size, backupId, file: resolve(file) } });
       } catch (e) {
         // No record, no backup: a file the audit log does not know of is taken back, and the file
         // it replaced (with --force, kept aside by keepPrevious) comes back rather than vanishing.

@@ -34,6 +34,7 @@ export class TombstoneRepository {
   private readonly deleteStmts;
   private readonly tagStmt;
   private readonly reusedStmt;
+  private readonly countStmt;
 
   constructor(db: Db) {
     this.getStmt = db.prepare('SELECT identity, deleted_at, kcv_kpw, kcv_kpe, kcv_kph FROM deleted_devices WHERE identity = ?');
@@ -48,6 +49,13 @@ export class TombstoneRepository {
     this.deleteStmts.push(db.prepare('DELETE FROM devices WHERE id = ?'));
     this.tagStmt = db.prepare('SELECT identity FROM deleted_wrapdata WHERE tag = ?').pluck();
     this.reusedStmt = db.prepare('SELECT 1 FROM devices d JOIN deleted_devices t ON t.identity = d.identity WHERE d.id = ?').pluck();
+    // An identity provisioned again (--reuse-identity) is a device again, not a deleted one.
+    this.countStmt = db.prepare('SELECT count(*) FROM deleted_devices t WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.identity = t.identity)').pluck();
+  }
+
+  /** Deleted devices whose identity is not provisioned again. */
+  count(): number {
+    return this.countStmt.get() as number;
   }
 
   get(identity: string): Tombstone | undefined {

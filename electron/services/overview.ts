@@ -28,14 +28,18 @@ export class OverviewService implements OverviewApi {
     const byCode = store.audit.refusalsByCode(since);
     const msl = store.audit.mslMessagesSince(since);
     const disk = this.store.diskSpace();
+    const head = store.audit.head();
+    const [backup] = store.audit.list({ action: 'store.backup', outcome: 'ok', limit: 1 });
     return {
       fileBytes: this.store.sizeBytes(),
       disk: disk === undefined ? null : { ...disk, ...(disk.low ? { warning: lowDiskWarning(disk) } : {}) },
       lastVerify: this.store.lastVerification(),
       generations: this.issuers.list(),
-      devices: { total: countOf('active') + countOf('revoked'), active: countOf('active'), revoked: countOf('revoked'), byGroup: census.byGroup },
+      devices: { total: countOf('active') + countOf('revoked'), active: countOf('active'), revoked: countOf('revoked'), deleted: store.tombstones.count(), byGroup: census.byGroup },
       refusals: { since, total: byCode.reduce((n, c) => n + c.count, 0), byCode },
       msl: { since, messages: msl.messages, refused: msl.refused, byError: msl.byCode },
+      auditHead: { seq: head.seq, macPrefix: head.mac.subarray(0, 8).toString('hex') },
+      lastBackup: backup === undefined ? null : { at: backup.at, file: typeof backup.details['file'] === 'string' ? backup.details['file'] : null },
     };
   }
 }

@@ -232,6 +232,8 @@ export interface StoreOverview {
     readonly total: number;
     readonly active: number;
     readonly revoked: number;
+    /** Deleted devices (tombstones) whose identity was not provisioned again. */
+    readonly deleted: number;
     /** Largest first; `group` null for devices without a model group. */
     readonly byGroup: ReadonlyArray<{ readonly group: string | null; readonly count: number }>;
   };
@@ -239,4 +241,8 @@ export interface StoreOverview {
   readonly refusals: { readonly since: Timestamp; readonly total: number; readonly byCode: ReadonlyArray<{ readonly code: string; readonly count: number }> };
   /** MSL messages (POST /msl) since `since` (the last 24 hours), and the refused ones by MSL error name, most frequent first. */
   readonly msl: { readonly since: Timestamp; readonly messages: number; readonly refused: number; readonly byError: ReadonlyArray<{ readonly code: string; readonly count: number }> };
+  /** The audit chain's head: its last entry, and the first 8 bytes of its MAC (hex), to compare with a checkpoint's. */
+  readonly auditHead: { readonly seq: number; readonly macPrefix: string };
+  /** The last backup the audit log records (`file`: its absolute path; null in records from before it was kept), or null. */
+  readonly lastBackup: { readonly at: Timestamp; readonly file: string | null } | null;
 }

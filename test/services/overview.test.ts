@@ -20,7 +20,7 @@ describe('the store overview', () => {
     devices.provision({ identity: 'LONE', keys: { kind: 'generate' } });
     devices.revoke('A-2');
     const o = overview.get();
-    expect(o.devices).toEqual({ total: 4, active: 3, revoked: 1, byGroup: [{ group: 'MODEL-A', count: 3 }, { group: null, count: 1 }] });
+    expect(o.devices).toEqual({ total: 4, active: 3, revoked: 1, deleted: 0, byGroup: [{ group: 'MODEL-A', count: 3 }, { group: null, count: 1 }] });
     expect(o.generations.map((g) => g.status)).toEqual(['active']);
     expect(o.fileBytes).toBeGreaterThan(0);
   });

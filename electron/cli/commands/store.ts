@@ -8,8 +8,31 @@ import { checkReadableFile, peerProtection, readExport, readTextFile } from '../
 import { generationLine, rekeyedLine, restorePreviewText } from '../lines.js';
 import { readNewPassphrase, readPassphrase, storePassphrase } from '../passphrase.js';
 import { progressBar } from '../progress.js';
+import type { IssuerStatus, StoreOverview } from '../../services/types.js';
 
 const STORE = 'Store' as const;
+
+/** What `status` shows of the store's overview (issue 22, item 8): what an operator wants at a glance. */
+function storeGlance(o: StoreOverview) {
+  const countOf = (s: IssuerStatus) => o.generations.filter((g) => g.status === s).length;
+  const active = o.generations.find((g) => g.status === 'active');
+  return {
+    devices: { active: o.devices.active, revoked: o.devices.revoked, deleted: o.devices.deleted },
+    generations: { active: countOf('active'), grace: countOf('grace'), retired: countOf('retired'), destroyed: countOf('destroyed') },
+    activeKissuer: active === undefined ? null : { generation: active.generation, kcv: active.kcv },
+    auditHead: o.auditHead,
+    lastBackup: o.lastBackup,
+  };
+}
+
+const glanceText = (path: string, g: ReturnType<typeof storeGlance>): string => [
+  `Store: ${path} (unlocked for this command; locked again when it ends)`,
+  `Devices: ${g.devices.active} active, ${g.devices.revoked} revoked, ${g.devices.deleted} deleted`,
+  `Kissuer generations: ${g.generations.active} active, ${g.generations.grace} in grace, ${g.generations.retired} retired, ${g.generations.destroyed} destroyed`,
+  `Active Kissuer: ${g.activeKissuer === null ? 'none' : `gen ${g.activeKissuer.generation}, KCV ${g.activeKissuer.kcv}`}`,
+  `Audit head: #${g.auditHead.seq}, MAC ${g.auditHead.macPrefix}…`,
+  `Last backup: ${g.lastBackup === null ? 'none recorded' : `${g.lastBackup.at}${g.lastBackup.file === null ? '' : ` to ${g.lastBackup.file}`}`}`,
+].join('\n');
 
 /**
  * init's new passphrase: --new-passphrase-file, else --passphrase-file (as
@@ -46,10 +69,26 @@ export const storeCommands: readonly Command[] = [
   },
   {
     name: 'status', section: STORE, arity: [0, 0], options: [],
-    summary: 'where the store is, and whether it exists',
-    async run({ services, out }) {
+    summary: 'the store at a glance: locked or not, device and generation counts, the active Kissuer, audit head, last backup',
+    details: 'It unlocks the store, as every command does, when a passphrase is at hand (--passphrase-file, $KEYLADDER_PASSPHRASE,\n' +
+      'or a terminal to ask on); without one it says the store is locked, and where it is.',
+    async run(ctx) {
+      const { services, out } = ctx;
       const status = services.store.status();
-      out.print(`Store: ${status.path} (${status.exists ? 'exists' : 'not created'})`, status);
+      if (!status.exists) {
+        out.print(`Store: ${status.path} (not created)`, { ...status, locked: true });
+        return 0;
+      }
+      try {
+        await ctx.unlock();
+      } catch (error) {
+        // No passphrase to be had is an answer here: the store is locked. A passphrase file that cannot be read, or a wrong passphrase, stays an error.
+        if (!(error instanceof CliError && error.code === CliErrorCode.NO_PASSPHRASE)) throw error;
+        out.print(`Store: ${status.path} (locked: give its passphrase, with --passphrase-file or $KEYLADDER_PASSPHRASE, to see inside)`, { ...services.store.status(), locked: true });
+        return 0;
+      }
+      const glance = storeGlance(services.overview.get());
+      out.print(glanceText(services.store.status().path, glance), { ...services.store.status(), locked: false, ...glance });
       return 0;
     },
   },
