@@ -8,9 +8,10 @@
 /**
  * The four steps of opening an object, and BAD_KEY: a key KeyLadder will not
  * encrypt or sign with; TOO_DEEP: JSON nested beyond MAX_JSON_DEPTH (a parse
- * refusal of its own); PBES2_BUDGET: more PBKDF2 work than one object may cost.
+ * refusal of its own); PBES2_BUDGET: more PBKDF2 work than one object may cost;
+ * KEY_SIZE: the secret key given is of another size than the algorithm takes.
  */
-export type JoseRefusalCode = 'PARSE' | 'UNSUPPORTED_ALG' | 'NO_KEY_FOR_KID' | 'INTEGRITY' | 'BAD_KEY' | 'TOO_DEEP' | 'PBES2_BUDGET';
+export type JoseRefusalCode = 'PARSE' | 'UNSUPPORTED_ALG' | 'NO_KEY_FOR_KID' | 'KEY_SIZE' | 'INTEGRITY' | 'BAD_KEY' | 'TOO_DEEP' | 'PBES2_BUDGET';
 
 /** A recipient or signature that was not tried, and why. */
 export interface Skipped {

@@ -34,7 +34,7 @@ import { openContent } from './contentCipher.js';
 import { JoseRefusal, decryptionFailed, parseRefusal, verificationFailed, type Skipped } from './errors.js';
 import { jweAad, parseJose, type Header, type ParsedJwe, type ParsedJws, type ParsedMslJwe, type ParsedJose } from './inspect.js';
 import { unwrapCek } from './keyManagement.js';
-import { candidateKeys, keyFits, publicJwk, type JoseKey } from './keys.js';
+import { candidateKeys, keyFits, octSizeMismatch, publicJwk, type JoseKey } from './keys.js';
 
 export interface Opened {
   /** Its index among the recipients or signatures. */
@@ -108,6 +108,10 @@ function refuseExtensions(headers: readonly Header[], what: string): void {
   if (headers.some((h) => 'crit' in h)) throw new JoseRefusal('UNSUPPORTED_ALG', `The ${what} has critical header parameters ("crit") KeyLadder does not understand.`);
 }
 
+/** A key of the wrong size for an AES key wrap recipient: "the key given is 32 bytes; A128KW takes 16". */
+const keySizeRefusal = (alg: string, size: { readonly given: number; readonly wanted: number }, skipped: readonly Skipped[] = []): JoseRefusal =>
+  new JoseRefusal('KEY_SIZE', `The key given is ${size.given} bytes: ${visible(alg, 40)} takes a ${size.wanted}-byte key (${size.wanted * 8} bits).`, skipped);
+
 /** `lacking`: the acceptable recipients or signatures no key fitted. */
 function nothingOpened(what: 'JWE' | 'JWS', skipped: readonly Skipped[], attempted: boolean, lacking: readonly Skipped[]): JoseRefusal {
   if (attempted) return what === 'JWE' ? decryptionFailed(skipped) : verificationFailed(skipped);
@@ -173,6 +177,8 @@ async function decryptRfcJwe(jwe: ParsedJwe, keys: readonly JoseKey[]): Promise<
   const skipped: Skipped[] = [];
   let attempted = false;
   const lacking: Skipped[] = [];
+  // The first recipient passed over only because the secret key given is of another size.
+  let wrongSize: { readonly alg: string; readonly given: number; readonly wanted: number } | undefined;
   let pbes2Work = 0;
   for (const [index, recipient] of jwe.recipients.entries()) {
     const kid = kidOf(recipient.joseHeader);
@@ -183,6 +189,10 @@ async function decryptRfcJwe(jwe: ParsedJwe, keys: readonly JoseKey[]): Promise<
     }
     const candidates = candidateKeys(keys, kid).filter((key) => keyFits(entry, key, enc));
     if (candidates.length === 0) {
+      if (wrongSize === undefined) {
+        const size = candidateKeys(keys, kid).map((key) => octSizeMismatch(entry, key, enc)).find((s) => s !== undefined);
+        if (size !== undefined) wrongSize = { alg: entry.name, ...size };
+      }
       const skip = { index, alg: recipient.alg, ...withKid(kid), reason: kid === undefined ? `no key given fits ${entry.name}` : `no key for kid "${visible(kid, 130)}"` };
       lacking.push(skip);
       skipped.push(skip);
@@ -212,6 +222,8 @@ async function decryptRfcJwe(jwe: ParsedJwe, keys: readonly JoseKey[]): Promise<
     }
     skipped.push({ index, alg: recipient.alg, ...withKid(kid), reason: 'it did not decrypt with the keys given' });
   }
+  // No key was tried, and one would have been at its right size: say that, not "no key for kid".
+  if (!attempted && wrongSize !== undefined) throw keySizeRefusal(wrongSize.alg, wrongSize, skipped);
   throw nothingOpened('JWE', skipped, attempted, lacking);
 }
 
@@ -224,7 +236,11 @@ async function decryptMslJwe(jwe: ParsedMslJwe, keys: readonly JoseKey[]): Promi
     throw new JoseRefusal('UNSUPPORTED_ALG', `KeyLadder accepts neither alg ${String(alg)} nor enc ${String(enc)} here.`);
   }
   const candidates = keys.filter((key) => keyFits(entry, key, encEntry));
-  if (candidates.length === 0) throw new JoseRefusal('NO_KEY_FOR_KID', `No key given fits ${entry.name}: MSL's JWE names no kid, so give the ${entry.keyBytes}-byte wrapping key.`);
+  if (candidates.length === 0) {
+    const size = keys.map((key) => octSizeMismatch(entry, key, encEntry)).find((s) => s !== undefined);
+    if (size !== undefined) throw keySizeRefusal(entry.name, size);
+    throw new JoseRefusal('NO_KEY_FOR_KID', `No key given fits ${entry.name}: MSL's JWE names no kid, so give the ${entry.keyBytes}-byte wrapping key.`);
+  }
   for (const key of candidates) {
     const raw = key.kind === 'jwk' && typeof key.jwk.k === 'string' ? decodeBase64Url(key.jwk.k) : undefined;
     if (raw === undefined) continue;

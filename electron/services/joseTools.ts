@@ -96,6 +96,7 @@ const STEP: Record<JoseRefusalCode, { code: ServiceErrorCode; reason: string }> 
   PARSE: { code: ServiceErrorCode.JOSE_PARSE, reason: 'parse' },
   UNSUPPORTED_ALG: { code: ServiceErrorCode.JOSE_UNSUPPORTED_ALG, reason: 'unsupported-alg' },
   NO_KEY_FOR_KID: { code: ServiceErrorCode.NO_KEY_FOR_KID, reason: 'no-key-for-kid' },
+  KEY_SIZE: { code: ServiceErrorCode.INVALID_KEY, reason: 'key-size' },
   INTEGRITY: { code: ServiceErrorCode.JOSE_INTEGRITY, reason: 'integrity' },
   BAD_KEY: { code: ServiceErrorCode.RECIPIENT_KEY_INVALID, reason: 'bad-key' },
   TOO_DEEP: { code: ServiceErrorCode.JSON_TOO_DEEP, reason: 'json-too-deep' },

@@ -101,6 +101,7 @@ const REASON_ADVICE: Readonly<Record<string, string>> = {
   'MSL_KEY_INVALID.HALVES_MISMATCH': 'The private key file is damaged or was assembled from two keys: take the key from the MSL server again, unaltered.',
   'MSL_KEY_INVALID.PUBLIC_KEY_MISMATCH': 'The public key the clients pin (msl.rsa.pub.N) is not this private key’s: choose the matching pair, or import without a public key file and re-configure the clients with the lines shown.',
   'MSL_KEY_INVALID.ENCRYPTED': 'Decrypt the key first (openssl pkey -in KEY -out PLAIN), import the plain copy, then erase it.',
+  'INVALID_KEY.key-size': 'Choose a key of the size the JWE’s algorithm takes (A128KW: 16 bytes, A256KW: 32): a device’s Kpw and a group’s Kdw are 16 bytes.',
   'INVALID_KEY.MSL_TOKEN_KEYS': 'Give the MSL server’s msl.key.enc (32 hex digits, AES-128) and msl.key.hmac (64 hex digits, HMAC-SHA256): its mslsrv.cfg holds both lines.',
   'MSL_KEY_INVALID.NOT_PRIVATE': 'Choose the private key (PEM “RSA PRIVATE KEY” or “PRIVATE KEY”), or the MSL server config holding msl.rsa.priv.N; the public key alone cannot sign.',
 };
