@@ -116,6 +116,8 @@ function resolve(parsed: ParsedArgs): { command: Command; args: string[] } {
       const subcommands = [...new Set(commands.map((c) => c.name.slice(name.length + 1).split(' ')[0]))];
       throw new CliError(next === undefined ? CliErrorCode.USAGE_MISSING_ARGUMENT : CliErrorCode.USAGE_UNKNOWN_COMMAND, `${what}: ${subcommands.join(', ')}.${next === undefined ? '' : commandSuggestion(words)} keyladder help ${name} tells more.`);
     }
+    // The glossary is a help topic, not a command: say how to reach it.
+    if (words[0] === CONCEPTS_TOPIC) throw new CliError(CliErrorCode.USAGE_UNKNOWN_COMMAND, `concepts is a help topic: keyladder help ${CONCEPTS_TOPIC}.`);
     throw new CliError(CliErrorCode.USAGE_UNKNOWN_COMMAND, `Unknown command "${visible(words[0]!, 40)}".${commandSuggestion(words)} Run keyladder --help for the list.`);
   }
   const { command, args } = found;

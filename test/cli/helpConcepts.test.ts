@@ -23,5 +23,9 @@ describe('help concepts', () => {
   it('is listed in keyladder --help, and -h reaches it too', async () => {
     expect((await cli(['--help'])).stdout).toMatch(/keyladder help concepts\s+the words: PSK, MGK, WRAP, Kissuer, wrapdata, KCV, master token/);
     expect((await cli(['-h', 'concepts'])).stdout).toBe((await cli(['help', 'concepts'])).stdout);
+    // Typed as a command: where it is.
+    const typed = await cli(['concepts']);
+    expect(typed.code).toBe(2);
+    expect(typed.stderr).toContain('concepts is a help topic: keyladder help concepts. [USAGE_UNKNOWN_COMMAND]');
   });
 });
