@@ -114,10 +114,10 @@ d('deleting devices in the app', () => {
     await dialog().getByLabel(/^Identity/).fill('BATCH-0');
     await dialog().getByRole('button', { name: 'Provision device' }).click();
     await visible(dialog().getByText('The device was not provisioned'));
-    await visible(dialog().getByText(/tick “Reuse a deleted device’s identity”/));
+    await visible(dialog().getByText(/tick “Reuse a deleted device’s name”/));
     await h.screenshot('reuse-refused');
     expect(h.services.devices.list({ prefix: 'BATCH-0' }).total).toBe(0);
-    await dialog().getByLabel(/Reuse a deleted device’s identity/).check();
+    await dialog().getByLabel(/Reuse a deleted device’s name/).check();
     await dialog().getByRole('button', { name: 'Provision device' }).click();
     await visible(dialog().getByText('is provisioned'));
     expect(h.services.devices.get('BATCH-0').status).toBe('active');

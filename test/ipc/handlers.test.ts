@@ -344,7 +344,7 @@ describe('reusing a deleted identity from the app', () => {
       await h['devices.provision']({ identity: 'ESN-R', keys: { kind: 'generate' } }, ctx);
       await h['devices.delete']({ selection: { kind: 'identities', identities: ['ESN-R'] }, confirm: 1 }, ctx);
       await expect(Promise.resolve().then(() => h['devices.provision']({ identity: 'ESN-R', keys: { kind: 'generate' } }, ctx))).rejects.toMatchObject({ code: 'DEVICE_DELETED' });
-      expect(adviceFor('DEVICE_DELETED')).toContain('Reuse a deleted device’s identity');
+      expect(adviceFor('DEVICE_DELETED')).toContain('Reuse a deleted device’s name');
       expect(await h['devices.provision']({ identity: 'ESN-R', keys: { kind: 'generate' }, reuseIdentity: true }, ctx)).toMatchObject({ identity: 'ESN-R', status: 'active' });
       expect(t.services.audit.list({ action: 'device.provision' })[0]).toMatchObject({ subject: 'ESN-R', details: { reusedIdentity: true } });
     } finally {
