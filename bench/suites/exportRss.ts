@@ -4,10 +4,11 @@
 // is made once; each export then runs in a child process of its own
 // (bench/probes/exportRss.ts), so that its peak RSS is its own:
 //   - whole@100k: the bundle made whole in memory, then written (the way every
-//     export went before, and still the way for RSA and keyring recipients;
-//     100,000 devices is its limit): the baseline;
+//     export went before, and still the way for keyring recipients, whose
+//     bundle is signed; 100,000 devices is its limit): the baseline;
 //   - streamed@100k: the same devices, written as made;
-//   - streamed@N: every device of the store, written as made.
+//   - streamed@N: every device of the store, written as made;
+//   - whole-rsa / streamed-rsa: the same three to an RSA recipient key.
 // Each line gives the child's peak RSS, its RSS before the export began
 // (store open, identities selected, every device read once so that the page
 // cache is full already), and the bundle's size.
@@ -32,7 +33,9 @@ function devicesOption(): number {
 
 interface ProbeResult { readonly mode: string; readonly devices: number; readonly rssBeforeMb: number; readonly peakRssMb: number; readonly bundleMb: number; readonly seconds: number }
 
-function probe(dir: string, mode: 'whole' | 'streamed', devices: number): ProbeResult | string {
+type Mode = 'whole' | 'streamed' | 'whole-rsa' | 'streamed-rsa';
+
+function probe(dir: string, mode: Mode, devices: number): ProbeResult | string {
   const child = spawnSync(process.execPath, [PROBE, dir, mode, String(devices)], { encoding: 'utf8', env: { ...process.env, KEYLADDER_ALLOW_WEAK_KDF: '1' }, maxBuffer: 1 << 20 });
   if (child.status !== 0) return `failed (${child.signal ?? `exit ${child.status}`}): ${(child.stderr || '').trim().split('\n').slice(-2).join(' ')}`;
   return JSON.parse(child.stdout.trim().split('\n').pop()!) as ProbeResult;
@@ -40,7 +43,7 @@ function probe(dir: string, mode: 'whole' | 'streamed', devices: number): ProbeR
 
 registerSuite({
   name: 'export-rss',
-  description: 'peak RSS of a passphrase device export: made whole (baseline) vs written as made, at 100,000 and at --devices=N (default 1,000,000) devices',
+  description: 'peak RSS of a passphrase or RSA device export: made whole (baseline) vs written as made, at 100,000 and at --devices=N (default 1,000,000) devices',
   async cases(): Promise<BenchCase[]> {
     process.env['KEYLADDER_ALLOW_WEAK_KDF'] = '1';
     const n = devicesOption();
@@ -57,7 +60,11 @@ registerSuite({
     services.close();
     console.log(`# export-rss: ${n.toLocaleString('en')} devices imported in ${((Date.now() - started) / 1000).toFixed(0)} s`);
     const small = Math.min(n, 100_000);
-    const runs: Array<['whole' | 'streamed', number]> = [['whole', small], ['streamed', small], ...(n > small ? [['streamed', n] as ['streamed', number]] : [])];
+    const runs: Array<[Mode, number]> = [
+      ['whole', small], ['streamed', small], ...(n > small ? [['streamed', n] as [Mode, number]] : []),
+      // To an RSA recipient key: streamed the same way since issue 22's second pass.
+      ['whole-rsa', small], ['streamed-rsa', small], ...(n > small ? [['streamed-rsa', n] as [Mode, number]] : []),
+    ];
     for (const [mode, devices] of runs) {
       const r = probe(dir, mode, devices);
       const name = `export.rss.${mode}.${devices >= 1_000_000 ? `${devices / 1_000_000}m` : `${devices / 1000}k`}`;

@@ -15,6 +15,7 @@ import { migration008 } from './008_msl_server.js';
 import { migration009 } from './009_audit_refusals_index.js';
 import { migration010 } from './010_device_tombstones.js';
 import { migration011 } from './011_audit_actor.js';
+import { migration012 } from './012_device_epochs.js';
 
 export interface Migration {
   readonly version: number;
@@ -22,7 +23,7 @@ export interface Migration {
   up(db: Database.Database): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008, migration009, migration010, migration011];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008, migration009, migration010, migration011, migration012];
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 export function schemaVersion(db: Database.Database): number {

@@ -35,6 +35,7 @@ export class TombstoneRepository {
   private readonly tagStmt;
   private readonly reusedStmt;
   private readonly countStmt;
+  private readonly epochStmt;
 
   constructor(db: Db) {
     this.getStmt = db.prepare('SELECT identity, deleted_at, kcv_kpw, kcv_kpe, kcv_kph FROM deleted_devices WHERE identity = ?');
@@ -43,7 +44,7 @@ export class TombstoneRepository {
     this.tagsStmt = db.prepare('SELECT tag FROM wrapdata_issued WHERE device_id = ? UNION SELECT tag FROM wrapdata_migrated WHERE device_id = ?').pluck();
     this.keepTagStmt = db.prepare('INSERT INTO deleted_wrapdata (tag, identity) VALUES (?, ?) ON CONFLICT(tag) DO NOTHING');
     this.buryStmt = db.prepare(`INSERT INTO deleted_devices (identity, deleted_at, kcv_kpw, kcv_kpe, kcv_kph) VALUES (@identity, @at, @kcvKpw, @kcvKpe, @kcvKph)
-      ON CONFLICT(identity) DO UPDATE SET deleted_at = excluded.deleted_at, kcv_kpw = excluded.kcv_kpw, kcv_kpe = excluded.kcv_kpe, kcv_kph = excluded.kcv_kph`);
+      ON CONFLICT(identity) DO UPDATE SET deletions = deletions + 1, deleted_at = excluded.deleted_at, kcv_kpw = excluded.kcv_kpw, kcv_kpe = excluded.kcv_kpe, kcv_kph = excluded.kcv_kph`);
     // Children first: they reference devices(id). secure_delete (connection.ts) zeroes the sealed keys' freed bytes.
     this.deleteStmts = ['wrapdata_issued', 'wrapdata_migrated', 'device_stats'].map((t) => db.prepare(`DELETE FROM ${t} WHERE device_id = ?`));
     this.deleteStmts.push(db.prepare('DELETE FROM devices WHERE id = ?'));
@@ -51,6 +52,7 @@ export class TombstoneRepository {
     this.reusedStmt = db.prepare('SELECT 1 FROM devices d JOIN deleted_devices t ON t.identity = d.identity WHERE d.id = ?').pluck();
     // An identity provisioned again (--reuse-identity) is a device again, not a deleted one.
     this.countStmt = db.prepare('SELECT count(*) FROM deleted_devices t WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.identity = t.identity)').pluck();
+    this.epochStmt = db.prepare('SELECT deletions FROM deleted_devices WHERE identity = ?').pluck();
   }
 
   /** Deleted devices whose identity is not provisioned again. */
@@ -74,6 +76,16 @@ export class TombstoneRepository {
     for (const stmt of this.deleteStmts) stmt.run(row.id);
     this.buryStmt.run({ identity, at, kcvKpw: row.kcvKpw, kcvKpe: row.kcvKpe, kcvKph: row.kcvKph });
     return { identity, group: row.group, status: row.status, kcvKpw: row.kcvKpw, kcvKpe: row.kcvKpe, kcvKph: row.kcvKph, wrapdataRefused: tags.length };
+  }
+
+  /**
+   * The identity's epoch (migration 012): how many times a device holding it
+   * was deleted, 0 when never. A master token carries the epoch it was issued
+   * at, and only tokens of the current epoch belong to the device holding the
+   * identity now.
+   */
+  epochOf(identity: string): number {
+    return (this.epochStmt.get(identity) as number | undefined) ?? 0;
   }
 
   /** The deleted device a wrapdata (by tag) was issued to, if any. */

@@ -294,10 +294,11 @@ export const contract = {
     }),
   ),
   'devices.get': channel<DeviceSummary>()(z.strictObject({ identity })),
-  'devices.provision': channel<DeviceSummary>()(z.strictObject({ identity, group: groupName.nullable().optional(), keys: deviceKeys })),
+  /** `reuseIdentity`: a deleted device's identity is provisioned again only when the operator ticks it (DEVICE_DELETED otherwise). */
+  'devices.provision': channel<DeviceSummary>()(z.strictObject({ identity, group: groupName.nullable().optional(), keys: deviceKeys, reuseIdentity: z.boolean().optional() })),
   /** Main asks for the file (CSV or JSON, by extension unless given), reads it and imports it, reporting progress. */
   'devices.importFile': channel<FileOutcome<{ readonly report: ImportReport }>>()(
-    z.strictObject({ format: z.enum(['auto', 'csv', 'json']).optional() }),
+    z.strictObject({ format: z.enum(['auto', 'csv', 'json']).optional(), reuseIdentity: z.boolean().optional() }),
   ),
   'devices.revoke': channel<DeviceSummary>()(z.strictObject({ identity, reason })),
   'devices.clearPossibleClone': channel<DeviceSummary>()(z.strictObject({ identity })),

@@ -190,8 +190,8 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
 
     'devices.list': (query) => devices.list(query),
     'devices.get': ({ identity }) => devices.get(identity),
-    'devices.provision': ({ identity, group, keys }) => devices.provision({ identity, group: group ?? null, keys }),
-    'devices.importFile': async ({ format }, ctx) => {
+    'devices.provision': ({ identity, group, keys, reuseIdentity }) => devices.provision({ identity, group: group ?? null, keys, reuseIdentity: reuseIdentity === true }),
+    'devices.importFile': async ({ format, reuseIdentity }, ctx) => {
       const file = await deps.openFile({
         title: 'Import devices',
         filters: [
@@ -201,7 +201,7 @@ export function createHandlers(services: KeyLadderServices, deps: AppDeps): Hand
       });
       if (file === null) return { canceled: true };
       const chosen = format === undefined || format === 'auto' ? (file.toLowerCase().endsWith('.json') ? 'json' : 'csv') : format;
-      const report = await devices.import(await readFile(file, 'utf8'), chosen, ctx.progress);
+      const report = await devices.import(await readFile(file, 'utf8'), chosen, ctx.progress, { reuseIdentity: reuseIdentity === true });
       return { canceled: false, file, report };
     },
     'devices.revoke': ({ identity, reason }) => devices.revoke(identity, reason),

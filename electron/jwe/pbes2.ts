@@ -16,12 +16,13 @@
 // result, so nothing tells them apart. A primitive that breaks is a
 // CryptoFailure (INTERNAL_ERROR), never "wrong passphrase".
 
-import { createCipheriv, createDecipheriv, pbkdf2, randomBytes } from 'node:crypto';
+import { createDecipheriv, pbkdf2, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { decodeBase64Url } from '../encoding/base64.js';
 import { fromUtf8 } from '../encoding/bytes.js';
 import { aesKeyUnwrap, aesKeyWrap } from './aesKeyWrap.js';
 import { CryptoFailure } from './cryptoFailure.js';
+import { a256gcmJweStream, type JweStream } from './gcmStream.js';
 import { MAX_JSON_DEPTH, parseStrictJson } from '../encoding/strictJson.js';
 
 export const PBES2_ALG = 'PBES2-HS512+A256KW';
@@ -85,7 +86,7 @@ export async function pbes2Encrypt(plaintext: Uint8Array, passphrase: Uint8Array
  * each piece after the push). Only a piece of plaintext and of ciphertext is
  * in memory at a time. The content key is zeroed when it returns or throws.
  */
-export async function pbes2EncryptStream(passphrase: Uint8Array, options: Pbes2Options): Promise<(sink: (chunk: Uint8Array) => void, produce: (push: (piece: Uint8Array) => void) => void) => void> {
+export async function pbes2EncryptStream(passphrase: Uint8Array, options: Pbes2Options): Promise<JweStream> {
   const { iterations } = options;
   if (!Number.isInteger(iterations) || iterations < MIN_PBES2_COUNT || iterations > MAX_PBES2_COUNT) {
     throw new RangeError(`PBES2 needs an iteration count from ${MIN_PBES2_COUNT} to ${MAX_PBES2_COUNT}.`);
@@ -104,38 +105,7 @@ export async function pbes2EncryptStream(passphrase: Uint8Array, options: Pbes2O
   } finally {
     kek.fill(0);
   }
-  return (sink, produce) => {
-    try {
-      const iv = randomBytes(IV_LENGTH);
-      sink(Buffer.from(`${headerB64}.${encryptedKey.toString('base64url')}.${iv.toString('base64url')}.`, 'latin1'));
-      let cipher;
-      try {
-        cipher = createCipheriv('aes-256-gcm', cek, iv, { authTagLength: TAG_LENGTH });
-        cipher.setAAD(Buffer.from(headerB64, 'latin1'));
-      } catch (cause) {
-        throw new CryptoFailure('AES-256-GCM (encrypt)', cause);
-      }
-      // base64url in pieces: whole groups of 3 bytes each time, the rest carried to the next piece.
-      let carry: Buffer = Buffer.alloc(0);
-      const encode = (bytes: Buffer, last: boolean) => {
-        const all = carry.length ? Buffer.concat([carry, bytes]) : bytes;
-        const cut = last ? all.length : all.length - (all.length % 3);
-        if (cut > 0) sink(Buffer.from(all.subarray(0, cut).toString('base64url'), 'latin1'));
-        carry = Buffer.from(all.subarray(cut));
-      };
-      produce((piece) => encode(cipher.update(piece), false));
-      let tag: Buffer;
-      try {
-        encode(cipher.final(), true);
-        tag = cipher.getAuthTag();
-      } catch (cause) {
-        throw new CryptoFailure('AES-256-GCM (encrypt)', cause);
-      }
-      sink(Buffer.from(`.${tag.toString('base64url')}`, 'latin1'));
-    } finally {
-      cek.fill(0);
-    }
-  };
+  return a256gcmJweStream(headerB64, encryptedKey, cek);
 }
 
 interface ParsedJwe {

@@ -14,6 +14,7 @@
 // kind stays with jose (RSA-OAEP and AES-GCM work on both runtimes). Both are
 // standard JWEs that jose opens.
 
+import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
 import { CompactEncrypt, compactDecrypt, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import { algorithmVerdict } from '../jose/algorithms.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
@@ -21,6 +22,7 @@ import { CryptoFailure } from '../jwe/cryptoFailure.js';
 import { parseStrictJson } from '../encoding/strictJson.js';
 import { tooDeep } from './strictJsonInput.js';
 import { Pbes2Error, pbes2Decrypt, pbes2Encrypt, pbes2EncryptStream } from '../jwe/pbes2.js';
+import { a256gcmJweStream, GCM_KEY_LENGTH, type JweStream } from '../jwe/gcmStream.js';
 import type { ChunkProducer } from './delivery.js';
 import { MIN_PASSPHRASE_LENGTH } from '../../db/kdf.js';
 import type { BundleProtection } from './types.js';
@@ -102,19 +104,47 @@ export async function sealBundle(kind: BundleKind, payload: unknown, protection:
   }
 }
 
+/** The protections a bundle can be written under as it is made (sealBundleStream). */
+export type StreamedProtection = Extract<BundleProtection, { readonly kind: 'passphrase' | 'rsa' }>;
+export const isStreamable = (protection: BundleProtection): protection is StreamedProtection => protection?.kind === 'passphrase' || protection?.kind === 'rsa';
+
+async function passphraseStream(kind: BundleKind, passphrase: string): Promise<JweStream> {
+  checkBundlePassphrase(passphrase);
+  return withPassphraseBytes(passphrase, (bytes) => pbes2EncryptStream(bytes, { iterations: PBES2_ITERATIONS, header: { cty: kind } }));
+}
+
+/** RSA-OAEP-256 with A256GCM, as sealBundle's jose CompactEncrypt makes it: the CEK encrypted to the key, then the body streamed. */
+async function rsaStream(kind: BundleKind, publicJwk: Readonly<Record<string, unknown>>): Promise<JweStream> {
+  const jwk = checkAdHocRecipient(JSON.stringify(publicJwk));
+  // The same checks and refusals as a bundle made whole (size, exponent, kind).
+  await recipientKey(jwk, 'public');
+  const key = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+  const headerB64 = Buffer.from(JSON.stringify({ alg: RSA_ALG, enc: ENC, cty: kind }), 'utf8').toString('base64url');
+  const cek = randomBytes(GCM_KEY_LENGTH);
+  let encryptedKey: Buffer;
+  try {
+    encryptedKey = publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, cek);
+  } catch (e) {
+    cek.fill(0);
+    throw e;
+  }
+  return a256gcmJweStream(headerB64, encryptedKey, cek);
+}
+
 /** How much plaintext a streamed bundle encrypts at a time. */
 const PIECE_CHARS = 64 * 1024;
 
 /**
- * sealBundle for a passphrase bundle too large to hold twice: the same JWE
- * (the same envelope around the payload), written as it is made. The key is
- * derived now; the returned producer, run once by the delivery, asks
- * `writePayload` for the payload's JSON text in pieces, and encrypts and
- * writes each piece (zeroed after) before the next is made.
+ * sealBundle for a passphrase or RSA bundle too large to hold twice: the same
+ * JWE (the same envelope around the payload), written as it is made. The key
+ * is derived (passphrase) or the CEK encrypted (RSA-OAEP-256) now; the
+ * returned producer, run once by the delivery, asks `writePayload` for the
+ * payload's JSON text in pieces, and encrypts and writes each piece (zeroed
+ * after) before the next is made. A keyring recipient's bundle is signed
+ * first (a nested JWT), and a signature needs the whole payload: it is made whole.
  */
-export async function sealBundleStream(kind: BundleKind, protection: { readonly kind: 'passphrase'; readonly passphrase: string }, writePayload: (push: (json: string) => void) => void): Promise<ChunkProducer> {
-  checkBundlePassphrase(protection.passphrase);
-  const encrypt = await withPassphraseBytes(protection.passphrase, (passphrase) => pbes2EncryptStream(passphrase, { iterations: PBES2_ITERATIONS, header: { cty: kind } }));
+export async function sealBundleStream(kind: BundleKind, protection: StreamedProtection, writePayload: (push: (json: string) => void) => void): Promise<ChunkProducer> {
+  const encrypt = protection.kind === 'passphrase' ? await passphraseStream(kind, protection.passphrase) : await rsaStream(kind, protection.publicJwk);
   const head = JSON.stringify({ format: kind, version: 1, createdAt: new Date().toISOString(), payload: null });
   const [open, close] = [head.slice(0, -'null}'.length), '}'];
   return (sink) => encrypt(sink, (pushBytes) => {

@@ -39,12 +39,12 @@ import { DEFAULT_PAYLOAD_LIMITS, parseMessage, type ParsedMessage } from '../msl
 import { openPayloadChunk, PayloadSequence } from '../msl/payloadChunk.js';
 import { RsaCryptoContext } from '../msl/rsaContext.js';
 import { SymmetricCryptoContext } from '../msl/symmetricContext.js';
-import { Fields } from '../msl/fields.js';
+import { Fields, type JsonObject } from '../msl/fields.js';
 import { decodeBase64 } from '../encoding/base64.js';
 import { fromUtf8 } from '../encoding/bytes.js';
 import { withheldPayload, type Withheld } from '../jose/keyMembers.js';
 import { ServiceError, ServiceErrorCode } from './errors.js';
-import { checkTokenIdentity, entityContext } from './mslEntities.js';
+import { checkTokenIdentity, entityContext, identityEpoch, tokenEpoch } from './mslEntities.js';
 import type { MslKeyService } from './mslKeys.js';
 import type { StoreSession } from './session.js';
 
@@ -86,12 +86,14 @@ export interface MslTokenView {
    * record of the serial (a token of the MSL server whose keys were imported,
    * or one whose serial was forgotten after its retention).
    * 'identity-mismatch': the serial is recorded for another identity.
+   * 'deleted-device': issued here to a device since deleted (its epoch is not
+   * its identity's now; mslEntities.ts), whatever device holds the identity now.
    */
-  readonly issued?: { readonly byThisStore: 'yes' | 'keys-only' | 'identity-mismatch'; readonly newestSequence?: number };
+  readonly issued?: { readonly byThisStore: 'yes' | 'keys-only' | 'identity-mismatch' | 'deleted-device'; readonly newestSequence?: number };
   /**
    * Why the responder would refuse a message under this token now, though it
    * opens (mslEntities.ts checkTokenIdentity): its identity revoked or gone
-   * from this store (MASTERTOKEN_IDENTITY_REVOKED, with the detail).
+   * from this store, or its device deleted (MASTERTOKEN_IDENTITY_REVOKED, with the detail).
    */
   readonly refusedNow?: string;
 }
@@ -378,9 +380,9 @@ export class MslInspectService {
   }
 
   /** The responder's refusal of the token's identity (a revoked or unknown device), if any. */
-  private refusedNow(identity: string): { refusedNow?: string } {
+  private refusedNow(token: { identity: string; issuerdata?: JsonObject }): { refusedNow?: string } {
     try {
-      checkTokenIdentity(this.session.store(), identity);
+      checkTokenIdentity(this.session.store(), token);
       return {};
     } catch (e) {
       if (!(e instanceof MslError)) throw e;
@@ -389,8 +391,12 @@ export class MslInspectService {
   }
 
   /** Whether the store's token bookkeeping records this serial for this identity (mslTokens.ts). */
-  private issued(serial: number, identity: string): NonNullable<MslTokenView['issued']> {
-    const row = this.session.store().mslTokens.get(serial);
+  private issued(serial: number, token: { identity: string; issuerdata?: JsonObject }): NonNullable<MslTokenView['issued']> {
+    const identity = token.identity;
+    const store = this.session.store();
+    // The serial's bookkeeping outlives the device (it expires with the token); the epoch says whose it was.
+    if (tokenEpoch(token.issuerdata) !== identityEpoch(store, identity)) return { byThisStore: 'deleted-device' };
+    const row = store.mslTokens.get(serial);
     if (row === undefined) return { byThisStore: 'keys-only' };
     return { byThisStore: row.identity === identity ? 'yes' : 'identity-mismatch', newestSequence: row.sequence };
   }
@@ -454,8 +460,8 @@ export class MslInspectService {
           view: {
             ...numbers,
             opened: { identity: opened.identity, tokenKeyGeneration: generations[opened.contextIndex]!.generation, sessionKcvs },
-            issued: this.issued(token.serialNumber, opened.identity),
-            ...this.refusedNow(opened.identity),
+            issued: this.issued(token.serialNumber, opened),
+            ...this.refusedNow(opened),
           },
           session: sessionContext(opened, opened.identity, opened.keys),
         };

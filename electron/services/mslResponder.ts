@@ -46,7 +46,7 @@ import type { MslApi, MslMessageSummary, MslOutcome } from './api.js';
 import { describeError, ServiceError, ServiceErrorCode } from './errors.js';
 import { zeroSessionKeys, type ExchangeService, type MslAuditContext, type MslIssued } from './exchanges.js';
 import type { MslTokenService } from './mslTokens.js';
-import { checkTokenIdentity, entityContext } from './mslEntities.js';
+import { checkTokenIdentity, entityContext, epochIssuerData, identityEpoch } from './mslEntities.js';
 import type { StoreSession } from './session.js';
 
 /** The server's signing identity (the store's active MSL identity). */
@@ -203,6 +203,8 @@ export class MslResponderService implements MslApi {
     let headerCtx: MslCryptoContext;
     let header: HeaderData;
     let identity: string;
+    // The identity's epoch the sender proved (mslEntities.ts): the new token carries it.
+    let epoch: number;
     try {
       if (parsed.entityAuth !== undefined) {
         const entity = parsed.entityAuth;
@@ -210,6 +212,8 @@ export class MslResponderService implements MslApi {
         setIdentity(identity);
         details['scheme'] = entity.scheme;
         if (entity.scheme !== 'PSK' && entity.scheme !== 'MGK') throw new MslError('ENTITYAUTH_FACTORY_NOT_FOUND', entity.scheme);
+        // Before the keys, not after (identityEpoch says why).
+        epoch = identityEpoch(store, identity);
         headerCtx = entityContext(store, identity, entity.scheme);
       } else {
         details['scheme'] = 'MASTERTOKEN';
@@ -218,7 +222,7 @@ export class MslResponderService implements MslApi {
         token = this.openToken(parsed);
         identity = token.identity;
         setIdentity(identity);
-        checkTokenIdentity(store, identity);
+        epoch = checkTokenIdentity(store, token);
         headerCtx = sessionContext(token, identity, token.keys);
       }
       header = openHeader(parsed, headerCtx);
@@ -256,7 +260,7 @@ export class MslResponderService implements MslApi {
         sent.payloadBytesOut = header.handshake ? 0 : payload.data.length;
         return answer;
       }
-      const issued = this.keyExchange(identity, keyRequest!, token, nowMs, details, audit);
+      const issued = this.keyExchange(identity, epoch, keyRequest!, token, nowMs, details, audit);
       try {
         const headerText = writeMessageHeader(sender, { ...base, keyResponseDataJson: issued.keyResponseDataJson }, senderCtx);
         const chunks = header.handshake ? [] : this.chunks(responseId, payload.data, compression, issued.context);
@@ -310,7 +314,7 @@ export class MslResponderService implements MslApi {
    * exchange writes nothing but its audit row. The exchange service audits
    * refusals itself; they come back as AuditedRefusal.
    */
-  private keyExchange(identity: string, keyRequest: KeyRequestData, token: OpenedMasterToken | undefined, nowMs: number, details: Details, audit: () => MslAuditContext) {
+  private keyExchange(identity: string, epoch: number, keyRequest: KeyRequestData, token: OpenedMasterToken | undefined, nowMs: number, details: Details, audit: () => MslAuditContext) {
     const times = this.times();
     const nowSeconds = Math.floor(nowMs / 1000);
     const expiresAt = new Date((nowSeconds + times.expiration) * 1000);
@@ -346,7 +350,7 @@ export class MslResponderService implements MslApi {
       const issuing = tokenKeys[0];
       if (issuing === undefined) throw new MslError('INTERNAL_EXCEPTION', 'NO_TOKEN_KEYS');
       const sessionKeys = { encryptionKey: keys.kenc, hmacKey: keys.khmac };
-      const issued = issueMasterToken(numbers!, identity, sessionKeys, this.tokenContext(issuing));
+      const issued = issueMasterToken(numbers!, identity, sessionKeys, this.tokenContext(issuing), epochIssuerData(epoch));
       const context = sessionContext(numbers!, identity, sessionKeys);
       return {
         keyResponseDataJson: keyResponseDataJson(issued.text, result.keydataJson),

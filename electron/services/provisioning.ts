@@ -11,7 +11,7 @@ import { setImmediate as nextTick } from 'node:timers/promises';
 import type { DeviceRow, DeviceScope } from '../../db/repositories/devices.js';
 import type { GroupRow } from '../../db/repositories/groups.js';
 import type { DeviceApi, GroupApi, GroupKeyInput, ImportFormat, ProvisionRequest } from './api.js';
-import { protectionDetails, sealBundle, sealBundleStream } from './bundles.js';
+import { isStreamable, protectionDetails, sealBundle, sealBundleStream } from './bundles.js';
 import { deliverChunksThenRecord, deliverThenRecord, type Delivery } from './delivery.js';
 import { GROUP_NAMES, keysFromInput, sealDeviceKeys, sealTriple, type DeviceKeyInput, type SealedTriple, type TripleInput } from './deviceKeys.js';
 import { ServiceError, ServiceErrorCode, describeError } from './errors.js';
@@ -319,16 +319,16 @@ export class DeviceService implements DeviceApi {
   }
 
   /**
-   * A passphrase bundle into a delivery that writes pieces (a file) is
+   * A passphrase or RSA bundle into a delivery that writes pieces (a file) is
    * written as it is made, one device after another (sealBundleStream): a
    * million devices never in memory at once, and '' is returned. Any other
    * bundle is made whole, at most MAX_EXPORT devices, and returned.
    */
   async exportBundle(identities: readonly string[], protection: BundleProtection, delivery?: Delivery): Promise<string> {
-    const streamed = protection?.kind === 'passphrase' && delivery?.writeChunks !== undefined;
+    const streamed = isStreamable(protection) && delivery?.writeChunks !== undefined;
     const max = streamed ? MAX_SELECTION : MAX_EXPORT;
     if (!Array.isArray(identities) || identities.length === 0 || identities.length > max) {
-      throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `Export 1 to ${max.toLocaleString('en')} devices at a time${streamed ? '' : ' (up to 1,000,000 to a passphrase, into a file)'}.`);
+      throw new ServiceError(ServiceErrorCode.INVALID_ARGUMENT, `Export 1 to ${max.toLocaleString('en')} devices at a time${streamed ? '' : ' (up to 1,000,000 to a passphrase or an RSA key, into a file)'}.`);
     }
     const store = this.session.store();
     const checked = identities.map((input) => checkIdentity(input));

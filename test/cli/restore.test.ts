@@ -5,7 +5,7 @@
 import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli } from '../support/cli.js';
+import { cli, cliProcessAsync } from '../support/cli.js';
 import { tempDir } from '../support/services.js';
 import { storeHashes } from '../support/storeFiles.js';
 import { hasScript, onTerminal } from '../support/terminal.js';
@@ -121,3 +121,33 @@ describe.skipIf(!hasScript())('on a real terminal', () => {
     expect(replacedFolders()).toEqual(folders);
   });
 });
+
+describe('a backup racing a restore (issue 22, item 4)', () => {
+  it('either completes, or is refused with a message that says the store is busy (STORE_IN_USE), never STORE_CORRUPT; the store verifies after', async () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const outcomes: Array<{ what: string; code: number; stderr: string }> = [];
+    // The store's own backup as it is now (the tests above restored another store's).
+    const own = join(dir, 'race-own.klbak');
+    expect((await cli([...S, 'backup', own])).code).toBe(0);
+    for (let round = 0; round < 3; round++) {
+      const restore = cliProcessAsync([...S, 'restore', own, '--yes']).then((r) => outcomes.push({ what: 'restore', ...r }));
+      // Backups started before, during and after the restore's swap (a process starts in about 0.3 s here).
+      const backups = [0, 150, 400, 800].map(async (delay, i) => {
+        await sleep(delay);
+        const r = await cliProcessAsync([...S, 'backup', join(dir, `race-${round}-${i}.klbak`)]);
+        outcomes.push({ what: 'backup', ...r });
+      });
+      await Promise.all([restore, ...backups]);
+    }
+    for (const o of outcomes) {
+      expect(o.stderr, `${o.what}: ${o.stderr}`).not.toContain('STORE_CORRUPT');
+      expect(o.stderr, `${o.what}: ${o.stderr}`).not.toMatch(/damaged|INTERNAL_ERROR/);
+      if (o.code !== 0) expect(o.stderr, `${o.what}: ${o.stderr}`).toMatch(/\[STORE_IN_USE\]/);
+    }
+    // At least one of each went through: the race was run, not avoided.
+    expect(outcomes.some((o) => o.what === 'backup' && o.code === 0)).toBe(true);
+    expect(outcomes.some((o) => o.what === 'restore' && o.code === 0)).toBe(true);
+    expect((await cli([...S, 'verify'])).code).toBe(0);
+  }, 180_000);
+});
+

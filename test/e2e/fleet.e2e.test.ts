@@ -73,4 +73,55 @@ d('deleting devices in the app', () => {
     await h.screenshot('delete-refused');
     expect(h.problems.filter((p) => !p.includes('DEVICE_DELETED'))).toEqual([]);
   });
+
+  it('deletes by model group, then by prefix, as the export selects them: the typed count is what main counted', async () => {
+    h.services.groups.add('G-E2E', { kind: 'generate' });
+    for (const id of ['BATCH-0', 'BATCH-1', 'BATCH-2', 'BATCH-3', 'BATCH-4']) h.services.devices.provision({ identity: id, group: id < 'BATCH-2' ? 'G-E2E' : null, keys: { kind: 'generate' } });
+    await h.page.keyboard.press('Escape');
+    await nav('Overview');
+    await nav('Devices');
+    await visible(h.page.getByText('7 provisioned'));
+    await h.page.getByRole('button', { name: 'Delete devices…', exact: true }).click();
+    await dialog().getByRole('radio', { name: /Every device of the model group/ }).check();
+    await visible(dialog().getByText('2 devices are deleted'));
+    await dialog().getByLabel('Number of devices to delete').fill('2');
+    await h.screenshot('delete-group-confirm');
+    await dialog().getByRole('button', { name: 'Delete 2 devices' }).click();
+    await visible(h.page.getByText('5 provisioned'));
+    expect(h.services.devices.list({ prefix: 'BATCH-' }).items.map((x) => x.identity)).toEqual(['BATCH-2', 'BATCH-3', 'BATCH-4']);
+
+    await h.page.getByRole('button', { name: 'Delete devices…', exact: true }).click();
+    await dialog().getByLabel('Identity prefix').fill('BATCH-');
+    await visible(dialog().getByText('3 devices are deleted'));
+    // A device added meanwhile: the count typed is no longer what the prefix holds, and nothing is deleted.
+    h.services.devices.provision({ identity: 'BATCH-5', keys: { kind: 'generate' } });
+    await dialog().getByLabel('Number of devices to delete').fill('3');
+    await dialog().getByRole('button', { name: 'Delete 3 devices' }).click();
+    await visible(dialog().getByText('Nothing was deleted'));
+    expect(h.services.devices.list({ prefix: 'BATCH-' }).total).toBe(4);
+    await dialog().getByRole('button', { name: 'Cancel' }).click();
+    await h.page.getByRole('button', { name: 'Delete devices…', exact: true }).click();
+    await dialog().getByLabel('Identity prefix').fill('BATCH-');
+    await visible(dialog().getByText('4 devices are deleted'));
+    await dialog().getByLabel('Number of devices to delete').fill('4');
+    await dialog().getByRole('button', { name: 'Delete 4 devices' }).click();
+    await visible(h.page.getByText('2 provisioned'));
+    expect(h.services.devices.list({ prefix: 'BATCH-' }).total).toBe(0);
+  });
+
+  it('provisions a deleted identity again only with the reuse box ticked; refused with the advice that names it otherwise', async () => {
+    await h.page.getByRole('button', { name: 'Add device', exact: true }).click();
+    await dialog().getByLabel(/^Identity/).fill('BATCH-0');
+    await dialog().getByRole('button', { name: 'Provision device' }).click();
+    await visible(dialog().getByText('The device was not provisioned'));
+    await visible(dialog().getByText(/tick “Reuse a deleted device’s name”/));
+    await h.screenshot('reuse-refused');
+    expect(h.services.devices.list({ prefix: 'BATCH-0' }).total).toBe(0);
+    await dialog().getByLabel(/Reuse a deleted device’s name/).check();
+    await dialog().getByRole('button', { name: 'Provision device' }).click();
+    await visible(dialog().getByText('is provisioned'));
+    expect(h.services.devices.get('BATCH-0').status).toBe('active');
+    expect(h.services.audit.list({ action: 'device.provision' })[0]).toMatchObject({ subject: 'BATCH-0', details: { reusedIdentity: true } });
+    expect(h.problems.filter((p) => !p.includes('DEVICE_DELETED') && !p.includes('NOT_CONFIRMED'))).toEqual([]);
+  });
 });

@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createHandlers, type AppDeps } from '../../electron/ipc/handlers.js';
+import { adviceFor } from '../../renderer/src/api/advice.js';
+import { openTestServices } from '../support/services.js';
 import type { KeyLadderServices } from '../../electron/services/api.js';
 import { deliverThenRecord, type Delivery } from '../../electron/services/delivery.js';
 
@@ -71,7 +73,7 @@ describe('IPC handlers', () => {
     const { services, calls } = spyServices({ total: 1, imported: 1, failed: [] });
     const h = createHandlers(services, deps(file, null));
     expect(await h['devices.importFile']({ format: 'auto' }, ctx)).toEqual({ canceled: false, file, report: { total: 1, imported: 1, failed: [] } });
-    expect(calls).toEqual(['devices.import("[{\\"identity\\":\\"A\\"}]", "json", fn)']);
+    expect(calls).toEqual(['devices.import("[{\\"identity\\":\\"A\\"}]", "json", fn, {"reuseIdentity":false})']);
   });
 
   it('write exports to the chosen file, readable by the owner only, and return no key material', async () => {
@@ -115,7 +117,7 @@ describe('IPC handlers', () => {
     expect(calls).toEqual([
       'store.unlock("pw", "Alice")',
       'store.status()',
-      'devices.provision({"identity":"A","group":null,"keys":{"kind":"generate"}})',
+      'devices.provision({"identity":"A","group":null,"keys":{"kind":"generate"},"reuseIdentity":false})',
       'exchanges.simulate("A", {"rungs":3,"mechanism":"PSK","profile":"msl"})',
       'issuers.destroy(2, "compromised")',
     ]);
@@ -294,5 +296,76 @@ describe('devices.delete', () => {
       { selection: { kind: 'prefix', prefix: '' }, confirm: 1 },
       { selection: { kind: 'all' }, confirm: 1, reuse: true },
     ]) expect(ok(bad), JSON.stringify(bad)).toBe(false);
+  });
+});
+
+describe('reusing a deleted identity from the app', () => {
+  it('passes reuseIdentity to the services only when ticked; an absent tick is false', async () => {
+    const { services, calls } = spyServices({ identity: 'A' });
+    const h = createHandlers(services, deps(null, null));
+    await h['devices.provision']({ identity: 'A', keys: { kind: 'generate' } }, ctx);
+    await h['devices.provision']({ identity: 'A', keys: { kind: 'generate' }, reuseIdentity: true }, ctx);
+    expect(calls).toEqual([
+      'devices.provision({"identity":"A","group":null,"keys":{"kind":"generate"},"reuseIdentity":false})',
+      'devices.provision({"identity":"A","group":null,"keys":{"kind":"generate"},"reuseIdentity":true})',
+    ]);
+  });
+
+  it('passes the import\'s tick with the file\'s text', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'devices.csv');
+    writeFileSync(file, 'identity\nA\n');
+    for (const reuseIdentity of [undefined, true]) {
+      const { services, calls } = spyServices({ total: 1, imported: 1, failed: [] });
+      await createHandlers(services, deps(file, null))['devices.importFile']({ format: 'csv', ...(reuseIdentity ? { reuseIdentity } : {}) }, ctx);
+      expect(calls).toEqual([`devices.import("identity\\nA\\n", "csv", fn, {"reuseIdentity":${reuseIdentity === true}})`]);
+    }
+  });
+
+  it('validates the tick: a boolean or absent, nothing else', async () => {
+    const { contract } = await import('../../electron/ipc/contract.js');
+    const provision = (request: unknown) => contract['devices.provision'].request.safeParse(request).success;
+    const importFile = (request: unknown) => contract['devices.importFile'].request.safeParse(request).success;
+    expect(provision({ identity: 'A', keys: { kind: 'generate' }, reuseIdentity: true })).toBe(true);
+    expect(provision({ identity: 'A', keys: { kind: 'generate' }, reuseIdentity: false })).toBe(true);
+    expect(importFile({ reuseIdentity: true })).toBe(true);
+    for (const bad of ['yes', 1, null, 'true']) {
+      expect(provision({ identity: 'A', keys: { kind: 'generate' }, reuseIdentity: bad }), String(bad)).toBe(false);
+      expect(importFile({ format: 'csv', reuseIdentity: bad }), String(bad)).toBe(false);
+    }
+    expect(provision({ identity: 'A', keys: { kind: 'generate' }, reuse: true })).toBe(false);
+    expect(importFile({ reuse: true })).toBe(false);
+  });
+
+  it('refuses a deleted identity without the tick (DEVICE_DELETED, with the app\'s advice naming the tick), and provisions it with it', async () => {
+    const t = await openTestServices();
+    try {
+      const h = createHandlers(t.services, deps(null, null));
+      await h['devices.provision']({ identity: 'ESN-R', keys: { kind: 'generate' } }, ctx);
+      await h['devices.delete']({ selection: { kind: 'identities', identities: ['ESN-R'] }, confirm: 1 }, ctx);
+      await expect(Promise.resolve().then(() => h['devices.provision']({ identity: 'ESN-R', keys: { kind: 'generate' } }, ctx))).rejects.toMatchObject({ code: 'DEVICE_DELETED' });
+      expect(adviceFor('DEVICE_DELETED')).toContain('Reuse a deleted device’s name');
+      expect(await h['devices.provision']({ identity: 'ESN-R', keys: { kind: 'generate' }, reuseIdentity: true }, ctx)).toMatchObject({ identity: 'ESN-R', status: 'active' });
+      expect(t.services.audit.list({ action: 'device.provision' })[0]).toMatchObject({ subject: 'ESN-R', details: { reusedIdentity: true } });
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('deletes by group or prefix from the app, the typed count checked against what main selects', async () => {
+    const t = await openTestServices();
+    try {
+      const s = t.services;
+      s.groups.add('G1', { kind: 'generate' });
+      for (const id of ['LOT-A1', 'LOT-A2', 'OTHER-1']) s.devices.provision({ identity: id, group: id === 'LOT-A2' ? 'G1' : null, keys: { kind: 'generate' } });
+      const h = createHandlers(s, deps(null, null));
+      await expect(h['devices.delete']({ selection: { kind: 'prefix', prefix: 'LOT-' }, confirm: 1 }, ctx)).rejects.toMatchObject({ code: 'NOT_CONFIRMED' });
+      expect(s.devices.list().total).toBe(3);
+      expect(await h['devices.delete']({ selection: { kind: 'group', group: 'G1' }, confirm: 1 }, ctx)).toMatchObject({ deleted: 1 });
+      expect(await h['devices.delete']({ selection: { kind: 'prefix', prefix: 'LOT-' }, confirm: 1 }, ctx)).toMatchObject({ deleted: 1 });
+      expect(s.devices.list().items.map((d) => d.identity)).toEqual(['OTHER-1']);
+    } finally {
+      t.cleanup();
+    }
   });
 });

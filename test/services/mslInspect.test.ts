@@ -213,6 +213,24 @@ describe('MslInspectService.inspect', () => {
     expect(svc.inspect(messageBytes('001', 'request'))).toMatchObject({ signature: 'not checked', problemCode: 'ENTITY_REVOKED' });
   });
 
+  it("a token of a deleted device says the responder's refusal (DEVICE_DELETED) and whose it was, also once the identity is provisioned again; the new device's token does not", async () => {
+    const svc = await inspector();
+    const s = t!.services;
+    s.devices.deleteSelected({ kind: 'identities', identities: ['client1'] });
+    const deletedToken = { opened: { identity: 'client1' }, issued: { byThisStore: 'deleted-device' }, refusedNow: 'MASTERTOKEN_IDENTITY_REVOKED (DEVICE_DELETED)' };
+    expect(svc.inspect(messageBytes('003', 'request'))).toMatchObject({ signature: 'valid', sender: { kind: 'master-token', token: deletedToken } });
+    const psk = client1Psk();
+    s.devices.provision({ identity: 'client1', keys: { kind: 'kpe-kph', kpe: hex(psk.kpe), kph: hex(psk.kph) }, reuseIdentity: true });
+    expect(svc.inspect(messageBytes('003', 'request'))).toMatchObject({ signature: 'valid', sender: { kind: 'master-token', token: deletedToken } });
+    // The reused identity's first contact, answered by this store's responder: its token is the new device's.
+    const answered = s.mslResponder.answer(messageBytes('001', 'request'), { client: '127.0.0.1' });
+    expect(answered.kind).toBe('answered');
+    s.exchanges.flush();
+    const fresh = svc.inspect(answered.body).header?.keyResponse?.masterToken;
+    expect(fresh).toMatchObject({ opened: { identity: 'client1' }, issued: { byThisStore: 'yes' } });
+    expect(fresh).not.toHaveProperty('refusedNow');
+  });
+
   it('writes nothing: no audit record, no device bookkeeping', async () => {
     const svc = await inspector();
     const before = t!.services.audit.list({}).length;

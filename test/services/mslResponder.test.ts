@@ -245,6 +245,54 @@ describe('the whole flow with our own client', () => {
     expect(answer(new TestClient().request({ renew: 'PSK' }))).toMatchObject({ kind: 'error-header', code: 'ENTITY_REVOKED' });
   });
 
+  it('a deleted device\'s token is refused, also once its identity is provisioned again (--reuse-identity): the new device\'s own tokens work', async () => {
+    const { services: s, clock } = await setup(1_796_626_900);
+    const old = new TestClient();
+    old.accept(answer(old.request({ renew: 'PSK' })).body, kpw);
+    const oldToken = old.token!;
+    const refusedOld = (): void => {
+      old.token = oldToken;
+      const out = answer(old.request());
+      expect(out).toMatchObject({ kind: 'error-header', code: 'MASTERTOKEN_IDENTITY_REVOKED' });
+      expect(decode(out.body).data).toMatchObject({ errorcode: 3, internalcode: 101013 });
+      s.exchanges.flush();
+      expect(s.audit.list({ action: 'msl', outcome: 'refused' })[0]).toMatchObject({ subject: 'client1', details: { code: 'MASTERTOKEN_IDENTITY_REVOKED', reason: 'DEVICE_DELETED' } });
+    };
+    s.devices.deleteSelected({ kind: 'identities', identities: ['client1'] });
+    refusedOld();
+
+    // The identity provisioned again on purpose, even with the very same keys: the old token stays refused.
+    s.devices.provision({ identity: 'client1', keys: { kind: 'kpe-kph', kpe: Buffer.from(psk.kpe).toString('hex'), kph: Buffer.from(psk.kph).toString('hex') }, reuseIdentity: true });
+    refusedOld();
+    // Renewal under the old token (a key request, PSK or WRAP) is refused the same way, before any key exchange.
+    clock.now = new Date(clock.now.getTime() + 6_000);
+    old.token = oldToken;
+    expect(answer(old.request({ renew: 'PSK' }))).toMatchObject({ kind: 'error-header', code: 'MASTERTOKEN_IDENTITY_REVOKED' });
+    old.token = oldToken;
+    expect(answer(old.request({ renew: 'WRAP' }))).toMatchObject({ kind: 'error-header', code: 'MASTERTOKEN_IDENTITY_REVOKED' });
+
+    // The new device: its first contact, a message under its token, a renewal, a message under the renewed one.
+    const now = new TestClient();
+    now.accept(answer(now.request({ renew: 'PSK' })).body, kpw);
+    expect(now.token!.serial).not.toBe(oldToken.serial);
+    expect(now.accept(answer(now.request({ payload: Buffer.from('new device') })).body).payload!.data.toString()).toBe('new device');
+    clock.now = new Date(clock.now.getTime() + 6_000);
+    expect(now.accept(answer(now.request({ renew: 'PSK' })).body, kpw).keyResponse).toBeDefined();
+    expect(now.token).toMatchObject({ sequence: 1 });
+    expect(now.accept(answer(now.request({ payload: Buffer.from('renewed') })).body).payload!.data.toString()).toBe('renewed');
+    refusedOld();
+
+    // A second delete and reuse: the first reused device's tokens are refused in turn.
+    const second = now.token!;
+    s.devices.deleteSelected({ kind: 'identities', identities: ['client1'] });
+    s.devices.provision({ identity: 'client1', keys: { kind: 'kpe-kph', kpe: Buffer.from(psk.kpe).toString('hex'), kph: Buffer.from(psk.kph).toString('hex') }, reuseIdentity: true });
+    now.token = second;
+    expect(answer(now.request())).toMatchObject({ kind: 'error-header', code: 'MASTERTOKEN_IDENTITY_REVOKED' });
+    const third = new TestClient();
+    third.accept(answer(third.request({ renew: 'PSK' })).body, kpw);
+    expect(third.accept(answer(third.request({ payload: Buffer.from('third') })).body).payload!.data.toString()).toBe('third');
+  });
+
   it('WRAP with wrapdata this store cannot open: KEYX_WRAPPING_KEY_MISSING, so the device falls back to PSK', async () => {
     const { clock } = await setup(1_796_626_900);
     const c = new TestClient();

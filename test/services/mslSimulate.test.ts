@@ -46,6 +46,17 @@ describe('MslSimulateService.simulate, in process', () => {
     expect(JSON.stringify(report)).not.toMatch(/[0-9a-fA-F]{32}/);
   });
 
+  it('for an identity deleted and provisioned again (--reuse-identity): the simulated device is the new one, and every step under its tokens passes', async () => {
+    const s = await withClient1();
+    expect((await s.mslSimulate.simulate('client1', { rungs: 1 })).allOk).toBe(true);
+    s.devices.deleteSelected({ kind: 'identities', identities: ['client1'] });
+    const psk = client1Psk();
+    s.devices.provision({ identity: 'client1', keys: { kind: 'kpe-kph', kpe: hex(psk.kpe), kph: hex(psk.kph) }, reuseIdentity: true });
+    const report = await s.mslSimulate.simulate('client1', { rungs: 2 });
+    expect(report.allOk, JSON.stringify(report.steps.filter((x) => !x.ok))).toBe(true);
+    expect(report.steps.find((x) => x.step === 'renewal by WRAP 2')).toMatchObject({ ok: true, renewed: true });
+  });
+
   it('is a test, as exchange simulate is: audited as exchange.test with msl: true (issue 21), never as msl or msl.test', async () => {
     const s = await withClient1();
     const report = await s.mslSimulate.simulate('client1', { rungs: 2 });

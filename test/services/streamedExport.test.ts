@@ -4,6 +4,8 @@
 // record; a device that is not there refuses the export before a file is begun.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
+import { compactDecrypt, importJWK } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { KeyStore } from '../../db/store.js';
 import { fileDelivery } from '../../electron/services/delivery.js';
@@ -65,3 +67,33 @@ describe('a streamed passphrase bundle', () => {
     expect(existsSync(out)).toBe(false);
   });
 });
+
+describe('a streamed RSA bundle', () => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const publicJwk = rsa.publicKey.export({ format: 'jwk' }) as Record<string, unknown>;
+  const privateJwk = rsa.privateKey.export({ format: 'jwk' }) as Record<string, unknown>;
+  const RSA = { kind: 'rsa' as const, publicJwk };
+
+  it('is written piece by piece, opens with jose (RSA-OAEP-256, A256GCM), every device in it', async () => {
+    const { s, identities, out } = await fleet(3000);
+    const delivery = fileDelivery(out, false, '\n');
+    const pieces = vi.spyOn(delivery, 'writeChunks');
+    expect(await s.devices.exportBundle(identities, RSA, delivery)).toBe('');
+    expect(pieces).toHaveBeenCalledOnce();
+    const jwe = readFileSync(out, 'utf8').trim();
+    const { plaintext, protectedHeader } = await compactDecrypt(jwe, await importJWK({ ...privateJwk, alg: 'RSA-OAEP-256' } as never, 'RSA-OAEP-256'));
+    expect(protectedHeader).toEqual({ alg: 'RSA-OAEP-256', enc: 'A256GCM', cty: 'keyladder-provisioning-bundle' });
+    const bundle = JSON.parse(Buffer.from(plaintext).toString('utf8'));
+    expect(bundle.payload.devices.map((d: { identity: string }) => d.identity)).toEqual(identities);
+    expect(bundle.payload.devices[0].kcv).toEqual(s.devices.get(identities[0]!).kcv);
+    expect(s.audit.list({ action: 'device.export', limit: 1 })[0]!.details).toMatchObject({ count: 3000, protection: 'rsa' });
+  });
+
+  it('refuses a weak recipient key as a bundle made whole does, before a file is begun', async () => {
+    const { s, identities, out } = await fleet(2);
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' }) as Record<string, unknown>;
+    await expect(s.devices.exportBundle(identities, { kind: 'rsa', publicJwk: weak }, fileDelivery(out, false))).rejects.toMatchObject({ code: 'RECIPIENT_KEY_INVALID' });
+    expect(existsSync(out)).toBe(false);
+  });
+});
+

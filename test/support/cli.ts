@@ -1,6 +1,6 @@
 // Runs the `keyladder` CLI: in-process through main() (fast), or as the real
 // binary in a child process (exit codes, stdin, the bin shim).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../electron/cli.js';
@@ -66,3 +66,20 @@ export function cliProcess(args: string[], options: { stdin?: string; env?: Reco
   });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
+
+/** The real binary in a child process, not waited for: to run two commands at once (a backup racing a restore). */
+export function cliProcessAsync(args: string[], options: { env?: Record<string, string> } = {}): Promise<CliResult> {
+  const child = spawn(process.execPath, [...childNodeArgs(), join(ROOT, 'bin', 'keyladder.js'), ...args], {
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...testEnv(options.env) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString('utf8'); });
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`keyladder ${args.join(' ')} ran over 60 s`)); }, 60_000);
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr }); });
+  });
+}
+

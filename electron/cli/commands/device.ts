@@ -60,6 +60,8 @@ export const deviceCommands: readonly Command[] = [
           if (p.phase !== 'writing') ctrlC.check('Interrupted: nothing was imported.');
           bar.update(p.done, p.total, p.phase);
         }, { reuseIdentity: ctx.values['reuse-identity'] === true });
+        // A Ctrl-C during the write transaction is handled only now (interrupt.ts).
+        await ctrlC.settle();
       } finally {
         bar.stop();
         ctrlC.stop();

@@ -21,7 +21,7 @@ const ADVICE: Readonly<Record<string, string>> = {
   DEVICE_EXISTS: 'That identity is already provisioned. Search for it in the list, or use another identity.',
   DEVICE_NOT_FOUND: 'Check the identity, or provision the device first.',
   DEVICE_ALREADY_REVOKED: 'Nothing to do: the device is already revoked.',
-  DEVICE_DELETED: 'That identity belonged to a deleted device: nothing is left to delete. To provision it again, say so explicitly (reuse the identity).',
+  DEVICE_DELETED: 'That identity belonged to a deleted device: nothing is left to delete. To provision or import it again on purpose, tick “Reuse a deleted device’s name” (in an import, “Reuse deleted devices’ names”) and try again; its old wrapdata and master tokens stay refused.',
   IDENTITY_LIST_INVALID: 'Fix the identity list: one identity a line, each once, no blank line.',
   GROUP_EXISTS: 'Pick another name, or use the existing group.',
   GROUP_NOT_FOUND: 'Add the model group first (Model groups → Add model group), or leave the group empty.',
