@@ -43,6 +43,20 @@ describe('skips say why', () => {
     expect(silent).toEqual([]);
   });
 
+  it("README's \"Tests that skip, and why\" names every file that can skip, and no file that cannot", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const at = readme.indexOf('**Tests that skip, and why.**');
+    expect(at, 'README has no "Tests that skip, and why" paragraph').toBeGreaterThanOrEqual(0);
+    const section = readme.slice(at, readme.indexOf('\n- ', at)).replace('test/architecture/skipReasons.test.ts', '');
+    const named = new Set([...section.matchAll(/`((?:test\/[\w/]+\/)?[\w.-]+\.test\.ts)`/g)].map((m) => m[1]!.replace(/^.*\//, '')));
+    const skipping = sources(TEST).filter((f) => /\bskipWithReason\(ctx|skipsHere\(|runsHere\(/.test(readFileSync(f, 'utf8')) && f.endsWith('.test.ts'));
+    const byName = new Set(skipping.map((f) => f.replace(/^.*\//, '')));
+    // The e2e files skip together without Chromium; README names them as "the end-to-end tests".
+    const unnamed = [...byName].filter((n) => !named.has(n) && !(n.endsWith('.e2e.test.ts') && n !== 'app.e2e.test.ts' && n !== 'electron.e2e.test.ts'));
+    expect(unnamed).toEqual([]);
+    expect([...named].filter((n) => !byName.has(n))).toEqual([]);
+  });
+
   it('the check itself finds the silent forms', () => {
     expect(silentSkips("if (x) ctx.skip();")).toHaveLength(1);
     expect(silentSkips("describe.skipIf(model)('a', () => {});")).toHaveLength(1);
