@@ -7,6 +7,7 @@ import { cli } from '../support/cli.js';
 import { tempDir } from '../support/services.js';
 import { storeHashes } from '../support/storeFiles.js';
 import { hasScript, onTerminal } from '../support/terminal.js';
+import { skipsHere, NO_PTY } from '../support/skips.js';
 
 const dir = tempDir('keyladder-interrupt-');
 const storeDir = join(dir, 'store');
@@ -17,7 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe.skipIf(!hasScript())('Ctrl-C at a passphrase prompt', () => {
+describe.skipIf(skipsHere(!hasScript(), NO_PTY))('Ctrl-C at a passphrase prompt', () => {
   it('verify: "Cancelled.", exit 130, no INTERNAL_ERROR, the store unchanged', async () => {
     const before = storeHashes(storeDir);
     const r = await onTerminal(['--store', storeDir, 'verify'], [{ when: 'Store passphrase', type: '\x03' }], NO_PASSPHRASE);
@@ -36,7 +37,7 @@ describe.skipIf(!hasScript())('Ctrl-C at a passphrase prompt', () => {
   });
 });
 
-describe.skipIf(!hasScript())('Ctrl-C during device import', () => {
+describe.skipIf(skipsHere(!hasScript(), NO_PTY))('Ctrl-C during device import', () => {
   it('while the rows are checked: "Interrupted: nothing was imported.", exit 130, no device written', async () => {
     const file = join(dir, 'big.csv');
     const rows = ['identity,kpw'];

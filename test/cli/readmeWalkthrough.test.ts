@@ -97,12 +97,49 @@ describe('README walkthrough', () => {
     expect(list.status, list.stderr).toBe(0);
     const items = (JSON.parse(list.stdout) as { items: { identity: string; kcv: { kpw: string } }[] }).items;
     // The bundle holds step 4's devices (ESN-…); step 10's MSL device came later.
-    expect(devices.stdout.trim().split('\n')).toEqual(items.filter((d) => d.identity.startsWith('ESN-')).map((d) => `${d.identity} settop-2026 KCV kpw ${d.kcv.kpw}`));
+    const esn = items.filter((d) => d.identity.startsWith('ESN-'));
+    expect(devices.stdout.trim().split('\n')).toEqual([...esn.map((d) => `${d.identity} settop-2026 KCV kpw ${d.kcv.kpw}`), `Every KCV matches: ${esn.length} devices, 0 groups.`]);
     const group = open('group.jwe');
     expect(group.status, group.stderr).toBe(0);
-    expect(group.stdout).toMatch(/^settop-2026 KCV kdw [0-9A-F]{6}\n$/);
+    expect(group.stdout).toMatch(/^settop-2026 KCV kdw [0-9A-F]{6}\nEvery KCV matches: 0 devices, 1 groups\.\n$/);
     // The wrong passphrase opens nothing.
     const wrong = spawnSync(process.execPath, ['open-bundle.mjs', 'devices.jwe'], { cwd: home, encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', BUNDLE_PASSPHRASE: 'not the passphrase at all' } });
     expect(wrong.status).not.toBe(0);
+  });
+
+  it("the snippet recomputes every KCV: a bundle whose KCV or key does not match is refused, naming the key, and nothing is listed", () => {
+    expect(run.status).toBe(0);
+    // Reseal each real bundle with one change, as jose would (plain Node, like the factory).
+    const reseal = (from: string, to: string, change: string) => {
+      const script = `import { readFileSync, writeFileSync } from 'node:fs';
+import { compactDecrypt, CompactEncrypt } from 'jose';
+const pass = new TextEncoder().encode(process.env.BUNDLE_PASSPHRASE);
+const { plaintext, protectedHeader } = await compactDecrypt(readFileSync(${JSON.stringify(from)}, 'utf8').trim(), pass, { keyManagementAlgorithms: ['PBES2-HS512+A256KW'], contentEncryptionAlgorithms: ['A256GCM'], maxPBES2Count: 600_000 });
+const bundle = JSON.parse(new TextDecoder().decode(plaintext));
+${change}
+const jwe = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(bundle))).setProtectedHeader({ alg: protectedHeader.alg, enc: protectedHeader.enc, cty: protectedHeader.cty }).setKeyManagementParameters({ p2c: 1000 }).encrypt(pass);
+writeFileSync(${JSON.stringify(to)}, jwe);`;
+      writeFileSync(join(home, 'reseal.mjs'), script);
+      const made = spawnSync(process.execPath, ['reseal.mjs'], { cwd: home, encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', BUNDLE_PASSPHRASE } });
+      expect(made.status, made.stderr).toBe(0);
+    };
+    const open = (file: string) => spawnSync(process.execPath, ['open-bundle.mjs', file], { cwd: home, encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', BUNDLE_PASSPHRASE } });
+    // Unchanged, resealed: it opens (the reseal itself is sound).
+    reseal('devices.jwe', 'same.jwe', '');
+    expect(open('same.jwe').status).toBe(0);
+    const cases: [string, string, string, RegExp][] = [
+      ['kcv.jwe', 'devices.jwe', "bundle.payload.devices[1].kcv.kph = bundle.payload.devices[1].kcv.kph === '000000' ? '000001' : '000000';", /ESN-0002: the KCV of kph is [0-9A-F]{6}, the bundle says 00000[01]/],
+      ['key.jwe', 'devices.jwe', "const d = bundle.payload.devices[2]; d.kpw = (d.kpw[0] === '0' ? '1' : '0') + d.kpw.slice(1);", /ESN-0003: the KCV of kpw is [0-9A-F]{6}, the bundle says [0-9A-F]{6}/],
+      ['short.jwe', 'devices.jwe', 'bundle.payload.devices[0].kpe = bundle.payload.devices[0].kpe.slice(2);', /ESN-0001: kpe is not a 16-byte hex key/],
+      ['nokpw.jwe', 'devices.jwe', 'delete bundle.payload.devices[0].kpw;', /ESN-0001: kpw is not a 16-byte hex key/],
+      ['group.kdh.jwe', 'group.jwe', "const g = bundle.payload.groups[0]; g.kdh = (g.kdh[0] === 'a' ? 'b' : 'a') + g.kdh.slice(1);", /settop-2026: the KCV of kdh is [0-9A-F]{6}, the bundle says [0-9A-F]{6}/],
+    ];
+    for (const [file, from, change, message] of cases) {
+      reseal(from, file, change);
+      const opened = open(file);
+      expect(opened.status, `${file}: ${opened.stdout}`).not.toBe(0);
+      expect(opened.stderr).toMatch(message);
+      expect(opened.stdout).toBe('');
+    }
   });
 });

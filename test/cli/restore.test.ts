@@ -10,6 +10,7 @@ import { tempDir } from '../support/services.js';
 import { storeHashes } from '../support/storeFiles.js';
 import { hasScript, onTerminal } from '../support/terminal.js';
 import { deriveVector } from '../support/vectors.js';
+import { skipsHere, NO_PTY } from '../support/skips.js';
 
 const dir = tempDir('keyladder-restore-');
 const storeDir = join(dir, 'store');
@@ -109,7 +110,7 @@ describe('another store\'s backup', () => {
   });
 });
 
-describe.skipIf(!hasScript())('on a real terminal', () => {
+describe.skipIf(skipsHere(!hasScript(), NO_PTY))('on a real terminal', () => {
   it('Ctrl-C at the question: "Cancelled.", exit 130, the store unchanged', async () => {
     const before = storeHashes(storeDir);
     const folders = replacedFolders();

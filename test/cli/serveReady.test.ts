@@ -10,6 +10,7 @@ import { foregroundFromStat, inForeground } from '../../electron/cli/foreground.
 import { ROOT, cli, testEnv } from '../support/cli.js';
 import { childNodeArgs } from '../support/runtime.js';
 import { PASSPHRASE, tempDir } from '../support/services.js';
+import { skipsHere, NO_PTY } from '../support/skips.js';
 
 const dir = tempDir('keyladder-serve-ready-');
 const storeDir = join(dir, 'store');
@@ -48,7 +49,7 @@ describe('no prompt in the background', () => {
   });
 
   const hasScript = spawnSync('sh', ['-c', 'command -v script && command -v bash']).status === 0;
-  it.skipIf(!hasScript)('a real `keyladder serve &` at a terminal (a pty from script(1)) ends at once with NO_PASSPHRASE, instead of being stopped', () => {
+  it.skipIf(skipsHere(!hasScript, NO_PTY))('a real `keyladder serve &` at a terminal (a pty from script(1)) ends at once with NO_PASSPHRASE, instead of being stopped', () => {
     const keyladder = [process.execPath, ...childNodeArgs(), join(ROOT, 'bin', 'keyladder.js')].map((a) => `'${a}'`).join(' ');
     const job = `${keyladder} --store '${storeDir}' serve --port 0 & wait $!; echo "job exit $?"`;
     const jobFile = join(dir, 'background-job.sh');

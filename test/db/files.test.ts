@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { KeyStore } from '../../db/store.js';
 import { writeNewFile, writeNewFileUndoably } from '../../db/files.js';
 import { openTestServices, PASSPHRASE, tempDir, type TestServices } from '../support/services.js';
+import { runsHere } from '../support/skips.js';
 
 const posix = process.platform !== 'win32';
 const mode = (path: string): number => statSync(path).mode & 0o777;
@@ -22,7 +23,7 @@ afterEach(() => {
   umask = undefined;
 });
 
-describe.runIf(posix)('store files are 0600', () => {
+describe.runIf(runsHere(posix, 'POSIX only: Windows has no owner-only file modes to check'))('store files are 0600', () => {
   it('in a world-writable folder under umask 0: the database, its -wal and -shm, the key file and the failed-unlock log', async () => {
     umask = process.umask(0);
     const dir = join(tempDir('keyladder-perms-'), 'store');

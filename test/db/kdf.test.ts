@@ -9,6 +9,7 @@ import { longestBlock } from '../../bench/eventLoop.js';
 import { deriveKek, deriveKekInThread, type ScryptParams } from '../../db/kdf.js';
 import { setCryptoFailureLog } from '../../electron/jwe/cryptoFailure.js';
 import { underElectronCryptoModel } from '../support/runtime.js';
+import { runsHere, ELECTRON_MODEL_ONLY } from '../support/skips.js';
 
 const params = (logN: number): ScryptParams => ({ name: 'scrypt', logN, r: 8, p: 1, salt: Buffer.from('0123456789abcdef').toString('base64') });
 const reference = (passphrase: string, q: ScryptParams) =>
@@ -35,7 +36,7 @@ describe('deriveKek', () => {
     expect(block).toBeLessThan(150);
   });
 
-  it.runIf(underElectronCryptoModel())('where the in-thread path would freeze it (the model: BoringSSL checks by deriving)', async () => {
+  it.runIf(runsHere(underElectronCryptoModel(), ELECTRON_MODEL_ONLY))('where the in-thread path would freeze it (the model: BoringSSL checks by deriving)', async () => {
     const inThread = await longestBlockMs(() => deriveKekInThread('a passphrase long enough', params(17)));
     const worker = await longestBlockMs(() => deriveKek('a passphrase long enough', params(17)));
     expect(inThread).toBeGreaterThan(200);

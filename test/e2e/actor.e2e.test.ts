@@ -8,6 +8,7 @@ import type { Locator } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createServices } from '../../electron/services/index.js';
 import { announceSkip, chromiumMissing, SKIP_MESSAGE, startHarness, type Harness } from './harness.js';
+import { skipsHere } from '../support/skips.js';
 
 // A cheap KDF, as the other tests use: this test is about names, not scrypt.
 process.env['KEYLADDER_ALLOW_WEAK_KDF'] = '1';
@@ -15,7 +16,7 @@ const PASSPHRASE = 'correct horse battery staple';
 const OPERATOR = 'Alice Martin';
 const CLI_ACTOR = 'bob@factory-host';
 
-const d = describe.skipIf(chromiumMissing);
+const d = describe.skipIf(skipsHere(chromiumMissing, SKIP_MESSAGE));
 if (chromiumMissing) describe('e2e', () => it.skip(SKIP_MESSAGE, () => {}));
 announceSkip();
 

@@ -21,6 +21,7 @@ import { kcv } from '../../electron/jwe/kcv.js';
 import { acceptKeyResponse, importWrappingKey, LadderRequestor } from '../support/device.js';
 import { joseVectors } from '../support/joseVectors.js';
 import { announceSkip, APP_VERSION, chromiumMissing, EVENTS, madeDirs, SKIP_MESSAGE, startHarness, type Harness } from './harness.js';
+import { skipsHere, skipWithReason } from '../support/skips.js';
 
 const PASSPHRASE = 'correct horse battery staple';
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
@@ -36,7 +37,7 @@ const KISSUER = keep(hex(16));
 known.push(deriveWrappingKey(Buffer.from(kpeDevice.kpe, 'hex'), Buffer.from(kpeDevice.kph, 'hex')));
 known.push(deriveWrappingKey(Buffer.from(groupKeys.kde, 'hex'), Buffer.from(groupKeys.kdh, 'hex')));
 
-const d = describe.skipIf(chromiumMissing);
+const d = describe.skipIf(skipsHere(chromiumMissing, SKIP_MESSAGE));
 if (chromiumMissing) describe('e2e', () => it.skip(SKIP_MESSAGE, () => {}));
 announceSkip();
 
@@ -432,7 +433,7 @@ d('KeyLadder in Chromium, through the real IPC wrapper and services', () => {
     const cert = path.join(h.workDir, 'responder.crt');
     const key = path.join(h.workDir, 'responder.key');
     const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
-    if (made.status !== 0) return ctx.skip('openssl is not available to make a test certificate');
+    if (made.status !== 0) return skipWithReason(ctx, 'openssl is not available to make a test certificate');
     await nav('Responder');
     await h.page.getByLabel(/Serve over TLS/).check();
     const start = h.page.getByRole('button', { name: 'Start responder' });

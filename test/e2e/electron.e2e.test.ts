@@ -10,6 +10,7 @@ import { _electron as electron } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { CHANNELS } from '../../electron/ipc/contract.js';
 import { ROOT } from './harness.js';
+import { skipWithReason } from '../support/skips.js';
 
 function electronBinary(): string | null {
   const pathFile = path.join(ROOT, 'node_modules', 'electron', 'path.txt');
@@ -24,8 +25,7 @@ describe('the Electron app (Playwright _electron)', () => {
   it('opens one hardened window whose preload exposes exactly the contract', async (ctx) => {
     const binary = electronBinary();
     if (binary === null || !existsSync(path.join(ROOT, 'dist', 'electron', 'main.js'))) {
-      console.warn(SKIP);
-      ctx.skip(SKIP);
+      skipWithReason(ctx, SKIP);
     }
     const userData = mkdtempSync(path.join(os.tmpdir(), 'keyladder-electron-'));
     const app = await electron.launch({

@@ -4,8 +4,9 @@
 import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { announceSkip, chromiumMissing, SKIP_MESSAGE, startHarness, type Harness } from './harness.js';
+import { skipsHere } from '../support/skips.js';
 
-const d = describe.skipIf(chromiumMissing);
+const d = describe.skipIf(skipsHere(chromiumMissing, SKIP_MESSAGE));
 if (chromiumMissing) describe('e2e', () => it.skip(SKIP_MESSAGE, () => {}));
 announceSkip();
 

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { chromiumMissing, SKIP_MESSAGE, startHarness } from './harness.js';
+import { skipsHere } from '../support/skips.js';
 
 const COUNT = Number(process.env['KEYLADDER_UI_DEVICES'] ?? 100_000);
 const RUNS = 5;
@@ -36,7 +37,7 @@ const timeInPage = (selector: string, act: string) => `new Promise((resolve) => 
   ${act}
 })`;
 
-it.skipIf(chromiumMissing)(`Devices screen with ${COUNT.toLocaleString('en')} devices`, async () => {
+it.skipIf(skipsHere(chromiumMissing, SKIP_MESSAGE))(`Devices screen with ${COUNT.toLocaleString('en')} devices`, async () => {
   const h = await startHarness({ shotPrefix: 'measure' });
   try {
     const passphrase = 'measure the devices screen';

@@ -16,6 +16,7 @@ import { MAX_MSL_TEXT } from '../../electron/shared/mslCaptureLimits.js';
 import { provisionMslSample, sampleTokenKeys } from '../support/mslSample.js';
 import { client1Psk, decoded, MSL_VECTORS, pskOf, server1Rsa } from '../support/mslVectors.js';
 import { announceSkip, chromiumMissing, SKIP_MESSAGE, startHarness, type Harness } from './harness.js';
+import { skipsHere } from '../support/skips.js';
 
 const vectorText = (name: string) => readFileSync(path.join(MSL_VECTORS, `${name}.bin`), 'utf8');
 
@@ -37,7 +38,7 @@ const known: Buffer[] = [];
 const PAYLOAD_SECRET = '5e2f0c9a7b1d4e3f8a6c2b0d9e7f1a3c';
 known.push(Buffer.from(PAYLOAD_SECRET, 'hex'));
 
-const d = describe.skipIf(chromiumMissing);
+const d = describe.skipIf(skipsHere(chromiumMissing, SKIP_MESSAGE));
 if (chromiumMissing) describe('e2e', () => it.skip(SKIP_MESSAGE, () => {}));
 announceSkip();
 

@@ -12,13 +12,14 @@ import type { Locator } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DB, openRaw, storeKeyOf } from '../support/storeFiles.js';
 import { announceSkip, chromiumMissing, ROOT, SKIP_MESSAGE, startHarness, type Harness } from './harness.js';
+import { skipsHere } from '../support/skips.js';
 
 process.env['KEYLADDER_ALLOW_WEAK_KDF'] = '1';
 const PASSPHRASE = 'correct horse battery staple';
 const CONFIG = path.join(ROOT, 'test', 'vectors', 'msl-messages', 'mslsrv.cfg');
 const configValue = (name: string): string => readFileSync(CONFIG, 'utf8').split('\n').find((l) => l.startsWith(`${name} `))!.slice(name.length).trim();
 
-const d = describe.skipIf(chromiumMissing);
+const d = describe.skipIf(skipsHere(chromiumMissing, SKIP_MESSAGE));
 if (chromiumMissing) describe('e2e', () => it.skip(SKIP_MESSAGE, () => {}));
 announceSkip();
 

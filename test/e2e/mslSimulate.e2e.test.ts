@@ -14,6 +14,7 @@ import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveWrappingKey } from '../../electron/jwe/keyDerivation.js';
 import { announceSkip, chromiumMissing, SCREENSHOTS, SKIP_MESSAGE, startHarness, type Harness } from './harness.js';
+import { skipsHere } from '../support/skips.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PASSPHRASE = 'correct horse battery staple';
@@ -29,7 +30,7 @@ const mgkDevice = { identity: 'ESN-MSL-MGK-01', kpe: keep(hex(16)), kph: keep(he
 for (const d of [pskDevice, revokedDevice, mgkDevice]) known.push(deriveWrappingKey(Buffer.from(d.kpe, 'hex'), Buffer.from(d.kph, 'hex')));
 known.push(deriveWrappingKey(Buffer.from(group.kde, 'hex'), Buffer.from(group.kdh, 'hex')));
 
-const d = describe.skipIf(chromiumMissing);
+const d = describe.skipIf(skipsHere(chromiumMissing, SKIP_MESSAGE));
 if (chromiumMissing) describe('e2e', () => it.skip(SKIP_MESSAGE, () => {}));
 announceSkip();
 

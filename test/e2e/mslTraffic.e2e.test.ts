@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveWrappingKey } from '../../electron/jwe/keyDerivation.js';
 import { MslClient } from '../../electron/msl/client.js';
 import { announceSkip, chromiumMissing, SKIP_MESSAGE, startHarness, type Harness } from './harness.js';
+import { skipsHere } from '../support/skips.js';
 
 process.env['KEYLADDER_ALLOW_WEAK_KDF'] = '1';
 const PASSPHRASE = 'correct horse battery staple';
@@ -18,7 +19,7 @@ const kpe = randomBytes(16);
 const kph = randomBytes(32);
 const known = [kpe, kph, deriveWrappingKey(kpe, kph)];
 
-const d = describe.skipIf(chromiumMissing);
+const d = describe.skipIf(skipsHere(chromiumMissing, SKIP_MESSAGE));
 if (chromiumMissing) describe('e2e msl traffic', () => it.skip(SKIP_MESSAGE, () => {}));
 announceSkip();
 

@@ -15,6 +15,7 @@ import { isLoopbackHost } from '../../electron/shared/responderHost.js';
 import { LadderRequestor, importWrappingKey, type DeviceKey } from '../support/device.js';
 import { trustedSender } from '../../electron/security/trustedSender.js';
 import { openTestServices, PASSPHRASE, TEST_KDF_LOG_N, tempDir, type TestServices } from '../support/services.js';
+import { skipWithReason } from '../support/skips.js';
 
 const TRUSTED: IpcEventLike = { senderFrame: { url: 'app://keyladder/index.html', parent: null }, sender: { send: () => {} } };
 const isTrustedSender = trustedSender({ origins: ['app://keyladder'] });
@@ -365,7 +366,7 @@ describe('appResponder over the real services', () => {
     };
     const a = make509('a');
     const b = make509('b');
-    if (!a || !b) return ctx.skip('openssl is not available to make a test certificate');
+    if (!a || !b) return skipWithReason(ctx, 'openssl is not available to make a test certificate');
     const r = make();
     await expect(r.start({ port: 0, tls: true })).rejects.toMatchObject({ code: 'TLS_NOT_CHOSEN' });
     expect(() => r.chooseTls(a.cert, b.key)).toThrow(expect.objectContaining({ code: 'TLS_FILES_INVALID' }));

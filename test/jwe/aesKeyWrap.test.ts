@@ -9,6 +9,7 @@ import { BORINGSSL_CIPHERS } from '../support/boringsslCiphers.mjs';
 import { DEFAULT_IV, detectKeyWrap, keyWrap, opensslKeyWrap, portableKeyWrap, type KeyWrapImplementation } from '../../electron/jwe/aesKeyWrap.js';
 import { CryptoFailure, setCryptoFailureLog } from '../../electron/jwe/cryptoFailure.js';
 import { underElectronCryptoModel } from '../support/runtime.js';
+import { skipsHere, runsHere, ELECTRON_MODEL_ONLY } from '../support/skips.js';
 
 interface Rfc3394Vector { section: string; kek: string; keyData: string; ciphertext: string }
 const VECTORS = (JSON.parse(readFileSync(new URL('../vectors/rfc3394/key-wrap.json', import.meta.url), 'utf8')) as { vectors: Rfc3394Vector[] }).vectors;
@@ -64,7 +65,7 @@ describe.each(available)('$name key wrap', (impl) => {
   });
 });
 
-describe.skipIf(model)('portable key wrap against OpenSSL id-aes*-wrap (plain Node only: the model has no id-aes*-wrap)', () => {
+describe.skipIf(skipsHere(model, "node project only: Electron's BoringSSL (the model) has no id-aes*-wrap to compare with"))('portable key wrap against OpenSSL id-aes*-wrap (plain Node only: the model has no id-aes*-wrap)', () => {
   it('agrees on 600 random inputs, wrapping and unwrapping, every key size', () => {
     for (let i = 0; i < 600; i++) {
       const kek = randomBytes([16, 24, 32][i % 3]!);
@@ -94,7 +95,7 @@ describe('choosing the implementation', () => {
   });
 });
 
-describe.runIf(model)('a primitive the runtime lacks (under the Electron crypto model)', () => {
+describe.runIf(runsHere(model, ELECTRON_MODEL_ONLY))('a primitive the runtime lacks (under the Electron crypto model)', () => {
   let restore: ((line: string) => void) | undefined;
   afterEach(() => { if (restore) setCryptoFailureLog(restore); });
 

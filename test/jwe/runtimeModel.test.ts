@@ -4,10 +4,11 @@ import { createCipheriv, createDecipheriv, getCipherInfo, getCiphers, scrypt } f
 import { describe, expect, it } from 'vitest';
 import { keyWrap } from '../../electron/jwe/aesKeyWrap.js';
 import { underElectronCryptoModel } from '../support/runtime.js';
+import { runsHere, ELECTRON_MODEL_ONLY } from '../support/skips.js';
 
 const model = underElectronCryptoModel();
 
-describe.runIf(model)('the Electron crypto model (this process runs under it)', () => {
+describe.runIf(runsHere(model, ELECTRON_MODEL_ONLY))('the Electron crypto model (this process runs under it)', () => {
   it('has no AES key wrap cipher, so the portable key wrap is chosen', () => {
     expect(getCiphers()).not.toContain('id-aes128-wrap');
     expect(getCiphers()).toContain('aes-128-ecb');
@@ -41,14 +42,14 @@ describe.runIf(model)('the Electron crypto model (this process runs under it)', 
   });
 });
 
-describe.runIf(!model)('plain Node (OpenSSL)', () => {
+describe.runIf(runsHere(!model, "node project only: it checks OpenSSL's AES key wrap ciphers, which the electron-crypto project's model removes"))('plain Node (OpenSSL)', () => {
   it('has the AES key wrap ciphers, so the fast path is chosen', () => {
     expect(getCiphers()).toContain('id-aes128-wrap');
     expect(keyWrap.name).toBe('openssl');
   });
 });
 
-describe.runIf(model)('the model in worker threads', () => {
+describe.runIf(runsHere(model, ELECTRON_MODEL_ONLY))('the model in worker threads', () => {
   it('reaches an eval worker (the KDF worker is one), where Node runs no --import', async () => {
     const { Worker } = await import('node:worker_threads');
     const seen = await new Promise<unknown>((resolve, reject) => {

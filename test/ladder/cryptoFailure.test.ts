@@ -11,8 +11,9 @@ import { LadderResponder } from '../../electron/ladder/responder.js';
 import { describeError } from '../../electron/services/errors.js';
 import { MemoryKeySource } from '../support/memoryKeySource.js';
 import { underElectronCryptoModel } from '../support/runtime.js';
+import { runsHere, ELECTRON_MODEL_ONLY } from '../support/skips.js';
 
-describe.runIf(underElectronCryptoModel())('a key wrap the runtime lacks (Electron crypto model)', () => {
+describe.runIf(runsHere(underElectronCryptoModel(), ELECTRON_MODEL_ONLY))('a key wrap the runtime lacks (Electron crypto model)', () => {
   let restore: ((line: string) => void) | undefined;
   const lines: string[] = [];
   beforeEach(() => { lines.length = 0; restore = setCryptoFailureLog((line) => lines.push(line)); });

@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipsHere } from '../support/skips.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NATIVE = 'node_modules/better-sqlite3-multiple-ciphers/build/Release/better_sqlite3.node';
@@ -125,7 +126,7 @@ function stubElectron(dir: string): void {
   chmodSync(exe, 0o755);
 }
 
-describe.skipIf(skipReason !== null)('packaged app (electron-builder --dir, stand-in Electron)', () => {
+describe.skipIf(skipsHere(skipReason !== null, skipReason ?? ''))('packaged app (electron-builder --dir, stand-in Electron)', () => {
   beforeAll(() => {
     const work = mkdtempSync(path.join(tmpdir(), 'keyladder-packaging-'));
     const stage = path.join(work, 'project');

@@ -9,11 +9,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { announceSkip, chromiumMissing, SKIP_MESSAGE, startHarness, type Harness } from '../e2e/harness.js';
 import { inOrder, operatorSession, secretsOf } from './operatorSession.js';
+import { skipsHere } from '../support/skips.js';
 
 if (chromiumMissing) describe('operator session (Chromium)', () => it.skip(SKIP_MESSAGE, () => {}));
 announceSkip();
 
-describe.skipIf(chromiumMissing)('the smoke test’s operator session, in Chromium through the e2e harness', () => {
+describe.skipIf(skipsHere(chromiumMissing, SKIP_MESSAGE))('the smoke test’s operator session, in Chromium through the e2e harness', () => {
   let h: Harness;
   const { state, steps } = operatorSession({
     get page() {

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostName } from '../../electron/server/callerChecks.js';
 import { ResponderServer, type ResponderServerOptions } from '../../electron/server/httpResponder.js';
 import { openTestServices, tempDir, type TestServices } from '../support/services.js';
+import { skipWithReason } from '../support/skips.js';
 
 let t: TestServices;
 const log: string[] = [];
@@ -175,7 +176,7 @@ describe('mutual TLS (--tls-client-ca)', () => {
       ['x509', '-req', '-in', f('client.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('client.crt'), '-days', '1'],
       ['req', '-x509', ...ec, '-keyout', f('other.key'), '-out', f('other.crt'), '-days', '1', '-subj', '/CN=not-from-the-ca'],
     ];
-    for (const args of steps) if (spawnSync('openssl', args).status !== 0) return ctx.skip('openssl is not available to make test certificates');
+    for (const args of steps) if (spawnSync('openssl', args).status !== 0) return skipWithReason(ctx, 'openssl is not available to make test certificates');
     const url = await start({ tls: { cert: readFileSync(f('server.crt')), key: readFileSync(f('server.key')), clientCa: readFileSync(f('ca.crt')) } });
     const trust = { ca: readFileSync(f('server.crt')) };
     await expect(call(url, { headers: JSON_TYPE, body: PSK, tls: trust })).rejects.toThrow();

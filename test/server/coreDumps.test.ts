@@ -12,6 +12,7 @@ import { ROOT, cliProcess } from '../support/cli.js';
 import { childNodeArgs } from '../support/runtime.js';
 import { startServe } from '../support/serveProcess.js';
 import { PASSPHRASE, tempDir } from '../support/services.js';
+import { runsHere } from '../support/skips.js';
 
 const limitsWith = (soft: string, hard: string): string =>
   `Limit                     Soft Limit           Hard Limit           Units     \nMax file size             unlimited            unlimited            bytes     \nMax core file size        ${soft.padEnd(20)} ${hard.padEnd(20)} bytes     \n`;
@@ -68,7 +69,7 @@ const coreLimit = (pid: number): string | undefined => /^Max core file size\s+(\
 const canRaise = process.platform === 'linux' && spawnSync('prlimit', ['--core=unlimited:unlimited', 'true']).status === 0 && spawnSync('pgrep', ['--version']).error === undefined;
 const corePattern = existsSync('/proc/sys/kernel/core_pattern') ? readFileSync('/proc/sys/kernel/core_pattern', 'utf8').trim() : '';
 
-describe.runIf(canRaise)('serve and the CLI under `ulimit -c unlimited`', () => {
+describe.runIf(runsHere(canRaise, 'needs Linux, prlimit (util-linux) and pgrep (procps): the core limit cannot be raised or the workers found'))('serve and the CLI under `ulimit -c unlimited`', () => {
   const dir = tempDir('keyladder-cores-');
   const store = ['--store', join(dir, 'store')];
   const running = new Set<ChildProcessWithoutNullStreams>();

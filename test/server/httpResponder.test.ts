@@ -10,6 +10,7 @@ import { ResponderServer, MAX_BODY_BYTES } from '../../electron/server/httpRespo
 import { LadderRequestor, importWrappingKey } from '../support/device.js';
 import { openTestServices, tempDir, type TestServices } from '../support/services.js';
 import { deriveVector, hex } from '../support/vectors.js';
+import { skipWithReason } from '../support/skips.js';
 
 let t: TestServices;
 let server: ResponderServer;
@@ -150,7 +151,7 @@ describe('the HTTPS responder', () => {
     const dir = tempDir('keyladder-tls-hello-');
     const cert = join(dir, 'c.crt'), key = join(dir, 'c.key');
     const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1']);
-    if (made.status !== 0) return ctx.skip('openssl is not available to make a test certificate');
+    if (made.status !== 0) return skipWithReason(ctx, 'openssl is not available to make a test certificate');
     const tls = new ResponderServer({ exchanges: t.services.exchanges, port: 0, tls: { cert: readFileSync(cert), key: readFileSync(key) } });
     const url = new URL(await tls.listen());
     try {

@@ -14,6 +14,7 @@ import { cliProcess } from '../support/cli.js';
 import { keyForms, scanProcessMemory } from '../support/memoryScan.mjs';
 import { startServe } from '../support/serveProcess.js';
 import { tempDir } from '../support/services.js';
+import { runsHere } from '../support/skips.js';
 
 const dir = tempDir('keyladder-kissuer-memory-');
 const store = ['--store', join(dir, 'store')];
@@ -43,7 +44,7 @@ const post = async (url: string, mechanism: 'PSK' | 'WRAP', wrapdata?: string): 
   return { status: res.status, ...(issued === undefined ? {} : { wrapdata: issued }) };
 };
 
-describe.runIf(canScan)('a destroyed Kissuer in a serve worker\'s memory', () => {
+describe.runIf(runsHere(canScan, "needs Linux's /proc/PID/mem and pgrep (procps): a worker's memory cannot be scanned"))('a destroyed Kissuer in a serve worker\'s memory', () => {
   it('is found while in use (the control), and in no form anywhere in the worker two seconds after another process destroyed it', async () => {
     const kissuer = randomBytes(16);
     expect(cliProcess([...store, 'init', '--kdf-log-n', '10']).code).toBe(0);

@@ -14,6 +14,7 @@ import { tempDir } from '../support/services.js';
 import { hashFiles } from '../support/storeFiles.js';
 import { startServe, type Served } from '../support/serveProcess.js';
 import { deriveVector, hex } from '../support/vectors.js';
+import { skipWithReason } from '../support/skips.js';
 
 const v = deriveVector();
 const dir = tempDir('keyladder-serve-');
@@ -150,7 +151,7 @@ describe('keyladder serve', () => {
     const cert = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
     const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
-    if (made.status !== 0) ctx.skip(); // openssl is not installed: TLS cannot be set up here.
+    if (made.status !== 0) skipWithReason(ctx, 'openssl is not installed: no certificate, so TLS cannot be set up here');
     const s = await serve(['--tls-cert', cert, '--tls-key', key]);
     expect(s.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const device = new LadderRequestor(v.identity, await importWrappingKey(hex(v.kpw_hex)));
@@ -278,7 +279,7 @@ describe('keyladder serve --workers N', () => {
   });
 
   it('replaces a worker that dies, and keeps answering', async (ctx) => {
-    if (!hasPgrep()) ctx.skip(); // procps is not installed: the worker processes cannot be found.
+    if (!hasPgrep()) skipWithReason(ctx, 'procps (pgrep) is not installed: the worker processes cannot be found');
     const s = await serve(['--workers', '2']);
     const workers = workerPids(s.child.pid!);
     expect(workers).toHaveLength(2);
@@ -293,7 +294,7 @@ describe('keyladder serve --workers N', () => {
   });
 
   it('drains every worker when the supervising process is killed outright: a request in flight is answered and recorded', async (ctx) => {
-    if (!hasPgrep()) ctx.skip(); // procps is not installed: the worker processes cannot be found.
+    if (!hasPgrep()) skipWithReason(ctx, 'procps (pgrep) is not installed: the worker processes cannot be found');
     const before = exchangeCount();
     const s = await serve(['--workers', '2']);
     const workers = workerPids(s.child.pid!);
@@ -385,7 +386,7 @@ describe('restore in the gap between a worker\'s death and its replacement (issu
   });
 
   it('serve --workers 1: with its only worker dead, a restore is still refused with STORE_IN_USE (the supervisor holds the store), and a replacement starts', async (ctx) => {
-    if (!hasPgrep()) ctx.skip(); // procps is not installed: the worker processes cannot be found.
+    if (!hasPgrep()) skipWithReason(ctx, 'procps (pgrep) is not installed: the worker processes cannot be found');
     const s = await serve(['--workers', '1'], {}, at);
     const [worker] = workerPids(s.child.pid!);
     expect(worker).toBeDefined();
