@@ -158,7 +158,7 @@ describe('device delete', () => {
     const r = await json(['device', 'delete', 'LOT1-4']);
     expect(r.code).toBe(2);
     expect(r.value.error.code).toBe('USAGE_NOT_CONFIRMED');
-    expect(r.value.error.message).toContain('This deletes 1 device');
+    expect(r.value.error.message).toContain('This deletes 1 device: its keys are destroyed');
     expect((await json(['device', 'show', 'LOT1-4'])).code).toBe(0);
   });
 

@@ -159,10 +159,11 @@ export const deviceCommands: readonly Command[] = [
       // Checked before the store is opened: a bad reason changes nothing.
       const reason = reasonOf(ctx);
       await ctx.unlock();
-      const { text } = selectionSize(ctx, selector);
-      confirmed(ctx, `This deletes ${text}: their keys are destroyed, for good.`);
+      const { size, text } = selectionSize(ctx, selector);
+      confirmed(ctx, `This deletes ${text}: ${size === 1 ? 'its' : 'their'} keys are destroyed, for good.`);
       const done = ctx.services.devices.deleteSelected(selector, reason);
-      ctx.out.print(`Deleted ${count(done.deleted, 'device')}: their keys are destroyed${done.wrapdataRefused > 0 ? `, and ${count(done.wrapdataRefused, 'wrapdata')} they were issued refused from now on` : ''}.`, done);
+      const [its, it] = done.deleted === 1 ? ['its', 'it was'] : ['their', 'they were'];
+      ctx.out.print(`Deleted ${count(done.deleted, 'device')}: ${its} keys are destroyed${done.wrapdataRefused > 0 ? `, and ${count(done.wrapdataRefused, 'wrapdata')} ${it} issued refused from now on` : ''}.`, done);
       return 0;
     },
   },
