@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ExchangeApi, MslApi } from '../services/api.js';
 import { checkContentType, checkHost, checkOrigin, checkToken, corsHeaders, MIN_TOKEN_LENGTH, preflightHeaders, tokenDigest, type CallerPolicy, type Refusal } from './callerChecks.js';
+import { lingerAfterAnswer } from './lingeringClose.js';
 import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimit } from './rateLimit.js';
 import type { JweProfileName } from '../services/types.js';
 
@@ -292,6 +293,8 @@ export class ResponderServer {
     const tooLarge = errorBody('PAYLOAD_TOO_LARGE', `Requests are at most ${cap} bytes.`);
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > cap) {
+      // The client may still be sending the body it announced: let it read the 413 (lingeringClose.ts).
+      lingerAfterAnswer(req.socket);
       this.send(res, 413, tooLarge, { connection: 'close' });
       req.resume();
       return this.log(req, 413, started, 'PAYLOAD_TOO_LARGE');
@@ -312,6 +315,7 @@ export class ResponderServer {
       size += chunk.length;
       if (size > cap) {
         chunks.length = 0;
+        lingerAfterAnswer(req.socket);
         finish(413, tooLarge, 'PAYLOAD_TOO_LARGE', { connection: 'close' });
         req.resume();
         return;
