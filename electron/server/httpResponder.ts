@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ExchangeApi, MslApi } from '../services/api.js';
 import { checkContentType, checkHost, checkOrigin, checkToken, corsHeaders, MIN_TOKEN_LENGTH, preflightHeaders, tokenDigest, type CallerPolicy, type Refusal } from './callerChecks.js';
-import { lingerAfterAnswer } from './lingeringClose.js';
+import { isLingering, lingerAfterAnswer } from './lingeringClose.js';
 import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimit } from './rateLimit.js';
 import type { JweProfileName } from '../services/types.js';
 
@@ -203,6 +203,8 @@ export class ResponderServer {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    // A request pipelined behind a refused body: no work, no answer; the socket closes within its linger.
+    if (isLingering(req.socket)) return void req.resume();
     const started = performance.now();
     const path = (req.url ?? '/').split('?')[0];
     if (this.refuseCaller(req, res, started, path)) return;

@@ -19,6 +19,14 @@ export const LINGER_MS = 2_000;
 /** The most bytes read (and discarded) from it after its answer. */
 export const LINGER_MAX_BYTES = 4 * 1024 * 1024;
 const CHECK_EVERY_MS = 100;
+const lingering = new WeakSet<Socket>();
+
+/**
+ * Whether `socket` carries a refused request: Node's parser keeps reading it,
+ * so a request the client pipelined after the refused body still reaches the
+ * handler, which must do no work for it (its answer could never be sent).
+ */
+export const isLingering = (socket: Socket): boolean => lingering.has(socket);
 
 /**
  * Marks `socket` so that the close node:http does after the answer in
@@ -26,6 +34,7 @@ const CHECK_EVERY_MS = 100;
  */
 export function lingerAfterAnswer(socket: Socket, lingerMs = LINGER_MS, maxBytes = LINGER_MAX_BYTES): void {
   if (socket.destroyed) return;
+  lingering.add(socket);
   // node:http calls destroySoon() on a socket it closes after an answer (and
   // falls back to end() for a stream without one); this socket's own method
   // shadows net.Socket's for that one call. Its linger is bounded below.

@@ -12,7 +12,8 @@ import { LINGER_MS } from '../../electron/server/lingeringClose.js';
 import type { MslApi } from '../../electron/services/api.js';
 
 const noExchanges = { respond: () => ({ ok: false, json: '{}', code: 'INTERNAL_ERROR' }) };
-const msl: MslApi = { answer: () => ({ kind: 'answered', body: Buffer.from('ok') }) };
+const answered: Buffer[] = [];
+const msl: MslApi = { answer: (body) => (answered.push(Buffer.from(body)), { kind: 'answered', body: Buffer.from('ok') }) };
 let server: ResponderServer | undefined;
 afterEach(async () => {
   await server?.close();
@@ -103,6 +104,28 @@ describe('lingering close after a 413', () => {
     const { text, error } = await sendPastTheRefusal(port, refused, head, (b) => b);
     expect(error).toBeUndefined();
     expectWhole413(text);
+  }, 15_000);
+
+  it('does no work for a request pipelined behind the refused body: the 413 is the only answer', async () => {
+    answered.length = 0;
+    const { port, refused } = await start();
+    const socket = connect(port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    const host = `Host: 127.0.0.1:${port}\r\n`;
+    const overCap = 1024 * 1024 + 1;
+    socket.write(`POST /msl HTTP/1.1\r\n${host}Content-Length: ${overCap}\r\n\r\n`);
+    socket.write(Buffer.concat([Buffer.alloc(overCap, 0x20), Buffer.from(`POST /msl HTTP/1.1\r\n${host}Content-Length: 1\r\n\r\nx`)]));
+    await refused;
+    await sleep(200);
+    socket.end();
+    const parts: Buffer[] = [];
+    socket.on('data', (b: Buffer) => parts.push(b));
+    socket.on('error', () => undefined);
+    if (!socket.closed) await new Promise((r) => socket.once('close', r));
+    const text = Buffer.concat(parts).toString('latin1');
+    expectWhole413(text);
+    expect(text.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    expect(answered).toHaveLength(0);
   }, 15_000);
 
   it('is bounded: a client that never stops sending nor closes is cut off after LINGER_MS, and a shutdown waits for it no longer', async () => {
