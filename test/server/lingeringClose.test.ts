@@ -5,10 +5,10 @@
 // not read yet. The responder half-closes instead and reads (discarding) for a
 // bounded time. These clients keep sending past the refusal and read the
 // answer only afterwards, which is what a device on a slow link does.
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ResponderServer } from '../../electron/server/httpResponder.js';
-import { LINGER_MS } from '../../electron/server/lingeringClose.js';
+import { LINGER_MS, lingerAfterAnswer } from '../../electron/server/lingeringClose.js';
 import type { MslApi } from '../../electron/services/api.js';
 
 const noExchanges = { respond: () => ({ ok: false, json: '{}', code: 'INTERNAL_ERROR' }) };
@@ -149,4 +149,37 @@ describe('lingering close after a 413', () => {
     socket.resume();
     if (!socket.closed) await new Promise((r) => socket.once('close', r));
   }, 15_000);
+
+  it('is bounded in bytes too: a client that floods past the byte bound is cut off before the time bound', async () => {
+    let closedAt = 0;
+    let lingerBegan = 0;
+    const tcp = createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.on('close', () => (closedAt = performance.now()));
+      socket.resume(); // read and drop, as node:http's parser does
+      lingerAfterAnswer(socket, 60_000, 256 * 1024);
+      socket.write('refused\n');
+      lingerBegan = performance.now();
+      socket.destroySoon();
+    });
+    await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
+    try {
+      // Half-open: it does not answer the server's FIN with its own (that would end the linger at once).
+      const client = connect({ port: (tcp.address() as { port: number }).port, host: '127.0.0.1', allowHalfOpen: true });
+      client.on('error', () => undefined);
+      client.resume();
+      const block = Buffer.alloc(64 * 1024);
+      const giveUpAt = performance.now() + 12_000;
+      while (!client.closed && closedAt === 0 && performance.now() < giveUpAt) {
+        client.write(block);
+        await sleep(5);
+      }
+      if (closedAt === 0) await sleep(100);
+      expect(closedAt).toBeGreaterThan(0);
+      expect(closedAt - lingerBegan).toBeLessThan(10_000);
+      client.destroy();
+    } finally {
+      await new Promise((r) => tcp.close(r));
+    }
+  }, 20_000);
 });
