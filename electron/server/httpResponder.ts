@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ExchangeApi, MslApi } from '../services/api.js';
 import { checkContentType, checkHost, checkOrigin, checkToken, corsHeaders, MIN_TOKEN_LENGTH, preflightHeaders, tokenDigest, type CallerPolicy, type Refusal } from './callerChecks.js';
+import { isLingering, lingerAfterAnswer } from './lingeringClose.js';
 import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimit } from './rateLimit.js';
 import type { JweProfileName } from '../services/types.js';
 
@@ -202,6 +203,8 @@ export class ResponderServer {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    // A request pipelined behind a refused body: no work, no answer; the socket closes within its linger.
+    if (isLingering(req.socket)) return void req.resume();
     const started = performance.now();
     const path = (req.url ?? '/').split('?')[0];
     if (this.refuseCaller(req, res, started, path)) return;
@@ -292,6 +295,8 @@ export class ResponderServer {
     const tooLarge = errorBody('PAYLOAD_TOO_LARGE', `Requests are at most ${cap} bytes.`);
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > cap) {
+      // The client may still be sending the body it announced: let it read the 413 (lingeringClose.ts).
+      lingerAfterAnswer(req.socket);
       this.send(res, 413, tooLarge, { connection: 'close' });
       req.resume();
       return this.log(req, 413, started, 'PAYLOAD_TOO_LARGE');
@@ -312,6 +317,7 @@ export class ResponderServer {
       size += chunk.length;
       if (size > cap) {
         chunks.length = 0;
+        lingerAfterAnswer(req.socket);
         finish(413, tooLarge, 'PAYLOAD_TOO_LARGE', { connection: 'close' });
         req.resume();
         return;
