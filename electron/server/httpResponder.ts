@@ -2,7 +2,9 @@
 //
 //   POST /v1/keyx    the request JSON of `keyladder respond`, answered with its response JSON
 //   POST /msl        a whole MSL message (MSL's own client), answered with an MSL message
-//   GET  /v1/health  the server's state
+//   GET  /v1/health  the server's state (liveness: 200 whenever it answers)
+//   GET  /v1/ready   200 when exchanges can be answered, 503 with the reason otherwise
+//   GET  /metrics    Prometheus metrics, when this door serves them (metrics.ts)
 //
 // It binds 127.0.0.1 unless told otherwise, limits bodies to 64 KiB (/msl: 1 MiB), times out
 // slow requests, answers every error as JSON with a stable code (never a
@@ -18,6 +20,7 @@ import { checkContentType, checkHost, checkOrigin, checkToken, corsHeaders, MIN_
 import { isLingering, lingerAfterAnswer } from './lingeringClose.js';
 import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimit } from './rateLimit.js';
 import type { JweProfileName } from '../services/types.js';
+import type { MetricsText, Outcome, ResponderMetrics } from './metrics.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8420;
@@ -58,7 +61,16 @@ export interface ResponderServerOptions {
   readonly accessLog?: (line: string) => void;
   /** Extra state for GET /v1/health (store lock state, say). */
   readonly health?: () => Record<string, unknown>;
+  /** Counts and times of this door's requests (GET /metrics). */
+  readonly metrics?: ResponderMetrics;
+  /** GET /metrics on this door, behind its caller checks (the token); without it /metrics is 404. */
+  readonly metricsText?: () => Promise<MetricsText>;
+  /** Why exchanges cannot be answered now besides draining (GET /v1/ready), or undefined when they can. */
+  readonly notReady?: () => NotReadyReason | undefined;
 }
+
+/** Why GET /v1/ready answers 503: still starting, draining, the store locked, or exchanges refused for the audit log. */
+export type NotReadyReason = 'STARTING' | 'DRAINING' | 'STORE_LOCKED' | 'AUDIT_UNAVAILABLE';
 
 export interface ServerStats {
   readonly state: 'stopped' | 'listening' | 'draining';
@@ -114,6 +126,14 @@ export class ResponderServer {
 
   stats(): ServerStats {
     return { state: this.state, address: this.address(), startedAt: this.startedAt, exchanges: this.exchanges, refused: this.refused, inFlight: this.inFlight };
+  }
+
+  /** What GET /v1/ready answers: ready, or the reason it is not. */
+  readiness(): { readonly ready: true } | { readonly ready: false; readonly reason: NotReadyReason } {
+    if (this.state === 'draining') return { ready: false, reason: 'DRAINING' };
+    if (this.state !== 'listening') return { ready: false, reason: 'STARTING' };
+    const reason = this.options.notReady?.();
+    return reason === undefined ? { ready: true } : { ready: false, reason };
   }
 
   address(): string | null {
@@ -196,6 +216,7 @@ export class ResponderServer {
     if (refusal === undefined) return false;
     this.refused += 1;
     this.options.exchanges.noteRefusedCall?.(clientOf(req), refusal.code);
+    this.options.metrics?.doorRefusal(refusal.code);
     this.send(res, refusal.status, errorBody(refusal.code, refusal.message), { ...refusal.headers, ...corsHeaders(refusal.code === 'ORIGIN_NOT_ALLOWED' ? undefined : origin) });
     req.resume();
     this.log(req, refusal.status, started, refusal.code);
@@ -218,6 +239,8 @@ export class ResponderServer {
       this.send(res, 200, JSON.stringify({ ...this.stats(), ...(this.options.health?.() ?? {}) }));
       return this.log(req, 200, started, 'health');
     }
+    if (path === '/v1/ready') return this.handleReady(req, res, started);
+    if (path === '/metrics' && this.options.metricsText !== undefined) return this.handleMetrics(req, res, started, this.options.metricsText);
     if (path === '/msl' && this.options.msl !== undefined) return this.handleMsl(req, res, started, this.options.msl);
     if (path !== '/v1/keyx') {
       this.send(res, 404, errorBody('NOT_FOUND', `The responder answers POST /v1/keyx${this.options.msl ? ', POST /msl' : ''} and GET /v1/health.`));
@@ -227,6 +250,7 @@ export class ResponderServer {
       this.send(res, 405, errorBody('METHOD_NOT_ALLOWED', 'Use POST on /v1/keyx.'), { allow: 'POST' });
       return this.log(req, 405, started, 'METHOD_NOT_ALLOWED');
     }
+    const measure = (result: Outcome, code?: string) => this.options.metrics?.exchange('keyx', result, code, (performance.now() - started) / 1000);
     this.readBody(req, res, started, MAX_BODY_BYTES, (body, finish) => {
       let outcome;
       try {
@@ -234,9 +258,11 @@ export class ResponderServer {
         outcome = this.options.exchanges.respond(body.toString('utf8'), this.profile, caller);
       } catch {
         this.refused += 1;
+        measure('error', 'INTERNAL_ERROR');
         return finish(500, errorBody('INTERNAL_ERROR', 'The responder hit an unexpected error.'), 'INTERNAL_ERROR');
       }
       if (outcome.ok) {
+        measure('ok');
         this.exchanges += 1;
         return finish(200, outcome.json, `ok ${outcome.identity ?? ''}`);
       }
@@ -245,11 +271,43 @@ export class ResponderServer {
       // the access log keeps the true code: it is the operator's.
       if (outcome.decoy === true) {
         this.exchanges += 1;
+        measure('decoy', code);
         return finish(200, outcome.json, `decoy ${code} ${outcome.reason ?? ''} ${outcome.identity ?? ''}`);
       }
       this.refused += 1;
+      measure('refused', code);
       finish(STATUS_BY_CODE[code] ?? 500, outcome.json, `${code} ${outcome.identity ?? ''}`, code === 'AUDIT_UNAVAILABLE' ? { 'retry-after': '1' } : undefined);
     });
+  }
+
+  /** GET /v1/ready: a readiness probe (a load balancer's, a supervisor's); /v1/health stays the liveness check. */
+  private handleReady(req: IncomingMessage, res: ServerResponse, started: number): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      this.send(res, 405, errorBody('METHOD_NOT_ALLOWED', 'Use GET on /v1/ready.'), { allow: 'GET, HEAD' });
+      return this.log(req, 405, started, 'METHOD_NOT_ALLOWED');
+    }
+    const readiness = this.readiness();
+    const status = readiness.ready ? 200 : 503;
+    this.send(res, status, JSON.stringify(readiness), readiness.ready ? {} : { 'retry-after': '1' });
+    this.log(req, status, started, readiness.ready ? 'ready' : `not ready ${readiness.reason}`);
+  }
+
+  /** GET /metrics on this door (behind the same caller checks as the exchanges). */
+  private handleMetrics(req: IncomingMessage, res: ServerResponse, started: number, metricsText: () => Promise<MetricsText>): void {
+    if (req.method !== 'GET') {
+      this.send(res, 405, errorBody('METHOD_NOT_ALLOWED', 'Use GET on /metrics.'), { allow: 'GET' });
+      return this.log(req, 405, started, 'METHOD_NOT_ALLOWED');
+    }
+    metricsText().then(
+      (m) => {
+        this.send(res, 200, m.text, { 'content-type': m.contentType });
+        this.log(req, 200, started, 'metrics');
+      },
+      () => {
+        this.send(res, 503, errorBody('METRICS_UNAVAILABLE', 'The metrics could not be gathered from every worker; try again.'), { 'retry-after': '1' });
+        this.log(req, 503, started, 'METRICS_UNAVAILABLE');
+      },
+    );
   }
 
   /**
@@ -264,20 +322,24 @@ export class ResponderServer {
       this.send(res, 405, errorBody('METHOD_NOT_ALLOWED', 'Use POST on /msl.'), { allow: 'POST' });
       return this.log(req, 405, started, 'METHOD_NOT_ALLOWED');
     }
+    const measure = (result: Outcome, code?: string) => this.options.metrics?.exchange('msl', result, code, (performance.now() - started) / 1000);
     this.readBody(req, res, started, this.options.mslMaxBodyBytes ?? DEFAULT_MSL_MAX_BODY_BYTES, (body, finish) => {
       let outcome;
       try {
         outcome = msl.answer(body, { client: clientOf(req) });
       } catch {
         this.refused += 1;
+        measure('error', 'INTERNAL_ERROR');
         return finish(500, errorBody('INTERNAL_ERROR', 'The responder hit an unexpected error.'), 'INTERNAL_ERROR');
       }
       const who = outcome.identity ?? '';
       if (outcome.kind === 'answered') {
         this.exchanges += 1;
+        measure('ok');
         return finish(200, outcome.body, `msl ok ${who}`);
       }
       this.refused += 1;
+      measure('refused', outcome.code ?? (outcome.kind === 'error-header' ? 'ERROR' : 'UNAVAILABLE'));
       if (outcome.kind === 'error-header') return finish(200, outcome.body, `msl ${outcome.code ?? 'ERROR'} ${who}`);
       finish(503, outcome.body, `msl ${outcome.code ?? 'UNAVAILABLE'} ${who}`, { 'retry-after': '1' });
     });
@@ -297,11 +359,13 @@ export class ResponderServer {
     if (declared > cap) {
       // The client may still be sending the body it announced: let it read the 413 (lingeringClose.ts).
       lingerAfterAnswer(req.socket);
+      this.options.metrics?.doorRefusal('PAYLOAD_TOO_LARGE');
       this.send(res, 413, tooLarge, { connection: 'close' });
       req.resume();
       return this.log(req, 413, started, 'PAYLOAD_TOO_LARGE');
     }
     this.inFlight += 1;
+    this.options.metrics?.requestStarted();
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
@@ -309,6 +373,7 @@ export class ResponderServer {
       if (done) return;
       done = true;
       this.inFlight -= 1;
+      this.options.metrics?.requestEnded();
       this.send(res, status, body, headers);
       this.log(req, status, started, detail);
     };
@@ -318,6 +383,7 @@ export class ResponderServer {
       if (size > cap) {
         chunks.length = 0;
         lingerAfterAnswer(req.socket);
+        this.options.metrics?.doorRefusal('PAYLOAD_TOO_LARGE');
         finish(413, tooLarge, 'PAYLOAD_TOO_LARGE', { connection: 'close' });
         req.resume();
         return;
@@ -328,6 +394,7 @@ export class ResponderServer {
       if (!done) {
         done = true;
         this.inFlight -= 1;
+        this.options.metrics?.requestEnded();
       }
     });
     req.on('end', () => {

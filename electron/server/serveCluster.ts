@@ -31,6 +31,9 @@ import { surviveClosedOutput } from './closedPipes.js';
 import { diskSpace, watchDiskSpace } from '../services/diskSpace.js';
 import { disableCoreDumps, NOT_LINUX } from '../security/coreDumps.js';
 import { StoreHold } from '../../db/storeHold.js';
+import { clusterScraper } from './metrics.js';
+import { listenError } from './listenError.js';
+import { listenMetrics, type MetricsListener } from './metricsListener.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./serveWorker.js', import.meta.url));
 
@@ -38,6 +41,11 @@ const WORKER_SCRIPT = fileURLToPath(new URL('./serveWorker.js', import.meta.url)
 export type ToWorker =
   | { readonly type: 'start'; readonly storeDir: string; readonly passphrase: string; readonly settings: ServeSettings; readonly index: number }
   | { readonly type: 'totals'; readonly totals: ClusterTotals }
+  /** Every worker listens (`serve` has printed its address): /v1/ready may say ready. */
+  | { readonly type: 'started' }
+  /** The whole responder's metrics, for the worker's GET /metrics (or why they could not be gathered). */
+  | { readonly type: 'scrape'; readonly id: number; readonly contentType: string; readonly text: string }
+  | { readonly type: 'scrape'; readonly id: number; readonly error: string }
   | { readonly type: 'stop' };
 
 /** Worker → primary. */
@@ -48,7 +56,9 @@ export type FromWorker =
   | { readonly type: 'stats'; readonly exchanges: number; readonly refused: number; readonly inFlight: number }
   | { readonly type: 'stopped'; readonly exchanges: number; readonly refused: number }
   /** The worker found the store's database file replaced under it, and is exiting (serveWorker.ts). */
-  | { readonly type: 'store-replaced' };
+  | { readonly type: 'store-replaced' }
+  /** GET /metrics reached this worker: gather every worker's metrics (only the supervisor can). */
+  | { readonly type: 'scrape'; readonly id: number };
 
 /**
  * What every worker's GET /v1/health reports for the whole responder: null
@@ -139,6 +149,9 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
   });
   const env = Object.fromEntries(SECRET_ENV.map((name) => [name, undefined]));
 
+  // Every worker's metrics, gathered at each scrape (prom-client's AggregatorRegistry over the cluster's IPC).
+  const scrape = clusterScraper();
+  let everyWorkerUp = false;
   const tracked = new Set<Tracked>();
   // Counts of workers that have ended, so that a replaced worker's exchanges still count.
   const retired = { exchanges: 0, refused: 0 };
@@ -203,7 +216,15 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
         }
         case 'listening':
           t.listening = true;
+          // A replacement joins a responder already started: it is ready once it listens.
+          if (everyWorkerUp) worker.send({ type: 'started' } satisfies ToWorker);
           resolve(m.address);
+          break;
+        case 'scrape':
+          scrape().then(
+            (metrics) => { if (worker.isConnected()) worker.send({ type: 'scrape', id: m.id, ...metrics } satisfies ToWorker); },
+            (e: Error) => { if (worker.isConnected()) worker.send({ type: 'scrape', id: m.id, error: e.message } satisfies ToWorker); },
+          );
           break;
         case 'failed':
           failed = new WorkerStartError(m.error.code, m.error.message, m.error.reason);
@@ -274,6 +295,7 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
   // unlock finishes a journaled swap first, which needs the store alone); let go once every
   // worker has ended. Shared holds do not block one another, so workers still unlock.
   let hold: StoreHold | undefined;
+  let metricsListener: MetricsListener | undefined;
   const started = (async () => {
     const address = await fork(1);
     if (!stopping) hold = StoreHold.shared(storeDir);
@@ -295,11 +317,23 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
       return 0;
     }
     warnIfReachable(settings, report);
+    if (settings.metricsListen !== undefined) {
+      try {
+        metricsListener = await listenMetrics(settings.metricsListen, scrape);
+      } catch (e) {
+        await stopAll();
+        throw listenError(e, settings.metricsListen.host, settings.metricsListen.port);
+      }
+      report.notice(`keyladder: metrics on ${metricsListener.address}/metrics (no token: keep that address to the monitoring system).\n`);
+    }
+    everyWorkerUp = true;
+    for (const t of tracked) if (t.listening && t.worker.isConnected()) t.worker.send({ type: 'started' } satisfies ToWorker);
     report.listening(address, settings.workers);
     // Low disk space is said once when crossed (and once when it is over), long before the audit log fails closed.
     const disk = watchDiskSpace(() => diskSpace(storeDir), (line) => report.notice(`keyladder: ${line}\n`));
     const outcome = await Promise.race([stop.then(() => undefined), gaveUp]);
     disk.stop();
+    await metricsListener?.close();
     await stopAll();
     const sum = totals();
     // A normal stop is news, not an error: no "keyladder:" prefix, which errors and warnings carry (issue 22, item 8).
@@ -307,6 +341,7 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
     if (outcome instanceof WorkerStartError) throw outcome;
     return 0;
   } finally {
+    void metricsListener?.close();
     hold?.release();
   }
 }

@@ -24,6 +24,7 @@ interface ServeFlags {
   'msl-renewal-window'?: string;
   'msl-expiration'?: string;
   'msl-max-body'?: string;
+  'metrics-listen'?: string;
 }
 
 /**
@@ -57,6 +58,11 @@ export interface ServeSettings {
   readonly workers: number;
   /** POST /msl: this run's master-token times (override the store's MSL settings) and the body cap. */
   readonly msl: MslServeSettings;
+  /**
+   * --metrics-listen HOST:PORT: GET /metrics on a listener of its own (the supervisor's, without the
+   * token), and not on the exchanges' port. Absent, /metrics is on the exchanges' port behind its checks.
+   */
+  readonly metricsListen?: { readonly host: string; readonly port: number };
 }
 
 export interface MslServeSettings {
@@ -90,6 +96,7 @@ export function parseServeFlags(flags: ServeFlags): ServeSettings {
   const workers = flags.workers === undefined ? 1 : Number(flags.workers);
   if (!/^\d+$/.test(flags.workers ?? '1') || workers < 1 || workers > MAX_WORKERS) throw badValue(`--workers is 1 to ${MAX_WORKERS} (one per core is the most that helps).`);
   const msl = parseMslFlags(flags);
+  const metricsListen = flags['metrics-listen'] === undefined ? undefined : parseHostPort(flags['metrics-listen']);
   return {
     host: flags.host ?? DEFAULT_HOST,
     port,
@@ -104,7 +111,16 @@ export function parseServeFlags(flags: ServeFlags): ServeSettings {
     rateLimit,
     workers,
     msl,
+    ...(metricsListen === undefined ? {} : { metricsListen }),
   };
+}
+
+/** HOST:PORT, [IPv6]:PORT; an empty host or port is refused (it would listen on every interface, or a random port). */
+function parseHostPort(text: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s\[\]]+)):(\d{1,5})$/.exec(text.trim());
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) throw badValue(`--metrics-listen takes HOST:PORT (such as 127.0.0.1:9420): "${text.slice(0, 60)}" is none.`);
+  return { host: match[1] ?? match[2]!, port };
 }
 
 /** A whole number of seconds (or bytes) within bounds, or undefined when the flag is absent. */

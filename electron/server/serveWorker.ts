@@ -13,12 +13,40 @@ import { surviveClosedOutput } from './closedPipes.js';
 import { batchedAccessLog } from './accessLog.js';
 import { diskHealth } from '../services/diskSpace.js';
 import { serveActor } from '../services/actor.js';
+import { servicesReadiness } from './readiness.js';
+import { answerClusterScrapes, ResponderMetrics, type MetricsText } from './metrics.js';
 
 if (!cluster.isWorker) throw new Error('serveWorker.js runs as a worker of `keyladder serve --workers N` only.');
 surviveClosedOutput();
 
 /** One line per request, without key material, on the supervisor's stderr (shared by all workers), in batches. */
 const accessLog = batchedAccessLog(2);
+
+/** This worker's metrics; the supervisor gathers every worker's into one scrape (metrics.ts). */
+const metrics = new ResponderMetrics();
+answerClusterScrapes(metrics.registry);
+
+/** Scrapes asked of the supervisor, by their number, waiting for its answer. */
+const scrapes = new Map<number, { resolve: (m: MetricsText) => void; reject: (e: Error) => void }>();
+let scrapeCount = 0;
+/** The supervisor gives up on a worker's registry after 5 s (prom-client): wait a little longer. */
+const SCRAPE_TIMEOUT_MS = 6_000;
+
+/** GET /metrics on the exchanges' port: the whole responder's metrics, which only the supervisor can gather. */
+function scrapeCluster(): Promise<MetricsText> {
+  return new Promise((resolve, reject) => {
+    const id = ++scrapeCount;
+    const timer = setTimeout(() => {
+      scrapes.delete(id);
+      reject(new Error('The supervisor did not answer the scrape.'));
+    }, SCRAPE_TIMEOUT_MS);
+    scrapes.set(id, {
+      resolve: (m) => { clearTimeout(timer); scrapes.delete(id); resolve(m); },
+      reject: (e) => { clearTimeout(timer); scrapes.delete(id); reject(e); },
+    });
+    void send({ type: 'scrape', id });
+  });
+}
 
 /** Resolves once the message is handed to the channel, so that a process exiting next does not lose it. */
 const send = (message: FromWorker): Promise<void> => new Promise((resolve) => {
@@ -43,6 +71,10 @@ function responderFor(services: KeyLadderRuntime, settings: ServeSettings, index
     rateLimit: rateLimitOf(settings),
     callers: { allowHosts: settings.allowHosts, allowOrigins: settings.allowOrigins, ...(token === undefined ? {} : { token }) },
     accessLog: (line) => accessLog.write(line),
+    metrics,
+    // --metrics-listen moves /metrics to the supervisor's own listener: then it is not on this port.
+    ...(settings.metricsListen === undefined ? { metricsText: scrapeCluster } : {}),
+    notReady: servicesReadiness(services, () => started),
     // The disk: status "degraded" and a warning while free space is low (services/diskSpace.ts).
     health: () => ({ store: services.store.status().unlocked ? 'unlocked' : 'locked', worker: index, cluster: totals ?? null, ...diskHealth(services.store.diskSpace()) }),
   });
@@ -56,11 +88,14 @@ let server: ResponderServer | undefined;
 let totals: ClusterTotals | undefined;
 let stopping: Promise<void> | undefined;
 let statsTimer: NodeJS.Timeout | undefined;
+/** Whether the supervisor has every worker listening (it says so once `serve` prints its address): until then /v1/ready says STARTING. */
+let started = false;
 
 async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   const { storeDir, settings, index } = message;
   try {
     services = createServices({ storeDir, batchExchangeRecords: true, backgroundCheckpoints: true, actor: serveActor(), onStoreReplaced: () => void storeReplaced(index) });
+    services.exchanges.observe(metrics);
     await services.store.unlock(message.passphrase);
     const runtime = services;
     server = responderFor(runtime, settings, index);
@@ -134,6 +169,13 @@ process.on('message', (message: ToWorker) => {
       break;
     case 'totals':
       totals = message.totals;
+      break;
+    case 'started':
+      started = true;
+      break;
+    case 'scrape':
+      if ('text' in message) scrapes.get(message.id)?.resolve({ contentType: message.contentType, text: message.text });
+      else scrapes.get(message.id)?.reject(new Error(message.error));
       break;
     case 'stop':
       void stop();

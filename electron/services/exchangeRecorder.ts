@@ -29,6 +29,7 @@
 // hour, once past, is closed into one exchange.summary row per device by the
 // next batch. Refusals and the device counters are written as under 'full'.
 
+import type { ExchangeObserver } from './exchangeObserver.js';
 import { isSqliteBusy } from '../../db/errors.js';
 import { hourOf, summarisable, type AuditRecord } from '../../db/repositories/audit.js';
 import type { ExchangeMark } from '../../db/repositories/devices.js';
@@ -97,6 +98,9 @@ export class ExchangeRecorder {
 
   /** The hour whose past hours this process last closed into summary rows. */
   private closedHour = '';
+
+  /** Told of every write (serve's metrics). */
+  observer: ExchangeObserver | undefined;
 
   constructor(private readonly store: () => KeyStore, private readonly batched: boolean, limits?: RecorderLimits, private readonly now: () => Date = () => new Date()) {
     this.limits = limits ?? (batched ? BATCHED : IMMEDIATE);
@@ -234,6 +238,7 @@ export class ExchangeRecorder {
     } catch (error) {
       // Unbatched (a one-shot command): the caller learns it at once and does not answer, so
       // the record of what was not answered must not be kept.
+      this.observer?.auditWrite?.(isBusy(error) ? 'busy' : 'failed', 0);
       if (!this.batched) {
         this.audit = [];
         this.serials = [];
@@ -260,6 +265,7 @@ export class ExchangeRecorder {
       return;
     }
     // Nothing can have been recorded during the transaction (it runs synchronously): all of it is written.
+    this.observer?.auditWrite?.('ok', audit.length + aggregates.length);
     this.audit = [];
     this.serials = [];
     this.registry.written();

@@ -16,6 +16,7 @@ import type { RandomSource } from '../jwe/random.js';
 import type { ExchangeApi, ExchangeOutcome, ResponseCheck } from './api.js';
 import { describeError, ServiceError, ServiceErrorCode } from './errors.js';
 import { ExchangeRecorder } from './exchangeRecorder.js';
+import type { ExchangeObserver } from './exchangeObserver.js';
 import type { AuditRecord } from '../../db/repositories/audit.js';
 import { checkIdentity, checkInteger } from './keyInput.js';
 import type { StoreSession } from './session.js';
@@ -42,6 +43,7 @@ export class ExchangeService implements ExchangeApi {
   private readonly recorder: ExchangeRecorder;
   private readonly registry: WrapdataRegistry;
   private readonly refusals: RefusalAggregator;
+  private observer: ExchangeObserver | undefined;
 
   constructor(
     private readonly session: StoreSession,
@@ -57,6 +59,17 @@ export class ExchangeService implements ExchangeApi {
       this.refusals.flush();
       this.recorder.flush();
     });
+  }
+
+  /** Tells `observer` of every audit write and device lookup from now on (serve's metrics). */
+  observe(observer: ExchangeObserver): void {
+    this.observer = observer;
+    this.recorder.observer = observer;
+  }
+
+  /** Why exchanges are refused for the audit now (a write failed, or the buffer is full), or undefined. */
+  auditRefusal(): string | undefined {
+    return this.recorder.unavailable();
   }
 
   /** Exchange records not yet written (for health reports and tests). */
@@ -146,7 +159,7 @@ export class ExchangeService implements ExchangeApi {
     let device: ReturnType<StoreKeySource['prepare']>;
     let result: ResponderResult;
     try {
-      device = source.prepare(identity);
+      device = this.lookUp(source, identity);
       result = new LadderResponder(source, this.random).respond(identity, keyRequest, { profile, kcv: options.kcv, decoy: options.decoy === true, sessionKeys: options.msl !== undefined });
       if (options.msl?.issue) {
         const answered = result;
@@ -209,6 +222,21 @@ export class ExchangeService implements ExchangeApi {
   answerMslKeyRequest(identity: string, keyRequest: KeyRequestData, message: MslAuditContext, issue?: (result: ResponderResult) => MslIssued): ResponderResult {
     const request: ExchangeRequest = { identity: parseIdentity(identity), keyRequest };
     return this.answer(request, 'msl', { kcv: false, test: message.test === true, msl: { details: message.details, ...(issue ? { issue } : {}) }, ...(message.client === undefined ? {} : { client: message.client }) });
+  }
+
+  /** source.prepare(identity), timed and counted for the observer. */
+  private lookUp(source: StoreKeySource, identity: string): ReturnType<StoreKeySource['prepare']> {
+    const observer = this.observer?.storeLookup === undefined ? undefined : this.observer;
+    if (observer === undefined) return source.prepare(identity);
+    const started = performance.now();
+    try {
+      const device = source.prepare(identity);
+      observer.storeLookup!(device === undefined ? 'not_found' : 'found', (performance.now() - started) / 1000);
+      return device;
+    } catch (error) {
+      observer.storeLookup!('error', (performance.now() - started) / 1000);
+      throw error;
+    }
   }
 
   /** Throws AUDIT_UNAVAILABLE (and counts the refusal) while exchange records cannot be written: no answer then. */

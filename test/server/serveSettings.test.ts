@@ -41,6 +41,15 @@ describe('parseServeFlags', () => {
     for (const b of ['1023', '16777217', 'x']) expect(() => parseServeFlags({ 'msl-max-body': b }), b).toThrow(/--msl-max-body is a number of bytes/);
   });
 
+  it('takes --metrics-listen HOST:PORT (IPv6 in brackets), and refuses anything else', () => {
+    expect(parseServeFlags({}).metricsListen).toBeUndefined();
+    expect(parseServeFlags({ 'metrics-listen': '127.0.0.1:9420' }).metricsListen).toEqual({ host: '127.0.0.1', port: 9420 });
+    expect(parseServeFlags({ 'metrics-listen': '[::1]:9420' }).metricsListen).toEqual({ host: '::1', port: 9420 });
+    expect(parseServeFlags({ 'metrics-listen': 'mon.lab.example:0' }).metricsListen).toEqual({ host: 'mon.lab.example', port: 0 });
+    for (const bad of ['9420', ':9420', '127.0.0.1:', '127.0.0.1:65536', '::1:9420', '127.0.0.1:94x', ''])
+      expect(() => parseServeFlags({ 'metrics-listen': bad }), bad).toThrow(/--metrics-listen takes HOST:PORT/);
+  });
+
   it('reads the token from the first line of --token-file, and refuses a missing file or a short token', () => {
     const dir = tempDir('keyladder-token-');
     const file = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text); return p; };
