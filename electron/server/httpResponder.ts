@@ -15,6 +15,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { randomUUID } from 'node:crypto';
 import type { ExchangeApi, MslApi } from '../services/api.js';
 import { checkContentType, checkHost, checkOrigin, checkToken, corsHeaders, MIN_TOKEN_LENGTH, preflightHeaders, tokenDigest, type CallerPolicy, type Refusal } from './callerChecks.js';
 import { isLingering, lingerAfterAnswer } from './lingeringClose.js';
@@ -59,6 +60,8 @@ export interface ResponderServerOptions {
   readonly uniformRefusals?: boolean;
   /** One line per request; never holds key material. */
   readonly accessLog?: (line: string) => void;
+  /** The same, as fields (serve --log-format json); taken instead of accessLog when given. */
+  readonly accessEntry?: (entry: AccessEntry) => void;
   /** Extra state for GET /v1/health (store lock state, say). */
   readonly health?: () => Record<string, unknown>;
   /** Counts and times of this door's requests (GET /metrics). */
@@ -67,6 +70,20 @@ export interface ResponderServerOptions {
   readonly metricsText?: () => Promise<MetricsText>;
   /** Why exchanges cannot be answered now besides draining (GET /v1/ready), or undefined when they can. */
   readonly notReady?: () => NotReadyReason | undefined;
+}
+
+/** One request of the access log: the text line's fields, and the request's id (its x-request-id header). */
+export interface AccessEntry {
+  readonly time: string;
+  readonly requestId: string;
+  readonly addr: string;
+  readonly method: string;
+  /** The first 100 characters of the request's target. */
+  readonly url: string;
+  readonly status: number;
+  readonly ms: number;
+  /** The outcome: ok, decoy, a code, and for an exchange its identity (as in the text line). */
+  readonly detail: string;
 }
 
 /** Why GET /v1/ready answers 503: still starting, draining, the store locked, or exchanges refused for the audit log. */
@@ -110,6 +127,8 @@ export class ResponderServer {
   private readonly profile: JweProfileName;
   private readonly callers: CallerPolicy;
   private readonly limiter: RateLimiter | undefined;
+  /** Each request's id, sent back as x-request-id and written in its access log entry. */
+  private readonly requestIds = new WeakMap<IncomingMessage, string>();
 
   constructor(private readonly options: ResponderServerOptions) {
     this.profile = options.profile ?? 'msl';
@@ -195,7 +214,16 @@ export class ResponderServer {
   }
 
   private log(req: IncomingMessage, status: number, started: number, detail: string): void {
-    this.options.accessLog?.(`${new Date().toISOString()} ${req.socket.remoteAddress ?? '-'} ${req.method} ${req.url?.slice(0, 100)} ${status} ${(performance.now() - started).toFixed(2)}ms ${detail}`);
+    const time = new Date().toISOString();
+    const ms = performance.now() - started;
+    if (this.options.accessEntry) {
+      this.options.accessEntry({
+        time, requestId: this.requestIds.get(req) ?? '-', addr: req.socket.remoteAddress ?? '-', method: req.method ?? '-',
+        url: req.url?.slice(0, 100) ?? '', status, ms: Math.round(ms * 100) / 100, detail: detail.trim(),
+      });
+      return;
+    }
+    this.options.accessLog?.(`${time} ${req.socket.remoteAddress ?? '-'} ${req.method} ${req.url?.slice(0, 100)} ${status} ${ms.toFixed(2)}ms ${detail}`);
   }
 
   /** The caller checks, in order; a refusal is answered here and ends the request. */
@@ -227,6 +255,10 @@ export class ResponderServer {
     // A request pipelined behind a refused body: no work, no answer; the socket closes within its linger.
     if (isLingering(req.socket)) return void req.resume();
     const started = performance.now();
+    // Ours, never the caller's: a caller's id would be written into the operator's log as it came.
+    const requestId = randomUUID();
+    this.requestIds.set(req, requestId);
+    res.setHeader('x-request-id', requestId);
     const path = (req.url ?? '/').split('?')[0];
     if (this.refuseCaller(req, res, started, path)) return;
     // An allowed browser origin may read the answer.

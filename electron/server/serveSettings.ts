@@ -25,6 +25,7 @@ interface ServeFlags {
   'msl-expiration'?: string;
   'msl-max-body'?: string;
   'metrics-listen'?: string;
+  'log-format'?: string;
 }
 
 /**
@@ -63,6 +64,8 @@ export interface ServeSettings {
    * token), and not on the exchanges' port. Absent, /metrics is on the exchanges' port behind its checks.
    */
   readonly metricsListen?: { readonly host: string; readonly port: number };
+  /** The access log: today's text lines (the default), or JSON lines with a level and a request id. */
+  readonly logFormat: 'text' | 'json';
 }
 
 export interface MslServeSettings {
@@ -97,6 +100,7 @@ export function parseServeFlags(flags: ServeFlags): ServeSettings {
   if (!/^\d+$/.test(flags.workers ?? '1') || workers < 1 || workers > MAX_WORKERS) throw badValue(`--workers is 1 to ${MAX_WORKERS} (one per core is the most that helps).`);
   const msl = parseMslFlags(flags);
   const metricsListen = flags['metrics-listen'] === undefined ? undefined : parseHostPort(flags['metrics-listen']);
+  if (flags['log-format'] !== undefined && flags['log-format'] !== 'text' && flags['log-format'] !== 'json') throw badValue('--log-format is text or json.');
   return {
     host: flags.host ?? DEFAULT_HOST,
     port,
@@ -112,6 +116,7 @@ export function parseServeFlags(flags: ServeFlags): ServeSettings {
     workers,
     msl,
     ...(metricsListen === undefined ? {} : { metricsListen }),
+    logFormat: flags['log-format'] === 'json' ? 'json' : 'text',
   };
 }
 

@@ -11,6 +11,7 @@ import { listenError } from './listenError.js';
 import { rateLimitOf, readTlsFiles, readToken, type ServeSettings } from './serveSettings.js';
 import { surviveClosedOutput } from './closedPipes.js';
 import { batchedAccessLog } from './accessLog.js';
+import { jsonAccessLog } from './jsonAccessLog.js';
 import { diskHealth } from '../services/diskSpace.js';
 import { serveActor } from '../services/actor.js';
 import { servicesReadiness } from './readiness.js';
@@ -70,7 +71,7 @@ function responderFor(services: KeyLadderRuntime, settings: ServeSettings, index
     uniformRefusals: settings.uniformRefusals,
     rateLimit: rateLimitOf(settings),
     callers: { allowHosts: settings.allowHosts, allowOrigins: settings.allowOrigins, ...(token === undefined ? {} : { token }) },
-    accessLog: (line) => accessLog.write(line),
+    ...(settings.logFormat === 'json' ? { accessEntry: jsonAccessLog(accessLog, index) } : { accessLog: (line: string) => accessLog.write(line) }),
     metrics,
     // --metrics-listen moves /metrics to the supervisor's own listener: then it is not on this port.
     ...(settings.metricsListen === undefined ? { metricsText: scrapeCluster } : {}),

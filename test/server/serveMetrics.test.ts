@@ -108,6 +108,19 @@ describe('keyladder serve: GET /metrics and GET /v1/ready', () => {
     expect(await stop(s)).toBe(0);
   });
 
+  it('--log-format json: the workers\' access log as JSON lines, each with the x-request-id its caller got', async () => {
+    const s = await serve(['--workers', '2', '--log-format', 'json']);
+    await untilReady(s.url);
+    const res = await fetch(`${s.url}/v1/keyx`, { method: 'POST', body: psk('ESN-UNKNOWN-JSON'), headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(403);
+    const id = res.headers.get('x-request-id');
+    expect(await stop(s)).toBe(0);
+    const entries = s.stderr().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(entries.find((e) => e['reqId'] === id)).toMatchObject({ level: 'info', method: 'POST', url: '/v1/keyx', status: 403, detail: 'ENTITY_NOT_FOUND ESN-UNKNOWN-JSON', msg: 'request' });
+    // Every request is a JSON line: no text access line is left.
+    expect(s.stderr()).not.toMatch(/ POST \/v1\/keyx 403 /);
+  });
+
   it('--metrics-listen: /metrics on its own address without the token, and not on the exchanges\' port', async () => {
     const s = await serve(['--workers', '2', '--token-file', tokenFile, '--metrics-listen', '127.0.0.1:0']);
     expect((await untilReady(s.url, auth)).at(-1)).toBe(200);

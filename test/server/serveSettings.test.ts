@@ -50,6 +50,13 @@ describe('parseServeFlags', () => {
       expect(() => parseServeFlags({ 'metrics-listen': bad }), bad).toThrow(/--metrics-listen takes HOST:PORT/);
   });
 
+  it('takes --log-format text (the default) or json, and refuses anything else', () => {
+    expect(parseServeFlags({}).logFormat).toBe('text');
+    expect(parseServeFlags({ 'log-format': 'json' }).logFormat).toBe('json');
+    expect(parseServeFlags({ 'log-format': 'text' }).logFormat).toBe('text');
+    for (const bad of ['JSON', 'pretty', '']) expect(() => parseServeFlags({ 'log-format': bad }), bad).toThrow(/--log-format is text or json/);
+  });
+
   it('reads the token from the first line of --token-file, and refuses a missing file or a short token', () => {
     const dir = tempDir('keyladder-token-');
     const file = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text); return p; };

@@ -9,7 +9,7 @@ export const listeningLine = (address: string, pid: number): string => `Listenin
 export const serveCommands: readonly Command[] = [
   {
     name: 'serve', section: 'Exchanges', arity: [0, 0],
-    options: ['host', 'port', 'profile', 'tls-cert', 'tls-key', 'tls-client-ca', 'token-file', 'allow-host', 'allow-origin', 'uniform-refusals', 'rate-limit', 'workers', 'msl-renewal-window', 'msl-expiration', 'msl-max-body', 'metrics-listen'],
+    options: ['host', 'port', 'profile', 'tls-cert', 'tls-key', 'tls-client-ca', 'token-file', 'allow-host', 'allow-origin', 'uniform-refusals', 'rate-limit', 'workers', 'msl-renewal-window', 'msl-expiration', 'msl-max-body', 'metrics-listen', 'log-format'],
     summary: 'the HTTP responder: POST /v1/keyx, POST /msl, GET /v1/health (127.0.0.1:8420 by default; --port 0: a free port)',
     details: 'N worker processes (--workers, one per core helps most) share the port and the store. Host names other than\n' +
       'IP literals and loopback names get 421 unless --allow-host lists them; browser origins get 403 unless\n' +
