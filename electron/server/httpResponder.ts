@@ -21,7 +21,7 @@ import { checkContentType, checkHost, checkOrigin, checkToken, corsHeaders, MIN_
 import { isLingering, lingerAfterAnswer } from './lingeringClose.js';
 import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimit } from './rateLimit.js';
 import type { JweProfileName } from '../services/types.js';
-import type { MetricsText, Outcome, ResponderMetrics } from './metrics.js';
+import type { MetricsText, Outcome, ServeMetrics } from './metrics.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8420;
@@ -65,7 +65,7 @@ export interface ResponderServerOptions {
   /** Extra state for GET /v1/health (store lock state, say). */
   readonly health?: () => Record<string, unknown>;
   /** Counts and times of this door's requests (GET /metrics). */
-  readonly metrics?: ResponderMetrics;
+  readonly metrics?: ServeMetrics;
   /** GET /metrics on this door, behind its caller checks (the token); without it /metrics is 404. */
   readonly metricsText?: () => Promise<MetricsText>;
   /** Why exchanges cannot be answered now besides draining (GET /v1/ready), or undefined when they can. */

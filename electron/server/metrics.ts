@@ -29,7 +29,7 @@ export const codeLabel = (code: string | undefined): string => (code !== undefin
 /** Latency buckets in seconds: an exchange takes about a millisecond; a stalled store write, seconds. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
-export class ResponderMetrics {
+export class ServeMetrics {
   readonly registry: RegistryType;
   private readonly exchanges: Counter<'door' | 'outcome' | 'code'>;
   private readonly latency: Histogram<'door' | 'outcome'>;

@@ -15,7 +15,7 @@ import { jsonAccessLog } from './jsonAccessLog.js';
 import { diskHealth } from '../services/diskSpace.js';
 import { serveActor } from '../services/actor.js';
 import { servicesReadiness } from './readiness.js';
-import { answerClusterScrapes, ResponderMetrics, type MetricsText } from './metrics.js';
+import { answerClusterScrapes, ServeMetrics, type MetricsText } from './metrics.js';
 
 if (!cluster.isWorker) throw new Error('serveWorker.js runs as a worker of `keyladder serve --workers N` only.');
 surviveClosedOutput();
@@ -24,7 +24,7 @@ surviveClosedOutput();
 const accessLog = batchedAccessLog(2);
 
 /** This worker's metrics; the supervisor gathers every worker's into one scrape (metrics.ts). */
-const metrics = new ResponderMetrics();
+const metrics = new ServeMetrics();
 answerClusterScrapes(metrics.registry);
 
 /** Scrapes asked of the supervisor, by their number, waiting for its answer. */

@@ -5,7 +5,7 @@
 // which exchanges cannot be answered.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ResponderServer, MAX_BODY_BYTES } from '../../electron/server/httpResponder.js';
-import { codeLabel, ResponderMetrics } from '../../electron/server/metrics.js';
+import { codeLabel, ServeMetrics } from '../../electron/server/metrics.js';
 import { servicesReadiness } from '../../electron/server/readiness.js';
 import { LadderRequestor, importWrappingKey } from '../support/device.js';
 import { openTestServices, PASSPHRASE, type TestServices } from '../support/services.js';
@@ -20,7 +20,7 @@ describe('GET /metrics', () => {
   let t: TestServices;
   let server: ResponderServer;
   let base = '';
-  const metrics = new ResponderMetrics();
+  const metrics = new ServeMetrics();
   const TOKEN = 'metrics-test-bearer-token-0123456789';
   const auth = { authorization: `Bearer ${TOKEN}` };
 
@@ -133,7 +133,7 @@ describe('the audit log in the metrics and in GET /v1/ready', () => {
     const s = t.services;
     for (let i = 0; i < 20; i++) s.devices.provision({ identity: `ESN-FULL-${i}`, keys: { kind: 'generate' } });
     s.exchanges.flush();
-    const metrics = new ResponderMetrics({ defaultMetrics: false });
+    const metrics = new ServeMetrics({ defaultMetrics: false });
     s.exchanges.observe(metrics);
     const notReady = servicesReadiness(s, () => true);
     expect(notReady()).toBeUndefined();
