@@ -20,6 +20,12 @@ export const CliErrorCode = {
   FILE_INVALID: 'FILE_INVALID',
   /** A keys file with one key of a pair and not its partner, or members that do not belong. */
   KEYS_INCOMPLETE: 'KEYS_INCOMPLETE',
+  /** serve --config FILE: a key that is not one of serve's options (the message names it). */
+  CONFIG_UNKNOWN_KEY: 'CONFIG_UNKNOWN_KEY',
+  /** serve --config FILE: a key's value of the wrong type ("8420" for port, a string for a list). */
+  CONFIG_WRONG_TYPE: 'CONFIG_WRONG_TYPE',
+  /** serve --config FILE: a key's value its flag would refuse (port = 70000). */
+  CONFIG_BAD_VALUE: 'CONFIG_BAD_VALUE',
 } as const;
 export type CliErrorCode = (typeof CliErrorCode)[keyof typeof CliErrorCode];
 

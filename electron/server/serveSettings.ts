@@ -8,7 +8,7 @@ import { DEFAULT_RATE_LIMIT, type RateLimit } from './rateLimit.js';
 import { DEFAULT_HOST, DEFAULT_MSL_MAX_BODY_BYTES, DEFAULT_PORT } from './httpResponder.js';
 import { MAX_MSL_TIME_SECONDS } from '../services/mslSettings.js';
 
-interface ServeFlags {
+export interface ServeFlags {
   host?: string;
   port?: string;
   profile?: string;
@@ -28,6 +28,9 @@ interface ServeFlags {
   'log-format'?: string;
 }
 
+/** The config file's own (serveConfig.ts), besides the flags' and files' codes. */
+export type ServeSettingsCode = 'USAGE_BAD_VALUE' | 'USAGE_MISSING_ARGUMENT' | 'FILE_UNREADABLE' | 'FILE_INVALID' | 'CONFIG_UNKNOWN_KEY' | 'CONFIG_WRONG_TYPE' | 'CONFIG_BAD_VALUE';
+
 /**
  * A flag or file of `serve` the operator got wrong. Its code is one the CLI
  * prints and exits 2 on; the supervisor checks the files before any worker
@@ -35,7 +38,7 @@ interface ServeFlags {
  */
 export class ServeSettingsError extends Error {
   override readonly name = 'ServeSettingsError';
-  constructor(readonly code: 'USAGE_BAD_VALUE' | 'USAGE_MISSING_ARGUMENT' | 'FILE_UNREADABLE' | 'FILE_INVALID', message: string) {
+  constructor(readonly code: ServeSettingsCode, message: string) {
     super(message);
   }
 }
