@@ -70,6 +70,12 @@ export class Cancelled extends Error {
 }
 export const CANCELLED_EXIT = 130;
 
+/**
+ * `respond`'s answer was a refusal (its JSON error is on stdout): a verdict on the request, not a
+ * mistake in the command line (2) nor a failure (1), so a script can tell the three apart.
+ */
+export const REFUSED_EXIT = 3;
+
 /** Whether `error` is a prompt's own report of Ctrl-C (@inquirer's ExitPromptError), or ours. */
 export const isCancel = (error: unknown): boolean =>
   error instanceof Cancelled || (error instanceof Error && error.name === 'ExitPromptError');

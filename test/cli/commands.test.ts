@@ -130,7 +130,7 @@ describe('keyladder device and group', () => {
     expect((await json(['device', 'revoke', 'CSV-0002'])).value.status).toBe('revoked');
     expect((await json(['device', 'revoke', 'CSV-0002'])).value.error.code).toBe('DEVICE_ALREADY_REVOKED');
     const r = await cli([...S, 'respond'], { stdin: JSON.stringify({ identity: 'CSV-0002', keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'PSK' } } }) });
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(3);
     expect(JSON.parse(r.stdout).error.code).toBe('ENTITY_REVOKED');
   });
 
@@ -168,9 +168,9 @@ describe('keyladder issuer, respond, audit, backup, passphrase', () => {
     expect((await json(['issuer', 'retire', '9'])).value.error.code).toBe('ISSUER_NOT_FOUND');
   });
 
-  it('answers malformed requests with MSL_PARSE_ERROR and status 2', async () => {
+  it('answers malformed requests with MSL_PARSE_ERROR and status 3 (a refusal); a bad option is still 2', async () => {
     const r = await cli([...S, 'respond'], { stdin: '{not json' });
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(3);
     expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'MSL_PARSE_ERROR', reason: 'MALFORMED_JSON' });
     expect((await cli([...S, 'respond', '--profile', 'jose'])).code).toBe(2);
     const refused = (await json(['audit', 'list', '--outcome', 'refused', '--limit', '1'])).value.items;

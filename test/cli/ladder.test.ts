@@ -76,7 +76,7 @@ describe('the ladder through the CLI', () => {
   it('6. after retire, that wrapdata gets KEYX_WRAPPING_KEY_MISSING, and PSK still works', async () => {
     expect(run(['issuer', 'retire', '1']).code).toBe(0);
     const refused = run(['respond'], request(v.identity, { mechanism: 'WRAP', wrapdata: oldWrapdata }));
-    expect(refused.code).toBe(2);
+    expect(refused.code).toBe(3);
     expect(JSON.parse(refused.stdout).error).toMatchObject({ code: 'KEYX_WRAPPING_KEY_MISSING', reason: 'WRAPDATA_GENERATION_RETIRED' });
     const psk = run(['respond'], request(v.identity, { mechanism: 'PSK' }));
     expect(psk.code).toBe(0);
@@ -100,7 +100,7 @@ describe('the ladder through the CLI', () => {
     // MSL's own wrapdata is unknown here: answered only within the migration window, for a device
     // that never climbed here (e2's identity did, above).
     expect(run(['device', 'add', 'ESN-FROM-MSL']).code).toBe(0);
-    expect(run(['respond'], request('ESN-FROM-MSL', e2.inputs.request_keydata as Record<string, string>)).code).toBe(2);
+    expect(run(['respond'], request('ESN-FROM-MSL', e2.inputs.request_keydata as Record<string, string>)).code).toBe(3);
     expect(run(['policy', 'migration', new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10)]).code).toBe(0);
     const r = run(['respond'], request('ESN-FROM-MSL', e2.inputs.request_keydata as Record<string, string>));
     expect(r.code).toBe(0);

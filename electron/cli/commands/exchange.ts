@@ -3,7 +3,7 @@
 
 import type { JweProfileName } from '../../services/types.js';
 import type { Command, Context } from '../command.js';
-import { CliError, CliErrorCode } from '../errors.js';
+import { CliError, CliErrorCode, REFUSED_EXIT } from '../errors.js';
 import { readTextFile } from '../inputs.js';
 import { rungLine } from '../lines.js';
 import { int, oneOf } from '../options.js';
@@ -22,7 +22,7 @@ function wrapdataFrom(path: string, ctx: Context): string {
 export const exchangeCommands: readonly Command[] = [
   {
     name: 'respond', section: SECTION, arity: [0, 0], options: ['profile'],
-    summary: 'answer one request read on stdin, the response on stdout (exit 2 on refusal)',
+    summary: 'answer one request read on stdin, the response on stdout (exit 3 on refusal, 2 on a usage error)',
     details: 'Pipe the request in: keyladder respond < request.json. It reads {"identity","keyrequestdata":{...}} and writes\n' +
       '{"keyresponsedata":{...}}, or {"error":{"code","reason","message"}}.',
     async run(ctx) {
@@ -32,7 +32,7 @@ export const exchangeCommands: readonly Command[] = [
       const request = readTextFile('-', 'request', ctx.io);
       const result = ctx.services.exchanges.respond(request, profile);
       ctx.io.stdout(`${result.json}\n`);
-      return result.ok ? 0 : 2;
+      return result.ok ? 0 : REFUSED_EXIT;
     },
   },
   {
