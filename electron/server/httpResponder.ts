@@ -13,6 +13,7 @@
 
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { SecureContextOptions, Server as TlsServer } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
@@ -27,6 +28,21 @@ export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8420;
 /** How long a TLS client may take over its handshake. */
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** Never below TLS 1.2, whatever Node's default or a --tls-min-v1.0 flag says (issue 23, item 2). */
+export const TLS_MIN_VERSION = 'TLSv1.2';
+
+/** The certificate, key and client CA as PEM: what --tls-cert, --tls-key and --tls-client-ca hold. */
+export interface TlsFiles {
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+  readonly clientCa?: string | Buffer;
+}
+
+/** The secure context of those files: at start, and again at each reload (SIGHUP). */
+export const secureContextOptions = (files: TlsFiles): SecureContextOptions => ({
+  cert: files.cert, key: files.key, minVersion: TLS_MIN_VERSION, ...(files.clientCa === undefined ? {} : { ca: files.clientCa }),
+});
 export const MAX_BODY_BYTES = 64 * 1024;
 /** The default cap of an MSL message: MSL's client sends a 55 KB payload as about 16 KB of GZIP. */
 export const DEFAULT_MSL_MAX_BODY_BYTES = 1024 * 1024;
@@ -44,7 +60,7 @@ export interface ResponderServerOptions {
   readonly port?: number;
   readonly profile?: JweProfileName;
   /** `clientCa`: require a client certificate issued by it (mutual TLS). */
-  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer; readonly clientCa?: string | Buffer };
+  readonly tls?: TlsFiles;
   /** Who may call besides loopback names and IP literals (see callerChecks.ts). */
   readonly callers?: { readonly allowHosts?: readonly string[]; readonly allowOrigins?: readonly string[]; readonly token?: string };
   /** A whole request (headers and body) must arrive within this time. */
@@ -173,8 +189,8 @@ export class ResponderServer {
     const given = this.options.tls;
     const tls = given
       ? {
-          cert: given.cert, key: given.key, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
-          ...(given.clientCa === undefined ? {} : { ca: given.clientCa, requestCert: true, rejectUnauthorized: true }),
+          ...secureContextOptions(given), handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+          ...(given.clientCa === undefined ? {} : { requestCert: true, rejectUnauthorized: true }),
         }
       : undefined;
     const server = tls ? createHttpsServer({ ...limits, ...tls }, handler) : createHttpServer(limits, handler);
@@ -190,6 +206,19 @@ export class ResponderServer {
     this.state = 'listening';
     this.startedAt = new Date().toISOString();
     return this.address()!;
+  }
+
+  /**
+   * New TLS files (SIGHUP): new handshakes get the new certificate, key and client CA; connections
+   * already open keep the context they were made with, so none is dropped. Throws, leaving the old
+   * context in place, when the files do not load together. Mutual TLS cannot be turned on or off here:
+   * that is a restart.
+   */
+  reloadTls(files: TlsFiles): void {
+    const given = this.options.tls;
+    if (!given || !this.server) throw new Error('This responder does not serve TLS.');
+    if ((files.clientCa === undefined) !== (given.clientCa === undefined)) throw new Error('A reload cannot turn mutual TLS on or off: restart serve for that.');
+    (this.server as unknown as TlsServer).setSecureContext(secureContextOptions(files));
   }
 
   /** Stops accepting, lets requests in flight finish, then closes every connection. */

@@ -26,7 +26,9 @@ import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import { isLoopbackHost } from '../shared/responderHost.js';
 import { count } from '../shared/plural.js';
-import { authenticatesCallers, readTlsFiles, readToken, type ServeSettings } from './serveSettings.js';
+import { createSecureContext } from 'node:tls';
+import { authenticatesCallers, readTlsFiles, readToken, ServeSettingsError, type ServeSettings } from './serveSettings.js';
+import { secureContextOptions } from './httpResponder.js';
 import { surviveClosedOutput } from './closedPipes.js';
 import { diskSpace, watchDiskSpace } from '../services/diskSpace.js';
 import { disableCoreDumps, NOT_LINUX } from '../security/coreDumps.js';
@@ -46,7 +48,9 @@ export type ToWorker =
   /** The whole responder's metrics, for the worker's GET /metrics (or why they could not be gathered). */
   | { readonly type: 'scrape'; readonly id: number; readonly contentType: string; readonly text: string }
   | { readonly type: 'scrape'; readonly id: number; readonly error: string }
-  | { readonly type: 'stop' };
+  | { readonly type: 'stop' }
+  /** SIGHUP: read the TLS files again (the supervisor has checked that they load). */
+  | { readonly type: 'reload-tls'; readonly id: number };
 
 /** Worker → primary. */
 export type FromWorker =
@@ -58,7 +62,8 @@ export type FromWorker =
   /** The worker found the store's database file replaced under it, and is exiting (serveWorker.ts). */
   | { readonly type: 'store-replaced' }
   /** GET /metrics reached this worker: gather every worker's metrics (only the supervisor can). */
-  | { readonly type: 'scrape'; readonly id: number };
+  | { readonly type: 'scrape'; readonly id: number }
+  | { readonly type: 'tls-reloaded'; readonly id: number; readonly error?: string };
 
 /**
  * What every worker's GET /v1/health reports for the whole responder: null
@@ -162,6 +167,12 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
   let giveUp: (e: WorkerStartError) => void = () => {};
   const gaveUp = new Promise<WorkerStartError>((resolve) => { giveUp = resolve; });
 
+  const reloads = tlsReloads(settings, report);
+  // SIGHUP: new TLS files for new connections, in every listening worker (one that starts later reads
+  // them at its start); open connections keep theirs. Without a handler, SIGHUP would end serve.
+  const onHangup = () => reloads.start([...tracked].filter((t) => t.listening && t.worker.isConnected()));
+  process.on('SIGHUP', onHangup);
+
   const totals = (): ClusterTotals => {
     let exchanges = retired.exchanges, refused = retired.refused, inFlight = 0, workers = 0;
     for (const t of tracked) {
@@ -225,6 +236,9 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
             (metrics) => { if (worker.isConnected()) worker.send({ type: 'scrape', id: m.id, ...metrics } satisfies ToWorker); },
             (e: Error) => { if (worker.isConnected()) worker.send({ type: 'scrape', id: m.id, error: e.message } satisfies ToWorker); },
           );
+          break;
+        case 'tls-reloaded':
+          reloads.answered(m.id, index, m.error);
           break;
         case 'failed':
           failed = new WorkerStartError(m.error.code, m.error.message, m.error.reason);
@@ -341,9 +355,54 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
     if (outcome instanceof WorkerStartError) throw outcome;
     return 0;
   } finally {
+    process.off('SIGHUP', onHangup);
     void metricsListener?.close();
     hold?.release();
   }
+}
+
+/**
+ * SIGHUP's reload of --tls-cert, --tls-key and --tls-client-ca (a renewed certificate, say). The
+ * supervisor reads the files and checks that they load together first: files caught half-written,
+ * or a key that is not the certificate's, are refused here and every worker keeps the old ones.
+ * Then each listening worker reloads, and one line says the outcome once all have answered.
+ */
+function tlsReloads(settings: ServeSettings, report: ClusterReport) {
+  let count = 0;
+  let pending: { id: number; waiting: Set<number>; failed: string[] } | undefined;
+  const done = () => {
+    if (!pending || pending.waiting.size > 0) return;
+    const { failed } = pending;
+    pending = undefined;
+    report.notice(failed.length === 0
+      ? 'keyladder: TLS reloaded: new connections get the new certificate, key and client CA; open ones keep theirs.\n'
+      : `keyladder: TLS reload failed in ${failed.join('; ')}.\n`);
+  };
+  return {
+    start(workers: ReadonlyArray<{ readonly worker: { send(m: ToWorker): unknown }; readonly index: number }>): void {
+      if (!settings.tls) {
+        report.notice('keyladder: SIGHUP: no TLS to reload (serve runs without --tls-cert); nothing changed.\n');
+        return;
+      }
+      try {
+        createSecureContext(secureContextOptions(readTlsFiles(settings)!));
+      } catch (e) {
+        // OpenSSL's reason names no key material ("key values mismatch", "no start line"); ours names the file.
+        const why = e instanceof ServeSettingsError ? e.message : `the certificate and key do not load together (${e instanceof Error ? e.message.slice(0, 120) : 'unknown error'})`;
+        report.notice(`keyladder: SIGHUP: TLS not reloaded: ${why}. Still serving the certificate loaded before.\n`);
+        return;
+      }
+      pending = { id: ++count, waiting: new Set(workers.map((w) => w.index)), failed: [] };
+      for (const w of workers) w.worker.send({ type: 'reload-tls', id: pending.id } satisfies ToWorker);
+      done();
+    },
+    answered(id: number, index: number, error: string | undefined): void {
+      if (!pending || pending.id !== id) return;
+      pending.waiting.delete(index);
+      if (error !== undefined) pending.failed.push(`worker ${index}: ${error}`);
+      done();
+    },
+  };
 }
 
 function warnIfReachable(settings: ServeSettings, report: ClusterReport): void {

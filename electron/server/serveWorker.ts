@@ -91,6 +91,8 @@ let stopping: Promise<void> | undefined;
 let statsTimer: NodeJS.Timeout | undefined;
 /** Whether the supervisor has every worker listening (it says so once `serve` prints its address): until then /v1/ready says STARTING. */
 let started = false;
+/** The settings this worker started with: SIGHUP reads their TLS files again. */
+let settingsInUse: ServeSettings | undefined;
 
 async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   const { storeDir, settings, index } = message;
@@ -100,6 +102,7 @@ async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<voi
     await services.store.unlock(message.passphrase);
     const runtime = services;
     server = responderFor(runtime, settings, index);
+    settingsInUse = settings;
     const address = await server.listen().catch((e: unknown) => {
       throw listenError(e, settings.host, settings.port);
     });
@@ -181,8 +184,24 @@ process.on('message', (message: ToWorker) => {
     case 'stop':
       void stop();
       break;
+    case 'reload-tls':
+      void send({ type: 'tls-reloaded', id: message.id, ...reloadTls() });
+      break;
   }
 });
+
+/** The TLS files read again, for new connections (SIGHUP to the supervisor); an error leaves the old ones. */
+function reloadTls(): { error?: string } {
+  try {
+    if (!server || !settingsInUse) return { error: 'not listening yet' };
+    server.reloadTls(readTlsFiles(settingsInUse)!);
+    return {};
+  } catch (e) {
+    return { error: e instanceof Error ? e.message.slice(0, 200) : 'unknown error' };
+  }
+}
+// A terminal's hangup reaches the whole process group: the supervisor decides what it means (a reload).
+process.on('SIGHUP', () => {});
 // Ctrl-C reaches every process of the terminal's group; the primary's own stop follows and is absorbed.
 process.on('SIGINT', () => void stop());
 process.on('SIGTERM', () => void stop());
