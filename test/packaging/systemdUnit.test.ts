@@ -33,6 +33,8 @@ describe('packaging/systemd/keyladder.service', () => {
     // serve does not speak sd_notify: notify would leave the unit "activating" until the start timeout.
     expect(value('Type')).toEqual(['simple']);
     expect(value('ExecStart')).toEqual([`${INSTALLED_AT} serve --config /etc/keyladder/serve.toml`]);
+    // serve takes SIGHUP as "reload the TLS files" (tlsReload.test.ts).
+    expect(value('ExecReload')).toEqual(['/bin/kill -HUP $MAINPID']);
     // The only writable place is the store's, and nothing may raise privileges back.
     expect(value('StateDirectory')).toEqual(['keyladder']);
     expect(value('Environment')).toContain('KEYLADDER_STORE=/var/lib/keyladder/store');

@@ -32,7 +32,8 @@ export const serveCommands: readonly Command[] = [
       '"Listening on URL pid N" (the port bound, with --port 0 a free one). It never prompts in the background (`&`): give\n' +
       'the store passphrase by --passphrase-file F (an owner-only file) or KEYLADDER_PASSPHRASE; under systemd, the\n' +
       'credential "passphrase" ($CREDENTIALS_DIRECTORY/passphrase: LoadCredential=). --config FILE (.json or .toml) holds\n' +
-      'any of the options below, its keys their names (port = 8420, allow-host = ["lab.example"]); flags override it.',
+      'any of the options below, its keys their names (port = 8420, allow-host = ["lab.example"]); flags override it.\n' +
+      'SIGHUP reloads the TLS certificate, key and client CA for new connections (open ones keep theirs).',
     async run(ctx) {
       const { parseServeFlags } = await import('../../server/serveSettings.js');
       const { serveCluster } = await import('../../server/serveCluster.js');
