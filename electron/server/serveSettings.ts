@@ -28,7 +28,7 @@ export interface ServeFlags {
   'log-format'?: string;
 }
 
-/** The config file's own (serveConfig.ts), besides the flags' and files' codes. */
+/** The config file's own (cli/serveConfig.ts), besides the flags' and files' codes. */
 export type ServeSettingsCode = 'USAGE_BAD_VALUE' | 'USAGE_MISSING_ARGUMENT' | 'FILE_UNREADABLE' | 'FILE_INVALID' | 'CONFIG_UNKNOWN_KEY' | 'CONFIG_WRONG_TYPE' | 'CONFIG_BAD_VALUE';
 
 /**

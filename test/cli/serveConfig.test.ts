@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readServeConfig, withConfig } from '../../electron/server/serveConfig.js';
+import { readServeConfig, withConfig } from '../../electron/cli/serveConfig.js';
 import { parseServeFlags } from '../../electron/server/serveSettings.js';
 import { cli } from '../support/cli.js';
 import { startServe, type Served } from '../support/serveProcess.js';

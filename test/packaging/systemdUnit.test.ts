@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SERVE_CREDENTIAL } from '../../electron/cli/commands/serve.js';
-import { readServeConfig } from '../../electron/server/serveConfig.js';
+import { readServeConfig } from '../../electron/cli/serveConfig.js';
 import { parseServeFlags } from '../../electron/server/serveSettings.js';
 import { ROOT } from '../support/cli.js';
 import { tempDir } from '../support/services.js';

@@ -37,7 +37,7 @@ export const serveCommands: readonly Command[] = [
     async run(ctx) {
       const { parseServeFlags } = await import('../../server/serveSettings.js');
       const { serveCluster } = await import('../../server/serveCluster.js');
-      const { readServeConfig, withConfig } = await import('../../server/serveConfig.js');
+      const { readServeConfig, withConfig } = await import('../serveConfig.js');
       // The config file and every flag are checked before the passphrase is read or the store opened.
       const flags = ctx.values.config === undefined ? ctx.values : withConfig(readServeConfig(ctx.values.config), ctx.values);
       const settings = parseServeFlags(flags);

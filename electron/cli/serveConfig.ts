@@ -9,8 +9,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { visible } from '../shared/visibleText.js';
-import { didYouMean } from '../cli/suggest.js';
-import { parseServeFlags, ServeSettingsError, type ServeFlags } from './serveSettings.js';
+import { didYouMean } from './suggest.js';
+import { parseServeFlags, ServeSettingsError, type ServeFlags } from '../server/serveSettings.js';
 
 /** What each key holds: a whole number is a TOML integer or a JSON number, never a string of digits. */
 const CONFIG_KEYS = {
