@@ -88,7 +88,15 @@ const wrapkeyCiphertextLength = (a: Answer): number =>
   (JSON.parse(Buffer.from(keydataOf(a).wrapkey, 'base64').toString('latin1')) as { ciphertext: string }).ciphertext.length;
 
 /** The headers a caller sees, but for Date (which moves). */
-const headersOf = (a: Answer): string => JSON.stringify(Object.entries(a.headers).filter(([k]) => k !== 'date').sort());
+// The date and the request id differ per request whatever the class: the id is compared by its form
+// (a random UUID for every answer), so that an id that told the classes apart would still fail.
+const headersOf = (a: Answer): string =>
+  JSON.stringify(
+    Object.entries(a.headers)
+      .filter(([k]) => k !== 'date')
+      .map(([k, v]) => (k === 'x-request-id' ? [k, String(v).replace(/[0-9a-f]/g, 'h')] : [k, v]))
+      .sort(),
+  );
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
