@@ -93,7 +93,7 @@ export const OPTIONS = {
   'msl-max-body': { type: 'string', value: 'BYTES', help: 'POST /msl: the largest MSL message taken (default 1048576; 413 beyond)' },
   'log-format': { type: 'string', value: 'text|json', help: 'the access log on stderr: text lines (default) or JSON lines with a level and a request id' },
   config: { type: 'string', value: 'FILE', help: 'serve: its options from FILE, JSON or TOML by its extension (keys: the options\' names); flags given override it' },
-  'metrics-listen': { type: 'string', value: 'HOST:PORT', help: 'serve GET /metrics on this address alone, without the token (default: on the serve port, behind --token-file)' },
+  'metrics-listen': { type: 'string', value: 'HOST:PORT', help: 'serve GET /metrics on this address alone, without the token (default: on the serve port, only with --token-file)' },
   'public-key': { type: 'string', value: 'FILE', help: 'msl identity import: the public key the clients pin (PEM, or msl.rsa.pub.N); refused unless it is the private key\'s own' },
   'non-replayable-window': { type: 'string', value: 'N', help: 'MSL master tokens: how far past the largest non-replayable id accepted the next may be (default 65536)' },
 } as const satisfies Record<string, OptionSpec>;

@@ -82,7 +82,7 @@ export interface ResponderServerOptions {
   readonly health?: () => Record<string, unknown>;
   /** Counts and times of this door's requests (GET /metrics). */
   readonly metrics?: ServeMetrics;
-  /** GET /metrics on this door, behind its caller checks (the token); without it /metrics is 404. */
+  /** GET /metrics on this door, behind its caller checks and only with a token; without either, /metrics is 404. */
   readonly metricsText?: () => Promise<MetricsText>;
   /** Why exchanges cannot be answered now besides draining (GET /v1/ready), or undefined when they can. */
   readonly notReady?: () => NotReadyReason | undefined;
@@ -301,7 +301,15 @@ export class ResponderServer {
       return this.log(req, 200, started, 'health');
     }
     if (path === '/v1/ready') return this.handleReady(req, res, started);
-    if (path === '/metrics' && this.options.metricsText !== undefined) return this.handleMetrics(req, res, started, this.options.metricsText);
+    if (path === '/metrics' && this.options.metricsText !== undefined) {
+      // Only behind the token: without one, anyone who reaches the exchanges' port would read the
+      // responder's traffic; --metrics-listen is the way to serve it without a token.
+      if (this.callers.tokenDigest === undefined) {
+        this.send(res, 404, errorBody('NOT_FOUND', 'GET /metrics is served on this port only behind --token-file; or give it an address of its own with --metrics-listen HOST:PORT.'));
+        return this.log(req, 404, started, 'NOT_FOUND');
+      }
+      return this.handleMetrics(req, res, started, this.options.metricsText);
+    }
     if (path === '/msl' && this.options.msl !== undefined) return this.handleMsl(req, res, started, this.options.msl);
     if (path !== '/v1/keyx') {
       this.send(res, 404, errorBody('NOT_FOUND', `The responder answers POST /v1/keyx${this.options.msl ? ', POST /msl' : ''} and GET /v1/health.`));

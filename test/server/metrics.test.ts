@@ -99,6 +99,21 @@ describe('GET /metrics', () => {
     expect(await res.text()).not.toContain('keyladder_exchanges_total');
   });
 
+  it('is 404 on a door without a token, never served to whoever reaches the port', async () => {
+    const open = new ResponderServer({ exchanges: t.services.exchanges, port: 0, rateLimit: false, metrics, metricsText: () => metrics.text() });
+    const at = await open.listen();
+    try {
+      const res = await fetch(`${at}/metrics`);
+      expect(res.status).toBe(404);
+      const body = await res.text();
+      expect(body).toContain('NOT_FOUND');
+      expect(body).toContain('--token-file');
+      expect(body).not.toContain('keyladder_exchanges_total');
+    } finally {
+      await open.close();
+    }
+  });
+
   it('is 404 on a door that does not serve it (serve --metrics-listen moves it elsewhere)', async () => {
     const other = new ResponderServer({ exchanges: t.services.exchanges, port: 0 });
     const at = await other.listen();
