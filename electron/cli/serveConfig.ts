@@ -69,6 +69,9 @@ function parseConfigText(path: string, text: string): Record<string, unknown> {
 
 const isKey = (key: string): key is ConfigKey => Object.hasOwn(CONFIG_KEYS, key);
 
+/** Keys that would carry a secret inline (the passphrase, its file's twin, the bearer token itself). */
+const SECRET_KEY = /passphrase|password|secret|^token$/i;
+
 /** One key's value as its flag would carry it, or CONFIG_WRONG_TYPE naming the key. */
 function asFlag(path: string, key: ConfigKey, value: unknown, baseDir: string): string | boolean | string[] {
   const kind = CONFIG_KEYS[key];
@@ -107,6 +110,10 @@ export function readServeConfig(path: string): ServeFlags {
   const baseDir = dirname(resolve(path));
   const flags: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(table)) {
+    // A secret never sits in a config file, which units and backups copy around: said plainly, its value never quoted.
+    if (SECRET_KEY.test(key)) {
+      throw new ServeSettingsError('CONFIG_UNKNOWN_KEY', `The config file '${path}' may not hold a secret (key "${visible(key, 40)}"): give the store passphrase by systemd's LoadCredential=passphrase:FILE, --passphrase-file F or KEYLADDER_PASSPHRASE, and the bearer token by token-file.`);
+    }
     if (!isKey(key)) {
       throw new ServeSettingsError('CONFIG_UNKNOWN_KEY', `The config file '${path}' has an unknown key "${visible(key, 40)}".${didYouMean(key, SERVE_CONFIG_KEYS, (k) => k)} Its keys are serve's options: ${SERVE_CONFIG_KEYS.join(', ')}.`);
     }

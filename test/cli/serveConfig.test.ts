@@ -83,6 +83,20 @@ describe('refusals, before the passphrase is read or the store opened', () => {
     await refused(file('global.json', '{"store": "/var/lib/keyladder"}'), 'CONFIG_UNKNOWN_KEY', '"store"');
   });
 
+  it('a secret inline (the passphrase, a passphrase file, the token itself), never quoting its value', async () => {
+    const SECRET = 'inline-secret-value-8c1f';
+    for (const [name, text] of [
+      ['passphrase.toml', `passphrase = "${SECRET}"`],
+      ['passphrase-file.json', JSON.stringify({ 'passphrase-file': SECRET })],
+      ['token.toml', `token = "${SECRET}"`],
+    ] as const) {
+      const config = file(name, text);
+      await refused(config, 'CONFIG_UNKNOWN_KEY', 'may not hold a secret', 'LoadCredential=passphrase:FILE');
+      const r = await cli(['--store', missingStore, 'serve', '--config', config], { env: { KEYLADDER_PASSPHRASE: '' } });
+      expect(r.stdout + r.stderr).not.toContain(SECRET);
+    }
+  });
+
   it('a value of the wrong type, named: a quoted number, a lone string for a list, a string for a boolean', async () => {
     await refused(file('quoted.toml', 'port = "8420"'), 'CONFIG_WRONG_TYPE', 'port must be a whole number');
     await refused(file('fraction.json', '{"workers": 1.5}'), 'CONFIG_WRONG_TYPE', 'workers must be a whole number');
