@@ -16,13 +16,27 @@ export interface PassphraseSources {
   readonly what: string;
 }
 
+/**
+ * The file's text, read once into a buffer that is zeroed before returning: the string that is
+ * returned cannot be wiped, but no second copy of the passphrase's bytes (a systemd credential's,
+ * say) is left in the heap for a crash dump or a swap to find.
+ */
+function readZeroed(path: string): string {
+  const bytes = readFileSync(path);
+  try {
+    return bytes.toString('utf8');
+  } finally {
+    bytes.fill(0);
+  }
+}
+
 function fromFile(path: string, flag: string, what: string, io: CliIo): string {
   // "-" is stdin, as for every other file the CLI reads (issue 22, item 8): `pass show x | keyladder … --passphrase-file -`.
   // Not from a terminal: it would be typed visibly and echoed; the prompt is for that.
   if (path === '-' && io.stdinIsTty === true) throw new CliError(CliErrorCode.USAGE_STDIN_IS_TERMINAL, `--${flag} - reads the ${what} from stdin: pipe it in, or leave the flag out to be asked.`);
   try {
     // One trailing newline is the file's, not the passphrase's.
-    return (path === '-' ? io.readStdin() : readFileSync(path, 'utf8')).replace(/\r?\n$/, '');
+    return (path === '-' ? io.readStdin() : readZeroed(path)).replace(/\r?\n$/, '');
   } catch {
     // The file's role without the prompt's aside: "the new bundle passphrase file", not "… (whoever opens …) file".
     throw unreadable(what.replace(/ \(.*\)$/, ''), path === '-' ? 'stdin' : path);
