@@ -13,10 +13,10 @@
 
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { SecureContextOptions, Server as TlsServer } from 'node:tls';
+import { createSecureContext, type SecureContextOptions, type Server as TlsServer } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { randomUUID } from 'node:crypto';
+import { randomUUID, X509Certificate } from 'node:crypto';
 import type { ExchangeApi, MslApi } from '../services/api.js';
 import { checkContentType, checkHost, checkOrigin, checkToken, corsHeaders, MIN_TOKEN_LENGTH, preflightHeaders, tokenDigest, type CallerPolicy, type Refusal } from './callerChecks.js';
 import { isLingering, lingerAfterAnswer } from './lingeringClose.js';
@@ -43,6 +43,21 @@ export interface TlsFiles {
 export const secureContextOptions = (files: TlsFiles): SecureContextOptions => ({
   cert: files.cert, key: files.key, minVersion: TLS_MIN_VERSION, ...(files.clientCa === undefined ? {} : { ca: files.clientCa }),
 });
+
+/**
+ * Throws unless the files make a usable context: OpenSSL refuses a key that is not the certificate's,
+ * but takes a client CA file that holds no certificate (empty, half-written, a key) without a word,
+ * and would then refuse every client certificate. Checked before a reload replaces a working context.
+ */
+export function checkTlsFiles(files: TlsFiles): void {
+  createSecureContext(secureContextOptions(files));
+  if (files.clientCa === undefined) return;
+  try {
+    new X509Certificate(files.clientCa);
+  } catch {
+    throw new Error('the client CA file holds no certificate');
+  }
+}
 export const MAX_BODY_BYTES = 64 * 1024;
 /** The default cap of an MSL message: MSL's client sends a 55 KB payload as about 16 KB of GZIP. */
 export const DEFAULT_MSL_MAX_BODY_BYTES = 1024 * 1024;
@@ -218,6 +233,7 @@ export class ResponderServer {
     const given = this.options.tls;
     if (!given || !this.server) throw new Error('This responder does not serve TLS.');
     if ((files.clientCa === undefined) !== (given.clientCa === undefined)) throw new Error('A reload cannot turn mutual TLS on or off: restart serve for that.');
+    checkTlsFiles(files);
     (this.server as unknown as TlsServer).setSecureContext(secureContextOptions(files));
   }
 

@@ -26,9 +26,8 @@ import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import { isLoopbackHost } from '../shared/responderHost.js';
 import { count } from '../shared/plural.js';
-import { createSecureContext } from 'node:tls';
 import { authenticatesCallers, readTlsFiles, readToken, ServeSettingsError, type ServeSettings } from './serveSettings.js';
-import { secureContextOptions } from './httpResponder.js';
+import { checkTlsFiles } from './httpResponder.js';
 import { surviveClosedOutput } from './closedPipes.js';
 import { diskSpace, watchDiskSpace } from '../services/diskSpace.js';
 import { disableCoreDumps, NOT_LINUX } from '../security/coreDumps.js';
@@ -385,10 +384,10 @@ function tlsReloads(settings: ServeSettings, report: ClusterReport) {
         return;
       }
       try {
-        createSecureContext(secureContextOptions(readTlsFiles(settings)!));
+        checkTlsFiles(readTlsFiles(settings)!);
       } catch (e) {
         // OpenSSL's reason names no key material ("key values mismatch", "no start line"); ours names the file.
-        const why = e instanceof ServeSettingsError ? e.message : `the certificate and key do not load together (${e instanceof Error ? e.message.slice(0, 120) : 'unknown error'})`;
+        const why = e instanceof ServeSettingsError ? e.message : `the certificate, key and client CA do not load together (${e instanceof Error ? e.message.slice(0, 120) : 'unknown error'})`;
         report.notice(`keyladder: SIGHUP: TLS not reloaded: ${why}. Still serving the certificate loaded before.\n`);
         return;
       }

@@ -3,7 +3,7 @@
 // new connections get the new certificate; files that do not load together are refused and the
 // old certificate stays. TLS below 1.2 is refused.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { connect } from 'node:tls';
@@ -98,6 +98,38 @@ describe('SIGHUP reloads TLS', () => {
     expect(s.stderr()).not.toContain('PRIVATE KEY');
     for (let i = 0; i < 4; i++) expect((await get(s.url, { ca })).fingerprint).toBe(fpB);
     kept.destroy();
+  });
+
+  it('with mutual TLS, a client CA file that holds no certificate is refused: the old CA goes on admitting its clients', async (ctx) => {
+    const server = makeCert('m-server');
+    const client = makeCert('m-client');
+    if (!server || !client) return skipWithReason(ctx, 'openssl is not installed: no certificate, so TLS cannot be set up here');
+    // The client's self-signed certificate is its own issuer: the client CA file holds it.
+    const clientCa = join(dir, 'client-ca.pem');
+    copyFileSync(client.cert, clientCa);
+    const s = await startServe(['--store', storeDir, 'serve', '--tls-cert', server.cert, '--tls-key', server.key, '--tls-client-ca', clientCa, '--workers', '2']);
+    running.push(s);
+    const tls = { ca: readFileSync(server.cert), cert: readFileSync(client.cert), key: readFileSync(client.key) };
+    const health = (): Promise<number> => new Promise((resolve, reject) => {
+      const req = httpsRequest(`${s.url}/v1/health`, { ...tls, agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(await health()).toBe(200);
+
+    // Emptied, or caught half-copied: OpenSSL would take it, and trust no client at all.
+    for (const [i, text] of ['', 'not a certificate\n', readFileSync(client.key, 'utf8')].entries()) {
+      writeFileSync(clientCa, text);
+      process.kill(s.child.pid!, 'SIGHUP');
+      await until(() => s.stderr().split('TLS not reloaded').length - 1 === i + 1, `refusal ${i + 1}`);
+      expect(s.stderr()).toContain('client CA file holds no certificate');
+      for (let n = 0; n < 4; n++) expect(await health()).toBe(200);
+    }
+    expect(s.stderr()).not.toContain('TLS reloaded');
+    expect(s.stderr()).not.toContain('PRIVATE KEY');
   });
 
   it('refuses a client that offers only TLS 1.1', async (ctx) => {
