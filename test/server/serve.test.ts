@@ -1,18 +1,18 @@
 // `keyladder serve`, the real binary: a device simulated by the requestor
 // climbs a 10-rung ladder over HTTP (and over TLS), then SIGTERM drains it.
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname, userInfo } from 'node:os';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LadderRequestor, importWrappingKey } from '../support/device.js';
 import { ROOT, cliProcess, testEnv } from '../support/cli.js';
 import { childNodeArgs } from '../support/runtime.js';
 import { tempDir } from '../support/services.js';
 import { hashFiles } from '../support/storeFiles.js';
-import { startServe, type Served } from '../support/serveProcess.js';
+import { servesKilledAfterEach, stopServe as stop, type Served } from '../support/serveProcess.js';
 import { deriveVector, hex } from '../support/vectors.js';
 import { skipWithReason } from '../support/skips.js';
 
@@ -26,28 +26,8 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const running = new Set<ChildProcessWithoutNullStreams>();
-// A failed expectation or a skip must not leave a responder (and its workers) running.
-afterEach(() => {
-  for (const child of running) child.kill('SIGKILL');
-  running.clear();
-});
-
-async function serve(extra: string[] = [], env: Record<string, string> = {}, at: string[] = store): Promise<Served> {
-  return startServe([...at, 'serve', ...extra], {
-    env,
-    started: (child) => {
-      running.add(child);
-      child.once('exit', () => running.delete(child));
-    },
-  });
-}
-
-async function stop(s: Served): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => s.child.once('exit', (code) => resolve(code)));
-  s.child.kill('SIGTERM');
-  return exited;
-}
+const startTracked = servesKilledAfterEach();
+const serve = (extra: string[] = [], env: Record<string, string> = {}, at: string[] = store): Promise<Served> => startTracked([...at, 'serve', ...extra], { env });
 
 describe('keyladder serve', () => {
   it('warns, naming the risk, when it listens beyond loopback without client authentication; not with a token', async () => {

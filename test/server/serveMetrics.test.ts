@@ -5,12 +5,11 @@
 // with --metrics-listen. GET /v1/ready says ready once every worker listens.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LadderRequestor, importWrappingKey } from '../support/device.js';
 import { cliProcess } from '../support/cli.js';
 import { tempDir } from '../support/services.js';
-import { startServe, type Served } from '../support/serveProcess.js';
+import { servesKilledAfterEach, stopServe as stop, type Served } from '../support/serveProcess.js';
 import { parsePrometheus } from '../support/prometheusText.js';
 import { deriveVector, hex } from '../support/vectors.js';
 
@@ -26,24 +25,9 @@ beforeAll(() => {
   expect(cliProcess([...store, 'device', 'add', v.identity, '--keys', '-'], { stdin: JSON.stringify({ kpw: v.kpw_hex }) }).code).toBe(0);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const startTracked = servesKilledAfterEach();
 
-const running = new Set<ChildProcessWithoutNullStreams>();
-afterEach(() => {
-  for (const child of running) child.kill('SIGKILL');
-  running.clear();
-});
-
-const serve = (extra: string[]): Promise<Served> => startServe([...store, 'serve', ...extra], {
-  started: (child) => {
-    running.add(child);
-    child.once('exit', () => running.delete(child));
-  },
-});
-const stop = (s: Served): Promise<number | null> => {
-  const exited = new Promise<number | null>((resolve) => s.child.once('exit', (code) => resolve(code)));
-  s.child.kill('SIGTERM');
-  return exited;
-};
+const serve = (extra: string[]): Promise<Served> => startTracked([...store, 'serve', ...extra]);
 const auth = { authorization: `Bearer ${TOKEN}` };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const psk = (identity: string) => JSON.stringify({ identity, keyrequestdata: { scheme: 'JWE_LADDER', keydata: { mechanism: 'PSK' } } });

@@ -2,6 +2,7 @@
 // passphrase in KEYLADDER_PASSPHRASE) and resolved with its address once it says it listens.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import { ROOT, testEnv } from './cli.js';
 import { childNodeArgs } from './runtime.js';
 
@@ -41,4 +42,31 @@ export async function startServe(args: string[], options: ServeOptions = {}): Pr
     child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
   });
   return { child, url, stderr: () => err };
+}
+
+/**
+ * startServe for one test file, each responder killed (SIGKILL) after its test whatever happened:
+ * a failed expectation or a skip must not leave a responder (and its workers) running.
+ */
+export function servesKilledAfterEach(): (args: string[], options?: ServeOptions) => Promise<Served> {
+  const running = new Set<ChildProcessWithoutNullStreams>();
+  afterEach(() => {
+    for (const child of running) child.kill('SIGKILL');
+    running.clear();
+  });
+  return (args, options = {}) => startServe(args, {
+    ...options,
+    started: (child) => {
+      running.add(child);
+      child.once('exit', () => running.delete(child));
+      options.started?.(child);
+    },
+  });
+}
+
+/** SIGTERM (serve drains and ends), resolved with its exit code. */
+export function stopServe(s: Served): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => s.child.once('exit', (code) => resolve(code)));
+  s.child.kill('SIGTERM');
+  return exited;
 }
