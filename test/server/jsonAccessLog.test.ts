@@ -38,6 +38,9 @@ describe('serve --log-format json', () => {
     await t.services.store.unlock(PASSPHRASE);
     const health = await fetch(`${base}/v1/health`);
     await server.close();
+    // minLength 0: each line is its own asynchronous write. flushSync writes what is queued but does not
+    // wait for a write already in flight, which closeSync would then cut off: wait for the four to land.
+    for (let i = 0; i < 100 && readFileSync(path, 'utf8').split('\n').length < 5; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     out.flushSync();
     closeSync(fd);
     expect([answered.status, refused.status, locked.status, health.status]).toEqual([200, 403, 503, 200]);
