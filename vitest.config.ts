@@ -29,7 +29,7 @@ export default defineConfig({
           // CLI, HTTP responder, fuzzing, and the renderer end to end against
           // the real services. Not the packaging checks, which test files.
           include: ['test/**/*.test.ts'],
-          exclude: ['test/packaging/**', 'test/e2e/electronegativity.test.ts', 'test/e2e/electron.e2e.test.ts'],
+          exclude: ['test/packaging/**', 'test/e2e/electron.e2e.test.ts'],
           setupFiles: [MODEL, REMOVE_TEMP_DIRS],
           execArgv: ['--import', MODEL],
         },

@@ -43,10 +43,12 @@ export const processIo = (): CliIo => ({
   stdinIsTty: Boolean(process.stdin.isTTY),
   foreground: () => inForeground(),
   env: process.env,
-  // Ctrl-C at the prompt rejects with @inquirer's ExitPromptError: it becomes our Cancelled.
+  // Ctrl-C at the prompt (and, since @inquirer/password 5, Ctrl-D on an empty line) rejects with
+  // @inquirer's ExitPromptError: it becomes our Cancelled. Version 5 also shows the typed text on
+  // Ctrl-T by default (toggleMask): a passphrase is never shown, so that is switched off.
   askHidden: async (message) => {
     try {
-      return await password({ message });
+      return await password({ message, toggleMask: false });
     } catch (e) {
       throw isCancel(e) ? new Cancelled() : e;
     }

@@ -68,6 +68,8 @@ function csvProblem(e: unknown, text: string, last: Last): string {
     case 'CSV_RECORD_DONT_MATCH_COLUMNS_LENGTH':
       return `${where} has another number of fields than the header row`;
     case 'CSV_INVALID_CLOSING_QUOTE':
+    // csv-parse 7 reports a non-space character right after a closing quote (a no-break space too) so.
+    case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
       return `in ${where}, a quoted field goes on after its closing quote (write a quote inside a quoted field as two: "")`;
     case 'CSV_INVALID_OPENING_QUOTE':
     case 'INVALID_OPENING_QUOTE':

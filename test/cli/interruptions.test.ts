@@ -28,6 +28,24 @@ describe.skipIf(skipsHere(!hasScript(), NO_PTY))('Ctrl-C at a passphrase prompt'
     expect(storeHashes(storeDir)).toEqual(before);
   });
 
+  it('Ctrl-D on an empty line is Cancelled too (@inquirer/password 5 rejects on EOF), exit 130', async () => {
+    const before = storeHashes(storeDir);
+    const r = await onTerminal(['--store', storeDir, 'verify'], [{ when: 'Store passphrase', type: '\x04' }], NO_PASSPHRASE);
+    expect(r.code, r.output).toBe(130);
+    expect(r.output).toContain('Cancelled.');
+    expect(r.output).not.toContain('INTERNAL_ERROR');
+    expect(storeHashes(storeDir)).toEqual(before);
+  });
+
+  it('the typed passphrase is never shown: no echo, no Ctrl-T reveal (on by default in @inquirer/password 5)', async () => {
+    const typed = 'typed-but-never-shown';
+    const r = await onTerminal(['--store', storeDir, 'verify'], [{ when: 'Store passphrase', type: `${typed}\x14` }, { when: '[input is masked]', type: '\x03' }], NO_PASSPHRASE);
+    expect(r.code, r.output).toBe(130);
+    expect(r.output).toContain('Cancelled.');
+    expect(r.output).not.toContain(typed);
+    expect(r.output).not.toContain('toggle visibility');
+  });
+
   it('init: at the new passphrase\'s second prompt too', async () => {
     const other = join(dir, 'fresh');
     const r = await onTerminal(['--store', other, 'init', '--kdf-log-n', '10'], [{ when: 'passphrase:', type: 'a long new passphrase\r' }, { when: 'again', type: '\x03' }], NO_PASSPHRASE);

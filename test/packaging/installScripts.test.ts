@@ -22,6 +22,13 @@ describe('install scripts', () => {
     expect(withScripts.filter((name) => !(name in policy))).toEqual([]);
   });
 
+  it('names no package that has no install script in the lockfile any more (a stale entry hides nothing, but misleads)', () => {
+    const withScripts = new Set(Object.entries(lock.packages)
+      .filter(([, p]) => p.hasInstallScript)
+      .map(([where]) => where.slice(where.lastIndexOf('node_modules/') + 'node_modules/'.length)));
+    expect(Object.keys(pkg.allowScripts ?? {}).filter((name) => !withScripts.has(name))).toEqual([]);
+  });
+
   it('allows none: the SQLite addon is prebuilt, and the others are not needed to build or run KeyLadder', () => {
     expect(Object.entries(pkg.allowScripts ?? {}).filter(([, allowed]) => allowed !== false)).toEqual([]);
     // Denied by name: npm still infers `node-gyp rebuild` from its binding.gyp in `npm install-scripts ls`.
