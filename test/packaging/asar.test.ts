@@ -178,11 +178,12 @@ describe.skipIf(skipsHere(skipReason !== null, skipReason ?? ''))('packaged app 
   });
 
   it('holds the built main, preload and renderer, as built', () => {
-    for (const f of ['package.json', 'dist/electron/main.js', 'dist/electron/preload.cjs', 'dist/renderer/index.html']) {
+    for (const f of ['package.json', 'dist/electron/entry.js', 'dist/electron/main.js', 'dist/electron/cli.js', 'dist/electron/preload.cjs', 'dist/renderer/index.html']) {
       expect(p.asarFiles, f).toContain(f);
     }
     const manifest = JSON.parse(asar.extractFile(p.asarPath, 'package.json').toString('utf8')) as { main?: string; devDependencies?: unknown; scripts?: unknown };
-    expect(manifest.main).toBe('dist/electron/main.js');
+    // The entry picks the window (main.js) or the bundled CLI (cli.js): electron/cliDispatch.ts.
+    expect(manifest.main).toBe('dist/electron/entry.js');
     expect(manifest.scripts).toBeUndefined();
     // Byte for byte what `npm run build` wrote; every renderer asset, every main-process module.
     for (const f of ['dist/electron/main.js', 'dist/electron/preload.cjs', 'dist/renderer/index.html']) {
@@ -272,13 +273,22 @@ describe.skipIf(skipsHere(skipReason !== null, skipReason ?? ''))('packaged app 
   });
 
   it('burns the fuses electron-builder.yml asks for', async () => {
-    const wire = await getCurrentFuseWire(path.join(p.appOutDir, 'keyladder'));
+    const wire = await getCurrentFuseWire(path.join(p.appOutDir, 'keyladder-app'));
     expect(wire[FuseV1Options.RunAsNode]).toBe(DISABLED);
     expect(wire[FuseV1Options.EnableNodeOptionsEnvironmentVariable]).toBe(DISABLED);
     expect(wire[FuseV1Options.EnableNodeCliInspectArguments]).toBe(DISABLED);
     expect(wire[FuseV1Options.EnableEmbeddedAsarIntegrityValidation]).toBe(ENABLED);
     expect(wire[FuseV1Options.OnlyLoadAppFromAsar]).toBe(ENABLED);
     expect(wire[FuseV1Options.GrantFileProtocolExtraPrivileges]).toBe(DISABLED);
+  });
+
+  it('the GUI is keyladder-app; the CLI launcher is resources/bin/keyladder, executable, outside the archive', () => {
+    expect(statSync(path.join(p.appOutDir, 'keyladder-app')).isFile()).toBe(true);
+    expect(existsSync(path.join(p.appOutDir, 'keyladder'))).toBe(false);
+    const launcher = path.join(p.appOutDir, 'resources', 'bin', 'keyladder');
+    expect(readFileSync(launcher, 'utf8')).toBe(readFileSync(path.join(ROOT, 'packaging', 'cli', 'keyladder'), 'utf8'));
+    expect(statSync(launcher).mode & 0o111).toBe(0o111);
+    expect(readdirSync(path.join(p.appOutDir, 'resources', 'bin'))).toEqual(['keyladder']);
   });
 
   it('ran within the time a 2-core CI machine allows', () => {

@@ -12,10 +12,10 @@
 // here it skips, because the Electron binary cannot be downloaded on this
 // machine, so no packaged app exists.
 //
-//   KEYLADDER_PACKAGED_APP   the executable to launch (default: release-smoke/linux-unpacked/keyladder,
-//                            then release/linux-unpacked/keyladder)
+//   KEYLADDER_PACKAGED_APP   the executable to launch (default: release-smoke/linux-unpacked/keyladder-app,
+//                            then release/linux-unpacked/keyladder-app)
 //   KEYLADDER_SHIPPED_APP    the shipped build whose fuses and addon ABI are checked
-//                            (default: release/linux-unpacked/keyladder)
+//                            (default: release/linux-unpacked/keyladder-app)
 //   KEYLADDER_SMOKE_REQUIRED=1   fail instead of skipping when an app is missing (CI sets it)
 //
 // The app's user data (and so its store: main opens it in app.getPath('userData'))
@@ -50,9 +50,9 @@ const DISABLED = '0'.charCodeAt(0);
 
 const smokeApp =
   process.env['KEYLADDER_PACKAGED_APP'] ??
-  [path.join(ROOT, 'release-smoke', 'linux-unpacked', 'keyladder'), path.join(ROOT, 'release', 'linux-unpacked', 'keyladder')].find((f) => existsSync(f)) ??
-  path.join(ROOT, 'release-smoke', 'linux-unpacked', 'keyladder');
-const shippedApp = process.env['KEYLADDER_SHIPPED_APP'] ?? path.join(ROOT, 'release', 'linux-unpacked', 'keyladder');
+  [path.join(ROOT, 'release-smoke', 'linux-unpacked', 'keyladder-app'), path.join(ROOT, 'release', 'linux-unpacked', 'keyladder-app')].find((f) => existsSync(f)) ??
+  path.join(ROOT, 'release-smoke', 'linux-unpacked', 'keyladder-app');
+const shippedApp = process.env['KEYLADDER_SHIPPED_APP'] ?? path.join(ROOT, 'release', 'linux-unpacked', 'keyladder-app');
 
 /** A real Electron executable for Linux (not absent, not a stand-in script): an ELF file of some size. */
 function isElectronBinary(file: string): boolean {
@@ -267,6 +267,31 @@ describe('packaged Linux app', () => {
       const unpacked = path.join(path.dirname(shippedApp), 'resources', 'app.asar.unpacked');
       const check = spawnSync(process.execPath, [path.join(ROOT, 'build', 'check-native-abi.mjs'), unpacked], { encoding: 'utf8' });
       expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
+    });
+
+    it('the installed CLI runs on the app\'s own runtime, with no display (docs/packaging.md, "The CLI")', () => {
+      if (shippedReason !== null) throw new Error(shippedReason);
+      // The smoke build when there is one: CI makes its chrome-sandbox setuid, as the deb does where
+      // user namespaces are restricted (GitHub's Ubuntu runners); it differs from the shipped one only
+      // in the inspect fuse.
+      const app = smokeReason === null ? smokeApp : shippedApp;
+      const launcher = path.join(path.dirname(app), 'resources', 'bin', 'keyladder');
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      for (const name of ['DISPLAY', 'WAYLAND_DISPLAY', 'KEYLADDER_STORE', 'KEYLADDER_PASSPHRASE']) delete env[name];
+      const run = (args: string[]) => spawnSync(launcher, args, { encoding: 'utf8', env, timeout: 60_000 });
+      const version = run(['--version']);
+      expect(version.stdout, version.stderr).toMatch(/^keyladder \d+\.\d+\.\d+\n$/);
+      expect(version.status).toBe(0);
+      const usage = run(['devce', 'list']);
+      expect(usage.status, usage.stderr).toBe(2);
+      expect(usage.stderr).toMatch(/\[USAGE_UNKNOWN_COMMAND\]/);
+      const work = mkdtempSync(path.join(tmpdir(), 'keyladder-cli-'));
+      try {
+        const missing = run(['--store', path.join(work, 'none'), 'device', 'list', '--json', '--passphrase-file', '/dev/null']);
+        expect(missing.status, missing.stderr).toBe(1);
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+      }
     });
   }
 });
