@@ -29,6 +29,13 @@ export const DEFAULT_MAX_BYTES = 5 * 1024 * 1024;
 /** Rotated files kept besides the live one: at most 6 files, 30 MiB in all. */
 export const DEFAULT_ROTATED_FILES = 5;
 
+/**
+ * Lines waiting for the disk beyond this (1 MiB) are dropped, and counted in a line of their own
+ * once the disk catches up: a responder under load must not grow main's memory (as serve's
+ * access log, server/accessLog.ts).
+ */
+export const DEFAULT_MAX_PENDING_BYTES = 1 << 20;
+
 export type AppLogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /** What happened: the line's `msg`. */
@@ -37,7 +44,7 @@ export type AppLogEvent =
   | 'store.create' | 'store.unlock' | 'store.lock' | 'store.rekey' | 'store.restore' | 'store.passphrase-change'
   | 'responder' | 'request'
   | 'ipc.refused' | 'ipc.untrusted-sender' | 'ipc.error'
-  | 'keychain' | 'error';
+  | 'keychain' | 'error' | 'log.dropped';
 
 /** The only fields a line may carry (besides pino's level, time, pid and msg). */
 export const ALLOWED_FIELDS: ReadonlySet<string> = new Set([
@@ -47,6 +54,8 @@ export const ALLOWED_FIELDS: ReadonlySet<string> = new Set([
   'outcome', 'code', 'message', 'reason', 'channel', 'sender',
   // the responder: its own lines, and the access entry's fields (AccessEntry)
   'line', 'reqId', 'addr', 'method', 'url', 'status', 'ms', 'detail',
+  // the log's own note of lines it dropped
+  'dropped',
 ]);
 
 /** Key-like names, censored wherever they sit, should one ever get onto ALLOWED_FIELDS. */
@@ -86,6 +95,8 @@ export interface AppLogOptions {
   /** Rotated files kept (default DEFAULT_ROTATED_FILES). */
   readonly rotatedFiles?: number;
   readonly level?: AppLogLevel;
+  /** Bytes that may wait for the disk before lines are dropped (default DEFAULT_MAX_PENDING_BYTES). */
+  readonly maxPendingBytes?: number;
   /** Where to say that the log itself failed (a full disk): main's stderr. */
   readonly onFailure?: (error: Error) => void;
 }
@@ -133,6 +144,22 @@ export function openAppLog(userData: string, options: AppLogOptions = {}): AppLo
     if (!failed) options.onFailure?.(error);
     failed = true;
   });
+  const maxPending = options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
+  let dropped = 0;
+  // Written as pino would write it (the note itself is never dropped).
+  const dropNote = (): string => `${JSON.stringify({ level: 'warn', time: new Date().toISOString(), pid: process.pid, msg: 'log.dropped', dropped })}\n`;
+  const write = (line: string): void => {
+    if (failed || stream.destroyed) return;
+    if (stream.writableLength > maxPending) {
+      dropped += 1;
+      return;
+    }
+    if (dropped > 0) {
+      stream.write(dropNote());
+      dropped = 0;
+    }
+    stream.write(line);
+  };
   const logger: Logger = pino(
     {
       level: options.level ?? 'info',
@@ -141,7 +168,7 @@ export function openAppLog(userData: string, options: AppLogOptions = {}): AppLo
       formatters: { level: (label) => ({ level: label }), log: (fields) => allowListed(fields) },
       redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
     },
-    { write: (line: string) => { if (!failed && !stream.destroyed) stream.write(line); } },
+    { write },
   );
   const at = (level: AppLogLevel) => (event: AppLogEvent, fields: AppLogFields = {}) => logger[level](fields, event);
   const log = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
@@ -158,6 +185,11 @@ export function openAppLog(userData: string, options: AppLogOptions = {}): AppLo
     close() {
       return new Promise<void>((resolve) => {
         if (stream.destroyed || stream.writableFinished) return resolve();
+        // The last word on lines lost, so that it is not lost with the process.
+        if (dropped > 0) {
+          stream.write(dropNote());
+          dropped = 0;
+        }
         stream.once('close', () => resolve());
         stream.once('error', () => resolve());
         stream.end();

@@ -70,6 +70,21 @@ describe('the app log file', () => {
     },
   );
 
+  it('drops lines past its bound while the disk catches up, and says how many', async () => {
+    const userData = tempDir('keyladder-applog-bound-');
+    const log = openAppLog(userData, { maxPendingBytes: 10_000 });
+    // Written in one go, with no turn of the event loop: nothing reaches the disk meanwhile.
+    for (let i = 0; i < 1_000; i++) log.info('responder', { line: `line ${i} ${'z'.repeat(80)}` });
+    log.info('app.quit');
+    await log.close();
+    const lines = readLines(path.join(userData, LOG_FOLDER, LOG_FILE));
+    const kept = lines.filter((l) => l['msg'] === 'responder').length;
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(1_000);
+    // The note goes last (at close here), and with it every line is accounted for.
+    expect(lines.at(-1)).toMatchObject({ msg: 'log.dropped', level: 'warn', dropped: 1_000 + 1 - kept });
+  });
+
   it('survives a reopen: the next run appends to the same file', async () => {
     const userData = tempDir('keyladder-applog-reopen-');
     const first = openAppLog(userData);
