@@ -9,7 +9,14 @@
 // - TLS is optional: main asks for the certificate and key files with its own
 //   dialog and reads them here; the renderer sees their names only.
 // - Its access log (one line per request: identity, status, code, never key
-//   material) goes to main's log only, never to the renderer.
+//   material) goes to main's log only, never to the renderer: the app's log
+//   file (appLog.ts), as fields, the way serve's --log-format json writes it.
+// - It answers GET /v1/ready (503 while the store is locked or exchanges are
+//   refused for the audit log, as serve's workers do) and GET /metrics behind
+//   the bearer token (the same ServeMetrics as serve; 404 without a token, as
+//   serve without --metrics-listen). There is no separate metrics address:
+//   the app is one process, and a monitoring system scrapes a service, not a
+//   desktop app.
 
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -22,7 +29,10 @@ import { AppError } from './ipc/errors.js';
 import { listenError } from './server/listenError.js';
 import { isLoopbackHost, RESPONDER_DEFAULT_HOST, RESPONDER_DEFAULT_PORT } from './shared/responderHost.js';
 import { MIN_TOKEN_LENGTH } from './server/callerChecks.js';
-import { ResponderServer } from './server/httpResponder.js';
+import { ResponderServer, type AccessEntry } from './server/httpResponder.js';
+import { servicesReadiness } from './server/readiness.js';
+import { ServeMetrics } from './server/metrics.js';
+import type { ExchangeObserver } from './services/exchangeObserver.js';
 import { MetricsRing, type ResponderMetrics, type TrafficKind } from './responderMetrics.js';
 import { MslMessageLog, type MslMessageKind, type MslMessagePage, type MslMessageRow } from './mslMessageLog.js';
 import type { MslInspection } from './services/mslInspect.js';
@@ -45,13 +55,17 @@ export type StopReason = NonNullable<ResponderStatus['stopped']>['reason'];
 
 export interface AppResponderOptions {
   /** The services' exchanges (flush, when present, writes pending records after a stop). */
-  readonly exchanges: Pick<ExchangeApi, 'respond'> & { flush?(): void; noteRefusedCall?(client: string, code: string): void };
+  readonly exchanges: Pick<ExchangeApi, 'respond'> & { flush?(): void; noteRefusedCall?(client: string, code: string): void; auditRefusal?(): string | undefined };
   /** POST /msl (services/mslResponder.ts); without it the app's responder answers /v1/keyx only. */
   readonly msl?: MslApi;
   /** With diskSpace (the StoreService has it), /v1/health warns of low disk space as serve's does. */
   readonly store: Pick<StoreApi, 'status'> & { diskSpace?(): DiskSpace | undefined };
   /** Main's log: start and stop lines and the access log. Never sent to the renderer. */
   readonly log?: (line: string) => void;
+  /** The access log as fields (the app's log file); taken instead of `log` for requests when given. */
+  readonly accessEntry?: (entry: AccessEntry) => void;
+  /** The process's own metrics (CPU, memory, event loop) on /metrics too; main's responder has them. */
+  readonly processMetrics?: boolean;
   /** A whole request must arrive within this time (default 10 s). */
   readonly requestTimeoutMs?: number;
   /** How long a stop lets requests in flight finish before closing their connections (default 10 s). */
@@ -67,7 +81,7 @@ export interface AppResponderOptions {
 
 /** The services the app's responder answers with (createServices' runtime). */
 export interface ResponderRuntime {
-  readonly exchanges: AppResponderOptions['exchanges'];
+  readonly exchanges: AppResponderOptions['exchanges'] & { observe?(observer: ExchangeObserver): void };
   readonly mslResponder: MslApi;
   readonly mslInspect: { inspect(bytes: Uint8Array, options: { readonly showPayload?: boolean }): MslInspection };
   readonly store: AppResponderOptions['store'];
@@ -113,6 +127,8 @@ export class AppResponder {
   readonly #metrics: MetricsRing;
   /** The last MSL messages (bounded, in memory only; cleared when the store locks). */
   readonly #mslMessages: MslMessageLog;
+  /** GET /metrics: serve's counters and histograms, kept across runs (like a serve process's, from its start). */
+  readonly #serveMetrics: ServeMetrics;
 
   /**
    * The responder over a runtime's services, wired one way for main and for the e2e harness (which
@@ -120,13 +136,16 @@ export class AppResponder {
    * same decoding `keyladder msl inspect` gives.
    */
   static over(runtime: ResponderRuntime, options: Omit<AppResponderOptions, 'exchanges' | 'msl' | 'inspect' | 'store'> = {}): AppResponder {
-    return new AppResponder({
+    const responder = new AppResponder({
       ...options,
       exchanges: runtime.exchanges,
       msl: runtime.mslResponder,
       inspect: (bytes, inspectOptions) => runtime.mslInspect.inspect(bytes, inspectOptions),
       store: runtime.store,
     });
+    // Audit batch writes and store lookups, on /metrics as serve counts them.
+    runtime.exchanges.observe?.(responder.#serveMetrics);
+    return responder;
   }
 
   constructor(private readonly options: AppResponderOptions) {
@@ -134,6 +153,7 @@ export class AppResponder {
     this.#now = options.now ?? (() => new Date());
     this.#metrics = new MetricsRing(() => this.#now().getTime());
     this.#mslMessages = new MslMessageLog(() => this.#now());
+    this.#serveMetrics = new ServeMetrics({ defaultMetrics: options.processMetrics === true });
   }
 
   /** The MSL messages newer than `after` (a previous page's cursor), newest first. No keys, no payload bytes. */
@@ -217,7 +237,11 @@ export class AppResponder {
       ...(tls ? { tls } : {}),
       ...(token === undefined ? {} : { callers: { token } }),
       ...(this.options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: this.options.requestTimeoutMs }),
-      accessLog: (line) => this.#log(`[responder] ${line}`),
+      ...(this.options.accessEntry ? { accessEntry: this.options.accessEntry } : { accessLog: (line: string) => this.#log(`[responder] ${line}`) }),
+      metrics: this.#serveMetrics,
+      // Behind the token only (httpResponder.ts): without one, /metrics is 404, as on serve's port.
+      metricsText: () => this.#serveMetrics.text(),
+      notReady: servicesReadiness(this.options, () => true),
       health: () => ({ store: this.options.store.status().unlocked ? 'unlocked' : 'locked', ...(this.options.store.diskSpace ? diskHealth(this.options.store.diskSpace()) : {}) }),
     });
     this.#starting = true;

@@ -3,12 +3,15 @@
 // handlers through the one wrapper, serves the renderer from app://keyladder
 // and locks the store when the operator is idle or the app quits. The HTTP
 // responder the operator may switch on runs here too (appResponder.ts): it
-// stops whenever the store locks, and drains before the app quits.
+// stops whenever the store locks, and drains before the app quits. Main's events
+// go to the app's log file, <userData>/logs/keyladder.log (appLog.ts).
 
 import { app, BrowserWindow, dialog, ipcMain, powerMonitor, protocol, session } from 'electron';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppResponder } from './appResponder.js';
+import { openAppLog, type AppLog } from './appLog.js';
+import { loggedStore } from './loggedStore.js';
 import { fileSettings } from './appServices.js';
 import { EVENTS, type LockedEvent } from './ipc/contract.js';
 import { createHandlers, type AppDeps, type FileFilter } from './ipc/handlers.js';
@@ -39,13 +42,30 @@ const primaryInstance = app.requestSingleInstanceLock();
 
 const toDialogFilters = (filters: readonly FileFilter[]) => filters.map((f) => ({ name: f.name, extensions: [...f.extensions] }));
 
+/** Opened first thing in start(), closed last at quit; undefined if it could not be opened (start-up goes on). */
+let appLog: AppLog | undefined;
+
 async function start(): Promise<void> {
   const userData = app.getPath('userData');
-  const runtime = createServices({ storeDir: userData, backgroundCheckpoints: true, headKeeper: keychainHeadKeeper(userData, (line) => console.error(line)) });
-  // The access log goes to main's log only, never to the renderer; it holds no key material.
-  const responder = AppResponder.over(runtime, { log: (line) => console.log(line) });
-  // Every lock through these services (idle, system, the Lock button) stops the responder first.
-  const services = responder.lockAware(runtime);
+  try {
+    appLog = openAppLog(userData, { onFailure: (error) => console.error('[log] the app log stopped:', error.message) });
+  } catch (error) {
+    console.error('[log] the app log could not be opened:', error);
+  }
+  const log = appLog;
+  log?.info('app.start', { version: app.getVersion(), electron: process.versions.electron, node: process.versions.node, platform: process.platform, arch: process.arch, logFile: log.file });
+  const runtime = createServices({ storeDir: userData, backgroundCheckpoints: true, headKeeper: keychainHeadKeeper(userData, (line) => { console.error(line); log?.warn('keychain', { line }); }) });
+  // The access log goes to main's log file only, never to the renderer; it holds no key material.
+  const responder = AppResponder.over(runtime, {
+    log: (line) => { console.log(line); log?.info('responder', { line }); },
+    ...(log ? { accessEntry: (entry: Parameters<AppLog['request']>[0]) => log.request(entry) } : {}),
+    processMetrics: true,
+  });
+  // Every lock through these services (idle, system, the Lock button) stops the responder first,
+  // and every store call that matters (unlock, lock, create, rekey, restore) is logged with its outcome.
+  const guarded = responder.lockAware(runtime);
+  const store = loggedStore(guarded.store, log ?? { info: () => {}, failure: () => {} });
+  const services = { ...guarded, store };
   const isTrusted = trustedSender({ origins: [APP_ORIGIN] });
   denyPermissions(session.defaultSession, isTrusted);
   serveApp(protocol, RENDERER);
@@ -53,7 +73,7 @@ async function start(): Promise<void> {
   const win = createMainWindow(PRELOAD, { devTools: !app.isPackaged });
   const lockNow = (reason: LockedEvent['reason']) => {
     if (!services.store.status().unlocked) return;
-    services.store.lock();
+    store.lockFor(reason);
     if (!win.isDestroyed()) win.webContents.send(EVENTS.locked, { reason } satisfies LockedEvent);
   };
   // Leaving the desk locks too: the screen locks or the machine sleeps.
@@ -91,7 +111,12 @@ async function start(): Promise<void> {
   registerIpc(ipcMain, createHandlers(services, deps), {
     isTrustedSender: isTrusted,
     onActivity: () => idle.touch(),
-    log: (channel, what, detail) => console.error(`[ipc] ${channel}: ${what}`, what === 'untrusted-sender' ? detail : detail instanceof Error ? detail.stack : detail),
+    log: (channel, what, detail) => {
+      console.error(`[ipc] ${channel}: ${what}`, what === 'untrusted-sender' ? detail : detail instanceof Error ? detail.stack : detail);
+      if (what === 'untrusted-sender') log?.warn('ipc.untrusted-sender', { channel, sender: typeof detail === 'string' ? detail.slice(0, 200) : 'none' });
+      else log?.failure('ipc.error', detail, { channel });
+    },
+    onRefused: (channel, code) => log?.info('ipc.refused', { channel, code }),
   });
 
   win.once('ready-to-show', () => win.show());
@@ -103,10 +128,19 @@ async function start(): Promise<void> {
     if (!drained && responder.status().state !== 'stopped') {
       event.preventDefault();
       drained = true;
-      void responder.stop('quit', 3_000).catch((error: unknown) => console.error('[responder] stop on quit failed:', error)).finally(() => app.quit());
+      void responder.stop('quit', 3_000).catch((error: unknown) => { console.error('[responder] stop on quit failed:', error); log?.failure('error', error); }).finally(() => app.quit());
       return;
     }
     runtime.close();
+  });
+  // Last: the log's final lines written before the process goes.
+  let logClosed = false;
+  app.on('will-quit', (event) => {
+    if (logClosed || log === undefined) return;
+    event.preventDefault();
+    logClosed = true;
+    log.info('app.quit');
+    void log.close().finally(() => app.quit());
   });
   await win.loadURL(APP_INDEX_URL);
 }
@@ -123,6 +157,7 @@ app.on('window-all-closed', () => app.quit());
 if (primaryInstance) {
   app.whenReady().then(start).catch((error: unknown) => {
     console.error('KeyLadder could not start:', error);
-    app.exit(1);
+    appLog?.failure('app.start-failed', error);
+    void (appLog?.close() ?? Promise.resolve()).finally(() => app.exit(1));
   });
 }

@@ -34,6 +34,8 @@ export interface WrapOptions {
   readonly onActivity?: (channel: Channel) => void;
   /** Called with refusals and unexpected errors, for main's log. Never sent to the renderer. */
   readonly log?: (channel: Channel, what: 'untrusted-sender' | 'unexpected-error', detail: unknown) => void;
+  /** Called with the stable code of an expected refusal (a wrong passphrase, a bad argument), for the app's log file. */
+  readonly onRefused?: (channel: Channel, code: string) => void;
   /** Minimum milliseconds between two progress events (the last one is always sent). */
   readonly progressIntervalMs?: number;
 }
@@ -70,7 +72,10 @@ export function wrapHandler<C extends Channel>(channel: C, handler: Handler<C>, 
       return { ok: true, value: value ?? null };
     } catch (error) {
       const known = expectedError(error);
-      if (known !== undefined) return { ok: false, error: known };
+      if (known !== undefined) {
+        options.onRefused?.(channel, known.code);
+        return { ok: false, error: known };
+      }
       options.log?.(channel, 'unexpected-error', error);
       return { ok: false, error: internalError() };
     }

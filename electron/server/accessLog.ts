@@ -3,7 +3,8 @@
 // pipe is synchronous on Linux) costs a system call per exchange, and a slow
 // reader (a terminal being scrolled) would stall the responder's event loop.
 // sonic-boom (pino's writer) gathers lines and writes them at 4 KiB or every
-// 200 ms; the worker flushes what is left before it exits.
+// 200 ms; the worker flushes what is left before it exits (flush(): it waits
+// for a write already in flight, which flushSync alone does not).
 //
 // The access log is the operator's tail of the traffic, not the record: the
 // audit log is. So when the reader cannot keep up and 1 MiB waits, further
@@ -17,9 +18,21 @@ const { SonicBoom } = sonicBoom;
 
 export interface AccessLog {
   write(line: string): void;
-  /** Writes everything gathered, now (before the process exits). */
+  /**
+   * Writes everything gathered, now. It does not wait for a write already in flight (sonic-boom
+   * hands that one to libuv's thread pool): a process that exits right after may lose it. Use
+   * flush() before exiting.
+   */
   flushSync(): void;
+  /**
+   * Before the process exits: waits for a write in flight and everything queued to land (up to
+   * `waitMs`, so that a stalled reader cannot hold the process), then writes what is left.
+   */
+  flush(waitMs?: number): Promise<void>;
 }
+
+/** How long flush() waits for the log's reader before it writes what it can and lets the process go. */
+export const FLUSH_WAIT_MS = 2_000;
 
 const DROP_NOTE = 'keyladder:';
 
@@ -39,6 +52,19 @@ export function batchedAccessLog(fd: number, options: { minLength?: number; peri
   });
   // A closed stderr (the supervisor gone) must not end the worker: the exchanges and their audit go on.
   out.on('error', () => {});
+  const flushSync = (): void => {
+    try {
+      out.flushSync();
+      // The last word on lines lost, so that it is not lost with the process.
+      if (dropped > 0) {
+        out.write(dropNote());
+        dropped = 0;
+        out.flushSync();
+      }
+    } catch {
+      // Nowhere left to write: the lines are lost, the audit log holds the exchanges.
+    }
+  };
   const dropNote = () => `${DROP_NOTE} ${dropped} access log line${dropped === 1 ? ' was' : 's were'} dropped (the log's reader was too slow)\n`;
   return {
     write(line) {
@@ -49,18 +75,24 @@ export function batchedAccessLog(fd: number, options: { minLength?: number; peri
       }
       out.write(`${line}\n`);
     },
-    flushSync() {
-      try {
-        out.flushSync();
-        // The last word on lines lost, so that it is not lost with the process.
-        if (dropped > 0) {
-          out.write(dropNote());
-          dropped = 0;
-          out.flushSync();
+    flushSync,
+    async flush(waitMs = FLUSH_WAIT_MS) {
+      // sonic-boom's flush(cb) calls back once the write in flight and every queued line are
+      // written (or with an error: the reader gone, EAGAIN past maxWriteRetries).
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, waitMs);
+        try {
+          out.flush(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        } catch {
+          clearTimeout(timer);
+          resolve();
         }
-      } catch {
-        // Nowhere left to write: the lines are lost, the audit log holds the exchanges.
-      }
+      });
+      // The drop note, and on a timeout what is queued behind the stalled write.
+      flushSync();
     },
   };
 }

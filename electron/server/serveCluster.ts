@@ -26,7 +26,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import { isLoopbackHost } from '../shared/responderHost.js';
 import { count } from '../shared/plural.js';
-import { authenticatesCallers, readTlsFiles, readToken, ServeSettingsError, type ServeSettings } from './serveSettings.js';
+import { authenticatesCallers, readCheckedTlsFiles, readTlsFiles, readToken, ServeSettingsError, type ServeSettings } from './serveSettings.js';
 import { checkTlsFiles } from './httpResponder.js';
 import { surviveClosedOutput } from './closedPipes.js';
 import { diskSpace, watchDiskSpace } from '../services/diskSpace.js';
@@ -137,8 +137,10 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
   surviveClosedOutput();
   const { storeDir, passphrase, settings, report } = params;
   const stop = params.stop ?? untilSignal();
-  // A TLS file that cannot be read is the operator's mistake: say so before any worker unlocks.
-  readTlsFiles(settings);
+  // A TLS file that cannot be read, or files that do not load together, are the operator's mistake:
+  // say so before any worker unlocks (a client CA without a certificate was taken here, and refused
+  // only at a SIGHUP reload).
+  readCheckedTlsFiles(settings);
   readToken(settings);
   // Before any worker exists: each inherits this process's core size limit of 0.
   const cores = disableCoreDumps();

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { JweProfileName } from '../services/types.js';
 import { MIN_TOKEN_LENGTH } from './callerChecks.js';
 import { DEFAULT_RATE_LIMIT, type RateLimit } from './rateLimit.js';
-import { DEFAULT_HOST, DEFAULT_MSL_MAX_BODY_BYTES, DEFAULT_PORT } from './httpResponder.js';
+import { checkTlsFiles, DEFAULT_HOST, DEFAULT_MSL_MAX_BODY_BYTES, DEFAULT_PORT, type TlsFiles } from './httpResponder.js';
 import { MAX_MSL_TIME_SECONDS } from '../services/mslSettings.js';
 
 export interface ServeFlags {
@@ -185,6 +185,25 @@ export function readTlsFiles(settings: ServeSettings): { cert: Buffer; key: Buff
   const files = { cert: readServeFile(settings.tls.certFile, 'TLS certificate'), key: readServeFile(settings.tls.keyFile, 'TLS key') };
   if (settings.tls.clientCaFile === undefined) return files;
   return { ...files, clientCa: readServeFile(settings.tls.clientCaFile, 'client CA certificate') };
+}
+
+/**
+ * The TLS files, read and checked at start as SIGHUP's reload checks them (checkTlsFiles): a client
+ * CA file that holds no certificate (OpenSSL takes it, and would then refuse every client), or a key
+ * that is not the certificate's, is FILE_INVALID before any worker unlocks.
+ */
+export function readCheckedTlsFiles(settings: ServeSettings): TlsFiles | undefined {
+  const files = readTlsFiles(settings);
+  if (files === undefined || settings.tls === undefined) return files;
+  try {
+    checkTlsFiles(files);
+  } catch (e) {
+    // OpenSSL's reason names no key material ("key values mismatch", "no start line"); ours names the files.
+    const reason = e instanceof Error ? e.message.slice(0, 120) : 'unknown error';
+    const { certFile, keyFile, clientCaFile } = settings.tls;
+    throw new ServeSettingsError('FILE_INVALID', `The TLS files do not load together: ${reason} (--tls-cert '${certFile}', --tls-key '${keyFile}'${clientCaFile === undefined ? '' : `, --tls-client-ca '${clientCaFile}'`}). The key must be the certificate's, unencrypted; the client CA file must hold a PEM certificate.`);
+  }
+  return files;
 }
 
 /** The limiter's settings for --rate-limit N: N a second, bursts of 2N; or off. */

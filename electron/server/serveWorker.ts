@@ -149,13 +149,14 @@ function stop(exitCode = 0): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         services?.close();
-        accessLog.flushSync();
+        // Waits for a write already in flight (bounded): flushSync alone let process.exit cut it off.
+        await accessLog.flush();
         process.exit(exitCode);
       } catch (e) {
         const pending = services?.exchanges.pendingRecords();
         // A replaced store will not become writable again: no point waiting.
         if (attempt >= CLOSE_ATTEMPTS || exitCode !== 0) {
-          accessLog.flushSync();
+          await accessLog.flush();
           process.stderr.write(`keyladder: worker ${process.pid} stopped without writing ${pending?.audit ?? 0} audit records (${describeError(e).code}): the store could not be written.\n`);
           process.exit(1);
         }

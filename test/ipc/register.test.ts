@@ -2,7 +2,7 @@
 // validated, results are wrapped, service errors become {code,message} and
 // nothing else leaks (no stack, no request values).
 import { describe, expect, it, vi } from 'vitest';
-import { StoreError } from '../../db/errors.js';
+import { StoreError, StoreErrorCode } from '../../db/errors.js';
 import { LadderError, MslErrorCode } from '../../electron/ladder/errors.js';
 import { ServiceError } from '../../electron/services/errors.js';
 import { CHANNELS, contract, EVENTS } from '../../electron/ipc/contract.js';
@@ -120,6 +120,20 @@ describe('the IPC wrapper', () => {
     const ladder = await fail(new LadderError(MslErrorCode.ENTITY_NOT_FOUND, 'NO_DEVICE', 'No such device.'));
     expect(ladder).toEqual({ ok: false, error: { code: 'ENTITY_NOT_FOUND', message: 'No such device.' } });
     for (const reply of [ladder]) expect(JSON.stringify(reply)).not.toMatch(/stack|at .*\.ts/);
+  });
+
+  it('tells main of an expected refusal by its code only (the app log\'s ipc.refused); not of an unexpected error', async () => {
+    const onRefused = vi.fn();
+    const log = vi.fn();
+    const refused = await wrapHandler('store.unlock', () => {
+      throw new StoreError(StoreErrorCode.WRONG_PASSPHRASE, 'Wrong passphrase.');
+    }, { isTrustedSender, onRefused, log })(eventFrom(TRUSTED), { passphrase: 'correct horse', operator: 'Alice' });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'WRONG_PASSPHRASE' } });
+    expect(onRefused.mock.calls).toEqual([['store.unlock', 'WRONG_PASSPHRASE']]);
+    expect(log).not.toHaveBeenCalled();
+    await wrapHandler('store.lock', () => { throw new Error('boom'); }, { isTrustedSender, onRefused, log })(eventFrom(TRUSTED));
+    expect(onRefused).toHaveBeenCalledTimes(1);
+    expect(log).toHaveBeenCalledWith('store.lock', 'unexpected-error', expect.any(Error));
   });
 
   it('hides unexpected errors behind INTERNAL and logs them in main only', async () => {

@@ -16,6 +16,7 @@ import { LadderRequestor, importWrappingKey, type DeviceKey } from '../support/d
 import { trustedSender } from '../../electron/security/trustedSender.js';
 import { openTestServices, PASSPHRASE, TEST_KDF_LOG_N, tempDir, type TestServices } from '../support/services.js';
 import { skipWithReason } from '../support/skips.js';
+import { parsePrometheus } from '../support/prometheusText.js';
 
 const TRUSTED: IpcEventLike = { senderFrame: { url: 'app://keyladder/index.html', parent: null }, sender: { send: () => {} } };
 const isTrustedSender = trustedSender({ origins: ['app://keyladder'] });
@@ -197,6 +198,65 @@ describe('appResponder over the real services', () => {
     expect((await post({ authorization: 'Bearer app-bearer-token-0123456789abcdef' })).status).toBe(200);
     await r.stop('operator', 500);
     await expect(r.start({ port: 0, clientCa: true })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('answers GET /metrics as serve does: behind the token (404 without one), serve\'s counters, store lookups included', async () => {
+    const dir = tempDir('keyladder-app-metrics-');
+    const file = path.join(dir, 'token');
+    writeFileSync(file, 'app-metrics-token-0123456789abcdef\n');
+    // Wired as main wires it: over the runtime, so the exchange service reports its store lookups.
+    const r = (responder = AppResponder.over(t.services, { drainMs: 1_000 }));
+    const open = await r.start({ port: 0 });
+    expect((await fetch(`${open.address}/metrics`)).status).toBe(404);
+    await r.stop('operator', 500);
+    r.chooseTokenFile(file);
+    const { address } = await r.start({ port: 0, token: true });
+    const auth = { authorization: 'Bearer app-metrics-token-0123456789abcdef' };
+    expect((await fetch(`${address}/metrics`)).status).toBe(401);
+    const device = new LadderRequestor('ESN-APP-0001', kpw);
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${address}/v1/keyx`, { method: 'POST', body: JSON.stringify(device.nextRequest()), headers: { 'content-type': 'application/json', ...auth } });
+      expect(res.status).toBe(200);
+      await device.accept(await res.json());
+    }
+    const scrape = await fetch(`${address}/metrics`, { headers: auth });
+    expect(scrape.status).toBe(200);
+    expect(scrape.headers.get('content-type')).toContain('text/plain');
+    const text = await scrape.text();
+    const m = parsePrometheus(text);
+    expect(m.value('keyladder_exchanges_total', { door: 'keyx', outcome: 'ok' })).toBe(2);
+    expect(m.value('keyladder_store_lookups_total', { result: 'found' })).toBeGreaterThanOrEqual(2);
+    expect(m.value('keyladder_requests_in_flight')).toBe(0);
+    // No identity, no token on it.
+    expect(text).not.toContain('ESN-APP-0001');
+    expect(text).not.toContain('app-metrics-token');
+  });
+
+  it('answers GET /v1/ready as serve does: 200 when it can answer; 503 with the reason when the store is locked or the audit refuses', async () => {
+    const r = (responder = make());
+    const { address } = await r.start({ port: 0 });
+    expect(await (await fetch(`${address}/v1/ready`)).json()).toEqual({ ready: true });
+    // The readiness of a responder whose services say no (a lock it has not yet seen, the audit log failing closed).
+    let unlocked = true;
+    let audit: string | undefined = 'the store could not be written';
+    const stub = (responder = new AppResponder({
+      exchanges: { respond: () => ({ ok: false, code: 'AUDIT_UNAVAILABLE', json: '{}' }) as never, auditRefusal: () => audit },
+      store: { status: () => ({ unlocked }) as never },
+      drainMs: 500,
+    }));
+    const other = await stub.start({ port: 0 });
+    const ready = async () => {
+      const res = await fetch(`${other.address}/v1/ready`);
+      return [res.status, await res.json()];
+    };
+    expect(await ready()).toEqual([503, { ready: false, reason: 'AUDIT_UNAVAILABLE' }]);
+    audit = undefined;
+    expect(await ready()).toEqual([200, { ready: true }]);
+    unlocked = false;
+    expect(await ready()).toEqual([503, { ready: false, reason: 'STORE_LOCKED' }]);
+    unlocked = true;
+    await stub.stop('operator', 500);
+    await r.stop('operator', 500);
   });
 
   it('warns of low disk space on /v1/health, as serve does', async () => {

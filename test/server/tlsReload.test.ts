@@ -9,10 +9,11 @@ import type { TLSSocket } from 'node:tls';
 import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli } from '../support/cli.js';
+import { cli, cliProcess } from '../support/cli.js';
 import { startServe, type Served } from '../support/serveProcess.js';
 import { tempDir } from '../support/services.js';
 import { skipWithReason } from '../support/skips.js';
+import { hashFiles } from '../support/storeFiles.js';
 
 const dir = tempDir('keyladder-tls-reload-');
 const storeDir = join(dir, 'store');
@@ -130,6 +131,31 @@ describe('SIGHUP reloads TLS', () => {
     }
     expect(s.stderr()).not.toContain('TLS reloaded');
     expect(s.stderr()).not.toContain('PRIVATE KEY');
+  });
+
+  it('refuses at start, as the reload does, a client CA file that holds no certificate and a key that is not the certificate\'s: FILE_INVALID, nothing started', (ctx) => {
+    const server = makeCert('s-server');
+    const other = makeCert('s-other');
+    if (!server || !other) return skipWithReason(ctx, 'openssl is not installed: no certificate, so TLS cannot be set up here');
+    const before = hashFiles(storeDir);
+    const clientCa = join(dir, 'start-client-ca.pem');
+    // Empty, not a certificate, a key: OpenSSL took each at start, and serve then trusted no client.
+    for (const text of ['', 'not a certificate\n', readFileSync(other.key, 'utf8')]) {
+      writeFileSync(clientCa, text);
+      const r = cliProcess(['--store', storeDir, 'serve', '--port', '0', '--tls-cert', server.cert, '--tls-key', server.key, '--tls-client-ca', clientCa]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('[FILE_INVALID]');
+      expect(r.stderr).toContain('client CA file holds no certificate');
+      expect(r.stderr).not.toContain('PRIVATE KEY');
+      expect(r.stdout).not.toContain('Listening');
+    }
+    // A key that is not the certificate's was an INTERNAL_ERROR from the worker; now the same refusal.
+    const mismatched = cliProcess(['--store', storeDir, 'serve', '--port', '0', '--tls-cert', server.cert, '--tls-key', other.key]);
+    expect(mismatched.code).toBe(2);
+    expect(mismatched.stderr).toContain('[FILE_INVALID]');
+    expect(mismatched.stderr).toContain('do not load together');
+    // No worker started, so none unlocked: not even an audit row was written.
+    expect(hashFiles(storeDir)).toEqual(before);
   });
 
   it('refuses a client that offers only TLS 1.1', async (ctx) => {
