@@ -111,14 +111,15 @@ export const auditCommands: readonly Command[] = [
       'one exchange.summary entry (count, first, last). Refusals, test exchanges and possible clones stay one entry each;\n' +
       'device counters (exchanges, last exchange) are kept as under full.',
     async run(ctx) {
-      const value = ctx.values.exchanges;
+      // Checked before the unlock, as every option's value (a typo asks for no passphrase).
+      const value = oneOf(ctx.values.exchanges, 'exchanges', OPTIONS.exchanges.choices);
       await ctx.unlock();
       if (value === undefined) {
         const policy = ctx.services.audit.exchangePolicy();
         ctx.out.print(`Answered exchanges are audited: ${policy}.`, { exchanges: policy });
         return 0;
       }
-      const policy = ctx.services.audit.setExchangePolicy(oneOf(value, 'exchanges', OPTIONS.exchanges.choices)!);
+      const policy = ctx.services.audit.setExchangePolicy(value);
       ctx.out.print(`Answered exchanges are now audited: ${policy}.`, { exchanges: policy });
       return 0;
     },
