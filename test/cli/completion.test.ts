@@ -183,6 +183,29 @@ describe('shell completion, generated from the command table', () => {
     expect(CASES.map((c, i) => problem('zsh', c, answers[i]!)).filter(Boolean)).toEqual([]);
   });
 
+  it.runIf(runsHere(ZSH, 'zsh is not installed (Debian: apt-get install zsh): the zsh completion script is not checked'))('zsh: installed on $fpath and loaded by compinit, Tab in an interactive zsh lists subcommands and values', () => {
+    // A real completion widget, in a zsh on a pseudo-terminal (zsh/zpty); each read waits for its words.
+    const fpathDir = join(dir, 'zfunc');
+    mkdirSync(fpathDir, { recursive: true });
+    writeFileSync(join(fpathDir, '_keyladder'), completionScript('zsh', COMMANDS));
+    const driver = [
+      'zmodload zsh/zpty',
+      `zpty -b z 'ZDOTDIR=${dir} zsh -f -i'`,
+      `zpty -w z 'PS1="%% "; fpath=(${fpathDir} $fpath); autoload -U compinit; compinit -u -D; LISTMAX=1000'`,
+      "zpty -w -n z $'keyladder device \t'",
+      'zpty -r z out \'*clear-clone*\'; print -r -- "$out"',
+      "zpty -w -n z $'\\C-u'",
+      "zpty -w -n z $'keyladder device import --format \t'",
+      'zpty -r z out \'*json*\'; print -r -- "$out"',
+      'zpty -d z',
+    ].join('\n');
+    const r = spawnSync('zsh', ['-f', '-c', driver], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', HOME: dir, TERM: 'dumb' }, timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const text = r.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ' ');
+    for (const w of ['add', 'import', 'clear-clone', 'export', 'revoke']) expect(text).toMatch(new RegExp(`\\b${w}\\b`));
+    expect(text).toMatch(/\bcsv\b[\s\S]*\bjson\b/);
+  });
+
   it.runIf(runsHere(FISH, 'fish is not installed (Debian: apt-get install fish): the fish completion script is not checked'))('fish: fish -n passes and complete -C answers every case of the walk', () => {
     const script = join(dir, 'syntax.fish');
     writeFileSync(script, completionScript('fish', COMMANDS));
