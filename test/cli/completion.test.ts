@@ -41,7 +41,7 @@ const SUB = join(dir, 'sub');
 
 const takesValue = (o: OptionName): boolean => OPTIONS[o].type === 'string';
 function valueExpected(c: Command, o: OptionName): Expected {
-  const spec: { choices?: readonly string[]; path?: 'file' | 'dir' } = OPTIONS[o];
+  const spec: { type: string; choices?: readonly string[]; path?: 'file' | 'dir' } = OPTIONS[o];
   const choices = c.choices?.[o] ?? spec.choices;
   if (choices) return { exactly: choices };
   if (spec.path) return { files: spec.path };

@@ -46,7 +46,7 @@ describe('fixed option values: the table is what the checks accept', () => {
   }
 
   const cases = COMMANDS.flatMap((c) => c.options.flatMap((o) => {
-    const spec: { choices?: readonly string[] } = OPTIONS[o];
+    const spec: { type: string; choices?: readonly string[] } = OPTIONS[o];
     const choices = c.choices?.[o] ?? spec.choices;
     return choices ? [{ command: c.name, option: o, choices }] : [];
   }));
