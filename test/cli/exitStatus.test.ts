@@ -25,7 +25,15 @@ describe('exit statuses, from one table', () => {
 
   it('no command returns a bare non-zero number: each goes through the table', () => {
     const sources = [join(ROOT, 'electron', 'cli.ts'), ...readdirSync(join(ROOT, 'electron', 'cli', 'commands')).map((f) => join(ROOT, 'electron', 'cli', 'commands', f))];
-    const bare = sources.flatMap((file) => readFileSync(file, 'utf8').split('\n').flatMap((l, i) => (/\breturn\s+[^;]*\b(?:[1-9]\d*)\s*;/.test(l) && !/\.length|\[\d/.test(l) ? [`${file}:${i + 1}: ${l.trim()}`] : [])));
+    // A non-zero number as what is returned: `return 2;`, `return ok ? 0 : 1;` (not `slice(1)` nor `[1]`).
+    const STATUS = /\breturn\s+(?:[\w.!&|=<> ]+\?\s*)?([\w.]+)(?:\s*:\s*([\w.]+))?\s*;/;
+    const bareNumber = (line: string): boolean => {
+      const m = STATUS.exec(line);
+      return m !== null && [m[1], m[2]].some((operand) => operand !== undefined && /^[1-9]\d*$/.test(operand));
+    };
+    const bare = sources.flatMap((file) => readFileSync(file, 'utf8').split('\n').flatMap((l, i) => (bareNumber(l) ? [`${file}:${i + 1}: ${l.trim()}`] : [])));
+    expect(['return 2;', 'return r.ok ? 0 : 1;', 'return report.failed.length ? 1 : 0;', 'return 130;'].filter((l) => !bareNumber(l))).toEqual([]);
+    expect(['return 0;', 'return EXIT.FAILED;', 'return words.slice(1);', 'return list[1];'].filter((l) => bareNumber(l))).toEqual([]);
     expect(bare).toEqual([]);
   });
 });
