@@ -23,6 +23,7 @@ import { joseCommands } from './cli/commands/jose.js';
 import { revocationCommands } from './cli/commands/revocation.js';
 import { serveCommands } from './cli/commands/serve.js';
 import { storeCommands } from './cli/commands/store.js';
+import { shellCommands } from './cli/commands/shell.js';
 import { CANCELLED_EXIT, Cancelled, CliError, CliErrorCode, exitStatusOf, isCancel, withCliHint } from './cli/errors.js';
 import { commandHelp, groupHelp, overview, usageLine } from './cli/help.js';
 import { CONCEPTS_TOPIC, conceptsHelp } from './cli/concepts.js';
@@ -38,7 +39,7 @@ import { osActor } from './services/actor.js';
 export type { CliIo } from './cli/io.js';
 
 export const COMMANDS: readonly Command[] = [
-  ...storeCommands, ...deviceCommands, ...groupCommands, ...issuerCommands, ...revocationCommands, ...recipientCommands, ...identityCommands, ...mslCommands, ...mslInspectCommands, ...mslSimulateCommands, ...exchangeCommands, ...serveCommands, ...joseCommands, ...auditCommands,
+  ...storeCommands, ...deviceCommands, ...groupCommands, ...issuerCommands, ...revocationCommands, ...recipientCommands, ...identityCommands, ...mslCommands, ...mslInspectCommands, ...mslSimulateCommands, ...exchangeCommands, ...serveCommands, ...joseCommands, ...auditCommands, ...shellCommands,
 ];
 
 /** package.json's version: one level above electron/cli.ts, two above dist/electron/cli.js. */
@@ -201,7 +202,7 @@ export async function main(argv: readonly string[], rawIo: CliIo = processIo()):
   // is asked first, issue 22 item 5), and the command's own unlock() after that is the same one.
   let unlocked: Promise<string> | undefined;
   const ctx: Context = {
-    args, values, services: runtime, io, out: outputFor(io, json), storeDir,
+    args, values, services: runtime, io, out: outputFor(io, json), storeDir, commands: COMMANDS, version: version(),
     unlock() {
       unlocked ??= (async () => {
         const passphrase = await readPassphrase(storePassphrase(values['passphrase-file']), io);

@@ -9,7 +9,7 @@ import type { CliIo } from './io.js';
 import type { OptionName, Values } from './options.js';
 import type { Output } from './output.js';
 
-export type Section = 'Store' | 'Devices and model groups' | 'Kissuer and peers' | 'MSL server' | 'Keys you share' | 'Exchanges' | 'JOSE' | 'Audit';
+export type Section = 'Store' | 'Devices and model groups' | 'Kissuer and peers' | 'MSL server' | 'Keys you share' | 'Exchanges' | 'JOSE' | 'Audit' | 'Shell';
 
 export interface Context {
   readonly args: readonly string[];
@@ -18,6 +18,10 @@ export interface Context {
   readonly io: CliIo;
   readonly out: Output;
   readonly storeDir: string;
+  /** The command table, for the commands that print what it holds (completion, man). */
+  readonly commands: readonly Command[];
+  /** package.json's version, for what names it (the man page). */
+  readonly version: string;
   /** Unlocks the store with the passphrase from --passphrase-file, the environment or a prompt. */
   unlock(): Promise<string>;
 }
@@ -34,6 +38,12 @@ export interface Command {
   readonly options: readonly OptionName[];
   /** An option's placeholder where this command reads it otherwise (audit export's --to SEQ). */
   readonly placeholders?: Partial<Record<OptionName, string>>;
+  /**
+   * An option's values where this command alone fixes them (device import's --format csv|json):
+   * its check reads them from here, and shell completion offers them. Options whose values are the
+   * same everywhere have them in options.ts.
+   */
+  readonly choices?: Partial<Record<OptionName, readonly string[]>>;
   /** Options that must be given, such as --out for exports. */
   readonly required?: readonly OptionName[];
   /** One line for the command list. */

@@ -1,6 +1,9 @@
 // The CLI's own errors: a mistake in how the command was called, or a file it
 // cannot use. Each has a stable code (printed in brackets, or as error.code
-// with --json) and exits with status 2; the services' errors exit with 1.
+// with --json) and exits with status 2; the services' errors exit with 1
+// (exitStatus.ts has every status).
+
+import { EXIT } from './exitStatus.js';
 
 export const CliErrorCode = {
   USAGE_UNKNOWN_COMMAND: 'USAGE_UNKNOWN_COMMAND',
@@ -34,7 +37,7 @@ export type CliErrorCode = (typeof CliErrorCode)[keyof typeof CliErrorCode];
  * and a bad --reason (checked before the store is opened, like any option's value: services/actor.ts).
  */
 const USAGE_CODES: ReadonlySet<string> = new Set([...Object.values(CliErrorCode), 'REASON_INVALID']);
-export const exitStatusOf = (code: string): number => (USAGE_CODES.has(code) ? 2 : 1);
+export const exitStatusOf = (code: string): number => (USAGE_CODES.has(code) ? EXIT.USAGE : EXIT.FAILED);
 
 export class CliError extends Error {
   override readonly name = 'CliError';
@@ -68,13 +71,13 @@ export class Cancelled extends Error {
     super(message);
   }
 }
-export const CANCELLED_EXIT = 130;
+export const CANCELLED_EXIT = EXIT.CANCELLED;
 
 /**
  * `respond`'s answer was a refusal (its JSON error is on stdout): a verdict on the request, not a
  * mistake in the command line (2) nor a failure (1), so a script can tell the three apart.
  */
-export const REFUSED_EXIT = 3;
+export const REFUSED_EXIT = EXIT.REFUSED;
 
 /** Whether `error` is a prompt's own report of Ctrl-C (@inquirer's ExitPromptError), or ours. */
 export const isCancel = (error: unknown): boolean =>

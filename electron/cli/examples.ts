@@ -71,6 +71,8 @@ export const EXAMPLES: Readonly<Record<string, string>> = {
   'audit policy': 'audit policy --exchanges summary',
   'audit checkpoint': 'audit checkpoint --out head.checkpoint',
   'audit export': 'audit export --out audit.jws',
+  completion: 'completion bash > ~/.local/share/bash-completion/completions/keyladder',
+  man: 'man > keyladder.1  # then: man -l keyladder.1',
 };
 
 /**

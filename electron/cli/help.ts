@@ -7,7 +7,7 @@ import { EXAMPLES } from './examples.js';
 import { COMMAND_OPTION_HELP } from './optionHelp.js';
 import { GLOBAL_OPTIONS, OPTIONS, optionUsage, type OptionName } from './options.js';
 
-const SECTIONS: readonly Section[] = ['Store', 'Devices and model groups', 'Kissuer and peers', 'MSL server', 'Keys you share', 'Exchanges', 'JOSE', 'Audit'];
+export const SECTIONS: readonly Section[] = ['Store', 'Devices and model groups', 'Kissuer and peers', 'MSL server', 'Keys you share', 'Exchanges', 'JOSE', 'Audit', 'Shell'];
 
 /** What to type: "keyladder device export ID... --out FILE [--recipient PUBLIC_JWK] …". */
 export function usageLine(command: Command): string {

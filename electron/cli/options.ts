@@ -3,6 +3,7 @@
 // (commands/*.ts); the few global ones are taken everywhere.
 
 import { parseArgs } from 'node:util';
+import { SIGNER_ROLES } from '../../db/repositories/keyring.js';
 import { CliError, CliErrorCode } from './errors.js';
 import { visible } from '../shared/visibleText.js';
 import { didYouMean } from './suggest.js';
@@ -10,77 +11,86 @@ import { didYouMean } from './suggest.js';
 interface OptionSpec {
   readonly type: 'string' | 'boolean';
   readonly multiple?: true;
-  /** The value's placeholder in usage lines ("FILE"); booleans have none. */
+  /** The value's placeholder in usage lines ("FILE"); booleans have none, and options with choices show them. */
   readonly value?: string;
+  /**
+   * The values it takes, where they are a fixed list: the command's check (oneOf) reads them from
+   * here, usage shows them (--mechanism PSK|MGK), and shell completion offers them. `list`: a
+   * comma-separated list of them (--role).
+   */
+  readonly choices?: readonly string[];
+  readonly list?: true;
+  /** The value names a file or a folder: shell completion offers paths. */
+  readonly path?: 'file' | 'dir';
   readonly help: string;
 }
 
 export const OPTIONS = {
-  store: { type: 'string', value: 'DIR', help: 'the store folder (else $KEYLADDER_STORE, else the app\'s data folder)' },
-  'passphrase-file': { type: 'string', value: 'F', help: 'the store passphrase, first line of F ("-": stdin; else $KEYLADDER_PASSPHRASE, else a prompt on a terminal, never in the background)' },
+  store: { type: 'string', path: 'dir', value: 'DIR', help: 'the store folder (else $KEYLADDER_STORE, else the app\'s data folder)' },
+  'passphrase-file': { type: 'string', path: 'file', value: 'F', help: 'the store passphrase, first line of F ("-": stdin; else $KEYLADDER_PASSPHRASE, else a prompt on a terminal, never in the background)' },
   json: { type: 'boolean', help: 'machine-readable output: one line of JSON; errors as {"error":{"code","message"}}' },
   help: { type: 'boolean', help: 'this command\'s help (also -h)' },
   version: { type: 'boolean', help: 'the version of keyladder' },
-  'new-passphrase-file': { type: 'string', value: 'F', help: 'the new passphrase (else $KEYLADDER_NEW_PASSPHRASE, else asked twice on a terminal)' },
-  'bundle-passphrase-file': { type: 'string', value: 'F', help: 'the export\'s passphrase (else $KEYLADDER_BUNDLE_PASSPHRASE, else a prompt)' },
-  keys: { type: 'string', value: 'FILE', help: 'key material as JSON with hex values; - reads stdin (never an argument: other users can read those)' },
+  'new-passphrase-file': { type: 'string', path: 'file', value: 'F', help: 'the new passphrase (else $KEYLADDER_NEW_PASSPHRASE, else asked twice on a terminal)' },
+  'bundle-passphrase-file': { type: 'string', path: 'file', value: 'F', help: 'the export\'s passphrase (else $KEYLADDER_BUNDLE_PASSPHRASE, else a prompt)' },
+  keys: { type: 'string', path: 'file', value: 'FILE', help: 'key material as JSON with hex values; - reads stdin (never an argument: other users can read those)' },
   group: { type: 'string', value: 'NAME', help: 'a model group' },
-  out: { type: 'string', value: 'FILE', help: 'the file to write; it must not exist yet (see --force)' },
-  recipient: { type: 'string', value: 'PUBLIC_KEY', help: 'encrypt to this public RSA key file (JWK or PEM, checked as recipient add checks it; RSA-OAEP-256, unsigned) instead of a passphrase' },
+  out: { type: 'string', path: 'file', value: 'FILE', help: 'the file to write; it must not exist yet (see --force)' },
+  recipient: { type: 'string', path: 'file', value: 'PUBLIC_KEY', help: 'encrypt to this public RSA key file (JWK or PEM, checked as recipient add checks it; RSA-OAEP-256, unsigned) instead of a passphrase' },
   to: { type: 'string', value: 'KID', help: 'where it goes: a keyring recipient KID, or the last entry' },
   unsigned: { type: 'boolean', help: 'accept an import that is not signed (a passphrase or RSA key export): the audit log records it' },
   kid: { type: 'string', value: 'KID', help: 'the key\'s kid: names a key that has none, or chooses one from a JWKS' },
   label: { type: 'string', value: 'TEXT', help: 'a note for people: whose key it is' },
-  use: { type: 'string', value: 'enc|sig', help: 'what the key is for: enc (exports are encrypted to it) or sig (imports it signed are accepted)' },
-  role: { type: 'string', value: 'ROLES', help: 'what a sig key may sign, comma-separated: revocations (the default), issuer-export (Kissuer exports)' },
+  use: { type: 'string', choices: ['enc', 'sig'], help: 'what the key is for: enc (exports are encrypted to it) or sig (imports it signed are accepted)' },
+  role: { type: 'string', choices: SIGNER_ROLES, list: true, value: 'ROLES', help: 'what a sig key may sign, comma-separated: revocations (the default), issuer-export (Kissuer exports)' },
   source: { type: 'string', value: 'STORE_ID', help: 'recipient add --use sig: the peer store id whose revocation lists this key speaks for (revocation export prints it)' },
   'bind-source': { type: 'boolean', help: 'revocation import: vouch that the list\'s signer speaks for its source, seen before with no signer bound (audited)' },
   'show-payload': { type: 'boolean', help: 'msl inspect: print the application data as text, only when it is UTF-8, at most 64 KiB and holds no key members (else its size and why)' },
   from: { type: 'string', value: 'SEQ', help: 'the first entry (default 1)' },
-  'private-key': { type: 'string', value: 'PRIVATE_JWK', help: 'open the export with this private RSA JWK file instead of a passphrase' },
+  'private-key': { type: 'string', path: 'file', value: 'PRIVATE_JWK', help: 'open the export with this private RSA JWK file instead of a passphrase' },
   format: { type: 'string', value: 'FORMAT', help: 'the file or key format' },
   prefix: { type: 'string', value: 'P', help: 'only identities that start with P' },
-  'ids-from': { type: 'string', value: 'FILE', help: 'the devices named in FILE, one identity a line (- reads stdin); a blank line, a repeat or an unknown identity refuses the whole list' },
+  'ids-from': { type: 'string', path: 'file', value: 'FILE', help: 'the devices named in FILE, one identity a line (- reads stdin); a blank line, a repeat or an unknown identity refuses the whole list' },
   after: { type: 'string', value: 'ID', help: 'device list: the page after identity ID (the "next" of the page before)' },
   'reuse-identity': { type: 'boolean', help: 'provision identities of deleted devices again (their old wrapdata stays refused)' },
   offset: { type: 'string', value: 'N', help: 'skip the first N' },
   limit: { type: 'string', value: 'N', help: 'at most N (default 100)' },
   'grace-days': { type: 'string', value: 'N', help: 'days the generation before keeps answering returning wrapdata' },
-  profile: { type: 'string', value: 'msl|rfc7516', help: 'the JWE profile (default msl)' },
-  mechanism: { type: 'string', value: 'PSK|MGK', help: 'the first rung\'s mechanism (default PSK)' },
+  profile: { type: 'string', choices: ['msl', 'rfc7516'], help: 'the JWE profile (default msl)' },
+  mechanism: { type: 'string', choices: ['PSK', 'MGK'], help: 'the first rung\'s mechanism (default PSK)' },
   rungs: { type: 'string', value: 'N', help: 'rungs to climb, 1 to 100 (default 3)' },
   url: { type: 'string', value: 'URL', help: 'msl simulate: a running responder\'s POST /msl (http://127.0.0.1:PORT/msl); this store\'s responder in process when absent' },
-  wrapdata: { type: 'string', value: 'FILE', help: 'start from this base64 wrapdata (a file, or - for stdin): the first rung is a WRAP' },
+  wrapdata: { type: 'string', path: 'file', value: 'FILE', help: 'start from this base64 wrapdata (a file, or - for stdin): the first rung is a WRAP' },
   action: { type: 'string', value: 'A', help: 'only entries of action A' },
   subject: { type: 'string', value: 'S', help: 'only entries about S (a device, group or generation)' },
   actor: { type: 'string', value: 'WHO', help: 'only entries by WHO, exactly as listed (user@host for the CLI, the operator name for the app, serve:user@host)' },
   reason: { type: 'string', value: 'TEXT', help: 'why: recorded in the audit entry (at most 1,000 characters, one line)' },
-  outcome: { type: 'string', value: 'ok|refused', help: 'only entries with this outcome' },
+  outcome: { type: 'string', choices: ['ok', 'refused'], help: 'only entries with this outcome' },
   'include-unlocks': { type: 'boolean', help: 'also the CLI\'s own unlocks (one per command run; left out by default)' },
   'kdf-log-n': { type: 'string', value: 'N', help: 'scrypt cost as log2(N) for the new key file (default 17, at least 17)' },
-  join: { type: 'string', value: 'EXPORT', help: 'start from a peer\'s Kissuer export (a responder network)' },
+  join: { type: 'string', path: 'file', value: 'EXPORT', help: 'start from a peer\'s Kissuer export (a responder network)' },
   yes: { type: 'boolean', help: 'confirm: the command destroys or reveals something' },
   'other-store': { type: 'boolean', help: 'restore: the backup may be of another store than the one it replaces' },
   force: { type: 'boolean', help: 'replace an existing output file (never a symbolic link)' },
-  checkpoint: { type: 'string', value: 'F', help: 'also check that the store did not go back behind checkpoint F' },
+  checkpoint: { type: 'string', path: 'file', value: 'F', help: 'also check that the store did not go back behind checkpoint F' },
   before: { type: 'string', value: 'DATE', help: 'audit archive: the entries older than DATE (ISO 8601, UTC: 2026-12-01 or 2026-12-01T00:00:00Z)' },
-  archive: { type: 'string', value: 'FILE', help: 'audit verify: check the archive FILE (audit archive wrote it) instead of the log' },
-  exchanges: { type: 'string', value: 'full|summary', help: 'audit policy: a row per answered exchange (full), or one per device per hour (summary)' },
+  archive: { type: 'string', path: 'file', value: 'FILE', help: 'audit verify: check the archive FILE (audit archive wrote it) instead of the log' },
+  exchanges: { type: 'string', choices: ['full', 'summary'], help: 'audit policy: a row per answered exchange (full), or one per device per hour (summary)' },
   rekey: { type: 'boolean', help: 'and give the store a new key, as rekey does' },
   host: { type: 'string', value: 'H', help: 'the address to listen on (default 127.0.0.1)' },
   port: { type: 'string', value: 'P', help: 'the port, 0 to 65535 (default 8420; 0: any free port)' },
-  'tls-cert': { type: 'string', value: 'F', help: 'TLS: the certificate (PEM); needs --tls-key' },
-  'tls-key': { type: 'string', value: 'F', help: 'TLS: the private key (PEM); needs --tls-cert' },
-  'tls-client-ca': { type: 'string', value: 'F', help: 'mutual TLS: only clients with a certificate F issued' },
-  'token-file': { type: 'string', value: 'F', help: 'every request needs Authorization: Bearer <first line of F>' },
+  'tls-cert': { type: 'string', path: 'file', value: 'F', help: 'TLS: the certificate (PEM); needs --tls-key' },
+  'tls-key': { type: 'string', path: 'file', value: 'F', help: 'TLS: the private key (PEM); needs --tls-cert' },
+  'tls-client-ca': { type: 'string', path: 'file', value: 'F', help: 'mutual TLS: only clients with a certificate F issued' },
+  'token-file': { type: 'string', path: 'file', value: 'F', help: 'every request needs Authorization: Bearer <first line of F>' },
   'allow-host': { type: 'string', multiple: true, value: 'NAME', help: 'a Host name to answer for, besides IP literals and loopback names (repeatable)' },
   'allow-origin': { type: 'string', multiple: true, value: 'ORIGIN', help: 'a browser origin to answer, with CORS (repeatable)' },
   'uniform-refusals': { type: 'boolean', help: 'answer unknown, revoked and group-less identities, and refused wrapdata, with a decoy (200, random keys)' },
   'rate-limit': { type: 'string', value: 'N', help: 'requests a second per client and worker, bursts of 2N (default 1000; 0: off)' },
-  'key-file': { type: 'string', value: 'JWK', help: 'the key to open or verify with: a JWK file (- reads stdin)' },
+  'key-file': { type: 'string', path: 'file', value: 'JWK', help: 'the key to open or verify with: a JWK file (- reads stdin)' },
   device: { type: 'string', value: 'ID', help: 'open an MSL ladder answer with this device\'s Kpw' },
   name: { type: 'string', value: 'NAME', help: 'msl identity: the MSL server\'s entity identity (default keyladder; rotate keeps the current one)' },
-  key: { type: 'string', value: 'FILE', help: 'msl identity import: the server\'s RSA private key, PEM (PKCS #1 or #8) or the Base64 DER of msl.rsa.priv.N; - reads stdin' },
+  key: { type: 'string', path: 'file', value: 'FILE', help: 'msl identity import: the server\'s RSA private key, PEM (PKCS #1 or #8) or the Base64 DER of msl.rsa.priv.N; - reads stdin' },
   pem: { type: 'boolean', help: 'msl identity show: the public key as PEM' },
   jwk: { type: 'boolean', help: 'msl identity show: the public key as a JWK' },
   all: { type: 'boolean', help: 'every one, not a selection' },
@@ -91,10 +101,10 @@ export const OPTIONS = {
   'msl-renewal-window': { type: 'string', value: 'S', help: 'POST /msl: renew master tokens S seconds after issue (this run; overrides the store\'s setting)' },
   'msl-expiration': { type: 'string', value: 'S', help: 'POST /msl: master tokens expire S seconds after issue (this run; overrides the store\'s setting)' },
   'msl-max-body': { type: 'string', value: 'BYTES', help: 'POST /msl: the largest MSL message taken (default 1048576; 413 beyond)' },
-  'log-format': { type: 'string', value: 'text|json', help: 'the access log on stderr: text lines (default) or JSON lines with a level and a request id' },
-  config: { type: 'string', value: 'FILE', help: 'serve: its options from FILE, JSON or TOML by its extension (keys: the options\' names); flags given override it' },
+  'log-format': { type: 'string', choices: ['text', 'json'], help: 'the access log on stderr: text lines (default) or JSON lines with a level and a request id' },
+  config: { type: 'string', path: 'file', value: 'FILE', help: 'serve: its options from FILE, JSON or TOML by its extension (keys: the options\' names); flags given override it' },
   'metrics-listen': { type: 'string', value: 'HOST:PORT', help: 'serve GET /metrics on this address alone, without the token (default: on the serve port, only with --token-file)' },
-  'public-key': { type: 'string', value: 'FILE', help: 'msl identity import: the public key the clients pin (PEM, or msl.rsa.pub.N); refused unless it is the private key\'s own' },
+  'public-key': { type: 'string', path: 'file', value: 'FILE', help: 'msl identity import: the public key the clients pin (PEM, or msl.rsa.pub.N); refused unless it is the private key\'s own' },
   'non-replayable-window': { type: 'string', value: 'N', help: 'MSL master tokens: how far past the largest non-replayable id accepted the next may be (default 65536)' },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -109,7 +119,8 @@ const NAMES = Object.keys(OPTIONS) as OptionName[];
 /** What to type for one option in a usage line: "--out FILE", "--force". */
 export const optionUsage = (name: OptionName, value?: string): string => {
   const spec: OptionSpec = OPTIONS[name];
-  return spec.value ? `--${name} ${value ?? spec.value}` : `--${name}`;
+  const placeholder = value ?? spec.value ?? spec.choices?.join('|');
+  return placeholder ? `--${name} ${placeholder}` : `--${name}`;
 };
 
 export interface ParsedArgs {

@@ -72,20 +72,20 @@ describe('keyladder msl inspect', () => {
     expect(error.stdout).toContain('error: response code 1, internal code 104005: Entity not recognized.');
   });
 
-  it('exit 2 for a forged signature, an unknown entity or bytes that are no MSL message; a refusal for a capture past 16 MiB or a missing file', () => {
+  it('exit 1 (as verify) for a forged signature, an unknown entity or bytes that are no MSL message; a refusal for a capture past 16 MiB or a missing file', () => {
     const text = readFileSync(vector('001-request'), 'utf8');
     const signature = (JSON.parse(text.slice(0, text.indexOf('}{') + 1)) as { signature: string }).signature;
     const forged = Buffer.from(signature, 'base64');
     forged[5]! ^= 0x40;
     const bad = run(['msl', 'inspect', '-'], text.replace(signature, forged.toString('base64')));
-    expect(bad.code).toBe(2);
+    expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('signature: invalid');
     expect(bad.stdout).not.toContain('key request');
     const unknown = run(['msl', 'inspect', vector('005-request')]);
-    expect(unknown.code).toBe(2);
+    expect(unknown.code).toBe(1);
     expect(unknown.stdout).toContain('signature: no key for this identity: ENTITY_NOT_FOUND');
     const garbage = run(['msl', 'inspect', '-'], '{"a":1}{');
-    expect(garbage.code).toBe(2);
+    expect(garbage.code).toBe(1);
     expect(garbage.stdout).toContain('not an MSL message');
     const big = join(dir, 'big.bin');
     writeFileSync(big, Buffer.alloc(16 * 1024 * 1024 + 1, 0x20));

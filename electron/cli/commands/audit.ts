@@ -5,7 +5,8 @@ import { AUDIT_EXPORT_TYP, MAX_ARCHIVE_ENTRIES, checkDate } from '../../services
 import type { AuditAction, AuditEntry } from '../../services/types.js';
 import type { Command } from '../command.js';
 import { CliError, CliErrorCode } from '../errors.js';
-import { int, oneOf } from '../options.js';
+import { EXIT } from '../exitStatus.js';
+import { int, oneOf, OPTIONS } from '../options.js';
 import { checkNewOutFile, count, listed, outDelivery } from '../output.js';
 import { visible } from '../../shared/visibleText.js';
 import { checkReadableFile } from '../inputs.js';
@@ -52,7 +53,7 @@ export const auditCommands: readonly Command[] = [
         ...(only || values['include-unlocks'] === true ? {} : { excludeActions: [CLI_UNLOCK] }),
         ...(values.subject ? { subject: values.subject } : {}),
         ...(values.actor !== undefined ? { actor: values.actor } : {}),
-        ...(values.outcome ? { outcome: oneOf(values.outcome, 'outcome', ['ok', 'refused'] as const)! } : {}),
+        ...(values.outcome ? { outcome: oneOf(values.outcome, 'outcome', OPTIONS.outcome.choices)! } : {}),
         limit: int(values.limit, 'limit', 100, { min: 1, max: 10_000 })!,
       };
       await ctx.unlock();
@@ -76,12 +77,12 @@ export const auditCommands: readonly Command[] = [
         const how = r.macsChecked ? 'every MAC checked' : 'its SHA-256 is the one the log recorded (MACed under the key before a rekey)';
         const tail = `${r.recorded ? 'The log records this archive.' : 'The log does not record this archive (an archive whose trim never ran, or whose record was archived since).'}${r.continuesInStore ? ' The kept log starts right after it.' : ''}`;
         ctx.out.print(r.ok ? `The archive verifies: entries ${r.from} to ${r.to} (${count(r.entries, 'entry', 'entries')}), ${how}. ${tail}` : `The archive does NOT verify: ${r.problem}`, r);
-        return r.ok ? 0 : 1;
+        return r.ok ? EXIT.OK : EXIT.FAILED;
       }
       const result = ctx.services.audit.verify();
       const archived = result.archivedThrough ? ` (entries 1 to ${result.archivedThrough} are in archive files; check them with --archive)` : '';
       ctx.out.print(result.ok ? `The audit log verifies: ${count(result.entries, 'entry', 'entries')}${archived}.` : `The audit log does NOT verify: ${result.problem}`, result);
-      return result.ok ? 0 : 1;
+      return result.ok ? EXIT.OK : EXIT.FAILED;
     },
   },
   {
@@ -110,14 +111,15 @@ export const auditCommands: readonly Command[] = [
       'one exchange.summary entry (count, first, last). Refusals, test exchanges and possible clones stay one entry each;\n' +
       'device counters (exchanges, last exchange) are kept as under full.',
     async run(ctx) {
-      const value = ctx.values.exchanges;
+      // Checked before the unlock, as every option's value (a typo asks for no passphrase).
+      const value = oneOf(ctx.values.exchanges, 'exchanges', OPTIONS.exchanges.choices);
       await ctx.unlock();
       if (value === undefined) {
         const policy = ctx.services.audit.exchangePolicy();
         ctx.out.print(`Answered exchanges are audited: ${policy}.`, { exchanges: policy });
         return 0;
       }
-      const policy = ctx.services.audit.setExchangePolicy(oneOf(value, 'exchanges', ['full', 'summary'] as const)!);
+      const policy = ctx.services.audit.setExchangePolicy(value);
       ctx.out.print(`Answered exchanges are now audited: ${policy}.`, { exchanges: policy });
       return 0;
     },

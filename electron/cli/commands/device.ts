@@ -10,6 +10,7 @@ import { deviceLine } from '../lines.js';
 import { int, oneOf } from '../options.js';
 import { count, outDelivery } from '../output.js';
 import { CliError, CliErrorCode } from '../errors.js';
+import { EXIT } from '../exitStatus.js';
 import { progressBar } from '../progress.js';
 import { watchInterrupt } from '../interrupt.js';
 
@@ -26,6 +27,9 @@ function selectionSize(ctx: Context, selector: DeviceSelector): { size: number; 
 const SELECTION_DETAILS = 'Name the devices by IDs, --group NAME, --prefix P, --all, or --ids-from FILE (one identity a line; - reads stdin).\n' +
   'A list with a blank line, an identity twice or an identity not provisioned is refused whole: nothing is done.';
 
+/** device import --format: the file's format (else by its extension). */
+const IMPORT_FORMATS = ['csv', 'json'] as const;
+
 export const deviceCommands: readonly Command[] = [
   {
     name: 'device add', section: SECTION, params: 'ID', arity: [1, 1], options: ['keys', 'group', 'reuse-identity'],
@@ -39,7 +43,7 @@ export const deviceCommands: readonly Command[] = [
     },
   },
   {
-    name: 'device import', section: SECTION, params: 'FILE', arity: [1, 1], options: ['format', 'reuse-identity'],
+    name: 'device import', section: SECTION, params: 'FILE', arity: [1, 1], options: ['format', 'reuse-identity'], choices: { format: IMPORT_FORMATS },
     summary: 'bulk import from CSV or JSON ("-": stdin); all rows or none',
     details: 'CSV: a header row of identity (required) and group, kpe, kph, kpw (optional), separated by commas.\n' +
       'JSON: an array of {"identity", "group"?, "kpe"?, "kph"?, "kpw"?}, or {"devices": [...]}.\n' +
@@ -48,7 +52,7 @@ export const deviceCommands: readonly Command[] = [
       'A row naming a deleted device\'s identity is refused (DEVICE_DELETED) unless --reuse-identity.',
     async run(ctx) {
       const file = ctx.args[0]!;
-      const format = oneOf(ctx.values.format, 'format', ['csv', 'json'] as const) ?? (extname(file).toLowerCase() === '.json' ? 'json' : 'csv');
+      const format = oneOf(ctx.values.format, 'format', IMPORT_FORMATS) ?? (extname(file).toLowerCase() === '.json' ? 'json' : 'csv');
       const text = readTextFile(file, 'import', ctx.io);
       await ctx.unlock();
       const bar = progressBar(ctx.io, 'Importing');
@@ -69,14 +73,14 @@ export const deviceCommands: readonly Command[] = [
       if (ctrlC.interrupted && report.imported > 0) {
         // Ctrl-C came during the write transaction, which committed before the signal could be handled.
         ctx.out.print(`The import had completed: ${count(report.imported, 'device')}.`, { ...report, interrupted: true });
-        return 130;
+        return EXIT.CANCELLED;
       }
       const where = format === 'csv' ? 'line' : 'entry';
       const failures = report.failed.map((f) => `  ${where} ${f.row}${f.identity ? ` (${f.identity})` : ''}: ${f.message} [${f.code}]`).join('\n');
       ctx.out.print(report.failed.length
         ? `Nothing was imported: ${count(report.failed.length, 'row')} of ${report.total} ${report.failed.length === 1 ? 'is' : 'are'} bad. Fix them and import the file again.\n${failures}`
         : `Imported ${count(report.imported, 'device')}.`, report);
-      return report.failed.length ? 1 : 0;
+      return report.failed.length ? EXIT.FAILED : EXIT.OK;
     },
   },
   {

@@ -4,13 +4,14 @@
 import type { JweProfileName } from '../../services/types.js';
 import type { Command, Context } from '../command.js';
 import { CliError, CliErrorCode, REFUSED_EXIT } from '../errors.js';
+import { EXIT } from '../exitStatus.js';
 import { readTextFile } from '../inputs.js';
 import { rungLine } from '../lines.js';
-import { int, oneOf } from '../options.js';
+import { int, oneOf, OPTIONS } from '../options.js';
 import { visible } from '../../shared/visibleText.js';
 
 const SECTION = 'Exchanges' as const;
-const PROFILES: readonly JweProfileName[] = ['msl', 'rfc7516'];
+const PROFILES: readonly JweProfileName[] = OPTIONS.profile.choices;
 
 /** Base64 wrapdata from --wrapdata FILE ("-": stdin): key material, so never an argument. */
 function wrapdataFrom(path: string, ctx: Context): string {
@@ -44,7 +45,7 @@ export const exchangeCommands: readonly Command[] = [
     async run(ctx) {
       const { values } = ctx;
       const options = {
-        mechanism: oneOf(values.mechanism, 'mechanism', ['PSK', 'MGK'] as const) ?? 'PSK',
+        mechanism: oneOf(values.mechanism, 'mechanism', OPTIONS.mechanism.choices) ?? 'PSK',
         rungs: int(values.rungs, 'rungs', 3, { min: 1, max: 100 })!,
         profile: oneOf(values.profile, 'profile', PROFILES) ?? 'msl',
         ...(values.wrapdata === undefined ? {} : { wrapdata: wrapdataFrom(values.wrapdata, ctx) }),
@@ -52,7 +53,7 @@ export const exchangeCommands: readonly Command[] = [
       await ctx.unlock();
       const report = await ctx.services.exchanges.simulate(ctx.args[0]!, options);
       ctx.out.print(`${report.rungs.map(rungLine).join('\n')}\n${report.allMatch ? 'Every KCV matches.' : 'KCVs DIFFER: the device and the responder disagree.'}`, report);
-      return report.allMatch ? 0 : 1;
+      return report.allMatch ? EXIT.OK : EXIT.FAILED;
     },
   },
   {

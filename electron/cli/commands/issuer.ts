@@ -19,6 +19,9 @@ function generations(ctx: Context): number[] {
 
 const graceDays = (ctx: Context) => int(ctx.values['grace-days'], 'grace-days', undefined, { min: 0, max: 3650 });
 
+/** issuer rotate --format: how the new generation's wrapdata names it. */
+const GENERATION_FORMATS = ['keyladder-v1', 'msl'] as const;
+
 export const issuerCommands: readonly Command[] = [
   {
     name: 'issuer list', section: SECTION, arity: [0, 0], options: [],
@@ -31,12 +34,12 @@ export const issuerCommands: readonly Command[] = [
     },
   },
   {
-    name: 'issuer rotate', section: SECTION, arity: [0, 0], options: ['grace-days', 'format'],
+    name: 'issuer rotate', section: SECTION, arity: [0, 0], options: ['grace-days', 'format'], choices: { format: GENERATION_FORMATS },
     summary: 'a new active generation; the one before answers returning wrapdata for --grace-days',
     details: '--format is keyladder-v1 (wrapdata names its generation; the default) or msl (bare MSL wrapdata).',
     async run(ctx) {
       const days = graceDays(ctx);
-      const format = oneOf(ctx.values.format, 'format', ['keyladder-v1', 'msl'] as const);
+      const format = oneOf(ctx.values.format, 'format', GENERATION_FORMATS);
       await ctx.unlock();
       const g = ctx.services.issuers.rotate(days, format);
       ctx.out.print(`Rotated: ${generationLine(g)}`, g);

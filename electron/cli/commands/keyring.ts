@@ -8,7 +8,7 @@ import type { Command } from '../command.js';
 import { confirmed } from '../command.js';
 import { CliError, CliErrorCode } from '../errors.js';
 import { readTextFile } from '../inputs.js';
-import { oneOf } from '../options.js';
+import { oneOf, OPTIONS } from '../options.js';
 import { visible } from '../../shared/visibleText.js';
 import { listed } from '../output.js';
 
@@ -37,7 +37,7 @@ export const recipientCommands: readonly Command[] = [
       'Compare the thumbprint it prints with the owner\'s, out of band.',
     async run(ctx) {
       const text = readTextFile(ctx.args[0]!, 'recipient key', ctx.io);
-      const use = oneOf(ctx.values.use, 'use', ['sig', 'enc'] as const);
+      const use = oneOf(ctx.values.use, 'use', OPTIONS.use.choices);
       const roles = ctx.values.role === undefined ? undefined : ctx.values.role.split(',').map((r) => oneOf(r.trim(), 'role', SIGNER_ROLES)!);
       await ctx.unlock();
       const r = await ctx.services.keyring.addRecipient(text, { ...(ctx.values.kid !== undefined ? { kid: ctx.values.kid } : {}), ...(use ? { use } : {}), ...(ctx.values.label !== undefined ? { label: ctx.values.label } : {}), ...(roles ? { roles } : {}), ...(ctx.values.source !== undefined ? { source: ctx.values.source } : {}) });

@@ -9,9 +9,10 @@ import { readFileSync, statSync } from 'node:fs';
 import { DEFAULT_SPLIT_LIMITS } from '../../msl/reader.js';
 import type { Command } from '../command.js';
 import { CliError, CliErrorCode } from '../errors.js';
+import { EXIT } from '../exitStatus.js';
 import type { MslChunkView, MslInspection, MslTokenView } from '../../services/mslInspect.js';
 import type { MslSimulationStep } from '../../services/mslSimulate.js';
-import { int, oneOf } from '../options.js';
+import { int, oneOf, OPTIONS } from '../options.js';
 import { visible } from '../../shared/visibleText.js';
 
 const SECTION = 'MSL server' as const;
@@ -84,7 +85,7 @@ export function inspectionText(r: MslInspection): string {
 export const mslInspectCommands: readonly Command[] = [
   {
     name: 'msl inspect', section: SECTION, params: 'FILE|-', arity: [1, 1], options: ['show-payload'],
-    summary: 'decode a captured MSL request or response with the store\'s keys: sender, signature, header data, master tokens, payload sizes (exit 2 when it does not verify)',
+    summary: 'decode a captured MSL request or response with the store\'s keys: sender, signature, header data, master tokens, payload sizes (exit 1 when it does not verify)',
     details: 'FILE is the HTTP body exactly as sent ("-" reads stdin). A device\'s message is checked with its Kpe/Kph (PSK) or its\n' +
       'group\'s Kde/Kdh (MGK), the server\'s with the MSL identity key it names, and a message under a master token with the\n' +
       'token\'s session keys once the store\'s token keys open it. Keys are shown by KCV or thumbprint only, and the payload by\n' +
@@ -94,7 +95,7 @@ export const mslInspectCommands: readonly Command[] = [
       await ctx.unlock();
       const report = ctx.services.mslInspect.inspectCapture(bytes, { showPayload: ctx.values['show-payload'] === true });
       ctx.out.print(inspectionText(report), report);
-      return report.signature === 'valid' && report.problem === undefined && report.chunkProblem === undefined ? 0 : 2;
+      return report.signature === 'valid' && report.problem === undefined && report.chunkProblem === undefined ? EXIT.OK : EXIT.FAILED;
     },
   },
 ];
@@ -119,7 +120,7 @@ export const mslSimulateCommands: readonly Command[] = [
     async run(ctx) {
       const { values } = ctx;
       const options = {
-        mechanism: oneOf(values.mechanism, 'mechanism', ['PSK', 'MGK'] as const) ?? 'PSK',
+        mechanism: oneOf(values.mechanism, 'mechanism', OPTIONS.mechanism.choices) ?? 'PSK',
         rungs: int(values.rungs, 'rungs', 2, { min: 1, max: 100 })!,
         ...(values.url === undefined ? {} : { url: values.url }),
       };
@@ -127,7 +128,7 @@ export const mslSimulateCommands: readonly Command[] = [
       const report = await ctx.services.mslSimulate.simulate(ctx.args[0]!, options);
       const last = report.allOk ? 'Every step holds: KCVs equal on both sides, every echo intact.' : 'A STEP FAILED: see above.';
       ctx.out.print(`${report.identity} against ${visible(report.target, 200)}\n${report.steps.map(stepLine).join('\n')}\n${last}`, report);
-      return report.allOk ? 0 : 1;
+      return report.allOk ? EXIT.OK : EXIT.FAILED;
     },
   },
 ];

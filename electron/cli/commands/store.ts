@@ -4,6 +4,7 @@ import { checkOutput } from '../../../db/files.js';
 import type { Command, Context } from '../command.js';
 import { confirmed, reasonOf } from '../command.js';
 import { CliError, CliErrorCode } from '../errors.js';
+import { EXIT } from '../exitStatus.js';
 import { checkReadableFile, peerProtection, readExport, readTextFile } from '../inputs.js';
 import { generationLine, rekeyedLine, restorePreviewText } from '../lines.js';
 import { readNewPassphrase, readPassphrase, storePassphrase } from '../passphrase.js';
@@ -100,7 +101,7 @@ export const storeCommands: readonly Command[] = [
       await ctx.unlock();
       const result = ctx.services.store.verify(checkpoint);
       ctx.out.print(result.ok ? `The store verifies: every page authenticates, and ${result.audit.entries} audit entries chain.` : `The store does NOT verify:\n${result.problems.join('\n')}`, result);
-      return result.ok ? 0 : 1;
+      return result.ok ? EXIT.OK : EXIT.FAILED;
     },
   },
   {
@@ -145,7 +146,7 @@ export const storeCommands: readonly Command[] = [
         const answer = await io.askLine!('Replace the store with this backup? [y/N]');
         if (!/^y(es)?$/i.test(answer.trim())) {
           ctx.out.print('Not restored: the store is as it was.', { file, restored: false, preview });
-          return 1;
+          return EXIT.FAILED;
         }
       }
       const outcome = await services.store.restore(file, passphrase, { otherStore, ...(reason === undefined ? {} : { reason }) });
