@@ -25,6 +25,7 @@ import { createMainWindow } from './security/window.js';
 import { createServices } from './services/index.js';
 import { disableCoreDumps } from './security/coreDumps.js';
 import { keychainHeadKeeper } from './keychainHead.js';
+import { checkForUpdatesAtStart } from './update/appUpdates.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PRELOAD = path.join(here, 'preload.cjs');
@@ -143,6 +144,8 @@ async function start(): Promise<void> {
     void log.close().finally(() => app.quit());
   });
   await win.loadURL(APP_INDEX_URL);
+  // Off unless the operator configured a feed (KEYLADDER_UPDATE_URL or updates.json); never installs without a yes.
+  void checkForUpdatesAtStart(win, userData, (line) => console.error(line)).catch((error: unknown) => console.error('[update] check failed:', (error as { code?: string }).code ?? '', (error as Error).message));
 }
 
 if (!primaryInstance) app.quit();

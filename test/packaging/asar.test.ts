@@ -272,6 +272,14 @@ describe.skipIf(skipsHere(skipReason !== null, skipReason ?? ''))('packaged app 
     expect(offenders).toEqual([]);
   });
 
+  it('carries electron-updater, and the app-update.yml that electron-builder writes from publish (a placeholder the app overrides)', () => {
+    for (const f of ['node_modules/electron-updater/package.json', 'node_modules/electron-updater/out/main.js']) expect(p.asarFiles, f).toContain(f);
+    const appUpdate = readFileSync(path.join(p.appOutDir, 'resources', 'app-update.yml'), 'utf8');
+    expect(appUpdate).toContain('provider: generic');
+    expect(appUpdate).toContain('url: https://updates.keyladder.invalid/');
+    expect(appUpdate).toMatch(/updaterCacheDirName: \S+/);
+  });
+
   it('burns the fuses electron-builder.yml asks for', async () => {
     const wire = await getCurrentFuseWire(path.join(p.appOutDir, 'keyladder-app'));
     expect(wire[FuseV1Options.RunAsNode]).toBe(DISABLED);
