@@ -40,7 +40,14 @@ export class ServeMetrics {
   private readonly lookups: Counter<'result'>;
   private readonly lookupLatency: Histogram;
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  /**
+   * `worker`: this `serve` worker's number. The process's own metrics then
+   * carry it as a `worker` label, so the supervisor's aggregation keeps one
+   * series per worker: summed, a limit such as process_max_fds or a start
+   * time would mean nothing. The exchange metrics carry no worker label, so
+   * they are summed into the whole responder's counts.
+   */
+  constructor(options: { defaultMetrics?: boolean; worker?: number } = {}) {
     this.registry = new Registry();
     const registers = [this.registry];
     this.exchanges = new CounterClass({
@@ -67,7 +74,10 @@ export class ServeMetrics {
     });
     this.lookupLatency = new HistogramClass({ name: 'keyladder_store_lookup_duration_seconds', help: 'Time of a device lookup in the store.', buckets: LATENCY_BUCKETS, registers });
     // The process's own: CPU, memory, event loop lag, GC, handles (prom-client's defaults).
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'keyladder_' });
+    if (options.defaultMetrics !== false) {
+      const labels = options.worker === undefined ? {} : { worker: String(options.worker) };
+      collectDefaultMetrics({ register: this.registry, prefix: 'keyladder_', labels });
+    }
   }
 
   exchange(door: Door, outcome: Outcome, code: string | undefined, seconds: number): void {

@@ -24,7 +24,7 @@ surviveClosedOutput();
 const accessLog = batchedAccessLog(2);
 
 /** This worker's metrics; the supervisor gathers every worker's into one scrape (metrics.ts). */
-const metrics = new ServeMetrics();
+const metrics = new ServeMetrics({ worker: cluster.worker?.id ?? 0 });
 answerClusterScrapes(metrics.registry);
 
 /** Scrapes asked of the supervisor, by their number, waiting for its answer. */

@@ -86,6 +86,12 @@ describe('keyladder serve: GET /metrics and GET /v1/ready', () => {
     expect(m.value('keyladder_audit_batch_writes_total', { outcome: 'ok' })).toBeGreaterThanOrEqual(2);
     expect(m.value('keyladder_audit_batch_writes_total', { outcome: 'failed' })).toBe(0);
     expect(m.value('keyladder_process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    // The process's own metrics stay one series per worker (a worker label), not summed: two
+    // workers' open-file limits are each the limit, and not twice it.
+    const maxFds = m.family('keyladder_process_max_fds').metrics;
+    expect(maxFds.map((x) => x.labels?.['worker']).sort()).toEqual(['1', '2']);
+    expect(new Set(maxFds.map((x) => x.value)).size).toBe(1);
+    expect(m.family('keyladder_exchanges_total').metrics.every((x) => x.labels?.['worker'] === undefined)).toBe(true);
     expect(text).not.toContain(v.identity);
     expect(text).not.toContain('ESN-UNKNOWN');
     expect(text).not.toContain(TOKEN);
