@@ -74,6 +74,8 @@ describe('the answer checker', () => {
     expect(responses.problems(answer({ method: 'POST', path: '/v1/keyx', body: keyResponse }))).toEqual([]);
     expect(responses.problems(answer({ method: 'HEAD', path: '/v1/ready', status: 503, headers: { 'retry-after': '1' } }))).toEqual([]);
     expect(responses.problems(answer({ path: '/nope', status: 404, body: { error: { code: 'NOT_FOUND', message: 'm' } } }))).toEqual([]);
+    // /v1/health names the responder as its only server: the --metrics-listen address answers it 404.
+    expect(responses.problems(answer({ path: '/v1/health', status: 404, body: { error: { code: 'NOT_FOUND', message: 'm' } } }))).toEqual([]);
     expect(responses.problems(answer({ path: '/metrics', headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, body: '# HELP up 1\n' }))).toEqual([]);
   });
 

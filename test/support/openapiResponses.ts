@@ -5,8 +5,8 @@
 // the dialect of OpenAPI 3.1, strict, so a typo in the document is an error too).
 //
 // Three rules of the document are written as x-keyladder-* extensions, since
-// OpenAPI cannot say them: a path it does not list answers as
-// x-keyladder-unknown-path, a method a path does not take as
+// OpenAPI cannot say them: a path it does not list (or a path on a server its
+// `servers` do not name) answers as x-keyladder-unknown-path, a method a path does not take as
 // x-keyladder-unknown-method (after the caller checks that every path runs), and
 // a media type marked x-keyladder-concatenated-json holds JSON texts written one
 // after the other (an MSL message), checked as the array of those values.
@@ -115,9 +115,12 @@ export class OpenApiResponses {
       const preflight = method === 'OPTIONS' ? { 204: { $ref: '#/components/responses/Preflight' } } : {};
       return { ...refusals, ...preflight, 404: this.document['x-keyladder-unknown-path'] };
     }
+    // A path served by some of the document's servers only: the others answer it as a path they do not know.
+    const servedHere = Array.isArray(item['servers']) && (item['servers'] as unknown[]).length < ((this.document['servers'] as unknown[] | undefined)?.length ?? 1);
+    const elsewhere = servedHere ? { 404: this.document['x-keyladder-unknown-path'] } : {};
     const operation = METHODS.includes(method.toLowerCase()) ? (item[method.toLowerCase()] as Json | undefined) : undefined;
-    if (operation === undefined) return { ...refusals, 405: this.document['x-keyladder-unknown-method'] };
-    return operation['responses'] as Json;
+    if (operation === undefined) return { ...refusals, ...elsewhere, 405: this.document['x-keyladder-unknown-method'] };
+    return { ...elsewhere, ...(operation['responses'] as Json) };
   }
 
   /** What is wrong with this answer by the document; empty when nothing is. */
