@@ -74,6 +74,8 @@ describe('the answer checker', () => {
     expect(responses.problems(answer({ method: 'POST', path: '/v1/keyx', body: keyResponse }))).toEqual([]);
     expect(responses.problems(answer({ method: 'HEAD', path: '/v1/ready', status: 503, headers: { 'retry-after': '1' } }))).toEqual([]);
     expect(responses.problems(answer({ path: '/nope', status: 404, body: { error: { code: 'NOT_FOUND', message: 'm' } } }))).toEqual([]);
+    // A store failure without a status of its own reaches a key exchange's caller as 500 with its code.
+    expect(responses.problems(answer({ method: 'POST', path: '/v1/keyx', status: 500, body: { error: { code: 'STORE_CORRUPT', message: 'm' } } }))).toEqual([]);
     // /v1/health names the responder as its only server: the --metrics-listen address answers it 404.
     expect(responses.problems(answer({ path: '/v1/health', status: 404, body: { error: { code: 'NOT_FOUND', message: 'm' } } }))).toEqual([]);
     expect(responses.problems(answer({ path: '/metrics', headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, body: '# HELP up 1\n' }))).toEqual([]);
@@ -89,6 +91,8 @@ describe('the answer checker', () => {
     // A refusal code under the wrong status, and a stack in an error.
     expect(responses.problems(answer({ method: 'POST', path: '/v1/keyx', status: 400, body: { error: { code: 'ENTITY_NOT_FOUND', message: 'm' } } })).join()).toMatch(/allowed values/);
     expect(responses.problems(answer({ method: 'POST', path: '/v1/keyx', status: 400, body: { error: { code: 'MSL_PARSE_ERROR', message: 'm', stack: 'at x' } } })).join()).toMatch(/additional properties/);
+    // /msl's 500 is its handler's own INTERNAL_ERROR only (store failures are 503 or an MSL error header there).
+    expect(responses.problems(answer({ method: 'POST', path: '/msl', status: 500, body: { error: { code: 'STORE_CORRUPT', message: 'm' } } })).join()).toMatch(/allowed values/);
     // 405 needs allow; 503 from /v1/ready needs retry-after.
     expect(responses.problems(answer({ method: 'DELETE', path: '/v1/health', status: 405, body: { error: { code: 'METHOD_NOT_ALLOWED', message: 'm' } } })).join()).toMatch(/required header allow/);
     expect(responses.problems(answer({ path: '/v1/ready', status: 503, body: { ready: false, reason: 'DRAINING' } })).join()).toMatch(/required header retry-after/);
