@@ -11,6 +11,8 @@ import { defineConfig } from 'vitest/config';
 const MODEL = fileURLToPath(new URL('./test/support/electronCryptoModel.mjs', import.meta.url));
 // Every test file's tempDir() folders are removed when the file ends.
 const REMOVE_TEMP_DIRS = 'test/support/removeTempDirs.ts';
+// The responder's answers that the server, CLI and MSL tests fetch are checked against docs/openapi.json.
+const OPENAPI_HOOK = 'test/support/openapiHook.ts';
 
 export default defineConfig({
   test: {
@@ -20,7 +22,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     projects: [
-      { extends: true, test: { name: 'node', include: ['test/**/*.test.ts'], setupFiles: [REMOVE_TEMP_DIRS] } },
+      { extends: true, test: { name: 'node', include: ['test/**/*.test.ts'], setupFiles: [REMOVE_TEMP_DIRS, OPENAPI_HOOK] } },
       {
         extends: true,
         test: {
@@ -30,7 +32,7 @@ export default defineConfig({
           // the real services. Not the packaging checks, which test files.
           include: ['test/**/*.test.ts'],
           exclude: ['test/packaging/**', 'test/e2e/electron.e2e.test.ts'],
-          setupFiles: [MODEL, REMOVE_TEMP_DIRS],
+          setupFiles: [MODEL, REMOVE_TEMP_DIRS, OPENAPI_HOOK],
           execArgv: ['--import', MODEL],
         },
       },

@@ -129,8 +129,8 @@ export interface ServerStats {
   readonly inFlight: number;
 }
 
-/** HTTP statuses for refusals. The body always carries the precise code. */
-const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+/** HTTP statuses for refusals of POST /v1/keyx (any other code: 500). The body always carries the precise code; docs/openapi.json lists them (test/server/openapi.test.ts). */
+export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   MSL_PARSE_ERROR: 400,
   UNIDENTIFIED_KEYX_MECHANISM: 400,
   UNSUPPORTED_KEYX_MECHANISM: 400,

@@ -7,6 +7,7 @@
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import type { MetricsText } from './metrics.js';
 
 export interface MetricsListener {
@@ -23,6 +24,9 @@ const json = (res: ServerResponse, status: number, code: string, message: string
 export async function listenMetrics(at: { readonly host: string; readonly port: number }, scrape: () => Promise<MetricsText>): Promise<MetricsListener> {
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     req.resume();
+    // Every answer of serve carries a request id, whichever address answers (docs/openapi.json holds one rule);
+    // this listener writes no access log, so the id names the scrape for the scraper only.
+    res.setHeader('x-request-id', randomUUID());
     if ((req.url ?? '/').split('?')[0] !== '/metrics') return json(res, 404, 'NOT_FOUND', 'This address answers GET /metrics only.');
     if (req.method !== 'GET') return json(res, 405, 'METHOD_NOT_ALLOWED', 'Use GET on /metrics.', { allow: 'GET' });
     scrape().then(

@@ -35,7 +35,12 @@ async function start(msl: MslApi | undefined, extra: Partial<ConstructorParamete
   return server.listen();
 }
 
-const echo = (body: Buffer): MslOutcome => ({ kind: 'answered', body: Buffer.concat([Buffer.from('echo:'), body]) });
+// The stand-in's answers have an MSL message's shape (docs/openapi.json, which every answer here is checked against):
+// a header under a master token whose headerdata is the request's bytes, as they came.
+const B64 = Buffer.alloc(32, 1).toString('base64');
+const echoText = (body: Buffer): string => JSON.stringify({ mastertoken: { tokendata: B64, signature: B64 }, headerdata: body.toString('base64'), signature: B64 });
+const echo = (body: Buffer): MslOutcome => ({ kind: 'answered', body: Buffer.from(echoText(body)) });
+const errorHeader = JSON.stringify({ entityauthdata: { scheme: 'RSA', authdata: { identity: 'server', pubkeyid: 'k1' } }, errordata: B64, signature: B64 });
 
 describe('POST /msl', () => {
   it('takes MSL\'s form content type and hands the body over as bytes, never form-decoded', async () => {
@@ -44,7 +49,7 @@ describe('POST /msl', () => {
     const body = Buffer.concat([Buffer.from('{"a":"b+c%20d&e=f"}'), Buffer.from([0xff, 0x00, 0x80])]);
     const res = await fetch(`${base}/msl`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     expect(res.status).toBe(200);
-    expect(Buffer.from(await res.arrayBuffer()).equals(Buffer.concat([Buffer.from('echo:'), body]))).toBe(true);
+    expect(Buffer.from(await res.arrayBuffer()).toString()).toBe(echoText(body));
     expect(msl.bodies[0]!.equals(body)).toBe(true);
     // Any content type, or none.
     expect((await fetch(`${base}/msl`, { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } })).status).toBe(200);
@@ -52,11 +57,11 @@ describe('POST /msl', () => {
 
   it('answers an MSL error header with 200; an unavailable store with 503 and no MSL message', async () => {
     const base = await start(fake((b) => b.toString() === 'refuse'
-      ? { kind: 'error-header', body: Buffer.from('{"errordata":"..."}'), code: 'ENTITY_NOT_FOUND' }
+      ? { kind: 'error-header', body: Buffer.from(errorHeader), code: 'ENTITY_NOT_FOUND' }
       : { kind: 'unavailable', body: Buffer.from('{"error":{"code":"AUDIT_UNAVAILABLE","message":"m"}}'), code: 'AUDIT_UNAVAILABLE' }));
     const refused = await fetch(`${base}/msl`, { method: 'POST', body: 'refuse' });
     expect(refused.status).toBe(200);
-    expect(await refused.text()).toBe('{"errordata":"..."}');
+    expect(await refused.text()).toBe(errorHeader);
     const unavailable = await fetch(`${base}/msl`, { method: 'POST', body: 'x' });
     expect(unavailable.status).toBe(503);
     expect(unavailable.headers.get('retry-after')).toBe('1');
