@@ -57,16 +57,20 @@ describe('.github/workflows/build.yml', () => {
     for (const job of Object.values(jobs)) for (const s of job.steps) if (s.uses?.startsWith('actions/checkout@')) expect(s.with?.['persist-credentials']).toBe(false);
   });
 
-  it('runs npm ci --strict-allow-scripts and npm test on Node 24 and 22, as .ci/run does', () => {
+  it('runs npm ci --strict-allow-scripts, the typecheck and the suite on Node 24 and 22, as .ci/run\'s npm test does', () => {
     expect(jobs['test']!['runs-on']).toBe('ubuntu-latest');
     expect(jobs['test']!.strategy!.matrix['node']).toEqual([24, 22]);
     expect(runs('test')).toContain('npm ci --no-audit --no-fund --strict-allow-scripts');
-    expect(runs('test').some((r) => /\bnpm test\b/.test(r))).toBe(true);
+    expect(runs('test')).toContain('npm run typecheck');
+    // Each job runs the pass of its own Node line (npm test runs both, one after the other).
+    expect(runs('test').some((r) => r.includes('npm run "test:node${{ matrix.node }}"'))).toBe(true);
+    const scripts = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts as Record<string, string>;
+    expect(scripts['test']).toBe('npm run typecheck && npm run test:node24 && npm run test:node22');
     expect(readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8')).toContain('--strict-allow-scripts');
   });
 
   it('installs Electron\'s binary (the electron package\'s own install-electron, --no before the name) before every Electron test', () => {
-    for (const [job, test] of [['test', (s: Step) => /\bnpm test\b/.test(s.run ?? '')], ['installers', (s: Step) => (s.run ?? '').includes('test/e2e/electron.e2e.test.ts')]] as const) {
+    for (const [job, test] of [['test', (s: Step) => (s.run ?? '').includes('test:node${{ matrix.node }}')], ['installers', (s: Step) => (s.run ?? '').includes('test/e2e/electron.e2e.test.ts')]] as const) {
       const install = indexOf(job, (s) => /(^|\n)\s*npx --no install-electron\s*(\n|$)/.test(s.run ?? ''));
       expect(install, job).toBeGreaterThanOrEqual(0);
       expect(steps(job)[install]!.run).toContain('test -s node_modules/electron/path.txt');

