@@ -33,7 +33,7 @@
 
 import { FuseV1Options, getCurrentFuseWire } from '@electron/fuses';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -235,14 +235,20 @@ describe('packaged Linux app', () => {
         expect(saves[0]).toMatchObject({ title: 'Save the provisioning bundle', defaultPath: expect.stringMatching(/keyladder-bundle\.jwe$/) });
       });
 
-      step('main’s access log has the two exchanges and the refusal, and no key or passphrase anywhere in its output', async () => {
-        const lines = () => mainOutput.join('').split('\n').map((l) => l.trimEnd());
-        await expect.poll(() => lines().filter((l) => l.includes('POST /v1/keyx 200') && l.endsWith(`ok ${state.device.identity}`)).length, { timeout: 10_000 }).toBe(2);
-        expect(lines().some((l) => l.includes('403') && l.includes('ESN-NOT-PROVISIONED'))).toBe(true);
+      step('the app log file has the two exchanges and the refusal, and no key or passphrase is in it or in main’s output', async () => {
+        // Main writes its responder's requests to <userData>/logs/keyladder.log (appLog.ts), as JSON
+        // lines; a packaged app has no console. Its stdout keeps only the responder's start and stop.
+        const logFile = path.join(userData, 'logs', 'keyladder.log');
+        const requests = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '').split('\n').filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as { msg?: string; method?: string; url?: string; status?: number; detail?: string })
+          .filter((e) => e.msg === 'request');
+        await expect.poll(() => requests().filter((e) => e.method === 'POST' && e.url === '/v1/keyx' && e.status === 200 && (e.detail ?? '').endsWith(`ok ${state.device.identity}`)).length, { timeout: 10_000 }).toBe(2);
+        expect(requests().some((e) => e.status === 403 && (e.detail ?? '').includes('ESN-NOT-PROVISIONED'))).toBe(true);
         // The simulated MSL device's handshake and its message under the new master token.
-        expect(lines().filter((l) => l.includes('POST /msl 200') && l.endsWith(`msl ok ${state.mslDevice.identity}`))).toHaveLength(2);
-        const output = mainOutput.join('');
-        for (const secret of secretsOf(state)) expect(output.includes(secret), `${secret.slice(0, 4)}… is in main's output`).toBe(false);
+        expect(requests().filter((e) => e.method === 'POST' && e.url === '/msl' && e.status === 200 && (e.detail ?? '').endsWith(`msl ok ${state.mslDevice.identity}`))).toHaveLength(2);
+        expect((statSync(logFile).mode & 0o777).toString(8)).toBe('600');
+        const written = readFileSync(logFile, 'utf8') + mainOutput.join('');
+        for (const secret of secretsOf(state)) expect(written.includes(secret), `${secret.slice(0, 4)}… is in the app log or main's output`).toBe(false);
       });
 
       step('raised no console error, page error or CSP violation in the renderer', async () => {
