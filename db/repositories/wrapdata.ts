@@ -121,7 +121,12 @@ export class WrapdataRepository {
 
   /** The device a wrapdata (by tag) was issued to, if it is among the registered ones, or migrated with. */
   ownerOf(tag: Buffer): number | undefined {
-    return (this.ownerStmt.get(tag) ?? this.migratedOwnerStmt.get(tag)) as number | undefined;
+    return this.issuedOwnerOf(tag) ?? (this.migratedOwnerStmt.get(tag) as number | undefined);
+  }
+
+  /** The device a wrapdata (by tag) was issued to, if it is among the registered ones (ownerOf's first look). */
+  issuedOwnerOf(tag: Buffer): number | undefined {
+    return this.ownerStmt.get(tag) as number | undefined;
   }
 
   /** Whether the device had exchanges before lineages were recorded (migration 005): it counts as having climbed. */

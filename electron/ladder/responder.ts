@@ -51,6 +51,13 @@ export interface LadderKeySource extends IssuerLookup {
    */
   judgeReturningWrapdata?(identity: string, tag: Buffer, format: WrapdataFormat, generation: number): ReturningVerdict;
   /**
+   * Optional, with judgeReturningWrapdata: a WRAP decoy's stand-in for it
+   * (RespondOptions.decoy), the same lookups for `tag` (registered nowhere),
+   * their answer thrown away, so that a decoy costs the registry's reads as
+   * an answer does.
+   */
+  rehearseJudgement?(identity: string, tag: Buffer): void;
+  /**
    * Optional: a 16-byte buffer of the responder's own for a decoy's previous
    * key (RespondOptions.decoy), got at the cost of a real key (a store opens a
    * sealed key). The responder overwrites it with random bytes.
@@ -201,6 +208,7 @@ export class LadderResponder {
       if (issuer.key.length !== 16) throw unavailable('ISSUER_KEY_LENGTH', 'The active Kissuer is not a 16-byte AES key.');
       let opened: OpenedWrapdata | undefined;
       let returning: RegistryTags['returning'];
+      let judged = false;
       try {
         if (request.mechanism === 'WRAP') {
           // Under `decoy`, the wrapdata is opened before the revocation check, as for every identity.
@@ -217,6 +225,7 @@ export class LadderResponder {
           }
           if (this.keys.judgeReturningWrapdata) {
             const tag = wrapdataTag(opened.kwrap, wrapdata);
+            judged = true;
             returning = { tag, verdict: this.keys.judgeReturningWrapdata(identity, tag, opened.format, opened.generation) };
           }
         } else if (request.mechanism === 'PSK' || request.mechanism === 'MGK') {
@@ -232,11 +241,15 @@ export class LadderResponder {
         // Wrapdata that failed its integrity check (a decoy's, say) cost a failed unwrap; an answer's
         // cost a successful one: each does the other too, so that both cost one of each.
         if (error.reason === 'WRAPDATA_INVALID') this.balanceUnwrap(true);
+        // An answer's wrapdata goes on to the registry (its tag, three reads): so does a decoy's.
+        if (request.mechanism === 'WRAP' && !judged) this.rehearseJudgement(identity, request.wrapdata);
       }
       if (refused !== undefined) {
         // The decoy: a random previous key, and the active generation over a random Kissuer.
         kprev?.fill(0);
-        kprev = this.keys.decoyKey?.() ?? Buffer.alloc(16);
+        // A WRAP answer's previous key comes out of its wrapdata, never out of a sealed record: only
+        // PSK and MGK decoys open one (an extra unseal made a WRAP decoy cost more than its answer).
+        kprev = (request.mechanism === 'WRAP' ? undefined : this.keys.decoyKey?.()) ?? Buffer.alloc(16);
         this.randomize(kprev);
         opened = undefined;
         returning = undefined;
@@ -311,6 +324,17 @@ export class LadderResponder {
         throw new LadderError(MslErrorCode.ENTITY_NOT_FOUND, 'DEVICE_UNKNOWN', `Device "${identity}" is not provisioned.`);
       case 'no-group':
         throw new LadderError(MslErrorCode.UNSUPPORTED_KEYX_MECHANISM, 'NO_MODEL_GROUP', `Device "${identity}" belongs to no model group, so MGK cannot be used.`);
+    }
+  }
+
+  /** A WRAP decoy's registry lookups (LadderKeySource.rehearseJudgement), over a tag as an answer computes one. */
+  private rehearseJudgement(identity: string, wrapdata: Uint8Array | undefined): void {
+    if (this.keys.rehearseJudgement === undefined) return;
+    const kwrap = this.random.take(16);
+    try {
+      this.keys.rehearseJudgement(identity, wrapdataTag(kwrap, wrapdata ?? new Uint8Array(0)));
+    } finally {
+      kwrap.fill(0);
     }
   }
 

@@ -41,10 +41,14 @@ export class StoreKeySource implements LadderKeySource {
    * simulated devices must not count as the real ones.
    */
   constructor(private readonly store: KeyStore, private readonly now: () => string, registry?: WrapdataRegistry) {
-    if (registry) this.judgeReturningWrapdata = (identity, tag, format, generation) => registry.judge(store, this.row(identity)?.id, tag, format, generation, this.now());
+    if (registry) {
+      this.judgeReturningWrapdata = (identity, tag, format, generation) => registry.judge(store, this.row(identity)?.id, tag, format, generation, this.now());
+      this.rehearseJudgement = (identity, tag) => registry.rehearse(store, this.row(identity)?.id, tag);
+    }
   }
 
   readonly judgeReturningWrapdata?: (identity: string, tag: Buffer, format: WrapdataFormat, generation: number) => ReturningVerdict;
+  readonly rehearseJudgement?: (identity: string, tag: Buffer) => void;
 
   /** Looks the device up once per exchange; the responder's lookups reuse it. */
   prepare(identity: string): DeviceKeyRow | undefined {
