@@ -348,8 +348,10 @@ export async function serveCluster(params: ClusterParams): Promise<number> {
     const disk = watchDiskSpace(() => diskSpace(storeDir), (line) => report.notice(`keyladder: ${line}\n`));
     const outcome = await Promise.race([stop.then(() => undefined), gaveUp]);
     disk.stop();
-    await metricsListener?.close();
+    // The metrics listener outlives the drain: Prometheus sees the requests still in flight until
+    // the workers have answered them (test/server/serveDrain.test.ts), and only then loses it.
     await stopAll();
+    await metricsListener?.close();
     const sum = totals();
     // A normal stop is news, not an error: no "keyladder:" prefix, which errors and warnings carry (issue 22, item 8).
     report.notice(`Stopped after ${count(sum.exchanges, 'exchange')} (${sum.refused.toLocaleString('en-US')} refused)${settings.workers > 1 ? ` across ${settings.workers} workers` : ''}.\n`);
