@@ -14,7 +14,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createSecureContext, type SecureContextOptions, type Server as TlsServer } from 'node:tls';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { randomUUID, X509Certificate } from 'node:crypto';
 import type { ExchangeApi, MslApi } from '../services/api.js';
@@ -160,6 +160,13 @@ export class ResponderServer {
   private readonly limiter: RateLimiter | undefined;
   /** Each request's id, sent back as x-request-id and written in its access log entry. */
   private readonly requestIds = new WeakMap<IncomingMessage, string>();
+  /**
+   * The newest request read on each connection. While draining, only its answer closes the
+   * connection: node:http sends nothing after an answer that says `Connection: close`, so closing
+   * on an earlier one would drop, unanswered, the requests pipelined behind it (a readiness probe
+   * behind an exchange in flight would never learn DRAINING).
+   */
+  private readonly newestOnSocket = new WeakMap<Socket, IncomingMessage>();
 
   constructor(private readonly options: ResponderServerOptions) {
     this.profile = options.profile ?? 'msl';
@@ -253,7 +260,7 @@ export class ResponderServer {
   }
 
   private send(res: ServerResponse, status: number, body: string | Uint8Array, headers: Record<string, string> = {}): void {
-    if (this.state === 'draining') res.setHeader('connection', 'close');
+    if (this.state === 'draining' && this.newestOnSocket.get(res.req.socket) === res.req) res.setHeader('connection', 'close');
     res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers });
     res.end(body);
   }
@@ -299,6 +306,7 @@ export class ResponderServer {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     // A request pipelined behind a refused body: no work, no answer; the socket closes within its linger.
     if (isLingering(req.socket)) return void req.resume();
+    this.newestOnSocket.set(req.socket, req);
     const started = performance.now();
     // Ours, never the caller's: a caller's id would be written into the operator's log as it came.
     const requestId = randomUUID();
