@@ -116,4 +116,36 @@ d('who did it, in the app', () => {
     expect(h.services.audit.verify()).toMatchObject({ ok: true });
     expect(h.problems).toEqual([]);
   });
+
+  it('keeps the revoke dialog on the device it opened for when a search\'s list arrives after it opened', async () => {
+    // The selection is a row index. A search runs 150 ms after the last key; a row clicked in that
+    // window belongs to the list before the search. Here the search's timer is held (Playwright's
+    // clock) until the dialog is open and its reason typed: ESN-SNAP-B is row 2 before the search
+    // (after ESN-ACTOR-1 and -2) and row 0 after it, where row 2 is nothing. The dialog read the row
+    // through the index, so its form went away under the operator (on a loaded machine the reason
+    // typed into it was lost: the revoke was recorded without it).
+    for (const identity of ['ESN-SNAP-B', 'ESN-SNAP-C']) h.services.devices.provision({ identity, keys: { kind: 'generate' } });
+    await nav('Devices');
+    await visible(h.page.locator('[data-device-row="ESN-SNAP-B"]'));
+    await h.page.clock.install();
+    // Time stops here: no page timer fires until runFor below.
+    await h.page.clock.pauseAt(Date.now() + 60_000);
+    try {
+      await h.page.getByLabel('Search by identity prefix').fill('ESN-SNAP-');
+      await h.page.locator('[data-device-row="ESN-SNAP-B"]').click();
+      await h.page.getByRole('button', { name: 'Revoke…' }).click();
+      await dialog().getByLabel('Reason').fill('kept through a late search');
+      await h.page.clock.runFor(1_000);
+      // The search's list is in: ESN-ACTOR-1 is gone from it.
+      await h.page.locator('[data-device-row="ESN-ACTOR-1"]').waitFor({ state: 'detached' });
+      expect(await dialog().textContent()).toContain('ESN-SNAP-B');
+      expect(await dialog().getByLabel('Reason').inputValue()).toBe('kept through a late search');
+      await dialog().getByRole('button', { name: 'Revoke device' }).click();
+      await expect.poll(() => h.services.devices.get('ESN-SNAP-B').status).toBe('revoked');
+    } finally {
+      await h.page.clock.resume();
+    }
+    expect(h.services.devices.get('ESN-SNAP-C').status).toBe('active');
+    expect(h.services.audit.list({ action: 'device.revoke', limit: 1 })[0]).toMatchObject({ subject: 'ESN-SNAP-B', reason: 'kept through a late search' });
+  });
 });
