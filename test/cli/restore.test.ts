@@ -130,7 +130,10 @@ describe('a backup racing a restore (issue 22, item 4)', () => {
     // The store's own backup as it is now (the tests above restored another store's).
     const own = join(dir, 'race-own.klbak');
     expect((await cli([...S, 'backup', own])).code).toBe(0);
-    for (let round = 0; round < 3; round++) {
+    // Three rounds, and more (up to eight) until a restore and a backup have each gone through: on a
+    // loaded machine the backups can hold the store through every restore of three rounds.
+    const through = (what: string) => outcomes.some((o) => o.what === what && o.code === 0);
+    for (let round = 0; round < 8 && (round < 3 || !through('restore') || !through('backup')); round++) {
       const restore = cliProcessAsync([...S, 'restore', own, '--yes']).then((r) => outcomes.push({ what: 'restore', ...r }));
       // Backups started before, during and after the restore's swap (a process starts in about 0.3 s here).
       const backups = [0, 150, 400, 800].map(async (delay, i) => {
@@ -146,9 +149,9 @@ describe('a backup racing a restore (issue 22, item 4)', () => {
       if (o.code !== 0) expect(o.stderr, `${o.what}: ${o.stderr}`).toMatch(/\[STORE_IN_USE\]/);
     }
     // At least one of each went through: the race was run, not avoided.
-    expect(outcomes.some((o) => o.what === 'backup' && o.code === 0)).toBe(true);
-    expect(outcomes.some((o) => o.what === 'restore' && o.code === 0)).toBe(true);
+    expect(through('backup')).toBe(true);
+    expect(through('restore')).toBe(true);
     expect((await cli([...S, 'verify'])).code).toBe(0);
-  }, 180_000);
+  }, 420_000);
 });
 
